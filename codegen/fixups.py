@@ -1,0 +1,94 @@
+"""Documented changes to the generator's input: what openapi-python-client needs that the spec lacks.
+
+Each fix-up works on the normalized spec of a revision, never on the committed ``openapi/`` files,
+and each one fails loudly when the spec no longer has the shape it expects, so a new spec from
+Klaviyo cannot slip past one silently.
+
+1. ``drop_revision_header``: every operation takes a ``revision`` header parameter. The client sets
+   it per revision namespace, so callers never pass it (and cannot send the wrong one).
+2. ``hoist_error_documents``: the 4XX/5XX responses carry the JSON:API error envelope inline; the
+   generator would emit one class per operation and status range (156 duplicates). They all become
+   ``$ref`` to one ``ErrorDocument`` schema.
+3. ``check_query_arrays``: Klaviyo's array query parameters are ``explode: false``
+   (``fields[campaign]=name,status``). The generator ignores ``explode``; our endpoint template joins
+   list values with commas, which is right only if every array query parameter is
+   ``explode: false``. This check makes that assumption a hard error if it ever stops holding.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from .spec import Spec, operations
+
+ERROR_SCHEMA = "ErrorDocument"
+
+
+class FixupError(Exception):
+    """The spec does not have the shape a fix-up relies on."""
+
+
+def apply_all(spec: Spec) -> Spec:
+    """Return a copy of ``spec`` with every fix-up applied."""
+    fixed = copy.deepcopy(spec)
+    drop_revision_header(fixed)
+    hoist_error_documents(fixed)
+    check_query_arrays(fixed)
+    return fixed
+
+
+def drop_revision_header(spec: Spec) -> None:
+    """Remove the ``revision`` header parameter from every operation."""
+    for method, path, operation in operations(spec):
+        params = operation.get("parameters", [])
+        kept = [p for p in params if not (p.get("in") == "header" and p.get("name") == "revision")]
+        if len(kept) == len(params):
+            raise FixupError(f"{method} {path}: expected a 'revision' header parameter")
+        operation["parameters"] = kept
+
+
+def _error_envelope(schema: dict[str, Any]) -> bool:
+    props = schema.get("properties", {})
+    return schema.get("type") == "object" and set(props) == {"errors"}
+
+
+def hoist_error_documents(spec: Spec) -> None:
+    """Point every error response at one shared ``ErrorDocument`` schema."""
+    schemas = spec["components"].setdefault("schemas", {})
+    responses = spec["components"].get("responses", {})
+    envelope: dict[str, Any] | None = None
+    for name, response in responses.items():
+        for media in response.get("content", {}).values():
+            schema = media.get("schema", {})
+            if "$ref" in schema:
+                continue
+            if not _error_envelope(schema):
+                raise FixupError(f"components.responses.{name} is not a JSON:API error envelope")
+            if envelope is None:
+                envelope = copy.deepcopy(schema)
+                envelope["description"] = "A JSON:API error document: the `errors` Klaviyo returned."
+            elif {k: v for k, v in schema.items() if k != "description"} != {
+                k: v for k, v in envelope.items() if k != "description"
+            }:
+                raise FixupError(f"components.responses.{name}: error envelopes differ")
+            media["schema"] = {"$ref": f"#/components/schemas/{ERROR_SCHEMA}"}
+    if envelope is None:
+        raise FixupError("no error envelope found under components.responses")
+    schemas[ERROR_SCHEMA] = envelope
+    for method, path, operation in operations(spec):
+        for status, response in operation.get("responses", {}).items():
+            if status.startswith(("4", "5")) and "$ref" not in response:
+                raise FixupError(f"{method} {path} {status}: inline error response, expected $ref")
+
+
+def check_query_arrays(spec: Spec) -> None:
+    """Fail unless every array-valued query parameter is ``explode: false``."""
+    for method, path, operation in operations(spec):
+        for param in operation.get("parameters", []):
+            if param.get("in") == "query" and param.get("schema", {}).get("type") == "array":
+                if param.get("explode") is not False:
+                    raise FixupError(
+                        f"{method} {path} query parameter {param['name']!r} is an array without "
+                        "'explode: false'; the endpoint template joins arrays with commas"
+                    )
