@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import facade, fixups, optable
+from .overlay import apply_overlays
 from .spec import Spec, dumps, dumps_compact, load_raw
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,12 +60,11 @@ class GenerationError(Exception):
 def revisions() -> list[Revision]:
     """The normalized stable spec and the ``.pre`` spec built from it by the overlays."""
     stable = load_raw(RAW_STABLE)
-    revs = [Revision(STABLE_REVISION, "v2026_04_15", stable)]
-    if any(OVERLAYS.glob("*.yaml")):  # TODO(lead): required once overlays/ lands
-        from .overlay import apply_overlays
-
-        revs.append(Revision(PRE_REVISION, "v2026_04_15_pre", apply_overlays(stable, OVERLAYS)))
-    return revs
+    pre = apply_overlays(stable, OVERLAYS)
+    return [
+        Revision(STABLE_REVISION, "v2026_04_15", stable),
+        Revision(PRE_REVISION, "v2026_04_15_pre", pre),
+    ]
 
 
 def _run_generator(spec: Spec, package: str, workdir: Path) -> Path:
