@@ -1,0 +1,64 @@
+"""Argument conversion for the generated facade: readable inputs in, generator inputs out.
+
+The facade accepts enum members or their string values, ``None`` for "not given", and filter
+objects or strings. Anything outside an enum raises ``ValidationError`` naming the allowed values,
+before a request is built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ._generated.v2026_04_15.types import UNSET, Unset
+from .errors import ValidationError
+
+if TYPE_CHECKING:
+    from ._generated.operations import Operation
+    from .filters import Filter
+
+E = TypeVar("E", bound=StrEnum)
+T = TypeVar("T")
+
+
+def opt(value: T | None) -> T | Unset:
+    """``None`` (not given) becomes the generator's ``UNSET``."""
+    return UNSET if value is None else value
+
+
+def enum_value(enum: type[E], value: E | str | None, parameter: str) -> E | Unset:
+    """One enum value, strictly: only values the spec lists are sent."""
+    if value is None:
+        return UNSET
+    member = enum._value2member_map_.get(str(value))
+    if member is None:
+        allowed = ", ".join(sorted(str(v) for v in enum._value2member_map_))
+        raise ValidationError(f"{parameter}: {str(value)!r} is not one of: {allowed}")
+    return member  # type: ignore[return-value]
+
+
+def enum_list(enum: type[E], values: Iterable[E | str] | None, parameter: str) -> list[E] | Unset:
+    """A list of enum values (sparse fieldsets, include), each checked like ``enum_value``."""
+    if values is None:
+        return UNSET
+    if isinstance(values, str):
+        raise ValidationError(f"{parameter}: expected a list of values, got the string {values!r}")
+    return [enum_value(enum, value, parameter) for value in values]  # type: ignore[misc]
+
+
+def filter_value(operation: Operation, value: Filter | str) -> str:
+    """A filter, validated against the operation's allowed fields and operators, as text."""
+    from .filters import render_filter
+
+    return render_filter(operation, value)
+
+
+def opt_filter(operation: Operation, value: Filter | str | None) -> str | Unset:
+    """An optional filter: ``None`` means not given."""
+    return UNSET if value is None else filter_value(operation, value)
+
+
+def no_content(_: Any) -> None:
+    """The parsed value of an empty (204) answer."""
+    return None
