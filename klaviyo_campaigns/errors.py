@@ -3,6 +3,7 @@
     KlaviyoError
     ├── ConfigurationError ........ the client cannot be built (no API key, bad base URL)
     ├── ValidationError ........... bad input, raised before any request is sent
+    │   └── FilterError ........... a filter the operation does not take, or text that is not one
     ├── TransportError ............ no HTTP response arrived (after any retries)
     │   ├── ConnectError .......... the connection could not be made
     │   └── TimeoutError .......... the request timed out
@@ -35,6 +36,7 @@ __all__ = [
     "ConflictError",
     "ConnectError",
     "ErrorDetail",
+    "FilterError",
     "KlaviyoError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -202,3 +204,11 @@ def error_details(body: Any) -> list[ErrorDetail]:
     if not isinstance(items, list):
         return []
     return [ErrorDetail.from_json(item) for item in items]
+
+
+class FilterError(ValidationError):
+    """A filter the operation does not accept, or filter text that does not parse."""
+
+    def __init__(self, message: str, *, position: int | None = None) -> None:
+        super().__init__(message)
+        self.position = position
