@@ -1,0 +1,178 @@
+"""The specs the fake serves: one normalized OpenAPI document per revision, read as package data.
+
+Each revision's spec is ``<package>/_generated/v<revision>/openapi.json`` (written by codegen).
+The package is found relative to this module, so a vendored copy under another name works.
+The fake reads operations, limits, filters, sort and include values from these documents
+directly, so it stays independent of the SDK's generated code.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+Json = dict[str, Any]
+
+_HTTP_METHODS = ("get", "post", "patch", "put", "delete")
+
+
+@dataclass(frozen=True)
+class FilterSpec:
+    """One filterable field of an operation (from ``x-klaviyo-filters``)."""
+
+    name: str
+    operators: tuple[str, ...]
+    list_operators: tuple[str, ...]
+    value_type: str
+    value_format: str | None
+    enum: tuple[Any, ...] | None
+
+
+@dataclass(frozen=True)
+class OperationSpec:
+    """What the fake needs to know about one operation of one revision."""
+
+    id: str
+    revision: str
+    method: str
+    path: str
+    burst: int
+    steady: int
+    scopes: tuple[str, ...]
+    paginated: bool
+    page_size_default: int
+    page_size_max: int
+    filters: Mapping[str, FilterSpec]
+    filter_required: bool
+    sort: tuple[str, ...]
+    include: tuple[str, ...]
+    success_status: int
+    has_body: bool
+
+
+@dataclass
+class RevisionSpec:
+    """One revision's spec document and its operations, with a path router."""
+
+    revision: str
+    document: Json
+    operations: dict[str, OperationSpec] = field(default_factory=dict)
+    _routes: list[tuple[re.Pattern[str], str, dict[str, OperationSpec]]] = field(
+        default_factory=list
+    )
+
+    def match(self, path: str) -> tuple[str, dict[str, OperationSpec], dict[str, str]] | None:
+        """The path template, its operations by method, and the path parameters; or None."""
+        for pattern, template, by_method in self._routes:
+            found = pattern.fullmatch(path)
+            if found:
+                return template, by_method, found.groupdict()
+        return None
+
+
+def revision_dirname(revision: str) -> str:
+    """``2026-04-15.pre`` -> ``v2026_04_15_pre`` (the generated package of that revision)."""
+    return "v" + revision.replace("-", "_").replace(".", "_")
+
+
+def _package_root() -> resources.abc.Traversable:
+    package = (__package__ or "").rpartition(".")[0]
+    return resources.files(package)
+
+
+def load_document(revision: str) -> Json:
+    """Read the normalized spec of ``revision`` from the package data."""
+    path = _package_root() / "_generated" / revision_dirname(revision) / "openapi.json"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"no spec for revision {revision!r} at {path}; run `make generate` first"
+        )
+    document: Json = json.loads(path.read_text(encoding="utf-8"))
+    return document
+
+
+def available_revisions() -> list[str]:
+    """Every revision whose spec is present in the package data."""
+    generated = _package_root() / "_generated"
+    found = []
+    if generated.is_dir():
+        for child in generated.iterdir():
+            spec = child / "openapi.json"
+            if child.is_dir() and spec.is_file():
+                found.append(json.loads(spec.read_text(encoding="utf-8"))["info"]["version"])
+    return sorted(found)
+
+
+def index(document: Json) -> RevisionSpec:
+    """Build the operation index and router of one spec document."""
+    revision = str(document["info"]["version"])
+    spec = RevisionSpec(revision=revision, document=document)
+    templates = sorted(document["paths"], key=lambda p: (p.count("{"), p))
+    for template in templates:
+        item = document["paths"][template]
+        by_method: dict[str, OperationSpec] = {}
+        for method in _HTTP_METHODS:
+            if method in item:
+                op = _operation(revision, method.upper(), template, item[method], document)
+                by_method[op.method] = op
+                spec.operations[op.id] = op
+        regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template))
+        spec._routes.append((re.compile(regex), template, by_method))
+    return spec
+
+
+def _rate(text: str, unit: str) -> int:
+    number, _, got = text.partition("/")
+    if got != unit:
+        raise ValueError(f"unexpected rate limit {text!r}")
+    return int(number)
+
+
+def _operation(revision: str, method: str, path: str, raw: Json, document: Json) -> OperationSpec:
+    params = {p["name"]: p for p in (resolve(document, p) for p in raw.get("parameters", []))}
+    limit = raw.get("x-klaviyo-ratelimit", {"burst": "10/s", "steady": "150/m"})
+    size_schema = params.get("page[size]", {}).get("schema", {})
+    filters = {
+        name: FilterSpec(
+            name=name,
+            operators=tuple(info.get("operators", {}).get("single", ())),
+            list_operators=tuple(info.get("operators", {}).get("list", ())),
+            value_type=str(info.get("value", {}).get("type", "string")),
+            value_format=info.get("value", {}).get("format"),
+            enum=tuple(info["value"]["enum"]) if "enum" in info.get("value", {}) else None,
+        )
+        for name, info in (raw.get("x-klaviyo-filters") or {}).items()
+    }
+    success = min(int(code) for code in raw["responses"] if code.isdigit() and code[0] == "2")
+    return OperationSpec(
+        id=raw["operationId"],
+        revision=revision,
+        method=method,
+        path=path,
+        burst=_rate(limit["burst"], "s"),
+        steady=_rate(limit["steady"], "m"),
+        scopes=tuple(raw.get("x-klaviyo-scopes", ())),
+        paginated="page[cursor]" in params,
+        page_size_default=int(size_schema.get("default", 20)),
+        page_size_max=int(size_schema.get("maximum", 100)),
+        filters=filters,
+        filter_required=bool(params.get("filter", {}).get("required", False)),
+        sort=tuple(params.get("sort", {}).get("schema", {}).get("enum", ())),
+        include=tuple(params.get("include", {}).get("schema", {}).get("items", {}).get("enum", ())),
+        success_status=success,
+        has_body="requestBody" in raw,
+    )
+
+
+def resolve(document: Json, node: Json) -> Json:
+    """Follow a local ``$ref`` (once per level) to the node it names."""
+    while "$ref" in node:
+        target: Any = document
+        for part in node["$ref"].lstrip("#/").split("/"):
+            target = target[part]
+        node = target
+    return node

@@ -1,0 +1,5 @@
+"""The ASGI callable type, as Starlette spells it."""
+
+from starlette.types import ASGIApp
+
+__all__ = ["ASGIApp"]
