@@ -81,7 +81,9 @@ class FakeApp:
         response = Response(content, status_code=answer.status, headers=headers)
         await response(scope, receive, send)
 
-    async def _handle(self, request: Request, body: bytes) -> tuple[str | None, Answer, Fault | None]:
+    async def _handle(
+        self, request: Request, body: bytes
+    ) -> tuple[str | None, Answer, Fault | None]:
         fake = self.fake
         revision = check_revision(request.headers.get("revision"), list(fake.specs))
         spec = fake.specs[revision]
@@ -94,7 +96,9 @@ class FakeApp:
         if op is None:
             allowed = ", ".join(sorted(by_method))
             raise ApiError(
-                405, "method_not_allowed", "Method not allowed.",
+                405,
+                "method_not_allowed",
+                "Method not allowed.",
                 f"Method {request.method!r} not allowed; allowed: {allowed}.",
                 headers={"Allow": allowed},
             )
@@ -107,7 +111,9 @@ class FakeApp:
             await asyncio.sleep(fault.seconds)
             fault = None
         if fault is not None and fault.kind == "throttle":
-            raise throttled(fault.retry_after, 1.0 if float(fault.retry_after).is_integer() else 2.0)
+            raise throttled(
+                fault.retry_after, 1.0 if float(fault.retry_after).is_integer() else 2.0
+            )
         if fault is not None and fault.kind == "non_json":
             return op.id, _Html(fault.status), None
         if fault is not None and not fault.after_commit:
@@ -118,9 +124,11 @@ class FakeApp:
         fake.limiter.acquire(key, op.id, op.burst, op.steady)
         check_content_type(request.headers.get("content-type"), op, body)
         query = list(request.query_params.multi_items())
-        checked = fake.validators[revision].validate(
-            op.method, path, query, dict(request.headers), body
-        ) if fake.validate else None
+        checked = (
+            fake.validators[revision].validate(op.method, path, query, dict(request.headers), body)
+            if fake.validate
+            else None
+        )
         behaviour = fake.behaviours[revision]
         now = fake.clock.now()
         data = fake.store[revision]
@@ -143,7 +151,9 @@ class FakeApp:
         if handler is None:
             generic = documents.generic_handler(ctx, behaviour)
             if generic is None:
-                raise ApiError(501, "not_implemented", "Not implemented.", f"{op.id} is not served.")
+                raise ApiError(
+                    501, "not_implemented", "Not implemented.", f"{op.id} is not served."
+                )
             answer: Answer = await generic(ctx, behaviour)
         else:
             answer = await handler(ctx)
@@ -186,8 +196,9 @@ async def _break_connection(
         headers = {**headers, "content-length": str(len(content))}
         raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
         await send({"type": "http.response.start", "status": status, "headers": raw})
-        await send({"type": "http.response.body", "body": content[: len(content) // 2],
-                    "more_body": True})
+        await send(
+            {"type": "http.response.body", "body": content[: len(content) // 2], "more_body": True}
+        )
     if transport is None:
         raise ConnectionDropped(f"fault injected: {fault.kind}")
     transport.abort()

@@ -66,12 +66,12 @@ class FakeKlaviyo:
         self.api_keys = dict(api_keys) if api_keys is not None else None
         self.timings = timings or Timings()
         self.validate = validate
-        docs = dict(documents) if documents else {r: load_document(r) for r in available_revisions()}
+        docs = (
+            dict(documents) if documents else {r: load_document(r) for r in available_revisions()}
+        )
         self.specs: dict[str, RevisionSpec] = {rev: index(doc) for rev, doc in docs.items()}
         self.validators = {rev: SpecValidator(doc) for rev, doc in docs.items()}
-        self.store = Store(
-            list(self.specs), lambda: int(self.clock.now().timestamp() * 1000), seed
-        )
+        self.store = Store(list(self.specs), lambda: int(self.clock.now().timestamp() * 1000), seed)
         self.faults = Faults()
         self.counters = Counters()
         self.limiter = RateLimiter(self.clock.seconds, speedup=speedup)
@@ -164,8 +164,9 @@ class FakeKlaviyo:
         ids = []
         for i in range(count):
             when = end - spacing * (count - 1 - i)
-            ids.append(behaviour.seed_campaign(data, self.store.new_id, when, name.format(i=i),
-                                               channel))
+            ids.append(
+                behaviour.seed_campaign(data, self.store.new_id, when, name.format(i=i), channel)
+            )
         return ids
 
     def tag_campaign(self, campaign_id: str, *names: str, revision: str | None = None) -> list[str]:

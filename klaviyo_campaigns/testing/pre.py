@@ -72,7 +72,9 @@ class PreBehaviour(Behaviour):
                 self._campaign_attributes,
                 {
                     "campaign-audiences": Relation(
-                        "campaign-audiences", "campaign-audience", True,
+                        "campaign-audiences",
+                        "campaign-audience",
+                        True,
                         _children("campaign-audience", "campaign"),
                     ),
                     "campaign-messages": Relation(
@@ -95,7 +97,9 @@ class PreBehaviour(Behaviour):
                 {
                     "campaign": Relation("campaign", "campaign", False),
                     "campaign-messages": Relation(
-                        "campaign-messages", "campaign-message", True,
+                        "campaign-messages",
+                        "campaign-message",
+                        True,
                         _children("campaign-message", "campaign-audience"),
                     ),
                 },
@@ -112,7 +116,9 @@ class PreBehaviour(Behaviour):
                     "campaign": Relation("campaign", "campaign", False),
                     "campaign-audience": Relation("campaign-audience", "campaign-audience", False),
                     "campaign-variations": Relation(
-                        "campaign-variations", "campaign-variation", True,
+                        "campaign-variations",
+                        "campaign-variation",
+                        True,
                         _children("campaign-variation", "campaign-message"),
                     ),
                     "tags": Relation("tags", "tag", True, rendered=False),
@@ -145,11 +151,17 @@ class PreBehaviour(Behaviour):
             ),
             "translation": ResourceType(
                 "translation",
-                lambda r, c: {"source_locale": "en", "target_locales": [], "channel": "email",
-                              **r.attributes},
+                lambda r, c: {
+                    "source_locale": "en",
+                    "target_locales": [],
+                    "channel": "email",
+                    **r.attributes,
+                },
                 {"campaign-variation": Relation("campaign-variation", "campaign-variation", False)},
             ),
-            "tag": ResourceType("tag", lambda r, c: dict(r.attributes), fields={"id": lambda r: r.id}),
+            "tag": ResourceType(
+                "tag", lambda r, c: dict(r.attributes), fields={"id": lambda r: r.id}
+            ),
             "template": ResourceType("template", _template_attributes),
             "image": ResourceType("image", _image_attributes),
             "campaign-send-job": ResourceType(
@@ -201,8 +213,10 @@ class PreBehaviour(Behaviour):
         created, updated = _iso(record.created), _iso(record.updated)
         return {
             "definition": {
-                "name": a["name"], "included": list(a["included"]),
-                "excluded": list(a["excluded"]), "priority": a["priority"],
+                "name": a["name"],
+                "included": list(a["included"]),
+                "excluded": list(a["excluded"]),
+                "priority": a["priority"],
             },
             "created": created,
             "updated": updated,
@@ -282,8 +296,9 @@ class PreBehaviour(Behaviour):
         audiences = attributes.get("audiences") or []
         messages = attributes.get("messages") or []
         if not audiences:
-            raise invalid("A campaign needs at least one audience.",
-                          pointer="/data/attributes/audiences")
+            raise invalid(
+                "A campaign needs at least one audience.", pointer="/data/attributes/audiences"
+            )
         staged: list[Record] = []
         campaign = _campaign(ctx.new_id(), ctx.now, definition)
         staged.append(campaign)
@@ -291,18 +306,22 @@ class PreBehaviour(Behaviour):
         for i, item in enumerate(audiences):
             temporary_id = item["temporary_id"]
             if temporary_id in by_temporary_id:
-                raise invalid(f"Duplicate audience temporary_id {temporary_id!r}.",
-                              pointer=f"/data/attributes/audiences/{i}/temporary_id")
+                raise invalid(
+                    f"Duplicate audience temporary_id {temporary_id!r}.",
+                    pointer=f"/data/attributes/audiences/{i}/temporary_id",
+                )
             audience = _audience(ctx.new_id(), ctx.now, campaign.id, item, i)
             by_temporary_id[temporary_id] = audience
             staged.append(audience)
         for i, item in enumerate(messages):
             pointer = f"/data/attributes/messages/{i}"
-            audience = by_temporary_id.get(item["audience_temporary_id"])
-            if audience is None:
+            parent = by_temporary_id.get(item["audience_temporary_id"])
+            if parent is None:
                 raise invalid(
                     f"audience_temporary_id {item['audience_temporary_id']!r} names no audience "
-                    "of this request.", pointer=f"{pointer}/audience_temporary_id")
+                    "of this request.",
+                    pointer=f"{pointer}/audience_temporary_id",
+                )
             nested = item.get("definition") or {}
             name = item.get("name") or nested.get("name") or f"Message {i + 1}"
             message_definition: Json = {"tracking_options": {}, "send_options": {}}
@@ -310,24 +329,31 @@ class PreBehaviour(Behaviour):
                 message_definition["tracking_options"]["is_add_utm"] = item["is_add_utm"]
             if item.get("throttling_type") is not None:
                 message_definition["send_options"]["throttling_type"] = _THROTTLING_TYPES[
-                    item["throttling_type"]]
-            message = _message(ctx.new_id(), ctx.now, campaign.id, audience.id, name,
-                               message_definition)
+                    item["throttling_type"]
+                ]
+            message = _message(
+                ctx.new_id(), ctx.now, campaign.id, parent.id, name, message_definition
+            )
             staged.append(message)
             variations = (item.get("variations") or []) + (nested.get("variations") or [])
             staged.extend(self._stage_variations(ctx, message, variations, f"{pointer}/variations"))
         tags = _relationship_ids(ctx, "tags")
         for tag_id in tags:
             if ctx.data.get("tag", tag_id) is None:
-                raise invalid(f"Tag {tag_id!r} does not exist.",
-                              pointer="/data/relationships/tags/data")
+                raise invalid(
+                    f"Tag {tag_id!r} does not exist.", pointer="/data/relationships/tags/data"
+                )
         campaign.relationships["tags"] = tags
         for record in staged:
             ctx.data.add(record)
         return documents.single(ctx, self, campaign, 201)
 
     def _stage_variations(
-        self, ctx: Context, message: Record, items: list[Json], pointer: str,
+        self,
+        ctx: Context,
+        message: Record,
+        items: list[Json],
+        pointer: str,
         existing: list[Record] | None = None,
     ) -> list[Record]:
         channels = {_channel_of(v) for v in existing or []} - {None}
@@ -336,8 +362,10 @@ class PreBehaviour(Behaviour):
             variation = _variation(ctx.new_id(), ctx.now, message.id, item.get("definition") or {})
             channel = _channel_of(variation)
             if channel is not None and channel in channels:
-                raise invalid(f"The message already has a {channel} variation.",
-                              pointer=f"{pointer}/{i}/definition/details/channel")
+                raise invalid(
+                    f"The message already has a {channel} variation.",
+                    pointer=f"{pointer}/{i}/definition/details/channel",
+                )
             channels.add(channel)
             out.append(variation)
         return out
@@ -347,7 +375,8 @@ class PreBehaviour(Behaviour):
         _same_id(ctx)
         update = _data(ctx)["attributes"]["definition"]
         campaign.attributes["definition"] = _campaign_definition(
-            update, campaign.attributes["definition"])
+            update, campaign.attributes["definition"]
+        )
         campaign.updated = ctx.now
         return documents.single(ctx, self, campaign)
 
@@ -377,8 +406,9 @@ class PreBehaviour(Behaviour):
         data = _data(ctx)
         source = ctx.data.require("campaign", data["id"])
         definition = copy.deepcopy(source.attributes["definition"])
-        definition["name"] = (data.get("attributes") or {}).get("name") or \
-            f"{definition['name']} (Copy)"
+        definition["name"] = (data.get("attributes") or {}).get(
+            "name"
+        ) or f"{definition['name']} (Copy)"
         definition["archived"] = False
         clone = ctx.data.add(_campaign(ctx.new_id(), ctx.now, definition))
         clone.relationships["tags"] = source.ids("tags")
@@ -393,8 +423,9 @@ class PreBehaviour(Behaviour):
         campaign = _related(ctx, data, "campaign", "campaign")
         siblings = _children("campaign-audience", "campaign")(campaign, ctx.data)
         definition = data["attributes"]["definition"]
-        audience = ctx.data.add(_audience(ctx.new_id(), ctx.now, campaign.id, definition,
-                                          len(siblings)))
+        audience = ctx.data.add(
+            _audience(ctx.new_id(), ctx.now, campaign.id, definition, len(siblings))
+        )
         return documents.single(ctx, self, audience, 201)
 
     async def update_audience(self, ctx: Context) -> Answer:
@@ -417,15 +448,20 @@ class PreBehaviour(Behaviour):
 
     def _unlocked(self, audience: Record, ctx: Context, verb: str) -> None:
         if self._has_non_draft(audience, ctx.data):
-            raise conflict(f"An audience with non-draft messages cannot be {verb}; cancel or "
-                           "revert its messages to draft first.")
+            raise conflict(
+                f"An audience with non-draft messages cannot be {verb}; cancel or "
+                "revert its messages to draft first."
+            )
 
     async def clone_audience(self, ctx: Context) -> Answer:
         data = _data(ctx)
         source = ctx.data.require("campaign-audience", data["attributes"].get("id") or data["id"])
         target_ref = (data.get("relationships") or {}).get("campaign", {}).get("data")
-        target = ctx.data.require("campaign", target_ref["id"]) if target_ref else \
-            ctx.data.require("campaign", str(source.relationships["campaign"]))
+        target = (
+            ctx.data.require("campaign", target_ref["id"])
+            if target_ref
+            else ctx.data.require("campaign", str(source.relationships["campaign"]))
+        )
         name = data["attributes"].get("name") or f"{source.attributes['name']} (Copy)"
         audience = self._copy_audience(ctx, source, target, name)
         return documents.single(ctx, self, audience, 201)
@@ -433,8 +469,9 @@ class PreBehaviour(Behaviour):
     def _copy_audience(self, ctx: Context, source: Record, campaign: Record, name: str) -> Record:
         siblings = _children("campaign-audience", "campaign")(campaign, ctx.data)
         fields = {**copy.deepcopy(source.attributes), "name": name}
-        audience = ctx.data.add(_audience(ctx.new_id(), ctx.now, campaign.id, fields,
-                                          len(siblings)))
+        audience = ctx.data.add(
+            _audience(ctx.new_id(), ctx.now, campaign.id, fields, len(siblings))
+        )
         for message in _children("campaign-message", "campaign-audience")(source, ctx.data):
             self._copy_message(ctx, message, audience, message.attributes["name"])
         return audience
@@ -446,14 +483,17 @@ class PreBehaviour(Behaviour):
         campaign = _related(ctx, data, "campaign", "campaign")
         audience = _related(ctx, data, "campaign-audience", "campaign-audience")
         if audience.relationships.get("campaign") != campaign.id:
-            raise invalid("The audience belongs to another campaign.",
-                          pointer="/data/relationships/campaign-audience/data/id")
+            raise invalid(
+                "The audience belongs to another campaign.",
+                pointer="/data/relationships/campaign-audience/data/id",
+            )
         definition = copy.deepcopy(data["attributes"]["definition"])
         name = definition.pop("name", None) or "Message"
         definition.pop("status", None)  # a new message is always a draft
         message = _message(ctx.new_id(), ctx.now, campaign.id, audience.id, name, definition)
         variations = self._stage_variations(
-            ctx, message, data["attributes"].get("variations") or [], "/data/attributes/variations")
+            ctx, message, data["attributes"].get("variations") or [], "/data/attributes/variations"
+        )
         ctx.data.add(message)
         for variation in variations:
             ctx.data.add(variation)
@@ -469,8 +509,9 @@ class PreBehaviour(Behaviour):
         definition.pop("status", None)
         if name:
             message.attributes["name"] = name
-        message.attributes["definition"] = _merge(message.attributes["definition"],
-                                                  _without_nulls(definition))
+        message.attributes["definition"] = _merge(
+            message.attributes["definition"], _without_nulls(definition)
+        )
         message.updated = ctx.now
         return documents.single(ctx, self, message)
 
@@ -478,8 +519,10 @@ class PreBehaviour(Behaviour):
         message = ctx.data.require("campaign-message", ctx.id)
         if _status(message) in (SCHEDULED, SENDING):
             raise conflict(f"The message is {_status(message)}: cancel or revert it first.")
-        for record in [message, *_children("campaign-variation", "campaign-message")(
-                message, ctx.data)]:
+        for record in [
+            message,
+            *_children("campaign-variation", "campaign-message")(message, ctx.data),
+        ]:
             record.deleted = True
             record.updated = ctx.now
         return Answer(204)
@@ -493,14 +536,23 @@ class PreBehaviour(Behaviour):
         return documents.single(ctx, self, message, 201)
 
     def _copy_message(self, ctx: Context, source: Record, audience: Record, name: str) -> Record:
-        message = ctx.data.add(_message(
-            ctx.new_id(), ctx.now, str(audience.relationships["campaign"]), audience.id, name,
-            copy.deepcopy(source.attributes["definition"])))
-        message.relationships.update(template=source.relationships.get("template"),
-                                     image=source.relationships.get("image"))
+        message = ctx.data.add(
+            _message(
+                ctx.new_id(),
+                ctx.now,
+                str(audience.relationships["campaign"]),
+                audience.id,
+                name,
+                copy.deepcopy(source.attributes["definition"]),
+            )
+        )
+        message.relationships.update(
+            template=source.relationships.get("template"), image=source.relationships.get("image")
+        )
         for variation in _children("campaign-variation", "campaign-message")(source, ctx.data):
-            copied = _variation(ctx.new_id(), ctx.now, message.id,
-                                copy.deepcopy(variation.attributes["definition"]))
+            copied = _variation(
+                ctx.new_id(), ctx.now, message.id, copy.deepcopy(variation.attributes["definition"])
+            )
             copied.relationships["image"] = variation.relationships.get("image")
             ctx.data.add(copied)
         return message
@@ -514,24 +566,31 @@ class PreBehaviour(Behaviour):
             raise conflict(f"The message is {_status(message)}: only drafts can change.")
         existing = _children("campaign-variation", "campaign-message")(message, ctx.data)
         (variation,) = self._stage_variations(
-            ctx, message, [data["attributes"]], "/data/attributes", existing)
+            ctx, message, [data["attributes"]], "/data/attributes", existing
+        )
         ctx.data.add(variation)
         return documents.single(ctx, self, variation, 201)
 
     async def update_variation(self, ctx: Context) -> Answer:
         variation = ctx.data.require("campaign-variation", ctx.id)
         _same_id(ctx)
-        message = ctx.data.require("campaign-message",
-                                   str(variation.relationships["campaign-message"]))
+        message = ctx.data.require(
+            "campaign-message", str(variation.relationships["campaign-message"])
+        )
         if _status(message) != DRAFT:
             raise conflict(f"The message is {_status(message)}: only drafts can change.")
         update = _data(ctx)["attributes"]["definition"]
         current = variation.attributes["definition"]
         details = update.get("details")
-        if details and current.get("details") and \
-                details.get("channel") != current["details"].get("channel"):
-            raise invalid("A variation's channel cannot change.",
-                          pointer="/data/attributes/definition/details/channel")
+        if (
+            details
+            and current.get("details")
+            and details.get("channel") != current["details"].get("channel")
+        ):
+            raise invalid(
+                "A variation's channel cannot change.",
+                pointer="/data/attributes/definition/details/channel",
+            )
         variation.attributes["definition"] = _merge(current, _without_nulls(update))
         variation.updated = ctx.now
         return documents.single(ctx, self, variation)
@@ -554,19 +613,24 @@ class PreBehaviour(Behaviour):
         if _status(message) != DRAFT:
             raise conflict(f"The message is {_status(message)}: only drafts can be scheduled.")
         if not _children("campaign-variation", "campaign-message")(message, ctx.data):
-            raise invalid("The message has no variation (no content) to send.",
-                          pointer="/data/relationships/campaign-message")
+            raise invalid(
+                "The message has no variation (no content) to send.",
+                pointer="/data/relationships/campaign-message",
+            )
         strategy = attributes["strategy"]
         if strategy == "smart_send_time":
-            raise invalid("The smart_send_time strategy is not yet available in this revision.",
-                          pointer="/data/attributes/strategy")
+            raise invalid(
+                "The smart_send_time strategy is not yet available in this revision.",
+                pointer="/data/attributes/strategy",
+            )
         if strategy == "throttled":
             options = attributes.get("throttled_options") or {}
             if options.get("throttling_percentage") not in THROTTLE_PERCENTAGES:
                 raise invalid(
                     "throttled_options.throttling_percentage must be one of "
                     f"{', '.join(map(str, THROTTLE_PERCENTAGES))}.",
-                    pointer="/data/attributes/throttled_options/throttling_percentage")
+                    pointer="/data/attributes/throttled_options/throttling_percentage",
+                )
         send_at = ctx.now
         if attributes.get("send_time"):
             send_at = parse_datetime(attributes["send_time"]) or ctx.now
@@ -588,10 +652,12 @@ class PreBehaviour(Behaviour):
                 "type": "campaign-message-schedule",
                 "id": message.id,
                 "attributes": {k: schedule[k] for k in ("strategy", "send_time", "send_date")},
-                "relationships": {"campaign-message": {
-                    "data": {"type": "campaign-message", "id": message.id},
-                    "links": documents_links(ctx, message.id),
-                }},
+                "relationships": {
+                    "campaign-message": {
+                        "data": {"type": "campaign-message", "id": message.id},
+                        "links": documents_links(ctx, message.id),
+                    }
+                },
                 "links": {"self": f"{ctx.base_url}/api/campaign-message-schedule/{message.id}/"},
             },
             "links": {"self": ctx.self_url},
@@ -613,8 +679,9 @@ class PreBehaviour(Behaviour):
                 raise conflict(f"Only SCHEDULED messages can be reverted; this one is {status}.")
             if message.internal["send_at"] - ctx.now < self.timings.revert_cutoff:
                 minutes = int(self.timings.revert_cutoff.total_seconds() // 60)
-                raise conflict(f"Too close to the send time to revert (less than {minutes} "
-                               "minutes left).")
+                raise conflict(
+                    f"Too close to the send time to revert (less than {minutes} minutes left)."
+                )
             message.internal.update(status=DRAFT, send_at=None, schedule=None)
         message.updated = ctx.now
         return Answer(204)
@@ -623,14 +690,20 @@ class PreBehaviour(Behaviour):
 
     async def send_campaign(self, ctx: Context) -> Answer:
         campaign = ctx.data.require("campaign", _data(ctx)["id"])
-        drafts = [m for m in _children("campaign-message", "campaign")(campaign, ctx.data)
-                  if _status(m) == DRAFT]
+        drafts = [
+            m
+            for m in _children("campaign-message", "campaign")(campaign, ctx.data)
+            if _status(m) == DRAFT
+        ]
         if not drafts:
             raise conflict("The campaign has no draft messages to send.")
         send_at = ctx.now + self.timings.job_queued
         for message in drafts:
-            message.internal.update(status=SCHEDULED, send_at=send_at, schedule={
-                "strategy": "static", "send_time": isoformat(send_at), "send_date": None})
+            message.internal.update(
+                status=SCHEDULED,
+                send_at=send_at,
+                schedule={"strategy": "static", "send_time": isoformat(send_at), "send_date": None},
+            )
         job = ctx.data.add(new_job("campaign-send-job", campaign.id, ctx.now))
         return documents.single(ctx, self, job, 202)
 
@@ -663,19 +736,42 @@ class PreBehaviour(Behaviour):
         message = ctx.data.require("campaign-message", data["id"])
         template_id = data["relationships"]["template"]["data"]["id"]
         if ctx.data.get("template", template_id) is None:
-            ctx.data.add(Record("template", template_id, {
-                "name": f"Template {template_id}", "editor_type": "CODE",
-                "html": "<html></html>"}, created=ctx.now, updated=ctx.now))
+            ctx.data.add(
+                Record(
+                    "template",
+                    template_id,
+                    {
+                        "name": f"Template {template_id}",
+                        "editor_type": "CODE",
+                        "html": "<html></html>",
+                    },
+                    created=ctx.now,
+                    updated=ctx.now,
+                )
+            )
         message.relationships["template"] = template_id
         message.updated = ctx.now
         variations = _children("campaign-variation", "campaign-message")(message, ctx.data)
-        details = (variations[0].attributes["definition"].get("details") or {}) if variations \
-            else {}
+        details = (
+            (variations[0].attributes["definition"].get("details") or {}) if variations else {}
+        )
         channel = details.get("channel", "email")
-        content: Json = {"body": details.get("body", "")} if channel == "sms" else {
-            k: details.get(k, "") for k in ("subject", "preview_text", "from_email",
-                                            "from_label", "reply_to_email", "cc_email",
-                                            "bcc_email")}
+        content: Json = (
+            {"body": details.get("body", "")}
+            if channel == "sms"
+            else {
+                k: details.get(k, "")
+                for k in (
+                    "subject",
+                    "preview_text",
+                    "from_email",
+                    "from_label",
+                    "reply_to_email",
+                    "cc_email",
+                    "bcc_email",
+                )
+            }
+        )
         resource = {
             "type": "campaign-message",
             "id": message.id,
@@ -688,11 +784,14 @@ class PreBehaviour(Behaviour):
                 "updated_at": _iso(message.updated),
             },
             "relationships": {
-                "campaign": {"data": {"type": "campaign",
-                                      "id": message.relationships["campaign"]},
-                             "links": documents_links(ctx, message.id, "campaign")},
-                "template": {"data": {"type": "template", "id": template_id},
-                             "links": documents_links(ctx, message.id, "template")},
+                "campaign": {
+                    "data": {"type": "campaign", "id": message.relationships["campaign"]},
+                    "links": documents_links(ctx, message.id, "campaign"),
+                },
+                "template": {
+                    "data": {"type": "template", "id": template_id},
+                    "links": documents_links(ctx, message.id, "template"),
+                },
             },
             "links": {"self": f"{ctx.base_url}/api/campaign-messages/{message.id}/"},
         }
@@ -703,27 +802,39 @@ class PreBehaviour(Behaviour):
 
 
 def _campaign_definition(update: Json, current: Json | None) -> Json:
-    base = copy.deepcopy(current) if current else {
-        "name": "New Campaign", "builder": "wizard", "archived": False, "color": None,
-        "description": None, "send_settings": copy.deepcopy(DEFAULT_SEND_SETTINGS),
-    }
+    base: Json = (
+        copy.deepcopy(current)
+        if current
+        else {
+            "name": "New Campaign",
+            "builder": "wizard",
+            "archived": False,
+            "color": None,
+            "description": None,
+            "send_settings": copy.deepcopy(DEFAULT_SEND_SETTINGS),
+        }
+    )
     for key, value in update.items():
         if key == "send_settings":
             if value:
                 base["send_settings"].update(value)
         elif value is not None or key in ("color", "description"):
             base[key] = value
-    settings = base["send_settings"]
+    settings: Json = base["send_settings"]
     if settings.get("send_strategy") is None:
         settings["send_strategy"] = "STATIC"
     if settings["send_strategy"] == "THROTTLED":
         if settings.get("throttle_percentage") not in THROTTLE_PERCENTAGES:
-            raise invalid("A THROTTLED campaign needs throttle_percentage in "
-                          f"{', '.join(map(str, THROTTLE_PERCENTAGES))}.",
-                          pointer="/data/attributes/definition/send_settings/throttle_percentage")
+            raise invalid(
+                "A THROTTLED campaign needs throttle_percentage in "
+                f"{', '.join(map(str, THROTTLE_PERCENTAGES))}.",
+                pointer="/data/attributes/definition/send_settings/throttle_percentage",
+            )
     elif settings.get("throttle_percentage") is not None:
-        raise invalid("throttle_percentage applies only to the THROTTLED send strategy.",
-                      pointer="/data/attributes/definition/send_settings/throttle_percentage")
+        raise invalid(
+            "throttle_percentage applies only to the THROTTLED send strategy.",
+            pointer="/data/attributes/definition/send_settings/throttle_percentage",
+        )
     else:
         settings.pop("throttle_percentage", None)
     for key, value in DEFAULT_SEND_SETTINGS.items():
@@ -733,10 +844,14 @@ def _campaign_definition(update: Json, current: Json | None) -> Json:
 
 
 def _campaign(id_: str, now: datetime, definition: Json) -> Record:
-    full = _campaign_definition(definition, None) if "send_settings" not in definition or \
-        "builder" not in definition else definition
-    return Record("campaign", id_, {"definition": full}, relationships={"tags": []},
-                  created=now, updated=now)
+    full = (
+        _campaign_definition(definition, None)
+        if "send_settings" not in definition or "builder" not in definition
+        else definition
+    )
+    return Record(
+        "campaign", id_, {"definition": full}, relationships={"tags": []}, created=now, updated=now
+    )
 
 
 def _audience(id_: str, now: datetime, campaign_id: str, fields: Json, priority: int) -> Record:
@@ -755,8 +870,9 @@ def _audience(id_: str, now: datetime, campaign_id: str, fields: Json, priority:
     )
 
 
-def _message(id_: str, now: datetime, campaign_id: str, audience_id: str, name: str,
-             definition: Json) -> Record:
+def _message(
+    id_: str, now: datetime, campaign_id: str, audience_id: str, name: str, definition: Json
+) -> Record:
     definition = _without_nulls(copy.deepcopy(definition))
     definition.setdefault("send_options", {})
     tracking = definition.setdefault("tracking_options", {})
@@ -767,8 +883,13 @@ def _message(id_: str, now: datetime, campaign_id: str, audience_id: str, name: 
         "campaign-message",
         id_,
         {"name": name, "definition": definition},
-        relationships={"campaign": campaign_id, "campaign-audience": audience_id,
-                       "tags": [], "template": None, "image": None},
+        relationships={
+            "campaign": campaign_id,
+            "campaign-audience": audience_id,
+            "tags": [],
+            "template": None,
+            "image": None,
+        },
         created=now,
         updated=now,
         internal={"status": DRAFT, "send_at": None, "schedule": None},
@@ -779,10 +900,14 @@ def _variation(id_: str, now: datetime, message_id: str, definition: Json) -> Re
     definition = copy.deepcopy(definition)
     definition.setdefault("name", None)
     definition.setdefault("details", None)
-    return Record("campaign-variation", id_, {"definition": definition},
-                  relationships={"campaign-message": message_id, "image": None,
-                                 "translation": None},
-                  created=now, updated=now)
+    return Record(
+        "campaign-variation",
+        id_,
+        {"definition": definition},
+        relationships={"campaign-message": message_id, "image": None, "translation": None},
+        created=now,
+        updated=now,
+    )
 
 
 def _channel_of(variation: Record) -> str | None:
@@ -793,8 +918,9 @@ def _channel_of(variation: Record) -> str | None:
 def _related(ctx: Context, data: Json, name: str, type_: str) -> Record:
     ref = ((data.get("relationships") or {}).get(name) or {}).get("data")
     if not ref:
-        raise invalid(f"The {name} relationship is required.",
-                      pointer=f"/data/relationships/{name}")
+        raise invalid(
+            f"The {name} relationship is required.", pointer=f"/data/relationships/{name}"
+        )
     record = ctx.data.get(type_, ref["id"])
     if record is None:
         raise not_found(f"A {type_} with id {ref['id']!r} does not exist.")
@@ -807,8 +933,11 @@ def _relationship_ids(ctx: Context, name: str) -> list[str]:
 
 
 def _without_nulls(value: Json) -> Json:
-    return {k: (_without_nulls(v) if isinstance(v, dict) else v)
-            for k, v in value.items() if v is not None}
+    return {
+        k: (_without_nulls(v) if isinstance(v, dict) else v)
+        for k, v in value.items()
+        if v is not None
+    }
 
 
 def documents_links(ctx: Context, message_id: str, name: str = "campaign-message") -> Json:
@@ -831,4 +960,4 @@ def _image_attributes(record: Record, ctx: Context) -> Json:
     return stable_image(record, ctx)
 
 
-__all__ = ["ApiError", "PreBehaviour", "_ensure_image", "_merge", "_same_id", "Any"]
+__all__ = ["Any", "ApiError", "PreBehaviour", "_ensure_image", "_merge", "_same_id"]

@@ -58,10 +58,8 @@ class RateLimiter:
 
 def throttled(wait: float, speedup: float = 1.0) -> ApiError:
     """The 429 answer, ``Retry-After`` in whole seconds (fractional when sped up)."""
-    if speedup == 1.0:
-        retry_after = str(max(1, math.ceil(wait)))
-    else:
-        retry_after = f"{max(wait, 0.001):.3f}"
+    whole = speedup == 1.0
+    retry_after = str(max(1, math.ceil(wait))) if whole else f"{max(wait, 0.001):.3f}"
     return ApiError(
         429,
         "throttled",

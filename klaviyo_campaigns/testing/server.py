@@ -19,13 +19,15 @@ class _TransportAwareH11(H11Protocol):
     """uvicorn's h11 protocol, handing each request its connection's transport so the fake can
     drop the connection on purpose (an ASGI app has no other way to)."""
 
-    def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+    def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
         inner = self.app
 
         async def app(scope: Any, receive: Any, send: Any) -> None:
-            scope = {**scope, "extensions": {**scope.get("extensions", {}),
-                                             TRANSPORT_EXTENSION: transport}}
+            scope = {
+                **scope,
+                "extensions": {**scope.get("extensions", {}), TRANSPORT_EXTENSION: transport},
+            }
             await inner(scope, receive, send)
 
         self.app = app

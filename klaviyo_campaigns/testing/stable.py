@@ -110,7 +110,9 @@ class StableBehaviour(Behaviour):
                 },
                 fields={"id": lambda r: r.id, "created_at": lambda r: r.created},
             ),
-            "tag": ResourceType("tag", lambda r, c: dict(r.attributes), fields={"id": lambda r: r.id}),
+            "tag": ResourceType(
+                "tag", lambda r, c: dict(r.attributes), fields={"id": lambda r: r.id}
+            ),
             "template": ResourceType("template", _template_attributes),
             "image": ResourceType("image", _image_attributes),
             "campaign-send-job": ResourceType(
@@ -165,8 +167,15 @@ class StableBehaviour(Behaviour):
     def seed_campaign(
         self, data: Dataset, new_id: Callable[[], str], when: datetime, name: str, channel: str
     ) -> str:
-        campaign = data.add(new_campaign(when, new_id(), name, channel=channel,
-                                         audiences={"included": ["LIST_SEED"], "excluded": []}))
+        campaign = data.add(
+            new_campaign(
+                when,
+                new_id(),
+                name,
+                channel=channel,
+                audiences={"included": ["LIST_SEED"], "excluded": []},
+            )
+        )
         definition: Json = {"channel": channel}
         if channel == "email":
             definition["content"] = {"subject": name, "from_email": "seed@example.com"}
@@ -203,7 +212,9 @@ class StableBehaviour(Behaviour):
         attributes = _data(ctx)["attributes"]
         messages = attributes["campaign-messages"]["data"]
         if not messages:
-            raise invalid("A campaign needs a message.", pointer="/data/attributes/campaign-messages")
+            raise invalid(
+                "A campaign needs a message.", pointer="/data/attributes/campaign-messages"
+            )
         channels = {m["attributes"]["definition"]["channel"] for m in messages}
         if len(channels) != 1:
             raise invalid(
@@ -222,7 +233,9 @@ class StableBehaviour(Behaviour):
         )
         ctx.data.add(campaign)
         for message in messages:
-            record = new_message(ctx.now, ctx.new_id(), campaign.id, message["attributes"]["definition"])
+            record = new_message(
+                ctx.now, ctx.new_id(), campaign.id, message["attributes"]["definition"]
+            )
             image = message.get("relationships", {}).get("image", {}).get("data")
             if image:
                 record.relationships["image"] = _ensure_image(ctx, image["id"]).id
@@ -256,7 +269,9 @@ class StableBehaviour(Behaviour):
     async def clone_campaign(self, ctx: Context) -> Answer:
         data = _data(ctx)
         source = ctx.data.require("campaign", data["id"])
-        name = (data.get("attributes") or {}).get("new_name") or f"{source.attributes['name']} (Copy)"
+        name = (data.get("attributes") or {}).get(
+            "new_name"
+        ) or f"{source.attributes['name']} (Copy)"
         clone = new_campaign(
             ctx.now,
             ctx.new_id(),
@@ -272,7 +287,8 @@ class StableBehaviour(Behaviour):
             message = ctx.data.require("campaign-message", message_id)
             copied = new_message(ctx.now, ctx.new_id(), clone.id, message.attributes["definition"])
             copied.relationships.update(
-                template=message.relationships.get("template"), image=message.relationships.get("image")
+                template=message.relationships.get("template"),
+                image=message.relationships.get("image"),
             )
             ctx.data.add(copied)
             clone.relationships["campaign-messages"].append(copied.id)  # type: ignore[union-attr]
@@ -295,9 +311,9 @@ class StableBehaviour(Behaviour):
                     pointer="/data/attributes/definition/channel",
                 )
             merged = _merge(message.attributes["definition"], definition)
-            message.attributes["definition"] = new_message(ctx.now, message.id, campaign.id, merged).attributes[
-                "definition"
-            ]
+            message.attributes["definition"] = new_message(
+                ctx.now, message.id, campaign.id, merged
+            ).attributes["definition"]
         image = (data.get("relationships") or {}).get("image", {}).get("data")
         if image:
             message.relationships["image"] = _ensure_image(ctx, image["id"]).id
@@ -392,10 +408,11 @@ async def get_estimation(ctx: Context, behaviour: Behaviour) -> Answer:
     campaign = ctx.data.require("campaign", ctx.id)
     estimate = ctx.data.get("campaign-recipient-estimation", campaign.id)
     job = ctx.data.get("campaign-recipient-estimation-job", campaign.id)
-    if estimate is None or job is None:
-        estimate = Record("campaign-recipient-estimation", campaign.id, {"estimated_recipient_count": 0})
-    elif job_status(job, ctx.now, _timings(behaviour)) != "complete":
-        estimate = Record("campaign-recipient-estimation", campaign.id, {"estimated_recipient_count": 0})
+    done = job is not None and job_status(job, ctx.now, _timings(behaviour)) == "complete"
+    if estimate is None or not done:
+        estimate = Record(
+            "campaign-recipient-estimation", campaign.id, {"estimated_recipient_count": 0}
+        )
     return documents.single(ctx, behaviour, estimate)
 
 

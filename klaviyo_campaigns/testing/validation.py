@@ -78,7 +78,9 @@ def check_api_key(value: str | None, keys: Mapping[str, Sequence[str]] | None) -
     key = found.group(1)
     if keys is not None and key not in keys:
         raise ApiError(
-            401, "authentication_failed", "Incorrect authentication credentials.",
+            401,
+            "authentication_failed",
+            "Incorrect authentication credentials.",
             "Incorrect authentication credentials.",
         )
     return key
@@ -147,7 +149,7 @@ class SpecValidator:
         )
         result = self._openapi.unmarshal_request(request)
         if result.errors:
-            raise _to_api_error(result.errors)
+            raise _to_api_error(list(result.errors))
         parsed = result.body if isinstance(result.body, dict) else None
         if parsed is not None:  # openapi-core may fill defaults; handlers want the sent body
             parsed = json.loads(body)
@@ -201,18 +203,31 @@ def _schema_messages(error: Exception) -> list[tuple[str, str]]:
 def _error_objects(error: Exception) -> list[Json]:
     if isinstance(error, MissingRequiredParameter):
         where = "header" if error.location == "header" else "parameter"
-        return [error_object("invalid", "Invalid input.", f"'{error.name}' is a required "
-                             f"{where}.", parameter=error.name)]
+        return [
+            error_object(
+                "invalid",
+                "Invalid input.",
+                f"'{error.name}' is a required {where}.",
+                parameter=error.name,
+            )
+        ]
     if isinstance(error, InvalidParameter):
         messages = _schema_messages(error) or [("", str(error.__cause__ or error))]
         return [
-            error_object("invalid", "Invalid input.", f"Invalid '{error.name}': {message}",
-                         parameter=error.name)
+            error_object(
+                "invalid",
+                "Invalid input.",
+                f"Invalid '{error.name}': {message}",
+                parameter=error.name,
+            )
             for _, message in messages
         ]
     if isinstance(error, MissingRequiredRequestBody):
-        return [error_object("invalid", "Invalid input.", "A request body is required.",
-                             pointer="/data")]
+        return [
+            error_object(
+                "invalid", "Invalid input.", "A request body is required.", pointer="/data"
+            )
+        ]
     if isinstance(error, InvalidRequestBody):
         messages = _schema_messages(error) or [("", str(error))]
         return [
@@ -221,11 +236,20 @@ def _error_objects(error: Exception) -> list[Json]:
         ]
     if isinstance(error, RequestBodyValidationError):
         if isinstance(error.__cause__, MediaTypeNotFound):
-            raise ApiError(415, "unsupported_media_type", "Unsupported media type.",
-                           "Use application/vnd.api+json.")
-        return [error_object("parse_error", "Malformed request.",
-                             "The request body is not valid JSON.")]
+            raise ApiError(
+                415,
+                "unsupported_media_type",
+                "Unsupported media type.",
+                "Use application/vnd.api+json.",
+            )
+        return [
+            error_object("parse_error", "Malformed request.", "The request body is not valid JSON.")
+        ]
     if isinstance(error, SecurityValidationError):
-        raise ApiError(401, "not_authenticated", "Authentication credentials were not provided.",
-                       "Missing or malformed Authorization header.")
+        raise ApiError(
+            401,
+            "not_authenticated",
+            "Authentication credentials were not provided.",
+            "Missing or malformed Authorization header.",
+        )
     return [error_object("invalid", "Invalid input.", str(error))]
