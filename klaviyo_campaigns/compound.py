@@ -1,0 +1,433 @@
+"""Compound documents: the resources of one ``include=`` response, linked up without a new request.
+
+``resolve(document)`` indexes every resource of a JSON:API document (its ``data`` and its
+``included``) by ``(type, id)``, each with its JSON and, for the types this SDK has models for,
+its generated model. Types it does not know are kept with ``model=None``, never dropped.
+
+On top of the index, typed views of a campaign's hierarchy follow ``relationships.*.data``::
+
+    document = await kl.pre.get_campaign(id, include=["campaign-audiences", "campaign-messages"])
+    tree = pre_campaign_tree(document)
+    for audience in tree.audiences:
+        for message in audience.messages:
+            print(message.message.id, [v.id for v in message.variations])
+
+    tree = campaign_tree(await kl.get_campaign(id, include=["campaign-messages", "tags"]))
+    tree.campaign, tree.messages, tree.tags
+
+Both accept the generated response model or the plain JSON (a ``Mapping``). A linked resource
+that the document does not include (because it was not asked for) is simply absent from a view;
+``ResourceIndex.linkage`` still lists it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, Protocol, TypeAlias, TypeVar
+
+import attrs
+
+from ._generated.operations import PRE_REVISION, STABLE_REVISION
+from ._generated.v2026_04_15.models.campaign_message_response_object_resource import (
+    CampaignMessageResponseObjectResource as StableMessage,
+)
+from ._generated.v2026_04_15.models.campaign_response_object_resource import (
+    CampaignResponseObjectResource as StableCampaign,
+)
+from ._generated.v2026_04_15.models.image_response_object_resource import (
+    ImageResponseObjectResource as StableImage,
+)
+from ._generated.v2026_04_15.models.tag_response_object_resource import (
+    TagResponseObjectResource as StableTag,
+)
+from ._generated.v2026_04_15.models.template_response_object_resource import (
+    TemplateResponseObjectResource as StableTemplate,
+)
+from ._generated.v2026_04_15.types import Unset as StableUnset
+from ._generated.v2026_04_15_pre.models.audience_response_object_resource import (
+    AudienceResponseObjectResource as PreAudience,
+)
+from ._generated.v2026_04_15_pre.models.campaign_response_object_resource import (
+    CampaignResponseObjectResource as PreCampaign,
+)
+from ._generated.v2026_04_15_pre.models.image_response_object_resource import (
+    ImageResponseObjectResource as PreImage,
+)
+from ._generated.v2026_04_15_pre.models.message_response_object_resource import (
+    MessageResponseObjectResource as PreMessage,
+)
+from ._generated.v2026_04_15_pre.models.tag_response_object_resource import (
+    TagResponseObjectResource as PreTag,
+)
+from ._generated.v2026_04_15_pre.models.template_response_object_resource import (
+    TemplateResponseObjectResource as PreTemplate,
+)
+from ._generated.v2026_04_15_pre.models.translation_response_object_resource import (
+    TranslationResponseObjectResource as PreTranslation,
+)
+from ._generated.v2026_04_15_pre.models.variation_response_object_resource import (
+    VariationResponseObjectResource as PreVariation,
+)
+from ._generated.v2026_04_15_pre.types import Unset as PreUnset
+from .errors import ValidationError
+
+__all__ = [
+    "AudienceNode",
+    "CampaignTree",
+    "MessageNode",
+    "PreCampaignTree",
+    "Resource",
+    "ResourceIndex",
+    "ResourceKey",
+    "campaign_tree",
+    "campaign_trees",
+    "pre_campaign_tree",
+    "pre_campaign_trees",
+    "resolve",
+]
+
+ResourceKey: TypeAlias = tuple[str, str]
+"""``(type, id)`` of a resource, e.g. ``("campaign-message", "01J...")``."""
+
+M = TypeVar("M")
+
+
+class _Model(Protocol):
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+#: The generated model of each resource type a compound document of a revision may hold.
+MODELS: Mapping[str, Mapping[str, Any]] = {
+    STABLE_REVISION: {
+        "campaign": StableCampaign,
+        "campaign-message": StableMessage,
+        "tag": StableTag,
+        "image": StableImage,
+        "template": StableTemplate,
+    },
+    PRE_REVISION: {
+        "campaign": PreCampaign,
+        "campaign-audience": PreAudience,
+        "campaign-message": PreMessage,
+        "campaign-variation": PreVariation,
+        "tag": PreTag,
+        "image": PreImage,
+        "template": PreTemplate,
+        "translation": PreTranslation,
+    },
+}
+
+
+@attrs.frozen
+class Resource:
+    """One resource object of a document: its JSON and, for a known type, its generated model."""
+
+    type: str
+    id: str
+    raw: Mapping[str, Any] = attrs.field(repr=False)
+    """The resource object as JSON (``type``, ``id``, ``attributes``, ``relationships``, ...)."""
+    model: Any = attrs.field(default=None, repr=False)
+    """The generated model object, or ``None`` for a type without one (or that did not parse)."""
+
+    @property
+    def key(self) -> ResourceKey:
+        """``(type, id)``."""
+        return (self.type, self.id)
+
+    @property
+    def attributes(self) -> Mapping[str, Any]:
+        """The JSON ``attributes`` (empty if absent)."""
+        found = self.raw.get("attributes")
+        return found if isinstance(found, Mapping) else {}
+
+    def linkage(self, relationship: str) -> tuple[ResourceKey, ...]:
+        """The ``(type, id)`` keys a relationship's ``data`` names, in order (empty if none)."""
+        relationships = self.raw.get("relationships")
+        entry = relationships.get(relationship) if isinstance(relationships, Mapping) else None
+        data = entry.get("data") if isinstance(entry, Mapping) else None
+        items = data if isinstance(data, list) else [data]
+        return tuple(key for key in map(_key, items) if key is not None)
+
+
+class ResourceIndex(Mapping[ResourceKey, Resource]):
+    """Every resource of a document by ``(type, id)``; ``primary`` keeps the ``data`` order."""
+
+    def __init__(
+        self, primary: Sequence[Resource], included: Sequence[Resource], revision: str | None
+    ) -> None:
+        self.primary: tuple[Resource, ...] = tuple(primary)
+        self.included: tuple[Resource, ...] = tuple(included)
+        self.revision = revision
+        self._by_key: dict[ResourceKey, Resource] = {}
+        for resource in (*self.included, *self.primary):  # data wins over a duplicate include
+            self._by_key[resource.key] = resource
+
+    def __getitem__(self, key: ResourceKey) -> Resource:
+        return self._by_key[key]
+
+    def __iter__(self) -> Iterator[ResourceKey]:
+        return iter(self._by_key)
+
+    def __len__(self) -> int:
+        return len(self._by_key)
+
+    def __repr__(self) -> str:
+        kinds: dict[str, int] = {}
+        for kind, _ in self._by_key:
+            kinds[kind] = kinds.get(kind, 0) + 1
+        counts = ", ".join(f"{kind}: {count}" for kind, count in sorted(kinds.items()))
+        return f"<ResourceIndex {self.revision or 'untyped'} {{{counts}}}>"
+
+    def of_type(self, type: str) -> tuple[Resource, ...]:
+        """Every resource of one type, in document order."""
+        return tuple(resource for resource in self._by_key.values() if resource.type == type)
+
+    def linkage(
+        self, resource: Resource | ResourceKey, relationship: str
+    ) -> tuple[ResourceKey, ...]:
+        """The keys a resource's relationship names, whether or not the document includes them."""
+        return self._resource(resource).linkage(relationship)
+
+    def related(self, resource: Resource | ResourceKey, relationship: str) -> tuple[Resource, ...]:
+        """The resources a relationship names that the document holds, in linkage order."""
+        keys = self.linkage(resource, relationship)
+        return tuple(self._by_key[key] for key in keys if key in self._by_key)
+
+    def referring(
+        self, resource: Resource | ResourceKey, type: str, relationship: str
+    ) -> tuple[Resource, ...]:
+        """Resources of ``type`` whose ``relationship`` names ``resource`` (the reverse link)."""
+        key = self._resource(resource).key
+        return tuple(other for other in self.of_type(type) if key in other.linkage(relationship))
+
+    def children(
+        self, parent: Resource, relationship: str, type: str, back: str
+    ) -> tuple[Resource, ...]:
+        """Linked children in linkage order, then any that only link back via ``back``."""
+        found = list(self.related(parent, relationship))
+        seen = {child.key for child in found}
+        for child in self.referring(parent, type, back):
+            if child.key not in seen and child.type == type:
+                found.append(child)
+                seen.add(child.key)
+        return tuple(child for child in found if child.type == type)
+
+    def _resource(self, resource: Resource | ResourceKey) -> Resource:
+        return resource if isinstance(resource, Resource) else self._by_key[resource]
+
+
+def resolve(document: Mapping[str, Any] | _Model, *, revision: str | None = None) -> ResourceIndex:
+    """Index a JSON:API document's ``data`` and ``included`` resources by ``(type, id)``.
+
+    ``document`` is a generated response model or its JSON. Known types get their generated
+    model: taken as is from a model document, parsed from JSON for the ``revision`` (found from
+    the model's package when not given; without it, JSON resources get no model). A resource
+    whose JSON does not parse keeps ``model=None``, like one of an unknown type.
+    """
+    revision = revision or _revision_of(document)
+    models = MODELS.get(revision, {}) if revision else {}
+    if not isinstance(document, Mapping):
+        primary = _items(getattr(document, "data", None))
+        included = _items(getattr(document, "included", None))
+    else:
+        primary = _items(document.get("data"))
+        included = _items(document.get("included"))
+    return ResourceIndex(
+        [r for r in (_resource(item, models) for item in primary) if r is not None],
+        [r for r in (_resource(item, models) for item in included) if r is not None],
+        revision,
+    )
+
+
+# Typed views of a campaign's hierarchy ----------------------------------------------------------
+
+
+@attrs.frozen
+class CampaignTree:
+    """A stable-revision campaign with its included messages and tags."""
+
+    campaign: StableCampaign
+    messages: tuple[StableMessage, ...]
+    tags: tuple[StableTag, ...]
+    index: ResourceIndex = attrs.field(repr=False)
+
+
+@attrs.frozen
+class MessageNode:
+    """A ``.pre`` campaign message with its included variations."""
+
+    message: PreMessage
+    variations: tuple[PreVariation, ...]
+
+
+@attrs.frozen
+class AudienceNode:
+    """A ``.pre`` campaign audience with the messages sent to it."""
+
+    audience: PreAudience
+    messages: tuple[MessageNode, ...]
+
+
+@attrs.frozen
+class PreCampaignTree:
+    """A ``.pre`` campaign: audiences -> messages -> variations, as far as the document includes.
+
+    ``messages`` holds every included message of the campaign (also those not linked to an
+    included audience); the same ``MessageNode`` objects appear under ``audiences``.
+    """
+
+    campaign: PreCampaign
+    audiences: tuple[AudienceNode, ...]
+    messages: tuple[MessageNode, ...]
+    tags: tuple[PreTag, ...]
+    index: ResourceIndex = attrs.field(repr=False)
+
+
+def campaign_trees(document: Mapping[str, Any] | _Model) -> tuple[CampaignTree, ...]:
+    """One ``CampaignTree`` per campaign in ``data`` of a stable-revision document."""
+    index = resolve(document, revision=STABLE_REVISION)
+    return tuple(
+        CampaignTree(
+            campaign=_typed(campaign, StableCampaign),
+            messages=tuple(
+                _typed(message, StableMessage)
+                for message in index.children(
+                    campaign, "campaign-messages", "campaign-message", "campaign"
+                )
+            ),
+            tags=tuple(_typed(tag, StableTag) for tag in index.related(campaign, "tags")),
+            index=index,
+        )
+        for campaign in _campaigns(index)
+    )
+
+
+def campaign_tree(document: Mapping[str, Any] | _Model) -> CampaignTree:
+    """The ``CampaignTree`` of a stable-revision single-campaign document."""
+    return _single(campaign_trees(document))
+
+
+def pre_campaign_trees(document: Mapping[str, Any] | _Model) -> tuple[PreCampaignTree, ...]:
+    """One ``PreCampaignTree`` per campaign in ``data`` of a ``.pre`` document."""
+    index = resolve(document, revision=PRE_REVISION)
+    return tuple(_pre_tree(index, campaign) for campaign in _campaigns(index))
+
+
+def pre_campaign_tree(document: Mapping[str, Any] | _Model) -> PreCampaignTree:
+    """The ``PreCampaignTree`` of a ``.pre`` single-campaign document."""
+    return _single(pre_campaign_trees(document))
+
+
+def _pre_tree(index: ResourceIndex, campaign: Resource) -> PreCampaignTree:
+    nodes: dict[ResourceKey, MessageNode] = {}
+
+    def node(message: Resource) -> MessageNode:
+        if message.key not in nodes:
+            variations = index.children(
+                message, "campaign-variations", "campaign-variation", "campaign-message"
+            )
+            nodes[message.key] = MessageNode(
+                message=_typed(message, PreMessage),
+                variations=tuple(_typed(v, PreVariation) for v in variations),
+            )
+        return nodes[message.key]
+
+    messages = index.children(campaign, "campaign-messages", "campaign-message", "campaign")
+    audiences = index.children(campaign, "campaign-audiences", "campaign-audience", "campaign")
+    audience_nodes = tuple(
+        AudienceNode(
+            audience=_typed(audience, PreAudience),
+            messages=tuple(
+                node(message)
+                for message in index.children(
+                    audience, "campaign-messages", "campaign-message", "campaign-audience"
+                )
+            ),
+        )
+        for audience in audiences
+    )
+    return PreCampaignTree(
+        campaign=_typed(campaign, PreCampaign),
+        audiences=audience_nodes,
+        messages=tuple(node(message) for message in messages),
+        tags=tuple(_typed(tag, PreTag) for tag in index.related(campaign, "tags")),
+        index=index,
+    )
+
+
+# Helpers ----------------------------------------------------------------------------------------
+
+
+def _campaigns(index: ResourceIndex) -> list[Resource]:
+    campaigns = [resource for resource in index.primary if resource.type == "campaign"]
+    if not campaigns:
+        kinds = ", ".join(sorted({r.type for r in index.primary})) or "nothing"
+        raise ValidationError(f"not a campaign document: its data holds {kinds}")
+    return campaigns
+
+
+T = TypeVar("T")
+
+
+def _single(trees: tuple[T, ...]) -> T:
+    if len(trees) != 1:
+        raise ValidationError(
+            f"expected a document with one campaign, got {len(trees)}; use the *_trees function"
+        )
+    return trees[0]
+
+
+def _typed(resource: Resource, cls: type[M]) -> M:
+    if isinstance(resource.model, cls):
+        return resource.model
+    try:
+        parse: Callable[[Mapping[str, Any]], M] = cls.from_dict  # type: ignore[attr-defined]
+        return parse(resource.raw)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ValidationError(
+            f"{resource.type} {resource.id} does not parse as {cls.__name__}: {exc!r}"
+        ) from exc
+
+
+def _revision_of(document: object) -> str | None:
+    module = type(document).__module__
+    if ".v2026_04_15_pre." in module:
+        return PRE_REVISION
+    if ".v2026_04_15." in module:
+        return STABLE_REVISION
+    return None
+
+
+def _items(value: object) -> list[object]:
+    if value is None or isinstance(value, StableUnset | PreUnset):
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def _key(item: object) -> ResourceKey | None:
+    if isinstance(item, Mapping):
+        kind, ident = item.get("type"), item.get("id")
+        if isinstance(kind, str) and isinstance(ident, str):
+            return (kind, ident)
+    return None
+
+
+def _resource(item: object, models: Mapping[str, Any]) -> Resource | None:
+    """A ``Resource`` from a model object or a JSON object; None for something that is neither."""
+    if isinstance(item, Mapping):
+        raw: Mapping[str, Any] = item
+        model: Any = None
+    elif callable(getattr(item, "to_dict", None)):
+        raw, model = item.to_dict(), item  # type: ignore[attr-defined]
+    else:
+        return None
+    key = _key(raw)
+    if key is None:
+        return None
+    cls = models.get(key[0])
+    if model is None and cls is not None:
+        try:
+            model = cls.from_dict(raw)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            model = None
+    return Resource(type=key[0], id=key[1], raw=raw, model=model)
