@@ -1,0 +1,407 @@
+"""The window limiter: no span of a window's length ever holds more than the window's limit.
+
+Most tests run on a virtual clock (`VirtualTime`): a sleeping task wakes only when the test moves
+time, so send times are exact and the tests take no real time. One test runs on real time at a
+small scale to show the same holds with asyncio's own timers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import random
+import time
+from collections.abc import Sequence
+
+import pytest
+
+from klaviyo_campaigns._limits import Bucket, Limiter, WindowLimiter, key_fingerprint
+
+MARGIN = 0.01
+
+
+class VirtualTime:
+    """A clock and a sleep for the limiter; time moves only in `run_until`."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self._timers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._seq = itertools.count()
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, delay: float) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._timers, (self.now + max(delay, 0.0), next(self._seq), future))
+        await future
+
+    def pending(self) -> int:
+        return sum(1 for *_, future in self._timers if not future.done())
+
+    async def settle(self) -> None:
+        # Let every task that can run, run: lock hand-overs take a few loop iterations each.
+        for _ in range(400):
+            await asyncio.sleep(0)
+
+    async def run_until(self, deadline: float) -> None:
+        """Fire timers in time order up to `deadline`, letting tasks run after each."""
+        await self.settle()
+        while self._timers:
+            when, _, future = self._timers[0]
+            if future.done():  # its sleeper was cancelled
+                heapq.heappop(self._timers)
+                continue
+            if when > deadline:
+                break
+            heapq.heappop(self._timers)
+            self.now = max(self.now, when)
+            future.set_result(None)
+            await self.settle()
+        self.now = max(self.now, deadline)
+
+
+def limiter_on(clock: VirtualTime, **kwargs: float) -> WindowLimiter:
+    return WindowLimiter(margin=MARGIN, clock=clock, sleep=clock.sleep, **kwargs)
+
+
+async def send_at(limiter: Limiter, bucket: Bucket, clock: VirtualTime, sent: list[float]) -> None:
+    await limiter.acquire(bucket)
+    sent.append(clock())
+
+
+def assert_within(sent: Sequence[float], limit: int, window: float) -> None:
+    """No half-open span of `window` seconds holds more than `limit` of the `sent` times."""
+    times = sorted(sent)
+    for i in range(len(times) - limit):
+        span = times[i + limit] - times[i]
+        assert span >= window, (
+            f"{limit + 1} sends within {span:.4f} s (< {window} s): {times[i : i + limit + 1]}"
+        )
+
+
+def ideal_schedule(
+    arrivals: Sequence[float], burst: int, steady: int, w1: float, w60: float
+) -> list[float]:
+    """Earliest send times, FIFO, that keep N + 1 sends at least a window (+ margin) apart."""
+    sent: list[float] = []
+    for arrival in arrivals:
+        t = arrival if not sent else max(arrival, sent[-1])
+        if len(sent) >= burst:
+            t = max(t, sent[-burst] + w1 + MARGIN)
+        if len(sent) >= steady:
+            t = max(t, sent[-steady] + w60 + MARGIN)
+        sent.append(t)
+    return sent
+
+
+# --- the bound, for many concurrent acquirers -----------------------------------------------
+
+
+async def test_300_concurrent_acquirers_never_exceed_either_window() -> None:
+    clock = VirtualTime()
+    limiter = limiter_on(clock)
+    bucket = Bucket("k:GET /api/campaigns", burst=10, steady=40)
+    sent: list[float] = []
+    tasks = [asyncio.create_task(send_at(limiter, bucket, clock, sent)) for _ in range(300)]
+
+    await clock.run_until(1000.0)
+
+    assert all(task.done() for task in tasks)
+    assert len(sent) == 300
+    assert_within(sent, 10, 1.0)
+    assert_within(sent, 40, 60.0)
+
+
+async def test_sends_as_early_as_the_limits_allow() -> None:
+    # Efficiency: every send happens at the first instant both windows allow it, so the
+    # achieved rate is the allowed rate (up to the margin).
+    clock = VirtualTime()
+    limiter = limiter_on(clock)
+    bucket = Bucket("k:GET /api/campaigns", burst=10, steady=40)
+    sent: list[float] = []
+    for _ in range(300):
+        asyncio.create_task(send_at(limiter, bucket, clock, sent))
+
+    await clock.run_until(1000.0)
+
+    assert sent == pytest.approx(ideal_schedule([0.0] * 300, 10, 40, 1.0, 60.0), abs=1e-9)
+    # 40 per minute, each minute 60 s + margin long: the 281st send opens the 8th minute.
+    assert sent[280] == pytest.approx(7 * (60.0 + MARGIN))
+    assert (280 / sent[280]) / (40 / 60) >= 0.98
+
+
+async def test_burst_alone_lets_exactly_burst_per_second() -> None:
+    clock = VirtualTime()
+    limiter = limiter_on(clock)
+    bucket = Bucket("k:GET /api/campaigns", burst=10, steady=1000)
+    sent: list[float] = []
+    for _ in range(35):
+        asyncio.create_task(send_at(limiter, bucket, clock, sent))
+
+    await clock.run_until(100.0)
+
+    step = 1.0 + MARGIN
+    assert sent == pytest.approx([i // 10 * step for i in range(35)])
+
+
+@pytest.mark.parametrize("seed", range(12))
+async def test_random_arrivals_and_limits_keep_the_bound_fifo_and_no_idle_time(seed: int) -> None:
+    # Property test over seeds: arbitrary arrival times and limits; sends stay in arrival
+    # order, never exceed either window, and never wait longer than the limits require.
+    rng = random.Random(seed)
+    burst = rng.randint(1, 12)
+    steady = rng.randint(burst, 60)
+    w1, w60 = rng.choice([(1.0, 60.0), (0.5, 5.0), (2.0, 7.0)])
+    arrivals = sorted(rng.uniform(0, 40) for _ in range(rng.randint(20, 150)))
+    clock = VirtualTime()
+    limiter = limiter_on(clock, burst_window=w1, steady_window=w60)
+    bucket = Bucket("k:POST /api/campaigns", burst=burst, steady=steady)
+    order: list[int] = []
+    sent: list[float] = []
+
+    async def client(i: int) -> None:
+        await limiter.acquire(bucket)
+        order.append(i)
+        sent.append(clock())
+
+    for i, arrival in enumerate(arrivals):
+        await clock.run_until(arrival)
+        asyncio.create_task(client(i))
+    await clock.run_until(10_000.0)
+
+    assert order == list(range(len(arrivals)))
+    assert_within(sent, burst, w1)
+    assert_within(sent, steady, w60)
+    assert sent == pytest.approx(ideal_schedule(arrivals, burst, steady, w1, w60), abs=1e-9)
+
+
+async def test_margin_widens_every_span() -> None:
+    clock = VirtualTime()
+    limiter = WindowLimiter(margin=0.05, clock=clock, sleep=clock.sleep)
+    bucket = Bucket("k:GET /api/campaigns", burst=2, steady=100)
+    sent: list[float] = []
+    for _ in range(3):
+        asyncio.create_task(send_at(limiter, bucket, clock, sent))
+
+    await clock.run_until(10.0)
+
+    assert sent == pytest.approx([0.0, 0.0, 1.05])
+
+
+async def test_next_slot_reports_when_the_window_opens() -> None:
+    clock = VirtualTime()
+    limiter = limiter_on(clock)
+    bucket = Bucket("k:GET /api/campaigns", burst=2, steady=100)
+    assert limiter.next_slot(bucket) == 0.0
+    await limiter.acquire(bucket)
+    clock.now = 0.25
+    await limiter.acquire(bucket)
+
+    assert limiter.next_slot(bucket) == pytest.approx(1.0 + MARGIN)
+
+
+# --- cancellation ---------------------------------------------------------------------------
+
+
+async def test_cancelled_waiters_take_no_slot_and_leave_the_queue_moving() -> None:
+    clock = VirtualTime()
+    limiter = limiter_on(clock)
+    bucket = Bucket("k:GET /api/campaigns", burst=2, steady=100)
+    sent: dict[str, float] = {}
+
+    async def client(name: str) -> None:
+        await limiter.acquire(bucket)
+        sent[name] = clock()
+
+    tasks = {name: asyncio.create_task(client(name)) for name in "abcdefg"}
+    await clock.run_until(0.5)
+    assert sent == {"a": 0.0, "b": 0.0}
+    # c is the head, asleep until the window opens; d waits for the lock; g is last.
+    for name in "cdg":
+        tasks[name].cancel()
+    await clock.run_until(100.0)
+
+    step = 1.0 + MARGIN
+    assert sent == pytest.approx({"a": 0.0, "b": 0.0, "e": step, "f": step})
+    assert all(tasks[name].cancelled() for name in "cdg")
+    assert clock.pending() == 0
+
+
+async def test_after_mass_cancellation_exactly_n_per_window_still_go() -> None:
+    clock = VirtualTime()
+    limiter = limiter_on(clock)
+    bucket = Bucket("k:GET /api/campaigns", burst=10, steady=40)
+    sent: list[float] = []
+    tasks = [asyncio.create_task(send_at(limiter, bucket, clock, sent)) for _ in range(200)]
+    await clock.run_until(2.5)  # 30 sent, the rest waiting
+    rng = random.Random(7)
+    cancelled = [task for task in tasks if not task.done() and rng.random() < 0.5]
+    for task in cancelled:
+        task.cancel()
+    await clock.run_until(10_000.0)
+
+    assert len(sent) == 200 - len(cancelled)
+    assert_within(sent, 10, 1.0)
+    assert_within(sent, 40, 60.0)
+    # No slot lost to the cancelled: the survivors go on the same ideal schedule.
+    assert sent == pytest.approx(ideal_schedule([0.0] * len(sent), 10, 40, 1.0, 60.0), abs=1e-9)
+
+
+async def test_cancelling_the_only_waiter_leaves_the_bucket_usable() -> None:
+    clock = VirtualTime()
+    limiter = limiter_on(clock)
+    bucket = Bucket("k:GET /api/campaigns", burst=1, steady=100)
+    await limiter.acquire(bucket)
+    waiter = asyncio.create_task(limiter.acquire(bucket))
+    await clock.run_until(0.5)
+    waiter.cancel()
+    await clock.run_until(0.6)
+
+    await clock.run_until(2.0)
+    sent: list[float] = []
+    task = asyncio.create_task(send_at(limiter, bucket, clock, sent))
+    await clock.run_until(2.0)
+
+    assert task.done()
+    assert sent == [2.0]  # the cancelled waiter took nothing; the lock is free
+
+
+# --- pause ----------------------------------------------------------------------------------
+
+
+async def test_pause_holds_every_waiter_and_new_arrivals() -> None:
+    clock = VirtualTime()
+    limiter = limiter_on(clock)
+    bucket = Bucket("k:GET /api/campaigns", burst=10, steady=1000)
+    sent: list[float] = []
+    for _ in range(10):
+        asyncio.create_task(send_at(limiter, bucket, clock, sent))
+    await clock.run_until(0.0)
+    assert len(sent) == 10
+    for _ in range(15):  # waiting for the next second
+        asyncio.create_task(send_at(limiter, bucket, clock, sent))
+    await clock.run_until(0.3)
+
+    await limiter.pause(bucket, 5.0)  # while the head sleeps until 1.01
+    await clock.run_until(2.0)
+    for _ in range(5):  # arrive during the pause
+        asyncio.create_task(send_at(limiter, bucket, clock, sent))
+    await clock.run_until(100.0)
+
+    later = sent[10:]
+    assert later == pytest.approx([5.3] * 10 + [5.3 + 1.0 + MARGIN] * 10)
+
+
+async def test_a_shorter_pause_does_not_shorten_a_longer_one() -> None:
+    clock = VirtualTime()
+    limiter = limiter_on(clock)
+    bucket = Bucket("k:GET /api/campaigns", burst=10, steady=1000)
+    await limiter.pause(bucket, 3.0)
+    await limiter.pause(bucket, 1.0)
+    sent: list[float] = []
+    asyncio.create_task(send_at(limiter, bucket, clock, sent))
+    await clock.run_until(100.0)
+
+    assert sent == [3.0]
+
+
+async def test_pause_of_one_bucket_leaves_others_alone() -> None:
+    clock = VirtualTime()
+    limiter = limiter_on(clock)
+    paused = Bucket("k:GET /api/campaigns", burst=10, steady=1000)
+    other = Bucket("k:GET /api/campaigns/{id}", burst=10, steady=1000)
+    await limiter.pause(paused, 3.0)
+    sent_paused: list[float] = []
+    sent_other: list[float] = []
+    asyncio.create_task(send_at(limiter, paused, clock, sent_paused))
+    asyncio.create_task(send_at(limiter, other, clock, sent_other))
+    await clock.run_until(100.0)
+
+    assert sent_paused == [3.0]
+    assert sent_other == [0.0]
+
+
+# --- buckets --------------------------------------------------------------------------------
+
+
+async def test_buckets_of_different_keys_and_endpoints_are_independent() -> None:
+    clock = VirtualTime()
+    limiter = limiter_on(clock)
+    buckets = [
+        Bucket.for_endpoint("pk_one", "GET", "/api/campaigns", burst=3, steady=100),
+        Bucket.for_endpoint("pk_two", "GET", "/api/campaigns", burst=3, steady=100),
+        Bucket.for_endpoint("pk_one", "POST", "/api/campaigns", burst=3, steady=100),
+    ]
+    sent: dict[int, list[float]] = {i: [] for i in range(len(buckets))}
+    for i, bucket in enumerate(buckets):
+        for _ in range(4):
+            asyncio.create_task(send_at(limiter, bucket, clock, sent[i]))
+    await clock.run_until(100.0)
+
+    for times in sent.values():
+        assert times == pytest.approx([0.0, 0.0, 0.0, 1.0 + MARGIN])
+
+
+async def test_one_endpoint_shares_one_budget_whatever_its_limits() -> None:
+    # Two operations on one endpoint (stable and .pre) share the log; each honours its limit.
+    clock = VirtualTime()
+    limiter = limiter_on(clock)
+    strict = Bucket("k:GET /api/campaigns/{id}/tags", burst=3, steady=60)
+    loose = Bucket("k:GET /api/campaigns/{id}/tags", burst=10, steady=150)
+    sent: list[float] = []
+    for bucket in [loose] * 3 + [strict]:
+        asyncio.create_task(send_at(limiter, bucket, clock, sent))
+    await clock.run_until(100.0)
+
+    assert sent == pytest.approx([0.0, 0.0, 0.0, 1.0 + MARGIN])
+
+
+def test_bucket_key_names_the_api_key_without_containing_it() -> None:
+    api_key = "pk_0123456789abcdef0123456789abcdef01"
+    bucket = Bucket.for_endpoint(api_key, "get", "/api/campaigns", burst=10, steady=150)
+
+    assert bucket.key == f"{key_fingerprint(api_key)}:GET /api/campaigns"
+    assert api_key not in repr(bucket)
+    assert api_key[3:] not in repr(bucket)
+    assert len(key_fingerprint(api_key)) == 16
+    assert key_fingerprint(api_key) != key_fingerprint(api_key + "x")
+
+
+def test_bucket_rejects_limits_below_one() -> None:
+    with pytest.raises(ValueError):
+        Bucket("k", burst=0, steady=10)
+    with pytest.raises(ValueError):
+        Bucket("k", burst=10, steady=0)
+
+
+def test_window_limiter_is_a_limiter() -> None:
+    limiter: Limiter = WindowLimiter()
+    assert "WindowLimiter(" in repr(limiter)
+
+
+# --- real time ------------------------------------------------------------------------------
+
+
+async def test_real_time_small_scale_keeps_the_bound_and_the_rate() -> None:
+    # Windows scaled down 10x and 60x: 10 per 0.1 s and 40 per 1 s; 90 tasks take ~2 s.
+    w1, w60, margin = 0.1, 1.0, 0.005
+    limiter = WindowLimiter(burst_window=w1, steady_window=w60, margin=margin)
+    bucket = Bucket("k:GET /api/campaigns", burst=10, steady=40)
+    sent: list[float] = []
+
+    async def client() -> None:
+        await limiter.acquire(bucket)
+        sent.append(time.monotonic())  # no await in between: the limiter's own time
+
+    start = time.monotonic()
+    await asyncio.gather(*(client() for _ in range(90)))
+
+    times = [t - start for t in sent]
+    assert_within(times, 10, w1)
+    assert_within(times, 40, w60)
+    # The 81st send can go no earlier than two steady windows (and margins) in.
+    ideal_last = 2 * (w60 + margin)
+    assert times[-1] >= ideal_last
+    assert ideal_last / times[-1] >= 0.98
