@@ -12,7 +12,8 @@ import heapq
 import itertools
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from typing import Any
 
 import pytest
 
@@ -28,6 +29,13 @@ class VirtualTime:
         self.now = 0.0
         self._timers: list[tuple[float, int, asyncio.Future[None]]] = []
         self._seq = itertools.count()
+        self.tasks: list[asyncio.Task[None]] = []
+
+    def start(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run `coro` as a task on this clock (kept here so it is not collected mid-wait)."""
+        task = asyncio.create_task(coro)
+        self.tasks.append(task)
+        return task
 
     def __call__(self) -> float:
         return self.now
@@ -104,7 +112,7 @@ async def test_300_concurrent_acquirers_never_exceed_either_window() -> None:
     limiter = limiter_on(clock)
     bucket = Bucket("k:GET /api/campaigns", burst=10, steady=40)
     sent: list[float] = []
-    tasks = [asyncio.create_task(send_at(limiter, bucket, clock, sent)) for _ in range(300)]
+    tasks = [clock.start(send_at(limiter, bucket, clock, sent)) for _ in range(300)]
 
     await clock.run_until(1000.0)
 
@@ -122,7 +130,7 @@ async def test_sends_as_early_as_the_limits_allow() -> None:
     bucket = Bucket("k:GET /api/campaigns", burst=10, steady=40)
     sent: list[float] = []
     for _ in range(300):
-        asyncio.create_task(send_at(limiter, bucket, clock, sent))
+        clock.start(send_at(limiter, bucket, clock, sent))
 
     await clock.run_until(1000.0)
 
@@ -138,7 +146,7 @@ async def test_burst_alone_lets_exactly_burst_per_second() -> None:
     bucket = Bucket("k:GET /api/campaigns", burst=10, steady=1000)
     sent: list[float] = []
     for _ in range(35):
-        asyncio.create_task(send_at(limiter, bucket, clock, sent))
+        clock.start(send_at(limiter, bucket, clock, sent))
 
     await clock.run_until(100.0)
 
@@ -168,7 +176,7 @@ async def test_random_arrivals_and_limits_keep_the_bound_fifo_and_no_idle_time(s
 
     for i, arrival in enumerate(arrivals):
         await clock.run_until(arrival)
-        asyncio.create_task(client(i))
+        clock.start(client(i))
     await clock.run_until(10_000.0)
 
     assert order == list(range(len(arrivals)))
@@ -183,7 +191,7 @@ async def test_margin_widens_every_span() -> None:
     bucket = Bucket("k:GET /api/campaigns", burst=2, steady=100)
     sent: list[float] = []
     for _ in range(3):
-        asyncio.create_task(send_at(limiter, bucket, clock, sent))
+        clock.start(send_at(limiter, bucket, clock, sent))
 
     await clock.run_until(10.0)
 
@@ -215,7 +223,7 @@ async def test_cancelled_waiters_take_no_slot_and_leave_the_queue_moving() -> No
         await limiter.acquire(bucket)
         sent[name] = clock()
 
-    tasks = {name: asyncio.create_task(client(name)) for name in "abcdefg"}
+    tasks = {name: clock.start(client(name)) for name in "abcdefg"}
     await clock.run_until(0.5)
     assert sent == {"a": 0.0, "b": 0.0}
     # c is the head, asleep until the window opens; d waits for the lock; g is last.
@@ -234,7 +242,7 @@ async def test_after_mass_cancellation_exactly_n_per_window_still_go() -> None:
     limiter = limiter_on(clock)
     bucket = Bucket("k:GET /api/campaigns", burst=10, steady=40)
     sent: list[float] = []
-    tasks = [asyncio.create_task(send_at(limiter, bucket, clock, sent)) for _ in range(200)]
+    tasks = [clock.start(send_at(limiter, bucket, clock, sent)) for _ in range(200)]
     await clock.run_until(2.5)  # 30 sent, the rest waiting
     rng = random.Random(7)
     cancelled = [task for task in tasks if not task.done() and rng.random() < 0.5]
@@ -261,7 +269,7 @@ async def test_cancelling_the_only_waiter_leaves_the_bucket_usable() -> None:
 
     await clock.run_until(2.0)
     sent: list[float] = []
-    task = asyncio.create_task(send_at(limiter, bucket, clock, sent))
+    task = clock.start(send_at(limiter, bucket, clock, sent))
     await clock.run_until(2.0)
 
     assert task.done()
@@ -277,17 +285,17 @@ async def test_pause_holds_every_waiter_and_new_arrivals() -> None:
     bucket = Bucket("k:GET /api/campaigns", burst=10, steady=1000)
     sent: list[float] = []
     for _ in range(10):
-        asyncio.create_task(send_at(limiter, bucket, clock, sent))
+        clock.start(send_at(limiter, bucket, clock, sent))
     await clock.run_until(0.0)
     assert len(sent) == 10
     for _ in range(15):  # waiting for the next second
-        asyncio.create_task(send_at(limiter, bucket, clock, sent))
+        clock.start(send_at(limiter, bucket, clock, sent))
     await clock.run_until(0.3)
 
     await limiter.pause(bucket, 5.0)  # while the head sleeps until 1.01
     await clock.run_until(2.0)
     for _ in range(5):  # arrive during the pause
-        asyncio.create_task(send_at(limiter, bucket, clock, sent))
+        clock.start(send_at(limiter, bucket, clock, sent))
     await clock.run_until(100.0)
 
     later = sent[10:]
@@ -301,7 +309,7 @@ async def test_a_shorter_pause_does_not_shorten_a_longer_one() -> None:
     await limiter.pause(bucket, 3.0)
     await limiter.pause(bucket, 1.0)
     sent: list[float] = []
-    asyncio.create_task(send_at(limiter, bucket, clock, sent))
+    clock.start(send_at(limiter, bucket, clock, sent))
     await clock.run_until(100.0)
 
     assert sent == [3.0]
@@ -315,8 +323,8 @@ async def test_pause_of_one_bucket_leaves_others_alone() -> None:
     await limiter.pause(paused, 3.0)
     sent_paused: list[float] = []
     sent_other: list[float] = []
-    asyncio.create_task(send_at(limiter, paused, clock, sent_paused))
-    asyncio.create_task(send_at(limiter, other, clock, sent_other))
+    clock.start(send_at(limiter, paused, clock, sent_paused))
+    clock.start(send_at(limiter, other, clock, sent_other))
     await clock.run_until(100.0)
 
     assert sent_paused == [3.0]
@@ -337,7 +345,7 @@ async def test_buckets_of_different_keys_and_endpoints_are_independent() -> None
     sent: dict[int, list[float]] = {i: [] for i in range(len(buckets))}
     for i, bucket in enumerate(buckets):
         for _ in range(4):
-            asyncio.create_task(send_at(limiter, bucket, clock, sent[i]))
+            clock.start(send_at(limiter, bucket, clock, sent[i]))
     await clock.run_until(100.0)
 
     for times in sent.values():
@@ -352,7 +360,7 @@ async def test_one_endpoint_shares_one_budget_whatever_its_limits() -> None:
     loose = Bucket("k:GET /api/campaigns/{id}/tags", burst=10, steady=150)
     sent: list[float] = []
     for bucket in [loose] * 3 + [strict]:
-        asyncio.create_task(send_at(limiter, bucket, clock, sent))
+        clock.start(send_at(limiter, bucket, clock, sent))
     await clock.run_until(100.0)
 
     assert sent == pytest.approx([0.0, 0.0, 0.0, 1.0 + MARGIN])
