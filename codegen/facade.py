@@ -30,7 +30,7 @@ class Param:
 
 
 def python_name(wire_name: str) -> str:
-    """``fields[campaign-message]`` -> ``fields_campaign_message``; ``page[cursor]`` -> ``page_cursor``."""
+    """A wire name as Python: ``fields[campaign-message]`` -> ``fields_campaign_message``."""
     return re.sub(r"[^0-9a-zA-Z]+", "_", wire_name).strip("_").lower()
 
 
@@ -56,15 +56,18 @@ def _success_model(tree: ast.Module) -> tuple[int, str | None]:
         if not (isinstance(node, ast.If) and isinstance(node.test, ast.Compare)):
             continue
         comparator = node.test.comparators[0]
-        if not (isinstance(comparator, ast.Constant) and 200 <= int(comparator.value) < 300):
+        if not (isinstance(comparator, ast.Constant) and isinstance(comparator.value, int)):
+            continue
+        status = comparator.value
+        if not 200 <= status < 300:
             continue
         assign = node.body[0]
         if isinstance(assign, ast.Assign) and isinstance(assign.value, ast.Call):
             func = assign.value.func
             if isinstance(func, ast.Attribute) and func.attr == "from_dict":
                 assert isinstance(func.value, ast.Name)
-                return int(comparator.value), func.value.id
-            return int(comparator.value), None  # cast(Any, None): 204 No Content
+                return status, func.value.id
+            return status, None  # cast(Any, None): 204 No Content
     raise ValueError("generated _parse_response has no 2xx branch")
 
 
@@ -121,16 +124,17 @@ def _argument(p: Param, required: bool) -> str:
     if p.kind in ("path", "body", "required"):
         return p.name
     if p.kind == "optional":
-        return f"_c.opt({p.name})"
+        return f"_given({p.name})"
     if p.kind == "filter":
-        return f"_c.filter_value(_op, {p.name})" if required else f"_c.opt_filter(_op, {p.name})"
+        if required:
+            return f"_c.filter_value(_op, {p.name})"
+        return f"_given(_c.opt_filter(_op, {p.name}))"
     func = "enum_list" if p.kind == "enum_list" else "enum_value"
-    return f"_c.{func}({p.enum}, {p.name}, {p.wire!r})"
+    call = f"_c.{func}({p.enum}, {p.name}, {p.wire!r})"
+    return call if required else f"_given({call})"
 
 
-def emit(
-    revision: str, package: str, spec: Spec, package_dir: Path
-) -> str:
+def emit(revision: str, package: str, spec: Spec, package_dir: Path) -> str:
     """Python source of ``facade.py`` for one generated revision package."""
     enums = _enum_names(package_dir / "models")
     imports: set[str] = set()
@@ -154,9 +158,7 @@ def emit(
                 runtime_imports.append(f"from .models import {p.enum}")
         if model:
             runtime_imports.append(f"from .models import {model}")
-        required = {
-            p.arg for p in [*_function(tree, "_get_kwargs").args.args]
-        } | {
+        required = {p.arg for p in [*_function(tree, "_get_kwargs").args.args]} | {
             a.arg
             for a, d in zip(
                 _function(tree, "_get_kwargs").args.kwonlyargs,
@@ -189,13 +191,23 @@ def emit(
         scopes = op.get("x-klaviyo-scopes")
         if scopes:
             doc_lines.append("Scopes: " + ", ".join(f"``{s}``" for s in scopes) + ".")
-        doc_lines.append(f"Returns ``{returns}`` (HTTP {status}); raises a ``KlaviyoError`` otherwise.")
+        doc_lines.append(
+            f"Returns ``{returns}`` (HTTP {status}); raises a ``KlaviyoError`` otherwise."
+        )
         body = "\n".join(f"        {line}" for line in runtime_imports)
         body += f"\n        _op = OPERATIONS[{op_id!r}]"
         body += f"\n        request = _get_kwargs({', '.join(call_args)})"
         parse = f"{model}.from_dict" if model else "_c.no_content"
         body += f"\n        return await self._send(_op, request, {parse})"
-        methods.append((method_name(op_id), ",\n        ".join(sig), "\n        ".join(doc_lines), body, returns))
+        methods.append(
+            (
+                method_name(op_id),
+                ",\n        ".join(sig),
+                "\n        ".join(doc_lines),
+                body,
+                returns,
+            )
+        )
     names = [m[0] for m in methods]
     duplicates = {n for n in names if names.count(n) > 1}
     if duplicates:
@@ -208,29 +220,39 @@ def _render(
 ) -> str:
     out = [
         f'"""Typed async methods for every operation of revision ``{revision}``.\n\n'
-        "``API`` returns parsed models; ``RawAPI`` (``with_raw_response``) returns the generator's\n"
-        "``Response`` (status, headers, content, parsed) for callers who need more than the model.\n"
-        "Endpoint modules and models are imported on first call, so creating a client stays cheap.\n"
+        "``API`` returns parsed models; ``RawAPI`` (``with_raw_response``) returns the\n"
+        "generator's ``Response`` (status, headers, content, parsed) for callers who need more\n"
+        "than the model. Endpoint modules and models are imported on first call, so creating a\n"
+        "client stays cheap.\n"
         '"""\n\n',
         "from __future__ import annotations\n\n",
         "from collections.abc import Sequence\n",
-        "from typing import TYPE_CHECKING\n\n",
+        "from typing import TYPE_CHECKING, TypeVar\n\n",
         "from ... import _coerce as _c\n",
-        f"from ..operations import {package.upper()} as OPERATIONS\n\n",
+        f"from ..operations import {package.upper()} as OPERATIONS\n",
+        "from .types import UNSET, Unset\n\n",
         "if TYPE_CHECKING:\n",
         "    from ..._send import RawSend, Send\n",
         "    from ...filters import Filter\n",
         "    from .types import Response\n",
     ]
     out += [f"    {line}\n" for line in imports]
+    out.append(
+        '\nT = TypeVar("T")\n\n\n'
+        "def _given(value: T | None) -> T | Unset:\n"
+        '    """``None`` (not given) becomes this revision\'s ``UNSET``."""\n'
+        "    return UNSET if value is None else value\n"
+    )
     for cls, send_type, wrap in (("API", "Send", "{}"), ("RawAPI", "RawSend", "Response[{}]")):
         doc = (
             f"Every operation of revision ``{revision}``, returning parsed models."
             if cls == "API"
             else f"Every operation of revision ``{revision}``, returning the whole HTTP response."
         )
-        out.append(f"\n\nclass {cls}:\n    \"\"\"{doc}\"\"\"\n\n")
-        out.append(f"    def __init__(self, send: {send_type}) -> None:\n        self._send = send\n")
+        out.append(f'\n\nclass {cls}:\n    """{doc}"""\n\n')
+        out.append(
+            f"    def __init__(self, send: {send_type}) -> None:\n        self._send = send\n"
+        )
         for name, sig, doc_text, body, returns in methods:
             out.append(
                 f"\n    async def {name}(\n        {sig},\n    ) -> {wrap.format(returns)}:\n"

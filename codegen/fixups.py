@@ -1,4 +1,4 @@
-"""Documented changes to the generator's input: what openapi-python-client needs that the spec lacks.
+"""Documented changes to the generator's input: what openapi-python-client needs beyond the spec.
 
 Each fix-up works on the normalized spec of a revision, never on the committed ``openapi/`` files,
 and each one fails loudly when the spec no longer has the shape it expects, so a new spec from
@@ -10,9 +10,14 @@ Klaviyo cannot slip past one silently.
    generator would emit one class per operation and status range (156 duplicates). They all become
    ``$ref`` to one ``ErrorDocument`` schema.
 3. ``check_query_arrays``: Klaviyo's array query parameters are ``explode: false``
-   (``fields[campaign]=name,status``). The generator ignores ``explode``; our endpoint template joins
-   list values with commas, which is right only if every array query parameter is
+   (``fields[campaign]=name,status``). The generator ignores ``explode``; our endpoint template
+   joins list values with commas, which is right only if every array query parameter is
    ``explode: false``. This check makes that assumption a hard error if it ever stops holding.
+4. ``sparse_response_attributes``: with sparse fieldsets (``fields[campaign]=name``) Klaviyo leaves
+   out every attribute not asked for, so in a response no attribute is guaranteed. The first level
+   of each response resource's ``attributes`` loses its ``required`` list (the structure around it,
+   ``data``/``id``/``type``/``links``, stays required). An attributes schema shared with a request
+   body keeps it, so requests still cannot be built without their required fields.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ def apply_all(spec: Spec) -> Spec:
     drop_revision_header(fixed)
     hoist_error_documents(fixed)
     check_query_arrays(fixed)
+    sparse_response_attributes(fixed)
     return fixed
 
 
@@ -67,7 +73,9 @@ def hoist_error_documents(spec: Spec) -> None:
                 raise FixupError(f"components.responses.{name} is not a JSON:API error envelope")
             if envelope is None:
                 envelope = copy.deepcopy(schema)
-                envelope["description"] = "A JSON:API error document: the `errors` Klaviyo returned."
+                envelope["description"] = (
+                    "A JSON:API error document: the `errors` Klaviyo returned."
+                )
             elif {k: v for k, v in schema.items() if k != "description"} != {
                 k: v for k, v in envelope.items() if k != "description"
             }:
@@ -86,9 +94,47 @@ def check_query_arrays(spec: Spec) -> None:
     """Fail unless every array-valued query parameter is ``explode: false``."""
     for method, path, operation in operations(spec):
         for param in operation.get("parameters", []):
-            if param.get("in") == "query" and param.get("schema", {}).get("type") == "array":
-                if param.get("explode") is not False:
-                    raise FixupError(
-                        f"{method} {path} query parameter {param['name']!r} is an array without "
-                        "'explode: false'; the endpoint template joins arrays with commas"
-                    )
+            is_array = param.get("schema", {}).get("type") == "array"
+            if param.get("in") == "query" and is_array and param.get("explode") is not False:
+                raise FixupError(
+                    f"{method} {path} query parameter {param['name']!r} is an array without "
+                    "'explode: false'; the endpoint template joins arrays with commas"
+                )
+
+
+def _referenced(spec: Spec, roots: list[Any]) -> set[str]:
+    """Names of the component schemas reachable from ``roots``."""
+    schemas = spec["components"]["schemas"]
+    seen: set[str] = set()
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/components/schemas/") and ref.rsplit("/", 1)[1] not in seen:
+                name = ref.rsplit("/", 1)[1]
+                seen.add(name)
+                stack.append(schemas[name])
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return seen
+
+
+def sparse_response_attributes(spec: Spec) -> None:
+    """Drop ``required`` from the first level of every response resource's ``attributes``."""
+    schemas = spec["components"]["schemas"]
+    requests, responses = [], []
+    for _, _, operation in operations(spec):
+        requests.append(operation.get("requestBody", {}))
+        responses += [r for status, r in operation["responses"].items() if status.startswith("2")]
+    in_requests = _referenced(spec, requests)
+    for name in sorted(_referenced(spec, responses) - in_requests):
+        attributes = schemas[name].get("properties", {}).get("attributes")
+        if not isinstance(attributes, dict):
+            continue
+        target = attributes.get("$ref", "").rsplit("/", 1)[-1] if "$ref" in attributes else None
+        if target is None:
+            attributes.pop("required", None)
+        elif target not in in_requests:
+            schemas[target].pop("required", None)

@@ -103,7 +103,9 @@ def _format(paths: list[Path]) -> None:
         cmd = [str(ruff), *args, "--no-cache", "--line-length=100", *map(str, paths)]
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
-            raise GenerationError(f"ruff {args[0]} failed on emitted code:\n{proc.stdout}{proc.stderr}")
+            raise GenerationError(
+                f"ruff {args[0]} failed on emitted code:\n{proc.stdout}{proc.stderr}"
+            )
 
 
 def build(output: Path) -> list[Revision]:
@@ -114,7 +116,10 @@ def build(output: Path) -> list[Revision]:
         workdir = Path(tmp)
         with ThreadPoolExecutor(max_workers=len(revs)) as pool:
             built = list(
-                pool.map(lambda pair: _run_generator(pair[1], pair[0].package, workdir), zip(revs, fixed, strict=True))
+                pool.map(
+                    lambda pair: _run_generator(pair[1], pair[0].package, workdir),
+                    zip(revs, fixed, strict=True),
+                )
             )
         output.mkdir(parents=True)
         for rev, fixed_spec, tree in zip(revs, fixed, built, strict=True):
@@ -170,7 +175,9 @@ def _diff(committed: Path, fresh: Path, limit: int = 60) -> list[str]:
         for name in cmp.diff_files:
             old = (committed / rel / name).read_text(encoding="utf-8").splitlines()
             new = (fresh / rel / name).read_text(encoding="utf-8").splitlines()
-            lines += difflib.unified_diff(old, new, f"committed/{rel / name}", f"fresh/{rel / name}", lineterm="", n=1)
+            lines += difflib.unified_diff(
+                old, new, f"committed/{rel / name}", f"fresh/{rel / name}", lineterm="", n=1
+            )
         stack += [(sub, rel / name) for name, sub in sorted(cmp.subdirs.items())]
     return lines[:limit] + ([f"... {len(lines) - limit} more lines"] if len(lines) > limit else [])
 
@@ -182,11 +189,17 @@ def check() -> int:
         revs = build(fresh)
         problems = _diff(TARGET, fresh) if TARGET.exists() else [f"{TARGET} does not exist"]
         for rev in revs:
-            committed = rev.normalized_path.read_text(encoding="utf-8") if rev.normalized_path.exists() else ""
+            committed = (
+                rev.normalized_path.read_text(encoding="utf-8")
+                if rev.normalized_path.exists()
+                else ""
+            )
             if committed != dumps(rev.spec):
                 problems.append(f"{rev.normalized_path.relative_to(ROOT)} differs from its source")
     if problems:
-        print("generated code is out of date with openapi/ + overlays/ + codegen/:", file=sys.stderr)
+        print(
+            "generated code is out of date with openapi/ + overlays/ + codegen/:", file=sys.stderr
+        )
         print("\n".join(problems), file=sys.stderr)
         print("run `make generate` and commit the result", file=sys.stderr)
         return 1

@@ -60,7 +60,9 @@ def rate_limits(operation: dict[str, Any], where: str) -> tuple[int, int]:
         raise ValueError(f"{where}: no x-klaviyo-ratelimit")
     burst, steady = _RATE.match(limits.get("burst", "")), _RATE.match(limits.get("steady", ""))
     if not burst or burst.group(2) != "s" or not steady or steady.group(2) != "m":
-        raise ValueError(f"{where}: x-klaviyo-ratelimit must be 'N/s' burst, 'N/m' steady: {limits}")
+        raise ValueError(
+            f"{where}: x-klaviyo-ratelimit must be 'N/s' burst, 'N/m' steady: {limits}"
+        )
     return int(burst.group(1)), int(steady.group(1))
 
 

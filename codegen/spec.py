@@ -22,12 +22,12 @@ def load_raw(path: Path) -> Spec:
 
 
 def dumps(spec: Spec) -> str:
-    """The normalized text of a spec: strict JSON, sorted keys, two-space indent, one final newline."""
+    """The normalized text of a spec: strict JSON, sorted keys, indent 2, final newline."""
     return json.dumps(spec, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def dumps_compact(spec: Spec) -> str:
-    """The same document in the smallest strict form (shipped as package data for the fake server)."""
+    """The same document in its smallest strict form (package data for the fake server)."""
     return json.dumps(spec, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
 
 
