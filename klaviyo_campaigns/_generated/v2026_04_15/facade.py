@@ -2,18 +2,20 @@
 # Regenerate with `make generate` (python -m codegen generate).
 """Typed async methods for every operation of revision ``2026-04-15``.
 
-``API`` returns parsed models; ``RawAPI`` (``with_raw_response``) returns the generator's
-``Response`` (status, headers, content, parsed) for callers who need more than the model.
-Endpoint modules and models are imported on first call, so creating a client stays cheap.
+``API`` returns parsed models; ``RawAPI`` (``with_raw_response``) returns the
+generator's ``Response`` (status, headers, content, parsed) for callers who need more
+than the model. Endpoint modules and models are imported on first call, so creating a
+client stays cheap.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from ... import _coerce as _c
 from ..operations import V2026_04_15 as OPERATIONS
+from .types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..._send import RawSend, Send
@@ -86,6 +88,13 @@ if TYPE_CHECKING:
     )
     from .types import Response
 
+T = TypeVar("T")
+
+
+def _given(value: T | None) -> T | Unset:
+    """``None`` (not given) becomes this revision's ``UNSET``."""
+    return UNSET if value is None else value
+
 
 class API:
     """Every operation of revision ``2026-04-15``, returning parsed models."""
@@ -111,8 +120,10 @@ class API:
         _op = OPERATIONS["create_campaign_clone"]
         request = _get_kwargs(
             body=body,
-            fieldscampaign=_c.enum_list(
-                CreateCampaignCloneFieldscampaignItem, fields_campaign, "fields[campaign]"
+            fieldscampaign=_given(
+                _c.enum_list(
+                    CreateCampaignCloneFieldscampaignItem, fields_campaign, "fields[campaign]"
+                )
             ),
         )
         return await self._send(_op, request, PostCampaignResponse.from_dict)
@@ -141,10 +152,12 @@ class API:
         _op = OPERATIONS["assign_template_to_campaign_message"]
         request = _get_kwargs(
             body=body,
-            fieldscampaign_message=_c.enum_list(
-                AssignTemplateToCampaignMessageFieldscampaignMessageItem,
-                fields_campaign_message,
-                "fields[campaign-message]",
+            fieldscampaign_message=_given(
+                _c.enum_list(
+                    AssignTemplateToCampaignMessageFieldscampaignMessageItem,
+                    fields_campaign_message,
+                    "fields[campaign-message]",
+                )
             ),
         )
         return await self._send(_op, request, PostCampaignMessageResponse.from_dict)
@@ -179,21 +192,27 @@ class API:
         _op = OPERATIONS["get_campaign_message"]
         request = _get_kwargs(
             id,
-            fieldscampaign_message=_c.enum_list(
-                GetCampaignMessageFieldscampaignMessageItem,
-                fields_campaign_message,
-                "fields[campaign-message]",
+            fieldscampaign_message=_given(
+                _c.enum_list(
+                    GetCampaignMessageFieldscampaignMessageItem,
+                    fields_campaign_message,
+                    "fields[campaign-message]",
+                )
             ),
-            fieldscampaign=_c.enum_list(
-                GetCampaignMessageFieldscampaignItem, fields_campaign, "fields[campaign]"
+            fieldscampaign=_given(
+                _c.enum_list(
+                    GetCampaignMessageFieldscampaignItem, fields_campaign, "fields[campaign]"
+                )
             ),
-            fieldsimage=_c.enum_list(
-                GetCampaignMessageFieldsimageItem, fields_image, "fields[image]"
+            fieldsimage=_given(
+                _c.enum_list(GetCampaignMessageFieldsimageItem, fields_image, "fields[image]")
             ),
-            fieldstemplate=_c.enum_list(
-                GetCampaignMessageFieldstemplateItem, fields_template, "fields[template]"
+            fieldstemplate=_given(
+                _c.enum_list(
+                    GetCampaignMessageFieldstemplateItem, fields_template, "fields[template]"
+                )
             ),
-            include=_c.enum_list(GetCampaignMessageIncludeItem, include, "include"),
+            include=_given(_c.enum_list(GetCampaignMessageIncludeItem, include, "include")),
         )
         return await self._send(_op, request, GetCampaignMessageResponseCompoundDocument.from_dict)
 
@@ -221,10 +240,12 @@ class API:
         request = _get_kwargs(
             id,
             body=body,
-            fieldscampaign_message=_c.enum_list(
-                UpdateCampaignMessageFieldscampaignMessageItem,
-                fields_campaign_message,
-                "fields[campaign-message]",
+            fieldscampaign_message=_given(
+                _c.enum_list(
+                    UpdateCampaignMessageFieldscampaignMessageItem,
+                    fields_campaign_message,
+                    "fields[campaign-message]",
+                )
             ),
         )
         return await self._send(_op, request, PatchCampaignMessageResponse.from_dict)
@@ -248,8 +269,12 @@ class API:
         _op = OPERATIONS["get_campaign_for_campaign_message"]
         request = _get_kwargs(
             id,
-            fieldscampaign=_c.enum_list(
-                GetCampaignForCampaignMessageFieldscampaignItem, fields_campaign, "fields[campaign]"
+            fieldscampaign=_given(
+                _c.enum_list(
+                    GetCampaignForCampaignMessageFieldscampaignItem,
+                    fields_campaign,
+                    "fields[campaign]",
+                )
             ),
         )
         return await self._send(_op, request, GetCampaignResponse.from_dict)
@@ -272,8 +297,10 @@ class API:
         _op = OPERATIONS["get_image_for_campaign_message"]
         request = _get_kwargs(
             id,
-            fieldsimage=_c.enum_list(
-                GetImageForCampaignMessageFieldsimageItem, fields_image, "fields[image]"
+            fieldsimage=_given(
+                _c.enum_list(
+                    GetImageForCampaignMessageFieldsimageItem, fields_image, "fields[image]"
+                )
             ),
         )
         return await self._send(_op, request, GetImageResponse.from_dict)
@@ -370,8 +397,12 @@ class API:
         _op = OPERATIONS["get_template_for_campaign_message"]
         request = _get_kwargs(
             id,
-            fieldstemplate=_c.enum_list(
-                GetTemplateForCampaignMessageFieldstemplateItem, fields_template, "fields[template]"
+            fieldstemplate=_given(
+                _c.enum_list(
+                    GetTemplateForCampaignMessageFieldstemplateItem,
+                    fields_template,
+                    "fields[template]",
+                )
             ),
         )
         return await self._send(_op, request, GetTemplateResponse.from_dict)
@@ -400,10 +431,12 @@ class API:
         _op = OPERATIONS["refresh_campaign_recipient_estimation"]
         request = _get_kwargs(
             body=body,
-            fieldscampaign_recipient_estimation_job=_c.enum_list(
-                RefreshCampaignRecipientEstimationFieldscampaignRecipientEstimationJobItem,
-                fields_campaign_recipient_estimation_job,
-                "fields[campaign-recipient-estimation-job]",
+            fieldscampaign_recipient_estimation_job=_given(
+                _c.enum_list(
+                    RefreshCampaignRecipientEstimationFieldscampaignRecipientEstimationJobItem,
+                    fields_campaign_recipient_estimation_job,
+                    "fields[campaign-recipient-estimation-job]",
+                )
             ),
         )
         return await self._send(_op, request, PostCampaignRecipientEstimationJobResponse.from_dict)
@@ -432,10 +465,12 @@ class API:
         _op = OPERATIONS["get_campaign_recipient_estimation_job"]
         request = _get_kwargs(
             id,
-            fieldscampaign_recipient_estimation_job=_c.enum_list(
-                GetCampaignRecipientEstimationJobFieldscampaignRecipientEstimationJobItem,
-                fields_campaign_recipient_estimation_job,
-                "fields[campaign-recipient-estimation-job]",
+            fieldscampaign_recipient_estimation_job=_given(
+                _c.enum_list(
+                    GetCampaignRecipientEstimationJobFieldscampaignRecipientEstimationJobItem,
+                    fields_campaign_recipient_estimation_job,
+                    "fields[campaign-recipient-estimation-job]",
+                )
             ),
         )
         return await self._send(_op, request, GetCampaignRecipientEstimationJobResponse.from_dict)
@@ -464,10 +499,12 @@ class API:
         _op = OPERATIONS["get_campaign_recipient_estimation"]
         request = _get_kwargs(
             id,
-            fieldscampaign_recipient_estimation=_c.enum_list(
-                GetCampaignRecipientEstimationFieldscampaignRecipientEstimationItem,
-                fields_campaign_recipient_estimation,
-                "fields[campaign-recipient-estimation]",
+            fieldscampaign_recipient_estimation=_given(
+                _c.enum_list(
+                    GetCampaignRecipientEstimationFieldscampaignRecipientEstimationItem,
+                    fields_campaign_recipient_estimation,
+                    "fields[campaign-recipient-estimation]",
+                )
             ),
         )
         return await self._send(_op, request, GetCampaignRecipientEstimationResponse.from_dict)
@@ -491,10 +528,12 @@ class API:
         _op = OPERATIONS["send_campaign"]
         request = _get_kwargs(
             body=body,
-            fieldscampaign_send_job=_c.enum_list(
-                SendCampaignFieldscampaignSendJobItem,
-                fields_campaign_send_job,
-                "fields[campaign-send-job]",
+            fieldscampaign_send_job=_given(
+                _c.enum_list(
+                    SendCampaignFieldscampaignSendJobItem,
+                    fields_campaign_send_job,
+                    "fields[campaign-send-job]",
+                )
             ),
         )
         return await self._send(_op, request, PostCampaignSendJobResponse.from_dict)
@@ -518,10 +557,12 @@ class API:
         _op = OPERATIONS["get_campaign_send_job"]
         request = _get_kwargs(
             id,
-            fieldscampaign_send_job=_c.enum_list(
-                GetCampaignSendJobFieldscampaignSendJobItem,
-                fields_campaign_send_job,
-                "fields[campaign-send-job]",
+            fieldscampaign_send_job=_given(
+                _c.enum_list(
+                    GetCampaignSendJobFieldscampaignSendJobItem,
+                    fields_campaign_send_job,
+                    "fields[campaign-send-job]",
+                )
             ),
         )
         return await self._send(_op, request, GetCampaignSendJobResponse.from_dict)
@@ -576,19 +617,21 @@ class API:
         _op = OPERATIONS["get_campaigns"]
         request = _get_kwargs(
             filter_=_c.filter_value(_op, filter),
-            fieldscampaign_message=_c.enum_list(
-                GetCampaignsFieldscampaignMessageItem,
-                fields_campaign_message,
-                "fields[campaign-message]",
+            fieldscampaign_message=_given(
+                _c.enum_list(
+                    GetCampaignsFieldscampaignMessageItem,
+                    fields_campaign_message,
+                    "fields[campaign-message]",
+                )
             ),
-            fieldscampaign=_c.enum_list(
-                GetCampaignsFieldscampaignItem, fields_campaign, "fields[campaign]"
+            fieldscampaign=_given(
+                _c.enum_list(GetCampaignsFieldscampaignItem, fields_campaign, "fields[campaign]")
             ),
-            fieldstag=_c.enum_list(GetCampaignsFieldstagItem, fields_tag, "fields[tag]"),
-            include=_c.enum_list(GetCampaignsIncludeItem, include, "include"),
-            pagecursor=_c.opt(page_cursor),
-            pagesize=_c.opt(page_size),
-            sort=_c.enum_value(GetCampaignsSort, sort, "sort"),
+            fieldstag=_given(_c.enum_list(GetCampaignsFieldstagItem, fields_tag, "fields[tag]")),
+            include=_given(_c.enum_list(GetCampaignsIncludeItem, include, "include")),
+            pagecursor=_given(page_cursor),
+            pagesize=_given(page_size),
+            sort=_given(_c.enum_value(GetCampaignsSort, sort, "sort")),
         )
         return await self._send(
             _op, request, GetCampaignResponseCollectionCompoundDocument.from_dict
@@ -612,8 +655,8 @@ class API:
         _op = OPERATIONS["create_campaign"]
         request = _get_kwargs(
             body=body,
-            fieldscampaign=_c.enum_list(
-                CreateCampaignFieldscampaignItem, fields_campaign, "fields[campaign]"
+            fieldscampaign=_given(
+                _c.enum_list(CreateCampaignFieldscampaignItem, fields_campaign, "fields[campaign]")
             ),
         )
         return await self._send(_op, request, PostCampaignResponse.from_dict)
@@ -661,16 +704,18 @@ class API:
         _op = OPERATIONS["get_campaign"]
         request = _get_kwargs(
             id,
-            fieldscampaign_message=_c.enum_list(
-                GetCampaignFieldscampaignMessageItem,
-                fields_campaign_message,
-                "fields[campaign-message]",
+            fieldscampaign_message=_given(
+                _c.enum_list(
+                    GetCampaignFieldscampaignMessageItem,
+                    fields_campaign_message,
+                    "fields[campaign-message]",
+                )
             ),
-            fieldscampaign=_c.enum_list(
-                GetCampaignFieldscampaignItem, fields_campaign, "fields[campaign]"
+            fieldscampaign=_given(
+                _c.enum_list(GetCampaignFieldscampaignItem, fields_campaign, "fields[campaign]")
             ),
-            fieldstag=_c.enum_list(GetCampaignFieldstagItem, fields_tag, "fields[tag]"),
-            include=_c.enum_list(GetCampaignIncludeItem, include, "include"),
+            fieldstag=_given(_c.enum_list(GetCampaignFieldstagItem, fields_tag, "fields[tag]")),
+            include=_given(_c.enum_list(GetCampaignIncludeItem, include, "include")),
         )
         return await self._send(_op, request, GetCampaignResponseCompoundDocument.from_dict)
 
@@ -694,8 +739,8 @@ class API:
         request = _get_kwargs(
             id,
             body=body,
-            fieldscampaign=_c.enum_list(
-                UpdateCampaignFieldscampaignItem, fields_campaign, "fields[campaign]"
+            fieldscampaign=_given(
+                _c.enum_list(UpdateCampaignFieldscampaignItem, fields_campaign, "fields[campaign]")
             ),
         )
         return await self._send(_op, request, PatchCampaignResponse.from_dict)
@@ -730,21 +775,27 @@ class API:
         _op = OPERATIONS["get_messages_for_campaign"]
         request = _get_kwargs(
             id,
-            fieldscampaign_message=_c.enum_list(
-                GetMessagesForCampaignFieldscampaignMessageItem,
-                fields_campaign_message,
-                "fields[campaign-message]",
+            fieldscampaign_message=_given(
+                _c.enum_list(
+                    GetMessagesForCampaignFieldscampaignMessageItem,
+                    fields_campaign_message,
+                    "fields[campaign-message]",
+                )
             ),
-            fieldscampaign=_c.enum_list(
-                GetMessagesForCampaignFieldscampaignItem, fields_campaign, "fields[campaign]"
+            fieldscampaign=_given(
+                _c.enum_list(
+                    GetMessagesForCampaignFieldscampaignItem, fields_campaign, "fields[campaign]"
+                )
             ),
-            fieldsimage=_c.enum_list(
-                GetMessagesForCampaignFieldsimageItem, fields_image, "fields[image]"
+            fieldsimage=_given(
+                _c.enum_list(GetMessagesForCampaignFieldsimageItem, fields_image, "fields[image]")
             ),
-            fieldstemplate=_c.enum_list(
-                GetMessagesForCampaignFieldstemplateItem, fields_template, "fields[template]"
+            fieldstemplate=_given(
+                _c.enum_list(
+                    GetMessagesForCampaignFieldstemplateItem, fields_template, "fields[template]"
+                )
             ),
-            include=_c.enum_list(GetMessagesForCampaignIncludeItem, include, "include"),
+            include=_given(_c.enum_list(GetMessagesForCampaignIncludeItem, include, "include")),
         )
         return await self._send(
             _op, request, GetCampaignMessageResponseCollectionCompoundDocument.from_dict
@@ -805,7 +856,10 @@ class API:
 
         _op = OPERATIONS["get_tags_for_campaign"]
         request = _get_kwargs(
-            id, fieldstag=_c.enum_list(GetTagsForCampaignFieldstagItem, fields_tag, "fields[tag]")
+            id,
+            fieldstag=_given(
+                _c.enum_list(GetTagsForCampaignFieldstagItem, fields_tag, "fields[tag]")
+            ),
         )
         return await self._send(_op, request, GetTagResponseCollection.from_dict)
 
@@ -834,8 +888,10 @@ class RawAPI:
         _op = OPERATIONS["create_campaign_clone"]
         request = _get_kwargs(
             body=body,
-            fieldscampaign=_c.enum_list(
-                CreateCampaignCloneFieldscampaignItem, fields_campaign, "fields[campaign]"
+            fieldscampaign=_given(
+                _c.enum_list(
+                    CreateCampaignCloneFieldscampaignItem, fields_campaign, "fields[campaign]"
+                )
             ),
         )
         return await self._send(_op, request, PostCampaignResponse.from_dict)
@@ -864,10 +920,12 @@ class RawAPI:
         _op = OPERATIONS["assign_template_to_campaign_message"]
         request = _get_kwargs(
             body=body,
-            fieldscampaign_message=_c.enum_list(
-                AssignTemplateToCampaignMessageFieldscampaignMessageItem,
-                fields_campaign_message,
-                "fields[campaign-message]",
+            fieldscampaign_message=_given(
+                _c.enum_list(
+                    AssignTemplateToCampaignMessageFieldscampaignMessageItem,
+                    fields_campaign_message,
+                    "fields[campaign-message]",
+                )
             ),
         )
         return await self._send(_op, request, PostCampaignMessageResponse.from_dict)
@@ -902,21 +960,27 @@ class RawAPI:
         _op = OPERATIONS["get_campaign_message"]
         request = _get_kwargs(
             id,
-            fieldscampaign_message=_c.enum_list(
-                GetCampaignMessageFieldscampaignMessageItem,
-                fields_campaign_message,
-                "fields[campaign-message]",
+            fieldscampaign_message=_given(
+                _c.enum_list(
+                    GetCampaignMessageFieldscampaignMessageItem,
+                    fields_campaign_message,
+                    "fields[campaign-message]",
+                )
             ),
-            fieldscampaign=_c.enum_list(
-                GetCampaignMessageFieldscampaignItem, fields_campaign, "fields[campaign]"
+            fieldscampaign=_given(
+                _c.enum_list(
+                    GetCampaignMessageFieldscampaignItem, fields_campaign, "fields[campaign]"
+                )
             ),
-            fieldsimage=_c.enum_list(
-                GetCampaignMessageFieldsimageItem, fields_image, "fields[image]"
+            fieldsimage=_given(
+                _c.enum_list(GetCampaignMessageFieldsimageItem, fields_image, "fields[image]")
             ),
-            fieldstemplate=_c.enum_list(
-                GetCampaignMessageFieldstemplateItem, fields_template, "fields[template]"
+            fieldstemplate=_given(
+                _c.enum_list(
+                    GetCampaignMessageFieldstemplateItem, fields_template, "fields[template]"
+                )
             ),
-            include=_c.enum_list(GetCampaignMessageIncludeItem, include, "include"),
+            include=_given(_c.enum_list(GetCampaignMessageIncludeItem, include, "include")),
         )
         return await self._send(_op, request, GetCampaignMessageResponseCompoundDocument.from_dict)
 
@@ -944,10 +1008,12 @@ class RawAPI:
         request = _get_kwargs(
             id,
             body=body,
-            fieldscampaign_message=_c.enum_list(
-                UpdateCampaignMessageFieldscampaignMessageItem,
-                fields_campaign_message,
-                "fields[campaign-message]",
+            fieldscampaign_message=_given(
+                _c.enum_list(
+                    UpdateCampaignMessageFieldscampaignMessageItem,
+                    fields_campaign_message,
+                    "fields[campaign-message]",
+                )
             ),
         )
         return await self._send(_op, request, PatchCampaignMessageResponse.from_dict)
@@ -971,8 +1037,12 @@ class RawAPI:
         _op = OPERATIONS["get_campaign_for_campaign_message"]
         request = _get_kwargs(
             id,
-            fieldscampaign=_c.enum_list(
-                GetCampaignForCampaignMessageFieldscampaignItem, fields_campaign, "fields[campaign]"
+            fieldscampaign=_given(
+                _c.enum_list(
+                    GetCampaignForCampaignMessageFieldscampaignItem,
+                    fields_campaign,
+                    "fields[campaign]",
+                )
             ),
         )
         return await self._send(_op, request, GetCampaignResponse.from_dict)
@@ -995,8 +1065,10 @@ class RawAPI:
         _op = OPERATIONS["get_image_for_campaign_message"]
         request = _get_kwargs(
             id,
-            fieldsimage=_c.enum_list(
-                GetImageForCampaignMessageFieldsimageItem, fields_image, "fields[image]"
+            fieldsimage=_given(
+                _c.enum_list(
+                    GetImageForCampaignMessageFieldsimageItem, fields_image, "fields[image]"
+                )
             ),
         )
         return await self._send(_op, request, GetImageResponse.from_dict)
@@ -1093,8 +1165,12 @@ class RawAPI:
         _op = OPERATIONS["get_template_for_campaign_message"]
         request = _get_kwargs(
             id,
-            fieldstemplate=_c.enum_list(
-                GetTemplateForCampaignMessageFieldstemplateItem, fields_template, "fields[template]"
+            fieldstemplate=_given(
+                _c.enum_list(
+                    GetTemplateForCampaignMessageFieldstemplateItem,
+                    fields_template,
+                    "fields[template]",
+                )
             ),
         )
         return await self._send(_op, request, GetTemplateResponse.from_dict)
@@ -1123,10 +1199,12 @@ class RawAPI:
         _op = OPERATIONS["refresh_campaign_recipient_estimation"]
         request = _get_kwargs(
             body=body,
-            fieldscampaign_recipient_estimation_job=_c.enum_list(
-                RefreshCampaignRecipientEstimationFieldscampaignRecipientEstimationJobItem,
-                fields_campaign_recipient_estimation_job,
-                "fields[campaign-recipient-estimation-job]",
+            fieldscampaign_recipient_estimation_job=_given(
+                _c.enum_list(
+                    RefreshCampaignRecipientEstimationFieldscampaignRecipientEstimationJobItem,
+                    fields_campaign_recipient_estimation_job,
+                    "fields[campaign-recipient-estimation-job]",
+                )
             ),
         )
         return await self._send(_op, request, PostCampaignRecipientEstimationJobResponse.from_dict)
@@ -1155,10 +1233,12 @@ class RawAPI:
         _op = OPERATIONS["get_campaign_recipient_estimation_job"]
         request = _get_kwargs(
             id,
-            fieldscampaign_recipient_estimation_job=_c.enum_list(
-                GetCampaignRecipientEstimationJobFieldscampaignRecipientEstimationJobItem,
-                fields_campaign_recipient_estimation_job,
-                "fields[campaign-recipient-estimation-job]",
+            fieldscampaign_recipient_estimation_job=_given(
+                _c.enum_list(
+                    GetCampaignRecipientEstimationJobFieldscampaignRecipientEstimationJobItem,
+                    fields_campaign_recipient_estimation_job,
+                    "fields[campaign-recipient-estimation-job]",
+                )
             ),
         )
         return await self._send(_op, request, GetCampaignRecipientEstimationJobResponse.from_dict)
@@ -1187,10 +1267,12 @@ class RawAPI:
         _op = OPERATIONS["get_campaign_recipient_estimation"]
         request = _get_kwargs(
             id,
-            fieldscampaign_recipient_estimation=_c.enum_list(
-                GetCampaignRecipientEstimationFieldscampaignRecipientEstimationItem,
-                fields_campaign_recipient_estimation,
-                "fields[campaign-recipient-estimation]",
+            fieldscampaign_recipient_estimation=_given(
+                _c.enum_list(
+                    GetCampaignRecipientEstimationFieldscampaignRecipientEstimationItem,
+                    fields_campaign_recipient_estimation,
+                    "fields[campaign-recipient-estimation]",
+                )
             ),
         )
         return await self._send(_op, request, GetCampaignRecipientEstimationResponse.from_dict)
@@ -1214,10 +1296,12 @@ class RawAPI:
         _op = OPERATIONS["send_campaign"]
         request = _get_kwargs(
             body=body,
-            fieldscampaign_send_job=_c.enum_list(
-                SendCampaignFieldscampaignSendJobItem,
-                fields_campaign_send_job,
-                "fields[campaign-send-job]",
+            fieldscampaign_send_job=_given(
+                _c.enum_list(
+                    SendCampaignFieldscampaignSendJobItem,
+                    fields_campaign_send_job,
+                    "fields[campaign-send-job]",
+                )
             ),
         )
         return await self._send(_op, request, PostCampaignSendJobResponse.from_dict)
@@ -1241,10 +1325,12 @@ class RawAPI:
         _op = OPERATIONS["get_campaign_send_job"]
         request = _get_kwargs(
             id,
-            fieldscampaign_send_job=_c.enum_list(
-                GetCampaignSendJobFieldscampaignSendJobItem,
-                fields_campaign_send_job,
-                "fields[campaign-send-job]",
+            fieldscampaign_send_job=_given(
+                _c.enum_list(
+                    GetCampaignSendJobFieldscampaignSendJobItem,
+                    fields_campaign_send_job,
+                    "fields[campaign-send-job]",
+                )
             ),
         )
         return await self._send(_op, request, GetCampaignSendJobResponse.from_dict)
@@ -1299,19 +1385,21 @@ class RawAPI:
         _op = OPERATIONS["get_campaigns"]
         request = _get_kwargs(
             filter_=_c.filter_value(_op, filter),
-            fieldscampaign_message=_c.enum_list(
-                GetCampaignsFieldscampaignMessageItem,
-                fields_campaign_message,
-                "fields[campaign-message]",
+            fieldscampaign_message=_given(
+                _c.enum_list(
+                    GetCampaignsFieldscampaignMessageItem,
+                    fields_campaign_message,
+                    "fields[campaign-message]",
+                )
             ),
-            fieldscampaign=_c.enum_list(
-                GetCampaignsFieldscampaignItem, fields_campaign, "fields[campaign]"
+            fieldscampaign=_given(
+                _c.enum_list(GetCampaignsFieldscampaignItem, fields_campaign, "fields[campaign]")
             ),
-            fieldstag=_c.enum_list(GetCampaignsFieldstagItem, fields_tag, "fields[tag]"),
-            include=_c.enum_list(GetCampaignsIncludeItem, include, "include"),
-            pagecursor=_c.opt(page_cursor),
-            pagesize=_c.opt(page_size),
-            sort=_c.enum_value(GetCampaignsSort, sort, "sort"),
+            fieldstag=_given(_c.enum_list(GetCampaignsFieldstagItem, fields_tag, "fields[tag]")),
+            include=_given(_c.enum_list(GetCampaignsIncludeItem, include, "include")),
+            pagecursor=_given(page_cursor),
+            pagesize=_given(page_size),
+            sort=_given(_c.enum_value(GetCampaignsSort, sort, "sort")),
         )
         return await self._send(
             _op, request, GetCampaignResponseCollectionCompoundDocument.from_dict
@@ -1335,8 +1423,8 @@ class RawAPI:
         _op = OPERATIONS["create_campaign"]
         request = _get_kwargs(
             body=body,
-            fieldscampaign=_c.enum_list(
-                CreateCampaignFieldscampaignItem, fields_campaign, "fields[campaign]"
+            fieldscampaign=_given(
+                _c.enum_list(CreateCampaignFieldscampaignItem, fields_campaign, "fields[campaign]")
             ),
         )
         return await self._send(_op, request, PostCampaignResponse.from_dict)
@@ -1384,16 +1472,18 @@ class RawAPI:
         _op = OPERATIONS["get_campaign"]
         request = _get_kwargs(
             id,
-            fieldscampaign_message=_c.enum_list(
-                GetCampaignFieldscampaignMessageItem,
-                fields_campaign_message,
-                "fields[campaign-message]",
+            fieldscampaign_message=_given(
+                _c.enum_list(
+                    GetCampaignFieldscampaignMessageItem,
+                    fields_campaign_message,
+                    "fields[campaign-message]",
+                )
             ),
-            fieldscampaign=_c.enum_list(
-                GetCampaignFieldscampaignItem, fields_campaign, "fields[campaign]"
+            fieldscampaign=_given(
+                _c.enum_list(GetCampaignFieldscampaignItem, fields_campaign, "fields[campaign]")
             ),
-            fieldstag=_c.enum_list(GetCampaignFieldstagItem, fields_tag, "fields[tag]"),
-            include=_c.enum_list(GetCampaignIncludeItem, include, "include"),
+            fieldstag=_given(_c.enum_list(GetCampaignFieldstagItem, fields_tag, "fields[tag]")),
+            include=_given(_c.enum_list(GetCampaignIncludeItem, include, "include")),
         )
         return await self._send(_op, request, GetCampaignResponseCompoundDocument.from_dict)
 
@@ -1417,8 +1507,8 @@ class RawAPI:
         request = _get_kwargs(
             id,
             body=body,
-            fieldscampaign=_c.enum_list(
-                UpdateCampaignFieldscampaignItem, fields_campaign, "fields[campaign]"
+            fieldscampaign=_given(
+                _c.enum_list(UpdateCampaignFieldscampaignItem, fields_campaign, "fields[campaign]")
             ),
         )
         return await self._send(_op, request, PatchCampaignResponse.from_dict)
@@ -1453,21 +1543,27 @@ class RawAPI:
         _op = OPERATIONS["get_messages_for_campaign"]
         request = _get_kwargs(
             id,
-            fieldscampaign_message=_c.enum_list(
-                GetMessagesForCampaignFieldscampaignMessageItem,
-                fields_campaign_message,
-                "fields[campaign-message]",
+            fieldscampaign_message=_given(
+                _c.enum_list(
+                    GetMessagesForCampaignFieldscampaignMessageItem,
+                    fields_campaign_message,
+                    "fields[campaign-message]",
+                )
             ),
-            fieldscampaign=_c.enum_list(
-                GetMessagesForCampaignFieldscampaignItem, fields_campaign, "fields[campaign]"
+            fieldscampaign=_given(
+                _c.enum_list(
+                    GetMessagesForCampaignFieldscampaignItem, fields_campaign, "fields[campaign]"
+                )
             ),
-            fieldsimage=_c.enum_list(
-                GetMessagesForCampaignFieldsimageItem, fields_image, "fields[image]"
+            fieldsimage=_given(
+                _c.enum_list(GetMessagesForCampaignFieldsimageItem, fields_image, "fields[image]")
             ),
-            fieldstemplate=_c.enum_list(
-                GetMessagesForCampaignFieldstemplateItem, fields_template, "fields[template]"
+            fieldstemplate=_given(
+                _c.enum_list(
+                    GetMessagesForCampaignFieldstemplateItem, fields_template, "fields[template]"
+                )
             ),
-            include=_c.enum_list(GetMessagesForCampaignIncludeItem, include, "include"),
+            include=_given(_c.enum_list(GetMessagesForCampaignIncludeItem, include, "include")),
         )
         return await self._send(
             _op, request, GetCampaignMessageResponseCollectionCompoundDocument.from_dict
@@ -1528,6 +1624,9 @@ class RawAPI:
 
         _op = OPERATIONS["get_tags_for_campaign"]
         request = _get_kwargs(
-            id, fieldstag=_c.enum_list(GetTagsForCampaignFieldstagItem, fields_tag, "fields[tag]")
+            id,
+            fieldstag=_given(
+                _c.enum_list(GetTagsForCampaignFieldstagItem, fields_tag, "fields[tag]")
+            ),
         )
         return await self._send(_op, request, GetTagResponseCollection.from_dict)

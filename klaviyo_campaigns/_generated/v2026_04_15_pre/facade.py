@@ -2,18 +2,20 @@
 # Regenerate with `make generate` (python -m codegen generate).
 """Typed async methods for every operation of revision ``2026-04-15.pre``.
 
-``API`` returns parsed models; ``RawAPI`` (``with_raw_response``) returns the generator's
-``Response`` (status, headers, content, parsed) for callers who need more than the model.
-Endpoint modules and models are imported on first call, so creating a client stays cheap.
+``API`` returns parsed models; ``RawAPI`` (``with_raw_response``) returns the
+generator's ``Response`` (status, headers, content, parsed) for callers who need more
+than the model. Endpoint modules and models are imported on first call, so creating a
+client stays cheap.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from ... import _coerce as _c
 from ..operations import V2026_04_15_PRE as OPERATIONS
+from .types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..._send import RawSend, Send
@@ -147,6 +149,13 @@ if TYPE_CHECKING:
     )
     from .types import Response
 
+T = TypeVar("T")
+
+
+def _given(value: T | None) -> T | Unset:
+    """``None`` (not given) becomes this revision's ``UNSET``."""
+    return UNSET if value is None else value
+
 
 class API:
     """Every operation of revision ``2026-04-15.pre``, returning parsed models."""
@@ -178,10 +187,12 @@ class API:
         _op = OPERATIONS["clone_campaign_audience_beta"]
         request = _get_kwargs(
             body=body,
-            fieldscampaign_audience=_c.enum_list(
-                CloneCampaignAudienceBetaFieldscampaignAudienceItem,
-                fields_campaign_audience,
-                "fields[campaign-audience]",
+            fieldscampaign_audience=_given(
+                _c.enum_list(
+                    CloneCampaignAudienceBetaFieldscampaignAudienceItem,
+                    fields_campaign_audience,
+                    "fields[campaign-audience]",
+                )
             ),
         )
         return await self._send(_op, request, PostAudienceResponse.from_dict)
@@ -202,7 +213,9 @@ class API:
         from .models import GetAudienceResponseCollection
 
         _op = OPERATIONS["get_campaign_audiences_beta"]
-        request = _get_kwargs(filter_=_c.opt_filter(_op, filter), pagecursor=_c.opt(page_cursor))
+        request = _get_kwargs(
+            filter_=_given(_c.opt_filter(_op, filter)), pagecursor=_given(page_cursor)
+        )
         return await self._send(_op, request, GetAudienceResponseCollection.from_dict)
 
     async def create_campaign_audience(
@@ -229,10 +242,12 @@ class API:
         _op = OPERATIONS["create_campaign_audience_beta"]
         request = _get_kwargs(
             body=body,
-            fieldscampaign_audience=_c.enum_list(
-                CreateCampaignAudienceBetaFieldscampaignAudienceItem,
-                fields_campaign_audience,
-                "fields[campaign-audience]",
+            fieldscampaign_audience=_given(
+                _c.enum_list(
+                    CreateCampaignAudienceBetaFieldscampaignAudienceItem,
+                    fields_campaign_audience,
+                    "fields[campaign-audience]",
+                )
             ),
         )
         return await self._send(_op, request, PostAudienceResponse.from_dict)
@@ -282,20 +297,26 @@ class API:
         _op = OPERATIONS["get_campaign_audience_beta"]
         request = _get_kwargs(
             id,
-            fieldscampaign_audience=_c.enum_list(
-                GetCampaignAudienceBetaFieldscampaignAudienceItem,
-                fields_campaign_audience,
-                "fields[campaign-audience]",
+            fieldscampaign_audience=_given(
+                _c.enum_list(
+                    GetCampaignAudienceBetaFieldscampaignAudienceItem,
+                    fields_campaign_audience,
+                    "fields[campaign-audience]",
+                )
             ),
-            fieldscampaign_message=_c.enum_list(
-                GetCampaignAudienceBetaFieldscampaignMessageItem,
-                fields_campaign_message,
-                "fields[campaign-message]",
+            fieldscampaign_message=_given(
+                _c.enum_list(
+                    GetCampaignAudienceBetaFieldscampaignMessageItem,
+                    fields_campaign_message,
+                    "fields[campaign-message]",
+                )
             ),
-            fieldscampaign=_c.enum_list(
-                GetCampaignAudienceBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
+            fieldscampaign=_given(
+                _c.enum_list(
+                    GetCampaignAudienceBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
+                )
             ),
-            include=_c.enum_list(GetCampaignAudienceBetaIncludeItem, include, "include"),
+            include=_given(_c.enum_list(GetCampaignAudienceBetaIncludeItem, include, "include")),
         )
         return await self._send(_op, request, GetAudienceResponseCompoundDocument.from_dict)
 
@@ -325,10 +346,12 @@ class API:
         request = _get_kwargs(
             id,
             body=body,
-            fieldscampaign_audience=_c.enum_list(
-                UpdateCampaignAudienceBetaFieldscampaignAudienceItem,
-                fields_campaign_audience,
-                "fields[campaign-audience]",
+            fieldscampaign_audience=_given(
+                _c.enum_list(
+                    UpdateCampaignAudienceBetaFieldscampaignAudienceItem,
+                    fields_campaign_audience,
+                    "fields[campaign-audience]",
+                )
             ),
         )
         return await self._send(_op, request, PatchAudienceResponse.from_dict)
@@ -355,10 +378,12 @@ class API:
         _op = OPERATIONS["get_campaign_for_campaign_audience_beta"]
         request = _get_kwargs(
             id,
-            fieldscampaign=_c.enum_list(
-                GetCampaignForCampaignAudienceBetaFieldscampaignItem,
-                fields_campaign,
-                "fields[campaign]",
+            fieldscampaign=_given(
+                _c.enum_list(
+                    GetCampaignForCampaignAudienceBetaFieldscampaignItem,
+                    fields_campaign,
+                    "fields[campaign]",
+                )
             ),
         )
         return await self._send(_op, request, GetCampaignResponse.from_dict)
@@ -388,12 +413,14 @@ class API:
         _op = OPERATIONS["get_campaign_messages_for_campaign_audience_beta"]
         request = _get_kwargs(
             id,
-            fieldscampaign_message=_c.enum_list(
-                GetCampaignMessagesForCampaignAudienceBetaFieldscampaignMessageItem,
-                fields_campaign_message,
-                "fields[campaign-message]",
+            fieldscampaign_message=_given(
+                _c.enum_list(
+                    GetCampaignMessagesForCampaignAudienceBetaFieldscampaignMessageItem,
+                    fields_campaign_message,
+                    "fields[campaign-message]",
+                )
             ),
-            pagecursor=_c.opt(page_cursor),
+            pagecursor=_given(page_cursor),
         )
         return await self._send(_op, request, GetMessageResponseCollection.from_dict)
 
@@ -432,7 +459,7 @@ class API:
         from .models import GetCampaignAudienceMessagesRelationshipsResponseCollection
 
         _op = OPERATIONS["get_message_ids_for_campaign_audience_beta"]
-        request = _get_kwargs(id, pagecursor=_c.opt(page_cursor))
+        request = _get_kwargs(id, pagecursor=_given(page_cursor))
         return await self._send(
             _op, request, GetCampaignAudienceMessagesRelationshipsResponseCollection.from_dict
         )
@@ -455,8 +482,10 @@ class API:
         _op = OPERATIONS["clone_campaign_beta"]
         request = _get_kwargs(
             body=body,
-            fieldscampaign=_c.enum_list(
-                CloneCampaignBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
+            fieldscampaign=_given(
+                _c.enum_list(
+                    CloneCampaignBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
+                )
             ),
         )
         return await self._send(_op, request, PostCampaignResponse.from_dict)
@@ -485,10 +514,12 @@ class API:
         _op = OPERATIONS["assign_template_to_campaign_message"]
         request = _get_kwargs(
             body=body,
-            fieldscampaign_message=_c.enum_list(
-                AssignTemplateToCampaignMessageFieldscampaignMessageItem,
-                fields_campaign_message,
-                "fields[campaign-message]",
+            fieldscampaign_message=_given(
+                _c.enum_list(
+                    AssignTemplateToCampaignMessageFieldscampaignMessageItem,
+                    fields_campaign_message,
+                    "fields[campaign-message]",
+                )
             ),
         )
         return await self._send(_op, request, PostCampaignMessageResponse.from_dict)
@@ -512,10 +543,12 @@ class API:
         _op = OPERATIONS["clone_campaign_message_beta"]
         request = _get_kwargs(
             body=body,
-            fieldscampaign_message=_c.enum_list(
-                CloneCampaignMessageBetaFieldscampaignMessageItem,
-                fields_campaign_message,
-                "fields[campaign-message]",
+            fieldscampaign_message=_given(
+                _c.enum_list(
+                    CloneCampaignMessageBetaFieldscampaignMessageItem,
+                    fields_campaign_message,
+                    "fields[campaign-message]",
+                )
             ),
         )
         return await self._send(_op, request, PostMessageResponse.from_dict)
@@ -544,10 +577,12 @@ class API:
         _op = OPERATIONS["schedule_campaign_message_beta"]
         request = _get_kwargs(
             body=body,
-            fieldscampaign_message_schedule=_c.enum_list(
-                ScheduleCampaignMessageBetaFieldscampaignMessageScheduleItem,
-                fields_campaign_message_schedule,
-                "fields[campaign-message-schedule]",
+            fieldscampaign_message_schedule=_given(
+                _c.enum_list(
+                    ScheduleCampaignMessageBetaFieldscampaignMessageScheduleItem,
+                    fields_campaign_message_schedule,
+                    "fields[campaign-message-schedule]",
+                )
             ),
         )
         return await self._send(_op, request, PostCampaignMessageScheduleResponse.from_dict)
@@ -604,24 +639,30 @@ class API:
 
         _op = OPERATIONS["get_campaign_messages_beta"]
         request = _get_kwargs(
-            fieldscampaign_message=_c.enum_list(
-                GetCampaignMessagesBetaFieldscampaignMessageItem,
-                fields_campaign_message,
-                "fields[campaign-message]",
+            fieldscampaign_message=_given(
+                _c.enum_list(
+                    GetCampaignMessagesBetaFieldscampaignMessageItem,
+                    fields_campaign_message,
+                    "fields[campaign-message]",
+                )
             ),
-            fieldscampaign_variation=_c.enum_list(
-                GetCampaignMessagesBetaFieldscampaignVariationItem,
-                fields_campaign_variation,
-                "fields[campaign-variation]",
+            fieldscampaign_variation=_given(
+                _c.enum_list(
+                    GetCampaignMessagesBetaFieldscampaignVariationItem,
+                    fields_campaign_variation,
+                    "fields[campaign-variation]",
+                )
             ),
-            fieldscampaign=_c.enum_list(
-                GetCampaignMessagesBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
+            fieldscampaign=_given(
+                _c.enum_list(
+                    GetCampaignMessagesBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
+                )
             ),
-            filter_=_c.opt_filter(_op, filter),
-            include=_c.enum_list(GetCampaignMessagesBetaIncludeItem, include, "include"),
-            pagecursor=_c.opt(page_cursor),
-            pagesize=_c.opt(page_size),
-            sort=_c.enum_value(GetCampaignMessagesBetaSort, sort, "sort"),
+            filter_=_given(_c.opt_filter(_op, filter)),
+            include=_given(_c.enum_list(GetCampaignMessagesBetaIncludeItem, include, "include")),
+            pagecursor=_given(page_cursor),
+            pagesize=_given(page_size),
+            sort=_given(_c.enum_value(GetCampaignMessagesBetaSort, sort, "sort")),
         )
         return await self._send(
             _op, request, GetMessageResponseCollectionCompoundDocument.from_dict
@@ -646,10 +687,12 @@ class API:
         _op = OPERATIONS["create_campaign_message_beta"]
         request = _get_kwargs(
             body=body,
-            fieldscampaign_message=_c.enum_list(
-                CreateCampaignMessageBetaFieldscampaignMessageItem,
-                fields_campaign_message,
-                "fields[campaign-message]",
+            fieldscampaign_message=_given(
+                _c.enum_list(
+                    CreateCampaignMessageBetaFieldscampaignMessageItem,
+                    fields_campaign_message,
+                    "fields[campaign-message]",
+                )
             ),
         )
         return await self._send(_op, request, PostMessageResponse.from_dict)
@@ -699,20 +742,26 @@ class API:
         _op = OPERATIONS["get_campaign_message_beta"]
         request = _get_kwargs(
             id,
-            fieldscampaign_message=_c.enum_list(
-                GetCampaignMessageBetaFieldscampaignMessageItem,
-                fields_campaign_message,
-                "fields[campaign-message]",
+            fieldscampaign_message=_given(
+                _c.enum_list(
+                    GetCampaignMessageBetaFieldscampaignMessageItem,
+                    fields_campaign_message,
+                    "fields[campaign-message]",
+                )
             ),
-            fieldscampaign_variation=_c.enum_list(
-                GetCampaignMessageBetaFieldscampaignVariationItem,
-                fields_campaign_variation,
-                "fields[campaign-variation]",
+            fieldscampaign_variation=_given(
+                _c.enum_list(
+                    GetCampaignMessageBetaFieldscampaignVariationItem,
+                    fields_campaign_variation,
+                    "fields[campaign-variation]",
+                )
             ),
-            fieldscampaign=_c.enum_list(
-                GetCampaignMessageBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
+            fieldscampaign=_given(
+                _c.enum_list(
+                    GetCampaignMessageBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
+                )
             ),
-            include=_c.enum_list(GetCampaignMessageBetaIncludeItem, include, "include"),
+            include=_given(_c.enum_list(GetCampaignMessageBetaIncludeItem, include, "include")),
         )
         return await self._send(_op, request, GetMessageResponseCompoundDocument.from_dict)
 
@@ -737,10 +786,12 @@ class API:
         request = _get_kwargs(
             id,
             body=body,
-            fieldscampaign_message=_c.enum_list(
-                UpdateCampaignMessageBetaFieldscampaignMessageItem,
-                fields_campaign_message,
-                "fields[campaign-message]",
+            fieldscampaign_message=_given(
+                _c.enum_list(
+                    UpdateCampaignMessageBetaFieldscampaignMessageItem,
+                    fields_campaign_message,
+                    "fields[campaign-message]",
+                )
             ),
         )
         return await self._send(_op, request, PatchMessageResponse.from_dict)
@@ -764,10 +815,12 @@ class API:
         _op = OPERATIONS["get_campaign_for_campaign_message_beta"]
         request = _get_kwargs(
             id,
-            fieldscampaign=_c.enum_list(
-                GetCampaignForCampaignMessageBetaFieldscampaignItem,
-                fields_campaign,
-                "fields[campaign]",
+            fieldscampaign=_given(
+                _c.enum_list(
+                    GetCampaignForCampaignMessageBetaFieldscampaignItem,
+                    fields_campaign,
+                    "fields[campaign]",
+                )
             ),
         )
         return await self._send(_op, request, GetCampaignResponse.from_dict)
@@ -796,10 +849,12 @@ class API:
         _op = OPERATIONS["get_audience_for_campaign_message_beta"]
         request = _get_kwargs(
             id,
-            fieldscampaign_audience=_c.enum_list(
-                GetAudienceForCampaignMessageBetaFieldscampaignAudienceItem,
-                fields_campaign_audience,
-                "fields[campaign-audience]",
+            fieldscampaign_audience=_given(
+                _c.enum_list(
+                    GetAudienceForCampaignMessageBetaFieldscampaignAudienceItem,
+                    fields_campaign_audience,
+                    "fields[campaign-audience]",
+                )
             ),
         )
         return await self._send(_op, request, GetAudienceResponse.from_dict)
@@ -828,10 +883,12 @@ class API:
         _op = OPERATIONS["get_variations_for_campaign_message_beta"]
         request = _get_kwargs(
             id,
-            fieldscampaign_variation=_c.enum_list(
-                GetVariationsForCampaignMessageBetaFieldscampaignVariationItem,
-                fields_campaign_variation,
-                "fields[campaign-variation]",
+            fieldscampaign_variation=_given(
+                _c.enum_list(
+                    GetVariationsForCampaignMessageBetaFieldscampaignVariationItem,
+                    fields_campaign_variation,
+                    "fields[campaign-variation]",
+                )
             ),
         )
         return await self._send(_op, request, GetVariationResponseCollection.from_dict)
@@ -854,8 +911,10 @@ class API:
         _op = OPERATIONS["get_image_for_campaign_message"]
         request = _get_kwargs(
             id,
-            fieldsimage=_c.enum_list(
-                GetImageForCampaignMessageFieldsimageItem, fields_image, "fields[image]"
+            fieldsimage=_given(
+                _c.enum_list(
+                    GetImageForCampaignMessageFieldsimageItem, fields_image, "fields[image]"
+                )
             ),
         )
         return await self._send(_op, request, GetImageResponse.from_dict)
@@ -1008,8 +1067,8 @@ class API:
         _op = OPERATIONS["get_tags_for_campaign_message_beta"]
         request = _get_kwargs(
             id,
-            fieldstag=_c.enum_list(
-                GetTagsForCampaignMessageBetaFieldstagItem, fields_tag, "fields[tag]"
+            fieldstag=_given(
+                _c.enum_list(GetTagsForCampaignMessageBetaFieldstagItem, fields_tag, "fields[tag]")
             ),
         )
         return await self._send(_op, request, GetTagResponseCollection.from_dict)
@@ -1033,8 +1092,12 @@ class API:
         _op = OPERATIONS["get_template_for_campaign_message"]
         request = _get_kwargs(
             id,
-            fieldstemplate=_c.enum_list(
-                GetTemplateForCampaignMessageFieldstemplateItem, fields_template, "fields[template]"
+            fieldstemplate=_given(
+                _c.enum_list(
+                    GetTemplateForCampaignMessageFieldstemplateItem,
+                    fields_template,
+                    "fields[template]",
+                )
             ),
         )
         return await self._send(_op, request, GetTemplateResponse.from_dict)
@@ -1063,10 +1126,12 @@ class API:
         _op = OPERATIONS["refresh_campaign_recipient_estimation"]
         request = _get_kwargs(
             body=body,
-            fieldscampaign_recipient_estimation_job=_c.enum_list(
-                RefreshCampaignRecipientEstimationFieldscampaignRecipientEstimationJobItem,
-                fields_campaign_recipient_estimation_job,
-                "fields[campaign-recipient-estimation-job]",
+            fieldscampaign_recipient_estimation_job=_given(
+                _c.enum_list(
+                    RefreshCampaignRecipientEstimationFieldscampaignRecipientEstimationJobItem,
+                    fields_campaign_recipient_estimation_job,
+                    "fields[campaign-recipient-estimation-job]",
+                )
             ),
         )
         return await self._send(_op, request, PostCampaignRecipientEstimationJobResponse.from_dict)
@@ -1095,10 +1160,12 @@ class API:
         _op = OPERATIONS["get_campaign_recipient_estimation_job"]
         request = _get_kwargs(
             id,
-            fieldscampaign_recipient_estimation_job=_c.enum_list(
-                GetCampaignRecipientEstimationJobFieldscampaignRecipientEstimationJobItem,
-                fields_campaign_recipient_estimation_job,
-                "fields[campaign-recipient-estimation-job]",
+            fieldscampaign_recipient_estimation_job=_given(
+                _c.enum_list(
+                    GetCampaignRecipientEstimationJobFieldscampaignRecipientEstimationJobItem,
+                    fields_campaign_recipient_estimation_job,
+                    "fields[campaign-recipient-estimation-job]",
+                )
             ),
         )
         return await self._send(_op, request, GetCampaignRecipientEstimationJobResponse.from_dict)
@@ -1127,10 +1194,12 @@ class API:
         _op = OPERATIONS["get_campaign_recipient_estimation"]
         request = _get_kwargs(
             id,
-            fieldscampaign_recipient_estimation=_c.enum_list(
-                GetCampaignRecipientEstimationFieldscampaignRecipientEstimationItem,
-                fields_campaign_recipient_estimation,
-                "fields[campaign-recipient-estimation]",
+            fieldscampaign_recipient_estimation=_given(
+                _c.enum_list(
+                    GetCampaignRecipientEstimationFieldscampaignRecipientEstimationItem,
+                    fields_campaign_recipient_estimation,
+                    "fields[campaign-recipient-estimation]",
+                )
             ),
         )
         return await self._send(_op, request, GetCampaignRecipientEstimationResponse.from_dict)
@@ -1154,10 +1223,12 @@ class API:
         _op = OPERATIONS["send_campaign"]
         request = _get_kwargs(
             body=body,
-            fieldscampaign_send_job=_c.enum_list(
-                SendCampaignFieldscampaignSendJobItem,
-                fields_campaign_send_job,
-                "fields[campaign-send-job]",
+            fieldscampaign_send_job=_given(
+                _c.enum_list(
+                    SendCampaignFieldscampaignSendJobItem,
+                    fields_campaign_send_job,
+                    "fields[campaign-send-job]",
+                )
             ),
         )
         return await self._send(_op, request, PostCampaignSendJobResponse.from_dict)
@@ -1181,10 +1252,12 @@ class API:
         _op = OPERATIONS["get_campaign_send_job"]
         request = _get_kwargs(
             id,
-            fieldscampaign_send_job=_c.enum_list(
-                GetCampaignSendJobFieldscampaignSendJobItem,
-                fields_campaign_send_job,
-                "fields[campaign-send-job]",
+            fieldscampaign_send_job=_given(
+                _c.enum_list(
+                    GetCampaignSendJobFieldscampaignSendJobItem,
+                    fields_campaign_send_job,
+                    "fields[campaign-send-job]",
+                )
             ),
         )
         return await self._send(_op, request, GetCampaignSendJobResponse.from_dict)
@@ -1223,7 +1296,9 @@ class API:
         from .models import GetVariationResponseCollection
 
         _op = OPERATIONS["get_campaign_variations_beta"]
-        request = _get_kwargs(filter_=_c.opt_filter(_op, filter), pagecursor=_c.opt(page_cursor))
+        request = _get_kwargs(
+            filter_=_given(_c.opt_filter(_op, filter)), pagecursor=_given(page_cursor)
+        )
         return await self._send(_op, request, GetVariationResponseCollection.from_dict)
 
     async def create_campaign_variation(
@@ -1250,10 +1325,12 @@ class API:
         _op = OPERATIONS["create_campaign_variation_beta"]
         request = _get_kwargs(
             body=body,
-            fieldscampaign_variation=_c.enum_list(
-                CreateCampaignVariationBetaFieldscampaignVariationItem,
-                fields_campaign_variation,
-                "fields[campaign-variation]",
+            fieldscampaign_variation=_given(
+                _c.enum_list(
+                    CreateCampaignVariationBetaFieldscampaignVariationItem,
+                    fields_campaign_variation,
+                    "fields[campaign-variation]",
+                )
             ),
         )
         return await self._send(_op, request, PostVariationResponse.from_dict)
@@ -1308,25 +1385,31 @@ class API:
         _op = OPERATIONS["get_campaign_variation_beta"]
         request = _get_kwargs(
             id,
-            fieldscampaign_message=_c.enum_list(
-                GetCampaignVariationBetaFieldscampaignMessageItem,
-                fields_campaign_message,
-                "fields[campaign-message]",
+            fieldscampaign_message=_given(
+                _c.enum_list(
+                    GetCampaignVariationBetaFieldscampaignMessageItem,
+                    fields_campaign_message,
+                    "fields[campaign-message]",
+                )
             ),
-            fieldscampaign_variation=_c.enum_list(
-                GetCampaignVariationBetaFieldscampaignVariationItem,
-                fields_campaign_variation,
-                "fields[campaign-variation]",
+            fieldscampaign_variation=_given(
+                _c.enum_list(
+                    GetCampaignVariationBetaFieldscampaignVariationItem,
+                    fields_campaign_variation,
+                    "fields[campaign-variation]",
+                )
             ),
-            fieldsimage=_c.enum_list(
-                GetCampaignVariationBetaFieldsimageItem, fields_image, "fields[image]"
+            fieldsimage=_given(
+                _c.enum_list(GetCampaignVariationBetaFieldsimageItem, fields_image, "fields[image]")
             ),
-            fieldstranslation=_c.enum_list(
-                GetCampaignVariationBetaFieldstranslationItem,
-                fields_translation,
-                "fields[translation]",
+            fieldstranslation=_given(
+                _c.enum_list(
+                    GetCampaignVariationBetaFieldstranslationItem,
+                    fields_translation,
+                    "fields[translation]",
+                )
             ),
-            include=_c.enum_list(GetCampaignVariationBetaIncludeItem, include, "include"),
+            include=_given(_c.enum_list(GetCampaignVariationBetaIncludeItem, include, "include")),
         )
         return await self._send(_op, request, GetVariationResponseCompoundDocument.from_dict)
 
@@ -1356,10 +1439,12 @@ class API:
         request = _get_kwargs(
             id,
             body=body,
-            fieldscampaign_variation=_c.enum_list(
-                UpdateCampaignVariationBetaFieldscampaignVariationItem,
-                fields_campaign_variation,
-                "fields[campaign-variation]",
+            fieldscampaign_variation=_given(
+                _c.enum_list(
+                    UpdateCampaignVariationBetaFieldscampaignVariationItem,
+                    fields_campaign_variation,
+                    "fields[campaign-variation]",
+                )
             ),
         )
         return await self._send(_op, request, PatchVariationResponse.from_dict)
@@ -1388,10 +1473,12 @@ class API:
         _op = OPERATIONS["get_message_for_campaign_variation_beta"]
         request = _get_kwargs(
             id,
-            fieldscampaign_message=_c.enum_list(
-                GetMessageForCampaignVariationBetaFieldscampaignMessageItem,
-                fields_campaign_message,
-                "fields[campaign-message]",
+            fieldscampaign_message=_given(
+                _c.enum_list(
+                    GetMessageForCampaignVariationBetaFieldscampaignMessageItem,
+                    fields_campaign_message,
+                    "fields[campaign-message]",
+                )
             ),
         )
         return await self._send(_op, request, GetMessageResponse.from_dict)
@@ -1414,8 +1501,10 @@ class API:
         _op = OPERATIONS["get_image_for_campaign_variation_beta"]
         request = _get_kwargs(
             id,
-            fieldsimage=_c.enum_list(
-                GetImageForCampaignVariationBetaFieldsimageItem, fields_image, "fields[image]"
+            fieldsimage=_given(
+                _c.enum_list(
+                    GetImageForCampaignVariationBetaFieldsimageItem, fields_image, "fields[image]"
+                )
             ),
         )
         return await self._send(_op, request, GetImageResponse.from_dict)
@@ -1501,10 +1590,12 @@ class API:
         _op = OPERATIONS["get_translation_for_campaign_variation_beta"]
         request = _get_kwargs(
             id,
-            fieldstranslation=_c.enum_list(
-                GetTranslationForCampaignVariationBetaFieldstranslationItem,
-                fields_translation,
-                "fields[translation]",
+            fieldstranslation=_given(
+                _c.enum_list(
+                    GetTranslationForCampaignVariationBetaFieldstranslationItem,
+                    fields_translation,
+                    "fields[translation]",
+                )
             ),
         )
         return await self._send(_op, request, GetTranslationResponse.from_dict)
@@ -1541,24 +1632,30 @@ class API:
 
         _op = OPERATIONS["get_campaigns_beta"]
         request = _get_kwargs(
-            fieldscampaign_audience=_c.enum_list(
-                GetCampaignsBetaFieldscampaignAudienceItem,
-                fields_campaign_audience,
-                "fields[campaign-audience]",
+            fieldscampaign_audience=_given(
+                _c.enum_list(
+                    GetCampaignsBetaFieldscampaignAudienceItem,
+                    fields_campaign_audience,
+                    "fields[campaign-audience]",
+                )
             ),
-            fieldscampaign_message=_c.enum_list(
-                GetCampaignsBetaFieldscampaignMessageItem,
-                fields_campaign_message,
-                "fields[campaign-message]",
+            fieldscampaign_message=_given(
+                _c.enum_list(
+                    GetCampaignsBetaFieldscampaignMessageItem,
+                    fields_campaign_message,
+                    "fields[campaign-message]",
+                )
             ),
-            fieldscampaign=_c.enum_list(
-                GetCampaignsBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
+            fieldscampaign=_given(
+                _c.enum_list(
+                    GetCampaignsBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
+                )
             ),
-            filter_=_c.opt_filter(_op, filter),
-            include=_c.enum_list(GetCampaignsBetaIncludeItem, include, "include"),
-            pagecursor=_c.opt(page_cursor),
-            pagesize=_c.opt(page_size),
-            sort=_c.enum_value(GetCampaignsBetaSort, sort, "sort"),
+            filter_=_given(_c.opt_filter(_op, filter)),
+            include=_given(_c.enum_list(GetCampaignsBetaIncludeItem, include, "include")),
+            pagecursor=_given(page_cursor),
+            pagesize=_given(page_size),
+            sort=_given(_c.enum_value(GetCampaignsBetaSort, sort, "sort")),
         )
         return await self._send(
             _op, request, GetCampaignResponseCollectionCompoundDocument.from_dict
@@ -1582,8 +1679,10 @@ class API:
         _op = OPERATIONS["create_campaign_beta"]
         request = _get_kwargs(
             body=body,
-            fieldscampaign=_c.enum_list(
-                CreateCampaignBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
+            fieldscampaign=_given(
+                _c.enum_list(
+                    CreateCampaignBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
+                )
             ),
         )
         return await self._send(_op, request, PostCampaignResponse.from_dict)
@@ -1633,20 +1732,24 @@ class API:
         _op = OPERATIONS["get_campaign_beta"]
         request = _get_kwargs(
             id,
-            fieldscampaign_audience=_c.enum_list(
-                GetCampaignBetaFieldscampaignAudienceItem,
-                fields_campaign_audience,
-                "fields[campaign-audience]",
+            fieldscampaign_audience=_given(
+                _c.enum_list(
+                    GetCampaignBetaFieldscampaignAudienceItem,
+                    fields_campaign_audience,
+                    "fields[campaign-audience]",
+                )
             ),
-            fieldscampaign_message=_c.enum_list(
-                GetCampaignBetaFieldscampaignMessageItem,
-                fields_campaign_message,
-                "fields[campaign-message]",
+            fieldscampaign_message=_given(
+                _c.enum_list(
+                    GetCampaignBetaFieldscampaignMessageItem,
+                    fields_campaign_message,
+                    "fields[campaign-message]",
+                )
             ),
-            fieldscampaign=_c.enum_list(
-                GetCampaignBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
+            fieldscampaign=_given(
+                _c.enum_list(GetCampaignBetaFieldscampaignItem, fields_campaign, "fields[campaign]")
             ),
-            include=_c.enum_list(GetCampaignBetaIncludeItem, include, "include"),
+            include=_given(_c.enum_list(GetCampaignBetaIncludeItem, include, "include")),
         )
         return await self._send(_op, request, GetCampaignResponseCompoundDocument.from_dict)
 
@@ -1670,8 +1773,10 @@ class API:
         request = _get_kwargs(
             id,
             body=body,
-            fieldscampaign=_c.enum_list(
-                UpdateCampaignBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
+            fieldscampaign=_given(
+                _c.enum_list(
+                    UpdateCampaignBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
+                )
             ),
         )
         return await self._send(_op, request, PatchCampaignResponse.from_dict)
@@ -1700,10 +1805,12 @@ class API:
         _op = OPERATIONS["get_campaign_audiences_for_campaign_beta"]
         request = _get_kwargs(
             id,
-            fieldscampaign_audience=_c.enum_list(
-                GetCampaignAudiencesForCampaignBetaFieldscampaignAudienceItem,
-                fields_campaign_audience,
-                "fields[campaign-audience]",
+            fieldscampaign_audience=_given(
+                _c.enum_list(
+                    GetCampaignAudiencesForCampaignBetaFieldscampaignAudienceItem,
+                    fields_campaign_audience,
+                    "fields[campaign-audience]",
+                )
             ),
         )
         return await self._send(_op, request, GetAudienceResponseCollection.from_dict)
@@ -1731,12 +1838,14 @@ class API:
         _op = OPERATIONS["get_messages_for_campaign_beta"]
         request = _get_kwargs(
             id,
-            fieldscampaign_message=_c.enum_list(
-                GetMessagesForCampaignBetaFieldscampaignMessageItem,
-                fields_campaign_message,
-                "fields[campaign-message]",
+            fieldscampaign_message=_given(
+                _c.enum_list(
+                    GetMessagesForCampaignBetaFieldscampaignMessageItem,
+                    fields_campaign_message,
+                    "fields[campaign-message]",
+                )
             ),
-            pagecursor=_c.opt(page_cursor),
+            pagecursor=_given(page_cursor),
         )
         return await self._send(_op, request, GetMessageResponseCollection.from_dict)
 
@@ -1775,7 +1884,7 @@ class API:
         from .models import GetCampaignMessagesRelationshipsResponseCollection
 
         _op = OPERATIONS["get_message_ids_for_campaign_beta"]
-        request = _get_kwargs(id, pagecursor=_c.opt(page_cursor))
+        request = _get_kwargs(id, pagecursor=_given(page_cursor))
         return await self._send(
             _op, request, GetCampaignMessagesRelationshipsResponseCollection.from_dict
         )
@@ -1816,7 +1925,10 @@ class API:
 
         _op = OPERATIONS["get_tags_for_campaign"]
         request = _get_kwargs(
-            id, fieldstag=_c.enum_list(GetTagsForCampaignFieldstagItem, fields_tag, "fields[tag]")
+            id,
+            fieldstag=_given(
+                _c.enum_list(GetTagsForCampaignFieldstagItem, fields_tag, "fields[tag]")
+            ),
         )
         return await self._send(_op, request, GetTagResponseCollection.from_dict)
 
@@ -1844,10 +1956,12 @@ class API:
         _op = OPERATIONS["get_campaign_variation_for_translation_beta"]
         request = _get_kwargs(
             id,
-            fieldscampaign_variation=_c.enum_list(
-                GetCampaignVariationForTranslationBetaFieldscampaignVariationItem,
-                fields_campaign_variation,
-                "fields[campaign-variation]",
+            fieldscampaign_variation=_given(
+                _c.enum_list(
+                    GetCampaignVariationForTranslationBetaFieldscampaignVariationItem,
+                    fields_campaign_variation,
+                    "fields[campaign-variation]",
+                )
             ),
         )
         return await self._send(_op, request, GetVariationResponse.from_dict)
@@ -1902,10 +2016,12 @@ class RawAPI:
         _op = OPERATIONS["clone_campaign_audience_beta"]
         request = _get_kwargs(
             body=body,
-            fieldscampaign_audience=_c.enum_list(
-                CloneCampaignAudienceBetaFieldscampaignAudienceItem,
-                fields_campaign_audience,
-                "fields[campaign-audience]",
+            fieldscampaign_audience=_given(
+                _c.enum_list(
+                    CloneCampaignAudienceBetaFieldscampaignAudienceItem,
+                    fields_campaign_audience,
+                    "fields[campaign-audience]",
+                )
             ),
         )
         return await self._send(_op, request, PostAudienceResponse.from_dict)
@@ -1926,7 +2042,9 @@ class RawAPI:
         from .models import GetAudienceResponseCollection
 
         _op = OPERATIONS["get_campaign_audiences_beta"]
-        request = _get_kwargs(filter_=_c.opt_filter(_op, filter), pagecursor=_c.opt(page_cursor))
+        request = _get_kwargs(
+            filter_=_given(_c.opt_filter(_op, filter)), pagecursor=_given(page_cursor)
+        )
         return await self._send(_op, request, GetAudienceResponseCollection.from_dict)
 
     async def create_campaign_audience(
@@ -1953,10 +2071,12 @@ class RawAPI:
         _op = OPERATIONS["create_campaign_audience_beta"]
         request = _get_kwargs(
             body=body,
-            fieldscampaign_audience=_c.enum_list(
-                CreateCampaignAudienceBetaFieldscampaignAudienceItem,
-                fields_campaign_audience,
-                "fields[campaign-audience]",
+            fieldscampaign_audience=_given(
+                _c.enum_list(
+                    CreateCampaignAudienceBetaFieldscampaignAudienceItem,
+                    fields_campaign_audience,
+                    "fields[campaign-audience]",
+                )
             ),
         )
         return await self._send(_op, request, PostAudienceResponse.from_dict)
@@ -2006,20 +2126,26 @@ class RawAPI:
         _op = OPERATIONS["get_campaign_audience_beta"]
         request = _get_kwargs(
             id,
-            fieldscampaign_audience=_c.enum_list(
-                GetCampaignAudienceBetaFieldscampaignAudienceItem,
-                fields_campaign_audience,
-                "fields[campaign-audience]",
+            fieldscampaign_audience=_given(
+                _c.enum_list(
+                    GetCampaignAudienceBetaFieldscampaignAudienceItem,
+                    fields_campaign_audience,
+                    "fields[campaign-audience]",
+                )
             ),
-            fieldscampaign_message=_c.enum_list(
-                GetCampaignAudienceBetaFieldscampaignMessageItem,
-                fields_campaign_message,
-                "fields[campaign-message]",
+            fieldscampaign_message=_given(
+                _c.enum_list(
+                    GetCampaignAudienceBetaFieldscampaignMessageItem,
+                    fields_campaign_message,
+                    "fields[campaign-message]",
+                )
             ),
-            fieldscampaign=_c.enum_list(
-                GetCampaignAudienceBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
+            fieldscampaign=_given(
+                _c.enum_list(
+                    GetCampaignAudienceBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
+                )
             ),
-            include=_c.enum_list(GetCampaignAudienceBetaIncludeItem, include, "include"),
+            include=_given(_c.enum_list(GetCampaignAudienceBetaIncludeItem, include, "include")),
         )
         return await self._send(_op, request, GetAudienceResponseCompoundDocument.from_dict)
 
@@ -2049,10 +2175,12 @@ class RawAPI:
         request = _get_kwargs(
             id,
             body=body,
-            fieldscampaign_audience=_c.enum_list(
-                UpdateCampaignAudienceBetaFieldscampaignAudienceItem,
-                fields_campaign_audience,
-                "fields[campaign-audience]",
+            fieldscampaign_audience=_given(
+                _c.enum_list(
+                    UpdateCampaignAudienceBetaFieldscampaignAudienceItem,
+                    fields_campaign_audience,
+                    "fields[campaign-audience]",
+                )
             ),
         )
         return await self._send(_op, request, PatchAudienceResponse.from_dict)
@@ -2079,10 +2207,12 @@ class RawAPI:
         _op = OPERATIONS["get_campaign_for_campaign_audience_beta"]
         request = _get_kwargs(
             id,
-            fieldscampaign=_c.enum_list(
-                GetCampaignForCampaignAudienceBetaFieldscampaignItem,
-                fields_campaign,
-                "fields[campaign]",
+            fieldscampaign=_given(
+                _c.enum_list(
+                    GetCampaignForCampaignAudienceBetaFieldscampaignItem,
+                    fields_campaign,
+                    "fields[campaign]",
+                )
             ),
         )
         return await self._send(_op, request, GetCampaignResponse.from_dict)
@@ -2112,12 +2242,14 @@ class RawAPI:
         _op = OPERATIONS["get_campaign_messages_for_campaign_audience_beta"]
         request = _get_kwargs(
             id,
-            fieldscampaign_message=_c.enum_list(
-                GetCampaignMessagesForCampaignAudienceBetaFieldscampaignMessageItem,
-                fields_campaign_message,
-                "fields[campaign-message]",
+            fieldscampaign_message=_given(
+                _c.enum_list(
+                    GetCampaignMessagesForCampaignAudienceBetaFieldscampaignMessageItem,
+                    fields_campaign_message,
+                    "fields[campaign-message]",
+                )
             ),
-            pagecursor=_c.opt(page_cursor),
+            pagecursor=_given(page_cursor),
         )
         return await self._send(_op, request, GetMessageResponseCollection.from_dict)
 
@@ -2156,7 +2288,7 @@ class RawAPI:
         from .models import GetCampaignAudienceMessagesRelationshipsResponseCollection
 
         _op = OPERATIONS["get_message_ids_for_campaign_audience_beta"]
-        request = _get_kwargs(id, pagecursor=_c.opt(page_cursor))
+        request = _get_kwargs(id, pagecursor=_given(page_cursor))
         return await self._send(
             _op, request, GetCampaignAudienceMessagesRelationshipsResponseCollection.from_dict
         )
@@ -2179,8 +2311,10 @@ class RawAPI:
         _op = OPERATIONS["clone_campaign_beta"]
         request = _get_kwargs(
             body=body,
-            fieldscampaign=_c.enum_list(
-                CloneCampaignBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
+            fieldscampaign=_given(
+                _c.enum_list(
+                    CloneCampaignBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
+                )
             ),
         )
         return await self._send(_op, request, PostCampaignResponse.from_dict)
@@ -2209,10 +2343,12 @@ class RawAPI:
         _op = OPERATIONS["assign_template_to_campaign_message"]
         request = _get_kwargs(
             body=body,
-            fieldscampaign_message=_c.enum_list(
-                AssignTemplateToCampaignMessageFieldscampaignMessageItem,
-                fields_campaign_message,
-                "fields[campaign-message]",
+            fieldscampaign_message=_given(
+                _c.enum_list(
+                    AssignTemplateToCampaignMessageFieldscampaignMessageItem,
+                    fields_campaign_message,
+                    "fields[campaign-message]",
+                )
             ),
         )
         return await self._send(_op, request, PostCampaignMessageResponse.from_dict)
@@ -2236,10 +2372,12 @@ class RawAPI:
         _op = OPERATIONS["clone_campaign_message_beta"]
         request = _get_kwargs(
             body=body,
-            fieldscampaign_message=_c.enum_list(
-                CloneCampaignMessageBetaFieldscampaignMessageItem,
-                fields_campaign_message,
-                "fields[campaign-message]",
+            fieldscampaign_message=_given(
+                _c.enum_list(
+                    CloneCampaignMessageBetaFieldscampaignMessageItem,
+                    fields_campaign_message,
+                    "fields[campaign-message]",
+                )
             ),
         )
         return await self._send(_op, request, PostMessageResponse.from_dict)
@@ -2268,10 +2406,12 @@ class RawAPI:
         _op = OPERATIONS["schedule_campaign_message_beta"]
         request = _get_kwargs(
             body=body,
-            fieldscampaign_message_schedule=_c.enum_list(
-                ScheduleCampaignMessageBetaFieldscampaignMessageScheduleItem,
-                fields_campaign_message_schedule,
-                "fields[campaign-message-schedule]",
+            fieldscampaign_message_schedule=_given(
+                _c.enum_list(
+                    ScheduleCampaignMessageBetaFieldscampaignMessageScheduleItem,
+                    fields_campaign_message_schedule,
+                    "fields[campaign-message-schedule]",
+                )
             ),
         )
         return await self._send(_op, request, PostCampaignMessageScheduleResponse.from_dict)
@@ -2328,24 +2468,30 @@ class RawAPI:
 
         _op = OPERATIONS["get_campaign_messages_beta"]
         request = _get_kwargs(
-            fieldscampaign_message=_c.enum_list(
-                GetCampaignMessagesBetaFieldscampaignMessageItem,
-                fields_campaign_message,
-                "fields[campaign-message]",
+            fieldscampaign_message=_given(
+                _c.enum_list(
+                    GetCampaignMessagesBetaFieldscampaignMessageItem,
+                    fields_campaign_message,
+                    "fields[campaign-message]",
+                )
             ),
-            fieldscampaign_variation=_c.enum_list(
-                GetCampaignMessagesBetaFieldscampaignVariationItem,
-                fields_campaign_variation,
-                "fields[campaign-variation]",
+            fieldscampaign_variation=_given(
+                _c.enum_list(
+                    GetCampaignMessagesBetaFieldscampaignVariationItem,
+                    fields_campaign_variation,
+                    "fields[campaign-variation]",
+                )
             ),
-            fieldscampaign=_c.enum_list(
-                GetCampaignMessagesBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
+            fieldscampaign=_given(
+                _c.enum_list(
+                    GetCampaignMessagesBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
+                )
             ),
-            filter_=_c.opt_filter(_op, filter),
-            include=_c.enum_list(GetCampaignMessagesBetaIncludeItem, include, "include"),
-            pagecursor=_c.opt(page_cursor),
-            pagesize=_c.opt(page_size),
-            sort=_c.enum_value(GetCampaignMessagesBetaSort, sort, "sort"),
+            filter_=_given(_c.opt_filter(_op, filter)),
+            include=_given(_c.enum_list(GetCampaignMessagesBetaIncludeItem, include, "include")),
+            pagecursor=_given(page_cursor),
+            pagesize=_given(page_size),
+            sort=_given(_c.enum_value(GetCampaignMessagesBetaSort, sort, "sort")),
         )
         return await self._send(
             _op, request, GetMessageResponseCollectionCompoundDocument.from_dict
@@ -2370,10 +2516,12 @@ class RawAPI:
         _op = OPERATIONS["create_campaign_message_beta"]
         request = _get_kwargs(
             body=body,
-            fieldscampaign_message=_c.enum_list(
-                CreateCampaignMessageBetaFieldscampaignMessageItem,
-                fields_campaign_message,
-                "fields[campaign-message]",
+            fieldscampaign_message=_given(
+                _c.enum_list(
+                    CreateCampaignMessageBetaFieldscampaignMessageItem,
+                    fields_campaign_message,
+                    "fields[campaign-message]",
+                )
             ),
         )
         return await self._send(_op, request, PostMessageResponse.from_dict)
@@ -2423,20 +2571,26 @@ class RawAPI:
         _op = OPERATIONS["get_campaign_message_beta"]
         request = _get_kwargs(
             id,
-            fieldscampaign_message=_c.enum_list(
-                GetCampaignMessageBetaFieldscampaignMessageItem,
-                fields_campaign_message,
-                "fields[campaign-message]",
+            fieldscampaign_message=_given(
+                _c.enum_list(
+                    GetCampaignMessageBetaFieldscampaignMessageItem,
+                    fields_campaign_message,
+                    "fields[campaign-message]",
+                )
             ),
-            fieldscampaign_variation=_c.enum_list(
-                GetCampaignMessageBetaFieldscampaignVariationItem,
-                fields_campaign_variation,
-                "fields[campaign-variation]",
+            fieldscampaign_variation=_given(
+                _c.enum_list(
+                    GetCampaignMessageBetaFieldscampaignVariationItem,
+                    fields_campaign_variation,
+                    "fields[campaign-variation]",
+                )
             ),
-            fieldscampaign=_c.enum_list(
-                GetCampaignMessageBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
+            fieldscampaign=_given(
+                _c.enum_list(
+                    GetCampaignMessageBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
+                )
             ),
-            include=_c.enum_list(GetCampaignMessageBetaIncludeItem, include, "include"),
+            include=_given(_c.enum_list(GetCampaignMessageBetaIncludeItem, include, "include")),
         )
         return await self._send(_op, request, GetMessageResponseCompoundDocument.from_dict)
 
@@ -2461,10 +2615,12 @@ class RawAPI:
         request = _get_kwargs(
             id,
             body=body,
-            fieldscampaign_message=_c.enum_list(
-                UpdateCampaignMessageBetaFieldscampaignMessageItem,
-                fields_campaign_message,
-                "fields[campaign-message]",
+            fieldscampaign_message=_given(
+                _c.enum_list(
+                    UpdateCampaignMessageBetaFieldscampaignMessageItem,
+                    fields_campaign_message,
+                    "fields[campaign-message]",
+                )
             ),
         )
         return await self._send(_op, request, PatchMessageResponse.from_dict)
@@ -2488,10 +2644,12 @@ class RawAPI:
         _op = OPERATIONS["get_campaign_for_campaign_message_beta"]
         request = _get_kwargs(
             id,
-            fieldscampaign=_c.enum_list(
-                GetCampaignForCampaignMessageBetaFieldscampaignItem,
-                fields_campaign,
-                "fields[campaign]",
+            fieldscampaign=_given(
+                _c.enum_list(
+                    GetCampaignForCampaignMessageBetaFieldscampaignItem,
+                    fields_campaign,
+                    "fields[campaign]",
+                )
             ),
         )
         return await self._send(_op, request, GetCampaignResponse.from_dict)
@@ -2520,10 +2678,12 @@ class RawAPI:
         _op = OPERATIONS["get_audience_for_campaign_message_beta"]
         request = _get_kwargs(
             id,
-            fieldscampaign_audience=_c.enum_list(
-                GetAudienceForCampaignMessageBetaFieldscampaignAudienceItem,
-                fields_campaign_audience,
-                "fields[campaign-audience]",
+            fieldscampaign_audience=_given(
+                _c.enum_list(
+                    GetAudienceForCampaignMessageBetaFieldscampaignAudienceItem,
+                    fields_campaign_audience,
+                    "fields[campaign-audience]",
+                )
             ),
         )
         return await self._send(_op, request, GetAudienceResponse.from_dict)
@@ -2552,10 +2712,12 @@ class RawAPI:
         _op = OPERATIONS["get_variations_for_campaign_message_beta"]
         request = _get_kwargs(
             id,
-            fieldscampaign_variation=_c.enum_list(
-                GetVariationsForCampaignMessageBetaFieldscampaignVariationItem,
-                fields_campaign_variation,
-                "fields[campaign-variation]",
+            fieldscampaign_variation=_given(
+                _c.enum_list(
+                    GetVariationsForCampaignMessageBetaFieldscampaignVariationItem,
+                    fields_campaign_variation,
+                    "fields[campaign-variation]",
+                )
             ),
         )
         return await self._send(_op, request, GetVariationResponseCollection.from_dict)
@@ -2578,8 +2740,10 @@ class RawAPI:
         _op = OPERATIONS["get_image_for_campaign_message"]
         request = _get_kwargs(
             id,
-            fieldsimage=_c.enum_list(
-                GetImageForCampaignMessageFieldsimageItem, fields_image, "fields[image]"
+            fieldsimage=_given(
+                _c.enum_list(
+                    GetImageForCampaignMessageFieldsimageItem, fields_image, "fields[image]"
+                )
             ),
         )
         return await self._send(_op, request, GetImageResponse.from_dict)
@@ -2732,8 +2896,8 @@ class RawAPI:
         _op = OPERATIONS["get_tags_for_campaign_message_beta"]
         request = _get_kwargs(
             id,
-            fieldstag=_c.enum_list(
-                GetTagsForCampaignMessageBetaFieldstagItem, fields_tag, "fields[tag]"
+            fieldstag=_given(
+                _c.enum_list(GetTagsForCampaignMessageBetaFieldstagItem, fields_tag, "fields[tag]")
             ),
         )
         return await self._send(_op, request, GetTagResponseCollection.from_dict)
@@ -2757,8 +2921,12 @@ class RawAPI:
         _op = OPERATIONS["get_template_for_campaign_message"]
         request = _get_kwargs(
             id,
-            fieldstemplate=_c.enum_list(
-                GetTemplateForCampaignMessageFieldstemplateItem, fields_template, "fields[template]"
+            fieldstemplate=_given(
+                _c.enum_list(
+                    GetTemplateForCampaignMessageFieldstemplateItem,
+                    fields_template,
+                    "fields[template]",
+                )
             ),
         )
         return await self._send(_op, request, GetTemplateResponse.from_dict)
@@ -2787,10 +2955,12 @@ class RawAPI:
         _op = OPERATIONS["refresh_campaign_recipient_estimation"]
         request = _get_kwargs(
             body=body,
-            fieldscampaign_recipient_estimation_job=_c.enum_list(
-                RefreshCampaignRecipientEstimationFieldscampaignRecipientEstimationJobItem,
-                fields_campaign_recipient_estimation_job,
-                "fields[campaign-recipient-estimation-job]",
+            fieldscampaign_recipient_estimation_job=_given(
+                _c.enum_list(
+                    RefreshCampaignRecipientEstimationFieldscampaignRecipientEstimationJobItem,
+                    fields_campaign_recipient_estimation_job,
+                    "fields[campaign-recipient-estimation-job]",
+                )
             ),
         )
         return await self._send(_op, request, PostCampaignRecipientEstimationJobResponse.from_dict)
@@ -2819,10 +2989,12 @@ class RawAPI:
         _op = OPERATIONS["get_campaign_recipient_estimation_job"]
         request = _get_kwargs(
             id,
-            fieldscampaign_recipient_estimation_job=_c.enum_list(
-                GetCampaignRecipientEstimationJobFieldscampaignRecipientEstimationJobItem,
-                fields_campaign_recipient_estimation_job,
-                "fields[campaign-recipient-estimation-job]",
+            fieldscampaign_recipient_estimation_job=_given(
+                _c.enum_list(
+                    GetCampaignRecipientEstimationJobFieldscampaignRecipientEstimationJobItem,
+                    fields_campaign_recipient_estimation_job,
+                    "fields[campaign-recipient-estimation-job]",
+                )
             ),
         )
         return await self._send(_op, request, GetCampaignRecipientEstimationJobResponse.from_dict)
@@ -2851,10 +3023,12 @@ class RawAPI:
         _op = OPERATIONS["get_campaign_recipient_estimation"]
         request = _get_kwargs(
             id,
-            fieldscampaign_recipient_estimation=_c.enum_list(
-                GetCampaignRecipientEstimationFieldscampaignRecipientEstimationItem,
-                fields_campaign_recipient_estimation,
-                "fields[campaign-recipient-estimation]",
+            fieldscampaign_recipient_estimation=_given(
+                _c.enum_list(
+                    GetCampaignRecipientEstimationFieldscampaignRecipientEstimationItem,
+                    fields_campaign_recipient_estimation,
+                    "fields[campaign-recipient-estimation]",
+                )
             ),
         )
         return await self._send(_op, request, GetCampaignRecipientEstimationResponse.from_dict)
@@ -2878,10 +3052,12 @@ class RawAPI:
         _op = OPERATIONS["send_campaign"]
         request = _get_kwargs(
             body=body,
-            fieldscampaign_send_job=_c.enum_list(
-                SendCampaignFieldscampaignSendJobItem,
-                fields_campaign_send_job,
-                "fields[campaign-send-job]",
+            fieldscampaign_send_job=_given(
+                _c.enum_list(
+                    SendCampaignFieldscampaignSendJobItem,
+                    fields_campaign_send_job,
+                    "fields[campaign-send-job]",
+                )
             ),
         )
         return await self._send(_op, request, PostCampaignSendJobResponse.from_dict)
@@ -2905,10 +3081,12 @@ class RawAPI:
         _op = OPERATIONS["get_campaign_send_job"]
         request = _get_kwargs(
             id,
-            fieldscampaign_send_job=_c.enum_list(
-                GetCampaignSendJobFieldscampaignSendJobItem,
-                fields_campaign_send_job,
-                "fields[campaign-send-job]",
+            fieldscampaign_send_job=_given(
+                _c.enum_list(
+                    GetCampaignSendJobFieldscampaignSendJobItem,
+                    fields_campaign_send_job,
+                    "fields[campaign-send-job]",
+                )
             ),
         )
         return await self._send(_op, request, GetCampaignSendJobResponse.from_dict)
@@ -2947,7 +3125,9 @@ class RawAPI:
         from .models import GetVariationResponseCollection
 
         _op = OPERATIONS["get_campaign_variations_beta"]
-        request = _get_kwargs(filter_=_c.opt_filter(_op, filter), pagecursor=_c.opt(page_cursor))
+        request = _get_kwargs(
+            filter_=_given(_c.opt_filter(_op, filter)), pagecursor=_given(page_cursor)
+        )
         return await self._send(_op, request, GetVariationResponseCollection.from_dict)
 
     async def create_campaign_variation(
@@ -2974,10 +3154,12 @@ class RawAPI:
         _op = OPERATIONS["create_campaign_variation_beta"]
         request = _get_kwargs(
             body=body,
-            fieldscampaign_variation=_c.enum_list(
-                CreateCampaignVariationBetaFieldscampaignVariationItem,
-                fields_campaign_variation,
-                "fields[campaign-variation]",
+            fieldscampaign_variation=_given(
+                _c.enum_list(
+                    CreateCampaignVariationBetaFieldscampaignVariationItem,
+                    fields_campaign_variation,
+                    "fields[campaign-variation]",
+                )
             ),
         )
         return await self._send(_op, request, PostVariationResponse.from_dict)
@@ -3032,25 +3214,31 @@ class RawAPI:
         _op = OPERATIONS["get_campaign_variation_beta"]
         request = _get_kwargs(
             id,
-            fieldscampaign_message=_c.enum_list(
-                GetCampaignVariationBetaFieldscampaignMessageItem,
-                fields_campaign_message,
-                "fields[campaign-message]",
+            fieldscampaign_message=_given(
+                _c.enum_list(
+                    GetCampaignVariationBetaFieldscampaignMessageItem,
+                    fields_campaign_message,
+                    "fields[campaign-message]",
+                )
             ),
-            fieldscampaign_variation=_c.enum_list(
-                GetCampaignVariationBetaFieldscampaignVariationItem,
-                fields_campaign_variation,
-                "fields[campaign-variation]",
+            fieldscampaign_variation=_given(
+                _c.enum_list(
+                    GetCampaignVariationBetaFieldscampaignVariationItem,
+                    fields_campaign_variation,
+                    "fields[campaign-variation]",
+                )
             ),
-            fieldsimage=_c.enum_list(
-                GetCampaignVariationBetaFieldsimageItem, fields_image, "fields[image]"
+            fieldsimage=_given(
+                _c.enum_list(GetCampaignVariationBetaFieldsimageItem, fields_image, "fields[image]")
             ),
-            fieldstranslation=_c.enum_list(
-                GetCampaignVariationBetaFieldstranslationItem,
-                fields_translation,
-                "fields[translation]",
+            fieldstranslation=_given(
+                _c.enum_list(
+                    GetCampaignVariationBetaFieldstranslationItem,
+                    fields_translation,
+                    "fields[translation]",
+                )
             ),
-            include=_c.enum_list(GetCampaignVariationBetaIncludeItem, include, "include"),
+            include=_given(_c.enum_list(GetCampaignVariationBetaIncludeItem, include, "include")),
         )
         return await self._send(_op, request, GetVariationResponseCompoundDocument.from_dict)
 
@@ -3080,10 +3268,12 @@ class RawAPI:
         request = _get_kwargs(
             id,
             body=body,
-            fieldscampaign_variation=_c.enum_list(
-                UpdateCampaignVariationBetaFieldscampaignVariationItem,
-                fields_campaign_variation,
-                "fields[campaign-variation]",
+            fieldscampaign_variation=_given(
+                _c.enum_list(
+                    UpdateCampaignVariationBetaFieldscampaignVariationItem,
+                    fields_campaign_variation,
+                    "fields[campaign-variation]",
+                )
             ),
         )
         return await self._send(_op, request, PatchVariationResponse.from_dict)
@@ -3112,10 +3302,12 @@ class RawAPI:
         _op = OPERATIONS["get_message_for_campaign_variation_beta"]
         request = _get_kwargs(
             id,
-            fieldscampaign_message=_c.enum_list(
-                GetMessageForCampaignVariationBetaFieldscampaignMessageItem,
-                fields_campaign_message,
-                "fields[campaign-message]",
+            fieldscampaign_message=_given(
+                _c.enum_list(
+                    GetMessageForCampaignVariationBetaFieldscampaignMessageItem,
+                    fields_campaign_message,
+                    "fields[campaign-message]",
+                )
             ),
         )
         return await self._send(_op, request, GetMessageResponse.from_dict)
@@ -3138,8 +3330,10 @@ class RawAPI:
         _op = OPERATIONS["get_image_for_campaign_variation_beta"]
         request = _get_kwargs(
             id,
-            fieldsimage=_c.enum_list(
-                GetImageForCampaignVariationBetaFieldsimageItem, fields_image, "fields[image]"
+            fieldsimage=_given(
+                _c.enum_list(
+                    GetImageForCampaignVariationBetaFieldsimageItem, fields_image, "fields[image]"
+                )
             ),
         )
         return await self._send(_op, request, GetImageResponse.from_dict)
@@ -3225,10 +3419,12 @@ class RawAPI:
         _op = OPERATIONS["get_translation_for_campaign_variation_beta"]
         request = _get_kwargs(
             id,
-            fieldstranslation=_c.enum_list(
-                GetTranslationForCampaignVariationBetaFieldstranslationItem,
-                fields_translation,
-                "fields[translation]",
+            fieldstranslation=_given(
+                _c.enum_list(
+                    GetTranslationForCampaignVariationBetaFieldstranslationItem,
+                    fields_translation,
+                    "fields[translation]",
+                )
             ),
         )
         return await self._send(_op, request, GetTranslationResponse.from_dict)
@@ -3265,24 +3461,30 @@ class RawAPI:
 
         _op = OPERATIONS["get_campaigns_beta"]
         request = _get_kwargs(
-            fieldscampaign_audience=_c.enum_list(
-                GetCampaignsBetaFieldscampaignAudienceItem,
-                fields_campaign_audience,
-                "fields[campaign-audience]",
+            fieldscampaign_audience=_given(
+                _c.enum_list(
+                    GetCampaignsBetaFieldscampaignAudienceItem,
+                    fields_campaign_audience,
+                    "fields[campaign-audience]",
+                )
             ),
-            fieldscampaign_message=_c.enum_list(
-                GetCampaignsBetaFieldscampaignMessageItem,
-                fields_campaign_message,
-                "fields[campaign-message]",
+            fieldscampaign_message=_given(
+                _c.enum_list(
+                    GetCampaignsBetaFieldscampaignMessageItem,
+                    fields_campaign_message,
+                    "fields[campaign-message]",
+                )
             ),
-            fieldscampaign=_c.enum_list(
-                GetCampaignsBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
+            fieldscampaign=_given(
+                _c.enum_list(
+                    GetCampaignsBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
+                )
             ),
-            filter_=_c.opt_filter(_op, filter),
-            include=_c.enum_list(GetCampaignsBetaIncludeItem, include, "include"),
-            pagecursor=_c.opt(page_cursor),
-            pagesize=_c.opt(page_size),
-            sort=_c.enum_value(GetCampaignsBetaSort, sort, "sort"),
+            filter_=_given(_c.opt_filter(_op, filter)),
+            include=_given(_c.enum_list(GetCampaignsBetaIncludeItem, include, "include")),
+            pagecursor=_given(page_cursor),
+            pagesize=_given(page_size),
+            sort=_given(_c.enum_value(GetCampaignsBetaSort, sort, "sort")),
         )
         return await self._send(
             _op, request, GetCampaignResponseCollectionCompoundDocument.from_dict
@@ -3306,8 +3508,10 @@ class RawAPI:
         _op = OPERATIONS["create_campaign_beta"]
         request = _get_kwargs(
             body=body,
-            fieldscampaign=_c.enum_list(
-                CreateCampaignBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
+            fieldscampaign=_given(
+                _c.enum_list(
+                    CreateCampaignBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
+                )
             ),
         )
         return await self._send(_op, request, PostCampaignResponse.from_dict)
@@ -3357,20 +3561,24 @@ class RawAPI:
         _op = OPERATIONS["get_campaign_beta"]
         request = _get_kwargs(
             id,
-            fieldscampaign_audience=_c.enum_list(
-                GetCampaignBetaFieldscampaignAudienceItem,
-                fields_campaign_audience,
-                "fields[campaign-audience]",
+            fieldscampaign_audience=_given(
+                _c.enum_list(
+                    GetCampaignBetaFieldscampaignAudienceItem,
+                    fields_campaign_audience,
+                    "fields[campaign-audience]",
+                )
             ),
-            fieldscampaign_message=_c.enum_list(
-                GetCampaignBetaFieldscampaignMessageItem,
-                fields_campaign_message,
-                "fields[campaign-message]",
+            fieldscampaign_message=_given(
+                _c.enum_list(
+                    GetCampaignBetaFieldscampaignMessageItem,
+                    fields_campaign_message,
+                    "fields[campaign-message]",
+                )
             ),
-            fieldscampaign=_c.enum_list(
-                GetCampaignBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
+            fieldscampaign=_given(
+                _c.enum_list(GetCampaignBetaFieldscampaignItem, fields_campaign, "fields[campaign]")
             ),
-            include=_c.enum_list(GetCampaignBetaIncludeItem, include, "include"),
+            include=_given(_c.enum_list(GetCampaignBetaIncludeItem, include, "include")),
         )
         return await self._send(_op, request, GetCampaignResponseCompoundDocument.from_dict)
 
@@ -3394,8 +3602,10 @@ class RawAPI:
         request = _get_kwargs(
             id,
             body=body,
-            fieldscampaign=_c.enum_list(
-                UpdateCampaignBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
+            fieldscampaign=_given(
+                _c.enum_list(
+                    UpdateCampaignBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
+                )
             ),
         )
         return await self._send(_op, request, PatchCampaignResponse.from_dict)
@@ -3424,10 +3634,12 @@ class RawAPI:
         _op = OPERATIONS["get_campaign_audiences_for_campaign_beta"]
         request = _get_kwargs(
             id,
-            fieldscampaign_audience=_c.enum_list(
-                GetCampaignAudiencesForCampaignBetaFieldscampaignAudienceItem,
-                fields_campaign_audience,
-                "fields[campaign-audience]",
+            fieldscampaign_audience=_given(
+                _c.enum_list(
+                    GetCampaignAudiencesForCampaignBetaFieldscampaignAudienceItem,
+                    fields_campaign_audience,
+                    "fields[campaign-audience]",
+                )
             ),
         )
         return await self._send(_op, request, GetAudienceResponseCollection.from_dict)
@@ -3455,12 +3667,14 @@ class RawAPI:
         _op = OPERATIONS["get_messages_for_campaign_beta"]
         request = _get_kwargs(
             id,
-            fieldscampaign_message=_c.enum_list(
-                GetMessagesForCampaignBetaFieldscampaignMessageItem,
-                fields_campaign_message,
-                "fields[campaign-message]",
+            fieldscampaign_message=_given(
+                _c.enum_list(
+                    GetMessagesForCampaignBetaFieldscampaignMessageItem,
+                    fields_campaign_message,
+                    "fields[campaign-message]",
+                )
             ),
-            pagecursor=_c.opt(page_cursor),
+            pagecursor=_given(page_cursor),
         )
         return await self._send(_op, request, GetMessageResponseCollection.from_dict)
 
@@ -3499,7 +3713,7 @@ class RawAPI:
         from .models import GetCampaignMessagesRelationshipsResponseCollection
 
         _op = OPERATIONS["get_message_ids_for_campaign_beta"]
-        request = _get_kwargs(id, pagecursor=_c.opt(page_cursor))
+        request = _get_kwargs(id, pagecursor=_given(page_cursor))
         return await self._send(
             _op, request, GetCampaignMessagesRelationshipsResponseCollection.from_dict
         )
@@ -3540,7 +3754,10 @@ class RawAPI:
 
         _op = OPERATIONS["get_tags_for_campaign"]
         request = _get_kwargs(
-            id, fieldstag=_c.enum_list(GetTagsForCampaignFieldstagItem, fields_tag, "fields[tag]")
+            id,
+            fieldstag=_given(
+                _c.enum_list(GetTagsForCampaignFieldstagItem, fields_tag, "fields[tag]")
+            ),
         )
         return await self._send(_op, request, GetTagResponseCollection.from_dict)
 
@@ -3568,10 +3785,12 @@ class RawAPI:
         _op = OPERATIONS["get_campaign_variation_for_translation_beta"]
         request = _get_kwargs(
             id,
-            fieldscampaign_variation=_c.enum_list(
-                GetCampaignVariationForTranslationBetaFieldscampaignVariationItem,
-                fields_campaign_variation,
-                "fields[campaign-variation]",
+            fieldscampaign_variation=_given(
+                _c.enum_list(
+                    GetCampaignVariationForTranslationBetaFieldscampaignVariationItem,
+                    fields_campaign_variation,
+                    "fields[campaign-variation]",
+                )
             ),
         )
         return await self._send(_op, request, GetVariationResponse.from_dict)

@@ -11,6 +11,7 @@ from attrs import field as _attrs_field
 from ..models.campaign_recipient_estimation_job_response_object_resource_attributes_status import (
     CampaignRecipientEstimationJobResponseObjectResourceAttributesStatus,
 )
+from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="CampaignRecipientEstimationJobResponseObjectResourceAttributes")
 
@@ -19,32 +20,35 @@ T = TypeVar("T", bound="CampaignRecipientEstimationJobResponseObjectResourceAttr
 class CampaignRecipientEstimationJobResponseObjectResourceAttributes:
     """
     Attributes:
-        status (CampaignRecipientEstimationJobResponseObjectResourceAttributesStatus): The status of the recipient
-            estimation job
+        status (CampaignRecipientEstimationJobResponseObjectResourceAttributesStatus | Unset): The status of the
+            recipient estimation job
     """
 
-    status: CampaignRecipientEstimationJobResponseObjectResourceAttributesStatus
+    status: CampaignRecipientEstimationJobResponseObjectResourceAttributesStatus | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        status = self.status.value
+        status: str | Unset = UNSET
+        if not isinstance(self.status, Unset):
+            status = self.status.value
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
-        field_dict.update(
-            {
-                "status": status,
-            }
-        )
+        field_dict.update({})
+        if status is not UNSET:
+            field_dict["status"] = status
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        status = CampaignRecipientEstimationJobResponseObjectResourceAttributesStatus(
-            d.pop("status")
-        )
+        _status = d.pop("status", UNSET)
+        status: CampaignRecipientEstimationJobResponseObjectResourceAttributesStatus | Unset
+        if isinstance(_status, Unset):
+            status = UNSET
+        else:
+            status = CampaignRecipientEstimationJobResponseObjectResourceAttributesStatus(_status)
 
         campaign_recipient_estimation_job_response_object_resource_attributes = cls(
             status=status,

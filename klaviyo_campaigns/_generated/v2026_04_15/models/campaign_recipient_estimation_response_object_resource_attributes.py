@@ -8,6 +8,8 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import UNSET, Unset
+
 T = TypeVar("T", bound="CampaignRecipientEstimationResponseObjectResourceAttributes")
 
 
@@ -15,10 +17,10 @@ T = TypeVar("T", bound="CampaignRecipientEstimationResponseObjectResourceAttribu
 class CampaignRecipientEstimationResponseObjectResourceAttributes:
     """
     Attributes:
-        estimated_recipient_count (int): The estimated number of unique recipients the campaign will send to
+        estimated_recipient_count (int | Unset): The estimated number of unique recipients the campaign will send to
     """
 
-    estimated_recipient_count: int
+    estimated_recipient_count: int | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -26,18 +28,16 @@ class CampaignRecipientEstimationResponseObjectResourceAttributes:
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
-        field_dict.update(
-            {
-                "estimated_recipient_count": estimated_recipient_count,
-            }
-        )
+        field_dict.update({})
+        if estimated_recipient_count is not UNSET:
+            field_dict["estimated_recipient_count"] = estimated_recipient_count
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        estimated_recipient_count = d.pop("estimated_recipient_count")
+        estimated_recipient_count = d.pop("estimated_recipient_count", UNSET)
 
         campaign_recipient_estimation_response_object_resource_attributes = cls(
             estimated_recipient_count=estimated_recipient_count,

@@ -36,44 +36,47 @@ T = TypeVar("T", bound="CampaignResponseObjectResourceAttributes")
 class CampaignResponseObjectResourceAttributes:
     """
     Attributes:
-        archived (bool): Whether the campaign has been archived or not
-        audiences (Audiences):
-        created_at (datetime.datetime): The datetime when the campaign was created Example: 2022-11-08T00:00:00+00:00.
-        name (str): The campaign name
-        send_options (EmailSendOptions | PushSendOptions | SMSSendOptions): Options to use when sending a campaign
-        send_strategy (ABTestSendStrategy | ImmediateSendStrategy | SmartSendTimeStrategy | StaticSendStrategy |
-            ThrottledSendStrategy | UnsupportedSendStrategy): The send strategy the campaign will send with
-        status (CampaignResponseObjectResourceAttributesStatus): The current status of the campaign
-        updated_at (datetime.datetime): The datetime when the campaign was last updated by a user or the system Example:
+        archived (bool | Unset): Whether the campaign has been archived or not
+        audiences (Audiences | Unset):
+        created_at (datetime.datetime | Unset): The datetime when the campaign was created Example:
             2022-11-08T00:00:00+00:00.
+        name (str | Unset): The campaign name
         scheduled_at (datetime.datetime | None | Unset): The datetime when the campaign was scheduled for future sending
             Example: 2022-11-08T00:00:00+00:00.
+        send_options (EmailSendOptions | PushSendOptions | SMSSendOptions | Unset): Options to use when sending a
+            campaign
+        send_strategy (ABTestSendStrategy | ImmediateSendStrategy | SmartSendTimeStrategy | StaticSendStrategy |
+            ThrottledSendStrategy | Unset | UnsupportedSendStrategy): The send strategy the campaign will send with
         send_time (datetime.datetime | None | Unset): The datetime when the campaign will be / was sent or None if not
             yet scheduled by a send_job. Example: 2022-11-08T00:00:00+00:00.
+        status (CampaignResponseObjectResourceAttributesStatus | Unset): The current status of the campaign
         tracking_options (CampaignsEmailTrackingOptions | CampaignsSMSTrackingOptions | None | Unset): The tracking
             options associated with the campaign
+        updated_at (datetime.datetime | Unset): The datetime when the campaign was last updated by a user or the system
+            Example: 2022-11-08T00:00:00+00:00.
     """
 
-    archived: bool
-    audiences: Audiences
-    created_at: datetime.datetime
-    name: str
-    send_options: EmailSendOptions | PushSendOptions | SMSSendOptions
+    archived: bool | Unset = UNSET
+    audiences: Audiences | Unset = UNSET
+    created_at: datetime.datetime | Unset = UNSET
+    name: str | Unset = UNSET
+    scheduled_at: datetime.datetime | None | Unset = UNSET
+    send_options: EmailSendOptions | PushSendOptions | SMSSendOptions | Unset = UNSET
     send_strategy: (
         ABTestSendStrategy
         | ImmediateSendStrategy
         | SmartSendTimeStrategy
         | StaticSendStrategy
         | ThrottledSendStrategy
+        | Unset
         | UnsupportedSendStrategy
-    )
-    status: CampaignResponseObjectResourceAttributesStatus
-    updated_at: datetime.datetime
-    scheduled_at: datetime.datetime | None | Unset = UNSET
+    ) = UNSET
     send_time: datetime.datetime | None | Unset = UNSET
+    status: CampaignResponseObjectResourceAttributesStatus | Unset = UNSET
     tracking_options: CampaignsEmailTrackingOptions | CampaignsSMSTrackingOptions | None | Unset = (
         UNSET
     )
+    updated_at: datetime.datetime | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -91,22 +94,38 @@ class CampaignResponseObjectResourceAttributes:
 
         archived = self.archived
 
-        audiences = self.audiences.to_dict()
+        audiences: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.audiences, Unset):
+            audiences = self.audiences.to_dict()
 
-        created_at = self.created_at.isoformat()
+        created_at: str | Unset = UNSET
+        if not isinstance(self.created_at, Unset):
+            created_at = self.created_at.isoformat()
 
         name = self.name
 
-        send_options: dict[str, Any]
-        if isinstance(self.send_options, EmailSendOptions):
+        scheduled_at: None | str | Unset
+        if isinstance(self.scheduled_at, Unset):
+            scheduled_at = UNSET
+        elif isinstance(self.scheduled_at, datetime.datetime):
+            scheduled_at = self.scheduled_at.isoformat()
+        else:
+            scheduled_at = self.scheduled_at
+
+        send_options: dict[str, Any] | Unset
+        if isinstance(self.send_options, Unset):
+            send_options = UNSET
+        elif isinstance(self.send_options, EmailSendOptions):
             send_options = self.send_options.to_dict()
         elif isinstance(self.send_options, SMSSendOptions):
             send_options = self.send_options.to_dict()
         else:
             send_options = self.send_options.to_dict()
 
-        send_strategy: dict[str, Any]
-        if isinstance(self.send_strategy, StaticSendStrategy):
+        send_strategy: dict[str, Any] | Unset
+        if isinstance(self.send_strategy, Unset):
+            send_strategy = UNSET
+        elif isinstance(self.send_strategy, StaticSendStrategy):
             send_strategy = self.send_strategy.to_dict()
         elif isinstance(self.send_strategy, SmartSendTimeStrategy):
             send_strategy = self.send_strategy.to_dict()
@@ -119,18 +138,6 @@ class CampaignResponseObjectResourceAttributes:
         else:
             send_strategy = self.send_strategy.to_dict()
 
-        status = self.status.value
-
-        updated_at = self.updated_at.isoformat()
-
-        scheduled_at: None | str | Unset
-        if isinstance(self.scheduled_at, Unset):
-            scheduled_at = UNSET
-        elif isinstance(self.scheduled_at, datetime.datetime):
-            scheduled_at = self.scheduled_at.isoformat()
-        else:
-            scheduled_at = self.scheduled_at
-
         send_time: None | str | Unset
         if isinstance(self.send_time, Unset):
             send_time = UNSET
@@ -138,6 +145,10 @@ class CampaignResponseObjectResourceAttributes:
             send_time = self.send_time.isoformat()
         else:
             send_time = self.send_time
+
+        status: str | Unset = UNSET
+        if not isinstance(self.status, Unset):
+            status = self.status.value
 
         tracking_options: dict[str, Any] | None | Unset
         if isinstance(self.tracking_options, Unset):
@@ -149,26 +160,35 @@ class CampaignResponseObjectResourceAttributes:
         else:
             tracking_options = self.tracking_options
 
+        updated_at: str | Unset = UNSET
+        if not isinstance(self.updated_at, Unset):
+            updated_at = self.updated_at.isoformat()
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
-        field_dict.update(
-            {
-                "archived": archived,
-                "audiences": audiences,
-                "created_at": created_at,
-                "name": name,
-                "send_options": send_options,
-                "send_strategy": send_strategy,
-                "status": status,
-                "updated_at": updated_at,
-            }
-        )
+        field_dict.update({})
+        if archived is not UNSET:
+            field_dict["archived"] = archived
+        if audiences is not UNSET:
+            field_dict["audiences"] = audiences
+        if created_at is not UNSET:
+            field_dict["created_at"] = created_at
+        if name is not UNSET:
+            field_dict["name"] = name
         if scheduled_at is not UNSET:
             field_dict["scheduled_at"] = scheduled_at
+        if send_options is not UNSET:
+            field_dict["send_options"] = send_options
+        if send_strategy is not UNSET:
+            field_dict["send_strategy"] = send_strategy
         if send_time is not UNSET:
             field_dict["send_time"] = send_time
+        if status is not UNSET:
+            field_dict["status"] = status
         if tracking_options is not UNSET:
             field_dict["tracking_options"] = tracking_options
+        if updated_at is not UNSET:
+            field_dict["updated_at"] = updated_at
 
         return field_dict
 
@@ -190,17 +210,46 @@ class CampaignResponseObjectResourceAttributes:
         from ..models.unsupported_send_strategy import UnsupportedSendStrategy  # noqa: PLC0415
 
         d = dict(src_dict)
-        archived = d.pop("archived")
+        archived = d.pop("archived", UNSET)
 
-        audiences = Audiences.from_dict(d.pop("audiences"))
+        _audiences = d.pop("audiences", UNSET)
+        audiences: Audiences | Unset
+        if isinstance(_audiences, Unset):
+            audiences = UNSET
+        else:
+            audiences = Audiences.from_dict(_audiences)
 
-        created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
+        _created_at = d.pop("created_at", UNSET)
+        created_at: datetime.datetime | Unset
+        if isinstance(_created_at, Unset):
+            created_at = UNSET
+        else:
+            created_at = datetime.datetime.fromisoformat(_created_at)
 
-        name = d.pop("name")
+        name = d.pop("name", UNSET)
+
+        def _parse_scheduled_at(data: object) -> datetime.datetime | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                scheduled_at_type_0 = datetime.datetime.fromisoformat(data)
+
+                return scheduled_at_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(datetime.datetime | None | Unset, data)
+
+        scheduled_at = _parse_scheduled_at(d.pop("scheduled_at", UNSET))
 
         def _parse_send_options(
             data: object,
-        ) -> EmailSendOptions | PushSendOptions | SMSSendOptions:
+        ) -> EmailSendOptions | PushSendOptions | SMSSendOptions | Unset:
+            if isinstance(data, Unset):
+                return data
             try:
                 if not isinstance(data, dict):
                     raise TypeError()
@@ -223,7 +272,7 @@ class CampaignResponseObjectResourceAttributes:
 
             return send_options_type_2
 
-        send_options = _parse_send_options(d.pop("send_options"))
+        send_options = _parse_send_options(d.pop("send_options", UNSET))
 
         def _parse_send_strategy(
             data: object,
@@ -233,8 +282,11 @@ class CampaignResponseObjectResourceAttributes:
             | SmartSendTimeStrategy
             | StaticSendStrategy
             | ThrottledSendStrategy
+            | Unset
             | UnsupportedSendStrategy
         ):
+            if isinstance(data, Unset):
+                return data
             try:
                 if not isinstance(data, dict):
                     raise TypeError()
@@ -281,28 +333,7 @@ class CampaignResponseObjectResourceAttributes:
 
             return send_strategy_type_5
 
-        send_strategy = _parse_send_strategy(d.pop("send_strategy"))
-
-        status = CampaignResponseObjectResourceAttributesStatus(d.pop("status"))
-
-        updated_at = datetime.datetime.fromisoformat(d.pop("updated_at"))
-
-        def _parse_scheduled_at(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                scheduled_at_type_0 = datetime.datetime.fromisoformat(data)
-
-                return scheduled_at_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
-
-        scheduled_at = _parse_scheduled_at(d.pop("scheduled_at", UNSET))
+        send_strategy = _parse_send_strategy(d.pop("send_strategy", UNSET))
 
         def _parse_send_time(data: object) -> datetime.datetime | None | Unset:
             if data is None:
@@ -320,6 +351,13 @@ class CampaignResponseObjectResourceAttributes:
             return cast(datetime.datetime | None | Unset, data)
 
         send_time = _parse_send_time(d.pop("send_time", UNSET))
+
+        _status = d.pop("status", UNSET)
+        status: CampaignResponseObjectResourceAttributesStatus | Unset
+        if isinstance(_status, Unset):
+            status = UNSET
+        else:
+            status = CampaignResponseObjectResourceAttributesStatus(_status)
 
         def _parse_tracking_options(
             data: object,
@@ -350,18 +388,25 @@ class CampaignResponseObjectResourceAttributes:
 
         tracking_options = _parse_tracking_options(d.pop("tracking_options", UNSET))
 
+        _updated_at = d.pop("updated_at", UNSET)
+        updated_at: datetime.datetime | Unset
+        if isinstance(_updated_at, Unset):
+            updated_at = UNSET
+        else:
+            updated_at = datetime.datetime.fromisoformat(_updated_at)
+
         campaign_response_object_resource_attributes = cls(
             archived=archived,
             audiences=audiences,
             created_at=created_at,
             name=name,
+            scheduled_at=scheduled_at,
             send_options=send_options,
             send_strategy=send_strategy,
-            status=status,
-            updated_at=updated_at,
-            scheduled_at=scheduled_at,
             send_time=send_time,
+            status=status,
             tracking_options=tracking_options,
+            updated_at=updated_at,
         )
 
         campaign_response_object_resource_attributes.additional_properties = d

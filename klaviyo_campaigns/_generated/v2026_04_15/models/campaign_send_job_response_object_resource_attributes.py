@@ -11,6 +11,7 @@ from attrs import field as _attrs_field
 from ..models.campaign_send_job_response_object_resource_attributes_status import (
     CampaignSendJobResponseObjectResourceAttributesStatus,
 )
+from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="CampaignSendJobResponseObjectResourceAttributes")
 
@@ -19,29 +20,34 @@ T = TypeVar("T", bound="CampaignSendJobResponseObjectResourceAttributes")
 class CampaignSendJobResponseObjectResourceAttributes:
     """
     Attributes:
-        status (CampaignSendJobResponseObjectResourceAttributesStatus): The status of the send job
+        status (CampaignSendJobResponseObjectResourceAttributesStatus | Unset): The status of the send job
     """
 
-    status: CampaignSendJobResponseObjectResourceAttributesStatus
+    status: CampaignSendJobResponseObjectResourceAttributesStatus | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        status = self.status.value
+        status: str | Unset = UNSET
+        if not isinstance(self.status, Unset):
+            status = self.status.value
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
-        field_dict.update(
-            {
-                "status": status,
-            }
-        )
+        field_dict.update({})
+        if status is not UNSET:
+            field_dict["status"] = status
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        status = CampaignSendJobResponseObjectResourceAttributesStatus(d.pop("status"))
+        _status = d.pop("status", UNSET)
+        status: CampaignSendJobResponseObjectResourceAttributesStatus | Unset
+        if isinstance(_status, Unset):
+            status = UNSET
+        else:
+            status = CampaignSendJobResponseObjectResourceAttributesStatus(_status)
 
         campaign_send_job_response_object_resource_attributes = cls(
             status=status,

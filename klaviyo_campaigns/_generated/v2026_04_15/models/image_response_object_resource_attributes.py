@@ -9,6 +9,8 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import UNSET, Unset
+
 T = TypeVar("T", bound="ImageResponseObjectResourceAttributes")
 
 
@@ -16,20 +18,20 @@ T = TypeVar("T", bound="ImageResponseObjectResourceAttributes")
 class ImageResponseObjectResourceAttributes:
     """
     Attributes:
-        format_ (str):
-        hidden (bool):
-        image_url (str):
-        name (str):
-        size (int):
-        updated_at (datetime.datetime):  Example: 2022-11-08T00:00:00+00:00.
+        format_ (str | Unset):
+        hidden (bool | Unset):
+        image_url (str | Unset):
+        name (str | Unset):
+        size (int | Unset):
+        updated_at (datetime.datetime | Unset):  Example: 2022-11-08T00:00:00+00:00.
     """
 
-    format_: str
-    hidden: bool
-    image_url: str
-    name: str
-    size: int
-    updated_at: datetime.datetime
+    format_: str | Unset = UNSET
+    hidden: bool | Unset = UNSET
+    image_url: str | Unset = UNSET
+    name: str | Unset = UNSET
+    size: int | Unset = UNSET
+    updated_at: datetime.datetime | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -43,37 +45,47 @@ class ImageResponseObjectResourceAttributes:
 
         size = self.size
 
-        updated_at = self.updated_at.isoformat()
+        updated_at: str | Unset = UNSET
+        if not isinstance(self.updated_at, Unset):
+            updated_at = self.updated_at.isoformat()
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
-        field_dict.update(
-            {
-                "format": format_,
-                "hidden": hidden,
-                "image_url": image_url,
-                "name": name,
-                "size": size,
-                "updated_at": updated_at,
-            }
-        )
+        field_dict.update({})
+        if format_ is not UNSET:
+            field_dict["format"] = format_
+        if hidden is not UNSET:
+            field_dict["hidden"] = hidden
+        if image_url is not UNSET:
+            field_dict["image_url"] = image_url
+        if name is not UNSET:
+            field_dict["name"] = name
+        if size is not UNSET:
+            field_dict["size"] = size
+        if updated_at is not UNSET:
+            field_dict["updated_at"] = updated_at
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        format_ = d.pop("format")
+        format_ = d.pop("format", UNSET)
 
-        hidden = d.pop("hidden")
+        hidden = d.pop("hidden", UNSET)
 
-        image_url = d.pop("image_url")
+        image_url = d.pop("image_url", UNSET)
 
-        name = d.pop("name")
+        name = d.pop("name", UNSET)
 
-        size = d.pop("size")
+        size = d.pop("size", UNSET)
 
-        updated_at = datetime.datetime.fromisoformat(d.pop("updated_at"))
+        _updated_at = d.pop("updated_at", UNSET)
+        updated_at: datetime.datetime | Unset
+        if isinstance(_updated_at, Unset):
+            updated_at = UNSET
+        else:
+            updated_at = datetime.datetime.fromisoformat(_updated_at)
 
         image_response_object_resource_attributes = cls(
             format_=format_,

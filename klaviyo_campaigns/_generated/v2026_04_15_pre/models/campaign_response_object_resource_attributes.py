@@ -22,19 +22,17 @@ T = TypeVar("T", bound="CampaignResponseObjectResourceAttributes")
 class CampaignResponseObjectResourceAttributes:
     """
     Attributes:
-        definition (CampaignDefinition):
         created_at (datetime.datetime | None | Unset):  Example: 2022-11-08T00:00:00+00:00.
+        definition (CampaignDefinition | Unset):
         updated_at (datetime.datetime | None | Unset):  Example: 2022-11-08T00:00:00+00:00.
     """
 
-    definition: CampaignDefinition
     created_at: datetime.datetime | None | Unset = UNSET
+    definition: CampaignDefinition | Unset = UNSET
     updated_at: datetime.datetime | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        definition = self.definition.to_dict()
-
         created_at: None | str | Unset
         if isinstance(self.created_at, Unset):
             created_at = UNSET
@@ -42,6 +40,10 @@ class CampaignResponseObjectResourceAttributes:
             created_at = self.created_at.isoformat()
         else:
             created_at = self.created_at
+
+        definition: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.definition, Unset):
+            definition = self.definition.to_dict()
 
         updated_at: None | str | Unset
         if isinstance(self.updated_at, Unset):
@@ -53,13 +55,11 @@ class CampaignResponseObjectResourceAttributes:
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
-        field_dict.update(
-            {
-                "definition": definition,
-            }
-        )
+        field_dict.update({})
         if created_at is not UNSET:
             field_dict["created_at"] = created_at
+        if definition is not UNSET:
+            field_dict["definition"] = definition
         if updated_at is not UNSET:
             field_dict["updated_at"] = updated_at
 
@@ -70,7 +70,6 @@ class CampaignResponseObjectResourceAttributes:
         from ..models.campaign_definition import CampaignDefinition  # noqa: PLC0415
 
         d = dict(src_dict)
-        definition = CampaignDefinition.from_dict(d.pop("definition"))
 
         def _parse_created_at(data: object) -> datetime.datetime | None | Unset:
             if data is None:
@@ -88,6 +87,13 @@ class CampaignResponseObjectResourceAttributes:
             return cast(datetime.datetime | None | Unset, data)
 
         created_at = _parse_created_at(d.pop("created_at", UNSET))
+
+        _definition = d.pop("definition", UNSET)
+        definition: CampaignDefinition | Unset
+        if isinstance(_definition, Unset):
+            definition = UNSET
+        else:
+            definition = CampaignDefinition.from_dict(_definition)
 
         def _parse_updated_at(data: object) -> datetime.datetime | None | Unset:
             if data is None:
@@ -107,8 +113,8 @@ class CampaignResponseObjectResourceAttributes:
         updated_at = _parse_updated_at(d.pop("updated_at", UNSET))
 
         campaign_response_object_resource_attributes = cls(
-            definition=definition,
             created_at=created_at,
+            definition=definition,
             updated_at=updated_at,
         )
 

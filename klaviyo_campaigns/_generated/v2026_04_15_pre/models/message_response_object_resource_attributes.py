@@ -25,37 +25,39 @@ T = TypeVar("T", bound="MessageResponseObjectResourceAttributes")
 class MessageResponseObjectResourceAttributes:
     """
     Attributes:
-        created (datetime.datetime):  Example: 2022-11-08T00:00:00+00:00.
-        definition (MessageDefinition | None):
-        updated (datetime.datetime):  Example: 2022-11-08T00:00:00+00:00.
+        created (datetime.datetime | Unset):  Example: 2022-11-08T00:00:00+00:00.
+        definition (MessageDefinition | None | Unset):
         name (None | str | Unset): Overview only: message name (the reference has definition.name).
         scheduling_info (MessageSchedulingInfo | None | Unset):
         status (MessageLifecycleStatus | None | Unset):
         tracking_params (list[MessageTrackingParam] | None | Unset):
+        updated (datetime.datetime | Unset):  Example: 2022-11-08T00:00:00+00:00.
     """
 
-    created: datetime.datetime
-    definition: MessageDefinition | None
-    updated: datetime.datetime
+    created: datetime.datetime | Unset = UNSET
+    definition: MessageDefinition | None | Unset = UNSET
     name: None | str | Unset = UNSET
     scheduling_info: MessageSchedulingInfo | None | Unset = UNSET
     status: MessageLifecycleStatus | None | Unset = UNSET
     tracking_params: list[MessageTrackingParam] | None | Unset = UNSET
+    updated: datetime.datetime | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.message_definition import MessageDefinition  # noqa: PLC0415
         from ..models.message_scheduling_info import MessageSchedulingInfo  # noqa: PLC0415
 
-        created = self.created.isoformat()
+        created: str | Unset = UNSET
+        if not isinstance(self.created, Unset):
+            created = self.created.isoformat()
 
-        definition: dict[str, Any] | None
-        if isinstance(self.definition, MessageDefinition):
+        definition: dict[str, Any] | None | Unset
+        if isinstance(self.definition, Unset):
+            definition = UNSET
+        elif isinstance(self.definition, MessageDefinition):
             definition = self.definition.to_dict()
         else:
             definition = self.definition
-
-        updated = self.updated.isoformat()
 
         name: None | str | Unset
         if isinstance(self.name, Unset):
@@ -91,15 +93,17 @@ class MessageResponseObjectResourceAttributes:
         else:
             tracking_params = self.tracking_params
 
+        updated: str | Unset = UNSET
+        if not isinstance(self.updated, Unset):
+            updated = self.updated.isoformat()
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
-        field_dict.update(
-            {
-                "created": created,
-                "definition": definition,
-                "updated": updated,
-            }
-        )
+        field_dict.update({})
+        if created is not UNSET:
+            field_dict["created"] = created
+        if definition is not UNSET:
+            field_dict["definition"] = definition
         if name is not UNSET:
             field_dict["name"] = name
         if scheduling_info is not UNSET:
@@ -108,6 +112,8 @@ class MessageResponseObjectResourceAttributes:
             field_dict["status"] = status
         if tracking_params is not UNSET:
             field_dict["tracking_params"] = tracking_params
+        if updated is not UNSET:
+            field_dict["updated"] = updated
 
         return field_dict
 
@@ -118,10 +124,17 @@ class MessageResponseObjectResourceAttributes:
         from ..models.message_tracking_param import MessageTrackingParam  # noqa: PLC0415
 
         d = dict(src_dict)
-        created = datetime.datetime.fromisoformat(d.pop("created"))
+        _created = d.pop("created", UNSET)
+        created: datetime.datetime | Unset
+        if isinstance(_created, Unset):
+            created = UNSET
+        else:
+            created = datetime.datetime.fromisoformat(_created)
 
-        def _parse_definition(data: object) -> MessageDefinition | None:
+        def _parse_definition(data: object) -> MessageDefinition | None | Unset:
             if data is None:
+                return data
+            if isinstance(data, Unset):
                 return data
             try:
                 if not isinstance(data, dict):
@@ -131,11 +144,9 @@ class MessageResponseObjectResourceAttributes:
                 return definition_type_1
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(MessageDefinition | None, data)
+            return cast(MessageDefinition | None | Unset, data)
 
-        definition = _parse_definition(d.pop("definition"))
-
-        updated = datetime.datetime.fromisoformat(d.pop("updated"))
+        definition = _parse_definition(d.pop("definition", UNSET))
 
         def _parse_name(data: object) -> None | str | Unset:
             if data is None:
@@ -204,14 +215,21 @@ class MessageResponseObjectResourceAttributes:
 
         tracking_params = _parse_tracking_params(d.pop("tracking_params", UNSET))
 
+        _updated = d.pop("updated", UNSET)
+        updated: datetime.datetime | Unset
+        if isinstance(_updated, Unset):
+            updated = UNSET
+        else:
+            updated = datetime.datetime.fromisoformat(_updated)
+
         message_response_object_resource_attributes = cls(
             created=created,
             definition=definition,
-            updated=updated,
             name=name,
             scheduling_info=scheduling_info,
             status=status,
             tracking_params=tracking_params,
+            updated=updated,
         )
 
         message_response_object_resource_attributes.additional_properties = d

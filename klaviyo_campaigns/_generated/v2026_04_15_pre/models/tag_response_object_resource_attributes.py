@@ -8,6 +8,8 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import UNSET, Unset
+
 T = TypeVar("T", bound="TagResponseObjectResourceAttributes")
 
 
@@ -15,10 +17,10 @@ T = TypeVar("T", bound="TagResponseObjectResourceAttributes")
 class TagResponseObjectResourceAttributes:
     """
     Attributes:
-        name (str): The Tag name Example: My Tag.
+        name (str | Unset): The Tag name Example: My Tag.
     """
 
-    name: str
+    name: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -26,18 +28,16 @@ class TagResponseObjectResourceAttributes:
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
-        field_dict.update(
-            {
-                "name": name,
-            }
-        )
+        field_dict.update({})
+        if name is not UNSET:
+            field_dict["name"] = name
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        name = d.pop("name")
+        name = d.pop("name", UNSET)
 
         tag_response_object_resource_attributes = cls(
             name=name,

@@ -18,38 +18,32 @@ T = TypeVar("T", bound="TemplateResponseObjectResourceAttributes")
 class TemplateResponseObjectResourceAttributes:
     """
     Attributes:
-        editor_type (str): `editor_type` has a fixed set of values:
-            * SYSTEM_DRAGGABLE: indicates a drag-and-drop editor template
-            * SIMPLE: A rich text editor template
-            * CODE: A custom HTML template
-            * USER_DRAGGABLE: A hybrid template, using custom HTML in the drag-and-drop editor
-        html (str): The rendered HTML of the template
-        name (str): The name of the template
         amp (None | str | Unset): The AMP version of the template. Requires AMP Email to be enabled to access in-app.
             Refer to the AMP Email setup guide at https://developers.klaviyo.com/en/docs/send_amp_emails_in_klaviyo
         created (datetime.datetime | None | Unset): The date the template was created in ISO 8601 format (YYYY-MM-
             DDTHH:MM:SS.mmmmmm) Example: 2022-11-08T00:00:00+00:00.
+        editor_type (str | Unset): `editor_type` has a fixed set of values:
+            * SYSTEM_DRAGGABLE: indicates a drag-and-drop editor template
+            * SIMPLE: A rich text editor template
+            * CODE: A custom HTML template
+            * USER_DRAGGABLE: A hybrid template, using custom HTML in the drag-and-drop editor
+        html (str | Unset): The rendered HTML of the template
+        name (str | Unset): The name of the template
         text (None | str | Unset): The template plain_text
         updated (datetime.datetime | None | Unset): The date the template was updated in ISO 8601 format (YYYY-MM-
             DDTHH:MM:SS.mmmmmm) Example: 2022-11-08T00:00:00+00:00.
     """
 
-    editor_type: str
-    html: str
-    name: str
     amp: None | str | Unset = UNSET
     created: datetime.datetime | None | Unset = UNSET
+    editor_type: str | Unset = UNSET
+    html: str | Unset = UNSET
+    name: str | Unset = UNSET
     text: None | str | Unset = UNSET
     updated: datetime.datetime | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        editor_type = self.editor_type
-
-        html = self.html
-
-        name = self.name
-
         amp: None | str | Unset
         if isinstance(self.amp, Unset):
             amp = UNSET
@@ -63,6 +57,12 @@ class TemplateResponseObjectResourceAttributes:
             created = self.created.isoformat()
         else:
             created = self.created
+
+        editor_type = self.editor_type
+
+        html = self.html
+
+        name = self.name
 
         text: None | str | Unset
         if isinstance(self.text, Unset):
@@ -80,17 +80,17 @@ class TemplateResponseObjectResourceAttributes:
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
-        field_dict.update(
-            {
-                "editor_type": editor_type,
-                "html": html,
-                "name": name,
-            }
-        )
+        field_dict.update({})
         if amp is not UNSET:
             field_dict["amp"] = amp
         if created is not UNSET:
             field_dict["created"] = created
+        if editor_type is not UNSET:
+            field_dict["editor_type"] = editor_type
+        if html is not UNSET:
+            field_dict["html"] = html
+        if name is not UNSET:
+            field_dict["name"] = name
         if text is not UNSET:
             field_dict["text"] = text
         if updated is not UNSET:
@@ -101,11 +101,6 @@ class TemplateResponseObjectResourceAttributes:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        editor_type = d.pop("editor_type")
-
-        html = d.pop("html")
-
-        name = d.pop("name")
 
         def _parse_amp(data: object) -> None | str | Unset:
             if data is None:
@@ -132,6 +127,12 @@ class TemplateResponseObjectResourceAttributes:
             return cast(datetime.datetime | None | Unset, data)
 
         created = _parse_created(d.pop("created", UNSET))
+
+        editor_type = d.pop("editor_type", UNSET)
+
+        html = d.pop("html", UNSET)
+
+        name = d.pop("name", UNSET)
 
         def _parse_text(data: object) -> None | str | Unset:
             if data is None:
@@ -160,11 +161,11 @@ class TemplateResponseObjectResourceAttributes:
         updated = _parse_updated(d.pop("updated", UNSET))
 
         template_response_object_resource_attributes = cls(
+            amp=amp,
+            created=created,
             editor_type=editor_type,
             html=html,
             name=name,
-            amp=amp,
-            created=created,
             text=text,
             updated=updated,
         )

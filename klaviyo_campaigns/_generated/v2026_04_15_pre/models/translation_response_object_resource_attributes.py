@@ -27,21 +27,21 @@ T = TypeVar("T", bound="TranslationResponseObjectResourceAttributes")
 class TranslationResponseObjectResourceAttributes:
     """
     Attributes:
-        channel (TranslationResponseObjectResourceAttributesChannel):
-        source_locale (str):  Example: en.
-        target_locales (list[str]):
+        channel (TranslationResponseObjectResourceAttributesChannel | Unset):
         created (datetime.datetime | None | Unset):  Example: 2022-11-08T00:00:00+00:00.
         fallback_locale (None | str | Unset):  Example: en.
         metadata (None | TranslationResponseObjectResourceAttributesMetadataType0 | Unset):
+        source_locale (str | Unset):  Example: en.
+        target_locales (list[str] | Unset):
         updated (datetime.datetime | None | Unset):  Example: 2022-11-08T00:00:00+00:00.
     """
 
-    channel: TranslationResponseObjectResourceAttributesChannel
-    source_locale: str
-    target_locales: list[str]
+    channel: TranslationResponseObjectResourceAttributesChannel | Unset = UNSET
     created: datetime.datetime | None | Unset = UNSET
     fallback_locale: None | str | Unset = UNSET
     metadata: None | TranslationResponseObjectResourceAttributesMetadataType0 | Unset = UNSET
+    source_locale: str | Unset = UNSET
+    target_locales: list[str] | Unset = UNSET
     updated: datetime.datetime | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -50,11 +50,9 @@ class TranslationResponseObjectResourceAttributes:
             TranslationResponseObjectResourceAttributesMetadataType0,  # noqa: PLC0415
         )
 
-        channel = self.channel.value
-
-        source_locale = self.source_locale
-
-        target_locales = self.target_locales
+        channel: str | Unset = UNSET
+        if not isinstance(self.channel, Unset):
+            channel = self.channel.value
 
         created: None | str | Unset
         if isinstance(self.created, Unset):
@@ -78,6 +76,12 @@ class TranslationResponseObjectResourceAttributes:
         else:
             metadata = self.metadata
 
+        source_locale = self.source_locale
+
+        target_locales: list[str] | Unset = UNSET
+        if not isinstance(self.target_locales, Unset):
+            target_locales = self.target_locales
+
         updated: None | str | Unset
         if isinstance(self.updated, Unset):
             updated = UNSET
@@ -88,19 +92,19 @@ class TranslationResponseObjectResourceAttributes:
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
-        field_dict.update(
-            {
-                "channel": channel,
-                "source_locale": source_locale,
-                "target_locales": target_locales,
-            }
-        )
+        field_dict.update({})
+        if channel is not UNSET:
+            field_dict["channel"] = channel
         if created is not UNSET:
             field_dict["created"] = created
         if fallback_locale is not UNSET:
             field_dict["fallback_locale"] = fallback_locale
         if metadata is not UNSET:
             field_dict["metadata"] = metadata
+        if source_locale is not UNSET:
+            field_dict["source_locale"] = source_locale
+        if target_locales is not UNSET:
+            field_dict["target_locales"] = target_locales
         if updated is not UNSET:
             field_dict["updated"] = updated
 
@@ -113,11 +117,12 @@ class TranslationResponseObjectResourceAttributes:
         )
 
         d = dict(src_dict)
-        channel = TranslationResponseObjectResourceAttributesChannel(d.pop("channel"))
-
-        source_locale = d.pop("source_locale")
-
-        target_locales = cast(list[str], d.pop("target_locales"))
+        _channel = d.pop("channel", UNSET)
+        channel: TranslationResponseObjectResourceAttributesChannel | Unset
+        if isinstance(_channel, Unset):
+            channel = UNSET
+        else:
+            channel = TranslationResponseObjectResourceAttributesChannel(_channel)
 
         def _parse_created(data: object) -> datetime.datetime | None | Unset:
             if data is None:
@@ -168,6 +173,10 @@ class TranslationResponseObjectResourceAttributes:
 
         metadata = _parse_metadata(d.pop("metadata", UNSET))
 
+        source_locale = d.pop("source_locale", UNSET)
+
+        target_locales = cast(list[str], d.pop("target_locales", UNSET))
+
         def _parse_updated(data: object) -> datetime.datetime | None | Unset:
             if data is None:
                 return data
@@ -187,11 +196,11 @@ class TranslationResponseObjectResourceAttributes:
 
         translation_response_object_resource_attributes = cls(
             channel=channel,
-            source_locale=source_locale,
-            target_locales=target_locales,
             created=created,
             fallback_locale=fallback_locale,
             metadata=metadata,
+            source_locale=source_locale,
+            target_locales=target_locales,
             updated=updated,
         )
 

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import UNSET, Unset
+
 if TYPE_CHECKING:
     from ..models.variation_definition import VariationDefinition
 
@@ -20,32 +22,38 @@ T = TypeVar("T", bound="VariationResponseObjectResourceAttributes")
 class VariationResponseObjectResourceAttributes:
     """
     Attributes:
-        created (datetime.datetime):  Example: 2022-11-08T00:00:00+00:00.
-        definition (VariationDefinition):
-        updated (datetime.datetime):  Example: 2022-11-08T00:00:00+00:00.
+        created (datetime.datetime | Unset):  Example: 2022-11-08T00:00:00+00:00.
+        definition (VariationDefinition | Unset):
+        updated (datetime.datetime | Unset):  Example: 2022-11-08T00:00:00+00:00.
     """
 
-    created: datetime.datetime
-    definition: VariationDefinition
-    updated: datetime.datetime
+    created: datetime.datetime | Unset = UNSET
+    definition: VariationDefinition | Unset = UNSET
+    updated: datetime.datetime | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        created = self.created.isoformat()
+        created: str | Unset = UNSET
+        if not isinstance(self.created, Unset):
+            created = self.created.isoformat()
 
-        definition = self.definition.to_dict()
+        definition: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.definition, Unset):
+            definition = self.definition.to_dict()
 
-        updated = self.updated.isoformat()
+        updated: str | Unset = UNSET
+        if not isinstance(self.updated, Unset):
+            updated = self.updated.isoformat()
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
-        field_dict.update(
-            {
-                "created": created,
-                "definition": definition,
-                "updated": updated,
-            }
-        )
+        field_dict.update({})
+        if created is not UNSET:
+            field_dict["created"] = created
+        if definition is not UNSET:
+            field_dict["definition"] = definition
+        if updated is not UNSET:
+            field_dict["updated"] = updated
 
         return field_dict
 
@@ -54,11 +62,26 @@ class VariationResponseObjectResourceAttributes:
         from ..models.variation_definition import VariationDefinition  # noqa: PLC0415
 
         d = dict(src_dict)
-        created = datetime.datetime.fromisoformat(d.pop("created"))
+        _created = d.pop("created", UNSET)
+        created: datetime.datetime | Unset
+        if isinstance(_created, Unset):
+            created = UNSET
+        else:
+            created = datetime.datetime.fromisoformat(_created)
 
-        definition = VariationDefinition.from_dict(d.pop("definition"))
+        _definition = d.pop("definition", UNSET)
+        definition: VariationDefinition | Unset
+        if isinstance(_definition, Unset):
+            definition = UNSET
+        else:
+            definition = VariationDefinition.from_dict(_definition)
 
-        updated = datetime.datetime.fromisoformat(d.pop("updated"))
+        _updated = d.pop("updated", UNSET)
+        updated: datetime.datetime | Unset
+        if isinstance(_updated, Unset):
+            updated = UNSET
+        else:
+            updated = datetime.datetime.fromisoformat(_updated)
 
         variation_response_object_resource_attributes = cls(
             created=created,
