@@ -2,7 +2,8 @@
 
 The facade accepts enum members or their string values, ``None`` for "not given", and filter
 objects or strings. Anything outside an enum raises ``ValidationError`` naming the allowed values,
-before a request is built.
+before a request is built. "Not given" stays ``None`` here; each facade turns it into its own
+revision's ``UNSET`` (every generated package has its own ``Unset`` class).
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from collections.abc import Iterable
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ._generated.v2026_04_15.types import UNSET, Unset
 from .errors import ValidationError
 
 if TYPE_CHECKING:
@@ -19,18 +19,12 @@ if TYPE_CHECKING:
     from .filters import Filter
 
 E = TypeVar("E", bound=StrEnum)
-T = TypeVar("T")
 
 
-def opt(value: T | None) -> T | Unset:
-    """``None`` (not given) becomes the generator's ``UNSET``."""
-    return UNSET if value is None else value
-
-
-def enum_value(enum: type[E], value: E | str | None, parameter: str) -> E | Unset:
+def enum_value(enum: type[E], value: E | str | None, parameter: str) -> E | None:
     """One enum value, strictly: only values the spec lists are sent."""
     if value is None:
-        return UNSET
+        return None
     member = enum._value2member_map_.get(str(value))
     if member is None:
         allowed = ", ".join(sorted(str(v) for v in enum._value2member_map_))
@@ -38,10 +32,10 @@ def enum_value(enum: type[E], value: E | str | None, parameter: str) -> E | Unse
     return member  # type: ignore[return-value]
 
 
-def enum_list(enum: type[E], values: Iterable[E | str] | None, parameter: str) -> list[E] | Unset:
+def enum_list(enum: type[E], values: Iterable[E | str] | None, parameter: str) -> list[E] | None:
     """A list of enum values (sparse fieldsets, include), each checked like ``enum_value``."""
     if values is None:
-        return UNSET
+        return None
     if isinstance(values, str):
         raise ValidationError(f"{parameter}: expected a list of values, got the string {values!r}")
     return [enum_value(enum, value, parameter) for value in values]  # type: ignore[misc]
@@ -54,9 +48,9 @@ def filter_value(operation: Operation, value: Filter | str) -> str:
     return render_filter(operation, value)
 
 
-def opt_filter(operation: Operation, value: Filter | str | None) -> str | Unset:
+def opt_filter(operation: Operation, value: Filter | str | None) -> str | None:
     """An optional filter: ``None`` means not given."""
-    return UNSET if value is None else filter_value(operation, value)
+    return None if value is None else filter_value(operation, value)
 
 
 def no_content(_: Any) -> None:

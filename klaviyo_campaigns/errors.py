@@ -9,6 +9,9 @@
     │   └── TimeoutError .......... the request timed out
     ├── WriteMayHaveBeenApplied ... a write failed in a way that may have applied it: check first
     ├── ResponseValidationError ... a 2xx answer the SDK cannot parse into its model
+    ├── WaitError ................. waiting for a status did not succeed
+    │   ├── TerminalStateError .... it ended in another status (e.g. cancelled)
+    │   └── WaitTimeoutError ...... it did not get there in time
     └── APIStatusError ............ Klaviyo answered with a 4xx/5xx status
         ├── BadRequestError ....... 400
         ├── AuthenticationError ... 401
@@ -43,9 +46,12 @@ __all__ = [
     "RateLimitError",
     "ResponseValidationError",
     "ServerError",
+    "TerminalStateError",
     "TimeoutError",
     "TransportError",
     "ValidationError",
+    "WaitError",
+    "WaitTimeoutError",
     "WriteMayHaveBeenApplied",
 ]
 
@@ -112,7 +118,7 @@ class ConnectError(TransportError):
     """The connection to Klaviyo could not be made."""
 
 
-class TimeoutError(TransportError):  # noqa: A001 - mirrors httpx's naming
+class TimeoutError(TransportError):
     """The request timed out."""
 
 
@@ -204,6 +210,28 @@ def error_details(body: Any) -> list[ErrorDetail]:
     if not isinstance(items, list):
         return []
     return [ErrorDetail.from_json(item) for item in items]
+
+
+class WaitError(KlaviyoError):
+    """Waiting for a resource to reach a status did not succeed."""
+
+
+class TerminalStateError(WaitError):
+    """The resource ended in a status that is not the one waited for (e.g. cancelled)."""
+
+    def __init__(self, what: str, status: str, resource: Any) -> None:
+        super().__init__(f"{what} ended as {status!r}")
+        self.status = status
+        self.resource = resource
+
+
+class WaitTimeoutError(WaitError):
+    """The resource did not reach the status waited for in time."""
+
+    def __init__(self, what: str, status: str, timeout: float) -> None:
+        super().__init__(f"{what} still {status!r} after {timeout:g} s")
+        self.status = status
+        self.timeout = timeout
 
 
 class FilterError(ValidationError):

@@ -1,0 +1,50 @@
+"""Async, typed Python SDK for the Klaviyo Campaigns API.
+
+    async with Klaviyo() as kl:
+        campaign = await kl.pre.get_campaign("01J...")
+"""
+
+from ._client import Klaviyo
+from ._version import REVISIONS, __version__
+from .errors import (
+    APIStatusError,
+    AuthenticationError,
+    BadRequestError,
+    ConfigurationError,
+    ConflictError,
+    ConnectError,
+    ErrorDetail,
+    KlaviyoError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ResponseValidationError,
+    ServerError,
+    TimeoutError,
+    TransportError,
+    ValidationError,
+    WriteMayHaveBeenApplied,
+)
+
+__all__ = [
+    "REVISIONS",
+    "APIStatusError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "ConflictError",
+    "ConnectError",
+    "ErrorDetail",
+    "Klaviyo",
+    "KlaviyoError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ResponseValidationError",
+    "ServerError",
+    "TimeoutError",
+    "TransportError",
+    "ValidationError",
+    "WriteMayHaveBeenApplied",
+    "__version__",
+]

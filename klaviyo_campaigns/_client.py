@@ -1,0 +1,162 @@
+"""``Klaviyo``: configuration, the ``httpx.AsyncClient`` it owns, and the revision namespaces."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, ParamSpec, Self, TypeVar
+
+import httpx
+
+from . import polling
+from ._generated.v2026_04_15 import facade as stable_facade
+from ._generated.v2026_04_15_pre import facade as pre_facade
+from ._limits import Limiter, WindowLimiter, key_fingerprint
+from ._send import JSON_API, Sender
+from ._version import __version__
+from .errors import ConfigurationError
+from .pagination import Page, Paginator, paginate
+
+if TYPE_CHECKING:
+    from ._generated.v2026_04_15.models import (
+        GetCampaignRecipientEstimationJobResponse,
+        GetCampaignSendJobResponse,
+    )
+    from ._generated.v2026_04_15_pre.models import GetMessageResponseCompoundDocument
+
+P = ParamSpec("P")
+I = TypeVar("I")  # noqa: E741 - the item type
+
+DEFAULT_BASE_URL = "https://a.klaviyo.com"
+#: Finite by default: the generated client's default is no timeout at all.
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+
+
+class RawResponses:
+    """``kl.with_raw_response.stable`` / ``.pre``: the operations, returning whole responses."""
+
+    def __init__(self, sender: Sender) -> None:
+        self.stable = stable_facade.RawAPI(sender.send_raw)
+        self.pre = pre_facade.RawAPI(sender.send_raw)
+
+
+class Klaviyo:
+    """An async client for the Klaviyo Campaigns API; hold one for the life of the process.
+
+    ``kl.stable`` has every operation of revision ``2026-04-15``, ``kl.pre`` every operation of
+    ``2026-04-15.pre``; each sends its own ``revision`` header. Use it as an async context
+    manager, or call ``aclose()``::
+
+        async with Klaviyo() as kl:   # key from KLAVIYO_API_KEY
+            page = await kl.pre.get_campaigns()
+
+    Args:
+        api_key: a private API key; defaults to the ``KLAVIYO_API_KEY`` environment variable.
+        base_url: defaults to ``KLAVIYO_BASE_URL``, then ``https://a.klaviyo.com``.
+        timeout: per request; 30 s (10 s to connect) by default.
+        max_retries: retries of one call that are provably safe (see the retry guide).
+        retry_deadline: seconds after which no further retry starts.
+        http_client: an ``httpx.AsyncClient`` to send with; the SDK never closes one it was given.
+        limiter: where rate limits are kept; an in-process ``WindowLimiter`` by default, or a
+            shared one (``RedisLimiter``) for many processes on one account.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        max_retries: int = 3,
+        retry_deadline: float = 120.0,
+        http_client: httpx.AsyncClient | None = None,
+        limiter: Limiter | None = None,
+    ) -> None:
+        key = api_key if api_key is not None else os.environ.get("KLAVIYO_API_KEY")
+        if not key or not key.strip():
+            raise ConfigurationError("no Klaviyo API key: pass api_key=... or set KLAVIYO_API_KEY")
+        url = base_url or os.environ.get("KLAVIYO_BASE_URL") or DEFAULT_BASE_URL
+        if not url.startswith(("https://", "http://")):
+            raise ConfigurationError(f"base_url must start with https:// or http://, got {url!r}")
+        if max_retries < 0:
+            raise ConfigurationError("max_retries must be 0 or more")
+        self.base_url = url.rstrip("/")
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.AsyncClient(timeout=timeout)
+        self.limiter: Limiter = limiter if limiter is not None else WindowLimiter()
+        self._sender = Sender(
+            self._http,
+            base_url=self.base_url,
+            headers={
+                "Authorization": f"Klaviyo-API-Key {key.strip()}",
+                "Accept": JSON_API,
+                "User-Agent": f"klaviyo-campaigns/{__version__} httpx/{httpx.__version__}",
+            },
+            key_id=key_fingerprint(key.strip()),
+            limiter=self.limiter,
+            max_retries=max_retries,
+            retry_deadline=retry_deadline,
+        )
+        self.stable = stable_facade.API(self._sender.send)
+        self.pre = pre_facade.API(self._sender.send)
+        self.with_raw_response = RawResponses(self._sender)
+
+    def __repr__(self) -> str:
+        return f"Klaviyo(base_url={self.base_url!r}, api_key=<redacted>)"
+
+    def paginate(
+        self, method: Callable[P, Awaitable[Page[I]]], /, *args: P.args, **kwargs: P.kwargs
+    ) -> Paginator[I]:
+        """Every item of a cursor-paginated operation, one page fetched ahead.
+
+        ``async for c in kl.paginate(kl.pre.get_campaigns, filter=...)``; ``.pages()`` for
+        pages, ``.items(limit=N)`` to stop after N items.
+        """
+        return paginate(method, *args, **kwargs)
+
+    async def wait_for_send_job(
+        self, job_id: str, *, timeout: float = 300.0, interval: float = 1.0, **options: Any
+    ) -> GetCampaignSendJobResponse:
+        """Poll a campaign send job until it is complete (see ``polling.wait_until``)."""
+        return await polling.wait_for_send_job(
+            self, job_id, timeout=timeout, interval=interval, **options
+        )
+
+    async def wait_for_estimation_job(
+        self, job_id: str, *, timeout: float = 300.0, interval: float = 1.0, **options: Any
+    ) -> GetCampaignRecipientEstimationJobResponse:
+        """Poll a recipient-estimation job until it is complete."""
+        return await polling.wait_for_estimation_job(
+            self, job_id, timeout=timeout, interval=interval, **options
+        )
+
+    async def wait_for_message(
+        self,
+        message_id: str,
+        target: polling.MessageStatus | str = polling.MessageStatus.SENT,
+        *,
+        timeout: float = 300.0,
+        interval: float = 1.0,
+        **options: Any,
+    ) -> GetMessageResponseCompoundDocument:
+        """Poll a ``.pre`` campaign message until it reaches ``target`` (default ``sent``)."""
+        return await polling.wait_for_message(
+            self, message_id, target, timeout=timeout, interval=interval, **options
+        )
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections, unless the ``httpx.AsyncClient`` was given to us."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()

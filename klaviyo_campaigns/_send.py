@@ -1,0 +1,273 @@
+"""The send pipeline: limiter -> httpx -> retry decision -> status -> parse.
+
+Every call of every facade, pagination and polling goes through ``Sender.send``; there is no
+second path to the network. Read it top to bottom to follow one request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping
+from http import HTTPStatus
+from typing import Any, Protocol, TypeVar
+
+import httpx
+
+from . import _retry
+from ._generated.operations import Operation
+from ._generated.v2026_04_15.types import Response
+from ._limits import Bucket, Limiter
+from .errors import (
+    APIStatusError,
+    ConnectError,
+    KlaviyoError,
+    ResponseValidationError,
+    TimeoutError,
+    TransportError,
+    WriteMayHaveBeenApplied,
+    error_details,
+    status_error_class,
+)
+
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+
+logger = logging.getLogger(__name__.rpartition(".")[0])
+
+JSON_API = "application/vnd.api+json"
+
+
+class Send(Protocol):
+    """What a facade calls to run one operation and get its parsed model."""
+
+    async def __call__(
+        self, operation: Operation, request: dict[str, Any], parse: Callable[[Any], T]
+    ) -> T: ...
+
+
+class RawSend(Protocol):
+    """What a raw facade calls to run one operation and get the whole response."""
+
+    async def __call__(
+        self, operation: Operation, request: dict[str, Any], parse: Callable[[Any], T]
+    ) -> Response[T]: ...
+
+
+class Sender:
+    """Runs requests for one client: one limiter, one retry policy, one ``httpx.AsyncClient``."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        base_url: str,
+        headers: Mapping[str, str],
+        key_id: str,
+        limiter: Limiter,
+        max_retries: int,
+        retry_deadline: float,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 8.0,
+        retry_after_cap: float = 60.0,
+    ) -> None:
+        self._http = http
+        self._base_url = base_url.rstrip("/")
+        self._headers = dict(headers)  # holds the Authorization header: never logged or shown
+        self._key_id = key_id
+        self._limiter = limiter
+        self._max_retries = max_retries
+        self._retry_deadline = retry_deadline
+        self._backoff_base = backoff_base
+        self._backoff_cap = backoff_cap
+        self._retry_after_cap = retry_after_cap
+
+    def __repr__(self) -> str:
+        return f"<Sender {self._base_url} key={self._key_id}>"
+
+    async def send(
+        self, operation: Operation, request: dict[str, Any], parse: Callable[[Any], T]
+    ) -> T:
+        """Run one operation and return its parsed model, or raise a ``KlaviyoError``."""
+        response = await self._exchange(operation, request)
+        return _parse(operation, response, parse)
+
+    async def send_raw(
+        self, operation: Operation, request: dict[str, Any], parse: Callable[[Any], T]
+    ) -> Response[T]:
+        """Run one operation and return status, headers, content and the parsed model."""
+        response = await self._exchange(operation, request)
+        return Response(
+            status_code=HTTPStatus(response.status_code),
+            content=response.content,
+            headers=response.headers,
+            parsed=_parse(operation, response, parse),
+        )
+
+    def _bucket(self, operation: Operation) -> Bucket:
+        # Klaviyo limits each endpoint; both revisions of one endpoint share its bucket.
+        return Bucket(
+            key=f"{self._key_id}:{operation.method} {operation.path}",
+            burst=operation.burst,
+            steady=operation.steady,
+        )
+
+    def _build(self, operation: Operation, request: dict[str, Any]) -> httpx.Request:
+        headers = {**self._headers, "revision": operation.revision, **request.get("headers", {})}
+        if "json" in request:
+            headers["Content-Type"] = JSON_API
+        return self._http.build_request(
+            operation.method,
+            self._base_url + request["url"],
+            params=request.get("params"),
+            json=request.get("json"),
+            headers=headers,
+        )
+
+    async def _exchange(self, operation: Operation, request: dict[str, Any]) -> httpx.Response:
+        """Send until a final answer, retrying only where ``_retry`` says it cannot apply twice."""
+        bucket = self._bucket(operation)
+        deadline = time.monotonic() + self._retry_deadline
+        attempt = 0
+        maybe_applied = False  # did an earlier attempt of this call possibly reach Klaviyo?
+        while True:
+            await self._limiter.acquire(bucket)
+            response: httpx.Response | None = None
+            try:
+                response = await self._http.send(self._build(operation, request))
+            except httpx.TransportError as exc:
+                failure: int | httpx.TransportError = exc
+                outcome = type(exc).__name__
+            else:
+                if response.status_code < 400:
+                    self._log(operation, str(response.status_code), attempt, None)
+                    return response
+                failure = response.status_code
+                outcome = str(failure)
+            decision = _retry.decide(
+                operation.id, operation.method, failure, earlier_may_be_applied=maybe_applied
+            )
+            wait = self._wait(attempt, response)
+            if decision is _retry.Decision.RETRY and not self._may_retry(attempt, wait, deadline):
+                decision = _retry.give_up(
+                    operation.id, operation.method, failure, earlier_may_be_applied=maybe_applied
+                )
+            if failure == 429:
+                # Klaviyo said stop: every task sending to this bucket waits, not only this one.
+                await self._limiter.pause(bucket, wait)
+            if decision is _retry.Decision.RETRY:
+                self._log(operation, outcome, attempt, wait)
+                if failure != 429:
+                    await asyncio.sleep(wait)
+                maybe_applied = maybe_applied or _retry.may_have_been_applied(failure)
+                attempt += 1
+                continue
+            self._log(operation, outcome, attempt, None)
+            if decision is _retry.Decision.APPLIED:  # a retried DELETE found it already gone
+                return httpx.Response(204, request=self._build(operation, request))
+            if decision is _retry.Decision.UNCERTAIN:
+                raise _uncertain(operation, response, failure)
+            if response is None:
+                assert isinstance(failure, httpx.TransportError)
+                raise _transport_error(operation, failure) from failure
+            return response
+
+    def _wait(self, attempt: int, response: httpx.Response | None) -> float:
+        if response is not None and response.status_code == 429:
+            after = _retry.parse_retry_after(
+                response.headers.get("Retry-After"), time.time(), cap=self._retry_after_cap
+            )
+            if after is not None:
+                return after
+        return self._backoff(attempt)
+
+    def _backoff(self, attempt: int) -> float:
+        return _retry.backoff(attempt, self._backoff_base, self._backoff_cap, random.random)
+
+    def _may_retry(self, attempt: int, wait: float, deadline: float) -> bool:
+        return attempt < self._max_retries and time.monotonic() + wait < deadline
+
+    def _log(self, operation: Operation, outcome: str, attempt: int, wait: float | None) -> None:
+        if wait is None:
+            logger.debug(
+                "%s %s %s -> %s (attempt %d)",
+                operation.id, operation.method, operation.path, outcome, attempt + 1,
+            )  # fmt: skip
+        else:
+            logger.debug(
+                "%s %s %s -> %s (attempt %d), retrying in %.3f s",
+                operation.id, operation.method, operation.path, outcome, attempt + 1, wait,
+            )  # fmt: skip
+
+
+def _transport_error(operation: Operation, exc: httpx.TransportError) -> TransportError:
+    where = {"operation": operation.id, "method": operation.method, "path": operation.path}
+    what = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    if isinstance(exc, httpx.TimeoutException):
+        return TimeoutError(what, **where)
+    if isinstance(exc, httpx.ConnectError):
+        return ConnectError(what, **where)
+    return TransportError(what, **where)
+
+
+def _uncertain(
+    operation: Operation, response: httpx.Response | None, failure: int | httpx.TransportError
+) -> WriteMayHaveBeenApplied:
+    cause: KlaviyoError = (
+        _status_error(operation, response)
+        if response is not None
+        else _transport_error(operation, failure)  # type: ignore[arg-type]
+    )
+    error = WriteMayHaveBeenApplied(
+        f"{cause.args[0].rsplit(' (', 1)[0]}: this write may have been applied; "
+        "check before trying again",
+        operation=operation.id,
+        method=operation.method,
+        path=operation.path,
+    )
+    error.__cause__ = cause
+    return error
+
+
+def _status_error(operation: Operation, response: httpx.Response) -> APIStatusError:
+    try:
+        body: Any = response.json()
+    except ValueError:  # an HTML page from a proxy, a truncated body: no JSON:API errors
+        body = None
+    return status_error_class(response.status_code)(
+        status=response.status_code,
+        errors=error_details(body),
+        operation=operation.id,
+        method=operation.method,
+        path=operation.path,
+        headers=response.headers,
+    )
+
+
+def _parse(operation: Operation, response: httpx.Response, parse: Callable[[Any], T]) -> T:
+    if response.status_code >= 400:
+        raise _status_error(operation, response)
+    where = {"operation": operation.id, "method": operation.method, "path": operation.path}
+    if response.status_code == 204 or not response.content:
+        try:
+            return parse(None)
+        except (AttributeError, KeyError, TypeError) as exc:
+            raise ResponseValidationError(
+                "empty body where a document was expected", **where
+            ) from (exc)
+    try:
+        body = response.json()
+    except ValueError as exc:
+        raise ResponseValidationError(
+            f"HTTP {response.status_code} body is not JSON", **where
+        ) from exc
+    try:
+        return parse(body)
+    except KeyError as exc:
+        raise ResponseValidationError(
+            f"response lacks required field {exc.args[0]!r}", **where
+        ) from exc
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise ResponseValidationError(f"response does not match the spec: {exc}", **where) from exc

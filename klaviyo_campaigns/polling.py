@@ -1,0 +1,193 @@
+"""Waiting for something to finish: send jobs, recipient-estimation jobs, ``.pre`` messages.
+
+Each wait is a loop of ordinary calls (through the same limiter and retries as any other),
+sleeping between them with a backoff, until the resource reaches a target status. A terminal
+status that is not the target raises ``TerminalStateError``; running out of time raises
+``WaitTimeoutError``. Cancelling the waiting task stops the polling at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Collection
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from .errors import TerminalStateError, ValidationError, WaitTimeoutError
+
+if TYPE_CHECKING:
+    from ._client import Klaviyo
+    from ._generated.v2026_04_15.models import (
+        GetCampaignRecipientEstimationJobResponse,
+        GetCampaignSendJobResponse,
+    )
+    from ._generated.v2026_04_15_pre.models import GetMessageResponseCompoundDocument
+
+R = TypeVar("R")
+
+__all__ = ["JobStatus", "MessageStatus", "job_status", "message_status", "wait_until"]
+
+
+class JobStatus(StrEnum):
+    """The status of a send job or a recipient-estimation job."""
+
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    COMPLETE = "complete"
+    CANCELLED = "cancelled"
+
+
+class MessageStatus(StrEnum):
+    """The lifecycle status of a ``.pre`` campaign message, whichever case the answer used."""
+
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    SENT = "sent"
+    CANCELLED = "cancelled"
+
+
+def _attribute(obj: object, *names: str) -> object:
+    for name in names:
+        if obj is None:
+            return None
+        if isinstance(obj, dict):
+            obj = obj.get(name)
+        else:
+            value = getattr(obj, name, None)
+            if value is None and hasattr(obj, "additional_properties"):
+                value = obj.additional_properties.get(name)
+            obj = value
+    return obj
+
+
+def _text(value: object) -> str | None:
+    if value is None or type(value).__name__ == "Unset":
+        return None
+    return str(getattr(value, "value", value))
+
+
+def job_status(document: object) -> JobStatus | str:
+    """The status of a job document (``data.attributes.status``); unknown values kept as text."""
+    text = _text(_attribute(document, "data", "attributes", "status")) or ""
+    try:
+        return JobStatus(text.lower())
+    except ValueError:
+        return text
+
+
+def message_status(document: object) -> MessageStatus | str:
+    """A message's status from ``attributes.definition.status`` (published spec, lower case)
+    or ``attributes.status`` (overview, upper case), as one ``MessageStatus``."""
+    attributes = _attribute(document, "data", "attributes")
+    text = _text(_attribute(attributes, "definition", "status")) or _text(
+        _attribute(attributes, "status")
+    )
+    try:
+        return MessageStatus((text or "").lower())
+    except ValueError:
+        return text or ""
+
+
+async def wait_until(
+    fetch: Callable[[], Awaitable[R]],
+    status_of: Callable[[R], StrEnum | str],
+    *,
+    target: Collection[str],
+    terminal: Collection[str],
+    timeout: float = 300.0,
+    interval: float = 1.0,
+    max_interval: float = 15.0,
+    factor: float = 1.5,
+    what: str = "resource",
+) -> R:
+    """Fetch until ``status_of`` is in ``target``; the generic loop behind the ``wait_for_*``.
+
+    Raises ``TerminalStateError`` on a status in ``terminal`` that is not a target, and
+    ``WaitTimeoutError`` when ``timeout`` seconds pass first.
+    """
+    if timeout <= 0 or interval <= 0 or max_interval < interval or factor < 1:
+        raise ValidationError("need timeout > 0, 0 < interval <= max_interval, factor >= 1")
+    deadline = time.monotonic() + timeout
+    wait = interval
+    while True:
+        resource = await fetch()
+        status = str(status_of(resource))
+        if status in target:
+            return resource
+        if status in terminal:
+            raise TerminalStateError(what, status, resource)
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise WaitTimeoutError(what, status, timeout)
+        await asyncio.sleep(min(wait, left))
+        wait = min(wait * factor, max_interval)
+
+
+async def wait_for_send_job(
+    kl: Klaviyo, job_id: str, *, timeout: float = 300.0, interval: float = 1.0, **options: Any
+) -> GetCampaignSendJobResponse:
+    """Wait until a campaign send job is ``complete``; ``cancelled`` raises."""
+    return await wait_until(
+        lambda: kl.stable.get_campaign_send_job(job_id),
+        job_status,
+        target={JobStatus.COMPLETE},
+        terminal={JobStatus.CANCELLED},
+        timeout=timeout,
+        interval=interval,
+        what=f"send job {job_id}",
+        **options,
+    )
+
+
+async def wait_for_estimation_job(
+    kl: Klaviyo, job_id: str, *, timeout: float = 300.0, interval: float = 1.0, **options: Any
+) -> GetCampaignRecipientEstimationJobResponse:
+    """Wait until a recipient-estimation job is ``complete``; ``cancelled`` raises."""
+    return await wait_until(
+        lambda: kl.stable.get_campaign_recipient_estimation_job(job_id),
+        job_status,
+        target={JobStatus.COMPLETE},
+        terminal={JobStatus.CANCELLED},
+        timeout=timeout,
+        interval=interval,
+        what=f"recipient-estimation job {job_id}",
+        **options,
+    )
+
+
+_ORDER = [MessageStatus.DRAFT, MessageStatus.SCHEDULED, MessageStatus.SENDING, MessageStatus.SENT]
+
+
+async def wait_for_message(
+    kl: Klaviyo,
+    message_id: str,
+    target: MessageStatus | str = MessageStatus.SENT,
+    *,
+    timeout: float = 300.0,
+    interval: float = 1.0,
+    **options: Any,
+) -> GetMessageResponseCompoundDocument:
+    """Wait until a ``.pre`` campaign message reaches ``target`` (``"sent"`` by default).
+
+    ``cancelled`` raises, and so does a status past the target in the lifecycle (a message
+    already ``sent`` can never become ``scheduled``).
+    """
+    try:
+        goal = MessageStatus(str(target).lower())
+    except ValueError:
+        raise ValidationError(
+            f"target {target!r} is not one of: {', '.join(s.value for s in MessageStatus)}"
+        ) from None
+    beyond = set(_ORDER[_ORDER.index(goal) + 1 :]) if goal in _ORDER else set()
+    return await wait_until(
+        lambda: kl.pre.get_campaign_message(message_id),
+        message_status,
+        target={goal},
+        terminal={MessageStatus.CANCELLED, *beyond} - {goal},
+        timeout=timeout,
+        interval=interval,
+        what=f"campaign message {message_id}",
+        **options,
+    )
