@@ -31,7 +31,7 @@ lint: $(STAMP)
 	$(BIN)/mypy codegen klaviyo_campaigns
 
 demo: $(STAMP)
-	$(PY) -m examples.demo
+	$(PY) examples/demo.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
