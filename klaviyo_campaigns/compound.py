@@ -22,7 +22,7 @@ that the document does not include (because it was not asked for) is simply abse
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Protocol, TypeAlias, TypeVar
 
 import attrs
@@ -94,6 +94,10 @@ M = TypeVar("M")
 
 class _Model(Protocol):
     def to_dict(self) -> dict[str, Any]: ...
+
+
+Document: TypeAlias = Mapping[str, Any] | _Model
+"""A JSON:API document: a generated response model, or its JSON."""
 
 
 #: The generated model of each resource type a compound document of a revision may hold.
@@ -216,22 +220,23 @@ class ResourceIndex(Mapping[ResourceKey, Resource]):
         return resource if isinstance(resource, Resource) else self._by_key[resource]
 
 
-def resolve(document: Mapping[str, Any] | _Model, *, revision: str | None = None) -> ResourceIndex:
+def resolve(document: Document, *more: Document, revision: str | None = None) -> ResourceIndex:
     """Index a JSON:API document's ``data`` and ``included`` resources by ``(type, id)``.
 
     ``document`` is a generated response model or its JSON. Known types get their generated
     model: taken as is from a model document, parsed from JSON for the ``revision`` (found from
     the model's package when not given; without it, JSON resources get no model). A resource
     whose JSON does not parse keeps ``model=None``, like one of an unknown type.
+
+    ``more`` documents (e.g. the campaign's messages fetched with ``include=campaign-variations``)
+    add their resources to the index; ``primary`` stays the first document's ``data``.
     """
     revision = revision or _revision_of(document)
     models = MODELS.get(revision, {}) if revision else {}
-    if not isinstance(document, Mapping):
-        primary = _items(getattr(document, "data", None))
-        included = _items(getattr(document, "included", None))
-    else:
-        primary = _items(document.get("data"))
-        included = _items(document.get("included"))
+    primary, included = _members(document)
+    for extra in more:
+        extra_data, extra_included = _members(extra)
+        included += extra_data + extra_included
     return ResourceIndex(
         [r for r in (_resource(item, models) for item in primary) if r is not None],
         [r for r in (_resource(item, models) for item in included) if r is not None],
@@ -251,6 +256,12 @@ class CampaignTree:
     tags: tuple[StableTag, ...]
     index: ResourceIndex = attrs.field(repr=False)
 
+    def __repr__(self) -> str:
+        return (
+            f"<CampaignTree {self.campaign.id} messages={_ids(self.messages)} "
+            f"tags={_ids(self.tags)}>"
+        )
+
 
 @attrs.frozen
 class MessageNode:
@@ -259,6 +270,9 @@ class MessageNode:
     message: PreMessage
     variations: tuple[PreVariation, ...]
 
+    def __repr__(self) -> str:
+        return f"<MessageNode {self.message.id} variations={_ids(self.variations)}>"
+
 
 @attrs.frozen
 class AudienceNode:
@@ -266,6 +280,9 @@ class AudienceNode:
 
     audience: PreAudience
     messages: tuple[MessageNode, ...]
+
+    def __repr__(self) -> str:
+        return f"<AudienceNode {self.audience.id} messages={list(self.messages)}>"
 
 
 @attrs.frozen
@@ -282,10 +299,19 @@ class PreCampaignTree:
     tags: tuple[PreTag, ...]
     index: ResourceIndex = attrs.field(repr=False)
 
+    def __repr__(self) -> str:
+        return (
+            f"<PreCampaignTree {self.campaign.id} audiences={list(self.audiences)} "
+            f"messages={_ids(m.message for m in self.messages)} tags={_ids(self.tags)}>"
+        )
 
-def campaign_trees(document: Mapping[str, Any] | _Model) -> tuple[CampaignTree, ...]:
-    """One ``CampaignTree`` per campaign in ``data`` of a stable-revision document."""
-    index = resolve(document, revision=STABLE_REVISION)
+
+def campaign_trees(document: Document, *more: Document) -> tuple[CampaignTree, ...]:
+    """One ``CampaignTree`` per campaign in ``data`` of a stable-revision document.
+
+    ``more`` documents lend their resources (see ``resolve``).
+    """
+    index = resolve(document, *more, revision=STABLE_REVISION)
     return tuple(
         CampaignTree(
             campaign=_typed(campaign, StableCampaign),
@@ -302,20 +328,25 @@ def campaign_trees(document: Mapping[str, Any] | _Model) -> tuple[CampaignTree, 
     )
 
 
-def campaign_tree(document: Mapping[str, Any] | _Model) -> CampaignTree:
+def campaign_tree(document: Document, *more: Document) -> CampaignTree:
     """The ``CampaignTree`` of a stable-revision single-campaign document."""
-    return _single(campaign_trees(document))
+    return _single(campaign_trees(document, *more))
 
 
-def pre_campaign_trees(document: Mapping[str, Any] | _Model) -> tuple[PreCampaignTree, ...]:
-    """One ``PreCampaignTree`` per campaign in ``data`` of a ``.pre`` document."""
-    index = resolve(document, revision=PRE_REVISION)
+def pre_campaign_trees(document: Document, *more: Document) -> tuple[PreCampaignTree, ...]:
+    """One ``PreCampaignTree`` per campaign in ``data`` of a ``.pre`` document.
+
+    Klaviyo's published ``.pre`` spec lets a campaign include audiences and messages but not
+    variations; pass the messages fetched with ``include=campaign-variations`` as ``more`` to
+    fill them in (one request for all of a campaign's messages).
+    """
+    index = resolve(document, *more, revision=PRE_REVISION)
     return tuple(_pre_tree(index, campaign) for campaign in _campaigns(index))
 
 
-def pre_campaign_tree(document: Mapping[str, Any] | _Model) -> PreCampaignTree:
-    """The ``PreCampaignTree`` of a ``.pre`` single-campaign document."""
-    return _single(pre_campaign_trees(document))
+def pre_campaign_tree(document: Document, *more: Document) -> PreCampaignTree:
+    """The ``PreCampaignTree`` of a ``.pre`` single-campaign document (``more``: see above)."""
+    return _single(pre_campaign_trees(document, *more))
 
 
 def _pre_tree(index: ResourceIndex, campaign: Resource) -> PreCampaignTree:
@@ -398,6 +429,16 @@ def _revision_of(document: object) -> str | None:
     return None
 
 
+def _ids(resources: Iterable[Any]) -> list[str]:
+    return [str(resource.id) for resource in resources]
+
+
+def _members(document: Document) -> tuple[list[object], list[object]]:
+    if isinstance(document, Mapping):
+        return _items(document.get("data")), _items(document.get("included"))
+    return _items(getattr(document, "data", None)), _items(getattr(document, "included", None))
+
+
 def _items(value: object) -> list[object]:
     if value is None or isinstance(value, StableUnset | PreUnset):
         return []
@@ -425,7 +466,9 @@ def _resource(item: object, models: Mapping[str, Any]) -> Resource | None:
     if key is None:
         return None
     cls = models.get(key[0])
-    if model is None and cls is not None:
+    # A document's union of included types is parsed by trying each variant in turn, so an
+    # item may arrive as another type's model: re-read it as the class of its own type.
+    if cls is not None and not isinstance(model, cls):
         try:
             model = cls.from_dict(raw)
         except (KeyError, TypeError, ValueError, AttributeError):

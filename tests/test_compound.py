@@ -9,11 +9,15 @@ from __future__ import annotations
 import copy
 import functools
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+import pytest_asyncio
 
+from klaviyo_campaigns import Klaviyo
 from klaviyo_campaigns._generated.operations import PRE_REVISION, STABLE_REVISION
 from klaviyo_campaigns._generated.v2026_04_15 import models as stable_models
 from klaviyo_campaigns._generated.v2026_04_15_pre import models as pre_models
@@ -29,6 +33,8 @@ from klaviyo_campaigns.compound import (
     resolve,
 )
 from klaviyo_campaigns.errors import ValidationError
+from klaviyo_campaigns.filters import F
+from klaviyo_campaigns.testing import FakeKlaviyo
 
 OPENAPI = Path(__file__).resolve().parent.parent / "openapi"
 SPEC_FILES = {
@@ -190,8 +196,16 @@ class TestStableTree:
         assert tree.campaign is document.data
         assert isinstance(document.included, list)
         by_id = {item.id: item for item in document.included}
-        assert [m is by_id[m.id] for m in tree.messages] == [True, True]
         assert tree.tags[0] is by_id["t1"]
+        # Whatever class the generated union gave each included item, the tree holds each as
+        # the model of its own type (the same object when the union got it right).
+        assert [m.id for m in tree.messages] == ["m2", "m1"]
+        for message in tree.messages:
+            assert type(message) is stable_models.CampaignMessageResponseObjectResource
+            given = by_id[message.id]
+            assert message is given or not isinstance(
+                given, stable_models.CampaignMessageResponseObjectResource
+            )
 
     def test_a_collection_gives_each_campaign_its_own_messages(self) -> None:
         document = {
@@ -331,11 +345,16 @@ class TestPreTree:
             ("c2", []),
         ]
 
-    def test_a_stable_document_is_not_a_pre_campaign(self) -> None:
-        with pytest.raises(
-            ValidationError, match="does not parse as CampaignResponseObjectResource"
-        ):
-            pre_campaign_tree(stable_campaign_document())
+    def test_a_pre_campaign_that_does_not_parse_is_refused_naming_it(self) -> None:
+        broken = pre("campaign", "c1")
+        broken["attributes"] = "not an object"
+
+        with pytest.raises(ValidationError, match="campaign c1 does not parse"):
+            pre_campaign_tree({"data": broken})
+
+    def test_a_message_document_is_not_a_campaign_document(self) -> None:
+        with pytest.raises(ValidationError, match="its data holds campaign-message"):
+            pre_campaign_tree({"data": pre("campaign-message", "m1")})
 
 
 # The index ---------------------------------------------------------------------------------------
@@ -417,9 +436,183 @@ class TestIndex:
 
         assert list(index) == [("tag", "t1")]
 
+    def test_more_documents_add_resources_but_not_primaries(self) -> None:
+        campaign = {"data": pre("campaign", "c1", campaign_messages=["m1"])}
+        messages = {
+            "data": [pre("campaign-message", "m1", campaign="c1", campaign_variations=["v1"])],
+            "included": [pre("campaign-variation", "v1", campaign_message="m1")],
+        }
+
+        index = resolve(campaign, messages, revision=PRE_REVISION)
+
+        assert [r.key for r in index.primary] == [("campaign", "c1")]
+        assert sorted(index) == [
+            ("campaign", "c1"),
+            ("campaign-message", "m1"),
+            ("campaign-variation", "v1"),
+        ]
+        assert repr(pre_campaign_tree(campaign, messages)) == (
+            "<PreCampaignTree c1 audiences=[] messages=['m1'] tags=[]>"
+        )
+
+    def test_tree_reprs_show_the_shape_by_id(self) -> None:
+        tree = pre_campaign_tree(pre_campaign_document())
+
+        assert repr(tree.audiences[0]) == (
+            "<AudienceNode a1 messages=[<MessageNode m1 variations=['v1', 'v2']>]>"
+        )
+        assert repr(campaign_tree(stable_campaign_document())) == (
+            "<CampaignTree c1 messages=['m2', 'm1'] tags=['t1']>"
+        )
+
     def test_repr_counts_types(self) -> None:
         index = resolve(stable_campaign_document(), revision=STABLE_REVISION)
 
         assert (
             repr(index) == "<ResourceIndex 2026-04-15 {campaign: 1, campaign-message: 2, tag: 1}>"
         )
+
+
+# Through the client, against the fake Klaviyo ----------------------------------------------------
+
+KEY = "pk_test_compound"
+
+
+def pre_create_body() -> dict[str, Any]:
+    """A .pre atomic create: one audience, an email message and an SMS message."""
+
+    def message(name: str, details: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "audience_temporary_id": "aud1",
+            "name": name,
+            "variations": [{"definition": {"name": name, "details": details}}],
+        }
+
+    email = {"channel": "email", "subject": "Sale", "from_email": "shop@example.com"}
+    return {
+        "data": {
+            "type": "campaign",
+            "attributes": {
+                "definition": {
+                    "name": "Summer Sale",
+                    "builder": "wizard",
+                    "send_settings": {"send_timezone": "UTC", "send_strategy": "STATIC"},
+                },
+                "audiences": [{"temporary_id": "aud1", "included": ["LIST1"], "excluded": []}],
+                "messages": [
+                    message("Email", email),
+                    message("SMS", {"channel": "sms", "body": "Sale!"}),
+                ],
+            },
+        }
+    }
+
+
+@pytest.fixture
+def fake() -> FakeKlaviyo:
+    return FakeKlaviyo(rate_limits=False, seed=5)
+
+
+@pytest_asyncio.fixture
+async def kl(fake: FakeKlaviyo) -> AsyncIterator[Klaviyo]:
+    async with (
+        httpx.AsyncClient(transport=fake.transport()) as http,
+        Klaviyo(KEY, base_url=fake.base_url, http_client=http) as client,
+    ):
+        yield client
+
+
+async def post_campaign(fake: FakeKlaviyo, revision: str, body: dict[str, Any]) -> str:
+    headers = {
+        "revision": revision,
+        "Authorization": f"Klaviyo-API-Key {KEY}",
+        "content-type": "application/vnd.api+json",
+        "accept": "application/vnd.api+json",
+    }
+    async with httpx.AsyncClient(transport=fake.transport(), base_url=fake.base_url) as http:
+        response = await http.post("/api/campaigns", json=body, headers=headers)
+    assert response.status_code == 201, response.text
+    return str(response.json()["data"]["id"])
+
+
+async def create_pre_campaign(fake: FakeKlaviyo) -> str:
+    return await post_campaign(fake, PRE_REVISION, pre_create_body())
+
+
+async def create_stable_campaign(fake: FakeKlaviyo) -> str:
+    definition = {"channel": "email", "content": {"subject": "Hi", "from_email": "a@b.co"}}
+    message = {"type": "campaign-message", "attributes": {"definition": definition}}
+    body = {
+        "data": {
+            "type": "campaign",
+            "attributes": {
+                "name": "Stable",
+                "audiences": {"included": ["LIST1"], "excluded": []},
+                "campaign-messages": {"data": [message]},
+            },
+        }
+    }
+    return await post_campaign(fake, STABLE_REVISION, body)
+
+
+class TestAgainstTheFake:
+    async def test_one_request_gives_campaign_audiences_and_messages(
+        self, fake: FakeKlaviyo, kl: Klaviyo
+    ) -> None:
+        campaign_id = await create_pre_campaign(fake)
+
+        document = await kl.pre.get_campaign(
+            campaign_id, include=["campaign-audiences", "campaign-messages"]
+        )
+        tree = pre_campaign_tree(document)
+
+        assert tree.campaign.id == campaign_id
+        assert len(tree.audiences) == 1
+        names = [node.message.attributes.name for node in tree.audiences[0].messages]
+        assert names == ["Email", "SMS"]
+        assert tree.audiences[0].messages == tree.messages
+        # Variations are linked but not included: absent from the tree, present in the linkage.
+        assert all(node.variations == () for node in tree.messages)
+        first = ("campaign-message", tree.messages[0].message.id)
+        assert len(tree.index.linkage(first, "campaign-variations")) == 1
+
+    async def test_the_messages_document_fills_in_the_variations(
+        self, fake: FakeKlaviyo, kl: Klaviyo
+    ) -> None:
+        campaign_id = await create_pre_campaign(fake)
+        document = await kl.pre.get_campaign(
+            campaign_id, include=["campaign-audiences", "campaign-messages"]
+        )
+        messages = await kl.pre.get_campaign_messages(
+            filter=F.equals("campaign_id", campaign_id), include=["campaign-variations"]
+        )
+
+        tree = pre_campaign_tree(document, messages)
+
+        channels = [
+            [
+                str(v.to_dict()["attributes"]["definition"]["details"]["channel"])
+                for v in node.variations
+            ]
+            for node in tree.audiences[0].messages
+        ]
+        assert channels == [["email"], ["sms"]]
+        assert all(
+            isinstance(v, pre_models.VariationResponseObjectResource)
+            for node in tree.messages
+            for v in node.variations
+        )
+
+    async def test_a_stable_campaign_with_its_messages(
+        self, fake: FakeKlaviyo, kl: Klaviyo
+    ) -> None:
+        campaign_id = await create_stable_campaign(fake)
+
+        document = await kl.stable.get_campaign(campaign_id, include=["campaign-messages", "tags"])
+        tree = campaign_tree(document)
+
+        assert tree.campaign.id == campaign_id
+        assert [type(m) for m in tree.messages] == [
+            stable_models.CampaignMessageResponseObjectResource
+        ]
+        assert tree.tags == ()

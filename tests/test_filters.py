@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 from enum import Enum
+from typing import Any
 
+import httpx
 import pytest
+import pytest_asyncio
 
+from klaviyo_campaigns import Klaviyo
 from klaviyo_campaigns._generated.operations import OPERATIONS, PRE_REVISION, STABLE_REVISION
 from klaviyo_campaigns.errors import FilterError, ValidationError
 from klaviyo_campaigns.filters import (
@@ -19,6 +24,7 @@ from klaviyo_campaigns.filters import (
     parse_filter,
     render_filter,
 )
+from klaviyo_campaigns.testing import FakeKlaviyo
 
 CAMPAIGNS = OPERATIONS[STABLE_REVISION]["get_campaigns"]
 PRE_CAMPAIGNS = OPERATIONS[PRE_REVISION]["get_campaigns_beta"]
@@ -375,3 +381,116 @@ class TestStrings:
         raw = F.raw("some-future-op(field,'x')")
         assert render_filter(CAMPAIGNS, raw) == "some-future-op(field,'x')"
         assert render_filter(GET_CAMPAIGN, raw) == "some-future-op(field,'x')"
+
+
+# Through the client, against the fake Klaviyo ----------------------------------------------------
+
+
+@pytest.fixture
+def fake() -> FakeKlaviyo:
+    return FakeKlaviyo(rate_limits=False, seed=11)
+
+
+@pytest_asyncio.fixture
+async def kl(fake: FakeKlaviyo) -> AsyncIterator[Klaviyo]:
+    async with (
+        httpx.AsyncClient(transport=fake.transport()) as http,
+        Klaviyo("pk_test_filters", base_url=fake.base_url, http_client=http) as client,
+    ):
+        yield client
+
+
+async def create_campaign(fake: FakeKlaviyo, name: str, channel: str) -> None:
+    content: dict[str, Any] = (
+        {"subject": "Hi", "from_email": "shop@example.com"}
+        if channel == "email"
+        else {"body": "Hi"}
+    )
+    body = {
+        "data": {
+            "type": "campaign",
+            "attributes": {
+                "name": name,
+                "audiences": {"included": ["LIST1"], "excluded": []},
+                "campaign-messages": {
+                    "data": [
+                        {
+                            "type": "campaign-message",
+                            "attributes": {"definition": {"channel": channel, "content": content}},
+                        }
+                    ]
+                },
+            },
+        }
+    }
+    headers = {
+        "revision": STABLE_REVISION,
+        "Authorization": "Klaviyo-API-Key pk_test_filters",
+        "content-type": "application/vnd.api+json",
+        "accept": "application/vnd.api+json",
+    }
+    async with httpx.AsyncClient(transport=fake.transport(), base_url=fake.base_url) as http:
+        response = await http.post("/api/campaigns", json=body, headers=headers)
+    assert response.status_code == 201, response.text
+
+
+class TestAgainstTheFake:
+    async def test_a_built_filter_selects_what_it_says(
+        self, fake: FakeKlaviyo, kl: Klaviyo
+    ) -> None:
+        await create_campaign(fake, "Summer Sale", "email")
+        await create_campaign(fake, 'It\'s a "Sale"', "email")
+        await create_campaign(fake, "Winter news", "email")
+        await create_campaign(fake, "SMS Sale", "sms")
+
+        page = await kl.stable.get_campaigns(
+            filter=F.equals("messages.channel", "email") & F.contains("name", "Sale")
+        )
+
+        assert sorted(str(c.attributes.name) for c in page.data) == ['It\'s a "Sale"', "Summer Sale"]
+
+    async def test_quotes_and_backslashes_survive_the_trip(
+        self, fake: FakeKlaviyo, kl: Klaviyo
+    ) -> None:
+        await create_campaign(fake, "back\\slash 'and' \"quotes\"", "email")
+        await create_campaign(fake, "plain", "email")
+
+        for needle in ("\\slash", "'and'", '"quotes"', "'and' \"quotes"):
+            page = await kl.stable.get_campaigns(
+                filter=F.equals("messages.channel", "email") & F.contains("name", needle)
+            )
+            assert [c.attributes.name for c in page.data] == ["back\\slash 'and' \"quotes\""], (
+                needle
+            )
+
+    async def test_a_plain_string_is_sent_as_written(self, fake: FakeKlaviyo, kl: Klaviyo) -> None:
+        await create_campaign(fake, "Text", "sms")
+
+        page = await kl.stable.get_campaigns(filter="equals(messages.channel,'sms')")
+
+        assert [c.attributes.name for c in page.data] == ["Text"]
+
+    async def test_an_invalid_filter_never_reaches_the_server(
+        self, fake: FakeKlaviyo, kl: Klaviyo
+    ) -> None:
+        with pytest.raises(FilterError, match="'fax' is not allowed"):
+            await kl.stable.get_campaigns(filter=F.equals("messages.channel", "fax"))
+        with pytest.raises(FilterError, match="position"):
+            await kl.stable.get_campaigns(filter="equals(messages.channel,'sms'")
+
+        assert sum(fake.counters.requests.values()) == 0
+
+
+@pytest.mark.parametrize("built", ROUND_TRIPS, ids=str)
+def test_the_fake_s_own_parser_reads_what_we_render(built: Filter) -> None:
+    """Two independent readers of the grammar agree (the fake parses without our code)."""
+    from klaviyo_campaigns.testing import filters as fake_filters
+
+    def ours(node: Any) -> Filter:
+        if isinstance(node, fake_filters.Logical):
+            parts = [ours(child) for child in node.children]
+            return {"and": F.and_, "or": F.or_}[node.op](*parts) if node.op != "not" else ~parts[0]
+        value = tuple(node.value) if isinstance(node.value, list) else node.value
+        return Comparison(node.op, node.field, value)
+
+    assert ours(fake_filters.parse(built.render())) == built
