@@ -60,7 +60,7 @@ class Context:
 
     def url_with(self, query: list[tuple[str, str]]) -> str:
         """This request's URL with another query string."""
-        text = urlencode(query, safe="[],()'$:") if query else ""
+        text = urlencode(query, safe=",()'$:") if query else ""  # [ ] must be escaped in a URI
         return f"{self.base_url}{self.path}" + (f"?{text}" if text else "")
 
     def new_id(self) -> str:

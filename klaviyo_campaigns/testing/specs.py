@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import resources
 from typing import Any
 
@@ -84,8 +85,9 @@ def _package_root() -> resources.abc.Traversable:
     return resources.files(package)
 
 
+@lru_cache(maxsize=8)
 def load_document(revision: str) -> Json:
-    """Read the normalized spec of ``revision`` from the package data."""
+    """Read the normalized spec of ``revision`` from the package data (once; do not mutate)."""
     path = _package_root() / "_generated" / revision_dirname(revision) / "openapi.json"
     if not path.is_file():
         raise FileNotFoundError(
@@ -95,7 +97,17 @@ def load_document(revision: str) -> Json:
     return document
 
 
+@lru_cache(maxsize=1)
+def _available() -> tuple[str, ...]:
+    return tuple(available_revisions_uncached())
+
+
 def available_revisions() -> list[str]:
+    """Every revision whose spec is present in the package data."""
+    return list(_available())
+
+
+def available_revisions_uncached() -> list[str]:
     """Every revision whose spec is present in the package data."""
     generated = _package_root() / "_generated"
     found = []

@@ -166,7 +166,7 @@ async def test_loopback_links_use_the_served_address(fake_klaviyo_url: str) -> N
     assert created.json()["data"]["links"]["self"].startswith(f"{fake_klaviyo_url}/api/campaigns/")
 
 
-async def test_the_ticking_clock_follows_real_time() -> None:
+def test_the_ticking_clock_follows_real_time() -> None:
     clock = FakeClock(START)
     before = clock.seconds()
     time.sleep(0.01)
