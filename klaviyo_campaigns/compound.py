@@ -74,6 +74,7 @@ from .errors import ValidationError
 __all__ = [
     "AudienceNode",
     "CampaignTree",
+    "Document",
     "MessageNode",
     "PreCampaignTree",
     "Resource",

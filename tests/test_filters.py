@@ -447,7 +447,10 @@ class TestAgainstTheFake:
             filter=F.equals("messages.channel", "email") & F.contains("name", "Sale")
         )
 
-        assert sorted(str(c.attributes.name) for c in page.data) == ['It\'s a "Sale"', "Summer Sale"]
+        assert sorted(str(c.attributes.name) for c in page.data) == [
+            'It\'s a "Sale"',
+            "Summer Sale",
+        ]
 
     async def test_quotes_and_backslashes_survive_the_trip(
         self, fake: FakeKlaviyo, kl: Klaviyo
