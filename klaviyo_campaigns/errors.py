@@ -12,6 +12,7 @@
     ├── WaitError ................. waiting for a status did not succeed
     │   ├── TerminalStateError .... it ended in another status (e.g. cancelled)
     │   └── WaitTimeoutError ...... it did not get there in time
+    ├── LimiterUnavailableError ... the shared rate limiter's store (Redis) failed or timed out
     └── APIStatusError ............ Klaviyo answered with a 4xx/5xx status
         ├── BadRequestError ....... 400
         ├── AuthenticationError ... 401
@@ -41,6 +42,7 @@ __all__ = [
     "ErrorDetail",
     "FilterError",
     "KlaviyoError",
+    "LimiterUnavailableError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
@@ -240,3 +242,7 @@ class FilterError(ValidationError):
     def __init__(self, message: str, *, position: int | None = None) -> None:
         super().__init__(message)
         self.position = position
+
+
+class LimiterUnavailableError(KlaviyoError):
+    """The shared rate limiter could not reach its store (Redis) in time; nothing was sent."""
