@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from .jsonapi import object_link, relationship_links
 from .pagination import Cursors
@@ -61,7 +61,7 @@ class Context:
     def url_with(self, query: list[tuple[str, str]]) -> str:
         """This request's URL with another query string."""
         text = urlencode(query, safe=",()'$:") if query else ""  # [ ] must be escaped in a URI
-        return f"{self.base_url}{self.path}" + (f"?{text}" if text else "")
+        return f"{self.base_url}{quote(self.path)}" + (f"?{text}" if text else "")
 
     def new_id(self) -> str:
         """A fresh ULID."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import quote
 
 JSONAPI_MEDIA_TYPE = "application/vnd.api+json"
 
@@ -74,12 +75,12 @@ def resource_path(type_: str) -> str:
 
 def object_link(base_url: str, type_: str, id_: str) -> str:
     """The ``links.self`` of a resource, with Klaviyo's trailing slash."""
-    return f"{base_url}/api/{resource_path(type_)}/{id_}/"
+    return f"{base_url}/api/{resource_path(type_)}/{quote(id_, safe='')}/"
 
 
 def relationship_links(base_url: str, type_: str, id_: str, name: str) -> Json:
     """The ``links`` of one relationship of a resource."""
-    root = f"{base_url}/api/{resource_path(type_)}/{id_}"
+    root = f"{base_url}/api/{resource_path(type_)}/{quote(id_, safe='')}"
     return {"self": f"{root}/relationships/{name}/", "related": f"{root}/{name}/"}
 
 

@@ -20,7 +20,7 @@ from .behaviour import Answer, Behaviour, Context, Relation, ResourceType, Timin
 from .clock import isoformat
 from .filters import parse_datetime
 from .jobs import job_status, new_job
-from .jsonapi import ApiError, conflict, invalid, not_found
+from .jsonapi import ApiError, conflict, invalid, not_found, object_link
 from .stable import _data, _ensure_image, _iso, _merge, _same_id, register_shared
 from .store import Dataset, Json, Record
 
@@ -658,7 +658,11 @@ class PreBehaviour(Behaviour):
                         "links": documents_links(ctx, message.id),
                     }
                 },
-                "links": {"self": f"{ctx.base_url}/api/campaign-message-schedule/{message.id}/"},
+                "links": {
+                    "self": object_link(
+                        ctx.base_url, "campaign-message-schedule", message.id
+                    ).replace("schedules/", "schedule/")
+                },
             },
             "links": {"self": ctx.self_url},
         }
@@ -793,7 +797,7 @@ class PreBehaviour(Behaviour):
                     "links": documents_links(ctx, message.id, "template"),
                 },
             },
-            "links": {"self": f"{ctx.base_url}/api/campaign-messages/{message.id}/"},
+            "links": {"self": object_link(ctx.base_url, "campaign-message", message.id)},
         }
         return Answer(200, {"data": resource, "links": {"self": ctx.self_url}})
 
@@ -942,7 +946,7 @@ def _without_nulls(value: Json) -> Json:
 
 def documents_links(ctx: Context, message_id: str, name: str = "campaign-message") -> Json:
     """Relationship links of a campaign message (for hand-built documents)."""
-    root = f"{ctx.base_url}/api/campaign-messages/{message_id}"
+    root = object_link(ctx.base_url, "campaign-message", message_id).rstrip("/")
     if name == "campaign-message":
         return {"self": f"{root}/", "related": f"{root}/"}
     return {"self": f"{root}/relationships/{name}/", "related": f"{root}/{name}/"}

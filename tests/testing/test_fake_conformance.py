@@ -9,6 +9,7 @@ leaves out attributes the response schemas call required.
 from __future__ import annotations
 
 import copy
+from datetime import UTC, datetime
 from collections import Counter
 from typing import Any
 
@@ -61,7 +62,8 @@ def relax_indistinguishable_one_ofs(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def seeded_fake() -> FakeKlaviyo:
-    fake = FakeKlaviyo(clock=FakeClock(ticking=False), rate_limits=False, seed=1)
+    start = datetime(2026, 5, 1, tzinfo=UTC)  # with the seed: the same ids every run
+    fake = FakeKlaviyo(clock=FakeClock(start, ticking=False), rate_limits=False, seed=1)
     for revision in fake.specs:
         ids = fake.seed_campaigns(3, revision=revision)
         fake.tag_campaign(ids[0], "promo", revision=revision)
