@@ -9,8 +9,8 @@ leaves out attributes the response schemas call required.
 from __future__ import annotations
 
 import copy
-from datetime import UTC, datetime
 from collections import Counter
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
