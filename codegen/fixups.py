@@ -18,6 +18,11 @@ Klaviyo cannot slip past one silently.
    of each response resource's ``attributes`` loses its ``required`` list (the structure around it,
    ``data``/``id``/``type``/``links``, stays required). An attributes schema shared with a request
    body keeps it, so requests still cannot be built without their required fields.
+5. ``const_resource_types``: a JSON:API resource's ``type`` is a one-value enum (``CampaignEnum``).
+   The generator ignores ``discriminator`` and tries union variants in order, and our enums keep
+   unknown values, so in an ``included`` list every item would parse as the first variant. Every
+   ``type`` property whose schema is a one-value string enum becomes a ``const``, which the
+   generated ``from_dict`` checks (and which gives request models the right default).
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ def apply_all(spec: Spec) -> Spec:
     hoist_error_documents(fixed)
     check_query_arrays(fixed)
     sparse_response_attributes(fixed)
+    const_resource_types(fixed)
     return fixed
 
 
@@ -138,3 +144,29 @@ def sparse_response_attributes(spec: Spec) -> None:
             attributes.pop("required", None)
         elif target not in in_requests:
             schemas[target].pop("required", None)
+
+
+def _one_value_enum(spec: Spec, schema: dict[str, Any]) -> str | None:
+    ref = schema.get("$ref", "")
+    if ref.startswith("#/components/schemas/"):
+        schema = spec["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    enum = schema.get("enum")
+    if schema.get("type") == "string" and isinstance(enum, list) and len(enum) == 1:
+        return str(enum[0])
+    return None
+
+
+def const_resource_types(spec: Spec) -> None:
+    """Turn every one-value-enum ``type`` property into a ``const`` (see the module docstring)."""
+    stack: list[Any] = [spec["components"]["schemas"], spec["paths"]]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            properties = node.get("properties")
+            if isinstance(properties, dict) and isinstance(properties.get("type"), dict):
+                value = _one_value_enum(spec, properties["type"])
+                if value is not None:
+                    properties["type"] = {"type": "string", "const": value}
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)

@@ -64,7 +64,9 @@ def test_operation_table_holds_the_spec_rate_limits_and_filters() -> None:
 
 
 def _query(kwargs: dict[str, Any]) -> list[tuple[str, str]]:
-    request = httpx.Request(kwargs["method"], "https://a.klaviyo.com" + kwargs["url"], params=kwargs["params"])
+    request = httpx.Request(
+        kwargs["method"], "https://a.klaviyo.com" + kwargs["url"], params=kwargs["params"]
+    )
     return parse_qsl(urlsplit(str(request.url)).query)
 
 
@@ -164,7 +166,9 @@ def test_request_bodies_built_from_models_validate_against_the_spec() -> None:
             ),
         )
     ).to_dict()
-    OAS30Validator(_request_schema(STABLE, "create_campaign")).validate(json.loads(json.dumps(body)))
+    OAS30Validator(_request_schema(STABLE, "create_campaign")).validate(
+        json.loads(json.dumps(body))
+    )
 
 
 def test_a_body_the_spec_rejects_is_caught_by_the_same_validator() -> None:
@@ -175,8 +179,16 @@ def test_a_body_the_spec_rejects_is_caught_by_the_same_validator() -> None:
 def test_generation_is_byte_identical(tmp_path: Path) -> None:
     build(tmp_path / "one")
     build(tmp_path / "two")
-    one = {p.relative_to(tmp_path / "one"): p.read_bytes() for p in (tmp_path / "one").rglob("*") if p.is_file()}
-    two = {p.relative_to(tmp_path / "two"): p.read_bytes() for p in (tmp_path / "two").rglob("*") if p.is_file()}
+    one = {
+        p.relative_to(tmp_path / "one"): p.read_bytes()
+        for p in (tmp_path / "one").rglob("*")
+        if p.is_file()
+    }
+    two = {
+        p.relative_to(tmp_path / "two"): p.read_bytes()
+        for p in (tmp_path / "two").rglob("*")
+        if p.is_file()
+    }
     assert one == two
     assert not [p for p in one if ".ruff_cache" in p.parts]
 
@@ -234,3 +246,38 @@ def test_importing_the_package_has_no_side_effects() -> None:
         "assert len(models) < 20, len(models)\n"
     )
     subprocess.run([sys.executable, "-c", script], check=True, cwd=ROOT)
+
+
+def test_included_resources_parse_to_the_class_of_their_type() -> None:
+    from klaviyo_campaigns._generated.v2026_04_15.models import (
+        CampaignMessageResponseObjectResource,
+        GetCampaignResponseCompoundDocument,
+        TagResponseObjectResource,
+    )
+
+    message = {
+        "type": "campaign-message",
+        "id": "M1",
+        "attributes": {"definition": {"channel": "email", "label": "x"}},
+        "relationships": {},
+        "links": {"self": "https://a.klaviyo.com/api/campaign-messages/M1/"},
+    }
+    tag = {
+        "type": "tag",
+        "id": "T1",
+        "attributes": {"name": "summer"},
+        "relationships": {},
+        "links": {"self": "https://a.klaviyo.com/api/tags/T1/"},
+    }
+    doc = GetCampaignResponseCompoundDocument.from_dict(
+        {
+            "data": _campaign(),
+            "included": [message, tag],
+            "links": {"self": "https://a.klaviyo.com/api/campaigns/C/"},
+        }
+    )
+    assert isinstance(doc.included, list)
+    assert [type(item) for item in doc.included] == [
+        CampaignMessageResponseObjectResource,
+        TagResponseObjectResource,
+    ]
