@@ -209,7 +209,6 @@ if TYPE_CHECKING:
     )
     from .create_campaign_fieldscampaign_item import CreateCampaignFieldscampaignItem
     from .dynamic_tracking_param import DynamicTrackingParam
-    from .dynamic_tracking_param_type import DynamicTrackingParamType
     from .dynamic_tracking_param_value import DynamicTrackingParamValue
     from .email_content import EmailContent
     from .email_content_sub_object import EmailContentSubObject
@@ -532,9 +531,7 @@ if TYPE_CHECKING:
     )
     from .push_action_button_definition import PushActionButtonDefinition
     from .push_on_open_app import PushOnOpenApp
-    from .push_on_open_app_type import PushOnOpenAppType
     from .push_on_open_deep_link import PushOnOpenDeepLink
-    from .push_on_open_deep_link_type import PushOnOpenDeepLinkType
     from .push_send_options import PushSendOptions
     from .refresh_campaign_recipient_estimation_fieldscampaign_recipient_estimation_job_item import (
         RefreshCampaignRecipientEstimationFieldscampaignRecipientEstimationJobItem,
@@ -561,7 +558,6 @@ if TYPE_CHECKING:
     from .static_send_strategy import StaticSendStrategy
     from .static_send_strategy_method import StaticSendStrategyMethod
     from .static_tracking_param import StaticTrackingParam
-    from .static_tracking_param_type import StaticTrackingParamType
     from .tag_enum import TagEnum
     from .tag_group_enum import TagGroupEnum
     from .tag_response_object_resource import TagResponseObjectResource
@@ -702,7 +698,6 @@ _MODULES: dict[str, str] = {
     "CreateCampaignCloneFieldscampaignItem": ".create_campaign_clone_fieldscampaign_item",
     "CreateCampaignFieldscampaignItem": ".create_campaign_fieldscampaign_item",
     "DynamicTrackingParam": ".dynamic_tracking_param",
-    "DynamicTrackingParamType": ".dynamic_tracking_param_type",
     "DynamicTrackingParamValue": ".dynamic_tracking_param_value",
     "EmailContent": ".email_content",
     "EmailContentSubObject": ".email_content_sub_object",
@@ -845,9 +840,7 @@ _MODULES: dict[str, str] = {
     "PostCampaignSendJobResponseDataAttributesStatus": ".post_campaign_send_job_response_data_attributes_status",
     "PushActionButtonDefinition": ".push_action_button_definition",
     "PushOnOpenApp": ".push_on_open_app",
-    "PushOnOpenAppType": ".push_on_open_app_type",
     "PushOnOpenDeepLink": ".push_on_open_deep_link",
-    "PushOnOpenDeepLinkType": ".push_on_open_deep_link_type",
     "PushSendOptions": ".push_send_options",
     "RefreshCampaignRecipientEstimationFieldscampaignRecipientEstimationJobItem": ".refresh_campaign_recipient_estimation_fieldscampaign_recipient_estimation_job_item",
     "RelationshipLinks": ".relationship_links",
@@ -870,7 +863,6 @@ _MODULES: dict[str, str] = {
     "StaticSendStrategy": ".static_send_strategy",
     "StaticSendStrategyMethod": ".static_send_strategy_method",
     "StaticTrackingParam": ".static_tracking_param",
-    "StaticTrackingParamType": ".static_tracking_param_type",
     "TagEnum": ".tag_enum",
     "TagGroupEnum": ".tag_group_enum",
     "TagResponseObjectResource": ".tag_response_object_resource",
@@ -996,7 +988,6 @@ __all__ = (
     "CreateCampaignCloneFieldscampaignItem",
     "CreateCampaignFieldscampaignItem",
     "DynamicTrackingParam",
-    "DynamicTrackingParamType",
     "DynamicTrackingParamValue",
     "EmailContent",
     "EmailContentSubObject",
@@ -1139,9 +1130,7 @@ __all__ = (
     "PostCampaignSendJobResponseDataAttributesStatus",
     "PushActionButtonDefinition",
     "PushOnOpenApp",
-    "PushOnOpenAppType",
     "PushOnOpenDeepLink",
-    "PushOnOpenDeepLinkType",
     "PushSendOptions",
     "RefreshCampaignRecipientEstimationFieldscampaignRecipientEstimationJobItem",
     "RelationshipLinks",
@@ -1164,7 +1153,6 @@ __all__ = (
     "StaticSendStrategy",
     "StaticSendStrategyMethod",
     "StaticTrackingParam",
-    "StaticTrackingParamType",
     "TagEnum",
     "TagGroupEnum",
     "TagResponseObjectResource",

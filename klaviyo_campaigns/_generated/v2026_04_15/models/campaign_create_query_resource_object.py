@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Literal,
+    TypeVar,
+    cast,
+)
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-from ..models.campaign_enum import CampaignEnum
 
 if TYPE_CHECKING:
     from ..models.campaign_create_query_resource_object_attributes import (
@@ -24,17 +28,17 @@ class CampaignCreateQueryResourceObject:
     """
     Attributes:
         attributes (CampaignCreateQueryResourceObjectAttributes):
-        type_ (CampaignEnum):
+        type_ (Literal['campaign']):
     """
 
     attributes: CampaignCreateQueryResourceObjectAttributes
-    type_: CampaignEnum
+    type_: Literal["campaign"]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         attributes = self.attributes.to_dict()
 
-        type_ = self.type_.value
+        type_ = self.type_
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -56,7 +60,9 @@ class CampaignCreateQueryResourceObject:
         d = dict(src_dict)
         attributes = CampaignCreateQueryResourceObjectAttributes.from_dict(d.pop("attributes"))
 
-        type_ = CampaignEnum(d.pop("type"))
+        type_ = cast(Literal["campaign"], d.pop("type"))
+        if type_ != "campaign":
+            raise ValueError(f"type must match const 'campaign', got '{type_}'")
 
         campaign_create_query_resource_object = cls(
             attributes=attributes,

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Literal,
+    TypeVar,
+    cast,
+)
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.campaign_message_enum import CampaignMessageEnum
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -29,13 +34,13 @@ class CampaignMessagePartialUpdateQueryResourceObject:
     Attributes:
         attributes (CampaignMessagePartialUpdateQueryResourceObjectAttributes):
         id (str): The message ID to be retrieved
-        type_ (CampaignMessageEnum):
+        type_ (Literal['campaign-message']):
         relationships (CampaignMessagePartialUpdateQueryResourceObjectRelationships | Unset):
     """
 
     attributes: CampaignMessagePartialUpdateQueryResourceObjectAttributes
     id: str
-    type_: CampaignMessageEnum
+    type_: Literal["campaign-message"]
     relationships: CampaignMessagePartialUpdateQueryResourceObjectRelationships | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -44,7 +49,7 @@ class CampaignMessagePartialUpdateQueryResourceObject:
 
         id = self.id
 
-        type_ = self.type_.value
+        type_ = self.type_
 
         relationships: dict[str, Any] | Unset = UNSET
         if not isinstance(self.relationships, Unset):
@@ -80,7 +85,9 @@ class CampaignMessagePartialUpdateQueryResourceObject:
 
         id = d.pop("id")
 
-        type_ = CampaignMessageEnum(d.pop("type"))
+        type_ = cast(Literal["campaign-message"], d.pop("type"))
+        if type_ != "campaign-message":
+            raise ValueError(f"type must match const 'campaign-message', got '{type_}'")
 
         _relationships = d.pop("relationships", UNSET)
         relationships: CampaignMessagePartialUpdateQueryResourceObjectRelationships | Unset

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Literal,
+    TypeVar,
+    cast,
+)
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.campaign_message_enum import CampaignMessageEnum
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -31,14 +36,14 @@ class CampaignMessageResponseObjectResource:
         attributes (CampaignMessageResponseObjectResourceAttributes):
         id (str): The message ID
         links (ObjectLinks):
-        type_ (CampaignMessageEnum):
+        type_ (Literal['campaign-message']):
         relationships (CampaignMessageResponseObjectResourceRelationships | Unset):
     """
 
     attributes: CampaignMessageResponseObjectResourceAttributes
     id: str
     links: ObjectLinks
-    type_: CampaignMessageEnum
+    type_: Literal["campaign-message"]
     relationships: CampaignMessageResponseObjectResourceRelationships | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -49,7 +54,7 @@ class CampaignMessageResponseObjectResource:
 
         links = self.links.to_dict()
 
-        type_ = self.type_.value
+        type_ = self.type_
 
         relationships: dict[str, Any] | Unset = UNSET
         if not isinstance(self.relationships, Unset):
@@ -87,7 +92,9 @@ class CampaignMessageResponseObjectResource:
 
         links = ObjectLinks.from_dict(d.pop("links"))
 
-        type_ = CampaignMessageEnum(d.pop("type"))
+        type_ = cast(Literal["campaign-message"], d.pop("type"))
+        if type_ != "campaign-message":
+            raise ValueError(f"type must match const 'campaign-message', got '{type_}'")
 
         _relationships = d.pop("relationships", UNSET)
         relationships: CampaignMessageResponseObjectResourceRelationships | Unset

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Literal,
+    TypeVar,
+    cast,
+)
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-from ..models.campaign_enum import CampaignEnum
 
 if TYPE_CHECKING:
     from ..models.campaign_partial_update_query_resource_object_attributes import (
@@ -25,12 +29,12 @@ class CampaignPartialUpdateQueryResourceObject:
     Attributes:
         attributes (CampaignPartialUpdateQueryResourceObjectAttributes):
         id (str): The campaign ID to be retrieved
-        type_ (CampaignEnum):
+        type_ (Literal['campaign']):
     """
 
     attributes: CampaignPartialUpdateQueryResourceObjectAttributes
     id: str
-    type_: CampaignEnum
+    type_: Literal["campaign"]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -38,7 +42,7 @@ class CampaignPartialUpdateQueryResourceObject:
 
         id = self.id
 
-        type_ = self.type_.value
+        type_ = self.type_
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -65,7 +69,9 @@ class CampaignPartialUpdateQueryResourceObject:
 
         id = d.pop("id")
 
-        type_ = CampaignEnum(d.pop("type"))
+        type_ = cast(Literal["campaign"], d.pop("type"))
+        if type_ != "campaign":
+            raise ValueError(f"type must match const 'campaign', got '{type_}'")
 
         campaign_partial_update_query_resource_object = cls(
             attributes=attributes,

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import (
+    Any,
+    Literal,
+    TypeVar,
+    cast,
+)
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-from ..models.campaign_recipient_estimation_job_enum import (
-    CampaignRecipientEstimationJobEnum,
-)
 
 T = TypeVar("T", bound="CampaignRecipientEstimationJobCreateQueryResourceObject")
 
@@ -20,17 +21,17 @@ class CampaignRecipientEstimationJobCreateQueryResourceObject:
     """
     Attributes:
         id (str): The ID of the campaign to perform recipient estimation
-        type_ (CampaignRecipientEstimationJobEnum):
+        type_ (Literal['campaign-recipient-estimation-job']):
     """
 
     id: str
-    type_: CampaignRecipientEstimationJobEnum
+    type_: Literal["campaign-recipient-estimation-job"]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         id = self.id
 
-        type_ = self.type_.value
+        type_ = self.type_
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -48,7 +49,11 @@ class CampaignRecipientEstimationJobCreateQueryResourceObject:
         d = dict(src_dict)
         id = d.pop("id")
 
-        type_ = CampaignRecipientEstimationJobEnum(d.pop("type"))
+        type_ = cast(Literal["campaign-recipient-estimation-job"], d.pop("type"))
+        if type_ != "campaign-recipient-estimation-job":
+            raise ValueError(
+                f"type must match const 'campaign-recipient-estimation-job', got '{type_}'"
+            )
 
         campaign_recipient_estimation_job_create_query_resource_object = cls(
             id=id,

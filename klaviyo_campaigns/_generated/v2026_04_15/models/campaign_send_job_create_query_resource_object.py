@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import (
+    Any,
+    Literal,
+    TypeVar,
+    cast,
+)
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-from ..models.campaign_send_job_enum import CampaignSendJobEnum
 
 T = TypeVar("T", bound="CampaignSendJobCreateQueryResourceObject")
 
@@ -18,17 +21,17 @@ class CampaignSendJobCreateQueryResourceObject:
     """
     Attributes:
         id (str): The ID of the campaign to send
-        type_ (CampaignSendJobEnum):
+        type_ (Literal['campaign-send-job']):
     """
 
     id: str
-    type_: CampaignSendJobEnum
+    type_: Literal["campaign-send-job"]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         id = self.id
 
-        type_ = self.type_.value
+        type_ = self.type_
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -46,7 +49,9 @@ class CampaignSendJobCreateQueryResourceObject:
         d = dict(src_dict)
         id = d.pop("id")
 
-        type_ = CampaignSendJobEnum(d.pop("type"))
+        type_ = cast(Literal["campaign-send-job"], d.pop("type"))
+        if type_ != "campaign-send-job":
+            raise ValueError(f"type must match const 'campaign-send-job', got '{type_}'")
 
         campaign_send_job_create_query_resource_object = cls(
             id=id,

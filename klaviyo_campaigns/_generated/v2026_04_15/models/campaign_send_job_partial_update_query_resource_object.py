@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Literal,
+    TypeVar,
+    cast,
+)
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-from ..models.campaign_send_job_enum import CampaignSendJobEnum
 
 if TYPE_CHECKING:
     from ..models.campaign_send_job_partial_update_query_resource_object_attributes import (
@@ -25,12 +29,12 @@ class CampaignSendJobPartialUpdateQueryResourceObject:
     Attributes:
         attributes (CampaignSendJobPartialUpdateQueryResourceObjectAttributes):
         id (str): The ID of the currently sending campaign to cancel or revert
-        type_ (CampaignSendJobEnum):
+        type_ (Literal['campaign-send-job']):
     """
 
     attributes: CampaignSendJobPartialUpdateQueryResourceObjectAttributes
     id: str
-    type_: CampaignSendJobEnum
+    type_: Literal["campaign-send-job"]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -38,7 +42,7 @@ class CampaignSendJobPartialUpdateQueryResourceObject:
 
         id = self.id
 
-        type_ = self.type_.value
+        type_ = self.type_
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -65,7 +69,9 @@ class CampaignSendJobPartialUpdateQueryResourceObject:
 
         id = d.pop("id")
 
-        type_ = CampaignSendJobEnum(d.pop("type"))
+        type_ = cast(Literal["campaign-send-job"], d.pop("type"))
+        if type_ != "campaign-send-job":
+            raise ValueError(f"type must match const 'campaign-send-job', got '{type_}'")
 
         campaign_send_job_partial_update_query_resource_object = cls(
             attributes=attributes,

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Literal,
+    TypeVar,
+    cast,
+)
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-from ..models.campaign_send_job_enum import CampaignSendJobEnum
 
 if TYPE_CHECKING:
     from ..models.campaign_send_job_response_object_resource_attributes import (
@@ -27,13 +31,13 @@ class CampaignSendJobResponseObjectResource:
         attributes (CampaignSendJobResponseObjectResourceAttributes):
         id (str): The ID of the campaign to send
         links (ObjectLinks):
-        type_ (CampaignSendJobEnum):
+        type_ (Literal['campaign-send-job']):
     """
 
     attributes: CampaignSendJobResponseObjectResourceAttributes
     id: str
     links: ObjectLinks
-    type_: CampaignSendJobEnum
+    type_: Literal["campaign-send-job"]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -43,7 +47,7 @@ class CampaignSendJobResponseObjectResource:
 
         links = self.links.to_dict()
 
-        type_ = self.type_.value
+        type_ = self.type_
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -72,7 +76,9 @@ class CampaignSendJobResponseObjectResource:
 
         links = ObjectLinks.from_dict(d.pop("links"))
 
-        type_ = CampaignSendJobEnum(d.pop("type"))
+        type_ = cast(Literal["campaign-send-job"], d.pop("type"))
+        if type_ != "campaign-send-job":
+            raise ValueError(f"type must match const 'campaign-send-job', got '{type_}'")
 
         campaign_send_job_response_object_resource = cls(
             attributes=attributes,

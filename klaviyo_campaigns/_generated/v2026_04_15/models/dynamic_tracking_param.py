@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import (
+    Any,
+    Literal,
+    TypeVar,
+    cast,
+)
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.dynamic_tracking_param_type import DynamicTrackingParamType
 from ..models.dynamic_tracking_param_value import DynamicTrackingParamValue
 
 T = TypeVar("T", bound="DynamicTrackingParam")
@@ -19,19 +23,19 @@ class DynamicTrackingParam:
     """
     Attributes:
         name (str): Name of the tracking param Example: utm_medium.
-        type_ (DynamicTrackingParamType): The type of the tracking parameter
+        type_ (Literal['dynamic']):
         value (DynamicTrackingParamValue): The value of the tracking parameter
     """
 
     name: str
-    type_: DynamicTrackingParamType
+    type_: Literal["dynamic"]
     value: DynamicTrackingParamValue
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         name = self.name
 
-        type_ = self.type_.value
+        type_ = self.type_
 
         value = self.value.value
 
@@ -52,7 +56,9 @@ class DynamicTrackingParam:
         d = dict(src_dict)
         name = d.pop("name")
 
-        type_ = DynamicTrackingParamType(d.pop("type"))
+        type_ = cast(Literal["dynamic"], d.pop("type"))
+        if type_ != "dynamic":
+            raise ValueError(f"type must match const 'dynamic', got '{type_}'")
 
         value = DynamicTrackingParamValue(d.pop("value"))
 

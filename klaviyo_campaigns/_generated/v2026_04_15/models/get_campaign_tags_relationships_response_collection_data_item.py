@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import (
+    Any,
+    Literal,
+    TypeVar,
+    cast,
+)
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-from ..models.tag_enum import TagEnum
 
 T = TypeVar("T", bound="GetCampaignTagsRelationshipsResponseCollectionDataItem")
 
@@ -18,17 +21,17 @@ class GetCampaignTagsRelationshipsResponseCollectionDataItem:
     """
     Attributes:
         id (str): The Tag ID Example: abcd1234-ef56-gh78-ij90-abcdef123456.
-        type_ (TagEnum):
+        type_ (Literal['tag']):
     """
 
     id: str
-    type_: TagEnum
+    type_: Literal["tag"]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         id = self.id
 
-        type_ = self.type_.value
+        type_ = self.type_
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -46,7 +49,9 @@ class GetCampaignTagsRelationshipsResponseCollectionDataItem:
         d = dict(src_dict)
         id = d.pop("id")
 
-        type_ = TagEnum(d.pop("type"))
+        type_ = cast(Literal["tag"], d.pop("type"))
+        if type_ != "tag":
+            raise ValueError(f"type must match const 'tag', got '{type_}'")
 
         get_campaign_tags_relationships_response_collection_data_item = cls(
             id=id,

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Literal,
+    TypeVar,
+    cast,
+)
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-from ..models.image_enum import ImageEnum
 
 if TYPE_CHECKING:
     from ..models.image_response_object_resource_attributes import (
@@ -27,13 +31,13 @@ class ImageResponseObjectResource:
         attributes (ImageResponseObjectResourceAttributes):
         id (str): The ID of the image Example: 7.
         links (ObjectLinks):
-        type_ (ImageEnum):
+        type_ (Literal['image']):
     """
 
     attributes: ImageResponseObjectResourceAttributes
     id: str
     links: ObjectLinks
-    type_: ImageEnum
+    type_: Literal["image"]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -43,7 +47,7 @@ class ImageResponseObjectResource:
 
         links = self.links.to_dict()
 
-        type_ = self.type_.value
+        type_ = self.type_
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -72,7 +76,9 @@ class ImageResponseObjectResource:
 
         links = ObjectLinks.from_dict(d.pop("links"))
 
-        type_ = ImageEnum(d.pop("type"))
+        type_ = cast(Literal["image"], d.pop("type"))
+        if type_ != "image":
+            raise ValueError(f"type must match const 'image', got '{type_}'")
 
         image_response_object_resource = cls(
             attributes=attributes,

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import (
+    Any,
+    Literal,
+    TypeVar,
+    cast,
+)
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-from ..models.campaign_message_enum import CampaignMessageEnum
 
 T = TypeVar("T", bound="PatchCampaignResponseDataRelationshipsCampaignMessagesDataItem")
 
@@ -18,17 +21,17 @@ class PatchCampaignResponseDataRelationshipsCampaignMessagesDataItem:
     """
     Attributes:
         id (str): The message(s) associated with the campaign
-        type_ (CampaignMessageEnum):
+        type_ (Literal['campaign-message']):
     """
 
     id: str
-    type_: CampaignMessageEnum
+    type_: Literal["campaign-message"]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         id = self.id
 
-        type_ = self.type_.value
+        type_ = self.type_
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -46,7 +49,9 @@ class PatchCampaignResponseDataRelationshipsCampaignMessagesDataItem:
         d = dict(src_dict)
         id = d.pop("id")
 
-        type_ = CampaignMessageEnum(d.pop("type"))
+        type_ = cast(Literal["campaign-message"], d.pop("type"))
+        if type_ != "campaign-message":
+            raise ValueError(f"type must match const 'campaign-message', got '{type_}'")
 
         patch_campaign_response_data_relationships_campaign_messages_data_item = cls(
             id=id,

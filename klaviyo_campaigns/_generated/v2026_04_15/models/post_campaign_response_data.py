@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Literal,
+    TypeVar,
+    cast,
+)
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.campaign_enum import CampaignEnum
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -31,14 +36,14 @@ class PostCampaignResponseData:
         attributes (PostCampaignResponseDataAttributes):
         id (str): The campaign ID
         links (ObjectLinks):
-        type_ (CampaignEnum):
+        type_ (Literal['campaign']):
         relationships (PostCampaignResponseDataRelationships | Unset):
     """
 
     attributes: PostCampaignResponseDataAttributes
     id: str
     links: ObjectLinks
-    type_: CampaignEnum
+    type_: Literal["campaign"]
     relationships: PostCampaignResponseDataRelationships | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -49,7 +54,7 @@ class PostCampaignResponseData:
 
         links = self.links.to_dict()
 
-        type_ = self.type_.value
+        type_ = self.type_
 
         relationships: dict[str, Any] | Unset = UNSET
         if not isinstance(self.relationships, Unset):
@@ -87,7 +92,9 @@ class PostCampaignResponseData:
 
         links = ObjectLinks.from_dict(d.pop("links"))
 
-        type_ = CampaignEnum(d.pop("type"))
+        type_ = cast(Literal["campaign"], d.pop("type"))
+        if type_ != "campaign":
+            raise ValueError(f"type must match const 'campaign', got '{type_}'")
 
         _relationships = d.pop("relationships", UNSET)
         relationships: PostCampaignResponseDataRelationships | Unset

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import (
+    Any,
+    Literal,
+    TypeVar,
+    cast,
+)
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-from ..models.push_on_open_app_type import PushOnOpenAppType
 
 T = TypeVar("T", bound="PushOnOpenApp")
 
@@ -17,14 +20,14 @@ T = TypeVar("T", bound="PushOnOpenApp")
 class PushOnOpenApp:
     """
     Attributes:
-        type_ (PushOnOpenAppType):
+        type_ (Literal['open_app']):
     """
 
-    type_: PushOnOpenAppType
+    type_: Literal["open_app"]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        type_ = self.type_.value
+        type_ = self.type_
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -39,7 +42,9 @@ class PushOnOpenApp:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        type_ = PushOnOpenAppType(d.pop("type"))
+        type_ = cast(Literal["open_app"], d.pop("type"))
+        if type_ != "open_app":
+            raise ValueError(f"type must match const 'open_app', got '{type_}'")
 
         push_on_open_app = cls(
             type_=type_,

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import (
+    Any,
+    Literal,
+    TypeVar,
+    cast,
+)
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.push_on_open_deep_link_type import PushOnOpenDeepLinkType
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="PushOnOpenDeepLink")
@@ -18,18 +22,18 @@ T = TypeVar("T", bound="PushOnOpenDeepLink")
 class PushOnOpenDeepLink:
     """
     Attributes:
-        type_ (PushOnOpenDeepLinkType):
+        type_ (Literal['deep_link']):
         android_deep_link (None | str | Unset): required for all platforms enabled for push
         ios_deep_link (None | str | Unset): required for all platforms enabled for push
     """
 
-    type_: PushOnOpenDeepLinkType
+    type_: Literal["deep_link"]
     android_deep_link: None | str | Unset = UNSET
     ios_deep_link: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        type_ = self.type_.value
+        type_ = self.type_
 
         android_deep_link: None | str | Unset
         if isinstance(self.android_deep_link, Unset):
@@ -60,7 +64,9 @@ class PushOnOpenDeepLink:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        type_ = PushOnOpenDeepLinkType(d.pop("type"))
+        type_ = cast(Literal["deep_link"], d.pop("type"))
+        if type_ != "deep_link":
+            raise ValueError(f"type must match const 'deep_link', got '{type_}'")
 
         def _parse_android_deep_link(data: object) -> None | str | Unset:
             if data is None:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import (
+    Any,
+    Literal,
+    TypeVar,
+    cast,
+)
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-from ..models.static_tracking_param_type import StaticTrackingParamType
 
 T = TypeVar("T", bound="StaticTrackingParam")
 
@@ -18,19 +21,19 @@ class StaticTrackingParam:
     """
     Attributes:
         name (str): Name of the tracking param Example: utm_medium.
-        type_ (StaticTrackingParamType): The type of the tracking parameter
+        type_ (Literal['static']):
         value (str): The value of the tracking parameter
     """
 
     name: str
-    type_: StaticTrackingParamType
+    type_: Literal["static"]
     value: str
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         name = self.name
 
-        type_ = self.type_.value
+        type_ = self.type_
 
         value = self.value
 
@@ -51,7 +54,9 @@ class StaticTrackingParam:
         d = dict(src_dict)
         name = d.pop("name")
 
-        type_ = StaticTrackingParamType(d.pop("type"))
+        type_ = cast(Literal["static"], d.pop("type"))
+        if type_ != "static":
+            raise ValueError(f"type must match const 'static', got '{type_}'")
 
         value = d.pop("value")
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import (
+    Any,
+    Literal,
+    TypeVar,
+    cast,
+)
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-from ..models.campaign_enum import CampaignEnum
 
 T = TypeVar("T", bound="TagResponseObjectResourceRelationshipsCampaignsDataItem")
 
@@ -18,17 +21,17 @@ class TagResponseObjectResourceRelationshipsCampaignsDataItem:
     """
     Attributes:
         id (str):
-        type_ (CampaignEnum):
+        type_ (Literal['campaign']):
     """
 
     id: str
-    type_: CampaignEnum
+    type_: Literal["campaign"]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         id = self.id
 
-        type_ = self.type_.value
+        type_ = self.type_
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -46,7 +49,9 @@ class TagResponseObjectResourceRelationshipsCampaignsDataItem:
         d = dict(src_dict)
         id = d.pop("id")
 
-        type_ = CampaignEnum(d.pop("type"))
+        type_ = cast(Literal["campaign"], d.pop("type"))
+        if type_ != "campaign":
+            raise ValueError(f"type must match const 'campaign', got '{type_}'")
 
         tag_response_object_resource_relationships_campaigns_data_item = cls(
             id=id,

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Literal,
+    TypeVar,
+    cast,
+)
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.campaign_audience_clone_enum import CampaignAudienceCloneEnum
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -29,13 +34,13 @@ class AudienceCloneQueryResourceObject:
     Attributes:
         attributes (AudienceCloneQueryResourceObjectAttributes):
         id (str):  Example: 925e385b52fb405715f3616c337cc65c.
-        type_ (CampaignAudienceCloneEnum):
+        type_ (Literal['campaign-audience-clone']):
         relationships (AudienceCloneQueryResourceObjectRelationships | Unset):
     """
 
     attributes: AudienceCloneQueryResourceObjectAttributes
     id: str
-    type_: CampaignAudienceCloneEnum
+    type_: Literal["campaign-audience-clone"]
     relationships: AudienceCloneQueryResourceObjectRelationships | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -44,7 +49,7 @@ class AudienceCloneQueryResourceObject:
 
         id = self.id
 
-        type_ = self.type_.value
+        type_ = self.type_
 
         relationships: dict[str, Any] | Unset = UNSET
         if not isinstance(self.relationships, Unset):
@@ -78,7 +83,9 @@ class AudienceCloneQueryResourceObject:
 
         id = d.pop("id")
 
-        type_ = CampaignAudienceCloneEnum(d.pop("type"))
+        type_ = cast(Literal["campaign-audience-clone"], d.pop("type"))
+        if type_ != "campaign-audience-clone":
+            raise ValueError(f"type must match const 'campaign-audience-clone', got '{type_}'")
 
         _relationships = d.pop("relationships", UNSET)
         relationships: AudienceCloneQueryResourceObjectRelationships | Unset

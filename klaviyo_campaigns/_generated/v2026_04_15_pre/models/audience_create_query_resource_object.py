@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Literal,
+    TypeVar,
+    cast,
+)
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-from ..models.campaign_audience_enum import CampaignAudienceEnum
 
 if TYPE_CHECKING:
     from ..models.audience_create_query_resource_object_attributes import (
@@ -28,12 +32,12 @@ class AudienceCreateQueryResourceObject:
     Attributes:
         attributes (AudienceCreateQueryResourceObjectAttributes):
         relationships (AudienceCreateQueryResourceObjectRelationships):
-        type_ (CampaignAudienceEnum):
+        type_ (Literal['campaign-audience']):
     """
 
     attributes: AudienceCreateQueryResourceObjectAttributes
     relationships: AudienceCreateQueryResourceObjectRelationships
-    type_: CampaignAudienceEnum
+    type_: Literal["campaign-audience"]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -41,7 +45,7 @@ class AudienceCreateQueryResourceObject:
 
         relationships = self.relationships.to_dict()
 
-        type_ = self.type_.value
+        type_ = self.type_
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -71,7 +75,9 @@ class AudienceCreateQueryResourceObject:
             d.pop("relationships")
         )
 
-        type_ = CampaignAudienceEnum(d.pop("type"))
+        type_ = cast(Literal["campaign-audience"], d.pop("type"))
+        if type_ != "campaign-audience":
+            raise ValueError(f"type must match const 'campaign-audience', got '{type_}'")
 
         audience_create_query_resource_object = cls(
             attributes=attributes,

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Literal,
+    TypeVar,
+    cast,
+)
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-from ..models.campaign_audience_enum import CampaignAudienceEnum
 
 if TYPE_CHECKING:
     from ..models.audience_update_query_resource_object_attributes import (
@@ -25,12 +29,12 @@ class AudienceUpdateQueryResourceObject:
     Attributes:
         attributes (AudienceUpdateQueryResourceObjectAttributes):
         id (str):  Example: 925e385b52fb405715f3616c337cc65c.
-        type_ (CampaignAudienceEnum):
+        type_ (Literal['campaign-audience']):
     """
 
     attributes: AudienceUpdateQueryResourceObjectAttributes
     id: str
-    type_: CampaignAudienceEnum
+    type_: Literal["campaign-audience"]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -38,7 +42,7 @@ class AudienceUpdateQueryResourceObject:
 
         id = self.id
 
-        type_ = self.type_.value
+        type_ = self.type_
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -63,7 +67,9 @@ class AudienceUpdateQueryResourceObject:
 
         id = d.pop("id")
 
-        type_ = CampaignAudienceEnum(d.pop("type"))
+        type_ = cast(Literal["campaign-audience"], d.pop("type"))
+        if type_ != "campaign-audience":
+            raise ValueError(f"type must match const 'campaign-audience', got '{type_}'")
 
         audience_update_query_resource_object = cls(
             attributes=attributes,

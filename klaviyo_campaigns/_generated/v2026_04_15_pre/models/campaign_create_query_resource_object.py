@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Literal,
+    TypeVar,
+    cast,
+)
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.campaign_enum import CampaignEnum
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -28,19 +33,19 @@ class CampaignCreateQueryResourceObject:
     """
     Attributes:
         attributes (CampaignCreateQueryResourceObjectAttributes):
-        type_ (CampaignEnum):
+        type_ (Literal['campaign']):
         relationships (CampaignCreateQueryResourceObjectRelationships | Unset):
     """
 
     attributes: CampaignCreateQueryResourceObjectAttributes
-    type_: CampaignEnum
+    type_: Literal["campaign"]
     relationships: CampaignCreateQueryResourceObjectRelationships | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         attributes = self.attributes.to_dict()
 
-        type_ = self.type_.value
+        type_ = self.type_
 
         relationships: dict[str, Any] | Unset = UNSET
         if not isinstance(self.relationships, Unset):
@@ -71,7 +76,9 @@ class CampaignCreateQueryResourceObject:
         d = dict(src_dict)
         attributes = CampaignCreateQueryResourceObjectAttributes.from_dict(d.pop("attributes"))
 
-        type_ = CampaignEnum(d.pop("type"))
+        type_ = cast(Literal["campaign"], d.pop("type"))
+        if type_ != "campaign":
+            raise ValueError(f"type must match const 'campaign', got '{type_}'")
 
         _relationships = d.pop("relationships", UNSET)
         relationships: CampaignCreateQueryResourceObjectRelationships | Unset

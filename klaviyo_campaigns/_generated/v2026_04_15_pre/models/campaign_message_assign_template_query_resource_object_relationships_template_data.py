@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import (
+    Any,
+    Literal,
+    TypeVar,
+    cast,
+)
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-from ..models.template_enum import TemplateEnum
 
 T = TypeVar("T", bound="CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplateData")
 
@@ -18,17 +21,17 @@ class CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplateData:
     """
     Attributes:
         id (str): The template ID to assign Example: RipRmi.
-        type_ (TemplateEnum):
+        type_ (Literal['template']):
     """
 
     id: str
-    type_: TemplateEnum
+    type_: Literal["template"]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         id = self.id
 
-        type_ = self.type_.value
+        type_ = self.type_
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -46,7 +49,9 @@ class CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplateData:
         d = dict(src_dict)
         id = d.pop("id")
 
-        type_ = TemplateEnum(d.pop("type"))
+        type_ = cast(Literal["template"], d.pop("type"))
+        if type_ != "template":
+            raise ValueError(f"type must match const 'template', got '{type_}'")
 
         campaign_message_assign_template_query_resource_object_relationships_template_data = cls(
             id=id,

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Literal,
+    TypeVar,
+    cast,
+)
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-from ..models.campaign_message_schedule_enum import CampaignMessageScheduleEnum
 
 if TYPE_CHECKING:
     from ..models.campaign_message_schedule_update_query_resource_object_attributes import (
@@ -25,12 +29,12 @@ class CampaignMessageScheduleUpdateQueryResourceObject:
     Attributes:
         attributes (CampaignMessageScheduleUpdateQueryResourceObjectAttributes):
         id (str):
-        type_ (CampaignMessageScheduleEnum):
+        type_ (Literal['campaign-message-schedule']):
     """
 
     attributes: CampaignMessageScheduleUpdateQueryResourceObjectAttributes
     id: str
-    type_: CampaignMessageScheduleEnum
+    type_: Literal["campaign-message-schedule"]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -38,7 +42,7 @@ class CampaignMessageScheduleUpdateQueryResourceObject:
 
         id = self.id
 
-        type_ = self.type_.value
+        type_ = self.type_
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -65,7 +69,9 @@ class CampaignMessageScheduleUpdateQueryResourceObject:
 
         id = d.pop("id")
 
-        type_ = CampaignMessageScheduleEnum(d.pop("type"))
+        type_ = cast(Literal["campaign-message-schedule"], d.pop("type"))
+        if type_ != "campaign-message-schedule":
+            raise ValueError(f"type must match const 'campaign-message-schedule', got '{type_}'")
 
         campaign_message_schedule_update_query_resource_object = cls(
             attributes=attributes,

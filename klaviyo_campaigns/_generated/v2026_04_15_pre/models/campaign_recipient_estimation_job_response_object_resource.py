@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Literal,
+    TypeVar,
+    cast,
+)
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-from ..models.campaign_recipient_estimation_job_enum import (
-    CampaignRecipientEstimationJobEnum,
-)
 
 if TYPE_CHECKING:
     from ..models.campaign_recipient_estimation_job_response_object_resource_attributes import (
@@ -29,13 +31,13 @@ class CampaignRecipientEstimationJobResponseObjectResource:
         attributes (CampaignRecipientEstimationJobResponseObjectResourceAttributes):
         id (str): The ID of the campaign used for estimating recipients Example: 01GMRWDSA0ARTAKE1SFX8JGXAY.
         links (ObjectLinks):
-        type_ (CampaignRecipientEstimationJobEnum):
+        type_ (Literal['campaign-recipient-estimation-job']):
     """
 
     attributes: CampaignRecipientEstimationJobResponseObjectResourceAttributes
     id: str
     links: ObjectLinks
-    type_: CampaignRecipientEstimationJobEnum
+    type_: Literal["campaign-recipient-estimation-job"]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -45,7 +47,7 @@ class CampaignRecipientEstimationJobResponseObjectResource:
 
         links = self.links.to_dict()
 
-        type_ = self.type_.value
+        type_ = self.type_
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -76,7 +78,11 @@ class CampaignRecipientEstimationJobResponseObjectResource:
 
         links = ObjectLinks.from_dict(d.pop("links"))
 
-        type_ = CampaignRecipientEstimationJobEnum(d.pop("type"))
+        type_ = cast(Literal["campaign-recipient-estimation-job"], d.pop("type"))
+        if type_ != "campaign-recipient-estimation-job":
+            raise ValueError(
+                f"type must match const 'campaign-recipient-estimation-job', got '{type_}'"
+            )
 
         campaign_recipient_estimation_job_response_object_resource = cls(
             attributes=attributes,

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Literal,
+    TypeVar,
+    cast,
+)
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-from ..models.campaign_recipient_estimation_enum import CampaignRecipientEstimationEnum
 
 if TYPE_CHECKING:
     from ..models.campaign_recipient_estimation_response_object_resource_attributes import (
@@ -27,13 +31,13 @@ class CampaignRecipientEstimationResponseObjectResource:
         attributes (CampaignRecipientEstimationResponseObjectResourceAttributes):
         id (str): The ID of the campaign for which to get the estimated number of recipients
         links (ObjectLinks):
-        type_ (CampaignRecipientEstimationEnum):
+        type_ (Literal['campaign-recipient-estimation']):
     """
 
     attributes: CampaignRecipientEstimationResponseObjectResourceAttributes
     id: str
     links: ObjectLinks
-    type_: CampaignRecipientEstimationEnum
+    type_: Literal["campaign-recipient-estimation"]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -43,7 +47,7 @@ class CampaignRecipientEstimationResponseObjectResource:
 
         links = self.links.to_dict()
 
-        type_ = self.type_.value
+        type_ = self.type_
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -74,7 +78,11 @@ class CampaignRecipientEstimationResponseObjectResource:
 
         links = ObjectLinks.from_dict(d.pop("links"))
 
-        type_ = CampaignRecipientEstimationEnum(d.pop("type"))
+        type_ = cast(Literal["campaign-recipient-estimation"], d.pop("type"))
+        if type_ != "campaign-recipient-estimation":
+            raise ValueError(
+                f"type must match const 'campaign-recipient-estimation', got '{type_}'"
+            )
 
         campaign_recipient_estimation_response_object_resource = cls(
             attributes=attributes,

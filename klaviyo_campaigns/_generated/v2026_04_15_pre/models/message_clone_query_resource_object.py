@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Literal,
+    TypeVar,
+    cast,
+)
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-from ..models.campaign_message_enum import CampaignMessageEnum
 
 if TYPE_CHECKING:
     from ..models.message_clone_query_resource_object_attributes import (
@@ -29,13 +33,13 @@ class MessageCloneQueryResourceObject:
         attributes (MessageCloneQueryResourceObjectAttributes):
         id (str):
         relationships (MessageCloneQueryResourceObjectRelationships):
-        type_ (CampaignMessageEnum):
+        type_ (Literal['campaign-message']):
     """
 
     attributes: MessageCloneQueryResourceObjectAttributes
     id: str
     relationships: MessageCloneQueryResourceObjectRelationships
-    type_: CampaignMessageEnum
+    type_: Literal["campaign-message"]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -45,7 +49,7 @@ class MessageCloneQueryResourceObject:
 
         relationships = self.relationships.to_dict()
 
-        type_ = self.type_.value
+        type_ = self.type_
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -78,7 +82,9 @@ class MessageCloneQueryResourceObject:
             d.pop("relationships")
         )
 
-        type_ = CampaignMessageEnum(d.pop("type"))
+        type_ = cast(Literal["campaign-message"], d.pop("type"))
+        if type_ != "campaign-message":
+            raise ValueError(f"type must match const 'campaign-message', got '{type_}'")
 
         message_clone_query_resource_object = cls(
             attributes=attributes,

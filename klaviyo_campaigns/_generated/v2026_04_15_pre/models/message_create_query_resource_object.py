@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Literal,
+    TypeVar,
+    cast,
+)
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-from ..models.campaign_message_enum import CampaignMessageEnum
 
 if TYPE_CHECKING:
     from ..models.message_create_query_resource_object_attributes import (
@@ -28,12 +32,12 @@ class MessageCreateQueryResourceObject:
     Attributes:
         attributes (MessageCreateQueryResourceObjectAttributes):
         relationships (MessageCreateQueryResourceObjectRelationships):
-        type_ (CampaignMessageEnum):
+        type_ (Literal['campaign-message']):
     """
 
     attributes: MessageCreateQueryResourceObjectAttributes
     relationships: MessageCreateQueryResourceObjectRelationships
-    type_: CampaignMessageEnum
+    type_: Literal["campaign-message"]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -41,7 +45,7 @@ class MessageCreateQueryResourceObject:
 
         relationships = self.relationships.to_dict()
 
-        type_ = self.type_.value
+        type_ = self.type_
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -71,7 +75,9 @@ class MessageCreateQueryResourceObject:
             d.pop("relationships")
         )
 
-        type_ = CampaignMessageEnum(d.pop("type"))
+        type_ = cast(Literal["campaign-message"], d.pop("type"))
+        if type_ != "campaign-message":
+            raise ValueError(f"type must match const 'campaign-message', got '{type_}'")
 
         message_create_query_resource_object = cls(
             attributes=attributes,

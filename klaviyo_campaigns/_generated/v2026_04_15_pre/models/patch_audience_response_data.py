@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Literal,
+    TypeVar,
+    cast,
+)
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.campaign_audience_enum import CampaignAudienceEnum
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -31,14 +36,14 @@ class PatchAudienceResponseData:
         attributes (PatchAudienceResponseDataAttributes):
         id (str):  Example: 925e385b52fb405715f3616c337cc65c.
         links (ObjectLinks):
-        type_ (CampaignAudienceEnum):
+        type_ (Literal['campaign-audience']):
         relationships (PatchAudienceResponseDataRelationships | Unset):
     """
 
     attributes: PatchAudienceResponseDataAttributes
     id: str
     links: ObjectLinks
-    type_: CampaignAudienceEnum
+    type_: Literal["campaign-audience"]
     relationships: PatchAudienceResponseDataRelationships | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -49,7 +54,7 @@ class PatchAudienceResponseData:
 
         links = self.links.to_dict()
 
-        type_ = self.type_.value
+        type_ = self.type_
 
         relationships: dict[str, Any] | Unset = UNSET
         if not isinstance(self.relationships, Unset):
@@ -87,7 +92,9 @@ class PatchAudienceResponseData:
 
         links = ObjectLinks.from_dict(d.pop("links"))
 
-        type_ = CampaignAudienceEnum(d.pop("type"))
+        type_ = cast(Literal["campaign-audience"], d.pop("type"))
+        if type_ != "campaign-audience":
+            raise ValueError(f"type must match const 'campaign-audience', got '{type_}'")
 
         _relationships = d.pop("relationships", UNSET)
         relationships: PatchAudienceResponseDataRelationships | Unset

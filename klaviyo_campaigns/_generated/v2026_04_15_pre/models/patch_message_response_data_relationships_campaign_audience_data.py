@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import (
+    Any,
+    Literal,
+    TypeVar,
+    cast,
+)
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-from ..models.campaign_audience_enum import CampaignAudienceEnum
 
 T = TypeVar("T", bound="PatchMessageResponseDataRelationshipsCampaignAudienceData")
 
@@ -18,17 +21,17 @@ class PatchMessageResponseDataRelationshipsCampaignAudienceData:
     """
     Attributes:
         id (str):
-        type_ (CampaignAudienceEnum):
+        type_ (Literal['campaign-audience']):
     """
 
     id: str
-    type_: CampaignAudienceEnum
+    type_: Literal["campaign-audience"]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         id = self.id
 
-        type_ = self.type_.value
+        type_ = self.type_
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -46,7 +49,9 @@ class PatchMessageResponseDataRelationshipsCampaignAudienceData:
         d = dict(src_dict)
         id = d.pop("id")
 
-        type_ = CampaignAudienceEnum(d.pop("type"))
+        type_ = cast(Literal["campaign-audience"], d.pop("type"))
+        if type_ != "campaign-audience":
+            raise ValueError(f"type must match const 'campaign-audience', got '{type_}'")
 
         patch_message_response_data_relationships_campaign_audience_data = cls(
             id=id,

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import (
+    Any,
+    Literal,
+    TypeVar,
+    cast,
+)
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-from ..models.image_enum import ImageEnum
 
 T = TypeVar("T", bound="PatchVariationResponseDataRelationshipsImageData")
 
@@ -18,17 +21,17 @@ class PatchVariationResponseDataRelationshipsImageData:
     """
     Attributes:
         id (str):
-        type_ (ImageEnum):
+        type_ (Literal['image']):
     """
 
     id: str
-    type_: ImageEnum
+    type_: Literal["image"]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         id = self.id
 
-        type_ = self.type_.value
+        type_ = self.type_
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -46,7 +49,9 @@ class PatchVariationResponseDataRelationshipsImageData:
         d = dict(src_dict)
         id = d.pop("id")
 
-        type_ = ImageEnum(d.pop("type"))
+        type_ = cast(Literal["image"], d.pop("type"))
+        if type_ != "image":
+            raise ValueError(f"type must match const 'image', got '{type_}'")
 
         patch_variation_response_data_relationships_image_data = cls(
             id=id,

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Literal,
+    TypeVar,
+    cast,
+)
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.campaign_message_schedule_enum import CampaignMessageScheduleEnum
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -31,14 +36,14 @@ class PostCampaignMessageScheduleResponseData:
         attributes (PostCampaignMessageScheduleResponseDataAttributes):
         id (str):  Example: 925e385b52fb405715f3616c337cc65c.
         links (ObjectLinks):
-        type_ (CampaignMessageScheduleEnum):
+        type_ (Literal['campaign-message-schedule']):
         relationships (PostCampaignMessageScheduleResponseDataRelationships | Unset):
     """
 
     attributes: PostCampaignMessageScheduleResponseDataAttributes
     id: str
     links: ObjectLinks
-    type_: CampaignMessageScheduleEnum
+    type_: Literal["campaign-message-schedule"]
     relationships: PostCampaignMessageScheduleResponseDataRelationships | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -49,7 +54,7 @@ class PostCampaignMessageScheduleResponseData:
 
         links = self.links.to_dict()
 
-        type_ = self.type_.value
+        type_ = self.type_
 
         relationships: dict[str, Any] | Unset = UNSET
         if not isinstance(self.relationships, Unset):
@@ -89,7 +94,9 @@ class PostCampaignMessageScheduleResponseData:
 
         links = ObjectLinks.from_dict(d.pop("links"))
 
-        type_ = CampaignMessageScheduleEnum(d.pop("type"))
+        type_ = cast(Literal["campaign-message-schedule"], d.pop("type"))
+        if type_ != "campaign-message-schedule":
+            raise ValueError(f"type must match const 'campaign-message-schedule', got '{type_}'")
 
         _relationships = d.pop("relationships", UNSET)
         relationships: PostCampaignMessageScheduleResponseDataRelationships | Unset

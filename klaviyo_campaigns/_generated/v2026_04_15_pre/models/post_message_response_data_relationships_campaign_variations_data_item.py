@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import (
+    Any,
+    Literal,
+    TypeVar,
+    cast,
+)
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-from ..models.campaign_variation_enum import CampaignVariationEnum
 
 T = TypeVar("T", bound="PostMessageResponseDataRelationshipsCampaignVariationsDataItem")
 
@@ -18,17 +21,17 @@ class PostMessageResponseDataRelationshipsCampaignVariationsDataItem:
     """
     Attributes:
         id (str):
-        type_ (CampaignVariationEnum):
+        type_ (Literal['campaign-variation']):
     """
 
     id: str
-    type_: CampaignVariationEnum
+    type_: Literal["campaign-variation"]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         id = self.id
 
-        type_ = self.type_.value
+        type_ = self.type_
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -46,7 +49,9 @@ class PostMessageResponseDataRelationshipsCampaignVariationsDataItem:
         d = dict(src_dict)
         id = d.pop("id")
 
-        type_ = CampaignVariationEnum(d.pop("type"))
+        type_ = cast(Literal["campaign-variation"], d.pop("type"))
+        if type_ != "campaign-variation":
+            raise ValueError(f"type must match const 'campaign-variation', got '{type_}'")
 
         post_message_response_data_relationships_campaign_variations_data_item = cls(
             id=id,

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Literal,
+    TypeVar,
+    cast,
+)
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.campaign_variation_enum import CampaignVariationEnum
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -31,14 +36,14 @@ class PostVariationResponseData:
         attributes (PostVariationResponseDataAttributes):
         id (str):  Example: 925e385b52fb405715f3616c337cc65c.
         links (ObjectLinks):
-        type_ (CampaignVariationEnum):
+        type_ (Literal['campaign-variation']):
         relationships (PostVariationResponseDataRelationships | Unset):
     """
 
     attributes: PostVariationResponseDataAttributes
     id: str
     links: ObjectLinks
-    type_: CampaignVariationEnum
+    type_: Literal["campaign-variation"]
     relationships: PostVariationResponseDataRelationships | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -49,7 +54,7 @@ class PostVariationResponseData:
 
         links = self.links.to_dict()
 
-        type_ = self.type_.value
+        type_ = self.type_
 
         relationships: dict[str, Any] | Unset = UNSET
         if not isinstance(self.relationships, Unset):
@@ -87,7 +92,9 @@ class PostVariationResponseData:
 
         links = ObjectLinks.from_dict(d.pop("links"))
 
-        type_ = CampaignVariationEnum(d.pop("type"))
+        type_ = cast(Literal["campaign-variation"], d.pop("type"))
+        if type_ != "campaign-variation":
+            raise ValueError(f"type must match const 'campaign-variation', got '{type_}'")
 
         _relationships = d.pop("relationships", UNSET)
         relationships: PostVariationResponseDataRelationships | Unset

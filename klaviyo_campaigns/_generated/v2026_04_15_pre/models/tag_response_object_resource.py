@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Literal,
+    TypeVar,
+    cast,
+)
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.tag_enum import TagEnum
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -31,14 +36,14 @@ class TagResponseObjectResource:
         attributes (TagResponseObjectResourceAttributes):
         id (str): The Tag ID Example: abcd1234-ef56-gh78-ij90-abcdef123456.
         links (ObjectLinks):
-        type_ (TagEnum):
+        type_ (Literal['tag']):
         relationships (TagResponseObjectResourceRelationships | Unset):
     """
 
     attributes: TagResponseObjectResourceAttributes
     id: str
     links: ObjectLinks
-    type_: TagEnum
+    type_: Literal["tag"]
     relationships: TagResponseObjectResourceRelationships | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -49,7 +54,7 @@ class TagResponseObjectResource:
 
         links = self.links.to_dict()
 
-        type_ = self.type_.value
+        type_ = self.type_
 
         relationships: dict[str, Any] | Unset = UNSET
         if not isinstance(self.relationships, Unset):
@@ -87,7 +92,9 @@ class TagResponseObjectResource:
 
         links = ObjectLinks.from_dict(d.pop("links"))
 
-        type_ = TagEnum(d.pop("type"))
+        type_ = cast(Literal["tag"], d.pop("type"))
+        if type_ != "tag":
+            raise ValueError(f"type must match const 'tag', got '{type_}'")
 
         _relationships = d.pop("relationships", UNSET)
         relationships: TagResponseObjectResourceRelationships | Unset

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import (
+    Any,
+    Literal,
+    TypeVar,
+    cast,
+)
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-from ..models.flow_enum import FlowEnum
 
 T = TypeVar("T", bound="TagResponseObjectResourceRelationshipsFlowsDataItem")
 
@@ -18,17 +21,17 @@ class TagResponseObjectResourceRelationshipsFlowsDataItem:
     """
     Attributes:
         id (str):
-        type_ (FlowEnum):
+        type_ (Literal['flow']):
     """
 
     id: str
-    type_: FlowEnum
+    type_: Literal["flow"]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         id = self.id
 
-        type_ = self.type_.value
+        type_ = self.type_
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -46,7 +49,9 @@ class TagResponseObjectResourceRelationshipsFlowsDataItem:
         d = dict(src_dict)
         id = d.pop("id")
 
-        type_ = FlowEnum(d.pop("type"))
+        type_ = cast(Literal["flow"], d.pop("type"))
+        if type_ != "flow":
+            raise ValueError(f"type must match const 'flow', got '{type_}'")
 
         tag_response_object_resource_relationships_flows_data_item = cls(
             id=id,

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import (
+    Any,
+    Literal,
+    TypeVar,
+    cast,
+)
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-from ..models.segment_enum import SegmentEnum
 
 T = TypeVar("T", bound="TagResponseObjectResourceRelationshipsSegmentsDataItem")
 
@@ -18,17 +21,17 @@ class TagResponseObjectResourceRelationshipsSegmentsDataItem:
     """
     Attributes:
         id (str):
-        type_ (SegmentEnum):
+        type_ (Literal['segment']):
     """
 
     id: str
-    type_: SegmentEnum
+    type_: Literal["segment"]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         id = self.id
 
-        type_ = self.type_.value
+        type_ = self.type_
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -46,7 +49,9 @@ class TagResponseObjectResourceRelationshipsSegmentsDataItem:
         d = dict(src_dict)
         id = d.pop("id")
 
-        type_ = SegmentEnum(d.pop("type"))
+        type_ = cast(Literal["segment"], d.pop("type"))
+        if type_ != "segment":
+            raise ValueError(f"type must match const 'segment', got '{type_}'")
 
         tag_response_object_resource_relationships_segments_data_item = cls(
             id=id,

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import (
+    Any,
+    Literal,
+    TypeVar,
+    cast,
+)
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-from ..models.tag_group_enum import TagGroupEnum
 
 T = TypeVar("T", bound="TagResponseObjectResourceRelationshipsTagGroupData")
 
@@ -18,17 +21,17 @@ class TagResponseObjectResourceRelationshipsTagGroupData:
     """
     Attributes:
         id (str):
-        type_ (TagGroupEnum):
+        type_ (Literal['tag-group']):
     """
 
     id: str
-    type_: TagGroupEnum
+    type_: Literal["tag-group"]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         id = self.id
 
-        type_ = self.type_.value
+        type_ = self.type_
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -46,7 +49,9 @@ class TagResponseObjectResourceRelationshipsTagGroupData:
         d = dict(src_dict)
         id = d.pop("id")
 
-        type_ = TagGroupEnum(d.pop("type"))
+        type_ = cast(Literal["tag-group"], d.pop("type"))
+        if type_ != "tag-group":
+            raise ValueError(f"type must match const 'tag-group', got '{type_}'")
 
         tag_response_object_resource_relationships_tag_group_data = cls(
             id=id,

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Literal,
+    TypeVar,
+    cast,
+)
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-from ..models.template_enum import TemplateEnum
 
 if TYPE_CHECKING:
     from ..models.object_links import ObjectLinks
@@ -27,13 +31,13 @@ class TemplateResponseObjectResource:
         attributes (TemplateResponseObjectResourceAttributes):
         id (str): The ID of template
         links (ObjectLinks):
-        type_ (TemplateEnum):
+        type_ (Literal['template']):
     """
 
     attributes: TemplateResponseObjectResourceAttributes
     id: str
     links: ObjectLinks
-    type_: TemplateEnum
+    type_: Literal["template"]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -43,7 +47,7 @@ class TemplateResponseObjectResource:
 
         links = self.links.to_dict()
 
-        type_ = self.type_.value
+        type_ = self.type_
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -72,7 +76,9 @@ class TemplateResponseObjectResource:
 
         links = ObjectLinks.from_dict(d.pop("links"))
 
-        type_ = TemplateEnum(d.pop("type"))
+        type_ = cast(Literal["template"], d.pop("type"))
+        if type_ != "template":
+            raise ValueError(f"type must match const 'template', got '{type_}'")
 
         template_response_object_resource = cls(
             attributes=attributes,

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import (
+    Any,
+    Literal,
+    TypeVar,
+    cast,
+)
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-from ..models.flow_message_enum import FlowMessageEnum
 
 T = TypeVar("T", bound="TranslationResponseObjectResourceRelationshipsFlowMessageData")
 
@@ -18,17 +21,17 @@ class TranslationResponseObjectResourceRelationshipsFlowMessageData:
     """
     Attributes:
         id (str):
-        type_ (FlowMessageEnum):
+        type_ (Literal['flow-message']):
     """
 
     id: str
-    type_: FlowMessageEnum
+    type_: Literal["flow-message"]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         id = self.id
 
-        type_ = self.type_.value
+        type_ = self.type_
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -46,7 +49,9 @@ class TranslationResponseObjectResourceRelationshipsFlowMessageData:
         d = dict(src_dict)
         id = d.pop("id")
 
-        type_ = FlowMessageEnum(d.pop("type"))
+        type_ = cast(Literal["flow-message"], d.pop("type"))
+        if type_ != "flow-message":
+            raise ValueError(f"type must match const 'flow-message', got '{type_}'")
 
         translation_response_object_resource_relationships_flow_message_data = cls(
             id=id,

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import (
+    Any,
+    Literal,
+    TypeVar,
+    cast,
+)
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-from ..models.template_universal_content_enum import TemplateUniversalContentEnum
 
 T = TypeVar("T", bound="TranslationResponseObjectResourceRelationshipsTemplateUniversalContentData")
 
@@ -18,17 +21,17 @@ class TranslationResponseObjectResourceRelationshipsTemplateUniversalContentData
     """
     Attributes:
         id (str):
-        type_ (TemplateUniversalContentEnum):
+        type_ (Literal['template-universal-content']):
     """
 
     id: str
-    type_: TemplateUniversalContentEnum
+    type_: Literal["template-universal-content"]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         id = self.id
 
-        type_ = self.type_.value
+        type_ = self.type_
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -46,7 +49,9 @@ class TranslationResponseObjectResourceRelationshipsTemplateUniversalContentData
         d = dict(src_dict)
         id = d.pop("id")
 
-        type_ = TemplateUniversalContentEnum(d.pop("type"))
+        type_ = cast(Literal["template-universal-content"], d.pop("type"))
+        if type_ != "template-universal-content":
+            raise ValueError(f"type must match const 'template-universal-content', got '{type_}'")
 
         translation_response_object_resource_relationships_template_universal_content_data = cls(
             id=id,

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Literal,
+    TypeVar,
+    cast,
+)
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-from ..models.campaign_variation_enum import CampaignVariationEnum
 
 if TYPE_CHECKING:
     from ..models.variation_create_query_resource_object_attributes import (
@@ -28,12 +32,12 @@ class VariationCreateQueryResourceObject:
     Attributes:
         attributes (VariationCreateQueryResourceObjectAttributes):
         relationships (VariationCreateQueryResourceObjectRelationships):
-        type_ (CampaignVariationEnum):
+        type_ (Literal['campaign-variation']):
     """
 
     attributes: VariationCreateQueryResourceObjectAttributes
     relationships: VariationCreateQueryResourceObjectRelationships
-    type_: CampaignVariationEnum
+    type_: Literal["campaign-variation"]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -41,7 +45,7 @@ class VariationCreateQueryResourceObject:
 
         relationships = self.relationships.to_dict()
 
-        type_ = self.type_.value
+        type_ = self.type_
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -71,7 +75,9 @@ class VariationCreateQueryResourceObject:
             d.pop("relationships")
         )
 
-        type_ = CampaignVariationEnum(d.pop("type"))
+        type_ = cast(Literal["campaign-variation"], d.pop("type"))
+        if type_ != "campaign-variation":
+            raise ValueError(f"type must match const 'campaign-variation', got '{type_}'")
 
         variation_create_query_resource_object = cls(
             attributes=attributes,

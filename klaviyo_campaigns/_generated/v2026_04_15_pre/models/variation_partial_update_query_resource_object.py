@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Literal,
+    TypeVar,
+    cast,
+)
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-from ..models.campaign_variation_enum import CampaignVariationEnum
 
 if TYPE_CHECKING:
     from ..models.variation_partial_update_query_resource_object_attributes import (
@@ -25,12 +29,12 @@ class VariationPartialUpdateQueryResourceObject:
     Attributes:
         attributes (VariationPartialUpdateQueryResourceObjectAttributes):
         id (str):  Example: 925e385b52fb405715f3616c337cc65c.
-        type_ (CampaignVariationEnum):
+        type_ (Literal['campaign-variation']):
     """
 
     attributes: VariationPartialUpdateQueryResourceObjectAttributes
     id: str
-    type_: CampaignVariationEnum
+    type_: Literal["campaign-variation"]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -38,7 +42,7 @@ class VariationPartialUpdateQueryResourceObject:
 
         id = self.id
 
-        type_ = self.type_.value
+        type_ = self.type_
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -65,7 +69,9 @@ class VariationPartialUpdateQueryResourceObject:
 
         id = d.pop("id")
 
-        type_ = CampaignVariationEnum(d.pop("type"))
+        type_ = cast(Literal["campaign-variation"], d.pop("type"))
+        if type_ != "campaign-variation":
+            raise ValueError(f"type must match const 'campaign-variation', got '{type_}'")
 
         variation_partial_update_query_resource_object = cls(
             attributes=attributes,

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import (
+    Any,
+    Literal,
+    TypeVar,
+    cast,
+)
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-from ..models.translation_enum import TranslationEnum
 
 T = TypeVar("T", bound="VariationResponseObjectResourceRelationshipsTranslationData")
 
@@ -18,17 +21,17 @@ class VariationResponseObjectResourceRelationshipsTranslationData:
     """
     Attributes:
         id (str):
-        type_ (TranslationEnum):
+        type_ (Literal['translation']):
     """
 
     id: str
-    type_: TranslationEnum
+    type_: Literal["translation"]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         id = self.id
 
-        type_ = self.type_.value
+        type_ = self.type_
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -46,7 +49,9 @@ class VariationResponseObjectResourceRelationshipsTranslationData:
         d = dict(src_dict)
         id = d.pop("id")
 
-        type_ = TranslationEnum(d.pop("type"))
+        type_ = cast(Literal["translation"], d.pop("type"))
+        if type_ != "translation":
+            raise ValueError(f"type must match const 'translation', got '{type_}'")
 
         variation_response_object_resource_relationships_translation_data = cls(
             id=id,
