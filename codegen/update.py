@@ -1,0 +1,273 @@
+"""Take a new spec from Klaviyo: ``python -m codegen.update --spec PATH [--report PATH]``.
+
+1. reads the new raw spec and checks it is Klaviyo's stable revision (``info.version``);
+2. applies ``overlays/`` and the fix-ups to it, so an overlay action whose target is gone fails
+   here, naming its file, index and description, before anything is written;
+3. copies the file, byte for byte, to ``openapi/klaviyo-<revision>.raw.json``;
+4. regenerates both revisions (``python -m codegen generate`` in the same checkout); if that
+   fails, the previous raw file is put back;
+5. writes the change report (default ``openapi/CHANGES.md``): operations added, removed and
+   changed in each revision, old normalized spec against new.
+
+Without ``--spec`` it regenerates from the committed raw spec: the way to see what an edit of
+``overlays/`` (a new ``.pre`` spec from Klaviyo) changes. ``make update-spec`` runs this and then
+the tests. The report is left alone when nothing changed, so a scheduled run that finds no new
+spec leaves the tree clean.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from . import fixups, report
+from .generate import PRE_REVISION, STABLE_REVISION
+from .overlay import OverlayError, apply_overlays
+from .spec import Spec, dumps
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: The tag of the operations this SDK generates, out of Klaviyo's whole API.
+TAG = "Campaigns"
+
+#: Where Klaviyo publishes its stable spec (the scheduled workflow's default ``SPEC_URL``).
+PUBLISHED_SPEC_URL = "https://raw.githubusercontent.com/klaviyo/openapi/main/openapi/stable.json"
+
+
+class UpdateError(Exception):
+    """The new spec cannot be taken: the message says why and what to do."""
+
+
+def read_spec(path: Path) -> Spec:
+    """Parse a raw spec as Klaviyo publishes it (raw control characters allowed)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UpdateError(f"{path}: cannot read the spec: {exc}") from exc
+    try:
+        document = json.loads(text, strict=False)
+    except json.JSONDecodeError as exc:
+        start = " ".join(text[:60].split())
+        raise UpdateError(
+            f"{path}: not JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}); "
+            f"it starts with {start!r}. Expected Klaviyo's OpenAPI spec as published, "
+            f"e.g. {PUBLISHED_SPEC_URL}"
+        ) from exc
+    if not isinstance(document, dict) or "openapi" not in document or "paths" not in document:
+        raise UpdateError(f"{path}: JSON, but not an OpenAPI document (no 'openapi'/'paths')")
+    return document
+
+
+def check_revision(path: Path, spec: Spec) -> None:
+    """Refuse a spec whose ``info.version`` is not the stable revision this checkout generates."""
+    revision = spec.get("info", {}).get("version")
+    if revision == STABLE_REVISION:
+        return
+    if revision == PRE_REVISION:
+        raise UpdateError(
+            f"{path} is revision {revision}: the .pre revision is built from the stable spec by "
+            "overlays/, not copied. Carry what changed into overlays/*.yaml (see "
+            "overlays/README.md), then run `make update-spec` without SPEC for the report."
+        )
+    raise UpdateError(
+        f"{path} is revision {revision!r}, this checkout generates {STABLE_REVISION!r} (and "
+        f"{PRE_REVISION!r} from it). A new revision is a new SDK release: change "
+        "STABLE_REVISION / PRE_REVISION in codegen/generate.py and REVISIONS in "
+        "klaviyo_campaigns/_version.py, rename the files in openapi/, then update."
+    )
+
+
+def campaigns_only(spec: Spec) -> Spec | None:
+    """The Campaigns API out of Klaviyo's whole published spec; ``None`` if that is all it holds.
+
+    Klaviyo publishes one spec for every API. The SDK generates the operations tagged
+    ``Campaigns`` and the components they reference (transitively), which is how
+    ``openapi/klaviyo-<revision>.raw.json`` was cut: the same cut of the same spec gives the
+    same document.
+    """
+    tagged = [
+        (path, method, op)
+        for path, item in spec["paths"].items()
+        for method, op in item.items()
+        if isinstance(op, dict) and "operationId" in op
+    ]
+    if all(op.get("tags") == [TAG] for _, _, op in tagged):
+        return None
+    paths: dict[str, Any] = {}
+    for path, item in spec["paths"].items():
+        kept = {
+            key: value
+            for key, value in item.items()
+            if not (isinstance(value, dict) and "operationId" in value)
+            or TAG in value.get("tags", ())
+        }
+        if any(isinstance(v, dict) and "operationId" in v for v in kept.values()):
+            paths[path] = kept
+    if not paths:
+        raise UpdateError(f"the spec has no operation tagged {TAG!r}")
+    cut = {key: value for key, value in spec.items() if key not in ("paths", "components")}
+    cut["paths"] = paths
+    if "tags" in spec:
+        cut["tags"] = [tag for tag in spec["tags"] if tag.get("name") == TAG]
+    components = spec.get("components", {})
+    used = _referenced_components(components, paths)
+    cut_components = {}
+    for section, entries in components.items():
+        if section == "securitySchemes":
+            cut_components[section] = entries
+        elif any(s == section for s, _ in used):
+            cut_components[section] = {k: v for k, v in entries.items() if (section, k) in used}
+    cut["components"] = cut_components
+    # Keep the published key order everywhere: the cut is the published text, less the rest.
+    return {key: cut[key] for key in spec if key in cut}
+
+
+def _referenced_components(components: dict[str, Any], root: Any) -> set[tuple[str, str]]:
+    seen: set[tuple[str, str]] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/components/"):
+                section, _, name = ref[len("#/components/") :].partition("/")
+                if (section, name) not in seen:
+                    seen.add((section, name))
+                    stack.append(components[section][name])
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return seen
+
+
+def _derive(stable: Spec, root: Path, source: str) -> Spec:
+    """The ``.pre`` spec from ``stable``; fails the way generation would, before any write."""
+    try:
+        pre = apply_overlays(stable, root / "overlays")
+    except OverlayError as exc:
+        raise UpdateError(
+            f"overlays/ no longer apply to {source}:\n  {exc}\n"
+            "Fix or remove that action (the spec it was written against changed); "
+            "nothing was written."
+        ) from exc
+    for name, spec in ((STABLE_REVISION, stable), (PRE_REVISION, pre)):
+        try:
+            fixups.apply_all(spec)
+        except fixups.FixupError as exc:
+            raise UpdateError(
+                f"{name} from {source}: a codegen fix-up no longer fits: {exc}\n"
+                "See codegen/fixups.py; nothing was written."
+            ) from exc
+    return pre
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:12]
+
+
+def _overlays_digest(root: Path) -> str:
+    files = sorted((root / "overlays").glob("*.yaml"))
+    return _digest(b"".join(p.name.encode() + b"\0" + p.read_bytes() for p in files))
+
+
+def _regenerate(root: Path) -> str:
+    proc = subprocess.run(
+        [sys.executable, "-m", "codegen", "generate"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    output = (proc.stdout + proc.stderr).strip()
+    if proc.returncode != 0:
+        raise UpdateError(f"regeneration failed (python -m codegen generate):\n{output}")
+    return output
+
+
+def update_spec(
+    spec_path: Path | None = None, *, root: Path = ROOT, report_path: Path | None = None
+) -> str | None:
+    """Take ``spec_path`` into the checkout at ``root``, regenerate, write the change report.
+
+    Returns the report text, or ``None`` when nothing changed (then nothing is written).
+    Raises :class:`UpdateError`, leaving the checkout as it was, when the spec cannot be taken.
+    """
+    openapi = root / "openapi"
+    raw_target = openapi / f"klaviyo-{STABLE_REVISION}.raw.json"
+    report_path = report_path or openapi / "CHANGES.md"
+    source = spec_path or raw_target
+    new_bytes = source.read_bytes() if source.exists() else b""
+    old_bytes = raw_target.read_bytes() if raw_target.exists() else b""
+
+    new_stable = read_spec(source)
+    check_revision(source, new_stable)
+    cut = campaigns_only(new_stable)
+    if cut is not None:
+        new_stable = cut
+        new_bytes = json.dumps(cut, indent=2, ensure_ascii=False).encode() + b"\n"
+    new = {STABLE_REVISION: new_stable, PRE_REVISION: _derive(new_stable, root, str(source))}
+    old: dict[str, Spec | None] = {}
+    for name in new:
+        committed = openapi / f"klaviyo-{name}.json"
+        old[name] = (
+            json.loads(committed.read_text(encoding="utf-8")) if committed.exists() else None
+        )
+
+    unchanged = new_bytes == old_bytes and all(
+        old[name] is not None and dumps(old[name] or {}) == dumps(spec)
+        for name, spec in new.items()
+    )
+    if unchanged:
+        print(f"no change: {source} is what openapi/ and the generated code already hold")
+        return None
+
+    if spec_path is not None:
+        raw_target.write_bytes(new_bytes)
+    try:
+        print(_regenerate(root))
+    except UpdateError:
+        if spec_path is not None:
+            raw_target.write_bytes(old_bytes)
+        raise
+
+    changes = [report.compare(name, old[name], spec) for name, spec in new.items()]
+    inputs = [
+        f"stable raw spec `openapi/{raw_target.name}`: sha256 "
+        f"`{_digest(old_bytes)}` → `{_digest(new_bytes)}`"
+        + (f" (from `{spec_path.name}`)" if spec_path is not None else "")
+        + (f", its operations tagged `{TAG}`" if cut is not None else ""),
+        f"overlays (`overlays/*.yaml`, sha256 `{_overlays_digest(root)}`) build "
+        f"`{PRE_REVISION}` from it",
+    ]
+    text = report.render(changes, inputs)
+    report_path.parent.mkdir(parents=True, exist_ok=True)
+    report_path.write_text(text, encoding="utf-8")
+    print(f"change report: {report_path}")
+    return text
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: ``python -m codegen.update [--spec PATH] [--report PATH] [--root DIR]``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m codegen.update",
+        description="Take a new raw spec from Klaviyo, regenerate, report what changed.",
+    )
+    parser.add_argument("--spec", type=Path, help="the new raw spec (default: the committed one)")
+    parser.add_argument("--report", type=Path, help="where to write the Markdown change report")
+    parser.add_argument("--root", type=Path, default=ROOT, help="the checkout to update")
+    args = parser.parse_args(argv)
+    try:
+        update_spec(args.spec, root=args.root.resolve(), report_path=args.report)
+    except UpdateError as exc:
+        print(f"update-spec: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
