@@ -1,3 +1,3 @@
-"""Test-suite-wide fixtures: the fake Klaviyo's pytest plugin (``fake_klaviyo``, ``fake_klaviyo_url``)."""
+"""Suite-wide fixtures: the fake Klaviyo plugin (``fake_klaviyo``, ``fake_klaviyo_url``)."""
 
 pytest_plugins = ["klaviyo_campaigns.testing.pytest_plugin"]
