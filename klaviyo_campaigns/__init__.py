@@ -1,7 +1,7 @@
 """Async, typed Python SDK for the Klaviyo Campaigns API.
 
-    async with Klaviyo() as kl:
-        campaign = await kl.pre.get_campaign("01J...")
+async with Klaviyo() as kl:
+    campaign = await kl.pre.get_campaign("01J...")
 """
 
 from ._client import Klaviyo
