@@ -25,10 +25,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import fixups, report
+from . import fixups, optable, report
 from .generate import PRE_REVISION, STABLE_REVISION
 from .overlay import OverlayError, apply_overlays
-from .spec import Spec, dumps
+from .spec import Spec, dumps, operations
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -163,6 +163,13 @@ def _derive(stable: Spec, root: Path, source: str) -> Spec:
                 f"{name} from {source}: a codegen fix-up no longer fits: {exc}\n"
                 "See codegen/fixups.py; nothing was written."
             ) from exc
+        for _, _, op in operations(spec):
+            try:
+                optable.rate_limits(op, f"{name} {op['operationId']}")
+            except ValueError as exc:
+                raise UpdateError(
+                    f"{exc}\nThe client's limiter needs both; nothing was written."
+                ) from exc
     return pre
 
 

@@ -1,0 +1,361 @@
+"""``make update-spec``: a new spec from Klaviyo in, regenerated code and a change report out.
+
+Every test works on a copy of the checkout in a temporary folder (``openapi/``, ``overlays/``,
+``codegen/``, ``pyproject.toml``), never on the real one. The update that regenerates runs once
+per module, through the same command the Makefile and the scheduled workflow run.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+from codegen import report
+from codegen.generate import RAW_STABLE
+from codegen.spec import Spec, load_raw
+from codegen.update import UpdateError, campaigns_only, update_spec
+
+ROOT = Path(__file__).resolve().parent.parent
+STABLE = load_raw(RAW_STABLE)
+
+
+def make_checkout(dest: Path) -> Path:
+    """A copy of everything ``codegen`` reads and writes, in ``dest``."""
+    ignore = shutil.ignore_patterns("__pycache__", "CHANGES.md")
+    for folder in ("openapi", "overlays", "codegen"):
+        shutil.copytree(ROOT / folder, dest / folder, ignore=ignore)
+    shutil.copy(ROOT / "pyproject.toml", dest / "pyproject.toml")
+    (dest / "klaviyo_campaigns").mkdir()
+    return dest
+
+
+def write_spec(path: Path, spec: Spec) -> Path:
+    path.write_text(json.dumps(spec, indent=1), encoding="utf-8")
+    return path
+
+
+def changed_spec() -> Spec:
+    """The stable spec with the four kinds of change a new Klaviyo spec brings."""
+    spec = copy.deepcopy(STABLE)
+    schemas = spec["components"]["schemas"]
+    # an operation removed (one the .pre revision keeps from stable, so both revisions lose it)
+    del spec["paths"]["/api/campaign-recipient-estimations/{id}"]
+    # an enum value added
+    send_job = schemas["CampaignSendJobResponseObjectResource"]["properties"]["attributes"]
+    send_job["properties"]["status"]["enum"].append("paused")
+    # a rate limit changed
+    spec["paths"]["/api/campaigns/{id}/tags"]["get"]["x-klaviyo-ratelimit"]["burst"] = "5/s"
+    # a field renamed inside a shared schema (used directly and inside `included` unions)
+    template = schemas["TemplateResponseObjectResource"]["properties"]["attributes"]
+    template["properties"]["editor"] = template["properties"].pop("editor_type")
+    template["required"] = ["editor" if r == "editor_type" else r for r in template["required"]]
+    return spec
+
+
+def run_update(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m codegen.update`` as the Makefile runs it, in the checkout at ``root``."""
+    return subprocess.run(
+        [sys.executable, "-m", "codegen.update", *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def updated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
+    """A checkout updated to ``changed_spec()``: (root, the new spec file, the report)."""
+    root = make_checkout(tmp_path_factory.mktemp("checkout"))
+    new = write_spec(tmp_path_factory.mktemp("download") / "stable.json", changed_spec())
+    proc = run_update(root, "--spec", str(new))
+    assert proc.returncode == 0, proc.stderr
+    return root, new, (root / "openapi" / "CHANGES.md").read_text(encoding="utf-8")
+
+
+def section(report_text: str, revision: str) -> str:
+    """The part of the report about one revision."""
+    parts = re.split(r"^## ", report_text, flags=re.MULTILINE)
+    return next(p for p in parts if p.startswith(f"{revision}\n"))
+
+
+def operation_block(revision_text: str, operation_id: str) -> str:
+    match = re.search(rf"^#### `{operation_id}`.*?(?=^#|\Z)", revision_text, re.M | re.S)
+    assert match, f"{operation_id} is not among the changed operations"
+    return match.group(0)
+
+
+# -- the report --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("revision", ["2026-04-15", "2026-04-15.pre"])
+def test_report_lists_the_removed_operation(updated: tuple[Path, Path, str], revision: str) -> None:
+    text = section(updated[2], revision)
+    assert "### Removed\n\n- `get_campaign_recipient_estimation`: GET " in text
+    assert "/api/campaign-recipient-estimations/{id}" in text
+    assert "0 added, 1 removed" in text
+
+
+@pytest.mark.parametrize("revision", ["2026-04-15", "2026-04-15.pre"])
+def test_report_lists_the_added_enum_value(updated: tuple[Path, Path, str], revision: str) -> None:
+    block = operation_block(section(updated[2], revision), "get_campaign_send_job")
+    assert "- response 200 `data.attributes.status`: enum + `paused`" in block
+
+
+@pytest.mark.parametrize("revision", ["2026-04-15", "2026-04-15.pre"])
+def test_report_lists_the_rate_limit_change(updated: tuple[Path, Path, str], revision: str) -> None:
+    block = operation_block(section(updated[2], revision), "get_tags_for_campaign")
+    assert "- rate limit `burst`: `3/s` → `5/s`" in block
+
+
+def test_a_field_renamed_in_a_shared_schema_shows_under_every_operation_using_it(
+    updated: tuple[Path, Path, str],
+) -> None:
+    stable = section(updated[2], "2026-04-15")
+    direct = operation_block(stable, "get_template_for_campaign_message")
+    assert "- response 200 `data.attributes.editor_type`: renamed to `editor`" in direct
+    for op in ("get_campaign_message", "get_messages_for_campaign"):  # include=template
+        block = operation_block(stable, op)
+        assert (
+            "`included[]<TemplateResponseObjectResource>.attributes.editor_type`: "
+            "renamed to `editor`" in block
+        )
+    # .pre replaced those two operations with its own; only the template one is left
+    pre = section(updated[2], "2026-04-15.pre")
+    assert "renamed to `editor`" in operation_block(pre, "get_template_for_campaign_message")
+    assert "#### `get_campaign_message`" not in pre
+
+
+def test_report_names_its_inputs(updated: tuple[Path, Path, str]) -> None:
+    _, new, text = updated
+    assert f"(from `{new.name}`)" in text
+    assert "overlays (`overlays/*.yaml`, sha256 `" in text
+
+
+# -- what the update writes --------------------------------------------------------------------
+
+
+def test_the_new_raw_spec_is_copied_byte_for_byte(updated: tuple[Path, Path, str]) -> None:
+    root, new, _ = updated
+    assert (root / "openapi" / "klaviyo-2026-04-15.raw.json").read_bytes() == new.read_bytes()
+
+
+def test_both_revisions_are_regenerated(updated: tuple[Path, Path, str]) -> None:
+    root = updated[0]
+    table = (root / "klaviyo_campaigns" / "_generated" / "operations.py").read_text()
+    assert "'get_campaign_recipient_estimation'" not in table
+    tags = re.findall(r'"get_tags_for_campaign": Operation\(.*?burst=(\d+)', table, re.S)
+    assert tags == ["5", "5"]  # stable and .pre
+    for package in ("v2026_04_15", "v2026_04_15_pre"):
+        models = root / "klaviyo_campaigns" / "_generated" / package / "models"
+        status = models / "campaign_send_job_response_object_resource_attributes_status.py"
+        assert 'PAUSED = "paused"' in status.read_text()
+        template = (models / "template_response_object_resource_attributes.py").read_text()
+        assert "    editor: str" in template
+        assert "    editor_type:" not in template
+
+
+def test_an_update_to_what_is_already_there_changes_nothing(
+    updated: tuple[Path, Path, str],
+) -> None:
+    root, new, text = updated
+    proc = run_update(root, "--spec", str(new))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("no change:")
+    # the normalized specs written by the regeneration are exactly what the update derives
+    assert (root / "openapi" / "CHANGES.md").read_text(encoding="utf-8") == text
+
+
+# -- failure modes: each names the problem and leaves the checkout as it was --------------------
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in (root / "openapi").iterdir()}
+
+
+def test_an_overlay_whose_target_is_gone_fails_naming_the_action(tmp_path: Path) -> None:
+    root = make_checkout(tmp_path / "checkout")
+    before = snapshot(root)
+    spec = copy.deepcopy(STABLE)
+    del spec["paths"]["/api/campaigns"]["get"]  # the first .pre overlay replaces this operation
+    with pytest.raises(UpdateError) as caught:
+        update_spec(write_spec(tmp_path / "new.json", spec), root=root)
+    message = str(caught.value)
+    assert "10-campaigns.yaml" in message
+    assert "action 0" in message
+    assert "GET /api/campaigns: the stable get_campaigns is replaced" in message
+    assert "target matches nothing" in message
+    assert "nothing was written" in message
+    assert snapshot(root) == before
+
+
+def test_a_download_that_is_not_json_fails_clearly(tmp_path: Path) -> None:
+    root = make_checkout(tmp_path / "checkout")
+    before = snapshot(root)
+    page = tmp_path / "stable.json"
+    page.write_text("<!DOCTYPE html>\n<html><title>404: Not Found</title></html>\n")
+    proc = run_update(root, "--spec", str(page))
+    assert proc.returncode == 1
+    assert proc.stderr.startswith(f"update-spec: {page}: not JSON (Expecting value at line 1")
+    assert "it starts with '<!DOCTYPE html> <html><title>404" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert snapshot(root) == before
+
+
+@pytest.mark.parametrize(
+    ("version", "expected"),
+    [
+        ("2026-04-15.pre", "the .pre revision is built from the stable spec by overlays/"),
+        ("2026-07-15", "is revision '2026-07-15', this checkout generates '2026-04-15'"),
+    ],
+)
+def test_a_spec_of_another_revision_is_refused(tmp_path: Path, version: str, expected: str) -> None:
+    root = make_checkout(tmp_path / "checkout")
+    spec = copy.deepcopy(STABLE)
+    spec["info"]["version"] = version
+    with pytest.raises(UpdateError, match=re.escape(expected)):
+        update_spec(write_spec(tmp_path / "new.json", spec), root=root)
+
+
+def test_json_that_is_not_an_openapi_document_is_refused(tmp_path: Path) -> None:
+    root = make_checkout(tmp_path / "checkout")
+    with pytest.raises(UpdateError, match="not an OpenAPI document"):
+        update_spec(write_spec(tmp_path / "new.json", {"errors": []}), root=root)  # type: ignore[arg-type]
+
+
+def test_a_malformed_rate_limit_fails_before_anything_is_written(tmp_path: Path) -> None:
+    root = make_checkout(tmp_path / "checkout")
+    before = snapshot(root)
+    spec = copy.deepcopy(STABLE)
+    spec["paths"]["/api/campaigns/{id}/tags"]["get"]["x-klaviyo-ratelimit"] = {"burst": "3/h"}
+    with pytest.raises(UpdateError, match=r"get_tags_for_campaign: x-klaviyo-ratelimit"):
+        update_spec(write_spec(tmp_path / "new.json", spec), root=root)
+    assert snapshot(root) == before
+
+
+# -- Klaviyo's whole published spec is cut down to the Campaigns API ---------------------------
+
+
+def whole_api() -> Spec:
+    """The stable spec inside a bigger one, the way Klaviyo publishes every API in one file."""
+    spec = copy.deepcopy(STABLE)
+    spec["tags"].append({"name": "Profiles", "description": "profiles"})
+    spec["paths"]["/api/profiles"] = {
+        "get": {
+            "operationId": "get_profiles",
+            "tags": ["Profiles"],
+            "responses": {
+                "200": {"$ref": "#/components/responses/ProfilesOnly"},
+                "400": {"$ref": "#/components/responses/ClientError"},
+            },
+        }
+    }
+    spec["components"]["responses"]["ProfilesOnly"] = {
+        "description": "ok",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Profile"}}},
+    }
+    spec["components"]["schemas"]["Profile"] = {
+        "type": "object",
+        "properties": {"links": {"$ref": "#/components/schemas/ObjectLinks"}},
+    }
+    return spec
+
+
+def test_the_whole_published_spec_is_cut_to_what_the_seed_was_cut_to() -> None:
+    cut = campaigns_only(whole_api())
+    assert cut == STABLE
+    assert list(cut) == list(STABLE)  # the published key order is kept
+
+
+def test_a_campaigns_only_spec_is_taken_as_is() -> None:
+    assert campaigns_only(STABLE) is None
+
+
+# -- the report on its own (no generation) -----------------------------------------------------
+
+
+def op_lines(old: Spec, new: Spec, op_id: str) -> list[str]:
+    changes = report.compare("r", old, new)
+    return next(lines for op, lines in changes.changed if op.id == op_id)
+
+
+def get_campaigns(spec: Spec) -> dict[str, Any]:
+    operation: dict[str, Any] = spec["paths"]["/api/campaigns"]["get"]
+    return operation
+
+
+def test_filters_parameters_and_request_fields_are_compared() -> None:
+    new = copy.deepcopy(STABLE)
+    filters = get_campaigns(new)["x-klaviyo-filters"]
+    filters["name"]["operators"]["single"].append("ends-with")
+    del filters["id"]
+    params = get_campaigns(new)["parameters"]
+    param = next(p for p in params if p["name"] == "fields[campaign]")
+    param["schema"]["items"]["enum"].remove("name")
+    attributes = new["components"]["schemas"]["CampaignCreateQueryResourceObject"]["properties"][
+        "attributes"
+    ]
+    attributes["properties"]["color"] = {"type": "string"}
+    attributes["required"].append("color")
+
+    listing = op_lines(STABLE, new, "get_campaigns")
+    assert "filters `name`: operators + `ends-with`" in listing
+    assert "filters `id`: removed" in listing
+    assert "parameter query `fields[campaign]` `[]`: enum - `name`" in listing
+    assert "request body `data.attributes.color`: added (type `string`, required)" in (
+        op_lines(STABLE, new, "create_campaign")
+    )
+
+
+def test_operations_added_and_moved() -> None:
+    new = copy.deepcopy(STABLE)
+    new["paths"]["/api/campaign-tags"] = {"get": get_campaigns(new)}
+    del new["paths"]["/api/campaigns"]["get"]
+    changes = report.compare("r", STABLE, new)
+    assert [
+        line for op, lines in changes.changed for line in lines if op.id == "get_campaigns"
+    ] == ["moved: GET /api/campaigns → GET /api/campaign-tags"]
+    renamed = copy.deepcopy(new)
+    renamed["paths"]["/api/campaign-tags"]["get"] = dict(
+        get_campaigns(STABLE), operationId="get_campaign_tags"
+    )
+    changes = report.compare("r", new, renamed)
+    assert [op.id for op in changes.added] == ["get_campaign_tags"]
+    assert [op.id for op in changes.removed] == ["get_campaigns"]
+    assert "Operations: 1 added, 1 removed, 0 changed" in report.render([changes], [])
+
+
+def test_no_change_says_so() -> None:
+    text = report.render([report.compare("2026-04-15", STABLE, STABLE)], [])
+    assert (
+        "Operations: 0 added, 0 removed, 0 changed, 26 unchanged.\n\nNo operation changed." in text
+    )
+
+
+# -- the workflows run the same make targets these tests exercise ------------------------------
+
+
+def test_workflow_steps_are_make_targets_of_the_makefile() -> None:
+    targets = set(re.findall(r"^([a-z][\w-]*):", (ROOT / "Makefile").read_text(), re.M))
+    steps: dict[str, list[str]] = {}
+    for path in sorted((ROOT / ".github" / "workflows").glob("*.yml")):
+        workflow = YAML(typ="safe", pure=True).load(path.read_text())
+        for job in workflow["jobs"].values():
+            for step in job["steps"]:
+                steps.setdefault(path.name, []).extend(
+                    re.findall(r"\bmake ([a-z][\w-]*)", step.get("run", ""))
+                )
+    assert steps["update-spec.yml"].count("update-spec") == 1
+    assert "install" in steps["update-spec.yml"]
+    used = {target for names in steps.values() for target in names}
+    assert used <= targets, f"workflow make targets missing from the Makefile: {used - targets}"
+    assert "bash .ci/run" in (ROOT / ".github" / "workflows" / "ci.yml").read_text()
