@@ -20,6 +20,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import inspect
+import os
 import re
 import subprocess
 import sys
@@ -148,9 +149,13 @@ def run_project(page: Path, files: list[Block], folder: Path) -> None:
         target.write_text(block.code)
     if not any(Path(b.title or "").name.startswith("test_") for b in files):
         return
+    # Only the plugins a user's project would have: not this repo's dev plugins.
+    env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    command = ["-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "pytest_asyncio.plugin"]
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(folder)],
+        [sys.executable, *command, str(folder)],
         cwd=folder,
+        env=env,
         capture_output=True,
         text=True,
         timeout=120,
