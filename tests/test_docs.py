@@ -20,6 +20,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import inspect
+import logging
 import os
 import re
 import subprocess
@@ -174,11 +175,18 @@ async def test_guide_runs(page: Path, monkeypatch: pytest.MonkeyPatch, tmp_path:
     if seed is not None:
         seed(fake)
     monkeypatch.delenv("KLAVIYO_API_KEY", raising=False)
-    async with fake.serve() as url:
-        monkeypatch.setenv("KLAVIYO_BASE_URL", url)
-        monkeypatch.setenv("KLAVIYO_API_KEY", "pk_docs_example")
-        monkeypatch.chdir(tmp_path)
-        await run_script(page, script)
+    # What a page changes in the process (sys.path, the SDK's log level) is put back after it.
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    logger = logging.getLogger("klaviyo_campaigns")
+    level = logger.level
+    try:
+        async with fake.serve() as url:
+            monkeypatch.setenv("KLAVIYO_BASE_URL", url)
+            monkeypatch.setenv("KLAVIYO_API_KEY", "pk_docs_example")
+            monkeypatch.chdir(tmp_path)
+            await run_script(page, script)
+    finally:
+        logger.setLevel(level)
     assert fake.unexpected_errors == []
     if files:
         run_project(page, files, tmp_path / "project")
