@@ -1,16 +1,18 @@
 """Take a new spec from Klaviyo: ``python -m codegen.update --spec PATH [--report PATH]``.
 
 1. reads the new raw spec and checks it is Klaviyo's stable revision (``info.version``);
-2. applies ``overlays/`` and the fix-ups to it, so an overlay action whose target is gone fails
-   here, naming its file, index and description, before anything is written;
-3. copies the file, byte for byte, to ``openapi/klaviyo-<revision>.raw.json``;
+   Klaviyo's whole published spec is cut to its ``Campaigns`` operations (:func:`campaigns_only`);
+2. applies ``overlays/``, the fix-ups and the rate-limit parsing to it, so an overlay action whose
+   target is gone fails here, naming its file, index and description, before anything is written;
+3. copies the file, byte for byte (or the cut, as JSON), to ``openapi/klaviyo-<revision>.raw.json``;
 4. regenerates both revisions (``python -m codegen generate`` in the same checkout); if that
    fails, the previous raw file is put back;
 5. writes the change report (default ``openapi/CHANGES.md``): operations added, removed and
    changed in each revision, old normalized spec against new.
 
-Without ``--spec`` it regenerates from the committed raw spec: the way to see what an edit of
-``overlays/`` (a new ``.pre`` spec from Klaviyo) changes. ``make update-spec`` runs this and then
+Without ``--spec`` it regenerates from the committed raw spec and compares with the committed
+normalized specs: after editing ``overlays/`` (Klaviyo changed the ``.pre`` spec), run it before
+``make generate`` to get the report of what the edit changes. ``make update-spec`` runs this and then
 the tests. The report is left alone when nothing changed, so a scheduled run that finds no new
 spec leaves the tree clean.
 """
