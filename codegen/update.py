@@ -12,9 +12,9 @@
 
 Without ``--spec`` it regenerates from the committed raw spec and compares with the committed
 normalized specs: after editing ``overlays/`` (Klaviyo changed the ``.pre`` spec), run it before
-``make generate`` to get the report of what the edit changes. ``make update-spec`` runs this and then
-the tests. The report is left alone when nothing changed, so a scheduled run that finds no new
-spec leaves the tree clean.
+``make generate`` to get the report of what the edit changes. ``make update-spec`` runs this
+and then the tests. The report is left alone when nothing changed, so a scheduled run that finds
+no new spec leaves the tree clean.
 """
 
 from __future__ import annotations
