@@ -26,9 +26,9 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check codegen klaviyo_campaigns tests
-	$(BIN)/ruff format --check codegen klaviyo_campaigns tests
-	$(BIN)/mypy codegen klaviyo_campaigns
+	$(BIN)/ruff check codegen klaviyo_campaigns tests examples bench
+	$(BIN)/ruff format --check codegen klaviyo_campaigns tests examples bench
+	$(BIN)/mypy codegen klaviyo_campaigns examples bench
 
 demo: $(STAMP)
 	$(PY) examples/demo.py

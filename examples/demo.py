@@ -14,12 +14,12 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from klaviyo_campaigns import Klaviyo
-from klaviyo_campaigns._generated.v2026_04_15_pre.models import (
+from klaviyo_campaigns.filters import F
+from klaviyo_campaigns.models.pre import (
     CampaignCloneQuery,
     CampaignCreateQuery,
     CampaignMessageScheduleQuery,
 )
-from klaviyo_campaigns.filters import F
 from klaviyo_campaigns.testing import FakeKlaviyo
 
 
