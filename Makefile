@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install generate check-generated test lint demo bench clean
+.PHONY: install generate check-generated test lint demo bench clean update-spec vendor
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,17 @@ lint: $(STAMP)
 	$(BIN)/ruff check codegen klaviyo_campaigns tests examples bench
 	$(BIN)/ruff format --check codegen klaviyo_campaigns tests examples bench
 	$(BIN)/mypy codegen klaviyo_campaigns examples bench
+
+# Take a spec Klaviyo published: make update-spec SPEC=path/to/stable.json. Without SPEC it
+# regenerates from what is committed (e.g. after editing overlays/) and reports what changed.
+update-spec: $(STAMP)
+	$(PY) -m codegen.update $(if $(SPEC),--spec "$(SPEC)") $(if $(REPORT),--report "$(REPORT)")
+	$(MAKE) test
+
+# Copy the package into another tree under another import name (needs only Python).
+vendor:
+	@test -n "$(DEST)" -a -n "$(NAME)" || { echo "usage: make vendor DEST=dir NAME=pkgname" >&2; exit 2; }
+	$(PYTHON) -m codegen.vendor "$(DEST)" "$(NAME)"
 
 demo: $(STAMP)
 	$(PY) examples/demo.py
