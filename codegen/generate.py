@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import filecmp
+import hashlib
 import os
 import shutil
 import subprocess
@@ -134,13 +135,29 @@ def build(output: Path) -> list[Revision]:
             + f"\nSTABLE_REVISION = {STABLE_REVISION!r}\nPRE_REVISION = {PRE_REVISION!r}\n",
             encoding="utf-8",
         )
-        (output / "__init__.py").write_text(
-            '"""Code generated from Klaviyo\'s OpenAPI specs: one package per revision."""\n',
-            encoding="utf-8",
+        (output / "__init__.py").write_text(_package_init(revs), encoding="utf-8")
+        _format(
+            [
+                output / "__init__.py",
+                output / "operations.py",
+                *(output / r.package / "facade.py" for r in revs),
+            ]
         )
-        _format([output / "operations.py", *(output / r.package / "facade.py" for r in revs)])
         _stamp(output)
     return revs
+
+
+def _package_init(revs: list[Revision]) -> str:
+    """``_generated/__init__.py``: which specs (by hash) and which generator made this code."""
+    from importlib.metadata import version
+
+    hashes = {r.name: hashlib.sha256(dumps(r.spec).encode()).hexdigest() for r in revs}
+    return (
+        '"""Code generated from Klaviyo\'s OpenAPI specs: one package per revision."""\n\n'
+        "#: sha256 of the normalized spec (raw spec + overlays) of each revision.\n"
+        f"SPEC_SHA256 = {hashes!r}\n"
+        f"GENERATOR = {'openapi-python-client ' + version('openapi-python-client')!r}\n"
+    )
 
 
 def generate() -> None:

@@ -5,7 +5,7 @@ async with Klaviyo() as kl:
 """
 
 from ._client import Klaviyo
-from ._version import REVISIONS, __version__
+from ._version import GENERATOR, REVISIONS, SPEC_SHA256, __version__
 from .errors import (
     APIStatusError,
     AuthenticationError,
@@ -27,7 +27,9 @@ from .errors import (
 )
 
 __all__ = [
+    "GENERATOR",
     "REVISIONS",
+    "SPEC_SHA256",
     "APIStatusError",
     "AuthenticationError",
     "BadRequestError",
