@@ -1,0 +1,102 @@
+"""``python -m bench``: run every measurement and print one table of ratios.
+
+Each ratio compares the SDK with a baseline measured in the same run, on the same server,
+alternating sides repeat by repeat so background load falls on both alike. ``--quick`` runs
+fewer repeats (for checking the harness, not for numbers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import inspect
+import os
+import platform
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from contextlib import ExitStack
+
+import httpx
+
+from . import concurrency, limiter, listing, overhead, processes, startup
+from .table import Row, render
+
+
+def _extra_rows() -> list[Row]:
+    """Rows from ``bench/redis_limiter.py`` (another helper's), when present and runnable.
+
+    Its interface: ``rows()``, plain or async, returning a list of ``bench.table.Row``.
+    """
+    try:
+        from . import redis_limiter  # type: ignore[attr-defined, unused-ignore]
+    except ImportError:
+        return []
+    rows: Callable[[], list[Row] | Awaitable[list[Row]]] | None = getattr(
+        redis_limiter, "rows", None
+    )
+    if rows is None:
+        return []
+    try:
+        result = rows()
+        return await_if_needed(result)
+    except Exception as exc:  # e.g. no redis-server here: say so in the table, do not fail
+        return [Row("6. Redis limiter", "skipped", detail=f"{type(exc).__name__}: {exc}")]
+
+
+def await_if_needed(result: list[Row] | Awaitable[list[Row]]) -> list[Row]:
+    """``rows()`` may be a plain or an async function."""
+    if inspect.isawaitable(result):
+        return asyncio.run(_wait(result))
+    return result
+
+
+async def _wait(result: Awaitable[list[Row]]) -> list[Row]:
+    return await result
+
+
+async def _network_rows(
+    fixed_url: str, listing_fake: processes.Child, limits_fake: processes.Child, quick: bool
+) -> list[Row]:
+    rows = await overhead.measure(fixed_url, repeats=5 if quick else 9, calls=3 if quick else 8)
+    rows += await concurrency.measure(
+        fixed_url, repeats=1 if quick else 3, requests=400 if quick else concurrency.REQUESTS
+    )
+    rows += await listing.measure(listing_fake.url, repeats=1 if quick else 2)
+    rows += await limiter.measure(limits_fake.url, repeats=1)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmarks and print the table."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer repeats (harness check)")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    load = os.getloadavg()[0]
+    with ExitStack() as stack:
+        # The seeded fakes start first: they seed while the fixed-body measurements run.
+        listing_fake = stack.enter_context(
+            processes.fake_server(campaigns=listing.PAGES * listing.PAGE_SIZE)
+        )
+        limits_fake = stack.enter_context(
+            processes.fake_server(campaigns=1, rate_limits=True, speedup=limiter.SPEEDUP)
+        )
+        fixed = stack.enter_context(processes.fixed_server())
+        rows = asyncio.run(_network_rows(fixed.url, listing_fake, limits_fake, args.quick))
+        rows += startup.measure_import(fixed.url, repeats=3 if args.quick else 7)
+    rows += startup.measure_generate(repeats=1 if args.quick else 2)
+    rows += _extra_rows()
+    print(
+        f"klaviyo-campaigns benchmarks: Python {platform.python_version()}, "
+        f"httpx {httpx.__version__}, {os.cpu_count()} CPUs, load average {load:.1f} at start, "
+        f"{time.perf_counter() - started:.0f} s"
+    )
+    print("ratios are medians over repeats; spread is min..max; the SDK runs without a rate")
+    print("limiter (AdmitAll) except in row 4, which uses its default WindowLimiter")
+    print(render(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
