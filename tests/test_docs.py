@@ -227,3 +227,23 @@ def test_reference_entry_shows_signature_limits_scopes_filters_and_paging() -> N
     assert "yes: `kl.paginate(kl.pre.get_campaign_messages, ...)`" in entry
     assert "| `campaign_id` | `equals` |" in entry
     assert "`-created`" in entry and "`campaign-variations`" in entry
+
+
+def test_the_errors_guide_draws_the_hierarchy_of_the_errors_module() -> None:
+    from klaviyo_campaigns import errors
+
+    drawn = [line[4:] for line in (errors.__doc__ or "").splitlines() if line.startswith("    ")]
+    guide = next(b for b in BLOCKS[DOCS / "guides" / "errors.md"] if b.language == "text")
+    assert guide.code.splitlines() == drawn
+
+
+def test_the_retry_table_names_the_patches_the_policy_treats_as_values_and_as_actions() -> None:
+    from klaviyo_campaigns import _retry
+
+    text = (DOCS / "guides" / "errors.md").read_text()
+    values = next(line for line in text.splitlines() if line.startswith("| idempotent writes"))
+    actions = next(line for line in text.splitlines() if line.startswith("| other writes"))
+    named = set(re.findall(r"`(\w+)`", values))
+    assert named >= _retry._VALUE_PATCHES
+    assert set(re.findall(r"`(\w+)`", actions)) >= _retry._ACTION_PATCHES
+    assert not named & _retry._ACTION_PATCHES
