@@ -10,8 +10,13 @@ from attrs import define
 
 
 class Unset:
+    """The type of ``UNSET``: a field or parameter that was not given (absent, not null)."""
+
     def __bool__(self) -> Literal[False]:
         return False
+
+    def __repr__(self) -> str:
+        return "UNSET"
 
 
 UNSET: Unset = Unset()
