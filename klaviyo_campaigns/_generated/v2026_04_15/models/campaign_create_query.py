@@ -42,10 +42,6 @@ class CampaignCreateQuery:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.campaign_create_query_resource_object import (
-            CampaignCreateQueryResourceObject,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         data = CampaignCreateQueryResourceObject.from_dict(d.pop("data"))
 
@@ -71,3 +67,10 @@ class CampaignCreateQuery:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.campaign_create_query_resource_object import (
+    CampaignCreateQueryResourceObject,  # noqa: E402
+)

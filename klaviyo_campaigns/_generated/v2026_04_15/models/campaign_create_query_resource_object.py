@@ -53,10 +53,6 @@ class CampaignCreateQueryResourceObject:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.campaign_create_query_resource_object_attributes import (
-            CampaignCreateQueryResourceObjectAttributes,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         attributes = CampaignCreateQueryResourceObjectAttributes.from_dict(d.pop("attributes"))
 
@@ -87,3 +83,10 @@ class CampaignCreateQueryResourceObject:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.campaign_create_query_resource_object_attributes import (
+    CampaignCreateQueryResourceObjectAttributes,  # noqa: E402
+)

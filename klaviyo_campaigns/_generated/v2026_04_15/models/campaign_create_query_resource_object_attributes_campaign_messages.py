@@ -46,10 +46,6 @@ class CampaignCreateQueryResourceObjectAttributesCampaignMessages:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.campaign_message_create_query_resource_object import (
-            CampaignMessageCreateQueryResourceObject,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         data = []
         _data = d.pop("data")
@@ -80,3 +76,10 @@ class CampaignCreateQueryResourceObjectAttributesCampaignMessages:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.campaign_message_create_query_resource_object import (
+    CampaignMessageCreateQueryResourceObject,  # noqa: E402
+)

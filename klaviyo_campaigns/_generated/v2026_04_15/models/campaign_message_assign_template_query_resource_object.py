@@ -58,10 +58,6 @@ class CampaignMessageAssignTemplateQueryResourceObject:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.campaign_message_assign_template_query_resource_object_relationships import (
-            CampaignMessageAssignTemplateQueryResourceObjectRelationships,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         id = d.pop("id")
 
@@ -97,3 +93,10 @@ class CampaignMessageAssignTemplateQueryResourceObject:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.campaign_message_assign_template_query_resource_object_relationships import (
+    CampaignMessageAssignTemplateQueryResourceObjectRelationships,  # noqa: E402
+)

@@ -42,10 +42,6 @@ class CampaignMessageAssignTemplateQueryResourceObjectRelationships:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.campaign_message_assign_template_query_resource_object_relationships_template import (
-            CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplate,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         template = CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplate.from_dict(
             d.pop("template")
@@ -73,3 +69,10 @@ class CampaignMessageAssignTemplateQueryResourceObjectRelationships:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.campaign_message_assign_template_query_resource_object_relationships_template import (
+    CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplate,  # noqa: E402
+)

@@ -44,10 +44,6 @@ class CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.campaign_message_assign_template_query_resource_object_relationships_template_data import (
-            CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplateData,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         _data = d.pop("data", UNSET)
         data: CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplateData | Unset
@@ -82,3 +78,10 @@ class CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplate:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.campaign_message_assign_template_query_resource_object_relationships_template_data import (
+    CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplateData,  # noqa: E402
+)

@@ -66,13 +66,6 @@ class CampaignMessageCreateQueryResourceObject:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.campaign_message_create_query_resource_object_attributes import (
-            CampaignMessageCreateQueryResourceObjectAttributes,  # noqa: PLC0415
-        )
-        from ..models.campaign_message_create_query_resource_object_relationships import (
-            CampaignMessageCreateQueryResourceObjectRelationships,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         attributes = CampaignMessageCreateQueryResourceObjectAttributes.from_dict(
             d.pop("attributes")
@@ -115,3 +108,13 @@ class CampaignMessageCreateQueryResourceObject:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.campaign_message_create_query_resource_object_attributes import (
+    CampaignMessageCreateQueryResourceObjectAttributes,  # noqa: E402
+)
+from ..models.campaign_message_create_query_resource_object_relationships import (
+    CampaignMessageCreateQueryResourceObjectRelationships,  # noqa: E402
+)

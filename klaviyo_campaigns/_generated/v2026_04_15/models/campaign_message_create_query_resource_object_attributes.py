@@ -39,12 +39,6 @@ class CampaignMessageCreateQueryResourceObjectAttributes:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.email_message_definition import EmailMessageDefinition  # noqa: PLC0415
-        from ..models.mobile_push_message_standard_definition_create import (
-            MobilePushMessageStandardDefinitionCreate,  # noqa: PLC0415
-        )
-        from ..models.sms_message_definition_create import SMSMessageDefinitionCreate  # noqa: PLC0415
-
         definition: dict[str, Any]
         if isinstance(self.definition, EmailMessageDefinition):
             definition = self.definition.to_dict()
@@ -67,15 +61,6 @@ class CampaignMessageCreateQueryResourceObjectAttributes:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.email_message_definition import EmailMessageDefinition  # noqa: PLC0415
-        from ..models.mobile_push_message_silent_definition_create import (
-            MobilePushMessageSilentDefinitionCreate,  # noqa: PLC0415
-        )
-        from ..models.mobile_push_message_standard_definition_create import (
-            MobilePushMessageStandardDefinitionCreate,  # noqa: PLC0415
-        )
-        from ..models.sms_message_definition_create import SMSMessageDefinitionCreate  # noqa: PLC0415
-
         d = dict(src_dict)
 
         def _parse_definition(
@@ -140,3 +125,15 @@ class CampaignMessageCreateQueryResourceObjectAttributes:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.email_message_definition import EmailMessageDefinition  # noqa: E402
+from ..models.mobile_push_message_silent_definition_create import (
+    MobilePushMessageSilentDefinitionCreate,  # noqa: E402
+)
+from ..models.mobile_push_message_standard_definition_create import (
+    MobilePushMessageStandardDefinitionCreate,  # noqa: E402
+)
+from ..models.sms_message_definition_create import SMSMessageDefinitionCreate  # noqa: E402

@@ -44,10 +44,6 @@ class CampaignMessageCreateQueryResourceObjectRelationships:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.campaign_message_create_query_resource_object_relationships_image import (
-            CampaignMessageCreateQueryResourceObjectRelationshipsImage,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         _image = d.pop("image", UNSET)
         image: CampaignMessageCreateQueryResourceObjectRelationshipsImage | Unset
@@ -78,3 +74,10 @@ class CampaignMessageCreateQueryResourceObjectRelationships:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.campaign_message_create_query_resource_object_relationships_image import (
+    CampaignMessageCreateQueryResourceObjectRelationshipsImage,  # noqa: E402
+)

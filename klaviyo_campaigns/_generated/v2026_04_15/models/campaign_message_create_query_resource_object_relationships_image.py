@@ -44,10 +44,6 @@ class CampaignMessageCreateQueryResourceObjectRelationshipsImage:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.campaign_message_create_query_resource_object_relationships_image_data import (
-            CampaignMessageCreateQueryResourceObjectRelationshipsImageData,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         _data = d.pop("data", UNSET)
         data: CampaignMessageCreateQueryResourceObjectRelationshipsImageData | Unset
@@ -78,3 +74,10 @@ class CampaignMessageCreateQueryResourceObjectRelationshipsImage:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.campaign_message_create_query_resource_object_relationships_image_data import (
+    CampaignMessageCreateQueryResourceObjectRelationshipsImageData,  # noqa: E402
+)

@@ -71,13 +71,6 @@ class CampaignMessagePartialUpdateQueryResourceObject:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.campaign_message_partial_update_query_resource_object_attributes import (
-            CampaignMessagePartialUpdateQueryResourceObjectAttributes,  # noqa: PLC0415
-        )
-        from ..models.campaign_message_partial_update_query_resource_object_relationships import (
-            CampaignMessagePartialUpdateQueryResourceObjectRelationships,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         attributes = CampaignMessagePartialUpdateQueryResourceObjectAttributes.from_dict(
             d.pop("attributes")
@@ -123,3 +116,13 @@ class CampaignMessagePartialUpdateQueryResourceObject:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.campaign_message_partial_update_query_resource_object_attributes import (
+    CampaignMessagePartialUpdateQueryResourceObjectAttributes,  # noqa: E402
+)
+from ..models.campaign_message_partial_update_query_resource_object_relationships import (
+    CampaignMessagePartialUpdateQueryResourceObjectRelationships,  # noqa: E402
+)

@@ -44,10 +44,6 @@ class CampaignMessagePartialUpdateQueryResourceObjectRelationships:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.campaign_message_partial_update_query_resource_object_relationships_image import (
-            CampaignMessagePartialUpdateQueryResourceObjectRelationshipsImage,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         _image = d.pop("image", UNSET)
         image: CampaignMessagePartialUpdateQueryResourceObjectRelationshipsImage | Unset
@@ -80,3 +76,10 @@ class CampaignMessagePartialUpdateQueryResourceObjectRelationships:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.campaign_message_partial_update_query_resource_object_relationships_image import (
+    CampaignMessagePartialUpdateQueryResourceObjectRelationshipsImage,  # noqa: E402
+)

@@ -44,10 +44,6 @@ class CampaignMessagePartialUpdateQueryResourceObjectRelationshipsImage:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.campaign_message_partial_update_query_resource_object_relationships_image_data import (
-            CampaignMessagePartialUpdateQueryResourceObjectRelationshipsImageData,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         _data = d.pop("data", UNSET)
         data: CampaignMessagePartialUpdateQueryResourceObjectRelationshipsImageData | Unset
@@ -80,3 +76,10 @@ class CampaignMessagePartialUpdateQueryResourceObjectRelationshipsImage:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.campaign_message_partial_update_query_resource_object_relationships_image_data import (
+    CampaignMessagePartialUpdateQueryResourceObjectRelationshipsImageData,  # noqa: E402
+)

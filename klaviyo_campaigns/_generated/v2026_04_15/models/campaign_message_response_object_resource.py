@@ -77,14 +77,6 @@ class CampaignMessageResponseObjectResource:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.campaign_message_response_object_resource_attributes import (
-            CampaignMessageResponseObjectResourceAttributes,  # noqa: PLC0415
-        )
-        from ..models.campaign_message_response_object_resource_relationships import (
-            CampaignMessageResponseObjectResourceRelationships,  # noqa: PLC0415
-        )
-        from ..models.object_links import ObjectLinks  # noqa: PLC0415
-
         d = dict(src_dict)
         attributes = CampaignMessageResponseObjectResourceAttributes.from_dict(d.pop("attributes"))
 
@@ -131,3 +123,14 @@ class CampaignMessageResponseObjectResource:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.campaign_message_response_object_resource_attributes import (
+    CampaignMessageResponseObjectResourceAttributes,  # noqa: E402
+)
+from ..models.campaign_message_response_object_resource_relationships import (
+    CampaignMessageResponseObjectResourceRelationships,  # noqa: E402
+)
+from ..models.object_links import ObjectLinks  # noqa: E402

@@ -54,15 +54,6 @@ class CampaignMessageResponseObjectResourceAttributes:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.email_message_definition import EmailMessageDefinition  # noqa: PLC0415
-        from ..models.mobile_push_message_silent_definition import (
-            MobilePushMessageSilentDefinition,  # noqa: PLC0415
-        )
-        from ..models.mobile_push_message_standard_definition import (
-            MobilePushMessageStandardDefinition,  # noqa: PLC0415
-        )
-        from ..models.sms_message_definition import SMSMessageDefinition  # noqa: PLC0415
-
         created_at: None | str | Unset
         if isinstance(self.created_at, Unset):
             created_at = UNSET
@@ -121,16 +112,6 @@ class CampaignMessageResponseObjectResourceAttributes:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.email_message_definition import EmailMessageDefinition  # noqa: PLC0415
-        from ..models.mobile_push_message_silent_definition import (
-            MobilePushMessageSilentDefinition,  # noqa: PLC0415
-        )
-        from ..models.mobile_push_message_standard_definition import (
-            MobilePushMessageStandardDefinition,  # noqa: PLC0415
-        )
-        from ..models.send_time import SendTime  # noqa: PLC0415
-        from ..models.sms_message_definition import SMSMessageDefinition  # noqa: PLC0415
-
         d = dict(src_dict)
 
         def _parse_created_at(data: object) -> datetime.datetime | None | Unset:
@@ -272,3 +253,16 @@ class CampaignMessageResponseObjectResourceAttributes:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.email_message_definition import EmailMessageDefinition  # noqa: E402
+from ..models.mobile_push_message_silent_definition import (
+    MobilePushMessageSilentDefinition,  # noqa: E402
+)
+from ..models.mobile_push_message_standard_definition import (
+    MobilePushMessageStandardDefinition,  # noqa: E402
+)
+from ..models.send_time import SendTime  # noqa: E402
+from ..models.sms_message_definition import SMSMessageDefinition  # noqa: E402

@@ -66,16 +66,6 @@ class CampaignMessageResponseObjectResourceRelationships:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.campaign_message_response_object_resource_relationships_campaign import (
-            CampaignMessageResponseObjectResourceRelationshipsCampaign,  # noqa: PLC0415
-        )
-        from ..models.campaign_message_response_object_resource_relationships_image import (
-            CampaignMessageResponseObjectResourceRelationshipsImage,  # noqa: PLC0415
-        )
-        from ..models.campaign_message_response_object_resource_relationships_template import (
-            CampaignMessageResponseObjectResourceRelationshipsTemplate,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         _campaign = d.pop("campaign", UNSET)
         campaign: CampaignMessageResponseObjectResourceRelationshipsCampaign | Unset
@@ -126,3 +116,16 @@ class CampaignMessageResponseObjectResourceRelationships:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.campaign_message_response_object_resource_relationships_campaign import (
+    CampaignMessageResponseObjectResourceRelationshipsCampaign,  # noqa: E402
+)
+from ..models.campaign_message_response_object_resource_relationships_image import (
+    CampaignMessageResponseObjectResourceRelationshipsImage,  # noqa: E402
+)
+from ..models.campaign_message_response_object_resource_relationships_template import (
+    CampaignMessageResponseObjectResourceRelationshipsTemplate,  # noqa: E402
+)

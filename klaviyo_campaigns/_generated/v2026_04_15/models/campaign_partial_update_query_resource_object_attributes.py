@@ -57,18 +57,6 @@ class CampaignPartialUpdateQueryResourceObjectAttributes:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.campaigns_email_tracking_options import (
-            CampaignsEmailTrackingOptions,  # noqa: PLC0415
-        )
-        from ..models.campaigns_sms_tracking_options import CampaignsSMSTrackingOptions  # noqa: PLC0415
-        from ..models.email_send_options import EmailSendOptions  # noqa: PLC0415
-        from ..models.immediate_send_strategy import ImmediateSendStrategy  # noqa: PLC0415
-        from ..models.push_send_options import PushSendOptions  # noqa: PLC0415
-        from ..models.smart_send_time_strategy import SmartSendTimeStrategy  # noqa: PLC0415
-        from ..models.sms_send_options import SMSSendOptions  # noqa: PLC0415
-        from ..models.static_send_strategy import StaticSendStrategy  # noqa: PLC0415
-        from ..models.throttled_send_strategy import ThrottledSendStrategy  # noqa: PLC0415
-
         audiences: dict[str, Any] | Unset = UNSET
         if not isinstance(self.audiences, Unset):
             audiences = self.audiences.to_dict()
@@ -133,19 +121,6 @@ class CampaignPartialUpdateQueryResourceObjectAttributes:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.audiences_update import AudiencesUpdate  # noqa: PLC0415
-        from ..models.campaigns_email_tracking_options import (
-            CampaignsEmailTrackingOptions,  # noqa: PLC0415
-        )
-        from ..models.campaigns_sms_tracking_options import CampaignsSMSTrackingOptions  # noqa: PLC0415
-        from ..models.email_send_options import EmailSendOptions  # noqa: PLC0415
-        from ..models.immediate_send_strategy import ImmediateSendStrategy  # noqa: PLC0415
-        from ..models.push_send_options import PushSendOptions  # noqa: PLC0415
-        from ..models.smart_send_time_strategy import SmartSendTimeStrategy  # noqa: PLC0415
-        from ..models.sms_send_options import SMSSendOptions  # noqa: PLC0415
-        from ..models.static_send_strategy import StaticSendStrategy  # noqa: PLC0415
-        from ..models.throttled_send_strategy import ThrottledSendStrategy  # noqa: PLC0415
-
         d = dict(src_dict)
         _audiences = d.pop("audiences", UNSET)
         audiences: AudiencesUpdate | Unset
@@ -311,3 +286,17 @@ class CampaignPartialUpdateQueryResourceObjectAttributes:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.audiences_update import AudiencesUpdate  # noqa: E402
+from ..models.campaigns_email_tracking_options import CampaignsEmailTrackingOptions  # noqa: E402
+from ..models.campaigns_sms_tracking_options import CampaignsSMSTrackingOptions  # noqa: E402
+from ..models.email_send_options import EmailSendOptions  # noqa: E402
+from ..models.immediate_send_strategy import ImmediateSendStrategy  # noqa: E402
+from ..models.push_send_options import PushSendOptions  # noqa: E402
+from ..models.smart_send_time_strategy import SmartSendTimeStrategy  # noqa: E402
+from ..models.sms_send_options import SMSSendOptions  # noqa: E402
+from ..models.static_send_strategy import StaticSendStrategy  # noqa: E402
+from ..models.throttled_send_strategy import ThrottledSendStrategy  # noqa: E402

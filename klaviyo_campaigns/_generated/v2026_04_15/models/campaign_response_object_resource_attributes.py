@@ -80,18 +80,6 @@ class CampaignResponseObjectResourceAttributes:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.ab_test_send_strategy import ABTestSendStrategy  # noqa: PLC0415
-        from ..models.campaigns_email_tracking_options import (
-            CampaignsEmailTrackingOptions,  # noqa: PLC0415
-        )
-        from ..models.campaigns_sms_tracking_options import CampaignsSMSTrackingOptions  # noqa: PLC0415
-        from ..models.email_send_options import EmailSendOptions  # noqa: PLC0415
-        from ..models.immediate_send_strategy import ImmediateSendStrategy  # noqa: PLC0415
-        from ..models.smart_send_time_strategy import SmartSendTimeStrategy  # noqa: PLC0415
-        from ..models.sms_send_options import SMSSendOptions  # noqa: PLC0415
-        from ..models.static_send_strategy import StaticSendStrategy  # noqa: PLC0415
-        from ..models.throttled_send_strategy import ThrottledSendStrategy  # noqa: PLC0415
-
         archived = self.archived
 
         audiences: dict[str, Any] | Unset = UNSET
@@ -194,21 +182,6 @@ class CampaignResponseObjectResourceAttributes:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.ab_test_send_strategy import ABTestSendStrategy  # noqa: PLC0415
-        from ..models.audiences import Audiences  # noqa: PLC0415
-        from ..models.campaigns_email_tracking_options import (
-            CampaignsEmailTrackingOptions,  # noqa: PLC0415
-        )
-        from ..models.campaigns_sms_tracking_options import CampaignsSMSTrackingOptions  # noqa: PLC0415
-        from ..models.email_send_options import EmailSendOptions  # noqa: PLC0415
-        from ..models.immediate_send_strategy import ImmediateSendStrategy  # noqa: PLC0415
-        from ..models.push_send_options import PushSendOptions  # noqa: PLC0415
-        from ..models.smart_send_time_strategy import SmartSendTimeStrategy  # noqa: PLC0415
-        from ..models.sms_send_options import SMSSendOptions  # noqa: PLC0415
-        from ..models.static_send_strategy import StaticSendStrategy  # noqa: PLC0415
-        from ..models.throttled_send_strategy import ThrottledSendStrategy  # noqa: PLC0415
-        from ..models.unsupported_send_strategy import UnsupportedSendStrategy  # noqa: PLC0415
-
         d = dict(src_dict)
         archived = d.pop("archived", UNSET)
 
@@ -427,3 +400,19 @@ class CampaignResponseObjectResourceAttributes:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.ab_test_send_strategy import ABTestSendStrategy  # noqa: E402
+from ..models.audiences import Audiences  # noqa: E402
+from ..models.campaigns_email_tracking_options import CampaignsEmailTrackingOptions  # noqa: E402
+from ..models.campaigns_sms_tracking_options import CampaignsSMSTrackingOptions  # noqa: E402
+from ..models.email_send_options import EmailSendOptions  # noqa: E402
+from ..models.immediate_send_strategy import ImmediateSendStrategy  # noqa: E402
+from ..models.push_send_options import PushSendOptions  # noqa: E402
+from ..models.smart_send_time_strategy import SmartSendTimeStrategy  # noqa: E402
+from ..models.sms_send_options import SMSSendOptions  # noqa: E402
+from ..models.static_send_strategy import StaticSendStrategy  # noqa: E402
+from ..models.throttled_send_strategy import ThrottledSendStrategy  # noqa: E402
+from ..models.unsupported_send_strategy import UnsupportedSendStrategy  # noqa: E402

@@ -55,13 +55,6 @@ class CampaignResponseObjectResourceRelationships:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.campaign_response_object_resource_relationships_campaign_messages import (
-            CampaignResponseObjectResourceRelationshipsCampaignMessages,  # noqa: PLC0415
-        )
-        from ..models.campaign_response_object_resource_relationships_tags import (
-            CampaignResponseObjectResourceRelationshipsTags,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         _campaign_messages = d.pop("campaign-messages", UNSET)
         campaign_messages: CampaignResponseObjectResourceRelationshipsCampaignMessages | Unset
@@ -104,3 +97,13 @@ class CampaignResponseObjectResourceRelationships:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.campaign_response_object_resource_relationships_campaign_messages import (
+    CampaignResponseObjectResourceRelationshipsCampaignMessages,  # noqa: E402
+)
+from ..models.campaign_response_object_resource_relationships_tags import (
+    CampaignResponseObjectResourceRelationshipsTags,  # noqa: E402
+)

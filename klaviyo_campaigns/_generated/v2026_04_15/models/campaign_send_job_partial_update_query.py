@@ -42,10 +42,6 @@ class CampaignSendJobPartialUpdateQuery:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.campaign_send_job_partial_update_query_resource_object import (
-            CampaignSendJobPartialUpdateQueryResourceObject,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         data = CampaignSendJobPartialUpdateQueryResourceObject.from_dict(d.pop("data"))
 
@@ -71,3 +67,10 @@ class CampaignSendJobPartialUpdateQuery:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.campaign_send_job_partial_update_query_resource_object import (
+    CampaignSendJobPartialUpdateQueryResourceObject,  # noqa: E402
+)

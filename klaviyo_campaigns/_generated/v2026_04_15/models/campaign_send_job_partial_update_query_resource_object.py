@@ -58,10 +58,6 @@ class CampaignSendJobPartialUpdateQueryResourceObject:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.campaign_send_job_partial_update_query_resource_object_attributes import (
-            CampaignSendJobPartialUpdateQueryResourceObjectAttributes,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         attributes = CampaignSendJobPartialUpdateQueryResourceObjectAttributes.from_dict(
             d.pop("attributes")
@@ -97,3 +93,10 @@ class CampaignSendJobPartialUpdateQueryResourceObject:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.campaign_send_job_partial_update_query_resource_object_attributes import (
+    CampaignSendJobPartialUpdateQueryResourceObjectAttributes,  # noqa: E402
+)

@@ -39,8 +39,6 @@ class CampaignsEmailTrackingOptions:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.dynamic_tracking_param import DynamicTrackingParam  # noqa: PLC0415
-
         add_tracking_params: bool | None | Unset
         if isinstance(self.add_tracking_params, Unset):
             add_tracking_params = UNSET
@@ -96,9 +94,6 @@ class CampaignsEmailTrackingOptions:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.dynamic_tracking_param import DynamicTrackingParam  # noqa: PLC0415
-        from ..models.static_tracking_param import StaticTrackingParam  # noqa: PLC0415
-
         d = dict(src_dict)
 
         def _parse_add_tracking_params(data: object) -> bool | None | Unset:
@@ -203,3 +198,9 @@ class CampaignsEmailTrackingOptions:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.dynamic_tracking_param import DynamicTrackingParam  # noqa: E402
+from ..models.static_tracking_param import StaticTrackingParam  # noqa: E402

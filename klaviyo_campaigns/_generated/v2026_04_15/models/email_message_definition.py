@@ -61,8 +61,6 @@ class EmailMessageDefinition:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.email_content import EmailContent  # noqa: PLC0415
-
         d = dict(src_dict)
         channel = EmailMessageDefinitionChannel(d.pop("channel"))
 
@@ -106,3 +104,8 @@ class EmailMessageDefinition:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.email_content import EmailContent  # noqa: E402

@@ -44,8 +44,6 @@ class ErrorDocument:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.error_document_errors_item import ErrorDocumentErrorsItem  # noqa: PLC0415
-
         d = dict(src_dict)
         errors = []
         _errors = d.pop("errors")
@@ -76,3 +74,8 @@ class ErrorDocument:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.error_document_errors_item import ErrorDocumentErrorsItem  # noqa: E402

@@ -65,10 +65,6 @@ class ErrorDocumentErrorsItem:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.error_document_errors_item_source import (
-            ErrorDocumentErrorsItemSource,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         code = d.pop("code")
 
@@ -111,3 +107,8 @@ class ErrorDocumentErrorsItem:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.error_document_errors_item_source import ErrorDocumentErrorsItemSource  # noqa: E402

@@ -33,10 +33,6 @@ class GetCampaignMessageCampaignRelationshipResponse:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.get_campaign_message_campaign_relationship_response_data_type_0 import (
-            GetCampaignMessageCampaignRelationshipResponseDataType0,  # noqa: PLC0415
-        )
-
         data: dict[str, Any] | None
         if isinstance(self.data, GetCampaignMessageCampaignRelationshipResponseDataType0):
             data = self.data.to_dict()
@@ -61,11 +57,6 @@ class GetCampaignMessageCampaignRelationshipResponse:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.get_campaign_message_campaign_relationship_response_data_type_0 import (
-            GetCampaignMessageCampaignRelationshipResponseDataType0,  # noqa: PLC0415
-        )
-        from ..models.object_links import ObjectLinks  # noqa: PLC0415
-
         d = dict(src_dict)
 
         def _parse_data(
@@ -117,3 +108,11 @@ class GetCampaignMessageCampaignRelationshipResponse:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.get_campaign_message_campaign_relationship_response_data_type_0 import (
+    GetCampaignMessageCampaignRelationshipResponseDataType0,  # noqa: E402
+)
+from ..models.object_links import ObjectLinks  # noqa: E402

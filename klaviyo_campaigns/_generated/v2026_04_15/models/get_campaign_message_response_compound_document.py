@@ -46,13 +46,6 @@ class GetCampaignMessageResponseCompoundDocument:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.campaign_response_object_resource import (
-            CampaignResponseObjectResource,  # noqa: PLC0415
-        )
-        from ..models.template_response_object_resource import (
-            TemplateResponseObjectResource,  # noqa: PLC0415
-        )
-
         data = self.data.to_dict()
 
         included: list[dict[str, Any]] | Unset = UNSET
@@ -89,18 +82,6 @@ class GetCampaignMessageResponseCompoundDocument:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.campaign_message_response_object_resource import (
-            CampaignMessageResponseObjectResource,  # noqa: PLC0415
-        )
-        from ..models.campaign_response_object_resource import (
-            CampaignResponseObjectResource,  # noqa: PLC0415
-        )
-        from ..models.image_response_object_resource import ImageResponseObjectResource  # noqa: PLC0415
-        from ..models.object_links import ObjectLinks  # noqa: PLC0415
-        from ..models.template_response_object_resource import (
-            TemplateResponseObjectResource,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         data = CampaignMessageResponseObjectResource.from_dict(d.pop("data"))
 
@@ -181,3 +162,14 @@ class GetCampaignMessageResponseCompoundDocument:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.campaign_message_response_object_resource import (
+    CampaignMessageResponseObjectResource,  # noqa: E402
+)
+from ..models.campaign_response_object_resource import CampaignResponseObjectResource  # noqa: E402
+from ..models.image_response_object_resource import ImageResponseObjectResource  # noqa: E402
+from ..models.object_links import ObjectLinks  # noqa: E402
+from ..models.template_response_object_resource import TemplateResponseObjectResource  # noqa: E402

@@ -39,8 +39,6 @@ class GetCampaignResponseCompoundDocument:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.tag_response_object_resource import TagResponseObjectResource  # noqa: PLC0415
-
         data = self.data.to_dict()
 
         included: list[dict[str, Any]] | Unset = UNSET
@@ -75,15 +73,6 @@ class GetCampaignResponseCompoundDocument:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.campaign_message_response_object_resource import (
-            CampaignMessageResponseObjectResource,  # noqa: PLC0415
-        )
-        from ..models.campaign_response_object_resource import (
-            CampaignResponseObjectResource,  # noqa: PLC0415
-        )
-        from ..models.object_links import ObjectLinks  # noqa: PLC0415
-        from ..models.tag_response_object_resource import TagResponseObjectResource  # noqa: PLC0415
-
         d = dict(src_dict)
         data = CampaignResponseObjectResource.from_dict(d.pop("data"))
 
@@ -147,3 +136,13 @@ class GetCampaignResponseCompoundDocument:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.campaign_message_response_object_resource import (
+    CampaignMessageResponseObjectResource,  # noqa: E402
+)
+from ..models.campaign_response_object_resource import CampaignResponseObjectResource  # noqa: E402
+from ..models.object_links import ObjectLinks  # noqa: E402
+from ..models.tag_response_object_resource import TagResponseObjectResource  # noqa: E402

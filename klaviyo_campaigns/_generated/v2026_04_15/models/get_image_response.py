@@ -51,9 +51,6 @@ class GetImageResponse:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.image_response_object_resource import ImageResponseObjectResource  # noqa: PLC0415
-        from ..models.object_links import ObjectLinks  # noqa: PLC0415
-
         d = dict(src_dict)
         data = ImageResponseObjectResource.from_dict(d.pop("data"))
 
@@ -87,3 +84,9 @@ class GetImageResponse:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.image_response_object_resource import ImageResponseObjectResource  # noqa: E402
+from ..models.object_links import ObjectLinks  # noqa: E402

@@ -64,11 +64,6 @@ class ImageResponseObjectResource:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.image_response_object_resource_attributes import (
-            ImageResponseObjectResourceAttributes,  # noqa: PLC0415
-        )
-        from ..models.object_links import ObjectLinks  # noqa: PLC0415
-
         d = dict(src_dict)
         attributes = ImageResponseObjectResourceAttributes.from_dict(d.pop("attributes"))
 
@@ -105,3 +100,11 @@ class ImageResponseObjectResource:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.image_response_object_resource_attributes import (
+    ImageResponseObjectResourceAttributes,  # noqa: E402
+)
+from ..models.object_links import ObjectLinks  # noqa: E402

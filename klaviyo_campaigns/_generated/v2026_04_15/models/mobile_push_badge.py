@@ -39,10 +39,6 @@ class MobilePushBadge:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.campaign_message_increment import CampaignMessageIncrement  # noqa: PLC0415
-        from ..models.campaign_message_property import CampaignMessageProperty  # noqa: PLC0415
-        from ..models.campaign_message_static_count import CampaignMessageStaticCount  # noqa: PLC0415
-
         display = self.display
 
         badge_options: dict[str, Any] | None | Unset
@@ -71,10 +67,6 @@ class MobilePushBadge:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.campaign_message_increment import CampaignMessageIncrement  # noqa: PLC0415
-        from ..models.campaign_message_property import CampaignMessageProperty  # noqa: PLC0415
-        from ..models.campaign_message_static_count import CampaignMessageStaticCount  # noqa: PLC0415
-
         d = dict(src_dict)
         display = d.pop("display")
 
@@ -149,3 +141,10 @@ class MobilePushBadge:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.campaign_message_increment import CampaignMessageIncrement  # noqa: E402
+from ..models.campaign_message_property import CampaignMessageProperty  # noqa: E402
+from ..models.campaign_message_static_count import CampaignMessageStaticCount  # noqa: E402

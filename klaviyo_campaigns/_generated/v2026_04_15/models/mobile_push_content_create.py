@@ -79,8 +79,6 @@ class MobilePushContentCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.push_action_button_definition import PushActionButtonDefinition  # noqa: PLC0415
-
         d = dict(src_dict)
         body = d.pop("body")
 
@@ -151,3 +149,8 @@ class MobilePushContentCreate:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.push_action_button_definition import PushActionButtonDefinition  # noqa: E402

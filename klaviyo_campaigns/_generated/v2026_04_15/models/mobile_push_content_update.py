@@ -81,8 +81,6 @@ class MobilePushContentUpdate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.push_action_button_definition import PushActionButtonDefinition  # noqa: PLC0415
-
         d = dict(src_dict)
 
         def _parse_action_buttons(data: object) -> list[PushActionButtonDefinition] | None | Unset:
@@ -161,3 +159,8 @@ class MobilePushContentUpdate:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.push_action_button_definition import PushActionButtonDefinition  # noqa: E402

@@ -41,10 +41,6 @@ class MobilePushMessageSilentDefinition:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.mobile_push_message_silent_definition_kv_pairs_type_0 import (
-            MobilePushMessageSilentDefinitionKvPairsType0,  # noqa: PLC0415
-        )
-
         channel = self.channel.value
 
         notification_type = self.notification_type.value
@@ -72,10 +68,6 @@ class MobilePushMessageSilentDefinition:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.mobile_push_message_silent_definition_kv_pairs_type_0 import (
-            MobilePushMessageSilentDefinitionKvPairsType0,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         channel = MobilePushMessageSilentDefinitionChannel(d.pop("channel"))
 
@@ -126,3 +118,10 @@ class MobilePushMessageSilentDefinition:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.mobile_push_message_silent_definition_kv_pairs_type_0 import (
+    MobilePushMessageSilentDefinitionKvPairsType0,  # noqa: E402
+)

@@ -44,10 +44,6 @@ class MobilePushMessageSilentDefinitionCreate:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.mobile_push_message_silent_definition_create_kv_pairs_type_0 import (
-            MobilePushMessageSilentDefinitionCreateKvPairsType0,  # noqa: PLC0415
-        )
-
         channel = self.channel.value
 
         kv_pairs: dict[str, Any] | None | Unset
@@ -78,10 +74,6 @@ class MobilePushMessageSilentDefinitionCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.mobile_push_message_silent_definition_create_kv_pairs_type_0 import (
-            MobilePushMessageSilentDefinitionCreateKvPairsType0,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         channel = MobilePushMessageSilentDefinitionCreateChannel(d.pop("channel"))
 
@@ -139,3 +131,10 @@ class MobilePushMessageSilentDefinitionCreate:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.mobile_push_message_silent_definition_create_kv_pairs_type_0 import (
+    MobilePushMessageSilentDefinitionCreateKvPairsType0,  # noqa: E402
+)

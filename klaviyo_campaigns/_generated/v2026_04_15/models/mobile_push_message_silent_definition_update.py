@@ -70,10 +70,6 @@ class MobilePushMessageSilentDefinitionUpdate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.mobile_push_message_silent_definition_update_kv_pairs import (
-            MobilePushMessageSilentDefinitionUpdateKvPairs,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         channel = MobilePushMessageSilentDefinitionUpdateChannel(d.pop("channel"))
 
@@ -117,3 +113,10 @@ class MobilePushMessageSilentDefinitionUpdate:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.mobile_push_message_silent_definition_update_kv_pairs import (
+    MobilePushMessageSilentDefinitionUpdateKvPairs,  # noqa: E402
+)

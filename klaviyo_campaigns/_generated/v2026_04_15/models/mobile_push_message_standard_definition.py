@@ -47,10 +47,6 @@ class MobilePushMessageStandardDefinition:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.mobile_push_message_standard_definition_kv_pairs_type_0 import (
-            MobilePushMessageStandardDefinitionKvPairsType0,  # noqa: PLC0415
-        )
-
         channel = self.channel.value
 
         content = self.content.to_dict()
@@ -87,12 +83,6 @@ class MobilePushMessageStandardDefinition:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.mobile_push_content import MobilePushContent  # noqa: PLC0415
-        from ..models.mobile_push_message_standard_definition_kv_pairs_type_0 import (
-            MobilePushMessageStandardDefinitionKvPairsType0,  # noqa: PLC0415
-        )
-        from ..models.mobile_push_options import MobilePushOptions  # noqa: PLC0415
-
         d = dict(src_dict)
         channel = MobilePushMessageStandardDefinitionChannel(d.pop("channel"))
 
@@ -154,3 +144,12 @@ class MobilePushMessageStandardDefinition:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.mobile_push_content import MobilePushContent  # noqa: E402
+from ..models.mobile_push_message_standard_definition_kv_pairs_type_0 import (
+    MobilePushMessageStandardDefinitionKvPairsType0,  # noqa: E402
+)
+from ..models.mobile_push_options import MobilePushOptions  # noqa: E402

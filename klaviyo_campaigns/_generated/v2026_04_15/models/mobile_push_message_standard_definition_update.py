@@ -50,10 +50,6 @@ class MobilePushMessageStandardDefinitionUpdate:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.mobile_push_message_standard_definition_update_kv_pairs_type_0 import (
-            MobilePushMessageStandardDefinitionUpdateKvPairsType0,  # noqa: PLC0415
-        )
-
         channel = self.channel.value
 
         content: dict[str, Any] | Unset = UNSET
@@ -96,12 +92,6 @@ class MobilePushMessageStandardDefinitionUpdate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.mobile_push_content_update import MobilePushContentUpdate  # noqa: PLC0415
-        from ..models.mobile_push_message_standard_definition_update_kv_pairs_type_0 import (
-            MobilePushMessageStandardDefinitionUpdateKvPairsType0,  # noqa: PLC0415
-        )
-        from ..models.mobile_push_options import MobilePushOptions  # noqa: PLC0415
-
         d = dict(src_dict)
         channel = MobilePushMessageStandardDefinitionUpdateChannel(d.pop("channel"))
 
@@ -175,3 +165,12 @@ class MobilePushMessageStandardDefinitionUpdate:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.mobile_push_content_update import MobilePushContentUpdate  # noqa: E402
+from ..models.mobile_push_message_standard_definition_update_kv_pairs_type_0 import (
+    MobilePushMessageStandardDefinitionUpdateKvPairsType0,  # noqa: E402
+)
+from ..models.mobile_push_options import MobilePushOptions  # noqa: E402

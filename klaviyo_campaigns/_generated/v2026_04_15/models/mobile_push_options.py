@@ -35,11 +35,6 @@ class MobilePushOptions:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.mobile_push_badge import MobilePushBadge  # noqa: PLC0415
-        from ..models.mobile_push_no_badge import MobilePushNoBadge  # noqa: PLC0415
-        from ..models.push_on_open_app import PushOnOpenApp  # noqa: PLC0415
-        from ..models.push_on_open_deep_link import PushOnOpenDeepLink  # noqa: PLC0415
-
         badge: dict[str, Any] | None | Unset
         if isinstance(self.badge, Unset):
             badge = UNSET
@@ -80,11 +75,6 @@ class MobilePushOptions:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.mobile_push_badge import MobilePushBadge  # noqa: PLC0415
-        from ..models.mobile_push_no_badge import MobilePushNoBadge  # noqa: PLC0415
-        from ..models.push_on_open_app import PushOnOpenApp  # noqa: PLC0415
-        from ..models.push_on_open_deep_link import PushOnOpenDeepLink  # noqa: PLC0415
-
         d = dict(src_dict)
 
         def _parse_badge(data: object) -> MobilePushBadge | MobilePushNoBadge | None | Unset:
@@ -170,3 +160,11 @@ class MobilePushOptions:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.mobile_push_badge import MobilePushBadge  # noqa: E402
+from ..models.mobile_push_no_badge import MobilePushNoBadge  # noqa: E402
+from ..models.push_on_open_app import PushOnOpenApp  # noqa: E402
+from ..models.push_on_open_deep_link import PushOnOpenDeepLink  # noqa: E402

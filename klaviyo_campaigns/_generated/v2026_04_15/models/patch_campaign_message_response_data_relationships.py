@@ -66,16 +66,6 @@ class PatchCampaignMessageResponseDataRelationships:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.patch_campaign_message_response_data_relationships_campaign import (
-            PatchCampaignMessageResponseDataRelationshipsCampaign,  # noqa: PLC0415
-        )
-        from ..models.patch_campaign_message_response_data_relationships_image import (
-            PatchCampaignMessageResponseDataRelationshipsImage,  # noqa: PLC0415
-        )
-        from ..models.patch_campaign_message_response_data_relationships_template import (
-            PatchCampaignMessageResponseDataRelationshipsTemplate,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         _campaign = d.pop("campaign", UNSET)
         campaign: PatchCampaignMessageResponseDataRelationshipsCampaign | Unset
@@ -122,3 +112,16 @@ class PatchCampaignMessageResponseDataRelationships:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.patch_campaign_message_response_data_relationships_campaign import (
+    PatchCampaignMessageResponseDataRelationshipsCampaign,  # noqa: E402
+)
+from ..models.patch_campaign_message_response_data_relationships_image import (
+    PatchCampaignMessageResponseDataRelationshipsImage,  # noqa: E402
+)
+from ..models.patch_campaign_message_response_data_relationships_template import (
+    PatchCampaignMessageResponseDataRelationshipsTemplate,  # noqa: E402
+)

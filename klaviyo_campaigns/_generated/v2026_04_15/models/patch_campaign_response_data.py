@@ -77,14 +77,6 @@ class PatchCampaignResponseData:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.object_links import ObjectLinks  # noqa: PLC0415
-        from ..models.patch_campaign_response_data_attributes import (
-            PatchCampaignResponseDataAttributes,  # noqa: PLC0415
-        )
-        from ..models.patch_campaign_response_data_relationships import (
-            PatchCampaignResponseDataRelationships,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         attributes = PatchCampaignResponseDataAttributes.from_dict(d.pop("attributes"))
 
@@ -129,3 +121,14 @@ class PatchCampaignResponseData:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.object_links import ObjectLinks  # noqa: E402
+from ..models.patch_campaign_response_data_attributes import (
+    PatchCampaignResponseDataAttributes,  # noqa: E402
+)
+from ..models.patch_campaign_response_data_relationships import (
+    PatchCampaignResponseDataRelationships,  # noqa: E402
+)

@@ -55,13 +55,6 @@ class PatchCampaignResponseDataRelationships:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.patch_campaign_response_data_relationships_campaign_messages import (
-            PatchCampaignResponseDataRelationshipsCampaignMessages,  # noqa: PLC0415
-        )
-        from ..models.patch_campaign_response_data_relationships_tags import (
-            PatchCampaignResponseDataRelationshipsTags,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         _campaign_messages = d.pop("campaign-messages", UNSET)
         campaign_messages: PatchCampaignResponseDataRelationshipsCampaignMessages | Unset
@@ -102,3 +95,13 @@ class PatchCampaignResponseDataRelationships:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.patch_campaign_response_data_relationships_campaign_messages import (
+    PatchCampaignResponseDataRelationshipsCampaignMessages,  # noqa: E402
+)
+from ..models.patch_campaign_response_data_relationships_tags import (
+    PatchCampaignResponseDataRelationshipsTags,  # noqa: E402
+)

@@ -56,11 +56,6 @@ class PatchCampaignResponseDataRelationshipsTags:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.patch_campaign_response_data_relationships_tags_data_item import (
-            PatchCampaignResponseDataRelationshipsTagsDataItem,  # noqa: PLC0415
-        )
-        from ..models.relationship_links import RelationshipLinks  # noqa: PLC0415
-
         d = dict(src_dict)
         _data = d.pop("data", UNSET)
         data: list[PatchCampaignResponseDataRelationshipsTagsDataItem] | Unset = UNSET
@@ -103,3 +98,11 @@ class PatchCampaignResponseDataRelationshipsTags:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.patch_campaign_response_data_relationships_tags_data_item import (
+    PatchCampaignResponseDataRelationshipsTagsDataItem,  # noqa: E402
+)
+from ..models.relationship_links import RelationshipLinks  # noqa: E402

@@ -55,13 +55,6 @@ class PostCampaignMessageResponseDataRelationships:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.post_campaign_message_response_data_relationships_campaign import (
-            PostCampaignMessageResponseDataRelationshipsCampaign,  # noqa: PLC0415
-        )
-        from ..models.post_campaign_message_response_data_relationships_template import (
-            PostCampaignMessageResponseDataRelationshipsTemplate,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         _campaign = d.pop("campaign", UNSET)
         campaign: PostCampaignMessageResponseDataRelationshipsCampaign | Unset
@@ -100,3 +93,13 @@ class PostCampaignMessageResponseDataRelationships:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.post_campaign_message_response_data_relationships_campaign import (
+    PostCampaignMessageResponseDataRelationshipsCampaign,  # noqa: E402
+)
+from ..models.post_campaign_message_response_data_relationships_template import (
+    PostCampaignMessageResponseDataRelationshipsTemplate,  # noqa: E402
+)

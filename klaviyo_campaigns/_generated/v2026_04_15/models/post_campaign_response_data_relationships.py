@@ -55,13 +55,6 @@ class PostCampaignResponseDataRelationships:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.post_campaign_response_data_relationships_campaign_messages import (
-            PostCampaignResponseDataRelationshipsCampaignMessages,  # noqa: PLC0415
-        )
-        from ..models.post_campaign_response_data_relationships_tags import (
-            PostCampaignResponseDataRelationshipsTags,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         _campaign_messages = d.pop("campaign-messages", UNSET)
         campaign_messages: PostCampaignResponseDataRelationshipsCampaignMessages | Unset
@@ -102,3 +95,13 @@ class PostCampaignResponseDataRelationships:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.post_campaign_response_data_relationships_campaign_messages import (
+    PostCampaignResponseDataRelationshipsCampaignMessages,  # noqa: E402
+)
+from ..models.post_campaign_response_data_relationships_tags import (
+    PostCampaignResponseDataRelationshipsTags,  # noqa: E402
+)

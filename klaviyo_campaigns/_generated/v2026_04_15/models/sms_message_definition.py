@@ -60,9 +60,6 @@ class SMSMessageDefinition:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.render_options import RenderOptions  # noqa: PLC0415
-        from ..models.sms_content import SMSContent  # noqa: PLC0415
-
         d = dict(src_dict)
         channel = SMSMessageDefinitionChannel(d.pop("channel"))
 
@@ -104,3 +101,9 @@ class SMSMessageDefinition:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.render_options import RenderOptions  # noqa: E402
+from ..models.sms_content import SMSContent  # noqa: E402

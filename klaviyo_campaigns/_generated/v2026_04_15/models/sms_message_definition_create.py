@@ -62,9 +62,6 @@ class SMSMessageDefinitionCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.render_options import RenderOptions  # noqa: PLC0415
-        from ..models.sms_content_create import SMSContentCreate  # noqa: PLC0415
-
         d = dict(src_dict)
         channel = SMSMessageDefinitionCreateChannel(d.pop("channel"))
 
@@ -106,3 +103,9 @@ class SMSMessageDefinitionCreate:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.render_options import RenderOptions  # noqa: E402
+from ..models.sms_content_create import SMSContentCreate  # noqa: E402

@@ -36,9 +36,6 @@ class StaticSendStrategy:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.local_static_send import LocalStaticSend  # noqa: PLC0415
-        from ..models.non_local_static_send import NonLocalStaticSend  # noqa: PLC0415
-
         datetime_ = self.datetime_.isoformat()
 
         method = self.method.value
@@ -68,9 +65,6 @@ class StaticSendStrategy:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.local_static_send import LocalStaticSend  # noqa: PLC0415
-        from ..models.non_local_static_send import NonLocalStaticSend  # noqa: PLC0415
-
         d = dict(src_dict)
         datetime_ = datetime.datetime.fromisoformat(d.pop("datetime"))
 
@@ -125,3 +119,9 @@ class StaticSendStrategy:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.local_static_send import LocalStaticSend  # noqa: E402
+from ..models.non_local_static_send import NonLocalStaticSend  # noqa: E402

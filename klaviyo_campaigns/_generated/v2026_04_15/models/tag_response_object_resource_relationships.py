@@ -88,22 +88,6 @@ class TagResponseObjectResourceRelationships:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.tag_response_object_resource_relationships_campaigns import (
-            TagResponseObjectResourceRelationshipsCampaigns,  # noqa: PLC0415
-        )
-        from ..models.tag_response_object_resource_relationships_flows import (
-            TagResponseObjectResourceRelationshipsFlows,  # noqa: PLC0415
-        )
-        from ..models.tag_response_object_resource_relationships_lists import (
-            TagResponseObjectResourceRelationshipsLists,  # noqa: PLC0415
-        )
-        from ..models.tag_response_object_resource_relationships_segments import (
-            TagResponseObjectResourceRelationshipsSegments,  # noqa: PLC0415
-        )
-        from ..models.tag_response_object_resource_relationships_tag_group import (
-            TagResponseObjectResourceRelationshipsTagGroup,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         _campaigns = d.pop("campaigns", UNSET)
         campaigns: TagResponseObjectResourceRelationshipsCampaigns | Unset
@@ -166,3 +150,22 @@ class TagResponseObjectResourceRelationships:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.tag_response_object_resource_relationships_campaigns import (
+    TagResponseObjectResourceRelationshipsCampaigns,  # noqa: E402
+)
+from ..models.tag_response_object_resource_relationships_flows import (
+    TagResponseObjectResourceRelationshipsFlows,  # noqa: E402
+)
+from ..models.tag_response_object_resource_relationships_lists import (
+    TagResponseObjectResourceRelationshipsLists,  # noqa: E402
+)
+from ..models.tag_response_object_resource_relationships_segments import (
+    TagResponseObjectResourceRelationshipsSegments,  # noqa: E402
+)
+from ..models.tag_response_object_resource_relationships_tag_group import (
+    TagResponseObjectResourceRelationshipsTagGroup,  # noqa: E402
+)

@@ -64,11 +64,6 @@ class TemplateResponseObjectResource:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.object_links import ObjectLinks  # noqa: PLC0415
-        from ..models.template_response_object_resource_attributes import (
-            TemplateResponseObjectResourceAttributes,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         attributes = TemplateResponseObjectResourceAttributes.from_dict(d.pop("attributes"))
 
@@ -105,3 +100,11 @@ class TemplateResponseObjectResource:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.object_links import ObjectLinks  # noqa: E402
+from ..models.template_response_object_resource_attributes import (
+    TemplateResponseObjectResourceAttributes,  # noqa: E402
+)

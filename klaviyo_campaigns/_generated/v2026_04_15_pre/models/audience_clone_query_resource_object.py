@@ -71,13 +71,6 @@ class AudienceCloneQueryResourceObject:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.audience_clone_query_resource_object_attributes import (
-            AudienceCloneQueryResourceObjectAttributes,  # noqa: PLC0415
-        )
-        from ..models.audience_clone_query_resource_object_relationships import (
-            AudienceCloneQueryResourceObjectRelationships,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         attributes = AudienceCloneQueryResourceObjectAttributes.from_dict(d.pop("attributes"))
 
@@ -119,3 +112,13 @@ class AudienceCloneQueryResourceObject:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.audience_clone_query_resource_object_attributes import (
+    AudienceCloneQueryResourceObjectAttributes,  # noqa: E402
+)
+from ..models.audience_clone_query_resource_object_relationships import (
+    AudienceCloneQueryResourceObjectRelationships,  # noqa: E402
+)

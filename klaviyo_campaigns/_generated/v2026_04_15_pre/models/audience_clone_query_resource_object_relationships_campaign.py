@@ -44,10 +44,6 @@ class AudienceCloneQueryResourceObjectRelationshipsCampaign:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.audience_clone_query_resource_object_relationships_campaign_data import (
-            AudienceCloneQueryResourceObjectRelationshipsCampaignData,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         _data = d.pop("data", UNSET)
         data: AudienceCloneQueryResourceObjectRelationshipsCampaignData | Unset
@@ -78,3 +74,10 @@ class AudienceCloneQueryResourceObjectRelationshipsCampaign:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.audience_clone_query_resource_object_relationships_campaign_data import (
+    AudienceCloneQueryResourceObjectRelationshipsCampaignData,  # noqa: E402
+)

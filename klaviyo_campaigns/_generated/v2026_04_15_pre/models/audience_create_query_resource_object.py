@@ -61,13 +61,6 @@ class AudienceCreateQueryResourceObject:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.audience_create_query_resource_object_attributes import (
-            AudienceCreateQueryResourceObjectAttributes,  # noqa: PLC0415
-        )
-        from ..models.audience_create_query_resource_object_relationships import (
-            AudienceCreateQueryResourceObjectRelationships,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         attributes = AudienceCreateQueryResourceObjectAttributes.from_dict(d.pop("attributes"))
 
@@ -103,3 +96,13 @@ class AudienceCreateQueryResourceObject:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.audience_create_query_resource_object_attributes import (
+    AudienceCreateQueryResourceObjectAttributes,  # noqa: E402
+)
+from ..models.audience_create_query_resource_object_relationships import (
+    AudienceCreateQueryResourceObjectRelationships,  # noqa: E402
+)

@@ -57,13 +57,6 @@ class AudienceCreateQueryResourceObjectRelationships:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.audience_create_query_resource_object_relationships_campaign import (
-            AudienceCreateQueryResourceObjectRelationshipsCampaign,  # noqa: PLC0415
-        )
-        from ..models.audience_create_query_resource_object_relationships_campaign_messages import (
-            AudienceCreateQueryResourceObjectRelationshipsCampaignMessages,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         campaign = AudienceCreateQueryResourceObjectRelationshipsCampaign.from_dict(
             d.pop("campaign")
@@ -103,3 +96,13 @@ class AudienceCreateQueryResourceObjectRelationships:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.audience_create_query_resource_object_relationships_campaign import (
+    AudienceCreateQueryResourceObjectRelationshipsCampaign,  # noqa: E402
+)
+from ..models.audience_create_query_resource_object_relationships_campaign_messages import (
+    AudienceCreateQueryResourceObjectRelationshipsCampaignMessages,  # noqa: E402
+)

@@ -49,10 +49,6 @@ class AudienceCreateQueryResourceObjectRelationshipsCampaignMessages:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.audience_create_query_resource_object_relationships_campaign_messages_data_item import (
-            AudienceCreateQueryResourceObjectRelationshipsCampaignMessagesDataItem,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         _data = d.pop("data", UNSET)
         data: (
@@ -89,3 +85,10 @@ class AudienceCreateQueryResourceObjectRelationshipsCampaignMessages:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.audience_create_query_resource_object_relationships_campaign_messages_data_item import (
+    AudienceCreateQueryResourceObjectRelationshipsCampaignMessagesDataItem,  # noqa: E402
+)

@@ -151,8 +151,6 @@ class AudienceResponseObjectResourceAttributes:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.audience_definition import AudienceDefinition  # noqa: PLC0415
-
         d = dict(src_dict)
 
         def _parse_archived(data: object) -> bool | None | Unset:
@@ -314,3 +312,8 @@ class AudienceResponseObjectResourceAttributes:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.audience_definition import AudienceDefinition  # noqa: E402

@@ -55,13 +55,6 @@ class AudienceResponseObjectResourceRelationships:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.audience_response_object_resource_relationships_campaign import (
-            AudienceResponseObjectResourceRelationshipsCampaign,  # noqa: PLC0415
-        )
-        from ..models.audience_response_object_resource_relationships_campaign_messages import (
-            AudienceResponseObjectResourceRelationshipsCampaignMessages,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         _campaign = d.pop("campaign", UNSET)
         campaign: AudienceResponseObjectResourceRelationshipsCampaign | Unset
@@ -104,3 +97,13 @@ class AudienceResponseObjectResourceRelationships:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.audience_response_object_resource_relationships_campaign import (
+    AudienceResponseObjectResourceRelationshipsCampaign,  # noqa: E402
+)
+from ..models.audience_response_object_resource_relationships_campaign_messages import (
+    AudienceResponseObjectResourceRelationshipsCampaignMessages,  # noqa: E402
+)

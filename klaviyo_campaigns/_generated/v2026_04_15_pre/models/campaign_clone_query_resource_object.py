@@ -58,10 +58,6 @@ class CampaignCloneQueryResourceObject:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.campaign_clone_query_resource_object_attributes import (
-            CampaignCloneQueryResourceObjectAttributes,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         attributes = CampaignCloneQueryResourceObjectAttributes.from_dict(d.pop("attributes"))
 
@@ -95,3 +91,10 @@ class CampaignCloneQueryResourceObject:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.campaign_clone_query_resource_object_attributes import (
+    CampaignCloneQueryResourceObjectAttributes,  # noqa: E402
+)

@@ -76,10 +76,6 @@ class CampaignCreateQueryResourceObjectAttributes:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.audience_inline_create import AudienceInlineCreate  # noqa: PLC0415
-        from ..models.campaign_definition import CampaignDefinition  # noqa: PLC0415
-        from ..models.message_inline_create import MessageInlineCreate  # noqa: PLC0415
-
         d = dict(src_dict)
         definition = CampaignDefinition.from_dict(d.pop("definition"))
 
@@ -153,3 +149,10 @@ class CampaignCreateQueryResourceObjectAttributes:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.audience_inline_create import AudienceInlineCreate  # noqa: E402
+from ..models.campaign_definition import CampaignDefinition  # noqa: E402
+from ..models.message_inline_create import MessageInlineCreate  # noqa: E402

@@ -70,16 +70,6 @@ class CampaignCreateQueryResourceObjectRelationships:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.campaign_create_query_resource_object_relationships_campaign_audiences import (
-            CampaignCreateQueryResourceObjectRelationshipsCampaignAudiences,  # noqa: PLC0415
-        )
-        from ..models.campaign_create_query_resource_object_relationships_campaign_messages import (
-            CampaignCreateQueryResourceObjectRelationshipsCampaignMessages,  # noqa: PLC0415
-        )
-        from ..models.campaign_create_query_resource_object_relationships_tags import (
-            CampaignCreateQueryResourceObjectRelationshipsTags,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         _campaign_audiences = d.pop("campaign-audiences", UNSET)
         campaign_audiences: CampaignCreateQueryResourceObjectRelationshipsCampaignAudiences | Unset
@@ -134,3 +124,16 @@ class CampaignCreateQueryResourceObjectRelationships:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.campaign_create_query_resource_object_relationships_campaign_audiences import (
+    CampaignCreateQueryResourceObjectRelationshipsCampaignAudiences,  # noqa: E402
+)
+from ..models.campaign_create_query_resource_object_relationships_campaign_messages import (
+    CampaignCreateQueryResourceObjectRelationshipsCampaignMessages,  # noqa: E402
+)
+from ..models.campaign_create_query_resource_object_relationships_tags import (
+    CampaignCreateQueryResourceObjectRelationshipsTags,  # noqa: E402
+)

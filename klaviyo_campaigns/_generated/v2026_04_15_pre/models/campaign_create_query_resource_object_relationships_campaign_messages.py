@@ -49,10 +49,6 @@ class CampaignCreateQueryResourceObjectRelationshipsCampaignMessages:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.campaign_create_query_resource_object_relationships_campaign_messages_data_item import (
-            CampaignCreateQueryResourceObjectRelationshipsCampaignMessagesDataItem,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         _data = d.pop("data", UNSET)
         data: (
@@ -89,3 +85,10 @@ class CampaignCreateQueryResourceObjectRelationshipsCampaignMessages:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.campaign_create_query_resource_object_relationships_campaign_messages_data_item import (
+    CampaignCreateQueryResourceObjectRelationshipsCampaignMessagesDataItem,  # noqa: E402
+)

@@ -47,10 +47,6 @@ class CampaignCreateQueryResourceObjectRelationshipsTags:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.campaign_create_query_resource_object_relationships_tags_data_item import (
-            CampaignCreateQueryResourceObjectRelationshipsTagsDataItem,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         _data = d.pop("data", UNSET)
         data: list[CampaignCreateQueryResourceObjectRelationshipsTagsDataItem] | Unset = UNSET
@@ -85,3 +81,10 @@ class CampaignCreateQueryResourceObjectRelationshipsTags:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.campaign_create_query_resource_object_relationships_tags_data_item import (
+    CampaignCreateQueryResourceObjectRelationshipsTagsDataItem,  # noqa: E402
+)

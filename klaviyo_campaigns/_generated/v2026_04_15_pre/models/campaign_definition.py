@@ -92,8 +92,6 @@ class CampaignDefinition:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.send_settings import SendSettings  # noqa: PLC0415
-
         d = dict(src_dict)
 
         def _parse_archived(data: object) -> bool | None | Unset:
@@ -175,3 +173,8 @@ class CampaignDefinition:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.send_settings import SendSettings  # noqa: E402

@@ -42,10 +42,6 @@ class CampaignMessageImageUpdateQuery:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.campaign_message_image_update_query_data import (
-            CampaignMessageImageUpdateQueryData,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         data = CampaignMessageImageUpdateQueryData.from_dict(d.pop("data"))
 
@@ -71,3 +67,10 @@ class CampaignMessageImageUpdateQuery:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.campaign_message_image_update_query_data import (
+    CampaignMessageImageUpdateQueryData,  # noqa: E402
+)

@@ -61,13 +61,6 @@ class CampaignMessageScheduleQueryResourceObject:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.campaign_message_schedule_query_resource_object_attributes import (
-            CampaignMessageScheduleQueryResourceObjectAttributes,  # noqa: PLC0415
-        )
-        from ..models.campaign_message_schedule_query_resource_object_relationships import (
-            CampaignMessageScheduleQueryResourceObjectRelationships,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         attributes = CampaignMessageScheduleQueryResourceObjectAttributes.from_dict(
             d.pop("attributes")
@@ -105,3 +98,13 @@ class CampaignMessageScheduleQueryResourceObject:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.campaign_message_schedule_query_resource_object_attributes import (
+    CampaignMessageScheduleQueryResourceObjectAttributes,  # noqa: E402
+)
+from ..models.campaign_message_schedule_query_resource_object_relationships import (
+    CampaignMessageScheduleQueryResourceObjectRelationships,  # noqa: E402
+)

@@ -87,9 +87,6 @@ class CampaignMessageScheduleQueryResourceObjectAttributes:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.throttled_options import ThrottledOptions  # noqa: PLC0415
-        from ..models.timezone_options import TimezoneOptions  # noqa: PLC0415
-
         d = dict(src_dict)
         strategy = CampaignMessageScheduleQueryResourceObjectAttributesStrategy(d.pop("strategy"))
 
@@ -167,3 +164,9 @@ class CampaignMessageScheduleQueryResourceObjectAttributes:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.throttled_options import ThrottledOptions  # noqa: E402
+from ..models.timezone_options import TimezoneOptions  # noqa: E402

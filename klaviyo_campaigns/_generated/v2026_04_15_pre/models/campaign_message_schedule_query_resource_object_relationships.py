@@ -42,10 +42,6 @@ class CampaignMessageScheduleQueryResourceObjectRelationships:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.campaign_message_schedule_query_resource_object_relationships_campaign_message import (
-            CampaignMessageScheduleQueryResourceObjectRelationshipsCampaignMessage,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         campaign_message = (
             CampaignMessageScheduleQueryResourceObjectRelationshipsCampaignMessage.from_dict(
@@ -75,3 +71,10 @@ class CampaignMessageScheduleQueryResourceObjectRelationships:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.campaign_message_schedule_query_resource_object_relationships_campaign_message import (
+    CampaignMessageScheduleQueryResourceObjectRelationshipsCampaignMessage,  # noqa: E402
+)

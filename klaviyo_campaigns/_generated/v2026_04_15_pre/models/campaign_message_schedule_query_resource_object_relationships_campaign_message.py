@@ -44,10 +44,6 @@ class CampaignMessageScheduleQueryResourceObjectRelationshipsCampaignMessage:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.campaign_message_schedule_query_resource_object_relationships_campaign_message_data import (
-            CampaignMessageScheduleQueryResourceObjectRelationshipsCampaignMessageData,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         _data = d.pop("data", UNSET)
         data: CampaignMessageScheduleQueryResourceObjectRelationshipsCampaignMessageData | Unset
@@ -80,3 +76,10 @@ class CampaignMessageScheduleQueryResourceObjectRelationshipsCampaignMessage:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.campaign_message_schedule_query_resource_object_relationships_campaign_message_data import (
+    CampaignMessageScheduleQueryResourceObjectRelationshipsCampaignMessageData,  # noqa: E402
+)

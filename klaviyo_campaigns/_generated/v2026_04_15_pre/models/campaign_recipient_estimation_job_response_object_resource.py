@@ -64,11 +64,6 @@ class CampaignRecipientEstimationJobResponseObjectResource:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.campaign_recipient_estimation_job_response_object_resource_attributes import (
-            CampaignRecipientEstimationJobResponseObjectResourceAttributes,  # noqa: PLC0415
-        )
-        from ..models.object_links import ObjectLinks  # noqa: PLC0415
-
         d = dict(src_dict)
         attributes = CampaignRecipientEstimationJobResponseObjectResourceAttributes.from_dict(
             d.pop("attributes")
@@ -109,3 +104,11 @@ class CampaignRecipientEstimationJobResponseObjectResource:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.campaign_recipient_estimation_job_response_object_resource_attributes import (
+    CampaignRecipientEstimationJobResponseObjectResourceAttributes,  # noqa: E402
+)
+from ..models.object_links import ObjectLinks  # noqa: E402

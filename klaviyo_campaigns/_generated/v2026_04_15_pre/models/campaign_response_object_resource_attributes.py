@@ -67,8 +67,6 @@ class CampaignResponseObjectResourceAttributes:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.campaign_definition import CampaignDefinition  # noqa: PLC0415
-
         d = dict(src_dict)
 
         def _parse_created_at(data: object) -> datetime.datetime | None | Unset:
@@ -136,3 +134,8 @@ class CampaignResponseObjectResourceAttributes:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.campaign_definition import CampaignDefinition  # noqa: E402

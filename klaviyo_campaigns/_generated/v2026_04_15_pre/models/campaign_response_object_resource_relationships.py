@@ -66,16 +66,6 @@ class CampaignResponseObjectResourceRelationships:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.campaign_response_object_resource_relationships_campaign_audiences import (
-            CampaignResponseObjectResourceRelationshipsCampaignAudiences,  # noqa: PLC0415
-        )
-        from ..models.campaign_response_object_resource_relationships_campaign_messages import (
-            CampaignResponseObjectResourceRelationshipsCampaignMessages,  # noqa: PLC0415
-        )
-        from ..models.campaign_response_object_resource_relationships_tags import (
-            CampaignResponseObjectResourceRelationshipsTags,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         _campaign_audiences = d.pop("campaign-audiences", UNSET)
         campaign_audiences: CampaignResponseObjectResourceRelationshipsCampaignAudiences | Unset
@@ -130,3 +120,16 @@ class CampaignResponseObjectResourceRelationships:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.campaign_response_object_resource_relationships_campaign_audiences import (
+    CampaignResponseObjectResourceRelationshipsCampaignAudiences,  # noqa: E402
+)
+from ..models.campaign_response_object_resource_relationships_campaign_messages import (
+    CampaignResponseObjectResourceRelationshipsCampaignMessages,  # noqa: E402
+)
+from ..models.campaign_response_object_resource_relationships_tags import (
+    CampaignResponseObjectResourceRelationshipsTags,  # noqa: E402
+)

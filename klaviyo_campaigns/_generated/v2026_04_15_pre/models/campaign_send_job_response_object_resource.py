@@ -64,11 +64,6 @@ class CampaignSendJobResponseObjectResource:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.campaign_send_job_response_object_resource_attributes import (
-            CampaignSendJobResponseObjectResourceAttributes,  # noqa: PLC0415
-        )
-        from ..models.object_links import ObjectLinks  # noqa: PLC0415
-
         d = dict(src_dict)
         attributes = CampaignSendJobResponseObjectResourceAttributes.from_dict(d.pop("attributes"))
 
@@ -105,3 +100,11 @@ class CampaignSendJobResponseObjectResource:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.campaign_send_job_response_object_resource_attributes import (
+    CampaignSendJobResponseObjectResourceAttributes,  # noqa: E402
+)
+from ..models.object_links import ObjectLinks  # noqa: E402

@@ -35,10 +35,6 @@ class GetAudienceResponseCompoundDocument:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.campaign_response_object_resource import (
-            CampaignResponseObjectResource,  # noqa: PLC0415
-        )
-
         data = self.data.to_dict()
 
         included: list[dict[str, Any]] | Unset = UNSET
@@ -73,17 +69,6 @@ class GetAudienceResponseCompoundDocument:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.audience_response_object_resource import (
-            AudienceResponseObjectResource,  # noqa: PLC0415
-        )
-        from ..models.campaign_response_object_resource import (
-            CampaignResponseObjectResource,  # noqa: PLC0415
-        )
-        from ..models.message_response_object_resource import (
-            MessageResponseObjectResource,  # noqa: PLC0415
-        )
-        from ..models.object_links import ObjectLinks  # noqa: PLC0415
-
         d = dict(src_dict)
         data = AudienceResponseObjectResource.from_dict(d.pop("data"))
 
@@ -147,3 +132,11 @@ class GetAudienceResponseCompoundDocument:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.audience_response_object_resource import AudienceResponseObjectResource  # noqa: E402
+from ..models.campaign_response_object_resource import CampaignResponseObjectResource  # noqa: E402
+from ..models.message_response_object_resource import MessageResponseObjectResource  # noqa: E402
+from ..models.object_links import ObjectLinks  # noqa: E402

@@ -56,11 +56,6 @@ class GetCampaignAudienceMessagesRelationshipsResponseCollection:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.collection_links import CollectionLinks  # noqa: PLC0415
-        from ..models.get_campaign_audience_messages_relationships_response_collection_data_item import (
-            GetCampaignAudienceMessagesRelationshipsResponseCollectionDataItem,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         data = []
         _data = d.pop("data")
@@ -103,3 +98,11 @@ class GetCampaignAudienceMessagesRelationshipsResponseCollection:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.collection_links import CollectionLinks  # noqa: E402
+from ..models.get_campaign_audience_messages_relationships_response_collection_data_item import (
+    GetCampaignAudienceMessagesRelationshipsResponseCollectionDataItem,  # noqa: E402
+)

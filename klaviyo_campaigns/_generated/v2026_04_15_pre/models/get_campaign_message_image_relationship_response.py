@@ -33,10 +33,6 @@ class GetCampaignMessageImageRelationshipResponse:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.get_campaign_message_image_relationship_response_data_type_0 import (
-            GetCampaignMessageImageRelationshipResponseDataType0,  # noqa: PLC0415
-        )
-
         data: dict[str, Any] | None
         if isinstance(self.data, GetCampaignMessageImageRelationshipResponseDataType0):
             data = self.data.to_dict()
@@ -61,11 +57,6 @@ class GetCampaignMessageImageRelationshipResponse:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.get_campaign_message_image_relationship_response_data_type_0 import (
-            GetCampaignMessageImageRelationshipResponseDataType0,  # noqa: PLC0415
-        )
-        from ..models.object_links import ObjectLinks  # noqa: PLC0415
-
         d = dict(src_dict)
 
         def _parse_data(
@@ -115,3 +106,11 @@ class GetCampaignMessageImageRelationshipResponse:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.get_campaign_message_image_relationship_response_data_type_0 import (
+    GetCampaignMessageImageRelationshipResponseDataType0,  # noqa: E402
+)
+from ..models.object_links import ObjectLinks  # noqa: E402

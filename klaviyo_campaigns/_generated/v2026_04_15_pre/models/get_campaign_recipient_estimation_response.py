@@ -53,11 +53,6 @@ class GetCampaignRecipientEstimationResponse:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.campaign_recipient_estimation_response_object_resource import (
-            CampaignRecipientEstimationResponseObjectResource,  # noqa: PLC0415
-        )
-        from ..models.object_links import ObjectLinks  # noqa: PLC0415
-
         d = dict(src_dict)
         data = CampaignRecipientEstimationResponseObjectResource.from_dict(d.pop("data"))
 
@@ -91,3 +86,11 @@ class GetCampaignRecipientEstimationResponse:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.campaign_recipient_estimation_response_object_resource import (
+    CampaignRecipientEstimationResponseObjectResource,  # noqa: E402
+)
+from ..models.object_links import ObjectLinks  # noqa: E402

@@ -37,10 +37,6 @@ class GetMessageResponseCollectionCompoundDocument:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.campaign_response_object_resource import (
-            CampaignResponseObjectResource,  # noqa: PLC0415
-        )
-
         data = []
         for data_item_data in self.data:
             data_item = data_item_data.to_dict()
@@ -78,17 +74,6 @@ class GetMessageResponseCollectionCompoundDocument:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.campaign_response_object_resource import (
-            CampaignResponseObjectResource,  # noqa: PLC0415
-        )
-        from ..models.collection_links import CollectionLinks  # noqa: PLC0415
-        from ..models.message_response_object_resource import (
-            MessageResponseObjectResource,  # noqa: PLC0415
-        )
-        from ..models.variation_response_object_resource import (
-            VariationResponseObjectResource,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         data = []
         _data = d.pop("data")
@@ -157,3 +142,11 @@ class GetMessageResponseCollectionCompoundDocument:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.campaign_response_object_resource import CampaignResponseObjectResource  # noqa: E402
+from ..models.collection_links import CollectionLinks  # noqa: E402
+from ..models.message_response_object_resource import MessageResponseObjectResource  # noqa: E402
+from ..models.variation_response_object_resource import VariationResponseObjectResource  # noqa: E402

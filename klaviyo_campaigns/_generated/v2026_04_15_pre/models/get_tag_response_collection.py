@@ -54,9 +54,6 @@ class GetTagResponseCollection:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.collection_links import CollectionLinks  # noqa: PLC0415
-        from ..models.tag_response_object_resource import TagResponseObjectResource  # noqa: PLC0415
-
         d = dict(src_dict)
         data = []
         _data = d.pop("data")
@@ -95,3 +92,9 @@ class GetTagResponseCollection:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.collection_links import CollectionLinks  # noqa: E402
+from ..models.tag_response_object_resource import TagResponseObjectResource  # noqa: E402

@@ -31,10 +31,6 @@ class GetTemplateResponse:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.template_response_object_resource import (
-            TemplateResponseObjectResource,  # noqa: PLC0415
-        )
-
         data: dict[str, Any] | None
         if isinstance(self.data, TemplateResponseObjectResource):
             data = self.data.to_dict()
@@ -59,11 +55,6 @@ class GetTemplateResponse:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.object_links import ObjectLinks  # noqa: PLC0415
-        from ..models.template_response_object_resource import (
-            TemplateResponseObjectResource,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
 
         def _parse_data(data: object) -> None | TemplateResponseObjectResource:
@@ -111,3 +102,9 @@ class GetTemplateResponse:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.object_links import ObjectLinks  # noqa: E402
+from ..models.template_response_object_resource import TemplateResponseObjectResource  # noqa: E402

@@ -48,11 +48,6 @@ class GetVariationResponseCompoundDocument:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.image_response_object_resource import ImageResponseObjectResource  # noqa: PLC0415
-        from ..models.message_response_object_resource import (
-            MessageResponseObjectResource,  # noqa: PLC0415
-        )
-
         data = self.data.to_dict()
 
         included: list[dict[str, Any]] | Unset = UNSET
@@ -89,18 +84,6 @@ class GetVariationResponseCompoundDocument:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.image_response_object_resource import ImageResponseObjectResource  # noqa: PLC0415
-        from ..models.message_response_object_resource import (
-            MessageResponseObjectResource,  # noqa: PLC0415
-        )
-        from ..models.object_links import ObjectLinks  # noqa: PLC0415
-        from ..models.translation_response_object_resource import (
-            TranslationResponseObjectResource,  # noqa: PLC0415
-        )
-        from ..models.variation_response_object_resource import (
-            VariationResponseObjectResource,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         data = VariationResponseObjectResource.from_dict(d.pop("data"))
 
@@ -181,3 +164,14 @@ class GetVariationResponseCompoundDocument:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.image_response_object_resource import ImageResponseObjectResource  # noqa: E402
+from ..models.message_response_object_resource import MessageResponseObjectResource  # noqa: E402
+from ..models.object_links import ObjectLinks  # noqa: E402
+from ..models.translation_response_object_resource import (
+    TranslationResponseObjectResource,  # noqa: E402
+)
+from ..models.variation_response_object_resource import VariationResponseObjectResource  # noqa: E402

@@ -61,8 +61,6 @@ class InlineMessageOverviewDefinition:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.variation_inline_create import VariationInlineCreate  # noqa: PLC0415
-
         d = dict(src_dict)
 
         def _parse_name(data: object) -> None | str | Unset:
@@ -121,3 +119,8 @@ class InlineMessageOverviewDefinition:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.variation_inline_create import VariationInlineCreate  # noqa: E402

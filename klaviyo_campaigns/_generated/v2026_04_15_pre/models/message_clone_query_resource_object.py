@@ -66,13 +66,6 @@ class MessageCloneQueryResourceObject:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.message_clone_query_resource_object_attributes import (
-            MessageCloneQueryResourceObjectAttributes,  # noqa: PLC0415
-        )
-        from ..models.message_clone_query_resource_object_relationships import (
-            MessageCloneQueryResourceObjectRelationships,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         attributes = MessageCloneQueryResourceObjectAttributes.from_dict(d.pop("attributes"))
 
@@ -111,3 +104,13 @@ class MessageCloneQueryResourceObject:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.message_clone_query_resource_object_attributes import (
+    MessageCloneQueryResourceObjectAttributes,  # noqa: E402
+)
+from ..models.message_clone_query_resource_object_relationships import (
+    MessageCloneQueryResourceObjectRelationships,  # noqa: E402
+)

@@ -42,10 +42,6 @@ class MessageCloneQueryResourceObjectRelationships:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.message_clone_query_resource_object_relationships_campaign_audience import (
-            MessageCloneQueryResourceObjectRelationshipsCampaignAudience,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         campaign_audience = MessageCloneQueryResourceObjectRelationshipsCampaignAudience.from_dict(
             d.pop("campaign-audience")
@@ -73,3 +69,10 @@ class MessageCloneQueryResourceObjectRelationships:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.message_clone_query_resource_object_relationships_campaign_audience import (
+    MessageCloneQueryResourceObjectRelationshipsCampaignAudience,  # noqa: E402
+)

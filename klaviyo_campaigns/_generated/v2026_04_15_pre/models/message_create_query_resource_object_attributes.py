@@ -59,9 +59,6 @@ class MessageCreateQueryResourceObjectAttributes:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.message_definition import MessageDefinition  # noqa: PLC0415
-        from ..models.variation_inline_create import VariationInlineCreate  # noqa: PLC0415
-
         d = dict(src_dict)
         definition = MessageDefinition.from_dict(d.pop("definition"))
 
@@ -112,3 +109,9 @@ class MessageCreateQueryResourceObjectAttributes:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.message_definition import MessageDefinition  # noqa: E402
+from ..models.variation_inline_create import VariationInlineCreate  # noqa: E402

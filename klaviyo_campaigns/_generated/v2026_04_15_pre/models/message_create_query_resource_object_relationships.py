@@ -50,13 +50,6 @@ class MessageCreateQueryResourceObjectRelationships:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.message_create_query_resource_object_relationships_campaign import (
-            MessageCreateQueryResourceObjectRelationshipsCampaign,  # noqa: PLC0415
-        )
-        from ..models.message_create_query_resource_object_relationships_campaign_audience import (
-            MessageCreateQueryResourceObjectRelationshipsCampaignAudience,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         campaign = MessageCreateQueryResourceObjectRelationshipsCampaign.from_dict(
             d.pop("campaign")
@@ -89,3 +82,13 @@ class MessageCreateQueryResourceObjectRelationships:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.message_create_query_resource_object_relationships_campaign import (
+    MessageCreateQueryResourceObjectRelationshipsCampaign,  # noqa: E402
+)
+from ..models.message_create_query_resource_object_relationships_campaign_audience import (
+    MessageCreateQueryResourceObjectRelationshipsCampaignAudience,  # noqa: E402
+)

@@ -44,10 +44,6 @@ class MessageCreateQueryResourceObjectRelationshipsCampaignAudience:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.message_create_query_resource_object_relationships_campaign_audience_data import (
-            MessageCreateQueryResourceObjectRelationshipsCampaignAudienceData,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         _data = d.pop("data", UNSET)
         data: MessageCreateQueryResourceObjectRelationshipsCampaignAudienceData | Unset
@@ -80,3 +76,10 @@ class MessageCreateQueryResourceObjectRelationshipsCampaignAudience:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.message_create_query_resource_object_relationships_campaign_audience_data import (
+    MessageCreateQueryResourceObjectRelationshipsCampaignAudienceData,  # noqa: E402
+)

@@ -70,9 +70,6 @@ class MessageDefinition:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.message_send_options import MessageSendOptions  # noqa: PLC0415
-        from ..models.message_tracking_options import MessageTrackingOptions  # noqa: PLC0415
-
         d = dict(src_dict)
 
         def _parse_name(data: object) -> None | str | Unset:
@@ -130,3 +127,9 @@ class MessageDefinition:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.message_send_options import MessageSendOptions  # noqa: E402
+from ..models.message_tracking_options import MessageTrackingOptions  # noqa: E402

@@ -45,10 +45,6 @@ class MessageInlineCreate:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.inline_message_overview_definition import (
-            InlineMessageOverviewDefinition,  # noqa: PLC0415
-        )
-
         audience_temporary_id = self.audience_temporary_id
 
         definition: dict[str, Any] | None | Unset
@@ -109,11 +105,6 @@ class MessageInlineCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.inline_message_overview_definition import (
-            InlineMessageOverviewDefinition,  # noqa: PLC0415
-        )
-        from ..models.variation_inline_create import VariationInlineCreate  # noqa: PLC0415
-
         d = dict(src_dict)
         audience_temporary_id = d.pop("audience_temporary_id")
 
@@ -210,3 +201,9 @@ class MessageInlineCreate:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.inline_message_overview_definition import InlineMessageOverviewDefinition  # noqa: E402
+from ..models.variation_inline_create import VariationInlineCreate  # noqa: E402

@@ -42,8 +42,6 @@ class MessagePartialUpdateQueryResourceObjectAttributes:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.message_definition import MessageDefinition  # noqa: PLC0415
-
         d = dict(src_dict)
         _definition = d.pop("definition", UNSET)
         definition: MessageDefinition | Unset
@@ -74,3 +72,8 @@ class MessagePartialUpdateQueryResourceObjectAttributes:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.message_definition import MessageDefinition  # noqa: E402

@@ -44,9 +44,6 @@ class MessageResponseObjectResourceAttributes:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.message_definition import MessageDefinition  # noqa: PLC0415
-        from ..models.message_scheduling_info import MessageSchedulingInfo  # noqa: PLC0415
-
         created: str | Unset = UNSET
         if not isinstance(self.created, Unset):
             created = self.created.isoformat()
@@ -119,10 +116,6 @@ class MessageResponseObjectResourceAttributes:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.message_definition import MessageDefinition  # noqa: PLC0415
-        from ..models.message_scheduling_info import MessageSchedulingInfo  # noqa: PLC0415
-        from ..models.message_tracking_param import MessageTrackingParam  # noqa: PLC0415
-
         d = dict(src_dict)
         _created = d.pop("created", UNSET)
         created: datetime.datetime | Unset
@@ -250,3 +243,10 @@ class MessageResponseObjectResourceAttributes:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.message_definition import MessageDefinition  # noqa: E402
+from ..models.message_scheduling_info import MessageSchedulingInfo  # noqa: E402
+from ..models.message_tracking_param import MessageTrackingParam  # noqa: E402

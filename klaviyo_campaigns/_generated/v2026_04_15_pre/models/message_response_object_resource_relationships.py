@@ -68,16 +68,6 @@ class MessageResponseObjectResourceRelationships:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.message_response_object_resource_relationships_campaign import (
-            MessageResponseObjectResourceRelationshipsCampaign,  # noqa: PLC0415
-        )
-        from ..models.message_response_object_resource_relationships_campaign_audience import (
-            MessageResponseObjectResourceRelationshipsCampaignAudience,  # noqa: PLC0415
-        )
-        from ..models.message_response_object_resource_relationships_campaign_variations import (
-            MessageResponseObjectResourceRelationshipsCampaignVariations,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         _campaign = d.pop("campaign", UNSET)
         campaign: MessageResponseObjectResourceRelationshipsCampaign | Unset
@@ -132,3 +122,16 @@ class MessageResponseObjectResourceRelationships:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.message_response_object_resource_relationships_campaign import (
+    MessageResponseObjectResourceRelationshipsCampaign,  # noqa: E402
+)
+from ..models.message_response_object_resource_relationships_campaign_audience import (
+    MessageResponseObjectResourceRelationshipsCampaignAudience,  # noqa: E402
+)
+from ..models.message_response_object_resource_relationships_campaign_variations import (
+    MessageResponseObjectResourceRelationshipsCampaignVariations,  # noqa: E402
+)

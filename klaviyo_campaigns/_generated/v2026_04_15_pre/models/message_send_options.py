@@ -45,10 +45,6 @@ class MessageSendOptions:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.message_send_options_send_times_type_0 import (
-            MessageSendOptionsSendTimesType0,  # noqa: PLC0415
-        )
-
         is_ignoring_unsubscribes: bool | None | Unset
         if isinstance(self.is_ignoring_unsubscribes, Unset):
             is_ignoring_unsubscribes = UNSET
@@ -105,10 +101,6 @@ class MessageSendOptions:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.message_send_options_send_times_type_0 import (
-            MessageSendOptionsSendTimesType0,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
 
         def _parse_is_ignoring_unsubscribes(data: object) -> bool | None | Unset:
@@ -206,3 +198,10 @@ class MessageSendOptions:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.message_send_options_send_times_type_0 import (
+    MessageSendOptionsSendTimesType0,  # noqa: E402
+)

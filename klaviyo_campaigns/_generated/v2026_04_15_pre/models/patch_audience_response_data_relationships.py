@@ -55,13 +55,6 @@ class PatchAudienceResponseDataRelationships:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.patch_audience_response_data_relationships_campaign import (
-            PatchAudienceResponseDataRelationshipsCampaign,  # noqa: PLC0415
-        )
-        from ..models.patch_audience_response_data_relationships_campaign_messages import (
-            PatchAudienceResponseDataRelationshipsCampaignMessages,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         _campaign = d.pop("campaign", UNSET)
         campaign: PatchAudienceResponseDataRelationshipsCampaign | Unset
@@ -102,3 +95,13 @@ class PatchAudienceResponseDataRelationships:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.patch_audience_response_data_relationships_campaign import (
+    PatchAudienceResponseDataRelationshipsCampaign,  # noqa: E402
+)
+from ..models.patch_audience_response_data_relationships_campaign_messages import (
+    PatchAudienceResponseDataRelationshipsCampaignMessages,  # noqa: E402
+)

@@ -66,16 +66,6 @@ class PatchCampaignResponseDataRelationships:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.patch_campaign_response_data_relationships_campaign_audiences import (
-            PatchCampaignResponseDataRelationshipsCampaignAudiences,  # noqa: PLC0415
-        )
-        from ..models.patch_campaign_response_data_relationships_campaign_messages import (
-            PatchCampaignResponseDataRelationshipsCampaignMessages,  # noqa: PLC0415
-        )
-        from ..models.patch_campaign_response_data_relationships_tags import (
-            PatchCampaignResponseDataRelationshipsTags,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         _campaign_audiences = d.pop("campaign-audiences", UNSET)
         campaign_audiences: PatchCampaignResponseDataRelationshipsCampaignAudiences | Unset
@@ -126,3 +116,16 @@ class PatchCampaignResponseDataRelationships:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.patch_campaign_response_data_relationships_campaign_audiences import (
+    PatchCampaignResponseDataRelationshipsCampaignAudiences,  # noqa: E402
+)
+from ..models.patch_campaign_response_data_relationships_campaign_messages import (
+    PatchCampaignResponseDataRelationshipsCampaignMessages,  # noqa: E402
+)
+from ..models.patch_campaign_response_data_relationships_tags import (
+    PatchCampaignResponseDataRelationshipsTags,  # noqa: E402
+)

@@ -77,14 +77,6 @@ class PatchMessageResponseData:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.object_links import ObjectLinks  # noqa: PLC0415
-        from ..models.patch_message_response_data_attributes import (
-            PatchMessageResponseDataAttributes,  # noqa: PLC0415
-        )
-        from ..models.patch_message_response_data_relationships import (
-            PatchMessageResponseDataRelationships,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         attributes = PatchMessageResponseDataAttributes.from_dict(d.pop("attributes"))
 
@@ -129,3 +121,14 @@ class PatchMessageResponseData:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.object_links import ObjectLinks  # noqa: E402
+from ..models.patch_message_response_data_attributes import (
+    PatchMessageResponseDataAttributes,  # noqa: E402
+)
+from ..models.patch_message_response_data_relationships import (
+    PatchMessageResponseDataRelationships,  # noqa: E402
+)

@@ -44,9 +44,6 @@ class PatchMessageResponseDataAttributes:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.message_definition import MessageDefinition  # noqa: PLC0415
-        from ..models.message_scheduling_info import MessageSchedulingInfo  # noqa: PLC0415
-
         created = self.created.isoformat()
 
         definition: dict[str, Any] | None
@@ -113,10 +110,6 @@ class PatchMessageResponseDataAttributes:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.message_definition import MessageDefinition  # noqa: PLC0415
-        from ..models.message_scheduling_info import MessageSchedulingInfo  # noqa: PLC0415
-        from ..models.message_tracking_param import MessageTrackingParam  # noqa: PLC0415
-
         d = dict(src_dict)
         created = datetime.datetime.fromisoformat(d.pop("created"))
 
@@ -232,3 +225,10 @@ class PatchMessageResponseDataAttributes:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.message_definition import MessageDefinition  # noqa: E402
+from ..models.message_scheduling_info import MessageSchedulingInfo  # noqa: E402
+from ..models.message_tracking_param import MessageTrackingParam  # noqa: E402

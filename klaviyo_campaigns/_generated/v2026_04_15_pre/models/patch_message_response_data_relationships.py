@@ -66,16 +66,6 @@ class PatchMessageResponseDataRelationships:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.patch_message_response_data_relationships_campaign import (
-            PatchMessageResponseDataRelationshipsCampaign,  # noqa: PLC0415
-        )
-        from ..models.patch_message_response_data_relationships_campaign_audience import (
-            PatchMessageResponseDataRelationshipsCampaignAudience,  # noqa: PLC0415
-        )
-        from ..models.patch_message_response_data_relationships_campaign_variations import (
-            PatchMessageResponseDataRelationshipsCampaignVariations,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         _campaign = d.pop("campaign", UNSET)
         campaign: PatchMessageResponseDataRelationshipsCampaign | Unset
@@ -126,3 +116,16 @@ class PatchMessageResponseDataRelationships:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.patch_message_response_data_relationships_campaign import (
+    PatchMessageResponseDataRelationshipsCampaign,  # noqa: E402
+)
+from ..models.patch_message_response_data_relationships_campaign_audience import (
+    PatchMessageResponseDataRelationshipsCampaignAudience,  # noqa: E402
+)
+from ..models.patch_message_response_data_relationships_campaign_variations import (
+    PatchMessageResponseDataRelationshipsCampaignVariations,  # noqa: E402
+)

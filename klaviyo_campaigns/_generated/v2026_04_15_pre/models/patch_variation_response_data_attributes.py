@@ -51,8 +51,6 @@ class PatchVariationResponseDataAttributes:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.variation_definition import VariationDefinition  # noqa: PLC0415
-
         d = dict(src_dict)
         created = datetime.datetime.fromisoformat(d.pop("created"))
 
@@ -84,3 +82,8 @@ class PatchVariationResponseDataAttributes:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.variation_definition import VariationDefinition  # noqa: E402

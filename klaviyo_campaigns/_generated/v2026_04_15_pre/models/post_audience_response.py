@@ -51,9 +51,6 @@ class PostAudienceResponse:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.object_links import ObjectLinks  # noqa: PLC0415
-        from ..models.post_audience_response_data import PostAudienceResponseData  # noqa: PLC0415
-
         d = dict(src_dict)
         data = PostAudienceResponseData.from_dict(d.pop("data"))
 
@@ -87,3 +84,9 @@ class PostAudienceResponse:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.object_links import ObjectLinks  # noqa: E402
+from ..models.post_audience_response_data import PostAudienceResponseData  # noqa: E402

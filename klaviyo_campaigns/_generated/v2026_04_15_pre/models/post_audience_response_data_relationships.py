@@ -55,13 +55,6 @@ class PostAudienceResponseDataRelationships:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.post_audience_response_data_relationships_campaign import (
-            PostAudienceResponseDataRelationshipsCampaign,  # noqa: PLC0415
-        )
-        from ..models.post_audience_response_data_relationships_campaign_messages import (
-            PostAudienceResponseDataRelationshipsCampaignMessages,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         _campaign = d.pop("campaign", UNSET)
         campaign: PostAudienceResponseDataRelationshipsCampaign | Unset
@@ -102,3 +95,13 @@ class PostAudienceResponseDataRelationships:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.post_audience_response_data_relationships_campaign import (
+    PostAudienceResponseDataRelationshipsCampaign,  # noqa: E402
+)
+from ..models.post_audience_response_data_relationships_campaign_messages import (
+    PostAudienceResponseDataRelationshipsCampaignMessages,  # noqa: E402
+)

@@ -48,8 +48,6 @@ class PostCampaignMessageResponseDataAttributes:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.email_content_sub_object import EmailContentSubObject  # noqa: PLC0415
-
         channel = self.channel
 
         content: dict[str, Any]
@@ -114,11 +112,6 @@ class PostCampaignMessageResponseDataAttributes:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.email_content_sub_object import EmailContentSubObject  # noqa: PLC0415
-        from ..models.render_options_sub_object import RenderOptionsSubObject  # noqa: PLC0415
-        from ..models.send_time_sub_object import SendTimeSubObject  # noqa: PLC0415
-        from ..models.sms_content_sub_object import SMSContentSubObject  # noqa: PLC0415
-
         d = dict(src_dict)
         channel = d.pop("channel")
 
@@ -234,3 +227,11 @@ class PostCampaignMessageResponseDataAttributes:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.email_content_sub_object import EmailContentSubObject  # noqa: E402
+from ..models.render_options_sub_object import RenderOptionsSubObject  # noqa: E402
+from ..models.send_time_sub_object import SendTimeSubObject  # noqa: E402
+from ..models.sms_content_sub_object import SMSContentSubObject  # noqa: E402

@@ -77,14 +77,6 @@ class PostCampaignMessageScheduleResponseData:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.object_links import ObjectLinks  # noqa: PLC0415
-        from ..models.post_campaign_message_schedule_response_data_attributes import (
-            PostCampaignMessageScheduleResponseDataAttributes,  # noqa: PLC0415
-        )
-        from ..models.post_campaign_message_schedule_response_data_relationships import (
-            PostCampaignMessageScheduleResponseDataRelationships,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         attributes = PostCampaignMessageScheduleResponseDataAttributes.from_dict(
             d.pop("attributes")
@@ -133,3 +125,14 @@ class PostCampaignMessageScheduleResponseData:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.object_links import ObjectLinks  # noqa: E402
+from ..models.post_campaign_message_schedule_response_data_attributes import (
+    PostCampaignMessageScheduleResponseDataAttributes,  # noqa: E402
+)
+from ..models.post_campaign_message_schedule_response_data_relationships import (
+    PostCampaignMessageScheduleResponseDataRelationships,  # noqa: E402
+)

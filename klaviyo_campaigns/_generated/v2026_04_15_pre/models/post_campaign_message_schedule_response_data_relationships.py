@@ -46,10 +46,6 @@ class PostCampaignMessageScheduleResponseDataRelationships:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.post_campaign_message_schedule_response_data_relationships_campaign_message import (
-            PostCampaignMessageScheduleResponseDataRelationshipsCampaignMessage,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         _campaign_message = d.pop("campaign-message", UNSET)
         campaign_message: (
@@ -86,3 +82,10 @@ class PostCampaignMessageScheduleResponseDataRelationships:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.post_campaign_message_schedule_response_data_relationships_campaign_message import (
+    PostCampaignMessageScheduleResponseDataRelationshipsCampaignMessage,  # noqa: E402
+)

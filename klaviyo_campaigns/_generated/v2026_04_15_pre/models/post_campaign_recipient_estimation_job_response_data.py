@@ -64,11 +64,6 @@ class PostCampaignRecipientEstimationJobResponseData:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.object_links import ObjectLinks  # noqa: PLC0415
-        from ..models.post_campaign_recipient_estimation_job_response_data_attributes import (
-            PostCampaignRecipientEstimationJobResponseDataAttributes,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         attributes = PostCampaignRecipientEstimationJobResponseDataAttributes.from_dict(
             d.pop("attributes")
@@ -109,3 +104,11 @@ class PostCampaignRecipientEstimationJobResponseData:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.object_links import ObjectLinks  # noqa: E402
+from ..models.post_campaign_recipient_estimation_job_response_data_attributes import (
+    PostCampaignRecipientEstimationJobResponseDataAttributes,  # noqa: E402
+)

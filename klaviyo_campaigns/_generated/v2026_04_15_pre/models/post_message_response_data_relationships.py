@@ -66,16 +66,6 @@ class PostMessageResponseDataRelationships:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.post_message_response_data_relationships_campaign import (
-            PostMessageResponseDataRelationshipsCampaign,  # noqa: PLC0415
-        )
-        from ..models.post_message_response_data_relationships_campaign_audience import (
-            PostMessageResponseDataRelationshipsCampaignAudience,  # noqa: PLC0415
-        )
-        from ..models.post_message_response_data_relationships_campaign_variations import (
-            PostMessageResponseDataRelationshipsCampaignVariations,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         _campaign = d.pop("campaign", UNSET)
         campaign: PostMessageResponseDataRelationshipsCampaign | Unset
@@ -126,3 +116,16 @@ class PostMessageResponseDataRelationships:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.post_message_response_data_relationships_campaign import (
+    PostMessageResponseDataRelationshipsCampaign,  # noqa: E402
+)
+from ..models.post_message_response_data_relationships_campaign_audience import (
+    PostMessageResponseDataRelationshipsCampaignAudience,  # noqa: E402
+)
+from ..models.post_message_response_data_relationships_campaign_variations import (
+    PostMessageResponseDataRelationshipsCampaignVariations,  # noqa: E402
+)

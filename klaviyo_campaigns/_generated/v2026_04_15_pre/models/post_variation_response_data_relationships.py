@@ -66,16 +66,6 @@ class PostVariationResponseDataRelationships:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.post_variation_response_data_relationships_campaign_message import (
-            PostVariationResponseDataRelationshipsCampaignMessage,  # noqa: PLC0415
-        )
-        from ..models.post_variation_response_data_relationships_image import (
-            PostVariationResponseDataRelationshipsImage,  # noqa: PLC0415
-        )
-        from ..models.post_variation_response_data_relationships_translation import (
-            PostVariationResponseDataRelationshipsTranslation,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         _campaign_message = d.pop("campaign-message", UNSET)
         campaign_message: PostVariationResponseDataRelationshipsCampaignMessage | Unset
@@ -124,3 +114,16 @@ class PostVariationResponseDataRelationships:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.post_variation_response_data_relationships_campaign_message import (
+    PostVariationResponseDataRelationshipsCampaignMessage,  # noqa: E402
+)
+from ..models.post_variation_response_data_relationships_image import (
+    PostVariationResponseDataRelationshipsImage,  # noqa: E402
+)
+from ..models.post_variation_response_data_relationships_translation import (
+    PostVariationResponseDataRelationshipsTranslation,  # noqa: E402
+)

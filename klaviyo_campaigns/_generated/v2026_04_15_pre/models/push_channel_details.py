@@ -82,10 +82,6 @@ class PushChannelDetails:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.push_channel_details_kv_pairs_type_0 import (
-            PushChannelDetailsKvPairsType0,  # noqa: PLC0415
-        )
-
         channel = self.channel
 
         action_buttons: list[dict[str, Any]] | None | Unset
@@ -224,11 +220,6 @@ class PushChannelDetails:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.push_action_button import PushActionButton  # noqa: PLC0415
-        from ..models.push_channel_details_kv_pairs_type_0 import (
-            PushChannelDetailsKvPairsType0,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         channel = cast(Literal["push"], d.pop("channel"))
         if channel != "push":
@@ -409,3 +400,9 @@ class PushChannelDetails:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.push_action_button import PushActionButton  # noqa: E402
+from ..models.push_channel_details_kv_pairs_type_0 import PushChannelDetailsKvPairsType0  # noqa: E402

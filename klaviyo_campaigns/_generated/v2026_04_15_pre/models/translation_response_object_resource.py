@@ -77,14 +77,6 @@ class TranslationResponseObjectResource:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.object_links import ObjectLinks  # noqa: PLC0415
-        from ..models.translation_response_object_resource_attributes import (
-            TranslationResponseObjectResourceAttributes,  # noqa: PLC0415
-        )
-        from ..models.translation_response_object_resource_relationships import (
-            TranslationResponseObjectResourceRelationships,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         attributes = TranslationResponseObjectResourceAttributes.from_dict(d.pop("attributes"))
 
@@ -129,3 +121,14 @@ class TranslationResponseObjectResource:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.object_links import ObjectLinks  # noqa: E402
+from ..models.translation_response_object_resource_attributes import (
+    TranslationResponseObjectResourceAttributes,  # noqa: E402
+)
+from ..models.translation_response_object_resource_relationships import (
+    TranslationResponseObjectResourceRelationships,  # noqa: E402
+)

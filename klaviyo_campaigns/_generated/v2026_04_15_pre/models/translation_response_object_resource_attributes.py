@@ -46,10 +46,6 @@ class TranslationResponseObjectResourceAttributes:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.translation_response_object_resource_attributes_metadata_type_0 import (
-            TranslationResponseObjectResourceAttributesMetadataType0,  # noqa: PLC0415
-        )
-
         channel: str | Unset = UNSET
         if not isinstance(self.channel, Unset):
             channel = self.channel.value
@@ -112,10 +108,6 @@ class TranslationResponseObjectResourceAttributes:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.translation_response_object_resource_attributes_metadata_type_0 import (
-            TranslationResponseObjectResourceAttributesMetadataType0,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         _channel = d.pop("channel", UNSET)
         channel: TranslationResponseObjectResourceAttributesChannel | Unset
@@ -222,3 +214,10 @@ class TranslationResponseObjectResourceAttributes:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.translation_response_object_resource_attributes_metadata_type_0 import (
+    TranslationResponseObjectResourceAttributesMetadataType0,  # noqa: E402
+)

@@ -81,19 +81,6 @@ class TranslationResponseObjectResourceRelationships:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.translation_response_object_resource_relationships_campaign_variation import (
-            TranslationResponseObjectResourceRelationshipsCampaignVariation,  # noqa: PLC0415
-        )
-        from ..models.translation_response_object_resource_relationships_flow_message import (
-            TranslationResponseObjectResourceRelationshipsFlowMessage,  # noqa: PLC0415
-        )
-        from ..models.translation_response_object_resource_relationships_template import (
-            TranslationResponseObjectResourceRelationshipsTemplate,  # noqa: PLC0415
-        )
-        from ..models.translation_response_object_resource_relationships_template_universal_content import (
-            TranslationResponseObjectResourceRelationshipsTemplateUniversalContent,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         _campaign_variation = d.pop("campaign-variation", UNSET)
         campaign_variation: TranslationResponseObjectResourceRelationshipsCampaignVariation | Unset
@@ -160,3 +147,19 @@ class TranslationResponseObjectResourceRelationships:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.translation_response_object_resource_relationships_campaign_variation import (
+    TranslationResponseObjectResourceRelationshipsCampaignVariation,  # noqa: E402
+)
+from ..models.translation_response_object_resource_relationships_flow_message import (
+    TranslationResponseObjectResourceRelationshipsFlowMessage,  # noqa: E402
+)
+from ..models.translation_response_object_resource_relationships_template import (
+    TranslationResponseObjectResourceRelationshipsTemplate,  # noqa: E402
+)
+from ..models.translation_response_object_resource_relationships_template_universal_content import (
+    TranslationResponseObjectResourceRelationshipsTemplateUniversalContent,  # noqa: E402
+)

@@ -53,11 +53,6 @@ class TranslationResponseObjectResourceRelationshipsTemplate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.relationship_links import RelationshipLinks  # noqa: PLC0415
-        from ..models.translation_response_object_resource_relationships_template_data import (
-            TranslationResponseObjectResourceRelationshipsTemplateData,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         _data = d.pop("data", UNSET)
         data: TranslationResponseObjectResourceRelationshipsTemplateData | Unset
@@ -96,3 +91,11 @@ class TranslationResponseObjectResourceRelationshipsTemplate:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.relationship_links import RelationshipLinks  # noqa: E402
+from ..models.translation_response_object_resource_relationships_template_data import (
+    TranslationResponseObjectResourceRelationshipsTemplateData,  # noqa: E402
+)

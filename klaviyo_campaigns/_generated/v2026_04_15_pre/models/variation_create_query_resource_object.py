@@ -61,13 +61,6 @@ class VariationCreateQueryResourceObject:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.variation_create_query_resource_object_attributes import (
-            VariationCreateQueryResourceObjectAttributes,  # noqa: PLC0415
-        )
-        from ..models.variation_create_query_resource_object_relationships import (
-            VariationCreateQueryResourceObjectRelationships,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         attributes = VariationCreateQueryResourceObjectAttributes.from_dict(d.pop("attributes"))
 
@@ -103,3 +96,13 @@ class VariationCreateQueryResourceObject:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.variation_create_query_resource_object_attributes import (
+    VariationCreateQueryResourceObjectAttributes,  # noqa: E402
+)
+from ..models.variation_create_query_resource_object_relationships import (
+    VariationCreateQueryResourceObjectRelationships,  # noqa: E402
+)

@@ -42,10 +42,6 @@ class VariationCreateQueryResourceObjectRelationships:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.variation_create_query_resource_object_relationships_campaign_message import (
-            VariationCreateQueryResourceObjectRelationshipsCampaignMessage,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         campaign_message = VariationCreateQueryResourceObjectRelationshipsCampaignMessage.from_dict(
             d.pop("campaign-message")
@@ -73,3 +69,10 @@ class VariationCreateQueryResourceObjectRelationships:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.variation_create_query_resource_object_relationships_campaign_message import (
+    VariationCreateQueryResourceObjectRelationshipsCampaignMessage,  # noqa: E402
+)

@@ -40,11 +40,6 @@ class VariationDefinition:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.email_channel_details import EmailChannelDetails  # noqa: PLC0415
-        from ..models.push_channel_details import PushChannelDetails  # noqa: PLC0415
-        from ..models.sms_channel_details import SMSChannelDetails  # noqa: PLC0415
-        from ..models.whatsapp_channel_details import WhatsappChannelDetails  # noqa: PLC0415
-
         details: dict[str, Any] | None | Unset
         if isinstance(self.details, Unset):
             details = UNSET
@@ -77,11 +72,6 @@ class VariationDefinition:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.email_channel_details import EmailChannelDetails  # noqa: PLC0415
-        from ..models.push_channel_details import PushChannelDetails  # noqa: PLC0415
-        from ..models.sms_channel_details import SMSChannelDetails  # noqa: PLC0415
-        from ..models.whatsapp_channel_details import WhatsappChannelDetails  # noqa: PLC0415
-
         d = dict(src_dict)
 
         def _parse_details(
@@ -174,3 +164,11 @@ class VariationDefinition:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.email_channel_details import EmailChannelDetails  # noqa: E402
+from ..models.push_channel_details import PushChannelDetails  # noqa: E402
+from ..models.sms_channel_details import SMSChannelDetails  # noqa: E402
+from ..models.whatsapp_channel_details import WhatsappChannelDetails  # noqa: E402

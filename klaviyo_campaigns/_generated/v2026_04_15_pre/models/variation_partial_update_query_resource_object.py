@@ -58,10 +58,6 @@ class VariationPartialUpdateQueryResourceObject:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.variation_partial_update_query_resource_object_attributes import (
-            VariationPartialUpdateQueryResourceObjectAttributes,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         attributes = VariationPartialUpdateQueryResourceObjectAttributes.from_dict(
             d.pop("attributes")
@@ -97,3 +93,10 @@ class VariationPartialUpdateQueryResourceObject:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.variation_partial_update_query_resource_object_attributes import (
+    VariationPartialUpdateQueryResourceObjectAttributes,  # noqa: E402
+)

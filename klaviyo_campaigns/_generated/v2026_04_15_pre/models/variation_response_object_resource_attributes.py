@@ -59,8 +59,6 @@ class VariationResponseObjectResourceAttributes:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.variation_definition import VariationDefinition  # noqa: PLC0415
-
         d = dict(src_dict)
         _created = d.pop("created", UNSET)
         created: datetime.datetime | Unset
@@ -107,3 +105,8 @@ class VariationResponseObjectResourceAttributes:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.variation_definition import VariationDefinition  # noqa: E402

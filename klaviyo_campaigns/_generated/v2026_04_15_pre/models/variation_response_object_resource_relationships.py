@@ -66,16 +66,6 @@ class VariationResponseObjectResourceRelationships:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.variation_response_object_resource_relationships_campaign_message import (
-            VariationResponseObjectResourceRelationshipsCampaignMessage,  # noqa: PLC0415
-        )
-        from ..models.variation_response_object_resource_relationships_image import (
-            VariationResponseObjectResourceRelationshipsImage,  # noqa: PLC0415
-        )
-        from ..models.variation_response_object_resource_relationships_translation import (
-            VariationResponseObjectResourceRelationshipsTranslation,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         _campaign_message = d.pop("campaign-message", UNSET)
         campaign_message: VariationResponseObjectResourceRelationshipsCampaignMessage | Unset
@@ -128,3 +118,16 @@ class VariationResponseObjectResourceRelationships:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class: models that refer to each other load in any order, and from_dict
+# and to_dict do no import work per call.
+from ..models.variation_response_object_resource_relationships_campaign_message import (
+    VariationResponseObjectResourceRelationshipsCampaignMessage,  # noqa: E402
+)
+from ..models.variation_response_object_resource_relationships_image import (
+    VariationResponseObjectResourceRelationshipsImage,  # noqa: E402
+)
+from ..models.variation_response_object_resource_relationships_translation import (
+    VariationResponseObjectResourceRelationshipsTranslation,  # noqa: E402
+)
