@@ -44,6 +44,11 @@ vendor:
 demo: $(STAMP)
 	$(PY) examples/demo.py
 
+# Ratios against a baseline in the same run, printed as one table (a few minutes).
+bench: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[bench]'
+	$(PY) -m bench
+
 # The documentation site into site/ (not committed); warnings are errors. The variable hides a
 # banner Material prints about its own end of life.
 docs: $(STAMP)
