@@ -246,7 +246,7 @@ async def test_prefetch_overlaps_the_callers_work_with_the_servers(fake: FakeKla
         async for _ in kl.paginate(kl.stable.get_campaigns, filter=CHANNEL).pages():
             await asyncio.sleep(0.1)
         elapsed = time.monotonic() - started
-    assert 0.6 <= elapsed < 0.8
+    assert 0.6 <= elapsed < 0.9  # 1.0 s if the fetches did not overlap the work
 
 
 # -- what can be paginated ----------------------------------------------------------------------
