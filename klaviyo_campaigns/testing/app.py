@@ -67,6 +67,7 @@ class FakeApp:
             answer_headers = {}
         else:
             answer_headers = {}
+        op_id = op_id or getattr(request.state, "op_id", None)
         if op_id is not None:
             self.fake.counters.statuses[(op_id, answer.status)] += 1
         content = b"" if answer.document is None else json.dumps(answer.document).encode()
@@ -103,6 +104,7 @@ class FakeApp:
                 headers={"Allow": allowed},
             )
         fake.counters.requests[op.id] += 1
+        request.state.op_id = op.id  # so error answers are counted under their operation too
         key = check_api_key(request.headers.get("authorization"), fake.api_keys)
         check_scopes(key, op, fake.api_keys)
 

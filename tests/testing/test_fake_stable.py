@@ -275,3 +275,9 @@ async def test_delete_then_404(client: httpx.AsyncClient) -> None:
     gone = await client.get(f"/api/campaigns/{campaign_id}")
     assert gone.status_code == 404
     assert gone.json()["errors"][0]["code"] == "not_found"
+
+
+async def test_error_answers_are_counted_under_their_operation(fake, client) -> None:  # type: ignore[no-untyped-def]
+    response = await client.get("/api/campaigns/01NOPE0000000000000000000/")
+    assert response.status_code == 404
+    assert fake.counters.statuses[("get_campaign", 404)] == 1
