@@ -91,7 +91,11 @@ class WindowLimiter:
 
     `burst_window` and `steady_window` are the window lengths in seconds (1 and 60; tests shrink
     them). `margin` widens every span checked, so sends stay within the limit even when the
-    server sees them up to `margin` seconds closer together than the client sent them.
+    server sees them up to `margin` seconds closer together than the client sent them. Its
+    default, 50 ms, is there because a send is stamped when `acquire` returns, before httpx's
+    pool wait and connect: over loopback, arrivals were seen up to 40-70 ms later than their
+    stamps, and a 10 ms margin let 1-3 of 200 requests meet a 429. It costs 5% of the burst
+    window; the steady limit, which binds in long runs, loses under 0.1%.
     `clock` and `sleep` default to `time.monotonic` and `asyncio.sleep`.
     """
 
@@ -100,7 +104,7 @@ class WindowLimiter:
         *,
         burst_window: float = 1.0,
         steady_window: float = 60.0,
-        margin: float = 0.01,
+        margin: float = 0.05,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
