@@ -121,7 +121,9 @@ def _params(fn: ast.FunctionDef, op: dict[str, Any], enums: set[str]) -> list[Pa
 
 
 def _argument(p: Param, required: bool) -> str:
-    if p.kind in ("path", "body", "required"):
+    if p.kind == "path":
+        return f"_c.path_id({p.name}, {p.wire!r})"
+    if p.kind in ("body", "required"):
         return p.name
     if p.kind == "optional":
         return f"_given({p.name})"

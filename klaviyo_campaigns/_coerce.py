@@ -8,6 +8,7 @@ revision's ``UNSET`` (every generated package has its own ``Unset`` class).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -19,6 +20,20 @@ if TYPE_CHECKING:
     from .filters import Filter
 
 E = TypeVar("E", bound=StrEnum)
+
+
+# Klaviyo's ids: 26-character ULIDs for campaigns and their children, short alphanumerics for
+# lists, templates, images. Anything else (empty, a slash, a space) cannot name a resource.
+_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def path_id(value: str, parameter: str) -> str:
+    """A resource id for a URL path, refused before sending when it cannot be one."""
+    if not isinstance(value, str) or not _ID.fullmatch(value):
+        raise ValidationError(
+            f"{parameter}: {value!r} is not a Klaviyo id (1-64 letters, digits, '-' or '_')"
+        )
+    return value
 
 
 def enum_value(enum: type[E], value: E | str | None, parameter: str) -> E | None:

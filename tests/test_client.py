@@ -452,3 +452,12 @@ async def test_a_string_where_a_list_is_expected_is_refused_before_sending(
     with pytest.raises(ValidationError, match="expected a list"):
         await kl.stable.get_campaign("ID", fields_campaign="name")
     assert recorder.requests == []
+
+
+@pytest.mark.parametrize("bad", ["", "a/b", "has space", "x" * 65, "../etc"])
+async def test_a_malformed_id_is_refused_before_sending(
+    kl: Klaviyo, recorder: Recorder, bad: str
+) -> None:
+    with pytest.raises(ValidationError, match="not a Klaviyo id"):
+        await kl.stable.get_campaign(bad)
+    assert recorder.requests == []

@@ -191,7 +191,7 @@ class API:
 
         _op = OPERATIONS["get_campaign_message"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldscampaign_message=_given(
                 _c.enum_list(
                     GetCampaignMessageFieldscampaignMessageItem,
@@ -238,7 +238,7 @@ class API:
 
         _op = OPERATIONS["update_campaign_message"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             body=body,
             fieldscampaign_message=_given(
                 _c.enum_list(
@@ -268,7 +268,7 @@ class API:
 
         _op = OPERATIONS["get_campaign_for_campaign_message"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldscampaign=_given(
                 _c.enum_list(
                     GetCampaignForCampaignMessageFieldscampaignItem,
@@ -296,7 +296,7 @@ class API:
 
         _op = OPERATIONS["get_image_for_campaign_message"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldsimage=_given(
                 _c.enum_list(
                     GetImageForCampaignMessageFieldsimageItem, fields_image, "fields[image]"
@@ -319,7 +319,7 @@ class API:
         from .models import GetCampaignMessageCampaignRelationshipResponse
 
         _op = OPERATIONS["get_campaign_id_for_campaign_message"]
-        request = _get_kwargs(id)
+        request = _get_kwargs(_c.path_id(id, "id"))
         return await self._send(
             _op, request, GetCampaignMessageCampaignRelationshipResponse.from_dict
         )
@@ -338,7 +338,7 @@ class API:
         from .models import GetCampaignMessageImageRelationshipResponse
 
         _op = OPERATIONS["get_image_id_for_campaign_message"]
-        request = _get_kwargs(id)
+        request = _get_kwargs(_c.path_id(id, "id"))
         return await self._send(_op, request, GetCampaignMessageImageRelationshipResponse.from_dict)
 
     async def update_image_for_campaign_message(
@@ -356,7 +356,7 @@ class API:
         from .api.campaigns.update_image_for_campaign_message import _get_kwargs
 
         _op = OPERATIONS["update_image_for_campaign_message"]
-        request = _get_kwargs(id, body=body)
+        request = _get_kwargs(_c.path_id(id, "id"), body=body)
         return await self._send(_op, request, _c.no_content)
 
     async def get_template_id_for_campaign_message(
@@ -373,7 +373,7 @@ class API:
         from .models import GetCampaignMessageTemplateRelationshipResponse
 
         _op = OPERATIONS["get_template_id_for_campaign_message"]
-        request = _get_kwargs(id)
+        request = _get_kwargs(_c.path_id(id, "id"))
         return await self._send(
             _op, request, GetCampaignMessageTemplateRelationshipResponse.from_dict
         )
@@ -396,7 +396,7 @@ class API:
 
         _op = OPERATIONS["get_template_for_campaign_message"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldstemplate=_given(
                 _c.enum_list(
                     GetTemplateForCampaignMessageFieldstemplateItem,
@@ -464,7 +464,7 @@ class API:
 
         _op = OPERATIONS["get_campaign_recipient_estimation_job"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldscampaign_recipient_estimation_job=_given(
                 _c.enum_list(
                     GetCampaignRecipientEstimationJobFieldscampaignRecipientEstimationJobItem,
@@ -498,7 +498,7 @@ class API:
 
         _op = OPERATIONS["get_campaign_recipient_estimation"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldscampaign_recipient_estimation=_given(
                 _c.enum_list(
                     GetCampaignRecipientEstimationFieldscampaignRecipientEstimationItem,
@@ -556,7 +556,7 @@ class API:
 
         _op = OPERATIONS["get_campaign_send_job"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldscampaign_send_job=_given(
                 _c.enum_list(
                     GetCampaignSendJobFieldscampaignSendJobItem,
@@ -582,7 +582,7 @@ class API:
         from .api.campaigns.cancel_campaign_send import _get_kwargs
 
         _op = OPERATIONS["cancel_campaign_send"]
-        request = _get_kwargs(id, body=body)
+        request = _get_kwargs(_c.path_id(id, "id"), body=body)
         return await self._send(_op, request, _c.no_content)
 
     async def get_campaigns(
@@ -674,7 +674,7 @@ class API:
         from .api.campaigns.delete_campaign import _get_kwargs
 
         _op = OPERATIONS["delete_campaign"]
-        request = _get_kwargs(id)
+        request = _get_kwargs(_c.path_id(id, "id"))
         return await self._send(_op, request, _c.no_content)
 
     async def get_campaign(
@@ -703,7 +703,7 @@ class API:
 
         _op = OPERATIONS["get_campaign"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldscampaign_message=_given(
                 _c.enum_list(
                     GetCampaignFieldscampaignMessageItem,
@@ -737,7 +737,7 @@ class API:
 
         _op = OPERATIONS["update_campaign"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             body=body,
             fieldscampaign=_given(
                 _c.enum_list(UpdateCampaignFieldscampaignItem, fields_campaign, "fields[campaign]")
@@ -774,7 +774,7 @@ class API:
 
         _op = OPERATIONS["get_messages_for_campaign"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldscampaign_message=_given(
                 _c.enum_list(
                     GetMessagesForCampaignFieldscampaignMessageItem,
@@ -815,7 +815,7 @@ class API:
         from .models import GetCampaignMessagesRelationshipsResponseCollection
 
         _op = OPERATIONS["get_message_ids_for_campaign"]
-        request = _get_kwargs(id)
+        request = _get_kwargs(_c.path_id(id, "id"))
         return await self._send(
             _op, request, GetCampaignMessagesRelationshipsResponseCollection.from_dict
         )
@@ -834,7 +834,7 @@ class API:
         from .models import GetCampaignTagsRelationshipsResponseCollection
 
         _op = OPERATIONS["get_tag_ids_for_campaign"]
-        request = _get_kwargs(id)
+        request = _get_kwargs(_c.path_id(id, "id"))
         return await self._send(
             _op, request, GetCampaignTagsRelationshipsResponseCollection.from_dict
         )
@@ -856,7 +856,7 @@ class API:
 
         _op = OPERATIONS["get_tags_for_campaign"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldstag=_given(
                 _c.enum_list(GetTagsForCampaignFieldstagItem, fields_tag, "fields[tag]")
             ),
@@ -959,7 +959,7 @@ class RawAPI:
 
         _op = OPERATIONS["get_campaign_message"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldscampaign_message=_given(
                 _c.enum_list(
                     GetCampaignMessageFieldscampaignMessageItem,
@@ -1006,7 +1006,7 @@ class RawAPI:
 
         _op = OPERATIONS["update_campaign_message"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             body=body,
             fieldscampaign_message=_given(
                 _c.enum_list(
@@ -1036,7 +1036,7 @@ class RawAPI:
 
         _op = OPERATIONS["get_campaign_for_campaign_message"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldscampaign=_given(
                 _c.enum_list(
                     GetCampaignForCampaignMessageFieldscampaignItem,
@@ -1064,7 +1064,7 @@ class RawAPI:
 
         _op = OPERATIONS["get_image_for_campaign_message"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldsimage=_given(
                 _c.enum_list(
                     GetImageForCampaignMessageFieldsimageItem, fields_image, "fields[image]"
@@ -1087,7 +1087,7 @@ class RawAPI:
         from .models import GetCampaignMessageCampaignRelationshipResponse
 
         _op = OPERATIONS["get_campaign_id_for_campaign_message"]
-        request = _get_kwargs(id)
+        request = _get_kwargs(_c.path_id(id, "id"))
         return await self._send(
             _op, request, GetCampaignMessageCampaignRelationshipResponse.from_dict
         )
@@ -1106,7 +1106,7 @@ class RawAPI:
         from .models import GetCampaignMessageImageRelationshipResponse
 
         _op = OPERATIONS["get_image_id_for_campaign_message"]
-        request = _get_kwargs(id)
+        request = _get_kwargs(_c.path_id(id, "id"))
         return await self._send(_op, request, GetCampaignMessageImageRelationshipResponse.from_dict)
 
     async def update_image_for_campaign_message(
@@ -1124,7 +1124,7 @@ class RawAPI:
         from .api.campaigns.update_image_for_campaign_message import _get_kwargs
 
         _op = OPERATIONS["update_image_for_campaign_message"]
-        request = _get_kwargs(id, body=body)
+        request = _get_kwargs(_c.path_id(id, "id"), body=body)
         return await self._send(_op, request, _c.no_content)
 
     async def get_template_id_for_campaign_message(
@@ -1141,7 +1141,7 @@ class RawAPI:
         from .models import GetCampaignMessageTemplateRelationshipResponse
 
         _op = OPERATIONS["get_template_id_for_campaign_message"]
-        request = _get_kwargs(id)
+        request = _get_kwargs(_c.path_id(id, "id"))
         return await self._send(
             _op, request, GetCampaignMessageTemplateRelationshipResponse.from_dict
         )
@@ -1164,7 +1164,7 @@ class RawAPI:
 
         _op = OPERATIONS["get_template_for_campaign_message"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldstemplate=_given(
                 _c.enum_list(
                     GetTemplateForCampaignMessageFieldstemplateItem,
@@ -1232,7 +1232,7 @@ class RawAPI:
 
         _op = OPERATIONS["get_campaign_recipient_estimation_job"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldscampaign_recipient_estimation_job=_given(
                 _c.enum_list(
                     GetCampaignRecipientEstimationJobFieldscampaignRecipientEstimationJobItem,
@@ -1266,7 +1266,7 @@ class RawAPI:
 
         _op = OPERATIONS["get_campaign_recipient_estimation"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldscampaign_recipient_estimation=_given(
                 _c.enum_list(
                     GetCampaignRecipientEstimationFieldscampaignRecipientEstimationItem,
@@ -1324,7 +1324,7 @@ class RawAPI:
 
         _op = OPERATIONS["get_campaign_send_job"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldscampaign_send_job=_given(
                 _c.enum_list(
                     GetCampaignSendJobFieldscampaignSendJobItem,
@@ -1350,7 +1350,7 @@ class RawAPI:
         from .api.campaigns.cancel_campaign_send import _get_kwargs
 
         _op = OPERATIONS["cancel_campaign_send"]
-        request = _get_kwargs(id, body=body)
+        request = _get_kwargs(_c.path_id(id, "id"), body=body)
         return await self._send(_op, request, _c.no_content)
 
     async def get_campaigns(
@@ -1442,7 +1442,7 @@ class RawAPI:
         from .api.campaigns.delete_campaign import _get_kwargs
 
         _op = OPERATIONS["delete_campaign"]
-        request = _get_kwargs(id)
+        request = _get_kwargs(_c.path_id(id, "id"))
         return await self._send(_op, request, _c.no_content)
 
     async def get_campaign(
@@ -1471,7 +1471,7 @@ class RawAPI:
 
         _op = OPERATIONS["get_campaign"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldscampaign_message=_given(
                 _c.enum_list(
                     GetCampaignFieldscampaignMessageItem,
@@ -1505,7 +1505,7 @@ class RawAPI:
 
         _op = OPERATIONS["update_campaign"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             body=body,
             fieldscampaign=_given(
                 _c.enum_list(UpdateCampaignFieldscampaignItem, fields_campaign, "fields[campaign]")
@@ -1542,7 +1542,7 @@ class RawAPI:
 
         _op = OPERATIONS["get_messages_for_campaign"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldscampaign_message=_given(
                 _c.enum_list(
                     GetMessagesForCampaignFieldscampaignMessageItem,
@@ -1583,7 +1583,7 @@ class RawAPI:
         from .models import GetCampaignMessagesRelationshipsResponseCollection
 
         _op = OPERATIONS["get_message_ids_for_campaign"]
-        request = _get_kwargs(id)
+        request = _get_kwargs(_c.path_id(id, "id"))
         return await self._send(
             _op, request, GetCampaignMessagesRelationshipsResponseCollection.from_dict
         )
@@ -1602,7 +1602,7 @@ class RawAPI:
         from .models import GetCampaignTagsRelationshipsResponseCollection
 
         _op = OPERATIONS["get_tag_ids_for_campaign"]
-        request = _get_kwargs(id)
+        request = _get_kwargs(_c.path_id(id, "id"))
         return await self._send(
             _op, request, GetCampaignTagsRelationshipsResponseCollection.from_dict
         )
@@ -1624,7 +1624,7 @@ class RawAPI:
 
         _op = OPERATIONS["get_tags_for_campaign"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldstag=_given(
                 _c.enum_list(GetTagsForCampaignFieldstagItem, fields_tag, "fields[tag]")
             ),

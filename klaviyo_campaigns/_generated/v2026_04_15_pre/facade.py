@@ -265,7 +265,7 @@ class API:
         from .api.campaigns.delete_campaign_audience_beta import _get_kwargs
 
         _op = OPERATIONS["delete_campaign_audience_beta"]
-        request = _get_kwargs(id)
+        request = _get_kwargs(_c.path_id(id, "id"))
         return await self._send(_op, request, _c.no_content)
 
     async def get_campaign_audience(
@@ -296,7 +296,7 @@ class API:
 
         _op = OPERATIONS["get_campaign_audience_beta"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldscampaign_audience=_given(
                 _c.enum_list(
                     GetCampaignAudienceBetaFieldscampaignAudienceItem,
@@ -344,7 +344,7 @@ class API:
 
         _op = OPERATIONS["update_campaign_audience_beta"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             body=body,
             fieldscampaign_audience=_given(
                 _c.enum_list(
@@ -377,7 +377,7 @@ class API:
 
         _op = OPERATIONS["get_campaign_for_campaign_audience_beta"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldscampaign=_given(
                 _c.enum_list(
                     GetCampaignForCampaignAudienceBetaFieldscampaignItem,
@@ -412,7 +412,7 @@ class API:
 
         _op = OPERATIONS["get_campaign_messages_for_campaign_audience_beta"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldscampaign_message=_given(
                 _c.enum_list(
                     GetCampaignMessagesForCampaignAudienceBetaFieldscampaignMessageItem,
@@ -438,7 +438,7 @@ class API:
         from .models import GetCampaignAudienceCampaignRelationshipResponse
 
         _op = OPERATIONS["get_campaign_id_for_campaign_audience_beta"]
-        request = _get_kwargs(id)
+        request = _get_kwargs(_c.path_id(id, "id"))
         return await self._send(
             _op, request, GetCampaignAudienceCampaignRelationshipResponse.from_dict
         )
@@ -459,7 +459,7 @@ class API:
         from .models import GetCampaignAudienceMessagesRelationshipsResponseCollection
 
         _op = OPERATIONS["get_message_ids_for_campaign_audience_beta"]
-        request = _get_kwargs(id, pagecursor=_given(page_cursor))
+        request = _get_kwargs(_c.path_id(id, "id"), pagecursor=_given(page_cursor))
         return await self._send(
             _op, request, GetCampaignAudienceMessagesRelationshipsResponseCollection.from_dict
         )
@@ -602,7 +602,7 @@ class API:
         from .api.campaigns.update_campaign_message_schedule_beta import _get_kwargs
 
         _op = OPERATIONS["update_campaign_message_schedule_beta"]
-        request = _get_kwargs(id, body=body)
+        request = _get_kwargs(_c.path_id(id, "id"), body=body)
         return await self._send(_op, request, _c.no_content)
 
     async def get_campaign_messages(
@@ -710,7 +710,7 @@ class API:
         from .api.campaigns.delete_campaign_message_beta import _get_kwargs
 
         _op = OPERATIONS["delete_campaign_message_beta"]
-        request = _get_kwargs(id)
+        request = _get_kwargs(_c.path_id(id, "id"))
         return await self._send(_op, request, _c.no_content)
 
     async def get_campaign_message(
@@ -741,7 +741,7 @@ class API:
 
         _op = OPERATIONS["get_campaign_message_beta"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldscampaign_message=_given(
                 _c.enum_list(
                     GetCampaignMessageBetaFieldscampaignMessageItem,
@@ -784,7 +784,7 @@ class API:
 
         _op = OPERATIONS["update_campaign_message_beta"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             body=body,
             fieldscampaign_message=_given(
                 _c.enum_list(
@@ -814,7 +814,7 @@ class API:
 
         _op = OPERATIONS["get_campaign_for_campaign_message_beta"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldscampaign=_given(
                 _c.enum_list(
                     GetCampaignForCampaignMessageBetaFieldscampaignItem,
@@ -848,7 +848,7 @@ class API:
 
         _op = OPERATIONS["get_audience_for_campaign_message_beta"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldscampaign_audience=_given(
                 _c.enum_list(
                     GetAudienceForCampaignMessageBetaFieldscampaignAudienceItem,
@@ -882,7 +882,7 @@ class API:
 
         _op = OPERATIONS["get_variations_for_campaign_message_beta"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldscampaign_variation=_given(
                 _c.enum_list(
                     GetVariationsForCampaignMessageBetaFieldscampaignVariationItem,
@@ -910,7 +910,7 @@ class API:
 
         _op = OPERATIONS["get_image_for_campaign_message"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldsimage=_given(
                 _c.enum_list(
                     GetImageForCampaignMessageFieldsimageItem, fields_image, "fields[image]"
@@ -933,7 +933,7 @@ class API:
         from .models import GetCampaignMessageCampaignRelationshipResponse
 
         _op = OPERATIONS["get_campaign_id_for_campaign_message_beta"]
-        request = _get_kwargs(id)
+        request = _get_kwargs(_c.path_id(id, "id"))
         return await self._send(
             _op, request, GetCampaignMessageCampaignRelationshipResponse.from_dict
         )
@@ -952,7 +952,7 @@ class API:
         from .models import GetCampaignMessageAudienceRelationshipResponse
 
         _op = OPERATIONS["get_audience_id_for_campaign_message_beta"]
-        request = _get_kwargs(id)
+        request = _get_kwargs(_c.path_id(id, "id"))
         return await self._send(
             _op, request, GetCampaignMessageAudienceRelationshipResponse.from_dict
         )
@@ -971,7 +971,7 @@ class API:
         from .models import GetCampaignMessageVariationsRelationshipsResponseCollection
 
         _op = OPERATIONS["get_variation_ids_for_campaign_message_beta"]
-        request = _get_kwargs(id)
+        request = _get_kwargs(_c.path_id(id, "id"))
         return await self._send(
             _op, request, GetCampaignMessageVariationsRelationshipsResponseCollection.from_dict
         )
@@ -990,7 +990,7 @@ class API:
         from .models import GetCampaignMessageImageRelationshipResponse
 
         _op = OPERATIONS["get_image_id_for_campaign_message"]
-        request = _get_kwargs(id)
+        request = _get_kwargs(_c.path_id(id, "id"))
         return await self._send(_op, request, GetCampaignMessageImageRelationshipResponse.from_dict)
 
     async def update_image_for_campaign_message(
@@ -1008,7 +1008,7 @@ class API:
         from .api.campaigns.update_image_for_campaign_message import _get_kwargs
 
         _op = OPERATIONS["update_image_for_campaign_message"]
-        request = _get_kwargs(id, body=body)
+        request = _get_kwargs(_c.path_id(id, "id"), body=body)
         return await self._send(_op, request, _c.no_content)
 
     async def get_tag_ids_for_campaign_message(
@@ -1025,7 +1025,7 @@ class API:
         from .models import GetCampaignMessageTagsRelationshipsResponseCollection
 
         _op = OPERATIONS["get_tag_ids_for_campaign_message_beta"]
-        request = _get_kwargs(id)
+        request = _get_kwargs(_c.path_id(id, "id"))
         return await self._send(
             _op, request, GetCampaignMessageTagsRelationshipsResponseCollection.from_dict
         )
@@ -1044,7 +1044,7 @@ class API:
         from .models import GetCampaignMessageTemplateRelationshipResponse
 
         _op = OPERATIONS["get_template_id_for_campaign_message"]
-        request = _get_kwargs(id)
+        request = _get_kwargs(_c.path_id(id, "id"))
         return await self._send(
             _op, request, GetCampaignMessageTemplateRelationshipResponse.from_dict
         )
@@ -1066,7 +1066,7 @@ class API:
 
         _op = OPERATIONS["get_tags_for_campaign_message_beta"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldstag=_given(
                 _c.enum_list(GetTagsForCampaignMessageBetaFieldstagItem, fields_tag, "fields[tag]")
             ),
@@ -1091,7 +1091,7 @@ class API:
 
         _op = OPERATIONS["get_template_for_campaign_message"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldstemplate=_given(
                 _c.enum_list(
                     GetTemplateForCampaignMessageFieldstemplateItem,
@@ -1159,7 +1159,7 @@ class API:
 
         _op = OPERATIONS["get_campaign_recipient_estimation_job"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldscampaign_recipient_estimation_job=_given(
                 _c.enum_list(
                     GetCampaignRecipientEstimationJobFieldscampaignRecipientEstimationJobItem,
@@ -1193,7 +1193,7 @@ class API:
 
         _op = OPERATIONS["get_campaign_recipient_estimation"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldscampaign_recipient_estimation=_given(
                 _c.enum_list(
                     GetCampaignRecipientEstimationFieldscampaignRecipientEstimationItem,
@@ -1251,7 +1251,7 @@ class API:
 
         _op = OPERATIONS["get_campaign_send_job"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldscampaign_send_job=_given(
                 _c.enum_list(
                     GetCampaignSendJobFieldscampaignSendJobItem,
@@ -1277,7 +1277,7 @@ class API:
         from .api.campaigns.cancel_campaign_send import _get_kwargs
 
         _op = OPERATIONS["cancel_campaign_send"]
-        request = _get_kwargs(id, body=body)
+        request = _get_kwargs(_c.path_id(id, "id"), body=body)
         return await self._send(_op, request, _c.no_content)
 
     async def get_campaign_variations(
@@ -1348,7 +1348,7 @@ class API:
         from .api.campaigns.delete_campaign_variation_beta import _get_kwargs
 
         _op = OPERATIONS["delete_campaign_variation_beta"]
-        request = _get_kwargs(id)
+        request = _get_kwargs(_c.path_id(id, "id"))
         return await self._send(_op, request, _c.no_content)
 
     async def get_campaign_variation(
@@ -1384,7 +1384,7 @@ class API:
 
         _op = OPERATIONS["get_campaign_variation_beta"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldscampaign_message=_given(
                 _c.enum_list(
                     GetCampaignVariationBetaFieldscampaignMessageItem,
@@ -1437,7 +1437,7 @@ class API:
 
         _op = OPERATIONS["update_campaign_variation_beta"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             body=body,
             fieldscampaign_variation=_given(
                 _c.enum_list(
@@ -1472,7 +1472,7 @@ class API:
 
         _op = OPERATIONS["get_message_for_campaign_variation_beta"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldscampaign_message=_given(
                 _c.enum_list(
                     GetMessageForCampaignVariationBetaFieldscampaignMessageItem,
@@ -1500,7 +1500,7 @@ class API:
 
         _op = OPERATIONS["get_image_for_campaign_variation_beta"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldsimage=_given(
                 _c.enum_list(
                     GetImageForCampaignVariationBetaFieldsimageItem, fields_image, "fields[image]"
@@ -1523,7 +1523,7 @@ class API:
         from .models import GetCampaignVariationMessageRelationshipResponse
 
         _op = OPERATIONS["get_message_id_for_campaign_variation_beta"]
-        request = _get_kwargs(id)
+        request = _get_kwargs(_c.path_id(id, "id"))
         return await self._send(
             _op, request, GetCampaignVariationMessageRelationshipResponse.from_dict
         )
@@ -1542,7 +1542,7 @@ class API:
         from .models import GetCampaignVariationImageRelationshipResponse
 
         _op = OPERATIONS["get_image_id_for_campaign_variation_beta"]
-        request = _get_kwargs(id)
+        request = _get_kwargs(_c.path_id(id, "id"))
         return await self._send(
             _op, request, GetCampaignVariationImageRelationshipResponse.from_dict
         )
@@ -1561,7 +1561,7 @@ class API:
         from .models import GetCampaignVariationTranslationRelationshipResponse
 
         _op = OPERATIONS["get_translation_id_for_campaign_variation_beta"]
-        request = _get_kwargs(id)
+        request = _get_kwargs(_c.path_id(id, "id"))
         return await self._send(
             _op, request, GetCampaignVariationTranslationRelationshipResponse.from_dict
         )
@@ -1589,7 +1589,7 @@ class API:
 
         _op = OPERATIONS["get_translation_for_campaign_variation_beta"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldstranslation=_given(
                 _c.enum_list(
                     GetTranslationForCampaignVariationBetaFieldstranslationItem,
@@ -1700,7 +1700,7 @@ class API:
         from .api.campaigns.delete_campaign_beta import _get_kwargs
 
         _op = OPERATIONS["delete_campaign_beta"]
-        request = _get_kwargs(id)
+        request = _get_kwargs(_c.path_id(id, "id"))
         return await self._send(_op, request, _c.no_content)
 
     async def get_campaign(
@@ -1731,7 +1731,7 @@ class API:
 
         _op = OPERATIONS["get_campaign_beta"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldscampaign_audience=_given(
                 _c.enum_list(
                     GetCampaignBetaFieldscampaignAudienceItem,
@@ -1771,7 +1771,7 @@ class API:
 
         _op = OPERATIONS["update_campaign_beta"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             body=body,
             fieldscampaign=_given(
                 _c.enum_list(
@@ -1804,7 +1804,7 @@ class API:
 
         _op = OPERATIONS["get_campaign_audiences_for_campaign_beta"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldscampaign_audience=_given(
                 _c.enum_list(
                     GetCampaignAudiencesForCampaignBetaFieldscampaignAudienceItem,
@@ -1837,7 +1837,7 @@ class API:
 
         _op = OPERATIONS["get_messages_for_campaign_beta"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldscampaign_message=_given(
                 _c.enum_list(
                     GetMessagesForCampaignBetaFieldscampaignMessageItem,
@@ -1863,7 +1863,7 @@ class API:
         from .models import GetCampaignAudiencesRelationshipsResponseCollection
 
         _op = OPERATIONS["get_audience_ids_for_campaign_beta"]
-        request = _get_kwargs(id)
+        request = _get_kwargs(_c.path_id(id, "id"))
         return await self._send(
             _op, request, GetCampaignAudiencesRelationshipsResponseCollection.from_dict
         )
@@ -1884,7 +1884,7 @@ class API:
         from .models import GetCampaignMessagesRelationshipsResponseCollection
 
         _op = OPERATIONS["get_message_ids_for_campaign_beta"]
-        request = _get_kwargs(id, pagecursor=_given(page_cursor))
+        request = _get_kwargs(_c.path_id(id, "id"), pagecursor=_given(page_cursor))
         return await self._send(
             _op, request, GetCampaignMessagesRelationshipsResponseCollection.from_dict
         )
@@ -1903,7 +1903,7 @@ class API:
         from .models import GetCampaignTagsRelationshipsResponseCollection
 
         _op = OPERATIONS["get_tag_ids_for_campaign"]
-        request = _get_kwargs(id)
+        request = _get_kwargs(_c.path_id(id, "id"))
         return await self._send(
             _op, request, GetCampaignTagsRelationshipsResponseCollection.from_dict
         )
@@ -1925,7 +1925,7 @@ class API:
 
         _op = OPERATIONS["get_tags_for_campaign"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldstag=_given(
                 _c.enum_list(GetTagsForCampaignFieldstagItem, fields_tag, "fields[tag]")
             ),
@@ -1955,7 +1955,7 @@ class API:
 
         _op = OPERATIONS["get_campaign_variation_for_translation_beta"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldscampaign_variation=_given(
                 _c.enum_list(
                     GetCampaignVariationForTranslationBetaFieldscampaignVariationItem,
@@ -1980,7 +1980,7 @@ class API:
         from .models import GetTranslationCampaignVariationRelationshipResponse
 
         _op = OPERATIONS["get_campaign_variation_id_for_translation_beta"]
-        request = _get_kwargs(id)
+        request = _get_kwargs(_c.path_id(id, "id"))
         return await self._send(
             _op, request, GetTranslationCampaignVariationRelationshipResponse.from_dict
         )
@@ -2094,7 +2094,7 @@ class RawAPI:
         from .api.campaigns.delete_campaign_audience_beta import _get_kwargs
 
         _op = OPERATIONS["delete_campaign_audience_beta"]
-        request = _get_kwargs(id)
+        request = _get_kwargs(_c.path_id(id, "id"))
         return await self._send(_op, request, _c.no_content)
 
     async def get_campaign_audience(
@@ -2125,7 +2125,7 @@ class RawAPI:
 
         _op = OPERATIONS["get_campaign_audience_beta"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldscampaign_audience=_given(
                 _c.enum_list(
                     GetCampaignAudienceBetaFieldscampaignAudienceItem,
@@ -2173,7 +2173,7 @@ class RawAPI:
 
         _op = OPERATIONS["update_campaign_audience_beta"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             body=body,
             fieldscampaign_audience=_given(
                 _c.enum_list(
@@ -2206,7 +2206,7 @@ class RawAPI:
 
         _op = OPERATIONS["get_campaign_for_campaign_audience_beta"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldscampaign=_given(
                 _c.enum_list(
                     GetCampaignForCampaignAudienceBetaFieldscampaignItem,
@@ -2241,7 +2241,7 @@ class RawAPI:
 
         _op = OPERATIONS["get_campaign_messages_for_campaign_audience_beta"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldscampaign_message=_given(
                 _c.enum_list(
                     GetCampaignMessagesForCampaignAudienceBetaFieldscampaignMessageItem,
@@ -2267,7 +2267,7 @@ class RawAPI:
         from .models import GetCampaignAudienceCampaignRelationshipResponse
 
         _op = OPERATIONS["get_campaign_id_for_campaign_audience_beta"]
-        request = _get_kwargs(id)
+        request = _get_kwargs(_c.path_id(id, "id"))
         return await self._send(
             _op, request, GetCampaignAudienceCampaignRelationshipResponse.from_dict
         )
@@ -2288,7 +2288,7 @@ class RawAPI:
         from .models import GetCampaignAudienceMessagesRelationshipsResponseCollection
 
         _op = OPERATIONS["get_message_ids_for_campaign_audience_beta"]
-        request = _get_kwargs(id, pagecursor=_given(page_cursor))
+        request = _get_kwargs(_c.path_id(id, "id"), pagecursor=_given(page_cursor))
         return await self._send(
             _op, request, GetCampaignAudienceMessagesRelationshipsResponseCollection.from_dict
         )
@@ -2431,7 +2431,7 @@ class RawAPI:
         from .api.campaigns.update_campaign_message_schedule_beta import _get_kwargs
 
         _op = OPERATIONS["update_campaign_message_schedule_beta"]
-        request = _get_kwargs(id, body=body)
+        request = _get_kwargs(_c.path_id(id, "id"), body=body)
         return await self._send(_op, request, _c.no_content)
 
     async def get_campaign_messages(
@@ -2539,7 +2539,7 @@ class RawAPI:
         from .api.campaigns.delete_campaign_message_beta import _get_kwargs
 
         _op = OPERATIONS["delete_campaign_message_beta"]
-        request = _get_kwargs(id)
+        request = _get_kwargs(_c.path_id(id, "id"))
         return await self._send(_op, request, _c.no_content)
 
     async def get_campaign_message(
@@ -2570,7 +2570,7 @@ class RawAPI:
 
         _op = OPERATIONS["get_campaign_message_beta"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldscampaign_message=_given(
                 _c.enum_list(
                     GetCampaignMessageBetaFieldscampaignMessageItem,
@@ -2613,7 +2613,7 @@ class RawAPI:
 
         _op = OPERATIONS["update_campaign_message_beta"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             body=body,
             fieldscampaign_message=_given(
                 _c.enum_list(
@@ -2643,7 +2643,7 @@ class RawAPI:
 
         _op = OPERATIONS["get_campaign_for_campaign_message_beta"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldscampaign=_given(
                 _c.enum_list(
                     GetCampaignForCampaignMessageBetaFieldscampaignItem,
@@ -2677,7 +2677,7 @@ class RawAPI:
 
         _op = OPERATIONS["get_audience_for_campaign_message_beta"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldscampaign_audience=_given(
                 _c.enum_list(
                     GetAudienceForCampaignMessageBetaFieldscampaignAudienceItem,
@@ -2711,7 +2711,7 @@ class RawAPI:
 
         _op = OPERATIONS["get_variations_for_campaign_message_beta"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldscampaign_variation=_given(
                 _c.enum_list(
                     GetVariationsForCampaignMessageBetaFieldscampaignVariationItem,
@@ -2739,7 +2739,7 @@ class RawAPI:
 
         _op = OPERATIONS["get_image_for_campaign_message"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldsimage=_given(
                 _c.enum_list(
                     GetImageForCampaignMessageFieldsimageItem, fields_image, "fields[image]"
@@ -2762,7 +2762,7 @@ class RawAPI:
         from .models import GetCampaignMessageCampaignRelationshipResponse
 
         _op = OPERATIONS["get_campaign_id_for_campaign_message_beta"]
-        request = _get_kwargs(id)
+        request = _get_kwargs(_c.path_id(id, "id"))
         return await self._send(
             _op, request, GetCampaignMessageCampaignRelationshipResponse.from_dict
         )
@@ -2781,7 +2781,7 @@ class RawAPI:
         from .models import GetCampaignMessageAudienceRelationshipResponse
 
         _op = OPERATIONS["get_audience_id_for_campaign_message_beta"]
-        request = _get_kwargs(id)
+        request = _get_kwargs(_c.path_id(id, "id"))
         return await self._send(
             _op, request, GetCampaignMessageAudienceRelationshipResponse.from_dict
         )
@@ -2800,7 +2800,7 @@ class RawAPI:
         from .models import GetCampaignMessageVariationsRelationshipsResponseCollection
 
         _op = OPERATIONS["get_variation_ids_for_campaign_message_beta"]
-        request = _get_kwargs(id)
+        request = _get_kwargs(_c.path_id(id, "id"))
         return await self._send(
             _op, request, GetCampaignMessageVariationsRelationshipsResponseCollection.from_dict
         )
@@ -2819,7 +2819,7 @@ class RawAPI:
         from .models import GetCampaignMessageImageRelationshipResponse
 
         _op = OPERATIONS["get_image_id_for_campaign_message"]
-        request = _get_kwargs(id)
+        request = _get_kwargs(_c.path_id(id, "id"))
         return await self._send(_op, request, GetCampaignMessageImageRelationshipResponse.from_dict)
 
     async def update_image_for_campaign_message(
@@ -2837,7 +2837,7 @@ class RawAPI:
         from .api.campaigns.update_image_for_campaign_message import _get_kwargs
 
         _op = OPERATIONS["update_image_for_campaign_message"]
-        request = _get_kwargs(id, body=body)
+        request = _get_kwargs(_c.path_id(id, "id"), body=body)
         return await self._send(_op, request, _c.no_content)
 
     async def get_tag_ids_for_campaign_message(
@@ -2854,7 +2854,7 @@ class RawAPI:
         from .models import GetCampaignMessageTagsRelationshipsResponseCollection
 
         _op = OPERATIONS["get_tag_ids_for_campaign_message_beta"]
-        request = _get_kwargs(id)
+        request = _get_kwargs(_c.path_id(id, "id"))
         return await self._send(
             _op, request, GetCampaignMessageTagsRelationshipsResponseCollection.from_dict
         )
@@ -2873,7 +2873,7 @@ class RawAPI:
         from .models import GetCampaignMessageTemplateRelationshipResponse
 
         _op = OPERATIONS["get_template_id_for_campaign_message"]
-        request = _get_kwargs(id)
+        request = _get_kwargs(_c.path_id(id, "id"))
         return await self._send(
             _op, request, GetCampaignMessageTemplateRelationshipResponse.from_dict
         )
@@ -2895,7 +2895,7 @@ class RawAPI:
 
         _op = OPERATIONS["get_tags_for_campaign_message_beta"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldstag=_given(
                 _c.enum_list(GetTagsForCampaignMessageBetaFieldstagItem, fields_tag, "fields[tag]")
             ),
@@ -2920,7 +2920,7 @@ class RawAPI:
 
         _op = OPERATIONS["get_template_for_campaign_message"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldstemplate=_given(
                 _c.enum_list(
                     GetTemplateForCampaignMessageFieldstemplateItem,
@@ -2988,7 +2988,7 @@ class RawAPI:
 
         _op = OPERATIONS["get_campaign_recipient_estimation_job"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldscampaign_recipient_estimation_job=_given(
                 _c.enum_list(
                     GetCampaignRecipientEstimationJobFieldscampaignRecipientEstimationJobItem,
@@ -3022,7 +3022,7 @@ class RawAPI:
 
         _op = OPERATIONS["get_campaign_recipient_estimation"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldscampaign_recipient_estimation=_given(
                 _c.enum_list(
                     GetCampaignRecipientEstimationFieldscampaignRecipientEstimationItem,
@@ -3080,7 +3080,7 @@ class RawAPI:
 
         _op = OPERATIONS["get_campaign_send_job"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldscampaign_send_job=_given(
                 _c.enum_list(
                     GetCampaignSendJobFieldscampaignSendJobItem,
@@ -3106,7 +3106,7 @@ class RawAPI:
         from .api.campaigns.cancel_campaign_send import _get_kwargs
 
         _op = OPERATIONS["cancel_campaign_send"]
-        request = _get_kwargs(id, body=body)
+        request = _get_kwargs(_c.path_id(id, "id"), body=body)
         return await self._send(_op, request, _c.no_content)
 
     async def get_campaign_variations(
@@ -3177,7 +3177,7 @@ class RawAPI:
         from .api.campaigns.delete_campaign_variation_beta import _get_kwargs
 
         _op = OPERATIONS["delete_campaign_variation_beta"]
-        request = _get_kwargs(id)
+        request = _get_kwargs(_c.path_id(id, "id"))
         return await self._send(_op, request, _c.no_content)
 
     async def get_campaign_variation(
@@ -3213,7 +3213,7 @@ class RawAPI:
 
         _op = OPERATIONS["get_campaign_variation_beta"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldscampaign_message=_given(
                 _c.enum_list(
                     GetCampaignVariationBetaFieldscampaignMessageItem,
@@ -3266,7 +3266,7 @@ class RawAPI:
 
         _op = OPERATIONS["update_campaign_variation_beta"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             body=body,
             fieldscampaign_variation=_given(
                 _c.enum_list(
@@ -3301,7 +3301,7 @@ class RawAPI:
 
         _op = OPERATIONS["get_message_for_campaign_variation_beta"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldscampaign_message=_given(
                 _c.enum_list(
                     GetMessageForCampaignVariationBetaFieldscampaignMessageItem,
@@ -3329,7 +3329,7 @@ class RawAPI:
 
         _op = OPERATIONS["get_image_for_campaign_variation_beta"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldsimage=_given(
                 _c.enum_list(
                     GetImageForCampaignVariationBetaFieldsimageItem, fields_image, "fields[image]"
@@ -3352,7 +3352,7 @@ class RawAPI:
         from .models import GetCampaignVariationMessageRelationshipResponse
 
         _op = OPERATIONS["get_message_id_for_campaign_variation_beta"]
-        request = _get_kwargs(id)
+        request = _get_kwargs(_c.path_id(id, "id"))
         return await self._send(
             _op, request, GetCampaignVariationMessageRelationshipResponse.from_dict
         )
@@ -3371,7 +3371,7 @@ class RawAPI:
         from .models import GetCampaignVariationImageRelationshipResponse
 
         _op = OPERATIONS["get_image_id_for_campaign_variation_beta"]
-        request = _get_kwargs(id)
+        request = _get_kwargs(_c.path_id(id, "id"))
         return await self._send(
             _op, request, GetCampaignVariationImageRelationshipResponse.from_dict
         )
@@ -3390,7 +3390,7 @@ class RawAPI:
         from .models import GetCampaignVariationTranslationRelationshipResponse
 
         _op = OPERATIONS["get_translation_id_for_campaign_variation_beta"]
-        request = _get_kwargs(id)
+        request = _get_kwargs(_c.path_id(id, "id"))
         return await self._send(
             _op, request, GetCampaignVariationTranslationRelationshipResponse.from_dict
         )
@@ -3418,7 +3418,7 @@ class RawAPI:
 
         _op = OPERATIONS["get_translation_for_campaign_variation_beta"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldstranslation=_given(
                 _c.enum_list(
                     GetTranslationForCampaignVariationBetaFieldstranslationItem,
@@ -3529,7 +3529,7 @@ class RawAPI:
         from .api.campaigns.delete_campaign_beta import _get_kwargs
 
         _op = OPERATIONS["delete_campaign_beta"]
-        request = _get_kwargs(id)
+        request = _get_kwargs(_c.path_id(id, "id"))
         return await self._send(_op, request, _c.no_content)
 
     async def get_campaign(
@@ -3560,7 +3560,7 @@ class RawAPI:
 
         _op = OPERATIONS["get_campaign_beta"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldscampaign_audience=_given(
                 _c.enum_list(
                     GetCampaignBetaFieldscampaignAudienceItem,
@@ -3600,7 +3600,7 @@ class RawAPI:
 
         _op = OPERATIONS["update_campaign_beta"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             body=body,
             fieldscampaign=_given(
                 _c.enum_list(
@@ -3633,7 +3633,7 @@ class RawAPI:
 
         _op = OPERATIONS["get_campaign_audiences_for_campaign_beta"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldscampaign_audience=_given(
                 _c.enum_list(
                     GetCampaignAudiencesForCampaignBetaFieldscampaignAudienceItem,
@@ -3666,7 +3666,7 @@ class RawAPI:
 
         _op = OPERATIONS["get_messages_for_campaign_beta"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldscampaign_message=_given(
                 _c.enum_list(
                     GetMessagesForCampaignBetaFieldscampaignMessageItem,
@@ -3692,7 +3692,7 @@ class RawAPI:
         from .models import GetCampaignAudiencesRelationshipsResponseCollection
 
         _op = OPERATIONS["get_audience_ids_for_campaign_beta"]
-        request = _get_kwargs(id)
+        request = _get_kwargs(_c.path_id(id, "id"))
         return await self._send(
             _op, request, GetCampaignAudiencesRelationshipsResponseCollection.from_dict
         )
@@ -3713,7 +3713,7 @@ class RawAPI:
         from .models import GetCampaignMessagesRelationshipsResponseCollection
 
         _op = OPERATIONS["get_message_ids_for_campaign_beta"]
-        request = _get_kwargs(id, pagecursor=_given(page_cursor))
+        request = _get_kwargs(_c.path_id(id, "id"), pagecursor=_given(page_cursor))
         return await self._send(
             _op, request, GetCampaignMessagesRelationshipsResponseCollection.from_dict
         )
@@ -3732,7 +3732,7 @@ class RawAPI:
         from .models import GetCampaignTagsRelationshipsResponseCollection
 
         _op = OPERATIONS["get_tag_ids_for_campaign"]
-        request = _get_kwargs(id)
+        request = _get_kwargs(_c.path_id(id, "id"))
         return await self._send(
             _op, request, GetCampaignTagsRelationshipsResponseCollection.from_dict
         )
@@ -3754,7 +3754,7 @@ class RawAPI:
 
         _op = OPERATIONS["get_tags_for_campaign"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldstag=_given(
                 _c.enum_list(GetTagsForCampaignFieldstagItem, fields_tag, "fields[tag]")
             ),
@@ -3784,7 +3784,7 @@ class RawAPI:
 
         _op = OPERATIONS["get_campaign_variation_for_translation_beta"]
         request = _get_kwargs(
-            id,
+            _c.path_id(id, "id"),
             fieldscampaign_variation=_given(
                 _c.enum_list(
                     GetCampaignVariationForTranslationBetaFieldscampaignVariationItem,
@@ -3809,7 +3809,7 @@ class RawAPI:
         from .models import GetTranslationCampaignVariationRelationshipResponse
 
         _op = OPERATIONS["get_campaign_variation_id_for_translation_beta"]
-        request = _get_kwargs(id)
+        request = _get_kwargs(_c.path_id(id, "id"))
         return await self._send(
             _op, request, GetTranslationCampaignVariationRelationshipResponse.from_dict
         )
