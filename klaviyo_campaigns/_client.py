@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Awaitable, Callable
 from types import TracebackType
@@ -11,7 +12,6 @@ import httpx
 
 from . import polling
 from ._generated.v2026_04_15 import facade as stable_facade
-from ._generated.v2026_04_15_pre import facade as pre_facade
 from ._limits import Limiter, WindowLimiter, key_fingerprint
 from ._send import JSON_API, Sender
 from ._version import __version__
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
         GetCampaignRecipientEstimationJobResponse,
         GetCampaignSendJobResponse,
     )
+    from ._generated.v2026_04_15_pre.facade import API as PreAPI
+    from ._generated.v2026_04_15_pre.facade import RawAPI as PreRawAPI
     from ._generated.v2026_04_15_pre.models import GetMessageResponseCompoundDocument
 
 P = ParamSpec("P")
@@ -37,8 +39,15 @@ class RawResponses:
     """``kl.with_raw_response.stable`` / ``.pre``: the operations, returning whole responses."""
 
     def __init__(self, sender: Sender) -> None:
+        self._sender = sender
         self.stable = stable_facade.RawAPI(sender.send_raw)
-        self.pre = pre_facade.RawAPI(sender.send_raw)
+
+    @functools.cached_property
+    def pre(self) -> PreRawAPI:
+        """Revision ``2026-04-15.pre``, returning whole responses."""
+        from ._generated.v2026_04_15_pre.facade import RawAPI
+
+        return RawAPI(self._sender.send_raw)
 
 
 class Klaviyo:
@@ -57,7 +66,8 @@ class Klaviyo:
         timeout: per request; 30 s (10 s to connect) by default.
         max_retries: retries of one call that are provably safe (see the retry guide).
         retry_deadline: seconds after which no further retry starts.
-        http_client: an ``httpx.AsyncClient`` to send with; the SDK never closes one it was given.
+        http_client: an ``httpx.AsyncClient`` to send with; the SDK never closes one it was given,
+            and its own timeout applies (``timeout`` is for the client the SDK builds).
         limiter: where rate limits are kept; an in-process ``WindowLimiter`` by default, or a
             shared one (``RedisLimiter``) for many processes on one account.
     """
@@ -99,8 +109,14 @@ class Klaviyo:
             retry_deadline=retry_deadline,
         )
         self.stable = stable_facade.API(self._sender.send)
-        self.pre = pre_facade.API(self._sender.send)
         self.with_raw_response = RawResponses(self._sender)
+
+    @functools.cached_property
+    def pre(self) -> PreAPI:
+        """Every operation of revision ``2026-04-15.pre`` (its code loads on first use)."""
+        from ._generated.v2026_04_15_pre.facade import API
+
+        return API(self._sender.send)
 
     def __repr__(self) -> str:
         return f"Klaviyo(base_url={self.base_url!r}, api_key=<redacted>)"
@@ -120,7 +136,7 @@ class Klaviyo:
     ) -> GetCampaignSendJobResponse:
         """Poll a campaign send job until it is complete (see ``polling.wait_until``)."""
         return await polling.wait_for_send_job(
-            self, job_id, timeout=timeout, interval=interval, **options
+            self.stable, job_id, timeout=timeout, interval=interval, **options
         )
 
     async def wait_for_estimation_job(
@@ -128,7 +144,7 @@ class Klaviyo:
     ) -> GetCampaignRecipientEstimationJobResponse:
         """Poll a recipient-estimation job until it is complete."""
         return await polling.wait_for_estimation_job(
-            self, job_id, timeout=timeout, interval=interval, **options
+            self.stable, job_id, timeout=timeout, interval=interval, **options
         )
 
     async def wait_for_message(
@@ -142,7 +158,7 @@ class Klaviyo:
     ) -> GetMessageResponseCompoundDocument:
         """Poll a ``.pre`` campaign message until it reaches ``target`` (default ``sent``)."""
         return await polling.wait_for_message(
-            self, message_id, target, timeout=timeout, interval=interval, **options
+            self.pre, message_id, target, timeout=timeout, interval=interval, **options
         )
 
     async def aclose(self) -> None:

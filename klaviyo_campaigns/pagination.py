@@ -9,7 +9,13 @@ Each page comes from one ordinary call of the facade method (so through the same
 retries as any other call), with ``page_cursor`` taken from the previous page's ``links.next``.
 While the caller works on one page the next is already being fetched: never more than one
 ahead, so memory stays flat however many pages there are. Leaving the loop early, or cancelling
-the task, cancels that prefetch.
+the task, cancels that prefetch (at once in CPython, when the dropped iterator is collected). To
+make it explicit, hold the iterator in ``async with``::
+
+    async with kl.paginate(kl.pre.get_campaigns).items() as campaigns:
+        async for campaign in campaigns:
+            if done(campaign):
+                break          # the prefetch is cancelled and awaited on leaving the block
 """
 
 from __future__ import annotations
@@ -92,6 +98,12 @@ class PageIterator(Generic[I]):
         self._ahead = asyncio.ensure_future(self._fetch(cursor)) if cursor else None
         return page
 
+    async def __aenter__(self) -> PageIterator[I]:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
     async def aclose(self) -> None:
         """Stop early: cancel the prefetch and wait until its connection is released."""
         ahead, self._ahead = self._ahead, None
@@ -134,6 +146,12 @@ class ItemIterator(Generic[I]):
                     self._left -= 1
                 return item
             self._items = iter((await self._pages.__anext__()).data)
+
+    async def __aenter__(self) -> ItemIterator[I]:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
 
     async def aclose(self) -> None:
         """Stop early: cancel the prefetch and wait until its connection is released."""

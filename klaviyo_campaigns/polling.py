@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from .errors import TerminalStateError, ValidationError, WaitTimeoutError
 
 if TYPE_CHECKING:
-    from ._client import Klaviyo
+    from ._generated.v2026_04_15.facade import API as StableAPI
     from ._generated.v2026_04_15.models import (
         GetCampaignRecipientEstimationJobResponse,
         GetCampaignSendJobResponse,
     )
+    from ._generated.v2026_04_15_pre.facade import API as PreAPI
     from ._generated.v2026_04_15_pre.models import GetMessageResponseCompoundDocument
 
 R = TypeVar("R")
@@ -126,11 +127,11 @@ async def wait_until(
 
 
 async def wait_for_send_job(
-    kl: Klaviyo, job_id: str, *, timeout: float = 300.0, interval: float = 1.0, **options: Any
+    stable: StableAPI, job_id: str, *, timeout: float = 300.0, interval: float = 1.0, **options: Any
 ) -> GetCampaignSendJobResponse:
     """Wait until a campaign send job is ``complete``; ``cancelled`` raises."""
     return await wait_until(
-        lambda: kl.stable.get_campaign_send_job(job_id),
+        lambda: stable.get_campaign_send_job(job_id),
         job_status,
         target={JobStatus.COMPLETE},
         terminal={JobStatus.CANCELLED},
@@ -142,11 +143,11 @@ async def wait_for_send_job(
 
 
 async def wait_for_estimation_job(
-    kl: Klaviyo, job_id: str, *, timeout: float = 300.0, interval: float = 1.0, **options: Any
+    stable: StableAPI, job_id: str, *, timeout: float = 300.0, interval: float = 1.0, **options: Any
 ) -> GetCampaignRecipientEstimationJobResponse:
     """Wait until a recipient-estimation job is ``complete``; ``cancelled`` raises."""
     return await wait_until(
-        lambda: kl.stable.get_campaign_recipient_estimation_job(job_id),
+        lambda: stable.get_campaign_recipient_estimation_job(job_id),
         job_status,
         target={JobStatus.COMPLETE},
         terminal={JobStatus.CANCELLED},
@@ -161,7 +162,7 @@ _ORDER = [MessageStatus.DRAFT, MessageStatus.SCHEDULED, MessageStatus.SENDING, M
 
 
 async def wait_for_message(
-    kl: Klaviyo,
+    pre: PreAPI,
     message_id: str,
     target: MessageStatus | str = MessageStatus.SENT,
     *,
@@ -182,7 +183,7 @@ async def wait_for_message(
         ) from None
     beyond = set(_ORDER[_ORDER.index(goal) + 1 :]) if goal in _ORDER else set()
     return await wait_until(
-        lambda: kl.pre.get_campaign_message(message_id),
+        lambda: pre.get_campaign_message(message_id),
         message_status,
         target={goal},
         terminal={MessageStatus.CANCELLED, *beyond} - {goal},

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
@@ -14,6 +16,7 @@ import pytest_asyncio
 from klaviyo_campaigns import Klaviyo, ValidationError
 from klaviyo_campaigns._generated.v2026_04_15.types import UNSET
 from klaviyo_campaigns._limits import WindowLimiter
+from klaviyo_campaigns.pagination import Paginator
 from klaviyo_campaigns.testing import FakeKlaviyo
 
 KEY = "pk_test_pages_0123456789abcdef"
@@ -260,3 +263,39 @@ async def test_a_method_that_is_not_paginated_is_a_validation_error(kl: Klaviyo)
 async def test_a_page_cursor_of_ones_own_is_a_validation_error(kl: Klaviyo) -> None:
     with pytest.raises(ValidationError, match="page_cursor"):
         kl.paginate(kl.stable.get_campaigns, filter=CHANNEL, page_cursor="abc")
+
+
+@dataclass
+class _Links:
+    next_: str | None
+
+
+class _Page:
+    """A collection document reduced to what the paginator reads."""
+
+    def __init__(self, data: list[str], next_url: str | None) -> None:
+        self.data = data
+        self.links = _Links(next_url)
+
+
+async def test_async_with_cancels_the_prefetch_on_leaving_the_block() -> None:
+    started = asyncio.Event()
+    cancelled = asyncio.Event()
+
+    async def fetch(cursor: str | None) -> Any:
+        if cursor is None:
+            return _Page(["a", "b"], "https://x/?page%5Bcursor%5D=next")
+        started.set()
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+        raise AssertionError("not reached")
+
+    async with Paginator(fetch).items() as items:
+        async for item in items:
+            await started.wait()
+            assert item == "a"
+            break
+    assert cancelled.is_set()
