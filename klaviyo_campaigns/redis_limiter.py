@@ -284,21 +284,19 @@ class RedisLimiter:
             return int(await asyncio.shield(call))
         except asyncio.CancelledError:
             # The script may run (or have run) and record a send no one will make: undo it.
-            call.add_done_callback(lambda done: self._give_back(done, log, member))
+            task = asyncio.ensure_future(self._give_back(call, log, member))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
             raise
 
-    def _give_back(self, call: asyncio.Future[Any], log: str, member: str) -> None:
+    async def _give_back(self, call: asyncio.Future[Any], log: str, member: str) -> None:
+        await asyncio.wait([call])
         if call.cancelled() or call.exception() is not None or call.result() != 0:
             return
-        task = asyncio.ensure_future(self._remove(log, member))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    async def _remove(self, log: str, member: str) -> None:
         try:
             await self._call(self._redis.zrem(log, member))
         except _REDIS_FAILURES:
-            logger.warning("could not give back a cancelled send's rate-limit slot in Redis")
+            logger.warning("could not give back a cancelled waiter's slot in Redis")
 
     async def _call(self, call: Awaitable[T]) -> T:
         async with asyncio.timeout(self._timeout):
