@@ -16,7 +16,7 @@ from .clients import API_KEY
 def client(base_url: str) -> Any | None:
     """A ``KlaviyoAPI`` pointed at ``base_url`` with its default retries, or None if missing."""
     try:
-        from klaviyo_api import KlaviyoAPI  # type: ignore[import-untyped]
+        from klaviyo_api import KlaviyoAPI
     except ImportError:
         return None
     return KlaviyoAPI(API_KEY, test_host=base_url)
