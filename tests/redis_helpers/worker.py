@@ -3,8 +3,9 @@
 It builds `Klaviyo(base_url=..., limiter=RedisLimiter(...))`, connects to Redis and opens ten
 HTTP connections (as a long-running service has them), prints `ready`, waits for `go` on
 stdin, runs `tasks` concurrent `get_campaign` calls, and prints one JSON line: how many
-succeeded and how many failed, by error class. With `skew` its wall clock (`time.time`) is off
-by that many seconds, as another host's may be.
+succeeded, how many failed by error class, how many answers were 429, and when each acquire
+returned (`time.monotonic`, one clock for every process on this host). With `skew` its wall
+clock (`time.time`) is off by that many seconds, as another host's may be.
 """
 
 from __future__ import annotations
@@ -28,7 +29,28 @@ def skew_wall_clock(seconds: float) -> None:
 
 async def run(config: dict[str, Any]) -> dict[str, Any]:
     from klaviyo_campaigns import Klaviyo
+    from klaviyo_campaigns._limits import Bucket
     from klaviyo_campaigns.redis_limiter import RedisLimiter
+
+    sent: list[float] = []
+    throttled = 0
+
+    class Recording:
+        """The limiter, noting when each acquire returned: the moment of sending."""
+
+        def __init__(self, inner: RedisLimiter) -> None:
+            self.inner = inner
+
+        async def acquire(self, bucket: Bucket) -> None:
+            await self.inner.acquire(bucket)
+            sent.append(time.monotonic())
+
+        async def pause(self, bucket: Bucket, seconds: float) -> None:
+            await self.inner.pause(bucket, seconds)
+
+    async def count(response: httpx.Response) -> None:
+        nonlocal throttled
+        throttled += response.status_code == 429
 
     speedup = config["speedup"]
     limiter = RedisLimiter.from_url(
@@ -42,11 +64,14 @@ async def run(config: dict[str, Any]) -> dict[str, Any]:
     base_url = config["base_url"]
     async with (
         limiter,
-        httpx.AsyncClient(timeout=30.0) as http,
-        Klaviyo(config["api_key"], base_url=base_url, limiter=limiter, http_client=http) as kl,
+        httpx.AsyncClient(timeout=30.0, event_hooks={"response": [count]}) as http,
+        Klaviyo(
+            config["api_key"], base_url=base_url, limiter=Recording(limiter), http_client=http
+        ) as kl,
     ):
         await limiter._redis.ping()
         await asyncio.gather(*(http.get(f"{base_url}/warm-up") for _ in range(10)))
+        throttled = 0
         # Start-up garbage out of the way: a full collection mid-run is a pause of its own.
         gc.collect()
         gc.freeze()
@@ -60,7 +85,8 @@ async def run(config: dict[str, Any]) -> dict[str, Any]:
             return_exceptions=True,
         )
     errors = Counter(type(r).__name__ for r in results if isinstance(r, BaseException))
-    return {"ok": sum(1 for r in results if not isinstance(r, BaseException)), "errors": errors}
+    ok = sum(1 for r in results if not isinstance(r, BaseException))
+    return {"ok": ok, "errors": errors, "throttled": throttled, "sent": sent}
 
 
 def main() -> None:
