@@ -19,8 +19,9 @@ microseconds until the next slot opens; the client sleeps exactly that long and 
 No host's clock enters the decision, so clock skew between hosts does not matter. `pause`
 (a 429 with Retry-After) sets the bucket's pause-until in Redis, which every process's script
 honours. Within one process, waiters of a bucket queue first come, first served on a local
-lock, so only the head of each process's queue talks to Redis. A waiter cancelled while its
-script is in flight gives back the slot the script may have recorded for it.
+lock, so only the head of each process's queue talks to Redis; across processes the heads race
+for each slot as it opens (no global queue). A waiter cancelled while its script is in flight
+gives back the slot the script may have recorded for it.
 
 Keys are `<prefix>{<bucket key>}:log` and `...:pause`; the bucket key holds a hash of the API
 key (`Bucket.for_endpoint`), never the key. The braces are a Redis Cluster hash tag: both keys
