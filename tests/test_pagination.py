@@ -4,7 +4,6 @@ one page fetched ahead and never more, and nothing left running when the caller 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -235,21 +234,28 @@ async def test_never_more_than_one_page_ahead(fake: FakeKlaviyo, kl: Klaviyo) ->
     assert seen == 10
 
 
-async def test_prefetch_overlaps_the_callers_work_with_the_servers(fake: FakeKlaviyo) -> None:
-    """Five pages, each 0.1 s on the server and 0.1 s in the caller: 1.0 s one after the
-    other, about 0.6 s when the next page is fetched while the caller works."""
-    fake.validate = False  # keep the server's time per page at what the test sets
-    fake.seed_campaigns(500)
-    fake.faults.delay_next("get_campaigns", 0.1, times=5)
-    async with (
-        httpx.AsyncClient(transport=fake.transport()) as http,
-        Klaviyo(KEY, base_url=fake.base_url, http_client=http, limiter=unlimited()) as kl,
-    ):
-        started = time.monotonic()
-        async for _ in kl.paginate(kl.stable.get_campaigns, filter=CHANNEL).pages():
-            await asyncio.sleep(0.1)
-        elapsed = time.monotonic() - started
-    assert 0.6 <= elapsed < 0.9  # 1.0 s if the fetches did not overlap the work
+async def test_the_next_page_is_fetched_while_the_caller_works_on_this_one() -> None:
+    """Ordering, not wall time: page k+1's fetch starts before the caller is done with page k,
+    and finishes while the caller still holds page k (the work overlaps)."""
+    events: list[str] = []
+
+    async def fetch(cursor: str | None) -> Any:
+        k = 0 if cursor is None else int(cursor)
+        events.append(f"fetch {k} start")
+        await asyncio.sleep(0)  # the server's time: a real suspension point
+        events.append(f"fetch {k} done")
+        return _Page([f"item {k}"], None if k == 3 else f"https://x/?page%5Bcursor%5D={k + 1}")
+
+    async for page in Paginator(fetch).pages():
+        k = int(page.data[0].split()[1])
+        events.append(f"work {k} start")
+        for _ in range(3):
+            await asyncio.sleep(0)  # the caller's time
+        events.append(f"work {k} done")
+    for k in range(3):
+        assert events.index(f"fetch {k + 1} start") < events.index(f"work {k} done")
+        assert events.index(f"fetch {k + 1} done") < events.index(f"work {k} done")
+    assert events.index("fetch 2 start") > events.index("work 0 start")  # one ahead, no more
 
 
 # -- what can be paginated ----------------------------------------------------------------------
