@@ -33,7 +33,6 @@ from .errors import (
 )
 
 T = TypeVar("T")
-T_co = TypeVar("T_co", covariant=True)
 
 logger = logging.getLogger(__name__.rpartition(".")[0])
 
