@@ -264,9 +264,11 @@ def _parse(operation: Operation, response: httpx.Response, parse: Callable[[Any]
         ) from exc
     try:
         return parse(body)
-    except KeyError as exc:
+    except KeyError as exc:  # the generated MissingFieldError also names the model
+        model = getattr(exc, "model", None)
         raise ResponseValidationError(
-            f"response lacks required field {exc.args[0]!r}", **where
+            f"response lacks required field {exc.args[0]!r}" + (f" of {model}" if model else ""),
+            **where,
         ) from exc
     except (TypeError, ValueError, AttributeError) as exc:
         raise ResponseValidationError(f"response does not match the spec: {exc}", **where) from exc

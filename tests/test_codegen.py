@@ -281,3 +281,12 @@ def test_included_resources_parse_to_the_class_of_their_type() -> None:
         CampaignMessageResponseObjectResource,
         TagResponseObjectResource,
     ]
+
+
+def test_a_missing_required_field_names_the_model_and_field() -> None:
+    from klaviyo_campaigns._generated.v2026_04_15.types import MissingFieldError
+
+    with pytest.raises(MissingFieldError, match="requires the field 'audiences'") as caught:
+        CampaignCreateQuery.from_dict({"data": {"type": "campaign", "attributes": {"name": "x"}}})
+    assert isinstance(caught.value, KeyError)
+    assert caught.value.model == "CampaignCreateQueryResourceObjectAttributes"

@@ -4,7 +4,7 @@
 
 from collections.abc import Mapping, MutableMapping
 from http import HTTPStatus
-from typing import IO, BinaryIO, Generic, Literal, TypeVar
+from typing import IO, BinaryIO, Generic, Literal, NoReturn, TypeVar
 
 from attrs import define
 
@@ -20,6 +20,24 @@ class Unset:
 
 
 UNSET: Unset = Unset()
+
+
+class MissingFieldError(KeyError):
+    """A document lacks a field its schema requires (a KeyError, with the model and field named)."""
+
+    def __init__(self, model: str, field: str) -> None:
+        super().__init__(field)
+        self.model = model
+        self.field = field
+
+    def __str__(self) -> str:
+        return f"{self.model} requires the field {self.field!r}, which is missing"
+
+
+def missing(model: type, field: str) -> NoReturn:
+    """Raise ``MissingFieldError`` for ``model``'s required ``field``."""
+    raise MissingFieldError(model.__name__, field)
+
 
 # The types that `httpx.Client(files=)` can accept, copied from that library.
 FileContent = IO[bytes] | bytes | str

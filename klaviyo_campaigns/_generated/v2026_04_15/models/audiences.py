@@ -8,7 +8,7 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, missing
 
 T = TypeVar("T", bound="Audiences")
 
@@ -52,7 +52,9 @@ class Audiences:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        included = cast(list[str], d.pop("included"))
+        included = cast(
+            list[str], (d.pop("included") if "included" in d else missing(cls, "included"))
+        )
 
         def _parse_excluded(data: object) -> list[str] | None | Unset:
             if data is None:

@@ -14,6 +14,8 @@ from typing import (
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import missing
+
 if TYPE_CHECKING:
     from ..models.campaign_create_query_resource_object_attributes import (
         CampaignCreateQueryResourceObjectAttributes,
@@ -54,9 +56,11 @@ class CampaignCreateQueryResourceObject:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        attributes = CampaignCreateQueryResourceObjectAttributes.from_dict(d.pop("attributes"))
+        attributes = CampaignCreateQueryResourceObjectAttributes.from_dict(
+            d.pop("attributes") if "attributes" in d else missing(cls, "attributes")
+        )
 
-        type_ = cast(Literal["campaign"], d.pop("type"))
+        type_ = cast(Literal["campaign"], (d.pop("type") if "type" in d else missing(cls, "type")))
         if type_ != "campaign":
             raise ValueError(f"type must match const 'campaign', got '{type_}'")
 

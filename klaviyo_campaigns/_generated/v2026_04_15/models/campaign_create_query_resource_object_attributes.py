@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, missing
 
 if TYPE_CHECKING:
     from ..models.audiences import Audiences
@@ -126,13 +126,17 @@ class CampaignCreateQueryResourceObjectAttributes:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        audiences = Audiences.from_dict(d.pop("audiences"))
+        audiences = Audiences.from_dict(
+            d.pop("audiences") if "audiences" in d else missing(cls, "audiences")
+        )
 
         campaign_messages = CampaignCreateQueryResourceObjectAttributesCampaignMessages.from_dict(
             d.pop("campaign-messages")
+            if "campaign-messages" in d
+            else missing(cls, "campaign-messages")
         )
 
-        name = d.pop("name")
+        name = d.pop("name") if "name" in d else missing(cls, "name")
 
         def _parse_send_options(
             data: object,

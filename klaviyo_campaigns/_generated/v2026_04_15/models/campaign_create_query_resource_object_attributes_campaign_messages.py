@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import missing
+
 if TYPE_CHECKING:
     from ..models.campaign_message_create_query_resource_object import (
         CampaignMessageCreateQueryResourceObject,
@@ -48,7 +50,7 @@ class CampaignCreateQueryResourceObjectAttributesCampaignMessages:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
         data = []
-        _data = d.pop("data")
+        _data = d.pop("data") if "data" in d else missing(cls, "data")
         for data_item_data in _data:
             data_item = CampaignMessageCreateQueryResourceObject.from_dict(data_item_data)
 

@@ -14,7 +14,7 @@ from typing import (
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, missing
 
 if TYPE_CHECKING:
     from ..models.campaign_message_create_query_resource_object_attributes import (
@@ -68,10 +68,12 @@ class CampaignMessageCreateQueryResourceObject:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
         attributes = CampaignMessageCreateQueryResourceObjectAttributes.from_dict(
-            d.pop("attributes")
+            d.pop("attributes") if "attributes" in d else missing(cls, "attributes")
         )
 
-        type_ = cast(Literal["campaign-message"], d.pop("type"))
+        type_ = cast(
+            Literal["campaign-message"], (d.pop("type") if "type" in d else missing(cls, "type"))
+        )
         if type_ != "campaign-message":
             raise ValueError(f"type must match const 'campaign-message', got '{type_}'")
 

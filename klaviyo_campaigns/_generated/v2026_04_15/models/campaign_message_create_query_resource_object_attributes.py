@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import missing
+
 if TYPE_CHECKING:
     from ..models.email_message_definition import EmailMessageDefinition
     from ..models.mobile_push_message_silent_definition_create import (
@@ -101,7 +103,9 @@ class CampaignMessageCreateQueryResourceObjectAttributes:
 
             return definition_type_3
 
-        definition = _parse_definition(d.pop("definition"))
+        definition = _parse_definition(
+            d.pop("definition") if "definition" in d else missing(cls, "definition")
+        )
 
         campaign_message_create_query_resource_object_attributes = cls(
             definition=definition,

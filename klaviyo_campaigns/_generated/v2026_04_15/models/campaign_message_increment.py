@@ -11,6 +11,7 @@ from attrs import field as _attrs_field
 from ..models.campaign_message_increment_badge_config import (
     CampaignMessageIncrementBadgeConfig,
 )
+from ..types import missing
 
 T = TypeVar("T", bound="CampaignMessageIncrement")
 
@@ -41,7 +42,9 @@ class CampaignMessageIncrement:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        badge_config = CampaignMessageIncrementBadgeConfig(d.pop("badge_config"))
+        badge_config = CampaignMessageIncrementBadgeConfig(
+            d.pop("badge_config") if "badge_config" in d else missing(cls, "badge_config")
+        )
 
         campaign_message_increment = cls(
             badge_config=badge_config,

@@ -11,6 +11,7 @@ from attrs import field as _attrs_field
 from ..models.campaign_message_property_badge_config import (
     CampaignMessagePropertyBadgeConfig,
 )
+from ..types import missing
 
 T = TypeVar("T", bound="CampaignMessageProperty")
 
@@ -46,9 +47,15 @@ class CampaignMessageProperty:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        badge_config = CampaignMessagePropertyBadgeConfig(d.pop("badge_config"))
+        badge_config = CampaignMessagePropertyBadgeConfig(
+            d.pop("badge_config") if "badge_config" in d else missing(cls, "badge_config")
+        )
 
-        set_from_property = d.pop("set_from_property")
+        set_from_property = (
+            d.pop("set_from_property")
+            if "set_from_property" in d
+            else missing(cls, "set_from_property")
+        )
 
         campaign_message_property = cls(
             badge_config=badge_config,

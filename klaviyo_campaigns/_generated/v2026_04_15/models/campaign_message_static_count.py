@@ -11,6 +11,7 @@ from attrs import field as _attrs_field
 from ..models.campaign_message_static_count_badge_config import (
     CampaignMessageStaticCountBadgeConfig,
 )
+from ..types import missing
 
 T = TypeVar("T", bound="CampaignMessageStaticCount")
 
@@ -46,9 +47,11 @@ class CampaignMessageStaticCount:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        badge_config = CampaignMessageStaticCountBadgeConfig(d.pop("badge_config"))
+        badge_config = CampaignMessageStaticCountBadgeConfig(
+            d.pop("badge_config") if "badge_config" in d else missing(cls, "badge_config")
+        )
 
-        value = d.pop("value")
+        value = d.pop("value") if "value" in d else missing(cls, "value")
 
         campaign_message_static_count = cls(
             badge_config=badge_config,

@@ -14,6 +14,8 @@ from typing import (
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import missing
+
 if TYPE_CHECKING:
     from ..models.campaign_partial_update_query_resource_object_attributes import (
         CampaignPartialUpdateQueryResourceObjectAttributes,
@@ -60,12 +62,12 @@ class CampaignPartialUpdateQueryResourceObject:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
         attributes = CampaignPartialUpdateQueryResourceObjectAttributes.from_dict(
-            d.pop("attributes")
+            d.pop("attributes") if "attributes" in d else missing(cls, "attributes")
         )
 
-        id = d.pop("id")
+        id = d.pop("id") if "id" in d else missing(cls, "id")
 
-        type_ = cast(Literal["campaign"], d.pop("type"))
+        type_ = cast(Literal["campaign"], (d.pop("type") if "type" in d else missing(cls, "type")))
         if type_ != "campaign":
             raise ValueError(f"type must match const 'campaign', got '{type_}'")
 

@@ -11,6 +11,7 @@ from attrs import field as _attrs_field
 from ..models.campaign_send_job_partial_update_query_resource_object_attributes_action import (
     CampaignSendJobPartialUpdateQueryResourceObjectAttributesAction,
 )
+from ..types import missing
 
 T = TypeVar("T", bound="CampaignSendJobPartialUpdateQueryResourceObjectAttributes")
 
@@ -42,7 +43,9 @@ class CampaignSendJobPartialUpdateQueryResourceObjectAttributes:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        action = CampaignSendJobPartialUpdateQueryResourceObjectAttributesAction(d.pop("action"))
+        action = CampaignSendJobPartialUpdateQueryResourceObjectAttributesAction(
+            d.pop("action") if "action" in d else missing(cls, "action")
+        )
 
         campaign_send_job_partial_update_query_resource_object_attributes = cls(
             action=action,

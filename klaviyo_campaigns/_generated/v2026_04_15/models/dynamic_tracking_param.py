@@ -14,6 +14,7 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.dynamic_tracking_param_value import DynamicTrackingParamValue
+from ..types import missing
 
 T = TypeVar("T", bound="DynamicTrackingParam")
 
@@ -54,13 +55,13 @@ class DynamicTrackingParam:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        name = d.pop("name")
+        name = d.pop("name") if "name" in d else missing(cls, "name")
 
-        type_ = cast(Literal["dynamic"], d.pop("type"))
+        type_ = cast(Literal["dynamic"], (d.pop("type") if "type" in d else missing(cls, "type")))
         if type_ != "dynamic":
             raise ValueError(f"type must match const 'dynamic', got '{type_}'")
 
-        value = DynamicTrackingParamValue(d.pop("value"))
+        value = DynamicTrackingParamValue(d.pop("value") if "value" in d else missing(cls, "value"))
 
         dynamic_tracking_param = cls(
             name=name,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, missing
 
 if TYPE_CHECKING:
     from ..models.error_document_errors_item_source import ErrorDocumentErrorsItemSource
@@ -66,13 +66,13 @@ class ErrorDocumentErrorsItem:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        code = d.pop("code")
+        code = d.pop("code") if "code" in d else missing(cls, "code")
 
-        detail = d.pop("detail")
+        detail = d.pop("detail") if "detail" in d else missing(cls, "detail")
 
-        id = d.pop("id")
+        id = d.pop("id") if "id" in d else missing(cls, "id")
 
-        title = d.pop("title")
+        title = d.pop("title") if "title" in d else missing(cls, "title")
 
         _source = d.pop("source", UNSET)
         source: ErrorDocumentErrorsItemSource | Unset

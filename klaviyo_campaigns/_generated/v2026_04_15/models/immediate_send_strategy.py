@@ -9,6 +9,7 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.immediate_send_strategy_method import ImmediateSendStrategyMethod
+from ..types import missing
 
 T = TypeVar("T", bound="ImmediateSendStrategy")
 
@@ -39,7 +40,9 @@ class ImmediateSendStrategy:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        method = ImmediateSendStrategyMethod(d.pop("method"))
+        method = ImmediateSendStrategyMethod(
+            d.pop("method") if "method" in d else missing(cls, "method")
+        )
 
         immediate_send_strategy = cls(
             method=method,

@@ -14,7 +14,7 @@ from ..models.mobile_push_message_silent_definition_update_channel import (
 from ..models.mobile_push_message_silent_definition_update_notification_type import (
     MobilePushMessageSilentDefinitionUpdateNotificationType,
 )
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, missing
 
 if TYPE_CHECKING:
     from ..models.mobile_push_message_silent_definition_update_kv_pairs import (
@@ -71,7 +71,9 @@ class MobilePushMessageSilentDefinitionUpdate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        channel = MobilePushMessageSilentDefinitionUpdateChannel(d.pop("channel"))
+        channel = MobilePushMessageSilentDefinitionUpdateChannel(
+            d.pop("channel") if "channel" in d else missing(cls, "channel")
+        )
 
         _kv_pairs = d.pop("kv_pairs", UNSET)
         kv_pairs: MobilePushMessageSilentDefinitionUpdateKvPairs | Unset

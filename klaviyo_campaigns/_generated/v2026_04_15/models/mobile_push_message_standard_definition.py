@@ -14,7 +14,7 @@ from ..models.mobile_push_message_standard_definition_channel import (
 from ..models.mobile_push_message_standard_definition_notification_type import (
     MobilePushMessageStandardDefinitionNotificationType,
 )
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, missing
 
 if TYPE_CHECKING:
     from ..models.mobile_push_content import MobilePushContent
@@ -84,12 +84,18 @@ class MobilePushMessageStandardDefinition:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        channel = MobilePushMessageStandardDefinitionChannel(d.pop("channel"))
+        channel = MobilePushMessageStandardDefinitionChannel(
+            d.pop("channel") if "channel" in d else missing(cls, "channel")
+        )
 
-        content = MobilePushContent.from_dict(d.pop("content"))
+        content = MobilePushContent.from_dict(
+            d.pop("content") if "content" in d else missing(cls, "content")
+        )
 
         notification_type = MobilePushMessageStandardDefinitionNotificationType(
             d.pop("notification_type")
+            if "notification_type" in d
+            else missing(cls, "notification_type")
         )
 
         def _parse_kv_pairs(

@@ -14,7 +14,7 @@ from ..models.mobile_push_message_standard_definition_create_channel import (
 from ..models.mobile_push_message_standard_definition_create_notification_type import (
     MobilePushMessageStandardDefinitionCreateNotificationType,
 )
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, missing
 
 if TYPE_CHECKING:
     from ..models.mobile_push_content_create import MobilePushContentCreate
@@ -90,9 +90,13 @@ class MobilePushMessageStandardDefinitionCreate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        channel = MobilePushMessageStandardDefinitionCreateChannel(d.pop("channel"))
+        channel = MobilePushMessageStandardDefinitionCreateChannel(
+            d.pop("channel") if "channel" in d else missing(cls, "channel")
+        )
 
-        content = MobilePushContentCreate.from_dict(d.pop("content"))
+        content = MobilePushContentCreate.from_dict(
+            d.pop("content") if "content" in d else missing(cls, "content")
+        )
 
         def _parse_kv_pairs(
             data: object,

@@ -14,7 +14,7 @@ from ..models.mobile_push_message_standard_definition_update_channel import (
 from ..models.mobile_push_message_standard_definition_update_notification_type import (
     MobilePushMessageStandardDefinitionUpdateNotificationType,
 )
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, missing
 
 if TYPE_CHECKING:
     from ..models.mobile_push_content_update import MobilePushContentUpdate
@@ -93,7 +93,9 @@ class MobilePushMessageStandardDefinitionUpdate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        channel = MobilePushMessageStandardDefinitionUpdateChannel(d.pop("channel"))
+        channel = MobilePushMessageStandardDefinitionUpdateChannel(
+            d.pop("channel") if "channel" in d else missing(cls, "channel")
+        )
 
         _content = d.pop("content", UNSET)
         content: MobilePushContentUpdate | Unset

@@ -11,6 +11,7 @@ from attrs import field as _attrs_field
 from ..models.post_campaign_recipient_estimation_job_response_data_attributes_status import (
     PostCampaignRecipientEstimationJobResponseDataAttributesStatus,
 )
+from ..types import missing
 
 T = TypeVar("T", bound="PostCampaignRecipientEstimationJobResponseDataAttributes")
 
@@ -42,7 +43,9 @@ class PostCampaignRecipientEstimationJobResponseDataAttributes:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        status = PostCampaignRecipientEstimationJobResponseDataAttributesStatus(d.pop("status"))
+        status = PostCampaignRecipientEstimationJobResponseDataAttributesStatus(
+            d.pop("status") if "status" in d else missing(cls, "status")
+        )
 
         post_campaign_recipient_estimation_job_response_data_attributes = cls(
             status=status,

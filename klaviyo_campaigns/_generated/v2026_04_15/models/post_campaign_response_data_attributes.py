@@ -12,7 +12,7 @@ from attrs import field as _attrs_field
 from ..models.post_campaign_response_data_attributes_status import (
     PostCampaignResponseDataAttributesStatus,
 )
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, missing
 
 if TYPE_CHECKING:
     from ..models.ab_test_send_strategy import ABTestSendStrategy
@@ -163,13 +163,17 @@ class PostCampaignResponseDataAttributes:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        archived = d.pop("archived")
+        archived = d.pop("archived") if "archived" in d else missing(cls, "archived")
 
-        audiences = Audiences.from_dict(d.pop("audiences"))
+        audiences = Audiences.from_dict(
+            d.pop("audiences") if "audiences" in d else missing(cls, "audiences")
+        )
 
-        created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
+        created_at = datetime.datetime.fromisoformat(
+            d.pop("created_at") if "created_at" in d else missing(cls, "created_at")
+        )
 
-        name = d.pop("name")
+        name = d.pop("name") if "name" in d else missing(cls, "name")
 
         def _parse_send_options(
             data: object,
@@ -196,7 +200,9 @@ class PostCampaignResponseDataAttributes:
 
             return send_options_type_2
 
-        send_options = _parse_send_options(d.pop("send_options"))
+        send_options = _parse_send_options(
+            d.pop("send_options") if "send_options" in d else missing(cls, "send_options")
+        )
 
         def _parse_send_strategy(
             data: object,
@@ -254,11 +260,17 @@ class PostCampaignResponseDataAttributes:
 
             return send_strategy_type_5
 
-        send_strategy = _parse_send_strategy(d.pop("send_strategy"))
+        send_strategy = _parse_send_strategy(
+            d.pop("send_strategy") if "send_strategy" in d else missing(cls, "send_strategy")
+        )
 
-        status = PostCampaignResponseDataAttributesStatus(d.pop("status"))
+        status = PostCampaignResponseDataAttributesStatus(
+            d.pop("status") if "status" in d else missing(cls, "status")
+        )
 
-        updated_at = datetime.datetime.fromisoformat(d.pop("updated_at"))
+        updated_at = datetime.datetime.fromisoformat(
+            d.pop("updated_at") if "updated_at" in d else missing(cls, "updated_at")
+        )
 
         def _parse_scheduled_at(data: object) -> datetime.datetime | None | Unset:
             if data is None:

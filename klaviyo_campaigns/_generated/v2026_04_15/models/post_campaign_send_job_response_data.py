@@ -14,6 +14,8 @@ from typing import (
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import missing
+
 if TYPE_CHECKING:
     from ..models.object_links import ObjectLinks
     from ..models.post_campaign_send_job_response_data_attributes import (
@@ -65,13 +67,17 @@ class PostCampaignSendJobResponseData:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        attributes = PostCampaignSendJobResponseDataAttributes.from_dict(d.pop("attributes"))
+        attributes = PostCampaignSendJobResponseDataAttributes.from_dict(
+            d.pop("attributes") if "attributes" in d else missing(cls, "attributes")
+        )
 
-        id = d.pop("id")
+        id = d.pop("id") if "id" in d else missing(cls, "id")
 
-        links = ObjectLinks.from_dict(d.pop("links"))
+        links = ObjectLinks.from_dict(d.pop("links") if "links" in d else missing(cls, "links"))
 
-        type_ = cast(Literal["campaign-send-job"], d.pop("type"))
+        type_ = cast(
+            Literal["campaign-send-job"], (d.pop("type") if "type" in d else missing(cls, "type"))
+        )
         if type_ != "campaign-send-job":
             raise ValueError(f"type must match const 'campaign-send-job', got '{type_}'")
 

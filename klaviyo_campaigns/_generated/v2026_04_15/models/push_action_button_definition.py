@@ -8,7 +8,7 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, missing
 
 T = TypeVar("T", bound="PushActionButtonDefinition")
 
@@ -65,9 +65,9 @@ class PushActionButtonDefinition:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        action_type = d.pop("action_type")
+        action_type = d.pop("action_type") if "action_type" in d else missing(cls, "action_type")
 
-        label = d.pop("label")
+        label = d.pop("label") if "label" in d else missing(cls, "label")
 
         def _parse_position(data: object) -> int | None | Unset:
             if data is None:

@@ -13,6 +13,8 @@ from typing import (
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import missing
+
 T = TypeVar("T", bound="PushOnOpenApp")
 
 
@@ -42,7 +44,7 @@ class PushOnOpenApp:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        type_ = cast(Literal["open_app"], d.pop("type"))
+        type_ = cast(Literal["open_app"], (d.pop("type") if "type" in d else missing(cls, "type")))
         if type_ != "open_app":
             raise ValueError(f"type must match const 'open_app', got '{type_}'")
 

@@ -8,6 +8,8 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import missing
+
 T = TypeVar("T", bound="RelationshipLinks")
 
 
@@ -42,9 +44,9 @@ class RelationshipLinks:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        related = d.pop("related")
+        related = d.pop("related") if "related" in d else missing(cls, "related")
 
-        self_ = d.pop("self")
+        self_ = d.pop("self") if "self" in d else missing(cls, "self")
 
         relationship_links = cls(
             related=related,

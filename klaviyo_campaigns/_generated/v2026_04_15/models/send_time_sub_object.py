@@ -9,6 +9,8 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import missing
+
 T = TypeVar("T", bound="SendTimeSubObject")
 
 
@@ -43,9 +45,11 @@ class SendTimeSubObject:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        datetime_ = datetime.datetime.fromisoformat(d.pop("datetime"))
+        datetime_ = datetime.datetime.fromisoformat(
+            d.pop("datetime") if "datetime" in d else missing(cls, "datetime")
+        )
 
-        is_local = d.pop("is_local")
+        is_local = d.pop("is_local") if "is_local" in d else missing(cls, "is_local")
 
         send_time_sub_object = cls(
             datetime_=datetime_,

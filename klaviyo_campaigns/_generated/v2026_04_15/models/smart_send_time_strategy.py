@@ -10,6 +10,7 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.smart_send_time_strategy_method import SmartSendTimeStrategyMethod
+from ..types import missing
 
 T = TypeVar("T", bound="SmartSendTimeStrategy")
 
@@ -45,9 +46,11 @@ class SmartSendTimeStrategy:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        date = datetime.date.fromisoformat(d.pop("date"))
+        date = datetime.date.fromisoformat(d.pop("date") if "date" in d else missing(cls, "date"))
 
-        method = SmartSendTimeStrategyMethod(d.pop("method"))
+        method = SmartSendTimeStrategyMethod(
+            d.pop("method") if "method" in d else missing(cls, "method")
+        )
 
         smart_send_time_strategy = cls(
             date=date,

@@ -11,7 +11,7 @@ from attrs import field as _attrs_field
 from ..models.sms_message_definition_create_channel import (
     SMSMessageDefinitionCreateChannel,
 )
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, missing
 
 if TYPE_CHECKING:
     from ..models.render_options import RenderOptions
@@ -63,7 +63,9 @@ class SMSMessageDefinitionCreate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        channel = SMSMessageDefinitionCreateChannel(d.pop("channel"))
+        channel = SMSMessageDefinitionCreateChannel(
+            d.pop("channel") if "channel" in d else missing(cls, "channel")
+        )
 
         _content = d.pop("content", UNSET)
         content: SMSContentCreate | Unset

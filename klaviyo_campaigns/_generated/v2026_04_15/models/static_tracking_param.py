@@ -13,6 +13,8 @@ from typing import (
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import missing
+
 T = TypeVar("T", bound="StaticTrackingParam")
 
 
@@ -52,13 +54,13 @@ class StaticTrackingParam:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        name = d.pop("name")
+        name = d.pop("name") if "name" in d else missing(cls, "name")
 
-        type_ = cast(Literal["static"], d.pop("type"))
+        type_ = cast(Literal["static"], (d.pop("type") if "type" in d else missing(cls, "type")))
         if type_ != "static":
             raise ValueError(f"type must match const 'static', got '{type_}'")
 
-        value = d.pop("value")
+        value = d.pop("value") if "value" in d else missing(cls, "value")
 
         static_tracking_param = cls(
             name=name,

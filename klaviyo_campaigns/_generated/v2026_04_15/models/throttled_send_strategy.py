@@ -13,6 +13,7 @@ from ..models.throttled_send_strategy_method import ThrottledSendStrategyMethod
 from ..models.throttled_send_strategy_throttle_percentage import (
     ThrottledSendStrategyThrottlePercentage,
 )
+from ..types import missing
 
 T = TypeVar("T", bound="ThrottledSendStrategy")
 
@@ -53,11 +54,19 @@ class ThrottledSendStrategy:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        datetime_ = datetime.datetime.fromisoformat(d.pop("datetime"))
+        datetime_ = datetime.datetime.fromisoformat(
+            d.pop("datetime") if "datetime" in d else missing(cls, "datetime")
+        )
 
-        method = ThrottledSendStrategyMethod(d.pop("method"))
+        method = ThrottledSendStrategyMethod(
+            d.pop("method") if "method" in d else missing(cls, "method")
+        )
 
-        throttle_percentage = ThrottledSendStrategyThrottlePercentage(d.pop("throttle_percentage"))
+        throttle_percentage = ThrottledSendStrategyThrottlePercentage(
+            d.pop("throttle_percentage")
+            if "throttle_percentage" in d
+            else missing(cls, "throttle_percentage")
+        )
 
         throttled_send_strategy = cls(
             datetime_=datetime_,

@@ -14,7 +14,7 @@ from typing import (
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, missing
 
 if TYPE_CHECKING:
     from ..models.audience_clone_query_resource_object_attributes import (
@@ -72,11 +72,16 @@ class AudienceCloneQueryResourceObject:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        attributes = AudienceCloneQueryResourceObjectAttributes.from_dict(d.pop("attributes"))
+        attributes = AudienceCloneQueryResourceObjectAttributes.from_dict(
+            d.pop("attributes") if "attributes" in d else missing(cls, "attributes")
+        )
 
-        id = d.pop("id")
+        id = d.pop("id") if "id" in d else missing(cls, "id")
 
-        type_ = cast(Literal["campaign-audience-clone"], d.pop("type"))
+        type_ = cast(
+            Literal["campaign-audience-clone"],
+            (d.pop("type") if "type" in d else missing(cls, "type")),
+        )
         if type_ != "campaign-audience-clone":
             raise ValueError(f"type must match const 'campaign-audience-clone', got '{type_}'")
 

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import missing
+
 if TYPE_CHECKING:
     from ..models.audience_create_query_resource_object import (
         AudienceCreateQueryResourceObject,
@@ -43,7 +45,9 @@ class AudienceCreateQuery:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        data = AudienceCreateQueryResourceObject.from_dict(d.pop("data"))
+        data = AudienceCreateQueryResourceObject.from_dict(
+            d.pop("data") if "data" in d else missing(cls, "data")
+        )
 
         audience_create_query = cls(
             data=data,

@@ -14,6 +14,8 @@ from typing import (
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import missing
+
 if TYPE_CHECKING:
     from ..models.audience_create_query_resource_object_attributes import (
         AudienceCreateQueryResourceObjectAttributes,
@@ -62,13 +64,17 @@ class AudienceCreateQueryResourceObject:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        attributes = AudienceCreateQueryResourceObjectAttributes.from_dict(d.pop("attributes"))
-
-        relationships = AudienceCreateQueryResourceObjectRelationships.from_dict(
-            d.pop("relationships")
+        attributes = AudienceCreateQueryResourceObjectAttributes.from_dict(
+            d.pop("attributes") if "attributes" in d else missing(cls, "attributes")
         )
 
-        type_ = cast(Literal["campaign-audience"], d.pop("type"))
+        relationships = AudienceCreateQueryResourceObjectRelationships.from_dict(
+            d.pop("relationships") if "relationships" in d else missing(cls, "relationships")
+        )
+
+        type_ = cast(
+            Literal["campaign-audience"], (d.pop("type") if "type" in d else missing(cls, "type"))
+        )
         if type_ != "campaign-audience":
             raise ValueError(f"type must match const 'campaign-audience', got '{type_}'")
 

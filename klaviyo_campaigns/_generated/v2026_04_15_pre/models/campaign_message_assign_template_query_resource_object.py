@@ -14,6 +14,8 @@ from typing import (
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import missing
+
 if TYPE_CHECKING:
     from ..models.campaign_message_assign_template_query_resource_object_relationships import (
         CampaignMessageAssignTemplateQueryResourceObjectRelationships,
@@ -59,13 +61,15 @@ class CampaignMessageAssignTemplateQueryResourceObject:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        id = d.pop("id")
+        id = d.pop("id") if "id" in d else missing(cls, "id")
 
         relationships = CampaignMessageAssignTemplateQueryResourceObjectRelationships.from_dict(
-            d.pop("relationships")
+            d.pop("relationships") if "relationships" in d else missing(cls, "relationships")
         )
 
-        type_ = cast(Literal["campaign-message"], d.pop("type"))
+        type_ = cast(
+            Literal["campaign-message"], (d.pop("type") if "type" in d else missing(cls, "type"))
+        )
         if type_ != "campaign-message":
             raise ValueError(f"type must match const 'campaign-message', got '{type_}'")
 

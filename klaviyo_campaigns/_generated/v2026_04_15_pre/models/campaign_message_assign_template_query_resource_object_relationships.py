@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import missing
+
 if TYPE_CHECKING:
     from ..models.campaign_message_assign_template_query_resource_object_relationships_template import (
         CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplate,
@@ -44,7 +46,7 @@ class CampaignMessageAssignTemplateQueryResourceObjectRelationships:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
         template = CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplate.from_dict(
-            d.pop("template")
+            d.pop("template") if "template" in d else missing(cls, "template")
         )
 
         campaign_message_assign_template_query_resource_object_relationships = cls(

@@ -14,6 +14,8 @@ from typing import (
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import missing
+
 if TYPE_CHECKING:
     from ..models.campaign_message_schedule_query_resource_object_attributes import (
         CampaignMessageScheduleQueryResourceObjectAttributes,
@@ -63,14 +65,17 @@ class CampaignMessageScheduleQueryResourceObject:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
         attributes = CampaignMessageScheduleQueryResourceObjectAttributes.from_dict(
-            d.pop("attributes")
+            d.pop("attributes") if "attributes" in d else missing(cls, "attributes")
         )
 
         relationships = CampaignMessageScheduleQueryResourceObjectRelationships.from_dict(
-            d.pop("relationships")
+            d.pop("relationships") if "relationships" in d else missing(cls, "relationships")
         )
 
-        type_ = cast(Literal["campaign-message-schedule"], d.pop("type"))
+        type_ = cast(
+            Literal["campaign-message-schedule"],
+            (d.pop("type") if "type" in d else missing(cls, "type")),
+        )
         if type_ != "campaign-message-schedule":
             raise ValueError(f"type must match const 'campaign-message-schedule', got '{type_}'")
 

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import missing
+
 if TYPE_CHECKING:
     from ..models.campaign_message_schedule_query_resource_object_relationships_campaign_message import (
         CampaignMessageScheduleQueryResourceObjectRelationshipsCampaignMessage,
@@ -46,6 +48,8 @@ class CampaignMessageScheduleQueryResourceObjectRelationships:
         campaign_message = (
             CampaignMessageScheduleQueryResourceObjectRelationshipsCampaignMessage.from_dict(
                 d.pop("campaign-message")
+                if "campaign-message" in d
+                else missing(cls, "campaign-message")
             )
         )
 

@@ -11,6 +11,7 @@ from attrs import field as _attrs_field
 from ..models.campaign_message_schedule_update_query_resource_object_attributes_action import (
     CampaignMessageScheduleUpdateQueryResourceObjectAttributesAction,
 )
+from ..types import missing
 
 T = TypeVar("T", bound="CampaignMessageScheduleUpdateQueryResourceObjectAttributes")
 
@@ -41,7 +42,9 @@ class CampaignMessageScheduleUpdateQueryResourceObjectAttributes:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        action = CampaignMessageScheduleUpdateQueryResourceObjectAttributesAction(d.pop("action"))
+        action = CampaignMessageScheduleUpdateQueryResourceObjectAttributesAction(
+            d.pop("action") if "action" in d else missing(cls, "action")
+        )
 
         campaign_message_schedule_update_query_resource_object_attributes = cls(
             action=action,

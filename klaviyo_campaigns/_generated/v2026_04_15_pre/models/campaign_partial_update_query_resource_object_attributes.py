@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import missing
+
 if TYPE_CHECKING:
     from ..models.campaign_definition import CampaignDefinition
 
@@ -41,7 +43,9 @@ class CampaignPartialUpdateQueryResourceObjectAttributes:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        definition = CampaignDefinition.from_dict(d.pop("definition"))
+        definition = CampaignDefinition.from_dict(
+            d.pop("definition") if "definition" in d else missing(cls, "definition")
+        )
 
         campaign_partial_update_query_resource_object_attributes = cls(
             definition=definition,

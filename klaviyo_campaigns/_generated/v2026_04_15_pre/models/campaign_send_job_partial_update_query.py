@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import missing
+
 if TYPE_CHECKING:
     from ..models.campaign_send_job_partial_update_query_resource_object import (
         CampaignSendJobPartialUpdateQueryResourceObject,
@@ -43,7 +45,9 @@ class CampaignSendJobPartialUpdateQuery:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        data = CampaignSendJobPartialUpdateQueryResourceObject.from_dict(d.pop("data"))
+        data = CampaignSendJobPartialUpdateQueryResourceObject.from_dict(
+            d.pop("data") if "data" in d else missing(cls, "data")
+        )
 
         campaign_send_job_partial_update_query = cls(
             data=data,

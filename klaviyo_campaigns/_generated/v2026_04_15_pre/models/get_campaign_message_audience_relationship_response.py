@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, missing
 
 if TYPE_CHECKING:
     from ..models.get_campaign_message_audience_relationship_response_data_type_0 import (
@@ -76,7 +76,7 @@ class GetCampaignMessageAudienceRelationshipResponse:
                 pass
             return cast(GetCampaignMessageAudienceRelationshipResponseDataType0 | None, data)
 
-        data = _parse_data(d.pop("data"))
+        data = _parse_data(d.pop("data") if "data" in d else missing(cls, "data"))
 
         _links = d.pop("links", UNSET)
         links: ObjectLinks | Unset

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, missing
 
 if TYPE_CHECKING:
     from ..models.campaign_recipient_estimation_response_object_resource import (
@@ -54,7 +54,9 @@ class GetCampaignRecipientEstimationResponse:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        data = CampaignRecipientEstimationResponseObjectResource.from_dict(d.pop("data"))
+        data = CampaignRecipientEstimationResponseObjectResource.from_dict(
+            d.pop("data") if "data" in d else missing(cls, "data")
+        )
 
         _links = d.pop("links", UNSET)
         links: ObjectLinks | Unset

@@ -14,6 +14,8 @@ from typing import (
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import missing
+
 if TYPE_CHECKING:
     from ..models.message_clone_query_resource_object_attributes import (
         MessageCloneQueryResourceObjectAttributes,
@@ -67,15 +69,19 @@ class MessageCloneQueryResourceObject:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        attributes = MessageCloneQueryResourceObjectAttributes.from_dict(d.pop("attributes"))
-
-        id = d.pop("id")
-
-        relationships = MessageCloneQueryResourceObjectRelationships.from_dict(
-            d.pop("relationships")
+        attributes = MessageCloneQueryResourceObjectAttributes.from_dict(
+            d.pop("attributes") if "attributes" in d else missing(cls, "attributes")
         )
 
-        type_ = cast(Literal["campaign-message"], d.pop("type"))
+        id = d.pop("id") if "id" in d else missing(cls, "id")
+
+        relationships = MessageCloneQueryResourceObjectRelationships.from_dict(
+            d.pop("relationships") if "relationships" in d else missing(cls, "relationships")
+        )
+
+        type_ = cast(
+            Literal["campaign-message"], (d.pop("type") if "type" in d else missing(cls, "type"))
+        )
         if type_ != "campaign-message":
             raise ValueError(f"type must match const 'campaign-message', got '{type_}'")
 

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import missing
+
 if TYPE_CHECKING:
     from ..models.message_clone_query_resource_object_relationships_campaign_audience import (
         MessageCloneQueryResourceObjectRelationshipsCampaignAudience,
@@ -45,6 +47,8 @@ class MessageCloneQueryResourceObjectRelationships:
         d = dict(src_dict)
         campaign_audience = MessageCloneQueryResourceObjectRelationshipsCampaignAudience.from_dict(
             d.pop("campaign-audience")
+            if "campaign-audience" in d
+            else missing(cls, "campaign-audience")
         )
 
         message_clone_query_resource_object_relationships = cls(

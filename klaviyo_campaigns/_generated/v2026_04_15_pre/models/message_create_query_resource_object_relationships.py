@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import missing
+
 if TYPE_CHECKING:
     from ..models.message_create_query_resource_object_relationships_campaign import (
         MessageCreateQueryResourceObjectRelationshipsCampaign,
@@ -52,11 +54,13 @@ class MessageCreateQueryResourceObjectRelationships:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
         campaign = MessageCreateQueryResourceObjectRelationshipsCampaign.from_dict(
-            d.pop("campaign")
+            d.pop("campaign") if "campaign" in d else missing(cls, "campaign")
         )
 
         campaign_audience = MessageCreateQueryResourceObjectRelationshipsCampaignAudience.from_dict(
             d.pop("campaign-audience")
+            if "campaign-audience" in d
+            else missing(cls, "campaign-audience")
         )
 
         message_create_query_resource_object_relationships = cls(

@@ -8,7 +8,7 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, missing
 
 T = TypeVar("T", bound="MessageTrackingParam")
 
@@ -56,9 +56,9 @@ class MessageTrackingParam:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        name = d.pop("name")
+        name = d.pop("name") if "name" in d else missing(cls, "name")
 
-        value = d.pop("value")
+        value = d.pop("value") if "value" in d else missing(cls, "value")
 
         def _parse_type_(data: object) -> None | str | Unset:
             if data is None:

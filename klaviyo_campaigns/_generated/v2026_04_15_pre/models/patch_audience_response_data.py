@@ -14,7 +14,7 @@ from typing import (
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, missing
 
 if TYPE_CHECKING:
     from ..models.object_links import ObjectLinks
@@ -78,13 +78,17 @@ class PatchAudienceResponseData:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        attributes = PatchAudienceResponseDataAttributes.from_dict(d.pop("attributes"))
+        attributes = PatchAudienceResponseDataAttributes.from_dict(
+            d.pop("attributes") if "attributes" in d else missing(cls, "attributes")
+        )
 
-        id = d.pop("id")
+        id = d.pop("id") if "id" in d else missing(cls, "id")
 
-        links = ObjectLinks.from_dict(d.pop("links"))
+        links = ObjectLinks.from_dict(d.pop("links") if "links" in d else missing(cls, "links"))
 
-        type_ = cast(Literal["campaign-audience"], d.pop("type"))
+        type_ = cast(
+            Literal["campaign-audience"], (d.pop("type") if "type" in d else missing(cls, "type"))
+        )
         if type_ != "campaign-audience":
             raise ValueError(f"type must match const 'campaign-audience', got '{type_}'")
 

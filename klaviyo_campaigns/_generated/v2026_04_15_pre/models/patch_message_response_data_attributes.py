@@ -10,7 +10,7 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.message_lifecycle_status import MessageLifecycleStatus
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, missing
 
 if TYPE_CHECKING:
     from ..models.message_definition import MessageDefinition
@@ -111,7 +111,9 @@ class PatchMessageResponseDataAttributes:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        created = datetime.datetime.fromisoformat(d.pop("created"))
+        created = datetime.datetime.fromisoformat(
+            d.pop("created") if "created" in d else missing(cls, "created")
+        )
 
         def _parse_definition(data: object) -> MessageDefinition | None:
             if data is None:
@@ -126,9 +128,13 @@ class PatchMessageResponseDataAttributes:
                 pass
             return cast(MessageDefinition | None, data)
 
-        definition = _parse_definition(d.pop("definition"))
+        definition = _parse_definition(
+            d.pop("definition") if "definition" in d else missing(cls, "definition")
+        )
 
-        updated = datetime.datetime.fromisoformat(d.pop("updated"))
+        updated = datetime.datetime.fromisoformat(
+            d.pop("updated") if "updated" in d else missing(cls, "updated")
+        )
 
         def _parse_name(data: object) -> None | str | Unset:
             if data is None:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, missing
 
 if TYPE_CHECKING:
     from ..models.email_content_sub_object import EmailContentSubObject
@@ -113,7 +113,7 @@ class PostCampaignMessageResponseDataAttributes:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        channel = d.pop("channel")
+        channel = d.pop("channel") if "channel" in d else missing(cls, "channel")
 
         def _parse_content(data: object) -> EmailContentSubObject | SMSContentSubObject:
             try:
@@ -130,9 +130,9 @@ class PostCampaignMessageResponseDataAttributes:
 
             return content_type_1
 
-        content = _parse_content(d.pop("content"))
+        content = _parse_content(d.pop("content") if "content" in d else missing(cls, "content"))
 
-        label = d.pop("label")
+        label = d.pop("label") if "label" in d else missing(cls, "label")
 
         def _parse_created_at(data: object) -> datetime.datetime | None | Unset:
             if data is None:

@@ -12,7 +12,7 @@ from attrs import field as _attrs_field
 from ..models.post_campaign_message_schedule_response_data_attributes_strategy import (
     PostCampaignMessageScheduleResponseDataAttributesStrategy,
 )
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, missing
 
 T = TypeVar("T", bound="PostCampaignMessageScheduleResponseDataAttributes")
 
@@ -67,7 +67,9 @@ class PostCampaignMessageScheduleResponseDataAttributes:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        strategy = PostCampaignMessageScheduleResponseDataAttributesStrategy(d.pop("strategy"))
+        strategy = PostCampaignMessageScheduleResponseDataAttributesStrategy(
+            d.pop("strategy") if "strategy" in d else missing(cls, "strategy")
+        )
 
         def _parse_send_date(data: object) -> datetime.date | None | Unset:
             if data is None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, missing
 
 if TYPE_CHECKING:
     from ..models.object_links import ObjectLinks
@@ -52,7 +52,9 @@ class PostVariationResponse:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        data = PostVariationResponseData.from_dict(d.pop("data"))
+        data = PostVariationResponseData.from_dict(
+            d.pop("data") if "data" in d else missing(cls, "data")
+        )
 
         _links = d.pop("links", UNSET)
         links: ObjectLinks | Unset

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import missing
+
 if TYPE_CHECKING:
     from ..models.variation_definition import VariationDefinition
 
@@ -52,11 +54,17 @@ class PostVariationResponseDataAttributes:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        created = datetime.datetime.fromisoformat(d.pop("created"))
+        created = datetime.datetime.fromisoformat(
+            d.pop("created") if "created" in d else missing(cls, "created")
+        )
 
-        definition = VariationDefinition.from_dict(d.pop("definition"))
+        definition = VariationDefinition.from_dict(
+            d.pop("definition") if "definition" in d else missing(cls, "definition")
+        )
 
-        updated = datetime.datetime.fromisoformat(d.pop("updated"))
+        updated = datetime.datetime.fromisoformat(
+            d.pop("updated") if "updated" in d else missing(cls, "updated")
+        )
 
         post_variation_response_data_attributes = cls(
             created=created,

@@ -16,7 +16,7 @@ from attrs import field as _attrs_field
 
 from ..models.push_channel_details_badge_config import PushChannelDetailsBadgeConfig
 from ..models.push_channel_details_push_type import PushChannelDetailsPushType
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, missing
 
 if TYPE_CHECKING:
     from ..models.push_action_button import PushActionButton
@@ -221,7 +221,9 @@ class PushChannelDetails:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        channel = cast(Literal["push"], d.pop("channel"))
+        channel = cast(
+            Literal["push"], (d.pop("channel") if "channel" in d else missing(cls, "channel"))
+        )
         if channel != "push":
             raise ValueError(f"channel must match const 'push', got '{channel}'")
 

@@ -16,7 +16,7 @@ from attrs import field as _attrs_field
 from ..models.sms_channel_details_text_message_type import (
     SMSChannelDetailsTextMessageType,
 )
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, missing
 
 T = TypeVar("T", bound="SMSChannelDetails")
 
@@ -161,7 +161,9 @@ class SMSChannelDetails:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        channel = cast(Literal["sms"], d.pop("channel"))
+        channel = cast(
+            Literal["sms"], (d.pop("channel") if "channel" in d else missing(cls, "channel"))
+        )
         if channel != "sms":
             raise ValueError(f"channel must match const 'sms', got '{channel}'")
 

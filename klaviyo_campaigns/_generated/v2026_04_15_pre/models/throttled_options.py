@@ -8,6 +8,8 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import missing
+
 T = TypeVar("T", bound="ThrottledOptions")
 
 
@@ -37,7 +39,11 @@ class ThrottledOptions:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        throttling_percentage = d.pop("throttling_percentage")
+        throttling_percentage = (
+            d.pop("throttling_percentage")
+            if "throttling_percentage" in d
+            else missing(cls, "throttling_percentage")
+        )
 
         throttled_options = cls(
             throttling_percentage=throttling_percentage,

@@ -13,6 +13,8 @@ from typing import (
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import missing
+
 T = TypeVar("T", bound="TranslationResponseObjectResourceRelationshipsCampaignVariationData")
 
 
@@ -47,9 +49,11 @@ class TranslationResponseObjectResourceRelationshipsCampaignVariationData:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        id = d.pop("id")
+        id = d.pop("id") if "id" in d else missing(cls, "id")
 
-        type_ = cast(Literal["campaign-variation"], d.pop("type"))
+        type_ = cast(
+            Literal["campaign-variation"], (d.pop("type") if "type" in d else missing(cls, "type"))
+        )
         if type_ != "campaign-variation":
             raise ValueError(f"type must match const 'campaign-variation', got '{type_}'")
 

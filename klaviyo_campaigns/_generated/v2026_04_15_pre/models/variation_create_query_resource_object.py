@@ -14,6 +14,8 @@ from typing import (
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import missing
+
 if TYPE_CHECKING:
     from ..models.variation_create_query_resource_object_attributes import (
         VariationCreateQueryResourceObjectAttributes,
@@ -62,13 +64,17 @@ class VariationCreateQueryResourceObject:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        attributes = VariationCreateQueryResourceObjectAttributes.from_dict(d.pop("attributes"))
-
-        relationships = VariationCreateQueryResourceObjectRelationships.from_dict(
-            d.pop("relationships")
+        attributes = VariationCreateQueryResourceObjectAttributes.from_dict(
+            d.pop("attributes") if "attributes" in d else missing(cls, "attributes")
         )
 
-        type_ = cast(Literal["campaign-variation"], d.pop("type"))
+        relationships = VariationCreateQueryResourceObjectRelationships.from_dict(
+            d.pop("relationships") if "relationships" in d else missing(cls, "relationships")
+        )
+
+        type_ = cast(
+            Literal["campaign-variation"], (d.pop("type") if "type" in d else missing(cls, "type"))
+        )
         if type_ != "campaign-variation":
             raise ValueError(f"type must match const 'campaign-variation', got '{type_}'")
 

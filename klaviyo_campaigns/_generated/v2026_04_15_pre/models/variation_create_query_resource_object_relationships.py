@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import missing
+
 if TYPE_CHECKING:
     from ..models.variation_create_query_resource_object_relationships_campaign_message import (
         VariationCreateQueryResourceObjectRelationshipsCampaignMessage,
@@ -45,6 +47,8 @@ class VariationCreateQueryResourceObjectRelationships:
         d = dict(src_dict)
         campaign_message = VariationCreateQueryResourceObjectRelationshipsCampaignMessage.from_dict(
             d.pop("campaign-message")
+            if "campaign-message" in d
+            else missing(cls, "campaign-message")
         )
 
         variation_create_query_resource_object_relationships = cls(

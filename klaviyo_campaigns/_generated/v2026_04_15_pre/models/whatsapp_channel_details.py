@@ -13,7 +13,7 @@ from typing import (
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, missing
 
 T = TypeVar("T", bound="WhatsappChannelDetails")
 
@@ -61,7 +61,9 @@ class WhatsappChannelDetails:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        channel = cast(Literal["whatsapp"], d.pop("channel"))
+        channel = cast(
+            Literal["whatsapp"], (d.pop("channel") if "channel" in d else missing(cls, "channel"))
+        )
         if channel != "whatsapp":
             raise ValueError(f"channel must match const 'whatsapp', got '{channel}'")
 
