@@ -130,10 +130,11 @@ class RedisLimiter:
         client: a `redis.asyncio.Redis` (or cluster) client; its connection pool is reused for
             every call. Give its sockets timeouts; `from_url` does.
         prefix: put before every key, so several services or tests can share one Redis.
-        burst_window, steady_window, margin: as for `WindowLimiter` (1 s, 60 s; tests shrink
-            the windows as the fake's `speedup` does). The margin is wider by default than the
-            in-process one: hosts reach Klaviyo over different paths, and it costs the steady
-            window under 0.1 %.
+        burst_window: the burst window in seconds, as for `WindowLimiter` (1 s; tests shrink
+            it as the fake's `speedup` does).
+        steady_window: the steady window in seconds (60 s; shrunk likewise).
+        margin: how much wider than a window every checked span is (50 ms, as in-process:
+            hosts reach Klaviyo over different paths); it costs the steady window under 0.1 %.
         on_redis_error: `"fail"` raises `LimiterUnavailableError`; `"fallback"` warns and
             paces this process with an in-process `WindowLimiter` until Redis answers again.
         redis_timeout: seconds one Redis call may take before it counts as a failure.
