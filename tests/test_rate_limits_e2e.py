@@ -99,13 +99,14 @@ async def test_a_thousand_concurrent_gets_meet_no_429(fake: FakeKlaviyo) -> None
 async def test_concurrent_gets_over_loopback_meet_no_429() -> None:
     """Over real sockets, where requests reach the server's fixed windows with jitter.
 
-    get_tags_for_campaign (3/s, 60/min) at speedup 20: the limits bind well below what one
+    get_tags_for_campaign (3/s, 60/min) at speedup 10: the limits bind well below what one
     event loop serving both ends can push through loopback. The margin is 50 ms: in this
     harness a request reaches the server up to ~40-70 ms after the limiter let it go (new
     connections, a loop shared with the server, other processes on the CPU), and with the
     default 10 ms margin 1-2 of 200 requests met a 429 at speedup 50 (retried, so callers
-    never saw it)."""
-    speedup = 20.0
+    never saw it). At speedup 20 (50 ms burst windows) it still met one 429 in a full-suite run on
+    a loaded machine; at 10 the windows are 100 ms and 6 s."""
+    speedup = 10.0
     fake = FakeKlaviyo(speedup=speedup, validate=False, seed=5)
     [campaign_id] = fake.seed_campaigns(1)
     answers = Answers()
