@@ -126,19 +126,32 @@ async def wait_until(
         wait = min(wait * factor, max_interval)
 
 
-async def wait_for_send_job(
-    stable: StableAPI, job_id: str, *, timeout: float = 300.0, interval: float = 1.0, **options: Any
-) -> GetCampaignSendJobResponse:
-    """Wait until a campaign send job is ``complete``; ``cancelled`` raises."""
+async def _job_complete(
+    fetch: Callable[[], Awaitable[R]], what: str, timeout: float, interval: float, options: Any
+) -> R:
+    """A job's wait: ``complete`` is the goal, ``cancelled`` the other way it can end."""
     return await wait_until(
-        lambda: stable.get_campaign_send_job(job_id),
+        fetch,
         job_status,
         target={JobStatus.COMPLETE},
         terminal={JobStatus.CANCELLED},
         timeout=timeout,
         interval=interval,
-        what=f"send job {job_id}",
+        what=what,
         **options,
+    )
+
+
+async def wait_for_send_job(
+    stable: StableAPI, job_id: str, *, timeout: float = 300.0, interval: float = 1.0, **options: Any
+) -> GetCampaignSendJobResponse:
+    """Wait until a campaign send job is ``complete``; ``cancelled`` raises."""
+    return await _job_complete(
+        lambda: stable.get_campaign_send_job(job_id),
+        f"send job {job_id}",
+        timeout,
+        interval,
+        options,
     )
 
 
@@ -146,15 +159,12 @@ async def wait_for_estimation_job(
     stable: StableAPI, job_id: str, *, timeout: float = 300.0, interval: float = 1.0, **options: Any
 ) -> GetCampaignRecipientEstimationJobResponse:
     """Wait until a recipient-estimation job is ``complete``; ``cancelled`` raises."""
-    return await wait_until(
+    return await _job_complete(
         lambda: stable.get_campaign_recipient_estimation_job(job_id),
-        job_status,
-        target={JobStatus.COMPLETE},
-        terminal={JobStatus.CANCELLED},
-        timeout=timeout,
-        interval=interval,
-        what=f"recipient-estimation job {job_id}",
-        **options,
+        f"recipient-estimation job {job_id}",
+        timeout,
+        interval,
+        options,
     )
 
 
