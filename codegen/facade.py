@@ -146,7 +146,8 @@ def emit(revision: str, package: str, spec: Spec, package_dir: Path) -> str:
         tag = re.sub(r"[^a-z0-9]+", "_", (op.get("tags") or ["default"])[0].lower()).strip("_")
         module = f".api.{tag}.{op_id}"
         tree = ast.parse((package_dir / "api" / tag / f"{op_id}.py").read_text())
-        params = _params(_function(tree, "_get_kwargs"), op, enums)
+        get_kwargs = _function(tree, "_get_kwargs")
+        params = _params(get_kwargs, op, enums)
         status, model = _success_model(tree)
         returns = model or "None"
         if model:
@@ -160,14 +161,9 @@ def emit(revision: str, package: str, spec: Spec, package_dir: Path) -> str:
                 runtime_imports.append(f"from .models import {p.enum}")
         if model:
             runtime_imports.append(f"from .models import {model}")
-        required = {p.arg for p in [*_function(tree, "_get_kwargs").args.args]} | {
-            a.arg
-            for a, d in zip(
-                _function(tree, "_get_kwargs").args.kwonlyargs,
-                _function(tree, "_get_kwargs").args.kw_defaults,
-                strict=True,
-            )
-            if d is None
+        args = get_kwargs.args
+        required = {a.arg for a in args.args} | {
+            a.arg for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d is None
         }
         positional = [p for p in params if p.kind == "path"]
         keyword = [p for p in params if p.kind != "path"]
