@@ -1,22 +1,38 @@
 """Client-side rate limiting: the `Limiter` protocol and the in-process `WindowLimiter`.
 
 Klaviyo limits each endpoint per API key in fixed windows of 1 s (burst) and 60 s (steady) whose
-alignment the client cannot see, so a client is safe only if no span of a window's length ever holds
-more than that window's limit. `WindowLimiter` keeps a sliding-window log of send times and admits
-a request only when the N-th most recent send is at least one window (plus a margin) old: that
-bound is exact for both windows at once. aiolimiter is not used: its leaky bucket admits `capacity
-+ rate * window` (twice the limit) per window, and shrinking it to fit costs half the throughput.
+alignment the client cannot see, so a client is safe only if no span of a window's length ever
+holds more than that window's limit of *arrivals at Klaviyo*. The client cannot see arrivals
+either, only that each one falls between the moment it let the request go (`acquire`) and the
+moment the answer came back (`release`). So every request holds a slot from `acquire` to
+`release`, and the slot is timed by its release: a request may go only while fewer than N
+requests of the bucket are in flight or were answered within the last window (plus a margin).
 
-A `Limiter` is anything with `acquire` and `pause`; a shared, multi-process implementation (Redis)
-can replace `WindowLimiter` behind the same two methods.
+Why that bound is exact whatever the network does: if N + 1 arrivals fell in one window, take
+the last of them to be let go, at `t`; every other one arrived after `t - W`, so was answered
+after `t - W` (an answer follows its arrival) and was sent before `t`: N requests that were in
+flight or answered within one window of `t`, which the rule forbids. Transit delay, pool waits,
+a server reading requests late or a loaded event loop cannot break it. Timing slots from their
+send time instead (as aiolimiter and most limiters do) is only as safe as the margin is wider
+than the jitter between send and arrival: over loopback on a loaded machine that jitter reached
+tens of milliseconds and let a few requests in a thousand meet a 429.
+
+The price is one round trip per window: a bucket sends at most N per (window + latency + margin)
+rather than N per window; with Klaviyo's limits the steady window binds in long runs, where that
+costs latency / 60 s. aiolimiter is not used: its leaky bucket admits `capacity + rate * window`
+(twice the limit) per window, and shrinking it to fit costs half the throughput.
+
+A `Limiter` is anything with `acquire`, `release` and `pause`; a shared, multi-process
+implementation (Redis) replaces `WindowLimiter` behind the same three methods.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import hashlib
+import math
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -62,13 +78,22 @@ def key_fingerprint(api_key: str) -> str:
 
 
 class Limiter(Protocol):
-    """Decides when a request may be sent. Implementations must be safe to share across tasks."""
+    """Decides when a request may be sent. Implementations must be safe to share across tasks.
+
+    Used like a semaphore: `await acquire(bucket)` before a request goes out, then
+    `release(bucket)` exactly once when its answer has arrived or it failed (in a `finally`).
+    """
 
     async def acquire(self, bucket: Bucket) -> None:
-        """Wait until one request may be sent in `bucket`, and count it as sent.
+        """Wait until one request may be sent in `bucket`, and count it as in flight.
 
         A task cancelled while waiting takes nothing: no slot is counted for it.
         """
+        ...
+
+    def release(self, bucket: Bucket) -> None:
+        """One request of `bucket` acquired earlier has been answered (or failed): from now on
+        it cannot reach the server any more, and its slot ages out one window from now."""
         ...
 
     async def pause(self, bucket: Bucket, seconds: float) -> None:
@@ -78,8 +103,10 @@ class Limiter(Protocol):
 
 @dataclass(slots=True)
 class _BucketState:
-    sent: deque[float]  # send times, oldest first, as many as the largest limit seen
+    answered: list[float] = field(default_factory=list)  # release times, ascending
+    in_flight: int = 0
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # FIFO: its holder is the next to send
+    released: asyncio.Event = field(default_factory=asyncio.Event)  # set by every release
     paused_until: float = float("-inf")
 
 
@@ -87,15 +114,13 @@ class WindowLimiter:
     """In-process limiter enforcing both a bucket's burst and steady limit over any span.
 
     Waiters are served first come, first served: the head of a bucket's queue sleeps until the
-    exact moment the next slot opens (no polling), then records its send time and hands over.
+    exact moment the next slot opens, or until a release if in-flight requests hold every slot
+    (no polling), then counts its request and hands over.
 
     `burst_window` and `steady_window` are the window lengths in seconds (1 and 60; tests shrink
-    them). `margin` widens every span checked, so sends stay within the limit even when the
-    server sees them up to `margin` seconds closer together than the client sent them. Its
-    default, 50 ms, is there because a send is stamped when `acquire` returns, before httpx's
-    pool wait and connect: over loopback, arrivals were seen up to 40-70 ms later than their
-    stamps, and a 10 ms margin let 1-3 of 200 requests meet a 429. It costs 5% of the burst
-    window; the steady limit, which binds in long runs, loses under 0.1%.
+    them). `margin` widens every span checked; it covers a server that reads a request after the
+    client stopped waiting for it (a timeout or a cancelled task releases at once) and timer
+    rounding. Transit delay and jitter need no margin: slots are timed by their answers.
     `clock` and `sleep` default to `time.monotonic` and `asyncio.sleep`.
     """
 
@@ -104,7 +129,7 @@ class WindowLimiter:
         *,
         burst_window: float = 1.0,
         steady_window: float = 60.0,
-        margin: float = 0.05,
+        margin: float = 0.01,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -126,47 +151,68 @@ class WindowLimiter:
 
     async def acquire(self, bucket: Bucket) -> None:
         """Wait (FIFO per bucket) until a request may be sent in `bucket`, then count it."""
-        state = self._state(bucket)
+        state = self._states.setdefault(bucket.key, _BucketState())
         async with state.lock:
             while True:
                 now = self._clock()
-                opens_at = self._opens_at(state, bucket)
+                opens_at = self._opens_at(state, bucket, now)
                 if opens_at <= now:
-                    state.sent.append(now)
+                    state.in_flight += 1
                     return
-                # Recheck after waking: a pause may have started while we slept.
-                await self._sleep(opens_at - now)
+                # Recheck after waking: a pause may have started, or a slot been released.
+                if math.isinf(opens_at):
+                    state.released.clear()
+                    await state.released.wait()
+                else:
+                    await self._sleep(opens_at - now)
+
+    def release(self, bucket: Bucket) -> None:
+        """Mark one in-flight request of `bucket` answered now."""
+        state = self._states.get(bucket.key)
+        if state is None or state.in_flight == 0:
+            raise RuntimeError(f"release() without a matching acquire() in bucket {bucket.key}")
+        state.in_flight -= 1
+        now = self._clock()
+        bisect.insort(state.answered, now)
+        # Forget answers too old to hold back any send: older than the longest window.
+        horizon = now - max(self._burst_window, self._steady_window) - self._margin
+        stale = bisect.bisect_right(state.answered, horizon)
+        if stale:
+            del state.answered[:stale]
+        state.released.set()
 
     async def pause(self, bucket: Bucket, seconds: float) -> None:
         """Hold every waiter and new arrival in `bucket` for `seconds` from now.
 
         A pause never shortens one already in force.
         """
-        state = self._state(bucket)
+        state = self._states.setdefault(bucket.key, _BucketState())
         state.paused_until = max(state.paused_until, self._clock() + max(seconds, 0.0))
 
     def next_slot(self, bucket: Bucket) -> float:
-        """The clock time at which the next request in `bucket` may go (now or later)."""
-        return max(self._clock(), self._opens_at(self._state(bucket), bucket))
+        """The clock time at which the next request in `bucket` may go (now or later).
 
-    def _state(self, bucket: Bucket) -> _BucketState:
-        size = max(bucket.burst, bucket.steady)
+        `math.inf` while in-flight requests hold every slot: it then depends on their answers.
+        """
+        now = self._clock()
         state = self._states.get(bucket.key)
-        if state is None:
-            state = self._states[bucket.key] = _BucketState(deque(maxlen=size))
-        elif state.sent.maxlen is not None and state.sent.maxlen < size:
-            state.sent = deque(state.sent, maxlen=size)
-        return state
+        return now if state is None else max(now, self._opens_at(state, bucket, now))
 
-    def _opens_at(self, state: _BucketState, bucket: Bucket) -> float:
-        # With limit N over a window W, a send at t is allowed iff the N-th most recent send
-        # happened at or before t - W - margin: then no span of W + margin holds N + 1 sends.
+    def _opens_at(self, state: _BucketState, bucket: Bucket, now: float) -> float:
+        # With limit N over a window W, a send at t is allowed iff fewer than N requests are in
+        # flight or were answered after t - W - margin. Answers only age, so the k-th oldest of
+        # the recent ones says exactly when enough of them will have aged out.
         opens_at = state.paused_until
-        sent = state.sent
+        answered = state.answered
         for limit, window in (
             (bucket.burst, self._burst_window),
             (bucket.steady, self._steady_window),
         ):
-            if len(sent) >= limit:
-                opens_at = max(opens_at, sent[-limit] + window + self._margin)
+            start = bisect.bisect_right(answered, now - window - self._margin)
+            excess = state.in_flight + len(answered) - start - limit + 1
+            if excess <= 0:
+                continue
+            if excess > len(answered) - start:  # in-flight requests hold every slot
+                return math.inf
+            opens_at = max(opens_at, answered[start + excess - 1] + window + self._margin)
         return opens_at

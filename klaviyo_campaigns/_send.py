@@ -133,13 +133,17 @@ class Sender:
         maybe_applied = False  # did an earlier attempt of this call possibly reach Klaviyo?
         while True:
             await self._limiter.acquire(bucket)
-            response: httpx.Response | None = None
+            failure: int | httpx.TransportError
             try:
-                response = await self._http.send(self._build(operation, request))
+                response: httpx.Response | None = await self._http.send(
+                    self._build(operation, request)
+                )
             except httpx.TransportError as exc:
-                failure: int | httpx.TransportError = exc
-                outcome = type(exc).__name__
-            else:
+                response, failure, outcome = None, exc, type(exc).__name__
+            finally:
+                # Answered, failed or cancelled: the request can no longer reach Klaviyo later.
+                self._limiter.release(bucket)
+            if response is not None:
                 if response.status_code < 400:
                     self._log(operation, str(response.status_code), attempt, None)
                     return response

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import math
 import random
 import time
 from collections.abc import Coroutine, Sequence
@@ -75,8 +76,10 @@ def limiter_on(clock: VirtualTime, **kwargs: float) -> WindowLimiter:
 
 
 async def send_at(limiter: Limiter, bucket: Bucket, clock: VirtualTime, sent: list[float]) -> None:
+    """One request answered the instant it is sent."""
     await limiter.acquire(bucket)
     sent.append(clock())
+    limiter.release(bucket)
 
 
 def assert_within(sent: Sequence[float], limit: int, window: float) -> None:
@@ -173,6 +176,7 @@ async def test_random_arrivals_and_limits_keep_the_bound_fifo_and_no_idle_time(s
         await limiter.acquire(bucket)
         order.append(i)
         sent.append(clock())
+        limiter.release(bucket)
 
     for i, arrival in enumerate(arrivals):
         await clock.run_until(arrival)
@@ -206,8 +210,122 @@ async def test_next_slot_reports_when_the_window_opens() -> None:
     await limiter.acquire(bucket)
     clock.now = 0.25
     await limiter.acquire(bucket)
+    assert limiter.next_slot(bucket) == math.inf  # both in flight: it depends on their answers
+    limiter.release(bucket)
+    clock.now = 0.5
+    limiter.release(bucket)
 
-    assert limiter.next_slot(bucket) == pytest.approx(1.0 + MARGIN)
+    assert limiter.next_slot(bucket) == pytest.approx(1.25 + MARGIN)
+
+
+# --- requests in flight: slots are timed by their answers --------------------------------------
+
+
+def assert_arrivals_within(spans: Sequence[tuple[float, float]], limit: int, window: float) -> None:
+    """Wherever in its (sent, answered) span each request reached the server, no half-open span
+    of `window` seconds held more than `limit` arrivals: no such span meets more than `limit`
+    of the request spans. The most it meets is just after one of them enters it."""
+    for sent, _ in spans:
+        start = sent - window + 1e-9
+        met = [(s, a) for s, a in spans if s < start + window and a >= start]
+        assert len(met) <= limit, f"{len(met)} requests may arrive within {window} s: {met}"
+
+
+async def test_requests_in_flight_hold_their_slots_until_answered() -> None:
+    clock = VirtualTime()
+    limiter = limiter_on(clock)
+    bucket = Bucket("k:GET /api/campaigns", burst=2, steady=100)
+    await limiter.acquire(bucket)
+    await limiter.acquire(bucket)  # two in flight, neither answered
+    sent: list[float] = []
+    clock.start(send_at(limiter, bucket, clock, sent))
+    await clock.run_until(30.0)
+    assert sent == []  # however long they take: they may still be reaching the server
+    assert clock.pending() == 0  # waiting for an answer, not polling
+
+    limiter.release(bucket)  # answered at 30: its slot ages out one window (+ margin) later
+    await clock.run_until(100.0)
+
+    assert sent == [pytest.approx(31.0 + MARGIN)]
+
+
+async def test_a_slow_answer_holds_the_window_from_when_it_came() -> None:
+    clock = VirtualTime()
+    limiter = limiter_on(clock)
+    bucket = Bucket("k:GET /api/campaigns", burst=1, steady=100)
+    await limiter.acquire(bucket)  # sent at 0, answered at 0.75
+    await clock.run_until(0.75)
+    limiter.release(bucket)
+    sent: list[float] = []
+    clock.start(send_at(limiter, bucket, clock, sent))
+    await clock.run_until(100.0)
+
+    # Timed by its send, the next could go at 1.01; it may have arrived as late as 0.75.
+    assert sent == [pytest.approx(1.75 + MARGIN)]
+
+
+@pytest.mark.parametrize("seed", range(10))
+async def test_random_latencies_keep_every_possible_arrival_within_the_limits(seed: int) -> None:
+    # Property test: requests take random times to answer (some far longer than a window);
+    # wherever in its flight each one reached the server, no window held more than the limit.
+    rng = random.Random(seed)
+    burst = rng.randint(1, 8)
+    steady = rng.randint(burst, 40)
+    w1, w60 = 1.0, rng.choice([5.0, 60.0])
+    clock = VirtualTime()
+    limiter = limiter_on(clock, burst_window=w1, steady_window=w60)
+    bucket = Bucket("k:GET /api/campaigns", burst=burst, steady=steady)
+    spans: list[tuple[float, float]] = []
+
+    async def request(latency: float) -> None:
+        await limiter.acquire(bucket)
+        sent = clock()
+        try:
+            await clock.sleep(latency)
+        finally:
+            spans.append((sent, clock()))
+            limiter.release(bucket)
+
+    tasks = []
+    for _ in range(rng.randint(30, 120)):
+        await clock.run_until(clock() + rng.expovariate(4.0))
+        latency = rng.choice([0.0, rng.uniform(0, 0.3), rng.uniform(0, 3.0)])
+        tasks.append(clock.start(request(latency)))
+    await clock.run_until(100_000.0)
+
+    assert all(task.done() for task in tasks)
+    assert len(spans) == len(tasks)
+    assert_arrivals_within(spans, burst, w1)
+    assert_arrivals_within(spans, steady, w60)
+
+
+async def test_a_cancelled_request_releases_when_cancelled() -> None:
+    clock = VirtualTime()
+    limiter = limiter_on(clock)
+    bucket = Bucket("k:GET /api/campaigns", burst=1, steady=100)
+
+    async def request() -> None:
+        await limiter.acquire(bucket)
+        try:
+            await clock.sleep(50.0)
+        finally:
+            limiter.release(bucket)
+
+    task = clock.start(request())
+    await clock.run_until(2.0)
+    task.cancel()
+    await clock.run_until(2.0)
+    sent: list[float] = []
+    clock.start(send_at(limiter, bucket, clock, sent))
+    await clock.run_until(100.0)
+
+    assert sent == [pytest.approx(3.0 + MARGIN)]
+
+
+def test_release_without_acquire_is_an_error() -> None:
+    limiter = WindowLimiter()
+    with pytest.raises(RuntimeError, match="without a matching acquire"):
+        limiter.release(Bucket("k:GET /api/campaigns", burst=1, steady=1))
 
 
 # --- cancellation ---------------------------------------------------------------------------
@@ -222,6 +340,7 @@ async def test_cancelled_waiters_take_no_slot_and_leave_the_queue_moving() -> No
     async def client(name: str) -> None:
         await limiter.acquire(bucket)
         sent[name] = clock()
+        limiter.release(bucket)
 
     tasks = {name: clock.start(client(name)) for name in "abcdefg"}
     await clock.run_until(0.5)
@@ -262,6 +381,7 @@ async def test_cancelling_the_only_waiter_leaves_the_bucket_usable() -> None:
     limiter = limiter_on(clock)
     bucket = Bucket("k:GET /api/campaigns", burst=1, steady=100)
     await limiter.acquire(bucket)
+    limiter.release(bucket)
     waiter = asyncio.create_task(limiter.acquire(bucket))
     await clock.run_until(0.5)
     waiter.cancel()
@@ -402,6 +522,7 @@ async def test_real_time_small_scale_keeps_the_bound_and_the_rate() -> None:
     async def client() -> None:
         await limiter.acquire(bucket)
         sent.append(time.monotonic())  # no await in between: the limiter's own time
+        limiter.release(bucket)
 
     start = time.monotonic()
     await asyncio.gather(*(client() for _ in range(90)))

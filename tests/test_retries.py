@@ -39,7 +39,7 @@ from klaviyo_campaigns._generated.v2026_04_15.models import (
     CampaignSendJobCreateQuery,
     CampaignSendJobPartialUpdateQuery,
 )
-from klaviyo_campaigns._limits import WindowLimiter
+from klaviyo_campaigns._limits import Bucket, WindowLimiter
 from klaviyo_campaigns.testing import FakeKlaviyo
 
 KEY = "pk_test_retries_0123456789abcdef"
@@ -106,6 +106,26 @@ class Attempts:
             await asyncio.wait_for(self.changed.wait(), 5)
 
 
+class Balance:
+    """The client's limiter, counting acquires and releases: every request the limiter let go
+    must be released once, whether answered, failed or cancelled, or its slot is lost."""
+
+    def __init__(self) -> None:
+        self.inner = WindowLimiter(burst_window=0.001, steady_window=0.001, margin=0)
+        self.acquired = self.released = 0
+
+    async def acquire(self, bucket: Bucket) -> None:
+        await self.inner.acquire(bucket)
+        self.acquired += 1
+
+    def release(self, bucket: Bucket) -> None:
+        self.inner.release(bucket)
+        self.released += 1
+
+    async def pause(self, bucket: Bucket, seconds: float) -> None:
+        await self.inner.pause(bucket, seconds)
+
+
 @asynccontextmanager
 async def client(
     url: str,
@@ -114,6 +134,7 @@ async def client(
     attempts: Attempts | None = None,
     limits: httpx.Limits | None = None,
     pool_timeout: float = 5.0,
+    balance: Balance | None = None,
 ) -> AsyncIterator[Klaviyo]:
     timeout = httpx.Timeout(5.0, read=READ_TIMEOUT, pool=pool_timeout)
     async with httpx.AsyncClient(
@@ -121,7 +142,7 @@ async def client(
         event_hooks=attempts.hooks() if attempts else None,
         limits=limits or httpx.Limits(max_connections=500),
     ) as http:
-        limiter = WindowLimiter(burst_window=0.001, steady_window=0.001, margin=0)
+        limiter = balance or Balance()
         async with Klaviyo(
             KEY, base_url=url, http_client=http, max_retries=max_retries, limiter=limiter
         ) as kl:
@@ -432,7 +453,10 @@ async def test_cancelling_a_call_mid_request_releases_its_connection(
     fake.faults.delay_next("get_campaign", SLOW)
     attempts = Attempts()
     one_connection = httpx.Limits(max_connections=1)
-    async with client(url, attempts=attempts, limits=one_connection, pool_timeout=0.1) as kl:
+    balance = Balance()
+    async with client(
+        url, attempts=attempts, limits=one_connection, pool_timeout=0.1, balance=balance
+    ) as kl:
         call = asyncio.create_task(kl.stable.get_campaign(campaign_id))
         await attempts.wait_for(lambda: len(attempts.sent) == 1)
         await asyncio.sleep(0.02)  # the request is on the wire, the server is holding it
@@ -443,6 +467,7 @@ async def test_cancelling_a_call_mid_request_releases_its_connection(
         assert all(c.is_idle() or c.is_closed() for c in pool.connections)
         # The pool's only connection is free again: a PoolTimeout (0.1 s) would say otherwise.
         assert (await kl.stable.get_campaign(campaign_id)).data.id == campaign_id
+    assert balance.acquired == balance.released == 2  # the cancelled request released its slot
     await settled(fake)
 
 
@@ -502,7 +527,11 @@ async def test_under_random_faults_every_write_is_reported_exactly(fake: FakeKla
     # 30 connections: httpcore's pool scans every connection for every queued request, so
     # hundreds of connections cost more than they bring on one event loop.
     connections = httpx.Limits(max_connections=30)
-    async with fake.serve() as url, client(url, max_retries=2, limits=connections) as kl:
+    balance = Balance()
+    async with (
+        fake.serve() as url,
+        client(url, max_retries=2, limits=connections, balance=balance) as kl,
+    ):
         started = time.monotonic()
         tasks = [
             asyncio.create_task(create(kl, f"call-{i:03}", i not in invalid)) for i in range(calls)
@@ -527,6 +556,7 @@ async def test_under_random_faults_every_write_is_reported_exactly(fake: FakeKla
     assert all(campaigns[name] == id_ for name, id_ in created_ids.items())
     assert fake.counters.writes["create_campaign"] == sum(stored.values())
     assert set(stored) <= set(outcome)
+    assert balance.acquired == balance.released >= calls  # no slot lost to a fault or a cancel
     uncertain_applied = sum(stored[n] for n, s in outcome.items() if s == "may have been applied")
     cancelled_applied = sum(stored[n] for n, s in outcome.items() if s == "cancelled")
     assert tally["succeeded"] > calls // 3
