@@ -10,13 +10,20 @@ themselves to the full limit make a 429 storm. One line moves a service onto the
 It needs the `redis` extra (`pip install 'klaviyo-campaigns[redis]'`); importing
 `klaviyo_campaigns` alone never imports redis.
 
-How it works. Each bucket is a sorted set of send times (a sliding-window log, the same bound as
-`WindowLimiter`: no span of a window's length, plus `margin`, ever holds more than the window's
-limit) and a pause-until value. One Lua script per attempt, run atomically by Redis with
-EVALSHA (loaded once, reloaded by redis-py only if the server lost it), reads Redis's own `TIME`,
-checks the burst and the steady window together and either records the send or answers how many
-microseconds until the next slot opens; the client sleeps exactly that long and tries again.
-No host's clock enters the decision, so clock skew between hosts does not matter. `pause`
+How it works. Each bucket is a sorted set of requests and a pause-until value, with the same
+bound as `WindowLimiter`: a request holds its slot from `acquire` until `release` and its slot
+is timed by its answer, so no span of a window's length can hold more than the window's limit
+of arrivals at Klaviyo, whatever the network between any host and Klaviyo does. A request in
+flight is scored with the end of its lease (`lease` seconds after `acquire`), an answered one
+with the moment of its answer. One Lua script per attempt, run atomically by Redis with EVALSHA
+(loaded once, reloaded by redis-py only if the server lost it), reads Redis's own `TIME`, checks
+the burst and the steady window together and either records the request or answers how many
+microseconds until the next slot opens (or, when requests in flight hold every slot, until it
+is worth asking again: `poll_interval`); the client sleeps that long and tries again. `release`
+stamps the answer with Redis's `TIME` in a second script, in the background. Acquire, arrival,
+answer and release follow one another in real time, so no host's clock enters the decision and
+clock skew between hosts does not matter; a process that dies with requests in flight holds
+their slots until their leases run out. `pause`
 (a 429 with Retry-After) sets the bucket's pause-until in Redis, which every process's script
 honours. Within one process, waiters of a bucket queue first come, first served on a local
 lock, so only the head of each process's queue talks to Redis; across processes the heads race
@@ -59,7 +66,8 @@ import itertools
 import logging
 import math
 import uuid
-from collections.abc import Awaitable
+from collections import deque
+from collections.abc import Awaitable, Coroutine
 from types import TracebackType
 from typing import Any, Literal, Self, TypeVar
 
@@ -77,34 +85,52 @@ logger = logging.getLogger(__name__.rpartition(".")[0])
 
 DEFAULT_PREFIX = "klaviyo-campaigns:ratelimit:"
 
-# KEYS: send log (sorted set, score = Redis time in microseconds), pause-until (string, µs).
-# ARGV: burst, steady, burst window µs, steady window µs, margin µs, member naming this send.
-# Returns 0 when the send is recorded, else the microseconds until the next slot may open.
-# Numbers go to redis.call as Lua numbers, never concatenated: tostring would round them.
+# KEYS: request log (sorted set of members naming requests, score = Redis time in µs: when the
+# request was answered, or, while it is in flight, when its lease runs out), pause-until (µs).
+# ARGV: burst, steady, burst window µs, steady window µs, margin µs, lease µs, poll µs, member.
+# Returns 0 when the request is recorded (in flight), else the microseconds to wait before
+# asking again. Numbers go to redis.call as Lua numbers, never concatenated: tostring would
+# round them.
 ACQUIRE_SCRIPT = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local margin = tonumber(ARGV[5])
+local lease = tonumber(ARGV[6])
 local longest = math.max(tonumber(ARGV[3]), tonumber(ARGV[4])) + margin
--- A send at or before now - longest can no longer hold back any future send.
+-- An answer at or before now - longest can no longer hold back any request.
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - longest)
 local opens = tonumber(redis.call('GET', KEYS[2]) or 0)
--- With limit N over a window W, a send at t is allowed iff the N-th most recent send
--- happened at or before t - W - margin.
+-- With limit N over a window W, a request may go at t iff fewer than N requests are in
+-- flight or were answered after t - W - margin. Answers score at most now and in-flight
+-- requests more, so the k-th lowest recent score says when enough answers will have aged.
 for i = 0, 1 do
   local limit = tonumber(ARGV[1 + i])
   local window = tonumber(ARGV[3 + i])
-  local nth = redis.call('ZREVRANGE', KEYS[1], limit - 1, limit - 1, 'WITHSCORES')
-  if nth[2] then
-    local at = tonumber(nth[2]) + window + margin
+  local after = now - window - margin + 1
+  local recent = redis.call('ZCOUNT', KEYS[1], after, '+inf')
+  if recent >= limit then
+    local kth = redis.call(
+      'ZRANGEBYSCORE', KEYS[1], after, '+inf', 'WITHSCORES', 'LIMIT', recent - limit, 1)
+    local at = tonumber(kth[2]) + window + margin
+    if tonumber(kth[2]) > now then
+      at = now + tonumber(ARGV[7])  -- held by a request in flight: ask again soon
+    end
     if at > opens then opens = at end
   end
 end
 if opens > now then
   return math.ceil(opens - now)
 end
-redis.call('ZADD', KEYS[1], now, ARGV[6])
-redis.call('PEXPIRE', KEYS[1], math.ceil(longest / 1000) + 1)
+redis.call('ZADD', KEYS[1], now + lease, ARGV[8])
+redis.call('PEXPIRE', KEYS[1], math.ceil((longest + lease) / 1000) + 1)
+return 0
+"""
+
+# KEYS: request log. ARGV: member. The request was answered: its score becomes Redis's now.
+RELEASE_SCRIPT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+redis.call('ZADD', KEYS[1], 'XX', now, ARGV[1])
 return 0
 """
 
@@ -133,8 +159,11 @@ class RedisLimiter:
         burst_window: the burst window in seconds, as for `WindowLimiter` (1 s; tests shrink
             it as the fake's `speedup` does).
         steady_window: the steady window in seconds (60 s; shrunk likewise).
-        margin: how much wider than a window every checked span is (50 ms, as in-process:
-            hosts reach Klaviyo over different paths); it costs the steady window under 0.1 %.
+        margin: how much wider than a window every checked span is (10 ms, as in-process).
+        lease: how long a request never released (its process died) holds its slot; longer
+            than any request may take (the client's timeout, 30 s by default).
+        poll_interval: while requests in flight hold every slot, how often the head waiter of
+            each process asks Redis again.
         on_redis_error: `"fail"` raises `LimiterUnavailableError`; `"fallback"` warns and
             paces this process with an in-process `WindowLimiter` until Redis answers again.
         redis_timeout: seconds one Redis call may take before it counts as a failure.
@@ -149,7 +178,9 @@ class RedisLimiter:
         prefix: str = DEFAULT_PREFIX,
         burst_window: float = 1.0,
         steady_window: float = 60.0,
-        margin: float = 0.05,
+        margin: float = 0.01,
+        lease: float = 120.0,
+        poll_interval: float = 0.01,
         on_redis_error: Literal["fail", "fallback"] = "fail",
         redis_timeout: float = 1.0,
         retry_interval: float = 5.0,
@@ -159,21 +190,30 @@ class RedisLimiter:
             raise ValueError("windows must be positive and the margin not negative")
         if on_redis_error not in ("fail", "fallback"):
             raise ValueError(f'on_redis_error must be "fail" or "fallback", not {on_redis_error!r}')
+        if lease <= 0 or poll_interval <= 0:
+            raise ValueError("lease and poll_interval must be positive")
         if redis_timeout <= 0 or retry_interval < 0:
             raise ValueError("redis_timeout must be positive and retry_interval not negative")
         self._redis = client
         self._prefix = prefix
         self._windows_us = (_micros(burst_window), _micros(steady_window), _micros(margin))
+        self._lease_us = _micros(lease)
+        self._poll_us = _micros(poll_interval)
         self._on_redis_error = on_redis_error
         self._timeout = redis_timeout
         self._retry_interval = retry_interval
         self._owns_client = owns_client
         self._acquire_script = client.register_script(ACQUIRE_SCRIPT)
         self._pause_script = client.register_script(PAUSE_SCRIPT)
+        self._release_script = client.register_script(RELEASE_SCRIPT)
         self._fallback = WindowLimiter(
             burst_window=burst_window, steady_window=steady_window, margin=margin
         )
         self._locks: dict[str, asyncio.Lock] = {}
+        # Per bucket, this process's requests in flight, oldest first: the Redis member of
+        # each, or None for one the fallback limiter let go. Any one of a kind may be released
+        # for any other: in flight, they count alike.
+        self._in_flight: dict[str, deque[str | None]] = {}
         self._instance = uuid.uuid4().hex[:12]  # names this limiter's sends in the logs
         self._sends = itertools.count()
         self._redis_down_until: float | None = None  # loop time; None while Redis answers
@@ -200,29 +240,49 @@ class RedisLimiter:
     # -- the Limiter protocol ------------------------------------------------------------------
 
     async def acquire(self, bucket: Bucket) -> None:
-        """Wait until one request may be sent in `bucket` by any process, and count it.
+        """Wait until one request may be sent in `bucket` by any process, and count it in flight.
 
         Waiters in this process go first come, first served. A task cancelled while waiting
         takes nothing. Raises `LimiterUnavailableError` if Redis fails and `on_redis_error`
         is `"fail"`. To bound the wait, wrap the call in `asyncio.timeout`.
         """
         lock = self._locks.setdefault(bucket.key, asyncio.Lock())
+        in_flight = self._in_flight.setdefault(bucket.key, deque())
         async with lock:
             while True:
                 if self._in_fallback():
                     await self._fallback.acquire(bucket)
+                    in_flight.append(None)
                     return
+                member = f"{self._instance}:{next(self._sends)}"
                 try:
-                    wait_us = await self._try_acquire(bucket)
+                    wait_us = await self._try_acquire(bucket, member)
                 except _REDIS_FAILURES as exc:
                     self._redis_failed(exc)  # raises, unless we fall back
                     await self._fallback.acquire(bucket)
+                    in_flight.append(None)
                     return
                 self._redis_answered()
                 if wait_us <= 0:
+                    in_flight.append(member)
                     return
                 # Recheck after waking: another process may take the slot, or pause the bucket.
                 await asyncio.sleep(wait_us / 1_000_000)
+
+    def release(self, bucket: Bucket) -> None:
+        """One request of `bucket` was answered: stamp it with Redis's now, in the background.
+
+        If Redis fails meanwhile, the request keeps its slot until its lease runs out (safe,
+        only slower).
+        """
+        in_flight = self._in_flight.get(bucket.key)
+        if not in_flight:
+            raise RuntimeError(f"release() without a matching acquire() in bucket {bucket.key}")
+        member = in_flight.popleft()
+        if member is None:
+            self._fallback.release(bucket)
+            return
+        self._in_background(self._stamp_answer(self._key(bucket, "log"), member))
 
     async def pause(self, bucket: Bucket, seconds: float) -> None:
         """Hold `bucket` in every process for `seconds` from now (Redis's now).
@@ -244,7 +304,8 @@ class RedisLimiter:
     # -- lifetime ------------------------------------------------------------------------------
 
     async def aclose(self) -> None:
-        """Finish giving back slots of cancelled waiters, then close the client if we own it."""
+        """Finish stamping answers and giving back cancelled waiters' slots, then close the
+        client if we own it."""
         while self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
         if self._owns_client:
@@ -266,10 +327,9 @@ class RedisLimiter:
     def _key(self, bucket: Bucket, part: str) -> str:
         return f"{self._prefix}{{{bucket.key}}}:{part}"
 
-    async def _try_acquire(self, bucket: Bucket) -> int:
-        """One script run: 0 if a send was recorded for us, else microseconds to wait."""
+    async def _try_acquire(self, bucket: Bucket, member: str) -> int:
+        """One script run: 0 if `member` was recorded in flight, else microseconds to wait."""
         log = self._key(bucket, "log")
-        member = f"{self._instance}:{next(self._sends)}"
         burst_us, steady_us, margin_us = self._windows_us
         args: list[int | str] = [
             bucket.burst,
@@ -277,6 +337,8 @@ class RedisLimiter:
             burst_us,
             steady_us,
             margin_us,
+            self._lease_us,
+            self._poll_us,
             member,
         ]
         call = asyncio.ensure_future(
@@ -286,10 +348,22 @@ class RedisLimiter:
             return int(await asyncio.shield(call))
         except asyncio.CancelledError:
             # The script may run (or have run) and record a send no one will make: undo it.
-            task = asyncio.ensure_future(self._give_back(call, log, member))
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+            self._in_background(self._give_back(call, log, member))
             raise
+
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _stamp_answer(self, log: str, member: str) -> None:
+        try:
+            await self._call(self._release_script(keys=[log], args=[member]))
+        except _REDIS_FAILURES as exc:
+            if self._on_redis_error == "fallback":
+                self._redis_failed(exc)  # one warning per outage, and pace alone meanwhile
+            else:  # nothing to raise into: the next acquire reports the outage
+                logger.warning("could not stamp an answer in Redis: its slot waits for its lease")
 
     async def _give_back(self, call: asyncio.Future[Any], log: str, member: str) -> None:
         await asyncio.wait([call])

@@ -45,6 +45,9 @@ async def run(config: dict[str, Any]) -> dict[str, Any]:
             await self.inner.acquire(bucket)
             sent.append(time.monotonic())
 
+        def release(self, bucket: Bucket) -> None:
+            self.inner.release(bucket)
+
         async def pause(self, bucket: Bucket, seconds: float) -> None:
             await self.inner.pause(bucket, seconds)
 
