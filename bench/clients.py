@@ -28,6 +28,9 @@ class AdmitAll:
     async def acquire(self, bucket: Bucket) -> None:
         """Admit at once."""
 
+    def release(self, bucket: Bucket) -> None:
+        """Nothing to release."""
+
     async def pause(self, bucket: Bucket, seconds: float) -> None:
         """Ignore: the benchmark servers never answer 429 where this is used."""
 

@@ -3,11 +3,12 @@
 (10/s burst, 150/min steady), and the cost of one acquire against the in-process limiter.
 
 Same speed-up and metric as row 4: the fake's windows and the limiter's are shrunk x10 (the
-limiter's margin stays at its default, 50 ms); achieved/allowed is taken over whole steady
+limiter's margin stays at its default, 10 ms); achieved/allowed is taken over whole steady
 windows after the first, against ``steady / steady_window``, from the moments each worker's
 acquire returned (``time.monotonic``: one clock for every process on this host). 429s are
 counted at each worker's HTTP client. The latency row times uncontended acquires (limits never
-reached) one after another: a Redis round trip plus the script, against a deque lookup.
+reached) one after another, each with its release: two Redis round trips and scripts (the
+release's in the background, waited for at the end of each sample), against a list insert.
 
 Needs ``redis-server`` on PATH (Debian package ``redis-server``); the harness shows the row as
 skipped without it. ``python -m bench.redis_limiter`` runs this row alone.
@@ -95,6 +96,9 @@ async def worker(config: dict[str, Any]) -> dict[str, Any]:
             await self.inner.acquire(bucket)
             sent.append(time.monotonic())
 
+        def release(self, bucket: Bucket) -> None:
+            self.inner.release(bucket)
+
         async def pause(self, bucket: Bucket, seconds: float) -> None:
             await self.inner.pause(bucket, seconds)
 
@@ -179,6 +183,12 @@ def steady_ratios(sent: list[float]) -> list[float]:
     ]
 
 
+async def settled() -> None:
+    """Wait for every other task on the loop (a RedisLimiter's background releases)."""
+    others = asyncio.all_tasks() - {asyncio.current_task()}
+    await asyncio.gather(*others)
+
+
 async def acquire_latency(redis_url: str, repeats: int = 5) -> tuple[list[float], list[float]]:
     """Seconds per uncontended acquire: RedisLimiter and WindowLimiter, alternating."""
     from klaviyo_campaigns.redis_limiter import RedisLimiter
@@ -188,12 +198,16 @@ async def acquire_latency(redis_url: str, repeats: int = 5) -> tuple[list[float]
     local: list[float] = []
     async with RedisLimiter.from_url(redis_url, prefix=f"bench:{uuid.uuid4().hex[:8]}:") as redis:
         in_process = WindowLimiter()
-        await redis.acquire(bucket)  # connect and load the script outside the timing
+        await redis.acquire(bucket)  # connect and load the scripts outside the timing
+        redis.release(bucket)
+        await settled()
         for _ in range(repeats):
             for limiter, samples in ((redis, shared), (in_process, local)):
                 start = time.perf_counter()
                 for _ in range(ACQUIRES):
                     await limiter.acquire(bucket)
+                    limiter.release(bucket)
+                await settled()  # the releases' stamps in Redis
                 samples.append((time.perf_counter() - start) / ACQUIRES)
     return shared, local
 
