@@ -66,6 +66,10 @@ class Klaviyo:
         timeout: per request; 30 s (10 s to connect) by default.
         max_retries: retries of one call that are provably safe (see the retry guide).
         retry_deadline: seconds after which no further retry starts.
+        backoff_base, backoff_cap: the exponential backoff between retries of 5xx answers,
+            timeouts and connection errors: attempt ``n`` waits a random time up to
+            ``min(backoff_cap, backoff_base * 2**n)`` seconds (full jitter). A 429 waits what
+            its ``Retry-After`` says instead.
         http_client: an ``httpx.AsyncClient`` to send with; the SDK never closes one it was given,
             and its own timeout applies (``timeout`` is for the client the SDK builds).
         limiter: where rate limits are kept; an in-process ``WindowLimiter`` by default, or a
@@ -80,6 +84,8 @@ class Klaviyo:
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
         max_retries: int = 3,
         retry_deadline: float = 120.0,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 8.0,
         http_client: httpx.AsyncClient | None = None,
         limiter: Limiter | None = None,
     ) -> None:
@@ -91,6 +97,8 @@ class Klaviyo:
             raise ConfigurationError(f"base_url must start with https:// or http://, got {url!r}")
         if max_retries < 0:
             raise ConfigurationError("max_retries must be 0 or more")
+        if not 0 < backoff_base <= backoff_cap:
+            raise ConfigurationError("backoff_base must be positive and at most backoff_cap")
         self.base_url = url.rstrip("/")
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(timeout=timeout)
@@ -107,6 +115,8 @@ class Klaviyo:
             limiter=self.limiter,
             max_retries=max_retries,
             retry_deadline=retry_deadline,
+            backoff_base=backoff_base,
+            backoff_cap=backoff_cap,
         )
         self.stable = stable_facade.API(self._sender.send)
         self.with_raw_response = RawResponses(self._sender)

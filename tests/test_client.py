@@ -186,6 +186,8 @@ async def test_base_url_falls_back_to_KLAVIYO_BASE_URL(
     [
         ({"base_url": "ftp://a.klaviyo.com"}, "base_url"),
         ({"max_retries": -1}, "max_retries"),
+        ({"backoff_base": 0}, "backoff_base"),
+        ({"backoff_base": 2.0, "backoff_cap": 1.0}, "backoff_cap"),
     ],
 )
 def test_bad_settings_are_configuration_errors(options: dict[str, Any], message: str) -> None:

@@ -115,7 +115,7 @@ async def test_the_arguments_go_to_every_page(fake: FakeKlaviyo, kl: Klaviyo) ->
 
 async def test_a_failed_page_is_retried_like_any_call(fake: FakeKlaviyo, kl: Klaviyo) -> None:
     ids = fake.seed_campaigns(250)
-    kl._sender._backoff_base = 0.001  # no public knob; the policy is unchanged
+    kl._sender._backoff_base = 0.001  # the fixture's client; Klaviyo(backoff_base=) otherwise
     fake.faults.fail_next("get_campaigns", status=503)
     assert [c.id async for c in kl.paginate(kl.stable.get_campaigns, filter=CHANNEL)] == ids
     assert fake.counters.requests["get_campaigns"] == 4

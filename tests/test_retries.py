@@ -73,14 +73,6 @@ def campaign_body(name: str, *, valid: bool = True) -> CampaignCreateQuery:
     )
 
 
-def fast(kl: Klaviyo) -> Klaviyo:
-    """Shrink the retry backoff (0.5 s doubling to 8 s) to milliseconds: the policy is the
-    same, the test just does not wait for real seconds. The client has no public knob for it."""
-    kl._sender._backoff_base = 0.005
-    kl._sender._backoff_cap = 0.04
-    return kl
-
-
 class Attempts:
     """httpx event hook recording when each attempt was sent and which responses came back."""
 
@@ -144,9 +136,17 @@ async def client(
     ) as http:
         limiter = balance or Balance()
         async with Klaviyo(
-            KEY, base_url=url, http_client=http, max_retries=max_retries, limiter=limiter
+            KEY,
+            base_url=url,
+            http_client=http,
+            max_retries=max_retries,
+            limiter=limiter,
+            # The backoff (0.5 s doubling to 8 s) shrunk to milliseconds: the same policy,
+            # without waiting real seconds.
+            backoff_base=0.005,
+            backoff_cap=0.04,
         ) as kl:
-            yield fast(kl)
+            yield kl
 
 
 async def settled(fake: FakeKlaviyo) -> None:

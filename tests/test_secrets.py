@@ -52,9 +52,15 @@ async def kl(fake: FakeKlaviyo) -> AsyncIterator[Klaviyo]:
     async with (
         fake.serve() as url,
         httpx.AsyncClient(timeout=httpx.Timeout(5, read=0.1)) as http,
-        Klaviyo(KEY, base_url=url, http_client=http, limiter=limiter, max_retries=1) as client,
+        Klaviyo(
+            KEY,
+            base_url=url,
+            http_client=http,
+            limiter=limiter,
+            max_retries=1,
+            backoff_base=0.001,
+        ) as client,
     ):
-        client._sender._backoff_base = 0.001  # no public knob; the policy is unchanged
         yield client
 
 
