@@ -1,6 +1,7 @@
 """6. Redis limiter: 4 processes x 250 concurrent calls sharing one API key through
 ``RedisLimiter``, against the fake enforcing the spec's limits for ``GET /api/campaigns``
-(10/s burst, 150/min steady), and the cost of one acquire against the in-process limiter.
+(10/s burst, 150/min steady), and the cost of one request (acquire + release) against the
+in-process limiter.
 
 Same speed-up and metric as row 4: the fake's windows and the limiter's are shrunk x10 (the
 limiter's margin stays at its default, 10 ms); achieved/allowed is taken over whole steady
@@ -233,11 +234,11 @@ def rows() -> list[Row]:
             f"{throttled} responses 429, {len(failures)} failed calls; over steady windows",
         ),
         Row(
-            "   extra latency per acquire, Redis vs in-process (uncontended, loopback)",
+            "   extra cost per request (acquire + release), Redis vs in-process (uncontended)",
             f"{extra.median:.0f} us",
             extra.spread("{:.0f}"),
             detail=f"Redis {summarize(shared).median * 1e6:.0f} us, "
-            f"in-process {summarize(local).median * 1e6:.1f} us per acquire",
+            f"in-process {summarize(local).median * 1e6:.1f} us per request",
         ),
     ]
 
