@@ -66,10 +66,11 @@ class Klaviyo:
         timeout: per request; 30 s (10 s to connect) by default.
         max_retries: retries of one call that are provably safe (see the retry guide).
         retry_deadline: seconds after which no further retry starts.
-        backoff_base, backoff_cap: the exponential backoff between retries of 5xx answers,
-            timeouts and connection errors: attempt ``n`` waits a random time up to
+        backoff_base: the exponential backoff between retries of 5xx answers, timeouts and
+            connection errors: attempt ``n`` waits a random time up to
             ``min(backoff_cap, backoff_base * 2**n)`` seconds (full jitter). A 429 waits what
             its ``Retry-After`` says instead.
+        backoff_cap: the longest backoff between two attempts, in seconds.
         http_client: an ``httpx.AsyncClient`` to send with; the SDK never closes one it was given,
             and its own timeout applies (``timeout`` is for the client the SDK builds).
         limiter: where rate limits are kept; an in-process ``WindowLimiter`` by default, or a
