@@ -151,7 +151,7 @@ class WindowLimiter:
 
     async def acquire(self, bucket: Bucket) -> None:
         """Wait (FIFO per bucket) until a request may be sent in `bucket`, then count it."""
-        state = self._states.setdefault(bucket.key, _BucketState())
+        state = self._state(bucket)
         async with state.lock:
             while True:
                 now = self._clock()
@@ -186,7 +186,7 @@ class WindowLimiter:
 
         A pause never shortens one already in force.
         """
-        state = self._states.setdefault(bucket.key, _BucketState())
+        state = self._state(bucket)
         state.paused_until = max(state.paused_until, self._clock() + max(seconds, 0.0))
 
     def next_slot(self, bucket: Bucket) -> float:
@@ -197,6 +197,13 @@ class WindowLimiter:
         now = self._clock()
         state = self._states.get(bucket.key)
         return now if state is None else max(now, self._opens_at(state, bucket, now))
+
+    def _state(self, bucket: Bucket) -> _BucketState:
+        # get before create: a new state holds a lock and an event, not to be built per call.
+        state = self._states.get(bucket.key)
+        if state is None:
+            state = self._states[bucket.key] = _BucketState()
+        return state
 
     def _opens_at(self, state: _BucketState, bucket: Bucket, now: float) -> float:
         # With limit N over a window W, a send at t is allowed iff fewer than N requests are in

@@ -23,12 +23,12 @@ is worth asking again: `poll_interval`); the client sleeps that long and tries a
 stamps the answer with Redis's `TIME` in a second script, in the background. Acquire, arrival,
 answer and release follow one another in real time, so no host's clock enters the decision and
 clock skew between hosts does not matter; a process that dies with requests in flight holds
-their slots until their leases run out. `pause`
-(a 429 with Retry-After) sets the bucket's pause-until in Redis, which every process's script
-honours. Within one process, waiters of a bucket queue first come, first served on a local
-lock, so only the head of each process's queue talks to Redis; across processes the heads race
-for each slot as it opens (no global queue). A waiter cancelled while its script is in flight
-gives back the slot the script may have recorded for it.
+their slots until their leases run out. `pause` (a 429 with Retry-After) sets the bucket's
+pause-until in Redis, which every process's script honours. Within one process, waiters of a
+bucket queue first come, first served on a local lock, so only the head of each process's
+queue talks to Redis; across processes the heads race for each slot as it opens (no global
+queue). A waiter cancelled while its script is in flight gives back the slot the script may
+have recorded for it.
 
 Keys are `<prefix>{<bucket key>}:log` and `...:pause`; the bucket key holds a hash of the API
 key (`Bucket.for_endpoint`), never the key. The braces are a Redis Cluster hash tag: both keys
@@ -68,6 +68,7 @@ import math
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Coroutine
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Literal, Self, TypeVar
 
@@ -149,6 +150,17 @@ return 0
 _REDIS_FAILURES = (RedisError, OSError, TimeoutError)
 
 
+@dataclass(slots=True)
+class _LocalBucket:
+    """This process's side of one bucket."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # FIFO: only its holder asks Redis
+    # This process's requests in flight, oldest first: the Redis member of each, or None for
+    # one the fallback limiter let go. Any one of a kind may be released for any other: in
+    # flight, they count alike.
+    in_flight: deque[str | None] = field(default_factory=deque)
+
+
 class RedisLimiter:
     """A `Limiter` whose windows and pauses live in Redis, shared by every process using it.
 
@@ -209,11 +221,7 @@ class RedisLimiter:
         self._fallback = WindowLimiter(
             burst_window=burst_window, steady_window=steady_window, margin=margin
         )
-        self._locks: dict[str, asyncio.Lock] = {}
-        # Per bucket, this process's requests in flight, oldest first: the Redis member of
-        # each, or None for one the fallback limiter let go. Any one of a kind may be released
-        # for any other: in flight, they count alike.
-        self._in_flight: dict[str, deque[str | None]] = {}
+        self._buckets: dict[str, _LocalBucket] = {}
         self._instance = uuid.uuid4().hex[:12]  # names this limiter's sends in the logs
         self._sends = itertools.count()
         self._redis_down_until: float | None = None  # loop time; None while Redis answers
@@ -234,7 +242,7 @@ class RedisLimiter:
     def __repr__(self) -> str:
         return (
             f"RedisLimiter(prefix={self._prefix!r}, on_redis_error={self._on_redis_error!r}, "
-            f"buckets={len(self._locks)})"
+            f"buckets={len(self._buckets)})"
         )
 
     # -- the Limiter protocol ------------------------------------------------------------------
@@ -246,9 +254,11 @@ class RedisLimiter:
         takes nothing. Raises `LimiterUnavailableError` if Redis fails and `on_redis_error`
         is `"fail"`. To bound the wait, wrap the call in `asyncio.timeout`.
         """
-        lock = self._locks.setdefault(bucket.key, asyncio.Lock())
-        in_flight = self._in_flight.setdefault(bucket.key, deque())
-        async with lock:
+        local = self._buckets.get(bucket.key)
+        if local is None:
+            local = self._buckets[bucket.key] = _LocalBucket()
+        in_flight = local.in_flight
+        async with local.lock:
             while True:
                 if self._in_fallback():
                     await self._fallback.acquire(bucket)
@@ -275,7 +285,8 @@ class RedisLimiter:
         If Redis fails meanwhile, the request keeps its slot until its lease runs out (safe,
         only slower).
         """
-        in_flight = self._in_flight.get(bucket.key)
+        local = self._buckets.get(bucket.key)
+        in_flight = local.in_flight if local is not None else None
         if not in_flight:
             raise RuntimeError(f"release() without a matching acquire() in bucket {bucket.key}")
         member = in_flight.popleft()
