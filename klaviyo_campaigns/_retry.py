@@ -31,21 +31,16 @@ NON_IDEMPOTENT         every other POST (create, clone, assign template, estimat
 How a 409 after an uncertain attempt is settled (`confirmation`): the SDK reads the resource the
 write changes, and the write counts as applied only if the read shows the state it produces.
 
-======================================  ========================================  ===============
-write                                   read                                      applied if
-======================================  ========================================  ===============
-send_campaign (both revisions)          get_campaign_send_job (the campaign id)   job `queued`,
-                                                                                  `processing` or
-                                                                                  `complete`
-cancel_campaign_send (2026-04-15)       get_campaign                              status
-                                                                                  `Cancelled`
-                                                                                  (cancel) or
-                                                                                  `Draft` (revert)
-update_campaign_message_schedule        get_campaign_message_beta                 status
-                                                                                  CANCELLED
-                                                                                  (cancel) or
-                                                                                  DRAFT (revert)
-======================================  ========================================  ===============
+==================================  =========================  ==================================
+write                               read                       applied if the read shows
+==================================  =========================  ==================================
+send_campaign (both revisions)      get_campaign_send_job      the job queued, processing or
+                                                               complete
+cancel_campaign_send (2026-04-15)   get_campaign               status Cancelled (cancel) or Draft
+                                                               (revert)
+update_campaign_message_schedule    get_campaign_message_beta  status CANCELLED (cancel) or DRAFT
+                                                               (revert)
+==================================  =========================  ==================================
 
 Like a DELETE that finds its resource gone, this proves the state the write asked for holds, not
 who made it so. Without a read that shows it (`schedule_campaign_message`: no read returns a

@@ -11,6 +11,7 @@ has given up, the race in which a lookup right away found 0 campaigns and a seco
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 import uuid
 from collections import Counter
@@ -366,3 +367,55 @@ async def test_settle_and_write_once_check_their_arguments() -> None:
         await settle(error, find, interval=0)
     with pytest.raises(ValidationError, match="attempts"):
         await write_once(find, find, attempts=0)
+
+
+async def test_under_random_faults_write_once_creates_each_campaign_exactly_once(
+    fake: FakeKlaviyo, url: str
+) -> None:
+    """The issue's fault run, settled: 5xx before and after the write, dropped connections
+    before and after it, truncated answers and late commits. A plain create ends "may have
+    been applied" under each of these; with ``write_once`` every call ends with its campaign,
+    the store holds each one exactly once, and only the ones refused before the write were sent
+    again."""
+    calls = 60
+    rng = random.Random(18)
+    kinds = Counter[str]()
+    for _ in range(calls):
+        kind = rng.choice(["none", "5xx", "5xx-applied", "drop", "drop-applied", "slow", "cut"])
+        kinds[kind] += 1
+        if kind == "5xx":
+            fake.faults.fail_next("create_campaign_beta", status=503)
+        elif kind == "5xx-applied":
+            fake.faults.fail_next("create_campaign_beta", status=500, after_commit=True)
+        elif kind in ("drop", "drop-applied"):
+            fake.faults.drop_next("create_campaign_beta", after_commit=kind == "drop-applied")
+        elif kind == "slow":
+            fake.faults.delay_next("create_campaign_beta", SLOW)
+        elif kind == "cut":
+            fake.faults.truncate_next("create_campaign_beta")
+    fake.validate = False  # spec validation is not under test here, and costs time
+    created: dict[str, str] = {}
+    async with client(url, max_retries=2) as kl:
+
+        async def one(i: int) -> None:
+            name = f"call-{i:02} [{uuid.uuid4().hex[:12]}]"
+            marker = name.rpartition("[")[2].rstrip("]")
+
+            async def create() -> str:
+                return (await kl.pre.create_campaign(body=create_body(name))).data.id
+
+            async def find() -> str | None:
+                page = await kl.pre.get_campaigns(filter=F.contains("name", marker))
+                return page.data[0].id if page.data else None
+
+            created[name] = await write_once(create, find, horizon=HORIZON, interval=0.05)
+
+        await asyncio.gather(*(one(i) for i in range(calls)))
+    await drained(fake)
+    stored = {str(c.attributes["definition"]["name"]): c.id for c in fake.records(PRE, "campaign")}
+    assert len(fake.records(PRE, "campaign")) == calls  # nothing twice, nothing lost
+    assert stored == created
+    assert fake.counters.writes["create_campaign_beta"] == calls
+    not_applied = kinds["5xx"] + kinds["drop"]
+    assert fake.counters.requests["create_campaign_beta"] == calls + not_applied
+    assert not_applied > 0 and calls - kinds["none"] - not_applied > 0
