@@ -46,8 +46,9 @@ async def settle(
 
     ``find`` is called at once, then every ``interval`` seconds: the first time it finds the
     resource, that is returned. None is the answer only from a lookup sent ``horizon`` seconds or
-    more after the uncertain attempt (``error.sent_at``), when the server can no longer apply
-    it; before that, the write may still commit. Errors from ``find`` propagate.
+    more after the uncertain attempt (``error.sent_at``, or from now if unknown), when the
+    server can no longer apply it; before that, the write may still commit. Errors from
+    ``find`` propagate.
 
     Args:
         error: the ``WriteMayHaveBeenApplied`` the write raised.
