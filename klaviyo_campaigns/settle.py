@@ -60,8 +60,7 @@ async def settle(
     Raises:
         ValidationError: ``horizon`` is negative or ``interval`` not positive.
     """
-    if horizon < 0 or interval <= 0:
-        raise ValidationError("settle: horizon must be >= 0 and interval > 0")
+    _check(horizon, interval)
     sent_at = error.sent_at if error.sent_at is not None else time.monotonic()
     settled_at = sent_at + horizon
     while True:
@@ -101,8 +100,9 @@ async def write_once(
         KlaviyoError: every attempt was settled as not applied; the last one's failure (a
             ``ServerError``, ``TimeoutError`` ...) is raised, meaning nothing was created.
     """
-    if attempts < 1:
-        raise ValidationError("write_once: attempts must be at least 1")
+    _check(horizon, interval)
+    if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
+        raise ValidationError(f"attempts must be an int of at least 1, got {attempts!r}")
     last: WriteMayHaveBeenApplied | None = None
     for _ in range(attempts):
         try:
@@ -118,3 +118,15 @@ async def write_once(
     if isinstance(cause, KlaviyoError):
         raise cause from last
     raise last
+
+
+def _check(horizon: float, interval: float) -> None:
+    """Typed errors for bad timings, before anything is sent or awaited."""
+    for name, value, zero_ok in (("horizon", horizon, True), ("interval", interval, False)):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            ok = False
+        else:
+            ok = value >= 0 if zero_ok else value > 0  # False for NaN
+        if not ok:
+            bound = ">= 0" if zero_ok else "> 0"
+            raise ValidationError(f"{name} must be a number {bound} (seconds), got {value!r}")

@@ -361,12 +361,25 @@ async def test_settle_and_write_once_check_their_arguments() -> None:
     async def find() -> None:
         return None
 
-    with pytest.raises(ValidationError, match="horizon"):
-        await settle(error, find, horizon=-1)
-    with pytest.raises(ValidationError, match="interval"):
-        await settle(error, find, interval=0)
-    with pytest.raises(ValidationError, match="attempts"):
-        await write_once(find, find, attempts=0)
+    sent: list[str] = []
+
+    async def write() -> str:
+        sent.append("write")
+        return "sent"
+
+    for bad in ({"horizon": -1}, {"horizon": float("nan")}, {"horizon": "60"}):
+        with pytest.raises(ValidationError, match="horizon"):
+            await settle(error, find, **bad)  # type: ignore[arg-type]
+        with pytest.raises(ValidationError, match="horizon"):
+            await write_once(write, find, **bad)  # type: ignore[arg-type]
+    for bad in ({"interval": 0}, {"interval": True}):
+        with pytest.raises(ValidationError, match="interval"):
+            await settle(error, find, **bad)  # type: ignore[arg-type]
+    for attempts in (0, 1.5, True):
+        with pytest.raises(ValidationError, match="attempts"):
+            await write_once(write, find, attempts=attempts)  # type: ignore[arg-type]
+    assert sent == []  # refused before anything was sent
+    assert await write_once(write, find) == "sent"
 
 
 async def test_under_random_faults_write_once_creates_each_campaign_exactly_once(
