@@ -13,13 +13,39 @@ IDEMPOTENT             DELETE (a second delete leaves the same state; its 404 af
                        that set attributes or a relationship (`update_campaign`, `..._message`,
                        `..._audience`, `..._variation`, `update_image_for_campaign_message`):
                        sending the same values twice leaves the same state.
-NON_IDEMPOTENT         every POST (create, clone, send, schedule, assign template, estimation
-                       refresh: each makes a new resource or job), and the PATCHes that are
-                       actions, not values: `cancel_campaign_send` and
-                       `update_campaign_message_schedule` (cancel / revert a send or schedule, a
-                       state transition whose repeat fails with a 4xx or acts again). Any PATCH
-                       not listed here counts as an action, and so does any other method.
+GUARDED                the writes that move a resource out of the state they require, so that
+                       Klaviyo refuses a repeat (409) once one attempt applied: `send_campaign`
+                       (only a draft is sent; its job takes the campaign's id, so a campaign
+                       has one), `schedule_campaign_message` (only a draft message), and the
+                       PATCHes `cancel_campaign_send` and `update_campaign_message_schedule`
+                       (cancel / revert, each from a state it leaves). Retried like
+                       IDEMPOTENT writes; a 409 after an attempt that may have been applied is
+                       settled by a read (`Decision.CONFIRM`, `confirmation`). This assumes the
+                       server checks the state and moves it in one step, as a send job keyed
+                       by its campaign implies.
+NON_IDEMPOTENT         every other POST (create, clone, assign template, estimation refresh:
+                       each makes a new resource, template copy or job). Any PATCH not listed
+                       here counts as an action, and so does any other method.
 =====================  ==========================================================================
+
+How a 409 after an uncertain attempt is settled (`confirmation`): the SDK reads the resource the
+write changes, and the write counts as applied only if the read shows the state it produces.
+
+==================================  =========================  ==================================
+write                               read                       applied if the read shows
+==================================  =========================  ==================================
+send_campaign (both revisions)      get_campaign_send_job      the job queued, processing or
+                                                               complete
+cancel_campaign_send (2026-04-15)   get_campaign               status Cancelled (cancel) or Draft
+                                                               (revert)
+update_campaign_message_schedule    get_campaign_message_beta  status CANCELLED (cancel) or DRAFT
+                                                               (revert)
+==================================  =========================  ==================================
+
+Like a DELETE that finds its resource gone, this proves the state the write asked for holds, not
+who made it so. Without a read that shows it (`schedule_campaign_message`: no read returns a
+schedule; `cancel_campaign_send` in `.pre`, where a campaign has no status of its own), a 409
+after an uncertain attempt stays UNCERTAIN.
 
 What a failure proves about the server (`may_have_been_applied`), per httpx exception; "not
 sent" means no byte of the request left the client, so the server cannot have acted on it:
@@ -55,16 +81,21 @@ from __future__ import annotations
 import enum
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import quote
 
 import httpx
 
 __all__ = [
+    "Confirmation",
     "Decision",
     "Idempotency",
     "backoff",
+    "confirmation",
     "decide",
     "decide_exception",
     "decide_status",
@@ -80,6 +111,7 @@ class Idempotency(enum.Enum):
 
     SAFE = "safe"  # a read
     IDEMPOTENT = "idempotent"  # a write whose repeat leaves the same state
+    GUARDED = "guarded"  # a write whose repeat the server refuses (409) once one attempt applied
     NON_IDEMPOTENT = "non-idempotent"  # a write whose repeat may act twice
 
 
@@ -90,6 +122,7 @@ class Decision(enum.Enum):
     FAIL = "fail"  # stop and report the failure: the write was not applied
     UNCERTAIN = "uncertain"  # stop: the write may have been applied; raise "may have been applied"
     APPLIED = "applied"  # stop and report success: an earlier attempt applied the write
+    CONFIRM = "confirm"  # stop sending; read whether an earlier attempt applied it (`confirmation`)
 
 
 # PATCHes that set values (repeatable). Matched on the operation id without a `_beta` suffix.
@@ -105,6 +138,15 @@ _VALUE_PATCHES = frozenset(
 # PATCHes that are actions (cancel / revert): named here only to document them; any PATCH not in
 # _VALUE_PATCHES is treated as one.
 _ACTION_PATCHES = frozenset({"cancel_campaign_send", "update_campaign_message_schedule"})
+# Writes Klaviyo refuses to repeat once applied (see GUARDED above), without the `_beta` suffix.
+_GUARDED = frozenset(
+    {
+        "send_campaign",
+        "schedule_campaign_message",
+        "cancel_campaign_send",
+        "update_campaign_message_schedule",
+    }
+)
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -112,12 +154,15 @@ _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 def idempotency(operation_id: str, method: str) -> Idempotency:
     """How operation `operation_id` (sent with `method`) may be repeated: see the table above."""
     method = method.upper()
+    name = operation_id.removesuffix("_beta")
     if method in _SAFE_METHODS:
         return Idempotency.SAFE
     if method in ("DELETE", "PUT"):
         return Idempotency.IDEMPOTENT
-    if method == "PATCH" and operation_id.removesuffix("_beta") in _VALUE_PATCHES:
+    if method == "PATCH" and name in _VALUE_PATCHES:
         return Idempotency.IDEMPOTENT
+    if method in ("POST", "PATCH") and name in _GUARDED:
+        return Idempotency.GUARDED
     return Idempotency.NON_IDEMPOTENT
 
 
@@ -185,7 +230,8 @@ def decide(
     `failure` is a status code of 400 or more, or the exception httpx raised.
     `earlier_may_be_applied` says whether an earlier attempt of the same call may have been
     applied; once it is true, a final failure of a write proves nothing about that attempt, so it
-    is UNCERTAIN (except a DELETE's 404 or 410: the earlier attempt deleted it, APPLIED).
+    is UNCERTAIN (except a DELETE's 404 or 410: the earlier attempt deleted it, APPLIED; and a
+    GUARDED write's 409: CONFIRM, read whether it was applied).
     RETRY is only the policy's verdict; when retries or time run out, ask `give_up`.
     """
     kind = idempotency(operation_id, method)
@@ -199,8 +245,11 @@ def decide(
     if transient:
         return Decision.RETRY
     if earlier_may_be_applied:
-        gone = failure in (404, 410) and not isinstance(failure, BaseException)
-        return Decision.APPLIED if gone and method.upper() == "DELETE" else Decision.UNCERTAIN
+        status = None if isinstance(failure, BaseException) else failure
+        if kind is Idempotency.GUARDED and status == 409:
+            return Decision.CONFIRM
+        gone = status in (404, 410) and method.upper() == "DELETE"
+        return Decision.APPLIED if gone else Decision.UNCERTAIN
     return Decision.FAIL if seen is _Seen.NOT_PROCESSED else Decision.UNCERTAIN
 
 
@@ -235,6 +284,81 @@ def give_up(
     if earlier_may_be_applied or may_have_been_applied(failure):
         return Decision.UNCERTAIN
     return Decision.FAIL
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """The read that settles a GUARDED write after a 409 (`Decision.CONFIRM`)."""
+
+    operation: str
+    """The operationId of the read (a GET of the same revision)."""
+    url: str
+    """Its path, ids filled in."""
+    applied: Callable[[Any], bool]
+    """Given the read's JSON body: does it show the state the write produces?"""
+    answer: bool
+    """True: the read's answer stands for the write's (the same resource and model);
+    False: the write answers 204 No Content, so an empty 204 stands for it."""
+
+
+def confirmation(operation_id: str, revision: str, url: str, body: Any) -> Confirmation | None:
+    """How to learn whether an earlier attempt of a GUARDED write was applied (table above).
+
+    `url` is the write's path with its ids filled in, `body` its JSON body. None when no read
+    can show it: the write then stays UNCERTAIN.
+    """
+    name = operation_id.removesuffix("_beta")
+    data = body.get("data") if isinstance(body, Mapping) else None
+    if not isinstance(data, Mapping):
+        return None
+    if name == "send_campaign":  # names its campaign in the body; the job has the same id
+        campaign_id = data.get("id")
+        if not isinstance(campaign_id, str):
+            return None
+        return Confirmation(
+            "get_campaign_send_job",
+            f"/api/campaign-send-jobs/{quote(campaign_id, safe='')}",
+            lambda read: _field(read, "status") in ("queued", "processing", "complete"),
+            answer=True,
+        )
+    attributes = data.get("attributes")
+    action = attributes.get("action") if isinstance(attributes, Mapping) else None
+    target = {"cancel": "cancelled", "revert": "draft"}.get(str(action))
+    resource_id = url.rstrip("/").rpartition("/")[2]  # a PATCH names its resource in the URL
+    if target is None:
+        return None
+    if name == "cancel_campaign_send" and not revision.endswith(".pre"):
+        return Confirmation(
+            "get_campaign",
+            f"/api/campaigns/{resource_id}",
+            lambda read: str(_field(read, "status")).lower() == target,
+            answer=False,
+        )
+    if name == "update_campaign_message_schedule":
+        return Confirmation(
+            "get_campaign_message_beta",
+            f"/api/campaign-messages/{resource_id}",
+            lambda read: _message_status(read) == target,
+            answer=False,
+        )
+    return None
+
+
+def _field(document: Any, name: str) -> Any:
+    """``data.attributes.<name>`` of a JSON:API document, or None."""
+    try:
+        return document["data"]["attributes"][name]
+    except (KeyError, TypeError):
+        return None
+
+
+def _message_status(document: Any) -> str | None:
+    # The overview's `status` (upper case) or the reference's `definition.status` (lower case).
+    status = _field(document, "status")
+    if status is None:
+        definition = _field(document, "definition")
+        status = definition.get("status") if isinstance(definition, Mapping) else None
+    return str(status).lower() if status is not None else None
 
 
 _DELAY_SECONDS = re.compile(r"\d+(?:\.\d+)?")

@@ -17,7 +17,7 @@ from typing import Any, Protocol, TypeVar
 import httpx
 
 from . import _retry
-from ._generated.operations import Operation
+from ._generated.operations import OPERATIONS, Operation
 from ._generated.v2026_04_15.types import Response
 from ._limits import Bucket, Limiter
 from .errors import (
@@ -131,9 +131,11 @@ class Sender:
         deadline = time.monotonic() + self._retry_deadline
         attempt = 0
         maybe_applied = False  # did an earlier attempt of this call possibly reach Klaviyo?
+        maybe_sent_at: float | None = None  # when the last attempt that may have applied was sent
         while True:
             await self._limiter.acquire(bucket)
             failure: int | httpx.TransportError
+            sent_at = time.monotonic()
             try:
                 response: httpx.Response | None = await self._http.send(
                     self._build(operation, request)
@@ -149,6 +151,8 @@ class Sender:
                     return response
                 failure = response.status_code
                 outcome = str(failure)
+            if _retry.may_have_been_applied(failure):
+                maybe_sent_at = sent_at
             decision = _retry.decide(
                 operation.id, operation.method, failure, earlier_may_be_applied=maybe_applied
             )
@@ -168,14 +172,42 @@ class Sender:
                 attempt += 1
                 continue
             self._log(operation, outcome, attempt, None)
+            if decision is _retry.Decision.CONFIRM:  # a retried guarded write was refused (409)
+                confirmed = await self._confirm(operation, request)
+                if confirmed is not None:
+                    return confirmed
+                decision = _retry.Decision.UNCERTAIN
             if decision is _retry.Decision.APPLIED:  # a retried DELETE found it already gone
                 return httpx.Response(204, request=self._build(operation, request))
             if decision is _retry.Decision.UNCERTAIN:
-                raise _uncertain(operation, response, failure)
+                raise _uncertain(operation, response, failure, maybe_sent_at)
             if response is None:
                 assert isinstance(failure, httpx.TransportError)
                 raise _transport_error(operation, failure) from failure
             return response
+
+    async def _confirm(
+        self, operation: Operation, request: dict[str, Any]
+    ) -> httpx.Response | None:
+        """Read whether an earlier attempt of a guarded write was applied (``_retry.confirmation``):
+        the answer to return for the write if the read shows its effect, else None."""
+        check = _retry.confirmation(
+            operation.id, operation.revision, request["url"], request.get("json")
+        )
+        read = OPERATIONS[operation.revision].get(check.operation) if check else None
+        if check is None or read is None:
+            return None
+        try:
+            response = await self._exchange(read, {"url": check.url})
+        except KlaviyoError:  # the read failed too: still uncertain
+            return None
+        try:
+            shows = response.status_code == 200 and check.applied(response.json())
+        except ValueError:
+            shows = False
+        if not shows:
+            return None
+        return response if check.answer else httpx.Response(204, request=response.request)
 
     def _wait(self, attempt: int, response: httpx.Response | None) -> float:
         if response is not None and response.status_code == 429:
@@ -216,7 +248,10 @@ def _transport_error(operation: Operation, exc: httpx.TransportError) -> Transpo
 
 
 def _uncertain(
-    operation: Operation, response: httpx.Response | None, failure: int | httpx.TransportError
+    operation: Operation,
+    response: httpx.Response | None,
+    failure: int | httpx.TransportError,
+    sent_at: float | None,
 ) -> WriteMayHaveBeenApplied:
     cause: KlaviyoError = (
         _status_error(operation, response)
@@ -229,6 +264,7 @@ def _uncertain(
         operation=operation.id,
         method=operation.method,
         path=operation.path,
+        sent_at=sent_at,
     )
     error.__cause__ = cause
     return error

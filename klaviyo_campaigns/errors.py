@@ -129,8 +129,22 @@ class WriteMayHaveBeenApplied(_RequestError):
 
     Raised for a non-idempotent request (create, clone, send, schedule, ...) that met a 5xx
     answer, a timeout or a dropped connection after the request was sent. ``__cause__`` holds
-    what happened.
+    what happened; ``sent_at`` is when (``time.monotonic()``) the last attempt that may have been
+    applied was sent, the moment from which ``klaviyo_campaigns.settle.settle`` counts the
+    server's commit horizon.
     """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        operation: str,
+        method: str,
+        path: str,
+        sent_at: float | None = None,
+    ) -> None:
+        super().__init__(message, operation=operation, method=method, path=path)
+        self.sent_at = sent_at
 
 
 class ResponseValidationError(_RequestError):

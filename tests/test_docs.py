@@ -242,8 +242,11 @@ def test_the_retry_table_names_the_patches_the_policy_treats_as_values_and_as_ac
 
     text = (DOCS / "guides" / "errors.md").read_text()
     values = next(line for line in text.splitlines() if line.startswith("| idempotent writes"))
-    actions = next(line for line in text.splitlines() if line.startswith("| other writes"))
+    guarded = next(line for line in text.splitlines() if line.startswith("| guarded writes"))
+    others = next(line for line in text.splitlines() if line.startswith("| other writes"))
     named = set(re.findall(r"`(\w+)`", values))
     assert named >= _retry._VALUE_PATCHES
-    assert set(re.findall(r"`(\w+)`", actions)) >= _retry._ACTION_PATCHES
+    assert set(re.findall(r"`(\w+)`", guarded)) == _retry._GUARDED
+    assert _retry._ACTION_PATCHES <= _retry._GUARDED
     assert not named & _retry._ACTION_PATCHES
+    assert not set(re.findall(r"`(\w+)`", others)) & (_retry._GUARDED | _retry._VALUE_PATCHES)

@@ -23,6 +23,7 @@ import pytest
 import pytest_asyncio
 
 from klaviyo_campaigns import (
+    ConflictError,
     ConnectError,
     Klaviyo,
     KlaviyoError,
@@ -36,10 +37,9 @@ from klaviyo_campaigns import (
 from klaviyo_campaigns._generated.v2026_04_15.models import (
     CampaignCreateQuery,
     CampaignPartialUpdateQuery,
-    CampaignSendJobCreateQuery,
-    CampaignSendJobPartialUpdateQuery,
 )
 from klaviyo_campaigns._limits import Bucket, WindowLimiter
+from klaviyo_campaigns.models import pre as pre_models
 from klaviyo_campaigns.testing import FakeKlaviyo
 
 KEY = "pk_test_retries_0123456789abcdef"
@@ -389,18 +389,21 @@ async def test_a_value_patch_is_retried_after_a_5xx(fake: FakeKlaviyo, url: str)
     assert names_stored(fake) == Counter({"Renamed": 1})
 
 
-async def test_an_action_patch_meeting_a_5xx_may_have_been_applied(
+async def test_an_action_patch_that_no_read_can_settle_may_have_been_applied(
     fake: FakeKlaviyo, url: str
 ) -> None:
-    [campaign_id] = fake.seed_campaigns(1)
+    """A cancel is guarded (a second one is refused), so it is sent again; in .pre a campaign
+    has no status to read back, so its 409 settles nothing: "may have been applied". (In the
+    stable revision the SDK reads the campaign and settles it: tests/test_settle.py.)"""
+    [campaign_id] = fake.seed_campaigns(1, revision="2026-04-15.pre")
     fake.faults.fail_next("cancel_campaign_send", status=502, after_commit=True)
     async with client(url) as kl:
-        await kl.stable.send_campaign(
-            body=CampaignSendJobCreateQuery.from_dict(
+        await kl.pre.send_campaign(
+            body=pre_models.CampaignSendJobCreateQuery.from_dict(
                 {"data": {"type": "campaign-send-job", "id": campaign_id}}
             )
         )
-        cancel = CampaignSendJobPartialUpdateQuery.from_dict(
+        cancel = pre_models.CampaignSendJobPartialUpdateQuery.from_dict(
             {
                 "data": {
                     "type": "campaign-send-job",
@@ -409,9 +412,10 @@ async def test_an_action_patch_meeting_a_5xx_may_have_been_applied(
                 }
             }
         )
-        with pytest.raises(WriteMayHaveBeenApplied):
-            await kl.stable.cancel_campaign_send(campaign_id, body=cancel)
-    assert fake.counters.requests["cancel_campaign_send"] == 1
+        with pytest.raises(WriteMayHaveBeenApplied) as caught:
+            await kl.pre.cancel_campaign_send(campaign_id, body=cancel)
+    assert isinstance(caught.value.__cause__, ConflictError)  # the retry's refusal
+    assert fake.counters.requests["cancel_campaign_send"] == 2
     assert fake.counters.writes["cancel_campaign_send"] == 1
 
 

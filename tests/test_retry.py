@@ -20,10 +20,12 @@ import pytest
 from klaviyo_campaigns._generated.operations import OPERATIONS
 from klaviyo_campaigns._retry import (
     _ACTION_PATCHES,
+    _GUARDED,
     _VALUE_PATCHES,
     Decision,
     Idempotency,
     backoff,
+    confirmation,
     decide,
     decide_exception,
     decide_status,
@@ -33,7 +35,13 @@ from klaviyo_campaigns._retry import (
     parse_retry_after,
 )
 
-R, F, U, A = Decision.RETRY, Decision.FAIL, Decision.UNCERTAIN, Decision.APPLIED
+R, F, U, A, C = (
+    Decision.RETRY,
+    Decision.FAIL,
+    Decision.UNCERTAIN,
+    Decision.APPLIED,
+    Decision.CONFIRM,
+)
 
 # One operation of each kind, in the column order of the tables below.
 KINDS = {
@@ -41,7 +49,8 @@ KINDS = {
     "PATCH": ("update_campaign", "PATCH"),  # sets attributes
     "DELETE": ("delete_campaign", "DELETE"),
     "POST": ("create_campaign", "POST"),
-    "ACTION": ("cancel_campaign_send", "PATCH"),  # cancel / revert
+    "ACTION": ("some_future_patch", "PATCH"),  # an action PATCH not known to be guarded
+    "GUARDED": ("send_campaign", "POST"),  # refused (409) once applied
 }
 
 
@@ -50,7 +59,7 @@ class CustomTransportError(httpx.TransportError):
 
 
 Failure = int | BaseException
-Row = tuple[Failure, Decision, Decision, Decision, Decision, Decision]
+Row = tuple[Failure, Decision, Decision, Decision, Decision, Decision, Decision]
 
 
 def failure_id(failure: object) -> str:
@@ -85,13 +94,14 @@ def rows(table: list[Row]) -> list[object]:
         ("update_campaign_audience_beta", "PATCH", Idempotency.IDEMPOTENT),
         ("update_campaign_variation_beta", "PATCH", Idempotency.IDEMPOTENT),
         ("update_image_for_campaign_message", "PATCH", Idempotency.IDEMPOTENT),
-        ("cancel_campaign_send", "PATCH", Idempotency.NON_IDEMPOTENT),
-        ("update_campaign_message_schedule_beta", "PATCH", Idempotency.NON_IDEMPOTENT),
+        ("cancel_campaign_send", "PATCH", Idempotency.GUARDED),
+        ("update_campaign_message_schedule_beta", "PATCH", Idempotency.GUARDED),
         ("some_future_patch", "PATCH", Idempotency.NON_IDEMPOTENT),  # unknown: an action
         ("create_campaign", "POST", Idempotency.NON_IDEMPOTENT),
         ("create_campaign_clone", "POST", Idempotency.NON_IDEMPOTENT),
-        ("send_campaign", "POST", Idempotency.NON_IDEMPOTENT),
-        ("schedule_campaign_message_beta", "POST", Idempotency.NON_IDEMPOTENT),
+        ("send_campaign", "POST", Idempotency.GUARDED),
+        ("schedule_campaign_message_beta", "POST", Idempotency.GUARDED),
+        ("send_campaign", "DELETE", Idempotency.IDEMPOTENT),  # the method decides first
         ("refresh_campaign_recipient_estimation", "POST", Idempotency.NON_IDEMPOTENT),
         ("assign_template_to_campaign_message", "POST", Idempotency.NON_IDEMPOTENT),
         ("update_campaign", "POST", Idempotency.NON_IDEMPOTENT),  # the method decides first
@@ -108,52 +118,58 @@ def test_every_generated_operation_is_classified_on_purpose(revision: str) -> No
     expected = {"GET": Idempotency.SAFE, "DELETE": Idempotency.IDEMPOTENT}
     for operation in OPERATIONS[revision].values():
         kind = idempotency(operation.id, operation.method)
+        name = operation.id.removesuffix("_beta")
         if operation.method == "PATCH":
-            name = operation.id.removesuffix("_beta")
             assert (name in _VALUE_PATCHES) != (name in _ACTION_PATCHES), operation.id
             assert (kind is Idempotency.IDEMPOTENT) == (name in _VALUE_PATCHES)
+        elif name in _GUARDED:
+            assert kind is Idempotency.GUARDED, operation.id
         else:
             assert kind is expected.get(operation.method, Idempotency.NON_IDEMPOTENT), operation.id
+    # Every action PATCH of the spec is guarded (each leaves the state it requires).
+    assert {
+        o.id.removesuffix("_beta") for o in OPERATIONS[revision].values() if o.method == "PATCH"
+    } & _ACTION_PATCHES <= _GUARDED
 
 
 # --- the decision on a first failure ----------------------------------------------------------
 
-#   failure                               GET  PATCH DELETE POST ACTION
+#   failure                               GET  PATCH DELETE POST ACTION GUARDED
 FIRST_FAILURE: list[Row] = [
-    (429, R, R, R, R, R),  # rate limited: provably not processed
-    (408, R, R, R, R, R),  # request timeout: the server did not get the whole request
-    (400, F, F, F, F, F),
-    (401, F, F, F, F, F),
-    (403, F, F, F, F, F),
-    (404, F, F, F, F, F),
-    (405, F, F, F, F, F),
-    (409, F, F, F, F, F),
-    (415, F, F, F, F, F),
-    (422, F, F, F, F, F),
-    (500, R, R, R, U, U),  # may have been applied
-    (502, R, R, R, U, U),
-    (503, R, R, R, U, U),
-    (504, R, R, R, U, U),
-    (599, R, R, R, U, U),
-    (501, F, F, F, F, F),  # not implemented: not processed, and final
-    (505, F, F, F, F, F),
-    (httpx.ConnectError("refused"), R, R, R, R, R),  # the request never left
-    (httpx.ConnectTimeout("connect"), R, R, R, R, R),
-    (httpx.PoolTimeout("pool"), R, R, R, R, R),
-    (httpx.ProxyError("proxy"), R, R, R, R, R),
-    (httpx.UnsupportedProtocol("ftp"), F, F, F, F, F),  # never sent, never will be
-    (httpx.LocalProtocolError("bad"), F, F, F, F, F),
-    (httpx.WriteTimeout("write"), R, R, R, U, U),  # bytes may reach the server later
-    (httpx.WriteError("write"), R, R, R, U, U),
-    (httpx.ReadTimeout("read"), R, R, R, U, U),
-    (httpx.ReadError("read"), R, R, R, U, U),
-    (httpx.RemoteProtocolError("disconnected"), R, R, R, U, U),
-    (httpx.DecodingError("gzip"), F, U, U, U, U),  # answered, but unreadable: not transient
-    (httpx.TooManyRedirects("loop"), F, U, U, U, U),
-    (CustomTransportError("?"), R, R, R, U, U),  # unknown transport failure: assume the worst
-    (httpx.NetworkError("?"), R, R, R, U, U),
-    (httpx.TimeoutException("?"), R, R, R, U, U),
-    (ValueError("a bug"), F, U, U, U, U),  # not a transport failure: never retried
+    (429, R, R, R, R, R, R),  # rate limited: provably not processed
+    (408, R, R, R, R, R, R),  # request timeout: the server did not get the whole request
+    (400, F, F, F, F, F, F),
+    (401, F, F, F, F, F, F),
+    (403, F, F, F, F, F, F),
+    (404, F, F, F, F, F, F),
+    (405, F, F, F, F, F, F),
+    (409, F, F, F, F, F, F),
+    (415, F, F, F, F, F, F),
+    (422, F, F, F, F, F, F),
+    (500, R, R, R, U, U, R),  # may have been applied
+    (502, R, R, R, U, U, R),
+    (503, R, R, R, U, U, R),
+    (504, R, R, R, U, U, R),
+    (599, R, R, R, U, U, R),
+    (501, F, F, F, F, F, F),  # not implemented: not processed, and final
+    (505, F, F, F, F, F, F),
+    (httpx.ConnectError("refused"), R, R, R, R, R, R),  # the request never left
+    (httpx.ConnectTimeout("connect"), R, R, R, R, R, R),
+    (httpx.PoolTimeout("pool"), R, R, R, R, R, R),
+    (httpx.ProxyError("proxy"), R, R, R, R, R, R),
+    (httpx.UnsupportedProtocol("ftp"), F, F, F, F, F, F),  # never sent, never will be
+    (httpx.LocalProtocolError("bad"), F, F, F, F, F, F),
+    (httpx.WriteTimeout("write"), R, R, R, U, U, R),  # bytes may reach the server later
+    (httpx.WriteError("write"), R, R, R, U, U, R),
+    (httpx.ReadTimeout("read"), R, R, R, U, U, R),
+    (httpx.ReadError("read"), R, R, R, U, U, R),
+    (httpx.RemoteProtocolError("disconnected"), R, R, R, U, U, R),
+    (httpx.DecodingError("gzip"), F, U, U, U, U, U),  # answered, but unreadable: not transient
+    (httpx.TooManyRedirects("loop"), F, U, U, U, U, U),
+    (CustomTransportError("?"), R, R, R, U, U, R),  # unknown transport failure: assume the worst
+    (httpx.NetworkError("?"), R, R, R, U, U, R),
+    (httpx.TimeoutException("?"), R, R, R, U, U, R),
+    (ValueError("a bug"), F, U, U, U, U, U),  # not a transport failure: never retried
 ]
 
 
@@ -165,19 +181,19 @@ def test_decide_first_failure(kind: str, failure: int | BaseException, expected:
 
 # --- the decision once an earlier attempt may have been applied -------------------------------
 
-#   failure                               GET  PATCH DELETE POST ACTION
+#   failure                               GET  PATCH DELETE POST ACTION GUARDED
 AFTER_UNCERTAIN: list[Row] = [
-    (429, R, R, R, U, U),  # a non-idempotent write is never re-sent once it may be applied
-    (500, R, R, R, U, U),
-    (httpx.ConnectError("refused"), R, R, R, U, U),
-    (httpx.ReadTimeout("read"), R, R, R, U, U),
-    (404, F, U, A, U, U),  # a DELETE finding nothing: the earlier attempt deleted it
-    (410, F, U, A, U, U),
-    (409, F, U, U, U, U),  # a later refusal says nothing about the earlier attempt
-    (400, F, U, U, U, U),
-    (403, F, U, U, U, U),
-    (501, F, U, U, U, U),
-    (httpx.UnsupportedProtocol("ftp"), F, U, U, U, U),
+    (429, R, R, R, U, U, R),  # a non-idempotent write is never re-sent once it may be applied
+    (500, R, R, R, U, U, R),
+    (httpx.ConnectError("refused"), R, R, R, U, U, R),
+    (httpx.ReadTimeout("read"), R, R, R, U, U, R),
+    (404, F, U, A, U, U, U),  # a DELETE finding nothing: the earlier attempt deleted it
+    (410, F, U, A, U, U, U),
+    (409, F, U, U, U, U, C),  # a refusal proves nothing, except to a guarded write: read
+    (400, F, U, U, U, U, U),
+    (403, F, U, U, U, U, U),
+    (501, F, U, U, U, U, U),
+    (httpx.UnsupportedProtocol("ftp"), F, U, U, U, U, U),
 ]
 
 
@@ -213,6 +229,89 @@ def test_decide_status_and_decide_exception_are_decide() -> None:
 def test_a_success_is_not_a_failure(status: int) -> None:
     with pytest.raises(ValueError):
         decide_status("get_campaigns", "GET", status)
+
+
+# --- the read that settles a guarded write after a 409 ----------------------------------------
+
+
+def doc(**attributes: object) -> dict[str, object]:
+    return {"data": {"type": "x", "id": "X", "attributes": attributes}}
+
+
+def action(type_: str, id_: str, verb: str) -> dict[str, object]:
+    return {"data": {"type": type_, "id": id_, "attributes": {"action": verb}}}
+
+
+def test_confirming_a_send_reads_its_job() -> None:
+    for revision in ("2026-04-15", "2026-04-15.pre"):
+        check = confirmation(
+            "send_campaign",
+            revision,
+            "/api/campaign-send-jobs",
+            {"data": {"type": "campaign-send-job", "id": "C1"}},
+        )
+        assert check is not None
+        assert (check.operation, check.url, check.answer) == (
+            "get_campaign_send_job",
+            "/api/campaign-send-jobs/C1",
+            True,
+        )
+        for status in ("queued", "processing", "complete"):
+            assert check.applied(doc(status=status))
+        assert not check.applied(doc(status="cancelled"))  # someone cancelled: not ours to say
+        assert not check.applied({"errors": []})
+        assert not check.applied(None)
+    odd = confirmation("send_campaign", "2026-04-15", "/x", {"data": {"id": "a/../b"}})
+    assert odd is not None and odd.url == "/api/campaign-send-jobs/a%2F..%2Fb"
+
+
+@pytest.mark.parametrize(("verb", "status"), [("cancel", "Cancelled"), ("revert", "Draft")])
+def test_confirming_a_stable_cancel_or_revert_reads_the_campaign(verb: str, status: str) -> None:
+    body = action("campaign-send-job", "C1", verb)
+    check = confirmation("cancel_campaign_send", "2026-04-15", "/api/campaign-send-jobs/C1", body)
+    assert check is not None
+    assert (check.operation, check.url, check.answer) == (
+        "get_campaign",
+        "/api/campaigns/C1",
+        False,
+    )
+    assert check.applied(doc(status=status))
+    assert not check.applied(doc(status="Sending"))
+    # .pre campaigns have no status of their own: nothing to read, stays uncertain
+    assert confirmation("cancel_campaign_send", "2026-04-15.pre", "/api/x/C1", body) is None
+
+
+@pytest.mark.parametrize(("verb", "status"), [("cancel", "CANCELLED"), ("revert", "DRAFT")])
+def test_confirming_a_message_schedule_change_reads_the_message(verb: str, status: str) -> None:
+    check = confirmation(
+        "update_campaign_message_schedule_beta",
+        "2026-04-15.pre",
+        "/api/campaign-message-schedule/M1",
+        action("campaign-message-schedule", "M1", verb),
+    )
+    assert check is not None
+    assert (check.operation, check.url, check.answer) == (
+        "get_campaign_message_beta",
+        "/api/campaign-messages/M1",
+        False,
+    )
+    assert check.applied(doc(status=status))  # the overview's field
+    assert check.applied(doc(definition={"status": status.lower()}))  # the reference's
+    assert not check.applied(doc(status="SCHEDULED"))
+
+
+@pytest.mark.parametrize(
+    ("operation_id", "body"),
+    [
+        ("schedule_campaign_message_beta", {"data": {"type": "campaign-message-schedule"}}),
+        ("cancel_campaign_send", action("campaign-send-job", "C1", "pause")),
+        ("send_campaign", {"data": {"type": "campaign-send-job"}}),
+        ("send_campaign", None),
+        ("create_campaign", {"data": {"type": "campaign", "id": "C1"}}),
+    ],
+)
+def test_no_read_can_settle_these(operation_id: str, body: object) -> None:
+    assert confirmation(operation_id, "2026-04-15", "/api/x/C1", body) is None
 
 
 # --- what a failed attempt proves ---------------------------------------------------------------
@@ -254,15 +353,17 @@ def test_may_have_been_applied(failure: int | BaseException, expected: bool) -> 
 
 # --- giving up when retries or time run out -----------------------------------------------------
 
-#   failure, earlier attempt may be applied    GET  PATCH DELETE POST ACTION
-GIVE_UP: list[tuple[tuple[Failure, bool], Decision, Decision, Decision, Decision, Decision]] = [
-    ((429, False), F, F, F, F, F),  # a 429 storm: nothing was applied
-    ((httpx.ConnectError("x"), False), F, F, F, F, F),
-    ((httpx.PoolTimeout("x"), False), F, F, F, F, F),
-    ((503, False), F, U, U, U, U),
-    ((httpx.ReadTimeout("x"), False), F, U, U, U, U),
-    ((429, True), F, U, U, U, U),  # an earlier timeout may have applied it
-    ((httpx.ConnectError("x"), True), F, U, U, U, U),
+#   failure, earlier attempt may be applied    GET  PATCH DELETE POST ACTION GUARDED
+GIVE_UP: list[
+    tuple[tuple[Failure, bool], Decision, Decision, Decision, Decision, Decision, Decision]
+] = [
+    ((429, False), F, F, F, F, F, F),  # a 429 storm: nothing was applied
+    ((httpx.ConnectError("x"), False), F, F, F, F, F, F),
+    ((httpx.PoolTimeout("x"), False), F, F, F, F, F, F),
+    ((503, False), F, U, U, U, U, U),
+    ((httpx.ReadTimeout("x"), False), F, U, U, U, U, U),
+    ((429, True), F, U, U, U, U, U),  # an earlier timeout may have applied it
+    ((httpx.ConnectError("x"), True), F, U, U, U, U, U),
 ]
 
 

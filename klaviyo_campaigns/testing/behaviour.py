@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote, urlencode
 
 from .jsonapi import object_link, relationship_links
@@ -119,6 +119,9 @@ class Behaviour:
     revision: str = ""
     null_links: bool = False
     """Whether collection ``links.next`` / ``prev`` may be null (else they are left out)."""
+    default_sorts: ClassVar[dict[str, str]] = {}
+    """The ``sort`` a list operation applies when the request gives none, by operationId
+    (otherwise: oldest first)."""
 
     def __init__(self) -> None:
         self.types: dict[str, ResourceType] = {}

@@ -59,7 +59,7 @@ def collection(
         node = filters.parse(text)
         filters.check(node, ctx.op.filters)
         records = [r for r in records if filters.evaluate(node, _getter(kind.fields, r))]
-    sort = str(ctx.query.get("sort") or "")
+    sort = str(ctx.query.get("sort") or behaviour.default_sorts.get(ctx.op.id, ""))
     field_name = sort.lstrip("-")
     if field_name and field_name != "id" and field_name not in kind.fields:
         raise invalid(f"Cannot sort by {field_name!r}.", parameter="sort")
@@ -119,13 +119,16 @@ def type_of_path(segment: str) -> str:
 async def get_one(ctx: Context, behaviour: Behaviour) -> Answer:
     """``GET /api/{type}s/{id}``."""
     type_ = type_of_path(_path_parts(ctx)[1])
-    return single(ctx, behaviour, ctx.data.require(type_, ctx.id))
+    record = ctx.data.get(type_, ctx.id, archived=True)  # an archived resource is still read
+    if record is None:
+        raise not_found(f"A {type_} with id {ctx.id!r} does not exist.")
+    return single(ctx, behaviour, record)
 
 
 async def list_all(ctx: Context, behaviour: Behaviour) -> Answer:
     """``GET /api/{type}s``."""
     type_ = type_of_path(_path_parts(ctx)[1])
-    return collection(ctx, behaviour, type_, ctx.data.all(type_))
+    return collection(ctx, behaviour, type_, ctx.data.all(type_, archived=True))
 
 
 async def related_or_ids(ctx: Context, behaviour: Behaviour) -> Answer:
@@ -133,7 +136,9 @@ async def related_or_ids(ctx: Context, behaviour: Behaviour) -> Answer:
     parts = _path_parts(ctx)
     ids_only = parts[3] == "relationships"
     name = parts[-1]
-    source = ctx.data.require(type_of_path(parts[1]), ctx.id)
+    source = ctx.data.get(type_of_path(parts[1]), ctx.id, archived=True)
+    if source is None:
+        raise not_found(f"A {type_of_path(parts[1])} with id {ctx.id!r} does not exist.")
     relation = behaviour.types[source.type].relations.get(name)
     if relation is None:
         raise not_found(f"{source.type} has no relationship {name!r}.")

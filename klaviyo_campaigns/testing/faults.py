@@ -47,7 +47,11 @@ class Faults:
         self._push(operation, Fault("status", status=status, after_commit=after_commit), times)
 
     def delay_next(self, operation: str, seconds: float, times: int = 1) -> None:
-        """Hold the next answers back for ``seconds`` of real time (to trip client timeouts)."""
+        """Hold the next requests back for ``seconds`` of real time (to trip client timeouts).
+
+        The request is handled when the delay ends, whether or not the client still waits: a
+        write then commits after the client gave up on it (a late commit).
+        """
         self._push(operation, Fault("delay", seconds=seconds), times)
 
     def drop_next(self, operation: str, times: int = 1, *, after_commit: bool = False) -> None:

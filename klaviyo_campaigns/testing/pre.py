@@ -13,14 +13,14 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from . import documents
 from .behaviour import Answer, Behaviour, Context, Relation, ResourceType, Timings
 from .clock import isoformat
 from .filters import parse_datetime
 from .jobs import job_status, new_job
-from .jsonapi import ApiError, conflict, invalid, not_found, object_link
+from .jsonapi import ApiError, conflict, error_object, invalid, not_found, object_link
 from .stable import _data, _ensure_image, _iso, _merge, _same_id, register_shared
 from .store import Dataset, Json, Record
 
@@ -60,6 +60,11 @@ class PreBehaviour(Behaviour):
     """Handlers and resource types of revision 2026-04-15.pre."""
 
     null_links = True
+    default_sorts: ClassVar[dict[str, str]] = {
+        # the overview: "Default: -updated_at" (campaigns), "Default: -updated" (messages)
+        "get_campaigns_beta": "-updated_at",
+        "get_campaign_messages_beta": "-updated",
+    }
 
     def __init__(self, revision: str, timings: Timings) -> None:
         super().__init__()
@@ -381,11 +386,14 @@ class PreBehaviour(Behaviour):
         return documents.single(ctx, self, campaign)
 
     async def delete_campaign(self, ctx: Context) -> Answer:
-        """A cascading soft delete: the campaign and all under it are archived."""
+        """A cascading soft delete: "sets the archived flag" (the overview). The campaign stays
+        readable with ``definition.archived`` true (``filter=equals(archived,true)`` lists it);
+        everything under it is gone, and writes to any of it find nothing (404)."""
         campaign = ctx.data.require("campaign", ctx.id)
         for record in self._hierarchy(ctx.data, campaign):
             record.deleted = True
             record.updated = ctx.now
+        campaign.archived = True
         campaign.attributes["definition"]["archived"] = True
         return Answer(204)
 
@@ -431,8 +439,10 @@ class PreBehaviour(Behaviour):
     async def update_audience(self, ctx: Context) -> Answer:
         audience = ctx.data.require("campaign-audience", ctx.id)
         _same_id(ctx)
+        attributes = _data(ctx)["attributes"]
+        _refuse_flat_audience_fields(attributes)
         self._unlocked(audience, ctx, "updated")
-        for key, value in (_data(ctx)["attributes"].get("definition") or {}).items():
+        for key, value in (attributes.get("definition") or {}).items():
             if value is not None:
                 audience.attributes[key] = value
         audience.updated = ctx.now
@@ -934,6 +944,41 @@ def _related(ctx: Context, data: Json, name: str, type_: str) -> Record:
 def _relationship_ids(ctx: Context, name: str) -> list[str]:
     refs = ((_data(ctx).get("relationships") or {}).get(name) or {}).get("data") or []
     return [ref["id"] for ref in refs]
+
+
+_FLAT_AUDIENCE_FIELDS = {
+    "audience_name": "name",
+    "included": "included",
+    "excluded": "excluded",
+    "priority": "priority",
+}
+"""The overview's flat audience fields, and their names under ``attributes.definition``."""
+
+
+def _refuse_flat_audience_fields(attributes: Json) -> None:
+    """400 for the overview's flat audience update (``audience_name``, ``included`` ... at the
+    top of ``attributes``): the reference spec takes them under ``attributes.definition`` and,
+    like Klaviyo, the fake refuses a field a resource does not have rather than answer 200
+    and change nothing (overlays/README.md, disagreements 10 and 11)."""
+    unknown = [key for key in attributes if key != "definition"]
+    if not unknown:
+        return
+    details = []
+    for key in unknown:
+        where = _FLAT_AUDIENCE_FIELDS.get(key)
+        hint = f"; send it as attributes.definition.{where}" if where else ""
+        details.append(
+            (
+                f"'{key}' is not a valid attribute of campaign-audience{hint}.",
+                f"/data/attributes/{key}",
+            )
+        )
+    (first, pointer), more = details[0], details[1:]
+    error = invalid(first, pointer=pointer)
+    error.errors.extend(
+        error_object("invalid", "Invalid input.", detail, pointer=at) for detail, at in more
+    )
+    raise error
 
 
 def _without_nulls(value: Json) -> Json:

@@ -11,7 +11,7 @@ from . import documents, filters
 from .behaviour import Answer, Behaviour, Context, Relation, ResourceType, Timings
 from .clock import isoformat
 from .jobs import estimated_recipients, job_status, new_job
-from .jsonapi import conflict, invalid, not_found
+from .jsonapi import conflict, invalid, not_found, object_link, relationship_links
 from .store import Dataset, Json, Record
 
 REVISION = "2026-04-15"
@@ -362,7 +362,11 @@ class StableBehaviour(Behaviour):
 
 
 async def assign_template(ctx: Context, behaviour: Behaviour) -> Answer:
-    """``POST /api/campaign-message-assign-template``: point a message at a template."""
+    """``POST /api/campaign-message-assign-template``: point a message at a template.
+
+    The answer is the spec's ``PostCampaignMessageResponse``: a message with ``label``,
+    ``channel`` and ``content`` at the top of its attributes, not the shape ``GET`` gives.
+    """
     data = _data(ctx)
     message = ctx.data.require("campaign-message", data["id"])
     template_id = data["relationships"]["template"]["data"]["id"]
@@ -377,7 +381,40 @@ async def assign_template(ctx: Context, behaviour: Behaviour) -> Answer:
     )
     message.relationships["template"] = template.id
     message.updated = ctx.now
-    return documents.single(ctx, behaviour, message)
+    campaign = ctx.data.get("campaign", str(message.relationships["campaign"]))
+    definition = message.attributes["definition"]
+    label = definition.get("label") or (campaign.attributes["name"] if campaign else "")
+    attributes = {
+        "label": label,
+        "channel": definition["channel"],
+        "content": copy.deepcopy(definition.get("content") or {}),
+        **{
+            k: v
+            for k, v in behaviour.render(message, ctx)["attributes"].items()
+            if k in ("send_times", "created_at", "updated_at")
+        },
+    }
+    return Answer(
+        200, {"data": assigned_message(ctx, message, attributes), "links": {"self": ctx.self_url}}
+    )
+
+
+def assigned_message(ctx: Context, message: Record, attributes: Json) -> Json:
+    """The ``campaign-message`` resource of an assign-template answer, around ``attributes``."""
+    relationships = {
+        name: {
+            "data": {"type": name, "id": message.relationships.get(name)},
+            "links": relationship_links(ctx.base_url, "campaign-message", message.id, name),
+        }
+        for name in ("campaign", "template")
+    }
+    return {
+        "type": "campaign-message",
+        "id": message.id,
+        "attributes": attributes,
+        "relationships": relationships,
+        "links": {"self": object_link(ctx.base_url, "campaign-message", message.id)},
+    }
 
 
 async def update_image(ctx: Context, behaviour: Behaviour) -> Answer:

@@ -32,6 +32,9 @@ class Record:
     updated: datetime | None = None
     deleted: bool = False
     """Soft-deleted: kept (for inspection) but no longer visible through the API."""
+    archived: bool = False
+    """Of a soft-deleted record: still readable (GET by id, lists) as Klaviyo shows an archived
+    resource, while writes find it gone (404)."""
     internal: Json = field(default_factory=dict)
 
     def ids(self, name: str) -> list[str]:
@@ -53,10 +56,13 @@ class Dataset:
         self.tables.setdefault(record.type, {})[record.id] = record
         return record
 
-    def get(self, type_: str, id_: str, *, deleted: bool = False) -> Record | None:
-        """The record, or None (soft-deleted records only if ``deleted``)."""
+    def get(
+        self, type_: str, id_: str, *, deleted: bool = False, archived: bool = False
+    ) -> Record | None:
+        """The record, or None (soft-deleted records only if ``deleted``, or if ``archived``
+        and the record is archived)."""
         record = self.tables.get(type_, {}).get(id_)
-        if record is None or (record.deleted and not deleted):
+        if record is None or not _shown(record, deleted, archived):
             return None
         return record
 
@@ -67,9 +73,10 @@ class Dataset:
             raise not_found(f"A {type_} with id {id_!r} does not exist.")
         return record
 
-    def all(self, type_: str, *, deleted: bool = False) -> list[Record]:
-        """Every record of a type (visible ones unless ``deleted``)."""
-        return [r for r in self.tables.get(type_, {}).values() if deleted or not r.deleted]
+    def all(self, type_: str, *, deleted: bool = False, archived: bool = False) -> list[Record]:
+        """Every record of a type (visible ones, plus archived ones if ``archived``, plus every
+        soft-deleted one if ``deleted``)."""
+        return [r for r in self.tables.get(type_, {}).values() if _shown(r, deleted, archived)]
 
     def remove(self, type_: str, id_: str) -> None:
         """Forget a record entirely (a hard delete)."""
@@ -78,6 +85,10 @@ class Dataset:
     def __iter__(self) -> Iterator[Record]:
         for table in self.tables.values():
             yield from table.values()
+
+
+def _shown(record: Record, deleted: bool, archived: bool) -> bool:
+    return not record.deleted or deleted or (archived and record.archived)
 
 
 class Store:

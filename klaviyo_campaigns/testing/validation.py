@@ -175,7 +175,10 @@ def _openapi(original: Json) -> OpenAPI:
 def as_oas30(node: Any) -> Any:
     """The document with the 3.1-isms OpenAPI 3.0 tools ignore or reject turned into 3.0:
     ``const: x`` becomes ``enum: [x]`` (else a ``oneOf`` of channel variants matches them all),
-    and an empty ``required`` list is dropped."""
+    and an empty ``required`` list is dropped. A ``nullable`` ``oneOf`` / ``anyOf`` without a
+    ``type`` (Klaviyo's ``send_options``, ``tracking_options``, ``send_strategy``) gains a null
+    variant: 3.0 validators apply ``nullable`` only beside ``type``, so they refused the
+    ``null`` the spec allows there (and that other clients, e.g. Klaviyo's own SDK, send)."""
     if isinstance(node, list):
         return [as_oas30(item) for item in node]
     if not isinstance(node, dict):
@@ -185,7 +188,15 @@ def as_oas30(node: Any) -> Any:
         out["enum"] = [out.pop("const")]
     if out.get("required") == [] and "properties" in out:
         del out["required"]
+    if out.get("nullable") is True and "type" not in out:
+        for union in ("oneOf", "anyOf"):
+            if isinstance(out.get(union), list):
+                out[union] = [*out[union], _NULL_ONLY]
     return out
+
+
+_NULL_ONLY: Json = {"type": "object", "nullable": True, "enum": [None]}
+"""The variant that accepts ``null`` and nothing else (in OpenAPI 3.0 terms)."""
 
 
 def _to_api_error(errors: Sequence[Exception]) -> ApiError:

@@ -254,7 +254,6 @@ async def test_delete_campaign_cascades_as_soft_delete(
     document = await create(pre)
     campaign_id = document["data"]["id"]
     assert (await pre.delete(f"/api/campaigns/{campaign_id}")).status_code == 204
-    assert (await pre.get(f"/api/campaigns/{campaign_id}")).status_code == 404
     for kind, count in (
         ("campaign", 1),
         ("campaign-audience", 1),
@@ -264,6 +263,118 @@ async def test_delete_campaign_cascades_as_soft_delete(
         kept = fake.records(PRE, kind, deleted=True)
         assert len(kept) == count and all(r.deleted for r in kept)
     assert fake.pre.get("campaign", campaign_id, deleted=True).attributes["definition"]["archived"]
+
+
+async def test_a_deleted_campaign_is_visible_through_its_archived_flag(
+    fake: FakeKlaviyo, pre: httpx.AsyncClient
+) -> None:
+    """The overview: deletion "is a soft delete (sets the archived flag)". The campaign is read
+    back archived and is found by the archived filter; what was under it is gone, and a write
+    to the campaign finds nothing (so a second DELETE is a 404)."""
+    kept_id = (await create(pre, pre_campaign("Kept")))["data"]["id"]
+    campaign_id = (await create(pre, pre_campaign("Deleted")))["data"]["id"]
+    assert (await pre.delete(f"/api/campaigns/{campaign_id}")).status_code == 204
+
+    read = await pre.get(f"/api/campaigns/{campaign_id}")
+    assert read.status_code == 200
+    assert read.json()["data"]["attributes"]["definition"]["archived"] is True
+    assert read.json()["data"]["relationships"]["campaign-messages"]["data"] == []
+
+    async def listed(filter_: str) -> list[str]:
+        response = await pre.get("/api/campaigns", params={"filter": filter_})
+        assert response.status_code == 200, response.text
+        return [c["id"] for c in response.json()["data"]]
+
+    assert await listed("equals(archived,true)") == [campaign_id]
+    assert await listed("equals(archived,false)") == [kept_id]
+
+    rename = {
+        "data": {
+            "type": "campaign",
+            "id": campaign_id,
+            "attributes": {"definition": {"name": "Back"}},
+        }
+    }
+    assert (await pre.patch(f"/api/campaigns/{campaign_id}", json=rename)).status_code == 404
+    assert (await pre.delete(f"/api/campaigns/{campaign_id}")).status_code == 404
+    message_id = fake.records(PRE, "campaign-message", deleted=True)[-1].id
+    assert (await pre.get(f"/api/campaign-messages/{message_id}")).status_code == 404
+
+
+async def test_the_overviews_flat_audience_update_is_refused_not_ignored(
+    pre: httpx.AsyncClient,
+) -> None:
+    """The overview PATCHes ``audience_name``, ``included`` ... at the top of ``attributes``;
+    the reference takes them under ``definition``. A 400 naming each field, never a 200 that
+    changes nothing."""
+    document = await create(pre)
+    audience_id = document["data"]["relationships"]["campaign-audiences"]["data"][0]["id"]
+    flat = {
+        "data": {
+            "type": "campaign-audience",
+            "id": audience_id,
+            "attributes": {
+                "audience_name": "VIP Customers",
+                "included": ["LIST1", "LIST3"],
+                "excluded": ["LIST2"],
+                "priority": 0,
+            },
+        }
+    }
+    refused = await pre.patch(f"/api/campaign-audiences/{audience_id}", json=flat)
+    assert refused.status_code == 400, refused.text
+    errors = refused.json()["errors"]
+    assert [e["source"]["pointer"] for e in errors] == [
+        "/data/attributes/audience_name",
+        "/data/attributes/included",
+        "/data/attributes/excluded",
+        "/data/attributes/priority",
+    ]
+    assert "attributes.definition.name" in errors[0]["detail"]
+    nested = {
+        "data": {
+            "type": "campaign-audience",
+            "id": audience_id,
+            "attributes": {"definition": {"name": "VIP Customers", "included": ["LIST1", "LIST3"]}},
+        }
+    }
+    applied = await pre.patch(f"/api/campaign-audiences/{audience_id}", json=nested)
+    assert applied.status_code == 200, applied.text
+    attributes = applied.json()["data"]["attributes"]
+    assert attributes["audience_name"] == "VIP Customers"
+    assert attributes["definition"]["included"] == ["LIST1", "LIST3"]
+
+
+async def test_lists_apply_the_overviews_default_sorts(
+    fake: FakeKlaviyo, pre: httpx.AsyncClient
+) -> None:
+    """Campaigns: "Default: -updated_at"; campaign messages: "Default: -updated"."""
+    ids = [(await create(pre, pre_campaign(f"C{i}")))["data"]["id"] for i in range(3)]
+    fake.advance(60)
+    rename = {
+        "data": {"type": "campaign", "id": ids[0], "attributes": {"definition": {"name": "C0!"}}}
+    }
+    assert (await pre.patch(f"/api/campaigns/{ids[0]}", json=rename)).status_code == 200
+    campaigns = await pre.get("/api/campaigns")
+    assert [c["id"] for c in campaigns.json()["data"]] == [ids[0], ids[2], ids[1]]
+    oldest_first = await pre.get("/api/campaigns", params={"sort": "created_at"})
+    assert [c["id"] for c in oldest_first.json()["data"]] == ids
+
+    first = (await pre.get("/api/campaign-messages", params={"sort": "created"})).json()["data"]
+    fake.advance(60)
+    renamed = {
+        "data": {
+            "type": "campaign-message",
+            "id": first[0]["id"],
+            "attributes": {"definition": {"name": "Edited"}},
+        }
+    }
+    edited = await pre.patch(f"/api/campaign-messages/{first[0]['id']}", json=renamed)
+    assert edited.status_code == 200, edited.text
+    messages = (await pre.get("/api/campaign-messages")).json()["data"]
+    assert messages[0]["id"] == first[0]["id"]
+    updated = [m["attributes"]["updated"] for m in messages]
+    assert updated == sorted(updated, reverse=True)
 
 
 async def test_individual_create_and_one_variation_per_channel(pre: httpx.AsyncClient) -> None:

@@ -7,6 +7,7 @@ import re
 import httpx
 from fake_helpers import email_campaign
 
+from klaviyo_campaigns.models.stable import PostCampaignMessageResponse
 from klaviyo_campaigns.testing import FakeKlaviyo
 
 EMAIL = {"filter": "equals(messages.channel,'email')"}
@@ -250,6 +251,11 @@ async def test_message_relationships_and_template(client: httpx.AsyncClient) -> 
         },
     )
     assert assigned.status_code == 200
+    # The spec's PostCampaignMessageResponse: label, channel and content, not the GET shape.
+    parsed = PostCampaignMessageResponse.from_dict(assigned.json())
+    assert parsed.data.attributes.channel == "email"
+    assert parsed.data.attributes.label == "Spring sale"
+    assert parsed.data.relationships.template.data.id == "T1"
     template = await client.get(f"/api/campaign-messages/{message_id}/template")
     assert template.json()["data"]["id"] == "T1"
 

@@ -93,6 +93,24 @@ async def test_body_the_spec_rejects_is_400_with_pointers(client: httpx.AsyncCli
     assert pointers == {"/data/attributes/name", "/data/attributes"}
 
 
+@pytest.mark.parametrize("member", ["send_options", "tracking_options", "send_strategy"])
+async def test_null_where_the_spec_makes_a_one_of_nullable_is_accepted(
+    client: httpx.AsyncClient, member: str
+) -> None:
+    """The spec gives these ``nullable: true`` beside a ``oneOf``; Klaviyo's own SDK sends
+    ``null`` for them. Null is accepted, and a value matching no variant is still refused."""
+    body = email_campaign()
+    body["data"]["attributes"][member] = None
+    created = await client.post("/api/campaigns", json=body)
+    assert created.status_code == 201, created.text
+    campaign_id = created.json()["data"]["id"]
+    update = {"data": {"type": "campaign", "id": campaign_id, "attributes": {member: None}}}
+    updated = await client.patch(f"/api/campaigns/{campaign_id}", json=update)
+    assert updated.status_code == 200, updated.text
+    body["data"]["attributes"][member] = "not an object"
+    assert_errors(await client.post("/api/campaigns", json=body), 400, "invalid")
+
+
 async def test_parameter_the_spec_rejects_is_400(client: httpx.AsyncClient) -> None:
     response = await client.get(
         "/api/campaigns",
