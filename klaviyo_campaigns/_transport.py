@@ -19,6 +19,8 @@ needs on top of it:
   was "not sent"). httpx-aiohttp's own mapping turns ``ServerDisconnectedError`` and read
   timeouts into ``ConnectTimeout``, which would let a write the server may have applied be sent
   again; this mapping replaces it.
+- aiohttp's own silent retry of a dropped GET, PUT or DELETE is off: the SDK's retry rules
+  decide every re-send.
 - The ``aiohttp.ClientSession`` is created on the first request, inside the running event
   loop, and closed by ``httpx.AsyncClient.aclose()``.
 """
@@ -63,7 +65,13 @@ class Transport(AiohttpTransport):
             keepalive_timeout=self.limits.keepalive_expiry or 0,
             ssl=self.ssl_context,
         )
-        return aiohttp.ClientSession(connector=connector)
+        session = aiohttp.ClientSession(connector=connector)
+        # aiohttp silently re-sends a GET, PUT or DELETE once when its connection drops; the
+        # SDK's retry rules must be the only ones: that second request would bypass the rate
+        # limiter and the retry count, and hide that a DELETE's first attempt may have applied
+        # it. aiohttp has no public switch for this; its own test client sets the same attribute.
+        session._retry_connection = False
+        return session
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send through aiohttp; aiohttp's failures raise the httpx exception httpcore would."""
