@@ -33,6 +33,8 @@ I = TypeVar("I")  # noqa: E741 - the item type
 DEFAULT_BASE_URL = "https://a.klaviyo.com"
 #: Finite by default: the generated client's default is no timeout at all.
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+#: Connections the SDK's own client opens at most (httpx's default pool size).
+DEFAULT_MAX_CONNECTIONS = 100
 
 
 class RawResponses:
@@ -71,8 +73,11 @@ class Klaviyo:
             ``min(backoff_cap, backoff_base * 2**n)`` seconds (full jitter). A 429 waits what
             its ``Retry-After`` says instead.
         backoff_cap: the longest backoff between two attempts, in seconds.
+        max_connections: the most connections the SDK's own client keeps open (100 by default);
+            idle ones stay open for reuse up to that number. Not with ``http_client``.
         http_client: an ``httpx.AsyncClient`` to send with; the SDK never closes one it was given,
-            and its own timeout applies (``timeout`` is for the client the SDK builds).
+            and its own timeout and pool apply (``timeout`` and ``max_connections`` are for the
+            client the SDK builds, which sends through aiohttp: see the configuration guide).
         limiter: where rate limits are kept; an in-process ``WindowLimiter`` by default, or a
             shared one (``RedisLimiter``) for many processes on one account.
     """
@@ -87,6 +92,7 @@ class Klaviyo:
         retry_deadline: float = 120.0,
         backoff_base: float = 0.5,
         backoff_cap: float = 8.0,
+        max_connections: int | None = None,
         http_client: httpx.AsyncClient | None = None,
         limiter: Limiter | None = None,
     ) -> None:
@@ -100,9 +106,29 @@ class Klaviyo:
             raise ConfigurationError("max_retries must be 0 or more")
         if not 0 < backoff_base <= backoff_cap:
             raise ConfigurationError("backoff_base must be positive and at most backoff_cap")
+        if max_connections is not None and (
+            isinstance(max_connections, bool)
+            or not isinstance(max_connections, int)
+            or max_connections < 1
+        ):
+            raise ConfigurationError(
+                f"max_connections must be a whole number of 1 or more, got {max_connections!r}"
+            )
+        if max_connections is not None and http_client is not None:
+            raise ConfigurationError(
+                "max_connections sizes the client the SDK builds; with http_client, size that "
+                "client's pool instead (httpx.Limits)"
+            )
         self.base_url = url.rstrip("/")
         self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(timeout=timeout)
+        if http_client is None:
+            from ._transport import build_client  # imports aiohttp: only when it is used
+
+            http_client = build_client(
+                timeout=httpx.Timeout(timeout),
+                max_connections=max_connections or DEFAULT_MAX_CONNECTIONS,
+            )
+        self._http = http_client
         self.limiter: Limiter = limiter if limiter is not None else WindowLimiter()
         self._sender = Sender(
             self._http,
@@ -173,7 +199,8 @@ class Klaviyo:
         )
 
     async def aclose(self) -> None:
-        """Close the HTTP connections, unless the ``httpx.AsyncClient`` was given to us."""
+        """Close the HTTP connections (and the aiohttp session under them), unless the
+        ``httpx.AsyncClient`` was given to us."""
         if self._owns_http:
             await self._http.aclose()
 

@@ -1,5 +1,6 @@
 """Retries against the fake over loopback HTTP, where dropped connections, truncated bodies,
-timeouts and refused connections are real transport events.
+timeouts and refused connections are real transport events. Every test runs on both
+transports: aiohttp (what the SDK builds for itself) and httpcore (a plain injected client).
 
 The rule under test: a read is retried through any transient failure; a write is re-sent only
 where the server provably did not process it (429, a refused connection), and where the SDK
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import random
 import socket
+import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -21,6 +23,7 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
+from pool_helpers import TRANSPORTS, busy_connections, http_client
 
 from klaviyo_campaigns import (
     ConflictError,
@@ -45,6 +48,14 @@ from klaviyo_campaigns.testing import FakeKlaviyo
 KEY = "pk_test_retries_0123456789abcdef"
 READ_TIMEOUT = 0.15
 SLOW = 0.4  # a server delay that trips READ_TIMEOUT
+TRANSPORT = "aiohttp"  # set per test by the `transport` fixture
+
+
+@pytest.fixture(autouse=True, params=TRANSPORTS)
+def transport(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Which transport ``client`` sends through, for this run of the test."""
+    monkeypatch.setattr(sys.modules[__name__], "TRANSPORT", request.param)
+    return str(request.param)
 
 
 def campaign_body(name: str, *, valid: bool = True) -> CampaignCreateQuery:
@@ -129,7 +140,8 @@ async def client(
     balance: Balance | None = None,
 ) -> AsyncIterator[Klaviyo]:
     timeout = httpx.Timeout(5.0, read=READ_TIMEOUT, pool=pool_timeout)
-    async with httpx.AsyncClient(
+    async with http_client(
+        TRANSPORT,
         timeout=timeout,
         event_hooks=attempts.hooks() if attempts else None,
         limits=limits or httpx.Limits(max_connections=500),
@@ -467,8 +479,7 @@ async def test_cancelling_a_call_mid_request_releases_its_connection(
         call.cancel()
         with pytest.raises(asyncio.CancelledError):
             await call
-        pool = kl._http._transport._pool  # type: ignore[attr-defined]
-        assert all(c.is_idle() or c.is_closed() for c in pool.connections)
+        assert busy_connections(kl._http) == 0
         # The pool's only connection is free again: a PoolTimeout (0.1 s) would say otherwise.
         assert (await kl.stable.get_campaign(campaign_id)).data.id == campaign_id
     assert balance.acquired == balance.released == 2  # the cancelled request released its slot
@@ -529,7 +540,7 @@ async def test_under_random_faults_every_write_is_reported_exactly(fake: FakeKla
 
     fake.validate = False  # spec validation costs the fake ~30 ms a request; not tested here
     # 30 connections: httpcore's pool scans every connection for every queued request, so
-    # hundreds of connections cost more than they bring on one event loop.
+    # hundreds of connections cost more than they bring on one event loop (same on both sides).
     connections = httpx.Limits(max_connections=30)
     balance = Balance()
     async with (
@@ -567,7 +578,7 @@ async def test_under_random_faults_every_write_is_reported_exactly(fake: FakeKla
     assert tally["may have been applied"] > 0
     assert sum(n for said, n in tally.items() if said.startswith("failed")) > 0
     print(
-        f"\nfault run: {calls} creates in {elapsed:.2f} s, "
+        f"\nfault run ({TRANSPORT}): {calls} creates in {elapsed:.2f} s, "
         f"{sum(fake.counters.requests.values())} requests reached the fake; "
         f"outcomes {dict(tally)}; "
         f"'may have been applied' applied {uncertain_applied}/{tally['may have been applied']}, "
