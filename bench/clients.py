@@ -8,12 +8,12 @@ from contextlib import asynccontextmanager
 
 import httpx
 
-from klaviyo_campaigns import Klaviyo
+from klaviyo_campaigns import REVISIONS, Klaviyo
 from klaviyo_campaigns._limits import Bucket, Limiter
 
 API_KEY = "pk_bench_0000000000000000000000000000"
 FILTER = "equals(messages.channel,'email')"
-STABLE = "2026-04-15"
+STABLE = REVISIONS.stable
 HEADERS = {
     "Authorization": f"Klaviyo-API-Key {API_KEY}",
     "Accept": "application/vnd.api+json",

@@ -227,7 +227,7 @@ def _render(
         "from collections.abc import Sequence\n",
         "from typing import TYPE_CHECKING, TypeVar\n\n",
         "from ... import _coerce as _c\n",
-        f"from ..operations import {package.upper()} as OPERATIONS\n",
+        f"from ..operations import {package.upper()}_OPERATIONS as OPERATIONS\n",
         "from .types import UNSET, Unset\n\n",
         "if TYPE_CHECKING:\n",
         "    from ..._send import RawSend, Send\n",

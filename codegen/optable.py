@@ -95,7 +95,7 @@ def emit(revisions: list[tuple[str, str, Spec]]) -> str:
     out = [HEADER]
     names = []
     for revision, package, spec in revisions:
-        const = package.upper()
+        const = f"{package.upper()}_OPERATIONS"
         names.append((revision, const))
         out.append(f"{const}: dict[str, Operation] = {{\n")
         for method, path, op in operations(spec):

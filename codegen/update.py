@@ -22,13 +22,13 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 from . import fixups, optable, report
-from .generate import PRE_REVISION, STABLE_REVISION
 from .overlay import OverlayError, apply_overlays
 from .spec import Spec, dumps, operations
 
@@ -65,23 +65,37 @@ def read_spec(path: Path) -> Spec:
     return document
 
 
-def check_revision(path: Path, spec: Spec) -> None:
-    """Refuse a spec whose ``info.version`` is not the stable revision this checkout generates."""
-    revision = spec.get("info", {}).get("version")
-    if revision == STABLE_REVISION:
-        return
-    if revision == PRE_REVISION:
+#: A stable revision as Klaviyo names them (a date); ``.pre`` revisions add a suffix.
+_STABLE_REVISION = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def revision_of(spec: Spec) -> str:
+    """The revision a spec describes: its ``info.version`` (the client sends exactly this)."""
+    return str(spec.get("info", {}).get("version"))
+
+
+def check_revision(path: Path, spec: Spec, current: str | None) -> None:
+    """Refuse a spec that is not a stable revision, or older than the one in the checkout.
+
+    A newer revision is taken like a same-revision update: the revision is data (the specs'
+    ``info.version``), so nothing else in the checkout names it.
+    """
+    revision = revision_of(spec)
+    if revision.endswith(".pre"):
         raise UpdateError(
             f"{path} is revision {revision}: the .pre revision is built from the stable spec by "
             "overlays/, not copied. Carry what changed into overlays/*.yaml (see "
             "overlays/README.md), then run `make update-spec` without SPEC for the report."
         )
-    raise UpdateError(
-        f"{path} is revision {revision!r}, this checkout generates {STABLE_REVISION!r} (and "
-        f"{PRE_REVISION!r} from it). A new revision is a new SDK release: change "
-        "STABLE_REVISION / PRE_REVISION in codegen/generate.py and REVISIONS in "
-        "klaviyo_campaigns/_version.py, rename the files in openapi/, then update."
-    )
+    if not _STABLE_REVISION.match(revision):
+        raise UpdateError(
+            f"{path}: info.version is {revision!r}, not a stable revision (YYYY-MM-DD)"
+        )
+    if current is not None and revision < current:
+        raise UpdateError(
+            f"{path} is revision {revision}, older than the {current} this checkout generates; "
+            "nothing was written"
+        )
 
 
 def campaigns_only(spec: Spec) -> Spec | None:
@@ -157,7 +171,8 @@ def _derive(stable: Spec, root: Path, source: str) -> Spec:
             "Fix or remove that action (the spec it was written against changed); "
             "nothing was written."
         ) from exc
-    for name, spec in ((STABLE_REVISION, stable), (PRE_REVISION, pre)):
+    for spec in (stable, pre):
+        name = revision_of(spec)
         try:
             fixups.apply_all(spec)
         except fixups.FixupError as exc:
@@ -207,22 +222,23 @@ def update_spec(
     Raises :class:`UpdateError`, leaving the checkout as it was, when the spec cannot be taken.
     """
     openapi = root / "openapi"
-    raw_target = openapi / f"klaviyo-{STABLE_REVISION}.raw.json"
+    raw_target = openapi / "stable.raw.json"
     report_path = report_path or openapi / "CHANGES.md"
     source = spec_path or raw_target
     new_bytes = source.read_bytes() if source.exists() else b""
     old_bytes = raw_target.read_bytes() if raw_target.exists() else b""
 
     new_stable = read_spec(source)
-    check_revision(source, new_stable)
+    current = revision_of(read_spec(raw_target)) if raw_target.exists() else None
+    check_revision(source, new_stable, current)
     cut = campaigns_only(new_stable)
     if cut is not None:
         new_stable = cut
         new_bytes = json.dumps(cut, indent=2, ensure_ascii=False).encode() + b"\n"
-    new = {STABLE_REVISION: new_stable, PRE_REVISION: _derive(new_stable, root, str(source))}
+    new = {"stable": new_stable, "pre": _derive(new_stable, root, str(source))}
     old: dict[str, Spec | None] = {}
     for name in new:
-        committed = openapi / f"klaviyo-{name}.json"
+        committed = openapi / f"{name}.json"
         old[name] = (
             json.loads(committed.read_text(encoding="utf-8")) if committed.exists() else None
         )
@@ -244,14 +260,14 @@ def update_spec(
             raw_target.write_bytes(old_bytes)
         raise
 
-    changes = [report.compare(name, old[name], spec) for name, spec in new.items()]
+    changes = [report.compare(revision_of(spec), old[name], spec) for name, spec in new.items()]
     inputs = [
         f"stable raw spec `openapi/{raw_target.name}`: sha256 "
         f"`{_digest(old_bytes)}` → `{_digest(new_bytes)}`"
         + (f" (from `{spec_path.name}`)" if spec_path is not None else "")
         + (f", its operations tagged `{TAG}`" if cut is not None else ""),
         f"overlays (`overlays/*.yaml`, sha256 `{_overlays_digest(root)}`) build "
-        f"`{PRE_REVISION}` from it",
+        f"`{revision_of(new['pre'])}` from it",
     ]
     text = report.render(changes, inputs)
     report_path.parent.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, Self, TypeVar
 import httpx
 
 from . import polling
-from ._generated.v2026_04_15 import facade as stable_facade
+from ._generated.stable import facade as stable_facade
 from ._limits import Limiter, WindowLimiter, key_fingerprint
 from ._send import JSON_API, Sender
 from ._version import __version__
@@ -19,13 +19,13 @@ from .errors import ConfigurationError
 from .pagination import Page, Paginator, paginate
 
 if TYPE_CHECKING:
-    from ._generated.v2026_04_15.models import (
+    from ._generated.pre.facade import API as PreAPI
+    from ._generated.pre.facade import RawAPI as PreRawAPI
+    from ._generated.pre.models import GetMessageResponseCompoundDocument
+    from ._generated.stable.models import (
         GetCampaignRecipientEstimationJobResponse,
         GetCampaignSendJobResponse,
     )
-    from ._generated.v2026_04_15_pre.facade import API as PreAPI
-    from ._generated.v2026_04_15_pre.facade import RawAPI as PreRawAPI
-    from ._generated.v2026_04_15_pre.models import GetMessageResponseCompoundDocument
 
 P = ParamSpec("P")
 I = TypeVar("I")  # noqa: E741 - the item type
@@ -44,8 +44,8 @@ class RawResponses:
 
     @functools.cached_property
     def pre(self) -> PreRawAPI:
-        """Revision ``2026-04-15.pre``, returning whole responses."""
-        from ._generated.v2026_04_15_pre.facade import RawAPI
+        """The ``.pre`` revision (``REVISIONS[1]``), returning whole responses."""
+        from ._generated.pre.facade import RawAPI
 
         return RawAPI(self._sender.send_raw)
 
@@ -53,8 +53,9 @@ class RawResponses:
 class Klaviyo:
     """An async client for the Klaviyo Campaigns API; hold one for the life of the process.
 
-    ``kl.stable`` has every operation of revision ``2026-04-15``, ``kl.pre`` every operation of
-    ``2026-04-15.pre``; each sends its own ``revision`` header. Use it as an async context
+    ``kl.stable`` has every operation of the stable revision, ``kl.pre`` every operation of the
+    ``.pre`` beta (``klaviyo_campaigns.REVISIONS`` names both); each sends its own ``revision``
+    header, the ``info.version`` of the spec it was generated from. Use it as an async context
     manager, or call ``aclose()``::
 
         async with Klaviyo() as kl:   # key from KLAVIYO_API_KEY
@@ -124,8 +125,8 @@ class Klaviyo:
 
     @functools.cached_property
     def pre(self) -> PreAPI:
-        """Every operation of revision ``2026-04-15.pre`` (its code loads on first use)."""
-        from ._generated.v2026_04_15_pre.facade import API
+        """Every operation of the ``.pre`` revision (its code loads on first use)."""
+        from ._generated.pre.facade import API
 
         return API(self._sender.send)
 

@@ -18,7 +18,7 @@ import httpx
 
 from . import _retry
 from ._generated.operations import Operation
-from ._generated.v2026_04_15.types import Response
+from ._generated.stable.types import Response
 from ._limits import Bucket, Limiter
 from .errors import (
     APIStatusError,

@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from .errors import TerminalStateError, ValidationError, WaitTimeoutError
 
 if TYPE_CHECKING:
-    from ._generated.v2026_04_15.facade import API as StableAPI
-    from ._generated.v2026_04_15.models import (
+    from ._generated.pre.facade import API as PreAPI
+    from ._generated.pre.models import GetMessageResponseCompoundDocument
+    from ._generated.stable.facade import API as StableAPI
+    from ._generated.stable.models import (
         GetCampaignRecipientEstimationJobResponse,
         GetCampaignSendJobResponse,
     )
-    from ._generated.v2026_04_15_pre.facade import API as PreAPI
-    from ._generated.v2026_04_15_pre.models import GetMessageResponseCompoundDocument
 
 R = TypeVar("R")
 

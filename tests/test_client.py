@@ -17,6 +17,7 @@ import pytest
 import pytest_asyncio
 
 from klaviyo_campaigns import (
+    REVISIONS,
     APIStatusError,
     AuthenticationError,
     BadRequestError,
@@ -32,7 +33,7 @@ from klaviyo_campaigns import (
     ValidationError,
     __version__,
 )
-from klaviyo_campaigns._generated.v2026_04_15.models import (
+from klaviyo_campaigns._generated.stable.models import (
     CampaignCreateQuery,
     CampaignSendJobCreateQuery,
 )
@@ -40,8 +41,7 @@ from klaviyo_campaigns.errors import FilterError
 from klaviyo_campaigns.testing import FakeClock, FakeKlaviyo
 
 KEY = "pk_test_client_0123456789abcdef"
-STABLE = "2026-04-15"
-PRE = "2026-04-15.pre"
+STABLE, PRE = REVISIONS
 JSON_API = "application/vnd.api+json"
 START = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 CHANNEL = "equals(messages.channel,'email')"

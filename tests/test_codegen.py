@@ -18,10 +18,10 @@ from openapi_schema_validator import OAS30Validator
 from codegen import fixups
 from codegen.generate import RAW_STABLE, TARGET, build
 from codegen.spec import load_raw, operations
-from klaviyo_campaigns._generated.operations import OPERATIONS
-from klaviyo_campaigns._generated.v2026_04_15 import facade
-from klaviyo_campaigns._generated.v2026_04_15.api.campaigns import get_campaigns
-from klaviyo_campaigns._generated.v2026_04_15.models import (
+from klaviyo_campaigns._generated.operations import OPERATIONS, STABLE_REVISION
+from klaviyo_campaigns._generated.stable import facade
+from klaviyo_campaigns._generated.stable.api.campaigns import get_campaigns
+from klaviyo_campaigns._generated.stable.models import (
     CampaignCreateQuery,
     CampaignCreateQueryResourceObject,
     CampaignCreateQueryResourceObjectAttributes,
@@ -42,8 +42,8 @@ def stable_ids() -> set[str]:
 def test_every_stable_operation_is_generated() -> None:
     ids = stable_ids()
     assert len(ids) == 26
-    assert set(OPERATIONS["2026-04-15"]) == ids
-    modules = {p.stem for p in (TARGET / "v2026_04_15" / "api").rglob("*.py")} - {"__init__"}
+    assert set(OPERATIONS[STABLE_REVISION]) == ids
+    modules = {p.stem for p in (TARGET / "stable" / "api").rglob("*.py")} - {"__init__"}
     assert modules == ids
 
 
@@ -54,12 +54,12 @@ def test_every_stable_operation_is_a_facade_method() -> None:
 
 
 def test_operation_table_holds_the_spec_rate_limits_and_filters() -> None:
-    op = OPERATIONS["2026-04-15"]["get_campaigns"]
+    op = OPERATIONS[STABLE_REVISION]["get_campaigns"]
     assert (op.method, op.path, op.burst, op.steady) == ("GET", "/api/campaigns", 10, 150)
     assert op.paginated and op.scopes == ("campaigns:read",)
     channel = next(f for f in op.filters if f.name == "messages.channel")
     assert channel.operators == ("equals",) and channel.enum == ("email", "sms", "mobile_push")
-    tags = OPERATIONS["2026-04-15"]["get_tags_for_campaign"]
+    tags = OPERATIONS[STABLE_REVISION]["get_tags_for_campaign"]
     assert (tags.burst, tags.steady, tags.paginated) == (3, 60, False)
 
 
@@ -85,7 +85,7 @@ def test_array_query_parameters_are_sent_once_comma_joined() -> None:
 
 
 def test_no_operation_takes_a_revision_argument() -> None:
-    for module in (TARGET / "v2026_04_15" / "api").rglob("*.py"):
+    for module in (TARGET / "stable" / "api").rglob("*.py"):
         assert "revision" not in module.read_text(), module
 
 
@@ -214,7 +214,7 @@ def test_missing_revision_header_fails_loudly() -> None:
 def test_error_envelopes_become_one_schema() -> None:
     spec = fixups.apply_all(STABLE)
     assert "ErrorDocument" in spec["components"]["schemas"]
-    models = {p.stem for p in (TARGET / "v2026_04_15" / "models").glob("*.py")}
+    models = {p.stem for p in (TARGET / "stable" / "models").glob("*.py")}
     assert not [m for m in models if "response_4xx" in m or "response_5xx" in m]
 
 
@@ -249,7 +249,7 @@ def test_importing_the_package_has_no_side_effects() -> None:
 
 
 def test_included_resources_parse_to_the_class_of_their_type() -> None:
-    from klaviyo_campaigns._generated.v2026_04_15.models import (
+    from klaviyo_campaigns._generated.stable.models import (
         CampaignMessageResponseObjectResource,
         GetCampaignResponseCompoundDocument,
         TagResponseObjectResource,
@@ -284,7 +284,7 @@ def test_included_resources_parse_to_the_class_of_their_type() -> None:
 
 
 def test_a_missing_required_field_names_the_model_and_field() -> None:
-    from klaviyo_campaigns._generated.v2026_04_15.types import MissingFieldError
+    from klaviyo_campaigns._generated.stable.types import MissingFieldError
 
     with pytest.raises(MissingFieldError, match="requires the field 'audiences'") as caught:
         CampaignCreateQuery.from_dict({"data": {"type": "campaign", "attributes": {"name": "x"}}})

@@ -1,4 +1,4 @@
-"""The overlays in overlays/ turn the stable spec into revision 2026-04-15.pre.
+"""The overlays in overlays/ turn the stable spec into the .pre revision.
 
 Checked against Klaviyo's two sources in ../shared/spec (absent in a user's clone: those
 tests skip): the published .pre reference spec and the prose overview. The reference decides
@@ -22,13 +22,17 @@ import jsonschema
 import pytest
 
 from codegen.overlay import apply_overlays, load_overlay
+from klaviyo_campaigns._generated.operations import PRE_REVISION
 
 REPO = Path(__file__).resolve().parents[1]
-STABLE_RAW = REPO / "openapi" / "klaviyo-2026-04-15.raw.json"
+STABLE_RAW = REPO / "openapi" / "stable.raw.json"
 OVERLAYS = REPO / "overlays"
 SHARED_SPEC = REPO.parent / "shared" / "spec"
-REFERENCE = SHARED_SPEC / "reference" / "klaviyo-2026-04-15.pre.campaigns.json"
-OVERVIEW = SHARED_SPEC / "campaigns-api-2026-04-15.pre-overview.md"
+# Outside the repository, named by Klaviyo's revision: found by pattern, not by date.
+REFERENCE = next(
+    (SHARED_SPEC / "reference").glob("klaviyo-*.pre.campaigns.json"), SHARED_SPEC / "absent"
+)
+OVERVIEW = next(SHARED_SPEC.glob("campaigns-api-*.pre-overview.md"), SHARED_SPEC / "absent")
 MEDIA = "application/vnd.api+json"
 
 # Operations only the overview describes (method, path, operationId).
@@ -153,7 +157,7 @@ _SAMPLES: dict[str, Any] = {
     "number": 1.5,
     "boolean": True,
     "date-time": "2026-04-15T12:00:00+00:00",
-    "date": "2026-04-15",
+    "date": "2026-01-02",
     "uri": "https://a.klaviyo.com/api/sample/",
 }
 
@@ -263,13 +267,13 @@ def test_overview_only_additions_are_marked_in_their_action_description() -> Non
         assert extra in text, f"{extra} is not in an 'overview only' action"
 
 
-def test_the_result_is_revision_2026_04_15_pre() -> None:
+def test_the_result_is_the_pre_revision() -> None:
     spec = pre()
 
-    assert spec["info"]["version"] == "2026-04-15.pre"
+    assert spec["info"]["version"] == PRE_REVISION
     for method, path, op in operations(spec).values():
         headers = [p for p in op["parameters"] if p["in"] == "header" and p["name"] == "revision"]
-        assert [h["schema"]["default"] for h in headers] == ["2026-04-15.pre"], (method, path)
+        assert [h["schema"]["default"] for h in headers] == [PRE_REVISION], (method, path)
 
 
 def test_overlays_do_not_change_the_stable_spec_they_are_given() -> None:
@@ -600,9 +604,9 @@ def test_the_overview_s_upper_case_message_status_is_accepted_when_parsing() -> 
     assert errors(pre(), "GetMessageResponseCompoundDocument", body)
 
 
-# --- The generated models (klaviyo_campaigns._generated.v2026_04_15_pre) ----------------------
+# --- The generated models (klaviyo_campaigns._generated.pre) ----------------------
 
-GENERATED_MODELS = "klaviyo_campaigns._generated.v2026_04_15_pre.models"
+GENERATED_MODELS = "klaviyo_campaigns._generated.pre.models"
 
 
 @pytest.fixture

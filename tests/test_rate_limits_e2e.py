@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from klaviyo_campaigns import Klaviyo
-from klaviyo_campaigns._generated.operations import V2026_04_15, Operation
+from klaviyo_campaigns._generated.operations import STABLE_OPERATIONS, Operation
 from klaviyo_campaigns._limits import WindowLimiter
 from klaviyo_campaigns.testing import FakeKlaviyo
 
@@ -93,7 +93,7 @@ async def test_a_thousand_concurrent_gets_meet_no_429(fake: FakeKlaviyo) -> None
     assert [r.data.id for r in results] == [campaign_id] * 1000  # type: ignore[attr-defined]
     assert answers.statuses == Counter({200: 1000})  # not one 429, so no retry either
     assert fake.counters.requests["get_campaign"] == 1000
-    print(report("in-process", V2026_04_15["get_campaign"], 1000, elapsed, SPEEDUP))
+    print(report("in-process", STABLE_OPERATIONS["get_campaign"], 1000, elapsed, SPEEDUP))
 
 
 async def test_a_thousand_concurrent_gets_over_loopback_meet_no_429() -> None:
@@ -117,7 +117,7 @@ async def test_a_thousand_concurrent_gets_over_loopback_meet_no_429() -> None:
     assert [r.data.id for r in results] == [campaign_id] * 1000  # type: ignore[attr-defined]
     assert answers.statuses == Counter({200: 1000})  # not one 429, so no retry either
     assert fake.counters.requests["get_campaign"] == 1000
-    print(report("loopback", V2026_04_15["get_campaign"], 1000, elapsed, speedup))
+    print(report("loopback", STABLE_OPERATIONS["get_campaign"], 1000, elapsed, speedup))
 
 
 async def test_hundreds_of_concurrent_calls_on_one_client_all_return(fake: FakeKlaviyo) -> None:

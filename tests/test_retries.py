@@ -23,6 +23,7 @@ import pytest
 import pytest_asyncio
 
 from klaviyo_campaigns import (
+    REVISIONS,
     ConnectError,
     Klaviyo,
     KlaviyoError,
@@ -33,7 +34,7 @@ from klaviyo_campaigns import (
     TransportError,
     WriteMayHaveBeenApplied,
 )
-from klaviyo_campaigns._generated.v2026_04_15.models import (
+from klaviyo_campaigns._generated.stable.models import (
     CampaignCreateQuery,
     CampaignPartialUpdateQuery,
     CampaignSendJobCreateQuery,
@@ -169,7 +170,7 @@ async def url(fake: FakeKlaviyo) -> AsyncIterator[str]:
 
 
 def names_stored(fake: FakeKlaviyo) -> Counter[str]:
-    return Counter(str(c.attributes["name"]) for c in fake.records("2026-04-15", "campaign"))
+    return Counter(str(c.attributes["name"]) for c in fake.records(REVISIONS.stable, "campaign"))
 
 
 # -- reads: retried through every transient failure ------------------------------------------
@@ -552,7 +553,9 @@ async def test_under_random_faults_every_write_is_reported_exactly(fake: FakeKla
             assert stored[name] == 1, f"{name}: reported created, not in the store"
         elif said.startswith("failed"):
             assert stored[name] == 0, f"{name}: reported failed ({said}), but applied"
-    campaigns = {str(c.attributes["name"]): c.id for c in fake.records("2026-04-15", "campaign")}
+    campaigns = {
+        str(c.attributes["name"]): c.id for c in fake.records(REVISIONS.stable, "campaign")
+    }
     assert all(campaigns[name] == id_ for name, id_ in created_ids.items())
     assert fake.counters.writes["create_campaign"] == sum(stored.values())
     assert set(stored) <= set(outcome)

@@ -23,9 +23,12 @@ from codegen import report
 from codegen.generate import RAW_STABLE
 from codegen.spec import Spec, load_raw
 from codegen.update import UpdateError, campaigns_only, update_spec
+from klaviyo_campaigns import REVISIONS
 
 ROOT = Path(__file__).resolve().parent.parent
 STABLE = load_raw(RAW_STABLE)
+#: A stable revision a year before the committed one.
+OLDER = f"{int(REVISIONS.stable[:4]) - 1}{REVISIONS.stable[4:]}"
 
 
 def make_checkout(dest: Path) -> Path:
@@ -97,7 +100,7 @@ def operation_block(revision_text: str, operation_id: str) -> str:
 # -- the report --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("revision", ["2026-04-15", "2026-04-15.pre"])
+@pytest.mark.parametrize("revision", REVISIONS)
 def test_report_lists_the_removed_operation(updated: tuple[Path, Path, str], revision: str) -> None:
     text = section(updated[2], revision)
     assert "### Removed\n\n- `get_campaign_recipient_estimation`: GET " in text
@@ -105,13 +108,13 @@ def test_report_lists_the_removed_operation(updated: tuple[Path, Path, str], rev
     assert "0 added, 1 removed" in text
 
 
-@pytest.mark.parametrize("revision", ["2026-04-15", "2026-04-15.pre"])
+@pytest.mark.parametrize("revision", REVISIONS)
 def test_report_lists_the_added_enum_value(updated: tuple[Path, Path, str], revision: str) -> None:
     block = operation_block(section(updated[2], revision), "get_campaign_send_job")
     assert "- response 200 `data.attributes.status`: enum + `paused`" in block
 
 
-@pytest.mark.parametrize("revision", ["2026-04-15", "2026-04-15.pre"])
+@pytest.mark.parametrize("revision", REVISIONS)
 def test_report_lists_the_rate_limit_change(updated: tuple[Path, Path, str], revision: str) -> None:
     block = operation_block(section(updated[2], revision), "get_tags_for_campaign")
     assert "- rate limit `burst`: `3/s` → `5/s`" in block
@@ -120,7 +123,7 @@ def test_report_lists_the_rate_limit_change(updated: tuple[Path, Path, str], rev
 def test_a_field_renamed_in_a_shared_schema_shows_under_every_operation_using_it(
     updated: tuple[Path, Path, str],
 ) -> None:
-    stable = section(updated[2], "2026-04-15")
+    stable = section(updated[2], REVISIONS.stable)
     direct = operation_block(stable, "get_template_for_campaign_message")
     assert "- response 200 `data.attributes.editor_type`: renamed to `editor`" in direct
     for op in ("get_campaign_message", "get_messages_for_campaign"):  # include=template
@@ -130,7 +133,7 @@ def test_a_field_renamed_in_a_shared_schema_shows_under_every_operation_using_it
             "renamed to `editor`" in block
         )
     # .pre replaced those two operations with its own; only the template one is left
-    pre = section(updated[2], "2026-04-15.pre")
+    pre = section(updated[2], REVISIONS.pre)
     assert "renamed to `editor`" in operation_block(pre, "get_template_for_campaign_message")
     assert "#### `get_campaign_message`" not in pre
 
@@ -146,7 +149,7 @@ def test_report_names_its_inputs(updated: tuple[Path, Path, str]) -> None:
 
 def test_the_new_raw_spec_is_copied_byte_for_byte(updated: tuple[Path, Path, str]) -> None:
     root, new, _ = updated
-    assert (root / "openapi" / "klaviyo-2026-04-15.raw.json").read_bytes() == new.read_bytes()
+    assert (root / "openapi" / "stable.raw.json").read_bytes() == new.read_bytes()
 
 
 def test_both_revisions_are_regenerated(updated: tuple[Path, Path, str]) -> None:
@@ -155,7 +158,7 @@ def test_both_revisions_are_regenerated(updated: tuple[Path, Path, str]) -> None
     assert "'get_campaign_recipient_estimation'" not in table
     tags = re.findall(r'"get_tags_for_campaign": Operation\(.*?burst=(\d+)', table, re.S)
     assert tags == ["5", "5"]  # stable and .pre
-    for package in ("v2026_04_15", "v2026_04_15_pre"):
+    for package in ("stable", "pre"):
         models = root / "klaviyo_campaigns" / "_generated" / package / "models"
         status = models / "campaign_send_job_response_object_resource_attributes_status.py"
         assert 'PAUSED = "paused"' in status.read_text()
@@ -214,8 +217,9 @@ def test_a_download_that_is_not_json_fails_clearly(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("version", "expected"),
     [
-        ("2026-04-15.pre", "the .pre revision is built from the stable spec by overlays/"),
-        ("2026-07-15", "is revision '2026-07-15', this checkout generates '2026-04-15'"),
+        (REVISIONS.pre, "the .pre revision is built from the stable spec by overlays/"),
+        (OLDER, f"is revision {OLDER}, older than the {REVISIONS.stable} this checkout generates"),
+        ("latest", "info.version is 'latest', not a stable revision (YYYY-MM-DD)"),
     ],
 )
 def test_a_spec_of_another_revision_is_refused(tmp_path: Path, version: str, expected: str) -> None:
@@ -335,7 +339,7 @@ def test_operations_added_and_moved() -> None:
 
 
 def test_no_change_says_so() -> None:
-    text = report.render([report.compare("2026-04-15", STABLE, STABLE)], [])
+    text = report.render([report.compare(REVISIONS.stable, STABLE, STABLE)], [])
     assert (
         "Operations: 0 added, 0 removed, 0 changed, 26 unchanged.\n\nNo operation changed." in text
     )

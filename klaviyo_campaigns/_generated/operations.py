@@ -41,7 +41,7 @@ class Operation:
     module: str
 
 
-V2026_04_15: dict[str, Operation] = {
+STABLE_OPERATIONS: dict[str, Operation] = {
     "create_campaign_clone": Operation(
         id="create_campaign_clone",
         revision="2026-04-15",
@@ -54,7 +54,7 @@ V2026_04_15: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15.api.campaigns.create_campaign_clone",
+        module="stable.api.campaigns.create_campaign_clone",
     ),
     "assign_template_to_campaign_message": Operation(
         id="assign_template_to_campaign_message",
@@ -68,7 +68,7 @@ V2026_04_15: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15.api.campaigns.assign_template_to_campaign_message",
+        module="stable.api.campaigns.assign_template_to_campaign_message",
     ),
     "get_campaign_message": Operation(
         id="get_campaign_message",
@@ -82,7 +82,7 @@ V2026_04_15: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=("campaign", "image", "template"),
-        module="v2026_04_15.api.campaigns.get_campaign_message",
+        module="stable.api.campaigns.get_campaign_message",
     ),
     "update_campaign_message": Operation(
         id="update_campaign_message",
@@ -96,7 +96,7 @@ V2026_04_15: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15.api.campaigns.update_campaign_message",
+        module="stable.api.campaigns.update_campaign_message",
     ),
     "get_campaign_for_campaign_message": Operation(
         id="get_campaign_for_campaign_message",
@@ -110,7 +110,7 @@ V2026_04_15: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15.api.campaigns.get_campaign_for_campaign_message",
+        module="stable.api.campaigns.get_campaign_for_campaign_message",
     ),
     "get_image_for_campaign_message": Operation(
         id="get_image_for_campaign_message",
@@ -124,7 +124,7 @@ V2026_04_15: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15.api.campaigns.get_image_for_campaign_message",
+        module="stable.api.campaigns.get_image_for_campaign_message",
     ),
     "get_campaign_id_for_campaign_message": Operation(
         id="get_campaign_id_for_campaign_message",
@@ -138,7 +138,7 @@ V2026_04_15: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15.api.campaigns.get_campaign_id_for_campaign_message",
+        module="stable.api.campaigns.get_campaign_id_for_campaign_message",
     ),
     "get_image_id_for_campaign_message": Operation(
         id="get_image_id_for_campaign_message",
@@ -152,7 +152,7 @@ V2026_04_15: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15.api.campaigns.get_image_id_for_campaign_message",
+        module="stable.api.campaigns.get_image_id_for_campaign_message",
     ),
     "update_image_for_campaign_message": Operation(
         id="update_image_for_campaign_message",
@@ -166,7 +166,7 @@ V2026_04_15: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15.api.campaigns.update_image_for_campaign_message",
+        module="stable.api.campaigns.update_image_for_campaign_message",
     ),
     "get_template_id_for_campaign_message": Operation(
         id="get_template_id_for_campaign_message",
@@ -180,7 +180,7 @@ V2026_04_15: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15.api.campaigns.get_template_id_for_campaign_message",
+        module="stable.api.campaigns.get_template_id_for_campaign_message",
     ),
     "get_template_for_campaign_message": Operation(
         id="get_template_for_campaign_message",
@@ -194,7 +194,7 @@ V2026_04_15: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15.api.campaigns.get_template_for_campaign_message",
+        module="stable.api.campaigns.get_template_for_campaign_message",
     ),
     "refresh_campaign_recipient_estimation": Operation(
         id="refresh_campaign_recipient_estimation",
@@ -208,7 +208,7 @@ V2026_04_15: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15.api.campaigns.refresh_campaign_recipient_estimation",
+        module="stable.api.campaigns.refresh_campaign_recipient_estimation",
     ),
     "get_campaign_recipient_estimation_job": Operation(
         id="get_campaign_recipient_estimation_job",
@@ -222,7 +222,7 @@ V2026_04_15: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15.api.campaigns.get_campaign_recipient_estimation_job",
+        module="stable.api.campaigns.get_campaign_recipient_estimation_job",
     ),
     "get_campaign_recipient_estimation": Operation(
         id="get_campaign_recipient_estimation",
@@ -236,7 +236,7 @@ V2026_04_15: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15.api.campaigns.get_campaign_recipient_estimation",
+        module="stable.api.campaigns.get_campaign_recipient_estimation",
     ),
     "send_campaign": Operation(
         id="send_campaign",
@@ -250,7 +250,7 @@ V2026_04_15: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15.api.campaigns.send_campaign",
+        module="stable.api.campaigns.send_campaign",
     ),
     "get_campaign_send_job": Operation(
         id="get_campaign_send_job",
@@ -264,7 +264,7 @@ V2026_04_15: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15.api.campaigns.get_campaign_send_job",
+        module="stable.api.campaigns.get_campaign_send_job",
     ),
     "cancel_campaign_send": Operation(
         id="cancel_campaign_send",
@@ -278,7 +278,7 @@ V2026_04_15: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15.api.campaigns.cancel_campaign_send",
+        module="stable.api.campaigns.cancel_campaign_send",
     ),
     "get_campaigns": Operation(
         id="get_campaigns",
@@ -361,7 +361,7 @@ V2026_04_15: dict[str, Operation] = {
             "-updated_at",
         ),
         include=("campaign-messages", "tags"),
-        module="v2026_04_15.api.campaigns.get_campaigns",
+        module="stable.api.campaigns.get_campaigns",
     ),
     "create_campaign": Operation(
         id="create_campaign",
@@ -375,7 +375,7 @@ V2026_04_15: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15.api.campaigns.create_campaign",
+        module="stable.api.campaigns.create_campaign",
     ),
     "delete_campaign": Operation(
         id="delete_campaign",
@@ -389,7 +389,7 @@ V2026_04_15: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15.api.campaigns.delete_campaign",
+        module="stable.api.campaigns.delete_campaign",
     ),
     "get_campaign": Operation(
         id="get_campaign",
@@ -403,7 +403,7 @@ V2026_04_15: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=("campaign-messages", "tags"),
-        module="v2026_04_15.api.campaigns.get_campaign",
+        module="stable.api.campaigns.get_campaign",
     ),
     "update_campaign": Operation(
         id="update_campaign",
@@ -417,7 +417,7 @@ V2026_04_15: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15.api.campaigns.update_campaign",
+        module="stable.api.campaigns.update_campaign",
     ),
     "get_messages_for_campaign": Operation(
         id="get_messages_for_campaign",
@@ -431,7 +431,7 @@ V2026_04_15: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=("campaign", "image", "template"),
-        module="v2026_04_15.api.campaigns.get_messages_for_campaign",
+        module="stable.api.campaigns.get_messages_for_campaign",
     ),
     "get_message_ids_for_campaign": Operation(
         id="get_message_ids_for_campaign",
@@ -445,7 +445,7 @@ V2026_04_15: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15.api.campaigns.get_message_ids_for_campaign",
+        module="stable.api.campaigns.get_message_ids_for_campaign",
     ),
     "get_tag_ids_for_campaign": Operation(
         id="get_tag_ids_for_campaign",
@@ -459,7 +459,7 @@ V2026_04_15: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15.api.campaigns.get_tag_ids_for_campaign",
+        module="stable.api.campaigns.get_tag_ids_for_campaign",
     ),
     "get_tags_for_campaign": Operation(
         id="get_tags_for_campaign",
@@ -473,11 +473,11 @@ V2026_04_15: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15.api.campaigns.get_tags_for_campaign",
+        module="stable.api.campaigns.get_tags_for_campaign",
     ),
 }
 
-V2026_04_15_PRE: dict[str, Operation] = {
+PRE_OPERATIONS: dict[str, Operation] = {
     "clone_campaign_audience_beta": Operation(
         id="clone_campaign_audience_beta",
         revision="2026-04-15.pre",
@@ -490,7 +490,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.clone_campaign_audience_beta",
+        module="pre.api.campaigns.clone_campaign_audience_beta",
     ),
     "get_campaign_audiences_beta": Operation(
         id="get_campaign_audiences_beta",
@@ -504,7 +504,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(FilterField("campaign.id", ("equals",), (), "string", None, None),),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_campaign_audiences_beta",
+        module="pre.api.campaigns.get_campaign_audiences_beta",
     ),
     "create_campaign_audience_beta": Operation(
         id="create_campaign_audience_beta",
@@ -518,7 +518,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.create_campaign_audience_beta",
+        module="pre.api.campaigns.create_campaign_audience_beta",
     ),
     "delete_campaign_audience_beta": Operation(
         id="delete_campaign_audience_beta",
@@ -532,7 +532,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.delete_campaign_audience_beta",
+        module="pre.api.campaigns.delete_campaign_audience_beta",
     ),
     "get_campaign_audience_beta": Operation(
         id="get_campaign_audience_beta",
@@ -546,7 +546,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=("campaign", "campaign-messages"),
-        module="v2026_04_15_pre.api.campaigns.get_campaign_audience_beta",
+        module="pre.api.campaigns.get_campaign_audience_beta",
     ),
     "update_campaign_audience_beta": Operation(
         id="update_campaign_audience_beta",
@@ -560,7 +560,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.update_campaign_audience_beta",
+        module="pre.api.campaigns.update_campaign_audience_beta",
     ),
     "get_campaign_for_campaign_audience_beta": Operation(
         id="get_campaign_for_campaign_audience_beta",
@@ -574,7 +574,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_campaign_for_campaign_audience_beta",
+        module="pre.api.campaigns.get_campaign_for_campaign_audience_beta",
     ),
     "get_campaign_messages_for_campaign_audience_beta": Operation(
         id="get_campaign_messages_for_campaign_audience_beta",
@@ -588,7 +588,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_campaign_messages_for_campaign_audience_beta",
+        module="pre.api.campaigns.get_campaign_messages_for_campaign_audience_beta",
     ),
     "get_campaign_id_for_campaign_audience_beta": Operation(
         id="get_campaign_id_for_campaign_audience_beta",
@@ -602,7 +602,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_campaign_id_for_campaign_audience_beta",
+        module="pre.api.campaigns.get_campaign_id_for_campaign_audience_beta",
     ),
     "get_message_ids_for_campaign_audience_beta": Operation(
         id="get_message_ids_for_campaign_audience_beta",
@@ -616,7 +616,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_message_ids_for_campaign_audience_beta",
+        module="pre.api.campaigns.get_message_ids_for_campaign_audience_beta",
     ),
     "clone_campaign_beta": Operation(
         id="clone_campaign_beta",
@@ -630,7 +630,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.clone_campaign_beta",
+        module="pre.api.campaigns.clone_campaign_beta",
     ),
     "assign_template_to_campaign_message": Operation(
         id="assign_template_to_campaign_message",
@@ -644,7 +644,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.assign_template_to_campaign_message",
+        module="pre.api.campaigns.assign_template_to_campaign_message",
     ),
     "clone_campaign_message_beta": Operation(
         id="clone_campaign_message_beta",
@@ -658,7 +658,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.clone_campaign_message_beta",
+        module="pre.api.campaigns.clone_campaign_message_beta",
     ),
     "schedule_campaign_message_beta": Operation(
         id="schedule_campaign_message_beta",
@@ -672,7 +672,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.schedule_campaign_message_beta",
+        module="pre.api.campaigns.schedule_campaign_message_beta",
     ),
     "update_campaign_message_schedule_beta": Operation(
         id="update_campaign_message_schedule_beta",
@@ -686,7 +686,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.update_campaign_message_schedule_beta",
+        module="pre.api.campaigns.update_campaign_message_schedule_beta",
     ),
     "get_campaign_messages_beta": Operation(
         id="get_campaign_messages_beta",
@@ -732,7 +732,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
             "-updated",
         ),
         include=("campaign", "campaign-variations"),
-        module="v2026_04_15_pre.api.campaigns.get_campaign_messages_beta",
+        module="pre.api.campaigns.get_campaign_messages_beta",
     ),
     "create_campaign_message_beta": Operation(
         id="create_campaign_message_beta",
@@ -746,7 +746,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.create_campaign_message_beta",
+        module="pre.api.campaigns.create_campaign_message_beta",
     ),
     "delete_campaign_message_beta": Operation(
         id="delete_campaign_message_beta",
@@ -760,7 +760,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.delete_campaign_message_beta",
+        module="pre.api.campaigns.delete_campaign_message_beta",
     ),
     "get_campaign_message_beta": Operation(
         id="get_campaign_message_beta",
@@ -774,7 +774,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=("campaign", "campaign-variations"),
-        module="v2026_04_15_pre.api.campaigns.get_campaign_message_beta",
+        module="pre.api.campaigns.get_campaign_message_beta",
     ),
     "update_campaign_message_beta": Operation(
         id="update_campaign_message_beta",
@@ -788,7 +788,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.update_campaign_message_beta",
+        module="pre.api.campaigns.update_campaign_message_beta",
     ),
     "get_campaign_for_campaign_message_beta": Operation(
         id="get_campaign_for_campaign_message_beta",
@@ -802,7 +802,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_campaign_for_campaign_message_beta",
+        module="pre.api.campaigns.get_campaign_for_campaign_message_beta",
     ),
     "get_audience_for_campaign_message_beta": Operation(
         id="get_audience_for_campaign_message_beta",
@@ -816,7 +816,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_audience_for_campaign_message_beta",
+        module="pre.api.campaigns.get_audience_for_campaign_message_beta",
     ),
     "get_variations_for_campaign_message_beta": Operation(
         id="get_variations_for_campaign_message_beta",
@@ -830,7 +830,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_variations_for_campaign_message_beta",
+        module="pre.api.campaigns.get_variations_for_campaign_message_beta",
     ),
     "get_image_for_campaign_message": Operation(
         id="get_image_for_campaign_message",
@@ -844,7 +844,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_image_for_campaign_message",
+        module="pre.api.campaigns.get_image_for_campaign_message",
     ),
     "get_campaign_id_for_campaign_message_beta": Operation(
         id="get_campaign_id_for_campaign_message_beta",
@@ -858,7 +858,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_campaign_id_for_campaign_message_beta",
+        module="pre.api.campaigns.get_campaign_id_for_campaign_message_beta",
     ),
     "get_audience_id_for_campaign_message_beta": Operation(
         id="get_audience_id_for_campaign_message_beta",
@@ -872,7 +872,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_audience_id_for_campaign_message_beta",
+        module="pre.api.campaigns.get_audience_id_for_campaign_message_beta",
     ),
     "get_variation_ids_for_campaign_message_beta": Operation(
         id="get_variation_ids_for_campaign_message_beta",
@@ -886,7 +886,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_variation_ids_for_campaign_message_beta",
+        module="pre.api.campaigns.get_variation_ids_for_campaign_message_beta",
     ),
     "get_image_id_for_campaign_message": Operation(
         id="get_image_id_for_campaign_message",
@@ -900,7 +900,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_image_id_for_campaign_message",
+        module="pre.api.campaigns.get_image_id_for_campaign_message",
     ),
     "update_image_for_campaign_message": Operation(
         id="update_image_for_campaign_message",
@@ -914,7 +914,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.update_image_for_campaign_message",
+        module="pre.api.campaigns.update_image_for_campaign_message",
     ),
     "get_tag_ids_for_campaign_message_beta": Operation(
         id="get_tag_ids_for_campaign_message_beta",
@@ -928,7 +928,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_tag_ids_for_campaign_message_beta",
+        module="pre.api.campaigns.get_tag_ids_for_campaign_message_beta",
     ),
     "get_template_id_for_campaign_message": Operation(
         id="get_template_id_for_campaign_message",
@@ -942,7 +942,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_template_id_for_campaign_message",
+        module="pre.api.campaigns.get_template_id_for_campaign_message",
     ),
     "get_tags_for_campaign_message_beta": Operation(
         id="get_tags_for_campaign_message_beta",
@@ -956,7 +956,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_tags_for_campaign_message_beta",
+        module="pre.api.campaigns.get_tags_for_campaign_message_beta",
     ),
     "get_template_for_campaign_message": Operation(
         id="get_template_for_campaign_message",
@@ -970,7 +970,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_template_for_campaign_message",
+        module="pre.api.campaigns.get_template_for_campaign_message",
     ),
     "refresh_campaign_recipient_estimation": Operation(
         id="refresh_campaign_recipient_estimation",
@@ -984,7 +984,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.refresh_campaign_recipient_estimation",
+        module="pre.api.campaigns.refresh_campaign_recipient_estimation",
     ),
     "get_campaign_recipient_estimation_job": Operation(
         id="get_campaign_recipient_estimation_job",
@@ -998,7 +998,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_campaign_recipient_estimation_job",
+        module="pre.api.campaigns.get_campaign_recipient_estimation_job",
     ),
     "get_campaign_recipient_estimation": Operation(
         id="get_campaign_recipient_estimation",
@@ -1012,7 +1012,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_campaign_recipient_estimation",
+        module="pre.api.campaigns.get_campaign_recipient_estimation",
     ),
     "send_campaign": Operation(
         id="send_campaign",
@@ -1026,7 +1026,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.send_campaign",
+        module="pre.api.campaigns.send_campaign",
     ),
     "get_campaign_send_job": Operation(
         id="get_campaign_send_job",
@@ -1040,7 +1040,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_campaign_send_job",
+        module="pre.api.campaigns.get_campaign_send_job",
     ),
     "cancel_campaign_send": Operation(
         id="cancel_campaign_send",
@@ -1054,7 +1054,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.cancel_campaign_send",
+        module="pre.api.campaigns.cancel_campaign_send",
     ),
     "get_campaign_variations_beta": Operation(
         id="get_campaign_variations_beta",
@@ -1068,7 +1068,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(FilterField("campaign-message.id", ("equals",), (), "string", None, None),),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_campaign_variations_beta",
+        module="pre.api.campaigns.get_campaign_variations_beta",
     ),
     "create_campaign_variation_beta": Operation(
         id="create_campaign_variation_beta",
@@ -1082,7 +1082,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.create_campaign_variation_beta",
+        module="pre.api.campaigns.create_campaign_variation_beta",
     ),
     "delete_campaign_variation_beta": Operation(
         id="delete_campaign_variation_beta",
@@ -1096,7 +1096,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.delete_campaign_variation_beta",
+        module="pre.api.campaigns.delete_campaign_variation_beta",
     ),
     "get_campaign_variation_beta": Operation(
         id="get_campaign_variation_beta",
@@ -1110,7 +1110,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=("campaign-message", "image", "translation"),
-        module="v2026_04_15_pre.api.campaigns.get_campaign_variation_beta",
+        module="pre.api.campaigns.get_campaign_variation_beta",
     ),
     "update_campaign_variation_beta": Operation(
         id="update_campaign_variation_beta",
@@ -1124,7 +1124,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.update_campaign_variation_beta",
+        module="pre.api.campaigns.update_campaign_variation_beta",
     ),
     "get_message_for_campaign_variation_beta": Operation(
         id="get_message_for_campaign_variation_beta",
@@ -1138,7 +1138,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_message_for_campaign_variation_beta",
+        module="pre.api.campaigns.get_message_for_campaign_variation_beta",
     ),
     "get_image_for_campaign_variation_beta": Operation(
         id="get_image_for_campaign_variation_beta",
@@ -1152,7 +1152,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_image_for_campaign_variation_beta",
+        module="pre.api.campaigns.get_image_for_campaign_variation_beta",
     ),
     "get_message_id_for_campaign_variation_beta": Operation(
         id="get_message_id_for_campaign_variation_beta",
@@ -1166,7 +1166,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_message_id_for_campaign_variation_beta",
+        module="pre.api.campaigns.get_message_id_for_campaign_variation_beta",
     ),
     "get_image_id_for_campaign_variation_beta": Operation(
         id="get_image_id_for_campaign_variation_beta",
@@ -1180,7 +1180,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_image_id_for_campaign_variation_beta",
+        module="pre.api.campaigns.get_image_id_for_campaign_variation_beta",
     ),
     "get_translation_id_for_campaign_variation_beta": Operation(
         id="get_translation_id_for_campaign_variation_beta",
@@ -1194,7 +1194,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_translation_id_for_campaign_variation_beta",
+        module="pre.api.campaigns.get_translation_id_for_campaign_variation_beta",
     ),
     "get_translation_for_campaign_variation_beta": Operation(
         id="get_translation_for_campaign_variation_beta",
@@ -1208,7 +1208,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_translation_for_campaign_variation_beta",
+        module="pre.api.campaigns.get_translation_for_campaign_variation_beta",
     ),
     "get_campaigns_beta": Operation(
         id="get_campaigns_beta",
@@ -1252,7 +1252,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
             "-updated_at",
         ),
         include=("campaign-audiences", "campaign-messages"),
-        module="v2026_04_15_pre.api.campaigns.get_campaigns_beta",
+        module="pre.api.campaigns.get_campaigns_beta",
     ),
     "create_campaign_beta": Operation(
         id="create_campaign_beta",
@@ -1266,7 +1266,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.create_campaign_beta",
+        module="pre.api.campaigns.create_campaign_beta",
     ),
     "delete_campaign_beta": Operation(
         id="delete_campaign_beta",
@@ -1280,7 +1280,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.delete_campaign_beta",
+        module="pre.api.campaigns.delete_campaign_beta",
     ),
     "get_campaign_beta": Operation(
         id="get_campaign_beta",
@@ -1294,7 +1294,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=("campaign-audiences", "campaign-messages"),
-        module="v2026_04_15_pre.api.campaigns.get_campaign_beta",
+        module="pre.api.campaigns.get_campaign_beta",
     ),
     "update_campaign_beta": Operation(
         id="update_campaign_beta",
@@ -1308,7 +1308,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.update_campaign_beta",
+        module="pre.api.campaigns.update_campaign_beta",
     ),
     "get_campaign_audiences_for_campaign_beta": Operation(
         id="get_campaign_audiences_for_campaign_beta",
@@ -1322,7 +1322,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_campaign_audiences_for_campaign_beta",
+        module="pre.api.campaigns.get_campaign_audiences_for_campaign_beta",
     ),
     "get_messages_for_campaign_beta": Operation(
         id="get_messages_for_campaign_beta",
@@ -1336,7 +1336,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_messages_for_campaign_beta",
+        module="pre.api.campaigns.get_messages_for_campaign_beta",
     ),
     "get_audience_ids_for_campaign_beta": Operation(
         id="get_audience_ids_for_campaign_beta",
@@ -1350,7 +1350,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_audience_ids_for_campaign_beta",
+        module="pre.api.campaigns.get_audience_ids_for_campaign_beta",
     ),
     "get_message_ids_for_campaign_beta": Operation(
         id="get_message_ids_for_campaign_beta",
@@ -1364,7 +1364,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_message_ids_for_campaign_beta",
+        module="pre.api.campaigns.get_message_ids_for_campaign_beta",
     ),
     "get_tag_ids_for_campaign": Operation(
         id="get_tag_ids_for_campaign",
@@ -1378,7 +1378,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_tag_ids_for_campaign",
+        module="pre.api.campaigns.get_tag_ids_for_campaign",
     ),
     "get_tags_for_campaign": Operation(
         id="get_tags_for_campaign",
@@ -1392,7 +1392,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_tags_for_campaign",
+        module="pre.api.campaigns.get_tags_for_campaign",
     ),
     "get_campaign_variation_for_translation_beta": Operation(
         id="get_campaign_variation_for_translation_beta",
@@ -1406,7 +1406,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_campaign_variation_for_translation_beta",
+        module="pre.api.campaigns.get_campaign_variation_for_translation_beta",
     ),
     "get_campaign_variation_id_for_translation_beta": Operation(
         id="get_campaign_variation_id_for_translation_beta",
@@ -1420,13 +1420,13 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_campaign_variation_id_for_translation_beta",
+        module="pre.api.campaigns.get_campaign_variation_id_for_translation_beta",
     ),
 }
 
 OPERATIONS: dict[str, dict[str, Operation]] = {
-    "2026-04-15": V2026_04_15,
-    "2026-04-15.pre": V2026_04_15_PRE,
+    "2026-04-15": STABLE_OPERATIONS,
+    "2026-04-15.pre": PRE_OPERATIONS,
 }
 
 STABLE_REVISION = "2026-04-15"

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 from ... import _coerce as _c
-from ..operations import V2026_04_15 as OPERATIONS
+from ..operations import STABLE_OPERATIONS as OPERATIONS
 from .types import UNSET, Unset
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 from ... import _coerce as _c
-from ..operations import V2026_04_15_PRE as OPERATIONS
+from ..operations import PRE_OPERATIONS as OPERATIONS
 from .types import UNSET, Unset
 
 if TYPE_CHECKING:
