@@ -23,7 +23,7 @@ from pathlib import Path
 
 from . import facade, fixups, optable
 from .overlay import apply_overlays
-from .spec import Spec, dumps, dumps_compact, load_raw
+from .spec import Spec, dumps, dumps_compact, load_raw, without_unused_schemas
 
 ROOT = Path(__file__).resolve().parent.parent
 OPENAPI = ROOT / "openapi"
@@ -62,10 +62,19 @@ class GenerationError(Exception):
     """The generator skipped or warned about something: the output would be incomplete."""
 
 
+def derive_pre(stable: Spec, overlays: Path = OVERLAYS) -> Spec:
+    """The ``.pre`` spec: ``stable`` with ``overlays/`` applied, less the schemas left unused.
+
+    Which stable schemas the ``.pre`` operations no longer use is computed, not listed, so a
+    schema Klaviyo adds to the stable spec needs no hand edit here.
+    """
+    return without_unused_schemas(apply_overlays(stable, overlays))
+
+
 def revisions() -> list[Revision]:
     """The normalized stable spec and the ``.pre`` spec built from it by the overlays."""
     stable = load_raw(RAW_STABLE)
-    pre = apply_overlays(stable, OVERLAYS)
+    pre = derive_pre(stable)
     return [
         Revision("stable", stable),
         Revision("pre", pre),

@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from . import fixups, optable, report
-from .overlay import OverlayError, apply_overlays
+from .generate import derive_pre
+from .overlay import OverlayError
 from .spec import Spec, dumps, operations
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -164,7 +165,7 @@ def _referenced_components(components: dict[str, Any], root: Any) -> set[tuple[s
 def _derive(stable: Spec, root: Path, source: str) -> Spec:
     """The ``.pre`` spec from ``stable``; fails the way generation would, before any write."""
     try:
-        pre = apply_overlays(stable, root / "overlays")
+        pre = derive_pre(stable, root / "overlays")
     except OverlayError as exc:
         raise UpdateError(
             f"overlays/ no longer apply to {source}:\n  {exc}\n"

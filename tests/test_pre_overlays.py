@@ -21,6 +21,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from codegen.generate import derive_pre
 from codegen.overlay import apply_overlays, load_overlay
 from klaviyo_campaigns._generated.operations import PRE_REVISION
 
@@ -72,7 +73,7 @@ def stable() -> dict[str, Any]:
 
 @cache
 def pre() -> dict[str, Any]:
-    return apply_overlays(stable(), OVERLAYS)
+    return derive_pre(stable(), OVERLAYS)
 
 
 @cache

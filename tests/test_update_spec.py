@@ -47,9 +47,18 @@ def write_spec(path: Path, spec: Spec) -> Path:
 
 
 def changed_spec() -> Spec:
-    """The stable spec with the four kinds of change a new Klaviyo spec brings."""
+    """The stable spec with the kinds of change a new Klaviyo spec brings."""
     spec = copy.deepcopy(STABLE)
     schemas = spec["components"]["schemas"]
+    # a schema added where only stable operations use it (Klaviyo's June `PushOnOpenWebUrl`):
+    # the .pre revision replaces those operations, so it must drop the schema by itself
+    schemas["PushOnOpenWebUrl"] = {
+        "type": "object",
+        "properties": {"type": {"type": "string", "enum": ["web_url"]}, "url": {"type": "string"}},
+        "required": ["type"],
+    }
+    on_open = schemas["MobilePushOptions"]["properties"]["on_open"]["oneOf"]
+    on_open.append({"$ref": "#/components/schemas/PushOnOpenWebUrl"})
     # an operation removed (one the .pre revision keeps from stable, so both revisions lose it)
     del spec["paths"]["/api/campaign-recipient-estimations/{id}"]
     # an enum value added
@@ -165,6 +174,19 @@ def test_both_revisions_are_regenerated(updated: tuple[Path, Path, str]) -> None
         template = (models / "template_response_object_resource_attributes.py").read_text()
         assert "    editor: str" in template
         assert "    editor_type:" not in template
+
+
+def test_a_schema_only_replaced_stable_operations_use_is_left_out_of_pre(
+    updated: tuple[Path, Path, str],
+) -> None:
+    root = updated[0]
+    stable = json.loads((root / "openapi" / "stable.json").read_text())
+    pre = json.loads((root / "openapi" / "pre.json").read_text())
+    assert "PushOnOpenWebUrl" in stable["components"]["schemas"]
+    assert "PushOnOpenWebUrl" not in pre["components"]["schemas"]
+    models = root / "klaviyo_campaigns" / "_generated"
+    assert (models / "stable" / "models" / "push_on_open_web_url.py").is_file()
+    assert not (models / "pre" / "models" / "push_on_open_web_url.py").exists()
 
 
 def test_an_update_to_what_is_already_there_changes_nothing(
