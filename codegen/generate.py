@@ -23,7 +23,7 @@ from pathlib import Path
 
 from . import facade, fixups, optable
 from .overlay import apply_overlays
-from .spec import Spec, dumps, dumps_compact, load_raw, without_unused_schemas
+from .spec import Spec, dangling_refs, dumps, dumps_compact, load_raw, without_unused_schemas
 
 ROOT = Path(__file__).resolve().parent.parent
 OPENAPI = ROOT / "openapi"
@@ -75,6 +75,12 @@ def revisions() -> list[Revision]:
     """The normalized stable spec and the ``.pre`` spec built from it by the overlays."""
     stable = load_raw(RAW_STABLE)
     pre = derive_pre(stable)
+    for name, spec in (("openapi/stable.raw.json", stable), ("its .pre revision", pre)):
+        dangling = dangling_refs(spec)
+        if dangling:
+            raise GenerationError(
+                f"{name}: $ref {dangling[0][1]!r} at {dangling[0][0]} points at nothing"
+            )
     return [
         Revision("stable", stable),
         Revision("pre", pre),

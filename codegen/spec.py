@@ -84,4 +84,34 @@ def without_unused_schemas(spec: Spec) -> Spec:
     return {**spec, "components": components}
 
 
+def dangling_refs(spec: Spec) -> list[tuple[str, str]]:
+    """Every local ``$ref`` that points at nothing: (its JSON Pointer, the ref), in order."""
+    found: list[tuple[str, str]] = []
+    stack: list[tuple[str, Any]] = [("", spec)]
+    while stack:
+        where, node = stack.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/") and not _resolves(spec, ref):
+                found.append((where or "/", ref))
+            stack += [(f"{where}/{_escape(key)}", value) for key, value in reversed(node.items())]
+        elif isinstance(node, list):
+            stack += [(f"{where}/{i}", value) for i, value in reversed(list(enumerate(node)))]
+    return found
+
+
+def _escape(key: str) -> str:
+    return str(key).replace("~", "~0").replace("/", "~1")
+
+
+def _resolves(spec: Spec, ref: str) -> bool:
+    node: Any = spec
+    for part in ref[2:].split("/"):
+        part = part.replace("~1", "/").replace("~0", "~")
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
 _SCHEMA_REF = "#/components/schemas/"

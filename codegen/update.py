@@ -25,13 +25,14 @@ import json
 import re
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from . import fixups, optable, report
 from .generate import derive_pre
 from .overlay import OverlayError
-from .spec import Spec, dumps, operations
+from .spec import Spec, dangling_refs, dumps, operations
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -154,8 +155,11 @@ def _referenced_components(components: dict[str, Any], root: Any) -> set[tuple[s
             if isinstance(ref, str) and ref.startswith("#/components/"):
                 section, _, name = ref[len("#/components/") :].partition("/")
                 if (section, name) not in seen:
+                    target = components.get(section, {}).get(name)
+                    if target is None:
+                        raise UpdateError(f"$ref {ref!r} points at nothing")
                     seen.add((section, name))
-                    stack.append(components[section][name])
+                    stack.append(target)
             stack.extend(node.values())
         elif isinstance(node, list):
             stack.extend(node)
@@ -164,13 +168,13 @@ def _referenced_components(components: dict[str, Any], root: Any) -> set[tuple[s
 
 def _derive(stable: Spec, root: Path, source: str) -> Spec:
     """The ``.pre`` spec from ``stable``; fails the way generation would, before any write."""
+    _check_refs(stable, source)
     try:
         pre = derive_pre(stable, root / "overlays")
     except OverlayError as exc:
         raise UpdateError(
-            f"overlays/ no longer apply to {source}:\n  {exc}\n"
-            "Fix or remove that action (the spec it was written against changed); "
-            "nothing was written."
+            f"overlays/ no longer apply to {source}: {exc}; fix or remove that action "
+            "(the spec it was written against changed); nothing was written"
         ) from exc
     for spec in (stable, pre):
         name = revision_of(spec)
@@ -178,17 +182,28 @@ def _derive(stable: Spec, root: Path, source: str) -> Spec:
             fixups.apply_all(spec)
         except fixups.FixupError as exc:
             raise UpdateError(
-                f"{name} from {source}: a codegen fix-up no longer fits: {exc}\n"
-                "See codegen/fixups.py; nothing was written."
+                f"{name} from {source}: a codegen fix-up no longer fits: {exc} "
+                "(see codegen/fixups.py); nothing was written"
             ) from exc
         for _, _, op in operations(spec):
             try:
                 optable.rate_limits(op, f"{name} {op['operationId']}")
             except ValueError as exc:
                 raise UpdateError(
-                    f"{exc}\nThe client's limiter needs both; nothing was written."
+                    f"{exc}; the client's limiter needs both; nothing was written"
                 ) from exc
+    _check_refs(pre, f"{source} with overlays/ applied")
     return pre
+
+
+def _check_refs(spec: Spec, source: str) -> None:
+    dangling = dangling_refs(spec)
+    if dangling:
+        where, ref = dangling[0]
+        more = f" (and {len(dangling) - 1} more)" if len(dangling) > 1 else ""
+        raise UpdateError(
+            f"{source}: $ref {ref!r} at {where} points at nothing{more}; nothing was written"
+        )
 
 
 def _digest(data: bytes) -> str:
@@ -210,21 +225,28 @@ def _regenerate(root: Path) -> str:
     )
     output = (proc.stdout + proc.stderr).strip()
     if proc.returncode != 0:
-        raise UpdateError(f"regeneration failed (python -m codegen generate):\n{output}")
+        last = output.splitlines()[-1] if output else f"exit status {proc.returncode}"
+        raise UpdateError(
+            f"regeneration failed (python -m codegen generate): {last}; the previous spec was "
+            f"put back\n{output}"
+        )
     return output
 
 
-def update_spec(
-    spec_path: Path | None = None, *, root: Path = ROOT, report_path: Path | None = None
-) -> str | None:
-    """Take ``spec_path`` into the checkout at ``root``, regenerate, write the change report.
+@dataclass
+class _Plan:
+    """Everything an update writes, computed in memory before anything is written."""
 
-    Returns the report text, or ``None`` when nothing changed (then nothing is written).
-    Raises :class:`UpdateError`, leaving the checkout as it was, when the spec cannot be taken.
-    """
+    raw_target: Path
+    old_bytes: bytes
+    new_bytes: bytes
+    report: str
+    unchanged: bool
+
+
+def _plan(spec_path: Path | None, root: Path) -> _Plan:
     openapi = root / "openapi"
     raw_target = openapi / "stable.raw.json"
-    report_path = report_path or openapi / "CHANGES.md"
     source = spec_path or raw_target
     new_bytes = source.read_bytes() if source.exists() else b""
     old_bytes = raw_target.read_bytes() if raw_target.exists() else b""
@@ -232,7 +254,10 @@ def update_spec(
     new_stable = read_spec(source)
     current = revision_of(read_spec(raw_target)) if raw_target.exists() else None
     check_revision(source, new_stable, current)
-    cut = campaigns_only(new_stable)
+    try:
+        cut = campaigns_only(new_stable)
+    except UpdateError as exc:
+        raise UpdateError(f"{source}: {exc}; nothing was written") from exc
     if cut is not None:
         new_stable = cut
         new_bytes = json.dumps(cut, indent=2, ensure_ascii=False).encode() + b"\n"
@@ -243,24 +268,10 @@ def update_spec(
         old[name] = (
             json.loads(committed.read_text(encoding="utf-8")) if committed.exists() else None
         )
-
     unchanged = new_bytes == old_bytes and all(
         old[name] is not None and dumps(old[name] or {}) == dumps(spec)
         for name, spec in new.items()
     )
-    if unchanged:
-        print(f"no change: {source} is what openapi/ and the generated code already hold")
-        return None
-
-    if spec_path is not None:
-        raw_target.write_bytes(new_bytes)
-    try:
-        print(_regenerate(root))
-    except UpdateError:
-        if spec_path is not None:
-            raw_target.write_bytes(old_bytes)
-        raise
-
     changes = [report.compare(revision_of(spec), old[name], spec) for name, spec in new.items()]
     inputs = [
         f"stable raw spec `openapi/{raw_target.name}`: sha256 "
@@ -270,11 +281,46 @@ def update_spec(
         f"overlays (`overlays/*.yaml`, sha256 `{_overlays_digest(root)}`) build "
         f"`{revision_of(new['pre'])}` from it",
     ]
-    text = report.render(changes, inputs)
+    return _Plan(raw_target, old_bytes, new_bytes, report.render(changes, inputs), unchanged)
+
+
+def update_spec(
+    spec_path: Path | None = None, *, root: Path = ROOT, report_path: Path | None = None
+) -> str | None:
+    """Take ``spec_path`` into the checkout at ``root``, regenerate, write the change report.
+
+    Returns the report text, or ``None`` when nothing changed (then nothing is written).
+    Raises :class:`UpdateError`, leaving the checkout as it was, when the spec cannot be taken:
+    every check, the overlays, the fix-ups and the report run in memory before the first write,
+    and anything they trip over becomes one line naming the spec.
+    """
+    source = spec_path or root / "openapi" / "stable.raw.json"
+    try:
+        plan = _plan(spec_path, root)
+    except UpdateError:
+        raise
+    except Exception as exc:  # a shape of spec no check foresaw: still one line, no write
+        raise UpdateError(
+            f"{source}: cannot take this spec ({type(exc).__name__}: {exc}); nothing was written"
+        ) from exc
+    if plan.unchanged:
+        print(f"no change: {source} is what openapi/ and the generated code already hold")
+        return None
+
+    if spec_path is not None:
+        plan.raw_target.write_bytes(plan.new_bytes)
+    try:
+        print(_regenerate(root))
+    except UpdateError:
+        if spec_path is not None:
+            plan.raw_target.write_bytes(plan.old_bytes)
+        raise
+
+    report_path = report_path or root / "openapi" / "CHANGES.md"
     report_path.parent.mkdir(parents=True, exist_ok=True)
-    report_path.write_text(text, encoding="utf-8")
+    report_path.write_text(plan.report, encoding="utf-8")
     print(f"change report: {report_path}")
-    return text
+    return plan.report
 
 
 def main(argv: list[str] | None = None) -> int:

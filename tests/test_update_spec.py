@@ -252,6 +252,73 @@ def test_a_spec_of_another_revision_is_refused(tmp_path: Path, version: str, exp
         update_spec(write_spec(tmp_path / "new.json", spec), root=root)
 
 
+def test_a_dangling_ref_fails_in_one_line_and_writes_nothing(tmp_path: Path) -> None:
+    root = make_checkout(tmp_path / "checkout")
+    before = snapshot(root)
+    spec = copy.deepcopy(STABLE)
+    ok = get_campaigns(spec)["responses"]["200"]["content"]["application/vnd.api+json"]
+    ok["schema"] = {"$ref": "#/components/schemas/NoSuchDocument"}
+    proc = run_update(root, "--spec", str(write_spec(tmp_path / "new.json", spec)))
+    assert proc.returncode == 1
+    assert proc.stdout == ""
+    assert proc.stderr.count("\n") == 1, proc.stderr  # one line
+    assert proc.stderr.startswith("update-spec: ")
+    assert (
+        "$ref '#/components/schemas/NoSuchDocument' at /paths/~1api~1campaigns/get/responses/200/"
+        in proc.stderr
+    )
+    assert "points at nothing; nothing was written" in proc.stderr
+    assert snapshot(root) == before
+
+
+def test_a_dangling_ref_in_the_whole_published_spec_fails_in_one_line(tmp_path: Path) -> None:
+    root = make_checkout(tmp_path / "checkout")
+    before = snapshot(root)
+    spec = whole_api()
+    spec["components"]["schemas"]["CampaignEnum"] = {"$ref": "#/components/schemas/Gone"}
+    del spec["components"]["schemas"]["ObjectLinks"]
+    proc = run_update(root, "--spec", str(write_spec(tmp_path / "new.json", spec)))
+    assert proc.returncode == 1
+    assert proc.stderr.count("\n") == 1, proc.stderr
+    assert "points at nothing" in proc.stderr and "Traceback" not in proc.stderr
+    assert snapshot(root) == before
+
+
+def test_make_generate_on_a_dangling_ref_fails_in_one_line(tmp_path: Path) -> None:
+    root = make_checkout(tmp_path / "checkout")
+    spec = copy.deepcopy(STABLE)
+    get_campaigns(spec)["parameters"][0] = {"$ref": "#/components/parameters/Gone"}
+    write_spec(root / "openapi" / "stable.raw.json", spec)
+    before = snapshot(root)
+    proc = subprocess.run(
+        [sys.executable, "-m", "codegen", "generate"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr == (
+        "codegen: openapi/stable.raw.json: $ref '#/components/parameters/Gone' at "
+        "/paths/~1api~1campaigns/get/parameters/0 points at nothing\n"
+    )
+    assert snapshot(root) == before
+    assert not (root / "klaviyo_campaigns" / "_generated").exists()
+
+
+def test_a_spec_shape_no_check_foresaw_still_fails_in_one_line(tmp_path: Path) -> None:
+    root = make_checkout(tmp_path / "checkout")
+    before = snapshot(root)
+    spec = copy.deepcopy(STABLE)
+    get_campaigns(spec)["parameters"] = "not a list"
+    proc = run_update(root, "--spec", str(write_spec(tmp_path / "new.json", spec)))
+    assert proc.returncode == 1
+    assert proc.stderr.count("\n") == 1, proc.stderr
+    assert "cannot take this spec" in proc.stderr or "no longer" in proc.stderr, proc.stderr
+    assert "nothing was written" in proc.stderr and "Traceback" not in proc.stderr
+    assert snapshot(root) == before
+
+
 def test_json_that_is_not_an_openapi_document_is_refused(tmp_path: Path) -> None:
     root = make_checkout(tmp_path / "checkout")
     with pytest.raises(UpdateError, match="not an OpenAPI document"):
