@@ -272,7 +272,10 @@ def _plan(spec_path: Path | None, root: Path) -> _Plan:
         old[name] is not None and dumps(old[name] or {}) == dumps(spec)
         for name, spec in new.items()
     )
-    changes = [report.compare(revision_of(spec), old[name], spec) for name, spec in new.items()]
+    changes = [
+        report.compare(revision_of(spec), old[name], spec, namespace=f"kl.{name}")
+        for name, spec in new.items()
+    ]
     inputs = [
         f"stable raw spec `openapi/{raw_target.name}`: sha256 "
         f"`{_digest(old_bytes)}` → `{_digest(new_bytes)}`"

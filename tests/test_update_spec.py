@@ -21,7 +21,7 @@ from ruamel.yaml import YAML
 
 from codegen import report
 from codegen.generate import RAW_STABLE
-from codegen.spec import Spec, load_raw
+from codegen.spec import Spec, load_raw, operations
 from codegen.update import UpdateError, campaigns_only, update_spec
 from klaviyo_campaigns import REVISIONS
 
@@ -29,6 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 STABLE = load_raw(RAW_STABLE)
 #: A stable revision a year before the committed one.
 OLDER = f"{int(REVISIONS.stable[:4]) - 1}{REVISIONS.stable[4:]}"
+#: A stable revision a year after it.
+LATER = f"{int(REVISIONS.stable[:4]) + 1}{REVISIONS.stable[4:]}"
 
 
 def make_checkout(dest: Path) -> Path:
@@ -422,16 +424,60 @@ def test_operations_added_and_moved() -> None:
         get_campaigns(STABLE), operationId="get_campaign_tags"
     )
     changes = report.compare("r", new, renamed)
-    assert [op.id for op in changes.added] == ["get_campaign_tags"]
-    assert [op.id for op in changes.removed] == ["get_campaigns"]
-    assert "Operations: 1 added, 1 removed, 0 changed" in report.render([changes], [])
+    assert changes.added == changes.removed == []
+    assert [(old.id, op.id) for old, op, _ in changes.renamed] == [
+        ("get_campaigns", "get_campaign_tags")
+    ]
+    text = report.render([changes], [])
+    assert "Operations: 0 added, 0 removed, 1 renamed, 0 changed" in text
+    assert (
+        "### Renamed\n\n- `get_campaigns` → `get_campaign_tags`: GET /api/campaign-tags\n" in text
+    )
 
 
 def test_no_change_says_so() -> None:
     text = report.render([report.compare(REVISIONS.stable, STABLE, STABLE)], [])
     assert (
-        "Operations: 0 added, 0 removed, 0 changed, 26 unchanged.\n\nNo operation changed." in text
+        "Operations: 0 added, 0 removed, 0 renamed, 0 changed, 26 unchanged.\n\n"
+        "No operation changed." in text
     )
+    assert f"Revision header: `{REVISIONS.stable}`, unchanged." in text
+
+
+def test_the_revision_header_is_reported_once_per_namespace_not_per_operation() -> None:
+    new = copy.deepcopy(STABLE)
+    new["info"]["version"] = LATER
+    for _, _, op in operations(new):
+        for param in op["parameters"]:
+            if param["name"] == "revision":
+                param["schema"]["default"] = LATER
+    changes = report.compare(LATER, STABLE, new, namespace="kl.stable")
+    text = report.render([changes], [])
+    assert f"Revision header (what `kl.stable` sends): `{REVISIONS.stable}` → `{LATER}`." in text
+    assert changes.empty and "revision" not in "".join(
+        line for _, lines in changes.changed for line in lines
+    )
+
+
+def test_an_added_object_field_is_listed_with_its_nested_fields() -> None:
+    new = copy.deepcopy(STABLE)
+    resource = new["components"]["schemas"]["CampaignResponseObjectResource"]
+    resource["properties"]["meta"] = {
+        "type": "object",
+        "properties": {
+            "counts": {
+                "type": "object",
+                "properties": {"messages": {"type": "integer"}},
+                "required": ["messages"],
+            },
+            "origin": {"type": "string", "enum": ["api", "ui"]},
+        },
+    }
+    lines = op_lines(STABLE, new, "get_campaign")
+    assert "response 200 `data.meta`: added (type `object`)" in lines
+    assert "response 200 `data.meta.counts`: added (type `object`)" in lines
+    assert "response 200 `data.meta.counts.messages`: added (type `integer`, required)" in lines
+    assert "response 200 `data.meta.origin`: added (type `string`, enum `api, ui`)" in lines
 
 
 # -- the workflows run the same make targets these tests exercise ------------------------------
