@@ -30,8 +30,10 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check codegen klaviyo_campaigns tests examples bench docs/hooks.py
 	$(BIN)/mypy codegen klaviyo_campaigns examples bench docs/hooks.py
 
-# Take a spec Klaviyo published: make update-spec SPEC=path/to/stable.json. Without SPEC it
-# regenerates from what is committed (e.g. after editing overlays/) and reports what changed.
+# Take a spec Klaviyo published, same revision or a later one (the revision is the spec's
+# info.version): make update-spec SPEC=path/to/stable.json. A spec it cannot take fails with one
+# line and writes nothing. Without SPEC it regenerates from what is committed (e.g. after editing
+# overlays/) and reports what changed. Then the tests run.
 update-spec: $(STAMP)
 	$(PY) -m codegen.update $(if $(SPEC),--spec "$(SPEC)") $(if $(REPORT),--report "$(REPORT)")
 	$(MAKE) test

@@ -498,3 +498,19 @@ def test_workflow_steps_are_make_targets_of_the_makefile() -> None:
     used = {target for names in steps.values() for target in names}
     assert used <= targets, f"workflow make targets missing from the Makefile: {used - targets}"
     assert "bash .ci/run" in (ROOT / ".github" / "workflows" / "ci.yml").read_text()
+
+
+def test_the_weekly_update_fetches_its_revision_branch_and_runs_every_check_itself() -> None:
+    text = (ROOT / ".github" / "workflows" / "update-spec.yml").read_text()
+    workflow = YAML(typ="safe", pure=True).load(text)
+    runs = [step.get("run", "") for step in workflow["jobs"]["update-spec"]["steps"]]
+    fetch = next(run for run in runs if "curl" in run)
+    # the branch named by the committed revision, not main (main only tells of a newer one)
+    assert '"$SPEC_BASE/$current/openapi/stable.json"' in fetch
+    assert "version openapi/stable.json" in fetch
+    # a pull request opened with GITHUB_TOKEN triggers no workflow: the job checks it itself
+    for target in ("make update-spec", "make check-generated", "make lint", "make docs"):
+        assert any(run.startswith(target) for run in runs), target
+    assert "Allow GitHub Actions to create and approve pull requests" in text
+    readme = (ROOT / "README.md").read_text()
+    assert "Allow GitHub Actions to create and approve pull requests" in readme
