@@ -8,18 +8,25 @@ runs give byte-identical files.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import filecmp
 import hashlib
-import os
+import io
+import json
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+
+from jinja2 import Environment
+from openapi_python_client import Project
+from openapi_python_client.config import Config, ConfigFile, MetaType
+from openapi_python_client.parser import GeneratorData
+from openapi_python_client.parser.errors import GeneratorError
 
 from . import facade, fixups, optable
 from .overlay import apply_overlays
@@ -87,26 +94,41 @@ def revisions() -> list[Revision]:
     ]
 
 
-def _run_generator(spec: Spec, package: str, workdir: Path) -> Path:
-    spec_path = workdir / f"{package}.json"
-    spec_path.write_text(dumps(spec), encoding="utf-8")
+@dataclass(frozen=True)
+class Generated:
+    """One revision's generator output: its package folder, parsed data and template env."""
+
+    path: Path
+    data: GeneratorData
+    env: Environment
+
+
+def _run_generator(spec: Spec, package: str, workdir: Path) -> Generated:
+    """openapi-python-client, in process: request builders, models, enums into ``workdir``."""
     out = workdir / package
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    cmd = [
-        sys.executable, "-m", "openapi_python_client", "generate",
-        "--path", str(spec_path),
-        "--config", str(CODEGEN / "config.yaml"),
-        "--custom-template-path", str(CODEGEN / "templates"),
-        "--meta", "none",
-        "--output-path", str(out),
-        "--overwrite",
-    ]  # fmt: skip
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
-    output = (proc.stdout + proc.stderr).strip()
-    if proc.returncode != 0 or output != f"Generating {out}":
-        # Anything beyond the one progress line is a warning, an error or a skipped piece.
-        raise GenerationError(f"openapi-python-client on {package}:\n{output}")
-    return out
+    config = Config.from_sources(
+        ConfigFile.load_from_path(CODEGEN / "config.yaml"),
+        meta_type=MetaType.NONE,
+        document_source=f"openapi/{package}.json",
+        file_encoding="utf-8",
+        overwrite=True,
+        output_path=out,
+    )
+    # Keys in sorted order, as the normalized spec in openapi/ has them: the generator emits
+    # properties in document order.
+    data = GeneratorData.from_dict(json.loads(dumps(spec)), config=config)
+    if isinstance(data, GeneratorError):
+        raise GenerationError(f"openapi-python-client on {package}: {data.header}: {data.detail}")
+    project = Project(openapi=data, config=config, custom_template_path=CODEGEN / "templates")
+    with contextlib.redirect_stdout(io.StringIO()):  # its one progress line
+        errors = project.build()
+    if errors:
+        # Any warning is a skipped or degraded piece: the output would be incomplete.
+        details = "; ".join(f"{e.level.name} {e.header}: {e.detail}" for e in errors)
+        raise GenerationError(f"openapi-python-client on {package}: {details}")
+    for unused in ("client.py", "errors.py"):  # the SDK's runtime sends and raises
+        (out / unused).unlink()
+    return Generated(out, data, project.env)
 
 
 def _stamp(tree: Path) -> None:
@@ -117,10 +139,14 @@ def _stamp(tree: Path) -> None:
         path.write_text(HEADER + path.read_text(encoding="utf-8"), encoding="utf-8")
 
 
-def _format(paths: list[Path]) -> None:
+def _format(tree: Path) -> None:
+    """ruff over the whole tree: imports sorted, unused ones gone, modern syntax, formatted."""
     ruff = Path(sys.executable).parent / "ruff"
-    for args in (["check", "--fix-only", "--select=I,F401", "--target-version=py311"], ["format"]):
-        cmd = [str(ruff), *args, "--no-cache", "--line-length=100", *map(str, paths)]
+    for args in (
+        ["check", "--fix-only", "--select=I,F401,UP", "--target-version=py311"],
+        ["format"],
+    ):
+        cmd = [str(ruff), *args, "--isolated", "--no-cache", "--line-length=100", str(tree)]
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             raise GenerationError(
@@ -132,37 +158,22 @@ def build(output: Path) -> list[Revision]:
     """Build the complete ``_generated`` tree into ``output`` (which must not exist)."""
     revs = revisions()
     fixed = [fixups.apply_all(rev.spec) for rev in revs]
-    with tempfile.TemporaryDirectory(prefix="codegen-") as tmp:
-        workdir = Path(tmp)
-        with ThreadPoolExecutor(max_workers=len(revs)) as pool:
-            built = list(
-                pool.map(
-                    lambda pair: _run_generator(pair[1], pair[0].package, workdir),
-                    zip(revs, fixed, strict=True),
-                )
-            )
-        output.mkdir(parents=True)
-        for rev, fixed_spec, tree in zip(revs, fixed, built, strict=True):
-            target = output / rev.package
-            shutil.copytree(tree, target)
-            (target / "facade.py").write_text(
-                facade.emit(rev.name, rev.package, fixed_spec, target), encoding="utf-8"
-            )
-            (target / "openapi.json").write_text(dumps_compact(rev.spec), encoding="utf-8")
-        (output / "operations.py").write_text(
-            optable.emit([(r.name, r.package, f) for r, f in zip(revs, fixed, strict=True)])
-            + f"\nSTABLE_REVISION = {revs[0].name!r}\nPRE_REVISION = {revs[1].name!r}\n",
+    output.mkdir(parents=True)
+    for rev, fixed_spec in zip(revs, fixed, strict=True):
+        generated = _run_generator(fixed_spec, rev.package, output)
+        (generated.path / "facade.py").write_text(
+            facade.emit(rev.name, rev.package, generated.data, generated.env, fixed_spec),
             encoding="utf-8",
         )
-        (output / "__init__.py").write_text(_package_init(revs), encoding="utf-8")
-        _format(
-            [
-                output / "__init__.py",
-                output / "operations.py",
-                *(output / r.package / "facade.py" for r in revs),
-            ]
-        )
-        _stamp(output)
+        (generated.path / "openapi.json").write_text(dumps_compact(rev.spec), encoding="utf-8")
+    (output / "operations.py").write_text(
+        optable.emit([(r.name, r.package, f) for r, f in zip(revs, fixed, strict=True)])
+        + f"\nSTABLE_REVISION = {revs[0].name!r}\nPRE_REVISION = {revs[1].name!r}\n",
+        encoding="utf-8",
+    )
+    (output / "__init__.py").write_text(_package_init(revs), encoding="utf-8")
+    _format(output)
+    _stamp(output)
     return revs
 
 

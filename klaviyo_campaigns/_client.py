@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, Self, TypeVar
 
 import httpx
 
-from . import polling
+from . import _coerce, polling
 from ._generated.stable import facade as stable_facade
 from ._limits import Limiter, WindowLimiter, key_fingerprint
 from ._send import JSON_API, Sender
@@ -40,14 +40,14 @@ class RawResponses:
 
     def __init__(self, sender: Sender) -> None:
         self._sender = sender
-        self.stable = stable_facade.RawAPI(sender.send_raw)
+        self.stable = stable_facade.RawAPI(sender.send_raw, _coerce)
 
     @functools.cached_property
     def pre(self) -> PreRawAPI:
         """The ``.pre`` revision (``REVISIONS[1]``), returning whole responses."""
         from ._generated.pre.facade import RawAPI
 
-        return RawAPI(self._sender.send_raw)
+        return RawAPI(self._sender.send_raw, _coerce)
 
 
 class Klaviyo:
@@ -120,7 +120,7 @@ class Klaviyo:
             backoff_base=backoff_base,
             backoff_cap=backoff_cap,
         )
-        self.stable = stable_facade.API(self._sender.send)
+        self.stable = stable_facade.API(self._sender.send, _coerce)
         self.with_raw_response = RawResponses(self._sender)
 
     @functools.cached_property
@@ -128,7 +128,7 @@ class Klaviyo:
         """Every operation of the ``.pre`` revision (its code loads on first use)."""
         from ._generated.pre.facade import API
 
-        return API(self._sender.send)
+        return API(self._sender.send, _coerce)
 
     def __repr__(self) -> str:
         return f"Klaviyo(base_url={self.base_url!r}, api_key=<redacted>)"

@@ -27,6 +27,7 @@ from typing import Any, Protocol, TypeAlias, TypeVar
 
 import attrs
 
+from ._core import Unset
 from ._generated.operations import PRE_REVISION, STABLE_REVISION
 from ._generated.pre.models.audience_response_object_resource import (
     AudienceResponseObjectResource as PreAudience,
@@ -52,7 +53,6 @@ from ._generated.pre.models.translation_response_object_resource import (
 from ._generated.pre.models.variation_response_object_resource import (
     VariationResponseObjectResource as PreVariation,
 )
-from ._generated.pre.types import Unset as PreUnset
 from ._generated.stable.models.campaign_message_response_object_resource import (
     CampaignMessageResponseObjectResource as StableMessage,
 )
@@ -68,7 +68,6 @@ from ._generated.stable.models.tag_response_object_resource import (
 from ._generated.stable.models.template_response_object_resource import (
     TemplateResponseObjectResource as StableTemplate,
 )
-from ._generated.stable.types import Unset as StableUnset
 from .errors import ValidationError
 
 __all__ = [
@@ -441,7 +440,7 @@ def _members(document: Document) -> tuple[list[object], list[object]]:
 
 
 def _items(value: object) -> list[object]:
-    if value is None or isinstance(value, StableUnset | PreUnset):
+    if value is None or isinstance(value, Unset):
         return []
     return list(value) if isinstance(value, list | tuple) else [value]
 

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Collection
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ._core import Unset
 from .errors import TerminalStateError, ValidationError, WaitTimeoutError
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ def _attribute(obj: object, *names: str) -> object:
 
 
 def _text(value: object) -> str | None:
-    if value is None or type(value).__name__ == "Unset":
+    if value is None or isinstance(value, Unset):
         return None
     return str(getattr(value, "value", value))
 

@@ -33,6 +33,7 @@ from klaviyo_campaigns import (
     ValidationError,
     __version__,
 )
+from klaviyo_campaigns._core import Response
 from klaviyo_campaigns._generated.stable.models import (
     CampaignCreateQuery,
     CampaignSendJobCreateQuery,
@@ -272,6 +273,16 @@ async def test_raw_responses_carry_status_and_headers(kl: Klaviyo, fake: FakeKla
     assert raw.headers["content-type"].startswith(JSON_API)
     assert raw.parsed is not None
     assert raw.parsed.data.id == campaign_id
+
+
+async def test_both_revisions_return_the_one_response_type(kl: Klaviyo, fake: FakeKlaviyo) -> None:
+    fake.seed_campaigns(1, revision=REVISIONS.pre)
+    stable = await kl.with_raw_response.stable.get_campaigns(
+        filter="equals(messages.channel,'email')"
+    )
+    pre = await kl.with_raw_response.pre.get_campaigns()
+    assert type(stable) is type(pre) is Response
+    assert pre.status_code == 200 and pre.parsed is not None and len(pre.parsed.data) == 1
 
 
 # -- status errors --------------------------------------------------------------------------

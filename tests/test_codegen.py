@@ -221,6 +221,49 @@ def test_error_envelopes_become_one_schema() -> None:
 PACKAGE = ROOT / "klaviyo_campaigns"
 
 
+def _absolute(path: Path, node: ast.ImportFrom) -> str:
+    package = path.relative_to(ROOT).with_suffix("").parts[:-1]
+    if path.name == "__init__.py":
+        package = path.relative_to(ROOT).parts[:-1]
+    base = package[: len(package) - node.level + 1]
+    return ".".join([*base, *(node.module.split(".") if node.module else [])])
+
+
+def test_generated_code_imports_nothing_hand_written_but_the_core_module() -> None:
+    outside = set()
+    for path in TARGET.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level > 0:
+                target = _absolute(path, node)
+                if not target.startswith("klaviyo_campaigns._generated"):
+                    outside.add(target)
+    assert outside == {"klaviyo_campaigns._core"}
+
+
+def test_the_generated_layer_holds_request_builders_models_and_facades_only() -> None:
+    for package in ("stable", "pre"):
+        root = TARGET / package
+        assert not (root / "client.py").exists() and not (root / "errors.py").exists()
+        for module in (root / "api").rglob("*.py"):
+            if module.name == "__init__.py":
+                continue
+            tree = ast.parse(module.read_text())
+            functions = [n.name for n in tree.body if isinstance(n, ast.FunctionDef)]
+            assert functions == ["_get_kwargs"], module
+            assert not [n for n in tree.body if isinstance(n, ast.AsyncFunctionDef)], module
+
+
+def test_every_revision_shares_one_sentinel_and_one_response() -> None:
+    from klaviyo_campaigns import _core
+    from klaviyo_campaigns._generated.pre import types as pre_types
+    from klaviyo_campaigns._generated.stable import types as stable_types
+
+    for types in (stable_types, pre_types):
+        assert types.UNSET is _core.UNSET and types.Unset is _core.Unset
+        assert types.Response is _core.Response
+        assert types.MissingFieldError is _core.MissingFieldError
+
+
 def test_every_import_inside_the_package_is_relative() -> None:
     for path in PACKAGE.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):

@@ -5,41 +5,12 @@
 One ``Operation`` per operationId: method, path template, rate limits (burst per second, steady
 per minute, from ``x-klaviyo-ratelimit``), scopes, whether it is cursor-paginated, its allowed
 filters (``x-klaviyo-filters``), sort values and include values. The runtime reads this table;
-nothing about operations is typed in by hand.
+nothing about operations is typed in by hand. ``Operation`` and ``FilterField`` are the SDK's
+own (``_core``), shared with the runtime.
 """
 
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True, slots=True)
-class FilterField:
-    """One field an operation's ``filter`` may name, with the operators and values it takes."""
-
-    name: str
-    operators: tuple[str, ...]
-    list_operators: tuple[str, ...]
-    value_type: str
-    value_format: str | None
-    enum: tuple[str, ...] | None
-
-
-@dataclass(frozen=True, slots=True)
-class Operation:
-    """One API operation of one revision."""
-
-    id: str
-    revision: str
-    method: str
-    path: str
-    burst: int
-    steady: int
-    scopes: tuple[str, ...]
-    paginated: bool
-    filters: tuple[FilterField, ...]
-    sort: tuple[str, ...]
-    include: tuple[str, ...]
-    module: str
-
+from .._core import FilterField as FilterField
+from .._core import Operation as Operation
 
 STABLE_OPERATIONS: dict[str, Operation] = {
     "create_campaign_clone": Operation(

@@ -2,10 +2,9 @@
 # Regenerate with `make generate` (python -m codegen generate).
 """Typed async methods for every operation of revision ``2026-04-15.pre``.
 
-``API`` returns parsed models; ``RawAPI`` (``with_raw_response``) returns the
-generator's ``Response`` (status, headers, content, parsed) for callers who need more
-than the model. Endpoint modules and models are imported on first call, so creating a
-client stays cheap.
+``API`` returns parsed models; ``RawAPI`` (``with_raw_response``) returns the whole
+``Response`` (status, headers, content, parsed) for callers who need more than the model.
+Request builders and models are imported on first call, so creating a client stays cheap.
 """
 
 from __future__ import annotations
@@ -13,13 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeVar
 
-from ... import _coerce as _c
+from ..._core import UNSET, Arguments, Filter, RawSend, Response, Send, Unset
 from ..operations import PRE_OPERATIONS as OPERATIONS
-from .types import UNSET, Unset
 
 if TYPE_CHECKING:
-    from ..._send import RawSend, Send
-    from ...filters import Filter
     from .models import (
         AssignTemplateToCampaignMessageFieldscampaignMessageItem,
         AudienceCloneQuery,
@@ -147,21 +143,26 @@ if TYPE_CHECKING:
         VariationCreateQuery,
         VariationPartialUpdateQuery,
     )
-    from .types import Response
 
 T = TypeVar("T")
 
 
 def _given(value: T | None) -> T | Unset:
-    """``None`` (not given) becomes this revision's ``UNSET``."""
+    """``None`` (not given) becomes ``UNSET``."""
     return UNSET if value is None else value
+
+
+def _no_content(_: object) -> None:
+    """The parsed value of an empty (204) answer."""
+    return None
 
 
 class API:
     """Every operation of revision ``2026-04-15.pre``, returning parsed models."""
 
-    def __init__(self, send: Send) -> None:
+    def __init__(self, send: Send, args: Arguments) -> None:
         self._send = send
+        self._args = args
 
     async def clone_campaign_audience(
         self,
@@ -188,7 +189,7 @@ class API:
         request = _get_kwargs(
             body=body,
             fieldscampaign_audience=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     CloneCampaignAudienceBetaFieldscampaignAudienceItem,
                     fields_campaign_audience,
                     "fields[campaign-audience]",
@@ -214,7 +215,8 @@ class API:
 
         _op = OPERATIONS["get_campaign_audiences_beta"]
         request = _get_kwargs(
-            filter_=_given(_c.opt_filter(_op, filter)), pagecursor=_given(page_cursor)
+            filter_=_given(self._args.opt_filter(_op, filter)),
+            pagecursor=_given(page_cursor),
         )
         return await self._send(_op, request, GetAudienceResponseCollection.from_dict)
 
@@ -243,7 +245,7 @@ class API:
         request = _get_kwargs(
             body=body,
             fieldscampaign_audience=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     CreateCampaignAudienceBetaFieldscampaignAudienceItem,
                     fields_campaign_audience,
                     "fields[campaign-audience]",
@@ -265,8 +267,10 @@ class API:
         from .api.campaigns.delete_campaign_audience_beta import _get_kwargs
 
         _op = OPERATIONS["delete_campaign_audience_beta"]
-        request = _get_kwargs(_c.path_id(id, "id"))
-        return await self._send(_op, request, _c.no_content)
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+        )
+        return await self._send(_op, request, _no_content)
 
     async def get_campaign_audience(
         self,
@@ -296,27 +300,29 @@ class API:
 
         _op = OPERATIONS["get_campaign_audience_beta"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldscampaign_audience=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignAudienceBetaFieldscampaignAudienceItem,
                     fields_campaign_audience,
                     "fields[campaign-audience]",
                 )
             ),
             fieldscampaign_message=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignAudienceBetaFieldscampaignMessageItem,
                     fields_campaign_message,
                     "fields[campaign-message]",
                 )
             ),
             fieldscampaign=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignAudienceBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
                 )
             ),
-            include=_given(_c.enum_list(GetCampaignAudienceBetaIncludeItem, include, "include")),
+            include=_given(
+                self._args.enum_list(GetCampaignAudienceBetaIncludeItem, include, "include")
+            ),
         )
         return await self._send(_op, request, GetAudienceResponseCompoundDocument.from_dict)
 
@@ -344,10 +350,10 @@ class API:
 
         _op = OPERATIONS["update_campaign_audience_beta"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             body=body,
             fieldscampaign_audience=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     UpdateCampaignAudienceBetaFieldscampaignAudienceItem,
                     fields_campaign_audience,
                     "fields[campaign-audience]",
@@ -377,9 +383,9 @@ class API:
 
         _op = OPERATIONS["get_campaign_for_campaign_audience_beta"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldscampaign=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignForCampaignAudienceBetaFieldscampaignItem,
                     fields_campaign,
                     "fields[campaign]",
@@ -412,9 +418,9 @@ class API:
 
         _op = OPERATIONS["get_campaign_messages_for_campaign_audience_beta"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldscampaign_message=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignMessagesForCampaignAudienceBetaFieldscampaignMessageItem,
                     fields_campaign_message,
                     "fields[campaign-message]",
@@ -438,7 +444,9 @@ class API:
         from .models import GetCampaignAudienceCampaignRelationshipResponse
 
         _op = OPERATIONS["get_campaign_id_for_campaign_audience_beta"]
-        request = _get_kwargs(_c.path_id(id, "id"))
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+        )
         return await self._send(
             _op, request, GetCampaignAudienceCampaignRelationshipResponse.from_dict
         )
@@ -459,7 +467,10 @@ class API:
         from .models import GetCampaignAudienceMessagesRelationshipsResponseCollection
 
         _op = OPERATIONS["get_message_ids_for_campaign_audience_beta"]
-        request = _get_kwargs(_c.path_id(id, "id"), pagecursor=_given(page_cursor))
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+            pagecursor=_given(page_cursor),
+        )
         return await self._send(
             _op, request, GetCampaignAudienceMessagesRelationshipsResponseCollection.from_dict
         )
@@ -483,7 +494,7 @@ class API:
         request = _get_kwargs(
             body=body,
             fieldscampaign=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     CloneCampaignBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
                 )
             ),
@@ -515,7 +526,7 @@ class API:
         request = _get_kwargs(
             body=body,
             fieldscampaign_message=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     AssignTemplateToCampaignMessageFieldscampaignMessageItem,
                     fields_campaign_message,
                     "fields[campaign-message]",
@@ -544,7 +555,7 @@ class API:
         request = _get_kwargs(
             body=body,
             fieldscampaign_message=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     CloneCampaignMessageBetaFieldscampaignMessageItem,
                     fields_campaign_message,
                     "fields[campaign-message]",
@@ -578,7 +589,7 @@ class API:
         request = _get_kwargs(
             body=body,
             fieldscampaign_message_schedule=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     ScheduleCampaignMessageBetaFieldscampaignMessageScheduleItem,
                     fields_campaign_message_schedule,
                     "fields[campaign-message-schedule]",
@@ -602,8 +613,11 @@ class API:
         from .api.campaigns.update_campaign_message_schedule_beta import _get_kwargs
 
         _op = OPERATIONS["update_campaign_message_schedule_beta"]
-        request = _get_kwargs(_c.path_id(id, "id"), body=body)
-        return await self._send(_op, request, _c.no_content)
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+            body=body,
+        )
+        return await self._send(_op, request, _no_content)
 
     async def get_campaign_messages(
         self,
@@ -640,29 +654,31 @@ class API:
         _op = OPERATIONS["get_campaign_messages_beta"]
         request = _get_kwargs(
             fieldscampaign_message=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignMessagesBetaFieldscampaignMessageItem,
                     fields_campaign_message,
                     "fields[campaign-message]",
                 )
             ),
             fieldscampaign_variation=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignMessagesBetaFieldscampaignVariationItem,
                     fields_campaign_variation,
                     "fields[campaign-variation]",
                 )
             ),
             fieldscampaign=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignMessagesBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
                 )
             ),
-            filter_=_given(_c.opt_filter(_op, filter)),
-            include=_given(_c.enum_list(GetCampaignMessagesBetaIncludeItem, include, "include")),
+            filter_=_given(self._args.opt_filter(_op, filter)),
+            include=_given(
+                self._args.enum_list(GetCampaignMessagesBetaIncludeItem, include, "include")
+            ),
             pagecursor=_given(page_cursor),
             pagesize=_given(page_size),
-            sort=_given(_c.enum_value(GetCampaignMessagesBetaSort, sort, "sort")),
+            sort=_given(self._args.enum_value(GetCampaignMessagesBetaSort, sort, "sort")),
         )
         return await self._send(
             _op, request, GetMessageResponseCollectionCompoundDocument.from_dict
@@ -688,7 +704,7 @@ class API:
         request = _get_kwargs(
             body=body,
             fieldscampaign_message=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     CreateCampaignMessageBetaFieldscampaignMessageItem,
                     fields_campaign_message,
                     "fields[campaign-message]",
@@ -710,8 +726,10 @@ class API:
         from .api.campaigns.delete_campaign_message_beta import _get_kwargs
 
         _op = OPERATIONS["delete_campaign_message_beta"]
-        request = _get_kwargs(_c.path_id(id, "id"))
-        return await self._send(_op, request, _c.no_content)
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+        )
+        return await self._send(_op, request, _no_content)
 
     async def get_campaign_message(
         self,
@@ -741,27 +759,29 @@ class API:
 
         _op = OPERATIONS["get_campaign_message_beta"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldscampaign_message=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignMessageBetaFieldscampaignMessageItem,
                     fields_campaign_message,
                     "fields[campaign-message]",
                 )
             ),
             fieldscampaign_variation=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignMessageBetaFieldscampaignVariationItem,
                     fields_campaign_variation,
                     "fields[campaign-variation]",
                 )
             ),
             fieldscampaign=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignMessageBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
                 )
             ),
-            include=_given(_c.enum_list(GetCampaignMessageBetaIncludeItem, include, "include")),
+            include=_given(
+                self._args.enum_list(GetCampaignMessageBetaIncludeItem, include, "include")
+            ),
         )
         return await self._send(_op, request, GetMessageResponseCompoundDocument.from_dict)
 
@@ -784,10 +804,10 @@ class API:
 
         _op = OPERATIONS["update_campaign_message_beta"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             body=body,
             fieldscampaign_message=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     UpdateCampaignMessageBetaFieldscampaignMessageItem,
                     fields_campaign_message,
                     "fields[campaign-message]",
@@ -814,9 +834,9 @@ class API:
 
         _op = OPERATIONS["get_campaign_for_campaign_message_beta"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldscampaign=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignForCampaignMessageBetaFieldscampaignItem,
                     fields_campaign,
                     "fields[campaign]",
@@ -848,9 +868,9 @@ class API:
 
         _op = OPERATIONS["get_audience_for_campaign_message_beta"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldscampaign_audience=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetAudienceForCampaignMessageBetaFieldscampaignAudienceItem,
                     fields_campaign_audience,
                     "fields[campaign-audience]",
@@ -882,9 +902,9 @@ class API:
 
         _op = OPERATIONS["get_variations_for_campaign_message_beta"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldscampaign_variation=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetVariationsForCampaignMessageBetaFieldscampaignVariationItem,
                     fields_campaign_variation,
                     "fields[campaign-variation]",
@@ -910,9 +930,9 @@ class API:
 
         _op = OPERATIONS["get_image_for_campaign_message"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldsimage=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetImageForCampaignMessageFieldsimageItem, fields_image, "fields[image]"
                 )
             ),
@@ -933,7 +953,9 @@ class API:
         from .models import GetCampaignMessageCampaignRelationshipResponse
 
         _op = OPERATIONS["get_campaign_id_for_campaign_message_beta"]
-        request = _get_kwargs(_c.path_id(id, "id"))
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+        )
         return await self._send(
             _op, request, GetCampaignMessageCampaignRelationshipResponse.from_dict
         )
@@ -952,7 +974,9 @@ class API:
         from .models import GetCampaignMessageAudienceRelationshipResponse
 
         _op = OPERATIONS["get_audience_id_for_campaign_message_beta"]
-        request = _get_kwargs(_c.path_id(id, "id"))
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+        )
         return await self._send(
             _op, request, GetCampaignMessageAudienceRelationshipResponse.from_dict
         )
@@ -971,7 +995,9 @@ class API:
         from .models import GetCampaignMessageVariationsRelationshipsResponseCollection
 
         _op = OPERATIONS["get_variation_ids_for_campaign_message_beta"]
-        request = _get_kwargs(_c.path_id(id, "id"))
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+        )
         return await self._send(
             _op, request, GetCampaignMessageVariationsRelationshipsResponseCollection.from_dict
         )
@@ -990,7 +1016,9 @@ class API:
         from .models import GetCampaignMessageImageRelationshipResponse
 
         _op = OPERATIONS["get_image_id_for_campaign_message"]
-        request = _get_kwargs(_c.path_id(id, "id"))
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+        )
         return await self._send(_op, request, GetCampaignMessageImageRelationshipResponse.from_dict)
 
     async def update_image_for_campaign_message(
@@ -1008,8 +1036,11 @@ class API:
         from .api.campaigns.update_image_for_campaign_message import _get_kwargs
 
         _op = OPERATIONS["update_image_for_campaign_message"]
-        request = _get_kwargs(_c.path_id(id, "id"), body=body)
-        return await self._send(_op, request, _c.no_content)
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+            body=body,
+        )
+        return await self._send(_op, request, _no_content)
 
     async def get_tag_ids_for_campaign_message(
         self,
@@ -1025,7 +1056,9 @@ class API:
         from .models import GetCampaignMessageTagsRelationshipsResponseCollection
 
         _op = OPERATIONS["get_tag_ids_for_campaign_message_beta"]
-        request = _get_kwargs(_c.path_id(id, "id"))
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+        )
         return await self._send(
             _op, request, GetCampaignMessageTagsRelationshipsResponseCollection.from_dict
         )
@@ -1044,7 +1077,9 @@ class API:
         from .models import GetCampaignMessageTemplateRelationshipResponse
 
         _op = OPERATIONS["get_template_id_for_campaign_message"]
-        request = _get_kwargs(_c.path_id(id, "id"))
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+        )
         return await self._send(
             _op, request, GetCampaignMessageTemplateRelationshipResponse.from_dict
         )
@@ -1066,9 +1101,11 @@ class API:
 
         _op = OPERATIONS["get_tags_for_campaign_message_beta"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldstag=_given(
-                _c.enum_list(GetTagsForCampaignMessageBetaFieldstagItem, fields_tag, "fields[tag]")
+                self._args.enum_list(
+                    GetTagsForCampaignMessageBetaFieldstagItem, fields_tag, "fields[tag]"
+                )
             ),
         )
         return await self._send(_op, request, GetTagResponseCollection.from_dict)
@@ -1091,9 +1128,9 @@ class API:
 
         _op = OPERATIONS["get_template_for_campaign_message"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldstemplate=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetTemplateForCampaignMessageFieldstemplateItem,
                     fields_template,
                     "fields[template]",
@@ -1127,7 +1164,7 @@ class API:
         request = _get_kwargs(
             body=body,
             fieldscampaign_recipient_estimation_job=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     RefreshCampaignRecipientEstimationFieldscampaignRecipientEstimationJobItem,
                     fields_campaign_recipient_estimation_job,
                     "fields[campaign-recipient-estimation-job]",
@@ -1159,9 +1196,9 @@ class API:
 
         _op = OPERATIONS["get_campaign_recipient_estimation_job"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldscampaign_recipient_estimation_job=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignRecipientEstimationJobFieldscampaignRecipientEstimationJobItem,
                     fields_campaign_recipient_estimation_job,
                     "fields[campaign-recipient-estimation-job]",
@@ -1193,9 +1230,9 @@ class API:
 
         _op = OPERATIONS["get_campaign_recipient_estimation"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldscampaign_recipient_estimation=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignRecipientEstimationFieldscampaignRecipientEstimationItem,
                     fields_campaign_recipient_estimation,
                     "fields[campaign-recipient-estimation]",
@@ -1224,7 +1261,7 @@ class API:
         request = _get_kwargs(
             body=body,
             fieldscampaign_send_job=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     SendCampaignFieldscampaignSendJobItem,
                     fields_campaign_send_job,
                     "fields[campaign-send-job]",
@@ -1251,9 +1288,9 @@ class API:
 
         _op = OPERATIONS["get_campaign_send_job"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldscampaign_send_job=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignSendJobFieldscampaignSendJobItem,
                     fields_campaign_send_job,
                     "fields[campaign-send-job]",
@@ -1277,8 +1314,11 @@ class API:
         from .api.campaigns.cancel_campaign_send import _get_kwargs
 
         _op = OPERATIONS["cancel_campaign_send"]
-        request = _get_kwargs(_c.path_id(id, "id"), body=body)
-        return await self._send(_op, request, _c.no_content)
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+            body=body,
+        )
+        return await self._send(_op, request, _no_content)
 
     async def get_campaign_variations(
         self,
@@ -1297,7 +1337,8 @@ class API:
 
         _op = OPERATIONS["get_campaign_variations_beta"]
         request = _get_kwargs(
-            filter_=_given(_c.opt_filter(_op, filter)), pagecursor=_given(page_cursor)
+            filter_=_given(self._args.opt_filter(_op, filter)),
+            pagecursor=_given(page_cursor),
         )
         return await self._send(_op, request, GetVariationResponseCollection.from_dict)
 
@@ -1326,7 +1367,7 @@ class API:
         request = _get_kwargs(
             body=body,
             fieldscampaign_variation=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     CreateCampaignVariationBetaFieldscampaignVariationItem,
                     fields_campaign_variation,
                     "fields[campaign-variation]",
@@ -1348,8 +1389,10 @@ class API:
         from .api.campaigns.delete_campaign_variation_beta import _get_kwargs
 
         _op = OPERATIONS["delete_campaign_variation_beta"]
-        request = _get_kwargs(_c.path_id(id, "id"))
-        return await self._send(_op, request, _c.no_content)
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+        )
+        return await self._send(_op, request, _no_content)
 
     async def get_campaign_variation(
         self,
@@ -1384,32 +1427,36 @@ class API:
 
         _op = OPERATIONS["get_campaign_variation_beta"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldscampaign_message=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignVariationBetaFieldscampaignMessageItem,
                     fields_campaign_message,
                     "fields[campaign-message]",
                 )
             ),
             fieldscampaign_variation=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignVariationBetaFieldscampaignVariationItem,
                     fields_campaign_variation,
                     "fields[campaign-variation]",
                 )
             ),
             fieldsimage=_given(
-                _c.enum_list(GetCampaignVariationBetaFieldsimageItem, fields_image, "fields[image]")
+                self._args.enum_list(
+                    GetCampaignVariationBetaFieldsimageItem, fields_image, "fields[image]"
+                )
             ),
             fieldstranslation=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignVariationBetaFieldstranslationItem,
                     fields_translation,
                     "fields[translation]",
                 )
             ),
-            include=_given(_c.enum_list(GetCampaignVariationBetaIncludeItem, include, "include")),
+            include=_given(
+                self._args.enum_list(GetCampaignVariationBetaIncludeItem, include, "include")
+            ),
         )
         return await self._send(_op, request, GetVariationResponseCompoundDocument.from_dict)
 
@@ -1437,10 +1484,10 @@ class API:
 
         _op = OPERATIONS["update_campaign_variation_beta"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             body=body,
             fieldscampaign_variation=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     UpdateCampaignVariationBetaFieldscampaignVariationItem,
                     fields_campaign_variation,
                     "fields[campaign-variation]",
@@ -1472,9 +1519,9 @@ class API:
 
         _op = OPERATIONS["get_message_for_campaign_variation_beta"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldscampaign_message=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetMessageForCampaignVariationBetaFieldscampaignMessageItem,
                     fields_campaign_message,
                     "fields[campaign-message]",
@@ -1500,9 +1547,9 @@ class API:
 
         _op = OPERATIONS["get_image_for_campaign_variation_beta"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldsimage=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetImageForCampaignVariationBetaFieldsimageItem, fields_image, "fields[image]"
                 )
             ),
@@ -1523,7 +1570,9 @@ class API:
         from .models import GetCampaignVariationMessageRelationshipResponse
 
         _op = OPERATIONS["get_message_id_for_campaign_variation_beta"]
-        request = _get_kwargs(_c.path_id(id, "id"))
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+        )
         return await self._send(
             _op, request, GetCampaignVariationMessageRelationshipResponse.from_dict
         )
@@ -1542,7 +1591,9 @@ class API:
         from .models import GetCampaignVariationImageRelationshipResponse
 
         _op = OPERATIONS["get_image_id_for_campaign_variation_beta"]
-        request = _get_kwargs(_c.path_id(id, "id"))
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+        )
         return await self._send(
             _op, request, GetCampaignVariationImageRelationshipResponse.from_dict
         )
@@ -1561,7 +1612,9 @@ class API:
         from .models import GetCampaignVariationTranslationRelationshipResponse
 
         _op = OPERATIONS["get_translation_id_for_campaign_variation_beta"]
-        request = _get_kwargs(_c.path_id(id, "id"))
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+        )
         return await self._send(
             _op, request, GetCampaignVariationTranslationRelationshipResponse.from_dict
         )
@@ -1589,9 +1642,9 @@ class API:
 
         _op = OPERATIONS["get_translation_for_campaign_variation_beta"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldstranslation=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetTranslationForCampaignVariationBetaFieldstranslationItem,
                     fields_translation,
                     "fields[translation]",
@@ -1633,29 +1686,29 @@ class API:
         _op = OPERATIONS["get_campaigns_beta"]
         request = _get_kwargs(
             fieldscampaign_audience=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignsBetaFieldscampaignAudienceItem,
                     fields_campaign_audience,
                     "fields[campaign-audience]",
                 )
             ),
             fieldscampaign_message=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignsBetaFieldscampaignMessageItem,
                     fields_campaign_message,
                     "fields[campaign-message]",
                 )
             ),
             fieldscampaign=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignsBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
                 )
             ),
-            filter_=_given(_c.opt_filter(_op, filter)),
-            include=_given(_c.enum_list(GetCampaignsBetaIncludeItem, include, "include")),
+            filter_=_given(self._args.opt_filter(_op, filter)),
+            include=_given(self._args.enum_list(GetCampaignsBetaIncludeItem, include, "include")),
             pagecursor=_given(page_cursor),
             pagesize=_given(page_size),
-            sort=_given(_c.enum_value(GetCampaignsBetaSort, sort, "sort")),
+            sort=_given(self._args.enum_value(GetCampaignsBetaSort, sort, "sort")),
         )
         return await self._send(
             _op, request, GetCampaignResponseCollectionCompoundDocument.from_dict
@@ -1680,7 +1733,7 @@ class API:
         request = _get_kwargs(
             body=body,
             fieldscampaign=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     CreateCampaignBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
                 )
             ),
@@ -1700,8 +1753,10 @@ class API:
         from .api.campaigns.delete_campaign_beta import _get_kwargs
 
         _op = OPERATIONS["delete_campaign_beta"]
-        request = _get_kwargs(_c.path_id(id, "id"))
-        return await self._send(_op, request, _c.no_content)
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+        )
+        return await self._send(_op, request, _no_content)
 
     async def get_campaign(
         self,
@@ -1731,25 +1786,27 @@ class API:
 
         _op = OPERATIONS["get_campaign_beta"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldscampaign_audience=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignBetaFieldscampaignAudienceItem,
                     fields_campaign_audience,
                     "fields[campaign-audience]",
                 )
             ),
             fieldscampaign_message=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignBetaFieldscampaignMessageItem,
                     fields_campaign_message,
                     "fields[campaign-message]",
                 )
             ),
             fieldscampaign=_given(
-                _c.enum_list(GetCampaignBetaFieldscampaignItem, fields_campaign, "fields[campaign]")
+                self._args.enum_list(
+                    GetCampaignBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
+                )
             ),
-            include=_given(_c.enum_list(GetCampaignBetaIncludeItem, include, "include")),
+            include=_given(self._args.enum_list(GetCampaignBetaIncludeItem, include, "include")),
         )
         return await self._send(_op, request, GetCampaignResponseCompoundDocument.from_dict)
 
@@ -1771,10 +1828,10 @@ class API:
 
         _op = OPERATIONS["update_campaign_beta"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             body=body,
             fieldscampaign=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     UpdateCampaignBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
                 )
             ),
@@ -1804,9 +1861,9 @@ class API:
 
         _op = OPERATIONS["get_campaign_audiences_for_campaign_beta"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldscampaign_audience=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignAudiencesForCampaignBetaFieldscampaignAudienceItem,
                     fields_campaign_audience,
                     "fields[campaign-audience]",
@@ -1837,9 +1894,9 @@ class API:
 
         _op = OPERATIONS["get_messages_for_campaign_beta"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldscampaign_message=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetMessagesForCampaignBetaFieldscampaignMessageItem,
                     fields_campaign_message,
                     "fields[campaign-message]",
@@ -1863,7 +1920,9 @@ class API:
         from .models import GetCampaignAudiencesRelationshipsResponseCollection
 
         _op = OPERATIONS["get_audience_ids_for_campaign_beta"]
-        request = _get_kwargs(_c.path_id(id, "id"))
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+        )
         return await self._send(
             _op, request, GetCampaignAudiencesRelationshipsResponseCollection.from_dict
         )
@@ -1884,7 +1943,10 @@ class API:
         from .models import GetCampaignMessagesRelationshipsResponseCollection
 
         _op = OPERATIONS["get_message_ids_for_campaign_beta"]
-        request = _get_kwargs(_c.path_id(id, "id"), pagecursor=_given(page_cursor))
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+            pagecursor=_given(page_cursor),
+        )
         return await self._send(
             _op, request, GetCampaignMessagesRelationshipsResponseCollection.from_dict
         )
@@ -1903,7 +1965,9 @@ class API:
         from .models import GetCampaignTagsRelationshipsResponseCollection
 
         _op = OPERATIONS["get_tag_ids_for_campaign"]
-        request = _get_kwargs(_c.path_id(id, "id"))
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+        )
         return await self._send(
             _op, request, GetCampaignTagsRelationshipsResponseCollection.from_dict
         )
@@ -1925,9 +1989,9 @@ class API:
 
         _op = OPERATIONS["get_tags_for_campaign"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldstag=_given(
-                _c.enum_list(GetTagsForCampaignFieldstagItem, fields_tag, "fields[tag]")
+                self._args.enum_list(GetTagsForCampaignFieldstagItem, fields_tag, "fields[tag]")
             ),
         )
         return await self._send(_op, request, GetTagResponseCollection.from_dict)
@@ -1955,9 +2019,9 @@ class API:
 
         _op = OPERATIONS["get_campaign_variation_for_translation_beta"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldscampaign_variation=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignVariationForTranslationBetaFieldscampaignVariationItem,
                     fields_campaign_variation,
                     "fields[campaign-variation]",
@@ -1980,7 +2044,9 @@ class API:
         from .models import GetTranslationCampaignVariationRelationshipResponse
 
         _op = OPERATIONS["get_campaign_variation_id_for_translation_beta"]
-        request = _get_kwargs(_c.path_id(id, "id"))
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+        )
         return await self._send(
             _op, request, GetTranslationCampaignVariationRelationshipResponse.from_dict
         )
@@ -1989,8 +2055,9 @@ class API:
 class RawAPI:
     """Every operation of revision ``2026-04-15.pre``, returning the whole HTTP response."""
 
-    def __init__(self, send: RawSend) -> None:
+    def __init__(self, send: RawSend, args: Arguments) -> None:
         self._send = send
+        self._args = args
 
     async def clone_campaign_audience(
         self,
@@ -2017,7 +2084,7 @@ class RawAPI:
         request = _get_kwargs(
             body=body,
             fieldscampaign_audience=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     CloneCampaignAudienceBetaFieldscampaignAudienceItem,
                     fields_campaign_audience,
                     "fields[campaign-audience]",
@@ -2043,7 +2110,8 @@ class RawAPI:
 
         _op = OPERATIONS["get_campaign_audiences_beta"]
         request = _get_kwargs(
-            filter_=_given(_c.opt_filter(_op, filter)), pagecursor=_given(page_cursor)
+            filter_=_given(self._args.opt_filter(_op, filter)),
+            pagecursor=_given(page_cursor),
         )
         return await self._send(_op, request, GetAudienceResponseCollection.from_dict)
 
@@ -2072,7 +2140,7 @@ class RawAPI:
         request = _get_kwargs(
             body=body,
             fieldscampaign_audience=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     CreateCampaignAudienceBetaFieldscampaignAudienceItem,
                     fields_campaign_audience,
                     "fields[campaign-audience]",
@@ -2094,8 +2162,10 @@ class RawAPI:
         from .api.campaigns.delete_campaign_audience_beta import _get_kwargs
 
         _op = OPERATIONS["delete_campaign_audience_beta"]
-        request = _get_kwargs(_c.path_id(id, "id"))
-        return await self._send(_op, request, _c.no_content)
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+        )
+        return await self._send(_op, request, _no_content)
 
     async def get_campaign_audience(
         self,
@@ -2125,27 +2195,29 @@ class RawAPI:
 
         _op = OPERATIONS["get_campaign_audience_beta"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldscampaign_audience=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignAudienceBetaFieldscampaignAudienceItem,
                     fields_campaign_audience,
                     "fields[campaign-audience]",
                 )
             ),
             fieldscampaign_message=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignAudienceBetaFieldscampaignMessageItem,
                     fields_campaign_message,
                     "fields[campaign-message]",
                 )
             ),
             fieldscampaign=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignAudienceBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
                 )
             ),
-            include=_given(_c.enum_list(GetCampaignAudienceBetaIncludeItem, include, "include")),
+            include=_given(
+                self._args.enum_list(GetCampaignAudienceBetaIncludeItem, include, "include")
+            ),
         )
         return await self._send(_op, request, GetAudienceResponseCompoundDocument.from_dict)
 
@@ -2173,10 +2245,10 @@ class RawAPI:
 
         _op = OPERATIONS["update_campaign_audience_beta"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             body=body,
             fieldscampaign_audience=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     UpdateCampaignAudienceBetaFieldscampaignAudienceItem,
                     fields_campaign_audience,
                     "fields[campaign-audience]",
@@ -2206,9 +2278,9 @@ class RawAPI:
 
         _op = OPERATIONS["get_campaign_for_campaign_audience_beta"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldscampaign=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignForCampaignAudienceBetaFieldscampaignItem,
                     fields_campaign,
                     "fields[campaign]",
@@ -2241,9 +2313,9 @@ class RawAPI:
 
         _op = OPERATIONS["get_campaign_messages_for_campaign_audience_beta"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldscampaign_message=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignMessagesForCampaignAudienceBetaFieldscampaignMessageItem,
                     fields_campaign_message,
                     "fields[campaign-message]",
@@ -2267,7 +2339,9 @@ class RawAPI:
         from .models import GetCampaignAudienceCampaignRelationshipResponse
 
         _op = OPERATIONS["get_campaign_id_for_campaign_audience_beta"]
-        request = _get_kwargs(_c.path_id(id, "id"))
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+        )
         return await self._send(
             _op, request, GetCampaignAudienceCampaignRelationshipResponse.from_dict
         )
@@ -2288,7 +2362,10 @@ class RawAPI:
         from .models import GetCampaignAudienceMessagesRelationshipsResponseCollection
 
         _op = OPERATIONS["get_message_ids_for_campaign_audience_beta"]
-        request = _get_kwargs(_c.path_id(id, "id"), pagecursor=_given(page_cursor))
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+            pagecursor=_given(page_cursor),
+        )
         return await self._send(
             _op, request, GetCampaignAudienceMessagesRelationshipsResponseCollection.from_dict
         )
@@ -2312,7 +2389,7 @@ class RawAPI:
         request = _get_kwargs(
             body=body,
             fieldscampaign=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     CloneCampaignBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
                 )
             ),
@@ -2344,7 +2421,7 @@ class RawAPI:
         request = _get_kwargs(
             body=body,
             fieldscampaign_message=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     AssignTemplateToCampaignMessageFieldscampaignMessageItem,
                     fields_campaign_message,
                     "fields[campaign-message]",
@@ -2373,7 +2450,7 @@ class RawAPI:
         request = _get_kwargs(
             body=body,
             fieldscampaign_message=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     CloneCampaignMessageBetaFieldscampaignMessageItem,
                     fields_campaign_message,
                     "fields[campaign-message]",
@@ -2407,7 +2484,7 @@ class RawAPI:
         request = _get_kwargs(
             body=body,
             fieldscampaign_message_schedule=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     ScheduleCampaignMessageBetaFieldscampaignMessageScheduleItem,
                     fields_campaign_message_schedule,
                     "fields[campaign-message-schedule]",
@@ -2431,8 +2508,11 @@ class RawAPI:
         from .api.campaigns.update_campaign_message_schedule_beta import _get_kwargs
 
         _op = OPERATIONS["update_campaign_message_schedule_beta"]
-        request = _get_kwargs(_c.path_id(id, "id"), body=body)
-        return await self._send(_op, request, _c.no_content)
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+            body=body,
+        )
+        return await self._send(_op, request, _no_content)
 
     async def get_campaign_messages(
         self,
@@ -2469,29 +2549,31 @@ class RawAPI:
         _op = OPERATIONS["get_campaign_messages_beta"]
         request = _get_kwargs(
             fieldscampaign_message=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignMessagesBetaFieldscampaignMessageItem,
                     fields_campaign_message,
                     "fields[campaign-message]",
                 )
             ),
             fieldscampaign_variation=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignMessagesBetaFieldscampaignVariationItem,
                     fields_campaign_variation,
                     "fields[campaign-variation]",
                 )
             ),
             fieldscampaign=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignMessagesBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
                 )
             ),
-            filter_=_given(_c.opt_filter(_op, filter)),
-            include=_given(_c.enum_list(GetCampaignMessagesBetaIncludeItem, include, "include")),
+            filter_=_given(self._args.opt_filter(_op, filter)),
+            include=_given(
+                self._args.enum_list(GetCampaignMessagesBetaIncludeItem, include, "include")
+            ),
             pagecursor=_given(page_cursor),
             pagesize=_given(page_size),
-            sort=_given(_c.enum_value(GetCampaignMessagesBetaSort, sort, "sort")),
+            sort=_given(self._args.enum_value(GetCampaignMessagesBetaSort, sort, "sort")),
         )
         return await self._send(
             _op, request, GetMessageResponseCollectionCompoundDocument.from_dict
@@ -2517,7 +2599,7 @@ class RawAPI:
         request = _get_kwargs(
             body=body,
             fieldscampaign_message=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     CreateCampaignMessageBetaFieldscampaignMessageItem,
                     fields_campaign_message,
                     "fields[campaign-message]",
@@ -2539,8 +2621,10 @@ class RawAPI:
         from .api.campaigns.delete_campaign_message_beta import _get_kwargs
 
         _op = OPERATIONS["delete_campaign_message_beta"]
-        request = _get_kwargs(_c.path_id(id, "id"))
-        return await self._send(_op, request, _c.no_content)
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+        )
+        return await self._send(_op, request, _no_content)
 
     async def get_campaign_message(
         self,
@@ -2570,27 +2654,29 @@ class RawAPI:
 
         _op = OPERATIONS["get_campaign_message_beta"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldscampaign_message=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignMessageBetaFieldscampaignMessageItem,
                     fields_campaign_message,
                     "fields[campaign-message]",
                 )
             ),
             fieldscampaign_variation=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignMessageBetaFieldscampaignVariationItem,
                     fields_campaign_variation,
                     "fields[campaign-variation]",
                 )
             ),
             fieldscampaign=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignMessageBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
                 )
             ),
-            include=_given(_c.enum_list(GetCampaignMessageBetaIncludeItem, include, "include")),
+            include=_given(
+                self._args.enum_list(GetCampaignMessageBetaIncludeItem, include, "include")
+            ),
         )
         return await self._send(_op, request, GetMessageResponseCompoundDocument.from_dict)
 
@@ -2613,10 +2699,10 @@ class RawAPI:
 
         _op = OPERATIONS["update_campaign_message_beta"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             body=body,
             fieldscampaign_message=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     UpdateCampaignMessageBetaFieldscampaignMessageItem,
                     fields_campaign_message,
                     "fields[campaign-message]",
@@ -2643,9 +2729,9 @@ class RawAPI:
 
         _op = OPERATIONS["get_campaign_for_campaign_message_beta"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldscampaign=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignForCampaignMessageBetaFieldscampaignItem,
                     fields_campaign,
                     "fields[campaign]",
@@ -2677,9 +2763,9 @@ class RawAPI:
 
         _op = OPERATIONS["get_audience_for_campaign_message_beta"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldscampaign_audience=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetAudienceForCampaignMessageBetaFieldscampaignAudienceItem,
                     fields_campaign_audience,
                     "fields[campaign-audience]",
@@ -2711,9 +2797,9 @@ class RawAPI:
 
         _op = OPERATIONS["get_variations_for_campaign_message_beta"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldscampaign_variation=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetVariationsForCampaignMessageBetaFieldscampaignVariationItem,
                     fields_campaign_variation,
                     "fields[campaign-variation]",
@@ -2739,9 +2825,9 @@ class RawAPI:
 
         _op = OPERATIONS["get_image_for_campaign_message"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldsimage=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetImageForCampaignMessageFieldsimageItem, fields_image, "fields[image]"
                 )
             ),
@@ -2762,7 +2848,9 @@ class RawAPI:
         from .models import GetCampaignMessageCampaignRelationshipResponse
 
         _op = OPERATIONS["get_campaign_id_for_campaign_message_beta"]
-        request = _get_kwargs(_c.path_id(id, "id"))
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+        )
         return await self._send(
             _op, request, GetCampaignMessageCampaignRelationshipResponse.from_dict
         )
@@ -2781,7 +2869,9 @@ class RawAPI:
         from .models import GetCampaignMessageAudienceRelationshipResponse
 
         _op = OPERATIONS["get_audience_id_for_campaign_message_beta"]
-        request = _get_kwargs(_c.path_id(id, "id"))
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+        )
         return await self._send(
             _op, request, GetCampaignMessageAudienceRelationshipResponse.from_dict
         )
@@ -2800,7 +2890,9 @@ class RawAPI:
         from .models import GetCampaignMessageVariationsRelationshipsResponseCollection
 
         _op = OPERATIONS["get_variation_ids_for_campaign_message_beta"]
-        request = _get_kwargs(_c.path_id(id, "id"))
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+        )
         return await self._send(
             _op, request, GetCampaignMessageVariationsRelationshipsResponseCollection.from_dict
         )
@@ -2819,7 +2911,9 @@ class RawAPI:
         from .models import GetCampaignMessageImageRelationshipResponse
 
         _op = OPERATIONS["get_image_id_for_campaign_message"]
-        request = _get_kwargs(_c.path_id(id, "id"))
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+        )
         return await self._send(_op, request, GetCampaignMessageImageRelationshipResponse.from_dict)
 
     async def update_image_for_campaign_message(
@@ -2837,8 +2931,11 @@ class RawAPI:
         from .api.campaigns.update_image_for_campaign_message import _get_kwargs
 
         _op = OPERATIONS["update_image_for_campaign_message"]
-        request = _get_kwargs(_c.path_id(id, "id"), body=body)
-        return await self._send(_op, request, _c.no_content)
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+            body=body,
+        )
+        return await self._send(_op, request, _no_content)
 
     async def get_tag_ids_for_campaign_message(
         self,
@@ -2854,7 +2951,9 @@ class RawAPI:
         from .models import GetCampaignMessageTagsRelationshipsResponseCollection
 
         _op = OPERATIONS["get_tag_ids_for_campaign_message_beta"]
-        request = _get_kwargs(_c.path_id(id, "id"))
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+        )
         return await self._send(
             _op, request, GetCampaignMessageTagsRelationshipsResponseCollection.from_dict
         )
@@ -2873,7 +2972,9 @@ class RawAPI:
         from .models import GetCampaignMessageTemplateRelationshipResponse
 
         _op = OPERATIONS["get_template_id_for_campaign_message"]
-        request = _get_kwargs(_c.path_id(id, "id"))
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+        )
         return await self._send(
             _op, request, GetCampaignMessageTemplateRelationshipResponse.from_dict
         )
@@ -2895,9 +2996,11 @@ class RawAPI:
 
         _op = OPERATIONS["get_tags_for_campaign_message_beta"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldstag=_given(
-                _c.enum_list(GetTagsForCampaignMessageBetaFieldstagItem, fields_tag, "fields[tag]")
+                self._args.enum_list(
+                    GetTagsForCampaignMessageBetaFieldstagItem, fields_tag, "fields[tag]"
+                )
             ),
         )
         return await self._send(_op, request, GetTagResponseCollection.from_dict)
@@ -2920,9 +3023,9 @@ class RawAPI:
 
         _op = OPERATIONS["get_template_for_campaign_message"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldstemplate=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetTemplateForCampaignMessageFieldstemplateItem,
                     fields_template,
                     "fields[template]",
@@ -2956,7 +3059,7 @@ class RawAPI:
         request = _get_kwargs(
             body=body,
             fieldscampaign_recipient_estimation_job=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     RefreshCampaignRecipientEstimationFieldscampaignRecipientEstimationJobItem,
                     fields_campaign_recipient_estimation_job,
                     "fields[campaign-recipient-estimation-job]",
@@ -2988,9 +3091,9 @@ class RawAPI:
 
         _op = OPERATIONS["get_campaign_recipient_estimation_job"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldscampaign_recipient_estimation_job=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignRecipientEstimationJobFieldscampaignRecipientEstimationJobItem,
                     fields_campaign_recipient_estimation_job,
                     "fields[campaign-recipient-estimation-job]",
@@ -3022,9 +3125,9 @@ class RawAPI:
 
         _op = OPERATIONS["get_campaign_recipient_estimation"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldscampaign_recipient_estimation=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignRecipientEstimationFieldscampaignRecipientEstimationItem,
                     fields_campaign_recipient_estimation,
                     "fields[campaign-recipient-estimation]",
@@ -3053,7 +3156,7 @@ class RawAPI:
         request = _get_kwargs(
             body=body,
             fieldscampaign_send_job=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     SendCampaignFieldscampaignSendJobItem,
                     fields_campaign_send_job,
                     "fields[campaign-send-job]",
@@ -3080,9 +3183,9 @@ class RawAPI:
 
         _op = OPERATIONS["get_campaign_send_job"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldscampaign_send_job=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignSendJobFieldscampaignSendJobItem,
                     fields_campaign_send_job,
                     "fields[campaign-send-job]",
@@ -3106,8 +3209,11 @@ class RawAPI:
         from .api.campaigns.cancel_campaign_send import _get_kwargs
 
         _op = OPERATIONS["cancel_campaign_send"]
-        request = _get_kwargs(_c.path_id(id, "id"), body=body)
-        return await self._send(_op, request, _c.no_content)
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+            body=body,
+        )
+        return await self._send(_op, request, _no_content)
 
     async def get_campaign_variations(
         self,
@@ -3126,7 +3232,8 @@ class RawAPI:
 
         _op = OPERATIONS["get_campaign_variations_beta"]
         request = _get_kwargs(
-            filter_=_given(_c.opt_filter(_op, filter)), pagecursor=_given(page_cursor)
+            filter_=_given(self._args.opt_filter(_op, filter)),
+            pagecursor=_given(page_cursor),
         )
         return await self._send(_op, request, GetVariationResponseCollection.from_dict)
 
@@ -3155,7 +3262,7 @@ class RawAPI:
         request = _get_kwargs(
             body=body,
             fieldscampaign_variation=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     CreateCampaignVariationBetaFieldscampaignVariationItem,
                     fields_campaign_variation,
                     "fields[campaign-variation]",
@@ -3177,8 +3284,10 @@ class RawAPI:
         from .api.campaigns.delete_campaign_variation_beta import _get_kwargs
 
         _op = OPERATIONS["delete_campaign_variation_beta"]
-        request = _get_kwargs(_c.path_id(id, "id"))
-        return await self._send(_op, request, _c.no_content)
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+        )
+        return await self._send(_op, request, _no_content)
 
     async def get_campaign_variation(
         self,
@@ -3213,32 +3322,36 @@ class RawAPI:
 
         _op = OPERATIONS["get_campaign_variation_beta"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldscampaign_message=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignVariationBetaFieldscampaignMessageItem,
                     fields_campaign_message,
                     "fields[campaign-message]",
                 )
             ),
             fieldscampaign_variation=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignVariationBetaFieldscampaignVariationItem,
                     fields_campaign_variation,
                     "fields[campaign-variation]",
                 )
             ),
             fieldsimage=_given(
-                _c.enum_list(GetCampaignVariationBetaFieldsimageItem, fields_image, "fields[image]")
+                self._args.enum_list(
+                    GetCampaignVariationBetaFieldsimageItem, fields_image, "fields[image]"
+                )
             ),
             fieldstranslation=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignVariationBetaFieldstranslationItem,
                     fields_translation,
                     "fields[translation]",
                 )
             ),
-            include=_given(_c.enum_list(GetCampaignVariationBetaIncludeItem, include, "include")),
+            include=_given(
+                self._args.enum_list(GetCampaignVariationBetaIncludeItem, include, "include")
+            ),
         )
         return await self._send(_op, request, GetVariationResponseCompoundDocument.from_dict)
 
@@ -3266,10 +3379,10 @@ class RawAPI:
 
         _op = OPERATIONS["update_campaign_variation_beta"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             body=body,
             fieldscampaign_variation=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     UpdateCampaignVariationBetaFieldscampaignVariationItem,
                     fields_campaign_variation,
                     "fields[campaign-variation]",
@@ -3301,9 +3414,9 @@ class RawAPI:
 
         _op = OPERATIONS["get_message_for_campaign_variation_beta"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldscampaign_message=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetMessageForCampaignVariationBetaFieldscampaignMessageItem,
                     fields_campaign_message,
                     "fields[campaign-message]",
@@ -3329,9 +3442,9 @@ class RawAPI:
 
         _op = OPERATIONS["get_image_for_campaign_variation_beta"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldsimage=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetImageForCampaignVariationBetaFieldsimageItem, fields_image, "fields[image]"
                 )
             ),
@@ -3352,7 +3465,9 @@ class RawAPI:
         from .models import GetCampaignVariationMessageRelationshipResponse
 
         _op = OPERATIONS["get_message_id_for_campaign_variation_beta"]
-        request = _get_kwargs(_c.path_id(id, "id"))
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+        )
         return await self._send(
             _op, request, GetCampaignVariationMessageRelationshipResponse.from_dict
         )
@@ -3371,7 +3486,9 @@ class RawAPI:
         from .models import GetCampaignVariationImageRelationshipResponse
 
         _op = OPERATIONS["get_image_id_for_campaign_variation_beta"]
-        request = _get_kwargs(_c.path_id(id, "id"))
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+        )
         return await self._send(
             _op, request, GetCampaignVariationImageRelationshipResponse.from_dict
         )
@@ -3390,7 +3507,9 @@ class RawAPI:
         from .models import GetCampaignVariationTranslationRelationshipResponse
 
         _op = OPERATIONS["get_translation_id_for_campaign_variation_beta"]
-        request = _get_kwargs(_c.path_id(id, "id"))
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+        )
         return await self._send(
             _op, request, GetCampaignVariationTranslationRelationshipResponse.from_dict
         )
@@ -3418,9 +3537,9 @@ class RawAPI:
 
         _op = OPERATIONS["get_translation_for_campaign_variation_beta"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldstranslation=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetTranslationForCampaignVariationBetaFieldstranslationItem,
                     fields_translation,
                     "fields[translation]",
@@ -3462,29 +3581,29 @@ class RawAPI:
         _op = OPERATIONS["get_campaigns_beta"]
         request = _get_kwargs(
             fieldscampaign_audience=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignsBetaFieldscampaignAudienceItem,
                     fields_campaign_audience,
                     "fields[campaign-audience]",
                 )
             ),
             fieldscampaign_message=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignsBetaFieldscampaignMessageItem,
                     fields_campaign_message,
                     "fields[campaign-message]",
                 )
             ),
             fieldscampaign=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignsBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
                 )
             ),
-            filter_=_given(_c.opt_filter(_op, filter)),
-            include=_given(_c.enum_list(GetCampaignsBetaIncludeItem, include, "include")),
+            filter_=_given(self._args.opt_filter(_op, filter)),
+            include=_given(self._args.enum_list(GetCampaignsBetaIncludeItem, include, "include")),
             pagecursor=_given(page_cursor),
             pagesize=_given(page_size),
-            sort=_given(_c.enum_value(GetCampaignsBetaSort, sort, "sort")),
+            sort=_given(self._args.enum_value(GetCampaignsBetaSort, sort, "sort")),
         )
         return await self._send(
             _op, request, GetCampaignResponseCollectionCompoundDocument.from_dict
@@ -3509,7 +3628,7 @@ class RawAPI:
         request = _get_kwargs(
             body=body,
             fieldscampaign=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     CreateCampaignBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
                 )
             ),
@@ -3529,8 +3648,10 @@ class RawAPI:
         from .api.campaigns.delete_campaign_beta import _get_kwargs
 
         _op = OPERATIONS["delete_campaign_beta"]
-        request = _get_kwargs(_c.path_id(id, "id"))
-        return await self._send(_op, request, _c.no_content)
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+        )
+        return await self._send(_op, request, _no_content)
 
     async def get_campaign(
         self,
@@ -3560,25 +3681,27 @@ class RawAPI:
 
         _op = OPERATIONS["get_campaign_beta"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldscampaign_audience=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignBetaFieldscampaignAudienceItem,
                     fields_campaign_audience,
                     "fields[campaign-audience]",
                 )
             ),
             fieldscampaign_message=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignBetaFieldscampaignMessageItem,
                     fields_campaign_message,
                     "fields[campaign-message]",
                 )
             ),
             fieldscampaign=_given(
-                _c.enum_list(GetCampaignBetaFieldscampaignItem, fields_campaign, "fields[campaign]")
+                self._args.enum_list(
+                    GetCampaignBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
+                )
             ),
-            include=_given(_c.enum_list(GetCampaignBetaIncludeItem, include, "include")),
+            include=_given(self._args.enum_list(GetCampaignBetaIncludeItem, include, "include")),
         )
         return await self._send(_op, request, GetCampaignResponseCompoundDocument.from_dict)
 
@@ -3600,10 +3723,10 @@ class RawAPI:
 
         _op = OPERATIONS["update_campaign_beta"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             body=body,
             fieldscampaign=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     UpdateCampaignBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
                 )
             ),
@@ -3633,9 +3756,9 @@ class RawAPI:
 
         _op = OPERATIONS["get_campaign_audiences_for_campaign_beta"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldscampaign_audience=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignAudiencesForCampaignBetaFieldscampaignAudienceItem,
                     fields_campaign_audience,
                     "fields[campaign-audience]",
@@ -3666,9 +3789,9 @@ class RawAPI:
 
         _op = OPERATIONS["get_messages_for_campaign_beta"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldscampaign_message=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetMessagesForCampaignBetaFieldscampaignMessageItem,
                     fields_campaign_message,
                     "fields[campaign-message]",
@@ -3692,7 +3815,9 @@ class RawAPI:
         from .models import GetCampaignAudiencesRelationshipsResponseCollection
 
         _op = OPERATIONS["get_audience_ids_for_campaign_beta"]
-        request = _get_kwargs(_c.path_id(id, "id"))
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+        )
         return await self._send(
             _op, request, GetCampaignAudiencesRelationshipsResponseCollection.from_dict
         )
@@ -3713,7 +3838,10 @@ class RawAPI:
         from .models import GetCampaignMessagesRelationshipsResponseCollection
 
         _op = OPERATIONS["get_message_ids_for_campaign_beta"]
-        request = _get_kwargs(_c.path_id(id, "id"), pagecursor=_given(page_cursor))
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+            pagecursor=_given(page_cursor),
+        )
         return await self._send(
             _op, request, GetCampaignMessagesRelationshipsResponseCollection.from_dict
         )
@@ -3732,7 +3860,9 @@ class RawAPI:
         from .models import GetCampaignTagsRelationshipsResponseCollection
 
         _op = OPERATIONS["get_tag_ids_for_campaign"]
-        request = _get_kwargs(_c.path_id(id, "id"))
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+        )
         return await self._send(
             _op, request, GetCampaignTagsRelationshipsResponseCollection.from_dict
         )
@@ -3754,9 +3884,9 @@ class RawAPI:
 
         _op = OPERATIONS["get_tags_for_campaign"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldstag=_given(
-                _c.enum_list(GetTagsForCampaignFieldstagItem, fields_tag, "fields[tag]")
+                self._args.enum_list(GetTagsForCampaignFieldstagItem, fields_tag, "fields[tag]")
             ),
         )
         return await self._send(_op, request, GetTagResponseCollection.from_dict)
@@ -3784,9 +3914,9 @@ class RawAPI:
 
         _op = OPERATIONS["get_campaign_variation_for_translation_beta"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldscampaign_variation=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignVariationForTranslationBetaFieldscampaignVariationItem,
                     fields_campaign_variation,
                     "fields[campaign-variation]",
@@ -3809,7 +3939,9 @@ class RawAPI:
         from .models import GetTranslationCampaignVariationRelationshipResponse
 
         _op = OPERATIONS["get_campaign_variation_id_for_translation_beta"]
-        request = _get_kwargs(_c.path_id(id, "id"))
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+        )
         return await self._send(
             _op, request, GetTranslationCampaignVariationRelationshipResponse.from_dict
         )

@@ -2,10 +2,9 @@
 # Regenerate with `make generate` (python -m codegen generate).
 """Typed async methods for every operation of revision ``2026-04-15``.
 
-``API`` returns parsed models; ``RawAPI`` (``with_raw_response``) returns the
-generator's ``Response`` (status, headers, content, parsed) for callers who need more
-than the model. Endpoint modules and models are imported on first call, so creating a
-client stays cheap.
+``API`` returns parsed models; ``RawAPI`` (``with_raw_response``) returns the whole
+``Response`` (status, headers, content, parsed) for callers who need more than the model.
+Request builders and models are imported on first call, so creating a client stays cheap.
 """
 
 from __future__ import annotations
@@ -13,13 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeVar
 
-from ... import _coerce as _c
+from ..._core import UNSET, Arguments, Filter, RawSend, Response, Send, Unset
 from ..operations import STABLE_OPERATIONS as OPERATIONS
-from .types import UNSET, Unset
 
 if TYPE_CHECKING:
-    from ..._send import RawSend, Send
-    from ...filters import Filter
     from .models import (
         AssignTemplateToCampaignMessageFieldscampaignMessageItem,
         CampaignCloneQuery,
@@ -86,21 +82,26 @@ if TYPE_CHECKING:
         UpdateCampaignFieldscampaignItem,
         UpdateCampaignMessageFieldscampaignMessageItem,
     )
-    from .types import Response
 
 T = TypeVar("T")
 
 
 def _given(value: T | None) -> T | Unset:
-    """``None`` (not given) becomes this revision's ``UNSET``."""
+    """``None`` (not given) becomes ``UNSET``."""
     return UNSET if value is None else value
+
+
+def _no_content(_: object) -> None:
+    """The parsed value of an empty (204) answer."""
+    return None
 
 
 class API:
     """Every operation of revision ``2026-04-15``, returning parsed models."""
 
-    def __init__(self, send: Send) -> None:
+    def __init__(self, send: Send, args: Arguments) -> None:
         self._send = send
+        self._args = args
 
     async def create_campaign_clone(
         self,
@@ -121,7 +122,7 @@ class API:
         request = _get_kwargs(
             body=body,
             fieldscampaign=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     CreateCampaignCloneFieldscampaignItem, fields_campaign, "fields[campaign]"
                 )
             ),
@@ -153,7 +154,7 @@ class API:
         request = _get_kwargs(
             body=body,
             fieldscampaign_message=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     AssignTemplateToCampaignMessageFieldscampaignMessageItem,
                     fields_campaign_message,
                     "fields[campaign-message]",
@@ -191,28 +192,30 @@ class API:
 
         _op = OPERATIONS["get_campaign_message"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldscampaign_message=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignMessageFieldscampaignMessageItem,
                     fields_campaign_message,
                     "fields[campaign-message]",
                 )
             ),
             fieldscampaign=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignMessageFieldscampaignItem, fields_campaign, "fields[campaign]"
                 )
             ),
             fieldsimage=_given(
-                _c.enum_list(GetCampaignMessageFieldsimageItem, fields_image, "fields[image]")
+                self._args.enum_list(
+                    GetCampaignMessageFieldsimageItem, fields_image, "fields[image]"
+                )
             ),
             fieldstemplate=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignMessageFieldstemplateItem, fields_template, "fields[template]"
                 )
             ),
-            include=_given(_c.enum_list(GetCampaignMessageIncludeItem, include, "include")),
+            include=_given(self._args.enum_list(GetCampaignMessageIncludeItem, include, "include")),
         )
         return await self._send(_op, request, GetCampaignMessageResponseCompoundDocument.from_dict)
 
@@ -238,10 +241,10 @@ class API:
 
         _op = OPERATIONS["update_campaign_message"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             body=body,
             fieldscampaign_message=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     UpdateCampaignMessageFieldscampaignMessageItem,
                     fields_campaign_message,
                     "fields[campaign-message]",
@@ -268,9 +271,9 @@ class API:
 
         _op = OPERATIONS["get_campaign_for_campaign_message"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldscampaign=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignForCampaignMessageFieldscampaignItem,
                     fields_campaign,
                     "fields[campaign]",
@@ -296,9 +299,9 @@ class API:
 
         _op = OPERATIONS["get_image_for_campaign_message"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldsimage=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetImageForCampaignMessageFieldsimageItem, fields_image, "fields[image]"
                 )
             ),
@@ -319,7 +322,9 @@ class API:
         from .models import GetCampaignMessageCampaignRelationshipResponse
 
         _op = OPERATIONS["get_campaign_id_for_campaign_message"]
-        request = _get_kwargs(_c.path_id(id, "id"))
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+        )
         return await self._send(
             _op, request, GetCampaignMessageCampaignRelationshipResponse.from_dict
         )
@@ -338,7 +343,9 @@ class API:
         from .models import GetCampaignMessageImageRelationshipResponse
 
         _op = OPERATIONS["get_image_id_for_campaign_message"]
-        request = _get_kwargs(_c.path_id(id, "id"))
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+        )
         return await self._send(_op, request, GetCampaignMessageImageRelationshipResponse.from_dict)
 
     async def update_image_for_campaign_message(
@@ -356,8 +363,11 @@ class API:
         from .api.campaigns.update_image_for_campaign_message import _get_kwargs
 
         _op = OPERATIONS["update_image_for_campaign_message"]
-        request = _get_kwargs(_c.path_id(id, "id"), body=body)
-        return await self._send(_op, request, _c.no_content)
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+            body=body,
+        )
+        return await self._send(_op, request, _no_content)
 
     async def get_template_id_for_campaign_message(
         self,
@@ -373,7 +383,9 @@ class API:
         from .models import GetCampaignMessageTemplateRelationshipResponse
 
         _op = OPERATIONS["get_template_id_for_campaign_message"]
-        request = _get_kwargs(_c.path_id(id, "id"))
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+        )
         return await self._send(
             _op, request, GetCampaignMessageTemplateRelationshipResponse.from_dict
         )
@@ -396,9 +408,9 @@ class API:
 
         _op = OPERATIONS["get_template_for_campaign_message"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldstemplate=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetTemplateForCampaignMessageFieldstemplateItem,
                     fields_template,
                     "fields[template]",
@@ -432,7 +444,7 @@ class API:
         request = _get_kwargs(
             body=body,
             fieldscampaign_recipient_estimation_job=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     RefreshCampaignRecipientEstimationFieldscampaignRecipientEstimationJobItem,
                     fields_campaign_recipient_estimation_job,
                     "fields[campaign-recipient-estimation-job]",
@@ -464,9 +476,9 @@ class API:
 
         _op = OPERATIONS["get_campaign_recipient_estimation_job"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldscampaign_recipient_estimation_job=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignRecipientEstimationJobFieldscampaignRecipientEstimationJobItem,
                     fields_campaign_recipient_estimation_job,
                     "fields[campaign-recipient-estimation-job]",
@@ -498,9 +510,9 @@ class API:
 
         _op = OPERATIONS["get_campaign_recipient_estimation"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldscampaign_recipient_estimation=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignRecipientEstimationFieldscampaignRecipientEstimationItem,
                     fields_campaign_recipient_estimation,
                     "fields[campaign-recipient-estimation]",
@@ -529,7 +541,7 @@ class API:
         request = _get_kwargs(
             body=body,
             fieldscampaign_send_job=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     SendCampaignFieldscampaignSendJobItem,
                     fields_campaign_send_job,
                     "fields[campaign-send-job]",
@@ -556,9 +568,9 @@ class API:
 
         _op = OPERATIONS["get_campaign_send_job"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldscampaign_send_job=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignSendJobFieldscampaignSendJobItem,
                     fields_campaign_send_job,
                     "fields[campaign-send-job]",
@@ -582,8 +594,11 @@ class API:
         from .api.campaigns.cancel_campaign_send import _get_kwargs
 
         _op = OPERATIONS["cancel_campaign_send"]
-        request = _get_kwargs(_c.path_id(id, "id"), body=body)
-        return await self._send(_op, request, _c.no_content)
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+            body=body,
+        )
+        return await self._send(_op, request, _no_content)
 
     async def get_campaigns(
         self,
@@ -616,22 +631,26 @@ class API:
 
         _op = OPERATIONS["get_campaigns"]
         request = _get_kwargs(
-            filter_=_c.filter_value(_op, filter),
+            filter_=self._args.filter_value(_op, filter),
             fieldscampaign_message=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignsFieldscampaignMessageItem,
                     fields_campaign_message,
                     "fields[campaign-message]",
                 )
             ),
             fieldscampaign=_given(
-                _c.enum_list(GetCampaignsFieldscampaignItem, fields_campaign, "fields[campaign]")
+                self._args.enum_list(
+                    GetCampaignsFieldscampaignItem, fields_campaign, "fields[campaign]"
+                )
             ),
-            fieldstag=_given(_c.enum_list(GetCampaignsFieldstagItem, fields_tag, "fields[tag]")),
-            include=_given(_c.enum_list(GetCampaignsIncludeItem, include, "include")),
+            fieldstag=_given(
+                self._args.enum_list(GetCampaignsFieldstagItem, fields_tag, "fields[tag]")
+            ),
+            include=_given(self._args.enum_list(GetCampaignsIncludeItem, include, "include")),
             pagecursor=_given(page_cursor),
             pagesize=_given(page_size),
-            sort=_given(_c.enum_value(GetCampaignsSort, sort, "sort")),
+            sort=_given(self._args.enum_value(GetCampaignsSort, sort, "sort")),
         )
         return await self._send(
             _op, request, GetCampaignResponseCollectionCompoundDocument.from_dict
@@ -656,7 +675,9 @@ class API:
         request = _get_kwargs(
             body=body,
             fieldscampaign=_given(
-                _c.enum_list(CreateCampaignFieldscampaignItem, fields_campaign, "fields[campaign]")
+                self._args.enum_list(
+                    CreateCampaignFieldscampaignItem, fields_campaign, "fields[campaign]"
+                )
             ),
         )
         return await self._send(_op, request, PostCampaignResponse.from_dict)
@@ -674,8 +695,10 @@ class API:
         from .api.campaigns.delete_campaign import _get_kwargs
 
         _op = OPERATIONS["delete_campaign"]
-        request = _get_kwargs(_c.path_id(id, "id"))
-        return await self._send(_op, request, _c.no_content)
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+        )
+        return await self._send(_op, request, _no_content)
 
     async def get_campaign(
         self,
@@ -703,19 +726,23 @@ class API:
 
         _op = OPERATIONS["get_campaign"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldscampaign_message=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignFieldscampaignMessageItem,
                     fields_campaign_message,
                     "fields[campaign-message]",
                 )
             ),
             fieldscampaign=_given(
-                _c.enum_list(GetCampaignFieldscampaignItem, fields_campaign, "fields[campaign]")
+                self._args.enum_list(
+                    GetCampaignFieldscampaignItem, fields_campaign, "fields[campaign]"
+                )
             ),
-            fieldstag=_given(_c.enum_list(GetCampaignFieldstagItem, fields_tag, "fields[tag]")),
-            include=_given(_c.enum_list(GetCampaignIncludeItem, include, "include")),
+            fieldstag=_given(
+                self._args.enum_list(GetCampaignFieldstagItem, fields_tag, "fields[tag]")
+            ),
+            include=_given(self._args.enum_list(GetCampaignIncludeItem, include, "include")),
         )
         return await self._send(_op, request, GetCampaignResponseCompoundDocument.from_dict)
 
@@ -737,10 +764,12 @@ class API:
 
         _op = OPERATIONS["update_campaign"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             body=body,
             fieldscampaign=_given(
-                _c.enum_list(UpdateCampaignFieldscampaignItem, fields_campaign, "fields[campaign]")
+                self._args.enum_list(
+                    UpdateCampaignFieldscampaignItem, fields_campaign, "fields[campaign]"
+                )
             ),
         )
         return await self._send(_op, request, PatchCampaignResponse.from_dict)
@@ -774,28 +803,32 @@ class API:
 
         _op = OPERATIONS["get_messages_for_campaign"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldscampaign_message=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetMessagesForCampaignFieldscampaignMessageItem,
                     fields_campaign_message,
                     "fields[campaign-message]",
                 )
             ),
             fieldscampaign=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetMessagesForCampaignFieldscampaignItem, fields_campaign, "fields[campaign]"
                 )
             ),
             fieldsimage=_given(
-                _c.enum_list(GetMessagesForCampaignFieldsimageItem, fields_image, "fields[image]")
+                self._args.enum_list(
+                    GetMessagesForCampaignFieldsimageItem, fields_image, "fields[image]"
+                )
             ),
             fieldstemplate=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetMessagesForCampaignFieldstemplateItem, fields_template, "fields[template]"
                 )
             ),
-            include=_given(_c.enum_list(GetMessagesForCampaignIncludeItem, include, "include")),
+            include=_given(
+                self._args.enum_list(GetMessagesForCampaignIncludeItem, include, "include")
+            ),
         )
         return await self._send(
             _op, request, GetCampaignMessageResponseCollectionCompoundDocument.from_dict
@@ -815,7 +848,9 @@ class API:
         from .models import GetCampaignMessagesRelationshipsResponseCollection
 
         _op = OPERATIONS["get_message_ids_for_campaign"]
-        request = _get_kwargs(_c.path_id(id, "id"))
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+        )
         return await self._send(
             _op, request, GetCampaignMessagesRelationshipsResponseCollection.from_dict
         )
@@ -834,7 +869,9 @@ class API:
         from .models import GetCampaignTagsRelationshipsResponseCollection
 
         _op = OPERATIONS["get_tag_ids_for_campaign"]
-        request = _get_kwargs(_c.path_id(id, "id"))
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+        )
         return await self._send(
             _op, request, GetCampaignTagsRelationshipsResponseCollection.from_dict
         )
@@ -856,9 +893,9 @@ class API:
 
         _op = OPERATIONS["get_tags_for_campaign"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldstag=_given(
-                _c.enum_list(GetTagsForCampaignFieldstagItem, fields_tag, "fields[tag]")
+                self._args.enum_list(GetTagsForCampaignFieldstagItem, fields_tag, "fields[tag]")
             ),
         )
         return await self._send(_op, request, GetTagResponseCollection.from_dict)
@@ -867,8 +904,9 @@ class API:
 class RawAPI:
     """Every operation of revision ``2026-04-15``, returning the whole HTTP response."""
 
-    def __init__(self, send: RawSend) -> None:
+    def __init__(self, send: RawSend, args: Arguments) -> None:
         self._send = send
+        self._args = args
 
     async def create_campaign_clone(
         self,
@@ -889,7 +927,7 @@ class RawAPI:
         request = _get_kwargs(
             body=body,
             fieldscampaign=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     CreateCampaignCloneFieldscampaignItem, fields_campaign, "fields[campaign]"
                 )
             ),
@@ -921,7 +959,7 @@ class RawAPI:
         request = _get_kwargs(
             body=body,
             fieldscampaign_message=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     AssignTemplateToCampaignMessageFieldscampaignMessageItem,
                     fields_campaign_message,
                     "fields[campaign-message]",
@@ -959,28 +997,30 @@ class RawAPI:
 
         _op = OPERATIONS["get_campaign_message"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldscampaign_message=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignMessageFieldscampaignMessageItem,
                     fields_campaign_message,
                     "fields[campaign-message]",
                 )
             ),
             fieldscampaign=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignMessageFieldscampaignItem, fields_campaign, "fields[campaign]"
                 )
             ),
             fieldsimage=_given(
-                _c.enum_list(GetCampaignMessageFieldsimageItem, fields_image, "fields[image]")
+                self._args.enum_list(
+                    GetCampaignMessageFieldsimageItem, fields_image, "fields[image]"
+                )
             ),
             fieldstemplate=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignMessageFieldstemplateItem, fields_template, "fields[template]"
                 )
             ),
-            include=_given(_c.enum_list(GetCampaignMessageIncludeItem, include, "include")),
+            include=_given(self._args.enum_list(GetCampaignMessageIncludeItem, include, "include")),
         )
         return await self._send(_op, request, GetCampaignMessageResponseCompoundDocument.from_dict)
 
@@ -1006,10 +1046,10 @@ class RawAPI:
 
         _op = OPERATIONS["update_campaign_message"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             body=body,
             fieldscampaign_message=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     UpdateCampaignMessageFieldscampaignMessageItem,
                     fields_campaign_message,
                     "fields[campaign-message]",
@@ -1036,9 +1076,9 @@ class RawAPI:
 
         _op = OPERATIONS["get_campaign_for_campaign_message"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldscampaign=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignForCampaignMessageFieldscampaignItem,
                     fields_campaign,
                     "fields[campaign]",
@@ -1064,9 +1104,9 @@ class RawAPI:
 
         _op = OPERATIONS["get_image_for_campaign_message"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldsimage=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetImageForCampaignMessageFieldsimageItem, fields_image, "fields[image]"
                 )
             ),
@@ -1087,7 +1127,9 @@ class RawAPI:
         from .models import GetCampaignMessageCampaignRelationshipResponse
 
         _op = OPERATIONS["get_campaign_id_for_campaign_message"]
-        request = _get_kwargs(_c.path_id(id, "id"))
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+        )
         return await self._send(
             _op, request, GetCampaignMessageCampaignRelationshipResponse.from_dict
         )
@@ -1106,7 +1148,9 @@ class RawAPI:
         from .models import GetCampaignMessageImageRelationshipResponse
 
         _op = OPERATIONS["get_image_id_for_campaign_message"]
-        request = _get_kwargs(_c.path_id(id, "id"))
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+        )
         return await self._send(_op, request, GetCampaignMessageImageRelationshipResponse.from_dict)
 
     async def update_image_for_campaign_message(
@@ -1124,8 +1168,11 @@ class RawAPI:
         from .api.campaigns.update_image_for_campaign_message import _get_kwargs
 
         _op = OPERATIONS["update_image_for_campaign_message"]
-        request = _get_kwargs(_c.path_id(id, "id"), body=body)
-        return await self._send(_op, request, _c.no_content)
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+            body=body,
+        )
+        return await self._send(_op, request, _no_content)
 
     async def get_template_id_for_campaign_message(
         self,
@@ -1141,7 +1188,9 @@ class RawAPI:
         from .models import GetCampaignMessageTemplateRelationshipResponse
 
         _op = OPERATIONS["get_template_id_for_campaign_message"]
-        request = _get_kwargs(_c.path_id(id, "id"))
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+        )
         return await self._send(
             _op, request, GetCampaignMessageTemplateRelationshipResponse.from_dict
         )
@@ -1164,9 +1213,9 @@ class RawAPI:
 
         _op = OPERATIONS["get_template_for_campaign_message"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldstemplate=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetTemplateForCampaignMessageFieldstemplateItem,
                     fields_template,
                     "fields[template]",
@@ -1200,7 +1249,7 @@ class RawAPI:
         request = _get_kwargs(
             body=body,
             fieldscampaign_recipient_estimation_job=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     RefreshCampaignRecipientEstimationFieldscampaignRecipientEstimationJobItem,
                     fields_campaign_recipient_estimation_job,
                     "fields[campaign-recipient-estimation-job]",
@@ -1232,9 +1281,9 @@ class RawAPI:
 
         _op = OPERATIONS["get_campaign_recipient_estimation_job"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldscampaign_recipient_estimation_job=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignRecipientEstimationJobFieldscampaignRecipientEstimationJobItem,
                     fields_campaign_recipient_estimation_job,
                     "fields[campaign-recipient-estimation-job]",
@@ -1266,9 +1315,9 @@ class RawAPI:
 
         _op = OPERATIONS["get_campaign_recipient_estimation"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldscampaign_recipient_estimation=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignRecipientEstimationFieldscampaignRecipientEstimationItem,
                     fields_campaign_recipient_estimation,
                     "fields[campaign-recipient-estimation]",
@@ -1297,7 +1346,7 @@ class RawAPI:
         request = _get_kwargs(
             body=body,
             fieldscampaign_send_job=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     SendCampaignFieldscampaignSendJobItem,
                     fields_campaign_send_job,
                     "fields[campaign-send-job]",
@@ -1324,9 +1373,9 @@ class RawAPI:
 
         _op = OPERATIONS["get_campaign_send_job"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldscampaign_send_job=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignSendJobFieldscampaignSendJobItem,
                     fields_campaign_send_job,
                     "fields[campaign-send-job]",
@@ -1350,8 +1399,11 @@ class RawAPI:
         from .api.campaigns.cancel_campaign_send import _get_kwargs
 
         _op = OPERATIONS["cancel_campaign_send"]
-        request = _get_kwargs(_c.path_id(id, "id"), body=body)
-        return await self._send(_op, request, _c.no_content)
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+            body=body,
+        )
+        return await self._send(_op, request, _no_content)
 
     async def get_campaigns(
         self,
@@ -1384,22 +1436,26 @@ class RawAPI:
 
         _op = OPERATIONS["get_campaigns"]
         request = _get_kwargs(
-            filter_=_c.filter_value(_op, filter),
+            filter_=self._args.filter_value(_op, filter),
             fieldscampaign_message=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignsFieldscampaignMessageItem,
                     fields_campaign_message,
                     "fields[campaign-message]",
                 )
             ),
             fieldscampaign=_given(
-                _c.enum_list(GetCampaignsFieldscampaignItem, fields_campaign, "fields[campaign]")
+                self._args.enum_list(
+                    GetCampaignsFieldscampaignItem, fields_campaign, "fields[campaign]"
+                )
             ),
-            fieldstag=_given(_c.enum_list(GetCampaignsFieldstagItem, fields_tag, "fields[tag]")),
-            include=_given(_c.enum_list(GetCampaignsIncludeItem, include, "include")),
+            fieldstag=_given(
+                self._args.enum_list(GetCampaignsFieldstagItem, fields_tag, "fields[tag]")
+            ),
+            include=_given(self._args.enum_list(GetCampaignsIncludeItem, include, "include")),
             pagecursor=_given(page_cursor),
             pagesize=_given(page_size),
-            sort=_given(_c.enum_value(GetCampaignsSort, sort, "sort")),
+            sort=_given(self._args.enum_value(GetCampaignsSort, sort, "sort")),
         )
         return await self._send(
             _op, request, GetCampaignResponseCollectionCompoundDocument.from_dict
@@ -1424,7 +1480,9 @@ class RawAPI:
         request = _get_kwargs(
             body=body,
             fieldscampaign=_given(
-                _c.enum_list(CreateCampaignFieldscampaignItem, fields_campaign, "fields[campaign]")
+                self._args.enum_list(
+                    CreateCampaignFieldscampaignItem, fields_campaign, "fields[campaign]"
+                )
             ),
         )
         return await self._send(_op, request, PostCampaignResponse.from_dict)
@@ -1442,8 +1500,10 @@ class RawAPI:
         from .api.campaigns.delete_campaign import _get_kwargs
 
         _op = OPERATIONS["delete_campaign"]
-        request = _get_kwargs(_c.path_id(id, "id"))
-        return await self._send(_op, request, _c.no_content)
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+        )
+        return await self._send(_op, request, _no_content)
 
     async def get_campaign(
         self,
@@ -1471,19 +1531,23 @@ class RawAPI:
 
         _op = OPERATIONS["get_campaign"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldscampaign_message=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetCampaignFieldscampaignMessageItem,
                     fields_campaign_message,
                     "fields[campaign-message]",
                 )
             ),
             fieldscampaign=_given(
-                _c.enum_list(GetCampaignFieldscampaignItem, fields_campaign, "fields[campaign]")
+                self._args.enum_list(
+                    GetCampaignFieldscampaignItem, fields_campaign, "fields[campaign]"
+                )
             ),
-            fieldstag=_given(_c.enum_list(GetCampaignFieldstagItem, fields_tag, "fields[tag]")),
-            include=_given(_c.enum_list(GetCampaignIncludeItem, include, "include")),
+            fieldstag=_given(
+                self._args.enum_list(GetCampaignFieldstagItem, fields_tag, "fields[tag]")
+            ),
+            include=_given(self._args.enum_list(GetCampaignIncludeItem, include, "include")),
         )
         return await self._send(_op, request, GetCampaignResponseCompoundDocument.from_dict)
 
@@ -1505,10 +1569,12 @@ class RawAPI:
 
         _op = OPERATIONS["update_campaign"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             body=body,
             fieldscampaign=_given(
-                _c.enum_list(UpdateCampaignFieldscampaignItem, fields_campaign, "fields[campaign]")
+                self._args.enum_list(
+                    UpdateCampaignFieldscampaignItem, fields_campaign, "fields[campaign]"
+                )
             ),
         )
         return await self._send(_op, request, PatchCampaignResponse.from_dict)
@@ -1542,28 +1608,32 @@ class RawAPI:
 
         _op = OPERATIONS["get_messages_for_campaign"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldscampaign_message=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetMessagesForCampaignFieldscampaignMessageItem,
                     fields_campaign_message,
                     "fields[campaign-message]",
                 )
             ),
             fieldscampaign=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetMessagesForCampaignFieldscampaignItem, fields_campaign, "fields[campaign]"
                 )
             ),
             fieldsimage=_given(
-                _c.enum_list(GetMessagesForCampaignFieldsimageItem, fields_image, "fields[image]")
+                self._args.enum_list(
+                    GetMessagesForCampaignFieldsimageItem, fields_image, "fields[image]"
+                )
             ),
             fieldstemplate=_given(
-                _c.enum_list(
+                self._args.enum_list(
                     GetMessagesForCampaignFieldstemplateItem, fields_template, "fields[template]"
                 )
             ),
-            include=_given(_c.enum_list(GetMessagesForCampaignIncludeItem, include, "include")),
+            include=_given(
+                self._args.enum_list(GetMessagesForCampaignIncludeItem, include, "include")
+            ),
         )
         return await self._send(
             _op, request, GetCampaignMessageResponseCollectionCompoundDocument.from_dict
@@ -1583,7 +1653,9 @@ class RawAPI:
         from .models import GetCampaignMessagesRelationshipsResponseCollection
 
         _op = OPERATIONS["get_message_ids_for_campaign"]
-        request = _get_kwargs(_c.path_id(id, "id"))
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+        )
         return await self._send(
             _op, request, GetCampaignMessagesRelationshipsResponseCollection.from_dict
         )
@@ -1602,7 +1674,9 @@ class RawAPI:
         from .models import GetCampaignTagsRelationshipsResponseCollection
 
         _op = OPERATIONS["get_tag_ids_for_campaign"]
-        request = _get_kwargs(_c.path_id(id, "id"))
+        request = _get_kwargs(
+            self._args.path_id(id, "id"),
+        )
         return await self._send(
             _op, request, GetCampaignTagsRelationshipsResponseCollection.from_dict
         )
@@ -1624,9 +1698,9 @@ class RawAPI:
 
         _op = OPERATIONS["get_tags_for_campaign"]
         request = _get_kwargs(
-            _c.path_id(id, "id"),
+            self._args.path_id(id, "id"),
             fieldstag=_given(
-                _c.enum_list(GetTagsForCampaignFieldstagItem, fields_tag, "fields[tag]")
+                self._args.enum_list(GetTagsForCampaignFieldstagItem, fields_tag, "fields[tag]")
             ),
         )
         return await self._send(_op, request, GetTagResponseCollection.from_dict)

@@ -108,9 +108,7 @@ if TYPE_CHECKING:
     )
     from .campaign_definition import CampaignDefinition
     from .campaign_enum import CampaignEnum
-    from .campaign_message_assign_template_query import (
-        CampaignMessageAssignTemplateQuery,
-    )
+    from .campaign_message_assign_template_query import CampaignMessageAssignTemplateQuery
     from .campaign_message_assign_template_query_resource_object import (
         CampaignMessageAssignTemplateQueryResourceObject,
     )
@@ -125,9 +123,7 @@ if TYPE_CHECKING:
     )
     from .campaign_message_enum import CampaignMessageEnum
     from .campaign_message_image_update_query import CampaignMessageImageUpdateQuery
-    from .campaign_message_image_update_query_data import (
-        CampaignMessageImageUpdateQueryData,
-    )
+    from .campaign_message_image_update_query_data import CampaignMessageImageUpdateQueryData
     from .campaign_message_schedule_enum import CampaignMessageScheduleEnum
     from .campaign_message_schedule_query import CampaignMessageScheduleQuery
     from .campaign_message_schedule_query_resource_object import (
@@ -148,9 +144,7 @@ if TYPE_CHECKING:
     from .campaign_message_schedule_query_resource_object_relationships_campaign_message_data import (
         CampaignMessageScheduleQueryResourceObjectRelationshipsCampaignMessageData,
     )
-    from .campaign_message_schedule_update_query import (
-        CampaignMessageScheduleUpdateQuery,
-    )
+    from .campaign_message_schedule_update_query import CampaignMessageScheduleUpdateQuery
     from .campaign_message_schedule_update_query_resource_object import (
         CampaignMessageScheduleUpdateQueryResourceObject,
     )
@@ -174,9 +168,7 @@ if TYPE_CHECKING:
     from .campaign_recipient_estimation_job_create_query_resource_object import (
         CampaignRecipientEstimationJobCreateQueryResourceObject,
     )
-    from .campaign_recipient_estimation_job_enum import (
-        CampaignRecipientEstimationJobEnum,
-    )
+    from .campaign_recipient_estimation_job_enum import CampaignRecipientEstimationJobEnum
     from .campaign_recipient_estimation_job_response_object_resource import (
         CampaignRecipientEstimationJobResponseObjectResource,
     )
@@ -222,9 +214,7 @@ if TYPE_CHECKING:
         CampaignSendJobCreateQueryResourceObject,
     )
     from .campaign_send_job_enum import CampaignSendJobEnum
-    from .campaign_send_job_partial_update_query import (
-        CampaignSendJobPartialUpdateQuery,
-    )
+    from .campaign_send_job_partial_update_query import CampaignSendJobPartialUpdateQuery
     from .campaign_send_job_partial_update_query_resource_object import (
         CampaignSendJobPartialUpdateQueryResourceObject,
     )
@@ -234,9 +224,7 @@ if TYPE_CHECKING:
     from .campaign_send_job_partial_update_query_resource_object_attributes_action import (
         CampaignSendJobPartialUpdateQueryResourceObjectAttributesAction,
     )
-    from .campaign_send_job_response_object_resource import (
-        CampaignSendJobResponseObjectResource,
-    )
+    from .campaign_send_job_response_object_resource import CampaignSendJobResponseObjectResource
     from .campaign_send_job_response_object_resource_attributes import (
         CampaignSendJobResponseObjectResourceAttributes,
     )
@@ -247,9 +235,7 @@ if TYPE_CHECKING:
     from .clone_campaign_audience_beta_fieldscampaign_audience_item import (
         CloneCampaignAudienceBetaFieldscampaignAudienceItem,
     )
-    from .clone_campaign_beta_fieldscampaign_item import (
-        CloneCampaignBetaFieldscampaignItem,
-    )
+    from .clone_campaign_beta_fieldscampaign_item import CloneCampaignBetaFieldscampaignItem
     from .clone_campaign_message_beta_fieldscampaign_message_item import (
         CloneCampaignMessageBetaFieldscampaignMessageItem,
     )
@@ -257,9 +243,7 @@ if TYPE_CHECKING:
     from .create_campaign_audience_beta_fieldscampaign_audience_item import (
         CreateCampaignAudienceBetaFieldscampaignAudienceItem,
     )
-    from .create_campaign_beta_fieldscampaign_item import (
-        CreateCampaignBetaFieldscampaignItem,
-    )
+    from .create_campaign_beta_fieldscampaign_item import CreateCampaignBetaFieldscampaignItem
     from .create_campaign_message_beta_fieldscampaign_message_item import (
         CreateCampaignMessageBetaFieldscampaignMessageItem,
     )
@@ -278,9 +262,7 @@ if TYPE_CHECKING:
     )
     from .get_audience_response import GetAudienceResponse
     from .get_audience_response_collection import GetAudienceResponseCollection
-    from .get_audience_response_compound_document import (
-        GetAudienceResponseCompoundDocument,
-    )
+    from .get_audience_response_compound_document import GetAudienceResponseCompoundDocument
     from .get_campaign_audience_beta_fieldscampaign_audience_item import (
         GetCampaignAudienceBetaFieldscampaignAudienceItem,
     )
@@ -290,9 +272,7 @@ if TYPE_CHECKING:
     from .get_campaign_audience_beta_fieldscampaign_message_item import (
         GetCampaignAudienceBetaFieldscampaignMessageItem,
     )
-    from .get_campaign_audience_beta_include_item import (
-        GetCampaignAudienceBetaIncludeItem,
-    )
+    from .get_campaign_audience_beta_include_item import GetCampaignAudienceBetaIncludeItem
     from .get_campaign_audience_campaign_relationship_response import (
         GetCampaignAudienceCampaignRelationshipResponse,
     )
@@ -343,9 +323,7 @@ if TYPE_CHECKING:
     from .get_campaign_message_beta_fieldscampaign_variation_item import (
         GetCampaignMessageBetaFieldscampaignVariationItem,
     )
-    from .get_campaign_message_beta_include_item import (
-        GetCampaignMessageBetaIncludeItem,
-    )
+    from .get_campaign_message_beta_include_item import GetCampaignMessageBetaIncludeItem
     from .get_campaign_message_campaign_relationship_response import (
         GetCampaignMessageCampaignRelationshipResponse,
     )
@@ -385,9 +363,7 @@ if TYPE_CHECKING:
     from .get_campaign_messages_beta_fieldscampaign_variation_item import (
         GetCampaignMessagesBetaFieldscampaignVariationItem,
     )
-    from .get_campaign_messages_beta_include_item import (
-        GetCampaignMessagesBetaIncludeItem,
-    )
+    from .get_campaign_messages_beta_include_item import GetCampaignMessagesBetaIncludeItem
     from .get_campaign_messages_beta_sort import GetCampaignMessagesBetaSort
     from .get_campaign_messages_for_campaign_audience_beta_fieldscampaign_message_item import (
         GetCampaignMessagesForCampaignAudienceBetaFieldscampaignMessageItem,
@@ -407,16 +383,12 @@ if TYPE_CHECKING:
     from .get_campaign_recipient_estimation_job_response import (
         GetCampaignRecipientEstimationJobResponse,
     )
-    from .get_campaign_recipient_estimation_response import (
-        GetCampaignRecipientEstimationResponse,
-    )
+    from .get_campaign_recipient_estimation_response import GetCampaignRecipientEstimationResponse
     from .get_campaign_response import GetCampaignResponse
     from .get_campaign_response_collection_compound_document import (
         GetCampaignResponseCollectionCompoundDocument,
     )
-    from .get_campaign_response_compound_document import (
-        GetCampaignResponseCompoundDocument,
-    )
+    from .get_campaign_response_compound_document import GetCampaignResponseCompoundDocument
     from .get_campaign_send_job_fieldscampaign_send_job_item import (
         GetCampaignSendJobFieldscampaignSendJobItem,
     )
@@ -439,9 +411,7 @@ if TYPE_CHECKING:
     from .get_campaign_variation_beta_fieldstranslation_item import (
         GetCampaignVariationBetaFieldstranslationItem,
     )
-    from .get_campaign_variation_beta_include_item import (
-        GetCampaignVariationBetaIncludeItem,
-    )
+    from .get_campaign_variation_beta_include_item import GetCampaignVariationBetaIncludeItem
     from .get_campaign_variation_for_translation_beta_fieldscampaign_variation_item import (
         GetCampaignVariationForTranslationBetaFieldscampaignVariationItem,
     )
@@ -466,9 +436,7 @@ if TYPE_CHECKING:
     from .get_campaigns_beta_fieldscampaign_audience_item import (
         GetCampaignsBetaFieldscampaignAudienceItem,
     )
-    from .get_campaigns_beta_fieldscampaign_item import (
-        GetCampaignsBetaFieldscampaignItem,
-    )
+    from .get_campaigns_beta_fieldscampaign_item import GetCampaignsBetaFieldscampaignItem
     from .get_campaigns_beta_fieldscampaign_message_item import (
         GetCampaignsBetaFieldscampaignMessageItem,
     )
@@ -489,9 +457,7 @@ if TYPE_CHECKING:
     from .get_message_response_collection_compound_document import (
         GetMessageResponseCollectionCompoundDocument,
     )
-    from .get_message_response_compound_document import (
-        GetMessageResponseCompoundDocument,
-    )
+    from .get_message_response_compound_document import GetMessageResponseCompoundDocument
     from .get_messages_for_campaign_beta_fieldscampaign_message_item import (
         GetMessagesForCampaignBetaFieldscampaignMessageItem,
     )
@@ -516,17 +482,13 @@ if TYPE_CHECKING:
     from .get_translation_response import GetTranslationResponse
     from .get_variation_response import GetVariationResponse
     from .get_variation_response_collection import GetVariationResponseCollection
-    from .get_variation_response_compound_document import (
-        GetVariationResponseCompoundDocument,
-    )
+    from .get_variation_response_compound_document import GetVariationResponseCompoundDocument
     from .get_variations_for_campaign_message_beta_fieldscampaign_variation_item import (
         GetVariationsForCampaignMessageBetaFieldscampaignVariationItem,
     )
     from .image_enum import ImageEnum
     from .image_response_object_resource import ImageResponseObjectResource
-    from .image_response_object_resource_attributes import (
-        ImageResponseObjectResourceAttributes,
-    )
+    from .image_response_object_resource_attributes import ImageResponseObjectResourceAttributes
     from .inline_message_overview_definition import InlineMessageOverviewDefinition
     from .list_enum import ListEnum
     from .message_clone_query import MessageCloneQuery
@@ -576,9 +538,7 @@ if TYPE_CHECKING:
         MessagePartialUpdateQueryResourceObjectAttributes,
     )
     from .message_response_object_resource import MessageResponseObjectResource
-    from .message_response_object_resource_attributes import (
-        MessageResponseObjectResourceAttributes,
-    )
+    from .message_response_object_resource_attributes import MessageResponseObjectResourceAttributes
     from .message_response_object_resource_relationships import (
         MessageResponseObjectResourceRelationships,
     )
@@ -610,12 +570,8 @@ if TYPE_CHECKING:
     from .object_links import ObjectLinks
     from .patch_audience_response import PatchAudienceResponse
     from .patch_audience_response_data import PatchAudienceResponseData
-    from .patch_audience_response_data_attributes import (
-        PatchAudienceResponseDataAttributes,
-    )
-    from .patch_audience_response_data_relationships import (
-        PatchAudienceResponseDataRelationships,
-    )
+    from .patch_audience_response_data_attributes import PatchAudienceResponseDataAttributes
+    from .patch_audience_response_data_relationships import PatchAudienceResponseDataRelationships
     from .patch_audience_response_data_relationships_campaign import (
         PatchAudienceResponseDataRelationshipsCampaign,
     )
@@ -630,12 +586,8 @@ if TYPE_CHECKING:
     )
     from .patch_campaign_response import PatchCampaignResponse
     from .patch_campaign_response_data import PatchCampaignResponseData
-    from .patch_campaign_response_data_attributes import (
-        PatchCampaignResponseDataAttributes,
-    )
-    from .patch_campaign_response_data_relationships import (
-        PatchCampaignResponseDataRelationships,
-    )
+    from .patch_campaign_response_data_attributes import PatchCampaignResponseDataAttributes
+    from .patch_campaign_response_data_relationships import PatchCampaignResponseDataRelationships
     from .patch_campaign_response_data_relationships_campaign_audiences import (
         PatchCampaignResponseDataRelationshipsCampaignAudiences,
     )
@@ -656,12 +608,8 @@ if TYPE_CHECKING:
     )
     from .patch_message_response import PatchMessageResponse
     from .patch_message_response_data import PatchMessageResponseData
-    from .patch_message_response_data_attributes import (
-        PatchMessageResponseDataAttributes,
-    )
-    from .patch_message_response_data_relationships import (
-        PatchMessageResponseDataRelationships,
-    )
+    from .patch_message_response_data_attributes import PatchMessageResponseDataAttributes
+    from .patch_message_response_data_relationships import PatchMessageResponseDataRelationships
     from .patch_message_response_data_relationships_campaign import (
         PatchMessageResponseDataRelationshipsCampaign,
     )
@@ -682,12 +630,8 @@ if TYPE_CHECKING:
     )
     from .patch_variation_response import PatchVariationResponse
     from .patch_variation_response_data import PatchVariationResponseData
-    from .patch_variation_response_data_attributes import (
-        PatchVariationResponseDataAttributes,
-    )
-    from .patch_variation_response_data_relationships import (
-        PatchVariationResponseDataRelationships,
-    )
+    from .patch_variation_response_data_attributes import PatchVariationResponseDataAttributes
+    from .patch_variation_response_data_relationships import PatchVariationResponseDataRelationships
     from .patch_variation_response_data_relationships_campaign_message import (
         PatchVariationResponseDataRelationshipsCampaignMessage,
     )
@@ -708,12 +652,8 @@ if TYPE_CHECKING:
     )
     from .post_audience_response import PostAudienceResponse
     from .post_audience_response_data import PostAudienceResponseData
-    from .post_audience_response_data_attributes import (
-        PostAudienceResponseDataAttributes,
-    )
-    from .post_audience_response_data_relationships import (
-        PostAudienceResponseDataRelationships,
-    )
+    from .post_audience_response_data_attributes import PostAudienceResponseDataAttributes
+    from .post_audience_response_data_relationships import PostAudienceResponseDataRelationships
     from .post_audience_response_data_relationships_campaign import (
         PostAudienceResponseDataRelationshipsCampaign,
     )
@@ -746,9 +686,7 @@ if TYPE_CHECKING:
     from .post_campaign_message_response_data_relationships_template_data import (
         PostCampaignMessageResponseDataRelationshipsTemplateData,
     )
-    from .post_campaign_message_schedule_response import (
-        PostCampaignMessageScheduleResponse,
-    )
+    from .post_campaign_message_schedule_response import PostCampaignMessageScheduleResponse
     from .post_campaign_message_schedule_response_data import (
         PostCampaignMessageScheduleResponseData,
     )
@@ -781,12 +719,8 @@ if TYPE_CHECKING:
     )
     from .post_campaign_response import PostCampaignResponse
     from .post_campaign_response_data import PostCampaignResponseData
-    from .post_campaign_response_data_attributes import (
-        PostCampaignResponseDataAttributes,
-    )
-    from .post_campaign_response_data_relationships import (
-        PostCampaignResponseDataRelationships,
-    )
+    from .post_campaign_response_data_attributes import PostCampaignResponseDataAttributes
+    from .post_campaign_response_data_relationships import PostCampaignResponseDataRelationships
     from .post_campaign_response_data_relationships_campaign_audiences import (
         PostCampaignResponseDataRelationshipsCampaignAudiences,
     )
@@ -816,9 +750,7 @@ if TYPE_CHECKING:
     from .post_message_response import PostMessageResponse
     from .post_message_response_data import PostMessageResponseData
     from .post_message_response_data_attributes import PostMessageResponseDataAttributes
-    from .post_message_response_data_relationships import (
-        PostMessageResponseDataRelationships,
-    )
+    from .post_message_response_data_relationships import PostMessageResponseDataRelationships
     from .post_message_response_data_relationships_campaign import (
         PostMessageResponseDataRelationshipsCampaign,
     )
@@ -839,12 +771,8 @@ if TYPE_CHECKING:
     )
     from .post_variation_response import PostVariationResponse
     from .post_variation_response_data import PostVariationResponseData
-    from .post_variation_response_data_attributes import (
-        PostVariationResponseDataAttributes,
-    )
-    from .post_variation_response_data_relationships import (
-        PostVariationResponseDataRelationships,
-    )
+    from .post_variation_response_data_attributes import PostVariationResponseDataAttributes
+    from .post_variation_response_data_relationships import PostVariationResponseDataRelationships
     from .post_variation_response_data_relationships_campaign_message import (
         PostVariationResponseDataRelationshipsCampaignMessage,
     )
@@ -878,9 +806,7 @@ if TYPE_CHECKING:
         ScheduleCampaignMessageBetaFieldscampaignMessageScheduleItem,
     )
     from .segment_enum import SegmentEnum
-    from .send_campaign_fieldscampaign_send_job_item import (
-        SendCampaignFieldscampaignSendJobItem,
-    )
+    from .send_campaign_fieldscampaign_send_job_item import SendCampaignFieldscampaignSendJobItem
     from .send_settings import SendSettings
     from .send_settings_send_strategy import SendSettingsSendStrategy
     from .send_settings_throttle_percentage import SendSettingsThrottlePercentage
@@ -891,12 +817,8 @@ if TYPE_CHECKING:
     from .tag_enum import TagEnum
     from .tag_group_enum import TagGroupEnum
     from .tag_response_object_resource import TagResponseObjectResource
-    from .tag_response_object_resource_attributes import (
-        TagResponseObjectResourceAttributes,
-    )
-    from .tag_response_object_resource_relationships import (
-        TagResponseObjectResourceRelationships,
-    )
+    from .tag_response_object_resource_attributes import TagResponseObjectResourceAttributes
+    from .tag_response_object_resource_relationships import TagResponseObjectResourceRelationships
     from .tag_response_object_resource_relationships_campaigns import (
         TagResponseObjectResourceRelationshipsCampaigns,
     )
@@ -976,9 +898,7 @@ if TYPE_CHECKING:
     from .update_campaign_audience_beta_fieldscampaign_audience_item import (
         UpdateCampaignAudienceBetaFieldscampaignAudienceItem,
     )
-    from .update_campaign_beta_fieldscampaign_item import (
-        UpdateCampaignBetaFieldscampaignItem,
-    )
+    from .update_campaign_beta_fieldscampaign_item import UpdateCampaignBetaFieldscampaignItem
     from .update_campaign_message_beta_fieldscampaign_message_item import (
         UpdateCampaignMessageBetaFieldscampaignMessageItem,
     )
@@ -986,9 +906,7 @@ if TYPE_CHECKING:
         UpdateCampaignVariationBetaFieldscampaignVariationItem,
     )
     from .variation_create_query import VariationCreateQuery
-    from .variation_create_query_resource_object import (
-        VariationCreateQueryResourceObject,
-    )
+    from .variation_create_query_resource_object import VariationCreateQueryResourceObject
     from .variation_create_query_resource_object_attributes import (
         VariationCreateQueryResourceObjectAttributes,
     )

@@ -11,9 +11,7 @@ from attrs import field as _attrs_field
 from ..types import missing
 
 if TYPE_CHECKING:
-    from ..models.audience_clone_query_resource_object import (
-        AudienceCloneQueryResourceObject,
-    )
+    from ..models.audience_clone_query_resource_object import AudienceCloneQueryResourceObject
 
 
 T = TypeVar("T", bound="AudienceCloneQuery")
@@ -75,6 +73,4 @@ class AudienceCloneQuery:
 
 # Imported after the class: models that refer to each other load in any order, and from_dict
 # and to_dict do no import work per call.
-from ..models.audience_clone_query_resource_object import (
-    AudienceCloneQueryResourceObject,  # noqa: E402
-)
+from ..models.audience_clone_query_resource_object import AudienceCloneQueryResourceObject  # noqa: E402

@@ -11,9 +11,7 @@ from attrs import field as _attrs_field
 from ..types import missing
 
 if TYPE_CHECKING:
-    from ..models.audience_create_query_resource_object import (
-        AudienceCreateQueryResourceObject,
-    )
+    from ..models.audience_create_query_resource_object import AudienceCreateQueryResourceObject
 
 
 T = TypeVar("T", bound="AudienceCreateQuery")
@@ -75,6 +73,4 @@ class AudienceCreateQuery:
 
 # Imported after the class: models that refer to each other load in any order, and from_dict
 # and to_dict do no import work per call.
-from ..models.audience_create_query_resource_object import (
-    AudienceCreateQueryResourceObject,  # noqa: E402
-)
+from ..models.audience_create_query_resource_object import AudienceCreateQueryResourceObject  # noqa: E402

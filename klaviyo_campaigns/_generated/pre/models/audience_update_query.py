@@ -11,9 +11,7 @@ from attrs import field as _attrs_field
 from ..types import missing
 
 if TYPE_CHECKING:
-    from ..models.audience_update_query_resource_object import (
-        AudienceUpdateQueryResourceObject,
-    )
+    from ..models.audience_update_query_resource_object import AudienceUpdateQueryResourceObject
 
 
 T = TypeVar("T", bound="AudienceUpdateQuery")
@@ -75,6 +73,4 @@ class AudienceUpdateQuery:
 
 # Imported after the class: models that refer to each other load in any order, and from_dict
 # and to_dict do no import work per call.
-from ..models.audience_update_query_resource_object import (
-    AudienceUpdateQueryResourceObject,  # noqa: E402
-)
+from ..models.audience_update_query_resource_object import AudienceUpdateQueryResourceObject  # noqa: E402

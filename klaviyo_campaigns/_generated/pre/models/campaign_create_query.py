@@ -11,9 +11,7 @@ from attrs import field as _attrs_field
 from ..types import missing
 
 if TYPE_CHECKING:
-    from ..models.campaign_create_query_resource_object import (
-        CampaignCreateQueryResourceObject,
-    )
+    from ..models.campaign_create_query_resource_object import CampaignCreateQueryResourceObject
 
 
 T = TypeVar("T", bound="CampaignCreateQuery")
@@ -75,6 +73,4 @@ class CampaignCreateQuery:
 
 # Imported after the class: models that refer to each other load in any order, and from_dict
 # and to_dict do no import work per call.
-from ..models.campaign_create_query_resource_object import (
-    CampaignCreateQueryResourceObject,  # noqa: E402
-)
+from ..models.campaign_create_query_resource_object import CampaignCreateQueryResourceObject  # noqa: E402

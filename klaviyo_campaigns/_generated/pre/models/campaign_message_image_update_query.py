@@ -75,6 +75,4 @@ class CampaignMessageImageUpdateQuery:
 
 # Imported after the class: models that refer to each other load in any order, and from_dict
 # and to_dict do no import work per call.
-from ..models.campaign_message_image_update_query_data import (
-    CampaignMessageImageUpdateQueryData,  # noqa: E402
-)
+from ..models.campaign_message_image_update_query_data import CampaignMessageImageUpdateQueryData  # noqa: E402

@@ -14,9 +14,7 @@ if TYPE_CHECKING:
     from ..models.campaign_response_object_resource import CampaignResponseObjectResource
     from ..models.message_response_object_resource import MessageResponseObjectResource
     from ..models.object_links import ObjectLinks
-    from ..models.variation_response_object_resource import (
-        VariationResponseObjectResource,
-    )
+    from ..models.variation_response_object_resource import VariationResponseObjectResource
 
 
 T = TypeVar("T", bound="GetMessageResponseCompoundDocument")

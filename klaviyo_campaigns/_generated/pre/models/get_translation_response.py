@@ -12,9 +12,7 @@ from ..types import UNSET, Unset, missing
 
 if TYPE_CHECKING:
     from ..models.object_links import ObjectLinks
-    from ..models.translation_response_object_resource import (
-        TranslationResponseObjectResource,
-    )
+    from ..models.translation_response_object_resource import TranslationResponseObjectResource
 
 
 T = TypeVar("T", bound="GetTranslationResponse")
@@ -109,6 +107,4 @@ class GetTranslationResponse:
 # Imported after the class: models that refer to each other load in any order, and from_dict
 # and to_dict do no import work per call.
 from ..models.object_links import ObjectLinks  # noqa: E402
-from ..models.translation_response_object_resource import (
-    TranslationResponseObjectResource,  # noqa: E402
-)
+from ..models.translation_response_object_resource import TranslationResponseObjectResource  # noqa: E402

@@ -12,9 +12,7 @@ from ..types import UNSET, Unset, missing
 
 if TYPE_CHECKING:
     from ..models.object_links import ObjectLinks
-    from ..models.variation_response_object_resource import (
-        VariationResponseObjectResource,
-    )
+    from ..models.variation_response_object_resource import VariationResponseObjectResource
 
 
 T = TypeVar("T", bound="GetVariationResponse")

@@ -12,9 +12,7 @@ from ..types import UNSET, Unset, missing
 
 if TYPE_CHECKING:
     from ..models.collection_links import CollectionLinks
-    from ..models.variation_response_object_resource import (
-        VariationResponseObjectResource,
-    )
+    from ..models.variation_response_object_resource import VariationResponseObjectResource
 
 
 T = TypeVar("T", bound="GetVariationResponseCollection")

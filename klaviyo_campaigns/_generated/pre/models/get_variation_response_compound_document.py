@@ -14,12 +14,8 @@ if TYPE_CHECKING:
     from ..models.image_response_object_resource import ImageResponseObjectResource
     from ..models.message_response_object_resource import MessageResponseObjectResource
     from ..models.object_links import ObjectLinks
-    from ..models.translation_response_object_resource import (
-        TranslationResponseObjectResource,
-    )
-    from ..models.variation_response_object_resource import (
-        VariationResponseObjectResource,
-    )
+    from ..models.translation_response_object_resource import TranslationResponseObjectResource
+    from ..models.variation_response_object_resource import VariationResponseObjectResource
 
 
 T = TypeVar("T", bound="GetVariationResponseCompoundDocument")
@@ -173,7 +169,5 @@ class GetVariationResponseCompoundDocument:
 from ..models.image_response_object_resource import ImageResponseObjectResource  # noqa: E402
 from ..models.message_response_object_resource import MessageResponseObjectResource  # noqa: E402
 from ..models.object_links import ObjectLinks  # noqa: E402
-from ..models.translation_response_object_resource import (
-    TranslationResponseObjectResource,  # noqa: E402
-)
+from ..models.translation_response_object_resource import TranslationResponseObjectResource  # noqa: E402
 from ..models.variation_response_object_resource import VariationResponseObjectResource  # noqa: E402

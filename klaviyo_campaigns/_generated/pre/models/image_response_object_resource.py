@@ -3,13 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import (
-    TYPE_CHECKING,
-    Any,
-    Literal,
-    TypeVar,
-    cast,
-)
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -108,7 +102,5 @@ class ImageResponseObjectResource:
 
 # Imported after the class: models that refer to each other load in any order, and from_dict
 # and to_dict do no import work per call.
-from ..models.image_response_object_resource_attributes import (
-    ImageResponseObjectResourceAttributes,  # noqa: E402
-)
+from ..models.image_response_object_resource_attributes import ImageResponseObjectResourceAttributes  # noqa: E402
 from ..models.object_links import ObjectLinks  # noqa: E402

@@ -11,9 +11,7 @@ from attrs import field as _attrs_field
 from ..types import missing
 
 if TYPE_CHECKING:
-    from ..models.message_clone_query_resource_object import (
-        MessageCloneQueryResourceObject,
-    )
+    from ..models.message_clone_query_resource_object import MessageCloneQueryResourceObject
 
 
 T = TypeVar("T", bound="MessageCloneQuery")

@@ -11,9 +11,7 @@ from attrs import field as _attrs_field
 from ..types import missing
 
 if TYPE_CHECKING:
-    from ..models.message_create_query_resource_object import (
-        MessageCreateQueryResourceObject,
-    )
+    from ..models.message_create_query_resource_object import MessageCreateQueryResourceObject
 
 
 T = TypeVar("T", bound="MessageCreateQuery")
@@ -75,6 +73,4 @@ class MessageCreateQuery:
 
 # Imported after the class: models that refer to each other load in any order, and from_dict
 # and to_dict do no import work per call.
-from ..models.message_create_query_resource_object import (
-    MessageCreateQueryResourceObject,  # noqa: E402
-)
+from ..models.message_create_query_resource_object import MessageCreateQueryResourceObject  # noqa: E402

@@ -8,15 +8,11 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.message_inline_create_throttling_type import (
-    MessageInlineCreateThrottlingType,
-)
+from ..models.message_inline_create_throttling_type import MessageInlineCreateThrottlingType
 from ..types import UNSET, Unset, missing
 
 if TYPE_CHECKING:
-    from ..models.inline_message_overview_definition import (
-        InlineMessageOverviewDefinition,
-    )
+    from ..models.inline_message_overview_definition import InlineMessageOverviewDefinition
     from ..models.variation_inline_create import VariationInlineCreate
 
 

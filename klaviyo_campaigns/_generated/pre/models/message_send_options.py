@@ -10,15 +10,11 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.message_send_options_send_strategy import MessageSendOptionsSendStrategy
-from ..models.message_send_options_throttling_type import (
-    MessageSendOptionsThrottlingType,
-)
+from ..models.message_send_options_throttling_type import MessageSendOptionsThrottlingType
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
-    from ..models.message_send_options_send_times_type_0 import (
-        MessageSendOptionsSendTimesType0,
-    )
+    from ..models.message_send_options_send_times_type_0 import MessageSendOptionsSendTimesType0
 
 
 T = TypeVar("T", bound="MessageSendOptions")
@@ -202,6 +198,4 @@ class MessageSendOptions:
 
 # Imported after the class: models that refer to each other load in any order, and from_dict
 # and to_dict do no import work per call.
-from ..models.message_send_options_send_times_type_0 import (
-    MessageSendOptionsSendTimesType0,  # noqa: E402
-)
+from ..models.message_send_options_send_times_type_0 import MessageSendOptionsSendTimesType0  # noqa: E402

@@ -3,13 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import (
-    TYPE_CHECKING,
-    Any,
-    Literal,
-    TypeVar,
-    cast,
-)
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -130,9 +124,7 @@ class PatchVariationResponseData:
 # Imported after the class: models that refer to each other load in any order, and from_dict
 # and to_dict do no import work per call.
 from ..models.object_links import ObjectLinks  # noqa: E402
-from ..models.patch_variation_response_data_attributes import (
-    PatchVariationResponseDataAttributes,  # noqa: E402
-)
+from ..models.patch_variation_response_data_attributes import PatchVariationResponseDataAttributes  # noqa: E402
 from ..models.patch_variation_response_data_relationships import (
     PatchVariationResponseDataRelationships,  # noqa: E402
 )

@@ -12,9 +12,7 @@ from ..types import UNSET, Unset, missing
 
 if TYPE_CHECKING:
     from ..models.object_links import ObjectLinks
-    from ..models.post_campaign_message_response_data import (
-        PostCampaignMessageResponseData,
-    )
+    from ..models.post_campaign_message_response_data import PostCampaignMessageResponseData
 
 
 T = TypeVar("T", bound="PostCampaignMessageResponse")

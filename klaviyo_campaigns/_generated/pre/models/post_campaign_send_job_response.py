@@ -12,9 +12,7 @@ from ..types import UNSET, Unset, missing
 
 if TYPE_CHECKING:
     from ..models.object_links import ObjectLinks
-    from ..models.post_campaign_send_job_response_data import (
-        PostCampaignSendJobResponseData,
-    )
+    from ..models.post_campaign_send_job_response_data import PostCampaignSendJobResponseData
 
 
 T = TypeVar("T", bound="PostCampaignSendJobResponse")
@@ -93,6 +91,4 @@ class PostCampaignSendJobResponse:
 # Imported after the class: models that refer to each other load in any order, and from_dict
 # and to_dict do no import work per call.
 from ..models.object_links import ObjectLinks  # noqa: E402
-from ..models.post_campaign_send_job_response_data import (
-    PostCampaignSendJobResponseData,  # noqa: E402
-)
+from ..models.post_campaign_send_job_response_data import PostCampaignSendJobResponseData  # noqa: E402

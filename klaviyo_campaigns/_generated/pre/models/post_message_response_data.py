@@ -3,13 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import (
-    TYPE_CHECKING,
-    Any,
-    Literal,
-    TypeVar,
-    cast,
-)
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -18,9 +12,7 @@ from ..types import UNSET, Unset, missing
 
 if TYPE_CHECKING:
     from ..models.object_links import ObjectLinks
-    from ..models.post_message_response_data_attributes import (
-        PostMessageResponseDataAttributes,
-    )
+    from ..models.post_message_response_data_attributes import PostMessageResponseDataAttributes
     from ..models.post_message_response_data_relationships import (
         PostMessageResponseDataRelationships,
     )
@@ -130,9 +122,5 @@ class PostMessageResponseData:
 # Imported after the class: models that refer to each other load in any order, and from_dict
 # and to_dict do no import work per call.
 from ..models.object_links import ObjectLinks  # noqa: E402
-from ..models.post_message_response_data_attributes import (
-    PostMessageResponseDataAttributes,  # noqa: E402
-)
-from ..models.post_message_response_data_relationships import (
-    PostMessageResponseDataRelationships,  # noqa: E402
-)
+from ..models.post_message_response_data_attributes import PostMessageResponseDataAttributes  # noqa: E402
+from ..models.post_message_response_data_relationships import PostMessageResponseDataRelationships  # noqa: E402

@@ -3,13 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import (
-    TYPE_CHECKING,
-    Any,
-    Literal,
-    TypeVar,
-    cast,
-)
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -20,9 +14,7 @@ from ..types import UNSET, Unset, missing
 
 if TYPE_CHECKING:
     from ..models.push_action_button import PushActionButton
-    from ..models.push_channel_details_kv_pairs_type_0 import (
-        PushChannelDetailsKvPairsType0,
-    )
+    from ..models.push_channel_details_kv_pairs_type_0 import PushChannelDetailsKvPairsType0
 
 
 T = TypeVar("T", bound="PushChannelDetails")

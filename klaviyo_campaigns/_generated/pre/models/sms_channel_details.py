@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import (
-    Any,
-    Literal,
-    TypeVar,
-    cast,
-)
+from typing import Any, Literal, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.sms_channel_details_text_message_type import (
-    SMSChannelDetailsTextMessageType,
-)
+from ..models.sms_channel_details_text_message_type import SMSChannelDetailsTextMessageType
 from ..types import UNSET, Unset, missing
 
 T = TypeVar("T", bound="SMSChannelDetails")

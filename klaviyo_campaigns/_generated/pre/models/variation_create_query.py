@@ -11,9 +11,7 @@ from attrs import field as _attrs_field
 from ..types import missing
 
 if TYPE_CHECKING:
-    from ..models.variation_create_query_resource_object import (
-        VariationCreateQueryResourceObject,
-    )
+    from ..models.variation_create_query_resource_object import VariationCreateQueryResourceObject
 
 
 T = TypeVar("T", bound="VariationCreateQuery")
@@ -75,6 +73,4 @@ class VariationCreateQuery:
 
 # Imported after the class: models that refer to each other load in any order, and from_dict
 # and to_dict do no import work per call.
-from ..models.variation_create_query_resource_object import (
-    VariationCreateQueryResourceObject,  # noqa: E402
-)
+from ..models.variation_create_query_resource_object import VariationCreateQueryResourceObject  # noqa: E402

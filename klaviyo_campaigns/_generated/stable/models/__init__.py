@@ -31,9 +31,7 @@ if TYPE_CHECKING:
         CampaignCreateQueryResourceObjectAttributesCampaignMessages,
     )
     from .campaign_enum import CampaignEnum
-    from .campaign_message_assign_template_query import (
-        CampaignMessageAssignTemplateQuery,
-    )
+    from .campaign_message_assign_template_query import CampaignMessageAssignTemplateQuery
     from .campaign_message_assign_template_query_resource_object import (
         CampaignMessageAssignTemplateQueryResourceObject,
     )
@@ -63,13 +61,9 @@ if TYPE_CHECKING:
     )
     from .campaign_message_enum import CampaignMessageEnum
     from .campaign_message_image_update_query import CampaignMessageImageUpdateQuery
-    from .campaign_message_image_update_query_data import (
-        CampaignMessageImageUpdateQueryData,
-    )
+    from .campaign_message_image_update_query_data import CampaignMessageImageUpdateQueryData
     from .campaign_message_increment import CampaignMessageIncrement
-    from .campaign_message_increment_badge_config import (
-        CampaignMessageIncrementBadgeConfig,
-    )
+    from .campaign_message_increment_badge_config import CampaignMessageIncrementBadgeConfig
     from .campaign_message_partial_update_query import CampaignMessagePartialUpdateQuery
     from .campaign_message_partial_update_query_resource_object import (
         CampaignMessagePartialUpdateQueryResourceObject,
@@ -87,12 +81,8 @@ if TYPE_CHECKING:
         CampaignMessagePartialUpdateQueryResourceObjectRelationshipsImageData,
     )
     from .campaign_message_property import CampaignMessageProperty
-    from .campaign_message_property_badge_config import (
-        CampaignMessagePropertyBadgeConfig,
-    )
-    from .campaign_message_response_object_resource import (
-        CampaignMessageResponseObjectResource,
-    )
+    from .campaign_message_property_badge_config import CampaignMessagePropertyBadgeConfig
+    from .campaign_message_response_object_resource import CampaignMessageResponseObjectResource
     from .campaign_message_response_object_resource_attributes import (
         CampaignMessageResponseObjectResourceAttributes,
     )
@@ -118,9 +108,7 @@ if TYPE_CHECKING:
         CampaignMessageResponseObjectResourceRelationshipsTemplateData,
     )
     from .campaign_message_static_count import CampaignMessageStaticCount
-    from .campaign_message_static_count_badge_config import (
-        CampaignMessageStaticCountBadgeConfig,
-    )
+    from .campaign_message_static_count_badge_config import CampaignMessageStaticCountBadgeConfig
     from .campaign_partial_update_query import CampaignPartialUpdateQuery
     from .campaign_partial_update_query_resource_object import (
         CampaignPartialUpdateQueryResourceObject,
@@ -135,9 +123,7 @@ if TYPE_CHECKING:
     from .campaign_recipient_estimation_job_create_query_resource_object import (
         CampaignRecipientEstimationJobCreateQueryResourceObject,
     )
-    from .campaign_recipient_estimation_job_enum import (
-        CampaignRecipientEstimationJobEnum,
-    )
+    from .campaign_recipient_estimation_job_enum import CampaignRecipientEstimationJobEnum
     from .campaign_recipient_estimation_job_response_object_resource import (
         CampaignRecipientEstimationJobResponseObjectResource,
     )
@@ -180,9 +166,7 @@ if TYPE_CHECKING:
         CampaignSendJobCreateQueryResourceObject,
     )
     from .campaign_send_job_enum import CampaignSendJobEnum
-    from .campaign_send_job_partial_update_query import (
-        CampaignSendJobPartialUpdateQuery,
-    )
+    from .campaign_send_job_partial_update_query import CampaignSendJobPartialUpdateQuery
     from .campaign_send_job_partial_update_query_resource_object import (
         CampaignSendJobPartialUpdateQueryResourceObject,
     )
@@ -192,9 +176,7 @@ if TYPE_CHECKING:
     from .campaign_send_job_partial_update_query_resource_object_attributes_action import (
         CampaignSendJobPartialUpdateQueryResourceObjectAttributesAction,
     )
-    from .campaign_send_job_response_object_resource import (
-        CampaignSendJobResponseObjectResource,
-    )
+    from .campaign_send_job_response_object_resource import CampaignSendJobResponseObjectResource
     from .campaign_send_job_response_object_resource_attributes import (
         CampaignSendJobResponseObjectResourceAttributes,
     )
@@ -204,9 +186,7 @@ if TYPE_CHECKING:
     from .campaigns_email_tracking_options import CampaignsEmailTrackingOptions
     from .campaigns_sms_tracking_options import CampaignsSMSTrackingOptions
     from .collection_links import CollectionLinks
-    from .create_campaign_clone_fieldscampaign_item import (
-        CreateCampaignCloneFieldscampaignItem,
-    )
+    from .create_campaign_clone_fieldscampaign_item import CreateCampaignCloneFieldscampaignItem
     from .create_campaign_fieldscampaign_item import CreateCampaignFieldscampaignItem
     from .dynamic_tracking_param import DynamicTrackingParam
     from .dynamic_tracking_param_value import DynamicTrackingParamValue
@@ -220,9 +200,7 @@ if TYPE_CHECKING:
     from .error_document_errors_item_source import ErrorDocumentErrorsItemSource
     from .flow_enum import FlowEnum
     from .get_campaign_fieldscampaign_item import GetCampaignFieldscampaignItem
-    from .get_campaign_fieldscampaign_message_item import (
-        GetCampaignFieldscampaignMessageItem,
-    )
+    from .get_campaign_fieldscampaign_message_item import GetCampaignFieldscampaignMessageItem
     from .get_campaign_fieldstag_item import GetCampaignFieldstagItem
     from .get_campaign_for_campaign_message_fieldscampaign_item import (
         GetCampaignForCampaignMessageFieldscampaignItem,
@@ -234,16 +212,12 @@ if TYPE_CHECKING:
     from .get_campaign_message_campaign_relationship_response_data_type_0 import (
         GetCampaignMessageCampaignRelationshipResponseDataType0,
     )
-    from .get_campaign_message_fieldscampaign_item import (
-        GetCampaignMessageFieldscampaignItem,
-    )
+    from .get_campaign_message_fieldscampaign_item import GetCampaignMessageFieldscampaignItem
     from .get_campaign_message_fieldscampaign_message_item import (
         GetCampaignMessageFieldscampaignMessageItem,
     )
     from .get_campaign_message_fieldsimage_item import GetCampaignMessageFieldsimageItem
-    from .get_campaign_message_fieldstemplate_item import (
-        GetCampaignMessageFieldstemplateItem,
-    )
+    from .get_campaign_message_fieldstemplate_item import GetCampaignMessageFieldstemplateItem
     from .get_campaign_message_image_relationship_response import (
         GetCampaignMessageImageRelationshipResponse,
     )
@@ -278,16 +252,12 @@ if TYPE_CHECKING:
     from .get_campaign_recipient_estimation_job_response import (
         GetCampaignRecipientEstimationJobResponse,
     )
-    from .get_campaign_recipient_estimation_response import (
-        GetCampaignRecipientEstimationResponse,
-    )
+    from .get_campaign_recipient_estimation_response import GetCampaignRecipientEstimationResponse
     from .get_campaign_response import GetCampaignResponse
     from .get_campaign_response_collection_compound_document import (
         GetCampaignResponseCollectionCompoundDocument,
     )
-    from .get_campaign_response_compound_document import (
-        GetCampaignResponseCompoundDocument,
-    )
+    from .get_campaign_response_compound_document import GetCampaignResponseCompoundDocument
     from .get_campaign_send_job_fieldscampaign_send_job_item import (
         GetCampaignSendJobFieldscampaignSendJobItem,
     )
@@ -299,9 +269,7 @@ if TYPE_CHECKING:
         GetCampaignTagsRelationshipsResponseCollectionDataItem,
     )
     from .get_campaigns_fieldscampaign_item import GetCampaignsFieldscampaignItem
-    from .get_campaigns_fieldscampaign_message_item import (
-        GetCampaignsFieldscampaignMessageItem,
-    )
+    from .get_campaigns_fieldscampaign_message_item import GetCampaignsFieldscampaignMessageItem
     from .get_campaigns_fieldstag_item import GetCampaignsFieldstagItem
     from .get_campaigns_include_item import GetCampaignsIncludeItem
     from .get_campaigns_sort import GetCampaignsSort
@@ -315,15 +283,11 @@ if TYPE_CHECKING:
     from .get_messages_for_campaign_fieldscampaign_message_item import (
         GetMessagesForCampaignFieldscampaignMessageItem,
     )
-    from .get_messages_for_campaign_fieldsimage_item import (
-        GetMessagesForCampaignFieldsimageItem,
-    )
+    from .get_messages_for_campaign_fieldsimage_item import GetMessagesForCampaignFieldsimageItem
     from .get_messages_for_campaign_fieldstemplate_item import (
         GetMessagesForCampaignFieldstemplateItem,
     )
-    from .get_messages_for_campaign_include_item import (
-        GetMessagesForCampaignIncludeItem,
-    )
+    from .get_messages_for_campaign_include_item import GetMessagesForCampaignIncludeItem
     from .get_tag_response_collection import GetTagResponseCollection
     from .get_tags_for_campaign_fieldstag_item import GetTagsForCampaignFieldstagItem
     from .get_template_for_campaign_message_fieldstemplate_item import (
@@ -332,9 +296,7 @@ if TYPE_CHECKING:
     from .get_template_response import GetTemplateResponse
     from .image_enum import ImageEnum
     from .image_response_object_resource import ImageResponseObjectResource
-    from .image_response_object_resource_attributes import (
-        ImageResponseObjectResourceAttributes,
-    )
+    from .image_response_object_resource_attributes import ImageResponseObjectResourceAttributes
     from .immediate_send_strategy import ImmediateSendStrategy
     from .immediate_send_strategy_method import ImmediateSendStrategyMethod
     from .list_enum import ListEnum
@@ -377,9 +339,7 @@ if TYPE_CHECKING:
     from .mobile_push_message_silent_definition_update_notification_type import (
         MobilePushMessageSilentDefinitionUpdateNotificationType,
     )
-    from .mobile_push_message_standard_definition import (
-        MobilePushMessageStandardDefinition,
-    )
+    from .mobile_push_message_standard_definition import MobilePushMessageStandardDefinition
     from .mobile_push_message_standard_definition_channel import (
         MobilePushMessageStandardDefinitionChannel,
     )
@@ -445,15 +405,11 @@ if TYPE_CHECKING:
     )
     from .patch_campaign_response import PatchCampaignResponse
     from .patch_campaign_response_data import PatchCampaignResponseData
-    from .patch_campaign_response_data_attributes import (
-        PatchCampaignResponseDataAttributes,
-    )
+    from .patch_campaign_response_data_attributes import PatchCampaignResponseDataAttributes
     from .patch_campaign_response_data_attributes_status import (
         PatchCampaignResponseDataAttributesStatus,
     )
-    from .patch_campaign_response_data_relationships import (
-        PatchCampaignResponseDataRelationships,
-    )
+    from .patch_campaign_response_data_relationships import PatchCampaignResponseDataRelationships
     from .patch_campaign_response_data_relationships_campaign_messages import (
         PatchCampaignResponseDataRelationshipsCampaignMessages,
     )
@@ -500,15 +456,11 @@ if TYPE_CHECKING:
     )
     from .post_campaign_response import PostCampaignResponse
     from .post_campaign_response_data import PostCampaignResponseData
-    from .post_campaign_response_data_attributes import (
-        PostCampaignResponseDataAttributes,
-    )
+    from .post_campaign_response_data_attributes import PostCampaignResponseDataAttributes
     from .post_campaign_response_data_attributes_status import (
         PostCampaignResponseDataAttributesStatus,
     )
-    from .post_campaign_response_data_relationships import (
-        PostCampaignResponseDataRelationships,
-    )
+    from .post_campaign_response_data_relationships import PostCampaignResponseDataRelationships
     from .post_campaign_response_data_relationships_campaign_messages import (
         PostCampaignResponseDataRelationshipsCampaignMessages,
     )
@@ -540,9 +492,7 @@ if TYPE_CHECKING:
     from .render_options import RenderOptions
     from .render_options_sub_object import RenderOptionsSubObject
     from .segment_enum import SegmentEnum
-    from .send_campaign_fieldscampaign_send_job_item import (
-        SendCampaignFieldscampaignSendJobItem,
-    )
+    from .send_campaign_fieldscampaign_send_job_item import SendCampaignFieldscampaignSendJobItem
     from .send_time import SendTime
     from .send_time_sub_object import SendTimeSubObject
     from .smart_send_time_strategy import SmartSendTimeStrategy
@@ -561,12 +511,8 @@ if TYPE_CHECKING:
     from .tag_enum import TagEnum
     from .tag_group_enum import TagGroupEnum
     from .tag_response_object_resource import TagResponseObjectResource
-    from .tag_response_object_resource_attributes import (
-        TagResponseObjectResourceAttributes,
-    )
-    from .tag_response_object_resource_relationships import (
-        TagResponseObjectResourceRelationships,
-    )
+    from .tag_response_object_resource_attributes import TagResponseObjectResourceAttributes
+    from .tag_response_object_resource_relationships import TagResponseObjectResourceRelationships
     from .tag_response_object_resource_relationships_campaigns import (
         TagResponseObjectResourceRelationshipsCampaigns,
     )
@@ -604,9 +550,7 @@ if TYPE_CHECKING:
     )
     from .throttled_send_strategy import ThrottledSendStrategy
     from .throttled_send_strategy_method import ThrottledSendStrategyMethod
-    from .throttled_send_strategy_throttle_percentage import (
-        ThrottledSendStrategyThrottlePercentage,
-    )
+    from .throttled_send_strategy_throttle_percentage import ThrottledSendStrategyThrottlePercentage
     from .unsupported_send_strategy import UnsupportedSendStrategy
     from .unsupported_send_strategy_method import UnsupportedSendStrategyMethod
     from .update_campaign_fieldscampaign_item import UpdateCampaignFieldscampaignItem

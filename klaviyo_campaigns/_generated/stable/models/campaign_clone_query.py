@@ -11,9 +11,7 @@ from attrs import field as _attrs_field
 from ..types import missing
 
 if TYPE_CHECKING:
-    from ..models.campaign_clone_query_resource_object import (
-        CampaignCloneQueryResourceObject,
-    )
+    from ..models.campaign_clone_query_resource_object import CampaignCloneQueryResourceObject
 
 
 T = TypeVar("T", bound="CampaignCloneQuery")
@@ -75,6 +73,4 @@ class CampaignCloneQuery:
 
 # Imported after the class: models that refer to each other load in any order, and from_dict
 # and to_dict do no import work per call.
-from ..models.campaign_clone_query_resource_object import (
-    CampaignCloneQueryResourceObject,  # noqa: E402
-)
+from ..models.campaign_clone_query_resource_object import CampaignCloneQueryResourceObject  # noqa: E402

@@ -8,9 +8,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.campaign_message_increment_badge_config import (
-    CampaignMessageIncrementBadgeConfig,
-)
+from ..models.campaign_message_increment_badge_config import CampaignMessageIncrementBadgeConfig
 from ..types import missing
 
 T = TypeVar("T", bound="CampaignMessageIncrement")

@@ -13,12 +13,8 @@ from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.email_message_definition import EmailMessageDefinition
-    from ..models.mobile_push_message_silent_definition import (
-        MobilePushMessageSilentDefinition,
-    )
-    from ..models.mobile_push_message_standard_definition import (
-        MobilePushMessageStandardDefinition,
-    )
+    from ..models.mobile_push_message_silent_definition import MobilePushMessageSilentDefinition
+    from ..models.mobile_push_message_standard_definition import MobilePushMessageStandardDefinition
     from ..models.send_time import SendTime
     from ..models.sms_message_definition import SMSMessageDefinition
 
@@ -258,11 +254,7 @@ class CampaignMessageResponseObjectResourceAttributes:
 # Imported after the class: models that refer to each other load in any order, and from_dict
 # and to_dict do no import work per call.
 from ..models.email_message_definition import EmailMessageDefinition  # noqa: E402
-from ..models.mobile_push_message_silent_definition import (
-    MobilePushMessageSilentDefinition,  # noqa: E402
-)
-from ..models.mobile_push_message_standard_definition import (
-    MobilePushMessageStandardDefinition,  # noqa: E402
-)
+from ..models.mobile_push_message_silent_definition import MobilePushMessageSilentDefinition  # noqa: E402
+from ..models.mobile_push_message_standard_definition import MobilePushMessageStandardDefinition  # noqa: E402
 from ..models.send_time import SendTime  # noqa: E402
 from ..models.sms_message_definition import SMSMessageDefinition  # noqa: E402

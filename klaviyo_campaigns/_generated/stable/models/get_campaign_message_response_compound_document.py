@@ -168,9 +168,7 @@ class GetCampaignMessageResponseCompoundDocument:
 
 # Imported after the class: models that refer to each other load in any order, and from_dict
 # and to_dict do no import work per call.
-from ..models.campaign_message_response_object_resource import (
-    CampaignMessageResponseObjectResource,  # noqa: E402
-)
+from ..models.campaign_message_response_object_resource import CampaignMessageResponseObjectResource  # noqa: E402
 from ..models.campaign_response_object_resource import CampaignResponseObjectResource  # noqa: E402
 from ..models.image_response_object_resource import ImageResponseObjectResource  # noqa: E402
 from ..models.object_links import ObjectLinks  # noqa: E402

@@ -148,9 +148,7 @@ class GetCampaignResponseCollectionCompoundDocument:
 
 # Imported after the class: models that refer to each other load in any order, and from_dict
 # and to_dict do no import work per call.
-from ..models.campaign_message_response_object_resource import (
-    CampaignMessageResponseObjectResource,  # noqa: E402
-)
+from ..models.campaign_message_response_object_resource import CampaignMessageResponseObjectResource  # noqa: E402
 from ..models.campaign_response_object_resource import CampaignResponseObjectResource  # noqa: E402
 from ..models.collection_links import CollectionLinks  # noqa: E402
 from ..models.tag_response_object_resource import TagResponseObjectResource  # noqa: E402

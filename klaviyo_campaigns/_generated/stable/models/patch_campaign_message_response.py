@@ -12,9 +12,7 @@ from ..types import UNSET, Unset, missing
 
 if TYPE_CHECKING:
     from ..models.object_links import ObjectLinks
-    from ..models.patch_campaign_message_response_data import (
-        PatchCampaignMessageResponseData,
-    )
+    from ..models.patch_campaign_message_response_data import PatchCampaignMessageResponseData
 
 
 T = TypeVar("T", bound="PatchCampaignMessageResponse")
@@ -93,6 +91,4 @@ class PatchCampaignMessageResponse:
 # Imported after the class: models that refer to each other load in any order, and from_dict
 # and to_dict do no import work per call.
 from ..models.object_links import ObjectLinks  # noqa: E402
-from ..models.patch_campaign_message_response_data import (
-    PatchCampaignMessageResponseData,  # noqa: E402
-)
+from ..models.patch_campaign_message_response_data import PatchCampaignMessageResponseData  # noqa: E402

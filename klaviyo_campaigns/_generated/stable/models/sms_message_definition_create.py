@@ -8,9 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.sms_message_definition_create_channel import (
-    SMSMessageDefinitionCreateChannel,
-)
+from ..models.sms_message_definition_create_channel import SMSMessageDefinitionCreateChannel
 from ..types import UNSET, Unset, missing
 
 if TYPE_CHECKING:
