@@ -197,6 +197,8 @@ class RevisionChanges:
     revision: str
     namespace: str = ""
     previous_revision: str | None = None
+    title: str = ""  # the section heading; the revision when empty
+    note: str = ""  # a paragraph under the heading
     added: list[OperationFacts] = field(default_factory=list)
     removed: list[OperationFacts] = field(default_factory=list)
     renamed: list[tuple[OperationFacts, OperationFacts, list[str]]] = field(default_factory=list)
@@ -387,7 +389,9 @@ def render(changes: list[RevisionChanges], inputs: list[str]) -> str:
     out += [f"- {line}" for line in inputs]
     out.append("")
     for revision in changes:
-        out += [f"## {revision.revision}", ""]
+        out += [f"## {revision.title or revision.revision}", ""]
+        if revision.note:
+            out += [revision.note, ""]
         who = f" (what `{revision.namespace}` sends)" if revision.namespace else ""
         if revision.previous_revision in (None, revision.revision):
             out += [f"Revision header{who}: `{revision.revision}`, unchanged.", ""]

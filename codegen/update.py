@@ -1,20 +1,22 @@
-"""Take a new spec from Klaviyo: ``python -m codegen.update --spec PATH [--report PATH]``.
+"""Take new specs from Klaviyo: ``python -m codegen.update [--spec PATH] [--pre-spec PATH]``.
 
-1. reads the new raw spec and checks it is Klaviyo's stable revision (``info.version``);
-   Klaviyo's whole published spec is cut to its ``Campaigns`` operations (:func:`campaigns_only`);
-2. applies ``overlays/``, the fix-ups and the rate-limit parsing to it, so an overlay action whose
-   target is gone fails here, naming its file, index and description, before anything is written;
-3. copies the file, byte for byte (or the cut, as JSON), to ``openapi/klaviyo-<revision>.raw.json``;
-4. regenerates both revisions (``python -m codegen generate`` in the same checkout); if that
-   fails, the previous raw file is put back;
-5. writes the change report (default ``openapi/CHANGES.md``): operations added, removed and
-   changed in each revision, old normalized spec against new.
+1. reads the new stable spec and checks it is a stable revision (``info.version``, a date no
+   older than the committed one); Klaviyo's whole published spec is cut to its ``Campaigns``
+   operations (:func:`campaigns_only`);
+2. reads Klaviyo's published ``.pre`` spec (``beta.json``) if given, checks it is a ``.pre``
+   revision, and cuts it to the operations under campaign paths (:func:`campaigns_by_path`): its
+   ``info.version`` is the revision ``kl.pre`` sends;
+3. checks every ``$ref``, applies ``overlays/``, the fix-ups and the rate-limit parsing, and
+   computes the change report, all in memory: a spec it cannot take fails with one line naming
+   it, before anything is written;
+4. writes the raw inputs (``openapi/stable.raw.json``, ``openapi/pre.raw.json``), regenerates both
+   revisions (``python -m codegen generate`` in the same checkout; if that fails, the previous
+   inputs are put back), and writes the report (default ``openapi/CHANGES.md``).
 
-Without ``--spec`` it regenerates from the committed raw spec and compares with the committed
-normalized specs: after editing ``overlays/`` (Klaviyo changed the ``.pre`` spec), run it before
-``make generate`` to get the report of what the edit changes. ``make update-spec`` runs this
-and then the tests. The report is left alone when nothing changed, so a scheduled run that finds
-no new spec leaves the tree clean.
+Without ``--spec`` / ``--pre-spec`` it regenerates from the committed inputs and compares with
+the committed normalized specs: after editing ``overlays/``, it reports what the edit changes.
+``make update-spec`` runs this and then the tests. The report is left alone when nothing
+changed, so a scheduled run that finds no new spec leaves the tree clean.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import json
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,13 +88,28 @@ def check_revision(path: Path, spec: Spec, current: str | None) -> None:
     revision = revision_of(spec)
     if revision.endswith(".pre"):
         raise UpdateError(
-            f"{path} is revision {revision}: the .pre revision is built from the stable spec by "
-            "overlays/, not copied. Carry what changed into overlays/*.yaml (see "
-            "overlays/README.md), then run `make update-spec` without SPEC for the report."
+            f"{path} is revision {revision}, a .pre revision: pass it as PRE_SPEC "
+            "(make update-spec PRE_SPEC=...); nothing was written"
         )
     if not _STABLE_REVISION.match(revision):
         raise UpdateError(
             f"{path}: info.version is {revision!r}, not a stable revision (YYYY-MM-DD)"
+        )
+    if current is not None and revision < current:
+        raise UpdateError(
+            f"{path} is revision {revision}, older than the {current} this checkout generates; "
+            "nothing was written"
+        )
+
+
+def check_pre_revision(path: Path, spec: Spec, current: str | None) -> None:
+    """Refuse a ``PRE_SPEC`` that is not a ``.pre`` revision, or older than the committed one."""
+    revision = revision_of(spec)
+    date = revision.removesuffix(".pre")
+    if not revision.endswith(".pre") or not _STABLE_REVISION.match(date):
+        raise UpdateError(
+            f"{path}: info.version is {revision!r}, not a .pre revision (YYYY-MM-DD.pre); "
+            "nothing was written"
         )
     if current is not None and revision < current:
         raise UpdateError(
@@ -105,8 +123,7 @@ def campaigns_only(spec: Spec) -> Spec | None:
 
     Klaviyo publishes one spec for every API. The SDK generates the operations tagged
     ``Campaigns`` and the components they reference (transitively), which is how
-    ``openapi/klaviyo-<revision>.raw.json`` was cut: the same cut of the same spec gives the
-    same document.
+    ``openapi/stable.raw.json`` was cut: the same cut of the same spec gives the same document.
     """
     tagged = [
         (path, method, op)
@@ -116,22 +133,54 @@ def campaigns_only(spec: Spec) -> Spec | None:
     ]
     if all(op.get("tags") == [TAG] for _, _, op in tagged):
         return None
+    cut = _cut(spec, lambda path, op: TAG in op.get("tags", ()))
+    if cut is None:
+        raise UpdateError(f"the spec has no operation tagged {TAG!r}")
+    return cut
+
+
+def is_campaigns_path(path: str) -> bool:
+    """Whether a path belongs to the Campaigns API: one of its segments names a campaign thing.
+
+    Klaviyo tags its ``.pre`` operations ``Beta APIs``, not ``Campaigns``, so they are found by
+    path: ``/api/campaigns/{id}``, ``/api/campaign-messages``, and also
+    ``/api/translations/{id}/campaign-variation``.
+    """
+    return any(segment.startswith("campaign") for segment in path.split("/"))
+
+
+def campaigns_by_path(spec: Spec) -> Spec:
+    """The Campaigns operations of Klaviyo's published ``.pre`` spec, found by path."""
+    cut = _cut(spec, lambda path, op: is_campaigns_path(path))
+    if cut is None:
+        raise UpdateError("the spec has no operation under a campaign path")
+    return cut
+
+
+def _cut(spec: Spec, keep: Callable[[str, dict[str, Any]], bool]) -> Spec | None:
+    """``spec`` with only the operations ``keep`` accepts and the components they reference."""
     paths: dict[str, Any] = {}
     for path, item in spec["paths"].items():
         kept = {
             key: value
             for key, value in item.items()
-            if not (isinstance(value, dict) and "operationId" in value)
-            or TAG in value.get("tags", ())
+            if not (isinstance(value, dict) and "operationId" in value) or keep(path, value)
         }
         if any(isinstance(v, dict) and "operationId" in v for v in kept.values()):
             paths[path] = kept
     if not paths:
-        raise UpdateError(f"the spec has no operation tagged {TAG!r}")
+        return None
     cut = {key: value for key, value in spec.items() if key not in ("paths", "components")}
     cut["paths"] = paths
     if "tags" in spec:
-        cut["tags"] = [tag for tag in spec["tags"] if tag.get("name") == TAG]
+        used_tags = {
+            tag
+            for item in paths.values()
+            for op in item.values()
+            if isinstance(op, dict)
+            for tag in op.get("tags", ())
+        }
+        cut["tags"] = [tag for tag in spec["tags"] if tag.get("name") in used_tags]
     components = spec.get("components", {})
     used = _referenced_components(components, paths)
     cut_components = {}
@@ -166,11 +215,11 @@ def _referenced_components(components: dict[str, Any], root: Any) -> set[tuple[s
     return seen
 
 
-def _derive(stable: Spec, root: Path, source: str) -> Spec:
+def _derive(stable: Spec, root: Path, source: str, published_pre: Spec) -> Spec:
     """The ``.pre`` spec from ``stable``; fails the way generation would, before any write."""
     _check_refs(stable, source)
     try:
-        pre = derive_pre(stable, root / "overlays")
+        pre = derive_pre(stable, root / "overlays", published_pre)
     except OverlayError as exc:
         raise UpdateError(
             f"overlays/ no longer apply to {source}: {exc}; fix or remove that action "
@@ -234,25 +283,36 @@ def _regenerate(root: Path) -> str:
 
 
 @dataclass
+class _Input:
+    """One raw spec of the checkout: where it goes, what it held, what it will hold."""
+
+    target: Path
+    old: bytes
+    new: bytes
+
+
+@dataclass
 class _Plan:
     """Everything an update writes, computed in memory before anything is written."""
 
-    raw_target: Path
-    old_bytes: bytes
-    new_bytes: bytes
+    inputs: list[_Input]
     report: str
     unchanged: bool
 
 
-def _plan(spec_path: Path | None, root: Path) -> _Plan:
+def _cut_bytes(spec: Spec) -> bytes:
+    return json.dumps(spec, indent=2, ensure_ascii=False).encode() + b"\n"
+
+
+def _plan(spec_path: Path | None, pre_path: Path | None, root: Path) -> _Plan:
     openapi = root / "openapi"
-    raw_target = openapi / "stable.raw.json"
-    source = spec_path or raw_target
-    new_bytes = source.read_bytes() if source.exists() else b""
-    old_bytes = raw_target.read_bytes() if raw_target.exists() else b""
+    raw_stable, raw_pre = openapi / "stable.raw.json", openapi / "pre.raw.json"
+    source = spec_path or raw_stable
+    stable_in = _Input(raw_stable, _read(raw_stable), _read(source))
+    pre_in = _Input(raw_pre, _read(raw_pre), _read(pre_path or raw_pre))
 
     new_stable = read_spec(source)
-    current = revision_of(read_spec(raw_target)) if raw_target.exists() else None
+    current = revision_of(read_spec(raw_stable)) if raw_stable.exists() else None
     check_revision(source, new_stable, current)
     try:
         cut = campaigns_only(new_stable)
@@ -260,15 +320,28 @@ def _plan(spec_path: Path | None, root: Path) -> _Plan:
         raise UpdateError(f"{source}: {exc}; nothing was written") from exc
     if cut is not None:
         new_stable = cut
-        new_bytes = json.dumps(cut, indent=2, ensure_ascii=False).encode() + b"\n"
-    new = {"stable": new_stable, "pre": _derive(new_stable, root, str(source))}
+        stable_in.new = _cut_bytes(cut)
+
+    old_published = read_spec(raw_pre) if raw_pre.exists() else None
+    published = read_spec(pre_path or raw_pre)
+    if pre_path is not None:
+        current_pre = revision_of(old_published) if old_published is not None else None
+        check_pre_revision(pre_path, published, current_pre)
+        try:
+            published = campaigns_by_path(published)
+        except UpdateError as exc:
+            raise UpdateError(f"{pre_path}: {exc}; nothing was written") from exc
+        _check_refs(published, str(pre_path))
+        pre_in.new = _cut_bytes(published)
+
+    new = {"stable": new_stable, "pre": _derive(new_stable, root, str(source), published)}
     old: dict[str, Spec | None] = {}
     for name in new:
         committed = openapi / f"{name}.json"
         old[name] = (
             json.loads(committed.read_text(encoding="utf-8")) if committed.exists() else None
         )
-    unchanged = new_bytes == old_bytes and all(
+    unchanged = all(i.new == i.old for i in (stable_in, pre_in)) and all(
         old[name] is not None and dumps(old[name] or {}) == dumps(spec)
         for name, spec in new.items()
     )
@@ -276,47 +349,74 @@ def _plan(spec_path: Path | None, root: Path) -> _Plan:
         report.compare(revision_of(spec), old[name], spec, namespace=f"kl.{name}")
         for name, spec in new.items()
     ]
+    if pre_in.new != pre_in.old:
+        published_changes = report.compare(revision_of(published), old_published, published)
+        published_changes.title = (
+            f"Klaviyo's published `{revision_of(published)}` (`openapi/{raw_pre.name}`)"
+        )
+        published_changes.note = (
+            "What Klaviyo changed in its `.pre` Campaigns operations. The `.pre` revision above is "
+            "built from the stable spec and `overlays/`: an operation change listed here and not "
+            "above still has to be carried into `overlays/*.yaml` (see `overlays/README.md`)."
+        )
+        changes.append(published_changes)
     inputs = [
-        f"stable raw spec `openapi/{raw_target.name}`: sha256 "
-        f"`{_digest(old_bytes)}` → `{_digest(new_bytes)}`"
+        f"stable raw spec `openapi/{raw_stable.name}`: sha256 "
+        f"`{_digest(stable_in.old)}` → `{_digest(stable_in.new)}`"
         + (f" (from `{spec_path.name}`)" if spec_path is not None else "")
         + (f", its operations tagged `{TAG}`" if cut is not None else ""),
+        f"published .pre spec `openapi/{raw_pre.name}`: sha256 "
+        f"`{_digest(pre_in.old)}` → `{_digest(pre_in.new)}`"
+        + (f" (from `{pre_path.name}`, its Campaigns paths)" if pre_path is not None else "")
+        + "; it gives the `.pre` revision",
         f"overlays (`overlays/*.yaml`, sha256 `{_overlays_digest(root)}`) build "
-        f"`{revision_of(new['pre'])}` from it",
+        f"`{revision_of(new['pre'])}` from the stable spec",
     ]
-    return _Plan(raw_target, old_bytes, new_bytes, report.render(changes, inputs), unchanged)
+    return _Plan([stable_in, pre_in], report.render(changes, inputs), unchanged)
+
+
+def _read(path: Path) -> bytes:
+    return path.read_bytes() if path.exists() else b""
 
 
 def update_spec(
-    spec_path: Path | None = None, *, root: Path = ROOT, report_path: Path | None = None
+    spec_path: Path | None = None,
+    *,
+    pre_spec_path: Path | None = None,
+    root: Path = ROOT,
+    report_path: Path | None = None,
 ) -> str | None:
-    """Take ``spec_path`` into the checkout at ``root``, regenerate, write the change report.
+    """Take ``spec_path`` (stable) and ``pre_spec_path`` (``.pre``) into the checkout at ``root``.
 
-    Returns the report text, or ``None`` when nothing changed (then nothing is written).
-    Raises :class:`UpdateError`, leaving the checkout as it was, when the spec cannot be taken:
-    every check, the overlays, the fix-ups and the report run in memory before the first write,
-    and anything they trip over becomes one line naming the spec.
+    Regenerates and writes the change report. Returns the report text, or ``None`` when nothing
+    changed (then nothing is written). Raises :class:`UpdateError`, leaving the checkout as it
+    was, when a spec cannot be taken: every check, the cuts, the overlays, the fix-ups and the
+    report run in memory before the first write, and anything they trip over becomes one line
+    naming the spec.
     """
     source = spec_path or root / "openapi" / "stable.raw.json"
     try:
-        plan = _plan(spec_path, root)
+        plan = _plan(spec_path, pre_spec_path, root)
     except UpdateError:
         raise
     except Exception as exc:  # a shape of spec no check foresaw: still one line, no write
+        named = pre_spec_path if pre_spec_path is not None and spec_path is None else source
         raise UpdateError(
-            f"{source}: cannot take this spec ({type(exc).__name__}: {exc}); nothing was written"
+            f"{named}: cannot take this spec ({type(exc).__name__}: {exc}); nothing was written"
         ) from exc
     if plan.unchanged:
-        print(f"no change: {source} is what openapi/ and the generated code already hold")
+        print("no change: openapi/ and the generated code already hold these specs")
         return None
 
-    if spec_path is not None:
-        plan.raw_target.write_bytes(plan.new_bytes)
+    for item in plan.inputs:
+        if item.new != item.old:
+            item.target.write_bytes(item.new)
     try:
         print(_regenerate(root))
     except UpdateError:
-        if spec_path is not None:
-            plan.raw_target.write_bytes(plan.old_bytes)
+        for item in plan.inputs:
+            if item.new != item.old:
+                item.target.write_bytes(item.old)
         raise
 
     report_path = report_path or root / "openapi" / "CHANGES.md"
@@ -332,12 +432,22 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m codegen.update",
         description="Take a new raw spec from Klaviyo, regenerate, report what changed.",
     )
-    parser.add_argument("--spec", type=Path, help="the new raw spec (default: the committed one)")
+    parser.add_argument(
+        "--spec", type=Path, help="the new stable spec (default: the committed one)"
+    )
+    parser.add_argument(
+        "--pre-spec", type=Path, help="Klaviyo's new published .pre spec (beta.json)"
+    )
     parser.add_argument("--report", type=Path, help="where to write the Markdown change report")
     parser.add_argument("--root", type=Path, default=ROOT, help="the checkout to update")
     args = parser.parse_args(argv)
     try:
-        update_spec(args.spec, root=args.root.resolve(), report_path=args.report)
+        update_spec(
+            args.spec,
+            pre_spec_path=args.pre_spec,
+            root=args.root.resolve(),
+            report_path=args.report,
+        )
     except UpdateError as exc:
         print(f"update-spec: {exc}", file=sys.stderr)
         return 1

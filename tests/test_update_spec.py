@@ -33,6 +33,9 @@ OLDER = f"{int(REVISIONS.stable[:4]) - 1}{REVISIONS.stable[4:]}"
 LATER = f"{int(REVISIONS.stable[:4]) + 1}{REVISIONS.stable[4:]}"
 
 
+PUBLISHED_PRE = ROOT.parent / "shared" / "spec" / "published"
+
+
 def make_checkout(dest: Path) -> Path:
     """A copy of everything ``codegen`` reads and writes, in ``dest``."""
     ignore = shutil.ignore_patterns("__pycache__", "CHANGES.md")
@@ -241,7 +244,7 @@ def test_a_download_that_is_not_json_fails_clearly(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("version", "expected"),
     [
-        (REVISIONS.pre, "the .pre revision is built from the stable spec by overlays/"),
+        (REVISIONS.pre, "a .pre revision: pass it as PRE_SPEC"),
         (OLDER, f"is revision {OLDER}, older than the {REVISIONS.stable} this checkout generates"),
         ("latest", "info.version is 'latest', not a stable revision (YYYY-MM-DD)"),
     ],
@@ -507,10 +510,113 @@ def test_the_weekly_update_fetches_its_revision_branch_and_runs_every_check_itse
     fetch = next(run for run in runs if "curl" in run)
     # the branch named by the committed revision, not main (main only tells of a newer one)
     assert '"$SPEC_BASE/$current/openapi/stable.json"' in fetch
-    assert "version openapi/stable.json" in fetch
+    assert '"$SPEC_BASE/$current_pre/openapi/beta.json"' in fetch
+    assert "version openapi/stable.raw.json" in fetch and "version openapi/pre.raw.json" in fetch
+    assert any('PRE_SPEC="$RUNNER_TEMP/beta.json"' in run for run in runs)
     # a pull request opened with GITHUB_TOKEN triggers no workflow: the job checks it itself
     for target in ("make update-spec", "make check-generated", "make lint", "make docs"):
         assert any(run.startswith(target) for run in runs), target
     assert "Allow GitHub Actions to create and approve pull requests" in text
     readme = (ROOT / "README.md").read_text()
     assert "Allow GitHub Actions to create and approve pull requests" in readme
+
+
+# -- a revision bump of both namespaces, as in the issue's "done means" -------------------------
+
+
+def published_pre() -> Spec:
+    """Klaviyo's published .pre spec, as committed (its Campaigns cut)."""
+    return load_raw(ROOT / "openapi" / "pre.raw.json")
+
+
+@pytest.fixture(scope="module")
+def bumped(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A checkout updated to a later stable (one response field added) and a later .pre."""
+    root = make_checkout(tmp_path_factory.mktemp("bump"))
+    stable = copy.deepcopy(STABLE)
+    stable["info"]["version"] = LATER
+    attributes = stable["components"]["schemas"]["CampaignResponseObjectResource"]["properties"][
+        "attributes"
+    ]
+    attributes["properties"]["priority"] = {"type": "integer", "nullable": True}
+    pre = published_pre()
+    pre["info"]["version"] = f"{LATER}.pre"
+    pre["paths"]["/api/campaigns/{id}"]["get"]["x-klaviyo-ratelimit"]["burst"] = "3/s"
+    download = tmp_path_factory.mktemp("download")
+    proc = run_update(
+        root,
+        "--spec", str(write_spec(download / "stable.json", stable)),
+        "--pre-spec", str(write_spec(download / "beta.json", pre)),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    return root, (root / "openapi" / "CHANGES.md").read_text(encoding="utf-8")
+
+
+def test_a_bump_changes_what_both_namespaces_send(bumped: tuple[Path, str]) -> None:
+    root = bumped[0]
+    table = (root / "klaviyo_campaigns" / "_generated" / "operations.py").read_text()
+    assert f'STABLE_REVISION = "{LATER}"' in table
+    assert f'PRE_REVISION = "{LATER}.pre"' in table
+    assert table.count(f'revision="{LATER}.pre"') == 63
+    for package, revision in (("stable", LATER), ("pre", f"{LATER}.pre")):
+        spec = json.loads(
+            (root / "klaviyo_campaigns" / "_generated" / package / "openapi.json").read_text()
+        )
+        assert spec["info"]["version"] == revision
+
+
+def test_a_bump_reports_both_header_changes_and_the_added_field(bumped: tuple[Path, str]) -> None:
+    text = bumped[1]
+    stable = section(text, LATER)
+    assert f"Revision header (what `kl.stable` sends): `{REVISIONS.stable}` → `{LATER}`." in stable
+    block = operation_block(stable, "get_campaign")
+    assert "- response 200 `data.attributes.priority`: added (type `integer`, nullable)" in block
+    pre = section(text, f"{LATER}.pre")
+    assert f"Revision header (what `kl.pre` sends): `{REVISIONS.pre}` → `{LATER}.pre`." in pre
+    assert "revision" not in "".join(re.findall(r"^- .*$", pre, re.M))  # no header-param noise
+
+
+def test_what_klaviyo_changed_in_its_pre_spec_is_reported_for_the_overlays(
+    bumped: tuple[Path, str],
+) -> None:
+    text = bumped[1]
+    published = text[text.index(f"## Klaviyo's published `{LATER}.pre`") :]
+    assert "carried into `overlays/*.yaml`" in published
+    block = operation_block(published, "get_campaign_beta")
+    assert "- rate limit `burst`: `10/s` → `3/s`" in block
+    assert f"`{REVISIONS.pre}` → `{LATER}.pre`" in published
+
+
+def test_a_bumped_checkout_is_in_sync_and_a_second_update_is_a_no_op(
+    bumped: tuple[Path, str],
+) -> None:
+    root = bumped[0]
+    check = subprocess.run(
+        [sys.executable, "-m", "codegen", "check"], cwd=root, capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stderr
+    proc = run_update(root)
+    assert proc.returncode == 0 and proc.stdout.startswith("no change:"), proc.stderr
+
+
+def test_the_committed_inputs_are_a_no_op(tmp_path: Path) -> None:
+    root = make_checkout(tmp_path / "checkout")
+    before = snapshot(root)
+    args = ["--spec", str(ROOT / "openapi" / "stable.raw.json")]
+    published = sorted(PUBLISHED_PRE.glob("beta-*.pre.json"))
+    if published:  # Klaviyo's whole published beta.json, beside the repository
+        args += ["--pre-spec", str(published[-1])]
+    proc = run_update(root, *args)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("no change:")
+    assert snapshot(root) == before
+
+
+def test_a_pre_spec_that_is_not_a_pre_revision_is_refused_in_one_line(tmp_path: Path) -> None:
+    root = make_checkout(tmp_path / "checkout")
+    before = snapshot(root)
+    proc = run_update(root, "--pre-spec", str(ROOT / "openapi" / "stable.raw.json"))
+    assert proc.returncode == 1
+    assert proc.stderr.count("\n") == 1, proc.stderr
+    assert f"info.version is '{REVISIONS.stable}', not a .pre revision" in proc.stderr
+    assert snapshot(root) == before
