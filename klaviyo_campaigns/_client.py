@@ -44,7 +44,7 @@ class RawResponses:
 
     @functools.cached_property
     def pre(self) -> PreRawAPI:
-        """The ``.pre`` revision (``REVISIONS[1]``), returning whole responses."""
+        """The ``.pre`` revision (``REVISIONS.pre``), returning whole responses."""
         from ._generated.pre.facade import RawAPI
 
         return RawAPI(self._sender.send_raw, _coerce)

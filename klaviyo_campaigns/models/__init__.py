@@ -1,7 +1,7 @@
 """The typed request and response models of each revision.
 
-    from klaviyo_campaigns.models.pre import CampaignCreateQuery      # REVISIONS[1], .pre
-    from klaviyo_campaigns.models.stable import CampaignCreateQuery   # REVISIONS[0], stable
+    from klaviyo_campaigns.models.pre import CampaignCreateQuery      # REVISIONS.pre
+    from klaviyo_campaigns.models.stable import CampaignCreateQuery   # REVISIONS.stable
 
 Each module is the generated ``models`` package of its revision, imported on first use.
 """
