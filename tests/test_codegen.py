@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import copy
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -333,3 +334,24 @@ def test_a_missing_required_field_names_the_model_and_field() -> None:
         CampaignCreateQuery.from_dict({"data": {"type": "campaign", "attributes": {"name": "x"}}})
     assert isinstance(caught.value, KeyError)
     assert caught.value.model == "CampaignCreateQueryResourceObjectAttributes"
+
+
+def test_nothing_hand_written_spells_a_revision() -> None:
+    """The revisions are data (``REVISIONS``, read from the specs): a bump edits no other file."""
+    from klaviyo_campaigns import REVISIONS
+
+    revisions = sorted(REVISIONS, key=len, reverse=True)  # a timestamp is not a revision:
+    pattern = re.compile("(?:" + "|".join(map(re.escape, revisions)) + r")(?!T\d)")
+    places = ["klaviyo_campaigns", "tests", "docs", "examples", "bench", "codegen"]
+    files = [p for place in places for p in (ROOT / place).rglob("*") if p.is_file()]
+    files += [ROOT / name for name in ("README.md", "Makefile", "mkdocs.yml", "pyproject.toml")]
+    files += list((ROOT / ".github").rglob("*.yml"))
+    found = [
+        f"{path.relative_to(ROOT)}: {match.group(0)}"
+        for path in files
+        if TARGET not in path.parents
+        and "__pycache__" not in path.parts
+        and path.suffix in ("", ".py", ".md", ".yml", ".yaml", ".toml", ".jinja", ".cfg")
+        for match in pattern.finditer(path.read_text(encoding="utf-8"))
+    ]
+    assert found == []
