@@ -30,10 +30,13 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check codegen klaviyo_campaigns tests examples bench docs/hooks.py
 	$(BIN)/mypy codegen klaviyo_campaigns examples bench docs/hooks.py
 
-# Take a spec Klaviyo published: make update-spec SPEC=path/to/stable.json. Without SPEC it
+# Take the specs Klaviyo published, same revisions or later ones (a revision is its spec's
+# info.version): make update-spec SPEC=path/to/stable.json PRE_SPEC=path/to/beta.json (either
+# alone works too). A spec it cannot take fails with one line and writes nothing. Without them it
 # regenerates from what is committed (e.g. after editing overlays/) and reports what changed.
+# Then the tests run.
 update-spec: $(STAMP)
-	$(PY) -m codegen.update $(if $(SPEC),--spec "$(SPEC)") $(if $(REPORT),--report "$(REPORT)")
+	$(PY) -m codegen.update $(if $(SPEC),--spec "$(SPEC)") $(if $(PRE_SPEC),--pre-spec "$(PRE_SPEC)") $(if $(REPORT),--report "$(REPORT)")
 	$(MAKE) test
 
 # Copy the package into another tree under another import name (needs only Python).

@@ -1,8 +1,8 @@
 """Benchmarks of the SDK, each a ratio against a baseline measured in the same run.
 
 Run with ``make bench`` (``python -m bench``; ``--quick`` for a harness check). Never run by the
-test suite. Benchmark-only dependencies: ``klaviyo-api==23.0.0`` (the official SDK at revision
-2026-04-15, compared where installed) and ``pyinstrument`` (for profiling by hand).
+test suite. Benchmark-only dependencies: ``klaviyo-api==23.0.0`` (the official SDK at our stable
+revision, compared where installed) and ``pyinstrument`` (for profiling by hand).
 
 - ``overhead``: one 100-campaign page, SDK typed vs raw httpx + ``json.loads``
 - ``concurrency``: 2,000 GETs, 100 in flight: SDK vs raw httpx vs klaviyo-api on threads

@@ -1,6 +1,6 @@
 """The fixed response bodies the loopback server sends: a 100-campaign page and one campaign.
 
-Shaped like Klaviyo's own ``GET /api/campaigns`` answers for revision 2026-04-15: nested
+Shaped like Klaviyo's own ``GET /api/campaigns`` answers for the stable revision: nested
 audiences, send options, tracking options with custom parameters, a static send strategy with
 its options, relationships with linkage and links, and collection links with a next cursor.
 Deterministic, so every run (and every side of a comparison) parses the same bytes.

@@ -15,12 +15,12 @@ from typing import Literal
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
-from klaviyo_campaigns import Klaviyo
+from klaviyo_campaigns import REVISIONS, Klaviyo
 from klaviyo_campaigns._limits import Bucket, Limiter
 
 API_KEY = "pk_bench_0000000000000000000000000000"
 FILTER = "equals(messages.channel,'email')"
-STABLE = "2026-04-15"
+STABLE = REVISIONS.stable
 HEADERS = {
     "Authorization": f"Klaviyo-API-Key {API_KEY}",
     "Accept": "application/vnd.api+json",

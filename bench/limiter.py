@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import httpx
 
 from klaviyo_campaigns import RateLimitError
-from klaviyo_campaigns._generated.operations import V2026_04_15
+from klaviyo_campaigns._generated.operations import STABLE_OPERATIONS
 from klaviyo_campaigns._limits import Bucket, WindowLimiter
 
 from .clients import FILTER, LIMITS, sdk
@@ -78,7 +78,7 @@ class Run:
 
 async def run_once(base_url: str, calls: int, speedup: float) -> Run:
     """Send ``calls`` concurrent calls through a ``WindowLimiter`` sped up like the fake."""
-    operation = V2026_04_15["get_campaigns"]
+    operation = STABLE_OPERATIONS["get_campaigns"]
     burst_window, steady_window = 1.0 / speedup, 60.0 / speedup
     limiter = Recording(WindowLimiter(burst_window=burst_window, steady_window=steady_window))
     throttled = 0

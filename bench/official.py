@@ -1,6 +1,6 @@
 """Klaviyo's official ``klaviyo-api`` package, if installed: the peer a user would pick instead.
 
-A benchmark-only dependency, pinned to 23.0.0: the release whose revision is 2026-04-15, so its
+A benchmark-only dependency, pinned to 23.0.0: the release of our stable revision, so its
 pydantic models parse the same bodies ours do (later releases target later revisions and reject
 them). ``test_host`` is its documented way to point it at another server. It is synchronous.
 """

@@ -33,7 +33,7 @@ from typing import Any
 
 import httpx
 
-from klaviyo_campaigns._generated.operations import V2026_04_15
+from klaviyo_campaigns._generated.operations import STABLE_OPERATIONS
 from klaviyo_campaigns._limits import Bucket, Limiter, WindowLimiter
 
 from . import processes
@@ -45,7 +45,7 @@ CALLS_EACH = 250
 SPEEDUP = 10.0
 GOAL = 0.95
 ACQUIRES = 2_000
-OPERATION = V2026_04_15["get_campaigns"]
+OPERATION = STABLE_OPERATIONS["get_campaigns"]
 
 
 @contextmanager

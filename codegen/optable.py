@@ -14,40 +14,12 @@ HEADER = '''"""The operation table of every generated revision.
 One ``Operation`` per operationId: method, path template, rate limits (burst per second, steady
 per minute, from ``x-klaviyo-ratelimit``), scopes, whether it is cursor-paginated, its allowed
 filters (``x-klaviyo-filters``), sort values and include values. The runtime reads this table;
-nothing about operations is typed in by hand.
+nothing about operations is typed in by hand. ``Operation`` and ``FilterField`` are the SDK's
+own (``_core``), shared with the runtime.
 """
 
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True, slots=True)
-class FilterField:
-    """One field an operation's ``filter`` may name, with the operators and values it takes."""
-
-    name: str
-    operators: tuple[str, ...]
-    list_operators: tuple[str, ...]
-    value_type: str
-    value_format: str | None
-    enum: tuple[str, ...] | None
-
-
-@dataclass(frozen=True, slots=True)
-class Operation:
-    """One API operation of one revision."""
-
-    id: str
-    revision: str
-    method: str
-    path: str
-    burst: int
-    steady: int
-    scopes: tuple[str, ...]
-    paginated: bool
-    filters: tuple[FilterField, ...]
-    sort: tuple[str, ...]
-    include: tuple[str, ...]
-    module: str
+from .._core import FilterField as FilterField
+from .._core import Operation as Operation
 
 
 '''
@@ -95,7 +67,7 @@ def emit(revisions: list[tuple[str, str, Spec]]) -> str:
     out = [HEADER]
     names = []
     for revision, package, spec in revisions:
-        const = package.upper()
+        const = f"{package.upper()}_OPERATIONS"
         names.append((revision, const))
         out.append(f"{const}: dict[str, Operation] = {{\n")
         for method, path, op in operations(spec):

@@ -65,6 +65,8 @@ def operation_facts(spec: Spec) -> dict[str, OperationFacts]:
         sections["scopes"] = {s: {"value": "granted"} for s in op.get("x-klaviyo-scopes", ())}
         for param in op.get("parameters", []):
             param = _deref(spec, param)
+            if _is_revision_header(param):
+                continue  # the client sets it per namespace: the report's header line says it
             facts = _schema_facts(spec, param.get("schema", {}))
             attributes = facts.pop("", {})
             attributes["required"] = bool(param.get("required", False))
@@ -88,6 +90,11 @@ def operation_facts(spec: Spec) -> dict[str, OperationFacts]:
                 )
         found[op["operationId"]] = OperationFacts(op["operationId"], method, path, sections)
     return found
+
+
+def _is_revision_header(param: Any) -> bool:
+    where = (param.get("in"), param.get("name")) if isinstance(param, dict) else None
+    return where == ("header", "revision")
 
 
 def _media_section(name: str, media: str) -> str:
@@ -185,26 +192,43 @@ def _walk(
 
 @dataclass
 class RevisionChanges:
-    """What changed in one revision: operations added, removed, and changed (with their lines)."""
+    """What changed in one revision: its header, operations added, removed, renamed, changed."""
 
     revision: str
+    namespace: str = ""
+    previous_revision: str | None = None
+    title: str = ""  # the section heading; the revision when empty
+    note: str = ""  # a paragraph under the heading
     added: list[OperationFacts] = field(default_factory=list)
     removed: list[OperationFacts] = field(default_factory=list)
+    renamed: list[tuple[OperationFacts, OperationFacts, list[str]]] = field(default_factory=list)
     changed: list[tuple[OperationFacts, list[str]]] = field(default_factory=list)
     unchanged: int = 0
 
     @property
     def empty(self) -> bool:
-        return not (self.added or self.removed or self.changed)
+        return not (self.added or self.removed or self.renamed or self.changed)
 
 
-def compare(revision: str, old: Spec | None, new: Spec) -> RevisionChanges:
-    """The operations of ``new`` against those of ``old`` (``None``: everything is new)."""
+def compare(revision: str, old: Spec | None, new: Spec, namespace: str = "") -> RevisionChanges:
+    """The operations of ``new`` against those of ``old`` (``None``: everything is new).
+
+    ``namespace`` (``kl.stable``) names who sends the revision header, in the rendered report.
+    A changed operationId on the same method and path is a rename, not a removal and an addition.
+    """
     before = operation_facts(old) if old is not None else {}
     after = operation_facts(new)
-    changes = RevisionChanges(revision)
-    changes.added = [after[i] for i in sorted(after.keys() - before.keys())]
-    changes.removed = [before[i] for i in sorted(before.keys() - after.keys())]
+    previous = str(old.get("info", {}).get("version")) if old is not None else None
+    changes = RevisionChanges(revision, namespace, previous)
+    added = {i: after[i] for i in sorted(after.keys() - before.keys())}
+    removed = {i: before[i] for i in sorted(before.keys() - after.keys())}
+    by_place = {(op.method, op.path): op for op in added.values()}
+    for gone in list(removed.values()):
+        came = by_place.get((gone.method, gone.path))
+        if came is not None:
+            changes.renamed.append((gone, came, _operation_lines(gone, came)))
+            del removed[gone.id], added[came.id]
+    changes.added, changes.removed = list(added.values()), list(removed.values())
     for op_id in sorted(before.keys() & after.keys()):
         lines = _operation_lines(before[op_id], after[op_id])
         if lines:
@@ -222,6 +246,7 @@ def _operation_lines(old: OperationFacts, new: OperationFacts) -> list[str]:
         before, after = old.sections.get(section), new.sections.get(section)
         if before is None:
             lines.append(f"{section}: added{_describe((after or {}).get('', {}))}")
+            lines += [f"{section} `{p}`: added{d}" for p, d in _nested(after or {}, "")]
         elif after is None:
             lines.append(f"{section}: removed")
         else:
@@ -247,7 +272,10 @@ def _section_lines(old: Facts, new: Facts) -> list[tuple[str, str]]:
     # Renames are between siblings: the new name alone says it.
     lines = [(a, f"renamed to `{b[len(_parent(b)) :].lstrip('.')}`") for a, b in renames]
     lines += [(p, "removed") for p in _tops(removed) if p not in gone]
-    lines += [(p, f"added{_describe(new[p])}") for p in _tops(added) if p not in came]
+    for top in _tops(added):
+        if top not in came:
+            lines.append((top, f"added{_describe(new[top])}"))
+            lines += [(p, f"added{d}") for p, d in _nested(new, top)]
     for path in sorted(old.keys() & new.keys()):
         lines += [(path, text) for text in _attribute_lines(old[path], new[path])]
     return lines
@@ -281,6 +309,19 @@ def _describe(attributes: dict[str, Any]) -> str:
     parts = [f"{k} {_value(attributes[k])}" for k in ("type", "format", "enum") if k in attributes]
     parts += [k for k in ("required", "nullable") if attributes.get(k) is True]
     return f" ({', '.join(parts)})" if parts else ""
+
+
+#: At most this many nested fields are listed under one added field.
+NESTED_LIMIT = 25
+
+
+def _nested(facts: Facts, root: str) -> list[tuple[str, str]]:
+    """The fields inside an added field (or section, ``root`` ``""``), each with its type."""
+    inside = [p for p in sorted(_subtree(root, list(facts)) if root else facts) if p and p != root]
+    lines = [(p, _describe(facts[p])) for p in inside[:NESTED_LIMIT]]
+    if len(inside) > NESTED_LIMIT:
+        lines.append((f"{root}…", f"and {len(inside) - NESTED_LIMIT} more fields"))
+    return lines
 
 
 def _parent(path: str) -> str:
@@ -348,10 +389,21 @@ def render(changes: list[RevisionChanges], inputs: list[str]) -> str:
     out += [f"- {line}" for line in inputs]
     out.append("")
     for revision in changes:
-        out += [f"## {revision.revision}", ""]
+        out += [f"## {revision.title or revision.revision}", ""]
+        if revision.note:
+            out += [revision.note, ""]
+        who = f" (what `{revision.namespace}` sends)" if revision.namespace else ""
+        if revision.previous_revision in (None, revision.revision):
+            out += [f"Revision header{who}: `{revision.revision}`, unchanged.", ""]
+        else:
+            out += [
+                f"Revision header{who}: `{revision.previous_revision}` → `{revision.revision}`.",
+                "",
+            ]
         counts = (
             f"Operations: {len(revision.added)} added, {len(revision.removed)} removed, "
-            f"{len(revision.changed)} changed, {revision.unchanged} unchanged."
+            f"{len(revision.renamed)} renamed, {len(revision.changed)} changed, "
+            f"{revision.unchanged} unchanged."
         )
         out += [counts, ""]
         if revision.empty:
@@ -364,6 +416,12 @@ def render(changes: list[RevisionChanges], inputs: list[str]) -> str:
         if revision.removed:
             out += ["### Removed", ""]
             out += [f"- {op.title}" for op in revision.removed]
+            out.append("")
+        if revision.renamed:
+            out += ["### Renamed", ""]
+            for old_op, new_op, lines in revision.renamed:
+                out.append(f"- `{old_op.id}` → `{new_op.id}`: {new_op.method} {new_op.path}")
+                out += [f"  - {line}" for line in lines]
             out.append("")
         if revision.changed:
             out += ["### Changed", ""]

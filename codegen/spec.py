@@ -39,3 +39,79 @@ def operations(spec: Spec) -> list[tuple[str, str, dict[str, Any]]]:
             if isinstance(operation, dict) and "operationId" in operation:
                 found.append((method.upper(), path, operation))
     return found
+
+
+def unused_schemas(spec: Spec) -> set[str]:
+    """Component schemas that nothing reaches from the operations (or other components).
+
+    Reachability starts at everything outside ``components.schemas`` and follows ``$ref``s, so a
+    schema only another unused schema refers to is unused too. A ``$ref`` to a schema that does
+    not exist is not followed here; :func:`dangling_refs` reports those.
+    """
+    schemas = spec.get("components", {}).get("schemas", {})
+    roots = {key: value for key, value in spec.items() if key != "components"}
+    roots["components"] = {
+        section: entries
+        for section, entries in spec.get("components", {}).items()
+        if section != "schemas"
+    }
+    reached: set[str] = set()
+    stack: list[Any] = [roots]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith(_SCHEMA_REF):
+                name = ref[len(_SCHEMA_REF) :]
+                if name not in reached and name in schemas:
+                    reached.add(name)
+                    stack.append(schemas[name])
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return set(schemas) - reached
+
+
+def without_unused_schemas(spec: Spec) -> Spec:
+    """``spec`` less its :func:`unused_schemas` (a shallow copy; the input is not changed)."""
+    unused = unused_schemas(spec)
+    if not unused:
+        return spec
+    components = dict(spec["components"])
+    components["schemas"] = {
+        name: schema for name, schema in components["schemas"].items() if name not in unused
+    }
+    return {**spec, "components": components}
+
+
+def dangling_refs(spec: Spec) -> list[tuple[str, str]]:
+    """Every local ``$ref`` that points at nothing: (its JSON Pointer, the ref), in order."""
+    found: list[tuple[str, str]] = []
+    stack: list[tuple[str, Any]] = [("", spec)]
+    while stack:
+        where, node = stack.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/") and not _resolves(spec, ref):
+                found.append((where or "/", ref))
+            stack += [(f"{where}/{_escape(key)}", value) for key, value in reversed(node.items())]
+        elif isinstance(node, list):
+            stack += [(f"{where}/{i}", value) for i, value in reversed(list(enumerate(node)))]
+    return found
+
+
+def _escape(key: str) -> str:
+    return str(key).replace("~", "~0").replace("/", "~1")
+
+
+def _resolves(spec: Spec, ref: str) -> bool:
+    node: Any = spec
+    for part in ref[2:].split("/"):
+        part = part.replace("~1", "/").replace("~0", "~")
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+_SCHEMA_REF = "#/components/schemas/"

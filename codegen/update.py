@@ -1,20 +1,22 @@
-"""Take a new spec from Klaviyo: ``python -m codegen.update --spec PATH [--report PATH]``.
+"""Take new specs from Klaviyo: ``python -m codegen.update [--spec PATH] [--pre-spec PATH]``.
 
-1. reads the new raw spec and checks it is Klaviyo's stable revision (``info.version``);
-   Klaviyo's whole published spec is cut to its ``Campaigns`` operations (:func:`campaigns_only`);
-2. applies ``overlays/``, the fix-ups and the rate-limit parsing to it, so an overlay action whose
-   target is gone fails here, naming its file, index and description, before anything is written;
-3. copies the file, byte for byte (or the cut, as JSON), to ``openapi/klaviyo-<revision>.raw.json``;
-4. regenerates both revisions (``python -m codegen generate`` in the same checkout); if that
-   fails, the previous raw file is put back;
-5. writes the change report (default ``openapi/CHANGES.md``): operations added, removed and
-   changed in each revision, old normalized spec against new.
+1. reads the new stable spec and checks it is a stable revision (``info.version``, a date no
+   older than the committed one); Klaviyo's whole published spec is cut to its ``Campaigns``
+   operations (:func:`campaigns_only`);
+2. reads Klaviyo's published ``.pre`` spec (``beta.json``) if given, checks it is a ``.pre``
+   revision, and cuts it to the operations under campaign paths (:func:`campaigns_by_path`): its
+   ``info.version`` is the revision ``kl.pre`` sends;
+3. checks every ``$ref``, applies ``overlays/``, the fix-ups and the rate-limit parsing, and
+   computes the change report, all in memory: a spec it cannot take fails with one line naming
+   it, before anything is written;
+4. writes the raw inputs (``openapi/stable.raw.json``, ``openapi/pre.raw.json``), regenerates both
+   revisions (``python -m codegen generate`` in the same checkout; if that fails, the previous
+   inputs are put back), and writes the report (default ``openapi/CHANGES.md``).
 
-Without ``--spec`` it regenerates from the committed raw spec and compares with the committed
-normalized specs: after editing ``overlays/`` (Klaviyo changed the ``.pre`` spec), run it before
-``make generate`` to get the report of what the edit changes. ``make update-spec`` runs this
-and then the tests. The report is left alone when nothing changed, so a scheduled run that finds
-no new spec leaves the tree clean.
+Without ``--spec`` / ``--pre-spec`` it regenerates from the committed inputs and compares with
+the committed normalized specs: after editing ``overlays/``, it reports what the edit changes.
+``make update-spec`` runs this and then the tests. The report is left alone when nothing
+changed, so a scheduled run that finds no new spec leaves the tree clean.
 """
 
 from __future__ import annotations
@@ -22,15 +24,18 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import re
 import subprocess
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from . import fixups, optable, report
-from .generate import PRE_REVISION, STABLE_REVISION
-from .overlay import OverlayError, apply_overlays
-from .spec import Spec, dumps, operations
+from .generate import derive_pre
+from .overlay import OverlayError
+from .spec import Spec, dangling_refs, dumps, operations
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -65,23 +70,52 @@ def read_spec(path: Path) -> Spec:
     return document
 
 
-def check_revision(path: Path, spec: Spec) -> None:
-    """Refuse a spec whose ``info.version`` is not the stable revision this checkout generates."""
-    revision = spec.get("info", {}).get("version")
-    if revision == STABLE_REVISION:
-        return
-    if revision == PRE_REVISION:
+#: A stable revision as Klaviyo names them (a date); ``.pre`` revisions add a suffix.
+_STABLE_REVISION = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def revision_of(spec: Spec) -> str:
+    """The revision a spec describes: its ``info.version`` (the client sends exactly this)."""
+    return str(spec.get("info", {}).get("version"))
+
+
+def check_revision(path: Path, spec: Spec, current: str | None) -> None:
+    """Refuse a spec that is not a stable revision, or older than the one in the checkout.
+
+    A newer revision is taken like a same-revision update: the revision is data (the specs'
+    ``info.version``), so nothing else in the checkout names it.
+    """
+    revision = revision_of(spec)
+    if revision.endswith(".pre"):
         raise UpdateError(
-            f"{path} is revision {revision}: the .pre revision is built from the stable spec by "
-            "overlays/, not copied. Carry what changed into overlays/*.yaml (see "
-            "overlays/README.md), then run `make update-spec` without SPEC for the report."
+            f"{path} is revision {revision}, a .pre revision: pass it as PRE_SPEC "
+            "(make update-spec PRE_SPEC=...); nothing was written"
         )
-    raise UpdateError(
-        f"{path} is revision {revision!r}, this checkout generates {STABLE_REVISION!r} (and "
-        f"{PRE_REVISION!r} from it). A new revision is a new SDK release: change "
-        "STABLE_REVISION / PRE_REVISION in codegen/generate.py and REVISIONS in "
-        "klaviyo_campaigns/_version.py, rename the files in openapi/, then update."
-    )
+    if not _STABLE_REVISION.match(revision):
+        raise UpdateError(
+            f"{path}: info.version is {revision!r}, not a stable revision (YYYY-MM-DD)"
+        )
+    if current is not None and revision < current:
+        raise UpdateError(
+            f"{path} is revision {revision}, older than the {current} this checkout generates; "
+            "nothing was written"
+        )
+
+
+def check_pre_revision(path: Path, spec: Spec, current: str | None) -> None:
+    """Refuse a ``PRE_SPEC`` that is not a ``.pre`` revision, or older than the committed one."""
+    revision = revision_of(spec)
+    date = revision.removesuffix(".pre")
+    if not revision.endswith(".pre") or not _STABLE_REVISION.match(date):
+        raise UpdateError(
+            f"{path}: info.version is {revision!r}, not a .pre revision (YYYY-MM-DD.pre); "
+            "nothing was written"
+        )
+    if current is not None and revision < current:
+        raise UpdateError(
+            f"{path} is revision {revision}, older than the {current} this checkout generates; "
+            "nothing was written"
+        )
 
 
 def campaigns_only(spec: Spec) -> Spec | None:
@@ -89,8 +123,7 @@ def campaigns_only(spec: Spec) -> Spec | None:
 
     Klaviyo publishes one spec for every API. The SDK generates the operations tagged
     ``Campaigns`` and the components they reference (transitively), which is how
-    ``openapi/klaviyo-<revision>.raw.json`` was cut: the same cut of the same spec gives the
-    same document.
+    ``openapi/stable.raw.json`` was cut: the same cut of the same spec gives the same document.
     """
     tagged = [
         (path, method, op)
@@ -100,22 +133,54 @@ def campaigns_only(spec: Spec) -> Spec | None:
     ]
     if all(op.get("tags") == [TAG] for _, _, op in tagged):
         return None
+    cut = _cut(spec, lambda path, op: TAG in op.get("tags", ()))
+    if cut is None:
+        raise UpdateError(f"the spec has no operation tagged {TAG!r}")
+    return cut
+
+
+def is_campaigns_path(path: str) -> bool:
+    """Whether a path belongs to the Campaigns API: one of its segments names a campaign thing.
+
+    Klaviyo tags its ``.pre`` operations ``Beta APIs``, not ``Campaigns``, so they are found by
+    path: ``/api/campaigns/{id}``, ``/api/campaign-messages``, and also
+    ``/api/translations/{id}/campaign-variation``.
+    """
+    return any(segment.startswith("campaign") for segment in path.split("/"))
+
+
+def campaigns_by_path(spec: Spec) -> Spec:
+    """The Campaigns operations of Klaviyo's published ``.pre`` spec, found by path."""
+    cut = _cut(spec, lambda path, op: is_campaigns_path(path))
+    if cut is None:
+        raise UpdateError("the spec has no operation under a campaign path")
+    return cut
+
+
+def _cut(spec: Spec, keep: Callable[[str, dict[str, Any]], bool]) -> Spec | None:
+    """``spec`` with only the operations ``keep`` accepts and the components they reference."""
     paths: dict[str, Any] = {}
     for path, item in spec["paths"].items():
         kept = {
             key: value
             for key, value in item.items()
-            if not (isinstance(value, dict) and "operationId" in value)
-            or TAG in value.get("tags", ())
+            if not (isinstance(value, dict) and "operationId" in value) or keep(path, value)
         }
         if any(isinstance(v, dict) and "operationId" in v for v in kept.values()):
             paths[path] = kept
     if not paths:
-        raise UpdateError(f"the spec has no operation tagged {TAG!r}")
+        return None
     cut = {key: value for key, value in spec.items() if key not in ("paths", "components")}
     cut["paths"] = paths
     if "tags" in spec:
-        cut["tags"] = [tag for tag in spec["tags"] if tag.get("name") == TAG]
+        used_tags = {
+            tag
+            for item in paths.values()
+            for op in item.values()
+            if isinstance(op, dict)
+            for tag in op.get("tags", ())
+        }
+        cut["tags"] = [tag for tag in spec["tags"] if tag.get("name") in used_tags]
     components = spec.get("components", {})
     used = _referenced_components(components, paths)
     cut_components = {}
@@ -139,40 +204,55 @@ def _referenced_components(components: dict[str, Any], root: Any) -> set[tuple[s
             if isinstance(ref, str) and ref.startswith("#/components/"):
                 section, _, name = ref[len("#/components/") :].partition("/")
                 if (section, name) not in seen:
+                    target = components.get(section, {}).get(name)
+                    if target is None:
+                        raise UpdateError(f"$ref {ref!r} points at nothing")
                     seen.add((section, name))
-                    stack.append(components[section][name])
+                    stack.append(target)
             stack.extend(node.values())
         elif isinstance(node, list):
             stack.extend(node)
     return seen
 
 
-def _derive(stable: Spec, root: Path, source: str) -> Spec:
+def _derive(stable: Spec, root: Path, source: str, published_pre: Spec) -> Spec:
     """The ``.pre`` spec from ``stable``; fails the way generation would, before any write."""
+    _check_refs(stable, source)
     try:
-        pre = apply_overlays(stable, root / "overlays")
+        pre = derive_pre(stable, root / "overlays", published_pre)
     except OverlayError as exc:
         raise UpdateError(
-            f"overlays/ no longer apply to {source}:\n  {exc}\n"
-            "Fix or remove that action (the spec it was written against changed); "
-            "nothing was written."
+            f"overlays/ no longer apply to {source}: {exc}; fix or remove that action "
+            "(the spec it was written against changed); nothing was written"
         ) from exc
-    for name, spec in ((STABLE_REVISION, stable), (PRE_REVISION, pre)):
+    for spec in (stable, pre):
+        name = revision_of(spec)
         try:
             fixups.apply_all(spec)
         except fixups.FixupError as exc:
             raise UpdateError(
-                f"{name} from {source}: a codegen fix-up no longer fits: {exc}\n"
-                "See codegen/fixups.py; nothing was written."
+                f"{name} from {source}: a codegen fix-up no longer fits: {exc} "
+                "(see codegen/fixups.py); nothing was written"
             ) from exc
         for _, _, op in operations(spec):
             try:
                 optable.rate_limits(op, f"{name} {op['operationId']}")
             except ValueError as exc:
                 raise UpdateError(
-                    f"{exc}\nThe client's limiter needs both; nothing was written."
+                    f"{exc}; the client's limiter needs both; nothing was written"
                 ) from exc
+    _check_refs(pre, f"{source} with overlays/ applied")
     return pre
+
+
+def _check_refs(spec: Spec, source: str) -> None:
+    dangling = dangling_refs(spec)
+    if dangling:
+        where, ref = dangling[0]
+        more = f" (and {len(dangling) - 1} more)" if len(dangling) > 1 else ""
+        raise UpdateError(
+            f"{source}: $ref {ref!r} at {where} points at nothing{more}; nothing was written"
+        )
 
 
 def _digest(data: bytes) -> str:
@@ -194,70 +274,156 @@ def _regenerate(root: Path) -> str:
     )
     output = (proc.stdout + proc.stderr).strip()
     if proc.returncode != 0:
-        raise UpdateError(f"regeneration failed (python -m codegen generate):\n{output}")
+        last = output.splitlines()[-1] if output else f"exit status {proc.returncode}"
+        raise UpdateError(
+            f"regeneration failed (python -m codegen generate): {last}; the previous spec was "
+            f"put back\n{output}"
+        )
     return output
 
 
-def update_spec(
-    spec_path: Path | None = None, *, root: Path = ROOT, report_path: Path | None = None
-) -> str | None:
-    """Take ``spec_path`` into the checkout at ``root``, regenerate, write the change report.
+@dataclass
+class _Input:
+    """One raw spec of the checkout: where it goes, what it held, what it will hold."""
 
-    Returns the report text, or ``None`` when nothing changed (then nothing is written).
-    Raises :class:`UpdateError`, leaving the checkout as it was, when the spec cannot be taken.
-    """
+    target: Path
+    old: bytes
+    new: bytes
+
+
+@dataclass
+class _Plan:
+    """Everything an update writes, computed in memory before anything is written."""
+
+    inputs: list[_Input]
+    report: str
+    unchanged: bool
+
+
+def _cut_bytes(spec: Spec) -> bytes:
+    return json.dumps(spec, indent=2, ensure_ascii=False).encode() + b"\n"
+
+
+def _plan(spec_path: Path | None, pre_path: Path | None, root: Path) -> _Plan:
     openapi = root / "openapi"
-    raw_target = openapi / f"klaviyo-{STABLE_REVISION}.raw.json"
-    report_path = report_path or openapi / "CHANGES.md"
-    source = spec_path or raw_target
-    new_bytes = source.read_bytes() if source.exists() else b""
-    old_bytes = raw_target.read_bytes() if raw_target.exists() else b""
+    raw_stable, raw_pre = openapi / "stable.raw.json", openapi / "pre.raw.json"
+    source = spec_path or raw_stable
+    stable_in = _Input(raw_stable, _read(raw_stable), _read(source))
+    pre_in = _Input(raw_pre, _read(raw_pre), _read(pre_path or raw_pre))
 
     new_stable = read_spec(source)
-    check_revision(source, new_stable)
-    cut = campaigns_only(new_stable)
+    current = revision_of(read_spec(raw_stable)) if raw_stable.exists() else None
+    check_revision(source, new_stable, current)
+    try:
+        cut = campaigns_only(new_stable)
+    except UpdateError as exc:
+        raise UpdateError(f"{source}: {exc}; nothing was written") from exc
     if cut is not None:
         new_stable = cut
-        new_bytes = json.dumps(cut, indent=2, ensure_ascii=False).encode() + b"\n"
-    new = {STABLE_REVISION: new_stable, PRE_REVISION: _derive(new_stable, root, str(source))}
+        stable_in.new = _cut_bytes(cut)
+
+    old_published = read_spec(raw_pre) if raw_pre.exists() else None
+    published = read_spec(pre_path or raw_pre)
+    if pre_path is not None:
+        current_pre = revision_of(old_published) if old_published is not None else None
+        check_pre_revision(pre_path, published, current_pre)
+        try:
+            published = campaigns_by_path(published)
+        except UpdateError as exc:
+            raise UpdateError(f"{pre_path}: {exc}; nothing was written") from exc
+        _check_refs(published, str(pre_path))
+        pre_in.new = _cut_bytes(published)
+
+    new = {"stable": new_stable, "pre": _derive(new_stable, root, str(source), published)}
     old: dict[str, Spec | None] = {}
     for name in new:
-        committed = openapi / f"klaviyo-{name}.json"
+        committed = openapi / f"{name}.json"
         old[name] = (
             json.loads(committed.read_text(encoding="utf-8")) if committed.exists() else None
         )
-
-    unchanged = new_bytes == old_bytes and all(
+    unchanged = all(i.new == i.old for i in (stable_in, pre_in)) and all(
         old[name] is not None and dumps(old[name] or {}) == dumps(spec)
         for name, spec in new.items()
     )
-    if unchanged:
-        print(f"no change: {source} is what openapi/ and the generated code already hold")
+    changes = [
+        report.compare(revision_of(spec), old[name], spec, namespace=f"kl.{name}")
+        for name, spec in new.items()
+    ]
+    if pre_in.new != pre_in.old:
+        published_changes = report.compare(revision_of(published), old_published, published)
+        published_changes.title = (
+            f"Klaviyo's published `{revision_of(published)}` (`openapi/{raw_pre.name}`)"
+        )
+        published_changes.note = (
+            "What Klaviyo changed in its `.pre` Campaigns operations. The `.pre` revision above is "
+            "built from the stable spec and `overlays/`: an operation change listed here and not "
+            "above still has to be carried into `overlays/*.yaml` (see `overlays/README.md`)."
+        )
+        changes.append(published_changes)
+    inputs = [
+        f"stable raw spec `openapi/{raw_stable.name}`: sha256 "
+        f"`{_digest(stable_in.old)}` → `{_digest(stable_in.new)}`"
+        + (f" (from `{spec_path.name}`)" if spec_path is not None else "")
+        + (f", its operations tagged `{TAG}`" if cut is not None else ""),
+        f"published .pre spec `openapi/{raw_pre.name}`: sha256 "
+        f"`{_digest(pre_in.old)}` → `{_digest(pre_in.new)}`"
+        + (f" (from `{pre_path.name}`, its Campaigns paths)" if pre_path is not None else "")
+        + "; it gives the `.pre` revision",
+        f"overlays (`overlays/*.yaml`, sha256 `{_overlays_digest(root)}`) build "
+        f"`{revision_of(new['pre'])}` from the stable spec",
+    ]
+    return _Plan([stable_in, pre_in], report.render(changes, inputs), unchanged)
+
+
+def _read(path: Path) -> bytes:
+    return path.read_bytes() if path.exists() else b""
+
+
+def update_spec(
+    spec_path: Path | None = None,
+    *,
+    pre_spec_path: Path | None = None,
+    root: Path = ROOT,
+    report_path: Path | None = None,
+) -> str | None:
+    """Take ``spec_path`` (stable) and ``pre_spec_path`` (``.pre``) into the checkout at ``root``.
+
+    Regenerates and writes the change report. Returns the report text, or ``None`` when nothing
+    changed (then nothing is written). Raises :class:`UpdateError`, leaving the checkout as it
+    was, when a spec cannot be taken: every check, the cuts, the overlays, the fix-ups and the
+    report run in memory before the first write, and anything they trip over becomes one line
+    naming the spec.
+    """
+    source = spec_path or root / "openapi" / "stable.raw.json"
+    try:
+        plan = _plan(spec_path, pre_spec_path, root)
+    except UpdateError:
+        raise
+    except Exception as exc:  # a shape of spec no check foresaw: still one line, no write
+        named = pre_spec_path if pre_spec_path is not None and spec_path is None else source
+        raise UpdateError(
+            f"{named}: cannot take this spec ({type(exc).__name__}: {exc}); nothing was written"
+        ) from exc
+    if plan.unchanged:
+        print("no change: openapi/ and the generated code already hold these specs")
         return None
 
-    if spec_path is not None:
-        raw_target.write_bytes(new_bytes)
+    for item in plan.inputs:
+        if item.new != item.old:
+            item.target.write_bytes(item.new)
     try:
         print(_regenerate(root))
     except UpdateError:
-        if spec_path is not None:
-            raw_target.write_bytes(old_bytes)
+        for item in plan.inputs:
+            if item.new != item.old:
+                item.target.write_bytes(item.old)
         raise
 
-    changes = [report.compare(name, old[name], spec) for name, spec in new.items()]
-    inputs = [
-        f"stable raw spec `openapi/{raw_target.name}`: sha256 "
-        f"`{_digest(old_bytes)}` → `{_digest(new_bytes)}`"
-        + (f" (from `{spec_path.name}`)" if spec_path is not None else "")
-        + (f", its operations tagged `{TAG}`" if cut is not None else ""),
-        f"overlays (`overlays/*.yaml`, sha256 `{_overlays_digest(root)}`) build "
-        f"`{PRE_REVISION}` from it",
-    ]
-    text = report.render(changes, inputs)
+    report_path = report_path or root / "openapi" / "CHANGES.md"
     report_path.parent.mkdir(parents=True, exist_ok=True)
-    report_path.write_text(text, encoding="utf-8")
+    report_path.write_text(plan.report, encoding="utf-8")
     print(f"change report: {report_path}")
-    return text
+    return plan.report
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -266,12 +432,22 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m codegen.update",
         description="Take a new raw spec from Klaviyo, regenerate, report what changed.",
     )
-    parser.add_argument("--spec", type=Path, help="the new raw spec (default: the committed one)")
+    parser.add_argument(
+        "--spec", type=Path, help="the new stable spec (default: the committed one)"
+    )
+    parser.add_argument(
+        "--pre-spec", type=Path, help="Klaviyo's new published .pre spec (beta.json)"
+    )
     parser.add_argument("--report", type=Path, help="where to write the Markdown change report")
     parser.add_argument("--root", type=Path, default=ROOT, help="the checkout to update")
     args = parser.parse_args(argv)
     try:
-        update_spec(args.spec, root=args.root.resolve(), report_path=args.report)
+        update_spec(
+            args.spec,
+            pre_spec_path=args.pre_spec,
+            root=args.root.resolve(),
+            report_path=args.report,
+        )
     except UpdateError as exc:
         print(f"update-spec: {exc}", file=sys.stderr)
         return 1

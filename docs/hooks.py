@@ -22,8 +22,8 @@ from klaviyo_campaigns._generated.operations import (
     FilterField,
     Operation,
 )
-from klaviyo_campaigns._generated.v2026_04_15 import facade as stable_facade
-from klaviyo_campaigns._generated.v2026_04_15_pre import facade as pre_facade
+from klaviyo_campaigns._generated.pre import facade as pre_facade
+from klaviyo_campaigns._generated.stable import facade as stable_facade
 
 # revision -> (page file name, attribute of the client, facade module)
 REVISIONS: dict[str, tuple[str, str, Any]] = {

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from klaviyo_campaigns import Klaviyo
+from klaviyo_campaigns import REVISIONS, Klaviyo
 from klaviyo_campaigns.filters import F
 from klaviyo_campaigns.models.pre import (
     CampaignCloneQuery,
@@ -62,7 +62,7 @@ def summer_campaign() -> CampaignCreateQuery:
 async def main() -> None:
     # speedup shrinks the fake's rate-limit windows so the seeded listing below is quick.
     fake = FakeKlaviyo(speedup=20)
-    fake.seed_campaigns(250, revision="2026-04-15.pre")
+    fake.seed_campaigns(250, revision=REVISIONS.pre)
     async with fake.serve() as base_url, Klaviyo(api_key="pk_demo", base_url=base_url) as kl:
         print(f"fake Klaviyo on {base_url}; client {kl!r}")
 

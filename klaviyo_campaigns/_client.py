@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any, ParamSpec, Self, TypeVar
 
 import httpx
 
-from . import polling
-from ._generated.v2026_04_15 import facade as stable_facade
+from . import _coerce, polling
+from ._generated.stable import facade as stable_facade
 from ._limits import Limiter, WindowLimiter, key_fingerprint
 from ._send import JSON_API, Sender
 from ._version import __version__
@@ -19,13 +19,13 @@ from .errors import ConfigurationError
 from .pagination import Page, Paginator, paginate
 
 if TYPE_CHECKING:
-    from ._generated.v2026_04_15.models import (
+    from ._generated.pre.facade import API as PreAPI
+    from ._generated.pre.facade import RawAPI as PreRawAPI
+    from ._generated.pre.models import GetMessageResponseCompoundDocument
+    from ._generated.stable.models import (
         GetCampaignRecipientEstimationJobResponse,
         GetCampaignSendJobResponse,
     )
-    from ._generated.v2026_04_15_pre.facade import API as PreAPI
-    from ._generated.v2026_04_15_pre.facade import RawAPI as PreRawAPI
-    from ._generated.v2026_04_15_pre.models import GetMessageResponseCompoundDocument
 
 P = ParamSpec("P")
 I = TypeVar("I")  # noqa: E741 - the item type
@@ -42,21 +42,22 @@ class RawResponses:
 
     def __init__(self, sender: Sender) -> None:
         self._sender = sender
-        self.stable = stable_facade.RawAPI(sender.send_raw)
+        self.stable = stable_facade.RawAPI(sender.send_raw, _coerce)
 
     @functools.cached_property
     def pre(self) -> PreRawAPI:
-        """Revision ``2026-04-15.pre``, returning whole responses."""
-        from ._generated.v2026_04_15_pre.facade import RawAPI
+        """The ``.pre`` revision (``REVISIONS.pre``), returning whole responses."""
+        from ._generated.pre.facade import RawAPI
 
-        return RawAPI(self._sender.send_raw)
+        return RawAPI(self._sender.send_raw, _coerce)
 
 
 class Klaviyo:
     """An async client for the Klaviyo Campaigns API; hold one for the life of the process.
 
-    ``kl.stable`` has every operation of revision ``2026-04-15``, ``kl.pre`` every operation of
-    ``2026-04-15.pre``; each sends its own ``revision`` header. Use it as an async context
+    ``kl.stable`` has every operation of the stable revision, ``kl.pre`` every operation of the
+    ``.pre`` beta (``klaviyo_campaigns.REVISIONS`` names both); each sends its own ``revision``
+    header, the ``info.version`` of the spec it was generated from. Use it as an async context
     manager, or call ``aclose()``::
 
         async with Klaviyo() as kl:   # key from KLAVIYO_API_KEY
@@ -145,15 +146,15 @@ class Klaviyo:
             backoff_base=backoff_base,
             backoff_cap=backoff_cap,
         )
-        self.stable = stable_facade.API(self._sender.send)
+        self.stable = stable_facade.API(self._sender.send, _coerce)
         self.with_raw_response = RawResponses(self._sender)
 
     @functools.cached_property
     def pre(self) -> PreAPI:
-        """Every operation of revision ``2026-04-15.pre`` (its code loads on first use)."""
-        from ._generated.v2026_04_15_pre.facade import API
+        """Every operation of the ``.pre`` revision (its code loads on first use)."""
+        from ._generated.pre.facade import API
 
-        return API(self._sender.send)
+        return API(self._sender.send, _coerce)
 
     def __repr__(self) -> str:
         return f"Klaviyo(base_url={self.base_url!r}, api_key=<redacted>)"

@@ -2,8 +2,8 @@
 
 The facade accepts enum members or their string values, ``None`` for "not given", and filter
 objects or strings. Anything outside an enum raises ``ValidationError`` naming the allowed values,
-before a request is built. "Not given" stays ``None`` here; each facade turns it into its own
-revision's ``UNSET`` (every generated package has its own ``Unset`` class).
+before a request is built. "Not given" stays ``None`` here; the facade turns it into ``UNSET``.
+The module itself is what the generated facades take as their ``_core.Arguments``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from .errors import ValidationError
 
 if TYPE_CHECKING:
-    from ._generated.operations import Operation
+    from ._core import Operation
     from .filters import Filter
 
 E = TypeVar("E", bound=StrEnum)

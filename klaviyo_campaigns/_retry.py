@@ -36,7 +36,7 @@ write                               read                       applied if the re
 ==================================  =========================  ==================================
 send_campaign (both revisions)      get_campaign_send_job      the job queued, processing or
                                                                complete
-cancel_campaign_send (2026-04-15)   get_campaign               status Cancelled (cancel) or Draft
+cancel_campaign_send (stable)      get_campaign               status Cancelled (cancel) or Draft
                                                                (revert)
 update_campaign_message_schedule    get_campaign_message_beta  status CANCELLED (cancel) or DRAFT
                                                                (revert)

@@ -12,13 +12,13 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from http import HTTPStatus
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 
 from . import _retry
-from ._generated.operations import OPERATIONS, Operation
-from ._generated.v2026_04_15.types import Response
+from ._core import Operation, Response
+from ._generated.operations import OPERATIONS
 from ._limits import Bucket, Limiter
 from .errors import (
     APIStatusError,
@@ -37,22 +37,6 @@ T = TypeVar("T")
 logger = logging.getLogger(__name__.rpartition(".")[0])
 
 JSON_API = "application/vnd.api+json"
-
-
-class Send(Protocol):
-    """What a facade calls to run one operation and get its parsed model."""
-
-    async def __call__(
-        self, operation: Operation, request: dict[str, Any], parse: Callable[[Any], T]
-    ) -> T: ...
-
-
-class RawSend(Protocol):
-    """What a raw facade calls to run one operation and get the whole response."""
-
-    async def __call__(
-        self, operation: Operation, request: dict[str, Any], parse: Callable[[Any], T]
-    ) -> Response[T]: ...
 
 
 class Sender:

@@ -1,10 +1,23 @@
 """The SDK version and the Klaviyo API revisions its code was generated from."""
 
+from typing import NamedTuple
+
 from ._generated import GENERATOR, SPEC_SHA256
+from ._generated.operations import PRE_REVISION, STABLE_REVISION
 
 __version__ = "0.1.0"
 
-#: The revisions the generated code speaks, stable first.
-REVISIONS = tuple(SPEC_SHA256)
 
-__all__ = ["GENERATOR", "REVISIONS", "SPEC_SHA256", "__version__"]
+class Revisions(NamedTuple):
+    """The revision each namespace sends: the ``info.version`` of the spec it was generated from."""
+
+    stable: str
+    """What ``kl.stable`` sends: a date, ``YYYY-MM-DD``."""
+    pre: str
+    """What ``kl.pre`` sends: ``YYYY-MM-DD.pre``."""
+
+
+#: The revisions the generated code speaks, stable first (``REVISIONS.stable``, ``.pre``).
+REVISIONS = Revisions(STABLE_REVISION, PRE_REVISION)
+
+__all__ = ["GENERATOR", "REVISIONS", "SPEC_SHA256", "Revisions", "__version__"]

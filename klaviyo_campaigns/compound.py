@@ -27,48 +27,47 @@ from typing import Any, Protocol, TypeAlias, TypeVar
 
 import attrs
 
+from ._core import Unset
 from ._generated.operations import PRE_REVISION, STABLE_REVISION
-from ._generated.v2026_04_15.models.campaign_message_response_object_resource import (
-    CampaignMessageResponseObjectResource as StableMessage,
-)
-from ._generated.v2026_04_15.models.campaign_response_object_resource import (
-    CampaignResponseObjectResource as StableCampaign,
-)
-from ._generated.v2026_04_15.models.image_response_object_resource import (
-    ImageResponseObjectResource as StableImage,
-)
-from ._generated.v2026_04_15.models.tag_response_object_resource import (
-    TagResponseObjectResource as StableTag,
-)
-from ._generated.v2026_04_15.models.template_response_object_resource import (
-    TemplateResponseObjectResource as StableTemplate,
-)
-from ._generated.v2026_04_15.types import Unset as StableUnset
-from ._generated.v2026_04_15_pre.models.audience_response_object_resource import (
+from ._generated.pre.models.audience_response_object_resource import (
     AudienceResponseObjectResource as PreAudience,
 )
-from ._generated.v2026_04_15_pre.models.campaign_response_object_resource import (
+from ._generated.pre.models.campaign_response_object_resource import (
     CampaignResponseObjectResource as PreCampaign,
 )
-from ._generated.v2026_04_15_pre.models.image_response_object_resource import (
+from ._generated.pre.models.image_response_object_resource import (
     ImageResponseObjectResource as PreImage,
 )
-from ._generated.v2026_04_15_pre.models.message_response_object_resource import (
+from ._generated.pre.models.message_response_object_resource import (
     MessageResponseObjectResource as PreMessage,
 )
-from ._generated.v2026_04_15_pre.models.tag_response_object_resource import (
+from ._generated.pre.models.tag_response_object_resource import (
     TagResponseObjectResource as PreTag,
 )
-from ._generated.v2026_04_15_pre.models.template_response_object_resource import (
+from ._generated.pre.models.template_response_object_resource import (
     TemplateResponseObjectResource as PreTemplate,
 )
-from ._generated.v2026_04_15_pre.models.translation_response_object_resource import (
+from ._generated.pre.models.translation_response_object_resource import (
     TranslationResponseObjectResource as PreTranslation,
 )
-from ._generated.v2026_04_15_pre.models.variation_response_object_resource import (
+from ._generated.pre.models.variation_response_object_resource import (
     VariationResponseObjectResource as PreVariation,
 )
-from ._generated.v2026_04_15_pre.types import Unset as PreUnset
+from ._generated.stable.models.campaign_message_response_object_resource import (
+    CampaignMessageResponseObjectResource as StableMessage,
+)
+from ._generated.stable.models.campaign_response_object_resource import (
+    CampaignResponseObjectResource as StableCampaign,
+)
+from ._generated.stable.models.image_response_object_resource import (
+    ImageResponseObjectResource as StableImage,
+)
+from ._generated.stable.models.tag_response_object_resource import (
+    TagResponseObjectResource as StableTag,
+)
+from ._generated.stable.models.template_response_object_resource import (
+    TemplateResponseObjectResource as StableTemplate,
+)
 from .errors import ValidationError
 
 __all__ = [
@@ -423,9 +422,9 @@ def _typed(resource: Resource, cls: type[M]) -> M:
 
 def _revision_of(document: object) -> str | None:
     module = type(document).__module__
-    if ".v2026_04_15_pre." in module:
+    if "._generated.pre." in module:
         return PRE_REVISION
-    if ".v2026_04_15." in module:
+    if "._generated.stable." in module:
         return STABLE_REVISION
     return None
 
@@ -441,7 +440,7 @@ def _members(document: Document) -> tuple[list[object], list[object]]:
 
 
 def _items(value: object) -> list[object]:
-    if value is None or isinstance(value, StableUnset | PreUnset):
+    if value is None or isinstance(value, Unset):
         return []
     return list(value) if isinstance(value, list | tuple) else [value]
 

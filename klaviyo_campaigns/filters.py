@@ -40,7 +40,7 @@ import attrs
 from .errors import FilterError
 
 if TYPE_CHECKING:
-    from ._generated.operations import FilterField, Operation
+    from ._core import FilterField, Operation
 
 __all__ = [
     "And",

@@ -14,16 +14,17 @@ from collections.abc import Awaitable, Callable, Collection
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ._core import Unset
 from .errors import TerminalStateError, ValidationError, WaitTimeoutError
 
 if TYPE_CHECKING:
-    from ._generated.v2026_04_15.facade import API as StableAPI
-    from ._generated.v2026_04_15.models import (
+    from ._generated.pre.facade import API as PreAPI
+    from ._generated.pre.models import GetMessageResponseCompoundDocument
+    from ._generated.stable.facade import API as StableAPI
+    from ._generated.stable.models import (
         GetCampaignRecipientEstimationJobResponse,
         GetCampaignSendJobResponse,
     )
-    from ._generated.v2026_04_15_pre.facade import API as PreAPI
-    from ._generated.v2026_04_15_pre.models import GetMessageResponseCompoundDocument
 
 R = TypeVar("R")
 
@@ -64,7 +65,7 @@ def _attribute(obj: object, *names: str) -> object:
 
 
 def _text(value: object) -> str | None:
-    if value is None or type(value).__name__ == "Unset":
+    if value is None or isinstance(value, Unset):
         return None
     return str(getattr(value, "value", value))
 

@@ -24,7 +24,7 @@ import httpx
 import pytest
 from pool_helpers import busy_connections
 
-from klaviyo_campaigns import Klaviyo, KlaviyoError
+from klaviyo_campaigns import REVISIONS, Klaviyo, KlaviyoError
 from klaviyo_campaigns._limits import Bucket
 from klaviyo_campaigns.testing import FakeKlaviyo
 
@@ -109,7 +109,7 @@ async def campaign_document() -> tuple[str, bytes]:
     async with httpx.AsyncClient(transport=fake.transport()) as http:
         response = await http.get(
             f"{fake.base_url}/api/campaigns/{campaign_id}",
-            headers={"Authorization": f"Klaviyo-API-Key {KEY}", "revision": "2026-04-15"},
+            headers={"Authorization": f"Klaviyo-API-Key {KEY}", "revision": REVISIONS.stable},
         )
     response.raise_for_status()
     return campaign_id, response.content

@@ -17,6 +17,7 @@ import pytest
 import pytest_asyncio
 
 from klaviyo_campaigns import (
+    REVISIONS,
     APIStatusError,
     AuthenticationError,
     BadRequestError,
@@ -32,7 +33,8 @@ from klaviyo_campaigns import (
     ValidationError,
     __version__,
 )
-from klaviyo_campaigns._generated.v2026_04_15.models import (
+from klaviyo_campaigns._core import Response
+from klaviyo_campaigns._generated.stable.models import (
     CampaignCreateQuery,
     CampaignSendJobCreateQuery,
 )
@@ -40,8 +42,7 @@ from klaviyo_campaigns.errors import FilterError
 from klaviyo_campaigns.testing import FakeClock, FakeKlaviyo
 
 KEY = "pk_test_client_0123456789abcdef"
-STABLE = "2026-04-15"
-PRE = "2026-04-15.pre"
+STABLE, PRE = REVISIONS
 JSON_API = "application/vnd.api+json"
 START = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 CHANNEL = "equals(messages.channel,'email')"
@@ -272,6 +273,16 @@ async def test_raw_responses_carry_status_and_headers(kl: Klaviyo, fake: FakeKla
     assert raw.headers["content-type"].startswith(JSON_API)
     assert raw.parsed is not None
     assert raw.parsed.data.id == campaign_id
+
+
+async def test_both_revisions_return_the_one_response_type(kl: Klaviyo, fake: FakeKlaviyo) -> None:
+    fake.seed_campaigns(1, revision=REVISIONS.pre)
+    stable = await kl.with_raw_response.stable.get_campaigns(
+        filter="equals(messages.channel,'email')"
+    )
+    pre = await kl.with_raw_response.pre.get_campaigns()
+    assert type(stable) is type(pre) is Response
+    assert pre.status_code == 200 and pre.parsed is not None and len(pre.parsed.data) == 1
 
 
 # -- status errors --------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import copy
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -18,10 +19,10 @@ from openapi_schema_validator import OAS30Validator
 from codegen import fixups
 from codegen.generate import RAW_STABLE, TARGET, build
 from codegen.spec import load_raw, operations
-from klaviyo_campaigns._generated.operations import OPERATIONS
-from klaviyo_campaigns._generated.v2026_04_15 import facade
-from klaviyo_campaigns._generated.v2026_04_15.api.campaigns import get_campaigns
-from klaviyo_campaigns._generated.v2026_04_15.models import (
+from klaviyo_campaigns._generated.operations import OPERATIONS, STABLE_REVISION
+from klaviyo_campaigns._generated.stable import facade
+from klaviyo_campaigns._generated.stable.api.campaigns import get_campaigns
+from klaviyo_campaigns._generated.stable.models import (
     CampaignCreateQuery,
     CampaignCreateQueryResourceObject,
     CampaignCreateQueryResourceObjectAttributes,
@@ -42,8 +43,8 @@ def stable_ids() -> set[str]:
 def test_every_stable_operation_is_generated() -> None:
     ids = stable_ids()
     assert len(ids) == 26
-    assert set(OPERATIONS["2026-04-15"]) == ids
-    modules = {p.stem for p in (TARGET / "v2026_04_15" / "api").rglob("*.py")} - {"__init__"}
+    assert set(OPERATIONS[STABLE_REVISION]) == ids
+    modules = {p.stem for p in (TARGET / "stable" / "api").rglob("*.py")} - {"__init__"}
     assert modules == ids
 
 
@@ -54,12 +55,12 @@ def test_every_stable_operation_is_a_facade_method() -> None:
 
 
 def test_operation_table_holds_the_spec_rate_limits_and_filters() -> None:
-    op = OPERATIONS["2026-04-15"]["get_campaigns"]
+    op = OPERATIONS[STABLE_REVISION]["get_campaigns"]
     assert (op.method, op.path, op.burst, op.steady) == ("GET", "/api/campaigns", 10, 150)
     assert op.paginated and op.scopes == ("campaigns:read",)
     channel = next(f for f in op.filters if f.name == "messages.channel")
     assert channel.operators == ("equals",) and channel.enum == ("email", "sms", "mobile_push")
-    tags = OPERATIONS["2026-04-15"]["get_tags_for_campaign"]
+    tags = OPERATIONS[STABLE_REVISION]["get_tags_for_campaign"]
     assert (tags.burst, tags.steady, tags.paginated) == (3, 60, False)
 
 
@@ -85,7 +86,7 @@ def test_array_query_parameters_are_sent_once_comma_joined() -> None:
 
 
 def test_no_operation_takes_a_revision_argument() -> None:
-    for module in (TARGET / "v2026_04_15" / "api").rglob("*.py"):
+    for module in (TARGET / "stable" / "api").rglob("*.py"):
         assert "revision" not in module.read_text(), module
 
 
@@ -214,11 +215,54 @@ def test_missing_revision_header_fails_loudly() -> None:
 def test_error_envelopes_become_one_schema() -> None:
     spec = fixups.apply_all(STABLE)
     assert "ErrorDocument" in spec["components"]["schemas"]
-    models = {p.stem for p in (TARGET / "v2026_04_15" / "models").glob("*.py")}
+    models = {p.stem for p in (TARGET / "stable" / "models").glob("*.py")}
     assert not [m for m in models if "response_4xx" in m or "response_5xx" in m]
 
 
 PACKAGE = ROOT / "klaviyo_campaigns"
+
+
+def _absolute(path: Path, node: ast.ImportFrom) -> str:
+    package = path.relative_to(ROOT).with_suffix("").parts[:-1]
+    if path.name == "__init__.py":
+        package = path.relative_to(ROOT).parts[:-1]
+    base = package[: len(package) - node.level + 1]
+    return ".".join([*base, *(node.module.split(".") if node.module else [])])
+
+
+def test_generated_code_imports_nothing_hand_written_but_the_core_module() -> None:
+    outside = set()
+    for path in TARGET.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level > 0:
+                target = _absolute(path, node)
+                if not target.startswith("klaviyo_campaigns._generated"):
+                    outside.add(target)
+    assert outside == {"klaviyo_campaigns._core"}
+
+
+def test_the_generated_layer_holds_request_builders_models_and_facades_only() -> None:
+    for package in ("stable", "pre"):
+        root = TARGET / package
+        assert not (root / "client.py").exists() and not (root / "errors.py").exists()
+        for module in (root / "api").rglob("*.py"):
+            if module.name == "__init__.py":
+                continue
+            tree = ast.parse(module.read_text())
+            functions = [n.name for n in tree.body if isinstance(n, ast.FunctionDef)]
+            assert functions == ["_get_kwargs"], module
+            assert not [n for n in tree.body if isinstance(n, ast.AsyncFunctionDef)], module
+
+
+def test_every_revision_shares_one_sentinel_and_one_response() -> None:
+    from klaviyo_campaigns import _core
+    from klaviyo_campaigns._generated.pre import types as pre_types
+    from klaviyo_campaigns._generated.stable import types as stable_types
+
+    for types in (stable_types, pre_types):
+        assert types.UNSET is _core.UNSET and types.Unset is _core.Unset
+        assert types.Response is _core.Response
+        assert types.MissingFieldError is _core.MissingFieldError
 
 
 def test_every_import_inside_the_package_is_relative() -> None:
@@ -249,7 +293,7 @@ def test_importing_the_package_has_no_side_effects() -> None:
 
 
 def test_included_resources_parse_to_the_class_of_their_type() -> None:
-    from klaviyo_campaigns._generated.v2026_04_15.models import (
+    from klaviyo_campaigns._generated.stable.models import (
         CampaignMessageResponseObjectResource,
         GetCampaignResponseCompoundDocument,
         TagResponseObjectResource,
@@ -284,9 +328,30 @@ def test_included_resources_parse_to_the_class_of_their_type() -> None:
 
 
 def test_a_missing_required_field_names_the_model_and_field() -> None:
-    from klaviyo_campaigns._generated.v2026_04_15.types import MissingFieldError
+    from klaviyo_campaigns._generated.stable.types import MissingFieldError
 
     with pytest.raises(MissingFieldError, match="requires the field 'audiences'") as caught:
         CampaignCreateQuery.from_dict({"data": {"type": "campaign", "attributes": {"name": "x"}}})
     assert isinstance(caught.value, KeyError)
     assert caught.value.model == "CampaignCreateQueryResourceObjectAttributes"
+
+
+def test_nothing_hand_written_spells_a_revision() -> None:
+    """The revisions are data (``REVISIONS``, read from the specs): a bump edits no other file."""
+    from klaviyo_campaigns import REVISIONS
+
+    revisions = sorted(REVISIONS, key=len, reverse=True)  # a timestamp is not a revision:
+    pattern = re.compile("(?:" + "|".join(map(re.escape, revisions)) + r")(?!T\d)")
+    places = ["klaviyo_campaigns", "tests", "docs", "examples", "bench", "codegen"]
+    files = [p for place in places for p in (ROOT / place).rglob("*") if p.is_file()]
+    files += [ROOT / name for name in ("README.md", "Makefile", "mkdocs.yml", "pyproject.toml")]
+    files += list((ROOT / ".github").rglob("*.yml"))
+    found = [
+        f"{path.relative_to(ROOT)}: {match.group(0)}"
+        for path in files
+        if TARGET not in path.parents
+        and "__pycache__" not in path.parts
+        and path.suffix in ("", ".py", ".md", ".yml", ".yaml", ".toml", ".jinja", ".cfg")
+        for match in pattern.finditer(path.read_text(encoding="utf-8"))
+    ]
+    assert found == []

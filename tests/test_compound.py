@@ -19,8 +19,8 @@ import pytest_asyncio
 
 from klaviyo_campaigns import Klaviyo
 from klaviyo_campaigns._generated.operations import PRE_REVISION, STABLE_REVISION
-from klaviyo_campaigns._generated.v2026_04_15 import models as stable_models
-from klaviyo_campaigns._generated.v2026_04_15_pre import models as pre_models
+from klaviyo_campaigns._generated.pre import models as pre_models
+from klaviyo_campaigns._generated.stable import models as stable_models
 from klaviyo_campaigns.compound import (
     MODELS,
     CampaignTree,
@@ -38,8 +38,8 @@ from klaviyo_campaigns.testing import FakeKlaviyo
 
 OPENAPI = Path(__file__).resolve().parent.parent / "openapi"
 SPEC_FILES = {
-    STABLE_REVISION: "klaviyo-2026-04-15.json",
-    PRE_REVISION: "klaviyo-2026-04-15.pre.json",
+    STABLE_REVISION: "stable.json",
+    PRE_REVISION: "pre.json",
 }
 SCHEMAS = {
     STABLE_REVISION: {
@@ -469,7 +469,8 @@ class TestIndex:
         index = resolve(stable_campaign_document(), revision=STABLE_REVISION)
 
         assert (
-            repr(index) == "<ResourceIndex 2026-04-15 {campaign: 1, campaign-message: 2, tag: 1}>"
+            repr(index)
+            == f"<ResourceIndex {STABLE_REVISION} {{campaign: 1, campaign-message: 2, tag: 1}}>"
         )
 
 

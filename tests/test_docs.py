@@ -33,6 +33,7 @@ from typing import Any
 
 import pytest
 
+from klaviyo_campaigns import REVISIONS
 from klaviyo_campaigns._generated.operations import OPERATIONS
 from klaviyo_campaigns.testing import FakeKlaviyo, Timings
 
@@ -58,7 +59,7 @@ SEED: dict[str, Callable[[FakeKlaviyo], object]] = {
     "index": lambda fake: fake.seed_campaigns(3),
     "pagination": lambda fake: (
         fake.seed_campaigns(120),
-        fake.seed_campaigns(120, revision="2026-04-15.pre"),
+        fake.seed_campaigns(120, revision=REVISIONS.pre),
     ),
     "filters": lambda fake: fake.seed_campaigns(5, channel="sms"),
 }

@@ -246,13 +246,13 @@ class TestFiles:
         path = tmp_path / "o.yaml"
         path.write_text(
             "overlay: 1.0.0\ninfo: {title: t, version: '1'}\n"
-            "actions:\n- target: $.info\n  update: {version: '2026-04-15.pre'}\n"
+            "actions:\n- target: $.info\n  update: {version: '1999-01-01.pre'}\n"
         )
 
         loaded = load_overlay(path)
 
         assert loaded["overlay"] == "1.0.0"
-        assert loaded["actions"][0]["update"] == {"version": "2026-04-15.pre"}
+        assert loaded["actions"][0]["update"] == {"version": "1999-01-01.pre"}
 
     def test_loads_a_json_overlay(self, tmp_path: Path) -> None:
         path = tmp_path / "o.json"

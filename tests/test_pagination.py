@@ -12,15 +12,15 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from klaviyo_campaigns import Klaviyo, ValidationError
-from klaviyo_campaigns._generated.v2026_04_15.types import UNSET
+from klaviyo_campaigns import REVISIONS, Klaviyo, ValidationError
+from klaviyo_campaigns._generated.stable.types import UNSET
 from klaviyo_campaigns._limits import WindowLimiter
 from klaviyo_campaigns.pagination import Paginator
 from klaviyo_campaigns.testing import FakeKlaviyo
 
 KEY = "pk_test_pages_0123456789abcdef"
 CHANNEL = "equals(messages.channel,'email')"
-PRE = "2026-04-15.pre"
+PRE = REVISIONS.pre
 PAGE = 100  # the fake's (and Klaviyo's) default page size for campaigns
 
 

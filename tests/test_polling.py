@@ -15,16 +15,16 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from klaviyo_campaigns import Klaviyo, ValidationError
-from klaviyo_campaigns._generated.v2026_04_15 import models as stable
-from klaviyo_campaigns._generated.v2026_04_15_pre import models as pre
+from klaviyo_campaigns import REVISIONS, Klaviyo, ValidationError
+from klaviyo_campaigns._generated.pre import models as pre
+from klaviyo_campaigns._generated.stable import models as stable
 from klaviyo_campaigns._limits import WindowLimiter
 from klaviyo_campaigns.errors import TerminalStateError, WaitTimeoutError
 from klaviyo_campaigns.polling import JobStatus, MessageStatus, job_status, message_status
 from klaviyo_campaigns.testing import FakeClock, FakeKlaviyo
 
 KEY = "pk_test_polling_0123456789abcdef"
-PRE = "2026-04-15.pre"
+PRE = REVISIONS.pre
 START = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 T = TypeVar("T")
 POLL = 0.005  # seconds between polls: often, and a broken test fails within its timeout

@@ -21,7 +21,7 @@ import pytest
 from pool_helpers import TRANSPORTS, http_client
 
 from klaviyo_campaigns import Klaviyo
-from klaviyo_campaigns._generated.operations import V2026_04_15, Operation
+from klaviyo_campaigns._generated.operations import STABLE_OPERATIONS, Operation
 from klaviyo_campaigns._limits import WindowLimiter
 from klaviyo_campaigns.testing import FakeKlaviyo
 
@@ -94,7 +94,7 @@ async def test_a_thousand_concurrent_gets_meet_no_429(fake: FakeKlaviyo) -> None
     assert [r.data.id for r in results] == [campaign_id] * 1000  # type: ignore[attr-defined]
     assert answers.statuses == Counter({200: 1000})  # not one 429, so no retry either
     assert fake.counters.requests["get_campaign"] == 1000
-    print(report("in-process", V2026_04_15["get_campaign"], 1000, elapsed, SPEEDUP))
+    print(report("in-process", STABLE_OPERATIONS["get_campaign"], 1000, elapsed, SPEEDUP))
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
@@ -122,7 +122,9 @@ async def test_a_thousand_concurrent_gets_over_loopback_meet_no_429(transport: s
     assert [r.data.id for r in results] == [campaign_id] * 1000  # type: ignore[attr-defined]
     assert answers.statuses == Counter({200: 1000})  # not one 429, so no retry either
     assert fake.counters.requests["get_campaign"] == 1000
-    print(report(f"loopback ({transport})", V2026_04_15["get_campaign"], 1000, elapsed, speedup))
+    print(
+        report(f"loopback ({transport})", STABLE_OPERATIONS["get_campaign"], 1000, elapsed, speedup)
+    )
 
 
 async def test_hundreds_of_concurrent_calls_on_one_client_all_return(fake: FakeKlaviyo) -> None:

@@ -26,7 +26,7 @@ import redis
 import redis.asyncio as aioredis
 
 from klaviyo_campaigns import Klaviyo
-from klaviyo_campaigns._generated.operations import V2026_04_15_PRE
+from klaviyo_campaigns._generated.operations import PRE_OPERATIONS
 from klaviyo_campaigns._limits import Bucket, Limiter
 from klaviyo_campaigns.errors import LimiterUnavailableError
 from klaviyo_campaigns.redis_limiter import RedisLimiter
@@ -49,7 +49,7 @@ WORKER = Path(__file__).parent / "redis_helpers" / "worker.py"
 FAKE_SERVER = Path(__file__).parent / "redis_helpers" / "fake_server.py"
 REPO = Path(__file__).parent.parent
 API_KEY = "pk_test_redis_limiter_0123456789"
-GET_CAMPAIGN = V2026_04_15_PRE["get_campaign_beta"]  # GET /api/campaigns/{id}: 10/s, 150/m
+GET_CAMPAIGN = PRE_OPERATIONS["get_campaign_beta"]  # GET /api/campaigns/{id}: 10/s, 150/m
 MARGIN = 0.005
 
 

@@ -26,6 +26,7 @@ import pytest_asyncio
 from pool_helpers import TRANSPORTS, busy_connections, http_client
 
 from klaviyo_campaigns import (
+    REVISIONS,
     ConflictError,
     ConnectError,
     Klaviyo,
@@ -37,7 +38,7 @@ from klaviyo_campaigns import (
     TransportError,
     WriteMayHaveBeenApplied,
 )
-from klaviyo_campaigns._generated.v2026_04_15.models import (
+from klaviyo_campaigns._generated.stable.models import (
     CampaignCreateQuery,
     CampaignPartialUpdateQuery,
 )
@@ -181,7 +182,7 @@ async def url(fake: FakeKlaviyo) -> AsyncIterator[str]:
 
 
 def names_stored(fake: FakeKlaviyo) -> Counter[str]:
-    return Counter(str(c.attributes["name"]) for c in fake.records("2026-04-15", "campaign"))
+    return Counter(str(c.attributes["name"]) for c in fake.records(REVISIONS.stable, "campaign"))
 
 
 # -- reads: retried through every transient failure ------------------------------------------
@@ -407,7 +408,7 @@ async def test_an_action_patch_that_no_read_can_settle_may_have_been_applied(
     """A cancel is guarded (a second one is refused), so it is sent again; in .pre a campaign
     has no status to read back, so its 409 settles nothing: "may have been applied". (In the
     stable revision the SDK reads the campaign and settles it: tests/test_settle.py.)"""
-    [campaign_id] = fake.seed_campaigns(1, revision="2026-04-15.pre")
+    [campaign_id] = fake.seed_campaigns(1, revision=REVISIONS.pre)
     fake.faults.fail_next("cancel_campaign_send", status=502, after_commit=True)
     async with client(url) as kl:
         await kl.pre.send_campaign(
@@ -567,7 +568,9 @@ async def test_under_random_faults_every_write_is_reported_exactly(fake: FakeKla
             assert stored[name] == 1, f"{name}: reported created, not in the store"
         elif said.startswith("failed"):
             assert stored[name] == 0, f"{name}: reported failed ({said}), but applied"
-    campaigns = {str(c.attributes["name"]): c.id for c in fake.records("2026-04-15", "campaign")}
+    campaigns = {
+        str(c.attributes["name"]): c.id for c in fake.records(REVISIONS.stable, "campaign")
+    }
     assert all(campaigns[name] == id_ for name, id_ in created_ids.items())
     assert fake.counters.writes["create_campaign"] == sum(stored.values())
     assert set(stored) <= set(outcome)

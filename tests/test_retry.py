@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
+from klaviyo_campaigns import REVISIONS
 from klaviyo_campaigns._generated.operations import OPERATIONS
 from klaviyo_campaigns._retry import (
     _ACTION_PATCHES,
@@ -243,7 +244,7 @@ def action(type_: str, id_: str, verb: str) -> dict[str, object]:
 
 
 def test_confirming_a_send_reads_its_job() -> None:
-    for revision in ("2026-04-15", "2026-04-15.pre"):
+    for revision in (REVISIONS.stable, REVISIONS.pre):
         check = confirmation(
             "send_campaign",
             revision,
@@ -261,14 +262,16 @@ def test_confirming_a_send_reads_its_job() -> None:
         assert not check.applied(doc(status="cancelled"))  # someone cancelled: not ours to say
         assert not check.applied({"errors": []})
         assert not check.applied(None)
-    odd = confirmation("send_campaign", "2026-04-15", "/x", {"data": {"id": "a/../b"}})
+    odd = confirmation("send_campaign", REVISIONS.stable, "/x", {"data": {"id": "a/../b"}})
     assert odd is not None and odd.url == "/api/campaign-send-jobs/a%2F..%2Fb"
 
 
 @pytest.mark.parametrize(("verb", "status"), [("cancel", "Cancelled"), ("revert", "Draft")])
 def test_confirming_a_stable_cancel_or_revert_reads_the_campaign(verb: str, status: str) -> None:
     body = action("campaign-send-job", "C1", verb)
-    check = confirmation("cancel_campaign_send", "2026-04-15", "/api/campaign-send-jobs/C1", body)
+    check = confirmation(
+        "cancel_campaign_send", REVISIONS.stable, "/api/campaign-send-jobs/C1", body
+    )
     assert check is not None
     assert (check.operation, check.url, check.answer) == (
         "get_campaign",
@@ -278,14 +281,14 @@ def test_confirming_a_stable_cancel_or_revert_reads_the_campaign(verb: str, stat
     assert check.applied(doc(status=status))
     assert not check.applied(doc(status="Sending"))
     # .pre campaigns have no status of their own: nothing to read, stays uncertain
-    assert confirmation("cancel_campaign_send", "2026-04-15.pre", "/api/x/C1", body) is None
+    assert confirmation("cancel_campaign_send", REVISIONS.pre, "/api/x/C1", body) is None
 
 
 @pytest.mark.parametrize(("verb", "status"), [("cancel", "CANCELLED"), ("revert", "DRAFT")])
 def test_confirming_a_message_schedule_change_reads_the_message(verb: str, status: str) -> None:
     check = confirmation(
         "update_campaign_message_schedule_beta",
-        "2026-04-15.pre",
+        REVISIONS.pre,
         "/api/campaign-message-schedule/M1",
         action("campaign-message-schedule", "M1", verb),
     )
@@ -311,7 +314,7 @@ def test_confirming_a_message_schedule_change_reads_the_message(verb: str, statu
     ],
 )
 def test_no_read_can_settle_these(operation_id: str, body: object) -> None:
-    assert confirmation(operation_id, "2026-04-15", "/api/x/C1", body) is None
+    assert confirmation(operation_id, REVISIONS.stable, "/api/x/C1", body) is None
 
 
 # --- what a failed attempt proves ---------------------------------------------------------------

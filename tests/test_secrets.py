@@ -12,7 +12,7 @@ import pytest
 import pytest_asyncio
 
 from klaviyo_campaigns import Klaviyo, KlaviyoError, NotFoundError
-from klaviyo_campaigns._generated.v2026_04_15.models import CampaignCreateQuery
+from klaviyo_campaigns._generated.stable.models import CampaignCreateQuery
 from klaviyo_campaigns._limits import WindowLimiter
 from klaviyo_campaigns.testing import FakeKlaviyo
 

@@ -23,6 +23,7 @@ import pytest
 import pytest_asyncio
 
 from klaviyo_campaigns import (
+    REVISIONS,
     ConflictError,
     Klaviyo,
     ServerError,
@@ -37,8 +38,8 @@ from klaviyo_campaigns.settle import settle, write_once
 from klaviyo_campaigns.testing import FakeKlaviyo
 
 KEY = "pk_test_settle_0123456789abcdef"
-PRE = "2026-04-15.pre"
-STABLE = "2026-04-15"
+PRE = REVISIONS.pre
+STABLE = REVISIONS.stable
 READ_TIMEOUT = 0.15
 SLOW = 0.4  # the server commits this long after the request arrived: past READ_TIMEOUT
 HORIZON = SLOW + 0.3  # the fake's commit horizon in these tests: no write commits later

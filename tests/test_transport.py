@@ -25,7 +25,7 @@ from klaviyo_campaigns import (
     TransportError,
     WriteMayHaveBeenApplied,
 )
-from klaviyo_campaigns._generated.v2026_04_15.models import CampaignCreateQuery
+from klaviyo_campaigns._generated.stable.models import CampaignCreateQuery
 from klaviyo_campaigns._transport import Transport
 from klaviyo_campaigns.testing import FakeKlaviyo
 

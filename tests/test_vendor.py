@@ -114,7 +114,7 @@ CHILD = textwrap.dedent(
         Klaviyo = package.Klaviyo
         F = importlib.import_module(name + ".filters").F
         FakeKlaviyo = importlib.import_module(name + ".testing").FakeKlaviyo
-        models = importlib.import_module(name + "._generated.v2026_04_15.models")
+        models = importlib.import_module(name + "._generated.stable.models")
         body = models.CampaignCreateQuery.from_dict({"data": {"type": "campaign", "attributes": {
             "name": "Vendored",
             "audiences": {"included": ["LIST1"], "excluded": []},
@@ -198,7 +198,7 @@ def test_a_real_call_runs_through_the_vendored_copy(vendored_run: dict[str, obje
     assert call["created_name"] == "Vendored"
     assert call["listed_ids"] == [call["created_id"]]
     assert call["writes"] == 1
-    assert str(call["model_module"]).startswith("acme_klaviyo._generated.v2026_04_15.")
+    assert str(call["model_module"]).startswith("acme_klaviyo._generated.stable.")
     assert call["not_found"] == "acme_klaviyo.errors.NotFoundError"
 
 
@@ -230,7 +230,7 @@ def test_the_copy_has_no_byte_code_and_all_package_data(vendored_run: dict[str, 
 
     # the child ran from the copy, so it may have written byte code since; compare the sources
     assert {f for f in files(copy) if not f.endswith(".pyc")} == files(source)
-    assert (copy / "_generated" / "v2026_04_15_pre" / "openapi.json").is_file()
+    assert (copy / "_generated" / "pre" / "openapi.json").is_file()
     assert (copy / "py.typed").is_file()
 
 

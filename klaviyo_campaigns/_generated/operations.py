@@ -5,43 +5,14 @@
 One ``Operation`` per operationId: method, path template, rate limits (burst per second, steady
 per minute, from ``x-klaviyo-ratelimit``), scopes, whether it is cursor-paginated, its allowed
 filters (``x-klaviyo-filters``), sort values and include values. The runtime reads this table;
-nothing about operations is typed in by hand.
+nothing about operations is typed in by hand. ``Operation`` and ``FilterField`` are the SDK's
+own (``_core``), shared with the runtime.
 """
 
-from dataclasses import dataclass
+from .._core import FilterField as FilterField
+from .._core import Operation as Operation
 
-
-@dataclass(frozen=True, slots=True)
-class FilterField:
-    """One field an operation's ``filter`` may name, with the operators and values it takes."""
-
-    name: str
-    operators: tuple[str, ...]
-    list_operators: tuple[str, ...]
-    value_type: str
-    value_format: str | None
-    enum: tuple[str, ...] | None
-
-
-@dataclass(frozen=True, slots=True)
-class Operation:
-    """One API operation of one revision."""
-
-    id: str
-    revision: str
-    method: str
-    path: str
-    burst: int
-    steady: int
-    scopes: tuple[str, ...]
-    paginated: bool
-    filters: tuple[FilterField, ...]
-    sort: tuple[str, ...]
-    include: tuple[str, ...]
-    module: str
-
-
-V2026_04_15: dict[str, Operation] = {
+STABLE_OPERATIONS: dict[str, Operation] = {
     "create_campaign_clone": Operation(
         id="create_campaign_clone",
         revision="2026-04-15",
@@ -54,7 +25,7 @@ V2026_04_15: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15.api.campaigns.create_campaign_clone",
+        module="stable.api.campaigns.create_campaign_clone",
     ),
     "assign_template_to_campaign_message": Operation(
         id="assign_template_to_campaign_message",
@@ -68,7 +39,7 @@ V2026_04_15: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15.api.campaigns.assign_template_to_campaign_message",
+        module="stable.api.campaigns.assign_template_to_campaign_message",
     ),
     "get_campaign_message": Operation(
         id="get_campaign_message",
@@ -82,7 +53,7 @@ V2026_04_15: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=("campaign", "image", "template"),
-        module="v2026_04_15.api.campaigns.get_campaign_message",
+        module="stable.api.campaigns.get_campaign_message",
     ),
     "update_campaign_message": Operation(
         id="update_campaign_message",
@@ -96,7 +67,7 @@ V2026_04_15: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15.api.campaigns.update_campaign_message",
+        module="stable.api.campaigns.update_campaign_message",
     ),
     "get_campaign_for_campaign_message": Operation(
         id="get_campaign_for_campaign_message",
@@ -110,7 +81,7 @@ V2026_04_15: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15.api.campaigns.get_campaign_for_campaign_message",
+        module="stable.api.campaigns.get_campaign_for_campaign_message",
     ),
     "get_image_for_campaign_message": Operation(
         id="get_image_for_campaign_message",
@@ -124,7 +95,7 @@ V2026_04_15: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15.api.campaigns.get_image_for_campaign_message",
+        module="stable.api.campaigns.get_image_for_campaign_message",
     ),
     "get_campaign_id_for_campaign_message": Operation(
         id="get_campaign_id_for_campaign_message",
@@ -138,7 +109,7 @@ V2026_04_15: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15.api.campaigns.get_campaign_id_for_campaign_message",
+        module="stable.api.campaigns.get_campaign_id_for_campaign_message",
     ),
     "get_image_id_for_campaign_message": Operation(
         id="get_image_id_for_campaign_message",
@@ -152,7 +123,7 @@ V2026_04_15: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15.api.campaigns.get_image_id_for_campaign_message",
+        module="stable.api.campaigns.get_image_id_for_campaign_message",
     ),
     "update_image_for_campaign_message": Operation(
         id="update_image_for_campaign_message",
@@ -166,7 +137,7 @@ V2026_04_15: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15.api.campaigns.update_image_for_campaign_message",
+        module="stable.api.campaigns.update_image_for_campaign_message",
     ),
     "get_template_id_for_campaign_message": Operation(
         id="get_template_id_for_campaign_message",
@@ -180,7 +151,7 @@ V2026_04_15: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15.api.campaigns.get_template_id_for_campaign_message",
+        module="stable.api.campaigns.get_template_id_for_campaign_message",
     ),
     "get_template_for_campaign_message": Operation(
         id="get_template_for_campaign_message",
@@ -194,7 +165,7 @@ V2026_04_15: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15.api.campaigns.get_template_for_campaign_message",
+        module="stable.api.campaigns.get_template_for_campaign_message",
     ),
     "refresh_campaign_recipient_estimation": Operation(
         id="refresh_campaign_recipient_estimation",
@@ -208,7 +179,7 @@ V2026_04_15: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15.api.campaigns.refresh_campaign_recipient_estimation",
+        module="stable.api.campaigns.refresh_campaign_recipient_estimation",
     ),
     "get_campaign_recipient_estimation_job": Operation(
         id="get_campaign_recipient_estimation_job",
@@ -222,7 +193,7 @@ V2026_04_15: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15.api.campaigns.get_campaign_recipient_estimation_job",
+        module="stable.api.campaigns.get_campaign_recipient_estimation_job",
     ),
     "get_campaign_recipient_estimation": Operation(
         id="get_campaign_recipient_estimation",
@@ -236,7 +207,7 @@ V2026_04_15: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15.api.campaigns.get_campaign_recipient_estimation",
+        module="stable.api.campaigns.get_campaign_recipient_estimation",
     ),
     "send_campaign": Operation(
         id="send_campaign",
@@ -250,7 +221,7 @@ V2026_04_15: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15.api.campaigns.send_campaign",
+        module="stable.api.campaigns.send_campaign",
     ),
     "get_campaign_send_job": Operation(
         id="get_campaign_send_job",
@@ -264,7 +235,7 @@ V2026_04_15: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15.api.campaigns.get_campaign_send_job",
+        module="stable.api.campaigns.get_campaign_send_job",
     ),
     "cancel_campaign_send": Operation(
         id="cancel_campaign_send",
@@ -278,7 +249,7 @@ V2026_04_15: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15.api.campaigns.cancel_campaign_send",
+        module="stable.api.campaigns.cancel_campaign_send",
     ),
     "get_campaigns": Operation(
         id="get_campaigns",
@@ -361,7 +332,7 @@ V2026_04_15: dict[str, Operation] = {
             "-updated_at",
         ),
         include=("campaign-messages", "tags"),
-        module="v2026_04_15.api.campaigns.get_campaigns",
+        module="stable.api.campaigns.get_campaigns",
     ),
     "create_campaign": Operation(
         id="create_campaign",
@@ -375,7 +346,7 @@ V2026_04_15: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15.api.campaigns.create_campaign",
+        module="stable.api.campaigns.create_campaign",
     ),
     "delete_campaign": Operation(
         id="delete_campaign",
@@ -389,7 +360,7 @@ V2026_04_15: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15.api.campaigns.delete_campaign",
+        module="stable.api.campaigns.delete_campaign",
     ),
     "get_campaign": Operation(
         id="get_campaign",
@@ -403,7 +374,7 @@ V2026_04_15: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=("campaign-messages", "tags"),
-        module="v2026_04_15.api.campaigns.get_campaign",
+        module="stable.api.campaigns.get_campaign",
     ),
     "update_campaign": Operation(
         id="update_campaign",
@@ -417,7 +388,7 @@ V2026_04_15: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15.api.campaigns.update_campaign",
+        module="stable.api.campaigns.update_campaign",
     ),
     "get_messages_for_campaign": Operation(
         id="get_messages_for_campaign",
@@ -431,7 +402,7 @@ V2026_04_15: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=("campaign", "image", "template"),
-        module="v2026_04_15.api.campaigns.get_messages_for_campaign",
+        module="stable.api.campaigns.get_messages_for_campaign",
     ),
     "get_message_ids_for_campaign": Operation(
         id="get_message_ids_for_campaign",
@@ -445,7 +416,7 @@ V2026_04_15: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15.api.campaigns.get_message_ids_for_campaign",
+        module="stable.api.campaigns.get_message_ids_for_campaign",
     ),
     "get_tag_ids_for_campaign": Operation(
         id="get_tag_ids_for_campaign",
@@ -459,7 +430,7 @@ V2026_04_15: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15.api.campaigns.get_tag_ids_for_campaign",
+        module="stable.api.campaigns.get_tag_ids_for_campaign",
     ),
     "get_tags_for_campaign": Operation(
         id="get_tags_for_campaign",
@@ -473,11 +444,11 @@ V2026_04_15: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15.api.campaigns.get_tags_for_campaign",
+        module="stable.api.campaigns.get_tags_for_campaign",
     ),
 }
 
-V2026_04_15_PRE: dict[str, Operation] = {
+PRE_OPERATIONS: dict[str, Operation] = {
     "clone_campaign_audience_beta": Operation(
         id="clone_campaign_audience_beta",
         revision="2026-04-15.pre",
@@ -490,7 +461,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.clone_campaign_audience_beta",
+        module="pre.api.campaigns.clone_campaign_audience_beta",
     ),
     "get_campaign_audiences_beta": Operation(
         id="get_campaign_audiences_beta",
@@ -504,7 +475,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(FilterField("campaign.id", ("equals",), (), "string", None, None),),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_campaign_audiences_beta",
+        module="pre.api.campaigns.get_campaign_audiences_beta",
     ),
     "create_campaign_audience_beta": Operation(
         id="create_campaign_audience_beta",
@@ -518,7 +489,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.create_campaign_audience_beta",
+        module="pre.api.campaigns.create_campaign_audience_beta",
     ),
     "delete_campaign_audience_beta": Operation(
         id="delete_campaign_audience_beta",
@@ -532,7 +503,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.delete_campaign_audience_beta",
+        module="pre.api.campaigns.delete_campaign_audience_beta",
     ),
     "get_campaign_audience_beta": Operation(
         id="get_campaign_audience_beta",
@@ -546,7 +517,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=("campaign", "campaign-messages"),
-        module="v2026_04_15_pre.api.campaigns.get_campaign_audience_beta",
+        module="pre.api.campaigns.get_campaign_audience_beta",
     ),
     "update_campaign_audience_beta": Operation(
         id="update_campaign_audience_beta",
@@ -560,7 +531,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.update_campaign_audience_beta",
+        module="pre.api.campaigns.update_campaign_audience_beta",
     ),
     "get_campaign_for_campaign_audience_beta": Operation(
         id="get_campaign_for_campaign_audience_beta",
@@ -574,7 +545,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_campaign_for_campaign_audience_beta",
+        module="pre.api.campaigns.get_campaign_for_campaign_audience_beta",
     ),
     "get_campaign_messages_for_campaign_audience_beta": Operation(
         id="get_campaign_messages_for_campaign_audience_beta",
@@ -588,7 +559,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_campaign_messages_for_campaign_audience_beta",
+        module="pre.api.campaigns.get_campaign_messages_for_campaign_audience_beta",
     ),
     "get_campaign_id_for_campaign_audience_beta": Operation(
         id="get_campaign_id_for_campaign_audience_beta",
@@ -602,7 +573,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_campaign_id_for_campaign_audience_beta",
+        module="pre.api.campaigns.get_campaign_id_for_campaign_audience_beta",
     ),
     "get_message_ids_for_campaign_audience_beta": Operation(
         id="get_message_ids_for_campaign_audience_beta",
@@ -616,7 +587,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_message_ids_for_campaign_audience_beta",
+        module="pre.api.campaigns.get_message_ids_for_campaign_audience_beta",
     ),
     "clone_campaign_beta": Operation(
         id="clone_campaign_beta",
@@ -630,7 +601,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.clone_campaign_beta",
+        module="pre.api.campaigns.clone_campaign_beta",
     ),
     "assign_template_to_campaign_message": Operation(
         id="assign_template_to_campaign_message",
@@ -644,7 +615,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.assign_template_to_campaign_message",
+        module="pre.api.campaigns.assign_template_to_campaign_message",
     ),
     "clone_campaign_message_beta": Operation(
         id="clone_campaign_message_beta",
@@ -658,7 +629,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.clone_campaign_message_beta",
+        module="pre.api.campaigns.clone_campaign_message_beta",
     ),
     "schedule_campaign_message_beta": Operation(
         id="schedule_campaign_message_beta",
@@ -672,7 +643,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.schedule_campaign_message_beta",
+        module="pre.api.campaigns.schedule_campaign_message_beta",
     ),
     "update_campaign_message_schedule_beta": Operation(
         id="update_campaign_message_schedule_beta",
@@ -686,7 +657,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.update_campaign_message_schedule_beta",
+        module="pre.api.campaigns.update_campaign_message_schedule_beta",
     ),
     "get_campaign_messages_beta": Operation(
         id="get_campaign_messages_beta",
@@ -732,7 +703,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
             "-updated",
         ),
         include=("campaign", "campaign-variations"),
-        module="v2026_04_15_pre.api.campaigns.get_campaign_messages_beta",
+        module="pre.api.campaigns.get_campaign_messages_beta",
     ),
     "create_campaign_message_beta": Operation(
         id="create_campaign_message_beta",
@@ -746,7 +717,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.create_campaign_message_beta",
+        module="pre.api.campaigns.create_campaign_message_beta",
     ),
     "delete_campaign_message_beta": Operation(
         id="delete_campaign_message_beta",
@@ -760,7 +731,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.delete_campaign_message_beta",
+        module="pre.api.campaigns.delete_campaign_message_beta",
     ),
     "get_campaign_message_beta": Operation(
         id="get_campaign_message_beta",
@@ -774,7 +745,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=("campaign", "campaign-variations"),
-        module="v2026_04_15_pre.api.campaigns.get_campaign_message_beta",
+        module="pre.api.campaigns.get_campaign_message_beta",
     ),
     "update_campaign_message_beta": Operation(
         id="update_campaign_message_beta",
@@ -788,7 +759,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.update_campaign_message_beta",
+        module="pre.api.campaigns.update_campaign_message_beta",
     ),
     "get_campaign_for_campaign_message_beta": Operation(
         id="get_campaign_for_campaign_message_beta",
@@ -802,7 +773,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_campaign_for_campaign_message_beta",
+        module="pre.api.campaigns.get_campaign_for_campaign_message_beta",
     ),
     "get_audience_for_campaign_message_beta": Operation(
         id="get_audience_for_campaign_message_beta",
@@ -816,7 +787,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_audience_for_campaign_message_beta",
+        module="pre.api.campaigns.get_audience_for_campaign_message_beta",
     ),
     "get_variations_for_campaign_message_beta": Operation(
         id="get_variations_for_campaign_message_beta",
@@ -830,7 +801,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_variations_for_campaign_message_beta",
+        module="pre.api.campaigns.get_variations_for_campaign_message_beta",
     ),
     "get_image_for_campaign_message": Operation(
         id="get_image_for_campaign_message",
@@ -844,7 +815,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_image_for_campaign_message",
+        module="pre.api.campaigns.get_image_for_campaign_message",
     ),
     "get_campaign_id_for_campaign_message_beta": Operation(
         id="get_campaign_id_for_campaign_message_beta",
@@ -858,7 +829,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_campaign_id_for_campaign_message_beta",
+        module="pre.api.campaigns.get_campaign_id_for_campaign_message_beta",
     ),
     "get_audience_id_for_campaign_message_beta": Operation(
         id="get_audience_id_for_campaign_message_beta",
@@ -872,7 +843,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_audience_id_for_campaign_message_beta",
+        module="pre.api.campaigns.get_audience_id_for_campaign_message_beta",
     ),
     "get_variation_ids_for_campaign_message_beta": Operation(
         id="get_variation_ids_for_campaign_message_beta",
@@ -886,7 +857,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_variation_ids_for_campaign_message_beta",
+        module="pre.api.campaigns.get_variation_ids_for_campaign_message_beta",
     ),
     "get_image_id_for_campaign_message": Operation(
         id="get_image_id_for_campaign_message",
@@ -900,7 +871,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_image_id_for_campaign_message",
+        module="pre.api.campaigns.get_image_id_for_campaign_message",
     ),
     "update_image_for_campaign_message": Operation(
         id="update_image_for_campaign_message",
@@ -914,7 +885,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.update_image_for_campaign_message",
+        module="pre.api.campaigns.update_image_for_campaign_message",
     ),
     "get_tag_ids_for_campaign_message_beta": Operation(
         id="get_tag_ids_for_campaign_message_beta",
@@ -928,7 +899,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_tag_ids_for_campaign_message_beta",
+        module="pre.api.campaigns.get_tag_ids_for_campaign_message_beta",
     ),
     "get_template_id_for_campaign_message": Operation(
         id="get_template_id_for_campaign_message",
@@ -942,7 +913,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_template_id_for_campaign_message",
+        module="pre.api.campaigns.get_template_id_for_campaign_message",
     ),
     "get_tags_for_campaign_message_beta": Operation(
         id="get_tags_for_campaign_message_beta",
@@ -956,7 +927,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_tags_for_campaign_message_beta",
+        module="pre.api.campaigns.get_tags_for_campaign_message_beta",
     ),
     "get_template_for_campaign_message": Operation(
         id="get_template_for_campaign_message",
@@ -970,7 +941,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_template_for_campaign_message",
+        module="pre.api.campaigns.get_template_for_campaign_message",
     ),
     "refresh_campaign_recipient_estimation": Operation(
         id="refresh_campaign_recipient_estimation",
@@ -984,7 +955,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.refresh_campaign_recipient_estimation",
+        module="pre.api.campaigns.refresh_campaign_recipient_estimation",
     ),
     "get_campaign_recipient_estimation_job": Operation(
         id="get_campaign_recipient_estimation_job",
@@ -998,7 +969,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_campaign_recipient_estimation_job",
+        module="pre.api.campaigns.get_campaign_recipient_estimation_job",
     ),
     "get_campaign_recipient_estimation": Operation(
         id="get_campaign_recipient_estimation",
@@ -1012,7 +983,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_campaign_recipient_estimation",
+        module="pre.api.campaigns.get_campaign_recipient_estimation",
     ),
     "send_campaign": Operation(
         id="send_campaign",
@@ -1026,7 +997,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.send_campaign",
+        module="pre.api.campaigns.send_campaign",
     ),
     "get_campaign_send_job": Operation(
         id="get_campaign_send_job",
@@ -1040,7 +1011,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_campaign_send_job",
+        module="pre.api.campaigns.get_campaign_send_job",
     ),
     "cancel_campaign_send": Operation(
         id="cancel_campaign_send",
@@ -1054,7 +1025,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.cancel_campaign_send",
+        module="pre.api.campaigns.cancel_campaign_send",
     ),
     "get_campaign_variations_beta": Operation(
         id="get_campaign_variations_beta",
@@ -1068,7 +1039,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(FilterField("campaign-message.id", ("equals",), (), "string", None, None),),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_campaign_variations_beta",
+        module="pre.api.campaigns.get_campaign_variations_beta",
     ),
     "create_campaign_variation_beta": Operation(
         id="create_campaign_variation_beta",
@@ -1082,7 +1053,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.create_campaign_variation_beta",
+        module="pre.api.campaigns.create_campaign_variation_beta",
     ),
     "delete_campaign_variation_beta": Operation(
         id="delete_campaign_variation_beta",
@@ -1096,7 +1067,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.delete_campaign_variation_beta",
+        module="pre.api.campaigns.delete_campaign_variation_beta",
     ),
     "get_campaign_variation_beta": Operation(
         id="get_campaign_variation_beta",
@@ -1110,7 +1081,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=("campaign-message", "image", "translation"),
-        module="v2026_04_15_pre.api.campaigns.get_campaign_variation_beta",
+        module="pre.api.campaigns.get_campaign_variation_beta",
     ),
     "update_campaign_variation_beta": Operation(
         id="update_campaign_variation_beta",
@@ -1124,7 +1095,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.update_campaign_variation_beta",
+        module="pre.api.campaigns.update_campaign_variation_beta",
     ),
     "get_message_for_campaign_variation_beta": Operation(
         id="get_message_for_campaign_variation_beta",
@@ -1138,7 +1109,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_message_for_campaign_variation_beta",
+        module="pre.api.campaigns.get_message_for_campaign_variation_beta",
     ),
     "get_image_for_campaign_variation_beta": Operation(
         id="get_image_for_campaign_variation_beta",
@@ -1152,7 +1123,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_image_for_campaign_variation_beta",
+        module="pre.api.campaigns.get_image_for_campaign_variation_beta",
     ),
     "get_message_id_for_campaign_variation_beta": Operation(
         id="get_message_id_for_campaign_variation_beta",
@@ -1166,7 +1137,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_message_id_for_campaign_variation_beta",
+        module="pre.api.campaigns.get_message_id_for_campaign_variation_beta",
     ),
     "get_image_id_for_campaign_variation_beta": Operation(
         id="get_image_id_for_campaign_variation_beta",
@@ -1180,7 +1151,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_image_id_for_campaign_variation_beta",
+        module="pre.api.campaigns.get_image_id_for_campaign_variation_beta",
     ),
     "get_translation_id_for_campaign_variation_beta": Operation(
         id="get_translation_id_for_campaign_variation_beta",
@@ -1194,7 +1165,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_translation_id_for_campaign_variation_beta",
+        module="pre.api.campaigns.get_translation_id_for_campaign_variation_beta",
     ),
     "get_translation_for_campaign_variation_beta": Operation(
         id="get_translation_for_campaign_variation_beta",
@@ -1208,7 +1179,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_translation_for_campaign_variation_beta",
+        module="pre.api.campaigns.get_translation_for_campaign_variation_beta",
     ),
     "get_campaigns_beta": Operation(
         id="get_campaigns_beta",
@@ -1252,7 +1223,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
             "-updated_at",
         ),
         include=("campaign-audiences", "campaign-messages"),
-        module="v2026_04_15_pre.api.campaigns.get_campaigns_beta",
+        module="pre.api.campaigns.get_campaigns_beta",
     ),
     "create_campaign_beta": Operation(
         id="create_campaign_beta",
@@ -1266,7 +1237,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.create_campaign_beta",
+        module="pre.api.campaigns.create_campaign_beta",
     ),
     "delete_campaign_beta": Operation(
         id="delete_campaign_beta",
@@ -1280,7 +1251,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.delete_campaign_beta",
+        module="pre.api.campaigns.delete_campaign_beta",
     ),
     "get_campaign_beta": Operation(
         id="get_campaign_beta",
@@ -1294,7 +1265,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=("campaign-audiences", "campaign-messages"),
-        module="v2026_04_15_pre.api.campaigns.get_campaign_beta",
+        module="pre.api.campaigns.get_campaign_beta",
     ),
     "update_campaign_beta": Operation(
         id="update_campaign_beta",
@@ -1308,7 +1279,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.update_campaign_beta",
+        module="pre.api.campaigns.update_campaign_beta",
     ),
     "get_campaign_audiences_for_campaign_beta": Operation(
         id="get_campaign_audiences_for_campaign_beta",
@@ -1322,7 +1293,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_campaign_audiences_for_campaign_beta",
+        module="pre.api.campaigns.get_campaign_audiences_for_campaign_beta",
     ),
     "get_messages_for_campaign_beta": Operation(
         id="get_messages_for_campaign_beta",
@@ -1336,7 +1307,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_messages_for_campaign_beta",
+        module="pre.api.campaigns.get_messages_for_campaign_beta",
     ),
     "get_audience_ids_for_campaign_beta": Operation(
         id="get_audience_ids_for_campaign_beta",
@@ -1350,7 +1321,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_audience_ids_for_campaign_beta",
+        module="pre.api.campaigns.get_audience_ids_for_campaign_beta",
     ),
     "get_message_ids_for_campaign_beta": Operation(
         id="get_message_ids_for_campaign_beta",
@@ -1364,7 +1335,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_message_ids_for_campaign_beta",
+        module="pre.api.campaigns.get_message_ids_for_campaign_beta",
     ),
     "get_tag_ids_for_campaign": Operation(
         id="get_tag_ids_for_campaign",
@@ -1378,7 +1349,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_tag_ids_for_campaign",
+        module="pre.api.campaigns.get_tag_ids_for_campaign",
     ),
     "get_tags_for_campaign": Operation(
         id="get_tags_for_campaign",
@@ -1392,7 +1363,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_tags_for_campaign",
+        module="pre.api.campaigns.get_tags_for_campaign",
     ),
     "get_campaign_variation_for_translation_beta": Operation(
         id="get_campaign_variation_for_translation_beta",
@@ -1406,7 +1377,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_campaign_variation_for_translation_beta",
+        module="pre.api.campaigns.get_campaign_variation_for_translation_beta",
     ),
     "get_campaign_variation_id_for_translation_beta": Operation(
         id="get_campaign_variation_id_for_translation_beta",
@@ -1420,13 +1391,13 @@ V2026_04_15_PRE: dict[str, Operation] = {
         filters=(),
         sort=(),
         include=(),
-        module="v2026_04_15_pre.api.campaigns.get_campaign_variation_id_for_translation_beta",
+        module="pre.api.campaigns.get_campaign_variation_id_for_translation_beta",
     ),
 }
 
 OPERATIONS: dict[str, dict[str, Operation]] = {
-    "2026-04-15": V2026_04_15,
-    "2026-04-15.pre": V2026_04_15_PRE,
+    "2026-04-15": STABLE_OPERATIONS,
+    "2026-04-15.pre": PRE_OPERATIONS,
 }
 
 STABLE_REVISION = "2026-04-15"

@@ -1,11 +1,11 @@
-"""Models of revision ``2026-04-15`` (generated; imported on first use of each name)."""
+"""Models of the stable revision (generated; imported on first use of each name)."""
 
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .._generated.v2026_04_15.models import *  # noqa: F403
+    from .._generated.stable.models import *  # noqa: F403
 
 
 def __getattr__(name: str) -> Any:
-    return getattr(import_module("..._generated.v2026_04_15.models", __name__), name)
+    return getattr(import_module("..._generated.stable.models", __name__), name)

@@ -82,7 +82,7 @@ class FakeKlaviyo:
             if revision.endswith(".pre"):
                 self.behaviours[revision] = PreBehaviour(revision, self.timings)
             else:
-                self.behaviours[revision] = StableBehaviour(self.timings)
+                self.behaviours[revision] = StableBehaviour(revision, self.timings)
         self.unexpected_errors: list[BaseException] = []
         """Exceptions a handler raised (answered as 500s): a test can assert this stays empty."""
         self.app = FakeApp(self)

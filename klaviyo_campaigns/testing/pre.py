@@ -1,4 +1,4 @@
-"""Revision 2026-04-15.pre: campaign -> audiences -> messages -> variations.
+"""The ``.pre`` revision: campaign -> audiences -> messages -> variations.
 
 Answers carry the shapes of Klaviyo's published ``.pre`` spec and the prose overview's extra
 fields (message ``status`` in upper case, flat audience fields, ``scheduling_info``, ...), so code
@@ -57,7 +57,7 @@ def _status(message: Record) -> str:
 
 
 class PreBehaviour(Behaviour):
-    """Handlers and resource types of revision 2026-04-15.pre."""
+    """Handlers and resource types of the ``.pre`` revision."""
 
     null_links = True
     default_sorts: ClassVar[dict[str, str]] = {

@@ -1,6 +1,7 @@
 """The specs the fake serves: one normalized OpenAPI document per revision, read as package data.
 
-Each revision's spec is ``<package>/_generated/v<revision>/openapi.json`` (written by codegen).
+Each revision's spec is ``<package>/_generated/<stable|pre>/openapi.json`` (written by codegen),
+found by its ``info.version``.
 The package is found relative to this module, so a vendored copy under another name works.
 The fake reads operations, limits, filters, sort and include values from these documents
 directly, so it stays independent of the SDK's generated code.
@@ -75,48 +76,39 @@ class RevisionSpec:
         return None
 
 
-def revision_dirname(revision: str) -> str:
-    """``2026-04-15.pre`` -> ``v2026_04_15_pre`` (the generated package of that revision)."""
-    return "v" + revision.replace("-", "_").replace(".", "_")
-
-
 def _package_root() -> resources.abc.Traversable:
     package = (__package__ or "").rpartition(".")[0]
     return resources.files(package)
 
 
+@lru_cache(maxsize=1)
+def _spec_files() -> dict[str, resources.abc.Traversable]:
+    """``{revision: openapi.json}`` of every generated package, by each spec's ``info.version``."""
+    generated = _package_root() / "_generated"
+    found = {}
+    if generated.is_dir():
+        for child in generated.iterdir():
+            spec = child / "openapi.json"
+            if child.is_dir() and spec.is_file():
+                found[json.loads(spec.read_text(encoding="utf-8"))["info"]["version"]] = spec
+    return found
+
+
 @lru_cache(maxsize=8)
 def load_document(revision: str) -> Json:
     """Read the normalized spec of ``revision`` from the package data (once; do not mutate)."""
-    path = _package_root() / "_generated" / revision_dirname(revision) / "openapi.json"
-    if not path.is_file():
+    path = _spec_files().get(revision)
+    if path is None:
         raise FileNotFoundError(
-            f"no spec for revision {revision!r} at {path}; run `make generate` first"
+            f"no spec for revision {revision!r} under _generated/; run `make generate` first"
         )
     document: Json = json.loads(path.read_text(encoding="utf-8"))
     return document
 
 
-@lru_cache(maxsize=1)
-def _available() -> tuple[str, ...]:
-    return tuple(available_revisions_uncached())
-
-
 def available_revisions() -> list[str]:
     """Every revision whose spec is present in the package data."""
-    return list(_available())
-
-
-def available_revisions_uncached() -> list[str]:
-    """Every revision whose spec is present in the package data."""
-    generated = _package_root() / "_generated"
-    found = []
-    if generated.is_dir():
-        for child in generated.iterdir():
-            spec = child / "openapi.json"
-            if child.is_dir() and spec.is_file():
-                found.append(json.loads(spec.read_text(encoding="utf-8"))["info"]["version"])
-    return sorted(found)
+    return sorted(_spec_files())
 
 
 def index(document: Json) -> RevisionSpec:

@@ -1,4 +1,4 @@
-"""Revision 2026-04-15: campaigns with channel messages, send and recipient-estimation jobs."""
+"""The stable revision: campaigns with channel messages, send and recipient-estimation jobs."""
 
 from __future__ import annotations
 
@@ -13,8 +13,6 @@ from .clock import isoformat
 from .jobs import estimated_recipients, job_status, new_job
 from .jsonapi import conflict, invalid, not_found, object_link, relationship_links
 from .store import Dataset, Json, Record
-
-REVISION = "2026-04-15"
 
 SENT_STATES = ("Sending", "Sent")
 
@@ -74,12 +72,11 @@ def new_message(now: datetime, id_: str, campaign_id: str, definition: Json) -> 
 
 
 class StableBehaviour(Behaviour):
-    """Handlers and resource types of revision 2026-04-15."""
+    """Handlers and resource types of the stable revision."""
 
-    revision = REVISION
-
-    def __init__(self, timings: Timings) -> None:
+    def __init__(self, revision: str, timings: Timings) -> None:
         super().__init__()
+        self.revision = revision
         self.timings = timings
         self.types = {
             "campaign": ResourceType(
@@ -558,4 +555,4 @@ def register_shared(behaviour: Behaviour) -> None:
     )
 
 
-__all__ = ["REVISION", "StableBehaviour", "new_campaign", "new_message", "not_found"]
+__all__ = ["StableBehaviour", "new_campaign", "new_message", "not_found"]

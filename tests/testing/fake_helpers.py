@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-STABLE = "2026-04-15"
-PRE = "2026-04-15.pre"
+from klaviyo_campaigns import REVISIONS
+
+STABLE, PRE = REVISIONS
 KEY = "pk_test_0123456789"
 START = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 

@@ -1,4 +1,4 @@
-"""Revision 2026-04-15.pre against the fake: atomic create, clones, lifecycle, locks, deletes."""
+"""The .pre revision against the fake: atomic create, clones, lifecycle, locks, deletes."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Revision 2026-04-15 against the fake: campaigns, listing, jobs, clones, relationships."""
+"""The stable revision against the fake: campaigns, listing, jobs, clones, relationships."""
 
 from __future__ import annotations
 
