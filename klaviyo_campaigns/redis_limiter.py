@@ -225,6 +225,7 @@ class RedisLimiter:
         self._instance = uuid.uuid4().hex[:12]  # names this limiter's sends in the logs
         self._sends = itertools.count()
         self._redis_down_until: float | None = None  # loop time; None while Redis answers
+        self._redis_down_since = 0.0  # loop time the current outage was first seen
         self._background: set[asyncio.Task[None]] = set()
 
     @classmethod
@@ -265,6 +266,7 @@ class RedisLimiter:
                     in_flight.append(None)
                     return
                 member = f"{self._instance}:{next(self._sends)}"
+                started = asyncio.get_running_loop().time()
                 try:
                     wait_us = await self._try_acquire(bucket, member)
                 except _REDIS_FAILURES as exc:
@@ -272,7 +274,7 @@ class RedisLimiter:
                     await self._fallback.acquire(bucket)
                     in_flight.append(None)
                     return
-                self._redis_answered()
+                self._redis_answered(started)
                 if wait_us <= 0:
                     in_flight.append(member)
                     return
@@ -303,6 +305,7 @@ class RedisLimiter:
         await self._fallback.pause(bucket, seconds)  # honoured too if Redis fails later
         if self._in_fallback():
             return
+        started = asyncio.get_running_loop().time()
         try:
             await self._call(
                 self._pause_script(keys=[self._key(bucket, "pause")], args=[_micros(seconds)])
@@ -310,7 +313,7 @@ class RedisLimiter:
         except _REDIS_FAILURES as exc:
             self._redis_failed(exc)
         else:
-            self._redis_answered()
+            self._redis_answered(started)
 
     # -- lifetime ------------------------------------------------------------------------------
 
@@ -402,6 +405,7 @@ class RedisLimiter:
                 f"the shared rate limiter's Redis failed ({what}); nothing was sent"
             ) from exc
         if self._redis_down_until is None:
+            self._redis_down_since = asyncio.get_running_loop().time()
             logger.warning(
                 "shared rate limiter's Redis failed (%s): pacing this process alone, "
                 "retrying Redis every %g s",
@@ -410,8 +414,10 @@ class RedisLimiter:
             )
         self._redis_down_until = asyncio.get_running_loop().time() + self._retry_interval
 
-    def _redis_answered(self) -> None:
-        if self._redis_down_until is not None:
+    def _redis_answered(self, started: float) -> None:
+        # A reply to a call sent before the outage was seen (read from the socket after another
+        # call failed) says nothing about Redis now: only a later call ends the outage.
+        if self._redis_down_until is not None and started >= self._redis_down_since:
             logger.warning("shared rate limiter's Redis answers again: pacing is shared again")
             self._redis_down_until = None
 
