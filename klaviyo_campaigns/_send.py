@@ -19,6 +19,7 @@ import httpx
 from . import _retry
 from ._generated.operations import Operation
 from ._generated.v2026_04_15.types import Response
+from ._headroom import RateLimitSnapshot, parse_rate_limit_headers
 from ._limits import Bucket, Limiter
 from .errors import (
     APIStatusError,
@@ -71,6 +72,7 @@ class Sender:
         backoff_base: float = 0.5,
         backoff_cap: float = 8.0,
         retry_after_cap: float = 60.0,
+        rate_share: float = 1.0,
     ) -> None:
         self._http = http
         self._base_url = base_url.rstrip("/")
@@ -82,6 +84,8 @@ class Sender:
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
         self._retry_after_cap = retry_after_cap
+        self._rate_share = rate_share
+        self.rate_limits: dict[str, RateLimitSnapshot] = {}  # by endpoint: the latest report
 
     def __repr__(self) -> str:
         return f"<Sender {self._base_url} key={self._key_id}>"
@@ -111,7 +115,7 @@ class Sender:
             key=f"{self._key_id}:{operation.method} {operation.path}",
             burst=operation.burst,
             steady=operation.steady,
-        )
+        ).scaled(self._rate_share)
 
     def _build(self, operation: Operation, request: dict[str, Any]) -> httpx.Request:
         headers = {**self._headers, "revision": operation.revision, **request.get("headers", {})}
@@ -144,6 +148,7 @@ class Sender:
                 # Answered, failed or cancelled: the request can no longer reach Klaviyo later.
                 self._limiter.release(bucket)
             if response is not None:
+                self._observe(operation, bucket, response)
                 if response.status_code < 400:
                     self._log(operation, str(response.status_code), attempt, None)
                     return response
@@ -176,6 +181,16 @@ class Sender:
                 assert isinstance(failure, httpx.TransportError)
                 raise _transport_error(operation, failure) from failure
             return response
+
+    def _observe(self, operation: Operation, bucket: Bucket, response: httpx.Response) -> None:
+        """Keep the server's ``RateLimit-*`` report, and hand it to a limiter that adapts."""
+        report = parse_rate_limit_headers(response.headers, time.monotonic())
+        if report is None:  # a 429, or an answer from something other than Klaviyo
+            return
+        self.rate_limits[f"{operation.method} {operation.path}"] = report
+        observe = getattr(self._limiter, "observe", None)
+        if observe is not None:
+            observe(bucket, report)
 
     def _wait(self, attempt: int, response: httpx.Response | None) -> float:
         if response is not None and response.status_code == 429:
