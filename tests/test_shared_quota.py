@@ -223,3 +223,28 @@ async def test_a_share_leaves_the_rest_to_a_client_that_takes_everything(share: 
     for limit, window in ((burst, BURST_WINDOW), (steady, STEADY_WINDOW)):
         for i in range(len(times) - limit):
             assert times[i + limit] - times[i] >= window
+
+
+async def test_rate_limits_shows_the_latest_report_per_endpoint() -> None:
+    fake = FakeKlaviyo(validate=False, seed=7)
+    [campaign_id] = fake.seed_campaigns(1)
+    async with (
+        httpx.AsyncClient(transport=fake.transport()) as http,
+        Klaviyo(KEY, base_url=fake.base_url, http_client=http) as kl,
+    ):
+        assert dict(kl.rate_limits) == {}
+        before = time.monotonic()
+        await kl.stable.get_campaign(campaign_id)
+        await kl.stable.get_campaign(campaign_id)
+        fake.faults.throttle_next("get_campaign", retry_after=0.05)
+        await kl.stable.get_campaign(campaign_id)  # a 429 (no report), then retried
+        await kl.stable.get_campaigns(filter="equals(messages.channel,'email')")
+        limits = kl.rate_limits
+
+    snapshot = limits[f"GET {OPERATION.path}"]
+    assert (snapshot.limit, snapshot.remaining) == (150, 147)
+    assert 0 < snapshot.reset <= 60 and snapshot.whole_seconds
+    assert before <= snapshot.received_at <= time.monotonic()
+    assert limits["GET /api/campaigns"].remaining == 149
+    with pytest.raises(TypeError):
+        limits["GET /api/campaigns"] = snapshot  # type: ignore[index]
