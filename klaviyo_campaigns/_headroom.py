@@ -9,9 +9,12 @@ not a 429 says how the steady window stands: `RateLimit-Limit` (requests per win
 
 - It compares the server's count with its own: requests used in the window minus the ones this
   limiter sent in it are someone else's. While others draw on the quota ("shared"), the bucket
-  stops bursting and spaces its requests evenly over what is left of the window, after leaving
-  room for the others at the rate they have drawn so far in it, and never faster than the
-  steady limit's average. Shared lasts one more window after the others were last seen.
+  stops bursting and spaces its requests evenly over what is left of the window, never faster
+  than the steady limit's average, after leaving room for what the others are expected to draw
+  in the rest of it: at least what they drew in the whole window before, and at least their
+  rate so far in this one (measured over a quarter or half window at least, so that an
+  opening burst is not taken for a rate). Shared lasts one more window after the others were
+  last seen.
 - Whether shared or not, once the server says nothing remains, nothing goes until the window
   resets.
 
@@ -103,7 +106,8 @@ class Headroom:
     report: RateLimitSnapshot | None = None
     since_report: int = 0  # own requests let go after the report arrived
     in_flight_at_report: int = 0  # own requests that may have reached the server after it
-    others: int = 0  # requests of others in the report's window
+    others: int = 0  # requests of others in the report's window, so far
+    others_before: int | None = None  # their whole draw in the window before, if reported
     shared_until: float = float("-inf")
     last_sent: float = float("-inf")
     own: deque[float] = field(default_factory=deque)  # own send times, the last window or two
@@ -126,6 +130,10 @@ class Headroom:
             and report.remaining > current.remaining
         ):
             return  # same window, fewer counted: an older answer overtaken by a newer one
+        if current is not None and abs(report.resets_at - current.resets_at) >= self.window / 2:
+            # A new window: what the others drew in the last one is the best guess for this one.
+            follows = abs(report.resets_at - current.resets_at - self.window) < self.window / 2
+            self.others_before = self.others if follows else None
         self.report = report
         self.since_report = 0
         self.in_flight_at_report = in_flight
@@ -153,15 +161,24 @@ class Headroom:
         left = report.remaining - self.in_flight_at_report - self.since_report
         if not shared:
             return now if left > 0 else ends_at
-        # Leave the others what they drew so far in this window, at the same rate, and spread
+        # Leave the others what they are expected to draw in the rest of the window, and spread
         # the rest evenly over the time left (never faster than the steady average).
         time_left = ends_at - now
-        elapsed = max(self.window - (report.resets_at - report.received_at), self.window / 10)
-        budget = left - self.others / elapsed * time_left
+        budget = left - self._others_to_come(report, time_left)
         if budget < 1:
             return ends_at
         spacing = max(time_left / budget, self.window / report.limit)
         return max(now, self.last_sent + spacing)
+
+    def _others_to_come(self, report: RateLimitSnapshot, time_left: float) -> float:
+        # Their rate so far, over a quarter of the window at least (an opening burst is not a
+        # rate); once a whole window of theirs is known, at least what they drew in it, and the
+        # rate over half a window at least (late in the window the rate is the better guess).
+        elapsed = self.window - (report.resets_at - report.received_at)
+        if self.others_before is None:
+            return self.others / max(elapsed, self.window / 4) * time_left
+        at_rate = self.others / max(elapsed, self.window / 2) * time_left
+        return max(self.others_before - self.others, at_rate)
 
     def _ends_at(self, report: RateLimitSnapshot) -> float:
         # The latest the window can reset: a request sent after it cannot count in this one.
