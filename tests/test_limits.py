@@ -690,6 +690,30 @@ async def test_when_others_draw_the_bucket_spreads_what_is_left_and_leaves_them_
     assert min(gaps) >= 60.0 / 40 - 1e-9
 
 
+async def test_an_opening_burst_of_others_is_not_taken_for_their_rate() -> None:
+    # Someone else sends 10 at the start of every window and nothing more. In the first window
+    # they are seen in, that is all there is to go by (their rate over a quarter window, which
+    # leaves nothing here); from the next on, the bucket expects what they drew in the window
+    # before and takes most of the other 30.
+    clock = VirtualTime()
+    limiter = limiter_on(clock)
+    bucket = Bucket("k:GET /api/campaigns", burst=10, steady=40)
+    sent: list[float] = []
+
+    def server(now: float) -> RateLimitSnapshot:
+        start = math.floor(now / 60.0) * 60.0
+        mine = sum(1 for t in sent if t >= start)
+        return report(max(0, 40 - mine - 10), start + 60.0 - now)
+
+    await clock.run_until(1.0)
+    limiter.observe(bucket, server(clock()))
+    await adapting_run(limiter, clock, bucket, 200, server, sent, until=299.0)
+
+    per_window = [sum(1 for t in sent if w * 60.0 <= t < (w + 1) * 60.0) for w in range(5)]
+    assert all(n <= 30 for n in per_window)  # never into the others' 10
+    assert min(per_window[1:]) >= 24, per_window  # and most of the rest
+
+
 async def test_nothing_goes_once_the_server_says_nothing_remains() -> None:
     clock = VirtualTime()
     limiter = limiter_on(clock)
