@@ -124,13 +124,15 @@ class Headroom:
     def observe(self, report: RateLimitSnapshot, in_flight: int) -> None:
         """Take a report; `in_flight` is how many own requests are still unanswered."""
         current = self.report
-        if (
-            current is not None
-            and abs(report.resets_at - current.resets_at) < self.window / 2
-            and report.remaining > current.remaining
+        if current is not None and (
+            report.resets_at < current.resets_at - self.window / 2  # from an earlier window
+            or (
+                abs(report.resets_at - current.resets_at) < self.window / 2
+                and report.remaining > current.remaining  # same window, fewer counted
+            )
         ):
-            return  # same window, fewer counted: an older answer overtaken by a newer one
-        if current is not None and abs(report.resets_at - current.resets_at) >= self.window / 2:
+            return  # an older answer overtaken by a newer one
+        if current is not None and report.resets_at >= current.resets_at + self.window / 2:
             # A new window: what the others drew in the last one is the best guess for this one.
             follows = abs(report.resets_at - current.resets_at - self.window) < self.window / 2
             self.others_before = self.others if follows else None

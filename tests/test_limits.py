@@ -733,6 +733,8 @@ async def test_an_older_report_overtaken_by_a_newer_one_is_ignored() -> None:
     limiter.observe(bucket, report(remaining=0, reset=30.0))
     limiter.observe(bucket, report(remaining=5, reset=30.0))  # same window, counted less: older
     assert limiter.next_slot(bucket) == pytest.approx(30.001)
+    limiter.observe(bucket, report(remaining=40, reset=-30.0))  # the window before: older still
+    assert limiter.next_slot(bucket) == pytest.approx(30.001)
 
 
 async def test_without_adapt_reports_change_nothing() -> None:
