@@ -52,6 +52,8 @@ class PacedLimiter(WindowLimiter):
     No span of a window's length holds more than the window's limit of arrivals, as with
     `WindowLimiter`, and consecutive requests of a bucket go at least `(window + margin) / limit`
     apart for each of its two windows: with Klaviyo's 10/s and 150/min, one every 0.4 s.
+    Each request's wake-up lateness is lost to the spacing (a bucket of one keeps no credit),
+    a fraction of a percent at Klaviyo's spacing. `next_slot` reports the window rule only.
 
     Args:
         share: use at most this fraction (0 < share <= 1) of each limit, rounded down, at
