@@ -24,7 +24,14 @@ from typing import Any
 import httpx
 import pytest
 
-from klaviyo_campaigns import Klaviyo, PacedLimiter, RateLimitSnapshot, WindowLimiter
+from klaviyo_campaigns import (
+    Klaviyo,
+    NotFoundError,
+    PacedLimiter,
+    RateLimitError,
+    RateLimitSnapshot,
+    WindowLimiter,
+)
 from klaviyo_campaigns._generated.operations import V2026_04_15
 from klaviyo_campaigns._limits import Bucket, key_fingerprint
 from klaviyo_campaigns.testing import FakeKlaviyo
@@ -264,3 +271,18 @@ async def test_rate_limits_shows_the_latest_report_per_endpoint() -> None:
     assert limits["GET /api/campaigns"].remaining == 149
     with pytest.raises(TypeError):
         limits["GET /api/campaigns"] = snapshot  # type: ignore[index]
+
+
+async def test_an_error_answer_reports_too_and_a_429_does_not() -> None:
+    fake = FakeKlaviyo(validate=False, seed=8)
+    async with (
+        httpx.AsyncClient(transport=fake.transport()) as http,
+        Klaviyo(KEY, base_url=fake.base_url, http_client=http, max_retries=0) as kl,
+    ):
+        with pytest.raises(NotFoundError):
+            await kl.stable.get_campaign("01NOTTHERE")
+        assert kl.rate_limits[f"GET {OPERATION.path}"].remaining == 149
+        fake.faults.throttle_next("get_campaign", retry_after=1)
+        with pytest.raises(RateLimitError):
+            await kl.stable.get_campaign("01NOTTHERE")
+        assert kl.rate_limits[f"GET {OPERATION.path}"].remaining == 149  # unchanged
