@@ -5,6 +5,9 @@ async with Klaviyo() as kl:
 """
 
 from ._client import Klaviyo
+from ._headroom import RateLimitSnapshot
+from ._limits import WindowLimiter
+from ._paced import PacedLimiter
 from ._version import GENERATOR, REVISIONS, SPEC_SHA256, __version__
 from .errors import (
     APIStatusError,
@@ -40,13 +43,16 @@ __all__ = [
     "Klaviyo",
     "KlaviyoError",
     "NotFoundError",
+    "PacedLimiter",
     "PermissionDeniedError",
     "RateLimitError",
+    "RateLimitSnapshot",
     "ResponseValidationError",
     "ServerError",
     "TimeoutError",
     "TransportError",
     "ValidationError",
+    "WindowLimiter",
     "WriteMayHaveBeenApplied",
     "__version__",
 ]

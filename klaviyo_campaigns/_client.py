@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Awaitable, Callable
-from types import TracebackType
+from collections.abc import Awaitable, Callable, Mapping
+from types import MappingProxyType, TracebackType
 from typing import TYPE_CHECKING, Any, ParamSpec, Self, TypeVar
 
 import httpx
 
 from . import _coerce, polling
 from ._generated.stable import facade as stable_facade
-from ._limits import Limiter, WindowLimiter, key_fingerprint
+from ._headroom import RateLimitSnapshot
+from ._limits import Limiter, WindowLimiter, check_share, key_fingerprint
 from ._send import JSON_API, Sender
 from ._version import __version__
 from .errors import ConfigurationError
@@ -80,7 +81,12 @@ class Klaviyo:
             and its own timeout and pool apply (``timeout`` and ``max_connections`` are for the
             client the SDK builds, which sends through aiohttp: see the configuration guide).
         limiter: where rate limits are kept; an in-process ``WindowLimiter`` by default, or a
-            shared one (``RedisLimiter``) for many processes on one account.
+            shared one (``RedisLimiter``) for many processes on one account, or a
+            ``PacedLimiter`` that spaces requests evenly.
+        rate_share: use at most this fraction (more than 0, at most 1) of every endpoint's burst
+            and steady limit, rounded down and at least one request per window, leaving the
+            rest of the account's quota to its other integrations. Works with any limiter;
+            give it here or as the limiter's own ``share``, not both.
     """
 
     def __init__(
@@ -96,6 +102,7 @@ class Klaviyo:
         max_connections: int | None = None,
         http_client: httpx.AsyncClient | None = None,
         limiter: Limiter | None = None,
+        rate_share: float = 1.0,
     ) -> None:
         key = api_key if api_key is not None else os.environ.get("KLAVIYO_API_KEY")
         if not key or not key.strip():
@@ -119,6 +126,11 @@ class Klaviyo:
             raise ConfigurationError(
                 "max_connections sizes the client the SDK builds; with http_client, size that "
                 "client's pool instead (httpx.Limits)"
+            )
+        share = check_share(rate_share, "rate_share")
+        if share != 1.0 and getattr(limiter, "share", 1.0) != 1.0:
+            raise ConfigurationError(
+                "rate_share is given and so is the limiter's own share: give one of them"
             )
         self.base_url = url.rstrip("/")
         self._owns_http = http_client is None
@@ -145,6 +157,7 @@ class Klaviyo:
             retry_deadline=retry_deadline,
             backoff_base=backoff_base,
             backoff_cap=backoff_cap,
+            rate_share=share,
         )
         self.stable = stable_facade.API(self._sender.send, _coerce)
         self.with_raw_response = RawResponses(self._sender)
@@ -155,6 +168,16 @@ class Klaviyo:
         from ._generated.pre.facade import API
 
         return API(self._sender.send, _coerce)
+
+    @property
+    def rate_limits(self) -> Mapping[str, RateLimitSnapshot]:
+        """The server's latest ``RateLimit-*`` report per endpoint (``"GET /api/campaigns"``).
+
+        Counts cover every integration of the account, so ``remaining`` shows the headroom left
+        to all of them in the current steady window. Read-only and live: an endpoint appears
+        after its first answer that is not a 429.
+        """
+        return MappingProxyType(self._sender.rate_limits)
 
     def __repr__(self) -> str:
         return f"Klaviyo(base_url={self.base_url!r}, api_key=<redacted>)"

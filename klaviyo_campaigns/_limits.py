@@ -19,8 +19,11 @@ tens of milliseconds and let a few requests in a thousand meet a 429.
 
 The price is one round trip per window: a bucket sends at most N per (window + latency + margin)
 rather than N per window; with Klaviyo's limits the steady window binds in long runs, where that
-costs latency / 60 s. aiolimiter is not used: its leaky bucket admits `capacity + rate * window`
-(twice the limit) per window, and shrinking it to fit costs half the throughput.
+costs latency / 60 s. Within that bound `WindowLimiter` sends as early as it may, so a burst goes
+at once; `PacedLimiter` (in `_paced.py`) keeps the same bound and spaces the requests evenly.
+
+Both take a `share` of every limit (for an account whose quota other integrations use too) and
+adapt to the server's own count (`RateLimit-*` headers, see `_headroom.py`) through `observe`.
 
 A `Limiter` is anything with `acquire`, `release` and `pause`; a shared, multi-process
 implementation (Redis) replaces `WindowLimiter` behind the same three methods.
@@ -37,7 +40,17 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-__all__ = ["Bucket", "Limiter", "WindowLimiter"]
+from ._headroom import Headroom, RateLimitSnapshot
+from .errors import ConfigurationError
+
+__all__ = [
+    "AdaptingLimiter",
+    "Bucket",
+    "Limiter",
+    "WindowLimiter",
+    "check_share",
+    "shared_limit",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +84,30 @@ class Bucket:
         """
         return cls(f"{key_fingerprint(api_key)}:{method.upper()} {path}", burst, steady)
 
+    def scaled(self, share: float) -> Bucket:
+        """This bucket with `share` of each limit (see `shared_limit`)."""
+        if share == 1.0:
+            return self
+        return Bucket(self.key, shared_limit(self.burst, share), shared_limit(self.steady, share))
+
+
+def check_share(share: object, name: str = "share") -> float:
+    """`share` as a float in (0, 1], or a `ConfigurationError` naming the argument."""
+    if isinstance(share, bool) or not isinstance(share, int | float):
+        raise ConfigurationError(f"{name} must be a number in (0, 1], got {share!r}")
+    if not (math.isfinite(share) and 0 < share <= 1):
+        raise ConfigurationError(f"{name} must be more than 0 and at most 1, got {share!r}")
+    return float(share)
+
+
+def shared_limit(limit: int, share: float) -> int:
+    """`share` of `limit`, rounded down (never above the share), and at least 1.
+
+    The tolerance keeps a product that floating point puts just under a whole number (0.29 * 100
+    is 28.999...) from losing a request; it is far below one request of any real limit.
+    """
+    return max(1, math.floor(limit * share + 1e-9))
+
 
 def key_fingerprint(api_key: str) -> str:
     """A short, stable, non-reversible name for an API key (16 hex digits of its SHA-256)."""
@@ -101,6 +138,14 @@ class Limiter(Protocol):
         ...
 
 
+class AdaptingLimiter(Limiter, Protocol):
+    """A `Limiter` that also reads the server's count: the client hands it every report."""
+
+    def observe(self, bucket: Bucket, report: RateLimitSnapshot) -> None:
+        """The server's `RateLimit-*` headers on an answer in `bucket` (after its `release`)."""
+        ...
+
+
 @dataclass(slots=True)
 class _BucketState:
     answered: list[float] = field(default_factory=list)  # release times, ascending
@@ -108,6 +153,7 @@ class _BucketState:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # FIFO: its holder is the next to send
     released: asyncio.Event = field(default_factory=asyncio.Event)  # set by every release
     paused_until: float = float("-inf")
+    headroom: Headroom | None = None  # None while not adapting
 
 
 class WindowLimiter:
@@ -122,11 +168,18 @@ class WindowLimiter:
     client stopped waiting for it (a timeout or a cancelled task releases at once) and timer
     rounding. Transit delay and jitter need no margin: slots are timed by their answers.
     `clock` and `sleep` default to `time.monotonic` and `asyncio.sleep`.
+
+    `share` (0 < share <= 1) uses at most that fraction of each limit, rounded down and at least
+    one request per window, leaving the rest of the account's quota to other integrations.
+    With `adapt` (the default), the server's `RateLimit-*` reports (`observe`) slow a bucket
+    whose quota someone else is drawing on to fit what is left (see `_headroom.py`).
     """
 
     def __init__(
         self,
         *,
+        share: float = 1.0,
+        adapt: bool = True,
         burst_window: float = 1.0,
         steady_window: float = 60.0,
         margin: float = 0.01,
@@ -135,6 +188,8 @@ class WindowLimiter:
     ) -> None:
         if burst_window <= 0 or steady_window <= 0 or margin < 0:
             raise ValueError("windows must be positive and the margin not negative")
+        self.share = check_share(share)
+        self.adapt = adapt
         self._burst_window = burst_window
         self._steady_window = steady_window
         self._margin = margin
@@ -144,7 +199,7 @@ class WindowLimiter:
 
     def __repr__(self) -> str:
         return (
-            f"WindowLimiter(burst_window={self._burst_window}, "
+            f"{type(self).__name__}(share={self.share}, burst_window={self._burst_window}, "
             f"steady_window={self._steady_window}, margin={self._margin}, "
             f"buckets={len(self._states)})"
         )
@@ -153,18 +208,50 @@ class WindowLimiter:
         """Wait (FIFO per bucket) until a request may be sent in `bucket`, then count it."""
         state = self._state(bucket)
         async with state.lock:
-            while True:
-                now = self._clock()
-                opens_at = self._opens_at(state, bucket, now)
-                if opens_at <= now:
-                    state.in_flight += 1
-                    return
-                # Recheck after waking: a pause may have started, or a slot been released.
-                if math.isinf(opens_at):
-                    state.released.clear()
-                    await state.released.wait()
-                else:
-                    await self._sleep(opens_at - now)
+            await self._until_open(state, bucket.scaled(self.share))
+            self._count(state)
+
+    def observe(self, bucket: Bucket, report: RateLimitSnapshot) -> None:
+        """The server's count for `bucket`'s steady window (its `RateLimit-*` headers).
+
+        Re-timed to this limiter's clock; ignored unless `adapt`.
+        """
+        if not self.adapt:
+            return
+        state = self._state(bucket)
+        assert state.headroom is not None
+        # Re-timed on this limiter's clock: what counts is the time left, not the timestamp.
+        now = self._clock()
+        report = RateLimitSnapshot(
+            report.limit, report.remaining, report.reset, now, report.whole_seconds
+        )
+        state.headroom.observe(report, state.in_flight)
+        state.released.set()  # a waiter held by an old report looks again
+
+    def shared(self, bucket: Bucket) -> bool:
+        """Whether the server's reports show another user drawing on `bucket`'s quota now."""
+        state = self._states.get(bucket.key)
+        headroom = state.headroom if state is not None else None
+        return headroom is not None and headroom.shared(self._clock())
+
+    async def _until_open(self, state: _BucketState, bucket: Bucket) -> None:
+        """Return at the first moment a request of `bucket` may go (the caller holds the lock)."""
+        while True:
+            now = self._clock()
+            opens_at = self._opens_at(state, bucket, now)
+            if opens_at <= now:
+                return
+            # Recheck after waking: a pause may have started, or a slot been released.
+            if math.isinf(opens_at):
+                state.released.clear()
+                await state.released.wait()
+            else:
+                await self._sleep(opens_at - now)
+
+    def _count(self, state: _BucketState) -> None:
+        state.in_flight += 1
+        if state.headroom is not None:
+            state.headroom.sent(self._clock())
 
     def release(self, bucket: Bucket) -> None:
         """Mark one in-flight request of `bucket` answered now."""
@@ -196,13 +283,17 @@ class WindowLimiter:
         """
         now = self._clock()
         state = self._states.get(bucket.key)
-        return now if state is None else max(now, self._opens_at(state, bucket, now))
+        if state is None:
+            return now
+        return max(now, self._opens_at(state, bucket.scaled(self.share), now))
 
     def _state(self, bucket: Bucket) -> _BucketState:
         # get before create: a new state holds a lock and an event, not to be built per call.
         state = self._states.get(bucket.key)
         if state is None:
-            state = self._states[bucket.key] = _BucketState()
+            state = self._states[bucket.key] = _BucketState(
+                headroom=Headroom(self._steady_window) if self.adapt else None
+            )
         return state
 
     def _opens_at(self, state: _BucketState, bucket: Bucket, now: float) -> float:
@@ -210,6 +301,8 @@ class WindowLimiter:
         # flight or were answered after t - W - margin. Answers only age, so the k-th oldest of
         # the recent ones says exactly when enough of them will have aged out.
         opens_at = state.paused_until
+        if state.headroom is not None:
+            opens_at = max(opens_at, state.headroom.opens_at(now))
         answered = state.answered
         for limit, window in (
             (bucket.burst, self._burst_window),

@@ -19,6 +19,7 @@ import httpx
 from . import _retry
 from ._core import Operation, Response
 from ._generated.operations import OPERATIONS
+from ._headroom import RateLimitSnapshot, parse_rate_limit_headers
 from ._limits import Bucket, Limiter
 from .errors import (
     APIStatusError,
@@ -55,6 +56,7 @@ class Sender:
         backoff_base: float = 0.5,
         backoff_cap: float = 8.0,
         retry_after_cap: float = 60.0,
+        rate_share: float = 1.0,
     ) -> None:
         self._http = http
         self._base_url = base_url.rstrip("/")
@@ -66,6 +68,8 @@ class Sender:
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
         self._retry_after_cap = retry_after_cap
+        self._rate_share = rate_share
+        self.rate_limits: dict[str, RateLimitSnapshot] = {}  # by endpoint: the latest report
 
     def __repr__(self) -> str:
         return f"<Sender {self._base_url} key={self._key_id}>"
@@ -95,7 +99,7 @@ class Sender:
             key=f"{self._key_id}:{operation.method} {operation.path}",
             burst=operation.burst,
             steady=operation.steady,
-        )
+        ).scaled(self._rate_share)
 
     def _build(self, operation: Operation, request: dict[str, Any]) -> httpx.Request:
         headers = {**self._headers, "revision": operation.revision, **request.get("headers", {})}
@@ -130,6 +134,7 @@ class Sender:
                 # Answered, failed or cancelled: the request can no longer reach Klaviyo later.
                 self._limiter.release(bucket)
             if response is not None:
+                self._observe(operation, bucket, response)
                 if response.status_code < 400:
                     self._log(operation, str(response.status_code), attempt, None)
                     return response
@@ -192,6 +197,16 @@ class Sender:
         if not shows:
             return None
         return response if check.answer else httpx.Response(204, request=response.request)
+
+    def _observe(self, operation: Operation, bucket: Bucket, response: httpx.Response) -> None:
+        """Keep the server's ``RateLimit-*`` report, and hand it to a limiter that adapts."""
+        report = parse_rate_limit_headers(response.headers, time.monotonic())
+        if report is None:  # a 429, or an answer from something other than Klaviyo
+            return
+        self.rate_limits[f"{operation.method} {operation.path}"] = report
+        observe = getattr(self._limiter, "observe", None)
+        if observe is not None:
+            observe(bucket, report)
 
     def _wait(self, attempt: int, response: httpx.Response | None) -> float:
         if response is not None and response.status_code == 429:

@@ -75,7 +75,7 @@ from typing import Any, Literal, Self, TypeVar
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from ._limits import Bucket, WindowLimiter
+from ._limits import Bucket, WindowLimiter, check_share
 from .errors import LimiterUnavailableError
 
 __all__ = ["DEFAULT_PREFIX", "RedisLimiter"]
@@ -168,6 +168,10 @@ class RedisLimiter:
         client: a `redis.asyncio.Redis` (or cluster) client; its connection pool is reused for
             every call. Give its sockets timeouts; `from_url` does.
         prefix: put before every key, so several services or tests can share one Redis.
+        share: use at most this fraction (0 < share <= 1) of each limit, rounded down and at
+            least one request per window, leaving the rest of the account's quota to its other
+            integrations. Every process of one service should give the same share: each request
+            is checked against its own process's limits.
         burst_window: the burst window in seconds, as for `WindowLimiter` (1 s; tests shrink
             it as the fake's `speedup` does).
         steady_window: the steady window in seconds (60 s; shrunk likewise).
@@ -188,6 +192,7 @@ class RedisLimiter:
         client: aioredis.Redis | aioredis.RedisCluster,
         *,
         prefix: str = DEFAULT_PREFIX,
+        share: float = 1.0,
         burst_window: float = 1.0,
         steady_window: float = 60.0,
         margin: float = 0.01,
@@ -206,6 +211,7 @@ class RedisLimiter:
             raise ValueError("lease and poll_interval must be positive")
         if redis_timeout <= 0 or retry_interval < 0:
             raise ValueError("redis_timeout must be positive and retry_interval not negative")
+        self.share = check_share(share)
         self._redis = client
         self._prefix = prefix
         self._windows_us = (_micros(burst_window), _micros(steady_window), _micros(margin))
@@ -219,7 +225,7 @@ class RedisLimiter:
         self._pause_script = client.register_script(PAUSE_SCRIPT)
         self._release_script = client.register_script(RELEASE_SCRIPT)
         self._fallback = WindowLimiter(
-            burst_window=burst_window, steady_window=steady_window, margin=margin
+            share=share, burst_window=burst_window, steady_window=steady_window, margin=margin
         )
         self._buckets: dict[str, _LocalBucket] = {}
         self._instance = uuid.uuid4().hex[:12]  # names this limiter's sends in the logs
@@ -242,8 +248,8 @@ class RedisLimiter:
 
     def __repr__(self) -> str:
         return (
-            f"RedisLimiter(prefix={self._prefix!r}, on_redis_error={self._on_redis_error!r}, "
-            f"buckets={len(self._buckets)})"
+            f"RedisLimiter(prefix={self._prefix!r}, share={self.share}, "
+            f"on_redis_error={self._on_redis_error!r}, buckets={len(self._buckets)})"
         )
 
     # -- the Limiter protocol ------------------------------------------------------------------
@@ -345,9 +351,10 @@ class RedisLimiter:
         """One script run: 0 if `member` was recorded in flight, else microseconds to wait."""
         log = self._key(bucket, "log")
         burst_us, steady_us, margin_us = self._windows_us
+        limits = bucket.scaled(self.share)
         args: list[int | str] = [
-            bucket.burst,
-            bucket.steady,
+            limits.burst,
+            limits.steady,
             burst_us,
             steady_us,
             margin_us,

@@ -13,12 +13,20 @@ import itertools
 import math
 import random
 import time
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 import pytest
 
-from klaviyo_campaigns._limits import Bucket, Limiter, WindowLimiter, key_fingerprint
+from klaviyo_campaigns import ConfigurationError, Klaviyo
+from klaviyo_campaigns._headroom import RateLimitSnapshot, parse_rate_limit_headers
+from klaviyo_campaigns._limits import (
+    Bucket,
+    Limiter,
+    WindowLimiter,
+    key_fingerprint,
+    shared_limit,
+)
 
 MARGIN = 0.01
 
@@ -534,3 +542,205 @@ async def test_real_time_small_scale_keeps_the_bound_and_the_rate() -> None:
     ideal_last = 2 * (w60 + margin)
     assert times[-1] >= ideal_last
     assert ideal_last / times[-1] >= 0.98
+
+
+# --- a share of the quota ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("limit", "share", "expected"),
+    [
+        (10, 0.5, 5),
+        (150, 0.5, 75),
+        (10, 0.33, 3),  # 3.3: down, never above the share
+        (150, 0.34, 51),
+        (100, 0.29, 29),  # 28.999... in floating point: still 29
+        (3, 0.5, 1),
+        (3, 0.1, 1),  # 0.3: at least one request per window
+        (10, 1.0, 10),
+    ],
+)
+def test_a_share_rounds_down_and_keeps_one_per_window(
+    limit: int, share: float, expected: int
+) -> None:
+    assert shared_limit(limit, share) == expected
+    bucket = Bucket("k", burst=limit, steady=limit).scaled(share)
+    assert (bucket.burst, bucket.steady) == (expected, expected)
+
+
+@pytest.mark.parametrize("share", [0, -0.1, 1.5, math.nan, math.inf, True, "0.5", None])
+def test_a_bad_share_is_a_configuration_error_naming_it(share: object) -> None:
+    with pytest.raises(ConfigurationError, match="share"):
+        WindowLimiter(share=share)  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="rate_share"):
+        Klaviyo("pk_test_share_0123456789abcdef", rate_share=share)  # type: ignore[arg-type]
+
+
+def test_a_share_is_given_once() -> None:
+    with pytest.raises(ConfigurationError, match="one of them"):
+        Klaviyo("pk_test_share_0123456789abcdef", rate_share=0.5, limiter=WindowLimiter(share=0.5))
+    Klaviyo("pk_test_share_0123456789abcdef", rate_share=0.5, limiter=WindowLimiter())
+
+
+async def test_a_share_holds_every_span_to_its_part_of_each_limit() -> None:
+    clock = VirtualTime()
+    limiter = WindowLimiter(share=0.5, margin=MARGIN, clock=clock, sleep=clock.sleep)
+    bucket = Bucket("k:GET /api/campaigns", burst=10, steady=40)
+    sent: list[float] = []
+    for _ in range(100):
+        clock.start(send_at(limiter, bucket, clock, sent))
+
+    await clock.run_until(1000.0)
+
+    assert len(sent) == 100
+    assert_within(sent, 5, 1.0)
+    assert_within(sent, 20, 60.0)
+    assert sent == pytest.approx(ideal_schedule([0.0] * 100, 5, 20, 1.0, 60.0), abs=1e-9)
+
+
+# --- the server's count (RateLimit-* headers) ---------------------------------------------------
+
+
+def report(remaining: int, reset: float, limit: int = 40) -> RateLimitSnapshot:
+    return RateLimitSnapshot(limit, remaining, reset, received_at=0.0, whole_seconds=False)
+
+
+def test_headers_parse_into_a_snapshot() -> None:
+    headers = {"RateLimit-Limit": "150", "RateLimit-Remaining": "42", "RateLimit-Reset": "17"}
+    snapshot = parse_rate_limit_headers(headers, now=100.0)
+    assert snapshot == RateLimitSnapshot(150, 42, 17.0, 100.0, whole_seconds=True)
+    assert snapshot is not None and snapshot.resets_at == 117.0 and snapshot.used == 108
+    listed = {**headers, "RateLimit-Limit": "150, 150;w=60", "RateLimit-Reset": "0.250"}
+    parsed = parse_rate_limit_headers(listed, now=0.0)
+    assert parsed is not None and (parsed.limit, parsed.reset, parsed.whole_seconds) == (
+        150,
+        0.25,
+        False,
+    )
+    assert parse_rate_limit_headers({"Retry-After": "3"}, now=0.0) is None  # a 429
+    assert parse_rate_limit_headers({**headers, "RateLimit-Remaining": "lots"}, now=0.0) is None
+    assert parse_rate_limit_headers({**headers, "RateLimit-Limit": "0"}, now=0.0) is None
+
+
+async def adapting_run(
+    limiter: WindowLimiter,
+    clock: VirtualTime,
+    bucket: Bucket,
+    calls: int,
+    server: Callable[[float], RateLimitSnapshot],
+    sent: list[float],
+    until: float = 1000.0,
+) -> None:
+    """`calls` requests answered at once, each answer carrying the report `server(now)`."""
+
+    async def call() -> None:
+        await limiter.acquire(bucket)
+        sent.append(clock())
+        limiter.release(bucket)
+        limiter.observe(bucket, server(clock()))
+
+    for _ in range(calls):
+        clock.start(call())
+    await clock.run_until(until)
+
+
+async def test_a_client_alone_is_not_slowed_by_the_reports() -> None:
+    # The server counts exactly this client's requests: the burst goes as without reports.
+    clock = VirtualTime()
+    limiter = limiter_on(clock)
+    bucket = Bucket("k:GET /api/campaigns", burst=10, steady=40)
+    sent: list[float] = []
+
+    def server(now: float) -> RateLimitSnapshot:
+        window = math.floor(now / 60.0)
+        mine = sum(1 for t in sent if math.floor(t / 60.0) == window)
+        return report(40 - mine, (window + 1) * 60.0 - now)
+
+    await adapting_run(limiter, clock, bucket, 100, server, sent)
+
+    assert not limiter.shared(bucket)
+    assert sent == pytest.approx(ideal_schedule([0.0] * 100, 10, 40, 1.0, 60.0), abs=1e-9)
+
+
+async def test_when_others_draw_the_bucket_spreads_what_is_left_and_leaves_them_room() -> None:
+    # Someone else has sent 2 a second since the window began and goes on at that rate.
+    clock = VirtualTime()
+    limiter = limiter_on(clock)
+    bucket = Bucket("k:GET /api/campaigns", burst=10, steady=40)
+    sent: list[float] = []
+    others_rate = 0.25  # per second: 15 of the 40 in a window
+
+    def server(now: float) -> RateLimitSnapshot:
+        start = math.floor(now / 60.0) * 60.0
+        mine = sum(1 for t in sent if t >= start)
+        others = math.floor(others_rate * (now - start))
+        return report(max(0, 40 - mine - others), start + 60.0 - now)
+
+    await clock.run_until(20.0)
+    limiter.observe(bucket, server(clock()))  # an answer at 20 s: 5 used, none of them ours
+    assert limiter.shared(bucket)
+    await adapting_run(limiter, clock, bucket, 60, server, sent, until=59.999)
+
+    # Unadapted, 10 would have gone at 20 s, 10 more a second later and so on up to 40 (35 are
+    # left). Adapted: the others' 10 more by the window's end are left to them, and the rest is
+    # spread evenly, never faster than the steady average.
+    assert len(sent) + math.floor(others_rate * 60.0) <= 40
+    assert len(sent) >= 20  # and most of it is used
+    gaps = [b - a for a, b in itertools.pairwise(sent)]
+    assert min(gaps) >= 60.0 / 40 - 1e-9
+
+
+async def test_an_opening_burst_of_others_is_not_taken_for_their_rate() -> None:
+    # Someone else sends 10 at the start of every window and nothing more. In the first window
+    # they are seen in, that is all there is to go by (their rate over a quarter window, which
+    # leaves nothing here); from the next on, the bucket expects what they drew in the window
+    # before and takes most of the other 30.
+    clock = VirtualTime()
+    limiter = limiter_on(clock)
+    bucket = Bucket("k:GET /api/campaigns", burst=10, steady=40)
+    sent: list[float] = []
+
+    def server(now: float) -> RateLimitSnapshot:
+        start = math.floor(now / 60.0) * 60.0
+        mine = sum(1 for t in sent if t >= start)
+        return report(max(0, 40 - mine - 10), start + 60.0 - now)
+
+    await clock.run_until(1.0)
+    limiter.observe(bucket, server(clock()))
+    await adapting_run(limiter, clock, bucket, 200, server, sent, until=299.0)
+
+    per_window = [sum(1 for t in sent if w * 60.0 <= t < (w + 1) * 60.0) for w in range(5)]
+    assert all(n <= 30 for n in per_window)  # never into the others' 10
+    assert min(per_window[1:]) >= 24, per_window  # and most of the rest
+
+
+async def test_nothing_goes_once_the_server_says_nothing_remains() -> None:
+    clock = VirtualTime()
+    limiter = limiter_on(clock)
+    bucket = Bucket("k:GET /api/campaigns", burst=10, steady=40)
+    limiter.observe(bucket, report(remaining=0, reset=12.5))
+    sent: list[float] = []
+    clock.start(send_at(limiter, bucket, clock, sent))
+    await clock.run_until(100.0)
+
+    assert sent == [pytest.approx(12.5 + 0.001)]  # the window's end, to the reset's precision
+
+
+async def test_an_older_report_overtaken_by_a_newer_one_is_ignored() -> None:
+    clock = VirtualTime()
+    limiter = limiter_on(clock)
+    bucket = Bucket("k:GET /api/campaigns", burst=10, steady=40)
+    limiter.observe(bucket, report(remaining=0, reset=30.0))
+    limiter.observe(bucket, report(remaining=5, reset=30.0))  # same window, counted less: older
+    assert limiter.next_slot(bucket) == pytest.approx(30.001)
+    limiter.observe(bucket, report(remaining=40, reset=-30.0))  # the window before: older still
+    assert limiter.next_slot(bucket) == pytest.approx(30.001)
+
+
+async def test_without_adapt_reports_change_nothing() -> None:
+    clock = VirtualTime()
+    limiter = WindowLimiter(adapt=False, margin=MARGIN, clock=clock, sleep=clock.sleep)
+    bucket = Bucket("k:GET /api/campaigns", burst=10, steady=40)
+    limiter.observe(bucket, report(remaining=0, reset=30.0))
+    assert limiter.next_slot(bucket) == 0.0
+    assert not limiter.shared(bucket)

@@ -23,7 +23,9 @@ from pool_helpers import TRANSPORTS, http_client
 from klaviyo_campaigns import Klaviyo
 from klaviyo_campaigns._generated.operations import STABLE_OPERATIONS, Operation
 from klaviyo_campaigns._limits import WindowLimiter
+from klaviyo_campaigns._paced import PacedLimiter
 from klaviyo_campaigns.testing import FakeKlaviyo
+from klaviyo_campaigns.testing.server import serve
 
 KEY = "pk_test_limits_0123456789abcdef"
 SPEEDUP = 50.0  # a 60 s window lasts 1.2 s, a 1 s window 20 ms
@@ -125,6 +127,56 @@ async def test_a_thousand_concurrent_gets_over_loopback_meet_no_429(transport: s
     print(
         report(f"loopback ({transport})", STABLE_OPERATIONS["get_campaign"], 1000, elapsed, speedup)
     )
+
+
+def arrivals_recorded(app: Any, arrivals: list[float], clock: Callable[[], float]) -> Any:
+    """`app`, noting the moment each API request reached it (on the fake's clock)."""
+
+    async def wrapped(scope: Any, receive: Any, send: Any) -> None:
+        if scope.get("path", "").startswith("/api/"):
+            arrivals.append(clock())
+        await app(scope, receive, send)
+
+    return wrapped
+
+
+def assert_every_span_within(arrivals: list[float], limit: int, window: float) -> None:
+    """No half-open span of `window` seconds, wherever it starts, holds more than `limit`."""
+    times = sorted(arrivals)
+    for i in range(len(times) - limit):
+        span = times[i + limit] - times[i]
+        assert span >= window, f"{limit + 1} arrivals within {span * 1e3:.2f} ms (< {window} s)"
+
+
+@pytest.mark.parametrize("kind", [WindowLimiter, PacedLimiter])
+async def test_arrivals_at_the_server_keep_every_span_within_both_limits(
+    kind: type[WindowLimiter],
+) -> None:
+    """The span proof, for each limiter: arrival times recorded at the server over loopback,
+    every span of each window's length checked (not only the fake's aligned windows)."""
+    speedup = 100.0
+    fake = FakeKlaviyo(speedup=speedup, validate=False, seed=5)
+    [campaign_id] = fake.seed_campaigns(1)
+    arrivals: list[float] = []
+    answers = Answers()
+    operation = STABLE_OPERATIONS["get_campaign"]
+    async with (
+        serve(arrivals_recorded(fake.app, arrivals, fake.clock.seconds)) as url,
+        httpx.AsyncClient(event_hooks=answers.hooks(), timeout=30) as http,
+        Klaviyo(
+            KEY,
+            base_url=url,
+            http_client=http,
+            limiter=kind(burst_window=1 / speedup, steady_window=60 / speedup),
+        ) as kl,
+    ):
+        elapsed, _ = await run(kl, lambda: kl.stable.get_campaign(campaign_id), 400)
+
+    assert answers.statuses == Counter({200: 400})
+    assert len(arrivals) == 400
+    assert_every_span_within(arrivals, operation.burst, 1 / speedup)
+    assert_every_span_within(arrivals, operation.steady, 60 / speedup)
+    print(report(f"span proof, {kind.__name__}", operation, 400, elapsed, speedup))
 
 
 async def test_hundreds_of_concurrent_calls_on_one_client_all_return(fake: FakeKlaviyo) -> None:

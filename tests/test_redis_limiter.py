@@ -28,7 +28,7 @@ import redis.asyncio as aioredis
 from klaviyo_campaigns import Klaviyo
 from klaviyo_campaigns._generated.operations import PRE_OPERATIONS
 from klaviyo_campaigns._limits import Bucket, Limiter
-from klaviyo_campaigns.errors import LimiterUnavailableError
+from klaviyo_campaigns.errors import ConfigurationError, LimiterUnavailableError
 from klaviyo_campaigns.redis_limiter import RedisLimiter
 from klaviyo_campaigns.testing import FakeKlaviyo
 from klaviyo_campaigns.testing.server import serve
@@ -156,6 +156,47 @@ async def test_two_limiters_share_both_windows_and_reach_the_allowed_rate(
     assert_within(sent, 40, 1.0)
     ideal = ideal_schedule(90, 10, 40, 0.1, 1.0)[-1]  # the 81st send opens the third second
     assert ideal / (sent[-1] - start) >= 0.95
+
+
+async def test_a_share_holds_two_processes_to_their_part_of_both_windows(
+    redis_server: RedisServer, prefix: str
+) -> None:
+    pair = [
+        RedisLimiter.from_url(
+            redis_server.url,
+            prefix=prefix,
+            share=0.5,
+            burst_window=0.1,
+            steady_window=1.0,
+            margin=MARGIN,
+        )
+        for _ in range(2)
+    ]
+    bucket = Bucket("fp:GET /api/campaigns", burst=10, steady=40)  # half: 5 per 0.1 s, 20 per 1 s
+    sent: list[float] = []
+
+    async def client(limiter: RedisLimiter) -> None:
+        await limiter.acquire(bucket)
+        sent.append(time.monotonic())
+        limiter.release(bucket)
+
+    try:
+        start = time.monotonic()
+        await asyncio.gather(*(client(pair[i % 2]) for i in range(45)))
+    finally:
+        for limiter in pair:
+            await limiter.aclose()
+
+    assert_within(sent, 5, 0.1)
+    assert_within(sent, 20, 1.0)
+    ideal = ideal_schedule(45, 5, 20, 0.1, 1.0)[-1]  # the 41st send opens the third second
+    assert sent[-1] - start >= ideal
+    assert "share=0.5" in repr(pair[0])
+
+
+def test_a_bad_share_is_a_configuration_error(redis_server: RedisServer) -> None:
+    with pytest.raises(ConfigurationError, match="share"):
+        RedisLimiter.from_url(redis_server.url, share=0)
 
 
 async def test_the_decision_reads_no_local_clock(

@@ -72,6 +72,8 @@ class FakeApp:
             self.fake.counters.statuses[(op_id, answer.status)] += 1
         content = b"" if answer.document is None else json.dumps(answer.document).encode()
         headers = {**answer_headers}
+        if answer.status != 429:  # as Klaviyo: every answer but a 429 says how the window stands
+            headers.update(getattr(request.state, "rate_limit_headers", {}))
         if isinstance(answer, _Html):
             content, headers["content-type"] = _HTML, "text/html"
         elif content:
@@ -123,7 +125,7 @@ class FakeApp:
                 raise _server_error(fault.status)
             return op.id, Answer(0), fault  # drop before doing anything
 
-        fake.limiter.acquire(key, op.id, op.burst, op.steady)
+        request.state.rate_limit_headers = fake.limiter.acquire(key, op.id, op.burst, op.steady)
         check_content_type(request.headers.get("content-type"), op, body)
         query = list(request.query_params.multi_items())
         checked = (

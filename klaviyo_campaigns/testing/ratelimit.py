@@ -1,5 +1,7 @@
 """Klaviyo's rate limits: fixed 1-second (burst) and 1-minute (steady) windows per operation
-per API key; a request over either limit is answered 429 with ``Retry-After``.
+per API key; a request over either limit is answered 429 with ``Retry-After``, every other answer
+carries ``RateLimit-Limit``, ``RateLimit-Remaining`` and ``RateLimit-Reset`` for the steady window.
+An API key stands for its account: every client using it draws on, and is told about, one count.
 """
 
 from __future__ import annotations
@@ -36,10 +38,11 @@ class RateLimiter:
         """Forget every count."""
         self._windows.clear()
 
-    def acquire(self, api_key: str, operation: str, burst: int, steady: int) -> None:
-        """Count one request, or raise a 429 ``ApiError`` if a window is full."""
+    def acquire(self, api_key: str, operation: str, burst: int, steady: int) -> dict[str, str]:
+        """Count one request and return the ``RateLimit-*`` headers of its answer, or raise a
+        429 ``ApiError`` if a window is full."""
         if not self.enabled:
-            return
+            return {}
         now = self._clock()
         checks = (("s", 1.0 / self.speedup, burst), ("m", 60.0 / self.speedup, steady))
         windows = []
@@ -54,6 +57,19 @@ class RateLimiter:
             windows.append(window)
         for window in windows:
             window.count += 1
+        steady_window = windows[1]
+        length = 60.0 / self.speedup
+        reset = (steady_window.index + 1) * length - now
+        return {
+            "RateLimit-Limit": str(steady),
+            "RateLimit-Remaining": str(max(0, steady - steady_window.count)),
+            # Whole seconds, rounded up, as Klaviyo sends them; to the millisecond when sped up.
+            "RateLimit-Reset": (
+                str(max(1, math.ceil(reset)))
+                if self.speedup == 1.0
+                else f"{math.ceil(reset * 1000) / 1000:.3f}"
+            ),
+        }
 
 
 def throttled(wait: float, speedup: float = 1.0) -> ApiError:

@@ -59,6 +59,44 @@ async def test_limits_are_per_operation_and_per_key(
     assert other.status_code == 404
 
 
+async def test_answers_but_429s_report_the_steady_window_across_every_client_of_a_key(
+    limited: tuple[FakeKlaviyo, httpx.AsyncClient],
+) -> None:
+    fake, client = limited
+    first = await client.get("/api/campaigns/X/tags")  # get_tags_for_campaign: 3/s, 60/m
+    assert first.status_code == 404  # any answer but a 429 reports, errors included
+    assert first.headers["ratelimit-limit"] == "60"
+    assert first.headers["ratelimit-remaining"] == "59"
+    assert first.headers["ratelimit-reset"] == "60"  # whole seconds, as Klaviyo sends them
+    fake.advance(15.5)
+    async with httpx.AsyncClient(  # a second client on the same key: the same count
+        transport=fake.transport(), base_url=fake.base_url, headers=headers()
+    ) as second:
+        answer = await second.get("/api/campaigns/X/tags")
+    assert answer.headers["ratelimit-remaining"] == "58"
+    assert answer.headers["ratelimit-reset"] == "45"  # 44.5, rounded up
+    other_key = await client.get("/api/campaigns/X/tags", headers=headers(key="pk_other"))
+    assert other_key.headers["ratelimit-remaining"] == "59"  # another account
+    for _ in range(2):
+        await client.get("/api/campaigns/X/tags")
+    throttled = await client.get("/api/campaigns/X/tags")  # the burst window is full
+    assert throttled.status_code == 429
+    assert "ratelimit-remaining" not in throttled.headers
+    fake.advance(45)  # a new steady window
+    assert (await client.get("/api/campaigns/X/tags")).headers["ratelimit-remaining"] == "59"
+
+
+async def test_sped_up_reports_give_the_reset_to_the_millisecond() -> None:
+    fake = FakeKlaviyo(clock=FakeClock(START, ticking=False), speedup=60)
+    async with httpx.AsyncClient(
+        transport=fake.transport(), base_url=fake.base_url, headers=headers()
+    ) as client:
+        fake.advance(0.25)
+        answer = await client.get("/api/campaigns/X")
+    assert answer.headers["ratelimit-reset"] == "0.750"
+    assert answer.headers["ratelimit-limit"] == "150"
+
+
 async def test_speedup_shrinks_the_windows() -> None:
     fake = FakeKlaviyo(clock=FakeClock(START, ticking=False), speedup=100)
     async with httpx.AsyncClient(
