@@ -23,11 +23,17 @@ Klaviyo cannot slip past one silently.
    unknown values, so in an ``included`` list every item would parse as the first variant. Every
    ``type`` property whose schema is a one-value string enum becomes a ``const``, which the
    generated ``from_dict`` checks (and which gives request models the right default).
+6. ``server_defaults``: a schema's ``default`` says what Klaviyo does when a field is left out; the
+   generator would fill it into every request model built without it (a subject-only variation
+   update sent ``from_email: ""`` and wiped the sender). Every ``default`` in a schema is removed
+   and said in the field's description instead, so a request sends exactly what the caller set.
+   Only a default that is the one value a field can take (a one-value enum or a ``const``) stays.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 from .spec import Spec, operations
@@ -47,6 +53,7 @@ def apply_all(spec: Spec) -> Spec:
     check_query_arrays(fixed)
     sparse_response_attributes(fixed)
     const_resource_types(fixed)
+    server_defaults(fixed)
     return fixed
 
 
@@ -170,3 +177,31 @@ def const_resource_types(spec: Spec) -> None:
             stack.extend(node.values())
         elif isinstance(node, list):
             stack.extend(node)
+
+
+def _only_value(schema: dict[str, Any]) -> bool:
+    enum = schema.get("enum")
+    const = "const" in schema and schema["const"] == schema["default"]
+    return const or (isinstance(enum, list) and enum == [schema["default"]])
+
+
+def server_defaults(spec: Spec) -> None:
+    """Move every schema ``default`` into its description (see the module docstring)."""
+    stack: list[Any] = [spec["components"]["schemas"]]
+    for _, _, operation in operations(spec):
+        stack.append(operation.get("requestBody", {}))
+        stack.append(operation.get("responses", {}))
+        stack += [p.get("schema", {}) for p in operation.get("parameters", [])]
+    # A ``properties`` mapping is not a schema: a property may be named ``default``.
+    pending: list[tuple[Any, bool]] = [(node, False) for node in stack]
+    while pending:
+        node, is_properties = pending.pop()
+        if isinstance(node, dict):
+            if not is_properties and "default" in node and not _only_value(node):
+                default = node.pop("default")
+                said = f"Klaviyo's default when left out: `{json.dumps(default)}`."
+                described = node.get("description", "").rstrip()
+                node["description"] = f"{described}\n\n{said}" if described else said
+            pending += [(v, k == "properties" and not is_properties) for k, v in node.items()]
+        elif isinstance(node, list):
+            pending += [(v, False) for v in node]
