@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, MutableMapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
 from enum import StrEnum
 from http import HTTPStatus
@@ -128,6 +128,28 @@ class Arguments(Protocol):
     def filter_value(self, operation: Operation, value: Any) -> str: ...
 
     def opt_filter(self, operation: Operation, value: Any) -> str | None: ...
+
+    def request_body(
+        self,
+        operation: Operation,
+        body: Any,
+        *,
+        resource_type: str | None = None,
+        id: Any = None,
+        attributes: Mapping[str, Any] | None = None,
+        relationships: Mapping[str, tuple[str, Any]] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]: ...
+
+    def extras(
+        self,
+        request: dict[str, Any],
+        *,
+        extra_query: Mapping[str, Any] | None,
+        extra_headers: Mapping[str, str] | None,
+        extra_body: Mapping[str, Any] | None,
+        timeout: Any,
+    ) -> dict[str, Any]: ...
 
 
 __all__ = [

@@ -24,6 +24,7 @@ import pytest_asyncio
 from codegen import fixups
 from codegen.spec import operations
 from klaviyo_campaigns import REVISIONS, Klaviyo
+from klaviyo_campaigns._body import request_body
 from klaviyo_campaigns._core import UNSET
 from klaviyo_campaigns._generated.operations import PRE_OPERATIONS, STABLE_OPERATIONS
 from klaviyo_campaigns.models import pre as pre_models
@@ -132,7 +133,8 @@ def _builder(package: str, op_id: str) -> tuple[Any, type[Any]]:
     operation = TABLES[package][op_id]
     module = importlib.import_module(f"klaviyo_campaigns._generated.{operation.module}")
     hints = typing.get_type_hints(module._get_kwargs, vars(module))
-    return module._get_kwargs, hints["body"]
+    (model,) = [t for t in typing.get_args(hints["body"]) if attrs.has(t)]
+    return module._get_kwargs, model
 
 
 WRITES = sorted(write_operations(), key=lambda w: (w[0], w[1]))
@@ -153,6 +155,9 @@ def test_a_body_sends_exactly_what_was_set(
         body = rebuild(body_class.from_dict(doc))
         request = get_kwargs(*["X1"] * len(paths), body=body)
         assert request["json"] == doc, f"{op_id} ({what})"
+        # The runtime's check before sending takes it unchanged, as a model and as a dict.
+        assert request_body(TABLES[package][op_id], body) == doc, f"{op_id} ({what})"
+        assert request_body(TABLES[package][op_id], doc) == doc, f"{op_id} ({what})"
 
 
 def test_channel_details_built_by_hand_carry_only_what_was_set() -> None:
