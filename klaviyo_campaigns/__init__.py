@@ -5,6 +5,7 @@ async with Klaviyo() as kl:
 """
 
 from ._client import Klaviyo
+from ._core import UNSET, Unset
 from ._version import GENERATOR, REVISIONS, SPEC_SHA256, __version__
 from .errors import (
     APIStatusError,
@@ -30,6 +31,7 @@ __all__ = [
     "GENERATOR",
     "REVISIONS",
     "SPEC_SHA256",
+    "UNSET",
     "APIStatusError",
     "AuthenticationError",
     "BadRequestError",
@@ -46,6 +48,7 @@ __all__ = [
     "ServerError",
     "TimeoutError",
     "TransportError",
+    "Unset",
     "ValidationError",
     "WriteMayHaveBeenApplied",
     "__version__",

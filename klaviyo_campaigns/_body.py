@@ -86,7 +86,7 @@ def request_body(
         data: dict[str, Json] = {"type": resource_type}
         if id is not None and not isinstance(id, Unset):
             data["id"] = id
-        if given:
+        if given or _requires_attributes(operation):  # all optional, none given: ``{}``
             data["attributes"] = dict(given)
         if linked:
             data["relationships"] = {
@@ -99,6 +99,19 @@ def request_body(
     if extra_body:
         document = _merge(document, _plain(dict(extra_body)))
     return document  # type: ignore[no-any-return]
+
+
+def _requires_attributes(operation: Operation) -> bool:
+    schemas = _specs()[operation.revision]["components"]["schemas"]
+
+    def resolve(schema: Json) -> Json:
+        while "$ref" in schema:
+            schema = schemas[schema["$ref"].rsplit("/", 1)[1]]
+        return schema
+
+    document = resolve(_request_schema(operation.revision, operation.method, operation.path))
+    data = resolve(document.get("properties", {}).get("data", {}))
+    return "attributes" in data.get("required", [])
 
 
 def _from_model(operation: Operation, body: Any) -> Json:

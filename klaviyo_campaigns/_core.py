@@ -53,7 +53,13 @@ class Operation:
 
 
 class Unset:
-    """The type of ``UNSET``: a field or parameter that was not given (absent, not null)."""
+    """The type of ``UNSET``: a field or parameter that was not given (absent, not null).
+
+    Public as ``klaviyo_campaigns.UNSET`` / ``klaviyo_campaigns.Unset``: in a response, a field
+    Klaviyo left out (a sparse fieldset) is ``UNSET`` and a ``null`` is ``None``; in a request,
+    a keyword left at ``UNSET`` is not sent and ``None`` sends ``null``. ``None`` cannot mean
+    both, so not-set has its own value. It is false, so ``if field:`` narrows out both.
+    """
 
     def __bool__(self) -> Literal[False]:
         return False
