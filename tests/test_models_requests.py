@@ -71,7 +71,10 @@ def sample(spec: dict[str, Any], schema: dict[str, Any]) -> Any:
     if kind == "array":
         return [sample(spec, schema["items"])]
     properties = schema.get("properties", {})
-    return {name: sample(spec, properties[name]) for name in schema.get("required", [])}
+    names = list(schema.get("required", []))
+    if "data" in properties and "data" not in names:  # a relationship is its linkage
+        names.append("data")
+    return {name: sample(spec, properties[name]) for name in names}
 
 
 def write_operations() -> Iterator[tuple[str, str, dict[str, Any]]]:

@@ -6,6 +6,7 @@ The issue's seven lines run here as written, against the fake.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -130,3 +131,70 @@ async def test_body_and_keywords_together_are_refused(kl: Klaviyo) -> None:
 async def test_a_missing_required_attribute_is_named(kl: Klaviyo) -> None:
     with pytest.raises(ValidationError, match=r"create_campaign: body\.data\.attributes"):
         await kl.stable.create_campaign(name="No audiences")
+
+
+# -- every write operation, by keyword -------------------------------------------------------
+
+
+def _write_cases() -> list[Any]:
+    from test_models_requests import WRITES
+
+    return [pytest.param(p, o, s, id=f"{p}-{o}") for p, o, s in WRITES]
+
+
+@pytest.mark.parametrize(("package", "op_id", "schema"), _write_cases())
+async def test_every_write_takes_its_fields_by_keyword_and_its_id_first(
+    package: str, op_id: str, schema: dict[str, Any]
+) -> None:
+    """The required-only document of each write, given as keywords, is the document sent."""
+    import inspect
+
+    from test_models_requests import TABLES, documents
+
+    from codegen.params import python_name
+    from klaviyo_campaigns import _coerce
+    from klaviyo_campaigns._generated.pre.facade import API as PreAPI
+    from klaviyo_campaigns._generated.stable.facade import API as StableAPI
+
+    sent: list[dict[str, Any]] = []
+
+    async def capture(operation: Any, request: dict[str, Any], parse: Any) -> None:
+        sent.append(request)
+
+    api = (StableAPI if package == "stable" else PreAPI)(capture, _coerce)  # type: ignore[arg-type]
+    method = getattr(api, op_id.removesuffix("_beta"))
+    parameters = list(inspect.signature(method).parameters.values())
+    first = (
+        parameters[0].name if parameters[0].kind is parameters[0].POSITIONAL_OR_KEYWORD else None
+    )
+    path_id = "{id}" in TABLES[package][op_id].path
+    for what, doc in documents(package, schema):
+        data = doc["data"]
+        args: list[Any] = []
+        kwargs: dict[str, Any] = {}
+        relationships = dict(data.get("relationships", {}))
+        if first == "id":
+            args.append(
+                data.get("id", "X1")
+                if "/relationships/" not in TABLES[package][op_id].path
+                else "X1"
+            )
+        elif first is not None:
+            (wire,) = [w for w in relationships if python_name(w) + "_id" == first]
+            args.append(relationships.pop(wire)["data"]["id"])
+        if "/relationships/" in TABLES[package][op_id].path and "id" in data:
+            kwargs[f"{python_name(data['type'])}_id"] = data["id"]
+        for wire, value in data.get("attributes", {}).items():
+            kwargs[python_name(wire)] = value
+        for wire, link in relationships.items():
+            ids = link["data"]
+            if isinstance(ids, list):
+                kwargs[python_name(wire)] = [i["id"] for i in ids]
+            else:
+                kwargs[python_name(wire) + "_id"] = ids["id"]
+        sent.clear()
+        await method(*args, **kwargs)
+        expected = json.loads(json.dumps(doc))
+        if path_id and "id" in data and "/relationships/" not in TABLES[package][op_id].path:
+            expected["data"]["id"] = args[0]
+        assert sent[0]["json"] == expected, f"{op_id} ({what})"
