@@ -21,6 +21,7 @@ from openapi_python_client.parser.properties import EnumProperty, ModelProperty
 from openapi_python_client.parser.properties.list_property import ListProperty
 from openapi_python_client.parser.properties.protocol import PropertyProtocol
 
+from .params import Params, WriteShape
 from .spec import Spec, operations
 
 
@@ -38,6 +39,8 @@ class Param:
 
     @property
     def signature(self) -> str:
+        if self.kind == "body":  # or the fields by keyword; checked by the runtime either way
+            return f"{self.name}: {self.annotation} | Unset = UNSET"
         if self.kind == "path" or self.required:
             return f"{self.name}: {self.annotation}"
         return f"{self.name}: {self.annotation} | None = None"
@@ -47,6 +50,8 @@ class Param:
         """The expression handed to ``_get_kwargs`` (checked by the runtime's ``Arguments``)."""
         if self.kind == "path":
             return f"self._args.path_id({self.name}, {self.wire!r})"
+        if self.kind == "body":
+            return "_document"
         if self.kind == "filter":
             call = "filter_value" if self.required else "opt_filter"
             value = f"self._args.{call}(_op, {self.name})"
@@ -70,6 +75,51 @@ class Method:
     model: str | None
     doc: list[str]
     imports: list[str] = field(default_factory=list)
+    shape: WriteShape | None = None
+
+    @property
+    def positional_signature(self) -> list[str]:
+        """Path ids, then the id the body carries (or the one relationship it names)."""
+        out = [p.signature for p in self.positional]
+        if self.shape is not None and self.shape.id_from == "positional":
+            out.append("id: str | Unset = UNSET")
+        if self.shape is not None and self.shape.positional_relationship is not None:
+            out.append(f"{self.shape.positional_relationship.name}: str | Unset = UNSET")
+        return out
+
+    @property
+    def write_signature(self) -> list[str]:
+        """The attributes and relationships as keyword arguments."""
+        if self.shape is None:
+            return []
+        out = [f"{f.name}: {f.annotation} | Unset = UNSET" for f in self.shape.fields]
+        if self.shape.id_keyword:
+            out.append(f"{self.shape.id_keyword}: str | Unset = UNSET")
+        return out
+
+    @property
+    def body_call(self) -> str:
+        """The ``request_body`` call that builds and checks the document."""
+        shape = self.shape
+        if shape is None:
+            return "self._args.request_body(_op, body, extra_body=extra_body)"
+        ident = "id" if shape.id_from else (shape.id_keyword or "None")
+        attributes = ", ".join(
+            f"{f.wire!r}: {f.name}" for f in shape.fields if f.relationship is None
+        )
+        links = [f for f in shape.fields if f.relationship is not None]
+        if shape.positional_relationship is not None:
+            links.append(shape.positional_relationship)
+        relationships = ", ".join(f"{f.wire!r}: ({f.relationship!r}, {f.name})" for f in links)
+        return (
+            f"self._args.request_body(_op, body, resource_type={shape.resource_type!r}, "
+            f"id={ident}, attributes={{{attributes}}}, relationships={{{relationships}}}, "
+            "extra_body=extra_body)"
+        )
+
+    @property
+    def has_body(self) -> bool:
+        return any(p.kind == "body" for p in self.keyword)
 
     @property
     def returns(self) -> str:
@@ -142,7 +192,9 @@ def _success(endpoint: Endpoint, op_id: str) -> tuple[int, str | None]:
     raise ValueError(f"{op_id}: no 2xx response")
 
 
-def methods(revision: str, data: GeneratorData, spec: Spec) -> list[Method]:
+def methods(
+    revision: str, data: GeneratorData, spec: Spec, params: Params | None = None
+) -> list[Method]:
     """One ``Method`` per operation of ``spec``, from the generator's endpoints for it."""
     endpoints = {
         str(endpoint.name): (tag, endpoint)
@@ -178,6 +230,17 @@ def methods(revision: str, data: GeneratorData, spec: Spec) -> list[Method]:
         names = sorted({p.enum for p in keyword if p.enum} | ({model} if model else set()))
         module = f".api.{tag}.{endpoint.name}"
         method_ = Method(method_name(op_id), op_id, module, positional, keyword, model, doc, names)
+        body = op.get("requestBody")
+        if body is not None and params is not None:
+            schema = body["content"]["application/vnd.api+json"]["schema"]
+            method_.shape = params.write_shape(op_id, path, schema)
+            taken = {p.name for p in keyword} | {p.name for p in positional}
+            clash = taken & {f.name for f in method_.shape.fields}
+            if clash:
+                raise ValueError(f"{op_id}: keyword arguments collide: {sorted(clash)}")
+        first = method_.shape.positional_relationship if method_.shape else None
+        if first is not None:
+            doc[2:2] = [f"The first argument is the ``{first.wire}`` it acts on (its id).", ""]
         found.append(method_)
     names = [m.name for m in found]
     duplicates = {n for n in names if names.count(n) > 1}
@@ -186,9 +249,12 @@ def methods(revision: str, data: GeneratorData, spec: Spec) -> list[Method]:
     return found
 
 
-def emit(revision: str, package: str, data: GeneratorData, env: Environment, spec: Spec) -> str:
-    """Python source of ``facade.py`` for one revision, rendered from ``facade.py.jinja``."""
-    found = methods(revision, data, spec)
+def emit(
+    revision: str, package: str, data: GeneratorData, env: Environment, spec: Spec
+) -> tuple[str, str]:
+    """Python source of ``facade.py`` (from ``facade.py.jinja``) and ``params.py``."""
+    params = Params(spec)
+    found = methods(revision, data, spec, params)
     annotations = sorted(
         {p.enum or p.annotation for m in found for p in m.keyword if p.kind in ("body",)}
         | {p.enum for m in found for p in m.keyword if p.enum}
@@ -199,4 +265,5 @@ def emit(revision: str, package: str, data: GeneratorData, env: Environment, spe
         operations_table=f"{package.upper()}_OPERATIONS",
         methods=found,
         annotations=annotations,
-    )
+        params=sorted(params.classes),
+    ), params.module()

@@ -23,11 +23,24 @@ Klaviyo cannot slip past one silently.
    unknown values, so in an ``included`` list every item would parse as the first variant. Every
    ``type`` property whose schema is a one-value string enum becomes a ``const``, which the
    generated ``from_dict`` checks (and which gives request models the right default).
+6. ``server_defaults``: a schema's ``default`` says what Klaviyo does when a field is left out; the
+   generator would fill it into every request model built without it (a subject-only variation
+   update sent ``from_email: ""`` and wiped the sender). Every ``default`` in a schema is removed
+   and said in the field's description instead, so a request sends exactly what the caller set.
+   Only a default that is the one value a field can take (a one-value enum or a ``const``) stays.
+7. ``nullable_everywhere``: OpenAPI 3.0's ``nullable: true`` is lost by the generator on an enum
+   (its values list no ``null``) and beside a ``$ref`` (siblings of a ``$ref`` are ignored), so a
+   ``null`` Klaviyo sends failed the whole response. A nullable enum gets ``null`` among its
+   values and a nullable ``$ref`` becomes a one-variant ``oneOf``: both generate ``X | None``,
+   which parses ``null`` and lets a caller send an explicit ``null`` (distinct from leaving the
+   field out, ``UNSET``).
 """
 
 from __future__ import annotations
 
 import copy
+import json
+import re
 from typing import Any
 
 from .spec import Spec, operations
@@ -47,6 +60,8 @@ def apply_all(spec: Spec) -> Spec:
     check_query_arrays(fixed)
     sparse_response_attributes(fixed)
     const_resource_types(fixed)
+    server_defaults(fixed)
+    nullable_everywhere(fixed)
     return fixed
 
 
@@ -170,3 +185,70 @@ def const_resource_types(spec: Spec) -> None:
             stack.extend(node.values())
         elif isinstance(node, list):
             stack.extend(node)
+
+
+def _only_value(schema: dict[str, Any]) -> bool:
+    enum = schema.get("enum")
+    const = "const" in schema and schema["const"] == schema["default"]
+    return const or (isinstance(enum, list) and enum == [schema["default"]])
+
+
+def server_defaults(spec: Spec) -> None:
+    """Move every schema ``default`` into its description (see the module docstring)."""
+    stack: list[Any] = [spec["components"]["schemas"]]
+    for _, _, operation in operations(spec):
+        stack.append(operation.get("requestBody", {}))
+        stack.append(operation.get("responses", {}))
+        stack += [p.get("schema", {}) for p in operation.get("parameters", [])]
+    # A ``properties`` mapping is not a schema: a property may be named ``default``.
+    pending: list[tuple[Any, bool]] = [(node, False) for node in stack]
+    while pending:
+        node, is_properties = pending.pop()
+        if isinstance(node, dict):
+            if not is_properties and "default" in node and not _only_value(node):
+                default = node.pop("default")
+                said = f"Klaviyo's default when left out: `{json.dumps(default)}`."
+                described = node.get("description", "").rstrip()
+                node["description"] = f"{described}\n\n{said}" if described else said
+            pending += [(v, k == "properties" and not is_properties) for k, v in node.items()]
+        elif isinstance(node, list):
+            pending += [(v, False) for v in node]
+
+
+def _pascal(name: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in re.split(r"[^0-9a-zA-Z]+", name))
+
+
+def nullable_everywhere(spec: Spec) -> None:
+    """Make ``nullable`` hold on enums and ``$ref`` fields too (see the module docstring)."""
+    schemas = spec["components"]["schemas"]
+    # A nullable enum declared on a component's property becomes a component of its own, under
+    # the name the generator gives it today (``SendSettingsSendStrategy``), referenced nullably.
+    for owner in sorted(schemas):
+        for prop, node in sorted(schemas[owner].get("properties", {}).items()):
+            if node.get("nullable") is True and isinstance(node.get("enum"), list):
+                name = owner + _pascal(prop)
+                if name in schemas:
+                    raise FixupError(f"{owner}.{prop}: cannot hoist its enum, {name} exists")
+                hoisted = {k: v for k, v in node.items() if k not in ("nullable", "description")}
+                hoisted["enum"] = [v for v in hoisted["enum"] if v is not None]
+                schemas[name] = hoisted
+                kept = {k: node[k] for k in ("description",) if k in node}
+                node.clear()
+                node.update(kept, nullable=True, oneOf=[{"$ref": f"#/components/schemas/{name}"}])
+    pending: list[tuple[Any, bool]] = [(schemas, False), (spec["paths"], False)]
+    while pending:
+        node, is_properties = pending.pop()
+        if isinstance(node, dict):
+            if not is_properties and node.get("nullable") is True:
+                enum = node.get("enum")
+                if isinstance(enum, list):
+                    # ``null`` as a value, not ``nullable`` too: the generator would union the
+                    # enum with itself once per way of saying it.
+                    node["enum"] = [*(v for v in enum if v is not None), None]
+                    del node["nullable"]
+                if "$ref" in node:
+                    node["oneOf"] = [{"$ref": node.pop("$ref")}]
+            pending += [(v, k == "properties" and not is_properties) for k, v in node.items()]
+        elif isinstance(node, list):
+            pending += [(v, False) for v in node]

@@ -182,10 +182,11 @@ def build(output: Path) -> list[Revision]:
     output.mkdir(parents=True)
     for rev, fixed_spec in zip(revs, fixed, strict=True):
         generated = _run_generator(fixed_spec, rev.package, output)
-        (generated.path / "facade.py").write_text(
-            facade.emit(rev.name, rev.package, generated.data, generated.env, fixed_spec),
-            encoding="utf-8",
+        facade_py, params_py = facade.emit(
+            rev.name, rev.package, generated.data, generated.env, fixed_spec
         )
+        (generated.path / "facade.py").write_text(facade_py, encoding="utf-8")
+        (generated.path / "params.py").write_text(params_py, encoding="utf-8")
         (generated.path / "openapi.json").write_text(dumps_compact(rev.spec), encoding="utf-8")
     (output / "operations.py").write_text(
         optable.emit([(r.name, r.package, f) for r, f in zip(revs, fixed, strict=True)])

@@ -16,47 +16,19 @@ from datetime import UTC, datetime, timedelta
 from klaviyo_campaigns import REVISIONS, Klaviyo
 from klaviyo_campaigns.filters import F
 from klaviyo_campaigns.models.pre import (
-    CampaignCloneQuery,
-    CampaignCreateQuery,
-    CampaignMessageScheduleQuery,
+    EmailChannelDetailsParam,
+    GetMessageResponseCompoundDocument,
+    SMSChannelDetailsParam,
 )
 from klaviyo_campaigns.testing import FakeKlaviyo
 
-
-def summer_campaign() -> CampaignCreateQuery:
-    """One campaign, one audience, an email and an SMS message: created in one atomic request."""
-    email = {
-        "channel": "email",
-        "subject": "Summer Sale starts now",
-        "from_email": "shop@example.com",
-        "from_label": "Example Shop",
-    }
-    sms = {"channel": "sms", "body": "Summer Sale: 20% off today only"}
-    return CampaignCreateQuery.from_dict(
-        {
-            "data": {
-                "type": "campaign",
-                "attributes": {
-                    "definition": {
-                        "name": "Summer Sale 2026",
-                        "builder": "wizard",
-                        "send_settings": {"send_timezone": "America/New_York"},
-                    },
-                    "audiences": [
-                        {"temporary_id": "everyone", "included": ["LIST_ALL"], "excluded": []}
-                    ],
-                    "messages": [
-                        {
-                            "audience_temporary_id": "everyone",
-                            "name": name,
-                            "variations": [{"definition": {"name": name, "details": details}}],
-                        }
-                        for name, details in (("Email blast", email), ("SMS blast", sms))
-                    ],
-                },
-            }
-        }
-    )
+EMAIL: EmailChannelDetailsParam = {
+    "channel": "email",
+    "subject": "Summer Sale starts now",
+    "from_email": "shop@example.com",
+    "from_label": "Example Shop",
+}
+SMS: SMSChannelDetailsParam = {"channel": "sms", "body": "Summer Sale: 20% off today only"}
 
 
 async def main() -> None:
@@ -66,7 +38,23 @@ async def main() -> None:
     async with fake.serve() as base_url, Klaviyo(api_key="pk_demo", base_url=base_url) as kl:
         print(f"fake Klaviyo on {base_url}; client {kl!r}")
 
-        created = await kl.pre.create_campaign(body=summer_campaign())
+        # One campaign, one audience, an email and an SMS message: one atomic request.
+        created = await kl.pre.create_campaign(
+            definition={
+                "name": "Summer Sale 2026",
+                "builder": "wizard",
+                "send_settings": {"send_timezone": "America/New_York"},
+            },
+            audiences=[{"temporary_id": "everyone", "included": ["LIST_ALL"], "excluded": []}],
+            messages=[
+                {
+                    "audience_temporary_id": "everyone",
+                    "name": name,
+                    "variations": [{"definition": {"name": name, "details": details}}],
+                }
+                for name, details in (("Email blast", EMAIL), ("SMS blast", SMS))
+            ],
+        )
         campaign_id = created.data.id
         print(f"created campaign {campaign_id} atomically (1 audience, email + SMS messages)")
 
@@ -78,31 +66,18 @@ async def main() -> None:
         print(f"listed {campaigns} campaigns in {pages} pages (next page prefetched)")
 
         messages = await kl.pre.get_campaign_messages(filter=F.equals("campaign_id", campaign_id))
-        by_channel = {}
+        by_channel: dict[str, str] = {}
         for message in messages.data:
-            detail = await kl.pre.get_variations_for_campaign_message(message.id)
-            channel = detail.data[0].attributes.to_dict()["definition"]["details"]["channel"]
-            by_channel[channel] = message.id
+            variations = await kl.pre.get_variations_for_campaign_message(message.id)
+            definition = variations.data[0].attributes.definition
+            if definition and definition.details:  # not null, and not left out of the response
+                by_channel[definition.details.channel] = message.id
         print(f"its messages: {', '.join(f'{c} {i}' for c, i in sorted(by_channel.items()))}")
 
         send_at = fake.now() + timedelta(hours=2)
-        schedule = CampaignMessageScheduleQuery.from_dict(
-            {
-                "data": {
-                    "type": "campaign-message-schedule",
-                    "attributes": {
-                        "strategy": "static",
-                        "send_time": send_at.isoformat(),
-                    },
-                    "relationships": {
-                        "campaign-message": {
-                            "data": {"type": "campaign-message", "id": by_channel["email"]}
-                        }
-                    },
-                }
-            }
+        await kl.pre.schedule_campaign_message(
+            by_channel["email"], strategy="static", send_time=send_at
         )
-        await kl.pre.schedule_campaign_message(body=schedule)
         scheduled = await kl.wait_for_message(by_channel["email"], "scheduled", interval=0.05)
         print(f"scheduled the email for {send_at:%Y-%m-%d %H:%M} UTC: {_status(scheduled)}")
 
@@ -115,25 +90,17 @@ async def main() -> None:
         await advancing
         print(f"three hours later (fake clock) the email is {_status(sent)}")
 
-        clone = await kl.pre.clone_campaign(
-            body=CampaignCloneQuery.from_dict(
-                {"data": {"type": "campaign", "id": campaign_id, "attributes": {}}}
-            )
-        )
-        print(f"cloned it: {clone.data.id} {_name(clone.data.attributes.to_dict())!r}")
+        clone = await kl.pre.clone_campaign(campaign_id)
+        cloned = clone.data.attributes.definition
+        print(f"cloned it: {clone.data.id} {cloned.name if cloned else None!r}")
         print(f"fake counted writes: {dict(sorted(fake.counters.writes.items()))}")
         print(f"done at {datetime.now(UTC):%H:%M:%S} UTC, no API key, no network beyond loopback")
 
 
-def _status(document: object) -> str:
+def _status(document: GetMessageResponseCompoundDocument) -> str:
     from klaviyo_campaigns.polling import message_status
 
     return str(message_status(document)).upper()
-
-
-def _name(attributes: dict[str, object]) -> object:
-    definition = attributes.get("definition")
-    return definition.get("name") if isinstance(definition, dict) else attributes.get("name")
 
 
 if __name__ == "__main__":

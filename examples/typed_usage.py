@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from klaviyo_campaigns import Klaviyo, NotFoundError, WriteMayHaveBeenApplied
 from klaviyo_campaigns.compound import campaign_tree
 from klaviyo_campaigns.filters import F
-from klaviyo_campaigns.models.pre import CampaignCloneQuery
 from klaviyo_campaigns.models.stable import CampaignResponseObjectResource
 
 
@@ -51,11 +50,7 @@ async def main(base_url: str) -> None:
         names = await email_campaign_names(kl, datetime(2020, 1, 1, tzinfo=UTC))
         print(f"{len(names)} email campaigns")
         try:
-            await kl.pre.clone_campaign(
-                body=CampaignCloneQuery.from_dict(
-                    {"data": {"type": "campaign", "id": "nope", "attributes": {}}}
-                )
-            )
+            await kl.pre.clone_campaign("nope")
         except WriteMayHaveBeenApplied:
             print("check before retrying")
         except NotFoundError:

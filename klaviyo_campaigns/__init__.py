@@ -5,6 +5,7 @@ async with Klaviyo() as kl:
 """
 
 from ._client import Klaviyo
+from ._core import UNSET, Unset
 from ._headroom import RateLimitSnapshot
 from ._limits import WindowLimiter
 from ._paced import PacedLimiter
@@ -33,6 +34,7 @@ __all__ = [
     "GENERATOR",
     "REVISIONS",
     "SPEC_SHA256",
+    "UNSET",
     "APIStatusError",
     "AuthenticationError",
     "BadRequestError",
@@ -51,6 +53,7 @@ __all__ = [
     "ServerError",
     "TimeoutError",
     "TransportError",
+    "Unset",
     "ValidationError",
     "WindowLimiter",
     "WriteMayHaveBeenApplied",

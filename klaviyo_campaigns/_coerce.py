@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ._body import extras as extras  # request bodies and per-call options (issue 15)
+from ._body import request_body as request_body
 from .errors import ValidationError
 
 if TYPE_CHECKING:

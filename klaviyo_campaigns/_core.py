@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, MutableMapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
 from enum import StrEnum
 from http import HTTPStatus
@@ -53,7 +53,13 @@ class Operation:
 
 
 class Unset:
-    """The type of ``UNSET``: a field or parameter that was not given (absent, not null)."""
+    """The type of ``UNSET``: a field or parameter that was not given (absent, not null).
+
+    Public as ``klaviyo_campaigns.UNSET`` / ``klaviyo_campaigns.Unset``: in a response, a field
+    Klaviyo left out (a sparse fieldset) is ``UNSET`` and a ``null`` is ``None``; in a request,
+    a keyword left at ``UNSET`` is not sent and ``None`` sends ``null``. ``None`` cannot mean
+    both, so not-set has its own value. It is false, so ``if field:`` narrows out both.
+    """
 
     def __bool__(self) -> Literal[False]:
         return False
@@ -128,6 +134,28 @@ class Arguments(Protocol):
     def filter_value(self, operation: Operation, value: Any) -> str: ...
 
     def opt_filter(self, operation: Operation, value: Any) -> str | None: ...
+
+    def request_body(
+        self,
+        operation: Operation,
+        body: Any,
+        *,
+        resource_type: str | None = None,
+        id: Any = None,
+        attributes: Mapping[str, Any] | None = None,
+        relationships: Mapping[str, tuple[str, Any]] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]: ...
+
+    def extras(
+        self,
+        request: dict[str, Any],
+        *,
+        extra_query: Mapping[str, Any] | None,
+        extra_headers: Mapping[str, str] | None,
+        extra_body: Mapping[str, Any] | None,
+        timeout: Any,
+    ) -> dict[str, Any]: ...
 
 
 __all__ = [

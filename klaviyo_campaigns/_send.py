@@ -111,6 +111,7 @@ class Sender:
             params=request.get("params"),
             json=request.get("json"),
             headers=headers,
+            timeout=request.get("timeout", httpx.USE_CLIENT_DEFAULT),
         )
 
     async def _exchange(self, operation: Operation, request: dict[str, Any]) -> httpx.Response:

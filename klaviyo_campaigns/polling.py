@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ._core import Unset
 from .errors import TerminalStateError, ValidationError, WaitTimeoutError
@@ -50,42 +50,61 @@ class MessageStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
-def _attribute(obj: object, *names: str) -> object:
-    for name in names:
-        if obj is None:
-            return None
-        if isinstance(obj, dict):
-            obj = obj.get(name)
-        else:
-            value = getattr(obj, name, None)
-            if value is None and hasattr(obj, "additional_properties"):
-                value = obj.additional_properties.get(name)
-            obj = value
-    return obj
+class _JobAttributes(Protocol):
+    @property
+    def status(self) -> StrEnum | Unset: ...
+
+
+class _Job(Protocol):
+    @property
+    def attributes(self) -> _JobAttributes: ...
+
+
+class _JobDocument(Protocol):
+    """A send-job or estimation-job document of either revision."""
+
+    @property
+    def data(self) -> _Job: ...
+
+
+def _json(document: Mapping[str, Any], *path: str) -> object:
+    node: object = document
+    for name in path:
+        node = node.get(name) if isinstance(node, Mapping) else None
+    return node
 
 
 def _text(value: object) -> str | None:
-    if value is None or isinstance(value, Unset):
+    if not value:  # absent (UNSET), null, or empty
         return None
-    return str(getattr(value, "value", value))
+    return str(value)
 
 
-def job_status(document: object) -> JobStatus | str:
+def job_status(document: _JobDocument | Mapping[str, Any]) -> JobStatus | str:
     """The status of a job document (``data.attributes.status``); unknown values kept as text."""
-    text = _text(_attribute(document, "data", "attributes", "status")) or ""
+    if isinstance(document, Mapping):
+        text = _text(_json(document, "data", "attributes", "status")) or ""
+    else:
+        text = _text(document.data.attributes.status) or ""
     try:
         return JobStatus(text.lower())
     except ValueError:
         return text
 
 
-def message_status(document: object) -> MessageStatus | str:
+def message_status(
+    document: GetMessageResponseCompoundDocument | Mapping[str, Any],
+) -> MessageStatus | str:
     """A message's status from ``attributes.definition.status`` (published spec, lower case)
     or ``attributes.status`` (overview, upper case), as one ``MessageStatus``."""
-    attributes = _attribute(document, "data", "attributes")
-    text = _text(_attribute(attributes, "definition", "status")) or _text(
-        _attribute(attributes, "status")
-    )
+    if isinstance(document, Mapping):
+        text = _text(_json(document, "data", "attributes", "definition", "status")) or _text(
+            _json(document, "data", "attributes", "status")
+        )
+    else:
+        attributes = document.data.attributes
+        definition = attributes.definition
+        text = _text(definition.status if definition else None) or _text(attributes.status)
     try:
         return MessageStatus((text or "").lower())
     except ValueError:
@@ -127,9 +146,12 @@ async def wait_until(
         wait = min(wait * factor, max_interval)
 
 
+J = TypeVar("J", bound=_JobDocument)
+
+
 async def _job_complete(
-    fetch: Callable[[], Awaitable[R]], what: str, timeout: float, interval: float, options: Any
-) -> R:
+    fetch: Callable[[], Awaitable[J]], what: str, timeout: float, interval: float, options: Any
+) -> J:
     """A job's wait: ``complete`` is the goal, ``cancelled`` the other way it can end."""
     return await wait_until(
         fetch,

@@ -25,6 +25,22 @@ async def test_typed_usage_runs_against_the_fake(capsys: pytest.CaptureFixture[s
     assert "no such campaign: 404 ['not_found']" in out
 
 
+async def test_typed_writes_run_against_the_fake(capsys: pytest.CaptureFixture[str]) -> None:
+    writes = runpy.run_path(str(EXAMPLES / "typed_writes.py"))
+    await writes["main"]()
+    out = capsys.readouterr().out
+    assert "added audience " in out and "cloned into " in out
+
+
+async def test_walk_campaign_reads_each_variation_s_channel(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    walk = runpy.run_path(str(EXAMPLES / "walk_campaign.py"))
+    await walk["main"]()
+    lines = sorted(line.split(" ", 2)[2] for line in capsys.readouterr().out.splitlines())
+    assert lines == ["email: Summer Sale starts now", "sms: Summer Sale: 20% off"]
+
+
 def test_the_demo_runs_end_to_end() -> None:
     done = subprocess.run(
         [sys.executable, str(EXAMPLES / "demo.py")], capture_output=True, text=True, timeout=120

@@ -225,6 +225,24 @@ def test_message_status_reads_either_place_and_case(attributes: dict[str, Any]) 
     assert message_status({"data": {"attributes": attributes}}) is MessageStatus.SENT
 
 
+@pytest.mark.parametrize(
+    "attributes",
+    [
+        {"status": "SENT"},
+        {"definition": {"status": "sent"}},
+        {"definition": None, "status": "SENT"},
+    ],
+    ids=["overview", "published", "null definition"],
+)
+def test_message_status_reads_a_model_either_place(attributes: dict[str, Any]) -> None:
+    from klaviyo_campaigns.models.pre import GetMessageResponseCompoundDocument
+
+    links = {"self": "https://a.klaviyo.com/api/campaign-messages/M1/"}
+    message = {"type": "campaign-message", "id": "M1", "attributes": attributes, "links": links}
+    document = GetMessageResponseCompoundDocument.from_dict({"data": message, "links": links})
+    assert message_status(document) is MessageStatus.SENT
+
+
 # -- how it polls ---------------------------------------------------------------------------
 
 

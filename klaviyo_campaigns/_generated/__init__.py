@@ -5,6 +5,6 @@
 #: sha256 of the normalized spec (raw spec + overlays) of each revision.
 SPEC_SHA256 = {
     "2026-04-15": "0e7f35ab02d63d55e9e9aa62f0db8229d77f493fb1f2571451d32f98bac87284",
-    "2026-04-15.pre": "b90d8eab8719e0c8d3b266647ca1a26a74d352f258b75526fad82582438e1a10",
+    "2026-04-15.pre": "d447a45f300ff112ec58762b26545e8a377a37dee7f53521bad628b3d48298fb",
 }
 GENERATOR = "openapi-python-client 0.29.1"

@@ -86,6 +86,20 @@ class PreBehaviour(Behaviour):
                         "campaign-messages", "campaign-message", True, messages_of
                     ),
                     "tags": Relation("tags", "tag", True),
+                    # overview only: ``include=campaign-variations`` on campaigns
+                    "campaign-variations": Relation(
+                        "campaign-variations",
+                        "campaign-variation",
+                        True,
+                        lambda r, data: [
+                            variation
+                            for message in messages_of(r, data)
+                            for variation in _children("campaign-variation", "campaign-message")(
+                                message, data
+                            )
+                        ],
+                        rendered=False,
+                    ),
                 },
                 fields={
                     "id": lambda r: r.id,

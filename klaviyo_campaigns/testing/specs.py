@@ -103,6 +103,35 @@ def load_document(revision: str) -> Json:
             f"no spec for revision {revision!r} under _generated/; run `make generate` first"
         )
     document: Json = json.loads(path.read_text(encoding="utf-8"))
+    return _overview_accepts(document)
+
+
+#: What Klaviyo's prose overview of the ``.pre`` Campaigns API shows in its requests but the
+#: published ``.pre`` spec (and so the SDK's typed arguments) lacks: the fake accepts these too,
+#: as real Klaviyo may, so a caller can send them through ``extra_query``. overlays/README.md,
+#: rows 14 and 15, records each one and its source.
+OVERVIEW_INCLUDES = {
+    "get_campaigns_beta": ("campaign-variations", "tags"),
+    "get_campaign_beta": ("campaign-variations", "tags"),
+}
+OVERVIEW_FILTERS = {"get_campaign_messages_beta": {"campaign.id": "campaign_id"}}
+
+
+def _overview_accepts(document: Json) -> Json:
+    for item in document["paths"].values():
+        for method in _HTTP_METHODS:
+            raw = item.get(method)
+            if raw is None:
+                continue
+            for value in OVERVIEW_INCLUDES.get(raw["operationId"], ()):
+                for param in raw.get("parameters", []):
+                    enum = param.get("schema", {}).get("items", {}).get("enum")
+                    if param.get("name") == "include" and enum and value not in enum:
+                        enum.append(value)
+            for name, like in OVERVIEW_FILTERS.get(raw["operationId"], {}).items():
+                filters = raw.get("x-klaviyo-filters") or {}
+                if like in filters and name not in filters:
+                    filters[name] = filters[like]
     return document
 
 

@@ -178,7 +178,9 @@ def as_oas30(node: Any) -> Any:
     and an empty ``required`` list is dropped. A ``nullable`` ``oneOf`` / ``anyOf`` without a
     ``type`` (Klaviyo's ``send_options``, ``tracking_options``, ``send_strategy``) gains a null
     variant: 3.0 validators apply ``nullable`` only beside ``type``, so they refused the
-    ``null`` the spec allows there (and that other clients, e.g. Klaviyo's own SDK, send)."""
+    ``null`` the spec allows there (and that other clients, e.g. Klaviyo's own SDK, send). A
+    ``nullable`` enum (``throttle_percentage``, ``send_strategy``) gains ``null`` among its
+    values, which OpenAPI 3.0.3 asks for and the overlays leave implicit."""
     if isinstance(node, list):
         return [as_oas30(item) for item in node]
     if not isinstance(node, dict):
@@ -188,6 +190,9 @@ def as_oas30(node: Any) -> Any:
         out["enum"] = [out.pop("const")]
     if out.get("required") == [] and "properties" in out:
         del out["required"]
+    enum = out.get("enum")
+    if out.get("nullable") is True and isinstance(enum, list) and None not in enum:
+        out["enum"] = [*enum, None]
     if out.get("nullable") is True and "type" not in out:
         for union in ("oneOf", "anyOf"):
             if isinstance(out.get(union), list):

@@ -4,13 +4,16 @@
 
 ``API`` returns parsed models; ``RawAPI`` (``with_raw_response``) returns the whole
 ``Response`` (status, headers, content, parsed) for callers who need more than the model.
+Every method takes the per-call escape hatches ``extra_query``, ``extra_headers``,
+``extra_body`` (merged into the JSON document, after it is checked) and ``timeout`` (seconds).
 Request builders and models are imported on first call, so creating a client stays cheap.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, TypeVar
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from ..._core import UNSET, Arguments, Filter, RawSend, Response, Send, Unset
 from ..operations import PRE_OPERATIONS as OPERATIONS
@@ -143,6 +146,17 @@ if TYPE_CHECKING:
         VariationCreateQuery,
         VariationPartialUpdateQuery,
     )
+    from .params import (
+        AudienceDefinitionParam,
+        AudienceInlineCreateParam,
+        CampaignDefinitionParam,
+        MessageDefinitionParam,
+        MessageInlineCreateParam,
+        ThrottledOptionsParam,
+        TimezoneOptionsParam,
+        VariationDefinitionParam,
+        VariationInlineCreateParam,
+    )
 
 T = TypeVar("T")
 
@@ -166,12 +180,20 @@ class API:
 
     async def clone_campaign_audience(
         self,
+        id: str | Unset = UNSET,
         *,
-        body: AudienceCloneQuery,
+        body: AudienceCloneQuery | Unset = UNSET,
+        id_: str | Unset = UNSET,
+        name: str | None | Unset = UNSET,
+        campaign_id: str | Unset = UNSET,
         fields_campaign_audience: Sequence[
             CloneCampaignAudienceBetaFieldscampaignAudienceItem | str
         ]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> PostAudienceResponse:
         """Clone a campaign audience.
 
@@ -186,8 +208,17 @@ class API:
         )
 
         _op = OPERATIONS["clone_campaign_audience_beta"]
+        _document = self._args.request_body(
+            _op,
+            body,
+            resource_type="campaign-audience-clone",
+            id=id,
+            attributes={"id": id_, "name": name},
+            relationships={"campaign": ("campaign", campaign_id)},
+            extra_body=extra_body,
+        )
         request = _get_kwargs(
-            body=body,
+            body=_document,
             fieldscampaign_audience=_given(
                 self._args.enum_list(
                     CloneCampaignAudienceBetaFieldscampaignAudienceItem,
@@ -196,6 +227,13 @@ class API:
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=None,
+            timeout=timeout,
+        )
         return await self._send(_op, request, PostAudienceResponse.from_dict)
 
     async def get_campaign_audiences(
@@ -203,6 +241,10 @@ class API:
         *,
         filter: str | Filter | None = None,
         page_cursor: str | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> GetAudienceResponseCollection:
         """List campaign audiences (overview only).
 
@@ -218,18 +260,34 @@ class API:
             filter_=_given(self._args.opt_filter(_op, filter)),
             pagecursor=_given(page_cursor),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetAudienceResponseCollection.from_dict)
 
     async def create_campaign_audience(
         self,
+        campaign_id: str | Unset = UNSET,
         *,
-        body: AudienceCreateQuery,
+        body: AudienceCreateQuery | Unset = UNSET,
+        definition: AudienceDefinitionParam | Unset = UNSET,
+        campaign_messages: Sequence[str] | Unset = UNSET,
         fields_campaign_audience: Sequence[
             CreateCampaignAudienceBetaFieldscampaignAudienceItem | str
         ]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> PostAudienceResponse:
         """Create a campaign audience.
+
+        The first argument is the ``campaign`` it acts on (its id).
 
         ``POST /api/campaign-audiences`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:write``.
@@ -242,8 +300,20 @@ class API:
         )
 
         _op = OPERATIONS["create_campaign_audience_beta"]
+        _document = self._args.request_body(
+            _op,
+            body,
+            resource_type="campaign-audience",
+            id=None,
+            attributes={"definition": definition},
+            relationships={
+                "campaign-messages": ("campaign-message", campaign_messages),
+                "campaign": ("campaign", campaign_id),
+            },
+            extra_body=extra_body,
+        )
         request = _get_kwargs(
-            body=body,
+            body=_document,
             fieldscampaign_audience=_given(
                 self._args.enum_list(
                     CreateCampaignAudienceBetaFieldscampaignAudienceItem,
@@ -252,11 +322,23 @@ class API:
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=None,
+            timeout=timeout,
+        )
         return await self._send(_op, request, PostAudienceResponse.from_dict)
 
     async def delete_campaign_audience(
         self,
         id: str,
+        *,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> None:
         """Delete a campaign audience.
 
@@ -270,6 +352,13 @@ class API:
         request = _get_kwargs(
             self._args.path_id(id, "id"),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, _no_content)
 
     async def get_campaign_audience(
@@ -282,6 +371,10 @@ class API:
         | None = None,
         fields_campaign: Sequence[GetCampaignAudienceBetaFieldscampaignItem | str] | None = None,
         include: Sequence[GetCampaignAudienceBetaIncludeItem | str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> GetAudienceResponseCompoundDocument:
         """Get a campaign audience.
 
@@ -324,17 +417,29 @@ class API:
                 self._args.enum_list(GetCampaignAudienceBetaIncludeItem, include, "include")
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetAudienceResponseCompoundDocument.from_dict)
 
     async def update_campaign_audience(
         self,
         id: str,
         *,
-        body: AudienceUpdateQuery,
+        body: AudienceUpdateQuery | Unset = UNSET,
+        definition: AudienceDefinitionParam | None | Unset = UNSET,
         fields_campaign_audience: Sequence[
             UpdateCampaignAudienceBetaFieldscampaignAudienceItem | str
         ]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> PatchAudienceResponse:
         """Update a campaign audience.
 
@@ -349,9 +454,18 @@ class API:
         )
 
         _op = OPERATIONS["update_campaign_audience_beta"]
+        _document = self._args.request_body(
+            _op,
+            body,
+            resource_type="campaign-audience",
+            id=id,
+            attributes={"definition": definition},
+            relationships={},
+            extra_body=extra_body,
+        )
         request = _get_kwargs(
             self._args.path_id(id, "id"),
-            body=body,
+            body=_document,
             fieldscampaign_audience=_given(
                 self._args.enum_list(
                     UpdateCampaignAudienceBetaFieldscampaignAudienceItem,
@@ -359,6 +473,13 @@ class API:
                     "fields[campaign-audience]",
                 )
             ),
+        )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=None,
+            timeout=timeout,
         )
         return await self._send(_op, request, PatchAudienceResponse.from_dict)
 
@@ -368,6 +489,10 @@ class API:
         *,
         fields_campaign: Sequence[GetCampaignForCampaignAudienceBetaFieldscampaignItem | str]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> GetCampaignResponse:
         """Get the campaign of an audience.
 
@@ -392,6 +517,13 @@ class API:
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetCampaignResponse.from_dict)
 
     async def get_campaign_messages_for_campaign_audience(
@@ -403,6 +535,10 @@ class API:
         ]
         | None = None,
         page_cursor: str | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> GetMessageResponseCollection:
         """Get the messages of an audience.
 
@@ -428,11 +564,23 @@ class API:
             ),
             pagecursor=_given(page_cursor),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetMessageResponseCollection.from_dict)
 
     async def get_campaign_id_for_campaign_audience(
         self,
         id: str,
+        *,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> GetCampaignAudienceCampaignRelationshipResponse:
         """Get the campaign ID of an audience.
 
@@ -447,6 +595,13 @@ class API:
         request = _get_kwargs(
             self._args.path_id(id, "id"),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(
             _op, request, GetCampaignAudienceCampaignRelationshipResponse.from_dict
         )
@@ -456,6 +611,10 @@ class API:
         id: str,
         *,
         page_cursor: str | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> GetCampaignAudienceMessagesRelationshipsResponseCollection:
         """Get the message IDs of an audience.
 
@@ -471,15 +630,28 @@ class API:
             self._args.path_id(id, "id"),
             pagecursor=_given(page_cursor),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(
             _op, request, GetCampaignAudienceMessagesRelationshipsResponseCollection.from_dict
         )
 
     async def clone_campaign(
         self,
+        id: str | Unset = UNSET,
         *,
-        body: CampaignCloneQuery,
+        body: CampaignCloneQuery | Unset = UNSET,
+        name: str | None | Unset = UNSET,
         fields_campaign: Sequence[CloneCampaignBetaFieldscampaignItem | str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> PostCampaignResponse:
         """Clone a campaign.
 
@@ -491,24 +663,46 @@ class API:
         from .models import CloneCampaignBetaFieldscampaignItem, PostCampaignResponse
 
         _op = OPERATIONS["clone_campaign_beta"]
+        _document = self._args.request_body(
+            _op,
+            body,
+            resource_type="campaign",
+            id=id,
+            attributes={"name": name},
+            relationships={},
+            extra_body=extra_body,
+        )
         request = _get_kwargs(
-            body=body,
+            body=_document,
             fieldscampaign=_given(
                 self._args.enum_list(
                     CloneCampaignBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=None,
+            timeout=timeout,
+        )
         return await self._send(_op, request, PostCampaignResponse.from_dict)
 
     async def assign_template_to_campaign_message(
         self,
+        id: str | Unset = UNSET,
         *,
-        body: CampaignMessageAssignTemplateQuery,
+        body: CampaignMessageAssignTemplateQuery | Unset = UNSET,
+        template_id: str | Unset = UNSET,
         fields_campaign_message: Sequence[
             AssignTemplateToCampaignMessageFieldscampaignMessageItem | str
         ]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> PostCampaignMessageResponse:
         """Assign Template to Campaign Message.
 
@@ -523,8 +717,17 @@ class API:
         )
 
         _op = OPERATIONS["assign_template_to_campaign_message"]
+        _document = self._args.request_body(
+            _op,
+            body,
+            resource_type="campaign-message",
+            id=id,
+            attributes={},
+            relationships={"template": ("template", template_id)},
+            extra_body=extra_body,
+        )
         request = _get_kwargs(
-            body=body,
+            body=_document,
             fieldscampaign_message=_given(
                 self._args.enum_list(
                     AssignTemplateToCampaignMessageFieldscampaignMessageItem,
@@ -533,14 +736,29 @@ class API:
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=None,
+            timeout=timeout,
+        )
         return await self._send(_op, request, PostCampaignMessageResponse.from_dict)
 
     async def clone_campaign_message(
         self,
+        id: str | Unset = UNSET,
         *,
-        body: MessageCloneQuery,
+        body: MessageCloneQuery | Unset = UNSET,
+        id_: str | Unset = UNSET,
+        name: str | None | Unset = UNSET,
+        campaign_audience_id: str | Unset = UNSET,
         fields_campaign_message: Sequence[CloneCampaignMessageBetaFieldscampaignMessageItem | str]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> PostMessageResponse:
         """Clone a campaign message.
 
@@ -552,8 +770,17 @@ class API:
         from .models import CloneCampaignMessageBetaFieldscampaignMessageItem, PostMessageResponse
 
         _op = OPERATIONS["clone_campaign_message_beta"]
+        _document = self._args.request_body(
+            _op,
+            body,
+            resource_type="campaign-message",
+            id=id,
+            attributes={"id": id_, "name": name},
+            relationships={"campaign-audience": ("campaign-audience", campaign_audience_id)},
+            extra_body=extra_body,
+        )
         request = _get_kwargs(
-            body=body,
+            body=_document,
             fieldscampaign_message=_given(
                 self._args.enum_list(
                     CloneCampaignMessageBetaFieldscampaignMessageItem,
@@ -562,18 +789,38 @@ class API:
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=None,
+            timeout=timeout,
+        )
         return await self._send(_op, request, PostMessageResponse.from_dict)
 
     async def schedule_campaign_message(
         self,
+        campaign_message_id: str | Unset = UNSET,
         *,
-        body: CampaignMessageScheduleQuery,
+        body: CampaignMessageScheduleQuery | Unset = UNSET,
+        send_date: str | None | Unset = UNSET,
+        send_time: str | datetime | None | Unset = UNSET,
+        strategy: Literal["local_timezone", "smart_send_time", "static", "throttled"]
+        | Unset = UNSET,
+        throttled_options: ThrottledOptionsParam | None | Unset = UNSET,
+        timezone_options: TimezoneOptionsParam | None | Unset = UNSET,
         fields_campaign_message_schedule: Sequence[
             ScheduleCampaignMessageBetaFieldscampaignMessageScheduleItem | str
         ]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> PostCampaignMessageScheduleResponse:
         """Schedule a campaign message.
+
+        The first argument is the ``campaign-message`` it acts on (its id).
 
         ``POST /api/campaign-message-schedule`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:write``.
@@ -586,8 +833,23 @@ class API:
         )
 
         _op = OPERATIONS["schedule_campaign_message_beta"]
+        _document = self._args.request_body(
+            _op,
+            body,
+            resource_type="campaign-message-schedule",
+            id=None,
+            attributes={
+                "send_date": send_date,
+                "send_time": send_time,
+                "strategy": strategy,
+                "throttled_options": throttled_options,
+                "timezone_options": timezone_options,
+            },
+            relationships={"campaign-message": ("campaign-message", campaign_message_id)},
+            extra_body=extra_body,
+        )
         request = _get_kwargs(
-            body=body,
+            body=_document,
             fieldscampaign_message_schedule=_given(
                 self._args.enum_list(
                     ScheduleCampaignMessageBetaFieldscampaignMessageScheduleItem,
@@ -596,13 +858,25 @@ class API:
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=None,
+            timeout=timeout,
+        )
         return await self._send(_op, request, PostCampaignMessageScheduleResponse.from_dict)
 
     async def update_campaign_message_schedule(
         self,
         id: str,
         *,
-        body: CampaignMessageScheduleUpdateQuery,
+        body: CampaignMessageScheduleUpdateQuery | Unset = UNSET,
+        action: Literal["cancel", "revert"] | Unset = UNSET,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> None:
         """Cancel or revert a message schedule.
 
@@ -613,9 +887,25 @@ class API:
         from .api.campaigns.update_campaign_message_schedule_beta import _get_kwargs
 
         _op = OPERATIONS["update_campaign_message_schedule_beta"]
+        _document = self._args.request_body(
+            _op,
+            body,
+            resource_type="campaign-message-schedule",
+            id=id,
+            attributes={"action": action},
+            relationships={},
+            extra_body=extra_body,
+        )
         request = _get_kwargs(
             self._args.path_id(id, "id"),
-            body=body,
+            body=_document,
+        )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=None,
+            timeout=timeout,
         )
         return await self._send(_op, request, _no_content)
 
@@ -634,6 +924,10 @@ class API:
         page_cursor: str | None = None,
         page_size: int | None = None,
         sort: GetCampaignMessagesBetaSort | str | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> GetMessageResponseCollectionCompoundDocument:
         """List campaign messages.
 
@@ -680,6 +974,13 @@ class API:
             pagesize=_given(page_size),
             sort=_given(self._args.enum_value(GetCampaignMessagesBetaSort, sort, "sort")),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(
             _op, request, GetMessageResponseCollectionCompoundDocument.from_dict
         )
@@ -687,9 +988,17 @@ class API:
     async def create_campaign_message(
         self,
         *,
-        body: MessageCreateQuery,
+        body: MessageCreateQuery | Unset = UNSET,
+        definition: MessageDefinitionParam | Unset = UNSET,
+        variations: Sequence[VariationInlineCreateParam] | None | Unset = UNSET,
+        campaign_id: str | Unset = UNSET,
+        campaign_audience_id: str | Unset = UNSET,
         fields_campaign_message: Sequence[CreateCampaignMessageBetaFieldscampaignMessageItem | str]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> PostMessageResponse:
         """Create a campaign message.
 
@@ -701,8 +1010,20 @@ class API:
         from .models import CreateCampaignMessageBetaFieldscampaignMessageItem, PostMessageResponse
 
         _op = OPERATIONS["create_campaign_message_beta"]
+        _document = self._args.request_body(
+            _op,
+            body,
+            resource_type="campaign-message",
+            id=None,
+            attributes={"definition": definition, "variations": variations},
+            relationships={
+                "campaign": ("campaign", campaign_id),
+                "campaign-audience": ("campaign-audience", campaign_audience_id),
+            },
+            extra_body=extra_body,
+        )
         request = _get_kwargs(
-            body=body,
+            body=_document,
             fieldscampaign_message=_given(
                 self._args.enum_list(
                     CreateCampaignMessageBetaFieldscampaignMessageItem,
@@ -711,11 +1032,23 @@ class API:
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=None,
+            timeout=timeout,
+        )
         return await self._send(_op, request, PostMessageResponse.from_dict)
 
     async def delete_campaign_message(
         self,
         id: str,
+        *,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> None:
         """Delete a campaign message.
 
@@ -729,6 +1062,13 @@ class API:
         request = _get_kwargs(
             self._args.path_id(id, "id"),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, _no_content)
 
     async def get_campaign_message(
@@ -741,6 +1081,10 @@ class API:
         | None = None,
         fields_campaign: Sequence[GetCampaignMessageBetaFieldscampaignItem | str] | None = None,
         include: Sequence[GetCampaignMessageBetaIncludeItem | str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> GetMessageResponseCompoundDocument:
         """Get a campaign message.
 
@@ -783,15 +1127,27 @@ class API:
                 self._args.enum_list(GetCampaignMessageBetaIncludeItem, include, "include")
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetMessageResponseCompoundDocument.from_dict)
 
     async def update_campaign_message(
         self,
         id: str,
         *,
-        body: MessagePartialUpdateQuery,
+        body: MessagePartialUpdateQuery | Unset = UNSET,
+        definition: MessageDefinitionParam | None | Unset = UNSET,
         fields_campaign_message: Sequence[UpdateCampaignMessageBetaFieldscampaignMessageItem | str]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> PatchMessageResponse:
         """Update a campaign message.
 
@@ -803,9 +1159,18 @@ class API:
         from .models import PatchMessageResponse, UpdateCampaignMessageBetaFieldscampaignMessageItem
 
         _op = OPERATIONS["update_campaign_message_beta"]
+        _document = self._args.request_body(
+            _op,
+            body,
+            resource_type="campaign-message",
+            id=id,
+            attributes={"definition": definition},
+            relationships={},
+            extra_body=extra_body,
+        )
         request = _get_kwargs(
             self._args.path_id(id, "id"),
-            body=body,
+            body=_document,
             fieldscampaign_message=_given(
                 self._args.enum_list(
                     UpdateCampaignMessageBetaFieldscampaignMessageItem,
@@ -813,6 +1178,13 @@ class API:
                     "fields[campaign-message]",
                 )
             ),
+        )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=None,
+            timeout=timeout,
         )
         return await self._send(_op, request, PatchMessageResponse.from_dict)
 
@@ -822,6 +1194,10 @@ class API:
         *,
         fields_campaign: Sequence[GetCampaignForCampaignMessageBetaFieldscampaignItem | str]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> GetCampaignResponse:
         """Get the campaign of a message.
 
@@ -843,6 +1219,13 @@ class API:
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetCampaignResponse.from_dict)
 
     async def get_audience_for_campaign_message(
@@ -853,6 +1236,10 @@ class API:
             GetAudienceForCampaignMessageBetaFieldscampaignAudienceItem | str
         ]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> GetAudienceResponse:
         """Get the audience of a message.
 
@@ -877,6 +1264,13 @@ class API:
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetAudienceResponse.from_dict)
 
     async def get_variations_for_campaign_message(
@@ -887,6 +1281,10 @@ class API:
             GetVariationsForCampaignMessageBetaFieldscampaignVariationItem | str
         ]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> GetVariationResponseCollection:
         """Get the variations of a message.
 
@@ -911,6 +1309,13 @@ class API:
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetVariationResponseCollection.from_dict)
 
     async def get_image_for_campaign_message(
@@ -918,6 +1323,10 @@ class API:
         id: str,
         *,
         fields_image: Sequence[GetImageForCampaignMessageFieldsimageItem | str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> GetImageResponse:
         """Get Image for Campaign Message.
 
@@ -937,11 +1346,23 @@ class API:
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetImageResponse.from_dict)
 
     async def get_campaign_id_for_campaign_message(
         self,
         id: str,
+        *,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> GetCampaignMessageCampaignRelationshipResponse:
         """Get the campaign ID of a message.
 
@@ -956,6 +1377,13 @@ class API:
         request = _get_kwargs(
             self._args.path_id(id, "id"),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(
             _op, request, GetCampaignMessageCampaignRelationshipResponse.from_dict
         )
@@ -963,6 +1391,11 @@ class API:
     async def get_audience_id_for_campaign_message(
         self,
         id: str,
+        *,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> GetCampaignMessageAudienceRelationshipResponse:
         """Get the audience ID of a message.
 
@@ -977,6 +1410,13 @@ class API:
         request = _get_kwargs(
             self._args.path_id(id, "id"),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(
             _op, request, GetCampaignMessageAudienceRelationshipResponse.from_dict
         )
@@ -984,6 +1424,11 @@ class API:
     async def get_variation_ids_for_campaign_message(
         self,
         id: str,
+        *,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> GetCampaignMessageVariationsRelationshipsResponseCollection:
         """Get the variation IDs of a message.
 
@@ -998,6 +1443,13 @@ class API:
         request = _get_kwargs(
             self._args.path_id(id, "id"),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(
             _op, request, GetCampaignMessageVariationsRelationshipsResponseCollection.from_dict
         )
@@ -1005,6 +1457,11 @@ class API:
     async def get_image_id_for_campaign_message(
         self,
         id: str,
+        *,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> GetCampaignMessageImageRelationshipResponse:
         """Get Image ID for Campaign Message.
 
@@ -1019,13 +1476,25 @@ class API:
         request = _get_kwargs(
             self._args.path_id(id, "id"),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetCampaignMessageImageRelationshipResponse.from_dict)
 
     async def update_image_for_campaign_message(
         self,
         id: str,
         *,
-        body: CampaignMessageImageUpdateQuery,
+        body: CampaignMessageImageUpdateQuery | Unset = UNSET,
+        image_id: str | Unset = UNSET,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> None:
         """Update Image for Campaign Message.
 
@@ -1036,15 +1505,36 @@ class API:
         from .api.campaigns.update_image_for_campaign_message import _get_kwargs
 
         _op = OPERATIONS["update_image_for_campaign_message"]
+        _document = self._args.request_body(
+            _op,
+            body,
+            resource_type="image",
+            id=image_id,
+            attributes={},
+            relationships={},
+            extra_body=extra_body,
+        )
         request = _get_kwargs(
             self._args.path_id(id, "id"),
-            body=body,
+            body=_document,
+        )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=None,
+            timeout=timeout,
         )
         return await self._send(_op, request, _no_content)
 
     async def get_tag_ids_for_campaign_message(
         self,
         id: str,
+        *,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> GetCampaignMessageTagsRelationshipsResponseCollection:
         """Get the tag IDs of a message.
 
@@ -1059,6 +1549,13 @@ class API:
         request = _get_kwargs(
             self._args.path_id(id, "id"),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(
             _op, request, GetCampaignMessageTagsRelationshipsResponseCollection.from_dict
         )
@@ -1066,6 +1563,11 @@ class API:
     async def get_template_id_for_campaign_message(
         self,
         id: str,
+        *,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> GetCampaignMessageTemplateRelationshipResponse:
         """Get Template ID for Campaign Message.
 
@@ -1080,6 +1582,13 @@ class API:
         request = _get_kwargs(
             self._args.path_id(id, "id"),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(
             _op, request, GetCampaignMessageTemplateRelationshipResponse.from_dict
         )
@@ -1089,6 +1598,10 @@ class API:
         id: str,
         *,
         fields_tag: Sequence[GetTagsForCampaignMessageBetaFieldstagItem | str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> GetTagResponseCollection:
         """Get the tags of a message.
 
@@ -1108,6 +1621,13 @@ class API:
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetTagResponseCollection.from_dict)
 
     async def get_template_for_campaign_message(
@@ -1116,6 +1636,10 @@ class API:
         *,
         fields_template: Sequence[GetTemplateForCampaignMessageFieldstemplateItem | str]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> GetTemplateResponse:
         """Get Template for Campaign Message.
 
@@ -1137,16 +1661,28 @@ class API:
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetTemplateResponse.from_dict)
 
     async def refresh_campaign_recipient_estimation(
         self,
+        id: str | Unset = UNSET,
         *,
-        body: CampaignRecipientEstimationJobCreateQuery,
+        body: CampaignRecipientEstimationJobCreateQuery | Unset = UNSET,
         fields_campaign_recipient_estimation_job: Sequence[
             RefreshCampaignRecipientEstimationFieldscampaignRecipientEstimationJobItem | str
         ]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> PostCampaignRecipientEstimationJobResponse:
         """Refresh Campaign Recipient Estimation.
 
@@ -1161,8 +1697,17 @@ class API:
         )
 
         _op = OPERATIONS["refresh_campaign_recipient_estimation"]
+        _document = self._args.request_body(
+            _op,
+            body,
+            resource_type="campaign-recipient-estimation-job",
+            id=id,
+            attributes={},
+            relationships={},
+            extra_body=extra_body,
+        )
         request = _get_kwargs(
-            body=body,
+            body=_document,
             fieldscampaign_recipient_estimation_job=_given(
                 self._args.enum_list(
                     RefreshCampaignRecipientEstimationFieldscampaignRecipientEstimationJobItem,
@@ -1170,6 +1715,13 @@ class API:
                     "fields[campaign-recipient-estimation-job]",
                 )
             ),
+        )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=None,
+            timeout=timeout,
         )
         return await self._send(_op, request, PostCampaignRecipientEstimationJobResponse.from_dict)
 
@@ -1181,6 +1733,10 @@ class API:
             GetCampaignRecipientEstimationJobFieldscampaignRecipientEstimationJobItem | str
         ]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> GetCampaignRecipientEstimationJobResponse:
         """Get Campaign Recipient Estimation Job.
 
@@ -1205,6 +1761,13 @@ class API:
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetCampaignRecipientEstimationJobResponse.from_dict)
 
     async def get_campaign_recipient_estimation(
@@ -1215,6 +1778,10 @@ class API:
             GetCampaignRecipientEstimationFieldscampaignRecipientEstimationItem | str
         ]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> GetCampaignRecipientEstimationResponse:
         """Get Campaign Recipient Estimation.
 
@@ -1239,14 +1806,26 @@ class API:
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetCampaignRecipientEstimationResponse.from_dict)
 
     async def send_campaign(
         self,
+        id: str | Unset = UNSET,
         *,
-        body: CampaignSendJobCreateQuery,
+        body: CampaignSendJobCreateQuery | Unset = UNSET,
         fields_campaign_send_job: Sequence[SendCampaignFieldscampaignSendJobItem | str]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> PostCampaignSendJobResponse:
         """Send Campaign.
 
@@ -1258,8 +1837,17 @@ class API:
         from .models import PostCampaignSendJobResponse, SendCampaignFieldscampaignSendJobItem
 
         _op = OPERATIONS["send_campaign"]
+        _document = self._args.request_body(
+            _op,
+            body,
+            resource_type="campaign-send-job",
+            id=id,
+            attributes={},
+            relationships={},
+            extra_body=extra_body,
+        )
         request = _get_kwargs(
-            body=body,
+            body=_document,
             fieldscampaign_send_job=_given(
                 self._args.enum_list(
                     SendCampaignFieldscampaignSendJobItem,
@@ -1267,6 +1855,13 @@ class API:
                     "fields[campaign-send-job]",
                 )
             ),
+        )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=None,
+            timeout=timeout,
         )
         return await self._send(_op, request, PostCampaignSendJobResponse.from_dict)
 
@@ -1276,6 +1871,10 @@ class API:
         *,
         fields_campaign_send_job: Sequence[GetCampaignSendJobFieldscampaignSendJobItem | str]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> GetCampaignSendJobResponse:
         """Get Campaign Send Job.
 
@@ -1297,13 +1896,25 @@ class API:
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetCampaignSendJobResponse.from_dict)
 
     async def cancel_campaign_send(
         self,
         id: str,
         *,
-        body: CampaignSendJobPartialUpdateQuery,
+        body: CampaignSendJobPartialUpdateQuery | Unset = UNSET,
+        action: Literal["cancel", "revert"] | Unset = UNSET,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> None:
         """Cancel Campaign Send.
 
@@ -1314,9 +1925,25 @@ class API:
         from .api.campaigns.cancel_campaign_send import _get_kwargs
 
         _op = OPERATIONS["cancel_campaign_send"]
+        _document = self._args.request_body(
+            _op,
+            body,
+            resource_type="campaign-send-job",
+            id=id,
+            attributes={"action": action},
+            relationships={},
+            extra_body=extra_body,
+        )
         request = _get_kwargs(
             self._args.path_id(id, "id"),
-            body=body,
+            body=_document,
+        )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=None,
+            timeout=timeout,
         )
         return await self._send(_op, request, _no_content)
 
@@ -1325,6 +1952,10 @@ class API:
         *,
         filter: str | Filter | None = None,
         page_cursor: str | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> GetVariationResponseCollection:
         """List campaign variations (overview only).
 
@@ -1340,18 +1971,33 @@ class API:
             filter_=_given(self._args.opt_filter(_op, filter)),
             pagecursor=_given(page_cursor),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetVariationResponseCollection.from_dict)
 
     async def create_campaign_variation(
         self,
+        campaign_message_id: str | Unset = UNSET,
         *,
-        body: VariationCreateQuery,
+        body: VariationCreateQuery | Unset = UNSET,
+        definition: VariationDefinitionParam | Unset = UNSET,
         fields_campaign_variation: Sequence[
             CreateCampaignVariationBetaFieldscampaignVariationItem | str
         ]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> PostVariationResponse:
         """Create a campaign variation.
+
+        The first argument is the ``campaign-message`` it acts on (its id).
 
         ``POST /api/campaign-variations`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:write``.
@@ -1364,8 +2010,17 @@ class API:
         )
 
         _op = OPERATIONS["create_campaign_variation_beta"]
+        _document = self._args.request_body(
+            _op,
+            body,
+            resource_type="campaign-variation",
+            id=None,
+            attributes={"definition": definition},
+            relationships={"campaign-message": ("campaign-message", campaign_message_id)},
+            extra_body=extra_body,
+        )
         request = _get_kwargs(
-            body=body,
+            body=_document,
             fieldscampaign_variation=_given(
                 self._args.enum_list(
                     CreateCampaignVariationBetaFieldscampaignVariationItem,
@@ -1374,11 +2029,23 @@ class API:
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=None,
+            timeout=timeout,
+        )
         return await self._send(_op, request, PostVariationResponse.from_dict)
 
     async def delete_campaign_variation(
         self,
         id: str,
+        *,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> None:
         """Delete a campaign variation.
 
@@ -1391,6 +2058,13 @@ class API:
         _op = OPERATIONS["delete_campaign_variation_beta"]
         request = _get_kwargs(
             self._args.path_id(id, "id"),
+        )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
         )
         return await self._send(_op, request, _no_content)
 
@@ -1408,6 +2082,10 @@ class API:
         fields_translation: Sequence[GetCampaignVariationBetaFieldstranslationItem | str]
         | None = None,
         include: Sequence[GetCampaignVariationBetaIncludeItem | str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> GetVariationResponseCompoundDocument:
         """Get a campaign variation.
 
@@ -1458,17 +2136,29 @@ class API:
                 self._args.enum_list(GetCampaignVariationBetaIncludeItem, include, "include")
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetVariationResponseCompoundDocument.from_dict)
 
     async def update_campaign_variation(
         self,
         id: str,
         *,
-        body: VariationPartialUpdateQuery,
+        body: VariationPartialUpdateQuery | Unset = UNSET,
+        definition: VariationDefinitionParam | Unset = UNSET,
         fields_campaign_variation: Sequence[
             UpdateCampaignVariationBetaFieldscampaignVariationItem | str
         ]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> PatchVariationResponse:
         """Update a campaign variation.
 
@@ -1483,9 +2173,18 @@ class API:
         )
 
         _op = OPERATIONS["update_campaign_variation_beta"]
+        _document = self._args.request_body(
+            _op,
+            body,
+            resource_type="campaign-variation",
+            id=id,
+            attributes={"definition": definition},
+            relationships={},
+            extra_body=extra_body,
+        )
         request = _get_kwargs(
             self._args.path_id(id, "id"),
-            body=body,
+            body=_document,
             fieldscampaign_variation=_given(
                 self._args.enum_list(
                     UpdateCampaignVariationBetaFieldscampaignVariationItem,
@@ -1493,6 +2192,13 @@ class API:
                     "fields[campaign-variation]",
                 )
             ),
+        )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=None,
+            timeout=timeout,
         )
         return await self._send(_op, request, PatchVariationResponse.from_dict)
 
@@ -1504,6 +2210,10 @@ class API:
             GetMessageForCampaignVariationBetaFieldscampaignMessageItem | str
         ]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> GetMessageResponse:
         """Get the message of a variation.
 
@@ -1528,6 +2238,13 @@ class API:
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetMessageResponse.from_dict)
 
     async def get_image_for_campaign_variation(
@@ -1535,6 +2252,10 @@ class API:
         id: str,
         *,
         fields_image: Sequence[GetImageForCampaignVariationBetaFieldsimageItem | str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> GetImageResponse:
         """Get the image of a variation.
 
@@ -1554,11 +2275,23 @@ class API:
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetImageResponse.from_dict)
 
     async def get_message_id_for_campaign_variation(
         self,
         id: str,
+        *,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> GetCampaignVariationMessageRelationshipResponse:
         """Get the message ID of a variation.
 
@@ -1573,6 +2306,13 @@ class API:
         request = _get_kwargs(
             self._args.path_id(id, "id"),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(
             _op, request, GetCampaignVariationMessageRelationshipResponse.from_dict
         )
@@ -1580,6 +2320,11 @@ class API:
     async def get_image_id_for_campaign_variation(
         self,
         id: str,
+        *,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> GetCampaignVariationImageRelationshipResponse:
         """Get the image ID of a variation.
 
@@ -1594,6 +2339,13 @@ class API:
         request = _get_kwargs(
             self._args.path_id(id, "id"),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(
             _op, request, GetCampaignVariationImageRelationshipResponse.from_dict
         )
@@ -1601,6 +2353,11 @@ class API:
     async def get_translation_id_for_campaign_variation(
         self,
         id: str,
+        *,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> GetCampaignVariationTranslationRelationshipResponse:
         """Get the translation ID of a variation.
 
@@ -1615,6 +2372,13 @@ class API:
         request = _get_kwargs(
             self._args.path_id(id, "id"),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(
             _op, request, GetCampaignVariationTranslationRelationshipResponse.from_dict
         )
@@ -1627,6 +2391,10 @@ class API:
             GetTranslationForCampaignVariationBetaFieldstranslationItem | str
         ]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> GetTranslationResponse:
         """Get the translation of a variation.
 
@@ -1651,6 +2419,13 @@ class API:
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetTranslationResponse.from_dict)
 
     async def get_campaigns(
@@ -1666,6 +2441,10 @@ class API:
         page_cursor: str | None = None,
         page_size: int | None = None,
         sort: GetCampaignsBetaSort | str | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> GetCampaignResponseCollectionCompoundDocument:
         """List campaigns.
 
@@ -1710,6 +2489,13 @@ class API:
             pagesize=_given(page_size),
             sort=_given(self._args.enum_value(GetCampaignsBetaSort, sort, "sort")),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(
             _op, request, GetCampaignResponseCollectionCompoundDocument.from_dict
         )
@@ -1717,8 +2503,18 @@ class API:
     async def create_campaign(
         self,
         *,
-        body: CampaignCreateQuery,
+        body: CampaignCreateQuery | Unset = UNSET,
+        audiences: Sequence[AudienceInlineCreateParam] | None | Unset = UNSET,
+        definition: CampaignDefinitionParam | Unset = UNSET,
+        messages: Sequence[MessageInlineCreateParam] | None | Unset = UNSET,
+        campaign_audiences: Sequence[str] | Unset = UNSET,
+        campaign_messages: Sequence[str] | Unset = UNSET,
+        tags: Sequence[str] | Unset = UNSET,
         fields_campaign: Sequence[CreateCampaignBetaFieldscampaignItem | str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> PostCampaignResponse:
         """Create a campaign.
 
@@ -1730,19 +2526,44 @@ class API:
         from .models import CreateCampaignBetaFieldscampaignItem, PostCampaignResponse
 
         _op = OPERATIONS["create_campaign_beta"]
+        _document = self._args.request_body(
+            _op,
+            body,
+            resource_type="campaign",
+            id=None,
+            attributes={"audiences": audiences, "definition": definition, "messages": messages},
+            relationships={
+                "campaign-audiences": ("campaign-audience", campaign_audiences),
+                "campaign-messages": ("campaign-message", campaign_messages),
+                "tags": ("tag", tags),
+            },
+            extra_body=extra_body,
+        )
         request = _get_kwargs(
-            body=body,
+            body=_document,
             fieldscampaign=_given(
                 self._args.enum_list(
                     CreateCampaignBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=None,
+            timeout=timeout,
+        )
         return await self._send(_op, request, PostCampaignResponse.from_dict)
 
     async def delete_campaign(
         self,
         id: str,
+        *,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> None:
         """Delete a campaign.
 
@@ -1756,6 +2577,13 @@ class API:
         request = _get_kwargs(
             self._args.path_id(id, "id"),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, _no_content)
 
     async def get_campaign(
@@ -1768,6 +2596,10 @@ class API:
         | None = None,
         fields_campaign: Sequence[GetCampaignBetaFieldscampaignItem | str] | None = None,
         include: Sequence[GetCampaignBetaIncludeItem | str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> GetCampaignResponseCompoundDocument:
         """Get a campaign.
 
@@ -1808,14 +2640,26 @@ class API:
             ),
             include=_given(self._args.enum_list(GetCampaignBetaIncludeItem, include, "include")),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetCampaignResponseCompoundDocument.from_dict)
 
     async def update_campaign(
         self,
         id: str,
         *,
-        body: CampaignPartialUpdateQuery,
+        body: CampaignPartialUpdateQuery | Unset = UNSET,
+        definition: CampaignDefinitionParam | Unset = UNSET,
         fields_campaign: Sequence[UpdateCampaignBetaFieldscampaignItem | str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> PatchCampaignResponse:
         """Update a campaign.
 
@@ -1827,14 +2671,30 @@ class API:
         from .models import PatchCampaignResponse, UpdateCampaignBetaFieldscampaignItem
 
         _op = OPERATIONS["update_campaign_beta"]
+        _document = self._args.request_body(
+            _op,
+            body,
+            resource_type="campaign",
+            id=id,
+            attributes={"definition": definition},
+            relationships={},
+            extra_body=extra_body,
+        )
         request = _get_kwargs(
             self._args.path_id(id, "id"),
-            body=body,
+            body=_document,
             fieldscampaign=_given(
                 self._args.enum_list(
                     UpdateCampaignBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
                 )
             ),
+        )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=None,
+            timeout=timeout,
         )
         return await self._send(_op, request, PatchCampaignResponse.from_dict)
 
@@ -1846,6 +2706,10 @@ class API:
             GetCampaignAudiencesForCampaignBetaFieldscampaignAudienceItem | str
         ]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> GetAudienceResponseCollection:
         """Get the audiences of a campaign.
 
@@ -1870,6 +2734,13 @@ class API:
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetAudienceResponseCollection.from_dict)
 
     async def get_messages_for_campaign(
@@ -1879,6 +2750,10 @@ class API:
         fields_campaign_message: Sequence[GetMessagesForCampaignBetaFieldscampaignMessageItem | str]
         | None = None,
         page_cursor: str | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> GetMessageResponseCollection:
         """Get the messages of a campaign.
 
@@ -1904,11 +2779,23 @@ class API:
             ),
             pagecursor=_given(page_cursor),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetMessageResponseCollection.from_dict)
 
     async def get_audience_ids_for_campaign(
         self,
         id: str,
+        *,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> GetCampaignAudiencesRelationshipsResponseCollection:
         """Get the audience IDs of a campaign.
 
@@ -1923,6 +2810,13 @@ class API:
         request = _get_kwargs(
             self._args.path_id(id, "id"),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(
             _op, request, GetCampaignAudiencesRelationshipsResponseCollection.from_dict
         )
@@ -1932,6 +2826,10 @@ class API:
         id: str,
         *,
         page_cursor: str | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> GetCampaignMessagesRelationshipsResponseCollection:
         """Get the message IDs of a campaign.
 
@@ -1947,6 +2845,13 @@ class API:
             self._args.path_id(id, "id"),
             pagecursor=_given(page_cursor),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(
             _op, request, GetCampaignMessagesRelationshipsResponseCollection.from_dict
         )
@@ -1954,6 +2859,11 @@ class API:
     async def get_tag_ids_for_campaign(
         self,
         id: str,
+        *,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> GetCampaignTagsRelationshipsResponseCollection:
         """Get Tag IDs for Campaign.
 
@@ -1968,6 +2878,13 @@ class API:
         request = _get_kwargs(
             self._args.path_id(id, "id"),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(
             _op, request, GetCampaignTagsRelationshipsResponseCollection.from_dict
         )
@@ -1977,6 +2894,10 @@ class API:
         id: str,
         *,
         fields_tag: Sequence[GetTagsForCampaignFieldstagItem | str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> GetTagResponseCollection:
         """Get Tags for Campaign.
 
@@ -1994,6 +2915,13 @@ class API:
                 self._args.enum_list(GetTagsForCampaignFieldstagItem, fields_tag, "fields[tag]")
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetTagResponseCollection.from_dict)
 
     async def get_campaign_variation_for_translation(
@@ -2004,6 +2932,10 @@ class API:
             GetCampaignVariationForTranslationBetaFieldscampaignVariationItem | str
         ]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> GetVariationResponse:
         """Get the variation of a translation.
 
@@ -2028,11 +2960,23 @@ class API:
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetVariationResponse.from_dict)
 
     async def get_campaign_variation_id_for_translation(
         self,
         id: str,
+        *,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> GetTranslationCampaignVariationRelationshipResponse:
         """Get the variation ID of a translation.
 
@@ -2046,6 +2990,13 @@ class API:
         _op = OPERATIONS["get_campaign_variation_id_for_translation_beta"]
         request = _get_kwargs(
             self._args.path_id(id, "id"),
+        )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
         )
         return await self._send(
             _op, request, GetTranslationCampaignVariationRelationshipResponse.from_dict
@@ -2061,12 +3012,20 @@ class RawAPI:
 
     async def clone_campaign_audience(
         self,
+        id: str | Unset = UNSET,
         *,
-        body: AudienceCloneQuery,
+        body: AudienceCloneQuery | Unset = UNSET,
+        id_: str | Unset = UNSET,
+        name: str | None | Unset = UNSET,
+        campaign_id: str | Unset = UNSET,
         fields_campaign_audience: Sequence[
             CloneCampaignAudienceBetaFieldscampaignAudienceItem | str
         ]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[PostAudienceResponse]:
         """Clone a campaign audience.
 
@@ -2081,8 +3040,17 @@ class RawAPI:
         )
 
         _op = OPERATIONS["clone_campaign_audience_beta"]
+        _document = self._args.request_body(
+            _op,
+            body,
+            resource_type="campaign-audience-clone",
+            id=id,
+            attributes={"id": id_, "name": name},
+            relationships={"campaign": ("campaign", campaign_id)},
+            extra_body=extra_body,
+        )
         request = _get_kwargs(
-            body=body,
+            body=_document,
             fieldscampaign_audience=_given(
                 self._args.enum_list(
                     CloneCampaignAudienceBetaFieldscampaignAudienceItem,
@@ -2091,6 +3059,13 @@ class RawAPI:
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=None,
+            timeout=timeout,
+        )
         return await self._send(_op, request, PostAudienceResponse.from_dict)
 
     async def get_campaign_audiences(
@@ -2098,6 +3073,10 @@ class RawAPI:
         *,
         filter: str | Filter | None = None,
         page_cursor: str | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[GetAudienceResponseCollection]:
         """List campaign audiences (overview only).
 
@@ -2113,18 +3092,34 @@ class RawAPI:
             filter_=_given(self._args.opt_filter(_op, filter)),
             pagecursor=_given(page_cursor),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetAudienceResponseCollection.from_dict)
 
     async def create_campaign_audience(
         self,
+        campaign_id: str | Unset = UNSET,
         *,
-        body: AudienceCreateQuery,
+        body: AudienceCreateQuery | Unset = UNSET,
+        definition: AudienceDefinitionParam | Unset = UNSET,
+        campaign_messages: Sequence[str] | Unset = UNSET,
         fields_campaign_audience: Sequence[
             CreateCampaignAudienceBetaFieldscampaignAudienceItem | str
         ]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[PostAudienceResponse]:
         """Create a campaign audience.
+
+        The first argument is the ``campaign`` it acts on (its id).
 
         ``POST /api/campaign-audiences`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:write``.
@@ -2137,8 +3132,20 @@ class RawAPI:
         )
 
         _op = OPERATIONS["create_campaign_audience_beta"]
+        _document = self._args.request_body(
+            _op,
+            body,
+            resource_type="campaign-audience",
+            id=None,
+            attributes={"definition": definition},
+            relationships={
+                "campaign-messages": ("campaign-message", campaign_messages),
+                "campaign": ("campaign", campaign_id),
+            },
+            extra_body=extra_body,
+        )
         request = _get_kwargs(
-            body=body,
+            body=_document,
             fieldscampaign_audience=_given(
                 self._args.enum_list(
                     CreateCampaignAudienceBetaFieldscampaignAudienceItem,
@@ -2147,11 +3154,23 @@ class RawAPI:
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=None,
+            timeout=timeout,
+        )
         return await self._send(_op, request, PostAudienceResponse.from_dict)
 
     async def delete_campaign_audience(
         self,
         id: str,
+        *,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[None]:
         """Delete a campaign audience.
 
@@ -2165,6 +3184,13 @@ class RawAPI:
         request = _get_kwargs(
             self._args.path_id(id, "id"),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, _no_content)
 
     async def get_campaign_audience(
@@ -2177,6 +3203,10 @@ class RawAPI:
         | None = None,
         fields_campaign: Sequence[GetCampaignAudienceBetaFieldscampaignItem | str] | None = None,
         include: Sequence[GetCampaignAudienceBetaIncludeItem | str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[GetAudienceResponseCompoundDocument]:
         """Get a campaign audience.
 
@@ -2219,17 +3249,29 @@ class RawAPI:
                 self._args.enum_list(GetCampaignAudienceBetaIncludeItem, include, "include")
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetAudienceResponseCompoundDocument.from_dict)
 
     async def update_campaign_audience(
         self,
         id: str,
         *,
-        body: AudienceUpdateQuery,
+        body: AudienceUpdateQuery | Unset = UNSET,
+        definition: AudienceDefinitionParam | None | Unset = UNSET,
         fields_campaign_audience: Sequence[
             UpdateCampaignAudienceBetaFieldscampaignAudienceItem | str
         ]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[PatchAudienceResponse]:
         """Update a campaign audience.
 
@@ -2244,9 +3286,18 @@ class RawAPI:
         )
 
         _op = OPERATIONS["update_campaign_audience_beta"]
+        _document = self._args.request_body(
+            _op,
+            body,
+            resource_type="campaign-audience",
+            id=id,
+            attributes={"definition": definition},
+            relationships={},
+            extra_body=extra_body,
+        )
         request = _get_kwargs(
             self._args.path_id(id, "id"),
-            body=body,
+            body=_document,
             fieldscampaign_audience=_given(
                 self._args.enum_list(
                     UpdateCampaignAudienceBetaFieldscampaignAudienceItem,
@@ -2254,6 +3305,13 @@ class RawAPI:
                     "fields[campaign-audience]",
                 )
             ),
+        )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=None,
+            timeout=timeout,
         )
         return await self._send(_op, request, PatchAudienceResponse.from_dict)
 
@@ -2263,6 +3321,10 @@ class RawAPI:
         *,
         fields_campaign: Sequence[GetCampaignForCampaignAudienceBetaFieldscampaignItem | str]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[GetCampaignResponse]:
         """Get the campaign of an audience.
 
@@ -2287,6 +3349,13 @@ class RawAPI:
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetCampaignResponse.from_dict)
 
     async def get_campaign_messages_for_campaign_audience(
@@ -2298,6 +3367,10 @@ class RawAPI:
         ]
         | None = None,
         page_cursor: str | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[GetMessageResponseCollection]:
         """Get the messages of an audience.
 
@@ -2323,11 +3396,23 @@ class RawAPI:
             ),
             pagecursor=_given(page_cursor),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetMessageResponseCollection.from_dict)
 
     async def get_campaign_id_for_campaign_audience(
         self,
         id: str,
+        *,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[GetCampaignAudienceCampaignRelationshipResponse]:
         """Get the campaign ID of an audience.
 
@@ -2342,6 +3427,13 @@ class RawAPI:
         request = _get_kwargs(
             self._args.path_id(id, "id"),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(
             _op, request, GetCampaignAudienceCampaignRelationshipResponse.from_dict
         )
@@ -2351,6 +3443,10 @@ class RawAPI:
         id: str,
         *,
         page_cursor: str | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[GetCampaignAudienceMessagesRelationshipsResponseCollection]:
         """Get the message IDs of an audience.
 
@@ -2366,15 +3462,28 @@ class RawAPI:
             self._args.path_id(id, "id"),
             pagecursor=_given(page_cursor),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(
             _op, request, GetCampaignAudienceMessagesRelationshipsResponseCollection.from_dict
         )
 
     async def clone_campaign(
         self,
+        id: str | Unset = UNSET,
         *,
-        body: CampaignCloneQuery,
+        body: CampaignCloneQuery | Unset = UNSET,
+        name: str | None | Unset = UNSET,
         fields_campaign: Sequence[CloneCampaignBetaFieldscampaignItem | str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[PostCampaignResponse]:
         """Clone a campaign.
 
@@ -2386,24 +3495,46 @@ class RawAPI:
         from .models import CloneCampaignBetaFieldscampaignItem, PostCampaignResponse
 
         _op = OPERATIONS["clone_campaign_beta"]
+        _document = self._args.request_body(
+            _op,
+            body,
+            resource_type="campaign",
+            id=id,
+            attributes={"name": name},
+            relationships={},
+            extra_body=extra_body,
+        )
         request = _get_kwargs(
-            body=body,
+            body=_document,
             fieldscampaign=_given(
                 self._args.enum_list(
                     CloneCampaignBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=None,
+            timeout=timeout,
+        )
         return await self._send(_op, request, PostCampaignResponse.from_dict)
 
     async def assign_template_to_campaign_message(
         self,
+        id: str | Unset = UNSET,
         *,
-        body: CampaignMessageAssignTemplateQuery,
+        body: CampaignMessageAssignTemplateQuery | Unset = UNSET,
+        template_id: str | Unset = UNSET,
         fields_campaign_message: Sequence[
             AssignTemplateToCampaignMessageFieldscampaignMessageItem | str
         ]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[PostCampaignMessageResponse]:
         """Assign Template to Campaign Message.
 
@@ -2418,8 +3549,17 @@ class RawAPI:
         )
 
         _op = OPERATIONS["assign_template_to_campaign_message"]
+        _document = self._args.request_body(
+            _op,
+            body,
+            resource_type="campaign-message",
+            id=id,
+            attributes={},
+            relationships={"template": ("template", template_id)},
+            extra_body=extra_body,
+        )
         request = _get_kwargs(
-            body=body,
+            body=_document,
             fieldscampaign_message=_given(
                 self._args.enum_list(
                     AssignTemplateToCampaignMessageFieldscampaignMessageItem,
@@ -2428,14 +3568,29 @@ class RawAPI:
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=None,
+            timeout=timeout,
+        )
         return await self._send(_op, request, PostCampaignMessageResponse.from_dict)
 
     async def clone_campaign_message(
         self,
+        id: str | Unset = UNSET,
         *,
-        body: MessageCloneQuery,
+        body: MessageCloneQuery | Unset = UNSET,
+        id_: str | Unset = UNSET,
+        name: str | None | Unset = UNSET,
+        campaign_audience_id: str | Unset = UNSET,
         fields_campaign_message: Sequence[CloneCampaignMessageBetaFieldscampaignMessageItem | str]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[PostMessageResponse]:
         """Clone a campaign message.
 
@@ -2447,8 +3602,17 @@ class RawAPI:
         from .models import CloneCampaignMessageBetaFieldscampaignMessageItem, PostMessageResponse
 
         _op = OPERATIONS["clone_campaign_message_beta"]
+        _document = self._args.request_body(
+            _op,
+            body,
+            resource_type="campaign-message",
+            id=id,
+            attributes={"id": id_, "name": name},
+            relationships={"campaign-audience": ("campaign-audience", campaign_audience_id)},
+            extra_body=extra_body,
+        )
         request = _get_kwargs(
-            body=body,
+            body=_document,
             fieldscampaign_message=_given(
                 self._args.enum_list(
                     CloneCampaignMessageBetaFieldscampaignMessageItem,
@@ -2457,18 +3621,38 @@ class RawAPI:
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=None,
+            timeout=timeout,
+        )
         return await self._send(_op, request, PostMessageResponse.from_dict)
 
     async def schedule_campaign_message(
         self,
+        campaign_message_id: str | Unset = UNSET,
         *,
-        body: CampaignMessageScheduleQuery,
+        body: CampaignMessageScheduleQuery | Unset = UNSET,
+        send_date: str | None | Unset = UNSET,
+        send_time: str | datetime | None | Unset = UNSET,
+        strategy: Literal["local_timezone", "smart_send_time", "static", "throttled"]
+        | Unset = UNSET,
+        throttled_options: ThrottledOptionsParam | None | Unset = UNSET,
+        timezone_options: TimezoneOptionsParam | None | Unset = UNSET,
         fields_campaign_message_schedule: Sequence[
             ScheduleCampaignMessageBetaFieldscampaignMessageScheduleItem | str
         ]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[PostCampaignMessageScheduleResponse]:
         """Schedule a campaign message.
+
+        The first argument is the ``campaign-message`` it acts on (its id).
 
         ``POST /api/campaign-message-schedule`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:write``.
@@ -2481,8 +3665,23 @@ class RawAPI:
         )
 
         _op = OPERATIONS["schedule_campaign_message_beta"]
+        _document = self._args.request_body(
+            _op,
+            body,
+            resource_type="campaign-message-schedule",
+            id=None,
+            attributes={
+                "send_date": send_date,
+                "send_time": send_time,
+                "strategy": strategy,
+                "throttled_options": throttled_options,
+                "timezone_options": timezone_options,
+            },
+            relationships={"campaign-message": ("campaign-message", campaign_message_id)},
+            extra_body=extra_body,
+        )
         request = _get_kwargs(
-            body=body,
+            body=_document,
             fieldscampaign_message_schedule=_given(
                 self._args.enum_list(
                     ScheduleCampaignMessageBetaFieldscampaignMessageScheduleItem,
@@ -2491,13 +3690,25 @@ class RawAPI:
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=None,
+            timeout=timeout,
+        )
         return await self._send(_op, request, PostCampaignMessageScheduleResponse.from_dict)
 
     async def update_campaign_message_schedule(
         self,
         id: str,
         *,
-        body: CampaignMessageScheduleUpdateQuery,
+        body: CampaignMessageScheduleUpdateQuery | Unset = UNSET,
+        action: Literal["cancel", "revert"] | Unset = UNSET,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[None]:
         """Cancel or revert a message schedule.
 
@@ -2508,9 +3719,25 @@ class RawAPI:
         from .api.campaigns.update_campaign_message_schedule_beta import _get_kwargs
 
         _op = OPERATIONS["update_campaign_message_schedule_beta"]
+        _document = self._args.request_body(
+            _op,
+            body,
+            resource_type="campaign-message-schedule",
+            id=id,
+            attributes={"action": action},
+            relationships={},
+            extra_body=extra_body,
+        )
         request = _get_kwargs(
             self._args.path_id(id, "id"),
-            body=body,
+            body=_document,
+        )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=None,
+            timeout=timeout,
         )
         return await self._send(_op, request, _no_content)
 
@@ -2529,6 +3756,10 @@ class RawAPI:
         page_cursor: str | None = None,
         page_size: int | None = None,
         sort: GetCampaignMessagesBetaSort | str | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[GetMessageResponseCollectionCompoundDocument]:
         """List campaign messages.
 
@@ -2575,6 +3806,13 @@ class RawAPI:
             pagesize=_given(page_size),
             sort=_given(self._args.enum_value(GetCampaignMessagesBetaSort, sort, "sort")),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(
             _op, request, GetMessageResponseCollectionCompoundDocument.from_dict
         )
@@ -2582,9 +3820,17 @@ class RawAPI:
     async def create_campaign_message(
         self,
         *,
-        body: MessageCreateQuery,
+        body: MessageCreateQuery | Unset = UNSET,
+        definition: MessageDefinitionParam | Unset = UNSET,
+        variations: Sequence[VariationInlineCreateParam] | None | Unset = UNSET,
+        campaign_id: str | Unset = UNSET,
+        campaign_audience_id: str | Unset = UNSET,
         fields_campaign_message: Sequence[CreateCampaignMessageBetaFieldscampaignMessageItem | str]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[PostMessageResponse]:
         """Create a campaign message.
 
@@ -2596,8 +3842,20 @@ class RawAPI:
         from .models import CreateCampaignMessageBetaFieldscampaignMessageItem, PostMessageResponse
 
         _op = OPERATIONS["create_campaign_message_beta"]
+        _document = self._args.request_body(
+            _op,
+            body,
+            resource_type="campaign-message",
+            id=None,
+            attributes={"definition": definition, "variations": variations},
+            relationships={
+                "campaign": ("campaign", campaign_id),
+                "campaign-audience": ("campaign-audience", campaign_audience_id),
+            },
+            extra_body=extra_body,
+        )
         request = _get_kwargs(
-            body=body,
+            body=_document,
             fieldscampaign_message=_given(
                 self._args.enum_list(
                     CreateCampaignMessageBetaFieldscampaignMessageItem,
@@ -2606,11 +3864,23 @@ class RawAPI:
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=None,
+            timeout=timeout,
+        )
         return await self._send(_op, request, PostMessageResponse.from_dict)
 
     async def delete_campaign_message(
         self,
         id: str,
+        *,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[None]:
         """Delete a campaign message.
 
@@ -2624,6 +3894,13 @@ class RawAPI:
         request = _get_kwargs(
             self._args.path_id(id, "id"),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, _no_content)
 
     async def get_campaign_message(
@@ -2636,6 +3913,10 @@ class RawAPI:
         | None = None,
         fields_campaign: Sequence[GetCampaignMessageBetaFieldscampaignItem | str] | None = None,
         include: Sequence[GetCampaignMessageBetaIncludeItem | str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[GetMessageResponseCompoundDocument]:
         """Get a campaign message.
 
@@ -2678,15 +3959,27 @@ class RawAPI:
                 self._args.enum_list(GetCampaignMessageBetaIncludeItem, include, "include")
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetMessageResponseCompoundDocument.from_dict)
 
     async def update_campaign_message(
         self,
         id: str,
         *,
-        body: MessagePartialUpdateQuery,
+        body: MessagePartialUpdateQuery | Unset = UNSET,
+        definition: MessageDefinitionParam | None | Unset = UNSET,
         fields_campaign_message: Sequence[UpdateCampaignMessageBetaFieldscampaignMessageItem | str]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[PatchMessageResponse]:
         """Update a campaign message.
 
@@ -2698,9 +3991,18 @@ class RawAPI:
         from .models import PatchMessageResponse, UpdateCampaignMessageBetaFieldscampaignMessageItem
 
         _op = OPERATIONS["update_campaign_message_beta"]
+        _document = self._args.request_body(
+            _op,
+            body,
+            resource_type="campaign-message",
+            id=id,
+            attributes={"definition": definition},
+            relationships={},
+            extra_body=extra_body,
+        )
         request = _get_kwargs(
             self._args.path_id(id, "id"),
-            body=body,
+            body=_document,
             fieldscampaign_message=_given(
                 self._args.enum_list(
                     UpdateCampaignMessageBetaFieldscampaignMessageItem,
@@ -2708,6 +4010,13 @@ class RawAPI:
                     "fields[campaign-message]",
                 )
             ),
+        )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=None,
+            timeout=timeout,
         )
         return await self._send(_op, request, PatchMessageResponse.from_dict)
 
@@ -2717,6 +4026,10 @@ class RawAPI:
         *,
         fields_campaign: Sequence[GetCampaignForCampaignMessageBetaFieldscampaignItem | str]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[GetCampaignResponse]:
         """Get the campaign of a message.
 
@@ -2738,6 +4051,13 @@ class RawAPI:
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetCampaignResponse.from_dict)
 
     async def get_audience_for_campaign_message(
@@ -2748,6 +4068,10 @@ class RawAPI:
             GetAudienceForCampaignMessageBetaFieldscampaignAudienceItem | str
         ]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[GetAudienceResponse]:
         """Get the audience of a message.
 
@@ -2772,6 +4096,13 @@ class RawAPI:
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetAudienceResponse.from_dict)
 
     async def get_variations_for_campaign_message(
@@ -2782,6 +4113,10 @@ class RawAPI:
             GetVariationsForCampaignMessageBetaFieldscampaignVariationItem | str
         ]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[GetVariationResponseCollection]:
         """Get the variations of a message.
 
@@ -2806,6 +4141,13 @@ class RawAPI:
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetVariationResponseCollection.from_dict)
 
     async def get_image_for_campaign_message(
@@ -2813,6 +4155,10 @@ class RawAPI:
         id: str,
         *,
         fields_image: Sequence[GetImageForCampaignMessageFieldsimageItem | str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[GetImageResponse]:
         """Get Image for Campaign Message.
 
@@ -2832,11 +4178,23 @@ class RawAPI:
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetImageResponse.from_dict)
 
     async def get_campaign_id_for_campaign_message(
         self,
         id: str,
+        *,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[GetCampaignMessageCampaignRelationshipResponse]:
         """Get the campaign ID of a message.
 
@@ -2851,6 +4209,13 @@ class RawAPI:
         request = _get_kwargs(
             self._args.path_id(id, "id"),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(
             _op, request, GetCampaignMessageCampaignRelationshipResponse.from_dict
         )
@@ -2858,6 +4223,11 @@ class RawAPI:
     async def get_audience_id_for_campaign_message(
         self,
         id: str,
+        *,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[GetCampaignMessageAudienceRelationshipResponse]:
         """Get the audience ID of a message.
 
@@ -2872,6 +4242,13 @@ class RawAPI:
         request = _get_kwargs(
             self._args.path_id(id, "id"),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(
             _op, request, GetCampaignMessageAudienceRelationshipResponse.from_dict
         )
@@ -2879,6 +4256,11 @@ class RawAPI:
     async def get_variation_ids_for_campaign_message(
         self,
         id: str,
+        *,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[GetCampaignMessageVariationsRelationshipsResponseCollection]:
         """Get the variation IDs of a message.
 
@@ -2893,6 +4275,13 @@ class RawAPI:
         request = _get_kwargs(
             self._args.path_id(id, "id"),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(
             _op, request, GetCampaignMessageVariationsRelationshipsResponseCollection.from_dict
         )
@@ -2900,6 +4289,11 @@ class RawAPI:
     async def get_image_id_for_campaign_message(
         self,
         id: str,
+        *,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[GetCampaignMessageImageRelationshipResponse]:
         """Get Image ID for Campaign Message.
 
@@ -2914,13 +4308,25 @@ class RawAPI:
         request = _get_kwargs(
             self._args.path_id(id, "id"),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetCampaignMessageImageRelationshipResponse.from_dict)
 
     async def update_image_for_campaign_message(
         self,
         id: str,
         *,
-        body: CampaignMessageImageUpdateQuery,
+        body: CampaignMessageImageUpdateQuery | Unset = UNSET,
+        image_id: str | Unset = UNSET,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[None]:
         """Update Image for Campaign Message.
 
@@ -2931,15 +4337,36 @@ class RawAPI:
         from .api.campaigns.update_image_for_campaign_message import _get_kwargs
 
         _op = OPERATIONS["update_image_for_campaign_message"]
+        _document = self._args.request_body(
+            _op,
+            body,
+            resource_type="image",
+            id=image_id,
+            attributes={},
+            relationships={},
+            extra_body=extra_body,
+        )
         request = _get_kwargs(
             self._args.path_id(id, "id"),
-            body=body,
+            body=_document,
+        )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=None,
+            timeout=timeout,
         )
         return await self._send(_op, request, _no_content)
 
     async def get_tag_ids_for_campaign_message(
         self,
         id: str,
+        *,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[GetCampaignMessageTagsRelationshipsResponseCollection]:
         """Get the tag IDs of a message.
 
@@ -2954,6 +4381,13 @@ class RawAPI:
         request = _get_kwargs(
             self._args.path_id(id, "id"),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(
             _op, request, GetCampaignMessageTagsRelationshipsResponseCollection.from_dict
         )
@@ -2961,6 +4395,11 @@ class RawAPI:
     async def get_template_id_for_campaign_message(
         self,
         id: str,
+        *,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[GetCampaignMessageTemplateRelationshipResponse]:
         """Get Template ID for Campaign Message.
 
@@ -2975,6 +4414,13 @@ class RawAPI:
         request = _get_kwargs(
             self._args.path_id(id, "id"),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(
             _op, request, GetCampaignMessageTemplateRelationshipResponse.from_dict
         )
@@ -2984,6 +4430,10 @@ class RawAPI:
         id: str,
         *,
         fields_tag: Sequence[GetTagsForCampaignMessageBetaFieldstagItem | str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[GetTagResponseCollection]:
         """Get the tags of a message.
 
@@ -3003,6 +4453,13 @@ class RawAPI:
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetTagResponseCollection.from_dict)
 
     async def get_template_for_campaign_message(
@@ -3011,6 +4468,10 @@ class RawAPI:
         *,
         fields_template: Sequence[GetTemplateForCampaignMessageFieldstemplateItem | str]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[GetTemplateResponse]:
         """Get Template for Campaign Message.
 
@@ -3032,16 +4493,28 @@ class RawAPI:
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetTemplateResponse.from_dict)
 
     async def refresh_campaign_recipient_estimation(
         self,
+        id: str | Unset = UNSET,
         *,
-        body: CampaignRecipientEstimationJobCreateQuery,
+        body: CampaignRecipientEstimationJobCreateQuery | Unset = UNSET,
         fields_campaign_recipient_estimation_job: Sequence[
             RefreshCampaignRecipientEstimationFieldscampaignRecipientEstimationJobItem | str
         ]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[PostCampaignRecipientEstimationJobResponse]:
         """Refresh Campaign Recipient Estimation.
 
@@ -3056,8 +4529,17 @@ class RawAPI:
         )
 
         _op = OPERATIONS["refresh_campaign_recipient_estimation"]
+        _document = self._args.request_body(
+            _op,
+            body,
+            resource_type="campaign-recipient-estimation-job",
+            id=id,
+            attributes={},
+            relationships={},
+            extra_body=extra_body,
+        )
         request = _get_kwargs(
-            body=body,
+            body=_document,
             fieldscampaign_recipient_estimation_job=_given(
                 self._args.enum_list(
                     RefreshCampaignRecipientEstimationFieldscampaignRecipientEstimationJobItem,
@@ -3065,6 +4547,13 @@ class RawAPI:
                     "fields[campaign-recipient-estimation-job]",
                 )
             ),
+        )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=None,
+            timeout=timeout,
         )
         return await self._send(_op, request, PostCampaignRecipientEstimationJobResponse.from_dict)
 
@@ -3076,6 +4565,10 @@ class RawAPI:
             GetCampaignRecipientEstimationJobFieldscampaignRecipientEstimationJobItem | str
         ]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[GetCampaignRecipientEstimationJobResponse]:
         """Get Campaign Recipient Estimation Job.
 
@@ -3100,6 +4593,13 @@ class RawAPI:
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetCampaignRecipientEstimationJobResponse.from_dict)
 
     async def get_campaign_recipient_estimation(
@@ -3110,6 +4610,10 @@ class RawAPI:
             GetCampaignRecipientEstimationFieldscampaignRecipientEstimationItem | str
         ]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[GetCampaignRecipientEstimationResponse]:
         """Get Campaign Recipient Estimation.
 
@@ -3134,14 +4638,26 @@ class RawAPI:
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetCampaignRecipientEstimationResponse.from_dict)
 
     async def send_campaign(
         self,
+        id: str | Unset = UNSET,
         *,
-        body: CampaignSendJobCreateQuery,
+        body: CampaignSendJobCreateQuery | Unset = UNSET,
         fields_campaign_send_job: Sequence[SendCampaignFieldscampaignSendJobItem | str]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[PostCampaignSendJobResponse]:
         """Send Campaign.
 
@@ -3153,8 +4669,17 @@ class RawAPI:
         from .models import PostCampaignSendJobResponse, SendCampaignFieldscampaignSendJobItem
 
         _op = OPERATIONS["send_campaign"]
+        _document = self._args.request_body(
+            _op,
+            body,
+            resource_type="campaign-send-job",
+            id=id,
+            attributes={},
+            relationships={},
+            extra_body=extra_body,
+        )
         request = _get_kwargs(
-            body=body,
+            body=_document,
             fieldscampaign_send_job=_given(
                 self._args.enum_list(
                     SendCampaignFieldscampaignSendJobItem,
@@ -3162,6 +4687,13 @@ class RawAPI:
                     "fields[campaign-send-job]",
                 )
             ),
+        )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=None,
+            timeout=timeout,
         )
         return await self._send(_op, request, PostCampaignSendJobResponse.from_dict)
 
@@ -3171,6 +4703,10 @@ class RawAPI:
         *,
         fields_campaign_send_job: Sequence[GetCampaignSendJobFieldscampaignSendJobItem | str]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[GetCampaignSendJobResponse]:
         """Get Campaign Send Job.
 
@@ -3192,13 +4728,25 @@ class RawAPI:
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetCampaignSendJobResponse.from_dict)
 
     async def cancel_campaign_send(
         self,
         id: str,
         *,
-        body: CampaignSendJobPartialUpdateQuery,
+        body: CampaignSendJobPartialUpdateQuery | Unset = UNSET,
+        action: Literal["cancel", "revert"] | Unset = UNSET,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[None]:
         """Cancel Campaign Send.
 
@@ -3209,9 +4757,25 @@ class RawAPI:
         from .api.campaigns.cancel_campaign_send import _get_kwargs
 
         _op = OPERATIONS["cancel_campaign_send"]
+        _document = self._args.request_body(
+            _op,
+            body,
+            resource_type="campaign-send-job",
+            id=id,
+            attributes={"action": action},
+            relationships={},
+            extra_body=extra_body,
+        )
         request = _get_kwargs(
             self._args.path_id(id, "id"),
-            body=body,
+            body=_document,
+        )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=None,
+            timeout=timeout,
         )
         return await self._send(_op, request, _no_content)
 
@@ -3220,6 +4784,10 @@ class RawAPI:
         *,
         filter: str | Filter | None = None,
         page_cursor: str | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[GetVariationResponseCollection]:
         """List campaign variations (overview only).
 
@@ -3235,18 +4803,33 @@ class RawAPI:
             filter_=_given(self._args.opt_filter(_op, filter)),
             pagecursor=_given(page_cursor),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetVariationResponseCollection.from_dict)
 
     async def create_campaign_variation(
         self,
+        campaign_message_id: str | Unset = UNSET,
         *,
-        body: VariationCreateQuery,
+        body: VariationCreateQuery | Unset = UNSET,
+        definition: VariationDefinitionParam | Unset = UNSET,
         fields_campaign_variation: Sequence[
             CreateCampaignVariationBetaFieldscampaignVariationItem | str
         ]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[PostVariationResponse]:
         """Create a campaign variation.
+
+        The first argument is the ``campaign-message`` it acts on (its id).
 
         ``POST /api/campaign-variations`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:write``.
@@ -3259,8 +4842,17 @@ class RawAPI:
         )
 
         _op = OPERATIONS["create_campaign_variation_beta"]
+        _document = self._args.request_body(
+            _op,
+            body,
+            resource_type="campaign-variation",
+            id=None,
+            attributes={"definition": definition},
+            relationships={"campaign-message": ("campaign-message", campaign_message_id)},
+            extra_body=extra_body,
+        )
         request = _get_kwargs(
-            body=body,
+            body=_document,
             fieldscampaign_variation=_given(
                 self._args.enum_list(
                     CreateCampaignVariationBetaFieldscampaignVariationItem,
@@ -3269,11 +4861,23 @@ class RawAPI:
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=None,
+            timeout=timeout,
+        )
         return await self._send(_op, request, PostVariationResponse.from_dict)
 
     async def delete_campaign_variation(
         self,
         id: str,
+        *,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[None]:
         """Delete a campaign variation.
 
@@ -3286,6 +4890,13 @@ class RawAPI:
         _op = OPERATIONS["delete_campaign_variation_beta"]
         request = _get_kwargs(
             self._args.path_id(id, "id"),
+        )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
         )
         return await self._send(_op, request, _no_content)
 
@@ -3303,6 +4914,10 @@ class RawAPI:
         fields_translation: Sequence[GetCampaignVariationBetaFieldstranslationItem | str]
         | None = None,
         include: Sequence[GetCampaignVariationBetaIncludeItem | str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[GetVariationResponseCompoundDocument]:
         """Get a campaign variation.
 
@@ -3353,17 +4968,29 @@ class RawAPI:
                 self._args.enum_list(GetCampaignVariationBetaIncludeItem, include, "include")
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetVariationResponseCompoundDocument.from_dict)
 
     async def update_campaign_variation(
         self,
         id: str,
         *,
-        body: VariationPartialUpdateQuery,
+        body: VariationPartialUpdateQuery | Unset = UNSET,
+        definition: VariationDefinitionParam | Unset = UNSET,
         fields_campaign_variation: Sequence[
             UpdateCampaignVariationBetaFieldscampaignVariationItem | str
         ]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[PatchVariationResponse]:
         """Update a campaign variation.
 
@@ -3378,9 +5005,18 @@ class RawAPI:
         )
 
         _op = OPERATIONS["update_campaign_variation_beta"]
+        _document = self._args.request_body(
+            _op,
+            body,
+            resource_type="campaign-variation",
+            id=id,
+            attributes={"definition": definition},
+            relationships={},
+            extra_body=extra_body,
+        )
         request = _get_kwargs(
             self._args.path_id(id, "id"),
-            body=body,
+            body=_document,
             fieldscampaign_variation=_given(
                 self._args.enum_list(
                     UpdateCampaignVariationBetaFieldscampaignVariationItem,
@@ -3388,6 +5024,13 @@ class RawAPI:
                     "fields[campaign-variation]",
                 )
             ),
+        )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=None,
+            timeout=timeout,
         )
         return await self._send(_op, request, PatchVariationResponse.from_dict)
 
@@ -3399,6 +5042,10 @@ class RawAPI:
             GetMessageForCampaignVariationBetaFieldscampaignMessageItem | str
         ]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[GetMessageResponse]:
         """Get the message of a variation.
 
@@ -3423,6 +5070,13 @@ class RawAPI:
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetMessageResponse.from_dict)
 
     async def get_image_for_campaign_variation(
@@ -3430,6 +5084,10 @@ class RawAPI:
         id: str,
         *,
         fields_image: Sequence[GetImageForCampaignVariationBetaFieldsimageItem | str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[GetImageResponse]:
         """Get the image of a variation.
 
@@ -3449,11 +5107,23 @@ class RawAPI:
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetImageResponse.from_dict)
 
     async def get_message_id_for_campaign_variation(
         self,
         id: str,
+        *,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[GetCampaignVariationMessageRelationshipResponse]:
         """Get the message ID of a variation.
 
@@ -3468,6 +5138,13 @@ class RawAPI:
         request = _get_kwargs(
             self._args.path_id(id, "id"),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(
             _op, request, GetCampaignVariationMessageRelationshipResponse.from_dict
         )
@@ -3475,6 +5152,11 @@ class RawAPI:
     async def get_image_id_for_campaign_variation(
         self,
         id: str,
+        *,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[GetCampaignVariationImageRelationshipResponse]:
         """Get the image ID of a variation.
 
@@ -3489,6 +5171,13 @@ class RawAPI:
         request = _get_kwargs(
             self._args.path_id(id, "id"),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(
             _op, request, GetCampaignVariationImageRelationshipResponse.from_dict
         )
@@ -3496,6 +5185,11 @@ class RawAPI:
     async def get_translation_id_for_campaign_variation(
         self,
         id: str,
+        *,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[GetCampaignVariationTranslationRelationshipResponse]:
         """Get the translation ID of a variation.
 
@@ -3510,6 +5204,13 @@ class RawAPI:
         request = _get_kwargs(
             self._args.path_id(id, "id"),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(
             _op, request, GetCampaignVariationTranslationRelationshipResponse.from_dict
         )
@@ -3522,6 +5223,10 @@ class RawAPI:
             GetTranslationForCampaignVariationBetaFieldstranslationItem | str
         ]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[GetTranslationResponse]:
         """Get the translation of a variation.
 
@@ -3546,6 +5251,13 @@ class RawAPI:
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetTranslationResponse.from_dict)
 
     async def get_campaigns(
@@ -3561,6 +5273,10 @@ class RawAPI:
         page_cursor: str | None = None,
         page_size: int | None = None,
         sort: GetCampaignsBetaSort | str | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[GetCampaignResponseCollectionCompoundDocument]:
         """List campaigns.
 
@@ -3605,6 +5321,13 @@ class RawAPI:
             pagesize=_given(page_size),
             sort=_given(self._args.enum_value(GetCampaignsBetaSort, sort, "sort")),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(
             _op, request, GetCampaignResponseCollectionCompoundDocument.from_dict
         )
@@ -3612,8 +5335,18 @@ class RawAPI:
     async def create_campaign(
         self,
         *,
-        body: CampaignCreateQuery,
+        body: CampaignCreateQuery | Unset = UNSET,
+        audiences: Sequence[AudienceInlineCreateParam] | None | Unset = UNSET,
+        definition: CampaignDefinitionParam | Unset = UNSET,
+        messages: Sequence[MessageInlineCreateParam] | None | Unset = UNSET,
+        campaign_audiences: Sequence[str] | Unset = UNSET,
+        campaign_messages: Sequence[str] | Unset = UNSET,
+        tags: Sequence[str] | Unset = UNSET,
         fields_campaign: Sequence[CreateCampaignBetaFieldscampaignItem | str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[PostCampaignResponse]:
         """Create a campaign.
 
@@ -3625,19 +5358,44 @@ class RawAPI:
         from .models import CreateCampaignBetaFieldscampaignItem, PostCampaignResponse
 
         _op = OPERATIONS["create_campaign_beta"]
+        _document = self._args.request_body(
+            _op,
+            body,
+            resource_type="campaign",
+            id=None,
+            attributes={"audiences": audiences, "definition": definition, "messages": messages},
+            relationships={
+                "campaign-audiences": ("campaign-audience", campaign_audiences),
+                "campaign-messages": ("campaign-message", campaign_messages),
+                "tags": ("tag", tags),
+            },
+            extra_body=extra_body,
+        )
         request = _get_kwargs(
-            body=body,
+            body=_document,
             fieldscampaign=_given(
                 self._args.enum_list(
                     CreateCampaignBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=None,
+            timeout=timeout,
+        )
         return await self._send(_op, request, PostCampaignResponse.from_dict)
 
     async def delete_campaign(
         self,
         id: str,
+        *,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[None]:
         """Delete a campaign.
 
@@ -3651,6 +5409,13 @@ class RawAPI:
         request = _get_kwargs(
             self._args.path_id(id, "id"),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, _no_content)
 
     async def get_campaign(
@@ -3663,6 +5428,10 @@ class RawAPI:
         | None = None,
         fields_campaign: Sequence[GetCampaignBetaFieldscampaignItem | str] | None = None,
         include: Sequence[GetCampaignBetaIncludeItem | str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[GetCampaignResponseCompoundDocument]:
         """Get a campaign.
 
@@ -3703,14 +5472,26 @@ class RawAPI:
             ),
             include=_given(self._args.enum_list(GetCampaignBetaIncludeItem, include, "include")),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetCampaignResponseCompoundDocument.from_dict)
 
     async def update_campaign(
         self,
         id: str,
         *,
-        body: CampaignPartialUpdateQuery,
+        body: CampaignPartialUpdateQuery | Unset = UNSET,
+        definition: CampaignDefinitionParam | Unset = UNSET,
         fields_campaign: Sequence[UpdateCampaignBetaFieldscampaignItem | str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[PatchCampaignResponse]:
         """Update a campaign.
 
@@ -3722,14 +5503,30 @@ class RawAPI:
         from .models import PatchCampaignResponse, UpdateCampaignBetaFieldscampaignItem
 
         _op = OPERATIONS["update_campaign_beta"]
+        _document = self._args.request_body(
+            _op,
+            body,
+            resource_type="campaign",
+            id=id,
+            attributes={"definition": definition},
+            relationships={},
+            extra_body=extra_body,
+        )
         request = _get_kwargs(
             self._args.path_id(id, "id"),
-            body=body,
+            body=_document,
             fieldscampaign=_given(
                 self._args.enum_list(
                     UpdateCampaignBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
                 )
             ),
+        )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=None,
+            timeout=timeout,
         )
         return await self._send(_op, request, PatchCampaignResponse.from_dict)
 
@@ -3741,6 +5538,10 @@ class RawAPI:
             GetCampaignAudiencesForCampaignBetaFieldscampaignAudienceItem | str
         ]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[GetAudienceResponseCollection]:
         """Get the audiences of a campaign.
 
@@ -3765,6 +5566,13 @@ class RawAPI:
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetAudienceResponseCollection.from_dict)
 
     async def get_messages_for_campaign(
@@ -3774,6 +5582,10 @@ class RawAPI:
         fields_campaign_message: Sequence[GetMessagesForCampaignBetaFieldscampaignMessageItem | str]
         | None = None,
         page_cursor: str | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[GetMessageResponseCollection]:
         """Get the messages of a campaign.
 
@@ -3799,11 +5611,23 @@ class RawAPI:
             ),
             pagecursor=_given(page_cursor),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetMessageResponseCollection.from_dict)
 
     async def get_audience_ids_for_campaign(
         self,
         id: str,
+        *,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[GetCampaignAudiencesRelationshipsResponseCollection]:
         """Get the audience IDs of a campaign.
 
@@ -3818,6 +5642,13 @@ class RawAPI:
         request = _get_kwargs(
             self._args.path_id(id, "id"),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(
             _op, request, GetCampaignAudiencesRelationshipsResponseCollection.from_dict
         )
@@ -3827,6 +5658,10 @@ class RawAPI:
         id: str,
         *,
         page_cursor: str | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[GetCampaignMessagesRelationshipsResponseCollection]:
         """Get the message IDs of a campaign.
 
@@ -3842,6 +5677,13 @@ class RawAPI:
             self._args.path_id(id, "id"),
             pagecursor=_given(page_cursor),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(
             _op, request, GetCampaignMessagesRelationshipsResponseCollection.from_dict
         )
@@ -3849,6 +5691,11 @@ class RawAPI:
     async def get_tag_ids_for_campaign(
         self,
         id: str,
+        *,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[GetCampaignTagsRelationshipsResponseCollection]:
         """Get Tag IDs for Campaign.
 
@@ -3863,6 +5710,13 @@ class RawAPI:
         request = _get_kwargs(
             self._args.path_id(id, "id"),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(
             _op, request, GetCampaignTagsRelationshipsResponseCollection.from_dict
         )
@@ -3872,6 +5726,10 @@ class RawAPI:
         id: str,
         *,
         fields_tag: Sequence[GetTagsForCampaignFieldstagItem | str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[GetTagResponseCollection]:
         """Get Tags for Campaign.
 
@@ -3889,6 +5747,13 @@ class RawAPI:
                 self._args.enum_list(GetTagsForCampaignFieldstagItem, fields_tag, "fields[tag]")
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetTagResponseCollection.from_dict)
 
     async def get_campaign_variation_for_translation(
@@ -3899,6 +5764,10 @@ class RawAPI:
             GetCampaignVariationForTranslationBetaFieldscampaignVariationItem | str
         ]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[GetVariationResponse]:
         """Get the variation of a translation.
 
@@ -3923,11 +5792,23 @@ class RawAPI:
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetVariationResponse.from_dict)
 
     async def get_campaign_variation_id_for_translation(
         self,
         id: str,
+        *,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[GetTranslationCampaignVariationRelationshipResponse]:
         """Get the variation ID of a translation.
 
@@ -3941,6 +5822,13 @@ class RawAPI:
         _op = OPERATIONS["get_campaign_variation_id_for_translation_beta"]
         request = _get_kwargs(
             self._args.path_id(id, "id"),
+        )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
         )
         return await self._send(
             _op, request, GetTranslationCampaignVariationRelationshipResponse.from_dict

@@ -4,13 +4,15 @@
 
 ``API`` returns parsed models; ``RawAPI`` (``with_raw_response``) returns the whole
 ``Response`` (status, headers, content, parsed) for callers who need more than the model.
+Every method takes the per-call escape hatches ``extra_query``, ``extra_headers``,
+``extra_body`` (merged into the JSON document, after it is checked) and ``timeout`` (seconds).
 Request builders and models are imported on first call, so creating a client stays cheap.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from ..._core import UNSET, Arguments, Filter, RawSend, Response, Send, Unset
 from ..operations import STABLE_OPERATIONS as OPERATIONS
@@ -82,6 +84,24 @@ if TYPE_CHECKING:
         UpdateCampaignFieldscampaignItem,
         UpdateCampaignMessageFieldscampaignMessageItem,
     )
+    from .params import (
+        AudiencesParam,
+        AudiencesUpdateParam,
+        CampaignsEmailTrackingOptionsParam,
+        CampaignsSMSTrackingOptionsParam,
+        CreateCampaignCampaignMessagesParam,
+        EmailMessageDefinitionParam,
+        EmailSendOptionsParam,
+        ImmediateSendStrategyParam,
+        MobilePushMessageSilentDefinitionUpdateParam,
+        MobilePushMessageStandardDefinitionUpdateParam,
+        PushSendOptionsParam,
+        SmartSendTimeStrategyParam,
+        SMSMessageDefinitionCreateParam,
+        SMSSendOptionsParam,
+        StaticSendStrategyParam,
+        ThrottledSendStrategyParam,
+    )
 
 T = TypeVar("T")
 
@@ -105,9 +125,15 @@ class API:
 
     async def create_campaign_clone(
         self,
+        id: str | Unset = UNSET,
         *,
-        body: CampaignCloneQuery,
+        body: CampaignCloneQuery | Unset = UNSET,
+        new_name: str | None | Unset = UNSET,
         fields_campaign: Sequence[CreateCampaignCloneFieldscampaignItem | str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> PostCampaignResponse:
         """Create Campaign Clone.
 
@@ -119,24 +145,46 @@ class API:
         from .models import CreateCampaignCloneFieldscampaignItem, PostCampaignResponse
 
         _op = OPERATIONS["create_campaign_clone"]
+        _document = self._args.request_body(
+            _op,
+            body,
+            resource_type="campaign",
+            id=id,
+            attributes={"new_name": new_name},
+            relationships={},
+            extra_body=extra_body,
+        )
         request = _get_kwargs(
-            body=body,
+            body=_document,
             fieldscampaign=_given(
                 self._args.enum_list(
                     CreateCampaignCloneFieldscampaignItem, fields_campaign, "fields[campaign]"
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=None,
+            timeout=timeout,
+        )
         return await self._send(_op, request, PostCampaignResponse.from_dict)
 
     async def assign_template_to_campaign_message(
         self,
+        id: str | Unset = UNSET,
         *,
-        body: CampaignMessageAssignTemplateQuery,
+        body: CampaignMessageAssignTemplateQuery | Unset = UNSET,
+        template_id: str | Unset = UNSET,
         fields_campaign_message: Sequence[
             AssignTemplateToCampaignMessageFieldscampaignMessageItem | str
         ]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> PostCampaignMessageResponse:
         """Assign Template to Campaign Message.
 
@@ -151,8 +199,17 @@ class API:
         )
 
         _op = OPERATIONS["assign_template_to_campaign_message"]
+        _document = self._args.request_body(
+            _op,
+            body,
+            resource_type="campaign-message",
+            id=id,
+            attributes={},
+            relationships={"template": ("template", template_id)},
+            extra_body=extra_body,
+        )
         request = _get_kwargs(
-            body=body,
+            body=_document,
             fieldscampaign_message=_given(
                 self._args.enum_list(
                     AssignTemplateToCampaignMessageFieldscampaignMessageItem,
@@ -160,6 +217,13 @@ class API:
                     "fields[campaign-message]",
                 )
             ),
+        )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=None,
+            timeout=timeout,
         )
         return await self._send(_op, request, PostCampaignMessageResponse.from_dict)
 
@@ -173,6 +237,10 @@ class API:
         fields_image: Sequence[GetCampaignMessageFieldsimageItem | str] | None = None,
         fields_template: Sequence[GetCampaignMessageFieldstemplateItem | str] | None = None,
         include: Sequence[GetCampaignMessageIncludeItem | str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> GetCampaignMessageResponseCompoundDocument:
         """Get Campaign Message.
 
@@ -217,15 +285,33 @@ class API:
             ),
             include=_given(self._args.enum_list(GetCampaignMessageIncludeItem, include, "include")),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetCampaignMessageResponseCompoundDocument.from_dict)
 
     async def update_campaign_message(
         self,
         id: str,
         *,
-        body: CampaignMessagePartialUpdateQuery,
+        body: CampaignMessagePartialUpdateQuery | Unset = UNSET,
+        definition: EmailMessageDefinitionParam
+        | SMSMessageDefinitionCreateParam
+        | MobilePushMessageStandardDefinitionUpdateParam
+        | MobilePushMessageSilentDefinitionUpdateParam
+        | None
+        | Unset = UNSET,
+        image_id: str | Unset = UNSET,
         fields_campaign_message: Sequence[UpdateCampaignMessageFieldscampaignMessageItem | str]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> PatchCampaignMessageResponse:
         """Update Campaign Message.
 
@@ -240,9 +326,18 @@ class API:
         )
 
         _op = OPERATIONS["update_campaign_message"]
+        _document = self._args.request_body(
+            _op,
+            body,
+            resource_type="campaign-message",
+            id=id,
+            attributes={"definition": definition},
+            relationships={"image": ("image", image_id)},
+            extra_body=extra_body,
+        )
         request = _get_kwargs(
             self._args.path_id(id, "id"),
-            body=body,
+            body=_document,
             fieldscampaign_message=_given(
                 self._args.enum_list(
                     UpdateCampaignMessageFieldscampaignMessageItem,
@@ -250,6 +345,13 @@ class API:
                     "fields[campaign-message]",
                 )
             ),
+        )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=None,
+            timeout=timeout,
         )
         return await self._send(_op, request, PatchCampaignMessageResponse.from_dict)
 
@@ -259,6 +361,10 @@ class API:
         *,
         fields_campaign: Sequence[GetCampaignForCampaignMessageFieldscampaignItem | str]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> GetCampaignResponse:
         """Get Campaign for Campaign Message.
 
@@ -280,6 +386,13 @@ class API:
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetCampaignResponse.from_dict)
 
     async def get_image_for_campaign_message(
@@ -287,6 +400,10 @@ class API:
         id: str,
         *,
         fields_image: Sequence[GetImageForCampaignMessageFieldsimageItem | str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> GetImageResponse:
         """Get Image for Campaign Message.
 
@@ -306,11 +423,23 @@ class API:
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetImageResponse.from_dict)
 
     async def get_campaign_id_for_campaign_message(
         self,
         id: str,
+        *,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> GetCampaignMessageCampaignRelationshipResponse:
         """Get Campaign ID for Campaign Message.
 
@@ -325,6 +454,13 @@ class API:
         request = _get_kwargs(
             self._args.path_id(id, "id"),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(
             _op, request, GetCampaignMessageCampaignRelationshipResponse.from_dict
         )
@@ -332,6 +468,11 @@ class API:
     async def get_image_id_for_campaign_message(
         self,
         id: str,
+        *,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> GetCampaignMessageImageRelationshipResponse:
         """Get Image ID for Campaign Message.
 
@@ -346,13 +487,25 @@ class API:
         request = _get_kwargs(
             self._args.path_id(id, "id"),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetCampaignMessageImageRelationshipResponse.from_dict)
 
     async def update_image_for_campaign_message(
         self,
         id: str,
         *,
-        body: CampaignMessageImageUpdateQuery,
+        body: CampaignMessageImageUpdateQuery | Unset = UNSET,
+        image_id: str | Unset = UNSET,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> None:
         """Update Image for Campaign Message.
 
@@ -363,15 +516,36 @@ class API:
         from .api.campaigns.update_image_for_campaign_message import _get_kwargs
 
         _op = OPERATIONS["update_image_for_campaign_message"]
+        _document = self._args.request_body(
+            _op,
+            body,
+            resource_type="image",
+            id=image_id,
+            attributes={},
+            relationships={},
+            extra_body=extra_body,
+        )
         request = _get_kwargs(
             self._args.path_id(id, "id"),
-            body=body,
+            body=_document,
+        )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=None,
+            timeout=timeout,
         )
         return await self._send(_op, request, _no_content)
 
     async def get_template_id_for_campaign_message(
         self,
         id: str,
+        *,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> GetCampaignMessageTemplateRelationshipResponse:
         """Get Template ID for Campaign Message.
 
@@ -386,6 +560,13 @@ class API:
         request = _get_kwargs(
             self._args.path_id(id, "id"),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(
             _op, request, GetCampaignMessageTemplateRelationshipResponse.from_dict
         )
@@ -396,6 +577,10 @@ class API:
         *,
         fields_template: Sequence[GetTemplateForCampaignMessageFieldstemplateItem | str]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> GetTemplateResponse:
         """Get Template for Campaign Message.
 
@@ -417,16 +602,28 @@ class API:
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetTemplateResponse.from_dict)
 
     async def refresh_campaign_recipient_estimation(
         self,
+        id: str | Unset = UNSET,
         *,
-        body: CampaignRecipientEstimationJobCreateQuery,
+        body: CampaignRecipientEstimationJobCreateQuery | Unset = UNSET,
         fields_campaign_recipient_estimation_job: Sequence[
             RefreshCampaignRecipientEstimationFieldscampaignRecipientEstimationJobItem | str
         ]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> PostCampaignRecipientEstimationJobResponse:
         """Refresh Campaign Recipient Estimation.
 
@@ -441,8 +638,17 @@ class API:
         )
 
         _op = OPERATIONS["refresh_campaign_recipient_estimation"]
+        _document = self._args.request_body(
+            _op,
+            body,
+            resource_type="campaign-recipient-estimation-job",
+            id=id,
+            attributes={},
+            relationships={},
+            extra_body=extra_body,
+        )
         request = _get_kwargs(
-            body=body,
+            body=_document,
             fieldscampaign_recipient_estimation_job=_given(
                 self._args.enum_list(
                     RefreshCampaignRecipientEstimationFieldscampaignRecipientEstimationJobItem,
@@ -450,6 +656,13 @@ class API:
                     "fields[campaign-recipient-estimation-job]",
                 )
             ),
+        )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=None,
+            timeout=timeout,
         )
         return await self._send(_op, request, PostCampaignRecipientEstimationJobResponse.from_dict)
 
@@ -461,6 +674,10 @@ class API:
             GetCampaignRecipientEstimationJobFieldscampaignRecipientEstimationJobItem | str
         ]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> GetCampaignRecipientEstimationJobResponse:
         """Get Campaign Recipient Estimation Job.
 
@@ -485,6 +702,13 @@ class API:
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetCampaignRecipientEstimationJobResponse.from_dict)
 
     async def get_campaign_recipient_estimation(
@@ -495,6 +719,10 @@ class API:
             GetCampaignRecipientEstimationFieldscampaignRecipientEstimationItem | str
         ]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> GetCampaignRecipientEstimationResponse:
         """Get Campaign Recipient Estimation.
 
@@ -519,14 +747,26 @@ class API:
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetCampaignRecipientEstimationResponse.from_dict)
 
     async def send_campaign(
         self,
+        id: str | Unset = UNSET,
         *,
-        body: CampaignSendJobCreateQuery,
+        body: CampaignSendJobCreateQuery | Unset = UNSET,
         fields_campaign_send_job: Sequence[SendCampaignFieldscampaignSendJobItem | str]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> PostCampaignSendJobResponse:
         """Send Campaign.
 
@@ -538,8 +778,17 @@ class API:
         from .models import PostCampaignSendJobResponse, SendCampaignFieldscampaignSendJobItem
 
         _op = OPERATIONS["send_campaign"]
+        _document = self._args.request_body(
+            _op,
+            body,
+            resource_type="campaign-send-job",
+            id=id,
+            attributes={},
+            relationships={},
+            extra_body=extra_body,
+        )
         request = _get_kwargs(
-            body=body,
+            body=_document,
             fieldscampaign_send_job=_given(
                 self._args.enum_list(
                     SendCampaignFieldscampaignSendJobItem,
@@ -547,6 +796,13 @@ class API:
                     "fields[campaign-send-job]",
                 )
             ),
+        )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=None,
+            timeout=timeout,
         )
         return await self._send(_op, request, PostCampaignSendJobResponse.from_dict)
 
@@ -556,6 +812,10 @@ class API:
         *,
         fields_campaign_send_job: Sequence[GetCampaignSendJobFieldscampaignSendJobItem | str]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> GetCampaignSendJobResponse:
         """Get Campaign Send Job.
 
@@ -577,13 +837,25 @@ class API:
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetCampaignSendJobResponse.from_dict)
 
     async def cancel_campaign_send(
         self,
         id: str,
         *,
-        body: CampaignSendJobPartialUpdateQuery,
+        body: CampaignSendJobPartialUpdateQuery | Unset = UNSET,
+        action: Literal["cancel", "revert"] | Unset = UNSET,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> None:
         """Cancel Campaign Send.
 
@@ -594,9 +866,25 @@ class API:
         from .api.campaigns.cancel_campaign_send import _get_kwargs
 
         _op = OPERATIONS["cancel_campaign_send"]
+        _document = self._args.request_body(
+            _op,
+            body,
+            resource_type="campaign-send-job",
+            id=id,
+            attributes={"action": action},
+            relationships={},
+            extra_body=extra_body,
+        )
         request = _get_kwargs(
             self._args.path_id(id, "id"),
-            body=body,
+            body=_document,
+        )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=None,
+            timeout=timeout,
         )
         return await self._send(_op, request, _no_content)
 
@@ -612,6 +900,10 @@ class API:
         page_cursor: str | None = None,
         page_size: int | None = None,
         sort: GetCampaignsSort | str | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> GetCampaignResponseCollectionCompoundDocument:
         """Get Campaigns.
 
@@ -652,6 +944,13 @@ class API:
             pagesize=_given(page_size),
             sort=_given(self._args.enum_value(GetCampaignsSort, sort, "sort")),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(
             _op, request, GetCampaignResponseCollectionCompoundDocument.from_dict
         )
@@ -659,8 +958,30 @@ class API:
     async def create_campaign(
         self,
         *,
-        body: CampaignCreateQuery,
+        body: CampaignCreateQuery | Unset = UNSET,
+        audiences: AudiencesParam | Unset = UNSET,
+        campaign_messages: CreateCampaignCampaignMessagesParam | Unset = UNSET,
+        name: str | Unset = UNSET,
+        send_options: EmailSendOptionsParam
+        | SMSSendOptionsParam
+        | PushSendOptionsParam
+        | None
+        | Unset = UNSET,
+        send_strategy: StaticSendStrategyParam
+        | ThrottledSendStrategyParam
+        | ImmediateSendStrategyParam
+        | SmartSendTimeStrategyParam
+        | None
+        | Unset = UNSET,
+        tracking_options: CampaignsEmailTrackingOptionsParam
+        | CampaignsSMSTrackingOptionsParam
+        | None
+        | Unset = UNSET,
         fields_campaign: Sequence[CreateCampaignFieldscampaignItem | str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> PostCampaignResponse:
         """Create Campaign.
 
@@ -672,19 +993,47 @@ class API:
         from .models import CreateCampaignFieldscampaignItem, PostCampaignResponse
 
         _op = OPERATIONS["create_campaign"]
+        _document = self._args.request_body(
+            _op,
+            body,
+            resource_type="campaign",
+            id=None,
+            attributes={
+                "audiences": audiences,
+                "campaign-messages": campaign_messages,
+                "name": name,
+                "send_options": send_options,
+                "send_strategy": send_strategy,
+                "tracking_options": tracking_options,
+            },
+            relationships={},
+            extra_body=extra_body,
+        )
         request = _get_kwargs(
-            body=body,
+            body=_document,
             fieldscampaign=_given(
                 self._args.enum_list(
                     CreateCampaignFieldscampaignItem, fields_campaign, "fields[campaign]"
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=None,
+            timeout=timeout,
+        )
         return await self._send(_op, request, PostCampaignResponse.from_dict)
 
     async def delete_campaign(
         self,
         id: str,
+        *,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> None:
         """Delete Campaign.
 
@@ -698,6 +1047,13 @@ class API:
         request = _get_kwargs(
             self._args.path_id(id, "id"),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, _no_content)
 
     async def get_campaign(
@@ -708,6 +1064,10 @@ class API:
         fields_campaign: Sequence[GetCampaignFieldscampaignItem | str] | None = None,
         fields_tag: Sequence[GetCampaignFieldstagItem | str] | None = None,
         include: Sequence[GetCampaignIncludeItem | str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> GetCampaignResponseCompoundDocument:
         """Get Campaign.
 
@@ -744,14 +1104,42 @@ class API:
             ),
             include=_given(self._args.enum_list(GetCampaignIncludeItem, include, "include")),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetCampaignResponseCompoundDocument.from_dict)
 
     async def update_campaign(
         self,
         id: str,
         *,
-        body: CampaignPartialUpdateQuery,
+        body: CampaignPartialUpdateQuery | Unset = UNSET,
+        audiences: AudiencesUpdateParam | None | Unset = UNSET,
+        name: str | None | Unset = UNSET,
+        send_options: EmailSendOptionsParam
+        | SMSSendOptionsParam
+        | PushSendOptionsParam
+        | None
+        | Unset = UNSET,
+        send_strategy: StaticSendStrategyParam
+        | ThrottledSendStrategyParam
+        | ImmediateSendStrategyParam
+        | SmartSendTimeStrategyParam
+        | None
+        | Unset = UNSET,
+        tracking_options: CampaignsEmailTrackingOptionsParam
+        | CampaignsSMSTrackingOptionsParam
+        | None
+        | Unset = UNSET,
         fields_campaign: Sequence[UpdateCampaignFieldscampaignItem | str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> PatchCampaignResponse:
         """Update Campaign.
 
@@ -763,14 +1151,36 @@ class API:
         from .models import PatchCampaignResponse, UpdateCampaignFieldscampaignItem
 
         _op = OPERATIONS["update_campaign"]
+        _document = self._args.request_body(
+            _op,
+            body,
+            resource_type="campaign",
+            id=id,
+            attributes={
+                "audiences": audiences,
+                "name": name,
+                "send_options": send_options,
+                "send_strategy": send_strategy,
+                "tracking_options": tracking_options,
+            },
+            relationships={},
+            extra_body=extra_body,
+        )
         request = _get_kwargs(
             self._args.path_id(id, "id"),
-            body=body,
+            body=_document,
             fieldscampaign=_given(
                 self._args.enum_list(
                     UpdateCampaignFieldscampaignItem, fields_campaign, "fields[campaign]"
                 )
             ),
+        )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=None,
+            timeout=timeout,
         )
         return await self._send(_op, request, PatchCampaignResponse.from_dict)
 
@@ -784,6 +1194,10 @@ class API:
         fields_image: Sequence[GetMessagesForCampaignFieldsimageItem | str] | None = None,
         fields_template: Sequence[GetMessagesForCampaignFieldstemplateItem | str] | None = None,
         include: Sequence[GetMessagesForCampaignIncludeItem | str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> GetCampaignMessageResponseCollectionCompoundDocument:
         """Get Messages for Campaign.
 
@@ -830,6 +1244,13 @@ class API:
                 self._args.enum_list(GetMessagesForCampaignIncludeItem, include, "include")
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(
             _op, request, GetCampaignMessageResponseCollectionCompoundDocument.from_dict
         )
@@ -837,6 +1258,11 @@ class API:
     async def get_message_ids_for_campaign(
         self,
         id: str,
+        *,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> GetCampaignMessagesRelationshipsResponseCollection:
         """Get Message IDs for Campaign.
 
@@ -851,6 +1277,13 @@ class API:
         request = _get_kwargs(
             self._args.path_id(id, "id"),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(
             _op, request, GetCampaignMessagesRelationshipsResponseCollection.from_dict
         )
@@ -858,6 +1291,11 @@ class API:
     async def get_tag_ids_for_campaign(
         self,
         id: str,
+        *,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> GetCampaignTagsRelationshipsResponseCollection:
         """Get Tag IDs for Campaign.
 
@@ -872,6 +1310,13 @@ class API:
         request = _get_kwargs(
             self._args.path_id(id, "id"),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(
             _op, request, GetCampaignTagsRelationshipsResponseCollection.from_dict
         )
@@ -881,6 +1326,10 @@ class API:
         id: str,
         *,
         fields_tag: Sequence[GetTagsForCampaignFieldstagItem | str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> GetTagResponseCollection:
         """Get Tags for Campaign.
 
@@ -898,6 +1347,13 @@ class API:
                 self._args.enum_list(GetTagsForCampaignFieldstagItem, fields_tag, "fields[tag]")
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetTagResponseCollection.from_dict)
 
 
@@ -910,9 +1366,15 @@ class RawAPI:
 
     async def create_campaign_clone(
         self,
+        id: str | Unset = UNSET,
         *,
-        body: CampaignCloneQuery,
+        body: CampaignCloneQuery | Unset = UNSET,
+        new_name: str | None | Unset = UNSET,
         fields_campaign: Sequence[CreateCampaignCloneFieldscampaignItem | str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[PostCampaignResponse]:
         """Create Campaign Clone.
 
@@ -924,24 +1386,46 @@ class RawAPI:
         from .models import CreateCampaignCloneFieldscampaignItem, PostCampaignResponse
 
         _op = OPERATIONS["create_campaign_clone"]
+        _document = self._args.request_body(
+            _op,
+            body,
+            resource_type="campaign",
+            id=id,
+            attributes={"new_name": new_name},
+            relationships={},
+            extra_body=extra_body,
+        )
         request = _get_kwargs(
-            body=body,
+            body=_document,
             fieldscampaign=_given(
                 self._args.enum_list(
                     CreateCampaignCloneFieldscampaignItem, fields_campaign, "fields[campaign]"
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=None,
+            timeout=timeout,
+        )
         return await self._send(_op, request, PostCampaignResponse.from_dict)
 
     async def assign_template_to_campaign_message(
         self,
+        id: str | Unset = UNSET,
         *,
-        body: CampaignMessageAssignTemplateQuery,
+        body: CampaignMessageAssignTemplateQuery | Unset = UNSET,
+        template_id: str | Unset = UNSET,
         fields_campaign_message: Sequence[
             AssignTemplateToCampaignMessageFieldscampaignMessageItem | str
         ]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[PostCampaignMessageResponse]:
         """Assign Template to Campaign Message.
 
@@ -956,8 +1440,17 @@ class RawAPI:
         )
 
         _op = OPERATIONS["assign_template_to_campaign_message"]
+        _document = self._args.request_body(
+            _op,
+            body,
+            resource_type="campaign-message",
+            id=id,
+            attributes={},
+            relationships={"template": ("template", template_id)},
+            extra_body=extra_body,
+        )
         request = _get_kwargs(
-            body=body,
+            body=_document,
             fieldscampaign_message=_given(
                 self._args.enum_list(
                     AssignTemplateToCampaignMessageFieldscampaignMessageItem,
@@ -965,6 +1458,13 @@ class RawAPI:
                     "fields[campaign-message]",
                 )
             ),
+        )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=None,
+            timeout=timeout,
         )
         return await self._send(_op, request, PostCampaignMessageResponse.from_dict)
 
@@ -978,6 +1478,10 @@ class RawAPI:
         fields_image: Sequence[GetCampaignMessageFieldsimageItem | str] | None = None,
         fields_template: Sequence[GetCampaignMessageFieldstemplateItem | str] | None = None,
         include: Sequence[GetCampaignMessageIncludeItem | str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[GetCampaignMessageResponseCompoundDocument]:
         """Get Campaign Message.
 
@@ -1022,15 +1526,33 @@ class RawAPI:
             ),
             include=_given(self._args.enum_list(GetCampaignMessageIncludeItem, include, "include")),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetCampaignMessageResponseCompoundDocument.from_dict)
 
     async def update_campaign_message(
         self,
         id: str,
         *,
-        body: CampaignMessagePartialUpdateQuery,
+        body: CampaignMessagePartialUpdateQuery | Unset = UNSET,
+        definition: EmailMessageDefinitionParam
+        | SMSMessageDefinitionCreateParam
+        | MobilePushMessageStandardDefinitionUpdateParam
+        | MobilePushMessageSilentDefinitionUpdateParam
+        | None
+        | Unset = UNSET,
+        image_id: str | Unset = UNSET,
         fields_campaign_message: Sequence[UpdateCampaignMessageFieldscampaignMessageItem | str]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[PatchCampaignMessageResponse]:
         """Update Campaign Message.
 
@@ -1045,9 +1567,18 @@ class RawAPI:
         )
 
         _op = OPERATIONS["update_campaign_message"]
+        _document = self._args.request_body(
+            _op,
+            body,
+            resource_type="campaign-message",
+            id=id,
+            attributes={"definition": definition},
+            relationships={"image": ("image", image_id)},
+            extra_body=extra_body,
+        )
         request = _get_kwargs(
             self._args.path_id(id, "id"),
-            body=body,
+            body=_document,
             fieldscampaign_message=_given(
                 self._args.enum_list(
                     UpdateCampaignMessageFieldscampaignMessageItem,
@@ -1055,6 +1586,13 @@ class RawAPI:
                     "fields[campaign-message]",
                 )
             ),
+        )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=None,
+            timeout=timeout,
         )
         return await self._send(_op, request, PatchCampaignMessageResponse.from_dict)
 
@@ -1064,6 +1602,10 @@ class RawAPI:
         *,
         fields_campaign: Sequence[GetCampaignForCampaignMessageFieldscampaignItem | str]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[GetCampaignResponse]:
         """Get Campaign for Campaign Message.
 
@@ -1085,6 +1627,13 @@ class RawAPI:
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetCampaignResponse.from_dict)
 
     async def get_image_for_campaign_message(
@@ -1092,6 +1641,10 @@ class RawAPI:
         id: str,
         *,
         fields_image: Sequence[GetImageForCampaignMessageFieldsimageItem | str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[GetImageResponse]:
         """Get Image for Campaign Message.
 
@@ -1111,11 +1664,23 @@ class RawAPI:
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetImageResponse.from_dict)
 
     async def get_campaign_id_for_campaign_message(
         self,
         id: str,
+        *,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[GetCampaignMessageCampaignRelationshipResponse]:
         """Get Campaign ID for Campaign Message.
 
@@ -1130,6 +1695,13 @@ class RawAPI:
         request = _get_kwargs(
             self._args.path_id(id, "id"),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(
             _op, request, GetCampaignMessageCampaignRelationshipResponse.from_dict
         )
@@ -1137,6 +1709,11 @@ class RawAPI:
     async def get_image_id_for_campaign_message(
         self,
         id: str,
+        *,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[GetCampaignMessageImageRelationshipResponse]:
         """Get Image ID for Campaign Message.
 
@@ -1151,13 +1728,25 @@ class RawAPI:
         request = _get_kwargs(
             self._args.path_id(id, "id"),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetCampaignMessageImageRelationshipResponse.from_dict)
 
     async def update_image_for_campaign_message(
         self,
         id: str,
         *,
-        body: CampaignMessageImageUpdateQuery,
+        body: CampaignMessageImageUpdateQuery | Unset = UNSET,
+        image_id: str | Unset = UNSET,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[None]:
         """Update Image for Campaign Message.
 
@@ -1168,15 +1757,36 @@ class RawAPI:
         from .api.campaigns.update_image_for_campaign_message import _get_kwargs
 
         _op = OPERATIONS["update_image_for_campaign_message"]
+        _document = self._args.request_body(
+            _op,
+            body,
+            resource_type="image",
+            id=image_id,
+            attributes={},
+            relationships={},
+            extra_body=extra_body,
+        )
         request = _get_kwargs(
             self._args.path_id(id, "id"),
-            body=body,
+            body=_document,
+        )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=None,
+            timeout=timeout,
         )
         return await self._send(_op, request, _no_content)
 
     async def get_template_id_for_campaign_message(
         self,
         id: str,
+        *,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[GetCampaignMessageTemplateRelationshipResponse]:
         """Get Template ID for Campaign Message.
 
@@ -1191,6 +1801,13 @@ class RawAPI:
         request = _get_kwargs(
             self._args.path_id(id, "id"),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(
             _op, request, GetCampaignMessageTemplateRelationshipResponse.from_dict
         )
@@ -1201,6 +1818,10 @@ class RawAPI:
         *,
         fields_template: Sequence[GetTemplateForCampaignMessageFieldstemplateItem | str]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[GetTemplateResponse]:
         """Get Template for Campaign Message.
 
@@ -1222,16 +1843,28 @@ class RawAPI:
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetTemplateResponse.from_dict)
 
     async def refresh_campaign_recipient_estimation(
         self,
+        id: str | Unset = UNSET,
         *,
-        body: CampaignRecipientEstimationJobCreateQuery,
+        body: CampaignRecipientEstimationJobCreateQuery | Unset = UNSET,
         fields_campaign_recipient_estimation_job: Sequence[
             RefreshCampaignRecipientEstimationFieldscampaignRecipientEstimationJobItem | str
         ]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[PostCampaignRecipientEstimationJobResponse]:
         """Refresh Campaign Recipient Estimation.
 
@@ -1246,8 +1879,17 @@ class RawAPI:
         )
 
         _op = OPERATIONS["refresh_campaign_recipient_estimation"]
+        _document = self._args.request_body(
+            _op,
+            body,
+            resource_type="campaign-recipient-estimation-job",
+            id=id,
+            attributes={},
+            relationships={},
+            extra_body=extra_body,
+        )
         request = _get_kwargs(
-            body=body,
+            body=_document,
             fieldscampaign_recipient_estimation_job=_given(
                 self._args.enum_list(
                     RefreshCampaignRecipientEstimationFieldscampaignRecipientEstimationJobItem,
@@ -1255,6 +1897,13 @@ class RawAPI:
                     "fields[campaign-recipient-estimation-job]",
                 )
             ),
+        )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=None,
+            timeout=timeout,
         )
         return await self._send(_op, request, PostCampaignRecipientEstimationJobResponse.from_dict)
 
@@ -1266,6 +1915,10 @@ class RawAPI:
             GetCampaignRecipientEstimationJobFieldscampaignRecipientEstimationJobItem | str
         ]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[GetCampaignRecipientEstimationJobResponse]:
         """Get Campaign Recipient Estimation Job.
 
@@ -1290,6 +1943,13 @@ class RawAPI:
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetCampaignRecipientEstimationJobResponse.from_dict)
 
     async def get_campaign_recipient_estimation(
@@ -1300,6 +1960,10 @@ class RawAPI:
             GetCampaignRecipientEstimationFieldscampaignRecipientEstimationItem | str
         ]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[GetCampaignRecipientEstimationResponse]:
         """Get Campaign Recipient Estimation.
 
@@ -1324,14 +1988,26 @@ class RawAPI:
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetCampaignRecipientEstimationResponse.from_dict)
 
     async def send_campaign(
         self,
+        id: str | Unset = UNSET,
         *,
-        body: CampaignSendJobCreateQuery,
+        body: CampaignSendJobCreateQuery | Unset = UNSET,
         fields_campaign_send_job: Sequence[SendCampaignFieldscampaignSendJobItem | str]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[PostCampaignSendJobResponse]:
         """Send Campaign.
 
@@ -1343,8 +2019,17 @@ class RawAPI:
         from .models import PostCampaignSendJobResponse, SendCampaignFieldscampaignSendJobItem
 
         _op = OPERATIONS["send_campaign"]
+        _document = self._args.request_body(
+            _op,
+            body,
+            resource_type="campaign-send-job",
+            id=id,
+            attributes={},
+            relationships={},
+            extra_body=extra_body,
+        )
         request = _get_kwargs(
-            body=body,
+            body=_document,
             fieldscampaign_send_job=_given(
                 self._args.enum_list(
                     SendCampaignFieldscampaignSendJobItem,
@@ -1352,6 +2037,13 @@ class RawAPI:
                     "fields[campaign-send-job]",
                 )
             ),
+        )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=None,
+            timeout=timeout,
         )
         return await self._send(_op, request, PostCampaignSendJobResponse.from_dict)
 
@@ -1361,6 +2053,10 @@ class RawAPI:
         *,
         fields_campaign_send_job: Sequence[GetCampaignSendJobFieldscampaignSendJobItem | str]
         | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[GetCampaignSendJobResponse]:
         """Get Campaign Send Job.
 
@@ -1382,13 +2078,25 @@ class RawAPI:
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetCampaignSendJobResponse.from_dict)
 
     async def cancel_campaign_send(
         self,
         id: str,
         *,
-        body: CampaignSendJobPartialUpdateQuery,
+        body: CampaignSendJobPartialUpdateQuery | Unset = UNSET,
+        action: Literal["cancel", "revert"] | Unset = UNSET,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[None]:
         """Cancel Campaign Send.
 
@@ -1399,9 +2107,25 @@ class RawAPI:
         from .api.campaigns.cancel_campaign_send import _get_kwargs
 
         _op = OPERATIONS["cancel_campaign_send"]
+        _document = self._args.request_body(
+            _op,
+            body,
+            resource_type="campaign-send-job",
+            id=id,
+            attributes={"action": action},
+            relationships={},
+            extra_body=extra_body,
+        )
         request = _get_kwargs(
             self._args.path_id(id, "id"),
-            body=body,
+            body=_document,
+        )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=None,
+            timeout=timeout,
         )
         return await self._send(_op, request, _no_content)
 
@@ -1417,6 +2141,10 @@ class RawAPI:
         page_cursor: str | None = None,
         page_size: int | None = None,
         sort: GetCampaignsSort | str | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[GetCampaignResponseCollectionCompoundDocument]:
         """Get Campaigns.
 
@@ -1457,6 +2185,13 @@ class RawAPI:
             pagesize=_given(page_size),
             sort=_given(self._args.enum_value(GetCampaignsSort, sort, "sort")),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(
             _op, request, GetCampaignResponseCollectionCompoundDocument.from_dict
         )
@@ -1464,8 +2199,30 @@ class RawAPI:
     async def create_campaign(
         self,
         *,
-        body: CampaignCreateQuery,
+        body: CampaignCreateQuery | Unset = UNSET,
+        audiences: AudiencesParam | Unset = UNSET,
+        campaign_messages: CreateCampaignCampaignMessagesParam | Unset = UNSET,
+        name: str | Unset = UNSET,
+        send_options: EmailSendOptionsParam
+        | SMSSendOptionsParam
+        | PushSendOptionsParam
+        | None
+        | Unset = UNSET,
+        send_strategy: StaticSendStrategyParam
+        | ThrottledSendStrategyParam
+        | ImmediateSendStrategyParam
+        | SmartSendTimeStrategyParam
+        | None
+        | Unset = UNSET,
+        tracking_options: CampaignsEmailTrackingOptionsParam
+        | CampaignsSMSTrackingOptionsParam
+        | None
+        | Unset = UNSET,
         fields_campaign: Sequence[CreateCampaignFieldscampaignItem | str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[PostCampaignResponse]:
         """Create Campaign.
 
@@ -1477,19 +2234,47 @@ class RawAPI:
         from .models import CreateCampaignFieldscampaignItem, PostCampaignResponse
 
         _op = OPERATIONS["create_campaign"]
+        _document = self._args.request_body(
+            _op,
+            body,
+            resource_type="campaign",
+            id=None,
+            attributes={
+                "audiences": audiences,
+                "campaign-messages": campaign_messages,
+                "name": name,
+                "send_options": send_options,
+                "send_strategy": send_strategy,
+                "tracking_options": tracking_options,
+            },
+            relationships={},
+            extra_body=extra_body,
+        )
         request = _get_kwargs(
-            body=body,
+            body=_document,
             fieldscampaign=_given(
                 self._args.enum_list(
                     CreateCampaignFieldscampaignItem, fields_campaign, "fields[campaign]"
                 )
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=None,
+            timeout=timeout,
+        )
         return await self._send(_op, request, PostCampaignResponse.from_dict)
 
     async def delete_campaign(
         self,
         id: str,
+        *,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[None]:
         """Delete Campaign.
 
@@ -1503,6 +2288,13 @@ class RawAPI:
         request = _get_kwargs(
             self._args.path_id(id, "id"),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, _no_content)
 
     async def get_campaign(
@@ -1513,6 +2305,10 @@ class RawAPI:
         fields_campaign: Sequence[GetCampaignFieldscampaignItem | str] | None = None,
         fields_tag: Sequence[GetCampaignFieldstagItem | str] | None = None,
         include: Sequence[GetCampaignIncludeItem | str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[GetCampaignResponseCompoundDocument]:
         """Get Campaign.
 
@@ -1549,14 +2345,42 @@ class RawAPI:
             ),
             include=_given(self._args.enum_list(GetCampaignIncludeItem, include, "include")),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(_op, request, GetCampaignResponseCompoundDocument.from_dict)
 
     async def update_campaign(
         self,
         id: str,
         *,
-        body: CampaignPartialUpdateQuery,
+        body: CampaignPartialUpdateQuery | Unset = UNSET,
+        audiences: AudiencesUpdateParam | None | Unset = UNSET,
+        name: str | None | Unset = UNSET,
+        send_options: EmailSendOptionsParam
+        | SMSSendOptionsParam
+        | PushSendOptionsParam
+        | None
+        | Unset = UNSET,
+        send_strategy: StaticSendStrategyParam
+        | ThrottledSendStrategyParam
+        | ImmediateSendStrategyParam
+        | SmartSendTimeStrategyParam
+        | None
+        | Unset = UNSET,
+        tracking_options: CampaignsEmailTrackingOptionsParam
+        | CampaignsSMSTrackingOptionsParam
+        | None
+        | Unset = UNSET,
         fields_campaign: Sequence[UpdateCampaignFieldscampaignItem | str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[PatchCampaignResponse]:
         """Update Campaign.
 
@@ -1568,14 +2392,36 @@ class RawAPI:
         from .models import PatchCampaignResponse, UpdateCampaignFieldscampaignItem
 
         _op = OPERATIONS["update_campaign"]
+        _document = self._args.request_body(
+            _op,
+            body,
+            resource_type="campaign",
+            id=id,
+            attributes={
+                "audiences": audiences,
+                "name": name,
+                "send_options": send_options,
+                "send_strategy": send_strategy,
+                "tracking_options": tracking_options,
+            },
+            relationships={},
+            extra_body=extra_body,
+        )
         request = _get_kwargs(
             self._args.path_id(id, "id"),
-            body=body,
+            body=_document,
             fieldscampaign=_given(
                 self._args.enum_list(
                     UpdateCampaignFieldscampaignItem, fields_campaign, "fields[campaign]"
                 )
             ),
+        )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=None,
+            timeout=timeout,
         )
         return await self._send(_op, request, PatchCampaignResponse.from_dict)
 
@@ -1589,6 +2435,10 @@ class RawAPI:
         fields_image: Sequence[GetMessagesForCampaignFieldsimageItem | str] | None = None,
         fields_template: Sequence[GetMessagesForCampaignFieldstemplateItem | str] | None = None,
         include: Sequence[GetMessagesForCampaignIncludeItem | str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[GetCampaignMessageResponseCollectionCompoundDocument]:
         """Get Messages for Campaign.
 
@@ -1635,6 +2485,13 @@ class RawAPI:
                 self._args.enum_list(GetMessagesForCampaignIncludeItem, include, "include")
             ),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(
             _op, request, GetCampaignMessageResponseCollectionCompoundDocument.from_dict
         )
@@ -1642,6 +2499,11 @@ class RawAPI:
     async def get_message_ids_for_campaign(
         self,
         id: str,
+        *,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[GetCampaignMessagesRelationshipsResponseCollection]:
         """Get Message IDs for Campaign.
 
@@ -1656,6 +2518,13 @@ class RawAPI:
         request = _get_kwargs(
             self._args.path_id(id, "id"),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(
             _op, request, GetCampaignMessagesRelationshipsResponseCollection.from_dict
         )
@@ -1663,6 +2532,11 @@ class RawAPI:
     async def get_tag_ids_for_campaign(
         self,
         id: str,
+        *,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[GetCampaignTagsRelationshipsResponseCollection]:
         """Get Tag IDs for Campaign.
 
@@ -1677,6 +2551,13 @@ class RawAPI:
         request = _get_kwargs(
             self._args.path_id(id, "id"),
         )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
         return await self._send(
             _op, request, GetCampaignTagsRelationshipsResponseCollection.from_dict
         )
@@ -1686,6 +2567,10 @@ class RawAPI:
         id: str,
         *,
         fields_tag: Sequence[GetTagsForCampaignFieldstagItem | str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Response[GetTagResponseCollection]:
         """Get Tags for Campaign.
 
@@ -1702,5 +2587,12 @@ class RawAPI:
             fieldstag=_given(
                 self._args.enum_list(GetTagsForCampaignFieldstagItem, fields_tag, "fields[tag]")
             ),
+        )
+        self._args.extras(
+            request,
+            extra_query=extra_query,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            timeout=timeout,
         )
         return await self._send(_op, request, GetTagResponseCollection.from_dict)

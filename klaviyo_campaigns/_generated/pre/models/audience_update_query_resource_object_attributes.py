@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -21,16 +21,20 @@ T = TypeVar("T", bound="AudienceUpdateQueryResourceObjectAttributes")
 class AudienceUpdateQueryResourceObjectAttributes:
     """
     Attributes:
-        definition (AudienceDefinition | Unset):
+        definition (AudienceDefinition | None | Unset):
     """
 
-    definition: AudienceDefinition | Unset = UNSET
+    definition: AudienceDefinition | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        definition: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.definition, Unset):
+        definition: dict[str, Any] | None | Unset
+        if isinstance(self.definition, Unset):
+            definition = UNSET
+        elif isinstance(self.definition, AudienceDefinition):
             definition = self.definition.to_dict()
+        else:
+            definition = self.definition
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -43,12 +47,23 @@ class AudienceUpdateQueryResourceObjectAttributes:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        _definition = d.pop("definition", UNSET)
-        definition: AudienceDefinition | Unset
-        if isinstance(_definition, Unset):
-            definition = UNSET
-        else:
-            definition = AudienceDefinition.from_dict(_definition)
+
+        def _parse_definition(data: object) -> AudienceDefinition | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                definition_type_0 = AudienceDefinition.from_dict(data)
+
+                return definition_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(AudienceDefinition | None | Unset, data)
+
+        definition = _parse_definition(d.pop("definition", UNSET))
 
         audience_update_query_resource_object_attributes = cls(
             definition=definition,

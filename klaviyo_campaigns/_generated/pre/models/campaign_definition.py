@@ -26,7 +26,7 @@ class CampaignDefinition:
         color (None | str | Unset):
         description (None | str | Unset): Free-text description of the campaign (overview only).
         name (None | str | Unset):
-        send_settings (SendSettings | Unset):
+        send_settings (None | SendSettings | Unset):
     """
 
     archived: bool | None | Unset = UNSET
@@ -34,7 +34,7 @@ class CampaignDefinition:
     color: None | str | Unset = UNSET
     description: None | str | Unset = UNSET
     name: None | str | Unset = UNSET
-    send_settings: SendSettings | Unset = UNSET
+    send_settings: None | SendSettings | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -68,9 +68,13 @@ class CampaignDefinition:
         else:
             name = self.name
 
-        send_settings: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.send_settings, Unset):
+        send_settings: dict[str, Any] | None | Unset
+        if isinstance(self.send_settings, Unset):
+            send_settings = UNSET
+        elif isinstance(self.send_settings, SendSettings):
             send_settings = self.send_settings.to_dict()
+        else:
+            send_settings = self.send_settings
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -139,12 +143,22 @@ class CampaignDefinition:
 
         name = _parse_name(d.pop("name", UNSET))
 
-        _send_settings = d.pop("send_settings", UNSET)
-        send_settings: SendSettings | Unset
-        if isinstance(_send_settings, Unset):
-            send_settings = UNSET
-        else:
-            send_settings = SendSettings.from_dict(_send_settings)
+        def _parse_send_settings(data: object) -> None | SendSettings | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                send_settings_type_0 = SendSettings.from_dict(data)
+
+                return send_settings_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | SendSettings | Unset, data)
+
+        send_settings = _parse_send_settings(d.pop("send_settings", UNSET))
 
         campaign_definition = cls(
             archived=archived,

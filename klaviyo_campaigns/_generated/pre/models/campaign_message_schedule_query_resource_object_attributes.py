@@ -29,15 +29,15 @@ class CampaignMessageScheduleQueryResourceObjectAttributes:
         strategy (CampaignMessageScheduleQueryResourceObjectAttributesStrategy):  Example: static.
         send_date (datetime.date | None | Unset):  Example: 2026-08-01.
         send_time (datetime.datetime | None | Unset):  Example: 2026-08-01T14:30:00+00:00.
-        throttled_options (ThrottledOptions | Unset):
-        timezone_options (TimezoneOptions | Unset):
+        throttled_options (None | ThrottledOptions | Unset):
+        timezone_options (None | TimezoneOptions | Unset):
     """
 
     strategy: CampaignMessageScheduleQueryResourceObjectAttributesStrategy
     send_date: datetime.date | None | Unset = UNSET
     send_time: datetime.datetime | None | Unset = UNSET
-    throttled_options: ThrottledOptions | Unset = UNSET
-    timezone_options: TimezoneOptions | Unset = UNSET
+    throttled_options: None | ThrottledOptions | Unset = UNSET
+    timezone_options: None | TimezoneOptions | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -59,13 +59,21 @@ class CampaignMessageScheduleQueryResourceObjectAttributes:
         else:
             send_time = self.send_time
 
-        throttled_options: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.throttled_options, Unset):
+        throttled_options: dict[str, Any] | None | Unset
+        if isinstance(self.throttled_options, Unset):
+            throttled_options = UNSET
+        elif isinstance(self.throttled_options, ThrottledOptions):
             throttled_options = self.throttled_options.to_dict()
+        else:
+            throttled_options = self.throttled_options
 
-        timezone_options: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.timezone_options, Unset):
+        timezone_options: dict[str, Any] | None | Unset
+        if isinstance(self.timezone_options, Unset):
+            timezone_options = UNSET
+        elif isinstance(self.timezone_options, TimezoneOptions):
             timezone_options = self.timezone_options.to_dict()
+        else:
+            timezone_options = self.timezone_options
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -126,19 +134,39 @@ class CampaignMessageScheduleQueryResourceObjectAttributes:
 
         send_time = _parse_send_time(d.pop("send_time", UNSET))
 
-        _throttled_options = d.pop("throttled_options", UNSET)
-        throttled_options: ThrottledOptions | Unset
-        if isinstance(_throttled_options, Unset):
-            throttled_options = UNSET
-        else:
-            throttled_options = ThrottledOptions.from_dict(_throttled_options)
+        def _parse_throttled_options(data: object) -> None | ThrottledOptions | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                throttled_options_type_0 = ThrottledOptions.from_dict(data)
 
-        _timezone_options = d.pop("timezone_options", UNSET)
-        timezone_options: TimezoneOptions | Unset
-        if isinstance(_timezone_options, Unset):
-            timezone_options = UNSET
-        else:
-            timezone_options = TimezoneOptions.from_dict(_timezone_options)
+                return throttled_options_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | ThrottledOptions | Unset, data)
+
+        throttled_options = _parse_throttled_options(d.pop("throttled_options", UNSET))
+
+        def _parse_timezone_options(data: object) -> None | TimezoneOptions | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                timezone_options_type_0 = TimezoneOptions.from_dict(data)
+
+                return timezone_options_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | TimezoneOptions | Unset, data)
+
+        timezone_options = _parse_timezone_options(d.pop("timezone_options", UNSET))
 
         campaign_message_schedule_query_resource_object_attributes = cls(
             strategy=strategy,

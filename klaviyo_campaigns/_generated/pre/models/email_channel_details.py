@@ -19,24 +19,24 @@ class EmailChannelDetails:
     Attributes:
         channel (Literal['email']): The channel this content is for; it decides which details variant applies. Default:
             'email'.
-        bcc_email (str | Unset):  Default: ''.
-        cc_email (str | Unset):  Default: ''.
-        from_email (str | Unset):  Default: ''.
-        from_label (str | Unset):  Default: ''.
-        preview_text (str | Unset):  Default: ''.
-        reply_to_email (str | Unset):  Default: ''.
-        subject (str | Unset):  Default: ''.
+        bcc_email (str | Unset): Klaviyo's default when left out: `""`.
+        cc_email (str | Unset): Klaviyo's default when left out: `""`.
+        from_email (str | Unset): Klaviyo's default when left out: `""`.
+        from_label (str | Unset): Klaviyo's default when left out: `""`.
+        preview_text (str | Unset): Klaviyo's default when left out: `""`.
+        reply_to_email (str | Unset): Klaviyo's default when left out: `""`.
+        subject (str | Unset): Klaviyo's default when left out: `""`.
         template_id (None | str | Unset):
     """
 
     channel: Literal["email"] = "email"
-    bcc_email: str | Unset = ""
-    cc_email: str | Unset = ""
-    from_email: str | Unset = ""
-    from_label: str | Unset = ""
-    preview_text: str | Unset = ""
-    reply_to_email: str | Unset = ""
-    subject: str | Unset = ""
+    bcc_email: str | Unset = UNSET
+    cc_email: str | Unset = UNSET
+    from_email: str | Unset = UNSET
+    from_label: str | Unset = UNSET
+    preview_text: str | Unset = UNSET
+    reply_to_email: str | Unset = UNSET
+    subject: str | Unset = UNSET
     template_id: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 

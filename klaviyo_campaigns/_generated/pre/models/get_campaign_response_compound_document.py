@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from ..models.campaign_response_object_resource import CampaignResponseObjectResource
     from ..models.message_response_object_resource import MessageResponseObjectResource
     from ..models.object_links import ObjectLinks
+    from ..models.tag_response_object_resource import TagResponseObjectResource
+    from ..models.variation_response_object_resource import VariationResponseObjectResource
 
 
 T = TypeVar("T", bound="GetCampaignResponseCompoundDocument")
@@ -25,12 +27,21 @@ class GetCampaignResponseCompoundDocument:
     """
     Attributes:
         data (CampaignResponseObjectResource):
-        included (list[AudienceResponseObjectResource | MessageResponseObjectResource] | Unset):
+        included (list[AudienceResponseObjectResource | MessageResponseObjectResource | TagResponseObjectResource |
+            VariationResponseObjectResource] | Unset):
         links (ObjectLinks | Unset):
     """
 
     data: CampaignResponseObjectResource
-    included: list[AudienceResponseObjectResource | MessageResponseObjectResource] | Unset = UNSET
+    included: (
+        list[
+            AudienceResponseObjectResource
+            | MessageResponseObjectResource
+            | TagResponseObjectResource
+            | VariationResponseObjectResource
+        ]
+        | Unset
+    ) = UNSET
     links: ObjectLinks | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -43,6 +54,10 @@ class GetCampaignResponseCompoundDocument:
             for included_item_data in self.included:
                 included_item: dict[str, Any]
                 if isinstance(included_item_data, MessageResponseObjectResource):
+                    included_item = included_item_data.to_dict()
+                elif isinstance(included_item_data, AudienceResponseObjectResource):
+                    included_item = included_item_data.to_dict()
+                elif isinstance(included_item_data, VariationResponseObjectResource):
                     included_item = included_item_data.to_dict()
                 else:
                     included_item = included_item_data.to_dict()
@@ -75,16 +90,27 @@ class GetCampaignResponseCompoundDocument:
         )
 
         _included = d.pop("included", UNSET)
-        included: list[AudienceResponseObjectResource | MessageResponseObjectResource] | Unset = (
-            UNSET
-        )
+        included: (
+            list[
+                AudienceResponseObjectResource
+                | MessageResponseObjectResource
+                | TagResponseObjectResource
+                | VariationResponseObjectResource
+            ]
+            | Unset
+        ) = UNSET
         if _included is not UNSET:
             included = []
             for included_item_data in _included:
 
                 def _parse_included_item(
                     data: object,
-                ) -> AudienceResponseObjectResource | MessageResponseObjectResource:
+                ) -> (
+                    AudienceResponseObjectResource
+                    | MessageResponseObjectResource
+                    | TagResponseObjectResource
+                    | VariationResponseObjectResource
+                ):
                     try:
                         if not isinstance(data, dict):
                             raise TypeError()
@@ -93,11 +119,27 @@ class GetCampaignResponseCompoundDocument:
                         return included_item_type_0
                     except (TypeError, ValueError, AttributeError, KeyError):
                         pass
+                    try:
+                        if not isinstance(data, dict):
+                            raise TypeError()
+                        included_item_type_1 = AudienceResponseObjectResource.from_dict(data)
+
+                        return included_item_type_1
+                    except (TypeError, ValueError, AttributeError, KeyError):
+                        pass
+                    try:
+                        if not isinstance(data, dict):
+                            raise TypeError()
+                        included_item_type_2 = VariationResponseObjectResource.from_dict(data)
+
+                        return included_item_type_2
+                    except (TypeError, ValueError, AttributeError, KeyError):
+                        pass
                     if not isinstance(data, dict):
                         raise TypeError()
-                    included_item_type_1 = AudienceResponseObjectResource.from_dict(data)
+                    included_item_type_3 = TagResponseObjectResource.from_dict(data)
 
-                    return included_item_type_1
+                    return included_item_type_3
 
                 included_item = _parse_included_item(included_item_data)
 
@@ -142,3 +184,5 @@ from ..models.audience_response_object_resource import AudienceResponseObjectRes
 from ..models.campaign_response_object_resource import CampaignResponseObjectResource  # noqa: E402
 from ..models.message_response_object_resource import MessageResponseObjectResource  # noqa: E402
 from ..models.object_links import ObjectLinks  # noqa: E402
+from ..models.tag_response_object_resource import TagResponseObjectResource  # noqa: E402
+from ..models.variation_response_object_resource import VariationResponseObjectResource  # noqa: E402

@@ -24,15 +24,15 @@ class MessageDefinition:
     """
     Attributes:
         name (None | str | Unset):
-        send_options (MessageSendOptions | Unset):
-        status (MessageDefinitionStatus | Unset):
-        tracking_options (MessageTrackingOptions | Unset):
+        send_options (MessageSendOptions | None | Unset):
+        status (MessageDefinitionStatus | None | Unset):
+        tracking_options (MessageTrackingOptions | None | Unset):
     """
 
     name: None | str | Unset = UNSET
-    send_options: MessageSendOptions | Unset = UNSET
-    status: MessageDefinitionStatus | Unset = UNSET
-    tracking_options: MessageTrackingOptions | Unset = UNSET
+    send_options: MessageSendOptions | None | Unset = UNSET
+    status: MessageDefinitionStatus | None | Unset = UNSET
+    tracking_options: MessageTrackingOptions | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -42,17 +42,29 @@ class MessageDefinition:
         else:
             name = self.name
 
-        send_options: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.send_options, Unset):
+        send_options: dict[str, Any] | None | Unset
+        if isinstance(self.send_options, Unset):
+            send_options = UNSET
+        elif isinstance(self.send_options, MessageSendOptions):
             send_options = self.send_options.to_dict()
+        else:
+            send_options = self.send_options
 
-        status: str | Unset = UNSET
-        if not isinstance(self.status, Unset):
+        status: None | str | Unset
+        if isinstance(self.status, Unset):
+            status = UNSET
+        elif isinstance(self.status, MessageDefinitionStatus):
             status = self.status.value
+        else:
+            status = self.status
 
-        tracking_options: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.tracking_options, Unset):
+        tracking_options: dict[str, Any] | None | Unset
+        if isinstance(self.tracking_options, Unset):
+            tracking_options = UNSET
+        elif isinstance(self.tracking_options, MessageTrackingOptions):
             tracking_options = self.tracking_options.to_dict()
+        else:
+            tracking_options = self.tracking_options
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -81,26 +93,56 @@ class MessageDefinition:
 
         name = _parse_name(d.pop("name", UNSET))
 
-        _send_options = d.pop("send_options", UNSET)
-        send_options: MessageSendOptions | Unset
-        if isinstance(_send_options, Unset):
-            send_options = UNSET
-        else:
-            send_options = MessageSendOptions.from_dict(_send_options)
+        def _parse_send_options(data: object) -> MessageSendOptions | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                send_options_type_0 = MessageSendOptions.from_dict(data)
 
-        _status = d.pop("status", UNSET)
-        status: MessageDefinitionStatus | Unset
-        if isinstance(_status, Unset):
-            status = UNSET
-        else:
-            status = MessageDefinitionStatus(_status)
+                return send_options_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(MessageSendOptions | None | Unset, data)
 
-        _tracking_options = d.pop("tracking_options", UNSET)
-        tracking_options: MessageTrackingOptions | Unset
-        if isinstance(_tracking_options, Unset):
-            tracking_options = UNSET
-        else:
-            tracking_options = MessageTrackingOptions.from_dict(_tracking_options)
+        send_options = _parse_send_options(d.pop("send_options", UNSET))
+
+        def _parse_status(data: object) -> MessageDefinitionStatus | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                status_type_0 = MessageDefinitionStatus(data)
+
+                return status_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(MessageDefinitionStatus | None | Unset, data)
+
+        status = _parse_status(d.pop("status", UNSET))
+
+        def _parse_tracking_options(data: object) -> MessageTrackingOptions | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                tracking_options_type_0 = MessageTrackingOptions.from_dict(data)
+
+                return tracking_options_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(MessageTrackingOptions | None | Unset, data)
+
+        tracking_options = _parse_tracking_options(d.pop("tracking_options", UNSET))
 
         message_definition = cls(
             name=name,

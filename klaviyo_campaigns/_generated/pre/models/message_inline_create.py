@@ -28,7 +28,7 @@ class MessageInlineCreate:
             variations here; prefer name and variations on the message.
         is_add_utm (bool | None | Unset):
         name (None | str | Unset):
-        throttling_type (MessageInlineCreateThrottlingType | Unset):
+        throttling_type (MessageInlineCreateThrottlingType | None | Unset):
         variations (list[VariationInlineCreate] | None | Unset):
     """
 
@@ -36,7 +36,7 @@ class MessageInlineCreate:
     definition: InlineMessageOverviewDefinition | None | Unset = UNSET
     is_add_utm: bool | None | Unset = UNSET
     name: None | str | Unset = UNSET
-    throttling_type: MessageInlineCreateThrottlingType | Unset = UNSET
+    throttling_type: MessageInlineCreateThrottlingType | None | Unset = UNSET
     variations: list[VariationInlineCreate] | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -63,9 +63,13 @@ class MessageInlineCreate:
         else:
             name = self.name
 
-        throttling_type: str | Unset = UNSET
-        if not isinstance(self.throttling_type, Unset):
+        throttling_type: None | str | Unset
+        if isinstance(self.throttling_type, Unset):
+            throttling_type = UNSET
+        elif isinstance(self.throttling_type, MessageInlineCreateThrottlingType):
             throttling_type = self.throttling_type.value
+        else:
+            throttling_type = self.throttling_type
 
         variations: list[dict[str, Any]] | None | Unset
         if isinstance(self.variations, Unset):
@@ -143,12 +147,24 @@ class MessageInlineCreate:
 
         name = _parse_name(d.pop("name", UNSET))
 
-        _throttling_type = d.pop("throttling_type", UNSET)
-        throttling_type: MessageInlineCreateThrottlingType | Unset
-        if isinstance(_throttling_type, Unset):
-            throttling_type = UNSET
-        else:
-            throttling_type = MessageInlineCreateThrottlingType(_throttling_type)
+        def _parse_throttling_type(
+            data: object,
+        ) -> MessageInlineCreateThrottlingType | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                throttling_type_type_0 = MessageInlineCreateThrottlingType(data)
+
+                return throttling_type_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(MessageInlineCreateThrottlingType | None | Unset, data)
+
+        throttling_type = _parse_throttling_type(d.pop("throttling_type", UNSET))
 
         def _parse_variations(data: object) -> list[VariationInlineCreate] | None | Unset:
             if data is None:

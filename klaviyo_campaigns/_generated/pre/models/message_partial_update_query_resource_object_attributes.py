@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -21,16 +21,20 @@ T = TypeVar("T", bound="MessagePartialUpdateQueryResourceObjectAttributes")
 class MessagePartialUpdateQueryResourceObjectAttributes:
     """
     Attributes:
-        definition (MessageDefinition | Unset):
+        definition (MessageDefinition | None | Unset):
     """
 
-    definition: MessageDefinition | Unset = UNSET
+    definition: MessageDefinition | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        definition: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.definition, Unset):
+        definition: dict[str, Any] | None | Unset
+        if isinstance(self.definition, Unset):
+            definition = UNSET
+        elif isinstance(self.definition, MessageDefinition):
             definition = self.definition.to_dict()
+        else:
+            definition = self.definition
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -43,12 +47,23 @@ class MessagePartialUpdateQueryResourceObjectAttributes:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        _definition = d.pop("definition", UNSET)
-        definition: MessageDefinition | Unset
-        if isinstance(_definition, Unset):
-            definition = UNSET
-        else:
-            definition = MessageDefinition.from_dict(_definition)
+
+        def _parse_definition(data: object) -> MessageDefinition | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                definition_type_0 = MessageDefinition.from_dict(data)
+
+                return definition_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(MessageDefinition | None | Unset, data)
+
+        definition = _parse_definition(d.pop("definition", UNSET))
 
         message_partial_update_query_resource_object_attributes = cls(
             definition=definition,

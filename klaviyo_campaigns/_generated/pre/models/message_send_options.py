@@ -26,18 +26,18 @@ class MessageSendOptions:
     Attributes:
         is_ignoring_unsubscribes (bool | None | Unset):
         recipient_percentage (int | None | Unset):
-        send_strategy (MessageSendOptionsSendStrategy | Unset):
+        send_strategy (MessageSendOptionsSendStrategy | None | Unset):
         send_time (datetime.datetime | None | Unset):  Example: 2022-11-08T00:00:00+00:00.
         send_times (MessageSendOptionsSendTimesType0 | None | Unset):
-        throttling_type (MessageSendOptionsThrottlingType | Unset):
+        throttling_type (MessageSendOptionsThrottlingType | None | Unset):
     """
 
     is_ignoring_unsubscribes: bool | None | Unset = UNSET
     recipient_percentage: int | None | Unset = UNSET
-    send_strategy: MessageSendOptionsSendStrategy | Unset = UNSET
+    send_strategy: MessageSendOptionsSendStrategy | None | Unset = UNSET
     send_time: datetime.datetime | None | Unset = UNSET
     send_times: MessageSendOptionsSendTimesType0 | None | Unset = UNSET
-    throttling_type: MessageSendOptionsThrottlingType | Unset = UNSET
+    throttling_type: MessageSendOptionsThrottlingType | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -53,9 +53,13 @@ class MessageSendOptions:
         else:
             recipient_percentage = self.recipient_percentage
 
-        send_strategy: str | Unset = UNSET
-        if not isinstance(self.send_strategy, Unset):
+        send_strategy: None | str | Unset
+        if isinstance(self.send_strategy, Unset):
+            send_strategy = UNSET
+        elif isinstance(self.send_strategy, MessageSendOptionsSendStrategy):
             send_strategy = self.send_strategy.value
+        else:
+            send_strategy = self.send_strategy
 
         send_time: None | str | Unset
         if isinstance(self.send_time, Unset):
@@ -73,9 +77,13 @@ class MessageSendOptions:
         else:
             send_times = self.send_times
 
-        throttling_type: str | Unset = UNSET
-        if not isinstance(self.throttling_type, Unset):
+        throttling_type: None | str | Unset
+        if isinstance(self.throttling_type, Unset):
+            throttling_type = UNSET
+        elif isinstance(self.throttling_type, MessageSendOptionsThrottlingType):
             throttling_type = self.throttling_type.value
+        else:
+            throttling_type = self.throttling_type
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -119,12 +127,22 @@ class MessageSendOptions:
 
         recipient_percentage = _parse_recipient_percentage(d.pop("recipient_percentage", UNSET))
 
-        _send_strategy = d.pop("send_strategy", UNSET)
-        send_strategy: MessageSendOptionsSendStrategy | Unset
-        if isinstance(_send_strategy, Unset):
-            send_strategy = UNSET
-        else:
-            send_strategy = MessageSendOptionsSendStrategy(_send_strategy)
+        def _parse_send_strategy(data: object) -> MessageSendOptionsSendStrategy | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                send_strategy_type_0 = MessageSendOptionsSendStrategy(data)
+
+                return send_strategy_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(MessageSendOptionsSendStrategy | None | Unset, data)
+
+        send_strategy = _parse_send_strategy(d.pop("send_strategy", UNSET))
 
         def _parse_send_time(data: object) -> datetime.datetime | None | Unset:
             if data is None:
@@ -160,12 +178,22 @@ class MessageSendOptions:
 
         send_times = _parse_send_times(d.pop("send_times", UNSET))
 
-        _throttling_type = d.pop("throttling_type", UNSET)
-        throttling_type: MessageSendOptionsThrottlingType | Unset
-        if isinstance(_throttling_type, Unset):
-            throttling_type = UNSET
-        else:
-            throttling_type = MessageSendOptionsThrottlingType(_throttling_type)
+        def _parse_throttling_type(data: object) -> MessageSendOptionsThrottlingType | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                throttling_type_type_0 = MessageSendOptionsThrottlingType(data)
+
+                return throttling_type_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(MessageSendOptionsThrottlingType | None | Unset, data)
+
+        throttling_type = _parse_throttling_type(d.pop("throttling_type", UNSET))
 
         message_send_options = cls(
             is_ignoring_unsubscribes=is_ignoring_unsubscribes,

@@ -31,7 +31,7 @@ class PostCampaignMessageResponseDataAttributes:
         label (str): The label or name on the message
         created_at (datetime.datetime | None | Unset): The datetime when the message was created Example:
             2022-11-08T00:00:00+00:00.
-        render_options (RenderOptionsSubObject | Unset):
+        render_options (None | RenderOptionsSubObject | Unset): Additional options for rendering the message
         send_times (list[SendTimeSubObject] | None | Unset): The list of appropriate Send Time Sub-objects associated
             with the message
         updated_at (datetime.datetime | None | Unset): The datetime when the message was last updated Example:
@@ -42,7 +42,7 @@ class PostCampaignMessageResponseDataAttributes:
     content: EmailContentSubObject | SMSContentSubObject
     label: str
     created_at: datetime.datetime | None | Unset = UNSET
-    render_options: RenderOptionsSubObject | Unset = UNSET
+    render_options: None | RenderOptionsSubObject | Unset = UNSET
     send_times: list[SendTimeSubObject] | None | Unset = UNSET
     updated_at: datetime.datetime | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -66,9 +66,13 @@ class PostCampaignMessageResponseDataAttributes:
         else:
             created_at = self.created_at
 
-        render_options: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.render_options, Unset):
+        render_options: dict[str, Any] | None | Unset
+        if isinstance(self.render_options, Unset):
+            render_options = UNSET
+        elif isinstance(self.render_options, RenderOptionsSubObject):
             render_options = self.render_options.to_dict()
+        else:
+            render_options = self.render_options
 
         send_times: list[dict[str, Any]] | None | Unset
         if isinstance(self.send_times, Unset):
@@ -151,12 +155,22 @@ class PostCampaignMessageResponseDataAttributes:
 
         created_at = _parse_created_at(d.pop("created_at", UNSET))
 
-        _render_options = d.pop("render_options", UNSET)
-        render_options: RenderOptionsSubObject | Unset
-        if isinstance(_render_options, Unset):
-            render_options = UNSET
-        else:
-            render_options = RenderOptionsSubObject.from_dict(_render_options)
+        def _parse_render_options(data: object) -> None | RenderOptionsSubObject | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                render_options_type_0 = RenderOptionsSubObject.from_dict(data)
+
+                return render_options_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | RenderOptionsSubObject | Unset, data)
+
+        render_options = _parse_render_options(d.pop("render_options", UNSET))
 
         def _parse_send_times(data: object) -> list[SendTimeSubObject] | None | Unset:
             if data is None:

@@ -28,23 +28,23 @@ class PushChannelDetails:
             'push'.
         action_buttons (list[PushActionButton] | None | Unset):
         android_deep_link (None | str | Unset):
-        badge (bool | Unset):  Default: False.
-        badge_config (PushChannelDetailsBadgeConfig | Unset):  Default: PushChannelDetailsBadgeConfig.INCREMENT_ONE.
+        badge (bool | Unset): Klaviyo's default when left out: `false`.
+        badge_config (PushChannelDetailsBadgeConfig | Unset): Klaviyo's default when left out: `"increment-one"`.
             Example: increment-one.
-        badge_value (str | Unset):  Default: '1'. Example: 1.
-        body (str | Unset):  Default: ''.
+        badge_value (str | Unset): Klaviyo's default when left out: `"1"`. Example: 1.
+        body (str | Unset): Klaviyo's default when left out: `""`.
         content_available (bool | None | Unset):
-        dynamic_media_template (str | Unset):  Default: ''.
+        dynamic_media_template (str | Unset): Klaviyo's default when left out: `""`.
         ios_deep_link (None | str | Unset):
         kv_pairs (None | PushChannelDetailsKvPairsType0 | Unset):
         mutable_content (bool | None | Unset):
-        open_action (int | Unset):  Default: 0.
-        push_type (PushChannelDetailsPushType | Unset):  Default: PushChannelDetailsPushType.STANDARD. Example:
+        open_action (int | Unset): Klaviyo's default when left out: `0`.
+        push_type (PushChannelDetailsPushType | Unset): Klaviyo's default when left out: `"standard"`. Example:
             standard.
-        sound (bool | Unset):  Default: False.
-        sound_file_name (str | Unset):  Default: ''.
+        sound (bool | Unset): Klaviyo's default when left out: `false`.
+        sound_file_name (str | Unset): Klaviyo's default when left out: `""`.
         static_asset_id (int | None | Unset):
-        title (str | Unset):  Default: ''.
+        title (str | Unset): Klaviyo's default when left out: `""`.
         video_asset_id (None | str | Unset):
         web_url (None | str | Unset):
     """
@@ -52,23 +52,21 @@ class PushChannelDetails:
     channel: Literal["push"] = "push"
     action_buttons: list[PushActionButton] | None | Unset = UNSET
     android_deep_link: None | str | Unset = UNSET
-    badge: bool | Unset = False
-    badge_config: PushChannelDetailsBadgeConfig | Unset = (
-        PushChannelDetailsBadgeConfig.INCREMENT_ONE
-    )
-    badge_value: str | Unset = "1"
-    body: str | Unset = ""
+    badge: bool | Unset = UNSET
+    badge_config: PushChannelDetailsBadgeConfig | Unset = UNSET
+    badge_value: str | Unset = UNSET
+    body: str | Unset = UNSET
     content_available: bool | None | Unset = UNSET
-    dynamic_media_template: str | Unset = ""
+    dynamic_media_template: str | Unset = UNSET
     ios_deep_link: None | str | Unset = UNSET
     kv_pairs: None | PushChannelDetailsKvPairsType0 | Unset = UNSET
     mutable_content: bool | None | Unset = UNSET
-    open_action: int | Unset = 0
-    push_type: PushChannelDetailsPushType | Unset = PushChannelDetailsPushType.STANDARD
-    sound: bool | Unset = False
-    sound_file_name: str | Unset = ""
+    open_action: int | Unset = UNSET
+    push_type: PushChannelDetailsPushType | Unset = UNSET
+    sound: bool | Unset = UNSET
+    sound_file_name: str | Unset = UNSET
     static_asset_id: int | None | Unset = UNSET
-    title: str | Unset = ""
+    title: str | Unset = UNSET
     video_asset_id: None | str | Unset = UNSET
     web_url: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)

@@ -17,16 +17,16 @@ T = TypeVar("T", bound="RenderOptionsSubObject")
 class RenderOptionsSubObject:
     """
     Attributes:
-        add_info_link (bool | None | Unset):  Default: True. Example: True.
-        add_opt_out_language (bool | None | Unset):  Default: False.
-        add_org_prefix (bool | None | Unset):  Default: True. Example: True.
-        shorten_links (bool | None | Unset):  Default: True. Example: True.
+        add_info_link (bool | None | Unset): Klaviyo's default when left out: `true`. Example: True.
+        add_opt_out_language (bool | None | Unset): Klaviyo's default when left out: `false`.
+        add_org_prefix (bool | None | Unset): Klaviyo's default when left out: `true`. Example: True.
+        shorten_links (bool | None | Unset): Klaviyo's default when left out: `true`. Example: True.
     """
 
-    add_info_link: bool | None | Unset = True
-    add_opt_out_language: bool | None | Unset = False
-    add_org_prefix: bool | None | Unset = True
-    shorten_links: bool | None | Unset = True
+    add_info_link: bool | None | Unset = UNSET
+    add_opt_out_language: bool | None | Unset = UNSET
+    add_org_prefix: bool | None | Unset = UNSET
+    shorten_links: bool | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

@@ -22,20 +22,20 @@ class SendSettings:
         exit_condition_conversion_metric_id (None | str | Unset):
         exit_condition_enabled (bool | None | Unset):
         send_passed_rltz_immediately (bool | None | Unset):
-        send_strategy (SendSettingsSendStrategy | Unset): How messages go out: all at one time, at the same local time
-            per time zone, or throttled over hours (values from the overview; SMART_SEND_TIME is announced but not yet
+        send_strategy (None | SendSettingsSendStrategy | Unset): How messages go out: all at one time, at the same local
+            time per time zone, or throttled over hours (values from the overview; SMART_SEND_TIME is announced but not yet
             available).
         send_timezone (None | str | Unset):
-        throttle_percentage (SendSettingsThrottlePercentage | Unset): Share of recipients sent per hour when
+        throttle_percentage (None | SendSettingsThrottlePercentage | Unset): Share of recipients sent per hour when
             send_strategy is THROTTLED (overview only).
     """
 
     exit_condition_conversion_metric_id: None | str | Unset = UNSET
     exit_condition_enabled: bool | None | Unset = UNSET
     send_passed_rltz_immediately: bool | None | Unset = UNSET
-    send_strategy: SendSettingsSendStrategy | Unset = UNSET
+    send_strategy: None | SendSettingsSendStrategy | Unset = UNSET
     send_timezone: None | str | Unset = UNSET
-    throttle_percentage: SendSettingsThrottlePercentage | Unset = UNSET
+    throttle_percentage: None | SendSettingsThrottlePercentage | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -57,9 +57,13 @@ class SendSettings:
         else:
             send_passed_rltz_immediately = self.send_passed_rltz_immediately
 
-        send_strategy: str | Unset = UNSET
-        if not isinstance(self.send_strategy, Unset):
+        send_strategy: None | str | Unset
+        if isinstance(self.send_strategy, Unset):
+            send_strategy = UNSET
+        elif isinstance(self.send_strategy, SendSettingsSendStrategy):
             send_strategy = self.send_strategy.value
+        else:
+            send_strategy = self.send_strategy
 
         send_timezone: None | str | Unset
         if isinstance(self.send_timezone, Unset):
@@ -67,9 +71,13 @@ class SendSettings:
         else:
             send_timezone = self.send_timezone
 
-        throttle_percentage: int | Unset = UNSET
-        if not isinstance(self.throttle_percentage, Unset):
+        throttle_percentage: int | None | Unset
+        if isinstance(self.throttle_percentage, Unset):
+            throttle_percentage = UNSET
+        elif isinstance(self.throttle_percentage, SendSettingsThrottlePercentage):
             throttle_percentage = self.throttle_percentage.value
+        else:
+            throttle_percentage = self.throttle_percentage
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -126,12 +134,22 @@ class SendSettings:
             d.pop("send_passed_rltz_immediately", UNSET)
         )
 
-        _send_strategy = d.pop("send_strategy", UNSET)
-        send_strategy: SendSettingsSendStrategy | Unset
-        if isinstance(_send_strategy, Unset):
-            send_strategy = UNSET
-        else:
-            send_strategy = SendSettingsSendStrategy(_send_strategy)
+        def _parse_send_strategy(data: object) -> None | SendSettingsSendStrategy | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                send_strategy_type_0 = SendSettingsSendStrategy(data)
+
+                return send_strategy_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | SendSettingsSendStrategy | Unset, data)
+
+        send_strategy = _parse_send_strategy(d.pop("send_strategy", UNSET))
 
         def _parse_send_timezone(data: object) -> None | str | Unset:
             if data is None:
@@ -142,12 +160,24 @@ class SendSettings:
 
         send_timezone = _parse_send_timezone(d.pop("send_timezone", UNSET))
 
-        _throttle_percentage = d.pop("throttle_percentage", UNSET)
-        throttle_percentage: SendSettingsThrottlePercentage | Unset
-        if isinstance(_throttle_percentage, Unset):
-            throttle_percentage = UNSET
-        else:
-            throttle_percentage = SendSettingsThrottlePercentage(_throttle_percentage)
+        def _parse_throttle_percentage(
+            data: object,
+        ) -> None | SendSettingsThrottlePercentage | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, int):
+                    raise TypeError()
+                throttle_percentage_type_0 = SendSettingsThrottlePercentage(data)
+
+                return throttle_percentage_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | SendSettingsThrottlePercentage | Unset, data)
+
+        throttle_percentage = _parse_throttle_percentage(d.pop("throttle_percentage", UNSET))
 
         send_settings = cls(
             exit_condition_conversion_metric_id=exit_condition_conversion_metric_id,

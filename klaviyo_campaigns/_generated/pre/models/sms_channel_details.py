@@ -23,7 +23,7 @@ class SMSChannelDetails:
         add_info_link (bool | None | Unset):
         add_opt_out_language (bool | None | Unset):
         add_org_prefix (bool | None | Unset):
-        body (str | Unset):  Default: ''.
+        body (str | Unset): Klaviyo's default when left out: `""`.
         cost (float | None | Unset):
         include_contact_card (bool | None | Unset):
         message_hierarchy (Any | Unset):
@@ -31,15 +31,15 @@ class SMSChannelDetails:
         mms_static_image_asset_id (int | None | Unset):
         shorten_links (bool | None | Unset):
         template_id (None | str | Unset):
-        text_message_type (SMSChannelDetailsTextMessageType | Unset):  Default: SMSChannelDetailsTextMessageType.SMS.
-            Example: SMS.
+        text_message_type (SMSChannelDetailsTextMessageType | Unset): Klaviyo's default when left out: `"SMS"`. Example:
+            SMS.
     """
 
     channel: Literal["sms"] = "sms"
     add_info_link: bool | None | Unset = UNSET
     add_opt_out_language: bool | None | Unset = UNSET
     add_org_prefix: bool | None | Unset = UNSET
-    body: str | Unset = ""
+    body: str | Unset = UNSET
     cost: float | None | Unset = UNSET
     include_contact_card: bool | None | Unset = UNSET
     message_hierarchy: Any | Unset = UNSET
@@ -47,9 +47,7 @@ class SMSChannelDetails:
     mms_static_image_asset_id: int | None | Unset = UNSET
     shorten_links: bool | None | Unset = UNSET
     template_id: None | str | Unset = UNSET
-    text_message_type: SMSChannelDetailsTextMessageType | Unset = (
-        SMSChannelDetailsTextMessageType.SMS
-    )
+    text_message_type: SMSChannelDetailsTextMessageType | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

@@ -17,10 +17,10 @@ T = TypeVar("T", bound="TimezoneOptions")
 class TimezoneOptions:
     """
     Attributes:
-        send_past_timezones_tomorrow (bool | None | Unset):  Default: False.
+        send_past_timezones_tomorrow (bool | None | Unset): Klaviyo's default when left out: `false`.
     """
 
-    send_past_timezones_tomorrow: bool | None | Unset = False
+    send_past_timezones_tomorrow: bool | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

@@ -19,12 +19,12 @@ class WhatsappChannelDetails:
     Attributes:
         channel (Literal['whatsapp']): The channel this content is for; it decides which details variant applies.
             Default: 'whatsapp'.
-        shorten_links (bool | Unset):  Default: True. Example: True.
+        shorten_links (bool | Unset): Klaviyo's default when left out: `true`. Example: True.
         template_id (None | str | Unset):
     """
 
     channel: Literal["whatsapp"] = "whatsapp"
-    shorten_links: bool | Unset = True
+    shorten_links: bool | Unset = UNSET
     template_id: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 

@@ -30,7 +30,7 @@ T = TypeVar("T", bound="CampaignPartialUpdateQueryResourceObjectAttributes")
 class CampaignPartialUpdateQueryResourceObjectAttributes:
     """
     Attributes:
-        audiences (AudiencesUpdate | Unset):
+        audiences (AudiencesUpdate | None | Unset): The audiences to be included and/or excluded from the campaign
         name (None | str | Unset): The campaign name Example: My new campaign.
         send_options (EmailSendOptions | None | PushSendOptions | SMSSendOptions | Unset): Options to use when sending a
             campaign
@@ -40,7 +40,7 @@ class CampaignPartialUpdateQueryResourceObjectAttributes:
             options associated with the campaign
     """
 
-    audiences: AudiencesUpdate | Unset = UNSET
+    audiences: AudiencesUpdate | None | Unset = UNSET
     name: None | str | Unset = UNSET
     send_options: EmailSendOptions | None | PushSendOptions | SMSSendOptions | Unset = UNSET
     send_strategy: (
@@ -57,9 +57,13 @@ class CampaignPartialUpdateQueryResourceObjectAttributes:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        audiences: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.audiences, Unset):
+        audiences: dict[str, Any] | None | Unset
+        if isinstance(self.audiences, Unset):
+            audiences = UNSET
+        elif isinstance(self.audiences, AudiencesUpdate):
             audiences = self.audiences.to_dict()
+        else:
+            audiences = self.audiences
 
         name: None | str | Unset
         if isinstance(self.name, Unset):
@@ -122,12 +126,23 @@ class CampaignPartialUpdateQueryResourceObjectAttributes:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        _audiences = d.pop("audiences", UNSET)
-        audiences: AudiencesUpdate | Unset
-        if isinstance(_audiences, Unset):
-            audiences = UNSET
-        else:
-            audiences = AudiencesUpdate.from_dict(_audiences)
+
+        def _parse_audiences(data: object) -> AudiencesUpdate | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                audiences_type_0 = AudiencesUpdate.from_dict(data)
+
+                return audiences_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(AudiencesUpdate | None | Unset, data)
+
+        audiences = _parse_audiences(d.pop("audiences", UNSET))
 
         def _parse_name(data: object) -> None | str | Unset:
             if data is None:

@@ -23,21 +23,25 @@ class EmailMessageDefinition:
     """
     Attributes:
         channel (EmailMessageDefinitionChannel):
-        content (EmailContent | Unset):
+        content (EmailContent | None | Unset): Additional attributes relating to the content of the message
         label (None | str | Unset): The label or name on the message Example: My message name.
     """
 
     channel: EmailMessageDefinitionChannel
-    content: EmailContent | Unset = UNSET
+    content: EmailContent | None | Unset = UNSET
     label: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         channel = self.channel.value
 
-        content: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.content, Unset):
+        content: dict[str, Any] | None | Unset
+        if isinstance(self.content, Unset):
+            content = UNSET
+        elif isinstance(self.content, EmailContent):
             content = self.content.to_dict()
+        else:
+            content = self.content
 
         label: None | str | Unset
         if isinstance(self.label, Unset):
@@ -66,12 +70,22 @@ class EmailMessageDefinition:
             d.pop("channel") if "channel" in d else missing(cls, "channel")
         )
 
-        _content = d.pop("content", UNSET)
-        content: EmailContent | Unset
-        if isinstance(_content, Unset):
-            content = UNSET
-        else:
-            content = EmailContent.from_dict(_content)
+        def _parse_content(data: object) -> EmailContent | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                content_type_0 = EmailContent.from_dict(data)
+
+                return content_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(EmailContent | None | Unset, data)
+
+        content = _parse_content(d.pop("content", UNSET))
 
         def _parse_label(data: object) -> None | str | Unset:
             if data is None:

@@ -20,11 +20,13 @@ class LocalStaticSend:
         is_local (bool): Whether the campaign should be sent with local recipient timezone send (requires UTC time) or
             statically sent at the given time.
         send_past_recipients_immediately (bool | Unset): Determines if we should send to local recipient timezone if the
-            given time has passed. Only applicable to local sends. Default: False.
+            given time has passed. Only applicable to local sends.
+
+            Klaviyo's default when left out: `false`.
     """
 
     is_local: bool
-    send_past_recipients_immediately: bool | Unset = False
+    send_past_recipients_immediately: bool | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

@@ -36,14 +36,14 @@ class MobilePushMessageStandardDefinition:
         notification_type (MobilePushMessageStandardDefinitionNotificationType): The type of notification to send
         kv_pairs (MobilePushMessageStandardDefinitionKvPairsType0 | None | Unset): The key-value pairs to be sent with
             the push notification
-        options (MobilePushOptions | Unset):
+        options (MobilePushOptions | None | Unset):
     """
 
     channel: MobilePushMessageStandardDefinitionChannel
     content: MobilePushContent
     notification_type: MobilePushMessageStandardDefinitionNotificationType
     kv_pairs: MobilePushMessageStandardDefinitionKvPairsType0 | None | Unset = UNSET
-    options: MobilePushOptions | Unset = UNSET
+    options: MobilePushOptions | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -61,9 +61,13 @@ class MobilePushMessageStandardDefinition:
         else:
             kv_pairs = self.kv_pairs
 
-        options: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.options, Unset):
+        options: dict[str, Any] | None | Unset
+        if isinstance(self.options, Unset):
+            options = UNSET
+        elif isinstance(self.options, MobilePushOptions):
             options = self.options.to_dict()
+        else:
+            options = self.options
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -117,12 +121,22 @@ class MobilePushMessageStandardDefinition:
 
         kv_pairs = _parse_kv_pairs(d.pop("kv_pairs", UNSET))
 
-        _options = d.pop("options", UNSET)
-        options: MobilePushOptions | Unset
-        if isinstance(_options, Unset):
-            options = UNSET
-        else:
-            options = MobilePushOptions.from_dict(_options)
+        def _parse_options(data: object) -> MobilePushOptions | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                options_type_0 = MobilePushOptions.from_dict(data)
+
+                return options_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(MobilePushOptions | None | Unset, data)
+
+        options = _parse_options(d.pop("options", UNSET))
 
         mobile_push_message_standard_definition = cls(
             channel=channel,

@@ -37,7 +37,7 @@ class MobilePushMessageStandardDefinitionCreate:
             with the push notification
         notification_type (MobilePushMessageStandardDefinitionCreateNotificationType | Unset): The type of notification
             to send Default: MobilePushMessageStandardDefinitionCreateNotificationType.STANDARD. Example: standard.
-        options (MobilePushOptions | Unset):
+        options (MobilePushOptions | None | Unset):
     """
 
     channel: MobilePushMessageStandardDefinitionCreateChannel
@@ -46,7 +46,7 @@ class MobilePushMessageStandardDefinitionCreate:
     notification_type: MobilePushMessageStandardDefinitionCreateNotificationType | Unset = (
         MobilePushMessageStandardDefinitionCreateNotificationType.STANDARD
     )
-    options: MobilePushOptions | Unset = UNSET
+    options: MobilePushOptions | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -66,9 +66,13 @@ class MobilePushMessageStandardDefinitionCreate:
         if not isinstance(self.notification_type, Unset):
             notification_type = self.notification_type.value
 
-        options: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.options, Unset):
+        options: dict[str, Any] | None | Unset
+        if isinstance(self.options, Unset):
+            options = UNSET
+        elif isinstance(self.options, MobilePushOptions):
             options = self.options.to_dict()
+        else:
+            options = self.options
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -128,12 +132,22 @@ class MobilePushMessageStandardDefinitionCreate:
                 _notification_type
             )
 
-        _options = d.pop("options", UNSET)
-        options: MobilePushOptions | Unset
-        if isinstance(_options, Unset):
-            options = UNSET
-        else:
-            options = MobilePushOptions.from_dict(_options)
+        def _parse_options(data: object) -> MobilePushOptions | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                options_type_0 = MobilePushOptions.from_dict(data)
+
+                return options_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(MobilePushOptions | None | Unset, data)
+
+        options = _parse_options(d.pop("options", UNSET))
 
         mobile_push_message_standard_definition_create = cls(
             channel=channel,

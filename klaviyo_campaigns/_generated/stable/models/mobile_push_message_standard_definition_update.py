@@ -32,29 +32,33 @@ class MobilePushMessageStandardDefinitionUpdate:
     """
     Attributes:
         channel (MobilePushMessageStandardDefinitionUpdateChannel):
-        content (MobilePushContentUpdate | Unset):
+        content (MobilePushContentUpdate | None | Unset): Additional attributes relating to the content of the message
         kv_pairs (MobilePushMessageStandardDefinitionUpdateKvPairsType0 | None | Unset): The key-value pairs to be sent
             with the push notification
         notification_type (MobilePushMessageStandardDefinitionUpdateNotificationType | Unset): The type of notification
             to send Default: MobilePushMessageStandardDefinitionUpdateNotificationType.STANDARD. Example: standard.
-        options (MobilePushOptions | Unset):
+        options (MobilePushOptions | None | Unset): Additional device specific options for the push notification
     """
 
     channel: MobilePushMessageStandardDefinitionUpdateChannel
-    content: MobilePushContentUpdate | Unset = UNSET
+    content: MobilePushContentUpdate | None | Unset = UNSET
     kv_pairs: MobilePushMessageStandardDefinitionUpdateKvPairsType0 | None | Unset = UNSET
     notification_type: MobilePushMessageStandardDefinitionUpdateNotificationType | Unset = (
         MobilePushMessageStandardDefinitionUpdateNotificationType.STANDARD
     )
-    options: MobilePushOptions | Unset = UNSET
+    options: MobilePushOptions | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         channel = self.channel.value
 
-        content: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.content, Unset):
+        content: dict[str, Any] | None | Unset
+        if isinstance(self.content, Unset):
+            content = UNSET
+        elif isinstance(self.content, MobilePushContentUpdate):
             content = self.content.to_dict()
+        else:
+            content = self.content
 
         kv_pairs: dict[str, Any] | None | Unset
         if isinstance(self.kv_pairs, Unset):
@@ -68,9 +72,13 @@ class MobilePushMessageStandardDefinitionUpdate:
         if not isinstance(self.notification_type, Unset):
             notification_type = self.notification_type.value
 
-        options: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.options, Unset):
+        options: dict[str, Any] | None | Unset
+        if isinstance(self.options, Unset):
+            options = UNSET
+        elif isinstance(self.options, MobilePushOptions):
             options = self.options.to_dict()
+        else:
+            options = self.options
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -97,12 +105,22 @@ class MobilePushMessageStandardDefinitionUpdate:
             d.pop("channel") if "channel" in d else missing(cls, "channel")
         )
 
-        _content = d.pop("content", UNSET)
-        content: MobilePushContentUpdate | Unset
-        if isinstance(_content, Unset):
-            content = UNSET
-        else:
-            content = MobilePushContentUpdate.from_dict(_content)
+        def _parse_content(data: object) -> MobilePushContentUpdate | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                content_type_0 = MobilePushContentUpdate.from_dict(data)
+
+                return content_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(MobilePushContentUpdate | None | Unset, data)
+
+        content = _parse_content(d.pop("content", UNSET))
 
         def _parse_kv_pairs(
             data: object,
@@ -134,12 +152,22 @@ class MobilePushMessageStandardDefinitionUpdate:
                 _notification_type
             )
 
-        _options = d.pop("options", UNSET)
-        options: MobilePushOptions | Unset
-        if isinstance(_options, Unset):
-            options = UNSET
-        else:
-            options = MobilePushOptions.from_dict(_options)
+        def _parse_options(data: object) -> MobilePushOptions | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                options_type_0 = MobilePushOptions.from_dict(data)
+
+                return options_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(MobilePushOptions | None | Unset, data)
+
+        options = _parse_options(d.pop("options", UNSET))
 
         mobile_push_message_standard_definition_update = cls(
             channel=channel,

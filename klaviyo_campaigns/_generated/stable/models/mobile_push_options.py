@@ -26,12 +26,14 @@ class MobilePushOptions:
     Attributes:
         badge (MobilePushBadge | MobilePushNoBadge | None | Unset): Only supported on iOS.
         on_open (None | PushOnOpenApp | PushOnOpenDeepLink | Unset):
-        play_sound (bool | None | Unset): Only supported on iOS. Default: False.
+        play_sound (bool | None | Unset): Only supported on iOS.
+
+            Klaviyo's default when left out: `false`.
     """
 
     badge: MobilePushBadge | MobilePushNoBadge | None | Unset = UNSET
     on_open: None | PushOnOpenApp | PushOnOpenDeepLink | Unset = UNSET
-    play_sound: bool | None | Unset = False
+    play_sound: bool | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

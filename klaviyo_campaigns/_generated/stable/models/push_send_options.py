@@ -17,10 +17,12 @@ T = TypeVar("T", bound="PushSendOptions")
 class PushSendOptions:
     """
     Attributes:
-        use_smart_sending (bool | None | Unset): Use smart sending. Default: True. Example: True.
+        use_smart_sending (bool | None | Unset): Use smart sending.
+
+            Klaviyo's default when left out: `true`. Example: True.
     """
 
-    use_smart_sending: bool | None | Unset = True
+    use_smart_sending: bool | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

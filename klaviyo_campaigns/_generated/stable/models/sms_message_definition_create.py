@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -24,25 +24,33 @@ class SMSMessageDefinitionCreate:
     """
     Attributes:
         channel (SMSMessageDefinitionCreateChannel):
-        content (SMSContentCreate | Unset):
-        render_options (RenderOptions | Unset):
+        content (None | SMSContentCreate | Unset): Additional attributes relating to the content of the message
+        render_options (None | RenderOptions | Unset): Additional options for rendering the message
     """
 
     channel: SMSMessageDefinitionCreateChannel
-    content: SMSContentCreate | Unset = UNSET
-    render_options: RenderOptions | Unset = UNSET
+    content: None | SMSContentCreate | Unset = UNSET
+    render_options: None | RenderOptions | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         channel = self.channel.value
 
-        content: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.content, Unset):
+        content: dict[str, Any] | None | Unset
+        if isinstance(self.content, Unset):
+            content = UNSET
+        elif isinstance(self.content, SMSContentCreate):
             content = self.content.to_dict()
+        else:
+            content = self.content
 
-        render_options: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.render_options, Unset):
+        render_options: dict[str, Any] | None | Unset
+        if isinstance(self.render_options, Unset):
+            render_options = UNSET
+        elif isinstance(self.render_options, RenderOptions):
             render_options = self.render_options.to_dict()
+        else:
+            render_options = self.render_options
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -65,19 +73,39 @@ class SMSMessageDefinitionCreate:
             d.pop("channel") if "channel" in d else missing(cls, "channel")
         )
 
-        _content = d.pop("content", UNSET)
-        content: SMSContentCreate | Unset
-        if isinstance(_content, Unset):
-            content = UNSET
-        else:
-            content = SMSContentCreate.from_dict(_content)
+        def _parse_content(data: object) -> None | SMSContentCreate | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                content_type_0 = SMSContentCreate.from_dict(data)
 
-        _render_options = d.pop("render_options", UNSET)
-        render_options: RenderOptions | Unset
-        if isinstance(_render_options, Unset):
-            render_options = UNSET
-        else:
-            render_options = RenderOptions.from_dict(_render_options)
+                return content_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | SMSContentCreate | Unset, data)
+
+        content = _parse_content(d.pop("content", UNSET))
+
+        def _parse_render_options(data: object) -> None | RenderOptions | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                render_options_type_0 = RenderOptions.from_dict(data)
+
+                return render_options_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | RenderOptions | Unset, data)
+
+        render_options = _parse_render_options(d.pop("render_options", UNSET))
 
         sms_message_definition_create = cls(
             channel=channel,

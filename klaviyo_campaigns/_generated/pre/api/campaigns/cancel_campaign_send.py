@@ -9,7 +9,7 @@ from ...models.campaign_send_job_partial_update_query import CampaignSendJobPart
 def _get_kwargs(
     id: str,
     *,
-    body: CampaignSendJobPartialUpdateQuery,
+    body: CampaignSendJobPartialUpdateQuery | dict[str, Any],
 ) -> dict[str, Any]:
     """The request of ``cancel_campaign_send``: method, url, params and body, for httpx."""
     headers: dict[str, Any] = {}
@@ -21,7 +21,7 @@ def _get_kwargs(
         ),
     }
 
-    _kwargs["json"] = body.to_dict()
+    _kwargs["json"] = body if isinstance(body, dict) else body.to_dict()
 
     headers["Content-Type"] = "application/vnd.api+json"
 

@@ -11,7 +11,7 @@ from ...types import UNSET, Unset
 
 def _get_kwargs(
     *,
-    body: MessageCreateQuery,
+    body: MessageCreateQuery | dict[str, Any],
     fieldscampaign_message: list[CreateCampaignMessageBetaFieldscampaignMessageItem]
     | Unset = UNSET,
 ) -> dict[str, Any]:
@@ -40,7 +40,7 @@ def _get_kwargs(
         "params": params,
     }
 
-    _kwargs["json"] = body.to_dict()
+    _kwargs["json"] = body if isinstance(body, dict) else body.to_dict()
 
     headers["Content-Type"] = "application/vnd.api+json"
 

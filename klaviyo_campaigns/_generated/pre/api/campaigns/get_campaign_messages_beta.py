@@ -25,7 +25,7 @@ def _get_kwargs(
     filter_: str | Unset = UNSET,
     include: list[GetCampaignMessagesBetaIncludeItem] | Unset = UNSET,
     pagecursor: str | Unset = UNSET,
-    pagesize: int | Unset = 20,
+    pagesize: int | Unset = UNSET,
     sort: GetCampaignMessagesBetaSort | Unset = UNSET,
 ) -> dict[str, Any]:
     """The request of ``get_campaign_messages_beta``: method, url, params and body, for httpx."""

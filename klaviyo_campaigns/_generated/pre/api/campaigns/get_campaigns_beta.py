@@ -22,7 +22,7 @@ def _get_kwargs(
     filter_: str | Unset = UNSET,
     include: list[GetCampaignsBetaIncludeItem] | Unset = UNSET,
     pagecursor: str | Unset = UNSET,
-    pagesize: int | Unset = 100,
+    pagesize: int | Unset = UNSET,
     sort: GetCampaignsBetaSort | Unset = UNSET,
 ) -> dict[str, Any]:
     """The request of ``get_campaigns_beta``: method, url, params and body, for httpx."""

@@ -13,7 +13,7 @@ from ...types import UNSET, Unset
 
 def _get_kwargs(
     *,
-    body: CampaignRecipientEstimationJobCreateQuery,
+    body: CampaignRecipientEstimationJobCreateQuery | dict[str, Any],
     fieldscampaign_recipient_estimation_job: list[
         RefreshCampaignRecipientEstimationFieldscampaignRecipientEstimationJobItem
     ]
@@ -50,7 +50,7 @@ def _get_kwargs(
         "params": params,
     }
 
-    _kwargs["json"] = body.to_dict()
+    _kwargs["json"] = body if isinstance(body, dict) else body.to_dict()
 
     headers["Content-Type"] = "application/vnd.api+json"
 

@@ -11,7 +11,7 @@ from ...types import UNSET, Unset
 
 def _get_kwargs(
     *,
-    body: CampaignMessageScheduleQuery,
+    body: CampaignMessageScheduleQuery | dict[str, Any],
     fieldscampaign_message_schedule: list[
         ScheduleCampaignMessageBetaFieldscampaignMessageScheduleItem
     ]
@@ -42,7 +42,7 @@ def _get_kwargs(
         "params": params,
     }
 
-    _kwargs["json"] = body.to_dict()
+    _kwargs["json"] = body if isinstance(body, dict) else body.to_dict()
 
     headers["Content-Type"] = "application/vnd.api+json"
 

@@ -11,7 +11,7 @@ from ...types import UNSET, Unset
 
 def _get_kwargs(
     *,
-    body: CampaignSendJobCreateQuery,
+    body: CampaignSendJobCreateQuery | dict[str, Any],
     fieldscampaign_send_job: list[SendCampaignFieldscampaignSendJobItem] | Unset = UNSET,
 ) -> dict[str, Any]:
     """The request of ``send_campaign``: method, url, params and body, for httpx."""
@@ -39,7 +39,7 @@ def _get_kwargs(
         "params": params,
     }
 
-    _kwargs["json"] = body.to_dict()
+    _kwargs["json"] = body if isinstance(body, dict) else body.to_dict()
 
     headers["Content-Type"] = "application/vnd.api+json"
 

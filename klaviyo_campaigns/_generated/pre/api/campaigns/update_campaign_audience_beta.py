@@ -13,7 +13,7 @@ from ...types import UNSET, Unset
 def _get_kwargs(
     id: str,
     *,
-    body: AudienceUpdateQuery,
+    body: AudienceUpdateQuery | dict[str, Any],
     fieldscampaign_audience: list[UpdateCampaignAudienceBetaFieldscampaignAudienceItem]
     | Unset = UNSET,
 ) -> dict[str, Any]:
@@ -44,7 +44,7 @@ def _get_kwargs(
         "params": params,
     }
 
-    _kwargs["json"] = body.to_dict()
+    _kwargs["json"] = body if isinstance(body, dict) else body.to_dict()
 
     headers["Content-Type"] = "application/vnd.api+json"
 

@@ -9,7 +9,7 @@ from ...types import UNSET, Unset
 
 def _get_kwargs(
     *,
-    body: CampaignCreateQuery,
+    body: CampaignCreateQuery | dict[str, Any],
     fieldscampaign: list[CreateCampaignFieldscampaignItem] | Unset = UNSET,
 ) -> dict[str, Any]:
     """The request of ``create_campaign``: method, url, params and body, for httpx."""
@@ -35,7 +35,7 @@ def _get_kwargs(
         "params": params,
     }
 
-    _kwargs["json"] = body.to_dict()
+    _kwargs["json"] = body if isinstance(body, dict) else body.to_dict()
 
     headers["Content-Type"] = "application/vnd.api+json"
 

@@ -11,7 +11,7 @@ from ...types import UNSET, Unset
 
 def _get_kwargs(
     *,
-    body: CampaignCloneQuery,
+    body: CampaignCloneQuery | dict[str, Any],
     fieldscampaign: list[CreateCampaignCloneFieldscampaignItem] | Unset = UNSET,
 ) -> dict[str, Any]:
     """The request of ``create_campaign_clone``: method, url, params and body, for httpx."""
@@ -37,7 +37,7 @@ def _get_kwargs(
         "params": params,
     }
 
-    _kwargs["json"] = body.to_dict()
+    _kwargs["json"] = body if isinstance(body, dict) else body.to_dict()
 
     headers["Content-Type"] = "application/vnd.api+json"
 

@@ -20,7 +20,7 @@ def _get_kwargs(
     filter_: str,
     include: list[GetCampaignsIncludeItem] | Unset = UNSET,
     pagecursor: str | Unset = UNSET,
-    pagesize: int | Unset = 100,
+    pagesize: int | Unset = UNSET,
     sort: GetCampaignsSort | Unset = UNSET,
 ) -> dict[str, Any]:
     """The request of ``get_campaigns``: method, url, params and body, for httpx."""

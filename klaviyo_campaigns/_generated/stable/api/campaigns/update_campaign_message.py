@@ -13,7 +13,7 @@ from ...types import UNSET, Unset
 def _get_kwargs(
     id: str,
     *,
-    body: CampaignMessagePartialUpdateQuery,
+    body: CampaignMessagePartialUpdateQuery | dict[str, Any],
     fieldscampaign_message: list[UpdateCampaignMessageFieldscampaignMessageItem] | Unset = UNSET,
 ) -> dict[str, Any]:
     """The request of ``update_campaign_message``: method, url, params and body, for httpx."""
@@ -43,7 +43,7 @@ def _get_kwargs(
         "params": params,
     }
 
-    _kwargs["json"] = body.to_dict()
+    _kwargs["json"] = body if isinstance(body, dict) else body.to_dict()
 
     headers["Content-Type"] = "application/vnd.api+json"
 

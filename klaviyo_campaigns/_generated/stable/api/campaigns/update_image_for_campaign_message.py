@@ -9,7 +9,7 @@ from ...models.campaign_message_image_update_query import CampaignMessageImageUp
 def _get_kwargs(
     id: str,
     *,
-    body: CampaignMessageImageUpdateQuery,
+    body: CampaignMessageImageUpdateQuery | dict[str, Any],
 ) -> dict[str, Any]:
     """The request of ``update_image_for_campaign_message``: method, url, params and body, for httpx."""
     headers: dict[str, Any] = {}
@@ -21,7 +21,7 @@ def _get_kwargs(
         ),
     }
 
-    _kwargs["json"] = body.to_dict()
+    _kwargs["json"] = body if isinstance(body, dict) else body.to_dict()
 
     headers["Content-Type"] = "application/vnd.api+json"
 
