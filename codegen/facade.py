@@ -123,7 +123,9 @@ def _params(fn: ast.FunctionDef, op: dict[str, Any], enums: set[str]) -> list[Pa
 def _argument(p: Param, required: bool) -> str:
     if p.kind == "path":
         return f"_c.path_id({p.name}, {p.wire!r})"
-    if p.kind in ("body", "required"):
+    if p.kind == "body":  # the revision's own model, checked before _get_kwargs calls to_dict()
+        return f"_c.body({p.name}, {p.annotation})"
+    if p.kind == "required":
         return p.name
     if p.kind == "optional":
         return f"_given({p.name})"
@@ -159,6 +161,8 @@ def emit(revision: str, package: str, spec: Spec, package_dir: Path) -> str:
                     imports.add(f"from .models import {name}")
             if p.enum:
                 runtime_imports.append(f"from .models import {p.enum}")
+            if p.kind == "body":
+                runtime_imports.append(f"from .models import {p.annotation}")
         if model:
             runtime_imports.append(f"from .models import {model}")
         args = get_kwargs.args

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, Self, TypeVar
 
 import httpx
 
-from . import polling
+from . import _config, polling
 from ._generated.v2026_04_15 import facade as stable_facade
 from ._limits import Limiter, WindowLimiter, key_fingerprint
 from ._send import JSON_API, Sender
@@ -75,6 +75,11 @@ class Klaviyo:
             and its own timeout applies (``timeout`` is for the client the SDK builds).
         limiter: where rate limits are kept; an in-process ``WindowLimiter`` by default, or a
             shared one (``RedisLimiter``) for many processes on one account.
+
+    Raises:
+        ConfigurationError: a setting of the wrong type or out of range, no key, a key that an
+            HTTP header cannot carry (the message never shows it), or a ``base_url`` that is
+            not an ``http(s)://`` URL or holds credentials.
     """
 
     def __init__(
@@ -90,17 +95,30 @@ class Klaviyo:
         http_client: httpx.AsyncClient | None = None,
         limiter: Limiter | None = None,
     ) -> None:
-        key = api_key if api_key is not None else os.environ.get("KLAVIYO_API_KEY")
-        if not key or not key.strip():
-            raise ConfigurationError("no Klaviyo API key: pass api_key=... or set KLAVIYO_API_KEY")
-        url = base_url or os.environ.get("KLAVIYO_BASE_URL") or DEFAULT_BASE_URL
-        if not url.startswith(("https://", "http://")):
-            raise ConfigurationError(f"base_url must start with https:// or http://, got {url!r}")
-        if max_retries < 0:
-            raise ConfigurationError("max_retries must be 0 or more")
-        if not 0 < backoff_base <= backoff_cap:
+        # Every setting is checked here, once: a ConfigurationError naming it, never echoing
+        # the key, before any connection exists.
+        if api_key is not None:
+            key = _config.api_key(api_key, "api_key")
+        else:
+            key = _config.api_key(os.environ.get("KLAVIYO_API_KEY", ""), "KLAVIYO_API_KEY")
+        if base_url is not None:
+            url = _config.base_url(base_url, "base_url")
+        elif os.environ.get("KLAVIYO_BASE_URL"):
+            url = _config.base_url(os.environ["KLAVIYO_BASE_URL"], "KLAVIYO_BASE_URL")
+        else:
+            url = DEFAULT_BASE_URL
+        timeout = _config.timeout(timeout)
+        max_retries = _config.count(max_retries, "max_retries")
+        retry_deadline = _config.seconds(retry_deadline, "retry_deadline", finite=False)
+        backoff_base = _config.seconds(backoff_base, "backoff_base")
+        backoff_cap = _config.seconds(backoff_cap, "backoff_cap")
+        if backoff_base > backoff_cap:
             raise ConfigurationError("backoff_base must be positive and at most backoff_cap")
-        self.base_url = url.rstrip("/")
+        if http_client is not None:
+            http_client = _config.http_client(http_client)
+        if limiter is not None:
+            limiter = _config.limiter(limiter)
+        self.base_url = url
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(timeout=timeout)
         self.limiter: Limiter = limiter if limiter is not None else WindowLimiter()
@@ -108,11 +126,11 @@ class Klaviyo:
             self._http,
             base_url=self.base_url,
             headers={
-                "Authorization": f"Klaviyo-API-Key {key.strip()}",
+                "Authorization": f"Klaviyo-API-Key {key}",
                 "Accept": JSON_API,
                 "User-Agent": f"klaviyo-campaigns/{__version__} httpx/{httpx.__version__}",
             },
-            key_id=key_fingerprint(key.strip()),
+            key_id=key_fingerprint(key),
             limiter=self.limiter,
             max_retries=max_retries,
             retry_deadline=retry_deadline,

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .filters import Filter
 
 E = TypeVar("E", bound=StrEnum)
+M = TypeVar("M")
 
 
 # Klaviyo's ids: 26-character ULIDs for campaigns and their children, short alphanumerics for
@@ -34,6 +35,22 @@ def path_id(value: str, parameter: str) -> str:
             f"{parameter}: {value!r} is not a Klaviyo id (1-64 letters, digits, '-' or '_')"
         )
     return value
+
+
+def body(value: M, model: type[M]) -> M:
+    """A request body: an instance of the operation's own model class, nothing else.
+
+    A dict, a string or ``None`` would fail deep in the generated code; a model of another
+    operation or revision would send a document the operation does not take.
+    """
+    if isinstance(value, model):
+        return value
+    name = model.__name__
+    got = type(value).__name__
+    if got == name:  # the same name from another revision's package
+        got = f"a {name} of another revision ({type(value).__module__})"
+    hint = f" (build one with {name}.from_dict(...))" if isinstance(value, dict | str) else ""
+    raise ValidationError(f"body: expected a {name}{hint}, got {got}")
 
 
 def enum_value(enum: type[E], value: E | str | None, parameter: str) -> E | None:
@@ -53,7 +70,16 @@ def enum_list(enum: type[E], values: Iterable[E | str] | None, parameter: str) -
         return None
     if isinstance(values, str):
         raise ValidationError(f"{parameter}: expected a list of values, got the string {values!r}")
-    return [enum_value(enum, value, parameter) for value in values]  # type: ignore[misc]
+    if not isinstance(values, Iterable):
+        raise ValidationError(
+            f"{parameter}: expected a list of values, got {type(values).__name__}"
+        )
+    result = []
+    for value in values:
+        if value is None:
+            raise ValidationError(f"{parameter}: None in the list of values")
+        result.append(enum_value(enum, value, parameter))
+    return result  # type: ignore[return-value]
 
 
 def filter_value(operation: Operation, value: Filter | str) -> str:

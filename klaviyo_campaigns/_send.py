@@ -7,6 +7,7 @@ second path to the network. Read it top to bottom to follow one request.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 import time
@@ -22,11 +23,13 @@ from ._generated.v2026_04_15.types import Response
 from ._limits import Bucket, Limiter
 from .errors import (
     APIStatusError,
+    ClientClosedError,
     ConnectError,
     KlaviyoError,
     ResponseValidationError,
     TimeoutError,
     TransportError,
+    ValidationError,
     WriteMayHaveBeenApplied,
     error_details,
     status_error_class,
@@ -82,6 +85,8 @@ class Sender:
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
         self._retry_after_cap = retry_after_cap
+        self._closed = False
+        self._calls: dict[asyncio.Task[Any], _Call] = {}  # the tasks inside _exchange now
 
     def __repr__(self) -> str:
         return f"<Sender {self._base_url} key={self._key_id}>"
@@ -125,7 +130,47 @@ class Sender:
             headers=headers,
         )
 
+    async def aclose(self) -> None:
+        """End every call in flight with ``ClientClosedError`` (or ``WriteMayHaveBeenApplied``
+        for a write that may have reached Klaviyo), refuse new ones, and wait until the calls
+        have let go of their connections and limiter slots."""
+        self._closed = True
+        current = asyncio.current_task()
+        ending = []
+        for task, call in list(self._calls.items()):
+            if task is not current and not call.closing:
+                call.closing = True
+                task.cancel()
+                ending.append(call.done)
+        if ending:
+            await asyncio.wait(ending)
+
     async def _exchange(self, operation: Operation, request: dict[str, Any]) -> httpx.Response:
+        """One call: checked, then sent (``_attempts``), ended by ``aclose`` if it comes first."""
+        _check(operation, request)
+        if self._closed:
+            raise ClientClosedError("the client is closed", **_where(operation))
+        task = asyncio.current_task()
+        assert task is not None
+        call = self._calls[task] = _Call(asyncio.get_running_loop().create_future())
+        try:
+            return await self._attempts(operation, request, call)
+        except asyncio.CancelledError:
+            if call.closing and task.uncancel() == 0:  # cancelled by aclose() and nothing else
+                raise _closed_error(operation, call) from None
+            raise
+        except RuntimeError:
+            if not self._http.is_closed:  # httpx's "the client has been closed"
+                raise
+            call.in_flight = False  # httpx refused it before sending
+            raise _closed_error(operation, call) from None
+        finally:
+            del self._calls[task]
+            call.done.set_result(None)
+
+    async def _attempts(
+        self, operation: Operation, request: dict[str, Any], call: _Call
+    ) -> httpx.Response:
         """Send until a final answer, retrying only where ``_retry`` says it cannot apply twice."""
         bucket = self._bucket(operation)
         deadline = time.monotonic() + self._retry_deadline
@@ -135,6 +180,7 @@ class Sender:
             await self._limiter.acquire(bucket)
             failure: int | httpx.TransportError
             try:
+                call.in_flight = True
                 response: httpx.Response | None = await self._http.send(
                     self._build(operation, request)
                 )
@@ -143,6 +189,7 @@ class Sender:
             finally:
                 # Answered, failed or cancelled: the request can no longer reach Klaviyo later.
                 self._limiter.release(bucket)
+            call.in_flight = False
             if response is not None:
                 if response.status_code < 400:
                     self._log(operation, str(response.status_code), attempt, None)
@@ -165,6 +212,7 @@ class Sender:
                 if failure != 429:
                     await asyncio.sleep(wait)
                 maybe_applied = maybe_applied or _retry.may_have_been_applied(failure)
+                call.maybe_applied = maybe_applied
                 attempt += 1
                 continue
             self._log(operation, outcome, attempt, None)
@@ -203,6 +251,73 @@ class Sender:
                 "%s %s %s -> %s (attempt %d), retrying in %.3f s",
                 operation.id, operation.method, operation.path, outcome, attempt + 1, wait,
             )  # fmt: skip
+
+
+class _Call:
+    """One call's state, as ``aclose`` needs it: is an attempt on the wire, may one have been
+    applied, was it ended by ``aclose``, and a future set when it is over."""
+
+    __slots__ = ("closing", "done", "in_flight", "maybe_applied")
+
+    def __init__(self, done: asyncio.Future[None]) -> None:
+        self.done = done
+        self.in_flight = False
+        self.maybe_applied = False
+        self.closing = False
+
+
+def _where(operation: Operation) -> dict[str, str]:
+    return {"operation": operation.id, "method": operation.method, "path": operation.path}
+
+
+def _closed_error(operation: Operation, call: _Call) -> KlaviyoError:
+    """What a call ended by closing raises: nothing more is sent, nothing retried."""
+    closed = ClientClosedError(
+        "the client was closed before this call got its answer", **_where(operation)
+    )
+    if _retry.idempotency(operation.id, operation.method) is _retry.Idempotency.SAFE:
+        return closed
+    if not (call.in_flight or call.maybe_applied):
+        return closed  # never sent, or every attempt provably not applied
+    error = WriteMayHaveBeenApplied(
+        "the client was closed while this write was in flight: this write may have been "
+        "applied; check before trying again",
+        **_where(operation),
+    )
+    error.__cause__ = closed
+    return error
+
+
+def _check(operation: Operation, request: dict[str, Any]) -> None:
+    """Refuse, before anything is sent, what the generated code passes through unchecked."""
+    params = request.get("params") or {}
+    cursor = params.get("page[cursor]")
+    if cursor is not None and not isinstance(cursor, str):
+        raise ValidationError(
+            f"page_cursor: expected a str (a links.next cursor), got {type(cursor).__name__}"
+        )
+    size = params.get("page[size]")
+    if size is not None:
+        if isinstance(size, bool) or not isinstance(size, int):
+            raise ValidationError(f"page_size: expected an int, got {type(size).__name__}")
+        low, high = operation.page_size or (size, size)
+        if not low <= size <= high:
+            raise ValidationError(
+                f"page_size: {size} is outside {low}..{high}, the bounds of {operation.id}"
+            )
+    if "json" in request:
+        try:  # as httpx encodes it: strict JSON, UTF-8
+            json.dumps(request["json"], ensure_ascii=False, allow_nan=False).encode()
+        except UnicodeEncodeError:
+            raise ValidationError(
+                "body: holds a string that is not valid Unicode (a lone surrogate)"
+            ) from None
+        except ValueError:
+            raise ValidationError(
+                "body: holds a number JSON cannot carry (NaN or infinity)"
+            ) from None
+        except TypeError as exc:
+            raise ValidationError(f"body: holds a value JSON cannot carry ({exc})") from None
 
 
 def _transport_error(operation: Operation, exc: httpx.TransportError) -> TransportError:

@@ -4,8 +4,8 @@
 
 One ``Operation`` per operationId: method, path template, rate limits (burst per second, steady
 per minute, from ``x-klaviyo-ratelimit``), scopes, whether it is cursor-paginated, its allowed
-filters (``x-klaviyo-filters``), sort values and include values. The runtime reads this table;
-nothing about operations is typed in by hand.
+filters (``x-klaviyo-filters``), sort values, include values and the bounds of ``page[size]``.
+The runtime reads this table; nothing about operations is typed in by hand.
 """
 
 from dataclasses import dataclass
@@ -39,6 +39,7 @@ class Operation:
     sort: tuple[str, ...]
     include: tuple[str, ...]
     module: str
+    page_size: tuple[int, int] | None = None  # (minimum, maximum) of page[size], if it takes one
 
 
 V2026_04_15: dict[str, Operation] = {
@@ -55,6 +56,7 @@ V2026_04_15: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15.api.campaigns.create_campaign_clone",
+        page_size=None,
     ),
     "assign_template_to_campaign_message": Operation(
         id="assign_template_to_campaign_message",
@@ -69,6 +71,7 @@ V2026_04_15: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15.api.campaigns.assign_template_to_campaign_message",
+        page_size=None,
     ),
     "get_campaign_message": Operation(
         id="get_campaign_message",
@@ -83,6 +86,7 @@ V2026_04_15: dict[str, Operation] = {
         sort=(),
         include=("campaign", "image", "template"),
         module="v2026_04_15.api.campaigns.get_campaign_message",
+        page_size=None,
     ),
     "update_campaign_message": Operation(
         id="update_campaign_message",
@@ -97,6 +101,7 @@ V2026_04_15: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15.api.campaigns.update_campaign_message",
+        page_size=None,
     ),
     "get_campaign_for_campaign_message": Operation(
         id="get_campaign_for_campaign_message",
@@ -111,6 +116,7 @@ V2026_04_15: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15.api.campaigns.get_campaign_for_campaign_message",
+        page_size=None,
     ),
     "get_image_for_campaign_message": Operation(
         id="get_image_for_campaign_message",
@@ -125,6 +131,7 @@ V2026_04_15: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15.api.campaigns.get_image_for_campaign_message",
+        page_size=None,
     ),
     "get_campaign_id_for_campaign_message": Operation(
         id="get_campaign_id_for_campaign_message",
@@ -139,6 +146,7 @@ V2026_04_15: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15.api.campaigns.get_campaign_id_for_campaign_message",
+        page_size=None,
     ),
     "get_image_id_for_campaign_message": Operation(
         id="get_image_id_for_campaign_message",
@@ -153,6 +161,7 @@ V2026_04_15: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15.api.campaigns.get_image_id_for_campaign_message",
+        page_size=None,
     ),
     "update_image_for_campaign_message": Operation(
         id="update_image_for_campaign_message",
@@ -167,6 +176,7 @@ V2026_04_15: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15.api.campaigns.update_image_for_campaign_message",
+        page_size=None,
     ),
     "get_template_id_for_campaign_message": Operation(
         id="get_template_id_for_campaign_message",
@@ -181,6 +191,7 @@ V2026_04_15: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15.api.campaigns.get_template_id_for_campaign_message",
+        page_size=None,
     ),
     "get_template_for_campaign_message": Operation(
         id="get_template_for_campaign_message",
@@ -195,6 +206,7 @@ V2026_04_15: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15.api.campaigns.get_template_for_campaign_message",
+        page_size=None,
     ),
     "refresh_campaign_recipient_estimation": Operation(
         id="refresh_campaign_recipient_estimation",
@@ -209,6 +221,7 @@ V2026_04_15: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15.api.campaigns.refresh_campaign_recipient_estimation",
+        page_size=None,
     ),
     "get_campaign_recipient_estimation_job": Operation(
         id="get_campaign_recipient_estimation_job",
@@ -223,6 +236,7 @@ V2026_04_15: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15.api.campaigns.get_campaign_recipient_estimation_job",
+        page_size=None,
     ),
     "get_campaign_recipient_estimation": Operation(
         id="get_campaign_recipient_estimation",
@@ -237,6 +251,7 @@ V2026_04_15: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15.api.campaigns.get_campaign_recipient_estimation",
+        page_size=None,
     ),
     "send_campaign": Operation(
         id="send_campaign",
@@ -251,6 +266,7 @@ V2026_04_15: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15.api.campaigns.send_campaign",
+        page_size=None,
     ),
     "get_campaign_send_job": Operation(
         id="get_campaign_send_job",
@@ -265,6 +281,7 @@ V2026_04_15: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15.api.campaigns.get_campaign_send_job",
+        page_size=None,
     ),
     "cancel_campaign_send": Operation(
         id="cancel_campaign_send",
@@ -279,6 +296,7 @@ V2026_04_15: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15.api.campaigns.cancel_campaign_send",
+        page_size=None,
     ),
     "get_campaigns": Operation(
         id="get_campaigns",
@@ -362,6 +380,7 @@ V2026_04_15: dict[str, Operation] = {
         ),
         include=("campaign-messages", "tags"),
         module="v2026_04_15.api.campaigns.get_campaigns",
+        page_size=(1, 100),
     ),
     "create_campaign": Operation(
         id="create_campaign",
@@ -376,6 +395,7 @@ V2026_04_15: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15.api.campaigns.create_campaign",
+        page_size=None,
     ),
     "delete_campaign": Operation(
         id="delete_campaign",
@@ -390,6 +410,7 @@ V2026_04_15: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15.api.campaigns.delete_campaign",
+        page_size=None,
     ),
     "get_campaign": Operation(
         id="get_campaign",
@@ -404,6 +425,7 @@ V2026_04_15: dict[str, Operation] = {
         sort=(),
         include=("campaign-messages", "tags"),
         module="v2026_04_15.api.campaigns.get_campaign",
+        page_size=None,
     ),
     "update_campaign": Operation(
         id="update_campaign",
@@ -418,6 +440,7 @@ V2026_04_15: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15.api.campaigns.update_campaign",
+        page_size=None,
     ),
     "get_messages_for_campaign": Operation(
         id="get_messages_for_campaign",
@@ -432,6 +455,7 @@ V2026_04_15: dict[str, Operation] = {
         sort=(),
         include=("campaign", "image", "template"),
         module="v2026_04_15.api.campaigns.get_messages_for_campaign",
+        page_size=None,
     ),
     "get_message_ids_for_campaign": Operation(
         id="get_message_ids_for_campaign",
@@ -446,6 +470,7 @@ V2026_04_15: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15.api.campaigns.get_message_ids_for_campaign",
+        page_size=None,
     ),
     "get_tag_ids_for_campaign": Operation(
         id="get_tag_ids_for_campaign",
@@ -460,6 +485,7 @@ V2026_04_15: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15.api.campaigns.get_tag_ids_for_campaign",
+        page_size=None,
     ),
     "get_tags_for_campaign": Operation(
         id="get_tags_for_campaign",
@@ -474,6 +500,7 @@ V2026_04_15: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15.api.campaigns.get_tags_for_campaign",
+        page_size=None,
     ),
 }
 
@@ -491,6 +518,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15_pre.api.campaigns.clone_campaign_audience_beta",
+        page_size=None,
     ),
     "get_campaign_audiences_beta": Operation(
         id="get_campaign_audiences_beta",
@@ -505,6 +533,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15_pre.api.campaigns.get_campaign_audiences_beta",
+        page_size=None,
     ),
     "create_campaign_audience_beta": Operation(
         id="create_campaign_audience_beta",
@@ -519,6 +548,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15_pre.api.campaigns.create_campaign_audience_beta",
+        page_size=None,
     ),
     "delete_campaign_audience_beta": Operation(
         id="delete_campaign_audience_beta",
@@ -533,6 +563,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15_pre.api.campaigns.delete_campaign_audience_beta",
+        page_size=None,
     ),
     "get_campaign_audience_beta": Operation(
         id="get_campaign_audience_beta",
@@ -547,6 +578,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=("campaign", "campaign-messages"),
         module="v2026_04_15_pre.api.campaigns.get_campaign_audience_beta",
+        page_size=None,
     ),
     "update_campaign_audience_beta": Operation(
         id="update_campaign_audience_beta",
@@ -561,6 +593,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15_pre.api.campaigns.update_campaign_audience_beta",
+        page_size=None,
     ),
     "get_campaign_for_campaign_audience_beta": Operation(
         id="get_campaign_for_campaign_audience_beta",
@@ -575,6 +608,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15_pre.api.campaigns.get_campaign_for_campaign_audience_beta",
+        page_size=None,
     ),
     "get_campaign_messages_for_campaign_audience_beta": Operation(
         id="get_campaign_messages_for_campaign_audience_beta",
@@ -589,6 +623,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15_pre.api.campaigns.get_campaign_messages_for_campaign_audience_beta",
+        page_size=None,
     ),
     "get_campaign_id_for_campaign_audience_beta": Operation(
         id="get_campaign_id_for_campaign_audience_beta",
@@ -603,6 +638,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15_pre.api.campaigns.get_campaign_id_for_campaign_audience_beta",
+        page_size=None,
     ),
     "get_message_ids_for_campaign_audience_beta": Operation(
         id="get_message_ids_for_campaign_audience_beta",
@@ -617,6 +653,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15_pre.api.campaigns.get_message_ids_for_campaign_audience_beta",
+        page_size=None,
     ),
     "clone_campaign_beta": Operation(
         id="clone_campaign_beta",
@@ -631,6 +668,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15_pre.api.campaigns.clone_campaign_beta",
+        page_size=None,
     ),
     "assign_template_to_campaign_message": Operation(
         id="assign_template_to_campaign_message",
@@ -645,6 +683,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15_pre.api.campaigns.assign_template_to_campaign_message",
+        page_size=None,
     ),
     "clone_campaign_message_beta": Operation(
         id="clone_campaign_message_beta",
@@ -659,6 +698,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15_pre.api.campaigns.clone_campaign_message_beta",
+        page_size=None,
     ),
     "schedule_campaign_message_beta": Operation(
         id="schedule_campaign_message_beta",
@@ -673,6 +713,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15_pre.api.campaigns.schedule_campaign_message_beta",
+        page_size=None,
     ),
     "update_campaign_message_schedule_beta": Operation(
         id="update_campaign_message_schedule_beta",
@@ -687,6 +728,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15_pre.api.campaigns.update_campaign_message_schedule_beta",
+        page_size=None,
     ),
     "get_campaign_messages_beta": Operation(
         id="get_campaign_messages_beta",
@@ -733,6 +775,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         ),
         include=("campaign", "campaign-variations"),
         module="v2026_04_15_pre.api.campaigns.get_campaign_messages_beta",
+        page_size=(1, 100),
     ),
     "create_campaign_message_beta": Operation(
         id="create_campaign_message_beta",
@@ -747,6 +790,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15_pre.api.campaigns.create_campaign_message_beta",
+        page_size=None,
     ),
     "delete_campaign_message_beta": Operation(
         id="delete_campaign_message_beta",
@@ -761,6 +805,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15_pre.api.campaigns.delete_campaign_message_beta",
+        page_size=None,
     ),
     "get_campaign_message_beta": Operation(
         id="get_campaign_message_beta",
@@ -775,6 +820,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=("campaign", "campaign-variations"),
         module="v2026_04_15_pre.api.campaigns.get_campaign_message_beta",
+        page_size=None,
     ),
     "update_campaign_message_beta": Operation(
         id="update_campaign_message_beta",
@@ -789,6 +835,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15_pre.api.campaigns.update_campaign_message_beta",
+        page_size=None,
     ),
     "get_campaign_for_campaign_message_beta": Operation(
         id="get_campaign_for_campaign_message_beta",
@@ -803,6 +850,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15_pre.api.campaigns.get_campaign_for_campaign_message_beta",
+        page_size=None,
     ),
     "get_audience_for_campaign_message_beta": Operation(
         id="get_audience_for_campaign_message_beta",
@@ -817,6 +865,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15_pre.api.campaigns.get_audience_for_campaign_message_beta",
+        page_size=None,
     ),
     "get_variations_for_campaign_message_beta": Operation(
         id="get_variations_for_campaign_message_beta",
@@ -831,6 +880,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15_pre.api.campaigns.get_variations_for_campaign_message_beta",
+        page_size=None,
     ),
     "get_image_for_campaign_message": Operation(
         id="get_image_for_campaign_message",
@@ -845,6 +895,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15_pre.api.campaigns.get_image_for_campaign_message",
+        page_size=None,
     ),
     "get_campaign_id_for_campaign_message_beta": Operation(
         id="get_campaign_id_for_campaign_message_beta",
@@ -859,6 +910,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15_pre.api.campaigns.get_campaign_id_for_campaign_message_beta",
+        page_size=None,
     ),
     "get_audience_id_for_campaign_message_beta": Operation(
         id="get_audience_id_for_campaign_message_beta",
@@ -873,6 +925,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15_pre.api.campaigns.get_audience_id_for_campaign_message_beta",
+        page_size=None,
     ),
     "get_variation_ids_for_campaign_message_beta": Operation(
         id="get_variation_ids_for_campaign_message_beta",
@@ -887,6 +940,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15_pre.api.campaigns.get_variation_ids_for_campaign_message_beta",
+        page_size=None,
     ),
     "get_image_id_for_campaign_message": Operation(
         id="get_image_id_for_campaign_message",
@@ -901,6 +955,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15_pre.api.campaigns.get_image_id_for_campaign_message",
+        page_size=None,
     ),
     "update_image_for_campaign_message": Operation(
         id="update_image_for_campaign_message",
@@ -915,6 +970,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15_pre.api.campaigns.update_image_for_campaign_message",
+        page_size=None,
     ),
     "get_tag_ids_for_campaign_message_beta": Operation(
         id="get_tag_ids_for_campaign_message_beta",
@@ -929,6 +985,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15_pre.api.campaigns.get_tag_ids_for_campaign_message_beta",
+        page_size=None,
     ),
     "get_template_id_for_campaign_message": Operation(
         id="get_template_id_for_campaign_message",
@@ -943,6 +1000,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15_pre.api.campaigns.get_template_id_for_campaign_message",
+        page_size=None,
     ),
     "get_tags_for_campaign_message_beta": Operation(
         id="get_tags_for_campaign_message_beta",
@@ -957,6 +1015,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15_pre.api.campaigns.get_tags_for_campaign_message_beta",
+        page_size=None,
     ),
     "get_template_for_campaign_message": Operation(
         id="get_template_for_campaign_message",
@@ -971,6 +1030,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15_pre.api.campaigns.get_template_for_campaign_message",
+        page_size=None,
     ),
     "refresh_campaign_recipient_estimation": Operation(
         id="refresh_campaign_recipient_estimation",
@@ -985,6 +1045,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15_pre.api.campaigns.refresh_campaign_recipient_estimation",
+        page_size=None,
     ),
     "get_campaign_recipient_estimation_job": Operation(
         id="get_campaign_recipient_estimation_job",
@@ -999,6 +1060,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15_pre.api.campaigns.get_campaign_recipient_estimation_job",
+        page_size=None,
     ),
     "get_campaign_recipient_estimation": Operation(
         id="get_campaign_recipient_estimation",
@@ -1013,6 +1075,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15_pre.api.campaigns.get_campaign_recipient_estimation",
+        page_size=None,
     ),
     "send_campaign": Operation(
         id="send_campaign",
@@ -1027,6 +1090,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15_pre.api.campaigns.send_campaign",
+        page_size=None,
     ),
     "get_campaign_send_job": Operation(
         id="get_campaign_send_job",
@@ -1041,6 +1105,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15_pre.api.campaigns.get_campaign_send_job",
+        page_size=None,
     ),
     "cancel_campaign_send": Operation(
         id="cancel_campaign_send",
@@ -1055,6 +1120,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15_pre.api.campaigns.cancel_campaign_send",
+        page_size=None,
     ),
     "get_campaign_variations_beta": Operation(
         id="get_campaign_variations_beta",
@@ -1069,6 +1135,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15_pre.api.campaigns.get_campaign_variations_beta",
+        page_size=None,
     ),
     "create_campaign_variation_beta": Operation(
         id="create_campaign_variation_beta",
@@ -1083,6 +1150,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15_pre.api.campaigns.create_campaign_variation_beta",
+        page_size=None,
     ),
     "delete_campaign_variation_beta": Operation(
         id="delete_campaign_variation_beta",
@@ -1097,6 +1165,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15_pre.api.campaigns.delete_campaign_variation_beta",
+        page_size=None,
     ),
     "get_campaign_variation_beta": Operation(
         id="get_campaign_variation_beta",
@@ -1111,6 +1180,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=("campaign-message", "image", "translation"),
         module="v2026_04_15_pre.api.campaigns.get_campaign_variation_beta",
+        page_size=None,
     ),
     "update_campaign_variation_beta": Operation(
         id="update_campaign_variation_beta",
@@ -1125,6 +1195,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15_pre.api.campaigns.update_campaign_variation_beta",
+        page_size=None,
     ),
     "get_message_for_campaign_variation_beta": Operation(
         id="get_message_for_campaign_variation_beta",
@@ -1139,6 +1210,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15_pre.api.campaigns.get_message_for_campaign_variation_beta",
+        page_size=None,
     ),
     "get_image_for_campaign_variation_beta": Operation(
         id="get_image_for_campaign_variation_beta",
@@ -1153,6 +1225,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15_pre.api.campaigns.get_image_for_campaign_variation_beta",
+        page_size=None,
     ),
     "get_message_id_for_campaign_variation_beta": Operation(
         id="get_message_id_for_campaign_variation_beta",
@@ -1167,6 +1240,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15_pre.api.campaigns.get_message_id_for_campaign_variation_beta",
+        page_size=None,
     ),
     "get_image_id_for_campaign_variation_beta": Operation(
         id="get_image_id_for_campaign_variation_beta",
@@ -1181,6 +1255,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15_pre.api.campaigns.get_image_id_for_campaign_variation_beta",
+        page_size=None,
     ),
     "get_translation_id_for_campaign_variation_beta": Operation(
         id="get_translation_id_for_campaign_variation_beta",
@@ -1195,6 +1270,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15_pre.api.campaigns.get_translation_id_for_campaign_variation_beta",
+        page_size=None,
     ),
     "get_translation_for_campaign_variation_beta": Operation(
         id="get_translation_for_campaign_variation_beta",
@@ -1209,6 +1285,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15_pre.api.campaigns.get_translation_for_campaign_variation_beta",
+        page_size=None,
     ),
     "get_campaigns_beta": Operation(
         id="get_campaigns_beta",
@@ -1253,6 +1330,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         ),
         include=("campaign-audiences", "campaign-messages"),
         module="v2026_04_15_pre.api.campaigns.get_campaigns_beta",
+        page_size=(1, 100),
     ),
     "create_campaign_beta": Operation(
         id="create_campaign_beta",
@@ -1267,6 +1345,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15_pre.api.campaigns.create_campaign_beta",
+        page_size=None,
     ),
     "delete_campaign_beta": Operation(
         id="delete_campaign_beta",
@@ -1281,6 +1360,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15_pre.api.campaigns.delete_campaign_beta",
+        page_size=None,
     ),
     "get_campaign_beta": Operation(
         id="get_campaign_beta",
@@ -1295,6 +1375,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=("campaign-audiences", "campaign-messages"),
         module="v2026_04_15_pre.api.campaigns.get_campaign_beta",
+        page_size=None,
     ),
     "update_campaign_beta": Operation(
         id="update_campaign_beta",
@@ -1309,6 +1390,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15_pre.api.campaigns.update_campaign_beta",
+        page_size=None,
     ),
     "get_campaign_audiences_for_campaign_beta": Operation(
         id="get_campaign_audiences_for_campaign_beta",
@@ -1323,6 +1405,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15_pre.api.campaigns.get_campaign_audiences_for_campaign_beta",
+        page_size=None,
     ),
     "get_messages_for_campaign_beta": Operation(
         id="get_messages_for_campaign_beta",
@@ -1337,6 +1420,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15_pre.api.campaigns.get_messages_for_campaign_beta",
+        page_size=None,
     ),
     "get_audience_ids_for_campaign_beta": Operation(
         id="get_audience_ids_for_campaign_beta",
@@ -1351,6 +1435,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15_pre.api.campaigns.get_audience_ids_for_campaign_beta",
+        page_size=None,
     ),
     "get_message_ids_for_campaign_beta": Operation(
         id="get_message_ids_for_campaign_beta",
@@ -1365,6 +1450,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15_pre.api.campaigns.get_message_ids_for_campaign_beta",
+        page_size=None,
     ),
     "get_tag_ids_for_campaign": Operation(
         id="get_tag_ids_for_campaign",
@@ -1379,6 +1465,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15_pre.api.campaigns.get_tag_ids_for_campaign",
+        page_size=None,
     ),
     "get_tags_for_campaign": Operation(
         id="get_tags_for_campaign",
@@ -1393,6 +1480,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15_pre.api.campaigns.get_tags_for_campaign",
+        page_size=None,
     ),
     "get_campaign_variation_for_translation_beta": Operation(
         id="get_campaign_variation_for_translation_beta",
@@ -1407,6 +1495,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15_pre.api.campaigns.get_campaign_variation_for_translation_beta",
+        page_size=None,
     ),
     "get_campaign_variation_id_for_translation_beta": Operation(
         id="get_campaign_variation_id_for_translation_beta",
@@ -1421,6 +1510,7 @@ V2026_04_15_PRE: dict[str, Operation] = {
         sort=(),
         include=(),
         module="v2026_04_15_pre.api.campaigns.get_campaign_variation_id_for_translation_beta",
+        page_size=None,
     ),
 }
 

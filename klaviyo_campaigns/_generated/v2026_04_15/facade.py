@@ -115,11 +115,15 @@ class API:
         Returns ``PostCampaignResponse`` (HTTP 201); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.create_campaign_clone import _get_kwargs
-        from .models import CreateCampaignCloneFieldscampaignItem, PostCampaignResponse
+        from .models import (
+            CampaignCloneQuery,
+            CreateCampaignCloneFieldscampaignItem,
+            PostCampaignResponse,
+        )
 
         _op = OPERATIONS["create_campaign_clone"]
         request = _get_kwargs(
-            body=body,
+            body=_c.body(body, CampaignCloneQuery),
             fieldscampaign=_given(
                 _c.enum_list(
                     CreateCampaignCloneFieldscampaignItem, fields_campaign, "fields[campaign]"
@@ -146,12 +150,13 @@ class API:
         from .api.campaigns.assign_template_to_campaign_message import _get_kwargs
         from .models import (
             AssignTemplateToCampaignMessageFieldscampaignMessageItem,
+            CampaignMessageAssignTemplateQuery,
             PostCampaignMessageResponse,
         )
 
         _op = OPERATIONS["assign_template_to_campaign_message"]
         request = _get_kwargs(
-            body=body,
+            body=_c.body(body, CampaignMessageAssignTemplateQuery),
             fieldscampaign_message=_given(
                 _c.enum_list(
                     AssignTemplateToCampaignMessageFieldscampaignMessageItem,
@@ -232,6 +237,7 @@ class API:
         """
         from .api.campaigns.update_campaign_message import _get_kwargs
         from .models import (
+            CampaignMessagePartialUpdateQuery,
             PatchCampaignMessageResponse,
             UpdateCampaignMessageFieldscampaignMessageItem,
         )
@@ -239,7 +245,7 @@ class API:
         _op = OPERATIONS["update_campaign_message"]
         request = _get_kwargs(
             _c.path_id(id, "id"),
-            body=body,
+            body=_c.body(body, CampaignMessagePartialUpdateQuery),
             fieldscampaign_message=_given(
                 _c.enum_list(
                     UpdateCampaignMessageFieldscampaignMessageItem,
@@ -354,9 +360,12 @@ class API:
         Returns ``None`` (HTTP 204); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.update_image_for_campaign_message import _get_kwargs
+        from .models import CampaignMessageImageUpdateQuery
 
         _op = OPERATIONS["update_image_for_campaign_message"]
-        request = _get_kwargs(_c.path_id(id, "id"), body=body)
+        request = _get_kwargs(
+            _c.path_id(id, "id"), body=_c.body(body, CampaignMessageImageUpdateQuery)
+        )
         return await self._send(_op, request, _c.no_content)
 
     async def get_template_id_for_campaign_message(
@@ -424,13 +433,14 @@ class API:
         """
         from .api.campaigns.refresh_campaign_recipient_estimation import _get_kwargs
         from .models import (
+            CampaignRecipientEstimationJobCreateQuery,
             PostCampaignRecipientEstimationJobResponse,
             RefreshCampaignRecipientEstimationFieldscampaignRecipientEstimationJobItem,
         )
 
         _op = OPERATIONS["refresh_campaign_recipient_estimation"]
         request = _get_kwargs(
-            body=body,
+            body=_c.body(body, CampaignRecipientEstimationJobCreateQuery),
             fieldscampaign_recipient_estimation_job=_given(
                 _c.enum_list(
                     RefreshCampaignRecipientEstimationFieldscampaignRecipientEstimationJobItem,
@@ -523,11 +533,15 @@ class API:
         Returns ``PostCampaignSendJobResponse`` (HTTP 202); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.send_campaign import _get_kwargs
-        from .models import PostCampaignSendJobResponse, SendCampaignFieldscampaignSendJobItem
+        from .models import (
+            CampaignSendJobCreateQuery,
+            PostCampaignSendJobResponse,
+            SendCampaignFieldscampaignSendJobItem,
+        )
 
         _op = OPERATIONS["send_campaign"]
         request = _get_kwargs(
-            body=body,
+            body=_c.body(body, CampaignSendJobCreateQuery),
             fieldscampaign_send_job=_given(
                 _c.enum_list(
                     SendCampaignFieldscampaignSendJobItem,
@@ -580,9 +594,12 @@ class API:
         Returns ``None`` (HTTP 204); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.cancel_campaign_send import _get_kwargs
+        from .models import CampaignSendJobPartialUpdateQuery
 
         _op = OPERATIONS["cancel_campaign_send"]
-        request = _get_kwargs(_c.path_id(id, "id"), body=body)
+        request = _get_kwargs(
+            _c.path_id(id, "id"), body=_c.body(body, CampaignSendJobPartialUpdateQuery)
+        )
         return await self._send(_op, request, _c.no_content)
 
     async def get_campaigns(
@@ -650,11 +667,15 @@ class API:
         Returns ``PostCampaignResponse`` (HTTP 201); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.create_campaign import _get_kwargs
-        from .models import CreateCampaignFieldscampaignItem, PostCampaignResponse
+        from .models import (
+            CampaignCreateQuery,
+            CreateCampaignFieldscampaignItem,
+            PostCampaignResponse,
+        )
 
         _op = OPERATIONS["create_campaign"]
         request = _get_kwargs(
-            body=body,
+            body=_c.body(body, CampaignCreateQuery),
             fieldscampaign=_given(
                 _c.enum_list(CreateCampaignFieldscampaignItem, fields_campaign, "fields[campaign]")
             ),
@@ -733,12 +754,16 @@ class API:
         Returns ``PatchCampaignResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.update_campaign import _get_kwargs
-        from .models import PatchCampaignResponse, UpdateCampaignFieldscampaignItem
+        from .models import (
+            CampaignPartialUpdateQuery,
+            PatchCampaignResponse,
+            UpdateCampaignFieldscampaignItem,
+        )
 
         _op = OPERATIONS["update_campaign"]
         request = _get_kwargs(
             _c.path_id(id, "id"),
-            body=body,
+            body=_c.body(body, CampaignPartialUpdateQuery),
             fieldscampaign=_given(
                 _c.enum_list(UpdateCampaignFieldscampaignItem, fields_campaign, "fields[campaign]")
             ),
@@ -883,11 +908,15 @@ class RawAPI:
         Returns ``PostCampaignResponse`` (HTTP 201); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.create_campaign_clone import _get_kwargs
-        from .models import CreateCampaignCloneFieldscampaignItem, PostCampaignResponse
+        from .models import (
+            CampaignCloneQuery,
+            CreateCampaignCloneFieldscampaignItem,
+            PostCampaignResponse,
+        )
 
         _op = OPERATIONS["create_campaign_clone"]
         request = _get_kwargs(
-            body=body,
+            body=_c.body(body, CampaignCloneQuery),
             fieldscampaign=_given(
                 _c.enum_list(
                     CreateCampaignCloneFieldscampaignItem, fields_campaign, "fields[campaign]"
@@ -914,12 +943,13 @@ class RawAPI:
         from .api.campaigns.assign_template_to_campaign_message import _get_kwargs
         from .models import (
             AssignTemplateToCampaignMessageFieldscampaignMessageItem,
+            CampaignMessageAssignTemplateQuery,
             PostCampaignMessageResponse,
         )
 
         _op = OPERATIONS["assign_template_to_campaign_message"]
         request = _get_kwargs(
-            body=body,
+            body=_c.body(body, CampaignMessageAssignTemplateQuery),
             fieldscampaign_message=_given(
                 _c.enum_list(
                     AssignTemplateToCampaignMessageFieldscampaignMessageItem,
@@ -1000,6 +1030,7 @@ class RawAPI:
         """
         from .api.campaigns.update_campaign_message import _get_kwargs
         from .models import (
+            CampaignMessagePartialUpdateQuery,
             PatchCampaignMessageResponse,
             UpdateCampaignMessageFieldscampaignMessageItem,
         )
@@ -1007,7 +1038,7 @@ class RawAPI:
         _op = OPERATIONS["update_campaign_message"]
         request = _get_kwargs(
             _c.path_id(id, "id"),
-            body=body,
+            body=_c.body(body, CampaignMessagePartialUpdateQuery),
             fieldscampaign_message=_given(
                 _c.enum_list(
                     UpdateCampaignMessageFieldscampaignMessageItem,
@@ -1122,9 +1153,12 @@ class RawAPI:
         Returns ``None`` (HTTP 204); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.update_image_for_campaign_message import _get_kwargs
+        from .models import CampaignMessageImageUpdateQuery
 
         _op = OPERATIONS["update_image_for_campaign_message"]
-        request = _get_kwargs(_c.path_id(id, "id"), body=body)
+        request = _get_kwargs(
+            _c.path_id(id, "id"), body=_c.body(body, CampaignMessageImageUpdateQuery)
+        )
         return await self._send(_op, request, _c.no_content)
 
     async def get_template_id_for_campaign_message(
@@ -1192,13 +1226,14 @@ class RawAPI:
         """
         from .api.campaigns.refresh_campaign_recipient_estimation import _get_kwargs
         from .models import (
+            CampaignRecipientEstimationJobCreateQuery,
             PostCampaignRecipientEstimationJobResponse,
             RefreshCampaignRecipientEstimationFieldscampaignRecipientEstimationJobItem,
         )
 
         _op = OPERATIONS["refresh_campaign_recipient_estimation"]
         request = _get_kwargs(
-            body=body,
+            body=_c.body(body, CampaignRecipientEstimationJobCreateQuery),
             fieldscampaign_recipient_estimation_job=_given(
                 _c.enum_list(
                     RefreshCampaignRecipientEstimationFieldscampaignRecipientEstimationJobItem,
@@ -1291,11 +1326,15 @@ class RawAPI:
         Returns ``PostCampaignSendJobResponse`` (HTTP 202); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.send_campaign import _get_kwargs
-        from .models import PostCampaignSendJobResponse, SendCampaignFieldscampaignSendJobItem
+        from .models import (
+            CampaignSendJobCreateQuery,
+            PostCampaignSendJobResponse,
+            SendCampaignFieldscampaignSendJobItem,
+        )
 
         _op = OPERATIONS["send_campaign"]
         request = _get_kwargs(
-            body=body,
+            body=_c.body(body, CampaignSendJobCreateQuery),
             fieldscampaign_send_job=_given(
                 _c.enum_list(
                     SendCampaignFieldscampaignSendJobItem,
@@ -1348,9 +1387,12 @@ class RawAPI:
         Returns ``None`` (HTTP 204); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.cancel_campaign_send import _get_kwargs
+        from .models import CampaignSendJobPartialUpdateQuery
 
         _op = OPERATIONS["cancel_campaign_send"]
-        request = _get_kwargs(_c.path_id(id, "id"), body=body)
+        request = _get_kwargs(
+            _c.path_id(id, "id"), body=_c.body(body, CampaignSendJobPartialUpdateQuery)
+        )
         return await self._send(_op, request, _c.no_content)
 
     async def get_campaigns(
@@ -1418,11 +1460,15 @@ class RawAPI:
         Returns ``PostCampaignResponse`` (HTTP 201); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.create_campaign import _get_kwargs
-        from .models import CreateCampaignFieldscampaignItem, PostCampaignResponse
+        from .models import (
+            CampaignCreateQuery,
+            CreateCampaignFieldscampaignItem,
+            PostCampaignResponse,
+        )
 
         _op = OPERATIONS["create_campaign"]
         request = _get_kwargs(
-            body=body,
+            body=_c.body(body, CampaignCreateQuery),
             fieldscampaign=_given(
                 _c.enum_list(CreateCampaignFieldscampaignItem, fields_campaign, "fields[campaign]")
             ),
@@ -1501,12 +1547,16 @@ class RawAPI:
         Returns ``PatchCampaignResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.update_campaign import _get_kwargs
-        from .models import PatchCampaignResponse, UpdateCampaignFieldscampaignItem
+        from .models import (
+            CampaignPartialUpdateQuery,
+            PatchCampaignResponse,
+            UpdateCampaignFieldscampaignItem,
+        )
 
         _op = OPERATIONS["update_campaign"]
         request = _get_kwargs(
             _c.path_id(id, "id"),
-            body=body,
+            body=_c.body(body, CampaignPartialUpdateQuery),
             fieldscampaign=_given(
                 _c.enum_list(UpdateCampaignFieldscampaignItem, fields_campaign, "fields[campaign]")
             ),

@@ -4,9 +4,11 @@
 
 from collections.abc import Mapping, MutableMapping
 from http import HTTPStatus
-from typing import IO, BinaryIO, Generic, Literal, NoReturn, TypeVar
+from typing import IO, Any, BinaryIO, Generic, Literal, NoReturn, TypeVar
 
 from attrs import define
+
+from ...errors import ValidationError
 
 
 class Unset:
@@ -22,7 +24,7 @@ class Unset:
 UNSET: Unset = Unset()
 
 
-class MissingFieldError(KeyError):
+class MissingFieldError(ValidationError, KeyError):
     """A document lacks a field its schema requires (a KeyError, with the model and field named)."""
 
     def __init__(self, model: str, field: str) -> None:
@@ -37,6 +39,24 @@ class MissingFieldError(KeyError):
 def missing(model: type, field: str) -> NoReturn:
     """Raise ``MissingFieldError`` for ``model``'s required ``field``."""
     raise MissingFieldError(model.__name__, field)
+
+
+class NotADocumentError(ValidationError, TypeError):
+    """``from_dict`` was given something that is not a mapping (``None``, a list, a string)."""
+
+    def __init__(self, model: str, given: object) -> None:
+        super().__init__(
+            f"{model}.from_dict: expected a mapping (a JSON object), got {type(given).__name__}"
+        )
+        self.model = model
+
+
+def document(model: type, value: object) -> dict[str, Any]:
+    """A copy of ``value`` for ``model.from_dict`` to take apart; ``NotADocumentError`` if it is
+    not a mapping."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise NotADocumentError(model.__name__, value)
 
 
 # The types that `httpx.Client(files=)` can accept, copied from that library.

@@ -180,13 +180,14 @@ class API:
         """
         from .api.campaigns.clone_campaign_audience_beta import _get_kwargs
         from .models import (
+            AudienceCloneQuery,
             CloneCampaignAudienceBetaFieldscampaignAudienceItem,
             PostAudienceResponse,
         )
 
         _op = OPERATIONS["clone_campaign_audience_beta"]
         request = _get_kwargs(
-            body=body,
+            body=_c.body(body, AudienceCloneQuery),
             fieldscampaign_audience=_given(
                 _c.enum_list(
                     CloneCampaignAudienceBetaFieldscampaignAudienceItem,
@@ -235,13 +236,14 @@ class API:
         """
         from .api.campaigns.create_campaign_audience_beta import _get_kwargs
         from .models import (
+            AudienceCreateQuery,
             CreateCampaignAudienceBetaFieldscampaignAudienceItem,
             PostAudienceResponse,
         )
 
         _op = OPERATIONS["create_campaign_audience_beta"]
         request = _get_kwargs(
-            body=body,
+            body=_c.body(body, AudienceCreateQuery),
             fieldscampaign_audience=_given(
                 _c.enum_list(
                     CreateCampaignAudienceBetaFieldscampaignAudienceItem,
@@ -338,6 +340,7 @@ class API:
         """
         from .api.campaigns.update_campaign_audience_beta import _get_kwargs
         from .models import (
+            AudienceUpdateQuery,
             PatchAudienceResponse,
             UpdateCampaignAudienceBetaFieldscampaignAudienceItem,
         )
@@ -345,7 +348,7 @@ class API:
         _op = OPERATIONS["update_campaign_audience_beta"]
         request = _get_kwargs(
             _c.path_id(id, "id"),
-            body=body,
+            body=_c.body(body, AudienceUpdateQuery),
             fieldscampaign_audience=_given(
                 _c.enum_list(
                     UpdateCampaignAudienceBetaFieldscampaignAudienceItem,
@@ -477,11 +480,15 @@ class API:
         Returns ``PostCampaignResponse`` (HTTP 201); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.clone_campaign_beta import _get_kwargs
-        from .models import CloneCampaignBetaFieldscampaignItem, PostCampaignResponse
+        from .models import (
+            CampaignCloneQuery,
+            CloneCampaignBetaFieldscampaignItem,
+            PostCampaignResponse,
+        )
 
         _op = OPERATIONS["clone_campaign_beta"]
         request = _get_kwargs(
-            body=body,
+            body=_c.body(body, CampaignCloneQuery),
             fieldscampaign=_given(
                 _c.enum_list(
                     CloneCampaignBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
@@ -508,12 +515,13 @@ class API:
         from .api.campaigns.assign_template_to_campaign_message import _get_kwargs
         from .models import (
             AssignTemplateToCampaignMessageFieldscampaignMessageItem,
+            CampaignMessageAssignTemplateQuery,
             PostCampaignMessageResponse,
         )
 
         _op = OPERATIONS["assign_template_to_campaign_message"]
         request = _get_kwargs(
-            body=body,
+            body=_c.body(body, CampaignMessageAssignTemplateQuery),
             fieldscampaign_message=_given(
                 _c.enum_list(
                     AssignTemplateToCampaignMessageFieldscampaignMessageItem,
@@ -538,11 +546,15 @@ class API:
         Returns ``PostMessageResponse`` (HTTP 201); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.clone_campaign_message_beta import _get_kwargs
-        from .models import CloneCampaignMessageBetaFieldscampaignMessageItem, PostMessageResponse
+        from .models import (
+            CloneCampaignMessageBetaFieldscampaignMessageItem,
+            MessageCloneQuery,
+            PostMessageResponse,
+        )
 
         _op = OPERATIONS["clone_campaign_message_beta"]
         request = _get_kwargs(
-            body=body,
+            body=_c.body(body, MessageCloneQuery),
             fieldscampaign_message=_given(
                 _c.enum_list(
                     CloneCampaignMessageBetaFieldscampaignMessageItem,
@@ -570,13 +582,14 @@ class API:
         """
         from .api.campaigns.schedule_campaign_message_beta import _get_kwargs
         from .models import (
+            CampaignMessageScheduleQuery,
             PostCampaignMessageScheduleResponse,
             ScheduleCampaignMessageBetaFieldscampaignMessageScheduleItem,
         )
 
         _op = OPERATIONS["schedule_campaign_message_beta"]
         request = _get_kwargs(
-            body=body,
+            body=_c.body(body, CampaignMessageScheduleQuery),
             fieldscampaign_message_schedule=_given(
                 _c.enum_list(
                     ScheduleCampaignMessageBetaFieldscampaignMessageScheduleItem,
@@ -600,9 +613,12 @@ class API:
         Returns ``None`` (HTTP 204); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.update_campaign_message_schedule_beta import _get_kwargs
+        from .models import CampaignMessageScheduleUpdateQuery
 
         _op = OPERATIONS["update_campaign_message_schedule_beta"]
-        request = _get_kwargs(_c.path_id(id, "id"), body=body)
+        request = _get_kwargs(
+            _c.path_id(id, "id"), body=_c.body(body, CampaignMessageScheduleUpdateQuery)
+        )
         return await self._send(_op, request, _c.no_content)
 
     async def get_campaign_messages(
@@ -682,11 +698,15 @@ class API:
         Returns ``PostMessageResponse`` (HTTP 201); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.create_campaign_message_beta import _get_kwargs
-        from .models import CreateCampaignMessageBetaFieldscampaignMessageItem, PostMessageResponse
+        from .models import (
+            CreateCampaignMessageBetaFieldscampaignMessageItem,
+            MessageCreateQuery,
+            PostMessageResponse,
+        )
 
         _op = OPERATIONS["create_campaign_message_beta"]
         request = _get_kwargs(
-            body=body,
+            body=_c.body(body, MessageCreateQuery),
             fieldscampaign_message=_given(
                 _c.enum_list(
                     CreateCampaignMessageBetaFieldscampaignMessageItem,
@@ -780,12 +800,16 @@ class API:
         Returns ``PatchMessageResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.update_campaign_message_beta import _get_kwargs
-        from .models import PatchMessageResponse, UpdateCampaignMessageBetaFieldscampaignMessageItem
+        from .models import (
+            MessagePartialUpdateQuery,
+            PatchMessageResponse,
+            UpdateCampaignMessageBetaFieldscampaignMessageItem,
+        )
 
         _op = OPERATIONS["update_campaign_message_beta"]
         request = _get_kwargs(
             _c.path_id(id, "id"),
-            body=body,
+            body=_c.body(body, MessagePartialUpdateQuery),
             fieldscampaign_message=_given(
                 _c.enum_list(
                     UpdateCampaignMessageBetaFieldscampaignMessageItem,
@@ -1006,9 +1030,12 @@ class API:
         Returns ``None`` (HTTP 204); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.update_image_for_campaign_message import _get_kwargs
+        from .models import CampaignMessageImageUpdateQuery
 
         _op = OPERATIONS["update_image_for_campaign_message"]
-        request = _get_kwargs(_c.path_id(id, "id"), body=body)
+        request = _get_kwargs(
+            _c.path_id(id, "id"), body=_c.body(body, CampaignMessageImageUpdateQuery)
+        )
         return await self._send(_op, request, _c.no_content)
 
     async def get_tag_ids_for_campaign_message(
@@ -1119,13 +1146,14 @@ class API:
         """
         from .api.campaigns.refresh_campaign_recipient_estimation import _get_kwargs
         from .models import (
+            CampaignRecipientEstimationJobCreateQuery,
             PostCampaignRecipientEstimationJobResponse,
             RefreshCampaignRecipientEstimationFieldscampaignRecipientEstimationJobItem,
         )
 
         _op = OPERATIONS["refresh_campaign_recipient_estimation"]
         request = _get_kwargs(
-            body=body,
+            body=_c.body(body, CampaignRecipientEstimationJobCreateQuery),
             fieldscampaign_recipient_estimation_job=_given(
                 _c.enum_list(
                     RefreshCampaignRecipientEstimationFieldscampaignRecipientEstimationJobItem,
@@ -1218,11 +1246,15 @@ class API:
         Returns ``PostCampaignSendJobResponse`` (HTTP 202); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.send_campaign import _get_kwargs
-        from .models import PostCampaignSendJobResponse, SendCampaignFieldscampaignSendJobItem
+        from .models import (
+            CampaignSendJobCreateQuery,
+            PostCampaignSendJobResponse,
+            SendCampaignFieldscampaignSendJobItem,
+        )
 
         _op = OPERATIONS["send_campaign"]
         request = _get_kwargs(
-            body=body,
+            body=_c.body(body, CampaignSendJobCreateQuery),
             fieldscampaign_send_job=_given(
                 _c.enum_list(
                     SendCampaignFieldscampaignSendJobItem,
@@ -1275,9 +1307,12 @@ class API:
         Returns ``None`` (HTTP 204); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.cancel_campaign_send import _get_kwargs
+        from .models import CampaignSendJobPartialUpdateQuery
 
         _op = OPERATIONS["cancel_campaign_send"]
-        request = _get_kwargs(_c.path_id(id, "id"), body=body)
+        request = _get_kwargs(
+            _c.path_id(id, "id"), body=_c.body(body, CampaignSendJobPartialUpdateQuery)
+        )
         return await self._send(_op, request, _c.no_content)
 
     async def get_campaign_variations(
@@ -1320,11 +1355,12 @@ class API:
         from .models import (
             CreateCampaignVariationBetaFieldscampaignVariationItem,
             PostVariationResponse,
+            VariationCreateQuery,
         )
 
         _op = OPERATIONS["create_campaign_variation_beta"]
         request = _get_kwargs(
-            body=body,
+            body=_c.body(body, VariationCreateQuery),
             fieldscampaign_variation=_given(
                 _c.enum_list(
                     CreateCampaignVariationBetaFieldscampaignVariationItem,
@@ -1433,12 +1469,13 @@ class API:
         from .models import (
             PatchVariationResponse,
             UpdateCampaignVariationBetaFieldscampaignVariationItem,
+            VariationPartialUpdateQuery,
         )
 
         _op = OPERATIONS["update_campaign_variation_beta"]
         request = _get_kwargs(
             _c.path_id(id, "id"),
-            body=body,
+            body=_c.body(body, VariationPartialUpdateQuery),
             fieldscampaign_variation=_given(
                 _c.enum_list(
                     UpdateCampaignVariationBetaFieldscampaignVariationItem,
@@ -1674,11 +1711,15 @@ class API:
         Returns ``PostCampaignResponse`` (HTTP 201); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.create_campaign_beta import _get_kwargs
-        from .models import CreateCampaignBetaFieldscampaignItem, PostCampaignResponse
+        from .models import (
+            CampaignCreateQuery,
+            CreateCampaignBetaFieldscampaignItem,
+            PostCampaignResponse,
+        )
 
         _op = OPERATIONS["create_campaign_beta"]
         request = _get_kwargs(
-            body=body,
+            body=_c.body(body, CampaignCreateQuery),
             fieldscampaign=_given(
                 _c.enum_list(
                     CreateCampaignBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
@@ -1767,12 +1808,16 @@ class API:
         Returns ``PatchCampaignResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.update_campaign_beta import _get_kwargs
-        from .models import PatchCampaignResponse, UpdateCampaignBetaFieldscampaignItem
+        from .models import (
+            CampaignPartialUpdateQuery,
+            PatchCampaignResponse,
+            UpdateCampaignBetaFieldscampaignItem,
+        )
 
         _op = OPERATIONS["update_campaign_beta"]
         request = _get_kwargs(
             _c.path_id(id, "id"),
-            body=body,
+            body=_c.body(body, CampaignPartialUpdateQuery),
             fieldscampaign=_given(
                 _c.enum_list(
                     UpdateCampaignBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
@@ -2009,13 +2054,14 @@ class RawAPI:
         """
         from .api.campaigns.clone_campaign_audience_beta import _get_kwargs
         from .models import (
+            AudienceCloneQuery,
             CloneCampaignAudienceBetaFieldscampaignAudienceItem,
             PostAudienceResponse,
         )
 
         _op = OPERATIONS["clone_campaign_audience_beta"]
         request = _get_kwargs(
-            body=body,
+            body=_c.body(body, AudienceCloneQuery),
             fieldscampaign_audience=_given(
                 _c.enum_list(
                     CloneCampaignAudienceBetaFieldscampaignAudienceItem,
@@ -2064,13 +2110,14 @@ class RawAPI:
         """
         from .api.campaigns.create_campaign_audience_beta import _get_kwargs
         from .models import (
+            AudienceCreateQuery,
             CreateCampaignAudienceBetaFieldscampaignAudienceItem,
             PostAudienceResponse,
         )
 
         _op = OPERATIONS["create_campaign_audience_beta"]
         request = _get_kwargs(
-            body=body,
+            body=_c.body(body, AudienceCreateQuery),
             fieldscampaign_audience=_given(
                 _c.enum_list(
                     CreateCampaignAudienceBetaFieldscampaignAudienceItem,
@@ -2167,6 +2214,7 @@ class RawAPI:
         """
         from .api.campaigns.update_campaign_audience_beta import _get_kwargs
         from .models import (
+            AudienceUpdateQuery,
             PatchAudienceResponse,
             UpdateCampaignAudienceBetaFieldscampaignAudienceItem,
         )
@@ -2174,7 +2222,7 @@ class RawAPI:
         _op = OPERATIONS["update_campaign_audience_beta"]
         request = _get_kwargs(
             _c.path_id(id, "id"),
-            body=body,
+            body=_c.body(body, AudienceUpdateQuery),
             fieldscampaign_audience=_given(
                 _c.enum_list(
                     UpdateCampaignAudienceBetaFieldscampaignAudienceItem,
@@ -2306,11 +2354,15 @@ class RawAPI:
         Returns ``PostCampaignResponse`` (HTTP 201); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.clone_campaign_beta import _get_kwargs
-        from .models import CloneCampaignBetaFieldscampaignItem, PostCampaignResponse
+        from .models import (
+            CampaignCloneQuery,
+            CloneCampaignBetaFieldscampaignItem,
+            PostCampaignResponse,
+        )
 
         _op = OPERATIONS["clone_campaign_beta"]
         request = _get_kwargs(
-            body=body,
+            body=_c.body(body, CampaignCloneQuery),
             fieldscampaign=_given(
                 _c.enum_list(
                     CloneCampaignBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
@@ -2337,12 +2389,13 @@ class RawAPI:
         from .api.campaigns.assign_template_to_campaign_message import _get_kwargs
         from .models import (
             AssignTemplateToCampaignMessageFieldscampaignMessageItem,
+            CampaignMessageAssignTemplateQuery,
             PostCampaignMessageResponse,
         )
 
         _op = OPERATIONS["assign_template_to_campaign_message"]
         request = _get_kwargs(
-            body=body,
+            body=_c.body(body, CampaignMessageAssignTemplateQuery),
             fieldscampaign_message=_given(
                 _c.enum_list(
                     AssignTemplateToCampaignMessageFieldscampaignMessageItem,
@@ -2367,11 +2420,15 @@ class RawAPI:
         Returns ``PostMessageResponse`` (HTTP 201); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.clone_campaign_message_beta import _get_kwargs
-        from .models import CloneCampaignMessageBetaFieldscampaignMessageItem, PostMessageResponse
+        from .models import (
+            CloneCampaignMessageBetaFieldscampaignMessageItem,
+            MessageCloneQuery,
+            PostMessageResponse,
+        )
 
         _op = OPERATIONS["clone_campaign_message_beta"]
         request = _get_kwargs(
-            body=body,
+            body=_c.body(body, MessageCloneQuery),
             fieldscampaign_message=_given(
                 _c.enum_list(
                     CloneCampaignMessageBetaFieldscampaignMessageItem,
@@ -2399,13 +2456,14 @@ class RawAPI:
         """
         from .api.campaigns.schedule_campaign_message_beta import _get_kwargs
         from .models import (
+            CampaignMessageScheduleQuery,
             PostCampaignMessageScheduleResponse,
             ScheduleCampaignMessageBetaFieldscampaignMessageScheduleItem,
         )
 
         _op = OPERATIONS["schedule_campaign_message_beta"]
         request = _get_kwargs(
-            body=body,
+            body=_c.body(body, CampaignMessageScheduleQuery),
             fieldscampaign_message_schedule=_given(
                 _c.enum_list(
                     ScheduleCampaignMessageBetaFieldscampaignMessageScheduleItem,
@@ -2429,9 +2487,12 @@ class RawAPI:
         Returns ``None`` (HTTP 204); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.update_campaign_message_schedule_beta import _get_kwargs
+        from .models import CampaignMessageScheduleUpdateQuery
 
         _op = OPERATIONS["update_campaign_message_schedule_beta"]
-        request = _get_kwargs(_c.path_id(id, "id"), body=body)
+        request = _get_kwargs(
+            _c.path_id(id, "id"), body=_c.body(body, CampaignMessageScheduleUpdateQuery)
+        )
         return await self._send(_op, request, _c.no_content)
 
     async def get_campaign_messages(
@@ -2511,11 +2572,15 @@ class RawAPI:
         Returns ``PostMessageResponse`` (HTTP 201); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.create_campaign_message_beta import _get_kwargs
-        from .models import CreateCampaignMessageBetaFieldscampaignMessageItem, PostMessageResponse
+        from .models import (
+            CreateCampaignMessageBetaFieldscampaignMessageItem,
+            MessageCreateQuery,
+            PostMessageResponse,
+        )
 
         _op = OPERATIONS["create_campaign_message_beta"]
         request = _get_kwargs(
-            body=body,
+            body=_c.body(body, MessageCreateQuery),
             fieldscampaign_message=_given(
                 _c.enum_list(
                     CreateCampaignMessageBetaFieldscampaignMessageItem,
@@ -2609,12 +2674,16 @@ class RawAPI:
         Returns ``PatchMessageResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.update_campaign_message_beta import _get_kwargs
-        from .models import PatchMessageResponse, UpdateCampaignMessageBetaFieldscampaignMessageItem
+        from .models import (
+            MessagePartialUpdateQuery,
+            PatchMessageResponse,
+            UpdateCampaignMessageBetaFieldscampaignMessageItem,
+        )
 
         _op = OPERATIONS["update_campaign_message_beta"]
         request = _get_kwargs(
             _c.path_id(id, "id"),
-            body=body,
+            body=_c.body(body, MessagePartialUpdateQuery),
             fieldscampaign_message=_given(
                 _c.enum_list(
                     UpdateCampaignMessageBetaFieldscampaignMessageItem,
@@ -2835,9 +2904,12 @@ class RawAPI:
         Returns ``None`` (HTTP 204); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.update_image_for_campaign_message import _get_kwargs
+        from .models import CampaignMessageImageUpdateQuery
 
         _op = OPERATIONS["update_image_for_campaign_message"]
-        request = _get_kwargs(_c.path_id(id, "id"), body=body)
+        request = _get_kwargs(
+            _c.path_id(id, "id"), body=_c.body(body, CampaignMessageImageUpdateQuery)
+        )
         return await self._send(_op, request, _c.no_content)
 
     async def get_tag_ids_for_campaign_message(
@@ -2948,13 +3020,14 @@ class RawAPI:
         """
         from .api.campaigns.refresh_campaign_recipient_estimation import _get_kwargs
         from .models import (
+            CampaignRecipientEstimationJobCreateQuery,
             PostCampaignRecipientEstimationJobResponse,
             RefreshCampaignRecipientEstimationFieldscampaignRecipientEstimationJobItem,
         )
 
         _op = OPERATIONS["refresh_campaign_recipient_estimation"]
         request = _get_kwargs(
-            body=body,
+            body=_c.body(body, CampaignRecipientEstimationJobCreateQuery),
             fieldscampaign_recipient_estimation_job=_given(
                 _c.enum_list(
                     RefreshCampaignRecipientEstimationFieldscampaignRecipientEstimationJobItem,
@@ -3047,11 +3120,15 @@ class RawAPI:
         Returns ``PostCampaignSendJobResponse`` (HTTP 202); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.send_campaign import _get_kwargs
-        from .models import PostCampaignSendJobResponse, SendCampaignFieldscampaignSendJobItem
+        from .models import (
+            CampaignSendJobCreateQuery,
+            PostCampaignSendJobResponse,
+            SendCampaignFieldscampaignSendJobItem,
+        )
 
         _op = OPERATIONS["send_campaign"]
         request = _get_kwargs(
-            body=body,
+            body=_c.body(body, CampaignSendJobCreateQuery),
             fieldscampaign_send_job=_given(
                 _c.enum_list(
                     SendCampaignFieldscampaignSendJobItem,
@@ -3104,9 +3181,12 @@ class RawAPI:
         Returns ``None`` (HTTP 204); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.cancel_campaign_send import _get_kwargs
+        from .models import CampaignSendJobPartialUpdateQuery
 
         _op = OPERATIONS["cancel_campaign_send"]
-        request = _get_kwargs(_c.path_id(id, "id"), body=body)
+        request = _get_kwargs(
+            _c.path_id(id, "id"), body=_c.body(body, CampaignSendJobPartialUpdateQuery)
+        )
         return await self._send(_op, request, _c.no_content)
 
     async def get_campaign_variations(
@@ -3149,11 +3229,12 @@ class RawAPI:
         from .models import (
             CreateCampaignVariationBetaFieldscampaignVariationItem,
             PostVariationResponse,
+            VariationCreateQuery,
         )
 
         _op = OPERATIONS["create_campaign_variation_beta"]
         request = _get_kwargs(
-            body=body,
+            body=_c.body(body, VariationCreateQuery),
             fieldscampaign_variation=_given(
                 _c.enum_list(
                     CreateCampaignVariationBetaFieldscampaignVariationItem,
@@ -3262,12 +3343,13 @@ class RawAPI:
         from .models import (
             PatchVariationResponse,
             UpdateCampaignVariationBetaFieldscampaignVariationItem,
+            VariationPartialUpdateQuery,
         )
 
         _op = OPERATIONS["update_campaign_variation_beta"]
         request = _get_kwargs(
             _c.path_id(id, "id"),
-            body=body,
+            body=_c.body(body, VariationPartialUpdateQuery),
             fieldscampaign_variation=_given(
                 _c.enum_list(
                     UpdateCampaignVariationBetaFieldscampaignVariationItem,
@@ -3503,11 +3585,15 @@ class RawAPI:
         Returns ``PostCampaignResponse`` (HTTP 201); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.create_campaign_beta import _get_kwargs
-        from .models import CreateCampaignBetaFieldscampaignItem, PostCampaignResponse
+        from .models import (
+            CampaignCreateQuery,
+            CreateCampaignBetaFieldscampaignItem,
+            PostCampaignResponse,
+        )
 
         _op = OPERATIONS["create_campaign_beta"]
         request = _get_kwargs(
-            body=body,
+            body=_c.body(body, CampaignCreateQuery),
             fieldscampaign=_given(
                 _c.enum_list(
                     CreateCampaignBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
@@ -3596,12 +3682,16 @@ class RawAPI:
         Returns ``PatchCampaignResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.update_campaign_beta import _get_kwargs
-        from .models import PatchCampaignResponse, UpdateCampaignBetaFieldscampaignItem
+        from .models import (
+            CampaignPartialUpdateQuery,
+            PatchCampaignResponse,
+            UpdateCampaignBetaFieldscampaignItem,
+        )
 
         _op = OPERATIONS["update_campaign_beta"]
         request = _get_kwargs(
             _c.path_id(id, "id"),
-            body=body,
+            body=_c.body(body, CampaignPartialUpdateQuery),
             fieldscampaign=_given(
                 _c.enum_list(
                     UpdateCampaignBetaFieldscampaignItem, fields_campaign, "fields[campaign]"

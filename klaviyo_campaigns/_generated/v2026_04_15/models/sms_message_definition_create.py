@@ -11,7 +11,7 @@ from attrs import field as _attrs_field
 from ..models.sms_message_definition_create_channel import (
     SMSMessageDefinitionCreateChannel,
 )
-from ..types import UNSET, Unset, missing
+from ..types import UNSET, Unset, document, missing
 
 if TYPE_CHECKING:
     from ..models.render_options import RenderOptions
@@ -62,7 +62,7 @@ class SMSMessageDefinitionCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         channel = SMSMessageDefinitionCreateChannel(
             d.pop("channel") if "channel" in d else missing(cls, "channel")
         )
