@@ -191,7 +191,14 @@ class Klaviyo:
         )
 
     async def aclose(self) -> None:
-        """Close the HTTP connections, unless the ``httpx.AsyncClient`` was given to us."""
+        """End the calls still in flight, then close the HTTP connections (unless the
+        ``httpx.AsyncClient`` was given to us).
+
+        A call in flight raises ``ClientClosedError`` (a write that may already have reached
+        Klaviyo: ``WriteMayHaveBeenApplied``) and is not retried; a call made afterwards raises
+        ``ClientClosedError`` without sending.
+        """
+        await self._sender.aclose()
         if self._owns_http:
             await self._http.aclose()
 

@@ -138,10 +138,12 @@ class Sender:
         current = asyncio.current_task()
         ending = []
         for task, call in list(self._calls.items()):
-            if task is not current and not call.closing:
+            if task is current:
+                continue
+            if not call.closing:  # a second aclose() waits, but cancels nothing twice
                 call.closing = True
                 task.cancel()
-                ending.append(call.done)
+            ending.append(call.done)
         if ending:
             await asyncio.wait(ending)
 
@@ -157,13 +159,15 @@ class Sender:
             return await self._attempts(operation, request, call)
         except asyncio.CancelledError:
             if call.closing and task.uncancel() == 0:  # cancelled by aclose() and nothing else
-                raise _closed_error(operation, call) from None
+                error = _closed_error(operation, call)
+                raise error from error.__cause__
             raise
         except RuntimeError:
             if not self._http.is_closed:  # httpx's "the client has been closed"
                 raise
             call.in_flight = False  # httpx refused it before sending
-            raise _closed_error(operation, call) from None
+            error = _closed_error(operation, call)
+            raise error from error.__cause__
         finally:
             del self._calls[task]
             call.done.set_result(None)
