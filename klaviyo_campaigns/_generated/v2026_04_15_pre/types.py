@@ -54,7 +54,7 @@ class NotADocumentError(ValidationError, TypeError):
 def document(model: type, value: object) -> dict[str, Any]:
     """A copy of ``value`` for ``model.from_dict`` to take apart; ``NotADocumentError`` if it is
     not a mapping."""
-    if isinstance(value, Mapping):
+    if type(value) is dict or isinstance(value, Mapping):  # parsed JSON: the first, at once
         return dict(value)
     raise NotADocumentError(model.__name__, value)
 
