@@ -79,6 +79,8 @@ def enum_list(enum: type[E], values: Iterable[E | str] | None, parameter: str) -
         if value is None:
             raise ValidationError(f"{parameter}: None in the list of values")
         result.append(enum_value(enum, value, parameter))
+    if not result:  # it would send an empty parameter, which Klaviyo refuses
+        raise ValidationError(f"{parameter}: an empty list (pass None to leave it out)")
     return result  # type: ignore[return-value]
 
 

@@ -296,10 +296,9 @@ def _check(operation: Operation, request: dict[str, Any]) -> None:
     """Refuse, before anything is sent, what the generated code passes through unchecked."""
     params = request.get("params") or {}
     cursor = params.get("page[cursor]")
-    if cursor is not None and not isinstance(cursor, str):
-        raise ValidationError(
-            f"page_cursor: expected a str (a links.next cursor), got {type(cursor).__name__}"
-        )
+    if cursor is not None and (not isinstance(cursor, str) or not cursor):
+        got = "an empty string" if isinstance(cursor, str) else type(cursor).__name__
+        raise ValidationError(f"page_cursor: expected a links.next cursor (a str), got {got}")
     size = params.get("page[size]")
     if size is not None:
         if isinstance(size, bool) or not isinstance(size, int):

@@ -64,6 +64,8 @@ class Paginator(Generic[I]):
 
     def items(self, limit: int | None = None) -> ItemIterator[I]:
         """Iterate item by item, stopping after ``limit`` items when given."""
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)):
+            raise ValidationError(f"limit: expected an int, got {type(limit).__name__}")
         if limit is not None and limit < 0:
             raise ValidationError("limit must be 0 or more")
         return ItemIterator(self.pages(), limit)

@@ -111,6 +111,21 @@ CALLS: list[tuple[str, Call, str]] = [
         "page_cursor",
     ),
     (
+        "page_cursor=''",
+        lambda kl: kl.pre.get_campaigns(page_cursor=""),
+        "page_cursor",
+    ),
+    (
+        "fields_campaign=[]",
+        lambda kl: kl.stable.get_campaign("C1", fields_campaign=[]),
+        "fields[campaign]",
+    ),
+    (
+        "paginate(...).items(limit='5')",
+        lambda kl: kl.paginate(kl.pre.get_campaigns).items(limit="5").__anext__(),  # type: ignore[arg-type]
+        "limit",
+    ),
+    (
         "page_cursor=b'abc'",
         lambda kl: kl.pre.get_campaigns(page_cursor=b"abc"),  # type: ignore[arg-type]
         "page_cursor",
