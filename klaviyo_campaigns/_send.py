@@ -162,10 +162,11 @@ class Sender:
                 error = _closed_error(operation, call)
                 raise error from error.__cause__
             raise
-        except RuntimeError:
-            if not self._http.is_closed:  # httpx's "the client has been closed"
+        except RuntimeError as exc:
+            if not self._http.is_closed:  # the httpx.AsyncClient was closed under us
                 raise
-            call.in_flight = False  # httpx refused it before sending
+            if "Cannot send a request" in str(exc):  # httpx refused it before sending anything
+                call.in_flight = False
             error = _closed_error(operation, call)
             raise error from error.__cause__
         finally:

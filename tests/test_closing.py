@@ -168,11 +168,12 @@ async def test_a_given_client_closed_under_the_sdk_is_a_client_closed_error(
     http = httpx.AsyncClient()
     kl = Klaviyo(KEY, base_url=url, http_client=http)
     await http.aclose()
-    with pytest.raises(ClientClosedError) as caught:
+    with pytest.raises(ClientClosedError):  # not httpx's bare RuntimeError
         await kl.stable.get_campaign(campaign_id)
-    assert (
-        not isinstance(caught.value.__context__, RuntimeError) or caught.value.__suppress_context__
-    )
+    with pytest.raises(ClientClosedError) as caught:  # httpx refused it: nothing was sent
+        await kl.stable.create_campaign(body=campaign_body("Closed"))
+    assert not isinstance(caught.value, WriteMayHaveBeenApplied)
+    assert sum(fake.counters.requests.values()) == 0
 
 
 async def test_an_outside_cancellation_is_still_a_cancellation(fake: FakeKlaviyo, url: str) -> None:
