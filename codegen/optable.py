@@ -13,9 +13,9 @@ HEADER = '''"""The operation table of every generated revision.
 
 One ``Operation`` per operationId: method, path template, rate limits (burst per second, steady
 per minute, from ``x-klaviyo-ratelimit``), scopes, whether it is cursor-paginated, its allowed
-filters (``x-klaviyo-filters``), sort values and include values. The runtime reads this table;
-nothing about operations is typed in by hand. ``Operation`` and ``FilterField`` are the SDK's
-own (``_core``), shared with the runtime.
+filters (``x-klaviyo-filters``), sort values, include values and the bounds of ``page[size]``.
+The runtime reads this table; nothing about operations is typed in by hand. ``Operation`` and
+``FilterField`` are the SDK's own (``_core``), shared with the runtime.
 """
 
 from .._core import FilterField as FilterField
@@ -45,6 +45,16 @@ def _query_enum(operation: dict[str, Any], name: str) -> tuple[str, ...]:
             schema = schema.get("items", schema)
             return tuple(schema.get("enum", ()))
     return ()
+
+
+def _page_size(operation: dict[str, Any], where: str) -> tuple[int, int] | None:
+    for param in operation.get("parameters", []):
+        if param.get("in") == "query" and param.get("name") == "page[size]":
+            schema = param.get("schema", {})
+            if "minimum" not in schema or "maximum" not in schema:
+                raise ValueError(f"{where}: page[size] without minimum and maximum")
+            return int(schema["minimum"]), int(schema["maximum"])
+    return None
 
 
 def _filters(operation: dict[str, Any]) -> list[str]:
@@ -90,6 +100,7 @@ def emit(revisions: list[tuple[str, str, Spec]]) -> str:
                 f"        sort={_query_enum(op, 'sort')!r},\n"
                 f"        include={_query_enum(op, 'include')!r},\n"
                 f"        module={package + '.api.' + tag + '.' + _snake(op_id)!r},\n"
+                f"        page_size={_page_size(op, f'{revision} {op_id}')!r},\n"
                 "    ),\n"
             )
         out.append("}\n\n")

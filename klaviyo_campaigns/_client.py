@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, Self, TypeVar
 
 import httpx
 
-from . import _coerce, polling
+from . import _coerce, _config, polling
 from ._generated.stable import facade as stable_facade
 from ._headroom import RateLimitSnapshot
 from ._limits import Limiter, WindowLimiter, check_share, key_fingerprint
@@ -87,6 +87,11 @@ class Klaviyo:
             and steady limit, rounded down and at least one request per window, leaving the
             rest of the account's quota to its other integrations. Works with any limiter;
             give it here or as the limiter's own ``share``, not both.
+
+    Raises:
+        ConfigurationError: a setting of the wrong type or out of range, no key, a key that an
+            HTTP header cannot carry (the message never shows it), or a ``base_url`` that is
+            not an ``http(s)://`` URL or holds credentials.
     """
 
     def __init__(
@@ -104,35 +109,42 @@ class Klaviyo:
         limiter: Limiter | None = None,
         rate_share: float = 1.0,
     ) -> None:
-        key = api_key if api_key is not None else os.environ.get("KLAVIYO_API_KEY")
-        if not key or not key.strip():
-            raise ConfigurationError("no Klaviyo API key: pass api_key=... or set KLAVIYO_API_KEY")
-        url = base_url or os.environ.get("KLAVIYO_BASE_URL") or DEFAULT_BASE_URL
-        if not url.startswith(("https://", "http://")):
-            raise ConfigurationError(f"base_url must start with https:// or http://, got {url!r}")
-        if max_retries < 0:
-            raise ConfigurationError("max_retries must be 0 or more")
-        if not 0 < backoff_base <= backoff_cap:
+        # Every setting is checked here, once: a ConfigurationError naming it, never echoing
+        # the key, before any connection exists.
+        if api_key is not None:
+            key = _config.api_key(api_key, "api_key")
+        else:
+            key = _config.api_key(os.environ.get("KLAVIYO_API_KEY", ""), "KLAVIYO_API_KEY")
+        if base_url is not None:
+            url = _config.base_url(base_url, "base_url")
+        elif os.environ.get("KLAVIYO_BASE_URL"):
+            url = _config.base_url(os.environ["KLAVIYO_BASE_URL"], "KLAVIYO_BASE_URL")
+        else:
+            url = DEFAULT_BASE_URL
+        timeout = _config.timeout(timeout)
+        max_retries = _config.count(max_retries, "max_retries")
+        retry_deadline = _config.seconds(retry_deadline, "retry_deadline", finite=False)
+        backoff_base = _config.seconds(backoff_base, "backoff_base")
+        backoff_cap = _config.seconds(backoff_cap, "backoff_cap")
+        if backoff_base > backoff_cap:
             raise ConfigurationError("backoff_base must be positive and at most backoff_cap")
-        if max_connections is not None and (
-            isinstance(max_connections, bool)
-            or not isinstance(max_connections, int)
-            or max_connections < 1
-        ):
-            raise ConfigurationError(
-                f"max_connections must be a whole number of 1 or more, got {max_connections!r}"
-            )
+        if max_connections is not None:
+            max_connections = _config.count(max_connections, "max_connections", minimum=1)
         if max_connections is not None and http_client is not None:
             raise ConfigurationError(
                 "max_connections sizes the client the SDK builds; with http_client, size that "
                 "client's pool instead (httpx.Limits)"
             )
+        if http_client is not None:
+            http_client = _config.http_client(http_client)
+        if limiter is not None:
+            limiter = _config.limiter(limiter)
         share = check_share(rate_share, "rate_share")
         if share != 1.0 and getattr(limiter, "share", 1.0) != 1.0:
             raise ConfigurationError(
                 "rate_share is given and so is the limiter's own share: give one of them"
             )
-        self.base_url = url.rstrip("/")
+        self.base_url = url
         self._owns_http = http_client is None
         if http_client is None:
             from ._transport import build_client  # imports aiohttp: only when it is used
@@ -147,11 +159,11 @@ class Klaviyo:
             self._http,
             base_url=self.base_url,
             headers={
-                "Authorization": f"Klaviyo-API-Key {key.strip()}",
+                "Authorization": f"Klaviyo-API-Key {key}",
                 "Accept": JSON_API,
                 "User-Agent": f"klaviyo-campaigns/{__version__} httpx/{httpx.__version__}",
             },
-            key_id=key_fingerprint(key.strip()),
+            key_id=key_fingerprint(key),
             limiter=self.limiter,
             max_retries=max_retries,
             retry_deadline=retry_deadline,
@@ -223,8 +235,14 @@ class Klaviyo:
         )
 
     async def aclose(self) -> None:
-        """Close the HTTP connections (and the aiohttp session under them), unless the
-        ``httpx.AsyncClient`` was given to us."""
+        """End the calls still in flight, then close the HTTP connections (unless the
+        ``httpx.AsyncClient`` was given to us).
+
+        A call in flight raises ``ClientClosedError`` (a write that may already have reached
+        Klaviyo: ``WriteMayHaveBeenApplied``) and is not retried; a call made afterwards raises
+        ``ClientClosedError`` without sending.
+        """
+        await self._sender.aclose()
         if self._owns_http:
             await self._http.aclose()
 

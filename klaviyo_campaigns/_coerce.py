@@ -55,7 +55,18 @@ def enum_list(enum: type[E], values: Iterable[E | str] | None, parameter: str) -
         return None
     if isinstance(values, str):
         raise ValidationError(f"{parameter}: expected a list of values, got the string {values!r}")
-    return [enum_value(enum, value, parameter) for value in values]  # type: ignore[misc]
+    if not isinstance(values, Iterable):
+        raise ValidationError(
+            f"{parameter}: expected a list of values, got {type(values).__name__}"
+        )
+    result = []
+    for value in values:
+        if value is None:
+            raise ValidationError(f"{parameter}: None in the list of values")
+        result.append(enum_value(enum, value, parameter))
+    if not result:  # it would send an empty parameter, which Klaviyo refuses
+        raise ValidationError(f"{parameter}: an empty list (pass None to leave it out)")
+    return result  # type: ignore[return-value]
 
 
 def filter_value(operation: Operation, value: Filter | str) -> str:

@@ -7,7 +7,9 @@
   ``_coerce``), before any request is built;
 - ``UNSET``: the one "not given" sentinel of every revision's request builders and models;
 - ``Response``: a whole answer (status, headers, content, parsed model), for every revision;
-- ``MissingFieldError``: a document lacks a field its schema requires.
+- ``MissingFieldError`` / ``NotADocumentError``: what a model's ``from_dict`` raises for a
+  document without a required field, or for something that is not a document at all (both are
+  ``ValidationError``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from http import HTTPStatus
 from typing import Any, Generic, Literal, NoReturn, Protocol, TypeVar
+
+from .errors import ValidationError
 
 T = TypeVar("T")
 E = TypeVar("E", bound=StrEnum)
@@ -50,6 +54,7 @@ class Operation:
     sort: tuple[str, ...]
     include: tuple[str, ...]
     module: str
+    page_size: tuple[int, int] | None = None  # (minimum, maximum) of page[size], if it takes one
 
 
 class Unset:
@@ -81,7 +86,7 @@ class Response(Generic[T]):
     parsed: T | None
 
 
-class MissingFieldError(KeyError):
+class MissingFieldError(ValidationError, KeyError):
     """A document lacks a field its schema requires (a KeyError, with the model and field named)."""
 
     def __init__(self, model: str, field: str) -> None:
@@ -96,6 +101,24 @@ class MissingFieldError(KeyError):
 def missing(model: type, field: str) -> NoReturn:
     """Raise ``MissingFieldError`` for ``model``'s required ``field``."""
     raise MissingFieldError(model.__name__, field)
+
+
+class NotADocumentError(ValidationError, TypeError):
+    """``from_dict`` was given something that is not a mapping (``None``, a list, a string)."""
+
+    def __init__(self, model: str, given: object) -> None:
+        super().__init__(
+            f"{model}.from_dict: expected a mapping (a JSON object), got {type(given).__name__}"
+        )
+        self.model = model
+
+
+def document(model: type, value: object) -> dict[str, Any]:
+    """A copy of ``value`` for ``model.from_dict`` to take apart; ``NotADocumentError`` if it is
+    not a mapping."""
+    if type(value) is dict or isinstance(value, Mapping):  # parsed JSON: the first, at once
+        return dict(value)
+    raise NotADocumentError(model.__name__, value)
 
 
 class Filter(Protocol):
@@ -164,10 +187,12 @@ __all__ = [
     "Filter",
     "FilterField",
     "MissingFieldError",
+    "NotADocumentError",
     "Operation",
     "RawSend",
     "Response",
     "Send",
     "Unset",
+    "document",
     "missing",
 ]

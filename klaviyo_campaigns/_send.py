@@ -7,6 +7,7 @@ second path to the network. Read it top to bottom to follow one request.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 import time
@@ -23,11 +24,13 @@ from ._headroom import RateLimitSnapshot, parse_rate_limit_headers
 from ._limits import Bucket, Limiter
 from .errors import (
     APIStatusError,
+    ClientClosedError,
     ConnectError,
     KlaviyoError,
     ResponseValidationError,
     TimeoutError,
     TransportError,
+    ValidationError,
     WriteMayHaveBeenApplied,
     error_details,
     status_error_class,
@@ -70,6 +73,8 @@ class Sender:
         self._retry_after_cap = retry_after_cap
         self._rate_share = rate_share
         self.rate_limits: dict[str, RateLimitSnapshot] = {}  # by endpoint: the latest report
+        self._closed = False
+        self._calls: dict[asyncio.Task[Any], _Call] = {}  # the tasks inside _exchange now
 
     def __repr__(self) -> str:
         return f"<Sender {self._base_url} key={self._key_id}>"
@@ -114,7 +119,52 @@ class Sender:
             timeout=request.get("timeout", httpx.USE_CLIENT_DEFAULT),
         )
 
+    async def aclose(self) -> None:
+        """End every call in flight with ``ClientClosedError`` (or ``WriteMayHaveBeenApplied``
+        for a write that may have reached Klaviyo), refuse new ones, and wait until the calls
+        have let go of their connections and limiter slots."""
+        self._closed = True
+        current = asyncio.current_task()
+        ending = []
+        for task, call in list(self._calls.items()):
+            if task is current:
+                continue
+            if not call.closing:  # a second aclose() waits, but cancels nothing twice
+                call.closing = True
+                task.cancel()
+            ending.append(call.done)
+        if ending:
+            await asyncio.wait(ending)
+
     async def _exchange(self, operation: Operation, request: dict[str, Any]) -> httpx.Response:
+        """One call: checked, then sent (``_attempts``), ended by ``aclose`` if it comes first."""
+        _check(operation, request)
+        if self._closed:
+            raise ClientClosedError("the client is closed", **_where(operation))
+        task = asyncio.current_task()
+        assert task is not None
+        call = self._calls[task] = _Call(asyncio.get_running_loop().create_future())
+        try:
+            return await self._attempts(operation, request, call)
+        except asyncio.CancelledError:
+            if call.closing and task.uncancel() == 0:  # cancelled by aclose() and nothing else
+                error = _closed_error(operation, call)
+                raise error from error.__cause__
+            raise
+        except RuntimeError as exc:
+            if not self._http.is_closed:  # the httpx.AsyncClient was closed under us
+                raise
+            if "Cannot send a request" in str(exc):  # httpx refused it before sending anything
+                call.in_flight = False
+            error = _closed_error(operation, call)
+            raise error from error.__cause__
+        finally:
+            del self._calls[task]
+            call.done.set_result(None)
+
+    async def _attempts(
+        self, operation: Operation, request: dict[str, Any], call: _Call
+    ) -> httpx.Response:
         """Send until a final answer, retrying only where ``_retry`` says it cannot apply twice."""
         bucket = self._bucket(operation)
         deadline = time.monotonic() + self._retry_deadline
@@ -126,6 +176,7 @@ class Sender:
             failure: int | httpx.TransportError
             sent_at = time.monotonic()
             try:
+                call.in_flight, call.sent_at = True, sent_at
                 response: httpx.Response | None = await self._http.send(
                     self._build(operation, request)
                 )
@@ -134,6 +185,7 @@ class Sender:
             finally:
                 # Answered, failed or cancelled: the request can no longer reach Klaviyo later.
                 self._limiter.release(bucket)
+            call.in_flight = False
             if response is not None:
                 self._observe(operation, bucket, response)
                 if response.status_code < 400:
@@ -159,6 +211,7 @@ class Sender:
                 if failure != 429:
                     await asyncio.sleep(wait)
                 maybe_applied = maybe_applied or _retry.may_have_been_applied(failure)
+                call.maybe_applied = maybe_applied
                 attempt += 1
                 continue
             self._log(operation, outcome, attempt, None)
@@ -188,7 +241,9 @@ class Sender:
         if check is None or read is None:
             return None
         try:
-            response = await self._exchange(read, {"url": check.url})
+            # Inside this call's own _exchange: the read is one more step of the write's call.
+            reading = _Call(asyncio.get_running_loop().create_future())
+            response = await self._attempts(read, {"url": check.url}, reading)
         except KlaviyoError:  # the read failed too: still uncertain
             return None
         try:
@@ -235,6 +290,76 @@ class Sender:
                 "%s %s %s -> %s (attempt %d), retrying in %.3f s",
                 operation.id, operation.method, operation.path, outcome, attempt + 1, wait,
             )  # fmt: skip
+
+
+class _Call:
+    """One call's state, as ``aclose`` needs it: is an attempt on the wire, may one have been
+    applied, was it ended by ``aclose``, and a future set when it is over."""
+
+    __slots__ = ("closing", "done", "in_flight", "maybe_applied", "sent_at")
+
+    def __init__(self, done: asyncio.Future[None]) -> None:
+        self.done = done
+        self.in_flight = False
+        self.maybe_applied = False
+        self.closing = False
+        self.sent_at: float | None = None  # when the latest attempt was sent (monotonic)
+
+
+def _where(operation: Operation) -> dict[str, str]:
+    return {"operation": operation.id, "method": operation.method, "path": operation.path}
+
+
+def _closed_error(operation: Operation, call: _Call) -> KlaviyoError:
+    """What a call ended by closing raises: nothing more is sent, nothing retried."""
+    closed = ClientClosedError(
+        "the client was closed before this call got its answer", **_where(operation)
+    )
+    if _retry.idempotency(operation.id, operation.method) is _retry.Idempotency.SAFE:
+        return closed
+    if not (call.in_flight or call.maybe_applied):
+        return closed  # never sent, or every attempt provably not applied
+    error = WriteMayHaveBeenApplied(
+        "the client was closed while this write was in flight: this write may have been "
+        "applied; check before trying again",
+        operation=operation.id,
+        method=operation.method,
+        path=operation.path,
+        sent_at=call.sent_at,
+    )
+    error.__cause__ = closed
+    return error
+
+
+def _check(operation: Operation, request: dict[str, Any]) -> None:
+    """Refuse, before anything is sent, what the generated code passes through unchecked."""
+    params = request.get("params") or {}
+    cursor = params.get("page[cursor]")
+    if cursor is not None and (not isinstance(cursor, str) or not cursor):
+        got = "an empty string" if isinstance(cursor, str) else type(cursor).__name__
+        raise ValidationError(f"page_cursor: expected a links.next cursor (a str), got {got}")
+    size = params.get("page[size]")
+    if size is not None:
+        if isinstance(size, bool) or not isinstance(size, int):
+            raise ValidationError(f"page_size: expected an int, got {type(size).__name__}")
+        low, high = operation.page_size or (size, size)
+        if not low <= size <= high:
+            raise ValidationError(
+                f"page_size: {size} is outside {low}..{high}, the bounds of {operation.id}"
+            )
+    if "json" in request:
+        try:  # as httpx encodes it: strict JSON, UTF-8
+            json.dumps(request["json"], ensure_ascii=False, allow_nan=False).encode()
+        except UnicodeEncodeError:
+            raise ValidationError(
+                "body: holds a string that is not valid Unicode (a lone surrogate)"
+            ) from None
+        except ValueError:
+            raise ValidationError(
+                "body: holds a number JSON cannot carry (NaN or infinity)"
+            ) from None
+        except TypeError as exc:
+            raise ValidationError(f"body: holds a value JSON cannot carry ({exc})") from None
 
 
 def _transport_error(operation: Operation, exc: httpx.TransportError) -> TransportError:

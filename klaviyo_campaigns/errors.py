@@ -1,12 +1,13 @@
 """The errors the SDK raises, all under one base class.
 
     KlaviyoError
-    ├── ConfigurationError ........ the client cannot be built (no API key, bad base URL)
-    ├── ValidationError ........... bad input, raised before any request is sent
+    ├── ConfigurationError ........ the client cannot be built (no or bad API key, bad setting)
+    ├── ValidationError ........... bad input (an argument, a body), raised before sending
     │   └── FilterError ........... a filter the operation does not take, or text that is not one
     ├── TransportError ............ no HTTP response arrived (after any retries)
     │   ├── ConnectError .......... the connection could not be made
     │   └── TimeoutError .......... the request timed out
+    ├── ClientClosedError ......... the client was closed before this call got its answer
     ├── WriteMayHaveBeenApplied ... a write failed in a way that may have applied it: check first
     ├── ResponseValidationError ... a 2xx answer the SDK cannot parse into its model
     ├── WaitError ................. waiting for a status did not succeed
@@ -36,6 +37,7 @@ __all__ = [
     "APIStatusError",
     "AuthenticationError",
     "BadRequestError",
+    "ClientClosedError",
     "ConfigurationError",
     "ConflictError",
     "ConnectError",
@@ -122,6 +124,13 @@ class ConnectError(TransportError):
 
 class TimeoutError(TransportError):
     """The request timed out."""
+
+
+class ClientClosedError(_RequestError):
+    """The client was closed (``aclose()``, or its ``httpx.AsyncClient`` was) before this call
+    got its answer; it is not retried. A write that may already have reached Klaviyo raises
+    ``WriteMayHaveBeenApplied`` instead, with this error as its ``__cause__``.
+    """
 
 
 class WriteMayHaveBeenApplied(_RequestError):

@@ -64,6 +64,8 @@ class Paginator(Generic[I]):
 
     def items(self, limit: int | None = None) -> ItemIterator[I]:
         """Iterate item by item, stopping after ``limit`` items when given."""
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)):
+            raise ValidationError(f"limit: expected an int, got {type(limit).__name__}")
         if limit is not None and limit < 0:
             raise ValidationError("limit must be 0 or more")
         return ItemIterator(self.pages(), limit)
@@ -95,8 +97,16 @@ class PageIterator(Generic[I]):
             self._cancel()
             raise
         cursor = next_cursor(page)
-        self._ahead = asyncio.ensure_future(self._fetch(cursor)) if cursor else None
+        self._ahead = self._prefetch(cursor) if cursor else None
         return page
+
+    def _prefetch(self, cursor: str) -> asyncio.Future[Page[I]]:
+        ahead = asyncio.ensure_future(self._fetch(cursor))
+        # A listing abandoned without ``aclose`` never awaits this: its failure is nobody's to
+        # report, so asyncio must not log "Task exception was never retrieved" for it. Awaiting
+        # it still raises.
+        ahead.add_done_callback(_retrieve)
+        return ahead
 
     async def __aenter__(self) -> PageIterator[I]:
         return self
@@ -123,6 +133,11 @@ class PageIterator(Generic[I]):
         # An iterator dropped mid-listing (``break``) cancels its prefetch at once.
         if self._ahead is not None and not self._ahead.done():
             self._ahead.cancel()
+
+
+def _retrieve(ahead: asyncio.Future[Any]) -> None:
+    if not ahead.cancelled():
+        ahead.exception()
 
 
 class ItemIterator(Generic[I]):

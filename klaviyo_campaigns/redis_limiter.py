@@ -327,7 +327,12 @@ class RedisLimiter:
         """Finish stamping answers and giving back cancelled waiters' slots, then close the
         client if we own it."""
         while self._background:
-            await asyncio.gather(*self._background, return_exceptions=True)
+            # Drop what was awaited here, not only in the tasks' done callbacks: from Python 3.12
+            # on, gathering tasks that are all done returns without yielding to the loop, so
+            # callbacks still queued would never run and this loop would spin forever.
+            tasks = list(self._background)
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self._background.difference_update(tasks)
         if self._owns_client:
             await self._redis.aclose()
 

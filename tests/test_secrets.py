@@ -11,7 +11,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from klaviyo_campaigns import Klaviyo, KlaviyoError, NotFoundError
+from klaviyo_campaigns import ConfigurationError, Klaviyo, KlaviyoError, NotFoundError
 from klaviyo_campaigns._generated.stable.models import CampaignCreateQuery
 from klaviyo_campaigns._limits import WindowLimiter
 from klaviyo_campaigns.testing import FakeKlaviyo
@@ -176,3 +176,102 @@ def test_importing_the_package_configures_no_logging() -> None:
     package_logger = logging.getLogger("klaviyo_campaigns")
     assert package_logger.handlers == []
     assert package_logger.level == logging.NOTSET
+
+
+# -- keys and URLs that would leak through the libraries below: checked once, at construction --
+
+PASSWORD = "hunter2-SECRET-PASSWORD"
+BAD_KEYS = {
+    "two keys on two lines": f"{KEY}\npk_SECOND_7e6d5c4b3a2f1e0d9c8b",
+    "a carriage return inside": f"{KEY[:10]}\r{KEY[10:]}",
+    "two keys with a space": f"{KEY} pk_SECOND_7e6d5c4b3a2f1e0d9c8b",
+    "a non-ASCII letter": f"{KEY}é",
+    "a non-breaking space inside": f"{KEY[:10]}\u00a0{KEY[10:]}",
+    "a NUL": f"{KEY}\x00",
+}
+
+
+def secret_parts(secret: str) -> list[str]:
+    """The secret and each run of 8+ characters of it that holds no separator: none may show."""
+    return [secret, *(part for part in re.split(r"[\s\x00]+", secret) if len(part) >= 8)]
+
+
+def captured_texts(
+    error: BaseException, caplog: pytest.LogCaptureFixture, *things: object
+) -> list[str]:
+    texts = [caplog.text, *(repr(thing) for thing in things), *(str(thing) for thing in things)]
+    for record in caplog.records:
+        texts += [record.getMessage(), repr(record.args)]
+    for link in chain(error):
+        texts += [str(link), repr(link), *(repr(arg) for arg in link.args)]
+    return texts
+
+
+@pytest.mark.parametrize("name", BAD_KEYS)
+@pytest.mark.parametrize("source", ["argument", "environment"])
+def test_a_key_a_header_cannot_carry_is_refused_without_being_shown(
+    name: str, source: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    for logger in LOGGERS:
+        caplog.set_level(logging.DEBUG, logger=logger)
+    secret = BAD_KEYS[name]
+    if source == "environment" and "\x00" in secret:
+        pytest.skip("an environment variable cannot hold a NUL")
+    if source == "environment":
+        monkeypatch.setenv("KLAVIYO_API_KEY", secret)
+    with pytest.raises(ConfigurationError) as caught:
+        Klaviyo(secret if source == "argument" else None, base_url="http://127.0.0.1:9")
+    assert ("api_key" if source == "argument" else "KLAVIYO_API_KEY") in str(caught.value)
+    for text in captured_texts(caught.value, caplog, caught):
+        for part in secret_parts(secret):
+            assert part not in text
+
+
+@pytest.mark.parametrize("key", [f"{KEY}\r", f"{KEY}\r\n", f"  {KEY}\t", f"\n{KEY}"])
+async def test_surrounding_whitespace_is_stripped_and_nothing_else_changes(
+    key: str, fake: FakeKlaviyo, caplog: pytest.LogCaptureFixture
+) -> None:
+    for logger in LOGGERS:
+        caplog.set_level(logging.DEBUG, logger=logger)
+    sent: list[str] = []
+
+    async def on_request(request: httpx.Request) -> None:
+        sent.append(request.headers["Authorization"])
+
+    async with (
+        fake.serve() as url,
+        httpx.AsyncClient(event_hooks={"request": [on_request]}) as http,
+        Klaviyo(key, base_url=url, http_client=http, max_retries=0) as kl,
+    ):
+        with pytest.raises(NotFoundError) as caught:
+            await kl.stable.get_campaign("NOPE")
+        for text in captured_texts(caught.value, caplog, kl, kl._sender):
+            assert KEY not in text
+    assert sent == [f"Klaviyo-API-Key {KEY}"]  # the key itself, not a character more or less
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"https://user:{PASSWORD}@a.klaviyo.com",
+        f"http://user:{PASSWORD}@127.0.0.1:9/prefix",
+        f"https://{PASSWORD}@a.klaviyo.com",
+        f"http://user:{PASSWORD}@127.0.0.1:99999",
+        f"ftp://user:{PASSWORD}@a.klaviyo.com",
+    ],
+)
+@pytest.mark.parametrize("source", ["argument", "environment"])
+def test_credentials_in_base_url_are_refused_and_never_shown(
+    url: str, source: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # httpx would send them as Basic auth in place of the API key, so no request could work.
+    for logger in LOGGERS:
+        caplog.set_level(logging.DEBUG, logger=logger)
+    if source == "environment":
+        monkeypatch.setenv("KLAVIYO_BASE_URL", url)
+    with pytest.raises(ConfigurationError) as caught:
+        Klaviyo(KEY, base_url=url if source == "argument" else None)
+    assert ("base_url" if source == "argument" else "KLAVIYO_BASE_URL") in str(caught.value)
+    for text in captured_texts(caught.value, caplog, caught):
+        assert PASSWORD not in text
+        assert KEY not in text

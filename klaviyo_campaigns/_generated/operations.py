@@ -4,9 +4,9 @@
 
 One ``Operation`` per operationId: method, path template, rate limits (burst per second, steady
 per minute, from ``x-klaviyo-ratelimit``), scopes, whether it is cursor-paginated, its allowed
-filters (``x-klaviyo-filters``), sort values and include values. The runtime reads this table;
-nothing about operations is typed in by hand. ``Operation`` and ``FilterField`` are the SDK's
-own (``_core``), shared with the runtime.
+filters (``x-klaviyo-filters``), sort values, include values and the bounds of ``page[size]``.
+The runtime reads this table; nothing about operations is typed in by hand. ``Operation`` and
+``FilterField`` are the SDK's own (``_core``), shared with the runtime.
 """
 
 from .._core import FilterField as FilterField
@@ -26,6 +26,7 @@ STABLE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="stable.api.campaigns.create_campaign_clone",
+        page_size=None,
     ),
     "assign_template_to_campaign_message": Operation(
         id="assign_template_to_campaign_message",
@@ -40,6 +41,7 @@ STABLE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="stable.api.campaigns.assign_template_to_campaign_message",
+        page_size=None,
     ),
     "get_campaign_message": Operation(
         id="get_campaign_message",
@@ -54,6 +56,7 @@ STABLE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=("campaign", "image", "template"),
         module="stable.api.campaigns.get_campaign_message",
+        page_size=None,
     ),
     "update_campaign_message": Operation(
         id="update_campaign_message",
@@ -68,6 +71,7 @@ STABLE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="stable.api.campaigns.update_campaign_message",
+        page_size=None,
     ),
     "get_campaign_for_campaign_message": Operation(
         id="get_campaign_for_campaign_message",
@@ -82,6 +86,7 @@ STABLE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="stable.api.campaigns.get_campaign_for_campaign_message",
+        page_size=None,
     ),
     "get_image_for_campaign_message": Operation(
         id="get_image_for_campaign_message",
@@ -96,6 +101,7 @@ STABLE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="stable.api.campaigns.get_image_for_campaign_message",
+        page_size=None,
     ),
     "get_campaign_id_for_campaign_message": Operation(
         id="get_campaign_id_for_campaign_message",
@@ -110,6 +116,7 @@ STABLE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="stable.api.campaigns.get_campaign_id_for_campaign_message",
+        page_size=None,
     ),
     "get_image_id_for_campaign_message": Operation(
         id="get_image_id_for_campaign_message",
@@ -124,6 +131,7 @@ STABLE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="stable.api.campaigns.get_image_id_for_campaign_message",
+        page_size=None,
     ),
     "update_image_for_campaign_message": Operation(
         id="update_image_for_campaign_message",
@@ -138,6 +146,7 @@ STABLE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="stable.api.campaigns.update_image_for_campaign_message",
+        page_size=None,
     ),
     "get_template_id_for_campaign_message": Operation(
         id="get_template_id_for_campaign_message",
@@ -152,6 +161,7 @@ STABLE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="stable.api.campaigns.get_template_id_for_campaign_message",
+        page_size=None,
     ),
     "get_template_for_campaign_message": Operation(
         id="get_template_for_campaign_message",
@@ -166,6 +176,7 @@ STABLE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="stable.api.campaigns.get_template_for_campaign_message",
+        page_size=None,
     ),
     "refresh_campaign_recipient_estimation": Operation(
         id="refresh_campaign_recipient_estimation",
@@ -180,6 +191,7 @@ STABLE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="stable.api.campaigns.refresh_campaign_recipient_estimation",
+        page_size=None,
     ),
     "get_campaign_recipient_estimation_job": Operation(
         id="get_campaign_recipient_estimation_job",
@@ -194,6 +206,7 @@ STABLE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="stable.api.campaigns.get_campaign_recipient_estimation_job",
+        page_size=None,
     ),
     "get_campaign_recipient_estimation": Operation(
         id="get_campaign_recipient_estimation",
@@ -208,6 +221,7 @@ STABLE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="stable.api.campaigns.get_campaign_recipient_estimation",
+        page_size=None,
     ),
     "send_campaign": Operation(
         id="send_campaign",
@@ -222,6 +236,7 @@ STABLE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="stable.api.campaigns.send_campaign",
+        page_size=None,
     ),
     "get_campaign_send_job": Operation(
         id="get_campaign_send_job",
@@ -236,6 +251,7 @@ STABLE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="stable.api.campaigns.get_campaign_send_job",
+        page_size=None,
     ),
     "cancel_campaign_send": Operation(
         id="cancel_campaign_send",
@@ -250,6 +266,7 @@ STABLE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="stable.api.campaigns.cancel_campaign_send",
+        page_size=None,
     ),
     "get_campaigns": Operation(
         id="get_campaigns",
@@ -333,6 +350,7 @@ STABLE_OPERATIONS: dict[str, Operation] = {
         ),
         include=("campaign-messages", "tags"),
         module="stable.api.campaigns.get_campaigns",
+        page_size=(1, 100),
     ),
     "create_campaign": Operation(
         id="create_campaign",
@@ -347,6 +365,7 @@ STABLE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="stable.api.campaigns.create_campaign",
+        page_size=None,
     ),
     "delete_campaign": Operation(
         id="delete_campaign",
@@ -361,6 +380,7 @@ STABLE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="stable.api.campaigns.delete_campaign",
+        page_size=None,
     ),
     "get_campaign": Operation(
         id="get_campaign",
@@ -375,6 +395,7 @@ STABLE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=("campaign-messages", "tags"),
         module="stable.api.campaigns.get_campaign",
+        page_size=None,
     ),
     "update_campaign": Operation(
         id="update_campaign",
@@ -389,6 +410,7 @@ STABLE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="stable.api.campaigns.update_campaign",
+        page_size=None,
     ),
     "get_messages_for_campaign": Operation(
         id="get_messages_for_campaign",
@@ -403,6 +425,7 @@ STABLE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=("campaign", "image", "template"),
         module="stable.api.campaigns.get_messages_for_campaign",
+        page_size=None,
     ),
     "get_message_ids_for_campaign": Operation(
         id="get_message_ids_for_campaign",
@@ -417,6 +440,7 @@ STABLE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="stable.api.campaigns.get_message_ids_for_campaign",
+        page_size=None,
     ),
     "get_tag_ids_for_campaign": Operation(
         id="get_tag_ids_for_campaign",
@@ -431,6 +455,7 @@ STABLE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="stable.api.campaigns.get_tag_ids_for_campaign",
+        page_size=None,
     ),
     "get_tags_for_campaign": Operation(
         id="get_tags_for_campaign",
@@ -445,6 +470,7 @@ STABLE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="stable.api.campaigns.get_tags_for_campaign",
+        page_size=None,
     ),
 }
 
@@ -462,6 +488,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="pre.api.campaigns.clone_campaign_audience_beta",
+        page_size=None,
     ),
     "get_campaign_audiences_beta": Operation(
         id="get_campaign_audiences_beta",
@@ -476,6 +503,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="pre.api.campaigns.get_campaign_audiences_beta",
+        page_size=None,
     ),
     "create_campaign_audience_beta": Operation(
         id="create_campaign_audience_beta",
@@ -490,6 +518,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="pre.api.campaigns.create_campaign_audience_beta",
+        page_size=None,
     ),
     "delete_campaign_audience_beta": Operation(
         id="delete_campaign_audience_beta",
@@ -504,6 +533,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="pre.api.campaigns.delete_campaign_audience_beta",
+        page_size=None,
     ),
     "get_campaign_audience_beta": Operation(
         id="get_campaign_audience_beta",
@@ -518,6 +548,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=("campaign", "campaign-messages"),
         module="pre.api.campaigns.get_campaign_audience_beta",
+        page_size=None,
     ),
     "update_campaign_audience_beta": Operation(
         id="update_campaign_audience_beta",
@@ -532,6 +563,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="pre.api.campaigns.update_campaign_audience_beta",
+        page_size=None,
     ),
     "get_campaign_for_campaign_audience_beta": Operation(
         id="get_campaign_for_campaign_audience_beta",
@@ -546,6 +578,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="pre.api.campaigns.get_campaign_for_campaign_audience_beta",
+        page_size=None,
     ),
     "get_campaign_messages_for_campaign_audience_beta": Operation(
         id="get_campaign_messages_for_campaign_audience_beta",
@@ -560,6 +593,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="pre.api.campaigns.get_campaign_messages_for_campaign_audience_beta",
+        page_size=None,
     ),
     "get_campaign_id_for_campaign_audience_beta": Operation(
         id="get_campaign_id_for_campaign_audience_beta",
@@ -574,6 +608,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="pre.api.campaigns.get_campaign_id_for_campaign_audience_beta",
+        page_size=None,
     ),
     "get_message_ids_for_campaign_audience_beta": Operation(
         id="get_message_ids_for_campaign_audience_beta",
@@ -588,6 +623,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="pre.api.campaigns.get_message_ids_for_campaign_audience_beta",
+        page_size=None,
     ),
     "clone_campaign_beta": Operation(
         id="clone_campaign_beta",
@@ -602,6 +638,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="pre.api.campaigns.clone_campaign_beta",
+        page_size=None,
     ),
     "assign_template_to_campaign_message": Operation(
         id="assign_template_to_campaign_message",
@@ -616,6 +653,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="pre.api.campaigns.assign_template_to_campaign_message",
+        page_size=None,
     ),
     "clone_campaign_message_beta": Operation(
         id="clone_campaign_message_beta",
@@ -630,6 +668,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="pre.api.campaigns.clone_campaign_message_beta",
+        page_size=None,
     ),
     "schedule_campaign_message_beta": Operation(
         id="schedule_campaign_message_beta",
@@ -644,6 +683,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="pre.api.campaigns.schedule_campaign_message_beta",
+        page_size=None,
     ),
     "update_campaign_message_schedule_beta": Operation(
         id="update_campaign_message_schedule_beta",
@@ -658,6 +698,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="pre.api.campaigns.update_campaign_message_schedule_beta",
+        page_size=None,
     ),
     "get_campaign_messages_beta": Operation(
         id="get_campaign_messages_beta",
@@ -704,6 +745,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         ),
         include=("campaign", "campaign-variations"),
         module="pre.api.campaigns.get_campaign_messages_beta",
+        page_size=(1, 100),
     ),
     "create_campaign_message_beta": Operation(
         id="create_campaign_message_beta",
@@ -718,6 +760,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="pre.api.campaigns.create_campaign_message_beta",
+        page_size=None,
     ),
     "delete_campaign_message_beta": Operation(
         id="delete_campaign_message_beta",
@@ -732,6 +775,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="pre.api.campaigns.delete_campaign_message_beta",
+        page_size=None,
     ),
     "get_campaign_message_beta": Operation(
         id="get_campaign_message_beta",
@@ -746,6 +790,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=("campaign", "campaign-variations"),
         module="pre.api.campaigns.get_campaign_message_beta",
+        page_size=None,
     ),
     "update_campaign_message_beta": Operation(
         id="update_campaign_message_beta",
@@ -760,6 +805,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="pre.api.campaigns.update_campaign_message_beta",
+        page_size=None,
     ),
     "get_campaign_for_campaign_message_beta": Operation(
         id="get_campaign_for_campaign_message_beta",
@@ -774,6 +820,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="pre.api.campaigns.get_campaign_for_campaign_message_beta",
+        page_size=None,
     ),
     "get_audience_for_campaign_message_beta": Operation(
         id="get_audience_for_campaign_message_beta",
@@ -788,6 +835,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="pre.api.campaigns.get_audience_for_campaign_message_beta",
+        page_size=None,
     ),
     "get_variations_for_campaign_message_beta": Operation(
         id="get_variations_for_campaign_message_beta",
@@ -802,6 +850,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="pre.api.campaigns.get_variations_for_campaign_message_beta",
+        page_size=None,
     ),
     "get_image_for_campaign_message": Operation(
         id="get_image_for_campaign_message",
@@ -816,6 +865,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="pre.api.campaigns.get_image_for_campaign_message",
+        page_size=None,
     ),
     "get_campaign_id_for_campaign_message_beta": Operation(
         id="get_campaign_id_for_campaign_message_beta",
@@ -830,6 +880,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="pre.api.campaigns.get_campaign_id_for_campaign_message_beta",
+        page_size=None,
     ),
     "get_audience_id_for_campaign_message_beta": Operation(
         id="get_audience_id_for_campaign_message_beta",
@@ -844,6 +895,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="pre.api.campaigns.get_audience_id_for_campaign_message_beta",
+        page_size=None,
     ),
     "get_variation_ids_for_campaign_message_beta": Operation(
         id="get_variation_ids_for_campaign_message_beta",
@@ -858,6 +910,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="pre.api.campaigns.get_variation_ids_for_campaign_message_beta",
+        page_size=None,
     ),
     "get_image_id_for_campaign_message": Operation(
         id="get_image_id_for_campaign_message",
@@ -872,6 +925,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="pre.api.campaigns.get_image_id_for_campaign_message",
+        page_size=None,
     ),
     "update_image_for_campaign_message": Operation(
         id="update_image_for_campaign_message",
@@ -886,6 +940,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="pre.api.campaigns.update_image_for_campaign_message",
+        page_size=None,
     ),
     "get_tag_ids_for_campaign_message_beta": Operation(
         id="get_tag_ids_for_campaign_message_beta",
@@ -900,6 +955,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="pre.api.campaigns.get_tag_ids_for_campaign_message_beta",
+        page_size=None,
     ),
     "get_template_id_for_campaign_message": Operation(
         id="get_template_id_for_campaign_message",
@@ -914,6 +970,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="pre.api.campaigns.get_template_id_for_campaign_message",
+        page_size=None,
     ),
     "get_tags_for_campaign_message_beta": Operation(
         id="get_tags_for_campaign_message_beta",
@@ -928,6 +985,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="pre.api.campaigns.get_tags_for_campaign_message_beta",
+        page_size=None,
     ),
     "get_template_for_campaign_message": Operation(
         id="get_template_for_campaign_message",
@@ -942,6 +1000,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="pre.api.campaigns.get_template_for_campaign_message",
+        page_size=None,
     ),
     "refresh_campaign_recipient_estimation": Operation(
         id="refresh_campaign_recipient_estimation",
@@ -956,6 +1015,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="pre.api.campaigns.refresh_campaign_recipient_estimation",
+        page_size=None,
     ),
     "get_campaign_recipient_estimation_job": Operation(
         id="get_campaign_recipient_estimation_job",
@@ -970,6 +1030,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="pre.api.campaigns.get_campaign_recipient_estimation_job",
+        page_size=None,
     ),
     "get_campaign_recipient_estimation": Operation(
         id="get_campaign_recipient_estimation",
@@ -984,6 +1045,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="pre.api.campaigns.get_campaign_recipient_estimation",
+        page_size=None,
     ),
     "send_campaign": Operation(
         id="send_campaign",
@@ -998,6 +1060,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="pre.api.campaigns.send_campaign",
+        page_size=None,
     ),
     "get_campaign_send_job": Operation(
         id="get_campaign_send_job",
@@ -1012,6 +1075,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="pre.api.campaigns.get_campaign_send_job",
+        page_size=None,
     ),
     "cancel_campaign_send": Operation(
         id="cancel_campaign_send",
@@ -1026,6 +1090,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="pre.api.campaigns.cancel_campaign_send",
+        page_size=None,
     ),
     "get_campaign_variations_beta": Operation(
         id="get_campaign_variations_beta",
@@ -1040,6 +1105,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="pre.api.campaigns.get_campaign_variations_beta",
+        page_size=None,
     ),
     "create_campaign_variation_beta": Operation(
         id="create_campaign_variation_beta",
@@ -1054,6 +1120,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="pre.api.campaigns.create_campaign_variation_beta",
+        page_size=None,
     ),
     "delete_campaign_variation_beta": Operation(
         id="delete_campaign_variation_beta",
@@ -1068,6 +1135,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="pre.api.campaigns.delete_campaign_variation_beta",
+        page_size=None,
     ),
     "get_campaign_variation_beta": Operation(
         id="get_campaign_variation_beta",
@@ -1082,6 +1150,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=("campaign-message", "image", "translation"),
         module="pre.api.campaigns.get_campaign_variation_beta",
+        page_size=None,
     ),
     "update_campaign_variation_beta": Operation(
         id="update_campaign_variation_beta",
@@ -1096,6 +1165,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="pre.api.campaigns.update_campaign_variation_beta",
+        page_size=None,
     ),
     "get_message_for_campaign_variation_beta": Operation(
         id="get_message_for_campaign_variation_beta",
@@ -1110,6 +1180,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="pre.api.campaigns.get_message_for_campaign_variation_beta",
+        page_size=None,
     ),
     "get_image_for_campaign_variation_beta": Operation(
         id="get_image_for_campaign_variation_beta",
@@ -1124,6 +1195,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="pre.api.campaigns.get_image_for_campaign_variation_beta",
+        page_size=None,
     ),
     "get_message_id_for_campaign_variation_beta": Operation(
         id="get_message_id_for_campaign_variation_beta",
@@ -1138,6 +1210,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="pre.api.campaigns.get_message_id_for_campaign_variation_beta",
+        page_size=None,
     ),
     "get_image_id_for_campaign_variation_beta": Operation(
         id="get_image_id_for_campaign_variation_beta",
@@ -1152,6 +1225,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="pre.api.campaigns.get_image_id_for_campaign_variation_beta",
+        page_size=None,
     ),
     "get_translation_id_for_campaign_variation_beta": Operation(
         id="get_translation_id_for_campaign_variation_beta",
@@ -1166,6 +1240,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="pre.api.campaigns.get_translation_id_for_campaign_variation_beta",
+        page_size=None,
     ),
     "get_translation_for_campaign_variation_beta": Operation(
         id="get_translation_for_campaign_variation_beta",
@@ -1180,6 +1255,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="pre.api.campaigns.get_translation_for_campaign_variation_beta",
+        page_size=None,
     ),
     "get_campaigns_beta": Operation(
         id="get_campaigns_beta",
@@ -1224,6 +1300,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         ),
         include=("campaign-audiences", "campaign-messages"),
         module="pre.api.campaigns.get_campaigns_beta",
+        page_size=(1, 100),
     ),
     "create_campaign_beta": Operation(
         id="create_campaign_beta",
@@ -1238,6 +1315,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="pre.api.campaigns.create_campaign_beta",
+        page_size=None,
     ),
     "delete_campaign_beta": Operation(
         id="delete_campaign_beta",
@@ -1252,6 +1330,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="pre.api.campaigns.delete_campaign_beta",
+        page_size=None,
     ),
     "get_campaign_beta": Operation(
         id="get_campaign_beta",
@@ -1266,6 +1345,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=("campaign-audiences", "campaign-messages"),
         module="pre.api.campaigns.get_campaign_beta",
+        page_size=None,
     ),
     "update_campaign_beta": Operation(
         id="update_campaign_beta",
@@ -1280,6 +1360,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="pre.api.campaigns.update_campaign_beta",
+        page_size=None,
     ),
     "get_campaign_audiences_for_campaign_beta": Operation(
         id="get_campaign_audiences_for_campaign_beta",
@@ -1294,6 +1375,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="pre.api.campaigns.get_campaign_audiences_for_campaign_beta",
+        page_size=None,
     ),
     "get_messages_for_campaign_beta": Operation(
         id="get_messages_for_campaign_beta",
@@ -1308,6 +1390,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="pre.api.campaigns.get_messages_for_campaign_beta",
+        page_size=None,
     ),
     "get_audience_ids_for_campaign_beta": Operation(
         id="get_audience_ids_for_campaign_beta",
@@ -1322,6 +1405,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="pre.api.campaigns.get_audience_ids_for_campaign_beta",
+        page_size=None,
     ),
     "get_message_ids_for_campaign_beta": Operation(
         id="get_message_ids_for_campaign_beta",
@@ -1336,6 +1420,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="pre.api.campaigns.get_message_ids_for_campaign_beta",
+        page_size=None,
     ),
     "get_tag_ids_for_campaign": Operation(
         id="get_tag_ids_for_campaign",
@@ -1350,6 +1435,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="pre.api.campaigns.get_tag_ids_for_campaign",
+        page_size=None,
     ),
     "get_tags_for_campaign": Operation(
         id="get_tags_for_campaign",
@@ -1364,6 +1450,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="pre.api.campaigns.get_tags_for_campaign",
+        page_size=None,
     ),
     "get_campaign_variation_for_translation_beta": Operation(
         id="get_campaign_variation_for_translation_beta",
@@ -1378,6 +1465,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="pre.api.campaigns.get_campaign_variation_for_translation_beta",
+        page_size=None,
     ),
     "get_campaign_variation_id_for_translation_beta": Operation(
         id="get_campaign_variation_id_for_translation_beta",
@@ -1392,6 +1480,7 @@ PRE_OPERATIONS: dict[str, Operation] = {
         sort=(),
         include=(),
         module="pre.api.campaigns.get_campaign_variation_id_for_translation_beta",
+        page_size=None,
     ),
 }
 

@@ -6,6 +6,14 @@ They live in the SDK's ``_core`` (the only hand-written module generated code im
 ``Response`` or ``UNSET`` of one revision is the same class as the other's.
 """
 
-from ..._core import UNSET, MissingFieldError, Response, Unset, missing
+from ..._core import UNSET, MissingFieldError, NotADocumentError, Response, Unset, document, missing
 
-__all__ = ["UNSET", "MissingFieldError", "Response", "Unset", "missing"]
+__all__ = [
+    "UNSET",
+    "MissingFieldError",
+    "NotADocumentError",
+    "Response",
+    "Unset",
+    "document",
+    "missing",
+]

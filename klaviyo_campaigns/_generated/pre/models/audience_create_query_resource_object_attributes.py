@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import missing
+from ..types import document, missing
 
 if TYPE_CHECKING:
     from ..models.audience_definition import AudienceDefinition
@@ -42,7 +42,7 @@ class AudienceCreateQueryResourceObjectAttributes:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         definition = AudienceDefinition.from_dict(
             d.pop("definition") if "definition" in d else missing(cls, "definition")
         )

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, missing
+from ..types import UNSET, Unset, document, missing
 
 if TYPE_CHECKING:
     from ..models.audience_create_query_resource_object_relationships_campaign import (
@@ -57,7 +57,7 @@ class AudienceCreateQueryResourceObjectRelationships:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         campaign = AudienceCreateQueryResourceObjectRelationshipsCampaign.from_dict(
             d.pop("campaign") if "campaign" in d else missing(cls, "campaign")
         )

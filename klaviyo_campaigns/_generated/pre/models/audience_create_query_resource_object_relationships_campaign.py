@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, document
 
 if TYPE_CHECKING:
     from ..models.audience_create_query_resource_object_relationships_campaign_data import (
@@ -44,7 +44,7 @@ class AudienceCreateQueryResourceObjectRelationshipsCampaign:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         _data = d.pop("data", UNSET)
         data: AudienceCreateQueryResourceObjectRelationshipsCampaignData | Unset
         if isinstance(_data, Unset):

@@ -8,7 +8,7 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, missing
+from ..types import UNSET, Unset, document, missing
 
 T = TypeVar("T", bound="AudienceInlineCreate")
 
@@ -74,7 +74,7 @@ class AudienceInlineCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         temporary_id = (
             d.pop("temporary_id") if "temporary_id" in d else missing(cls, "temporary_id")
         )

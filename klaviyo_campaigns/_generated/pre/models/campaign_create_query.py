@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import missing
+from ..types import document, missing
 
 if TYPE_CHECKING:
     from ..models.campaign_create_query_resource_object import CampaignCreateQueryResourceObject
@@ -42,7 +42,7 @@ class CampaignCreateQuery:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         data = CampaignCreateQueryResourceObject.from_dict(
             d.pop("data") if "data" in d else missing(cls, "data")
         )

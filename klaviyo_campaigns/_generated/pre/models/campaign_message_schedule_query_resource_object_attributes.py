@@ -12,7 +12,7 @@ from attrs import field as _attrs_field
 from ..models.campaign_message_schedule_query_resource_object_attributes_strategy import (
     CampaignMessageScheduleQueryResourceObjectAttributesStrategy,
 )
-from ..types import UNSET, Unset, missing
+from ..types import UNSET, Unset, document, missing
 
 if TYPE_CHECKING:
     from ..models.throttled_options import ThrottledOptions
@@ -95,7 +95,7 @@ class CampaignMessageScheduleQueryResourceObjectAttributes:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         strategy = CampaignMessageScheduleQueryResourceObjectAttributesStrategy(
             d.pop("strategy") if "strategy" in d else missing(cls, "strategy")
         )

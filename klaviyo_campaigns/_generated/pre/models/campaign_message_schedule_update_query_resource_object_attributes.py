@@ -11,7 +11,7 @@ from attrs import field as _attrs_field
 from ..models.campaign_message_schedule_update_query_resource_object_attributes_action import (
     CampaignMessageScheduleUpdateQueryResourceObjectAttributesAction,
 )
-from ..types import missing
+from ..types import document, missing
 
 T = TypeVar("T", bound="CampaignMessageScheduleUpdateQueryResourceObjectAttributes")
 
@@ -41,7 +41,7 @@ class CampaignMessageScheduleUpdateQueryResourceObjectAttributes:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         action = CampaignMessageScheduleUpdateQueryResourceObjectAttributesAction(
             d.pop("action") if "action" in d else missing(cls, "action")
         )

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, document
 
 if TYPE_CHECKING:
     from ..models.campaign_response_object_resource_relationships_campaign_audiences import (
@@ -66,7 +66,7 @@ class CampaignResponseObjectResourceRelationships:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         _campaign_audiences = d.pop("campaign-audiences", UNSET)
         campaign_audiences: CampaignResponseObjectResourceRelationshipsCampaignAudiences | Unset
         if isinstance(_campaign_audiences, Unset):

@@ -11,7 +11,7 @@ from attrs import field as _attrs_field
 from ..models.campaign_send_job_partial_update_query_resource_object_attributes_action import (
     CampaignSendJobPartialUpdateQueryResourceObjectAttributesAction,
 )
-from ..types import missing
+from ..types import document, missing
 
 T = TypeVar("T", bound="CampaignSendJobPartialUpdateQueryResourceObjectAttributes")
 
@@ -42,7 +42,7 @@ class CampaignSendJobPartialUpdateQueryResourceObjectAttributes:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         action = CampaignSendJobPartialUpdateQueryResourceObjectAttributesAction(
             d.pop("action") if "action" in d else missing(cls, "action")
         )

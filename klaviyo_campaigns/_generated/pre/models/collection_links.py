@@ -8,7 +8,7 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, missing
+from ..types import UNSET, Unset, document, missing
 
 T = TypeVar("T", bound="CollectionLinks")
 
@@ -58,7 +58,7 @@ class CollectionLinks:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         self_ = d.pop("self") if "self" in d else missing(cls, "self")
 
         def _parse_next_(data: object) -> None | str | Unset:

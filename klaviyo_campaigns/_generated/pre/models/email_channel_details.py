@@ -8,7 +8,7 @@ from typing import Any, Literal, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, missing
+from ..types import UNSET, Unset, document, missing
 
 T = TypeVar("T", bound="EmailChannelDetails")
 
@@ -91,7 +91,7 @@ class EmailChannelDetails:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         channel = cast(
             Literal["email"], (d.pop("channel") if "channel" in d else missing(cls, "channel"))
         )

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import missing
+from ..types import document, missing
 
 if TYPE_CHECKING:
     from ..models.error_document_errors_item import ErrorDocumentErrorsItem
@@ -46,7 +46,7 @@ class ErrorDocument:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         errors = []
         _errors = d.pop("errors") if "errors" in d else missing(cls, "errors")
         for errors_item_data in _errors:

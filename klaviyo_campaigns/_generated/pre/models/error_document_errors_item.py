@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, missing
+from ..types import UNSET, Unset, document, missing
 
 if TYPE_CHECKING:
     from ..models.error_document_errors_item_source import ErrorDocumentErrorsItemSource
@@ -65,7 +65,7 @@ class ErrorDocumentErrorsItem:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         code = d.pop("code") if "code" in d else missing(cls, "code")
 
         detail = d.pop("detail") if "detail" in d else missing(cls, "detail")

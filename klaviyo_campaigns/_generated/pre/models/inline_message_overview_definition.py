@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, document
 
 if TYPE_CHECKING:
     from ..models.variation_inline_create import VariationInlineCreate
@@ -61,7 +61,7 @@ class InlineMessageOverviewDefinition:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
 
         def _parse_name(data: object) -> None | str | Unset:
             if data is None:

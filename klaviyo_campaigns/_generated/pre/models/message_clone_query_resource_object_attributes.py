@@ -8,7 +8,7 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, missing
+from ..types import UNSET, Unset, document, missing
 
 T = TypeVar("T", bound="MessageCloneQueryResourceObjectAttributes")
 
@@ -48,7 +48,7 @@ class MessageCloneQueryResourceObjectAttributes:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         id = d.pop("id") if "id" in d else missing(cls, "id")
 
         def _parse_name(data: object) -> None | str | Unset:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import missing
+from ..types import document, missing
 
 if TYPE_CHECKING:
     from ..models.message_create_query_resource_object_relationships_campaign import (
@@ -52,7 +52,7 @@ class MessageCreateQueryResourceObjectRelationships:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         campaign = MessageCreateQueryResourceObjectRelationshipsCampaign.from_dict(
             d.pop("campaign") if "campaign" in d else missing(cls, "campaign")
         )

@@ -8,7 +8,7 @@ from typing import Any, Literal, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import missing
+from ..types import document, missing
 
 T = TypeVar("T", bound="MessageCreateQueryResourceObjectRelationshipsCampaignData")
 
@@ -43,7 +43,7 @@ class MessageCreateQueryResourceObjectRelationshipsCampaignData:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         id = d.pop("id") if "id" in d else missing(cls, "id")
 
         type_ = cast(Literal["campaign"], (d.pop("type") if "type" in d else missing(cls, "type")))

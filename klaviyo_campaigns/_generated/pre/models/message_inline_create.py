@@ -9,7 +9,7 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.message_inline_create_throttling_type import MessageInlineCreateThrottlingType
-from ..types import UNSET, Unset, missing
+from ..types import UNSET, Unset, document, missing
 
 if TYPE_CHECKING:
     from ..models.inline_message_overview_definition import InlineMessageOverviewDefinition
@@ -105,7 +105,7 @@ class MessageInlineCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         audience_temporary_id = (
             d.pop("audience_temporary_id")
             if "audience_temporary_id" in d

@@ -10,7 +10,7 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.message_lifecycle_status import MessageLifecycleStatus
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, document
 
 if TYPE_CHECKING:
     from ..models.message_definition import MessageDefinition
@@ -116,7 +116,7 @@ class MessageResponseObjectResourceAttributes:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         _created = d.pop("created", UNSET)
         created: datetime.datetime | Unset
         if isinstance(_created, Unset):

@@ -11,7 +11,7 @@ from attrs import field as _attrs_field
 
 from ..models.message_send_options_send_strategy import MessageSendOptionsSendStrategy
 from ..models.message_send_options_throttling_type import MessageSendOptionsThrottlingType
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, document
 
 if TYPE_CHECKING:
     from ..models.message_send_options_send_times_type_0 import MessageSendOptionsSendTimesType0
@@ -105,7 +105,7 @@ class MessageSendOptions:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
 
         def _parse_is_ignoring_unsubscribes(data: object) -> bool | None | Unset:
             if data is None:

@@ -8,6 +8,8 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import document
+
 T = TypeVar("T", bound="MessageSendOptionsSendTimesType0")
 
 
@@ -24,7 +26,7 @@ class MessageSendOptionsSendTimesType0:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         message_send_options_send_times_type_0 = cls()
 
         message_send_options_send_times_type_0.additional_properties = d

@@ -8,7 +8,7 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, missing
+from ..types import UNSET, Unset, document, missing
 
 T = TypeVar("T", bound="MessageTrackingParam")
 
@@ -55,7 +55,7 @@ class MessageTrackingParam:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         name = d.pop("name") if "name" in d else missing(cls, "name")
 
         value = d.pop("value") if "value" in d else missing(cls, "value")

@@ -10,7 +10,7 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.message_lifecycle_status import MessageLifecycleStatus
-from ..types import UNSET, Unset, missing
+from ..types import UNSET, Unset, document, missing
 
 if TYPE_CHECKING:
     from ..models.message_definition import MessageDefinition
@@ -110,7 +110,7 @@ class PatchMessageResponseDataAttributes:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         created = datetime.datetime.fromisoformat(
             d.pop("created") if "created" in d else missing(cls, "created")
         )

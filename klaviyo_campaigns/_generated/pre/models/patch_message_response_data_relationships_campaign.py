@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, document
 
 if TYPE_CHECKING:
     from ..models.patch_message_response_data_relationships_campaign_data import (
@@ -53,7 +53,7 @@ class PatchMessageResponseDataRelationshipsCampaign:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         _data = d.pop("data", UNSET)
         data: PatchMessageResponseDataRelationshipsCampaignData | Unset
         if isinstance(_data, Unset):

@@ -12,7 +12,7 @@ from attrs import field as _attrs_field
 from ..models.post_campaign_message_schedule_response_data_attributes_strategy import (
     PostCampaignMessageScheduleResponseDataAttributesStrategy,
 )
-from ..types import UNSET, Unset, missing
+from ..types import UNSET, Unset, document, missing
 
 T = TypeVar("T", bound="PostCampaignMessageScheduleResponseDataAttributes")
 
@@ -66,7 +66,7 @@ class PostCampaignMessageScheduleResponseDataAttributes:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         strategy = PostCampaignMessageScheduleResponseDataAttributesStrategy(
             d.pop("strategy") if "strategy" in d else missing(cls, "strategy")
         )

@@ -11,7 +11,7 @@ from attrs import field as _attrs_field
 from ..models.post_campaign_recipient_estimation_job_response_data_attributes_status import (
     PostCampaignRecipientEstimationJobResponseDataAttributesStatus,
 )
-from ..types import missing
+from ..types import document, missing
 
 T = TypeVar("T", bound="PostCampaignRecipientEstimationJobResponseDataAttributes")
 
@@ -42,7 +42,7 @@ class PostCampaignRecipientEstimationJobResponseDataAttributes:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         status = PostCampaignRecipientEstimationJobResponseDataAttributesStatus(
             d.pop("status") if "status" in d else missing(cls, "status")
         )

@@ -11,7 +11,7 @@ from attrs import field as _attrs_field
 from ..models.post_campaign_send_job_response_data_attributes_status import (
     PostCampaignSendJobResponseDataAttributesStatus,
 )
-from ..types import missing
+from ..types import document, missing
 
 T = TypeVar("T", bound="PostCampaignSendJobResponseDataAttributes")
 
@@ -41,7 +41,7 @@ class PostCampaignSendJobResponseDataAttributes:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         status = PostCampaignSendJobResponseDataAttributesStatus(
             d.pop("status") if "status" in d else missing(cls, "status")
         )

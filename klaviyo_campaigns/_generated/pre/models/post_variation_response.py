@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, missing
+from ..types import UNSET, Unset, document, missing
 
 if TYPE_CHECKING:
     from ..models.object_links import ObjectLinks
@@ -51,7 +51,7 @@ class PostVariationResponse:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         data = PostVariationResponseData.from_dict(
             d.pop("data") if "data" in d else missing(cls, "data")
         )

@@ -9,7 +9,7 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.push_action_button_action_type import PushActionButtonActionType
-from ..types import UNSET, Unset, missing
+from ..types import UNSET, Unset, document, missing
 
 T = TypeVar("T", bound="PushActionButton")
 
@@ -74,7 +74,7 @@ class PushActionButton:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         action_type = PushActionButtonActionType(
             d.pop("action_type") if "action_type" in d else missing(cls, "action_type")
         )

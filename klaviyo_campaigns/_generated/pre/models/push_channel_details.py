@@ -10,7 +10,7 @@ from attrs import field as _attrs_field
 
 from ..models.push_channel_details_badge_config import PushChannelDetailsBadgeConfig
 from ..models.push_channel_details_push_type import PushChannelDetailsPushType
-from ..types import UNSET, Unset, missing
+from ..types import UNSET, Unset, document, missing
 
 if TYPE_CHECKING:
     from ..models.push_action_button import PushActionButton
@@ -210,7 +210,7 @@ class PushChannelDetails:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         channel = cast(
             Literal["push"], (d.pop("channel") if "channel" in d else missing(cls, "channel"))
         )

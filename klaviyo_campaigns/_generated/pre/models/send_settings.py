@@ -10,7 +10,7 @@ from attrs import field as _attrs_field
 
 from ..models.send_settings_send_strategy import SendSettingsSendStrategy
 from ..models.send_settings_throttle_percentage import SendSettingsThrottlePercentage
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, document
 
 T = TypeVar("T", bound="SendSettings")
 
@@ -99,7 +99,7 @@ class SendSettings:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
 
         def _parse_exit_condition_conversion_metric_id(data: object) -> None | str | Unset:
             if data is None:

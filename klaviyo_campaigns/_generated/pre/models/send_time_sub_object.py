@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import missing
+from ..types import document, missing
 
 T = TypeVar("T", bound="SendTimeSubObject")
 
@@ -44,7 +44,7 @@ class SendTimeSubObject:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         datetime_ = datetime.datetime.fromisoformat(
             d.pop("datetime") if "datetime" in d else missing(cls, "datetime")
         )

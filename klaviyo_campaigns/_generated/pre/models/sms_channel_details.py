@@ -9,7 +9,7 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.sms_channel_details_text_message_type import SMSChannelDetailsTextMessageType
-from ..types import UNSET, Unset, missing
+from ..types import UNSET, Unset, document, missing
 
 T = TypeVar("T", bound="SMSChannelDetails")
 
@@ -151,7 +151,7 @@ class SMSChannelDetails:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         channel = cast(
             Literal["sms"], (d.pop("channel") if "channel" in d else missing(cls, "channel"))
         )

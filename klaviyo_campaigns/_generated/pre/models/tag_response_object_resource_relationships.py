@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, document
 
 if TYPE_CHECKING:
     from ..models.tag_response_object_resource_relationships_campaigns import (
@@ -88,7 +88,7 @@ class TagResponseObjectResourceRelationships:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         _campaigns = d.pop("campaigns", UNSET)
         campaigns: TagResponseObjectResourceRelationshipsCampaigns | Unset
         if isinstance(_campaigns, Unset):

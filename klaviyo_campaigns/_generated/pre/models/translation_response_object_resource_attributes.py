@@ -12,7 +12,7 @@ from attrs import field as _attrs_field
 from ..models.translation_response_object_resource_attributes_channel import (
     TranslationResponseObjectResourceAttributesChannel,
 )
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, document
 
 if TYPE_CHECKING:
     from ..models.translation_response_object_resource_attributes_metadata_type_0 import (
@@ -108,7 +108,7 @@ class TranslationResponseObjectResourceAttributes:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         _channel = d.pop("channel", UNSET)
         channel: TranslationResponseObjectResourceAttributesChannel | Unset
         if isinstance(_channel, Unset):

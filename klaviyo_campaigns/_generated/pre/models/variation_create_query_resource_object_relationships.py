@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import missing
+from ..types import document, missing
 
 if TYPE_CHECKING:
     from ..models.variation_create_query_resource_object_relationships_campaign_message import (
@@ -44,7 +44,7 @@ class VariationCreateQueryResourceObjectRelationships:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         campaign_message = VariationCreateQueryResourceObjectRelationshipsCampaignMessage.from_dict(
             d.pop("campaign-message")
             if "campaign-message" in d

@@ -9,7 +9,7 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.ab_test_send_strategy_method import ABTestSendStrategyMethod
-from ..types import missing
+from ..types import document, missing
 
 T = TypeVar("T", bound="ABTestSendStrategy")
 
@@ -39,7 +39,7 @@ class ABTestSendStrategy:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         method = ABTestSendStrategyMethod(
             d.pop("method") if "method" in d else missing(cls, "method")
         )

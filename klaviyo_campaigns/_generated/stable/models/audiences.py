@@ -8,7 +8,7 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, missing
+from ..types import UNSET, Unset, document, missing
 
 T = TypeVar("T", bound="Audiences")
 
@@ -51,7 +51,7 @@ class Audiences:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         included = cast(
             list[str], (d.pop("included") if "included" in d else missing(cls, "included"))
         )

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import missing
+from ..types import document, missing
 
 if TYPE_CHECKING:
     from ..models.campaign_message_assign_template_query_resource_object_relationships import (
@@ -54,7 +54,7 @@ class CampaignMessageAssignTemplateQueryResourceObject:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         id = d.pop("id") if "id" in d else missing(cls, "id")
 
         relationships = CampaignMessageAssignTemplateQueryResourceObjectRelationships.from_dict(

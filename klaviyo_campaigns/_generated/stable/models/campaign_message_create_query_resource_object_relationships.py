@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, document
 
 if TYPE_CHECKING:
     from ..models.campaign_message_create_query_resource_object_relationships_image import (
@@ -44,7 +44,7 @@ class CampaignMessageCreateQueryResourceObjectRelationships:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         _image = d.pop("image", UNSET)
         image: CampaignMessageCreateQueryResourceObjectRelationshipsImage | Unset
         if isinstance(_image, Unset):

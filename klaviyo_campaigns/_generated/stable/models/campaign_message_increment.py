@@ -9,7 +9,7 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.campaign_message_increment_badge_config import CampaignMessageIncrementBadgeConfig
-from ..types import missing
+from ..types import document, missing
 
 T = TypeVar("T", bound="CampaignMessageIncrement")
 
@@ -39,7 +39,7 @@ class CampaignMessageIncrement:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         badge_config = CampaignMessageIncrementBadgeConfig(
             d.pop("badge_config") if "badge_config" in d else missing(cls, "badge_config")
         )

@@ -9,7 +9,7 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.campaign_message_property_badge_config import CampaignMessagePropertyBadgeConfig
-from ..types import missing
+from ..types import document, missing
 
 T = TypeVar("T", bound="CampaignMessageProperty")
 
@@ -44,7 +44,7 @@ class CampaignMessageProperty:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         badge_config = CampaignMessagePropertyBadgeConfig(
             d.pop("badge_config") if "badge_config" in d else missing(cls, "badge_config")
         )

@@ -11,7 +11,7 @@ from attrs import field as _attrs_field
 from ..models.campaign_message_static_count_badge_config import (
     CampaignMessageStaticCountBadgeConfig,
 )
-from ..types import missing
+from ..types import document, missing
 
 T = TypeVar("T", bound="CampaignMessageStaticCount")
 
@@ -46,7 +46,7 @@ class CampaignMessageStaticCount:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         badge_config = CampaignMessageStaticCountBadgeConfig(
             d.pop("badge_config") if "badge_config" in d else missing(cls, "badge_config")
         )

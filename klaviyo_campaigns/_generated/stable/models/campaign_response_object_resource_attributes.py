@@ -12,7 +12,7 @@ from attrs import field as _attrs_field
 from ..models.campaign_response_object_resource_attributes_status import (
     CampaignResponseObjectResourceAttributesStatus,
 )
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, document
 
 if TYPE_CHECKING:
     from ..models.ab_test_send_strategy import ABTestSendStrategy
@@ -182,7 +182,7 @@ class CampaignResponseObjectResourceAttributes:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         archived = d.pop("archived", UNSET)
 
         _audiences = d.pop("audiences", UNSET)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import missing
+from ..types import document, missing
 
 if TYPE_CHECKING:
     from ..models.campaign_send_job_response_object_resource_attributes import (
@@ -60,7 +60,7 @@ class CampaignSendJobResponseObjectResource:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         attributes = CampaignSendJobResponseObjectResourceAttributes.from_dict(
             d.pop("attributes") if "attributes" in d else missing(cls, "attributes")
         )

@@ -11,7 +11,7 @@ from attrs import field as _attrs_field
 from ..models.campaign_send_job_response_object_resource_attributes_status import (
     CampaignSendJobResponseObjectResourceAttributesStatus,
 )
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, document
 
 T = TypeVar("T", bound="CampaignSendJobResponseObjectResourceAttributes")
 
@@ -41,7 +41,7 @@ class CampaignSendJobResponseObjectResourceAttributes:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         _status = d.pop("status", UNSET)
         status: CampaignSendJobResponseObjectResourceAttributesStatus | Unset
         if isinstance(_status, Unset):

@@ -9,7 +9,7 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.dynamic_tracking_param_value import DynamicTrackingParamValue
-from ..types import missing
+from ..types import document, missing
 
 T = TypeVar("T", bound="DynamicTrackingParam")
 
@@ -49,7 +49,7 @@ class DynamicTrackingParam:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         name = d.pop("name") if "name" in d else missing(cls, "name")
 
         type_ = cast(Literal["dynamic"], (d.pop("type") if "type" in d else missing(cls, "type")))

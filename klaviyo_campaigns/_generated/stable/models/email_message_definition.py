@@ -9,7 +9,7 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.email_message_definition_channel import EmailMessageDefinitionChannel
-from ..types import UNSET, Unset, missing
+from ..types import UNSET, Unset, document, missing
 
 if TYPE_CHECKING:
     from ..models.email_content import EmailContent
@@ -65,7 +65,7 @@ class EmailMessageDefinition:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         channel = EmailMessageDefinitionChannel(
             d.pop("channel") if "channel" in d else missing(cls, "channel")
         )

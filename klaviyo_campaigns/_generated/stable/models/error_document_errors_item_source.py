@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, document
 
 T = TypeVar("T", bound="ErrorDocumentErrorsItemSource")
 
@@ -42,7 +42,7 @@ class ErrorDocumentErrorsItemSource:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         parameter = d.pop("parameter", UNSET)
 
         pointer = d.pop("pointer", UNSET)

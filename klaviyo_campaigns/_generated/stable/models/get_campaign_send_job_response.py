@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, missing
+from ..types import UNSET, Unset, document, missing
 
 if TYPE_CHECKING:
     from ..models.campaign_send_job_response_object_resource import (
@@ -53,7 +53,7 @@ class GetCampaignSendJobResponse:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         data = CampaignSendJobResponseObjectResource.from_dict(
             d.pop("data") if "data" in d else missing(cls, "data")
         )

@@ -9,7 +9,7 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.immediate_send_strategy_method import ImmediateSendStrategyMethod
-from ..types import missing
+from ..types import document, missing
 
 T = TypeVar("T", bound="ImmediateSendStrategy")
 
@@ -39,7 +39,7 @@ class ImmediateSendStrategy:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         method = ImmediateSendStrategyMethod(
             d.pop("method") if "method" in d else missing(cls, "method")
         )

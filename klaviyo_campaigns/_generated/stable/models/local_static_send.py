@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, missing
+from ..types import UNSET, Unset, document, missing
 
 T = TypeVar("T", bound="LocalStaticSend")
 
@@ -48,7 +48,7 @@ class LocalStaticSend:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         is_local = d.pop("is_local") if "is_local" in d else missing(cls, "is_local")
 
         send_past_recipients_immediately = d.pop("send_past_recipients_immediately", UNSET)

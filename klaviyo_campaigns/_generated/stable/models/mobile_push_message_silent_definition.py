@@ -14,7 +14,7 @@ from ..models.mobile_push_message_silent_definition_channel import (
 from ..models.mobile_push_message_silent_definition_notification_type import (
     MobilePushMessageSilentDefinitionNotificationType,
 )
-from ..types import UNSET, Unset, missing
+from ..types import UNSET, Unset, document, missing
 
 if TYPE_CHECKING:
     from ..models.mobile_push_message_silent_definition_kv_pairs_type_0 import (
@@ -68,7 +68,7 @@ class MobilePushMessageSilentDefinition:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         channel = MobilePushMessageSilentDefinitionChannel(
             d.pop("channel") if "channel" in d else missing(cls, "channel")
         )

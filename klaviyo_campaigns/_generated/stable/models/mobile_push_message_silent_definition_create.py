@@ -14,7 +14,7 @@ from ..models.mobile_push_message_silent_definition_create_channel import (
 from ..models.mobile_push_message_silent_definition_create_notification_type import (
     MobilePushMessageSilentDefinitionCreateNotificationType,
 )
-from ..types import UNSET, Unset, missing
+from ..types import UNSET, Unset, document, missing
 
 if TYPE_CHECKING:
     from ..models.mobile_push_message_silent_definition_create_kv_pairs_type_0 import (
@@ -74,7 +74,7 @@ class MobilePushMessageSilentDefinitionCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         channel = MobilePushMessageSilentDefinitionCreateChannel(
             d.pop("channel") if "channel" in d else missing(cls, "channel")
         )

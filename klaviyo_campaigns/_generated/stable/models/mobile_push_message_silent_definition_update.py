@@ -14,7 +14,7 @@ from ..models.mobile_push_message_silent_definition_update_channel import (
 from ..models.mobile_push_message_silent_definition_update_notification_type import (
     MobilePushMessageSilentDefinitionUpdateNotificationType,
 )
-from ..types import UNSET, Unset, missing
+from ..types import UNSET, Unset, document, missing
 
 if TYPE_CHECKING:
     from ..models.mobile_push_message_silent_definition_update_kv_pairs import (
@@ -70,7 +70,7 @@ class MobilePushMessageSilentDefinitionUpdate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         channel = MobilePushMessageSilentDefinitionUpdateChannel(
             d.pop("channel") if "channel" in d else missing(cls, "channel")
         )

@@ -8,6 +8,8 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import document
+
 T = TypeVar("T", bound="MobilePushMessageSilentDefinitionUpdateKvPairs")
 
 
@@ -26,7 +28,7 @@ class MobilePushMessageSilentDefinitionUpdateKvPairs:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         mobile_push_message_silent_definition_update_kv_pairs = cls()
 
         mobile_push_message_silent_definition_update_kv_pairs.additional_properties = d

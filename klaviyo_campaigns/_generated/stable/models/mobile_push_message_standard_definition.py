@@ -14,7 +14,7 @@ from ..models.mobile_push_message_standard_definition_channel import (
 from ..models.mobile_push_message_standard_definition_notification_type import (
     MobilePushMessageStandardDefinitionNotificationType,
 )
-from ..types import UNSET, Unset, missing
+from ..types import UNSET, Unset, document, missing
 
 if TYPE_CHECKING:
     from ..models.mobile_push_content import MobilePushContent
@@ -87,7 +87,7 @@ class MobilePushMessageStandardDefinition:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         channel = MobilePushMessageStandardDefinitionChannel(
             d.pop("channel") if "channel" in d else missing(cls, "channel")
         )

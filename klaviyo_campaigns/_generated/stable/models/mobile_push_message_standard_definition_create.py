@@ -14,7 +14,7 @@ from ..models.mobile_push_message_standard_definition_create_channel import (
 from ..models.mobile_push_message_standard_definition_create_notification_type import (
     MobilePushMessageStandardDefinitionCreateNotificationType,
 )
-from ..types import UNSET, Unset, missing
+from ..types import UNSET, Unset, document, missing
 
 if TYPE_CHECKING:
     from ..models.mobile_push_content_create import MobilePushContentCreate
@@ -93,7 +93,7 @@ class MobilePushMessageStandardDefinitionCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         channel = MobilePushMessageStandardDefinitionCreateChannel(
             d.pop("channel") if "channel" in d else missing(cls, "channel")
         )

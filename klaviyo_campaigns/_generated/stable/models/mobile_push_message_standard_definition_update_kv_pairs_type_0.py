@@ -8,6 +8,8 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import document
+
 T = TypeVar("T", bound="MobilePushMessageStandardDefinitionUpdateKvPairsType0")
 
 
@@ -26,7 +28,7 @@ class MobilePushMessageStandardDefinitionUpdateKvPairsType0:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         mobile_push_message_standard_definition_update_kv_pairs_type_0 = cls()
 
         mobile_push_message_standard_definition_update_kv_pairs_type_0.additional_properties = d

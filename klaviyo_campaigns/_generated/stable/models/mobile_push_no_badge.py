@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import missing
+from ..types import document, missing
 
 T = TypeVar("T", bound="MobilePushNoBadge")
 
@@ -38,7 +38,7 @@ class MobilePushNoBadge:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         display = d.pop("display") if "display" in d else missing(cls, "display")
 
         mobile_push_no_badge = cls(

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import missing
+from ..types import document, missing
 
 T = TypeVar("T", bound="ObjectLinks")
 
@@ -38,7 +38,7 @@ class ObjectLinks:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         self_ = d.pop("self") if "self" in d else missing(cls, "self")
 
         object_links = cls(

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, missing
+from ..types import UNSET, Unset, document, missing
 
 if TYPE_CHECKING:
     from ..models.email_content_sub_object import EmailContentSubObject
@@ -116,7 +116,7 @@ class PostCampaignMessageResponseDataAttributes:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         channel = d.pop("channel") if "channel" in d else missing(cls, "channel")
 
         def _parse_content(data: object) -> EmailContentSubObject | SMSContentSubObject:

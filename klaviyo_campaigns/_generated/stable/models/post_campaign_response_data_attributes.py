@@ -12,7 +12,7 @@ from attrs import field as _attrs_field
 from ..models.post_campaign_response_data_attributes_status import (
     PostCampaignResponseDataAttributesStatus,
 )
-from ..types import UNSET, Unset, missing
+from ..types import UNSET, Unset, document, missing
 
 if TYPE_CHECKING:
     from ..models.ab_test_send_strategy import ABTestSendStrategy
@@ -162,7 +162,7 @@ class PostCampaignResponseDataAttributes:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         archived = d.pop("archived") if "archived" in d else missing(cls, "archived")
 
         audiences = Audiences.from_dict(

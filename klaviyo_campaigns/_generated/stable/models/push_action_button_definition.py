@@ -8,7 +8,7 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, missing
+from ..types import UNSET, Unset, document, missing
 
 T = TypeVar("T", bound="PushActionButtonDefinition")
 
@@ -64,7 +64,7 @@ class PushActionButtonDefinition:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         action_type = d.pop("action_type") if "action_type" in d else missing(cls, "action_type")
 
         label = d.pop("label") if "label" in d else missing(cls, "label")

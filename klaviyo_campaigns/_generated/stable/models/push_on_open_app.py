@@ -8,7 +8,7 @@ from typing import Any, Literal, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import missing
+from ..types import document, missing
 
 T = TypeVar("T", bound="PushOnOpenApp")
 
@@ -38,7 +38,7 @@ class PushOnOpenApp:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         type_ = cast(Literal["open_app"], (d.pop("type") if "type" in d else missing(cls, "type")))
         if type_ != "open_app":
             raise ValueError(f"type must match const 'open_app', got '{type_}'")

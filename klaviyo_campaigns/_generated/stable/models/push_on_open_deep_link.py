@@ -8,7 +8,7 @@ from typing import Any, Literal, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, missing
+from ..types import UNSET, Unset, document, missing
 
 T = TypeVar("T", bound="PushOnOpenDeepLink")
 
@@ -58,7 +58,7 @@ class PushOnOpenDeepLink:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         type_ = cast(Literal["deep_link"], (d.pop("type") if "type" in d else missing(cls, "type")))
         if type_ != "deep_link":
             raise ValueError(f"type must match const 'deep_link', got '{type_}'")

@@ -10,7 +10,7 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.smart_send_time_strategy_method import SmartSendTimeStrategyMethod
-from ..types import missing
+from ..types import document, missing
 
 T = TypeVar("T", bound="SmartSendTimeStrategy")
 
@@ -45,7 +45,7 @@ class SmartSendTimeStrategy:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         date = datetime.date.fromisoformat(d.pop("date") if "date" in d else missing(cls, "date"))
 
         method = SmartSendTimeStrategyMethod(

@@ -8,7 +8,7 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, document
 
 T = TypeVar("T", bound="SMSContent")
 
@@ -50,7 +50,7 @@ class SMSContent:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
 
         def _parse_body(data: object) -> None | str | Unset:
             if data is None:

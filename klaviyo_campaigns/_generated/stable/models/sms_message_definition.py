@@ -9,7 +9,7 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.sms_message_definition_channel import SMSMessageDefinitionChannel
-from ..types import UNSET, Unset, missing
+from ..types import UNSET, Unset, document, missing
 
 if TYPE_CHECKING:
     from ..models.render_options import RenderOptions
@@ -68,7 +68,7 @@ class SMSMessageDefinition:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         channel = SMSMessageDefinitionChannel(
             d.pop("channel") if "channel" in d else missing(cls, "channel")
         )

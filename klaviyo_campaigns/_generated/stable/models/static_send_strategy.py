@@ -10,7 +10,7 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.static_send_strategy_method import StaticSendStrategyMethod
-from ..types import UNSET, Unset, missing
+from ..types import UNSET, Unset, document, missing
 
 if TYPE_CHECKING:
     from ..models.local_static_send import LocalStaticSend
@@ -65,7 +65,7 @@ class StaticSendStrategy:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         datetime_ = datetime.datetime.fromisoformat(
             d.pop("datetime") if "datetime" in d else missing(cls, "datetime")
         )

@@ -8,7 +8,7 @@ from typing import Any, Literal, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import missing
+from ..types import document, missing
 
 T = TypeVar("T", bound="StaticTrackingParam")
 
@@ -48,7 +48,7 @@ class StaticTrackingParam:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         name = d.pop("name") if "name" in d else missing(cls, "name")
 
         type_ = cast(Literal["static"], (d.pop("type") if "type" in d else missing(cls, "type")))

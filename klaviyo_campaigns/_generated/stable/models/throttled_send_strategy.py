@@ -13,7 +13,7 @@ from ..models.throttled_send_strategy_method import ThrottledSendStrategyMethod
 from ..models.throttled_send_strategy_throttle_percentage import (
     ThrottledSendStrategyThrottlePercentage,
 )
-from ..types import missing
+from ..types import document, missing
 
 T = TypeVar("T", bound="ThrottledSendStrategy")
 
@@ -53,7 +53,7 @@ class ThrottledSendStrategy:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         datetime_ = datetime.datetime.fromisoformat(
             d.pop("datetime") if "datetime" in d else missing(cls, "datetime")
         )

@@ -9,7 +9,7 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.unsupported_send_strategy_method import UnsupportedSendStrategyMethod
-from ..types import missing
+from ..types import document, missing
 
 T = TypeVar("T", bound="UnsupportedSendStrategy")
 
@@ -39,7 +39,7 @@ class UnsupportedSendStrategy:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        d = document(cls, src_dict)
         method = UnsupportedSendStrategyMethod(
             d.pop("method") if "method" in d else missing(cls, "method")
         )
