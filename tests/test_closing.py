@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
+from stable_bodies import campaign_body
 
 from klaviyo_campaigns import (
     REVISIONS,
@@ -24,35 +25,10 @@ from klaviyo_campaigns import (
     WriteMayHaveBeenApplied,
 )
 from klaviyo_campaigns._generated.operations import STABLE_OPERATIONS
-from klaviyo_campaigns._generated.stable.models import CampaignCreateQuery
 from klaviyo_campaigns.testing import FakeKlaviyo
 
 KEY = "pk_test_closing_0123456789abcdef"
 HELD = 1.5  # the fake holds answers back this long: longer than any test waits for them
-
-
-def campaign_body(name: str) -> CampaignCreateQuery:
-    message = {
-        "type": "campaign-message",
-        "attributes": {
-            "definition": {
-                "channel": "email",
-                "content": {"subject": "Hi", "from_email": "shop@example.com"},
-            }
-        },
-    }
-    return CampaignCreateQuery.from_dict(
-        {
-            "data": {
-                "type": "campaign",
-                "attributes": {
-                    "name": name,
-                    "audiences": {"included": ["LIST1"], "excluded": []},
-                    "campaign-messages": {"data": [message]},
-                },
-            }
-        }
-    )
 
 
 class Sent:

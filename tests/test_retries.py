@@ -24,6 +24,7 @@ import httpx
 import pytest
 import pytest_asyncio
 from pool_helpers import TRANSPORTS, busy_connections, http_client
+from stable_bodies import campaign_body
 
 from klaviyo_campaigns import (
     REVISIONS,
@@ -39,7 +40,6 @@ from klaviyo_campaigns import (
     WriteMayHaveBeenApplied,
 )
 from klaviyo_campaigns._generated.stable.models import (
-    CampaignCreateQuery,
     CampaignPartialUpdateQuery,
 )
 from klaviyo_campaigns._limits import Bucket, WindowLimiter
@@ -57,32 +57,6 @@ def transport(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -
     """Which transport ``client`` sends through, for this run of the test."""
     monkeypatch.setattr(sys.modules[__name__], "TRANSPORT", request.param)
     return str(request.param)
-
-
-def campaign_body(name: str, *, valid: bool = True) -> CampaignCreateQuery:
-    """A stable create-campaign body named ``name`` (with no message, which Klaviyo refuses
-    with a 400, unless ``valid``)."""
-    message = {
-        "type": "campaign-message",
-        "attributes": {
-            "definition": {
-                "channel": "email",
-                "content": {"subject": "Hi", "from_email": "shop@example.com"},
-            }
-        },
-    }
-    return CampaignCreateQuery.from_dict(
-        {
-            "data": {
-                "type": "campaign",
-                "attributes": {
-                    "name": name,
-                    "audiences": {"included": ["LIST1"], "excluded": []},
-                    "campaign-messages": {"data": [message] if valid else []},
-                },
-            }
-        }
-    )
 
 
 class Attempts:

@@ -16,6 +16,7 @@ from typing import Any
 import aiohttp
 import httpx
 import pytest
+from stable_bodies import campaign_body
 
 from klaviyo_campaigns import (
     ConfigurationError,
@@ -25,36 +26,11 @@ from klaviyo_campaigns import (
     TransportError,
     WriteMayHaveBeenApplied,
 )
-from klaviyo_campaigns._generated.stable.models import CampaignCreateQuery
 from klaviyo_campaigns._transport import Transport
 from klaviyo_campaigns.testing import FakeKlaviyo
 
 KEY = "pk_test_transport_0123456789abcdef"
 QUICK = httpx.Timeout(5.0, read=0.15, pool=0.15)
-
-
-def campaign_body(name: str) -> CampaignCreateQuery:
-    message = {
-        "type": "campaign-message",
-        "attributes": {
-            "definition": {
-                "channel": "email",
-                "content": {"subject": "Hi", "from_email": "shop@example.com"},
-            }
-        },
-    }
-    return CampaignCreateQuery.from_dict(
-        {
-            "data": {
-                "type": "campaign",
-                "attributes": {
-                    "name": name,
-                    "audiences": {"included": ["LIST1"], "excluded": []},
-                    "campaign-messages": {"data": [message]},
-                },
-            }
-        }
-    )
 
 
 def chain(error: BaseException) -> list[type[BaseException]]:
