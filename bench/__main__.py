@@ -19,7 +19,17 @@ from contextlib import ExitStack
 
 import httpx
 
-from . import concurrency, limiter, listing, overhead, paced, processes, startup
+from . import (
+    concurrency,
+    limiter,
+    listing,
+    many_accounts,
+    overhead,
+    paced,
+    processes,
+    progress,
+    startup,
+)
 from .table import Row, render
 
 
@@ -60,15 +70,25 @@ async def _network_rows(
     listing_fake: processes.Child,
     limits_fake: processes.Child,
     paced_fake: processes.Child,
+    accounts_fake: processes.Child,
     quick: bool,
 ) -> list[Row]:
+    progress.section("1. per-call overhead")
     rows = await overhead.measure(fixed_url, repeats=5 if quick else 9, calls=3 if quick else 8)
+    progress.section("2. concurrency")
     rows += await concurrency.measure(
         fixed_url, repeats=1 if quick else 3, requests=400 if quick else concurrency.REQUESTS
     )
+    progress.section("3. listing")
     rows += await listing.measure(listing_fake.url, repeats=1 if quick else 2)
+    progress.section("4. limiter")
     rows += await limiter.measure(limits_fake.url, repeats=1)
+    progress.section("4b. paced limiter")
     rows += await paced.measure(paced_fake.url)
+    progress.section(f"7. {many_accounts.ACCOUNTS} accounts in one process")
+    rows += await many_accounts.measure(
+        accounts_fake.url, repeats=1 if quick else 2, walks=1 if quick else many_accounts.WALKS
+    )
     return rows
 
 
@@ -79,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     started = time.perf_counter()
     load = os.getloadavg()[0]
+    progress.start(total=9)
     with ExitStack() as stack:
         # The seeded fakes start first: they seed while the fixed-body measurements run.
         listing_fake = stack.enter_context(
@@ -90,13 +111,26 @@ def main(argv: list[str] | None = None) -> int:
         paced_fake = stack.enter_context(
             processes.fake_server(campaigns=1, rate_limits=True, speedup=paced.SPEEDUP)
         )
+        accounts_fake = stack.enter_context(
+            processes.fake_server(
+                campaigns=many_accounts.CAMPAIGNS,
+                rate_limits=True,
+                speedup=many_accounts.SPEEDUP,
+            )
+        )
         fixed = stack.enter_context(processes.fixed_server())
         rows = asyncio.run(
-            _network_rows(fixed.url, listing_fake, limits_fake, paced_fake, args.quick)
+            _network_rows(
+                fixed.url, listing_fake, limits_fake, paced_fake, accounts_fake, args.quick
+            )
         )
+        progress.section("5. cold start")
         rows += startup.measure_import(fixed.url, repeats=3 if args.quick else 7)
+    progress.section("5. make generate")
     rows += startup.measure_generate(repeats=1 if args.quick else 2)
+    progress.section("6. Redis limiter")
     rows += _extra_rows()
+    progress.note("done; the table follows on stdout")
     print(
         f"klaviyo-campaigns benchmarks: Python {platform.python_version()}, "
         f"httpx {httpx.__version__}, {os.cpu_count()} CPUs, load average {load:.1f} at start, "

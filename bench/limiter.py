@@ -25,6 +25,7 @@ from klaviyo_campaigns import RateLimitError
 from klaviyo_campaigns._generated.operations import STABLE_OPERATIONS
 from klaviyo_campaigns._limits import Bucket, WindowLimiter
 
+from . import progress
 from .clients import FILTER, LIMITS, sdk
 from .table import Row, summarize
 
@@ -112,7 +113,10 @@ async def run_once(base_url: str, calls: int, speedup: float) -> Run:
 
 async def measure(base_url: str, *, repeats: int, calls: int = CALLS) -> list[Row]:
     """Achieved/allowed rate and p99 extra wait over ``repeats`` runs of ``calls`` calls."""
-    runs = [await run_once(base_url, calls, SPEEDUP) for _ in range(repeats)]
+    runs = []
+    for repeat in range(repeats):
+        progress.note(f"run {repeat + 1}/{repeats} ({calls} calls)")
+        runs.append(await run_once(base_url, calls, SPEEDUP))
     ratio = summarize([r for run in runs for r in run.ratios])
     waits = sorted(w for run in runs for w in run.waits)
     p99 = waits[int(0.99 * (len(waits) - 1))] * 1e3

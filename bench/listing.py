@@ -17,6 +17,7 @@ import time
 import tracemalloc
 from dataclasses import dataclass
 
+from . import progress
 from .clients import FILTER, raw, sdk
 from .table import Row, summarize
 
@@ -83,6 +84,7 @@ async def measure(base_url: str, *, repeats: int) -> list[Row]:
     per_page = await raw_walk(base_url) / PAGES  # calibrate: C = S
     ratios, sdk_s, raw_s = [], [], []
     for repeat in range(repeats):
+        progress.note(f"repeat {repeat + 1}/{repeats} (raw and SDK walks)")
         if repeat % 2 == 0:
             s = await raw_walk(base_url)
             t, _ = await sdk_walk(base_url, per_page)
@@ -92,6 +94,7 @@ async def measure(base_url: str, *, repeats: int) -> list[Row]:
         ratios.append(t / max(s, per_page * PAGES))
         sdk_s.append(t)
         raw_s.append(s)
+    progress.note("memory: a traced SDK walk")
     _, memory = await sdk_walk(base_url, per_page, trace=True)
     ratio = summarize(ratios)
     return [

@@ -30,6 +30,7 @@ from klaviyo_campaigns._generated.operations import STABLE_OPERATIONS
 from klaviyo_campaigns._limits import Bucket, WindowLimiter
 from klaviyo_campaigns._paced import PacedLimiter
 
+from . import progress
 from .clients import FILTER, LIMITS, sdk
 from .table import Row
 
@@ -133,6 +134,7 @@ async def measure(base_url: str) -> list[Row]:
         ("burst", f"burst of {BURST} then idle"),
     ):
         for kind in (WindowLimiter, PacedLimiter):
+            progress.note(f"{load} load, {kind.__name__}")
             await asyncio.sleep(STEADY_WINDOW + 0.1)  # the fake's windows start afresh
             result = await run(base_url, kind, load)
             rows.append(
