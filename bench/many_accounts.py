@@ -55,7 +55,7 @@ class Side:
         return self.requests / self.cpu
 
 
-async def sdk_side(base_url: str, walks: int) -> Side:
+async def sdk_side(base_url: str, walks: int, accounts: int) -> Side:
     """Every account walks the listing ``walks`` times through its own ``Klaviyo``."""
     clients = [
         Klaviyo(
@@ -64,7 +64,7 @@ async def sdk_side(base_url: str, walks: int) -> Side:
             max_retries=0,
             limiter=WindowLimiter(burst_window=1.0 / SPEEDUP, steady_window=60.0 / SPEEDUP),
         )
-        for n in range(ACCOUNTS)
+        for n in range(accounts)
     ]
     read = 0
 
@@ -87,13 +87,13 @@ async def sdk_side(base_url: str, walks: int) -> Side:
         side = Side(sum(counts), time.process_time() - cpu, time.perf_counter() - wall)
     finally:
         await asyncio.gather(*(kl.aclose() for kl in clients))
-    _check(side, read, walks)
+    _check(side, read, walks, accounts)
     return side
 
 
-async def raw_side(base_url: str, walks: int) -> Side:
+async def raw_side(base_url: str, walks: int, accounts: int) -> Side:
     """The same walks with bare httpx (aiohttp transport) + ``json.loads``, one client per key."""
-    clients = [raw(base_url, transport="aiohttp") for _ in range(ACCOUNTS)]
+    clients = [raw(base_url, transport="aiohttp") for _ in range(accounts)]
     read = 0
 
     async def account(n: int, http: httpx.AsyncClient) -> int:
@@ -121,16 +121,18 @@ async def raw_side(base_url: str, walks: int) -> Side:
         side = Side(sum(counts), time.process_time() - cpu, time.perf_counter() - wall)
     finally:
         await asyncio.gather(*(http.aclose() for http in clients))
-    _check(side, read, walks)
+    _check(side, read, walks, accounts)
     return side
 
 
-def _check(side: Side, read: int, walks: int) -> None:
-    if side.requests != ACCOUNTS * walks * PAGES or read != side.requests * PAGE_SIZE * 3:
-        raise RuntimeError(f"expected {ACCOUNTS * walks * PAGES} requests, sent {side.requests}")
+def _check(side: Side, read: int, walks: int, accounts: int) -> None:
+    if side.requests != accounts * walks * PAGES or read != side.requests * PAGE_SIZE * 3:
+        raise RuntimeError(f"expected {accounts * walks * PAGES} requests, sent {side.requests}")
 
 
-async def measure(base_url: str, *, repeats: int, walks: int) -> list[Row]:
+async def measure(
+    base_url: str, *, repeats: int, walks: int, accounts: int = ACCOUNTS
+) -> list[Row]:
     """Raw/SDK requests per CPU second over ``repeats`` runs of each side, order alternating."""
     sdk_runs: list[Side] = []
     raw_runs: list[Side] = []
@@ -138,7 +140,7 @@ async def measure(base_url: str, *, repeats: int, walks: int) -> list[Row]:
         sides = [("sdk", sdk_side, sdk_runs), ("raw", raw_side, raw_runs)]
         for name, run, into in sides if repeat % 2 == 0 else reversed(sides):
             progress.note(f"repeat {repeat + 1}/{repeats}, {name}")
-            into.append(await run(base_url, walks))
+            into.append(await run(base_url, walks, accounts))
     ratio = summarize(
         [r.per_cpu_second / s.per_cpu_second for s, r in zip(sdk_runs, raw_runs, strict=True)]
     )
@@ -148,7 +150,7 @@ async def measure(base_url: str, *, repeats: int, walks: int) -> list[Row]:
     requests = sdk_runs[0].requests
     return [
         Row(
-            f"7. {ACCOUNTS} accounts in one process, CPU per request: SDK / raw httpx+json.loads",
+            f"7. {accounts} accounts in one process, CPU per request: SDK / raw httpx+json.loads",
             f"{ratio.median:.2f}x",
             ratio.spread(),
             detail=f"{sdk_rate.median:.0f} vs {raw_rate.median:.0f} requests per CPU second; "
