@@ -20,7 +20,7 @@ import httpx
 
 from klaviyo_campaigns import Klaviyo
 
-from . import official
+from . import official, progress
 from .bodies import SINGLE_ID
 from .clients import raw, sdk
 from .table import Row, Summary, summarize
@@ -103,6 +103,7 @@ async def measure(base_url: str, *, repeats: int, requests: int = REQUESTS) -> l
             for repeat in range(repeats):
                 order = list(sides.items())
                 for name, side in order if repeat % 2 == 0 else reversed(order):
+                    progress.note(f"repeat {repeat + 1}/{repeats}, {name}")
                     rates[name].append(await side(requests))
 
     def ratio(a: str, b: str) -> Summary:

@@ -17,12 +17,15 @@ import time
 import tracemalloc
 from dataclasses import dataclass
 
+from . import progress
 from .clients import FILTER, raw, sdk
 from .table import Row, summarize
 
 PAGES = 100
+QUICK_PAGES = 25  # --quick: a harness check, not numbers
 PAGE_SIZE = 100
 GOAL = 1.1
+MEMORY_GOAL = 100_000  # bytes of growth from page 10 to page 100
 
 
 @dataclass(frozen=True)
@@ -33,7 +36,7 @@ class Memory:
     drift: int  # traced memory after the last page minus after page 10
 
 
-async def raw_walk(base_url: str) -> float:
+async def raw_walk(base_url: str, pages_expected: int = PAGES) -> float:
     """Seconds for bare httpx to walk every page (``links.next``), no consumer."""
     async with raw(base_url) as http:
         started = time.perf_counter()
@@ -46,12 +49,14 @@ async def raw_walk(base_url: str) -> float:
             document = json.loads(response.content)
             url, params, pages = document["links"].get("next"), None, pages + 1
         elapsed = time.perf_counter() - started
-    if pages != PAGES:
-        raise RuntimeError(f"expected {PAGES} pages, walked {pages}")
+    if pages != pages_expected:
+        raise RuntimeError(f"expected {pages_expected} pages, walked {pages}")
     return elapsed
 
 
-async def sdk_walk(base_url: str, per_page: float, *, trace: bool = False) -> tuple[float, Memory]:
+async def sdk_walk(
+    base_url: str, per_page: float, *, trace: bool = False, pages_expected: int = PAGES
+) -> tuple[float, Memory]:
     """Seconds for ``kl.paginate(...).pages()`` with ``per_page`` seconds of consumer work."""
     readings: list[tuple[int, int]] = []
     async with sdk(base_url) as kl:
@@ -69,8 +74,8 @@ async def sdk_walk(base_url: str, per_page: float, *, trace: bool = False) -> tu
         elapsed = time.perf_counter() - started
         if trace:
             tracemalloc.stop()
-    if items != PAGES * PAGE_SIZE:
-        raise RuntimeError(f"expected {PAGES * PAGE_SIZE} campaigns, got {items}")
+    if items != pages_expected * PAGE_SIZE:
+        raise RuntimeError(f"expected {pages_expected * PAGE_SIZE} campaigns, got {items}")
     if not trace:
         return elapsed, Memory(0, 0)
     first = readings[0][0]
@@ -78,38 +83,41 @@ async def sdk_walk(base_url: str, per_page: float, *, trace: bool = False) -> tu
     return elapsed, Memory(peak - first, readings[-1][0] - readings[9][0])
 
 
-async def measure(base_url: str, *, repeats: int) -> list[Row]:
+async def measure(base_url: str, *, repeats: int, pages: int = PAGES) -> list[Row]:
     """``T / max(S, C)`` over repeats, and the memory readings of one traced walk."""
-    per_page = await raw_walk(base_url) / PAGES  # calibrate: C = S
+    per_page = await raw_walk(base_url, pages) / pages  # calibrate: C = S
     ratios, sdk_s, raw_s = [], [], []
     for repeat in range(repeats):
+        progress.note(f"repeat {repeat + 1}/{repeats} (raw and SDK walks)")
         if repeat % 2 == 0:
-            s = await raw_walk(base_url)
-            t, _ = await sdk_walk(base_url, per_page)
+            s = await raw_walk(base_url, pages)
+            t, _ = await sdk_walk(base_url, per_page, pages_expected=pages)
         else:
-            t, _ = await sdk_walk(base_url, per_page)
-            s = await raw_walk(base_url)
-        ratios.append(t / max(s, per_page * PAGES))
+            t, _ = await sdk_walk(base_url, per_page, pages_expected=pages)
+            s = await raw_walk(base_url, pages)
+        ratios.append(t / max(s, per_page * pages))
         sdk_s.append(t)
         raw_s.append(s)
-    _, memory = await sdk_walk(base_url, per_page, trace=True)
+    progress.note("memory: a traced SDK walk")
+    _, memory = await sdk_walk(base_url, per_page, trace=True, pages_expected=pages)
     ratio = summarize(ratios)
     return [
         Row(
-            "3. list 10,000 campaigns (100 pages), SDK iterator / max(server, consumer)",
+            f"3. list {pages * PAGE_SIZE:,} campaigns ({pages} pages), SDK iterator / "
+            "max(server, consumer)",
             f"{ratio.median:.2f}x",
             ratio.spread(),
             f"<= {GOAL}x",
             ratio.median <= GOAL,
             f"T {summarize(sdk_s).median:.1f} s, S {summarize(raw_s).median:.1f} s, "
-            f"C {per_page * PAGES:.1f} s ({per_page * 1e3:.0f} ms/page)",
+            f"C {per_page * pages:.1f} s ({per_page * 1e3:.0f} ms/page)",
         ),
         Row(
-            "   memory while listing (tracemalloc)",
-            f"{memory.drift / 1e6:+.2f} MB",
+            f"   memory while listing (tracemalloc), page 10 -> {pages}",
+            f"{memory.drift / 1e3:+.0f} KB",
             "",
-            "flat",
-            abs(memory.drift) < 1e6,
-            f"page 10 -> 100 drift; peak {memory.peak_growth / 1e6:.1f} MB above page 1",
+            f"<= {MEMORY_GOAL / 1e3:.0f} KB",
+            memory.drift <= MEMORY_GOAL,
+            f"peak {memory.peak_growth / 1e6:.1f} MB above page 1",
         ),
     ]

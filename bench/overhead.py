@@ -16,7 +16,7 @@ import httpx
 
 from klaviyo_campaigns import Klaviyo
 
-from . import official
+from . import official, progress
 from .bodies import PAGE_SIZE
 from .clients import FILTER, raw, sdk
 from .table import Row, summarize
@@ -78,6 +78,7 @@ async def measure(base_url: str, *, repeats: int, calls: int) -> list[Row]:
             await _block(call, 3)
         for repeat in range(repeats):
             order = list(sides.items())
+            progress.note(f"repeat {repeat + 1}/{repeats}")
             for name, call in order if repeat % 2 == 0 else reversed(order):
                 times[name].append(await _block(call, calls))
     ms = {name: summarize(t).median * 1e3 for name, t in times.items()}

@@ -36,7 +36,7 @@ import httpx
 from klaviyo_campaigns._generated.operations import STABLE_OPERATIONS
 from klaviyo_campaigns._limits import Bucket, Limiter, WindowLimiter
 
-from . import processes
+from . import processes, progress
 from .clients import FILTER, LIMITS, sdk
 from .table import Row, summarize
 
@@ -132,14 +132,16 @@ async def worker(config: dict[str, Any]) -> dict[str, Any]:
 # -- the measurements --------------------------------------------------------------------------
 
 
-def run_processes(base_url: str, redis_url: str) -> tuple[list[float], int, list[str]]:
+def run_processes(
+    base_url: str, redis_url: str, *, speedup: float = SPEEDUP, calls: int = CALLS_EACH
+) -> tuple[list[float], int, list[str]]:
     """4 workers started together; all their send times, their 429s and failures."""
     config = {
         "base_url": base_url,
         "redis_url": redis_url,
         "prefix": f"bench:{uuid.uuid4().hex[:8]}:",
-        "speedup": SPEEDUP,
-        "calls": CALLS_EACH,
+        "speedup": speedup,
+        "calls": calls,
     }
     procs = [
         subprocess.Popen(
@@ -174,9 +176,9 @@ def run_processes(base_url: str, redis_url: str) -> tuple[list[float], int, list
     )
 
 
-def steady_ratios(sent: list[float]) -> list[float]:
+def steady_ratios(sent: list[float], speedup: float = SPEEDUP) -> list[float]:
     """Achieved/allowed over whole steady windows after the first (row 4's metric)."""
-    steady, window = OPERATION.steady, 60.0 / SPEEDUP
+    steady, window = OPERATION.steady, 60.0 / speedup
     allowed = steady / window
     return [
         steady / (sent[k + steady] - sent[k]) / allowed
@@ -213,20 +215,24 @@ async def acquire_latency(redis_url: str, repeats: int = 5) -> tuple[list[float]
     return shared, local
 
 
-def rows() -> list[Row]:
-    """The table rows of this benchmark (called by ``python -m bench``)."""
+def rows(*, quick: bool = False) -> list[Row]:
+    """The table rows of this benchmark (called by ``python -m bench``); ``quick``: a faster
+    clock (x40) and 120 calls per process, a harness check."""
+    speedup, calls = (4 * SPEEDUP, 120) if quick else (SPEEDUP, CALLS_EACH)
     with (
         redis_server() as redis_url,
-        processes.fake_server(campaigns=1, rate_limits=True, speedup=SPEEDUP) as fake,
+        processes.fake_server(campaigns=1, rate_limits=True, speedup=speedup) as fake,
     ):
-        sent, throttled, failures = run_processes(fake.url, redis_url)
-        shared, local = asyncio.run(acquire_latency(redis_url))
-    ratio = summarize(steady_ratios(sent))
+        progress.note(f"{PROCESSES} processes x {calls} calls through one Redis")
+        sent, throttled, failures = run_processes(fake.url, redis_url, speedup=speedup, calls=calls)
+        progress.note("acquire latency, Redis vs in-process")
+        shared, local = asyncio.run(acquire_latency(redis_url, repeats=2 if quick else 5))
+    ratio = summarize(steady_ratios(sent, speedup))
     extra = summarize([(s - w) * 1e6 for s, w in zip(shared, local, strict=True)])
     return [
         Row(
-            f"6. Redis limiter, {PROCESSES} processes x {CALLS_EACH} tasks, one key vs fake at "
-            f"10/s+150/min (x{SPEEDUP:g}): achieved / allowed",
+            f"6. Redis limiter, {PROCESSES} processes x {calls} tasks, one key vs fake at "
+            f"10/s+150/min (x{speedup:g}): achieved / allowed",
             f"{ratio.median:.3f}",
             ratio.spread("{:.3f}"),
             f">= {GOAL}, 0 x 429",

@@ -28,10 +28,12 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-
-from aiolimiter import AsyncLimiter
+from typing import TYPE_CHECKING
 
 from ._limits import Bucket, WindowLimiter, _BucketState
+
+if TYPE_CHECKING:  # aiolimiter (and the importlib.metadata it reads) loads on first use
+    from aiolimiter import AsyncLimiter
 
 __all__ = ["PacedLimiter"]
 
@@ -119,6 +121,8 @@ class PacedLimiter(WindowLimiter):
         # holds throughout.
         pacers = self._pacers.get(bucket.key)
         if pacers is None or (pacers.burst, pacers.steady) != (bucket.burst, bucket.steady):
+            from aiolimiter import AsyncLimiter
+
             pacers = self._pacers[bucket.key] = _Pacers(
                 bucket.burst,
                 bucket.steady,

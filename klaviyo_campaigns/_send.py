@@ -83,14 +83,14 @@ class Sender:
         self, operation: Operation, request: dict[str, Any], parse: Callable[[Any], T]
     ) -> T:
         """Run one operation and return its parsed model, or raise a ``KlaviyoError``."""
-        response = await self._exchange(operation, request)
+        response = _unbound(await self._exchange(operation, request))
         return _parse(operation, response, parse)
 
     async def send_raw(
         self, operation: Operation, request: dict[str, Any], parse: Callable[[Any], T]
     ) -> Response[T]:
         """Run one operation and return status, headers, content and the parsed model."""
-        response = await self._exchange(operation, request)
+        response = _unbound(await self._exchange(operation, request))
         return Response(
             status_code=HTTPStatus(response.status_code),
             content=response.content,
@@ -408,6 +408,19 @@ def _status_error(operation: Operation, response: httpx.Response) -> APIStatusEr
         path=operation.path,
         headers=response.headers,
     )
+
+
+def _unbound(response: httpx.Response) -> httpx.Response:
+    """The read response, freed by reference counting once dropped.
+
+    ``httpx.AsyncClient.send`` leaves a cycle (the response's stream refers back to the
+    response), so every answer, body included, waited for the cyclic garbage collector: by then
+    usually in its oldest generation, collected rarely. Listing held hundreds of KB of pages
+    that way. The body is read and its stream closed; a stream of the same bytes breaks the
+    cycle.
+    """
+    response.stream = httpx.ByteStream(response.content)
+    return response
 
 
 def _parse(operation: Operation, response: httpx.Response, parse: Callable[[Any], T]) -> T:

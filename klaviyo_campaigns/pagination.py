@@ -24,7 +24,7 @@ import asyncio
 import inspect
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any, Generic, ParamSpec, Protocol, TypeVar
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 from .errors import ValidationError
 
@@ -48,7 +48,10 @@ def next_cursor(page: object) -> str | None:
     url = getattr(links, "next_", None)
     if not isinstance(url, str) or not url:
         return None
-    cursors = parse_qs(urlsplit(url).query).get("page[cursor]")
+    # Not ``urlsplit``: it caches its last 128 URLs, and every page's URL is new (that cache
+    # held a few hundred bytes per page until it filled).
+    query = url.partition("#")[0].partition("?")[2]
+    cursors = parse_qs(query).get("page[cursor]")
     return cursors[0] if cursors else None
 
 
