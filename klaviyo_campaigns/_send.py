@@ -108,13 +108,13 @@ class Sender:
 
     def _build(self, operation: Operation, request: dict[str, Any]) -> httpx.Request:
         headers = {**self._headers, "revision": operation.revision, **request.get("headers", {})}
-        if "json" in request:
+        if "content" in request:
             headers["Content-Type"] = JSON_API
         return self._http.build_request(
             operation.method,
             self._base_url + request["url"],
             params=request.get("params"),
-            json=request.get("json"),
+            content=request.get("content"),
             headers=headers,
             timeout=request.get("timeout", httpx.USE_CLIENT_DEFAULT),
         )
@@ -138,7 +138,9 @@ class Sender:
 
     async def _exchange(self, operation: Operation, request: dict[str, Any]) -> httpx.Response:
         """One call: checked, then sent (``_attempts``), ended by ``aclose`` if it comes first."""
-        _check(operation, request)
+        content = _check(operation, request)
+        if content is not None:  # encoded once, here, for every attempt
+            request = {**request, "content": content}
         if self._closed:
             raise ClientClosedError("the client is closed", **_where(operation))
         task = asyncio.current_task()
@@ -169,7 +171,6 @@ class Sender:
         bucket = self._bucket(operation)
         deadline = time.monotonic() + self._retry_deadline
         attempt = 0
-        maybe_applied = False  # did an earlier attempt of this call possibly reach Klaviyo?
         maybe_sent_at: float | None = None  # when the last attempt that may have applied was sent
         while True:
             await self._limiter.acquire(bucket)
@@ -196,12 +197,15 @@ class Sender:
             if _retry.may_have_been_applied(failure):
                 maybe_sent_at = sent_at
             decision = _retry.decide(
-                operation.id, operation.method, failure, earlier_may_be_applied=maybe_applied
+                operation.id, operation.method, failure, earlier_may_be_applied=call.maybe_applied
             )
             wait = self._wait(attempt, response)
             if decision is _retry.Decision.RETRY and not self._may_retry(attempt, wait, deadline):
                 decision = _retry.give_up(
-                    operation.id, operation.method, failure, earlier_may_be_applied=maybe_applied
+                    operation.id,
+                    operation.method,
+                    failure,
+                    earlier_may_be_applied=call.maybe_applied,
                 )
             if failure == 429:
                 # Klaviyo said stop: every task sending to this bucket waits, not only this one.
@@ -210,8 +214,8 @@ class Sender:
                 self._log(operation, outcome, attempt, wait)
                 if failure != 429:
                     await asyncio.sleep(wait)
-                maybe_applied = maybe_applied or _retry.may_have_been_applied(failure)
-                call.maybe_applied = maybe_applied
+                # Did an earlier attempt of this call possibly reach Klaviyo? (aclose reads it too)
+                call.maybe_applied = call.maybe_applied or _retry.may_have_been_applied(failure)
                 attempt += 1
                 continue
             self._log(operation, outcome, attempt, None)
@@ -331,8 +335,9 @@ def _closed_error(operation: Operation, call: _Call) -> KlaviyoError:
     return error
 
 
-def _check(operation: Operation, request: dict[str, Any]) -> None:
-    """Refuse, before anything is sent, what the generated code passes through unchecked."""
+def _check(operation: Operation, request: dict[str, Any]) -> bytes | None:
+    """Refuse, before anything is sent, what the generated code passes through unchecked; the
+    JSON body encoded as httpx would encode it (strict JSON, UTF-8), if there is one."""
     params = request.get("params") or {}
     cursor = params.get("page[cursor]")
     if cursor is not None and (not isinstance(cursor, str) or not cursor):
@@ -347,23 +352,24 @@ def _check(operation: Operation, request: dict[str, Any]) -> None:
             raise ValidationError(
                 f"page_size: {size} is outside {low}..{high}, the bounds of {operation.id}"
             )
-    if "json" in request:
-        try:  # as httpx encodes it: strict JSON, UTF-8
-            json.dumps(request["json"], ensure_ascii=False, allow_nan=False).encode()
-        except UnicodeEncodeError:
-            raise ValidationError(
-                "body: holds a string that is not valid Unicode (a lone surrogate)"
-            ) from None
-        except ValueError:
-            raise ValidationError(
-                "body: holds a number JSON cannot carry (NaN or infinity)"
-            ) from None
-        except TypeError as exc:
-            raise ValidationError(f"body: holds a value JSON cannot carry ({exc})") from None
+    if request.get("json") is None:  # as httpx's json=None: no body
+        return None
+    try:
+        return json.dumps(
+            request["json"], ensure_ascii=False, separators=(",", ":"), allow_nan=False
+        ).encode()
+    except UnicodeEncodeError:
+        raise ValidationError(
+            "body: holds a string that is not valid Unicode (a lone surrogate)"
+        ) from None
+    except ValueError:
+        raise ValidationError("body: holds a number JSON cannot carry (NaN or infinity)") from None
+    except TypeError as exc:
+        raise ValidationError(f"body: holds a value JSON cannot carry ({exc})") from None
 
 
 def _transport_error(operation: Operation, exc: httpx.TransportError) -> TransportError:
-    where = {"operation": operation.id, "method": operation.method, "path": operation.path}
+    where = _where(operation)
     what = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     if isinstance(exc, httpx.TimeoutException):
         return TimeoutError(what, **where)
@@ -426,7 +432,7 @@ def _unbound(response: httpx.Response) -> httpx.Response:
 def _parse(operation: Operation, response: httpx.Response, parse: Callable[[Any], T]) -> T:
     if response.status_code >= 400:
         raise _status_error(operation, response)
-    where = {"operation": operation.id, "method": operation.method, "path": operation.path}
+    where = _where(operation)
     if response.status_code == 204 or not response.content:
         try:
             return parse(None)
