@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import httpx
 
 from . import _retry
-from ._core import Operation, Response
+from ._core import Operation, Response, origin
 from ._generated.operations import OPERATIONS
 from ._headroom import RateLimitSnapshot, parse_rate_limit_headers
 from ._limits import Bucket, Limiter
@@ -447,7 +447,7 @@ def _parse(operation: Operation, response: httpx.Response, parse: Callable[[Any]
             f"HTTP {response.status_code} body is not JSON", **where
         ) from exc
     try:
-        return parse(body)
+        parsed = parse(body)
     except KeyError as exc:  # the generated MissingFieldError also names the model
         model = getattr(exc, "model", None)
         raise ResponseValidationError(
@@ -456,3 +456,7 @@ def _parse(operation: Operation, response: httpx.Response, parse: Callable[[Any]
         ) from exc
     except (TypeError, ValueError, AttributeError) as exc:
         raise ResponseValidationError(f"response does not match the spec: {exc}", **where) from exc
+    # Models parse a field when it is first read: one that does not parse raises then, as a
+    # ResponseValidationError naming this operation and the field's path.
+    origin(parsed, operation)
+    return parsed

@@ -27,7 +27,7 @@ from typing import Any, Protocol, TypeAlias, TypeVar
 
 import attrs
 
-from ._core import Unset
+from ._core import Unset, checked
 from ._generated.operations import PRE_REVISION, STABLE_REVISION
 from ._generated.pre.models.audience_response_object_resource import (
     AudienceResponseObjectResource as PreAudience,
@@ -413,7 +413,7 @@ def _typed(resource: Resource, cls: type[M]) -> M:
         return resource.model
     try:
         parse: Callable[[Mapping[str, Any]], M] = cls.from_dict  # type: ignore[attr-defined]
-        return parse(resource.raw)
+        return checked(parse(resource.raw))  # parsed whole: models parse fields when read
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ValidationError(
             f"{resource.type} {resource.id} does not parse as {cls.__name__}: {exc!r}"
@@ -470,7 +470,7 @@ def _resource(item: object, models: Mapping[str, Any]) -> Resource | None:
     # item may arrive as another type's model: re-read it as the class of its own type.
     if cls is not None and not isinstance(model, cls):
         try:
-            model = cls.from_dict(raw)
+            model = checked(cls.from_dict(raw))  # parsed whole, as the union tried it
         except (KeyError, TypeError, ValueError, AttributeError):
             model = None
     return Resource(type=key[0], id=key[1], raw=raw, model=model)

@@ -8,13 +8,13 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document
+from ..types import UNREAD, UNSET, Lazy, Unset, document, peek
 
 T = TypeVar("T", bound="CampaignRecipientEstimationResponseObjectResourceAttributes")
 
 
 @_attrs_define
-class CampaignRecipientEstimationResponseObjectResourceAttributes:
+class CampaignRecipientEstimationResponseObjectResourceAttributes(Lazy):
     """
     Attributes:
         estimated_recipient_count (int | Unset): The estimated number of unique recipients the campaign will send to
@@ -27,7 +27,25 @@ class CampaignRecipientEstimationResponseObjectResourceAttributes:
         estimated_recipient_count = self.estimated_recipient_count
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if estimated_recipient_count is not UNSET:
+            field_dict["estimated_recipient_count"] = estimated_recipient_count
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = document(cls, src_dict)
+
+        estimated_recipient_count = d.get("estimated_recipient_count", UNSET)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if estimated_recipient_count is not UNSET:
             field_dict["estimated_recipient_count"] = estimated_recipient_count
@@ -37,13 +55,13 @@ class CampaignRecipientEstimationResponseObjectResourceAttributes:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = document(cls, src_dict)
-        estimated_recipient_count = d.pop("estimated_recipient_count", UNSET)
 
-        campaign_recipient_estimation_response_object_resource_attributes = cls(
-            estimated_recipient_count=estimated_recipient_count,
+        campaign_recipient_estimation_response_object_resource_attributes = cls.__new__(cls)
+        campaign_recipient_estimation_response_object_resource_attributes._lazy_src = d
+        campaign_recipient_estimation_response_object_resource_attributes._lazy_at = None
+        campaign_recipient_estimation_response_object_resource_attributes.estimated_recipient_count = d.get(
+            "estimated_recipient_count", UNSET
         )
-
-        campaign_recipient_estimation_response_object_resource_attributes.additional_properties = d
         return campaign_recipient_estimation_response_object_resource_attributes
 
     @property
@@ -61,3 +79,19 @@ class CampaignRecipientEstimationResponseObjectResourceAttributes:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN = frozenset(
+    {
+        "estimated_recipient_count",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+CampaignRecipientEstimationResponseObjectResourceAttributes._lazy_fields = {
+    "additional_properties": _field_additional_properties,
+}

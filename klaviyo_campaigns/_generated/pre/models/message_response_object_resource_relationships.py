@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document
+from ..types import UNREAD, UNSET, Lazy, Unset, document, peek, rendered
 
 if TYPE_CHECKING:
     from ..models.message_response_object_resource_relationships_campaign import (
@@ -26,7 +26,7 @@ T = TypeVar("T", bound="MessageResponseObjectResourceRelationships")
 
 
 @_attrs_define
-class MessageResponseObjectResourceRelationships:
+class MessageResponseObjectResourceRelationships(Lazy):
     """
     Attributes:
         campaign (MessageResponseObjectResourceRelationshipsCampaign | Unset):
@@ -42,20 +42,59 @@ class MessageResponseObjectResourceRelationships:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        campaign: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.campaign, Unset):
-            campaign = self.campaign.to_dict()
+        if not _loaded:
+            _load()
+        _campaign = peek(self, "campaign")
+        campaign = (
+            rendered(self, "campaign", _render_campaign)
+            if _campaign is UNREAD
+            else _json_campaign(_campaign)
+        )
 
-        campaign_audience: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.campaign_audience, Unset):
-            campaign_audience = self.campaign_audience.to_dict()
+        _campaign_audience = peek(self, "campaign_audience")
+        campaign_audience = (
+            rendered(self, "campaign_audience", _render_campaign_audience)
+            if _campaign_audience is UNREAD
+            else _json_campaign_audience(_campaign_audience)
+        )
 
-        campaign_variations: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.campaign_variations, Unset):
-            campaign_variations = self.campaign_variations.to_dict()
+        _campaign_variations = peek(self, "campaign_variations")
+        campaign_variations = (
+            rendered(self, "campaign_variations", _render_campaign_variations)
+            if _campaign_variations is UNREAD
+            else _json_campaign_variations(_campaign_variations)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if campaign is not UNSET:
+            field_dict["campaign"] = campaign
+        if campaign_audience is not UNSET:
+            field_dict["campaign-audience"] = campaign_audience
+        if campaign_variations is not UNSET:
+            field_dict["campaign-variations"] = campaign_variations
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = document(cls, src_dict)
+
+        campaign = _render_campaign(d)
+
+        campaign_audience = _render_campaign_audience(d)
+
+        campaign_variations = _render_campaign_variations(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if campaign is not UNSET:
             field_dict["campaign"] = campaign
@@ -69,42 +108,10 @@ class MessageResponseObjectResourceRelationships:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = document(cls, src_dict)
-        _campaign = d.pop("campaign", UNSET)
-        campaign: MessageResponseObjectResourceRelationshipsCampaign | Unset
-        if isinstance(_campaign, Unset):
-            campaign = UNSET
-        else:
-            campaign = MessageResponseObjectResourceRelationshipsCampaign.from_dict(_campaign)
 
-        _campaign_audience = d.pop("campaign-audience", UNSET)
-        campaign_audience: MessageResponseObjectResourceRelationshipsCampaignAudience | Unset
-        if isinstance(_campaign_audience, Unset):
-            campaign_audience = UNSET
-        else:
-            campaign_audience = (
-                MessageResponseObjectResourceRelationshipsCampaignAudience.from_dict(
-                    _campaign_audience
-                )
-            )
-
-        _campaign_variations = d.pop("campaign-variations", UNSET)
-        campaign_variations: MessageResponseObjectResourceRelationshipsCampaignVariations | Unset
-        if isinstance(_campaign_variations, Unset):
-            campaign_variations = UNSET
-        else:
-            campaign_variations = (
-                MessageResponseObjectResourceRelationshipsCampaignVariations.from_dict(
-                    _campaign_variations
-                )
-            )
-
-        message_response_object_resource_relationships = cls(
-            campaign=campaign,
-            campaign_audience=campaign_audience,
-            campaign_variations=campaign_variations,
-        )
-
-        message_response_object_resource_relationships.additional_properties = d
+        message_response_object_resource_relationships = cls.__new__(cls)
+        message_response_object_resource_relationships._lazy_src = d
+        message_response_object_resource_relationships._lazy_at = None
         return message_response_object_resource_relationships
 
     @property
@@ -124,14 +131,149 @@ class MessageResponseObjectResourceRelationships:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.message_response_object_resource_relationships_campaign import (
-    MessageResponseObjectResourceRelationshipsCampaign,  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global \
+        _loaded, \
+        MessageResponseObjectResourceRelationshipsCampaign, \
+        MessageResponseObjectResourceRelationshipsCampaignAudience, \
+        MessageResponseObjectResourceRelationshipsCampaignVariations
+    from ..models.message_response_object_resource_relationships_campaign import (
+        MessageResponseObjectResourceRelationshipsCampaign,
+    )
+    from ..models.message_response_object_resource_relationships_campaign_audience import (
+        MessageResponseObjectResourceRelationshipsCampaignAudience,
+    )
+    from ..models.message_response_object_resource_relationships_campaign_variations import (
+        MessageResponseObjectResourceRelationshipsCampaignVariations,
+    )
+
+    _loaded = True
+    MessageResponseObjectResourceRelationships._lazy_ready = True
+
+
+MessageResponseObjectResourceRelationships._lazy_ready = False
+MessageResponseObjectResourceRelationships._lazy_load = _load
+
+
+def _field_campaign(
+    d: dict[str, Any],
+) -> MessageResponseObjectResourceRelationshipsCampaign | Unset:
+    _campaign = d.get("campaign", UNSET)
+    campaign: MessageResponseObjectResourceRelationshipsCampaign | Unset
+    if isinstance(_campaign, Unset):
+        campaign = UNSET
+    else:
+        campaign = MessageResponseObjectResourceRelationshipsCampaign.from_dict(_campaign)
+
+    return campaign
+
+
+def _json_campaign(
+    value: MessageResponseObjectResourceRelationshipsCampaign | Unset,
+) -> dict[str, Any] | Unset:
+    campaign: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        campaign = value.to_dict()
+    return campaign
+
+
+def _render_campaign(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("campaign", UNSET)
+    return (
+        UNSET
+        if isinstance(value, Unset)
+        else MessageResponseObjectResourceRelationshipsCampaign._render(value)
+    )
+
+
+def _field_campaign_audience(
+    d: dict[str, Any],
+) -> MessageResponseObjectResourceRelationshipsCampaignAudience | Unset:
+    _campaign_audience = d.get("campaign-audience", UNSET)
+    campaign_audience: MessageResponseObjectResourceRelationshipsCampaignAudience | Unset
+    if isinstance(_campaign_audience, Unset):
+        campaign_audience = UNSET
+    else:
+        campaign_audience = MessageResponseObjectResourceRelationshipsCampaignAudience.from_dict(
+            _campaign_audience
+        )
+
+    return campaign_audience
+
+
+def _json_campaign_audience(
+    value: MessageResponseObjectResourceRelationshipsCampaignAudience | Unset,
+) -> dict[str, Any] | Unset:
+    campaign_audience: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        campaign_audience = value.to_dict()
+    return campaign_audience
+
+
+def _render_campaign_audience(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("campaign-audience", UNSET)
+    return (
+        UNSET
+        if isinstance(value, Unset)
+        else MessageResponseObjectResourceRelationshipsCampaignAudience._render(value)
+    )
+
+
+def _field_campaign_variations(
+    d: dict[str, Any],
+) -> MessageResponseObjectResourceRelationshipsCampaignVariations | Unset:
+    _campaign_variations = d.get("campaign-variations", UNSET)
+    campaign_variations: MessageResponseObjectResourceRelationshipsCampaignVariations | Unset
+    if isinstance(_campaign_variations, Unset):
+        campaign_variations = UNSET
+    else:
+        campaign_variations = (
+            MessageResponseObjectResourceRelationshipsCampaignVariations.from_dict(
+                _campaign_variations
+            )
+        )
+
+    return campaign_variations
+
+
+def _json_campaign_variations(
+    value: MessageResponseObjectResourceRelationshipsCampaignVariations | Unset,
+) -> dict[str, Any] | Unset:
+    campaign_variations: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        campaign_variations = value.to_dict()
+    return campaign_variations
+
+
+def _render_campaign_variations(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("campaign-variations", UNSET)
+    return (
+        UNSET
+        if isinstance(value, Unset)
+        else MessageResponseObjectResourceRelationshipsCampaignVariations._render(value)
+    )
+
+
+_KNOWN = frozenset(
+    {
+        "campaign",
+        "campaign-audience",
+        "campaign-variations",
+    }
 )
-from ..models.message_response_object_resource_relationships_campaign_audience import (
-    MessageResponseObjectResourceRelationshipsCampaignAudience,  # noqa: E402
-)
-from ..models.message_response_object_resource_relationships_campaign_variations import (
-    MessageResponseObjectResourceRelationshipsCampaignVariations,  # noqa: E402
-)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+MessageResponseObjectResourceRelationships._lazy_fields = {
+    "campaign": _field_campaign,
+    "campaign_audience": _field_campaign_audience,
+    "campaign_variations": _field_campaign_variations,
+    "additional_properties": _field_additional_properties,
+}

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document, missing
+from ..types import UNREAD, UNSET, Lazy, Unset, document, missing, peek, rendered
 
 if TYPE_CHECKING:
     from ..models.object_links import ObjectLinks
@@ -22,7 +22,7 @@ T = TypeVar("T", bound="PatchAudienceResponseData")
 
 
 @_attrs_define
-class PatchAudienceResponseData:
+class PatchAudienceResponseData(Lazy):
     """
     Attributes:
         attributes (PatchAudienceResponseDataAttributes):
@@ -40,20 +40,75 @@ class PatchAudienceResponseData:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        attributes = self.attributes.to_dict()
+        if not _loaded:
+            _load()
+        _attributes = peek(self, "attributes")
+        attributes = (
+            rendered(self, "attributes", _render_attributes)
+            if _attributes is UNREAD
+            else _json_attributes(_attributes)
+        )
 
         id = self.id
 
-        links = self.links.to_dict()
+        _links = peek(self, "links")
+        links = rendered(self, "links", _render_links) if _links is UNREAD else _json_links(_links)
 
         type_ = self.type_
 
-        relationships: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.relationships, Unset):
-            relationships = self.relationships.to_dict()
+        _relationships = peek(self, "relationships")
+        relationships = (
+            rendered(self, "relationships", _render_relationships)
+            if _relationships is UNREAD
+            else _json_relationships(_relationships)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "attributes": attributes,
+                "id": id,
+                "links": links,
+                "type": type_,
+            }
+        )
+        if relationships is not UNSET:
+            field_dict["relationships"] = relationships
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = document(cls, src_dict)
+        if "attributes" not in d:
+            missing(cls, "attributes")
+        if "id" not in d:
+            missing(cls, "id")
+        if "links" not in d:
+            missing(cls, "links")
+        if "type" not in d:
+            missing(cls, "type")
+        type_ = cast("Literal['campaign-audience']", d["type"])
+        if type_ != "campaign-audience":
+            raise ValueError(f"type must match const 'campaign-audience', got '{type_}'")
+
+        attributes = _render_attributes(d)
+
+        id = d["id"]
+
+        links = _render_links(d)
+
+        relationships = _render_relationships(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "attributes": attributes,
@@ -70,36 +125,23 @@ class PatchAudienceResponseData:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = document(cls, src_dict)
-        attributes = PatchAudienceResponseDataAttributes.from_dict(
-            d.pop("attributes") if "attributes" in d else missing(cls, "attributes")
-        )
-
-        id = d.pop("id") if "id" in d else missing(cls, "id")
-
-        links = ObjectLinks.from_dict(d.pop("links") if "links" in d else missing(cls, "links"))
-
-        type_ = cast(
-            Literal["campaign-audience"], (d.pop("type") if "type" in d else missing(cls, "type"))
-        )
+        if "attributes" not in d:
+            missing(cls, "attributes")
+        if "id" not in d:
+            missing(cls, "id")
+        if "links" not in d:
+            missing(cls, "links")
+        if "type" not in d:
+            missing(cls, "type")
+        type_ = cast("Literal['campaign-audience']", d["type"])
         if type_ != "campaign-audience":
             raise ValueError(f"type must match const 'campaign-audience', got '{type_}'")
 
-        _relationships = d.pop("relationships", UNSET)
-        relationships: PatchAudienceResponseDataRelationships | Unset
-        if isinstance(_relationships, Unset):
-            relationships = UNSET
-        else:
-            relationships = PatchAudienceResponseDataRelationships.from_dict(_relationships)
-
-        patch_audience_response_data = cls(
-            attributes=attributes,
-            id=id,
-            links=links,
-            type_=type_,
-            relationships=relationships,
-        )
-
-        patch_audience_response_data.additional_properties = d
+        patch_audience_response_data = cls.__new__(cls)
+        patch_audience_response_data._lazy_src = d
+        patch_audience_response_data._lazy_at = None
+        patch_audience_response_data.id = d["id"]
+        patch_audience_response_data.type_ = type_
         return patch_audience_response_data
 
     @property
@@ -119,10 +161,106 @@ class PatchAudienceResponseData:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.object_links import ObjectLinks  # noqa: E402
-from ..models.patch_audience_response_data_attributes import PatchAudienceResponseDataAttributes  # noqa: E402
-from ..models.patch_audience_response_data_relationships import (
-    PatchAudienceResponseDataRelationships,  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global \
+        _loaded, \
+        ObjectLinks, \
+        PatchAudienceResponseDataAttributes, \
+        PatchAudienceResponseDataRelationships
+    from ..models.object_links import ObjectLinks
+    from ..models.patch_audience_response_data_attributes import PatchAudienceResponseDataAttributes
+    from ..models.patch_audience_response_data_relationships import (
+        PatchAudienceResponseDataRelationships,
+    )
+
+    _loaded = True
+    PatchAudienceResponseData._lazy_ready = True
+
+
+PatchAudienceResponseData._lazy_ready = False
+PatchAudienceResponseData._lazy_load = _load
+
+
+def _field_attributes(d: dict[str, Any]) -> PatchAudienceResponseDataAttributes:
+    attributes = PatchAudienceResponseDataAttributes.from_dict(d["attributes"])
+
+    return attributes
+
+
+def _json_attributes(value: PatchAudienceResponseDataAttributes) -> dict[str, Any]:
+    attributes = value.to_dict()
+    return attributes
+
+
+def _render_attributes(d: dict[str, Any]) -> dict[str, Any]:
+    return PatchAudienceResponseDataAttributes._render(d["attributes"])
+
+
+def _field_links(d: dict[str, Any]) -> ObjectLinks:
+    links = ObjectLinks.from_dict(d["links"])
+
+    return links
+
+
+def _json_links(value: ObjectLinks) -> dict[str, Any]:
+    links = value.to_dict()
+    return links
+
+
+def _render_links(d: dict[str, Any]) -> dict[str, Any]:
+    return ObjectLinks._render(d["links"])
+
+
+def _field_relationships(d: dict[str, Any]) -> PatchAudienceResponseDataRelationships | Unset:
+    _relationships = d.get("relationships", UNSET)
+    relationships: PatchAudienceResponseDataRelationships | Unset
+    if isinstance(_relationships, Unset):
+        relationships = UNSET
+    else:
+        relationships = PatchAudienceResponseDataRelationships.from_dict(_relationships)
+
+    return relationships
+
+
+def _json_relationships(
+    value: PatchAudienceResponseDataRelationships | Unset,
+) -> dict[str, Any] | Unset:
+    relationships: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        relationships = value.to_dict()
+    return relationships
+
+
+def _render_relationships(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("relationships", UNSET)
+    return (
+        UNSET if isinstance(value, Unset) else PatchAudienceResponseDataRelationships._render(value)
+    )
+
+
+_KNOWN = frozenset(
+    {
+        "attributes",
+        "id",
+        "links",
+        "type",
+        "relationships",
+    }
 )
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+PatchAudienceResponseData._lazy_consts = (("type", "campaign-audience"),)
+PatchAudienceResponseData._lazy_fields = {
+    "attributes": _field_attributes,
+    "links": _field_links,
+    "relationships": _field_relationships,
+    "additional_properties": _field_additional_properties,
+}

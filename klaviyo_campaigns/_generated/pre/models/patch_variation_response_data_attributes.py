@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import document, missing
+from ..types import UNREAD, Lazy, document, missing, peek, rendered
 
 if TYPE_CHECKING:
     from ..models.variation_definition import VariationDefinition
@@ -19,7 +19,7 @@ T = TypeVar("T", bound="PatchVariationResponseDataAttributes")
 
 
 @_attrs_define
-class PatchVariationResponseDataAttributes:
+class PatchVariationResponseDataAttributes(Lazy):
     """
     Attributes:
         created (datetime.datetime):  Example: 2022-11-08T00:00:00+00:00.
@@ -33,14 +33,65 @@ class PatchVariationResponseDataAttributes:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        created = self.created.isoformat()
+        if not _loaded:
+            _load()
+        _created = peek(self, "created")
+        created = (
+            rendered(self, "created", _render_created)
+            if _created is UNREAD
+            else _json_created(_created)
+        )
 
-        definition = self.definition.to_dict()
+        _definition = peek(self, "definition")
+        definition = (
+            rendered(self, "definition", _render_definition)
+            if _definition is UNREAD
+            else _json_definition(_definition)
+        )
 
-        updated = self.updated.isoformat()
+        _updated = peek(self, "updated")
+        updated = (
+            rendered(self, "updated", _render_updated)
+            if _updated is UNREAD
+            else _json_updated(_updated)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "created": created,
+                "definition": definition,
+                "updated": updated,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = document(cls, src_dict)
+        if "created" not in d:
+            missing(cls, "created")
+        if "definition" not in d:
+            missing(cls, "definition")
+        if "updated" not in d:
+            missing(cls, "updated")
+
+        created = _render_created(d)
+
+        definition = _render_definition(d)
+
+        updated = _render_updated(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "created": created,
@@ -54,25 +105,16 @@ class PatchVariationResponseDataAttributes:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = document(cls, src_dict)
-        created = datetime.datetime.fromisoformat(
-            d.pop("created") if "created" in d else missing(cls, "created")
-        )
+        if "created" not in d:
+            missing(cls, "created")
+        if "definition" not in d:
+            missing(cls, "definition")
+        if "updated" not in d:
+            missing(cls, "updated")
 
-        definition = VariationDefinition.from_dict(
-            d.pop("definition") if "definition" in d else missing(cls, "definition")
-        )
-
-        updated = datetime.datetime.fromisoformat(
-            d.pop("updated") if "updated" in d else missing(cls, "updated")
-        )
-
-        patch_variation_response_data_attributes = cls(
-            created=created,
-            definition=definition,
-            updated=updated,
-        )
-
-        patch_variation_response_data_attributes.additional_properties = d
+        patch_variation_response_data_attributes = cls.__new__(cls)
+        patch_variation_response_data_attributes._lazy_src = d
+        patch_variation_response_data_attributes._lazy_at = None
         return patch_variation_response_data_attributes
 
     @property
@@ -92,6 +134,83 @@ class PatchVariationResponseDataAttributes:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.variation_definition import VariationDefinition  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, VariationDefinition
+    from ..models.variation_definition import VariationDefinition
+
+    _loaded = True
+    PatchVariationResponseDataAttributes._lazy_ready = True
+
+
+PatchVariationResponseDataAttributes._lazy_ready = False
+PatchVariationResponseDataAttributes._lazy_load = _load
+
+
+def _field_created(d: dict[str, Any]) -> datetime.datetime:
+    created = datetime.datetime.fromisoformat(d["created"])
+
+    return created
+
+
+def _json_created(value: datetime.datetime) -> str:
+    created = value.isoformat()
+    return created
+
+
+def _render_created(d: dict[str, Any]) -> str:
+    return _json_created(_field_created(d))
+
+
+def _field_definition(d: dict[str, Any]) -> VariationDefinition:
+    definition = VariationDefinition.from_dict(d["definition"])
+
+    return definition
+
+
+def _json_definition(value: VariationDefinition) -> dict[str, Any]:
+    definition = value.to_dict()
+    return definition
+
+
+def _render_definition(d: dict[str, Any]) -> dict[str, Any]:
+    return VariationDefinition._render(d["definition"])
+
+
+def _field_updated(d: dict[str, Any]) -> datetime.datetime:
+    updated = datetime.datetime.fromisoformat(d["updated"])
+
+    return updated
+
+
+def _json_updated(value: datetime.datetime) -> str:
+    updated = value.isoformat()
+    return updated
+
+
+def _render_updated(d: dict[str, Any]) -> str:
+    return _json_updated(_field_updated(d))
+
+
+_KNOWN = frozenset(
+    {
+        "created",
+        "definition",
+        "updated",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+PatchVariationResponseDataAttributes._lazy_fields = {
+    "created": _field_created,
+    "definition": _field_definition,
+    "updated": _field_updated,
+    "additional_properties": _field_additional_properties,
+}

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document
+from ..types import UNREAD, UNSET, Lazy, Unset, document, peek, rendered
 
 if TYPE_CHECKING:
     from ..models.post_audience_response_data_relationships_campaign import (
@@ -23,7 +23,7 @@ T = TypeVar("T", bound="PostAudienceResponseDataRelationships")
 
 
 @_attrs_define
-class PostAudienceResponseDataRelationships:
+class PostAudienceResponseDataRelationships(Lazy):
     """
     Attributes:
         campaign (PostAudienceResponseDataRelationshipsCampaign | Unset):
@@ -35,16 +35,48 @@ class PostAudienceResponseDataRelationships:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        campaign: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.campaign, Unset):
-            campaign = self.campaign.to_dict()
+        if not _loaded:
+            _load()
+        _campaign = peek(self, "campaign")
+        campaign = (
+            rendered(self, "campaign", _render_campaign)
+            if _campaign is UNREAD
+            else _json_campaign(_campaign)
+        )
 
-        campaign_messages: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.campaign_messages, Unset):
-            campaign_messages = self.campaign_messages.to_dict()
+        _campaign_messages = peek(self, "campaign_messages")
+        campaign_messages = (
+            rendered(self, "campaign_messages", _render_campaign_messages)
+            if _campaign_messages is UNREAD
+            else _json_campaign_messages(_campaign_messages)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if campaign is not UNSET:
+            field_dict["campaign"] = campaign
+        if campaign_messages is not UNSET:
+            field_dict["campaign-messages"] = campaign_messages
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = document(cls, src_dict)
+
+        campaign = _render_campaign(d)
+
+        campaign_messages = _render_campaign_messages(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if campaign is not UNSET:
             field_dict["campaign"] = campaign
@@ -56,28 +88,10 @@ class PostAudienceResponseDataRelationships:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = document(cls, src_dict)
-        _campaign = d.pop("campaign", UNSET)
-        campaign: PostAudienceResponseDataRelationshipsCampaign | Unset
-        if isinstance(_campaign, Unset):
-            campaign = UNSET
-        else:
-            campaign = PostAudienceResponseDataRelationshipsCampaign.from_dict(_campaign)
 
-        _campaign_messages = d.pop("campaign-messages", UNSET)
-        campaign_messages: PostAudienceResponseDataRelationshipsCampaignMessages | Unset
-        if isinstance(_campaign_messages, Unset):
-            campaign_messages = UNSET
-        else:
-            campaign_messages = PostAudienceResponseDataRelationshipsCampaignMessages.from_dict(
-                _campaign_messages
-            )
-
-        post_audience_response_data_relationships = cls(
-            campaign=campaign,
-            campaign_messages=campaign_messages,
-        )
-
-        post_audience_response_data_relationships.additional_properties = d
+        post_audience_response_data_relationships = cls.__new__(cls)
+        post_audience_response_data_relationships._lazy_src = d
+        post_audience_response_data_relationships._lazy_at = None
         return post_audience_response_data_relationships
 
     @property
@@ -97,11 +111,106 @@ class PostAudienceResponseDataRelationships:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.post_audience_response_data_relationships_campaign import (
-    PostAudienceResponseDataRelationshipsCampaign,  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global \
+        _loaded, \
+        PostAudienceResponseDataRelationshipsCampaign, \
+        PostAudienceResponseDataRelationshipsCampaignMessages
+    from ..models.post_audience_response_data_relationships_campaign import (
+        PostAudienceResponseDataRelationshipsCampaign,
+    )
+    from ..models.post_audience_response_data_relationships_campaign_messages import (
+        PostAudienceResponseDataRelationshipsCampaignMessages,
+    )
+
+    _loaded = True
+    PostAudienceResponseDataRelationships._lazy_ready = True
+
+
+PostAudienceResponseDataRelationships._lazy_ready = False
+PostAudienceResponseDataRelationships._lazy_load = _load
+
+
+def _field_campaign(d: dict[str, Any]) -> PostAudienceResponseDataRelationshipsCampaign | Unset:
+    _campaign = d.get("campaign", UNSET)
+    campaign: PostAudienceResponseDataRelationshipsCampaign | Unset
+    if isinstance(_campaign, Unset):
+        campaign = UNSET
+    else:
+        campaign = PostAudienceResponseDataRelationshipsCampaign.from_dict(_campaign)
+
+    return campaign
+
+
+def _json_campaign(
+    value: PostAudienceResponseDataRelationshipsCampaign | Unset,
+) -> dict[str, Any] | Unset:
+    campaign: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        campaign = value.to_dict()
+    return campaign
+
+
+def _render_campaign(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("campaign", UNSET)
+    return (
+        UNSET
+        if isinstance(value, Unset)
+        else PostAudienceResponseDataRelationshipsCampaign._render(value)
+    )
+
+
+def _field_campaign_messages(
+    d: dict[str, Any],
+) -> PostAudienceResponseDataRelationshipsCampaignMessages | Unset:
+    _campaign_messages = d.get("campaign-messages", UNSET)
+    campaign_messages: PostAudienceResponseDataRelationshipsCampaignMessages | Unset
+    if isinstance(_campaign_messages, Unset):
+        campaign_messages = UNSET
+    else:
+        campaign_messages = PostAudienceResponseDataRelationshipsCampaignMessages.from_dict(
+            _campaign_messages
+        )
+
+    return campaign_messages
+
+
+def _json_campaign_messages(
+    value: PostAudienceResponseDataRelationshipsCampaignMessages | Unset,
+) -> dict[str, Any] | Unset:
+    campaign_messages: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        campaign_messages = value.to_dict()
+    return campaign_messages
+
+
+def _render_campaign_messages(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("campaign-messages", UNSET)
+    return (
+        UNSET
+        if isinstance(value, Unset)
+        else PostAudienceResponseDataRelationshipsCampaignMessages._render(value)
+    )
+
+
+_KNOWN = frozenset(
+    {
+        "campaign",
+        "campaign-messages",
+    }
 )
-from ..models.post_audience_response_data_relationships_campaign_messages import (
-    PostAudienceResponseDataRelationshipsCampaignMessages,  # noqa: E402
-)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+PostAudienceResponseDataRelationships._lazy_fields = {
+    "campaign": _field_campaign,
+    "campaign_messages": _field_campaign_messages,
+    "additional_properties": _field_additional_properties,
+}

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document
+from ..types import UNREAD, UNSET, Lazy, Unset, document, peek, rendered
 
 if TYPE_CHECKING:
     from ..models.post_campaign_message_response_data_relationships_campaign import (
@@ -23,7 +23,7 @@ T = TypeVar("T", bound="PostCampaignMessageResponseDataRelationships")
 
 
 @_attrs_define
-class PostCampaignMessageResponseDataRelationships:
+class PostCampaignMessageResponseDataRelationships(Lazy):
     """
     Attributes:
         campaign (PostCampaignMessageResponseDataRelationshipsCampaign | Unset):
@@ -35,16 +35,48 @@ class PostCampaignMessageResponseDataRelationships:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        campaign: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.campaign, Unset):
-            campaign = self.campaign.to_dict()
+        if not _loaded:
+            _load()
+        _campaign = peek(self, "campaign")
+        campaign = (
+            rendered(self, "campaign", _render_campaign)
+            if _campaign is UNREAD
+            else _json_campaign(_campaign)
+        )
 
-        template: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.template, Unset):
-            template = self.template.to_dict()
+        _template = peek(self, "template")
+        template = (
+            rendered(self, "template", _render_template)
+            if _template is UNREAD
+            else _json_template(_template)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if campaign is not UNSET:
+            field_dict["campaign"] = campaign
+        if template is not UNSET:
+            field_dict["template"] = template
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = document(cls, src_dict)
+
+        campaign = _render_campaign(d)
+
+        template = _render_template(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if campaign is not UNSET:
             field_dict["campaign"] = campaign
@@ -56,26 +88,10 @@ class PostCampaignMessageResponseDataRelationships:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = document(cls, src_dict)
-        _campaign = d.pop("campaign", UNSET)
-        campaign: PostCampaignMessageResponseDataRelationshipsCampaign | Unset
-        if isinstance(_campaign, Unset):
-            campaign = UNSET
-        else:
-            campaign = PostCampaignMessageResponseDataRelationshipsCampaign.from_dict(_campaign)
 
-        _template = d.pop("template", UNSET)
-        template: PostCampaignMessageResponseDataRelationshipsTemplate | Unset
-        if isinstance(_template, Unset):
-            template = UNSET
-        else:
-            template = PostCampaignMessageResponseDataRelationshipsTemplate.from_dict(_template)
-
-        post_campaign_message_response_data_relationships = cls(
-            campaign=campaign,
-            template=template,
-        )
-
-        post_campaign_message_response_data_relationships.additional_properties = d
+        post_campaign_message_response_data_relationships = cls.__new__(cls)
+        post_campaign_message_response_data_relationships._lazy_src = d
+        post_campaign_message_response_data_relationships._lazy_at = None
         return post_campaign_message_response_data_relationships
 
     @property
@@ -95,11 +111,106 @@ class PostCampaignMessageResponseDataRelationships:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.post_campaign_message_response_data_relationships_campaign import (
-    PostCampaignMessageResponseDataRelationshipsCampaign,  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global \
+        _loaded, \
+        PostCampaignMessageResponseDataRelationshipsCampaign, \
+        PostCampaignMessageResponseDataRelationshipsTemplate
+    from ..models.post_campaign_message_response_data_relationships_campaign import (
+        PostCampaignMessageResponseDataRelationshipsCampaign,
+    )
+    from ..models.post_campaign_message_response_data_relationships_template import (
+        PostCampaignMessageResponseDataRelationshipsTemplate,
+    )
+
+    _loaded = True
+    PostCampaignMessageResponseDataRelationships._lazy_ready = True
+
+
+PostCampaignMessageResponseDataRelationships._lazy_ready = False
+PostCampaignMessageResponseDataRelationships._lazy_load = _load
+
+
+def _field_campaign(
+    d: dict[str, Any],
+) -> PostCampaignMessageResponseDataRelationshipsCampaign | Unset:
+    _campaign = d.get("campaign", UNSET)
+    campaign: PostCampaignMessageResponseDataRelationshipsCampaign | Unset
+    if isinstance(_campaign, Unset):
+        campaign = UNSET
+    else:
+        campaign = PostCampaignMessageResponseDataRelationshipsCampaign.from_dict(_campaign)
+
+    return campaign
+
+
+def _json_campaign(
+    value: PostCampaignMessageResponseDataRelationshipsCampaign | Unset,
+) -> dict[str, Any] | Unset:
+    campaign: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        campaign = value.to_dict()
+    return campaign
+
+
+def _render_campaign(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("campaign", UNSET)
+    return (
+        UNSET
+        if isinstance(value, Unset)
+        else PostCampaignMessageResponseDataRelationshipsCampaign._render(value)
+    )
+
+
+def _field_template(
+    d: dict[str, Any],
+) -> PostCampaignMessageResponseDataRelationshipsTemplate | Unset:
+    _template = d.get("template", UNSET)
+    template: PostCampaignMessageResponseDataRelationshipsTemplate | Unset
+    if isinstance(_template, Unset):
+        template = UNSET
+    else:
+        template = PostCampaignMessageResponseDataRelationshipsTemplate.from_dict(_template)
+
+    return template
+
+
+def _json_template(
+    value: PostCampaignMessageResponseDataRelationshipsTemplate | Unset,
+) -> dict[str, Any] | Unset:
+    template: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        template = value.to_dict()
+    return template
+
+
+def _render_template(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("template", UNSET)
+    return (
+        UNSET
+        if isinstance(value, Unset)
+        else PostCampaignMessageResponseDataRelationshipsTemplate._render(value)
+    )
+
+
+_KNOWN = frozenset(
+    {
+        "campaign",
+        "template",
+    }
 )
-from ..models.post_campaign_message_response_data_relationships_template import (
-    PostCampaignMessageResponseDataRelationshipsTemplate,  # noqa: E402
-)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+PostCampaignMessageResponseDataRelationships._lazy_fields = {
+    "campaign": _field_campaign,
+    "template": _field_template,
+    "additional_properties": _field_additional_properties,
+}

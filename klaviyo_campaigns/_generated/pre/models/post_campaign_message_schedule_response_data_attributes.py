@@ -12,13 +12,13 @@ from attrs import field as _attrs_field
 from ..models.post_campaign_message_schedule_response_data_attributes_strategy import (
     PostCampaignMessageScheduleResponseDataAttributesStrategy,
 )
-from ..types import UNSET, Unset, document, missing
+from ..types import UNREAD, UNSET, Lazy, Unset, checked, document, missing, peek, rendered
 
 T = TypeVar("T", bound="PostCampaignMessageScheduleResponseDataAttributes")
 
 
 @_attrs_define
-class PostCampaignMessageScheduleResponseDataAttributes:
+class PostCampaignMessageScheduleResponseDataAttributes(Lazy):
     """
     Attributes:
         strategy (PostCampaignMessageScheduleResponseDataAttributesStrategy):
@@ -32,26 +32,59 @@ class PostCampaignMessageScheduleResponseDataAttributes:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        strategy = self.strategy.value
+        _strategy = peek(self, "strategy")
+        strategy = (
+            rendered(self, "strategy", _render_strategy)
+            if _strategy is UNREAD
+            else _json_strategy(_strategy)
+        )
 
-        send_date: None | str | Unset
-        if isinstance(self.send_date, Unset):
-            send_date = UNSET
-        elif isinstance(self.send_date, datetime.date):
-            send_date = self.send_date.isoformat()
-        else:
-            send_date = self.send_date
+        _send_date = peek(self, "send_date")
+        send_date = (
+            rendered(self, "send_date", _render_send_date)
+            if _send_date is UNREAD
+            else _json_send_date(_send_date)
+        )
 
-        send_time: None | str | Unset
-        if isinstance(self.send_time, Unset):
-            send_time = UNSET
-        elif isinstance(self.send_time, datetime.datetime):
-            send_time = self.send_time.isoformat()
-        else:
-            send_time = self.send_time
+        _send_time = peek(self, "send_time")
+        send_time = (
+            rendered(self, "send_time", _render_send_time)
+            if _send_time is UNREAD
+            else _json_send_time(_send_time)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "strategy": strategy,
+            }
+        )
+        if send_date is not UNSET:
+            field_dict["send_date"] = send_date
+        if send_time is not UNSET:
+            field_dict["send_time"] = send_time
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = document(cls, src_dict)
+        if "strategy" not in d:
+            missing(cls, "strategy")
+
+        strategy = _render_strategy(d)
+
+        send_date = _render_send_date(d)
+
+        send_time = _render_send_time(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "strategy": strategy,
@@ -67,51 +100,12 @@ class PostCampaignMessageScheduleResponseDataAttributes:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = document(cls, src_dict)
-        strategy = PostCampaignMessageScheduleResponseDataAttributesStrategy(
-            d.pop("strategy") if "strategy" in d else missing(cls, "strategy")
-        )
+        if "strategy" not in d:
+            missing(cls, "strategy")
 
-        def _parse_send_date(data: object) -> datetime.date | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                send_date_type_0 = datetime.date.fromisoformat(data)
-
-                return send_date_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.date | None | Unset, data)
-
-        send_date = _parse_send_date(d.pop("send_date", UNSET))
-
-        def _parse_send_time(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                send_time_type_0 = datetime.datetime.fromisoformat(data)
-
-                return send_time_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
-
-        send_time = _parse_send_time(d.pop("send_time", UNSET))
-
-        post_campaign_message_schedule_response_data_attributes = cls(
-            strategy=strategy,
-            send_date=send_date,
-            send_time=send_time,
-        )
-
-        post_campaign_message_schedule_response_data_attributes.additional_properties = d
+        post_campaign_message_schedule_response_data_attributes = cls.__new__(cls)
+        post_campaign_message_schedule_response_data_attributes._lazy_src = d
+        post_campaign_message_schedule_response_data_attributes._lazy_at = None
         return post_campaign_message_schedule_response_data_attributes
 
     @property
@@ -129,3 +123,109 @@ class PostCampaignMessageScheduleResponseDataAttributes:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+def _field_strategy(d: dict[str, Any]) -> PostCampaignMessageScheduleResponseDataAttributesStrategy:
+    strategy = PostCampaignMessageScheduleResponseDataAttributesStrategy._of(d["strategy"])
+
+    return strategy
+
+
+def _json_strategy(value: PostCampaignMessageScheduleResponseDataAttributesStrategy) -> str:
+    strategy = value.value
+    return strategy
+
+
+def _render_strategy(d: dict[str, Any]) -> str:
+    return _json_strategy(_field_strategy(d))
+
+
+def _field_send_date(d: dict[str, Any]) -> datetime.date | None | Unset:
+    def _parse_send_date(data: object) -> datetime.date | None | Unset:
+        if data is None:
+            return data
+        if isinstance(data, Unset):
+            return data
+        if isinstance(data, str):
+            try:
+                send_date_type_0 = datetime.date.fromisoformat(data)
+
+                return checked(send_date_type_0)
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+        return cast(datetime.date | None | Unset, data)
+
+    send_date = _parse_send_date(d.get("send_date", UNSET))
+
+    return send_date
+
+
+def _json_send_date(value: datetime.date | None | Unset) -> None | str | Unset:
+    send_date: None | str | Unset
+    if isinstance(value, Unset):
+        send_date = UNSET
+    elif isinstance(value, datetime.date):
+        send_date = value.isoformat()
+    else:
+        send_date = value
+    return send_date
+
+
+def _render_send_date(d: dict[str, Any]) -> None | str | Unset:
+    return _json_send_date(_field_send_date(d))
+
+
+def _field_send_time(d: dict[str, Any]) -> datetime.datetime | None | Unset:
+    def _parse_send_time(data: object) -> datetime.datetime | None | Unset:
+        if data is None:
+            return data
+        if isinstance(data, Unset):
+            return data
+        if isinstance(data, str):
+            try:
+                send_time_type_0 = datetime.datetime.fromisoformat(data)
+
+                return checked(send_time_type_0)
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+        return cast(datetime.datetime | None | Unset, data)
+
+    send_time = _parse_send_time(d.get("send_time", UNSET))
+
+    return send_time
+
+
+def _json_send_time(value: datetime.datetime | None | Unset) -> None | str | Unset:
+    send_time: None | str | Unset
+    if isinstance(value, Unset):
+        send_time = UNSET
+    elif isinstance(value, datetime.datetime):
+        send_time = value.isoformat()
+    else:
+        send_time = value
+    return send_time
+
+
+def _render_send_time(d: dict[str, Any]) -> None | str | Unset:
+    return _json_send_time(_field_send_time(d))
+
+
+_KNOWN = frozenset(
+    {
+        "strategy",
+        "send_date",
+        "send_time",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+PostCampaignMessageScheduleResponseDataAttributes._lazy_fields = {
+    "strategy": _field_strategy,
+    "send_date": _field_send_date,
+    "send_time": _field_send_time,
+    "additional_properties": _field_additional_properties,
+}

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document
+from ..types import UNREAD, UNSET, Lazy, Unset, document, peek, rendered
 
 if TYPE_CHECKING:
     from ..models.post_campaign_message_schedule_response_data_relationships_campaign_message import (
@@ -20,7 +20,7 @@ T = TypeVar("T", bound="PostCampaignMessageScheduleResponseDataRelationships")
 
 
 @_attrs_define
-class PostCampaignMessageScheduleResponseDataRelationships:
+class PostCampaignMessageScheduleResponseDataRelationships(Lazy):
     """
     Attributes:
         campaign_message (PostCampaignMessageScheduleResponseDataRelationshipsCampaignMessage | Unset):
@@ -32,12 +32,37 @@ class PostCampaignMessageScheduleResponseDataRelationships:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        campaign_message: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.campaign_message, Unset):
-            campaign_message = self.campaign_message.to_dict()
+        if not _loaded:
+            _load()
+        _campaign_message = peek(self, "campaign_message")
+        campaign_message = (
+            rendered(self, "campaign_message", _render_campaign_message)
+            if _campaign_message is UNREAD
+            else _json_campaign_message(_campaign_message)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if campaign_message is not UNSET:
+            field_dict["campaign-message"] = campaign_message
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = document(cls, src_dict)
+
+        campaign_message = _render_campaign_message(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if campaign_message is not UNSET:
             field_dict["campaign-message"] = campaign_message
@@ -47,24 +72,10 @@ class PostCampaignMessageScheduleResponseDataRelationships:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = document(cls, src_dict)
-        _campaign_message = d.pop("campaign-message", UNSET)
-        campaign_message: (
-            PostCampaignMessageScheduleResponseDataRelationshipsCampaignMessage | Unset
-        )
-        if isinstance(_campaign_message, Unset):
-            campaign_message = UNSET
-        else:
-            campaign_message = (
-                PostCampaignMessageScheduleResponseDataRelationshipsCampaignMessage.from_dict(
-                    _campaign_message
-                )
-            )
 
-        post_campaign_message_schedule_response_data_relationships = cls(
-            campaign_message=campaign_message,
-        )
-
-        post_campaign_message_schedule_response_data_relationships.additional_properties = d
+        post_campaign_message_schedule_response_data_relationships = cls.__new__(cls)
+        post_campaign_message_schedule_response_data_relationships._lazy_src = d
+        post_campaign_message_schedule_response_data_relationships._lazy_at = None
         return post_campaign_message_schedule_response_data_relationships
 
     @property
@@ -84,8 +95,71 @@ class PostCampaignMessageScheduleResponseDataRelationships:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.post_campaign_message_schedule_response_data_relationships_campaign_message import (
-    PostCampaignMessageScheduleResponseDataRelationshipsCampaignMessage,  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, PostCampaignMessageScheduleResponseDataRelationshipsCampaignMessage
+    from ..models.post_campaign_message_schedule_response_data_relationships_campaign_message import (
+        PostCampaignMessageScheduleResponseDataRelationshipsCampaignMessage,
+    )
+
+    _loaded = True
+    PostCampaignMessageScheduleResponseDataRelationships._lazy_ready = True
+
+
+PostCampaignMessageScheduleResponseDataRelationships._lazy_ready = False
+PostCampaignMessageScheduleResponseDataRelationships._lazy_load = _load
+
+
+def _field_campaign_message(
+    d: dict[str, Any],
+) -> PostCampaignMessageScheduleResponseDataRelationshipsCampaignMessage | Unset:
+    _campaign_message = d.get("campaign-message", UNSET)
+    campaign_message: PostCampaignMessageScheduleResponseDataRelationshipsCampaignMessage | Unset
+    if isinstance(_campaign_message, Unset):
+        campaign_message = UNSET
+    else:
+        campaign_message = (
+            PostCampaignMessageScheduleResponseDataRelationshipsCampaignMessage.from_dict(
+                _campaign_message
+            )
+        )
+
+    return campaign_message
+
+
+def _json_campaign_message(
+    value: PostCampaignMessageScheduleResponseDataRelationshipsCampaignMessage | Unset,
+) -> dict[str, Any] | Unset:
+    campaign_message: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        campaign_message = value.to_dict()
+    return campaign_message
+
+
+def _render_campaign_message(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("campaign-message", UNSET)
+    return (
+        UNSET
+        if isinstance(value, Unset)
+        else PostCampaignMessageScheduleResponseDataRelationshipsCampaignMessage._render(value)
+    )
+
+
+_KNOWN = frozenset(
+    {
+        "campaign-message",
+    }
 )
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+PostCampaignMessageScheduleResponseDataRelationships._lazy_fields = {
+    "campaign_message": _field_campaign_message,
+    "additional_properties": _field_additional_properties,
+}

@@ -11,13 +11,13 @@ from attrs import field as _attrs_field
 from ..models.post_campaign_recipient_estimation_job_response_data_attributes_status import (
     PostCampaignRecipientEstimationJobResponseDataAttributesStatus,
 )
-from ..types import document, missing
+from ..types import UNREAD, Lazy, document, missing, peek, rendered
 
 T = TypeVar("T", bound="PostCampaignRecipientEstimationJobResponseDataAttributes")
 
 
 @_attrs_define
-class PostCampaignRecipientEstimationJobResponseDataAttributes:
+class PostCampaignRecipientEstimationJobResponseDataAttributes(Lazy):
     """
     Attributes:
         status (PostCampaignRecipientEstimationJobResponseDataAttributesStatus): The status of the recipient estimation
@@ -28,10 +28,35 @@ class PostCampaignRecipientEstimationJobResponseDataAttributes:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        status = self.status.value
+        _status = peek(self, "status")
+        status = (
+            rendered(self, "status", _render_status) if _status is UNREAD else _json_status(_status)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "status": status,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = document(cls, src_dict)
+        if "status" not in d:
+            missing(cls, "status")
+
+        status = _render_status(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "status": status,
@@ -43,15 +68,12 @@ class PostCampaignRecipientEstimationJobResponseDataAttributes:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = document(cls, src_dict)
-        status = PostCampaignRecipientEstimationJobResponseDataAttributesStatus(
-            d.pop("status") if "status" in d else missing(cls, "status")
-        )
+        if "status" not in d:
+            missing(cls, "status")
 
-        post_campaign_recipient_estimation_job_response_data_attributes = cls(
-            status=status,
-        )
-
-        post_campaign_recipient_estimation_job_response_data_attributes.additional_properties = d
+        post_campaign_recipient_estimation_job_response_data_attributes = cls.__new__(cls)
+        post_campaign_recipient_estimation_job_response_data_attributes._lazy_src = d
+        post_campaign_recipient_estimation_job_response_data_attributes._lazy_at = None
         return post_campaign_recipient_estimation_job_response_data_attributes
 
     @property
@@ -69,3 +91,37 @@ class PostCampaignRecipientEstimationJobResponseDataAttributes:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+def _field_status(
+    d: dict[str, Any],
+) -> PostCampaignRecipientEstimationJobResponseDataAttributesStatus:
+    status = PostCampaignRecipientEstimationJobResponseDataAttributesStatus._of(d["status"])
+
+    return status
+
+
+def _json_status(value: PostCampaignRecipientEstimationJobResponseDataAttributesStatus) -> str:
+    status = value.value
+    return status
+
+
+def _render_status(d: dict[str, Any]) -> str:
+    return _json_status(_field_status(d))
+
+
+_KNOWN = frozenset(
+    {
+        "status",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+PostCampaignRecipientEstimationJobResponseDataAttributes._lazy_fields = {
+    "status": _field_status,
+    "additional_properties": _field_additional_properties,
+}

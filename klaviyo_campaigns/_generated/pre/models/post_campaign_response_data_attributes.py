@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document, missing
+from ..types import UNREAD, UNSET, Lazy, Unset, checked, document, missing, peek, rendered
 
 if TYPE_CHECKING:
     from ..models.campaign_definition import CampaignDefinition
@@ -19,7 +19,7 @@ T = TypeVar("T", bound="PostCampaignResponseDataAttributes")
 
 
 @_attrs_define
-class PostCampaignResponseDataAttributes:
+class PostCampaignResponseDataAttributes(Lazy):
     """
     Attributes:
         definition (CampaignDefinition):
@@ -33,26 +33,63 @@ class PostCampaignResponseDataAttributes:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        definition = self.definition.to_dict()
+        if not _loaded:
+            _load()
+        _definition = peek(self, "definition")
+        definition = (
+            rendered(self, "definition", _render_definition)
+            if _definition is UNREAD
+            else _json_definition(_definition)
+        )
 
-        created_at: None | str | Unset
-        if isinstance(self.created_at, Unset):
-            created_at = UNSET
-        elif isinstance(self.created_at, datetime.datetime):
-            created_at = self.created_at.isoformat()
-        else:
-            created_at = self.created_at
+        _created_at = peek(self, "created_at")
+        created_at = (
+            rendered(self, "created_at", _render_created_at)
+            if _created_at is UNREAD
+            else _json_created_at(_created_at)
+        )
 
-        updated_at: None | str | Unset
-        if isinstance(self.updated_at, Unset):
-            updated_at = UNSET
-        elif isinstance(self.updated_at, datetime.datetime):
-            updated_at = self.updated_at.isoformat()
-        else:
-            updated_at = self.updated_at
+        _updated_at = peek(self, "updated_at")
+        updated_at = (
+            rendered(self, "updated_at", _render_updated_at)
+            if _updated_at is UNREAD
+            else _json_updated_at(_updated_at)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "definition": definition,
+            }
+        )
+        if created_at is not UNSET:
+            field_dict["created_at"] = created_at
+        if updated_at is not UNSET:
+            field_dict["updated_at"] = updated_at
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = document(cls, src_dict)
+        if "definition" not in d:
+            missing(cls, "definition")
+
+        definition = _render_definition(d)
+
+        created_at = _render_created_at(d)
+
+        updated_at = _render_updated_at(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "definition": definition,
@@ -68,51 +105,12 @@ class PostCampaignResponseDataAttributes:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = document(cls, src_dict)
-        definition = CampaignDefinition.from_dict(
-            d.pop("definition") if "definition" in d else missing(cls, "definition")
-        )
+        if "definition" not in d:
+            missing(cls, "definition")
 
-        def _parse_created_at(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                created_at_type_0 = datetime.datetime.fromisoformat(data)
-
-                return created_at_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
-
-        created_at = _parse_created_at(d.pop("created_at", UNSET))
-
-        def _parse_updated_at(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                updated_at_type_0 = datetime.datetime.fromisoformat(data)
-
-                return updated_at_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
-
-        updated_at = _parse_updated_at(d.pop("updated_at", UNSET))
-
-        post_campaign_response_data_attributes = cls(
-            definition=definition,
-            created_at=created_at,
-            updated_at=updated_at,
-        )
-
-        post_campaign_response_data_attributes.additional_properties = d
+        post_campaign_response_data_attributes = cls.__new__(cls)
+        post_campaign_response_data_attributes._lazy_src = d
+        post_campaign_response_data_attributes._lazy_at = None
         return post_campaign_response_data_attributes
 
     @property
@@ -132,6 +130,123 @@ class PostCampaignResponseDataAttributes:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.campaign_definition import CampaignDefinition  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, CampaignDefinition
+    from ..models.campaign_definition import CampaignDefinition
+
+    _loaded = True
+    PostCampaignResponseDataAttributes._lazy_ready = True
+
+
+PostCampaignResponseDataAttributes._lazy_ready = False
+PostCampaignResponseDataAttributes._lazy_load = _load
+
+
+def _field_definition(d: dict[str, Any]) -> CampaignDefinition:
+    definition = CampaignDefinition.from_dict(d["definition"])
+
+    return definition
+
+
+def _json_definition(value: CampaignDefinition) -> dict[str, Any]:
+    definition = value.to_dict()
+    return definition
+
+
+def _render_definition(d: dict[str, Any]) -> dict[str, Any]:
+    return CampaignDefinition._render(d["definition"])
+
+
+def _field_created_at(d: dict[str, Any]) -> datetime.datetime | None | Unset:
+    def _parse_created_at(data: object) -> datetime.datetime | None | Unset:
+        if data is None:
+            return data
+        if isinstance(data, Unset):
+            return data
+        if isinstance(data, str):
+            try:
+                created_at_type_0 = datetime.datetime.fromisoformat(data)
+
+                return checked(created_at_type_0)
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+        return cast(datetime.datetime | None | Unset, data)
+
+    created_at = _parse_created_at(d.get("created_at", UNSET))
+
+    return created_at
+
+
+def _json_created_at(value: datetime.datetime | None | Unset) -> None | str | Unset:
+    created_at: None | str | Unset
+    if isinstance(value, Unset):
+        created_at = UNSET
+    elif isinstance(value, datetime.datetime):
+        created_at = value.isoformat()
+    else:
+        created_at = value
+    return created_at
+
+
+def _render_created_at(d: dict[str, Any]) -> None | str | Unset:
+    return _json_created_at(_field_created_at(d))
+
+
+def _field_updated_at(d: dict[str, Any]) -> datetime.datetime | None | Unset:
+    def _parse_updated_at(data: object) -> datetime.datetime | None | Unset:
+        if data is None:
+            return data
+        if isinstance(data, Unset):
+            return data
+        if isinstance(data, str):
+            try:
+                updated_at_type_0 = datetime.datetime.fromisoformat(data)
+
+                return checked(updated_at_type_0)
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+        return cast(datetime.datetime | None | Unset, data)
+
+    updated_at = _parse_updated_at(d.get("updated_at", UNSET))
+
+    return updated_at
+
+
+def _json_updated_at(value: datetime.datetime | None | Unset) -> None | str | Unset:
+    updated_at: None | str | Unset
+    if isinstance(value, Unset):
+        updated_at = UNSET
+    elif isinstance(value, datetime.datetime):
+        updated_at = value.isoformat()
+    else:
+        updated_at = value
+    return updated_at
+
+
+def _render_updated_at(d: dict[str, Any]) -> None | str | Unset:
+    return _json_updated_at(_field_updated_at(d))
+
+
+_KNOWN = frozenset(
+    {
+        "definition",
+        "created_at",
+        "updated_at",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+PostCampaignResponseDataAttributes._lazy_fields = {
+    "definition": _field_definition,
+    "created_at": _field_created_at,
+    "updated_at": _field_updated_at,
+    "additional_properties": _field_additional_properties,
+}

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document
+from ..types import UNREAD, UNSET, Lazy, Unset, document, peek, rendered
 
 if TYPE_CHECKING:
     from ..models.post_campaign_response_data_relationships_campaign_audiences import (
@@ -26,7 +26,7 @@ T = TypeVar("T", bound="PostCampaignResponseDataRelationships")
 
 
 @_attrs_define
-class PostCampaignResponseDataRelationships:
+class PostCampaignResponseDataRelationships(Lazy):
     """
     Attributes:
         campaign_audiences (PostCampaignResponseDataRelationshipsCampaignAudiences | Unset):
@@ -40,20 +40,55 @@ class PostCampaignResponseDataRelationships:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        campaign_audiences: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.campaign_audiences, Unset):
-            campaign_audiences = self.campaign_audiences.to_dict()
+        if not _loaded:
+            _load()
+        _campaign_audiences = peek(self, "campaign_audiences")
+        campaign_audiences = (
+            rendered(self, "campaign_audiences", _render_campaign_audiences)
+            if _campaign_audiences is UNREAD
+            else _json_campaign_audiences(_campaign_audiences)
+        )
 
-        campaign_messages: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.campaign_messages, Unset):
-            campaign_messages = self.campaign_messages.to_dict()
+        _campaign_messages = peek(self, "campaign_messages")
+        campaign_messages = (
+            rendered(self, "campaign_messages", _render_campaign_messages)
+            if _campaign_messages is UNREAD
+            else _json_campaign_messages(_campaign_messages)
+        )
 
-        tags: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.tags, Unset):
-            tags = self.tags.to_dict()
+        _tags = peek(self, "tags")
+        tags = rendered(self, "tags", _render_tags) if _tags is UNREAD else _json_tags(_tags)
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if campaign_audiences is not UNSET:
+            field_dict["campaign-audiences"] = campaign_audiences
+        if campaign_messages is not UNSET:
+            field_dict["campaign-messages"] = campaign_messages
+        if tags is not UNSET:
+            field_dict["tags"] = tags
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = document(cls, src_dict)
+
+        campaign_audiences = _render_campaign_audiences(d)
+
+        campaign_messages = _render_campaign_messages(d)
+
+        tags = _render_tags(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if campaign_audiences is not UNSET:
             field_dict["campaign-audiences"] = campaign_audiences
@@ -67,38 +102,10 @@ class PostCampaignResponseDataRelationships:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = document(cls, src_dict)
-        _campaign_audiences = d.pop("campaign-audiences", UNSET)
-        campaign_audiences: PostCampaignResponseDataRelationshipsCampaignAudiences | Unset
-        if isinstance(_campaign_audiences, Unset):
-            campaign_audiences = UNSET
-        else:
-            campaign_audiences = PostCampaignResponseDataRelationshipsCampaignAudiences.from_dict(
-                _campaign_audiences
-            )
 
-        _campaign_messages = d.pop("campaign-messages", UNSET)
-        campaign_messages: PostCampaignResponseDataRelationshipsCampaignMessages | Unset
-        if isinstance(_campaign_messages, Unset):
-            campaign_messages = UNSET
-        else:
-            campaign_messages = PostCampaignResponseDataRelationshipsCampaignMessages.from_dict(
-                _campaign_messages
-            )
-
-        _tags = d.pop("tags", UNSET)
-        tags: PostCampaignResponseDataRelationshipsTags | Unset
-        if isinstance(_tags, Unset):
-            tags = UNSET
-        else:
-            tags = PostCampaignResponseDataRelationshipsTags.from_dict(_tags)
-
-        post_campaign_response_data_relationships = cls(
-            campaign_audiences=campaign_audiences,
-            campaign_messages=campaign_messages,
-            tags=tags,
-        )
-
-        post_campaign_response_data_relationships.additional_properties = d
+        post_campaign_response_data_relationships = cls.__new__(cls)
+        post_campaign_response_data_relationships._lazy_src = d
+        post_campaign_response_data_relationships._lazy_at = None
         return post_campaign_response_data_relationships
 
     @property
@@ -118,14 +125,143 @@ class PostCampaignResponseDataRelationships:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.post_campaign_response_data_relationships_campaign_audiences import (
-    PostCampaignResponseDataRelationshipsCampaignAudiences,  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global \
+        _loaded, \
+        PostCampaignResponseDataRelationshipsCampaignAudiences, \
+        PostCampaignResponseDataRelationshipsCampaignMessages, \
+        PostCampaignResponseDataRelationshipsTags
+    from ..models.post_campaign_response_data_relationships_campaign_audiences import (
+        PostCampaignResponseDataRelationshipsCampaignAudiences,
+    )
+    from ..models.post_campaign_response_data_relationships_campaign_messages import (
+        PostCampaignResponseDataRelationshipsCampaignMessages,
+    )
+    from ..models.post_campaign_response_data_relationships_tags import (
+        PostCampaignResponseDataRelationshipsTags,
+    )
+
+    _loaded = True
+    PostCampaignResponseDataRelationships._lazy_ready = True
+
+
+PostCampaignResponseDataRelationships._lazy_ready = False
+PostCampaignResponseDataRelationships._lazy_load = _load
+
+
+def _field_campaign_audiences(
+    d: dict[str, Any],
+) -> PostCampaignResponseDataRelationshipsCampaignAudiences | Unset:
+    _campaign_audiences = d.get("campaign-audiences", UNSET)
+    campaign_audiences: PostCampaignResponseDataRelationshipsCampaignAudiences | Unset
+    if isinstance(_campaign_audiences, Unset):
+        campaign_audiences = UNSET
+    else:
+        campaign_audiences = PostCampaignResponseDataRelationshipsCampaignAudiences.from_dict(
+            _campaign_audiences
+        )
+
+    return campaign_audiences
+
+
+def _json_campaign_audiences(
+    value: PostCampaignResponseDataRelationshipsCampaignAudiences | Unset,
+) -> dict[str, Any] | Unset:
+    campaign_audiences: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        campaign_audiences = value.to_dict()
+    return campaign_audiences
+
+
+def _render_campaign_audiences(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("campaign-audiences", UNSET)
+    return (
+        UNSET
+        if isinstance(value, Unset)
+        else PostCampaignResponseDataRelationshipsCampaignAudiences._render(value)
+    )
+
+
+def _field_campaign_messages(
+    d: dict[str, Any],
+) -> PostCampaignResponseDataRelationshipsCampaignMessages | Unset:
+    _campaign_messages = d.get("campaign-messages", UNSET)
+    campaign_messages: PostCampaignResponseDataRelationshipsCampaignMessages | Unset
+    if isinstance(_campaign_messages, Unset):
+        campaign_messages = UNSET
+    else:
+        campaign_messages = PostCampaignResponseDataRelationshipsCampaignMessages.from_dict(
+            _campaign_messages
+        )
+
+    return campaign_messages
+
+
+def _json_campaign_messages(
+    value: PostCampaignResponseDataRelationshipsCampaignMessages | Unset,
+) -> dict[str, Any] | Unset:
+    campaign_messages: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        campaign_messages = value.to_dict()
+    return campaign_messages
+
+
+def _render_campaign_messages(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("campaign-messages", UNSET)
+    return (
+        UNSET
+        if isinstance(value, Unset)
+        else PostCampaignResponseDataRelationshipsCampaignMessages._render(value)
+    )
+
+
+def _field_tags(d: dict[str, Any]) -> PostCampaignResponseDataRelationshipsTags | Unset:
+    _tags = d.get("tags", UNSET)
+    tags: PostCampaignResponseDataRelationshipsTags | Unset
+    if isinstance(_tags, Unset):
+        tags = UNSET
+    else:
+        tags = PostCampaignResponseDataRelationshipsTags.from_dict(_tags)
+
+    return tags
+
+
+def _json_tags(value: PostCampaignResponseDataRelationshipsTags | Unset) -> dict[str, Any] | Unset:
+    tags: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        tags = value.to_dict()
+    return tags
+
+
+def _render_tags(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("tags", UNSET)
+    return (
+        UNSET
+        if isinstance(value, Unset)
+        else PostCampaignResponseDataRelationshipsTags._render(value)
+    )
+
+
+_KNOWN = frozenset(
+    {
+        "campaign-audiences",
+        "campaign-messages",
+        "tags",
+    }
 )
-from ..models.post_campaign_response_data_relationships_campaign_messages import (
-    PostCampaignResponseDataRelationshipsCampaignMessages,  # noqa: E402
-)
-from ..models.post_campaign_response_data_relationships_tags import (
-    PostCampaignResponseDataRelationshipsTags,  # noqa: E402
-)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+PostCampaignResponseDataRelationships._lazy_fields = {
+    "campaign_audiences": _field_campaign_audiences,
+    "campaign_messages": _field_campaign_messages,
+    "tags": _field_tags,
+    "additional_properties": _field_additional_properties,
+}

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document
+from ..types import UNREAD, UNSET, Lazy, Unset, document, peek, rendered
 
 if TYPE_CHECKING:
     from ..models.tag_response_object_resource_relationships_campaigns import (
@@ -32,7 +32,7 @@ T = TypeVar("T", bound="TagResponseObjectResourceRelationships")
 
 
 @_attrs_define
-class TagResponseObjectResourceRelationships:
+class TagResponseObjectResourceRelationships(Lazy):
     """
     Attributes:
         campaigns (TagResponseObjectResourceRelationshipsCampaigns | Unset):
@@ -50,28 +50,73 @@ class TagResponseObjectResourceRelationships:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        campaigns: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.campaigns, Unset):
-            campaigns = self.campaigns.to_dict()
+        if not _loaded:
+            _load()
+        _campaigns = peek(self, "campaigns")
+        campaigns = (
+            rendered(self, "campaigns", _render_campaigns)
+            if _campaigns is UNREAD
+            else _json_campaigns(_campaigns)
+        )
 
-        flows: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.flows, Unset):
-            flows = self.flows.to_dict()
+        _flows = peek(self, "flows")
+        flows = rendered(self, "flows", _render_flows) if _flows is UNREAD else _json_flows(_flows)
 
-        lists: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.lists, Unset):
-            lists = self.lists.to_dict()
+        _lists = peek(self, "lists")
+        lists = rendered(self, "lists", _render_lists) if _lists is UNREAD else _json_lists(_lists)
 
-        segments: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.segments, Unset):
-            segments = self.segments.to_dict()
+        _segments = peek(self, "segments")
+        segments = (
+            rendered(self, "segments", _render_segments)
+            if _segments is UNREAD
+            else _json_segments(_segments)
+        )
 
-        tag_group: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.tag_group, Unset):
-            tag_group = self.tag_group.to_dict()
+        _tag_group = peek(self, "tag_group")
+        tag_group = (
+            rendered(self, "tag_group", _render_tag_group)
+            if _tag_group is UNREAD
+            else _json_tag_group(_tag_group)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if campaigns is not UNSET:
+            field_dict["campaigns"] = campaigns
+        if flows is not UNSET:
+            field_dict["flows"] = flows
+        if lists is not UNSET:
+            field_dict["lists"] = lists
+        if segments is not UNSET:
+            field_dict["segments"] = segments
+        if tag_group is not UNSET:
+            field_dict["tag-group"] = tag_group
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = document(cls, src_dict)
+
+        campaigns = _render_campaigns(d)
+
+        flows = _render_flows(d)
+
+        lists = _render_lists(d)
+
+        segments = _render_segments(d)
+
+        tag_group = _render_tag_group(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if campaigns is not UNSET:
             field_dict["campaigns"] = campaigns
@@ -89,50 +134,10 @@ class TagResponseObjectResourceRelationships:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = document(cls, src_dict)
-        _campaigns = d.pop("campaigns", UNSET)
-        campaigns: TagResponseObjectResourceRelationshipsCampaigns | Unset
-        if isinstance(_campaigns, Unset):
-            campaigns = UNSET
-        else:
-            campaigns = TagResponseObjectResourceRelationshipsCampaigns.from_dict(_campaigns)
 
-        _flows = d.pop("flows", UNSET)
-        flows: TagResponseObjectResourceRelationshipsFlows | Unset
-        if isinstance(_flows, Unset):
-            flows = UNSET
-        else:
-            flows = TagResponseObjectResourceRelationshipsFlows.from_dict(_flows)
-
-        _lists = d.pop("lists", UNSET)
-        lists: TagResponseObjectResourceRelationshipsLists | Unset
-        if isinstance(_lists, Unset):
-            lists = UNSET
-        else:
-            lists = TagResponseObjectResourceRelationshipsLists.from_dict(_lists)
-
-        _segments = d.pop("segments", UNSET)
-        segments: TagResponseObjectResourceRelationshipsSegments | Unset
-        if isinstance(_segments, Unset):
-            segments = UNSET
-        else:
-            segments = TagResponseObjectResourceRelationshipsSegments.from_dict(_segments)
-
-        _tag_group = d.pop("tag-group", UNSET)
-        tag_group: TagResponseObjectResourceRelationshipsTagGroup | Unset
-        if isinstance(_tag_group, Unset):
-            tag_group = UNSET
-        else:
-            tag_group = TagResponseObjectResourceRelationshipsTagGroup.from_dict(_tag_group)
-
-        tag_response_object_resource_relationships = cls(
-            campaigns=campaigns,
-            flows=flows,
-            lists=lists,
-            segments=segments,
-            tag_group=tag_group,
-        )
-
-        tag_response_object_resource_relationships.additional_properties = d
+        tag_response_object_resource_relationships = cls.__new__(cls)
+        tag_response_object_resource_relationships._lazy_src = d
+        tag_response_object_resource_relationships._lazy_at = None
         return tag_response_object_resource_relationships
 
     @property
@@ -152,20 +157,207 @@ class TagResponseObjectResourceRelationships:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.tag_response_object_resource_relationships_campaigns import (
-    TagResponseObjectResourceRelationshipsCampaigns,  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global \
+        _loaded, \
+        TagResponseObjectResourceRelationshipsCampaigns, \
+        TagResponseObjectResourceRelationshipsFlows, \
+        TagResponseObjectResourceRelationshipsLists, \
+        TagResponseObjectResourceRelationshipsSegments, \
+        TagResponseObjectResourceRelationshipsTagGroup
+    from ..models.tag_response_object_resource_relationships_campaigns import (
+        TagResponseObjectResourceRelationshipsCampaigns,
+    )
+    from ..models.tag_response_object_resource_relationships_flows import (
+        TagResponseObjectResourceRelationshipsFlows,
+    )
+    from ..models.tag_response_object_resource_relationships_lists import (
+        TagResponseObjectResourceRelationshipsLists,
+    )
+    from ..models.tag_response_object_resource_relationships_segments import (
+        TagResponseObjectResourceRelationshipsSegments,
+    )
+    from ..models.tag_response_object_resource_relationships_tag_group import (
+        TagResponseObjectResourceRelationshipsTagGroup,
+    )
+
+    _loaded = True
+    TagResponseObjectResourceRelationships._lazy_ready = True
+
+
+TagResponseObjectResourceRelationships._lazy_ready = False
+TagResponseObjectResourceRelationships._lazy_load = _load
+
+
+def _field_campaigns(d: dict[str, Any]) -> TagResponseObjectResourceRelationshipsCampaigns | Unset:
+    _campaigns = d.get("campaigns", UNSET)
+    campaigns: TagResponseObjectResourceRelationshipsCampaigns | Unset
+    if isinstance(_campaigns, Unset):
+        campaigns = UNSET
+    else:
+        campaigns = TagResponseObjectResourceRelationshipsCampaigns.from_dict(_campaigns)
+
+    return campaigns
+
+
+def _json_campaigns(
+    value: TagResponseObjectResourceRelationshipsCampaigns | Unset,
+) -> dict[str, Any] | Unset:
+    campaigns: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        campaigns = value.to_dict()
+    return campaigns
+
+
+def _render_campaigns(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("campaigns", UNSET)
+    return (
+        UNSET
+        if isinstance(value, Unset)
+        else TagResponseObjectResourceRelationshipsCampaigns._render(value)
+    )
+
+
+def _field_flows(d: dict[str, Any]) -> TagResponseObjectResourceRelationshipsFlows | Unset:
+    _flows = d.get("flows", UNSET)
+    flows: TagResponseObjectResourceRelationshipsFlows | Unset
+    if isinstance(_flows, Unset):
+        flows = UNSET
+    else:
+        flows = TagResponseObjectResourceRelationshipsFlows.from_dict(_flows)
+
+    return flows
+
+
+def _json_flows(
+    value: TagResponseObjectResourceRelationshipsFlows | Unset,
+) -> dict[str, Any] | Unset:
+    flows: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        flows = value.to_dict()
+    return flows
+
+
+def _render_flows(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("flows", UNSET)
+    return (
+        UNSET
+        if isinstance(value, Unset)
+        else TagResponseObjectResourceRelationshipsFlows._render(value)
+    )
+
+
+def _field_lists(d: dict[str, Any]) -> TagResponseObjectResourceRelationshipsLists | Unset:
+    _lists = d.get("lists", UNSET)
+    lists: TagResponseObjectResourceRelationshipsLists | Unset
+    if isinstance(_lists, Unset):
+        lists = UNSET
+    else:
+        lists = TagResponseObjectResourceRelationshipsLists.from_dict(_lists)
+
+    return lists
+
+
+def _json_lists(
+    value: TagResponseObjectResourceRelationshipsLists | Unset,
+) -> dict[str, Any] | Unset:
+    lists: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        lists = value.to_dict()
+    return lists
+
+
+def _render_lists(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("lists", UNSET)
+    return (
+        UNSET
+        if isinstance(value, Unset)
+        else TagResponseObjectResourceRelationshipsLists._render(value)
+    )
+
+
+def _field_segments(d: dict[str, Any]) -> TagResponseObjectResourceRelationshipsSegments | Unset:
+    _segments = d.get("segments", UNSET)
+    segments: TagResponseObjectResourceRelationshipsSegments | Unset
+    if isinstance(_segments, Unset):
+        segments = UNSET
+    else:
+        segments = TagResponseObjectResourceRelationshipsSegments.from_dict(_segments)
+
+    return segments
+
+
+def _json_segments(
+    value: TagResponseObjectResourceRelationshipsSegments | Unset,
+) -> dict[str, Any] | Unset:
+    segments: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        segments = value.to_dict()
+    return segments
+
+
+def _render_segments(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("segments", UNSET)
+    return (
+        UNSET
+        if isinstance(value, Unset)
+        else TagResponseObjectResourceRelationshipsSegments._render(value)
+    )
+
+
+def _field_tag_group(d: dict[str, Any]) -> TagResponseObjectResourceRelationshipsTagGroup | Unset:
+    _tag_group = d.get("tag-group", UNSET)
+    tag_group: TagResponseObjectResourceRelationshipsTagGroup | Unset
+    if isinstance(_tag_group, Unset):
+        tag_group = UNSET
+    else:
+        tag_group = TagResponseObjectResourceRelationshipsTagGroup.from_dict(_tag_group)
+
+    return tag_group
+
+
+def _json_tag_group(
+    value: TagResponseObjectResourceRelationshipsTagGroup | Unset,
+) -> dict[str, Any] | Unset:
+    tag_group: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        tag_group = value.to_dict()
+    return tag_group
+
+
+def _render_tag_group(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("tag-group", UNSET)
+    return (
+        UNSET
+        if isinstance(value, Unset)
+        else TagResponseObjectResourceRelationshipsTagGroup._render(value)
+    )
+
+
+_KNOWN = frozenset(
+    {
+        "campaigns",
+        "flows",
+        "lists",
+        "segments",
+        "tag-group",
+    }
 )
-from ..models.tag_response_object_resource_relationships_flows import (
-    TagResponseObjectResourceRelationshipsFlows,  # noqa: E402
-)
-from ..models.tag_response_object_resource_relationships_lists import (
-    TagResponseObjectResourceRelationshipsLists,  # noqa: E402
-)
-from ..models.tag_response_object_resource_relationships_segments import (
-    TagResponseObjectResourceRelationshipsSegments,  # noqa: E402
-)
-from ..models.tag_response_object_resource_relationships_tag_group import (
-    TagResponseObjectResourceRelationshipsTagGroup,  # noqa: E402
-)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+TagResponseObjectResourceRelationships._lazy_fields = {
+    "campaigns": _field_campaigns,
+    "flows": _field_flows,
+    "lists": _field_lists,
+    "segments": _field_segments,
+    "tag_group": _field_tag_group,
+    "additional_properties": _field_additional_properties,
+}

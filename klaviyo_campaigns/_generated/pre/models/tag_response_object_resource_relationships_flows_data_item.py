@@ -8,13 +8,13 @@ from typing import Any, Literal, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import document, missing
+from ..types import UNREAD, Lazy, document, missing, peek
 
 T = TypeVar("T", bound="TagResponseObjectResourceRelationshipsFlowsDataItem")
 
 
 @_attrs_define
-class TagResponseObjectResourceRelationshipsFlowsDataItem:
+class TagResponseObjectResourceRelationshipsFlowsDataItem(Lazy):
     """
     Attributes:
         id (str):
@@ -31,7 +31,35 @@ class TagResponseObjectResourceRelationshipsFlowsDataItem:
         type_ = self.type_
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "id": id,
+                "type": type_,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = document(cls, src_dict)
+        if "id" not in d:
+            missing(cls, "id")
+        if "type" not in d:
+            missing(cls, "type")
+        type_ = cast("Literal['flow']", d["type"])
+        if type_ != "flow":
+            raise ValueError(f"type must match const 'flow', got '{type_}'")
+
+        id = d["id"]
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "id": id,
@@ -44,18 +72,19 @@ class TagResponseObjectResourceRelationshipsFlowsDataItem:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = document(cls, src_dict)
-        id = d.pop("id") if "id" in d else missing(cls, "id")
-
-        type_ = cast(Literal["flow"], (d.pop("type") if "type" in d else missing(cls, "type")))
+        if "id" not in d:
+            missing(cls, "id")
+        if "type" not in d:
+            missing(cls, "type")
+        type_ = cast("Literal['flow']", d["type"])
         if type_ != "flow":
             raise ValueError(f"type must match const 'flow', got '{type_}'")
 
-        tag_response_object_resource_relationships_flows_data_item = cls(
-            id=id,
-            type_=type_,
-        )
-
-        tag_response_object_resource_relationships_flows_data_item.additional_properties = d
+        tag_response_object_resource_relationships_flows_data_item = cls.__new__(cls)
+        tag_response_object_resource_relationships_flows_data_item._lazy_src = d
+        tag_response_object_resource_relationships_flows_data_item._lazy_at = None
+        tag_response_object_resource_relationships_flows_data_item.id = d["id"]
+        tag_response_object_resource_relationships_flows_data_item.type_ = type_
         return tag_response_object_resource_relationships_flows_data_item
 
     @property
@@ -73,3 +102,21 @@ class TagResponseObjectResourceRelationshipsFlowsDataItem:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN = frozenset(
+    {
+        "id",
+        "type",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+TagResponseObjectResourceRelationshipsFlowsDataItem._lazy_consts = (("type", "flow"),)
+TagResponseObjectResourceRelationshipsFlowsDataItem._lazy_fields = {
+    "additional_properties": _field_additional_properties,
+}

@@ -8,13 +8,13 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import document, missing
+from ..types import UNREAD, Lazy, document, missing, peek
 
 T = TypeVar("T", bound="ThrottledOptions")
 
 
 @_attrs_define
-class ThrottledOptions:
+class ThrottledOptions(Lazy):
     """
     Attributes:
         throttling_percentage (int):  Example: 20.
@@ -27,7 +27,29 @@ class ThrottledOptions:
         throttling_percentage = self.throttling_percentage
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "throttling_percentage": throttling_percentage,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = document(cls, src_dict)
+        if "throttling_percentage" not in d:
+            missing(cls, "throttling_percentage")
+
+        throttling_percentage = d["throttling_percentage"]
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "throttling_percentage": throttling_percentage,
@@ -39,17 +61,13 @@ class ThrottledOptions:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = document(cls, src_dict)
-        throttling_percentage = (
-            d.pop("throttling_percentage")
-            if "throttling_percentage" in d
-            else missing(cls, "throttling_percentage")
-        )
+        if "throttling_percentage" not in d:
+            missing(cls, "throttling_percentage")
 
-        throttled_options = cls(
-            throttling_percentage=throttling_percentage,
-        )
-
-        throttled_options.additional_properties = d
+        throttled_options = cls.__new__(cls)
+        throttled_options._lazy_src = d
+        throttled_options._lazy_at = None
+        throttled_options.throttling_percentage = d["throttling_percentage"]
         return throttled_options
 
     @property
@@ -67,3 +85,19 @@ class ThrottledOptions:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN = frozenset(
+    {
+        "throttling_percentage",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+ThrottledOptions._lazy_fields = {
+    "additional_properties": _field_additional_properties,
+}

@@ -9,13 +9,13 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document
+from ..types import UNREAD, UNSET, Lazy, Unset, document, peek, rendered
 
 T = TypeVar("T", bound="ImageResponseObjectResourceAttributes")
 
 
 @_attrs_define
-class ImageResponseObjectResourceAttributes:
+class ImageResponseObjectResourceAttributes(Lazy):
     """
     Attributes:
         format_ (str | Unset):
@@ -45,12 +45,53 @@ class ImageResponseObjectResourceAttributes:
 
         size = self.size
 
-        updated_at: str | Unset = UNSET
-        if not isinstance(self.updated_at, Unset):
-            updated_at = self.updated_at.isoformat()
+        _updated_at = peek(self, "updated_at")
+        updated_at = (
+            rendered(self, "updated_at", _render_updated_at)
+            if _updated_at is UNREAD
+            else _json_updated_at(_updated_at)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if format_ is not UNSET:
+            field_dict["format"] = format_
+        if hidden is not UNSET:
+            field_dict["hidden"] = hidden
+        if image_url is not UNSET:
+            field_dict["image_url"] = image_url
+        if name is not UNSET:
+            field_dict["name"] = name
+        if size is not UNSET:
+            field_dict["size"] = size
+        if updated_at is not UNSET:
+            field_dict["updated_at"] = updated_at
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = document(cls, src_dict)
+
+        format_ = d.get("format", UNSET)
+
+        hidden = d.get("hidden", UNSET)
+
+        image_url = d.get("image_url", UNSET)
+
+        name = d.get("name", UNSET)
+
+        size = d.get("size", UNSET)
+
+        updated_at = _render_updated_at(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if format_ is not UNSET:
             field_dict["format"] = format_
@@ -70,33 +111,15 @@ class ImageResponseObjectResourceAttributes:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = document(cls, src_dict)
-        format_ = d.pop("format", UNSET)
 
-        hidden = d.pop("hidden", UNSET)
-
-        image_url = d.pop("image_url", UNSET)
-
-        name = d.pop("name", UNSET)
-
-        size = d.pop("size", UNSET)
-
-        _updated_at = d.pop("updated_at", UNSET)
-        updated_at: datetime.datetime | Unset
-        if isinstance(_updated_at, Unset):
-            updated_at = UNSET
-        else:
-            updated_at = datetime.datetime.fromisoformat(_updated_at)
-
-        image_response_object_resource_attributes = cls(
-            format_=format_,
-            hidden=hidden,
-            image_url=image_url,
-            name=name,
-            size=size,
-            updated_at=updated_at,
-        )
-
-        image_response_object_resource_attributes.additional_properties = d
+        image_response_object_resource_attributes = cls.__new__(cls)
+        image_response_object_resource_attributes._lazy_src = d
+        image_response_object_resource_attributes._lazy_at = None
+        image_response_object_resource_attributes.format_ = d.get("format", UNSET)
+        image_response_object_resource_attributes.hidden = d.get("hidden", UNSET)
+        image_response_object_resource_attributes.image_url = d.get("image_url", UNSET)
+        image_response_object_resource_attributes.name = d.get("name", UNSET)
+        image_response_object_resource_attributes.size = d.get("size", UNSET)
         return image_response_object_resource_attributes
 
     @property
@@ -114,3 +137,47 @@ class ImageResponseObjectResourceAttributes:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+def _field_updated_at(d: dict[str, Any]) -> datetime.datetime | Unset:
+    _updated_at = d.get("updated_at", UNSET)
+    updated_at: datetime.datetime | Unset
+    if isinstance(_updated_at, Unset):
+        updated_at = UNSET
+    else:
+        updated_at = datetime.datetime.fromisoformat(_updated_at)
+
+    return updated_at
+
+
+def _json_updated_at(value: datetime.datetime | Unset) -> str | Unset:
+    updated_at: str | Unset = UNSET
+    if not isinstance(value, Unset):
+        updated_at = value.isoformat()
+    return updated_at
+
+
+def _render_updated_at(d: dict[str, Any]) -> str | Unset:
+    return _json_updated_at(_field_updated_at(d))
+
+
+_KNOWN = frozenset(
+    {
+        "format",
+        "hidden",
+        "image_url",
+        "name",
+        "size",
+        "updated_at",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+ImageResponseObjectResourceAttributes._lazy_fields = {
+    "updated_at": _field_updated_at,
+    "additional_properties": _field_additional_properties,
+}

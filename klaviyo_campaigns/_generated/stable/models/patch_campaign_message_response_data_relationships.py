@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document
+from ..types import UNREAD, UNSET, Lazy, Unset, document, peek, rendered
 
 if TYPE_CHECKING:
     from ..models.patch_campaign_message_response_data_relationships_campaign import (
@@ -26,7 +26,7 @@ T = TypeVar("T", bound="PatchCampaignMessageResponseDataRelationships")
 
 
 @_attrs_define
-class PatchCampaignMessageResponseDataRelationships:
+class PatchCampaignMessageResponseDataRelationships(Lazy):
     """
     Attributes:
         campaign (PatchCampaignMessageResponseDataRelationshipsCampaign | Unset):
@@ -40,20 +40,55 @@ class PatchCampaignMessageResponseDataRelationships:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        campaign: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.campaign, Unset):
-            campaign = self.campaign.to_dict()
+        if not _loaded:
+            _load()
+        _campaign = peek(self, "campaign")
+        campaign = (
+            rendered(self, "campaign", _render_campaign)
+            if _campaign is UNREAD
+            else _json_campaign(_campaign)
+        )
 
-        image: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.image, Unset):
-            image = self.image.to_dict()
+        _image = peek(self, "image")
+        image = rendered(self, "image", _render_image) if _image is UNREAD else _json_image(_image)
 
-        template: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.template, Unset):
-            template = self.template.to_dict()
+        _template = peek(self, "template")
+        template = (
+            rendered(self, "template", _render_template)
+            if _template is UNREAD
+            else _json_template(_template)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if campaign is not UNSET:
+            field_dict["campaign"] = campaign
+        if image is not UNSET:
+            field_dict["image"] = image
+        if template is not UNSET:
+            field_dict["template"] = template
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = document(cls, src_dict)
+
+        campaign = _render_campaign(d)
+
+        image = _render_image(d)
+
+        template = _render_template(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if campaign is not UNSET:
             field_dict["campaign"] = campaign
@@ -67,34 +102,10 @@ class PatchCampaignMessageResponseDataRelationships:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = document(cls, src_dict)
-        _campaign = d.pop("campaign", UNSET)
-        campaign: PatchCampaignMessageResponseDataRelationshipsCampaign | Unset
-        if isinstance(_campaign, Unset):
-            campaign = UNSET
-        else:
-            campaign = PatchCampaignMessageResponseDataRelationshipsCampaign.from_dict(_campaign)
 
-        _image = d.pop("image", UNSET)
-        image: PatchCampaignMessageResponseDataRelationshipsImage | Unset
-        if isinstance(_image, Unset):
-            image = UNSET
-        else:
-            image = PatchCampaignMessageResponseDataRelationshipsImage.from_dict(_image)
-
-        _template = d.pop("template", UNSET)
-        template: PatchCampaignMessageResponseDataRelationshipsTemplate | Unset
-        if isinstance(_template, Unset):
-            template = UNSET
-        else:
-            template = PatchCampaignMessageResponseDataRelationshipsTemplate.from_dict(_template)
-
-        patch_campaign_message_response_data_relationships = cls(
-            campaign=campaign,
-            image=image,
-            template=template,
-        )
-
-        patch_campaign_message_response_data_relationships.additional_properties = d
+        patch_campaign_message_response_data_relationships = cls.__new__(cls)
+        patch_campaign_message_response_data_relationships._lazy_src = d
+        patch_campaign_message_response_data_relationships._lazy_at = None
         return patch_campaign_message_response_data_relationships
 
     @property
@@ -114,14 +125,141 @@ class PatchCampaignMessageResponseDataRelationships:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.patch_campaign_message_response_data_relationships_campaign import (
-    PatchCampaignMessageResponseDataRelationshipsCampaign,  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global \
+        _loaded, \
+        PatchCampaignMessageResponseDataRelationshipsCampaign, \
+        PatchCampaignMessageResponseDataRelationshipsImage, \
+        PatchCampaignMessageResponseDataRelationshipsTemplate
+    from ..models.patch_campaign_message_response_data_relationships_campaign import (
+        PatchCampaignMessageResponseDataRelationshipsCampaign,
+    )
+    from ..models.patch_campaign_message_response_data_relationships_image import (
+        PatchCampaignMessageResponseDataRelationshipsImage,
+    )
+    from ..models.patch_campaign_message_response_data_relationships_template import (
+        PatchCampaignMessageResponseDataRelationshipsTemplate,
+    )
+
+    _loaded = True
+    PatchCampaignMessageResponseDataRelationships._lazy_ready = True
+
+
+PatchCampaignMessageResponseDataRelationships._lazy_ready = False
+PatchCampaignMessageResponseDataRelationships._lazy_load = _load
+
+
+def _field_campaign(
+    d: dict[str, Any],
+) -> PatchCampaignMessageResponseDataRelationshipsCampaign | Unset:
+    _campaign = d.get("campaign", UNSET)
+    campaign: PatchCampaignMessageResponseDataRelationshipsCampaign | Unset
+    if isinstance(_campaign, Unset):
+        campaign = UNSET
+    else:
+        campaign = PatchCampaignMessageResponseDataRelationshipsCampaign.from_dict(_campaign)
+
+    return campaign
+
+
+def _json_campaign(
+    value: PatchCampaignMessageResponseDataRelationshipsCampaign | Unset,
+) -> dict[str, Any] | Unset:
+    campaign: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        campaign = value.to_dict()
+    return campaign
+
+
+def _render_campaign(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("campaign", UNSET)
+    return (
+        UNSET
+        if isinstance(value, Unset)
+        else PatchCampaignMessageResponseDataRelationshipsCampaign._render(value)
+    )
+
+
+def _field_image(d: dict[str, Any]) -> PatchCampaignMessageResponseDataRelationshipsImage | Unset:
+    _image = d.get("image", UNSET)
+    image: PatchCampaignMessageResponseDataRelationshipsImage | Unset
+    if isinstance(_image, Unset):
+        image = UNSET
+    else:
+        image = PatchCampaignMessageResponseDataRelationshipsImage.from_dict(_image)
+
+    return image
+
+
+def _json_image(
+    value: PatchCampaignMessageResponseDataRelationshipsImage | Unset,
+) -> dict[str, Any] | Unset:
+    image: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        image = value.to_dict()
+    return image
+
+
+def _render_image(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("image", UNSET)
+    return (
+        UNSET
+        if isinstance(value, Unset)
+        else PatchCampaignMessageResponseDataRelationshipsImage._render(value)
+    )
+
+
+def _field_template(
+    d: dict[str, Any],
+) -> PatchCampaignMessageResponseDataRelationshipsTemplate | Unset:
+    _template = d.get("template", UNSET)
+    template: PatchCampaignMessageResponseDataRelationshipsTemplate | Unset
+    if isinstance(_template, Unset):
+        template = UNSET
+    else:
+        template = PatchCampaignMessageResponseDataRelationshipsTemplate.from_dict(_template)
+
+    return template
+
+
+def _json_template(
+    value: PatchCampaignMessageResponseDataRelationshipsTemplate | Unset,
+) -> dict[str, Any] | Unset:
+    template: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        template = value.to_dict()
+    return template
+
+
+def _render_template(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("template", UNSET)
+    return (
+        UNSET
+        if isinstance(value, Unset)
+        else PatchCampaignMessageResponseDataRelationshipsTemplate._render(value)
+    )
+
+
+_KNOWN = frozenset(
+    {
+        "campaign",
+        "image",
+        "template",
+    }
 )
-from ..models.patch_campaign_message_response_data_relationships_image import (
-    PatchCampaignMessageResponseDataRelationshipsImage,  # noqa: E402
-)
-from ..models.patch_campaign_message_response_data_relationships_template import (
-    PatchCampaignMessageResponseDataRelationshipsTemplate,  # noqa: E402
-)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+PatchCampaignMessageResponseDataRelationships._lazy_fields = {
+    "campaign": _field_campaign,
+    "image": _field_image,
+    "template": _field_template,
+    "additional_properties": _field_additional_properties,
+}

@@ -12,7 +12,7 @@ from attrs import field as _attrs_field
 from ..models.patch_campaign_response_data_attributes_status import (
     PatchCampaignResponseDataAttributesStatus,
 )
-from ..types import UNSET, Unset, document, missing
+from ..types import UNREAD, UNSET, Lazy, Unset, checked, document, matches, missing, peek, rendered
 
 if TYPE_CHECKING:
     from ..models.ab_test_send_strategy import ABTestSendStrategy
@@ -33,7 +33,7 @@ T = TypeVar("T", bound="PatchCampaignResponseDataAttributes")
 
 
 @_attrs_define
-class PatchCampaignResponseDataAttributes:
+class PatchCampaignResponseDataAttributes(Lazy):
     """
     Attributes:
         archived (bool): Whether the campaign has been archived or not
@@ -77,68 +77,146 @@ class PatchCampaignResponseDataAttributes:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _loaded:
+            _load()
         archived = self.archived
 
-        audiences = self.audiences.to_dict()
+        _audiences = peek(self, "audiences")
+        audiences = (
+            rendered(self, "audiences", _render_audiences)
+            if _audiences is UNREAD
+            else _json_audiences(_audiences)
+        )
 
-        created_at = self.created_at.isoformat()
+        _created_at = peek(self, "created_at")
+        created_at = (
+            rendered(self, "created_at", _render_created_at)
+            if _created_at is UNREAD
+            else _json_created_at(_created_at)
+        )
 
         name = self.name
 
-        send_options: dict[str, Any]
-        if isinstance(self.send_options, EmailSendOptions):
-            send_options = self.send_options.to_dict()
-        elif isinstance(self.send_options, SMSSendOptions):
-            send_options = self.send_options.to_dict()
-        else:
-            send_options = self.send_options.to_dict()
+        _send_options = peek(self, "send_options")
+        send_options = (
+            rendered(self, "send_options", _render_send_options)
+            if _send_options is UNREAD
+            else _json_send_options(_send_options)
+        )
 
-        send_strategy: dict[str, Any]
-        if isinstance(self.send_strategy, StaticSendStrategy):
-            send_strategy = self.send_strategy.to_dict()
-        elif isinstance(self.send_strategy, SmartSendTimeStrategy):
-            send_strategy = self.send_strategy.to_dict()
-        elif isinstance(self.send_strategy, ThrottledSendStrategy):
-            send_strategy = self.send_strategy.to_dict()
-        elif isinstance(self.send_strategy, ImmediateSendStrategy):
-            send_strategy = self.send_strategy.to_dict()
-        elif isinstance(self.send_strategy, ABTestSendStrategy):
-            send_strategy = self.send_strategy.to_dict()
-        else:
-            send_strategy = self.send_strategy.to_dict()
+        _send_strategy = peek(self, "send_strategy")
+        send_strategy = (
+            rendered(self, "send_strategy", _render_send_strategy)
+            if _send_strategy is UNREAD
+            else _json_send_strategy(_send_strategy)
+        )
 
-        status = self.status.value
+        _status = peek(self, "status")
+        status = (
+            rendered(self, "status", _render_status) if _status is UNREAD else _json_status(_status)
+        )
 
-        updated_at = self.updated_at.isoformat()
+        _updated_at = peek(self, "updated_at")
+        updated_at = (
+            rendered(self, "updated_at", _render_updated_at)
+            if _updated_at is UNREAD
+            else _json_updated_at(_updated_at)
+        )
 
-        scheduled_at: None | str | Unset
-        if isinstance(self.scheduled_at, Unset):
-            scheduled_at = UNSET
-        elif isinstance(self.scheduled_at, datetime.datetime):
-            scheduled_at = self.scheduled_at.isoformat()
-        else:
-            scheduled_at = self.scheduled_at
+        _scheduled_at = peek(self, "scheduled_at")
+        scheduled_at = (
+            rendered(self, "scheduled_at", _render_scheduled_at)
+            if _scheduled_at is UNREAD
+            else _json_scheduled_at(_scheduled_at)
+        )
 
-        send_time: None | str | Unset
-        if isinstance(self.send_time, Unset):
-            send_time = UNSET
-        elif isinstance(self.send_time, datetime.datetime):
-            send_time = self.send_time.isoformat()
-        else:
-            send_time = self.send_time
+        _send_time = peek(self, "send_time")
+        send_time = (
+            rendered(self, "send_time", _render_send_time)
+            if _send_time is UNREAD
+            else _json_send_time(_send_time)
+        )
 
-        tracking_options: dict[str, Any] | None | Unset
-        if isinstance(self.tracking_options, Unset):
-            tracking_options = UNSET
-        elif isinstance(self.tracking_options, CampaignsEmailTrackingOptions):
-            tracking_options = self.tracking_options.to_dict()
-        elif isinstance(self.tracking_options, CampaignsSMSTrackingOptions):
-            tracking_options = self.tracking_options.to_dict()
-        else:
-            tracking_options = self.tracking_options
+        _tracking_options = peek(self, "tracking_options")
+        tracking_options = (
+            rendered(self, "tracking_options", _render_tracking_options)
+            if _tracking_options is UNREAD
+            else _json_tracking_options(_tracking_options)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "archived": archived,
+                "audiences": audiences,
+                "created_at": created_at,
+                "name": name,
+                "send_options": send_options,
+                "send_strategy": send_strategy,
+                "status": status,
+                "updated_at": updated_at,
+            }
+        )
+        if scheduled_at is not UNSET:
+            field_dict["scheduled_at"] = scheduled_at
+        if send_time is not UNSET:
+            field_dict["send_time"] = send_time
+        if tracking_options is not UNSET:
+            field_dict["tracking_options"] = tracking_options
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = document(cls, src_dict)
+        if "archived" not in d:
+            missing(cls, "archived")
+        if "audiences" not in d:
+            missing(cls, "audiences")
+        if "created_at" not in d:
+            missing(cls, "created_at")
+        if "name" not in d:
+            missing(cls, "name")
+        if "send_options" not in d:
+            missing(cls, "send_options")
+        if "send_strategy" not in d:
+            missing(cls, "send_strategy")
+        if "status" not in d:
+            missing(cls, "status")
+        if "updated_at" not in d:
+            missing(cls, "updated_at")
+
+        archived = d["archived"]
+
+        audiences = _render_audiences(d)
+
+        created_at = _render_created_at(d)
+
+        name = d["name"]
+
+        send_options = _render_send_options(d)
+
+        send_strategy = _render_send_strategy(d)
+
+        status = _render_status(d)
+
+        updated_at = _render_updated_at(d)
+
+        scheduled_at = _render_scheduled_at(d)
+
+        send_time = _render_send_time(d)
+
+        tracking_options = _render_tracking_options(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "archived": archived,
@@ -163,193 +241,28 @@ class PatchCampaignResponseDataAttributes:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = document(cls, src_dict)
-        archived = d.pop("archived") if "archived" in d else missing(cls, "archived")
+        if "archived" not in d:
+            missing(cls, "archived")
+        if "audiences" not in d:
+            missing(cls, "audiences")
+        if "created_at" not in d:
+            missing(cls, "created_at")
+        if "name" not in d:
+            missing(cls, "name")
+        if "send_options" not in d:
+            missing(cls, "send_options")
+        if "send_strategy" not in d:
+            missing(cls, "send_strategy")
+        if "status" not in d:
+            missing(cls, "status")
+        if "updated_at" not in d:
+            missing(cls, "updated_at")
 
-        audiences = Audiences.from_dict(
-            d.pop("audiences") if "audiences" in d else missing(cls, "audiences")
-        )
-
-        created_at = datetime.datetime.fromisoformat(
-            d.pop("created_at") if "created_at" in d else missing(cls, "created_at")
-        )
-
-        name = d.pop("name") if "name" in d else missing(cls, "name")
-
-        def _parse_send_options(
-            data: object,
-        ) -> EmailSendOptions | PushSendOptions | SMSSendOptions:
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                send_options_type_0 = EmailSendOptions.from_dict(data)
-
-                return send_options_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                send_options_type_1 = SMSSendOptions.from_dict(data)
-
-                return send_options_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            if not isinstance(data, dict):
-                raise TypeError()
-            send_options_type_2 = PushSendOptions.from_dict(data)
-
-            return send_options_type_2
-
-        send_options = _parse_send_options(
-            d.pop("send_options") if "send_options" in d else missing(cls, "send_options")
-        )
-
-        def _parse_send_strategy(
-            data: object,
-        ) -> (
-            ABTestSendStrategy
-            | ImmediateSendStrategy
-            | SmartSendTimeStrategy
-            | StaticSendStrategy
-            | ThrottledSendStrategy
-            | UnsupportedSendStrategy
-        ):
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                send_strategy_type_0 = StaticSendStrategy.from_dict(data)
-
-                return send_strategy_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                send_strategy_type_1 = SmartSendTimeStrategy.from_dict(data)
-
-                return send_strategy_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                send_strategy_type_2 = ThrottledSendStrategy.from_dict(data)
-
-                return send_strategy_type_2
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                send_strategy_type_3 = ImmediateSendStrategy.from_dict(data)
-
-                return send_strategy_type_3
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                send_strategy_type_4 = ABTestSendStrategy.from_dict(data)
-
-                return send_strategy_type_4
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            if not isinstance(data, dict):
-                raise TypeError()
-            send_strategy_type_5 = UnsupportedSendStrategy.from_dict(data)
-
-            return send_strategy_type_5
-
-        send_strategy = _parse_send_strategy(
-            d.pop("send_strategy") if "send_strategy" in d else missing(cls, "send_strategy")
-        )
-
-        status = PatchCampaignResponseDataAttributesStatus(
-            d.pop("status") if "status" in d else missing(cls, "status")
-        )
-
-        updated_at = datetime.datetime.fromisoformat(
-            d.pop("updated_at") if "updated_at" in d else missing(cls, "updated_at")
-        )
-
-        def _parse_scheduled_at(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                scheduled_at_type_0 = datetime.datetime.fromisoformat(data)
-
-                return scheduled_at_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
-
-        scheduled_at = _parse_scheduled_at(d.pop("scheduled_at", UNSET))
-
-        def _parse_send_time(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                send_time_type_0 = datetime.datetime.fromisoformat(data)
-
-                return send_time_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
-
-        send_time = _parse_send_time(d.pop("send_time", UNSET))
-
-        def _parse_tracking_options(
-            data: object,
-        ) -> CampaignsEmailTrackingOptions | CampaignsSMSTrackingOptions | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                tracking_options_type_0 = CampaignsEmailTrackingOptions.from_dict(data)
-
-                return tracking_options_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                tracking_options_type_1 = CampaignsSMSTrackingOptions.from_dict(data)
-
-                return tracking_options_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(
-                CampaignsEmailTrackingOptions | CampaignsSMSTrackingOptions | None | Unset, data
-            )
-
-        tracking_options = _parse_tracking_options(d.pop("tracking_options", UNSET))
-
-        patch_campaign_response_data_attributes = cls(
-            archived=archived,
-            audiences=audiences,
-            created_at=created_at,
-            name=name,
-            send_options=send_options,
-            send_strategy=send_strategy,
-            status=status,
-            updated_at=updated_at,
-            scheduled_at=scheduled_at,
-            send_time=send_time,
-            tracking_options=tracking_options,
-        )
-
-        patch_campaign_response_data_attributes.additional_properties = d
+        patch_campaign_response_data_attributes = cls.__new__(cls)
+        patch_campaign_response_data_attributes._lazy_src = d
+        patch_campaign_response_data_attributes._lazy_at = None
+        patch_campaign_response_data_attributes.archived = d["archived"]
+        patch_campaign_response_data_attributes.name = d["name"]
         return patch_campaign_response_data_attributes
 
     @property
@@ -369,17 +282,463 @@ class PatchCampaignResponseDataAttributes:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.ab_test_send_strategy import ABTestSendStrategy  # noqa: E402
-from ..models.audiences import Audiences  # noqa: E402
-from ..models.campaigns_email_tracking_options import CampaignsEmailTrackingOptions  # noqa: E402
-from ..models.campaigns_sms_tracking_options import CampaignsSMSTrackingOptions  # noqa: E402
-from ..models.email_send_options import EmailSendOptions  # noqa: E402
-from ..models.immediate_send_strategy import ImmediateSendStrategy  # noqa: E402
-from ..models.push_send_options import PushSendOptions  # noqa: E402
-from ..models.smart_send_time_strategy import SmartSendTimeStrategy  # noqa: E402
-from ..models.sms_send_options import SMSSendOptions  # noqa: E402
-from ..models.static_send_strategy import StaticSendStrategy  # noqa: E402
-from ..models.throttled_send_strategy import ThrottledSendStrategy  # noqa: E402
-from ..models.unsupported_send_strategy import UnsupportedSendStrategy  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global \
+        _loaded, \
+        ABTestSendStrategy, \
+        Audiences, \
+        CampaignsEmailTrackingOptions, \
+        CampaignsSMSTrackingOptions, \
+        EmailSendOptions, \
+        ImmediateSendStrategy, \
+        PushSendOptions, \
+        SmartSendTimeStrategy, \
+        SMSSendOptions, \
+        StaticSendStrategy, \
+        ThrottledSendStrategy, \
+        UnsupportedSendStrategy
+    from ..models.ab_test_send_strategy import ABTestSendStrategy
+    from ..models.audiences import Audiences
+    from ..models.campaigns_email_tracking_options import CampaignsEmailTrackingOptions
+    from ..models.campaigns_sms_tracking_options import CampaignsSMSTrackingOptions
+    from ..models.email_send_options import EmailSendOptions
+    from ..models.immediate_send_strategy import ImmediateSendStrategy
+    from ..models.push_send_options import PushSendOptions
+    from ..models.smart_send_time_strategy import SmartSendTimeStrategy
+    from ..models.sms_send_options import SMSSendOptions
+    from ..models.static_send_strategy import StaticSendStrategy
+    from ..models.throttled_send_strategy import ThrottledSendStrategy
+    from ..models.unsupported_send_strategy import UnsupportedSendStrategy
+
+    _loaded = True
+    PatchCampaignResponseDataAttributes._lazy_ready = True
+
+
+PatchCampaignResponseDataAttributes._lazy_ready = False
+PatchCampaignResponseDataAttributes._lazy_load = _load
+
+
+def _field_audiences(d: dict[str, Any]) -> Audiences:
+    audiences = Audiences.from_dict(d["audiences"])
+
+    return audiences
+
+
+def _json_audiences(value: Audiences) -> dict[str, Any]:
+    audiences = value.to_dict()
+    return audiences
+
+
+def _render_audiences(d: dict[str, Any]) -> dict[str, Any]:
+    return Audiences._render(d["audiences"])
+
+
+def _field_created_at(d: dict[str, Any]) -> datetime.datetime:
+    created_at = datetime.datetime.fromisoformat(d["created_at"])
+
+    return created_at
+
+
+def _json_created_at(value: datetime.datetime) -> str:
+    created_at = value.isoformat()
+    return created_at
+
+
+def _render_created_at(d: dict[str, Any]) -> str:
+    return _json_created_at(_field_created_at(d))
+
+
+def _field_send_options(d: dict[str, Any]) -> EmailSendOptions | PushSendOptions | SMSSendOptions:
+    def _parse_send_options(data: object) -> EmailSendOptions | PushSendOptions | SMSSendOptions:
+        if isinstance(data, dict) and matches(EmailSendOptions, data):
+            try:
+                send_options_type_0 = EmailSendOptions.from_dict(data)
+
+                return checked(send_options_type_0)
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+        if isinstance(data, dict) and matches(SMSSendOptions, data):
+            try:
+                send_options_type_1 = SMSSendOptions.from_dict(data)
+
+                return checked(send_options_type_1)
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+        if not isinstance(data, dict):
+            raise TypeError()
+        send_options_type_2 = PushSendOptions.from_dict(data)
+
+        return send_options_type_2
+
+    send_options = _parse_send_options(d["send_options"])
+
+    return send_options
+
+
+def _json_send_options(
+    value: EmailSendOptions | PushSendOptions | SMSSendOptions,
+) -> dict[str, Any]:
+    send_options: dict[str, Any]
+    if isinstance(value, EmailSendOptions):
+        send_options = value.to_dict()
+    elif isinstance(value, SMSSendOptions):
+        send_options = value.to_dict()
+    else:
+        send_options = value.to_dict()
+
+    return send_options
+
+
+def _render_send_options(d: dict[str, Any]) -> dict[str, Any]:
+    return _render_send_options_value(d["send_options"])
+
+
+def _render_send_options_value(data: Any) -> dict[str, Any]:
+    if isinstance(data, dict) and matches(EmailSendOptions, data):
+        try:
+            return EmailSendOptions._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(SMSSendOptions, data):
+        try:
+            return SMSSendOptions._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if not isinstance(data, dict):
+        raise TypeError()
+    return PushSendOptions._render(data)
+
+
+def _field_send_strategy(
+    d: dict[str, Any],
+) -> (
+    ABTestSendStrategy
+    | ImmediateSendStrategy
+    | SmartSendTimeStrategy
+    | StaticSendStrategy
+    | ThrottledSendStrategy
+    | UnsupportedSendStrategy
+):
+    def _parse_send_strategy(
+        data: object,
+    ) -> (
+        ABTestSendStrategy
+        | ImmediateSendStrategy
+        | SmartSendTimeStrategy
+        | StaticSendStrategy
+        | ThrottledSendStrategy
+        | UnsupportedSendStrategy
+    ):
+        if isinstance(data, dict) and matches(StaticSendStrategy, data):
+            try:
+                send_strategy_type_0 = StaticSendStrategy.from_dict(data)
+
+                return checked(send_strategy_type_0)
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+        if isinstance(data, dict) and matches(SmartSendTimeStrategy, data):
+            try:
+                send_strategy_type_1 = SmartSendTimeStrategy.from_dict(data)
+
+                return checked(send_strategy_type_1)
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+        if isinstance(data, dict) and matches(ThrottledSendStrategy, data):
+            try:
+                send_strategy_type_2 = ThrottledSendStrategy.from_dict(data)
+
+                return checked(send_strategy_type_2)
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+        if isinstance(data, dict) and matches(ImmediateSendStrategy, data):
+            try:
+                send_strategy_type_3 = ImmediateSendStrategy.from_dict(data)
+
+                return checked(send_strategy_type_3)
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+        if isinstance(data, dict) and matches(ABTestSendStrategy, data):
+            try:
+                send_strategy_type_4 = ABTestSendStrategy.from_dict(data)
+
+                return checked(send_strategy_type_4)
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+        if not isinstance(data, dict):
+            raise TypeError()
+        send_strategy_type_5 = UnsupportedSendStrategy.from_dict(data)
+
+        return send_strategy_type_5
+
+    send_strategy = _parse_send_strategy(d["send_strategy"])
+
+    return send_strategy
+
+
+def _json_send_strategy(
+    value: ABTestSendStrategy
+    | ImmediateSendStrategy
+    | SmartSendTimeStrategy
+    | StaticSendStrategy
+    | ThrottledSendStrategy
+    | UnsupportedSendStrategy,
+) -> dict[str, Any]:
+    send_strategy: dict[str, Any]
+    if isinstance(value, StaticSendStrategy):
+        send_strategy = value.to_dict()
+    elif isinstance(value, SmartSendTimeStrategy):
+        send_strategy = value.to_dict()
+    elif isinstance(value, ThrottledSendStrategy):
+        send_strategy = value.to_dict()
+    elif isinstance(value, ImmediateSendStrategy):
+        send_strategy = value.to_dict()
+    elif isinstance(value, ABTestSendStrategy):
+        send_strategy = value.to_dict()
+    else:
+        send_strategy = value.to_dict()
+
+    return send_strategy
+
+
+def _render_send_strategy(d: dict[str, Any]) -> dict[str, Any]:
+    return _render_send_strategy_value(d["send_strategy"])
+
+
+def _render_send_strategy_value(data: Any) -> dict[str, Any]:
+    if isinstance(data, dict) and matches(StaticSendStrategy, data):
+        try:
+            return StaticSendStrategy._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(SmartSendTimeStrategy, data):
+        try:
+            return SmartSendTimeStrategy._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(ThrottledSendStrategy, data):
+        try:
+            return ThrottledSendStrategy._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(ImmediateSendStrategy, data):
+        try:
+            return ImmediateSendStrategy._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(ABTestSendStrategy, data):
+        try:
+            return ABTestSendStrategy._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if not isinstance(data, dict):
+        raise TypeError()
+    return UnsupportedSendStrategy._render(data)
+
+
+def _field_status(d: dict[str, Any]) -> PatchCampaignResponseDataAttributesStatus:
+    status = PatchCampaignResponseDataAttributesStatus._of(d["status"])
+
+    return status
+
+
+def _json_status(value: PatchCampaignResponseDataAttributesStatus) -> str:
+    status = value.value
+    return status
+
+
+def _render_status(d: dict[str, Any]) -> str:
+    return _json_status(_field_status(d))
+
+
+def _field_updated_at(d: dict[str, Any]) -> datetime.datetime:
+    updated_at = datetime.datetime.fromisoformat(d["updated_at"])
+
+    return updated_at
+
+
+def _json_updated_at(value: datetime.datetime) -> str:
+    updated_at = value.isoformat()
+    return updated_at
+
+
+def _render_updated_at(d: dict[str, Any]) -> str:
+    return _json_updated_at(_field_updated_at(d))
+
+
+def _field_scheduled_at(d: dict[str, Any]) -> datetime.datetime | None | Unset:
+    def _parse_scheduled_at(data: object) -> datetime.datetime | None | Unset:
+        if data is None:
+            return data
+        if isinstance(data, Unset):
+            return data
+        if isinstance(data, str):
+            try:
+                scheduled_at_type_0 = datetime.datetime.fromisoformat(data)
+
+                return checked(scheduled_at_type_0)
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+        return cast(datetime.datetime | None | Unset, data)
+
+    scheduled_at = _parse_scheduled_at(d.get("scheduled_at", UNSET))
+
+    return scheduled_at
+
+
+def _json_scheduled_at(value: datetime.datetime | None | Unset) -> None | str | Unset:
+    scheduled_at: None | str | Unset
+    if isinstance(value, Unset):
+        scheduled_at = UNSET
+    elif isinstance(value, datetime.datetime):
+        scheduled_at = value.isoformat()
+    else:
+        scheduled_at = value
+    return scheduled_at
+
+
+def _render_scheduled_at(d: dict[str, Any]) -> None | str | Unset:
+    return _json_scheduled_at(_field_scheduled_at(d))
+
+
+def _field_send_time(d: dict[str, Any]) -> datetime.datetime | None | Unset:
+    def _parse_send_time(data: object) -> datetime.datetime | None | Unset:
+        if data is None:
+            return data
+        if isinstance(data, Unset):
+            return data
+        if isinstance(data, str):
+            try:
+                send_time_type_0 = datetime.datetime.fromisoformat(data)
+
+                return checked(send_time_type_0)
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+        return cast(datetime.datetime | None | Unset, data)
+
+    send_time = _parse_send_time(d.get("send_time", UNSET))
+
+    return send_time
+
+
+def _json_send_time(value: datetime.datetime | None | Unset) -> None | str | Unset:
+    send_time: None | str | Unset
+    if isinstance(value, Unset):
+        send_time = UNSET
+    elif isinstance(value, datetime.datetime):
+        send_time = value.isoformat()
+    else:
+        send_time = value
+    return send_time
+
+
+def _render_send_time(d: dict[str, Any]) -> None | str | Unset:
+    return _json_send_time(_field_send_time(d))
+
+
+def _field_tracking_options(
+    d: dict[str, Any],
+) -> CampaignsEmailTrackingOptions | CampaignsSMSTrackingOptions | None | Unset:
+    def _parse_tracking_options(
+        data: object,
+    ) -> CampaignsEmailTrackingOptions | CampaignsSMSTrackingOptions | None | Unset:
+        if data is None:
+            return data
+        if isinstance(data, Unset):
+            return data
+        if isinstance(data, dict) and matches(CampaignsEmailTrackingOptions, data):
+            try:
+                tracking_options_type_0 = CampaignsEmailTrackingOptions.from_dict(data)
+
+                return checked(tracking_options_type_0)
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+        if isinstance(data, dict) and matches(CampaignsSMSTrackingOptions, data):
+            try:
+                tracking_options_type_1 = CampaignsSMSTrackingOptions.from_dict(data)
+
+                return checked(tracking_options_type_1)
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+        return cast(
+            CampaignsEmailTrackingOptions | CampaignsSMSTrackingOptions | None | Unset, data
+        )
+
+    tracking_options = _parse_tracking_options(d.get("tracking_options", UNSET))
+
+    return tracking_options
+
+
+def _json_tracking_options(
+    value: CampaignsEmailTrackingOptions | CampaignsSMSTrackingOptions | None | Unset,
+) -> dict[str, Any] | None | Unset:
+    tracking_options: dict[str, Any] | None | Unset
+    if isinstance(value, Unset):
+        tracking_options = UNSET
+    elif isinstance(value, CampaignsEmailTrackingOptions):
+        tracking_options = value.to_dict()
+    elif isinstance(value, CampaignsSMSTrackingOptions):
+        tracking_options = value.to_dict()
+    else:
+        tracking_options = value
+    return tracking_options
+
+
+def _render_tracking_options(d: dict[str, Any]) -> dict[str, Any] | None | Unset:
+    return _render_tracking_options_value(d.get("tracking_options", UNSET))
+
+
+def _render_tracking_options_value(data: Any) -> dict[str, Any] | None | Unset:
+    if data is None:
+        return None
+    if isinstance(data, Unset):
+        return UNSET
+    if isinstance(data, dict) and matches(CampaignsEmailTrackingOptions, data):
+        try:
+            return CampaignsEmailTrackingOptions._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(CampaignsSMSTrackingOptions, data):
+        try:
+            return CampaignsSMSTrackingOptions._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(dict[str, Any] | None | Unset, data)
+
+
+_KNOWN = frozenset(
+    {
+        "archived",
+        "audiences",
+        "created_at",
+        "name",
+        "send_options",
+        "send_strategy",
+        "status",
+        "updated_at",
+        "scheduled_at",
+        "send_time",
+        "tracking_options",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+PatchCampaignResponseDataAttributes._lazy_fields = {
+    "audiences": _field_audiences,
+    "created_at": _field_created_at,
+    "send_options": _field_send_options,
+    "send_strategy": _field_send_strategy,
+    "status": _field_status,
+    "updated_at": _field_updated_at,
+    "scheduled_at": _field_scheduled_at,
+    "send_time": _field_send_time,
+    "tracking_options": _field_tracking_options,
+    "additional_properties": _field_additional_properties,
+}

@@ -8,13 +8,13 @@ from typing import Any, Literal, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import document, missing
+from ..types import UNREAD, Lazy, document, missing, peek
 
 T = TypeVar("T", bound="PushOnOpenApp")
 
 
 @_attrs_define
-class PushOnOpenApp:
+class PushOnOpenApp(Lazy):
     """
     Attributes:
         type_ (Literal['open_app']):
@@ -27,7 +27,30 @@ class PushOnOpenApp:
         type_ = self.type_
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "type": type_,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = document(cls, src_dict)
+        if "type" not in d:
+            missing(cls, "type")
+        type_ = cast("Literal['open_app']", d["type"])
+        if type_ != "open_app":
+            raise ValueError(f"type must match const 'open_app', got '{type_}'")
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "type": type_,
@@ -39,15 +62,16 @@ class PushOnOpenApp:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = document(cls, src_dict)
-        type_ = cast(Literal["open_app"], (d.pop("type") if "type" in d else missing(cls, "type")))
+        if "type" not in d:
+            missing(cls, "type")
+        type_ = cast("Literal['open_app']", d["type"])
         if type_ != "open_app":
             raise ValueError(f"type must match const 'open_app', got '{type_}'")
 
-        push_on_open_app = cls(
-            type_=type_,
-        )
-
-        push_on_open_app.additional_properties = d
+        push_on_open_app = cls.__new__(cls)
+        push_on_open_app._lazy_src = d
+        push_on_open_app._lazy_at = None
+        push_on_open_app.type_ = type_
         return push_on_open_app
 
     @property
@@ -65,3 +89,20 @@ class PushOnOpenApp:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN = frozenset(
+    {
+        "type",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+PushOnOpenApp._lazy_consts = (("type", "open_app"),)
+PushOnOpenApp._lazy_fields = {
+    "additional_properties": _field_additional_properties,
+}
