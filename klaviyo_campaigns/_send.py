@@ -64,6 +64,9 @@ class Sender:
         self._http = http
         self._base_url = base_url.rstrip("/")
         self._headers = dict(headers)  # holds the Authorization header: never logged or shown
+        # Per revision, the headers of a request with no body and no extra headers, built once:
+        # httpx normalizes a plain dict's headers again on every request.
+        self._plain_headers: dict[str, httpx.Headers] = {}
         self._key_id = key_id
         self._limiter = limiter
         self._max_retries = max_retries
@@ -107,9 +110,15 @@ class Sender:
         ).scaled(self._rate_share)
 
     def _build(self, operation: Operation, request: dict[str, Any]) -> httpx.Request:
-        headers = {**self._headers, "revision": operation.revision, **request.get("headers", {})}
-        if "content" in request:
-            headers["Content-Type"] = JSON_API
+        headers: Mapping[str, str]
+        extra = request.get("headers")
+        if "content" in request or extra:
+            merged = {**self._headers, "revision": operation.revision, **(extra or {})}
+            if "content" in request:
+                merged["Content-Type"] = JSON_API
+            headers = merged
+        else:
+            headers = self._plain_headers.get(operation.revision) or self._plain(operation)
         return self._http.build_request(
             operation.method,
             self._base_url + request["url"],
@@ -118,6 +127,11 @@ class Sender:
             headers=headers,
             timeout=request.get("timeout", httpx.USE_CLIENT_DEFAULT),
         )
+
+    def _plain(self, operation: Operation) -> httpx.Headers:
+        headers = httpx.Headers({**self._headers, "revision": operation.revision})
+        self._plain_headers[operation.revision] = headers
+        return headers
 
     async def aclose(self) -> None:
         """End every call in flight with ``ClientClosedError`` (or ``WriteMayHaveBeenApplied``

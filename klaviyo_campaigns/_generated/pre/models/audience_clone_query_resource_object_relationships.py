@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, document, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.audience_clone_query_resource_object_relationships_campaign import (
@@ -19,7 +28,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="AudienceCloneQueryResourceObjectRelationships")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class AudienceCloneQueryResourceObjectRelationships(Lazy):
     """
     Attributes:
@@ -56,7 +65,7 @@ class AudienceCloneQueryResourceObjectRelationships(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         campaign = _render_campaign(d)
 
@@ -69,7 +78,7 @@ class AudienceCloneQueryResourceObjectRelationships(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         audience_clone_query_resource_object_relationships = cls.__new__(cls)
         audience_clone_query_resource_object_relationships._lazy_src = d
@@ -153,7 +162,10 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-AudienceCloneQueryResourceObjectRelationships._lazy_fields = {
-    "campaign": _field_campaign,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    AudienceCloneQueryResourceObjectRelationships,
+    {
+        "campaign": _field_campaign,
+        "additional_properties": _field_additional_properties,
+    },
+)

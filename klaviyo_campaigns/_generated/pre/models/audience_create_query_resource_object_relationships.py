@@ -8,7 +8,17 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, document, missing, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.audience_create_query_resource_object_relationships_campaign import (
@@ -22,7 +32,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="AudienceCreateQueryResourceObjectRelationships")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class AudienceCreateQueryResourceObjectRelationships(Lazy):
     """
     Attributes:
@@ -74,7 +84,7 @@ class AudienceCreateQueryResourceObjectRelationships(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "campaign" not in d:
             missing(cls, "campaign")
 
@@ -95,7 +105,7 @@ class AudienceCreateQueryResourceObjectRelationships(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "campaign" not in d:
             missing(cls, "campaign")
 
@@ -207,8 +217,11 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-AudienceCreateQueryResourceObjectRelationships._lazy_fields = {
-    "campaign": _field_campaign,
-    "campaign_messages": _field_campaign_messages,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    AudienceCreateQueryResourceObjectRelationships,
+    {
+        "campaign": _field_campaign,
+        "campaign_messages": _field_campaign_messages,
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, document, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.audience_create_query_resource_object_relationships_campaign_data import (
@@ -19,7 +28,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="AudienceCreateQueryResourceObjectRelationshipsCampaign")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class AudienceCreateQueryResourceObjectRelationshipsCampaign(Lazy):
     """
     Attributes:
@@ -52,7 +61,7 @@ class AudienceCreateQueryResourceObjectRelationshipsCampaign(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         data = _render_data(d)
 
@@ -65,7 +74,7 @@ class AudienceCreateQueryResourceObjectRelationshipsCampaign(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         audience_create_query_resource_object_relationships_campaign = cls.__new__(cls)
         audience_create_query_resource_object_relationships_campaign._lazy_src = d
@@ -149,7 +158,10 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-AudienceCreateQueryResourceObjectRelationshipsCampaign._lazy_fields = {
-    "data": _field_data,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    AudienceCreateQueryResourceObjectRelationshipsCampaign,
+    {
+        "data": _field_data,
+        "additional_properties": _field_additional_properties,
+    },
+)

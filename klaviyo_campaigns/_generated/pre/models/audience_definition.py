@@ -8,12 +8,22 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, checked, document, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    peek,
+    rendered,
+)
 
 T = TypeVar("T", bound="AudienceDefinition")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class AudienceDefinition(Lazy):
     """
     Attributes:
@@ -77,7 +87,7 @@ class AudienceDefinition(Lazy):
 
     @classmethod
     def _render(cls, src_dict: Any) -> dict[str, Any]:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         excluded = _render_excluded(d)
 
@@ -112,7 +122,7 @@ class AudienceDefinition(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         audience_definition = cls.__new__(cls)
         audience_definition._lazy_src = d
@@ -139,23 +149,19 @@ class AudienceDefinition(Lazy):
 
 
 def _field_excluded(d: dict[str, Any]) -> list[str] | None | Unset:
-    def _parse_excluded(data: object) -> list[str] | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, list):
-            try:
-                excluded_type_0 = cast(list[str], data)
+    data = d.get("excluded", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, list):
+        try:
+            excluded_type_0 = cast(list[str], data)
 
-                return checked(excluded_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(list[str] | None | Unset, data)
-
-    excluded = _parse_excluded(d.get("excluded", UNSET))
-
-    return excluded
+            return checked(excluded_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(list[str] | None | Unset, data)
 
 
 def _json_excluded(value: list[str] | None | Unset) -> list[str] | None | Unset:
@@ -175,23 +181,19 @@ def _render_excluded(d: dict[str, Any]) -> list[str] | None | Unset:
 
 
 def _field_included(d: dict[str, Any]) -> list[str] | None | Unset:
-    def _parse_included(data: object) -> list[str] | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, list):
-            try:
-                included_type_0 = cast(list[str], data)
+    data = d.get("included", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, list):
+        try:
+            included_type_0 = cast(list[str], data)
 
-                return checked(included_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(list[str] | None | Unset, data)
-
-    included = _parse_included(d.get("included", UNSET))
-
-    return included
+            return checked(included_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(list[str] | None | Unset, data)
 
 
 def _json_included(value: list[str] | None | Unset) -> list[str] | None | Unset:
@@ -224,8 +226,11 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-AudienceDefinition._lazy_fields = {
-    "excluded": _field_excluded,
-    "included": _field_included,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    AudienceDefinition,
+    {
+        "excluded": _field_excluded,
+        "included": _field_included,
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, document, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.audience_response_object_resource_relationships_campaign import (
@@ -22,7 +31,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="AudienceResponseObjectResourceRelationships")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class AudienceResponseObjectResourceRelationships(Lazy):
     """
     Attributes:
@@ -70,7 +79,7 @@ class AudienceResponseObjectResourceRelationships(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         campaign = _render_campaign(d)
 
@@ -87,7 +96,7 @@ class AudienceResponseObjectResourceRelationships(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         audience_response_object_resource_relationships = cls.__new__(cls)
         audience_response_object_resource_relationships._lazy_src = d
@@ -211,8 +220,11 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-AudienceResponseObjectResourceRelationships._lazy_fields = {
-    "campaign": _field_campaign,
-    "campaign_messages": _field_campaign_messages,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    AudienceResponseObjectResourceRelationships,
+    {
+        "campaign": _field_campaign,
+        "campaign_messages": _field_campaign_messages,
+        "additional_properties": _field_additional_properties,
+    },
+)

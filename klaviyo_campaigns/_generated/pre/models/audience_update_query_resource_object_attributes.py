@@ -8,7 +8,18 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, checked, document, matches, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    matches,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.audience_definition import AudienceDefinition
@@ -17,7 +28,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="AudienceUpdateQueryResourceObjectAttributes")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class AudienceUpdateQueryResourceObjectAttributes(Lazy):
     """
     Attributes:
@@ -54,7 +65,7 @@ class AudienceUpdateQueryResourceObjectAttributes(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         definition = _render_definition(d)
 
@@ -67,7 +78,7 @@ class AudienceUpdateQueryResourceObjectAttributes(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         audience_update_query_resource_object_attributes = cls.__new__(cls)
         audience_update_query_resource_object_attributes._lazy_src = d
@@ -108,23 +119,19 @@ AudienceUpdateQueryResourceObjectAttributes._lazy_load = _load
 
 
 def _field_definition(d: dict[str, Any]) -> AudienceDefinition | None | Unset:
-    def _parse_definition(data: object) -> AudienceDefinition | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, dict) and matches(AudienceDefinition, data):
-            try:
-                definition_type_0 = AudienceDefinition.from_dict(data)
+    data = d.get("definition", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(AudienceDefinition, data):
+        try:
+            definition_type_0 = AudienceDefinition.from_dict(data)
 
-                return checked(definition_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(AudienceDefinition | None | Unset, data)
-
-    definition = _parse_definition(d.get("definition", UNSET))
-
-    return definition
+            return checked(definition_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(AudienceDefinition | None | Unset, data)
 
 
 def _json_definition(value: AudienceDefinition | None | Unset) -> dict[str, Any] | None | Unset:
@@ -166,7 +173,10 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-AudienceUpdateQueryResourceObjectAttributes._lazy_fields = {
-    "definition": _field_definition,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    AudienceUpdateQueryResourceObjectAttributes,
+    {
+        "definition": _field_definition,
+        "additional_properties": _field_additional_properties,
+    },
+)

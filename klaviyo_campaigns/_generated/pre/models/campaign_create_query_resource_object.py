@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, document, missing, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.campaign_create_query_resource_object_attributes import (
@@ -22,7 +32,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="CampaignCreateQueryResourceObject")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class CampaignCreateQueryResourceObject(Lazy):
     """
     Attributes:
@@ -77,12 +87,12 @@ class CampaignCreateQueryResourceObject(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "attributes" not in d:
             missing(cls, "attributes")
         if "type" not in d:
             missing(cls, "type")
-        type_ = cast("Literal['campaign']", d["type"])
+        type_ = d["type"]
         if type_ != "campaign":
             raise ValueError(f"type must match const 'campaign', got '{type_}'")
 
@@ -104,12 +114,12 @@ class CampaignCreateQueryResourceObject(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "attributes" not in d:
             missing(cls, "attributes")
         if "type" not in d:
             missing(cls, "type")
-        type_ = cast("Literal['campaign']", d["type"])
+        type_ = d["type"]
         if type_ != "campaign":
             raise ValueError(f"type must match const 'campaign', got '{type_}'")
 
@@ -220,8 +230,11 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
 
 
 CampaignCreateQueryResourceObject._lazy_consts = (("type", "campaign"),)
-CampaignCreateQueryResourceObject._lazy_fields = {
-    "attributes": _field_attributes,
-    "relationships": _field_relationships,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    CampaignCreateQueryResourceObject,
+    {
+        "attributes": _field_attributes,
+        "relationships": _field_relationships,
+        "additional_properties": _field_additional_properties,
+    },
+)

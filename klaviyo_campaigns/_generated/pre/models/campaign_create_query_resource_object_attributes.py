@@ -8,7 +8,18 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, checked, document, missing, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.audience_inline_create import AudienceInlineCreate
@@ -19,7 +30,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="CampaignCreateQueryResourceObjectAttributes")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class CampaignCreateQueryResourceObjectAttributes(Lazy):
     """
     Attributes:
@@ -80,7 +91,7 @@ class CampaignCreateQueryResourceObjectAttributes(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "definition" not in d:
             missing(cls, "definition")
 
@@ -105,7 +116,7 @@ class CampaignCreateQueryResourceObjectAttributes(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "definition" not in d:
             missing(cls, "definition")
 
@@ -165,30 +176,24 @@ def _render_definition(d: dict[str, Any]) -> dict[str, Any]:
 
 
 def _field_audiences(d: dict[str, Any]) -> list[AudienceInlineCreate] | None | Unset:
-    def _parse_audiences(data: object) -> list[AudienceInlineCreate] | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, list):
-            try:
-                audiences_type_0 = []
-                _audiences_type_0 = data
-                for audiences_type_0_item_data in _audiences_type_0:
-                    audiences_type_0_item = AudienceInlineCreate.from_dict(
-                        audiences_type_0_item_data
-                    )
+    data = d.get("audiences", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, list):
+        try:
+            audiences_type_0 = []
+            _audiences_type_0 = data
+            for audiences_type_0_item_data in _audiences_type_0:
+                audiences_type_0_item = AudienceInlineCreate.from_dict(audiences_type_0_item_data)
 
-                    audiences_type_0.append(audiences_type_0_item)
+                audiences_type_0.append(audiences_type_0_item)
 
-                return checked(audiences_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(list[AudienceInlineCreate] | None | Unset, data)
-
-    audiences = _parse_audiences(d.get("audiences", UNSET))
-
-    return audiences
+            return checked(audiences_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(list[AudienceInlineCreate] | None | Unset, data)
 
 
 def _json_audiences(
@@ -226,28 +231,24 @@ def _render_audiences_value(data: Any) -> list[dict[str, Any]] | None | Unset:
 
 
 def _field_messages(d: dict[str, Any]) -> list[MessageInlineCreate] | None | Unset:
-    def _parse_messages(data: object) -> list[MessageInlineCreate] | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, list):
-            try:
-                messages_type_0 = []
-                _messages_type_0 = data
-                for messages_type_0_item_data in _messages_type_0:
-                    messages_type_0_item = MessageInlineCreate.from_dict(messages_type_0_item_data)
+    data = d.get("messages", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, list):
+        try:
+            messages_type_0 = []
+            _messages_type_0 = data
+            for messages_type_0_item_data in _messages_type_0:
+                messages_type_0_item = MessageInlineCreate.from_dict(messages_type_0_item_data)
 
-                    messages_type_0.append(messages_type_0_item)
+                messages_type_0.append(messages_type_0_item)
 
-                return checked(messages_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(list[MessageInlineCreate] | None | Unset, data)
-
-    messages = _parse_messages(d.get("messages", UNSET))
-
-    return messages
+            return checked(messages_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(list[MessageInlineCreate] | None | Unset, data)
 
 
 def _json_messages(
@@ -297,9 +298,12 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-CampaignCreateQueryResourceObjectAttributes._lazy_fields = {
-    "definition": _field_definition,
-    "audiences": _field_audiences,
-    "messages": _field_messages,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    CampaignCreateQueryResourceObjectAttributes,
+    {
+        "definition": _field_definition,
+        "audiences": _field_audiences,
+        "messages": _field_messages,
+        "additional_properties": _field_additional_properties,
+    },
+)

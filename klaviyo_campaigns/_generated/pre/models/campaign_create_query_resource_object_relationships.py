@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, document, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.campaign_create_query_resource_object_relationships_campaign_audiences import (
@@ -25,7 +34,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="CampaignCreateQueryResourceObjectRelationships")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class CampaignCreateQueryResourceObjectRelationships(Lazy):
     """
     Attributes:
@@ -84,7 +93,7 @@ class CampaignCreateQueryResourceObjectRelationships(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         campaign_audiences = _render_campaign_audiences(d)
 
@@ -105,7 +114,7 @@ class CampaignCreateQueryResourceObjectRelationships(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         campaign_create_query_resource_object_relationships = cls.__new__(cls)
         campaign_create_query_resource_object_relationships._lazy_src = d
@@ -269,9 +278,12 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-CampaignCreateQueryResourceObjectRelationships._lazy_fields = {
-    "campaign_audiences": _field_campaign_audiences,
-    "campaign_messages": _field_campaign_messages,
-    "tags": _field_tags,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    CampaignCreateQueryResourceObjectRelationships,
+    {
+        "campaign_audiences": _field_campaign_audiences,
+        "campaign_messages": _field_campaign_messages,
+        "tags": _field_tags,
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, document, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.campaign_create_query_resource_object_relationships_campaign_audiences_data_item import (
@@ -19,7 +28,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="CampaignCreateQueryResourceObjectRelationshipsCampaignAudiences")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class CampaignCreateQueryResourceObjectRelationshipsCampaignAudiences(Lazy):
     """
     Attributes:
@@ -54,7 +63,7 @@ class CampaignCreateQueryResourceObjectRelationshipsCampaignAudiences(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         data = _render_data(d)
 
@@ -67,7 +76,7 @@ class CampaignCreateQueryResourceObjectRelationshipsCampaignAudiences(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         campaign_create_query_resource_object_relationships_campaign_audiences = cls.__new__(cls)
         campaign_create_query_resource_object_relationships_campaign_audiences._lazy_src = d
@@ -164,7 +173,10 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-CampaignCreateQueryResourceObjectRelationshipsCampaignAudiences._lazy_fields = {
-    "data": _field_data,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    CampaignCreateQueryResourceObjectRelationshipsCampaignAudiences,
+    {
+        "data": _field_data,
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, document, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.campaign_create_query_resource_object_relationships_tags_data_item import (
@@ -19,7 +28,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="CampaignCreateQueryResourceObjectRelationshipsTags")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class CampaignCreateQueryResourceObjectRelationshipsTags(Lazy):
     """
     Attributes:
@@ -52,7 +61,7 @@ class CampaignCreateQueryResourceObjectRelationshipsTags(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         data = _render_data(d)
 
@@ -65,7 +74,7 @@ class CampaignCreateQueryResourceObjectRelationshipsTags(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         campaign_create_query_resource_object_relationships_tags = cls.__new__(cls)
         campaign_create_query_resource_object_relationships_tags._lazy_src = d
@@ -157,7 +166,10 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-CampaignCreateQueryResourceObjectRelationshipsTags._lazy_fields = {
-    "data": _field_data,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    CampaignCreateQueryResourceObjectRelationshipsTags,
+    {
+        "data": _field_data,
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -8,7 +8,18 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, checked, document, matches, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    matches,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.send_settings import SendSettings
@@ -17,7 +28,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="CampaignDefinition")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class CampaignDefinition(Lazy):
     """
     Attributes:
@@ -104,7 +115,7 @@ class CampaignDefinition(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         _archived = d.get("archived", UNSET)
         archived: bool | None | Unset
@@ -162,7 +173,7 @@ class CampaignDefinition(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         campaign_definition = cls.__new__(cls)
         campaign_definition._lazy_src = d
@@ -208,23 +219,19 @@ CampaignDefinition._lazy_load = _load
 
 
 def _field_send_settings(d: dict[str, Any]) -> None | SendSettings | Unset:
-    def _parse_send_settings(data: object) -> None | SendSettings | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, dict) and matches(SendSettings, data):
-            try:
-                send_settings_type_0 = SendSettings.from_dict(data)
+    data = d.get("send_settings", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(SendSettings, data):
+        try:
+            send_settings_type_0 = SendSettings.from_dict(data)
 
-                return checked(send_settings_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(None | SendSettings | Unset, data)
-
-    send_settings = _parse_send_settings(d.get("send_settings", UNSET))
-
-    return send_settings
+            return checked(send_settings_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(None | SendSettings | Unset, data)
 
 
 def _json_send_settings(value: None | SendSettings | Unset) -> dict[str, Any] | None | Unset:
@@ -271,7 +278,10 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-CampaignDefinition._lazy_fields = {
-    "send_settings": _field_send_settings,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    CampaignDefinition,
+    {
+        "send_settings": _field_send_settings,
+        "additional_properties": _field_additional_properties,
+    },
+)

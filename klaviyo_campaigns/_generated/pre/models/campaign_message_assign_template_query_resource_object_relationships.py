@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, Lazy, document, missing, peek, rendered
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.campaign_message_assign_template_query_resource_object_relationships_template import (
@@ -19,7 +27,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="CampaignMessageAssignTemplateQueryResourceObjectRelationships")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class CampaignMessageAssignTemplateQueryResourceObjectRelationships(Lazy):
     """
     Attributes:
@@ -58,7 +66,7 @@ class CampaignMessageAssignTemplateQueryResourceObjectRelationships(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "template" not in d:
             missing(cls, "template")
 
@@ -75,7 +83,7 @@ class CampaignMessageAssignTemplateQueryResourceObjectRelationships(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "template" not in d:
             missing(cls, "template")
 
@@ -153,7 +161,10 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-CampaignMessageAssignTemplateQueryResourceObjectRelationships._lazy_fields = {
-    "template": _field_template,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    CampaignMessageAssignTemplateQueryResourceObjectRelationships,
+    {
+        "template": _field_template,
+        "additional_properties": _field_additional_properties,
+    },
+)

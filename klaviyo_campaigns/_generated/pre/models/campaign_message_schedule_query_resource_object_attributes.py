@@ -12,7 +12,19 @@ from attrs import field as _attrs_field
 from ..models.campaign_message_schedule_query_resource_object_attributes_strategy import (
     CampaignMessageScheduleQueryResourceObjectAttributesStrategy,
 )
-from ..types import UNREAD, UNSET, Lazy, Unset, checked, document, matches, missing, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    matches,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.throttled_options import ThrottledOptions
@@ -22,7 +34,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="CampaignMessageScheduleQueryResourceObjectAttributes")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class CampaignMessageScheduleQueryResourceObjectAttributes(Lazy):
     """
     Attributes:
@@ -105,7 +117,7 @@ class CampaignMessageScheduleQueryResourceObjectAttributes(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "strategy" not in d:
             missing(cls, "strategy")
 
@@ -138,7 +150,7 @@ class CampaignMessageScheduleQueryResourceObjectAttributes(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "strategy" not in d:
             missing(cls, "strategy")
 
@@ -199,23 +211,19 @@ def _render_strategy(d: dict[str, Any]) -> str:
 
 
 def _field_send_date(d: dict[str, Any]) -> datetime.date | None | Unset:
-    def _parse_send_date(data: object) -> datetime.date | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, str):
-            try:
-                send_date_type_0 = datetime.date.fromisoformat(data)
+    data = d.get("send_date", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, str):
+        try:
+            send_date_type_0 = datetime.date.fromisoformat(data)
 
-                return checked(send_date_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(datetime.date | None | Unset, data)
-
-    send_date = _parse_send_date(d.get("send_date", UNSET))
-
-    return send_date
+            return send_date_type_0
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(datetime.date | None | Unset, data)
 
 
 def _json_send_date(value: datetime.date | None | Unset) -> None | str | Unset:
@@ -234,23 +242,19 @@ def _render_send_date(d: dict[str, Any]) -> None | str | Unset:
 
 
 def _field_send_time(d: dict[str, Any]) -> datetime.datetime | None | Unset:
-    def _parse_send_time(data: object) -> datetime.datetime | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, str):
-            try:
-                send_time_type_0 = datetime.datetime.fromisoformat(data)
+    data = d.get("send_time", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, str):
+        try:
+            send_time_type_0 = datetime.datetime.fromisoformat(data)
 
-                return checked(send_time_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(datetime.datetime | None | Unset, data)
-
-    send_time = _parse_send_time(d.get("send_time", UNSET))
-
-    return send_time
+            return send_time_type_0
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(datetime.datetime | None | Unset, data)
 
 
 def _json_send_time(value: datetime.datetime | None | Unset) -> None | str | Unset:
@@ -269,23 +273,19 @@ def _render_send_time(d: dict[str, Any]) -> None | str | Unset:
 
 
 def _field_throttled_options(d: dict[str, Any]) -> None | ThrottledOptions | Unset:
-    def _parse_throttled_options(data: object) -> None | ThrottledOptions | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, dict) and matches(ThrottledOptions, data):
-            try:
-                throttled_options_type_0 = ThrottledOptions.from_dict(data)
+    data = d.get("throttled_options", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(ThrottledOptions, data):
+        try:
+            throttled_options_type_0 = ThrottledOptions.from_dict(data)
 
-                return checked(throttled_options_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(None | ThrottledOptions | Unset, data)
-
-    throttled_options = _parse_throttled_options(d.get("throttled_options", UNSET))
-
-    return throttled_options
+            return checked(throttled_options_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(None | ThrottledOptions | Unset, data)
 
 
 def _json_throttled_options(
@@ -319,23 +319,19 @@ def _render_throttled_options_value(data: Any) -> dict[str, Any] | None | Unset:
 
 
 def _field_timezone_options(d: dict[str, Any]) -> None | TimezoneOptions | Unset:
-    def _parse_timezone_options(data: object) -> None | TimezoneOptions | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, dict) and matches(TimezoneOptions, data):
-            try:
-                timezone_options_type_0 = TimezoneOptions.from_dict(data)
+    data = d.get("timezone_options", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(TimezoneOptions, data):
+        try:
+            timezone_options_type_0 = TimezoneOptions.from_dict(data)
 
-                return checked(timezone_options_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(None | TimezoneOptions | Unset, data)
-
-    timezone_options = _parse_timezone_options(d.get("timezone_options", UNSET))
-
-    return timezone_options
+            return checked(timezone_options_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(None | TimezoneOptions | Unset, data)
 
 
 def _json_timezone_options(value: None | TimezoneOptions | Unset) -> dict[str, Any] | None | Unset:
@@ -381,11 +377,14 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-CampaignMessageScheduleQueryResourceObjectAttributes._lazy_fields = {
-    "strategy": _field_strategy,
-    "send_date": _field_send_date,
-    "send_time": _field_send_time,
-    "throttled_options": _field_throttled_options,
-    "timezone_options": _field_timezone_options,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    CampaignMessageScheduleQueryResourceObjectAttributes,
+    {
+        "strategy": _field_strategy,
+        "send_date": _field_send_date,
+        "send_time": _field_send_time,
+        "throttled_options": _field_throttled_options,
+        "timezone_options": _field_timezone_options,
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, Lazy, document, missing, peek, rendered
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.campaign_message_schedule_query_resource_object_relationships_campaign_message import (
@@ -19,7 +27,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="CampaignMessageScheduleQueryResourceObjectRelationships")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class CampaignMessageScheduleQueryResourceObjectRelationships(Lazy):
     """
     Attributes:
@@ -58,7 +66,7 @@ class CampaignMessageScheduleQueryResourceObjectRelationships(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "campaign-message" not in d:
             missing(cls, "campaign-message")
 
@@ -75,7 +83,7 @@ class CampaignMessageScheduleQueryResourceObjectRelationships(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "campaign-message" not in d:
             missing(cls, "campaign-message")
 
@@ -155,7 +163,10 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-CampaignMessageScheduleQueryResourceObjectRelationships._lazy_fields = {
-    "campaign_message": _field_campaign_message,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    CampaignMessageScheduleQueryResourceObjectRelationships,
+    {
+        "campaign_message": _field_campaign_message,
+        "additional_properties": _field_additional_properties,
+    },
+)

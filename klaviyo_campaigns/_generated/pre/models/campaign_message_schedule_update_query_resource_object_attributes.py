@@ -11,12 +11,20 @@ from attrs import field as _attrs_field
 from ..models.campaign_message_schedule_update_query_resource_object_attributes_action import (
     CampaignMessageScheduleUpdateQueryResourceObjectAttributesAction,
 )
-from ..types import UNREAD, Lazy, document, missing, peek, rendered
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 T = TypeVar("T", bound="CampaignMessageScheduleUpdateQueryResourceObjectAttributes")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class CampaignMessageScheduleUpdateQueryResourceObjectAttributes(Lazy):
     """
     Attributes:
@@ -49,7 +57,7 @@ class CampaignMessageScheduleUpdateQueryResourceObjectAttributes(Lazy):
 
     @classmethod
     def _render(cls, src_dict: Any) -> dict[str, Any]:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "action" not in d:
             missing(cls, "action")
 
@@ -66,7 +74,7 @@ class CampaignMessageScheduleUpdateQueryResourceObjectAttributes(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "action" not in d:
             missing(cls, "action")
 
@@ -120,7 +128,10 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-CampaignMessageScheduleUpdateQueryResourceObjectAttributes._lazy_fields = {
-    "action": _field_action,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    CampaignMessageScheduleUpdateQueryResourceObjectAttributes,
+    {
+        "action": _field_action,
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -8,12 +8,20 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, document, peek
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+)
 
 T = TypeVar("T", bound="CampaignRecipientEstimationResponseObjectResourceAttributes")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class CampaignRecipientEstimationResponseObjectResourceAttributes(Lazy):
     """
     Attributes:
@@ -41,7 +49,7 @@ class CampaignRecipientEstimationResponseObjectResourceAttributes(Lazy):
 
     @classmethod
     def _render(cls, src_dict: Any) -> dict[str, Any]:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         estimated_recipient_count = d.get("estimated_recipient_count", UNSET)
 
@@ -54,7 +62,7 @@ class CampaignRecipientEstimationResponseObjectResourceAttributes(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         campaign_recipient_estimation_response_object_resource_attributes = cls.__new__(cls)
         campaign_recipient_estimation_response_object_resource_attributes._lazy_src = d
@@ -92,6 +100,9 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-CampaignRecipientEstimationResponseObjectResourceAttributes._lazy_fields = {
-    "additional_properties": _field_additional_properties,
-}
+install(
+    CampaignRecipientEstimationResponseObjectResourceAttributes,
+    {
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -9,7 +9,16 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, checked, document, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.campaign_definition import CampaignDefinition
@@ -18,7 +27,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="CampaignResponseObjectResourceAttributes")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class CampaignResponseObjectResourceAttributes(Lazy):
     """
     Attributes:
@@ -77,7 +86,7 @@ class CampaignResponseObjectResourceAttributes(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         created_at = _render_created_at(d)
 
@@ -98,7 +107,7 @@ class CampaignResponseObjectResourceAttributes(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         campaign_response_object_resource_attributes = cls.__new__(cls)
         campaign_response_object_resource_attributes._lazy_src = d
@@ -139,23 +148,19 @@ CampaignResponseObjectResourceAttributes._lazy_load = _load
 
 
 def _field_created_at(d: dict[str, Any]) -> datetime.datetime | None | Unset:
-    def _parse_created_at(data: object) -> datetime.datetime | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, str):
-            try:
-                created_at_type_0 = datetime.datetime.fromisoformat(data)
+    data = d.get("created_at", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, str):
+        try:
+            created_at_type_0 = datetime.datetime.fromisoformat(data)
 
-                return checked(created_at_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(datetime.datetime | None | Unset, data)
-
-    created_at = _parse_created_at(d.get("created_at", UNSET))
-
-    return created_at
+            return created_at_type_0
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(datetime.datetime | None | Unset, data)
 
 
 def _json_created_at(value: datetime.datetime | None | Unset) -> None | str | Unset:
@@ -197,23 +202,19 @@ def _render_definition(d: dict[str, Any]) -> dict[str, Any] | Unset:
 
 
 def _field_updated_at(d: dict[str, Any]) -> datetime.datetime | None | Unset:
-    def _parse_updated_at(data: object) -> datetime.datetime | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, str):
-            try:
-                updated_at_type_0 = datetime.datetime.fromisoformat(data)
+    data = d.get("updated_at", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, str):
+        try:
+            updated_at_type_0 = datetime.datetime.fromisoformat(data)
 
-                return checked(updated_at_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(datetime.datetime | None | Unset, data)
-
-    updated_at = _parse_updated_at(d.get("updated_at", UNSET))
-
-    return updated_at
+            return updated_at_type_0
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(datetime.datetime | None | Unset, data)
 
 
 def _json_updated_at(value: datetime.datetime | None | Unset) -> None | str | Unset:
@@ -244,9 +245,12 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-CampaignResponseObjectResourceAttributes._lazy_fields = {
-    "created_at": _field_created_at,
-    "definition": _field_definition,
-    "updated_at": _field_updated_at,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    CampaignResponseObjectResourceAttributes,
+    {
+        "created_at": _field_created_at,
+        "definition": _field_definition,
+        "updated_at": _field_updated_at,
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, document, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.campaign_response_object_resource_relationships_campaign_audiences import (
@@ -25,7 +34,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="CampaignResponseObjectResourceRelationships")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class CampaignResponseObjectResourceRelationships(Lazy):
     """
     Attributes:
@@ -80,7 +89,7 @@ class CampaignResponseObjectResourceRelationships(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         campaign_audiences = _render_campaign_audiences(d)
 
@@ -101,7 +110,7 @@ class CampaignResponseObjectResourceRelationships(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         campaign_response_object_resource_relationships = cls.__new__(cls)
         campaign_response_object_resource_relationships._lazy_src = d
@@ -261,9 +270,12 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-CampaignResponseObjectResourceRelationships._lazy_fields = {
-    "campaign_audiences": _field_campaign_audiences,
-    "campaign_messages": _field_campaign_messages,
-    "tags": _field_tags,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    CampaignResponseObjectResourceRelationships,
+    {
+        "campaign_audiences": _field_campaign_audiences,
+        "campaign_messages": _field_campaign_messages,
+        "tags": _field_tags,
+        "additional_properties": _field_additional_properties,
+    },
+)

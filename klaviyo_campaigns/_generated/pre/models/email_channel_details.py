@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, document, missing, peek
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    missing,
+    peek,
+)
 
 T = TypeVar("T", bound="EmailChannelDetails")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class EmailChannelDetails(Lazy):
     """
     Attributes:
@@ -96,10 +105,10 @@ class EmailChannelDetails(Lazy):
 
     @classmethod
     def _render(cls, src_dict: Any) -> dict[str, Any]:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "channel" not in d:
             missing(cls, "channel")
-        channel = cast("Literal['email']", d["channel"])
+        channel = d["channel"]
         if channel != "email":
             raise ValueError(f"channel must match const 'email', got '{channel}'")
 
@@ -151,10 +160,10 @@ class EmailChannelDetails(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "channel" not in d:
             missing(cls, "channel")
-        channel = cast("Literal['email']", d["channel"])
+        channel = d["channel"]
         if channel != "email":
             raise ValueError(f"channel must match const 'email', got '{channel}'")
 
@@ -209,6 +218,9 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
 
 
 EmailChannelDetails._lazy_consts = (("channel", "email"),)
-EmailChannelDetails._lazy_fields = {
-    "additional_properties": _field_additional_properties,
-}
+install(
+    EmailChannelDetails,
+    {
+        "additional_properties": _field_additional_properties,
+    },
+)

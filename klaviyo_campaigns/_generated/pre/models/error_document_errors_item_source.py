@@ -8,12 +8,20 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, document, peek
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+)
 
 T = TypeVar("T", bound="ErrorDocumentErrorsItemSource")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class ErrorDocumentErrorsItemSource(Lazy):
     """
     Attributes:
@@ -47,7 +55,7 @@ class ErrorDocumentErrorsItemSource(Lazy):
 
     @classmethod
     def _render(cls, src_dict: Any) -> dict[str, Any]:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         parameter = d.get("parameter", UNSET)
 
@@ -64,7 +72,7 @@ class ErrorDocumentErrorsItemSource(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         error_document_errors_item_source = cls.__new__(cls)
         error_document_errors_item_source._lazy_src = d
@@ -102,6 +110,9 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-ErrorDocumentErrorsItemSource._lazy_fields = {
-    "additional_properties": _field_additional_properties,
-}
+install(
+    ErrorDocumentErrorsItemSource,
+    {
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -8,7 +8,19 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, checked, document, matches, missing, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    matches,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.audience_response_object_resource import AudienceResponseObjectResource
@@ -20,7 +32,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="GetAudienceResponseCompoundDocument")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class GetAudienceResponseCompoundDocument(Lazy):
     """
     Attributes:
@@ -73,7 +85,7 @@ class GetAudienceResponseCompoundDocument(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "data" not in d:
             missing(cls, "data")
 
@@ -98,7 +110,7 @@ class GetAudienceResponseCompoundDocument(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "data" not in d:
             missing(cls, "data")
 
@@ -267,9 +279,12 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-GetAudienceResponseCompoundDocument._lazy_fields = {
-    "data": _field_data,
-    "included": _field_included,
-    "links": _field_links,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    GetAudienceResponseCompoundDocument,
+    {
+        "data": _field_data,
+        "included": _field_included,
+        "links": _field_links,
+        "additional_properties": _field_additional_properties,
+    },
+)

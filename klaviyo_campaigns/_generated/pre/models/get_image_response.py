@@ -8,7 +8,19 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, checked, document, matches, missing, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    matches,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.image_response_object_resource import ImageResponseObjectResource
@@ -18,7 +30,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="GetImageResponse")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class GetImageResponse(Lazy):
     """
     Attributes:
@@ -60,7 +72,7 @@ class GetImageResponse(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "data" not in d:
             missing(cls, "data")
 
@@ -81,7 +93,7 @@ class GetImageResponse(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "data" not in d:
             missing(cls, "data")
 
@@ -125,21 +137,17 @@ GetImageResponse._lazy_load = _load
 
 
 def _field_data(d: dict[str, Any]) -> ImageResponseObjectResource | None:
-    def _parse_data(data: object) -> ImageResponseObjectResource | None:
-        if data is None:
-            return data
-        if isinstance(data, dict) and matches(ImageResponseObjectResource, data):
-            try:
-                data_type_1 = ImageResponseObjectResource.from_dict(data)
+    data = d["data"]
+    if data is None:
+        return data
+    if isinstance(data, dict) and matches(ImageResponseObjectResource, data):
+        try:
+            data_type_1 = ImageResponseObjectResource.from_dict(data)
 
-                return checked(data_type_1)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(ImageResponseObjectResource | None, data)
-
-    data = _parse_data(d["data"])
-
-    return data
+            return checked(data_type_1)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(ImageResponseObjectResource | None, data)
 
 
 def _json_data(value: ImageResponseObjectResource | None) -> dict[str, Any] | None:
@@ -201,8 +209,11 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-GetImageResponse._lazy_fields = {
-    "data": _field_data,
-    "links": _field_links,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    GetImageResponse,
+    {
+        "data": _field_data,
+        "links": _field_links,
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -8,7 +8,19 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, checked, document, matches, missing, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    matches,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.get_translation_campaign_variation_relationship_response_data_type_0 import (
@@ -20,7 +32,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="GetTranslationCampaignVariationRelationshipResponse")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class GetTranslationCampaignVariationRelationshipResponse(Lazy):
     """
     Attributes:
@@ -62,7 +74,7 @@ class GetTranslationCampaignVariationRelationshipResponse(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "data" not in d:
             missing(cls, "data")
 
@@ -83,7 +95,7 @@ class GetTranslationCampaignVariationRelationshipResponse(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "data" not in d:
             missing(cls, "data")
 
@@ -131,27 +143,21 @@ GetTranslationCampaignVariationRelationshipResponse._lazy_load = _load
 def _field_data(
     d: dict[str, Any],
 ) -> GetTranslationCampaignVariationRelationshipResponseDataType0 | None:
-    def _parse_data(
-        data: object,
-    ) -> GetTranslationCampaignVariationRelationshipResponseDataType0 | None:
-        if data is None:
-            return data
-        if isinstance(data, dict) and matches(
-            GetTranslationCampaignVariationRelationshipResponseDataType0, data
-        ):
-            try:
-                data_type_0 = (
-                    GetTranslationCampaignVariationRelationshipResponseDataType0.from_dict(data)
-                )
+    data = d["data"]
+    if data is None:
+        return data
+    if isinstance(data, dict) and matches(
+        GetTranslationCampaignVariationRelationshipResponseDataType0, data
+    ):
+        try:
+            data_type_0 = GetTranslationCampaignVariationRelationshipResponseDataType0.from_dict(
+                data
+            )
 
-                return checked(data_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(GetTranslationCampaignVariationRelationshipResponseDataType0 | None, data)
-
-    data = _parse_data(d["data"])
-
-    return data
+            return checked(data_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(GetTranslationCampaignVariationRelationshipResponseDataType0 | None, data)
 
 
 def _json_data(
@@ -217,8 +223,11 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-GetTranslationCampaignVariationRelationshipResponse._lazy_fields = {
-    "data": _field_data,
-    "links": _field_links,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    GetTranslationCampaignVariationRelationshipResponse,
+    {
+        "data": _field_data,
+        "links": _field_links,
+        "additional_properties": _field_additional_properties,
+    },
+)

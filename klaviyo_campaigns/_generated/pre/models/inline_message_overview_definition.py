@@ -8,7 +8,17 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, checked, document, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.variation_inline_create import VariationInlineCreate
@@ -17,7 +27,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="InlineMessageOverviewDefinition")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class InlineMessageOverviewDefinition(Lazy):
     """Overview only: name and variations of an inline message, nested as the overview shows them.
 
@@ -65,7 +75,7 @@ class InlineMessageOverviewDefinition(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         _name = d.get("name", UNSET)
         name: None | str | Unset
@@ -87,7 +97,7 @@ class InlineMessageOverviewDefinition(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         inline_message_overview_definition = cls.__new__(cls)
         inline_message_overview_definition._lazy_src = d
@@ -129,30 +139,26 @@ InlineMessageOverviewDefinition._lazy_load = _load
 
 
 def _field_variations(d: dict[str, Any]) -> list[VariationInlineCreate] | None | Unset:
-    def _parse_variations(data: object) -> list[VariationInlineCreate] | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, list):
-            try:
-                variations_type_0 = []
-                _variations_type_0 = data
-                for variations_type_0_item_data in _variations_type_0:
-                    variations_type_0_item = VariationInlineCreate.from_dict(
-                        variations_type_0_item_data
-                    )
+    data = d.get("variations", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, list):
+        try:
+            variations_type_0 = []
+            _variations_type_0 = data
+            for variations_type_0_item_data in _variations_type_0:
+                variations_type_0_item = VariationInlineCreate.from_dict(
+                    variations_type_0_item_data
+                )
 
-                    variations_type_0.append(variations_type_0_item)
+                variations_type_0.append(variations_type_0_item)
 
-                return checked(variations_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(list[VariationInlineCreate] | None | Unset, data)
-
-    variations = _parse_variations(d.get("variations", UNSET))
-
-    return variations
+            return checked(variations_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(list[VariationInlineCreate] | None | Unset, data)
 
 
 def _json_variations(
@@ -201,7 +207,10 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-InlineMessageOverviewDefinition._lazy_fields = {
-    "variations": _field_variations,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    InlineMessageOverviewDefinition,
+    {
+        "variations": _field_variations,
+        "additional_properties": _field_additional_properties,
+    },
+)

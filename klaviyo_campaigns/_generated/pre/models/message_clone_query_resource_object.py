@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, Lazy, document, missing, peek, rendered
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.message_clone_query_resource_object_attributes import (
@@ -22,7 +30,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="MessageCloneQueryResourceObject")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class MessageCloneQueryResourceObject(Lazy):
     """
     Attributes:
@@ -81,7 +89,7 @@ class MessageCloneQueryResourceObject(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "attributes" not in d:
             missing(cls, "attributes")
         if "id" not in d:
@@ -90,7 +98,7 @@ class MessageCloneQueryResourceObject(Lazy):
             missing(cls, "relationships")
         if "type" not in d:
             missing(cls, "type")
-        type_ = cast("Literal['campaign-message']", d["type"])
+        type_ = d["type"]
         if type_ != "campaign-message":
             raise ValueError(f"type must match const 'campaign-message', got '{type_}'")
 
@@ -114,7 +122,7 @@ class MessageCloneQueryResourceObject(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "attributes" not in d:
             missing(cls, "attributes")
         if "id" not in d:
@@ -123,7 +131,7 @@ class MessageCloneQueryResourceObject(Lazy):
             missing(cls, "relationships")
         if "type" not in d:
             missing(cls, "type")
-        type_ = cast("Literal['campaign-message']", d["type"])
+        type_ = d["type"]
         if type_ != "campaign-message":
             raise ValueError(f"type must match const 'campaign-message', got '{type_}'")
 
@@ -220,8 +228,11 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
 
 
 MessageCloneQueryResourceObject._lazy_consts = (("type", "campaign-message"),)
-MessageCloneQueryResourceObject._lazy_fields = {
-    "attributes": _field_attributes,
-    "relationships": _field_relationships,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    MessageCloneQueryResourceObject,
+    {
+        "attributes": _field_attributes,
+        "relationships": _field_relationships,
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, Lazy, document, missing, peek, rendered
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.message_clone_query_resource_object_relationships_campaign_audience import (
@@ -19,7 +27,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="MessageCloneQueryResourceObjectRelationships")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class MessageCloneQueryResourceObjectRelationships(Lazy):
     """
     Attributes:
@@ -58,7 +66,7 @@ class MessageCloneQueryResourceObjectRelationships(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "campaign-audience" not in d:
             missing(cls, "campaign-audience")
 
@@ -75,7 +83,7 @@ class MessageCloneQueryResourceObjectRelationships(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "campaign-audience" not in d:
             missing(cls, "campaign-audience")
 
@@ -153,7 +161,10 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-MessageCloneQueryResourceObjectRelationships._lazy_fields = {
-    "campaign_audience": _field_campaign_audience,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    MessageCloneQueryResourceObjectRelationships,
+    {
+        "campaign_audience": _field_campaign_audience,
+        "additional_properties": _field_additional_properties,
+    },
+)

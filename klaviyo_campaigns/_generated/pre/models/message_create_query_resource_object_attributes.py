@@ -8,7 +8,18 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, checked, document, missing, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.message_definition import MessageDefinition
@@ -18,7 +29,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="MessageCreateQueryResourceObjectAttributes")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class MessageCreateQueryResourceObjectAttributes(Lazy):
     """
     Attributes:
@@ -68,7 +79,7 @@ class MessageCreateQueryResourceObjectAttributes(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "definition" not in d:
             missing(cls, "definition")
 
@@ -89,7 +100,7 @@ class MessageCreateQueryResourceObjectAttributes(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "definition" not in d:
             missing(cls, "definition")
 
@@ -148,30 +159,26 @@ def _render_definition(d: dict[str, Any]) -> dict[str, Any]:
 
 
 def _field_variations(d: dict[str, Any]) -> list[VariationInlineCreate] | None | Unset:
-    def _parse_variations(data: object) -> list[VariationInlineCreate] | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, list):
-            try:
-                variations_type_0 = []
-                _variations_type_0 = data
-                for variations_type_0_item_data in _variations_type_0:
-                    variations_type_0_item = VariationInlineCreate.from_dict(
-                        variations_type_0_item_data
-                    )
+    data = d.get("variations", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, list):
+        try:
+            variations_type_0 = []
+            _variations_type_0 = data
+            for variations_type_0_item_data in _variations_type_0:
+                variations_type_0_item = VariationInlineCreate.from_dict(
+                    variations_type_0_item_data
+                )
 
-                    variations_type_0.append(variations_type_0_item)
+                variations_type_0.append(variations_type_0_item)
 
-                return checked(variations_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(list[VariationInlineCreate] | None | Unset, data)
-
-    variations = _parse_variations(d.get("variations", UNSET))
-
-    return variations
+            return checked(variations_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(list[VariationInlineCreate] | None | Unset, data)
 
 
 def _json_variations(
@@ -220,8 +227,11 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-MessageCreateQueryResourceObjectAttributes._lazy_fields = {
-    "definition": _field_definition,
-    "variations": _field_variations,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    MessageCreateQueryResourceObjectAttributes,
+    {
+        "definition": _field_definition,
+        "variations": _field_variations,
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, Lazy, document, missing, peek, rendered
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.message_create_query_resource_object_relationships_campaign import (
@@ -22,7 +30,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="MessageCreateQueryResourceObjectRelationships")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class MessageCreateQueryResourceObjectRelationships(Lazy):
     """
     Attributes:
@@ -71,7 +79,7 @@ class MessageCreateQueryResourceObjectRelationships(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "campaign" not in d:
             missing(cls, "campaign")
         if "campaign-audience" not in d:
@@ -93,7 +101,7 @@ class MessageCreateQueryResourceObjectRelationships(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "campaign" not in d:
             missing(cls, "campaign")
         if "campaign-audience" not in d:
@@ -195,8 +203,11 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-MessageCreateQueryResourceObjectRelationships._lazy_fields = {
-    "campaign": _field_campaign,
-    "campaign_audience": _field_campaign_audience,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    MessageCreateQueryResourceObjectRelationships,
+    {
+        "campaign": _field_campaign,
+        "campaign_audience": _field_campaign_audience,
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -9,7 +9,18 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.message_definition_status import MessageDefinitionStatus
-from ..types import UNREAD, UNSET, Lazy, Unset, checked, document, matches, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    matches,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.message_send_options import MessageSendOptions
@@ -19,7 +30,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="MessageDefinition")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class MessageDefinition(Lazy):
     """
     Attributes:
@@ -86,7 +97,7 @@ class MessageDefinition(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         _name = d.get("name", UNSET)
         name: None | str | Unset
@@ -116,7 +127,7 @@ class MessageDefinition(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         message_definition = cls.__new__(cls)
         message_definition._lazy_src = d
@@ -159,23 +170,19 @@ MessageDefinition._lazy_load = _load
 
 
 def _field_send_options(d: dict[str, Any]) -> MessageSendOptions | None | Unset:
-    def _parse_send_options(data: object) -> MessageSendOptions | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, dict) and matches(MessageSendOptions, data):
-            try:
-                send_options_type_0 = MessageSendOptions.from_dict(data)
+    data = d.get("send_options", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(MessageSendOptions, data):
+        try:
+            send_options_type_0 = MessageSendOptions.from_dict(data)
 
-                return checked(send_options_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(MessageSendOptions | None | Unset, data)
-
-    send_options = _parse_send_options(d.get("send_options", UNSET))
-
-    return send_options
+            return checked(send_options_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(MessageSendOptions | None | Unset, data)
 
 
 def _json_send_options(value: MessageSendOptions | None | Unset) -> dict[str, Any] | None | Unset:
@@ -207,23 +214,19 @@ def _render_send_options_value(data: Any) -> dict[str, Any] | None | Unset:
 
 
 def _field_status(d: dict[str, Any]) -> MessageDefinitionStatus | None | Unset:
-    def _parse_status(data: object) -> MessageDefinitionStatus | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, str):
-            try:
-                status_type_0 = MessageDefinitionStatus._of(data)
+    data = d.get("status", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, str):
+        try:
+            status_type_0 = MessageDefinitionStatus._of(data)
 
-                return checked(status_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(MessageDefinitionStatus | None | Unset, data)
-
-    status = _parse_status(d.get("status", UNSET))
-
-    return status
+            return status_type_0
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(MessageDefinitionStatus | None | Unset, data)
 
 
 def _json_status(value: MessageDefinitionStatus | None | Unset) -> None | str | Unset:
@@ -242,23 +245,19 @@ def _render_status(d: dict[str, Any]) -> None | str | Unset:
 
 
 def _field_tracking_options(d: dict[str, Any]) -> MessageTrackingOptions | None | Unset:
-    def _parse_tracking_options(data: object) -> MessageTrackingOptions | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, dict) and matches(MessageTrackingOptions, data):
-            try:
-                tracking_options_type_0 = MessageTrackingOptions.from_dict(data)
+    data = d.get("tracking_options", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(MessageTrackingOptions, data):
+        try:
+            tracking_options_type_0 = MessageTrackingOptions.from_dict(data)
 
-                return checked(tracking_options_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(MessageTrackingOptions | None | Unset, data)
-
-    tracking_options = _parse_tracking_options(d.get("tracking_options", UNSET))
-
-    return tracking_options
+            return checked(tracking_options_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(MessageTrackingOptions | None | Unset, data)
 
 
 def _json_tracking_options(
@@ -305,9 +304,12 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-MessageDefinition._lazy_fields = {
-    "send_options": _field_send_options,
-    "status": _field_status,
-    "tracking_options": _field_tracking_options,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    MessageDefinition,
+    {
+        "send_options": _field_send_options,
+        "status": _field_status,
+        "tracking_options": _field_tracking_options,
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -9,7 +9,19 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.message_inline_create_throttling_type import MessageInlineCreateThrottlingType
-from ..types import UNREAD, UNSET, Lazy, Unset, checked, document, matches, missing, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    matches,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.inline_message_overview_definition import InlineMessageOverviewDefinition
@@ -19,7 +31,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="MessageInlineCreate")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class MessageInlineCreate(Lazy):
     """
     Attributes:
@@ -107,7 +119,7 @@ class MessageInlineCreate(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "audience_temporary_id" not in d:
             missing(cls, "audience_temporary_id")
 
@@ -154,7 +166,7 @@ class MessageInlineCreate(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "audience_temporary_id" not in d:
             missing(cls, "audience_temporary_id")
 
@@ -201,23 +213,19 @@ MessageInlineCreate._lazy_load = _load
 
 
 def _field_definition(d: dict[str, Any]) -> InlineMessageOverviewDefinition | None | Unset:
-    def _parse_definition(data: object) -> InlineMessageOverviewDefinition | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, dict) and matches(InlineMessageOverviewDefinition, data):
-            try:
-                definition_type_1 = InlineMessageOverviewDefinition.from_dict(data)
+    data = d.get("definition", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(InlineMessageOverviewDefinition, data):
+        try:
+            definition_type_1 = InlineMessageOverviewDefinition.from_dict(data)
 
-                return checked(definition_type_1)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(InlineMessageOverviewDefinition | None | Unset, data)
-
-    definition = _parse_definition(d.get("definition", UNSET))
-
-    return definition
+            return checked(definition_type_1)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(InlineMessageOverviewDefinition | None | Unset, data)
 
 
 def _json_definition(
@@ -251,23 +259,19 @@ def _render_definition_value(data: Any) -> dict[str, Any] | None | Unset:
 
 
 def _field_throttling_type(d: dict[str, Any]) -> MessageInlineCreateThrottlingType | None | Unset:
-    def _parse_throttling_type(data: object) -> MessageInlineCreateThrottlingType | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, str):
-            try:
-                throttling_type_type_0 = MessageInlineCreateThrottlingType._of(data)
+    data = d.get("throttling_type", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, str):
+        try:
+            throttling_type_type_0 = MessageInlineCreateThrottlingType._of(data)
 
-                return checked(throttling_type_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(MessageInlineCreateThrottlingType | None | Unset, data)
-
-    throttling_type = _parse_throttling_type(d.get("throttling_type", UNSET))
-
-    return throttling_type
+            return throttling_type_type_0
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(MessageInlineCreateThrottlingType | None | Unset, data)
 
 
 def _json_throttling_type(
@@ -288,30 +292,26 @@ def _render_throttling_type(d: dict[str, Any]) -> None | str | Unset:
 
 
 def _field_variations(d: dict[str, Any]) -> list[VariationInlineCreate] | None | Unset:
-    def _parse_variations(data: object) -> list[VariationInlineCreate] | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, list):
-            try:
-                variations_type_0 = []
-                _variations_type_0 = data
-                for variations_type_0_item_data in _variations_type_0:
-                    variations_type_0_item = VariationInlineCreate.from_dict(
-                        variations_type_0_item_data
-                    )
+    data = d.get("variations", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, list):
+        try:
+            variations_type_0 = []
+            _variations_type_0 = data
+            for variations_type_0_item_data in _variations_type_0:
+                variations_type_0_item = VariationInlineCreate.from_dict(
+                    variations_type_0_item_data
+                )
 
-                    variations_type_0.append(variations_type_0_item)
+                variations_type_0.append(variations_type_0_item)
 
-                return checked(variations_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(list[VariationInlineCreate] | None | Unset, data)
-
-    variations = _parse_variations(d.get("variations", UNSET))
-
-    return variations
+            return checked(variations_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(list[VariationInlineCreate] | None | Unset, data)
 
 
 def _json_variations(
@@ -364,9 +364,12 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-MessageInlineCreate._lazy_fields = {
-    "definition": _field_definition,
-    "throttling_type": _field_throttling_type,
-    "variations": _field_variations,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    MessageInlineCreate,
+    {
+        "definition": _field_definition,
+        "throttling_type": _field_throttling_type,
+        "variations": _field_variations,
+        "additional_properties": _field_additional_properties,
+    },
+)

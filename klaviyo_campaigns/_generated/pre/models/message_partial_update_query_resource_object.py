@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, Lazy, document, missing, peek, rendered
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.message_partial_update_query_resource_object_attributes import (
@@ -19,7 +27,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="MessagePartialUpdateQueryResourceObject")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class MessagePartialUpdateQueryResourceObject(Lazy):
     """
     Attributes:
@@ -68,14 +76,14 @@ class MessagePartialUpdateQueryResourceObject(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "attributes" not in d:
             missing(cls, "attributes")
         if "id" not in d:
             missing(cls, "id")
         if "type" not in d:
             missing(cls, "type")
-        type_ = cast("Literal['campaign-message']", d["type"])
+        type_ = d["type"]
         if type_ != "campaign-message":
             raise ValueError(f"type must match const 'campaign-message', got '{type_}'")
 
@@ -96,14 +104,14 @@ class MessagePartialUpdateQueryResourceObject(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "attributes" not in d:
             missing(cls, "attributes")
         if "id" not in d:
             missing(cls, "id")
         if "type" not in d:
             missing(cls, "type")
-        type_ = cast("Literal['campaign-message']", d["type"])
+        type_ = d["type"]
         if type_ != "campaign-message":
             raise ValueError(f"type must match const 'campaign-message', got '{type_}'")
 
@@ -178,7 +186,10 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
 
 
 MessagePartialUpdateQueryResourceObject._lazy_consts = (("type", "campaign-message"),)
-MessagePartialUpdateQueryResourceObject._lazy_fields = {
-    "attributes": _field_attributes,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    MessagePartialUpdateQueryResourceObject,
+    {
+        "attributes": _field_attributes,
+        "additional_properties": _field_additional_properties,
+    },
+)

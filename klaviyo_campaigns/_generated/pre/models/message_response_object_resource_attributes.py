@@ -10,7 +10,18 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.message_lifecycle_status import MessageLifecycleStatus
-from ..types import UNREAD, UNSET, Lazy, Unset, checked, document, matches, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    matches,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.message_definition import MessageDefinition
@@ -21,7 +32,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="MessageResponseObjectResourceAttributes")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class MessageResponseObjectResourceAttributes(Lazy):
     """
     Attributes:
@@ -121,7 +132,7 @@ class MessageResponseObjectResourceAttributes(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         created = _render_created(d)
 
@@ -163,7 +174,7 @@ class MessageResponseObjectResourceAttributes(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         message_response_object_resource_attributes = cls.__new__(cls)
         message_response_object_resource_attributes._lazy_src = d
@@ -229,23 +240,19 @@ def _render_created(d: dict[str, Any]) -> str | Unset:
 
 
 def _field_definition(d: dict[str, Any]) -> MessageDefinition | None | Unset:
-    def _parse_definition(data: object) -> MessageDefinition | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, dict) and matches(MessageDefinition, data):
-            try:
-                definition_type_1 = MessageDefinition.from_dict(data)
+    data = d.get("definition", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(MessageDefinition, data):
+        try:
+            definition_type_1 = MessageDefinition.from_dict(data)
 
-                return checked(definition_type_1)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(MessageDefinition | None | Unset, data)
-
-    definition = _parse_definition(d.get("definition", UNSET))
-
-    return definition
+            return checked(definition_type_1)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(MessageDefinition | None | Unset, data)
 
 
 def _json_definition(value: MessageDefinition | None | Unset) -> dict[str, Any] | None | Unset:
@@ -277,23 +284,19 @@ def _render_definition_value(data: Any) -> dict[str, Any] | None | Unset:
 
 
 def _field_scheduling_info(d: dict[str, Any]) -> MessageSchedulingInfo | None | Unset:
-    def _parse_scheduling_info(data: object) -> MessageSchedulingInfo | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, dict) and matches(MessageSchedulingInfo, data):
-            try:
-                scheduling_info_type_1 = MessageSchedulingInfo.from_dict(data)
+    data = d.get("scheduling_info", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(MessageSchedulingInfo, data):
+        try:
+            scheduling_info_type_1 = MessageSchedulingInfo.from_dict(data)
 
-                return checked(scheduling_info_type_1)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(MessageSchedulingInfo | None | Unset, data)
-
-    scheduling_info = _parse_scheduling_info(d.get("scheduling_info", UNSET))
-
-    return scheduling_info
+            return checked(scheduling_info_type_1)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(MessageSchedulingInfo | None | Unset, data)
 
 
 def _json_scheduling_info(
@@ -327,23 +330,19 @@ def _render_scheduling_info_value(data: Any) -> dict[str, Any] | None | Unset:
 
 
 def _field_status(d: dict[str, Any]) -> MessageLifecycleStatus | None | Unset:
-    def _parse_status(data: object) -> MessageLifecycleStatus | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, str):
-            try:
-                status_type_1 = MessageLifecycleStatus._of(data)
+    data = d.get("status", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, str):
+        try:
+            status_type_1 = MessageLifecycleStatus._of(data)
 
-                return checked(status_type_1)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(MessageLifecycleStatus | None | Unset, data)
-
-    status = _parse_status(d.get("status", UNSET))
-
-    return status
+            return status_type_1
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(MessageLifecycleStatus | None | Unset, data)
 
 
 def _json_status(value: MessageLifecycleStatus | None | Unset) -> None | str | Unset:
@@ -362,30 +361,26 @@ def _render_status(d: dict[str, Any]) -> None | str | Unset:
 
 
 def _field_tracking_params(d: dict[str, Any]) -> list[MessageTrackingParam] | None | Unset:
-    def _parse_tracking_params(data: object) -> list[MessageTrackingParam] | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, list):
-            try:
-                tracking_params_type_0 = []
-                _tracking_params_type_0 = data
-                for tracking_params_type_0_item_data in _tracking_params_type_0:
-                    tracking_params_type_0_item = MessageTrackingParam.from_dict(
-                        tracking_params_type_0_item_data
-                    )
+    data = d.get("tracking_params", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, list):
+        try:
+            tracking_params_type_0 = []
+            _tracking_params_type_0 = data
+            for tracking_params_type_0_item_data in _tracking_params_type_0:
+                tracking_params_type_0_item = MessageTrackingParam.from_dict(
+                    tracking_params_type_0_item_data
+                )
 
-                    tracking_params_type_0.append(tracking_params_type_0_item)
+                tracking_params_type_0.append(tracking_params_type_0_item)
 
-                return checked(tracking_params_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(list[MessageTrackingParam] | None | Unset, data)
-
-    tracking_params = _parse_tracking_params(d.get("tracking_params", UNSET))
-
-    return tracking_params
+            return checked(tracking_params_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(list[MessageTrackingParam] | None | Unset, data)
 
 
 def _json_tracking_params(
@@ -461,12 +456,15 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-MessageResponseObjectResourceAttributes._lazy_fields = {
-    "created": _field_created,
-    "definition": _field_definition,
-    "scheduling_info": _field_scheduling_info,
-    "status": _field_status,
-    "tracking_params": _field_tracking_params,
-    "updated": _field_updated,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    MessageResponseObjectResourceAttributes,
+    {
+        "created": _field_created,
+        "definition": _field_definition,
+        "scheduling_info": _field_scheduling_info,
+        "status": _field_status,
+        "tracking_params": _field_tracking_params,
+        "updated": _field_updated,
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, document, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.message_response_object_resource_relationships_campaign import (
@@ -25,7 +34,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="MessageResponseObjectResourceRelationships")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class MessageResponseObjectResourceRelationships(Lazy):
     """
     Attributes:
@@ -86,7 +95,7 @@ class MessageResponseObjectResourceRelationships(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         campaign = _render_campaign(d)
 
@@ -107,7 +116,7 @@ class MessageResponseObjectResourceRelationships(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         message_response_object_resource_relationships = cls.__new__(cls)
         message_response_object_resource_relationships._lazy_src = d
@@ -271,9 +280,12 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-MessageResponseObjectResourceRelationships._lazy_fields = {
-    "campaign": _field_campaign,
-    "campaign_audience": _field_campaign_audience,
-    "campaign_variations": _field_campaign_variations,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    MessageResponseObjectResourceRelationships,
+    {
+        "campaign": _field_campaign,
+        "campaign_audience": _field_campaign_audience,
+        "campaign_variations": _field_campaign_variations,
+        "additional_properties": _field_additional_properties,
+    },
+)

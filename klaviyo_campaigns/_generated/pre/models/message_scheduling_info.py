@@ -8,12 +8,18 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, Lazy, document, peek
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    peek,
+)
 
 T = TypeVar("T", bound="MessageSchedulingInfo")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class MessageSchedulingInfo(Lazy):
     """Overview only: when and how a scheduled message sends; null for drafts. The overview does not list its fields."""
 
@@ -33,7 +39,7 @@ class MessageSchedulingInfo(Lazy):
 
     @classmethod
     def _render(cls, src_dict: Any) -> dict[str, Any]:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         field_dict: dict[str, Any] = _field_additional_properties(d)
 
@@ -41,7 +47,7 @@ class MessageSchedulingInfo(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         message_scheduling_info = cls.__new__(cls)
         message_scheduling_info._lazy_src = d
@@ -69,6 +75,9 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return dict(d)
 
 
-MessageSchedulingInfo._lazy_fields = {
-    "additional_properties": _field_additional_properties,
-}
+install(
+    MessageSchedulingInfo,
+    {
+        "additional_properties": _field_additional_properties,
+    },
+)

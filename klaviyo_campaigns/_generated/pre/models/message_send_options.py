@@ -11,7 +11,18 @@ from attrs import field as _attrs_field
 
 from ..models.message_send_options_send_strategy import MessageSendOptionsSendStrategy
 from ..models.message_send_options_throttling_type import MessageSendOptionsThrottlingType
-from ..types import UNREAD, UNSET, Lazy, Unset, checked, document, matches, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    matches,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.message_send_options_send_times_type_0 import MessageSendOptionsSendTimesType0
@@ -20,7 +31,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="MessageSendOptions")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class MessageSendOptions(Lazy):
     """
     Attributes:
@@ -110,7 +121,7 @@ class MessageSendOptions(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         _is_ignoring_unsubscribes = d.get("is_ignoring_unsubscribes", UNSET)
         is_ignoring_unsubscribes: bool | None | Unset
@@ -153,7 +164,7 @@ class MessageSendOptions(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         message_send_options = cls.__new__(cls)
         message_send_options._lazy_src = d
@@ -196,23 +207,19 @@ MessageSendOptions._lazy_load = _load
 
 
 def _field_send_strategy(d: dict[str, Any]) -> MessageSendOptionsSendStrategy | None | Unset:
-    def _parse_send_strategy(data: object) -> MessageSendOptionsSendStrategy | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, str):
-            try:
-                send_strategy_type_0 = MessageSendOptionsSendStrategy._of(data)
+    data = d.get("send_strategy", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, str):
+        try:
+            send_strategy_type_0 = MessageSendOptionsSendStrategy._of(data)
 
-                return checked(send_strategy_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(MessageSendOptionsSendStrategy | None | Unset, data)
-
-    send_strategy = _parse_send_strategy(d.get("send_strategy", UNSET))
-
-    return send_strategy
+            return send_strategy_type_0
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(MessageSendOptionsSendStrategy | None | Unset, data)
 
 
 def _json_send_strategy(value: MessageSendOptionsSendStrategy | None | Unset) -> None | str | Unset:
@@ -231,23 +238,19 @@ def _render_send_strategy(d: dict[str, Any]) -> None | str | Unset:
 
 
 def _field_send_time(d: dict[str, Any]) -> datetime.datetime | None | Unset:
-    def _parse_send_time(data: object) -> datetime.datetime | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, str):
-            try:
-                send_time_type_0 = datetime.datetime.fromisoformat(data)
+    data = d.get("send_time", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, str):
+        try:
+            send_time_type_0 = datetime.datetime.fromisoformat(data)
 
-                return checked(send_time_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(datetime.datetime | None | Unset, data)
-
-    send_time = _parse_send_time(d.get("send_time", UNSET))
-
-    return send_time
+            return send_time_type_0
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(datetime.datetime | None | Unset, data)
 
 
 def _json_send_time(value: datetime.datetime | None | Unset) -> None | str | Unset:
@@ -266,23 +269,19 @@ def _render_send_time(d: dict[str, Any]) -> None | str | Unset:
 
 
 def _field_send_times(d: dict[str, Any]) -> MessageSendOptionsSendTimesType0 | None | Unset:
-    def _parse_send_times(data: object) -> MessageSendOptionsSendTimesType0 | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, dict) and matches(MessageSendOptionsSendTimesType0, data):
-            try:
-                send_times_type_0 = MessageSendOptionsSendTimesType0.from_dict(data)
+    data = d.get("send_times", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(MessageSendOptionsSendTimesType0, data):
+        try:
+            send_times_type_0 = MessageSendOptionsSendTimesType0.from_dict(data)
 
-                return checked(send_times_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(MessageSendOptionsSendTimesType0 | None | Unset, data)
-
-    send_times = _parse_send_times(d.get("send_times", UNSET))
-
-    return send_times
+            return checked(send_times_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(MessageSendOptionsSendTimesType0 | None | Unset, data)
 
 
 def _json_send_times(
@@ -316,23 +315,19 @@ def _render_send_times_value(data: Any) -> dict[str, Any] | None | Unset:
 
 
 def _field_throttling_type(d: dict[str, Any]) -> MessageSendOptionsThrottlingType | None | Unset:
-    def _parse_throttling_type(data: object) -> MessageSendOptionsThrottlingType | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, str):
-            try:
-                throttling_type_type_0 = MessageSendOptionsThrottlingType._of(data)
+    data = d.get("throttling_type", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, str):
+        try:
+            throttling_type_type_0 = MessageSendOptionsThrottlingType._of(data)
 
-                return checked(throttling_type_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(MessageSendOptionsThrottlingType | None | Unset, data)
-
-    throttling_type = _parse_throttling_type(d.get("throttling_type", UNSET))
-
-    return throttling_type
+            return throttling_type_type_0
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(MessageSendOptionsThrottlingType | None | Unset, data)
 
 
 def _json_throttling_type(
@@ -368,10 +363,13 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-MessageSendOptions._lazy_fields = {
-    "send_strategy": _field_send_strategy,
-    "send_time": _field_send_time,
-    "send_times": _field_send_times,
-    "throttling_type": _field_throttling_type,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    MessageSendOptions,
+    {
+        "send_strategy": _field_send_strategy,
+        "send_time": _field_send_time,
+        "send_times": _field_send_times,
+        "throttling_type": _field_throttling_type,
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -8,12 +8,20 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, document, peek
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+)
 
 T = TypeVar("T", bound="MessageTrackingOptions")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class MessageTrackingOptions(Lazy):
     """
     Attributes:
@@ -65,7 +73,7 @@ class MessageTrackingOptions(Lazy):
 
     @classmethod
     def _render(cls, src_dict: Any) -> dict[str, Any]:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         _is_add_utm = d.get("is_add_utm", UNSET)
         is_add_utm: bool | None | Unset
@@ -101,7 +109,7 @@ class MessageTrackingOptions(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         message_tracking_options = cls.__new__(cls)
         message_tracking_options._lazy_src = d
@@ -141,6 +149,9 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-MessageTrackingOptions._lazy_fields = {
-    "additional_properties": _field_additional_properties,
-}
+install(
+    MessageTrackingOptions,
+    {
+        "additional_properties": _field_additional_properties,
+    },
+)

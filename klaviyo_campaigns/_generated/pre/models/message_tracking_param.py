@@ -8,12 +8,21 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, document, missing, peek
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    missing,
+    peek,
+)
 
 T = TypeVar("T", bound="MessageTrackingParam")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class MessageTrackingParam(Lazy):
     """Overview only: one UTM parameter of a message, read-only. Static ones have a fixed value; dynamic ones (type
     dynamic) name campaign metadata resolved at send time.
@@ -60,7 +69,7 @@ class MessageTrackingParam(Lazy):
 
     @classmethod
     def _render(cls, src_dict: Any) -> dict[str, Any]:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "name" not in d:
             missing(cls, "name")
         if "value" not in d:
@@ -91,7 +100,7 @@ class MessageTrackingParam(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "name" not in d:
             missing(cls, "name")
         if "value" not in d:
@@ -135,6 +144,9 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-MessageTrackingParam._lazy_fields = {
-    "additional_properties": _field_additional_properties,
-}
+install(
+    MessageTrackingParam,
+    {
+        "additional_properties": _field_additional_properties,
+    },
+)

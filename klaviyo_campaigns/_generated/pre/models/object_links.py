@@ -8,12 +8,19 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, Lazy, document, missing, peek
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+)
 
 T = TypeVar("T", bound="ObjectLinks")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class ObjectLinks(Lazy):
     """
     Attributes:
@@ -43,7 +50,7 @@ class ObjectLinks(Lazy):
 
     @classmethod
     def _render(cls, src_dict: Any) -> dict[str, Any]:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "self" not in d:
             missing(cls, "self")
 
@@ -60,7 +67,7 @@ class ObjectLinks(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "self" not in d:
             missing(cls, "self")
 
@@ -98,6 +105,9 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-ObjectLinks._lazy_fields = {
-    "additional_properties": _field_additional_properties,
-}
+install(
+    ObjectLinks,
+    {
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -9,7 +9,17 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, checked, document, missing, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.campaign_definition import CampaignDefinition
@@ -18,7 +28,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="PatchCampaignResponseDataAttributes")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class PatchCampaignResponseDataAttributes(Lazy):
     """
     Attributes:
@@ -79,7 +89,7 @@ class PatchCampaignResponseDataAttributes(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "definition" not in d:
             missing(cls, "definition")
 
@@ -104,7 +114,7 @@ class PatchCampaignResponseDataAttributes(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "definition" not in d:
             missing(cls, "definition")
 
@@ -162,23 +172,19 @@ def _render_definition(d: dict[str, Any]) -> dict[str, Any]:
 
 
 def _field_created_at(d: dict[str, Any]) -> datetime.datetime | None | Unset:
-    def _parse_created_at(data: object) -> datetime.datetime | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, str):
-            try:
-                created_at_type_0 = datetime.datetime.fromisoformat(data)
+    data = d.get("created_at", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, str):
+        try:
+            created_at_type_0 = datetime.datetime.fromisoformat(data)
 
-                return checked(created_at_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(datetime.datetime | None | Unset, data)
-
-    created_at = _parse_created_at(d.get("created_at", UNSET))
-
-    return created_at
+            return created_at_type_0
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(datetime.datetime | None | Unset, data)
 
 
 def _json_created_at(value: datetime.datetime | None | Unset) -> None | str | Unset:
@@ -197,23 +203,19 @@ def _render_created_at(d: dict[str, Any]) -> None | str | Unset:
 
 
 def _field_updated_at(d: dict[str, Any]) -> datetime.datetime | None | Unset:
-    def _parse_updated_at(data: object) -> datetime.datetime | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, str):
-            try:
-                updated_at_type_0 = datetime.datetime.fromisoformat(data)
+    data = d.get("updated_at", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, str):
+        try:
+            updated_at_type_0 = datetime.datetime.fromisoformat(data)
 
-                return checked(updated_at_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(datetime.datetime | None | Unset, data)
-
-    updated_at = _parse_updated_at(d.get("updated_at", UNSET))
-
-    return updated_at
+            return updated_at_type_0
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(datetime.datetime | None | Unset, data)
 
 
 def _json_updated_at(value: datetime.datetime | None | Unset) -> None | str | Unset:
@@ -244,9 +246,12 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-PatchCampaignResponseDataAttributes._lazy_fields = {
-    "definition": _field_definition,
-    "created_at": _field_created_at,
-    "updated_at": _field_updated_at,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    PatchCampaignResponseDataAttributes,
+    {
+        "definition": _field_definition,
+        "created_at": _field_created_at,
+        "updated_at": _field_updated_at,
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, Lazy, document, missing, peek
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+)
 
 T = TypeVar("T", bound="PatchCampaignResponseDataRelationshipsCampaignAudiencesDataItem")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class PatchCampaignResponseDataRelationshipsCampaignAudiencesDataItem(Lazy):
     """
     Attributes:
@@ -48,12 +55,12 @@ class PatchCampaignResponseDataRelationshipsCampaignAudiencesDataItem(Lazy):
 
     @classmethod
     def _render(cls, src_dict: Any) -> dict[str, Any]:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "id" not in d:
             missing(cls, "id")
         if "type" not in d:
             missing(cls, "type")
-        type_ = cast("Literal['campaign-audience']", d["type"])
+        type_ = d["type"]
         if type_ != "campaign-audience":
             raise ValueError(f"type must match const 'campaign-audience', got '{type_}'")
 
@@ -71,12 +78,12 @@ class PatchCampaignResponseDataRelationshipsCampaignAudiencesDataItem(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "id" not in d:
             missing(cls, "id")
         if "type" not in d:
             missing(cls, "type")
-        type_ = cast("Literal['campaign-audience']", d["type"])
+        type_ = d["type"]
         if type_ != "campaign-audience":
             raise ValueError(f"type must match const 'campaign-audience', got '{type_}'")
 
@@ -119,6 +126,9 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
 PatchCampaignResponseDataRelationshipsCampaignAudiencesDataItem._lazy_consts = (
     ("type", "campaign-audience"),
 )
-PatchCampaignResponseDataRelationshipsCampaignAudiencesDataItem._lazy_fields = {
-    "additional_properties": _field_additional_properties,
-}
+install(
+    PatchCampaignResponseDataRelationshipsCampaignAudiencesDataItem,
+    {
+        "additional_properties": _field_additional_properties,
+    },
+)

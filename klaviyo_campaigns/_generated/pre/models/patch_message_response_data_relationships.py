@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, document, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.patch_message_response_data_relationships_campaign import (
@@ -25,7 +34,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="PatchMessageResponseDataRelationships")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class PatchMessageResponseDataRelationships(Lazy):
     """
     Attributes:
@@ -84,7 +93,7 @@ class PatchMessageResponseDataRelationships(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         campaign = _render_campaign(d)
 
@@ -105,7 +114,7 @@ class PatchMessageResponseDataRelationships(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         patch_message_response_data_relationships = cls.__new__(cls)
         patch_message_response_data_relationships._lazy_src = d
@@ -265,9 +274,12 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-PatchMessageResponseDataRelationships._lazy_fields = {
-    "campaign": _field_campaign,
-    "campaign_audience": _field_campaign_audience,
-    "campaign_variations": _field_campaign_variations,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    PatchMessageResponseDataRelationships,
+    {
+        "campaign": _field_campaign,
+        "campaign_audience": _field_campaign_audience,
+        "campaign_variations": _field_campaign_variations,
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -9,7 +9,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, Lazy, document, missing, peek, rendered
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.variation_definition import VariationDefinition
@@ -18,7 +26,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="PatchVariationResponseDataAttributes")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class PatchVariationResponseDataAttributes(Lazy):
     """
     Attributes:
@@ -77,7 +85,7 @@ class PatchVariationResponseDataAttributes(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "created" not in d:
             missing(cls, "created")
         if "definition" not in d:
@@ -104,7 +112,7 @@ class PatchVariationResponseDataAttributes(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "created" not in d:
             missing(cls, "created")
         if "definition" not in d:
@@ -208,9 +216,12 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-PatchVariationResponseDataAttributes._lazy_fields = {
-    "created": _field_created,
-    "definition": _field_definition,
-    "updated": _field_updated,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    PatchVariationResponseDataAttributes,
+    {
+        "created": _field_created,
+        "definition": _field_definition,
+        "updated": _field_updated,
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -9,7 +9,17 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, checked, document, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.audience_definition import AudienceDefinition
@@ -18,7 +28,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="PostAudienceResponseDataAttributes")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class PostAudienceResponseDataAttributes(Lazy):
     """
     Attributes:
@@ -163,7 +173,7 @@ class PostAudienceResponseDataAttributes(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         _archived = d.get("archived", UNSET)
         archived: bool | None | Unset
@@ -236,7 +246,7 @@ class PostAudienceResponseDataAttributes(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         post_audience_response_data_attributes = cls.__new__(cls)
         post_audience_response_data_attributes._lazy_src = d
@@ -305,23 +315,19 @@ def _render_created(d: dict[str, Any]) -> str | Unset:
 
 
 def _field_created_at(d: dict[str, Any]) -> datetime.datetime | None | Unset:
-    def _parse_created_at(data: object) -> datetime.datetime | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, str):
-            try:
-                created_at_type_0 = datetime.datetime.fromisoformat(data)
+    data = d.get("created_at", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, str):
+        try:
+            created_at_type_0 = datetime.datetime.fromisoformat(data)
 
-                return checked(created_at_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(datetime.datetime | None | Unset, data)
-
-    created_at = _parse_created_at(d.get("created_at", UNSET))
-
-    return created_at
+            return created_at_type_0
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(datetime.datetime | None | Unset, data)
 
 
 def _json_created_at(value: datetime.datetime | None | Unset) -> None | str | Unset:
@@ -363,23 +369,19 @@ def _render_definition(d: dict[str, Any]) -> dict[str, Any] | Unset:
 
 
 def _field_excluded(d: dict[str, Any]) -> list[str] | None | Unset:
-    def _parse_excluded(data: object) -> list[str] | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, list):
-            try:
-                excluded_type_0 = cast(list[str], data)
+    data = d.get("excluded", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, list):
+        try:
+            excluded_type_0 = cast(list[str], data)
 
-                return checked(excluded_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(list[str] | None | Unset, data)
-
-    excluded = _parse_excluded(d.get("excluded", UNSET))
-
-    return excluded
+            return checked(excluded_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(list[str] | None | Unset, data)
 
 
 def _json_excluded(value: list[str] | None | Unset) -> list[str] | None | Unset:
@@ -399,23 +401,19 @@ def _render_excluded(d: dict[str, Any]) -> list[str] | None | Unset:
 
 
 def _field_included(d: dict[str, Any]) -> list[str] | None | Unset:
-    def _parse_included(data: object) -> list[str] | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, list):
-            try:
-                included_type_0 = cast(list[str], data)
+    data = d.get("included", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, list):
+        try:
+            included_type_0 = cast(list[str], data)
 
-                return checked(included_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(list[str] | None | Unset, data)
-
-    included = _parse_included(d.get("included", UNSET))
-
-    return included
+            return checked(included_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(list[str] | None | Unset, data)
 
 
 def _json_included(value: list[str] | None | Unset) -> list[str] | None | Unset:
@@ -457,23 +455,19 @@ def _render_updated(d: dict[str, Any]) -> str | Unset:
 
 
 def _field_updated_at(d: dict[str, Any]) -> datetime.datetime | None | Unset:
-    def _parse_updated_at(data: object) -> datetime.datetime | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, str):
-            try:
-                updated_at_type_0 = datetime.datetime.fromisoformat(data)
+    data = d.get("updated_at", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, str):
+        try:
+            updated_at_type_0 = datetime.datetime.fromisoformat(data)
 
-                return checked(updated_at_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(datetime.datetime | None | Unset, data)
-
-    updated_at = _parse_updated_at(d.get("updated_at", UNSET))
-
-    return updated_at
+            return updated_at_type_0
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(datetime.datetime | None | Unset, data)
 
 
 def _json_updated_at(value: datetime.datetime | None | Unset) -> None | str | Unset:
@@ -512,13 +506,16 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-PostAudienceResponseDataAttributes._lazy_fields = {
-    "created": _field_created,
-    "created_at": _field_created_at,
-    "definition": _field_definition,
-    "excluded": _field_excluded,
-    "included": _field_included,
-    "updated": _field_updated,
-    "updated_at": _field_updated_at,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    PostAudienceResponseDataAttributes,
+    {
+        "created": _field_created,
+        "created_at": _field_created_at,
+        "definition": _field_definition,
+        "excluded": _field_excluded,
+        "included": _field_included,
+        "updated": _field_updated,
+        "updated_at": _field_updated_at,
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, document, missing, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.object_links import ObjectLinks
@@ -23,7 +33,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="PostCampaignMessageResponseData")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class PostCampaignMessageResponseData(Lazy):
     """
     Attributes:
@@ -89,7 +99,7 @@ class PostCampaignMessageResponseData(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "attributes" not in d:
             missing(cls, "attributes")
         if "id" not in d:
@@ -98,7 +108,7 @@ class PostCampaignMessageResponseData(Lazy):
             missing(cls, "links")
         if "type" not in d:
             missing(cls, "type")
-        type_ = cast("Literal['campaign-message']", d["type"])
+        type_ = d["type"]
         if type_ != "campaign-message":
             raise ValueError(f"type must match const 'campaign-message', got '{type_}'")
 
@@ -126,7 +136,7 @@ class PostCampaignMessageResponseData(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "attributes" not in d:
             missing(cls, "attributes")
         if "id" not in d:
@@ -135,7 +145,7 @@ class PostCampaignMessageResponseData(Lazy):
             missing(cls, "links")
         if "type" not in d:
             missing(cls, "type")
-        type_ = cast("Literal['campaign-message']", d["type"])
+        type_ = d["type"]
         if type_ != "campaign-message":
             raise ValueError(f"type must match const 'campaign-message', got '{type_}'")
 
@@ -264,9 +274,12 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
 
 
 PostCampaignMessageResponseData._lazy_consts = (("type", "campaign-message"),)
-PostCampaignMessageResponseData._lazy_fields = {
-    "attributes": _field_attributes,
-    "links": _field_links,
-    "relationships": _field_relationships,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    PostCampaignMessageResponseData,
+    {
+        "attributes": _field_attributes,
+        "links": _field_links,
+        "relationships": _field_relationships,
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -12,12 +12,22 @@ from attrs import field as _attrs_field
 from ..models.post_campaign_message_schedule_response_data_attributes_strategy import (
     PostCampaignMessageScheduleResponseDataAttributesStrategy,
 )
-from ..types import UNREAD, UNSET, Lazy, Unset, checked, document, missing, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 T = TypeVar("T", bound="PostCampaignMessageScheduleResponseDataAttributes")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class PostCampaignMessageScheduleResponseDataAttributes(Lazy):
     """
     Attributes:
@@ -74,7 +84,7 @@ class PostCampaignMessageScheduleResponseDataAttributes(Lazy):
 
     @classmethod
     def _render(cls, src_dict: Any) -> dict[str, Any]:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "strategy" not in d:
             missing(cls, "strategy")
 
@@ -99,7 +109,7 @@ class PostCampaignMessageScheduleResponseDataAttributes(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "strategy" not in d:
             missing(cls, "strategy")
 
@@ -141,23 +151,19 @@ def _render_strategy(d: dict[str, Any]) -> str:
 
 
 def _field_send_date(d: dict[str, Any]) -> datetime.date | None | Unset:
-    def _parse_send_date(data: object) -> datetime.date | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, str):
-            try:
-                send_date_type_0 = datetime.date.fromisoformat(data)
+    data = d.get("send_date", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, str):
+        try:
+            send_date_type_0 = datetime.date.fromisoformat(data)
 
-                return checked(send_date_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(datetime.date | None | Unset, data)
-
-    send_date = _parse_send_date(d.get("send_date", UNSET))
-
-    return send_date
+            return send_date_type_0
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(datetime.date | None | Unset, data)
 
 
 def _json_send_date(value: datetime.date | None | Unset) -> None | str | Unset:
@@ -176,23 +182,19 @@ def _render_send_date(d: dict[str, Any]) -> None | str | Unset:
 
 
 def _field_send_time(d: dict[str, Any]) -> datetime.datetime | None | Unset:
-    def _parse_send_time(data: object) -> datetime.datetime | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, str):
-            try:
-                send_time_type_0 = datetime.datetime.fromisoformat(data)
+    data = d.get("send_time", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, str):
+        try:
+            send_time_type_0 = datetime.datetime.fromisoformat(data)
 
-                return checked(send_time_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(datetime.datetime | None | Unset, data)
-
-    send_time = _parse_send_time(d.get("send_time", UNSET))
-
-    return send_time
+            return send_time_type_0
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(datetime.datetime | None | Unset, data)
 
 
 def _json_send_time(value: datetime.datetime | None | Unset) -> None | str | Unset:
@@ -223,9 +225,12 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-PostCampaignMessageScheduleResponseDataAttributes._lazy_fields = {
-    "strategy": _field_strategy,
-    "send_date": _field_send_date,
-    "send_time": _field_send_time,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    PostCampaignMessageScheduleResponseDataAttributes,
+    {
+        "strategy": _field_strategy,
+        "send_date": _field_send_date,
+        "send_time": _field_send_time,
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -11,12 +11,20 @@ from attrs import field as _attrs_field
 from ..models.post_campaign_recipient_estimation_job_response_data_attributes_status import (
     PostCampaignRecipientEstimationJobResponseDataAttributesStatus,
 )
-from ..types import UNREAD, Lazy, document, missing, peek, rendered
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 T = TypeVar("T", bound="PostCampaignRecipientEstimationJobResponseDataAttributes")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class PostCampaignRecipientEstimationJobResponseDataAttributes(Lazy):
     """
     Attributes:
@@ -50,7 +58,7 @@ class PostCampaignRecipientEstimationJobResponseDataAttributes(Lazy):
 
     @classmethod
     def _render(cls, src_dict: Any) -> dict[str, Any]:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "status" not in d:
             missing(cls, "status")
 
@@ -67,7 +75,7 @@ class PostCampaignRecipientEstimationJobResponseDataAttributes(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "status" not in d:
             missing(cls, "status")
 
@@ -121,7 +129,10 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-PostCampaignRecipientEstimationJobResponseDataAttributes._lazy_fields = {
-    "status": _field_status,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    PostCampaignRecipientEstimationJobResponseDataAttributes,
+    {
+        "status": _field_status,
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, document, missing, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.object_links import ObjectLinks
@@ -21,7 +31,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="PostVariationResponseData")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class PostVariationResponseData(Lazy):
     """
     Attributes:
@@ -87,7 +97,7 @@ class PostVariationResponseData(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "attributes" not in d:
             missing(cls, "attributes")
         if "id" not in d:
@@ -96,7 +106,7 @@ class PostVariationResponseData(Lazy):
             missing(cls, "links")
         if "type" not in d:
             missing(cls, "type")
-        type_ = cast("Literal['campaign-variation']", d["type"])
+        type_ = d["type"]
         if type_ != "campaign-variation":
             raise ValueError(f"type must match const 'campaign-variation', got '{type_}'")
 
@@ -124,7 +134,7 @@ class PostVariationResponseData(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "attributes" not in d:
             missing(cls, "attributes")
         if "id" not in d:
@@ -133,7 +143,7 @@ class PostVariationResponseData(Lazy):
             missing(cls, "links")
         if "type" not in d:
             missing(cls, "type")
-        type_ = cast("Literal['campaign-variation']", d["type"])
+        type_ = d["type"]
         if type_ != "campaign-variation":
             raise ValueError(f"type must match const 'campaign-variation', got '{type_}'")
 
@@ -258,9 +268,12 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
 
 
 PostVariationResponseData._lazy_consts = (("type", "campaign-variation"),)
-PostVariationResponseData._lazy_fields = {
-    "attributes": _field_attributes,
-    "links": _field_links,
-    "relationships": _field_relationships,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    PostVariationResponseData,
+    {
+        "attributes": _field_attributes,
+        "links": _field_links,
+        "relationships": _field_relationships,
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, document, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.post_variation_response_data_relationships_campaign_message import (
@@ -25,7 +34,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="PostVariationResponseDataRelationships")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class PostVariationResponseDataRelationships(Lazy):
     """
     Attributes:
@@ -80,7 +89,7 @@ class PostVariationResponseDataRelationships(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         campaign_message = _render_campaign_message(d)
 
@@ -101,7 +110,7 @@ class PostVariationResponseDataRelationships(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         post_variation_response_data_relationships = cls.__new__(cls)
         post_variation_response_data_relationships._lazy_src = d
@@ -259,9 +268,12 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-PostVariationResponseDataRelationships._lazy_fields = {
-    "campaign_message": _field_campaign_message,
-    "image": _field_image,
-    "translation": _field_translation,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    PostVariationResponseDataRelationships,
+    {
+        "campaign_message": _field_campaign_message,
+        "image": _field_image,
+        "translation": _field_translation,
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -9,12 +9,22 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.push_action_button_action_type import PushActionButtonActionType
-from ..types import UNREAD, UNSET, Lazy, Unset, document, missing, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 T = TypeVar("T", bound="PushActionButton")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class PushActionButton(Lazy):
     """
     Attributes:
@@ -84,7 +94,7 @@ class PushActionButton(Lazy):
 
     @classmethod
     def _render(cls, src_dict: Any) -> dict[str, Any]:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "action_type" not in d:
             missing(cls, "action_type")
         if "label" not in d:
@@ -133,7 +143,7 @@ class PushActionButton(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "action_type" not in d:
             missing(cls, "action_type")
         if "label" not in d:
@@ -195,7 +205,10 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-PushActionButton._lazy_fields = {
-    "action_type": _field_action_type,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    PushActionButton,
+    {
+        "action_type": _field_action_type,
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -10,7 +10,19 @@ from attrs import field as _attrs_field
 
 from ..models.push_channel_details_badge_config import PushChannelDetailsBadgeConfig
 from ..models.push_channel_details_push_type import PushChannelDetailsPushType
-from ..types import UNREAD, UNSET, Lazy, Unset, checked, document, matches, missing, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    matches,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.push_action_button import PushActionButton
@@ -20,7 +32,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="PushChannelDetails")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class PushChannelDetails(Lazy):
     """
     Attributes:
@@ -219,10 +231,10 @@ class PushChannelDetails(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "channel" not in d:
             missing(cls, "channel")
-        channel = cast("Literal['push']", d["channel"])
+        channel = d["channel"]
         if channel != "push":
             raise ValueError(f"channel must match const 'push', got '{channel}'")
 
@@ -348,10 +360,10 @@ class PushChannelDetails(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "channel" not in d:
             missing(cls, "channel")
-        channel = cast("Literal['push']", d["channel"])
+        channel = d["channel"]
         if channel != "push":
             raise ValueError(f"channel must match const 'push', got '{channel}'")
 
@@ -411,30 +423,26 @@ PushChannelDetails._lazy_load = _load
 
 
 def _field_action_buttons(d: dict[str, Any]) -> list[PushActionButton] | None | Unset:
-    def _parse_action_buttons(data: object) -> list[PushActionButton] | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, list):
-            try:
-                action_buttons_type_0 = []
-                _action_buttons_type_0 = data
-                for action_buttons_type_0_item_data in _action_buttons_type_0:
-                    action_buttons_type_0_item = PushActionButton.from_dict(
-                        action_buttons_type_0_item_data
-                    )
+    data = d.get("action_buttons", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, list):
+        try:
+            action_buttons_type_0 = []
+            _action_buttons_type_0 = data
+            for action_buttons_type_0_item_data in _action_buttons_type_0:
+                action_buttons_type_0_item = PushActionButton.from_dict(
+                    action_buttons_type_0_item_data
+                )
 
-                    action_buttons_type_0.append(action_buttons_type_0_item)
+                action_buttons_type_0.append(action_buttons_type_0_item)
 
-                return checked(action_buttons_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(list[PushActionButton] | None | Unset, data)
-
-    action_buttons = _parse_action_buttons(d.get("action_buttons", UNSET))
-
-    return action_buttons
+            return checked(action_buttons_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(list[PushActionButton] | None | Unset, data)
 
 
 def _json_action_buttons(
@@ -495,23 +503,19 @@ def _render_badge_config(d: dict[str, Any]) -> str | Unset:
 
 
 def _field_kv_pairs(d: dict[str, Any]) -> None | PushChannelDetailsKvPairsType0 | Unset:
-    def _parse_kv_pairs(data: object) -> None | PushChannelDetailsKvPairsType0 | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, dict) and matches(PushChannelDetailsKvPairsType0, data):
-            try:
-                kv_pairs_type_0 = PushChannelDetailsKvPairsType0.from_dict(data)
+    data = d.get("kv_pairs", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(PushChannelDetailsKvPairsType0, data):
+        try:
+            kv_pairs_type_0 = PushChannelDetailsKvPairsType0.from_dict(data)
 
-                return checked(kv_pairs_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(None | PushChannelDetailsKvPairsType0 | Unset, data)
-
-    kv_pairs = _parse_kv_pairs(d.get("kv_pairs", UNSET))
-
-    return kv_pairs
+            return checked(kv_pairs_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(None | PushChannelDetailsKvPairsType0 | Unset, data)
 
 
 def _json_kv_pairs(
@@ -598,10 +602,13 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
 
 
 PushChannelDetails._lazy_consts = (("channel", "push"),)
-PushChannelDetails._lazy_fields = {
-    "action_buttons": _field_action_buttons,
-    "badge_config": _field_badge_config,
-    "kv_pairs": _field_kv_pairs,
-    "push_type": _field_push_type,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    PushChannelDetails,
+    {
+        "action_buttons": _field_action_buttons,
+        "badge_config": _field_badge_config,
+        "kv_pairs": _field_kv_pairs,
+        "push_type": _field_push_type,
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -8,12 +8,20 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, document, peek
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+)
 
 T = TypeVar("T", bound="RenderOptionsSubObject")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class RenderOptionsSubObject(Lazy):
     """
     Attributes:
@@ -75,7 +83,7 @@ class RenderOptionsSubObject(Lazy):
 
     @classmethod
     def _render(cls, src_dict: Any) -> dict[str, Any]:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         _add_info_link = d.get("add_info_link", UNSET)
         add_info_link: bool | None | Unset
@@ -120,7 +128,7 @@ class RenderOptionsSubObject(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         render_options_sub_object = cls.__new__(cls)
         render_options_sub_object._lazy_src = d
@@ -162,6 +170,9 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-RenderOptionsSubObject._lazy_fields = {
-    "additional_properties": _field_additional_properties,
-}
+install(
+    RenderOptionsSubObject,
+    {
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -10,12 +10,21 @@ from attrs import field as _attrs_field
 
 from ..models.send_settings_send_strategy import SendSettingsSendStrategy
 from ..models.send_settings_throttle_percentage import SendSettingsThrottlePercentage
-from ..types import UNREAD, UNSET, Lazy, Unset, checked, document, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+    rendered,
+)
 
 T = TypeVar("T", bound="SendSettings")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class SendSettings(Lazy):
     """
     Attributes:
@@ -102,7 +111,7 @@ class SendSettings(Lazy):
 
     @classmethod
     def _render(cls, src_dict: Any) -> dict[str, Any]:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         _exit_condition_conversion_metric_id = d.get("exit_condition_conversion_metric_id", UNSET)
         exit_condition_conversion_metric_id: None | str | Unset
@@ -155,7 +164,7 @@ class SendSettings(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         send_settings = cls.__new__(cls)
         send_settings._lazy_src = d
@@ -186,23 +195,19 @@ class SendSettings(Lazy):
 
 
 def _field_send_strategy(d: dict[str, Any]) -> None | SendSettingsSendStrategy | Unset:
-    def _parse_send_strategy(data: object) -> None | SendSettingsSendStrategy | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, str):
-            try:
-                send_strategy_type_0 = SendSettingsSendStrategy._of(data)
+    data = d.get("send_strategy", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, str):
+        try:
+            send_strategy_type_0 = SendSettingsSendStrategy._of(data)
 
-                return checked(send_strategy_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(None | SendSettingsSendStrategy | Unset, data)
-
-    send_strategy = _parse_send_strategy(d.get("send_strategy", UNSET))
-
-    return send_strategy
+            return send_strategy_type_0
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(None | SendSettingsSendStrategy | Unset, data)
 
 
 def _json_send_strategy(value: None | SendSettingsSendStrategy | Unset) -> None | str | Unset:
@@ -221,23 +226,19 @@ def _render_send_strategy(d: dict[str, Any]) -> None | str | Unset:
 
 
 def _field_throttle_percentage(d: dict[str, Any]) -> None | SendSettingsThrottlePercentage | Unset:
-    def _parse_throttle_percentage(data: object) -> None | SendSettingsThrottlePercentage | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, int):
-            try:
-                throttle_percentage_type_0 = SendSettingsThrottlePercentage(data)
+    data = d.get("throttle_percentage", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, int):
+        try:
+            throttle_percentage_type_0 = SendSettingsThrottlePercentage(data)
 
-                return checked(throttle_percentage_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(None | SendSettingsThrottlePercentage | Unset, data)
-
-    throttle_percentage = _parse_throttle_percentage(d.get("throttle_percentage", UNSET))
-
-    return throttle_percentage
+            return throttle_percentage_type_0
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(None | SendSettingsThrottlePercentage | Unset, data)
 
 
 def _json_throttle_percentage(
@@ -273,8 +274,11 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-SendSettings._lazy_fields = {
-    "send_strategy": _field_send_strategy,
-    "throttle_percentage": _field_throttle_percentage,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    SendSettings,
+    {
+        "send_strategy": _field_send_strategy,
+        "throttle_percentage": _field_throttle_percentage,
+        "additional_properties": _field_additional_properties,
+    },
+)

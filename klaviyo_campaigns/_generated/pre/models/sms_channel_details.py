@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.sms_channel_details_text_message_type import SMSChannelDetailsTextMessageType
-from ..types import UNREAD, UNSET, Lazy, Unset, document, missing, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 T = TypeVar("T", bound="SMSChannelDetails")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class SMSChannelDetails(Lazy):
     """
     Attributes:
@@ -159,10 +169,10 @@ class SMSChannelDetails(Lazy):
 
     @classmethod
     def _render(cls, src_dict: Any) -> dict[str, Any]:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "channel" not in d:
             missing(cls, "channel")
-        channel = cast("Literal['sms']", d["channel"])
+        channel = d["channel"]
         if channel != "sms":
             raise ValueError(f"channel must match const 'sms', got '{channel}'")
 
@@ -270,10 +280,10 @@ class SMSChannelDetails(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "channel" not in d:
             missing(cls, "channel")
-        channel = cast("Literal['sms']", d["channel"])
+        channel = d["channel"]
         if channel != "sms":
             raise ValueError(f"channel must match const 'sms', got '{channel}'")
 
@@ -358,7 +368,10 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
 
 
 SMSChannelDetails._lazy_consts = (("channel", "sms"),)
-SMSChannelDetails._lazy_fields = {
-    "text_message_type": _field_text_message_type,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    SMSChannelDetails,
+    {
+        "text_message_type": _field_text_message_type,
+        "additional_properties": _field_additional_properties,
+    },
+)

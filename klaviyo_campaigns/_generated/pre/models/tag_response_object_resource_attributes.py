@@ -8,12 +8,20 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, document, peek
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+)
 
 T = TypeVar("T", bound="TagResponseObjectResourceAttributes")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class TagResponseObjectResourceAttributes(Lazy):
     """
     Attributes:
@@ -41,7 +49,7 @@ class TagResponseObjectResourceAttributes(Lazy):
 
     @classmethod
     def _render(cls, src_dict: Any) -> dict[str, Any]:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         name = d.get("name", UNSET)
 
@@ -54,7 +62,7 @@ class TagResponseObjectResourceAttributes(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         tag_response_object_resource_attributes = cls.__new__(cls)
         tag_response_object_resource_attributes._lazy_src = d
@@ -90,6 +98,9 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-TagResponseObjectResourceAttributes._lazy_fields = {
-    "additional_properties": _field_additional_properties,
-}
+install(
+    TagResponseObjectResourceAttributes,
+    {
+        "additional_properties": _field_additional_properties,
+    },
+)

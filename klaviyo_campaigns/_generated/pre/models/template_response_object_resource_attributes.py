@@ -9,12 +9,21 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, checked, document, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+    rendered,
+)
 
 T = TypeVar("T", bound="TemplateResponseObjectResourceAttributes")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class TemplateResponseObjectResourceAttributes(Lazy):
     """
     Attributes:
@@ -103,7 +112,7 @@ class TemplateResponseObjectResourceAttributes(Lazy):
 
     @classmethod
     def _render(cls, src_dict: Any) -> dict[str, Any]:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         _amp = d.get("amp", UNSET)
         amp: None | str | Unset
@@ -150,7 +159,7 @@ class TemplateResponseObjectResourceAttributes(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         template_response_object_resource_attributes = cls.__new__(cls)
         template_response_object_resource_attributes._lazy_src = d
@@ -180,23 +189,19 @@ class TemplateResponseObjectResourceAttributes(Lazy):
 
 
 def _field_created(d: dict[str, Any]) -> datetime.datetime | None | Unset:
-    def _parse_created(data: object) -> datetime.datetime | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, str):
-            try:
-                created_type_0 = datetime.datetime.fromisoformat(data)
+    data = d.get("created", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, str):
+        try:
+            created_type_0 = datetime.datetime.fromisoformat(data)
 
-                return checked(created_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(datetime.datetime | None | Unset, data)
-
-    created = _parse_created(d.get("created", UNSET))
-
-    return created
+            return created_type_0
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(datetime.datetime | None | Unset, data)
 
 
 def _json_created(value: datetime.datetime | None | Unset) -> None | str | Unset:
@@ -215,23 +220,19 @@ def _render_created(d: dict[str, Any]) -> None | str | Unset:
 
 
 def _field_updated(d: dict[str, Any]) -> datetime.datetime | None | Unset:
-    def _parse_updated(data: object) -> datetime.datetime | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, str):
-            try:
-                updated_type_0 = datetime.datetime.fromisoformat(data)
+    data = d.get("updated", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, str):
+        try:
+            updated_type_0 = datetime.datetime.fromisoformat(data)
 
-                return checked(updated_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(datetime.datetime | None | Unset, data)
-
-    updated = _parse_updated(d.get("updated", UNSET))
-
-    return updated
+            return updated_type_0
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(datetime.datetime | None | Unset, data)
 
 
 def _json_updated(value: datetime.datetime | None | Unset) -> None | str | Unset:
@@ -266,8 +267,11 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-TemplateResponseObjectResourceAttributes._lazy_fields = {
-    "created": _field_created,
-    "updated": _field_updated,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    TemplateResponseObjectResourceAttributes,
+    {
+        "created": _field_created,
+        "updated": _field_updated,
+        "additional_properties": _field_additional_properties,
+    },
+)

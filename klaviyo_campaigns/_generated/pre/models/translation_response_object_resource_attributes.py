@@ -12,7 +12,18 @@ from attrs import field as _attrs_field
 from ..models.translation_response_object_resource_attributes_channel import (
     TranslationResponseObjectResourceAttributesChannel,
 )
-from ..types import UNREAD, UNSET, Lazy, Unset, checked, document, matches, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    matches,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.translation_response_object_resource_attributes_metadata_type_0 import (
@@ -23,7 +34,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="TranslationResponseObjectResourceAttributes")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class TranslationResponseObjectResourceAttributes(Lazy):
     """
     Attributes:
@@ -117,7 +128,7 @@ class TranslationResponseObjectResourceAttributes(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         channel = _render_channel(d)
 
@@ -162,7 +173,7 @@ class TranslationResponseObjectResourceAttributes(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         translation_response_object_resource_attributes = cls.__new__(cls)
         translation_response_object_resource_attributes._lazy_src = d
@@ -237,23 +248,19 @@ def _render_channel(d: dict[str, Any]) -> str | Unset:
 
 
 def _field_created(d: dict[str, Any]) -> datetime.datetime | None | Unset:
-    def _parse_created(data: object) -> datetime.datetime | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, str):
-            try:
-                created_type_0 = datetime.datetime.fromisoformat(data)
+    data = d.get("created", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, str):
+        try:
+            created_type_0 = datetime.datetime.fromisoformat(data)
 
-                return checked(created_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(datetime.datetime | None | Unset, data)
-
-    created = _parse_created(d.get("created", UNSET))
-
-    return created
+            return created_type_0
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(datetime.datetime | None | Unset, data)
 
 
 def _json_created(value: datetime.datetime | None | Unset) -> None | str | Unset:
@@ -274,29 +281,23 @@ def _render_created(d: dict[str, Any]) -> None | str | Unset:
 def _field_metadata(
     d: dict[str, Any],
 ) -> None | TranslationResponseObjectResourceAttributesMetadataType0 | Unset:
-    def _parse_metadata(
-        data: object,
-    ) -> None | TranslationResponseObjectResourceAttributesMetadataType0 | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, dict) and matches(
-            TranslationResponseObjectResourceAttributesMetadataType0, data
-        ):
-            try:
-                metadata_type_0 = (
-                    TranslationResponseObjectResourceAttributesMetadataType0.from_dict(data)
-                )
+    data = d.get("metadata", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(
+        TranslationResponseObjectResourceAttributesMetadataType0, data
+    ):
+        try:
+            metadata_type_0 = TranslationResponseObjectResourceAttributesMetadataType0.from_dict(
+                data
+            )
 
-                return checked(metadata_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(None | TranslationResponseObjectResourceAttributesMetadataType0 | Unset, data)
-
-    metadata = _parse_metadata(d.get("metadata", UNSET))
-
-    return metadata
+            return checked(metadata_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(None | TranslationResponseObjectResourceAttributesMetadataType0 | Unset, data)
 
 
 def _json_metadata(
@@ -332,23 +333,19 @@ def _render_metadata_value(data: Any) -> dict[str, Any] | None | Unset:
 
 
 def _field_updated(d: dict[str, Any]) -> datetime.datetime | None | Unset:
-    def _parse_updated(data: object) -> datetime.datetime | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, str):
-            try:
-                updated_type_0 = datetime.datetime.fromisoformat(data)
+    data = d.get("updated", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, str):
+        try:
+            updated_type_0 = datetime.datetime.fromisoformat(data)
 
-                return checked(updated_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(datetime.datetime | None | Unset, data)
-
-    updated = _parse_updated(d.get("updated", UNSET))
-
-    return updated
+            return updated_type_0
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(datetime.datetime | None | Unset, data)
 
 
 def _json_updated(value: datetime.datetime | None | Unset) -> None | str | Unset:
@@ -383,10 +380,13 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-TranslationResponseObjectResourceAttributes._lazy_fields = {
-    "channel": _field_channel,
-    "created": _field_created,
-    "metadata": _field_metadata,
-    "updated": _field_updated,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    TranslationResponseObjectResourceAttributes,
+    {
+        "channel": _field_channel,
+        "created": _field_created,
+        "metadata": _field_metadata,
+        "updated": _field_updated,
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -8,12 +8,18 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, Lazy, document, peek
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    peek,
+)
 
 T = TypeVar("T", bound="TranslationResponseObjectResourceAttributesMetadataType0")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class TranslationResponseObjectResourceAttributesMetadataType0(Lazy):
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -31,7 +37,7 @@ class TranslationResponseObjectResourceAttributesMetadataType0(Lazy):
 
     @classmethod
     def _render(cls, src_dict: Any) -> dict[str, Any]:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         field_dict: dict[str, Any] = _field_additional_properties(d)
 
@@ -39,7 +45,7 @@ class TranslationResponseObjectResourceAttributesMetadataType0(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         translation_response_object_resource_attributes_metadata_type_0 = cls.__new__(cls)
         translation_response_object_resource_attributes_metadata_type_0._lazy_src = d
@@ -67,6 +73,9 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return dict(d)
 
 
-TranslationResponseObjectResourceAttributesMetadataType0._lazy_fields = {
-    "additional_properties": _field_additional_properties,
-}
+install(
+    TranslationResponseObjectResourceAttributesMetadataType0,
+    {
+        "additional_properties": _field_additional_properties,
+    },
+)

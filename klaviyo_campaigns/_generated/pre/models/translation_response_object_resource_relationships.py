@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, document, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.translation_response_object_resource_relationships_campaign_variation import (
@@ -28,7 +37,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="TranslationResponseObjectResourceRelationships")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class TranslationResponseObjectResourceRelationships(Lazy):
     """
     Attributes:
@@ -102,7 +111,7 @@ class TranslationResponseObjectResourceRelationships(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         campaign_variation = _render_campaign_variation(d)
 
@@ -127,7 +136,7 @@ class TranslationResponseObjectResourceRelationships(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         translation_response_object_resource_relationships = cls.__new__(cls)
         translation_response_object_resource_relationships._lazy_src = d
@@ -333,10 +342,13 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-TranslationResponseObjectResourceRelationships._lazy_fields = {
-    "campaign_variation": _field_campaign_variation,
-    "flow_message": _field_flow_message,
-    "template": _field_template,
-    "template_universal_content": _field_template_universal_content,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    TranslationResponseObjectResourceRelationships,
+    {
+        "campaign_variation": _field_campaign_variation,
+        "flow_message": _field_flow_message,
+        "template": _field_template,
+        "template_universal_content": _field_template_universal_content,
+        "additional_properties": _field_additional_properties,
+    },
+)

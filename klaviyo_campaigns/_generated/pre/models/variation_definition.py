@@ -8,7 +8,18 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, checked, document, matches, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    matches,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.email_channel_details import EmailChannelDetails
@@ -20,7 +31,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="VariationDefinition")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class VariationDefinition(Lazy):
     """
     Attributes:
@@ -74,7 +85,7 @@ class VariationDefinition(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         details = _render_details(d)
 
@@ -96,7 +107,7 @@ class VariationDefinition(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         variation_definition = cls.__new__(cls)
         variation_definition._lazy_src = d
@@ -155,61 +166,48 @@ def _field_details(
     | Unset
     | WhatsappChannelDetails
 ):
-    def _parse_details(
-        data: object,
-    ) -> (
+    data = d.get("details", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(EmailChannelDetails, data):
+        try:
+            details_type_0 = EmailChannelDetails.from_dict(data)
+
+            return checked(details_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(SMSChannelDetails, data):
+        try:
+            details_type_1 = SMSChannelDetails.from_dict(data)
+
+            return checked(details_type_1)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(PushChannelDetails, data):
+        try:
+            details_type_2 = PushChannelDetails.from_dict(data)
+
+            return checked(details_type_2)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(WhatsappChannelDetails, data):
+        try:
+            details_type_3 = WhatsappChannelDetails.from_dict(data)
+
+            return checked(details_type_3)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(
         EmailChannelDetails
         | None
         | PushChannelDetails
         | SMSChannelDetails
         | Unset
-        | WhatsappChannelDetails
-    ):
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, dict) and matches(EmailChannelDetails, data):
-            try:
-                details_type_0 = EmailChannelDetails.from_dict(data)
-
-                return checked(details_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        if isinstance(data, dict) and matches(SMSChannelDetails, data):
-            try:
-                details_type_1 = SMSChannelDetails.from_dict(data)
-
-                return checked(details_type_1)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        if isinstance(data, dict) and matches(PushChannelDetails, data):
-            try:
-                details_type_2 = PushChannelDetails.from_dict(data)
-
-                return checked(details_type_2)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        if isinstance(data, dict) and matches(WhatsappChannelDetails, data):
-            try:
-                details_type_3 = WhatsappChannelDetails.from_dict(data)
-
-                return checked(details_type_3)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(
-            EmailChannelDetails
-            | None
-            | PushChannelDetails
-            | SMSChannelDetails
-            | Unset
-            | WhatsappChannelDetails,
-            data,
-        )
-
-    details = _parse_details(d.get("details", UNSET))
-
-    return details
+        | WhatsappChannelDetails,
+        data,
+    )
 
 
 def _json_details(
@@ -280,7 +278,10 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-VariationDefinition._lazy_fields = {
-    "details": _field_details,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    VariationDefinition,
+    {
+        "details": _field_details,
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, Lazy, document, missing, peek, rendered
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.variation_definition import VariationDefinition
@@ -17,7 +25,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="VariationPartialUpdateQueryResourceObjectAttributes")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class VariationPartialUpdateQueryResourceObjectAttributes(Lazy):
     """
     Attributes:
@@ -56,7 +64,7 @@ class VariationPartialUpdateQueryResourceObjectAttributes(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "definition" not in d:
             missing(cls, "definition")
 
@@ -73,7 +81,7 @@ class VariationPartialUpdateQueryResourceObjectAttributes(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "definition" not in d:
             missing(cls, "definition")
 
@@ -141,7 +149,10 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-VariationPartialUpdateQueryResourceObjectAttributes._lazy_fields = {
-    "definition": _field_definition,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    VariationPartialUpdateQueryResourceObjectAttributes,
+    {
+        "definition": _field_definition,
+        "additional_properties": _field_additional_properties,
+    },
+)

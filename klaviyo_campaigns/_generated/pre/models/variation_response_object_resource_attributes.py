@@ -9,7 +9,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, document, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.variation_definition import VariationDefinition
@@ -18,7 +27,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="VariationResponseObjectResourceAttributes")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class VariationResponseObjectResourceAttributes(Lazy):
     """
     Attributes:
@@ -77,7 +86,7 @@ class VariationResponseObjectResourceAttributes(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         created = _render_created(d)
 
@@ -98,7 +107,7 @@ class VariationResponseObjectResourceAttributes(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         variation_response_object_resource_attributes = cls.__new__(cls)
         variation_response_object_resource_attributes._lazy_src = d
@@ -218,9 +227,12 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-VariationResponseObjectResourceAttributes._lazy_fields = {
-    "created": _field_created,
-    "definition": _field_definition,
-    "updated": _field_updated,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    VariationResponseObjectResourceAttributes,
+    {
+        "created": _field_created,
+        "definition": _field_definition,
+        "updated": _field_updated,
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, document, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.variation_response_object_resource_relationships_campaign_message import (
@@ -25,7 +34,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="VariationResponseObjectResourceRelationships")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class VariationResponseObjectResourceRelationships(Lazy):
     """
     Attributes:
@@ -80,7 +89,7 @@ class VariationResponseObjectResourceRelationships(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         campaign_message = _render_campaign_message(d)
 
@@ -101,7 +110,7 @@ class VariationResponseObjectResourceRelationships(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         variation_response_object_resource_relationships = cls.__new__(cls)
         variation_response_object_resource_relationships._lazy_src = d
@@ -261,9 +270,12 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-VariationResponseObjectResourceRelationships._lazy_fields = {
-    "campaign_message": _field_campaign_message,
-    "image": _field_image,
-    "translation": _field_translation,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    VariationResponseObjectResourceRelationships,
+    {
+        "campaign_message": _field_campaign_message,
+        "image": _field_image,
+        "translation": _field_translation,
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, document, missing, peek
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    missing,
+    peek,
+)
 
 T = TypeVar("T", bound="WhatsappChannelDetails")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class WhatsappChannelDetails(Lazy):
     """
     Attributes:
@@ -60,10 +69,10 @@ class WhatsappChannelDetails(Lazy):
 
     @classmethod
     def _render(cls, src_dict: Any) -> dict[str, Any]:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "channel" not in d:
             missing(cls, "channel")
-        channel = cast("Literal['whatsapp']", d["channel"])
+        channel = d["channel"]
         if channel != "whatsapp":
             raise ValueError(f"channel must match const 'whatsapp', got '{channel}'")
 
@@ -91,10 +100,10 @@ class WhatsappChannelDetails(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "channel" not in d:
             missing(cls, "channel")
-        channel = cast("Literal['whatsapp']", d["channel"])
+        channel = d["channel"]
         if channel != "whatsapp":
             raise ValueError(f"channel must match const 'whatsapp', got '{channel}'")
 
@@ -137,6 +146,9 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
 
 
 WhatsappChannelDetails._lazy_consts = (("channel", "whatsapp"),)
-WhatsappChannelDetails._lazy_fields = {
-    "additional_properties": _field_additional_properties,
-}
+install(
+    WhatsappChannelDetails,
+    {
+        "additional_properties": _field_additional_properties,
+    },
+)

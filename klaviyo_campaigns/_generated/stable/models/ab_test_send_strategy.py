@@ -9,12 +9,20 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.ab_test_send_strategy_method import ABTestSendStrategyMethod
-from ..types import UNREAD, Lazy, document, missing, peek, rendered
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 T = TypeVar("T", bound="ABTestSendStrategy")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class ABTestSendStrategy(Lazy):
     """
     Attributes:
@@ -47,7 +55,7 @@ class ABTestSendStrategy(Lazy):
 
     @classmethod
     def _render(cls, src_dict: Any) -> dict[str, Any]:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "method" not in d:
             missing(cls, "method")
 
@@ -64,7 +72,7 @@ class ABTestSendStrategy(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "method" not in d:
             missing(cls, "method")
 
@@ -116,7 +124,10 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-ABTestSendStrategy._lazy_fields = {
-    "method": _field_method,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    ABTestSendStrategy,
+    {
+        "method": _field_method,
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -8,12 +8,23 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, checked, document, missing, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 T = TypeVar("T", bound="Audiences")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class Audiences(Lazy):
     """
     Attributes:
@@ -54,7 +65,7 @@ class Audiences(Lazy):
 
     @classmethod
     def _render(cls, src_dict: Any) -> dict[str, Any]:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "included" not in d:
             missing(cls, "included")
 
@@ -76,7 +87,7 @@ class Audiences(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "included" not in d:
             missing(cls, "included")
 
@@ -104,23 +115,19 @@ class Audiences(Lazy):
 
 
 def _field_excluded(d: dict[str, Any]) -> list[str] | None | Unset:
-    def _parse_excluded(data: object) -> list[str] | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, list):
-            try:
-                excluded_type_0 = cast(list[str], data)
+    data = d.get("excluded", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, list):
+        try:
+            excluded_type_0 = cast(list[str], data)
 
-                return checked(excluded_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(list[str] | None | Unset, data)
-
-    excluded = _parse_excluded(d.get("excluded", UNSET))
-
-    return excluded
+            return checked(excluded_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(list[str] | None | Unset, data)
 
 
 def _json_excluded(value: list[str] | None | Unset) -> list[str] | None | Unset:
@@ -151,7 +158,10 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-Audiences._lazy_fields = {
-    "excluded": _field_excluded,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    Audiences,
+    {
+        "excluded": _field_excluded,
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, Lazy, document, missing, peek, rendered
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.campaign_clone_query_resource_object import CampaignCloneQueryResourceObject
@@ -17,7 +25,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="CampaignCloneQuery")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class CampaignCloneQuery(Lazy):
     """
     Attributes:
@@ -52,7 +60,7 @@ class CampaignCloneQuery(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "data" not in d:
             missing(cls, "data")
 
@@ -69,7 +77,7 @@ class CampaignCloneQuery(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "data" not in d:
             missing(cls, "data")
 
@@ -137,7 +145,10 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-CampaignCloneQuery._lazy_fields = {
-    "data": _field_data,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    CampaignCloneQuery,
+    {
+        "data": _field_data,
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -8,7 +8,19 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, checked, document, matches, missing, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    matches,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.audiences import Audiences
@@ -29,7 +41,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="CampaignCreateQueryResourceObjectAttributes")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class CampaignCreateQueryResourceObjectAttributes(Lazy):
     """
     Attributes:
@@ -129,7 +141,7 @@ class CampaignCreateQueryResourceObjectAttributes(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "audiences" not in d:
             missing(cls, "audiences")
         if "campaign-messages" not in d:
@@ -168,7 +180,7 @@ class CampaignCreateQueryResourceObjectAttributes(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "audiences" not in d:
             missing(cls, "audiences")
         if "campaign-messages" not in d:
@@ -280,39 +292,33 @@ def _render_campaign_messages(d: dict[str, Any]) -> dict[str, Any]:
 def _field_send_options(
     d: dict[str, Any],
 ) -> EmailSendOptions | None | PushSendOptions | SMSSendOptions | Unset:
-    def _parse_send_options(
-        data: object,
-    ) -> EmailSendOptions | None | PushSendOptions | SMSSendOptions | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, dict) and matches(EmailSendOptions, data):
-            try:
-                send_options_type_0 = EmailSendOptions.from_dict(data)
+    data = d.get("send_options", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(EmailSendOptions, data):
+        try:
+            send_options_type_0 = EmailSendOptions.from_dict(data)
 
-                return checked(send_options_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        if isinstance(data, dict) and matches(SMSSendOptions, data):
-            try:
-                send_options_type_1 = SMSSendOptions.from_dict(data)
+            return checked(send_options_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(SMSSendOptions, data):
+        try:
+            send_options_type_1 = SMSSendOptions.from_dict(data)
 
-                return checked(send_options_type_1)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        if isinstance(data, dict) and matches(PushSendOptions, data):
-            try:
-                send_options_type_2 = PushSendOptions.from_dict(data)
+            return checked(send_options_type_1)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(PushSendOptions, data):
+        try:
+            send_options_type_2 = PushSendOptions.from_dict(data)
 
-                return checked(send_options_type_2)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(EmailSendOptions | None | PushSendOptions | SMSSendOptions | Unset, data)
-
-    send_options = _parse_send_options(d.get("send_options", UNSET))
-
-    return send_options
+            return checked(send_options_type_2)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(EmailSendOptions | None | PushSendOptions | SMSSendOptions | Unset, data)
 
 
 def _json_send_options(
@@ -369,61 +375,48 @@ def _field_send_strategy(
     | ThrottledSendStrategy
     | Unset
 ):
-    def _parse_send_strategy(
-        data: object,
-    ) -> (
+    data = d.get("send_strategy", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(StaticSendStrategy, data):
+        try:
+            send_strategy_type_0 = StaticSendStrategy.from_dict(data)
+
+            return checked(send_strategy_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(ThrottledSendStrategy, data):
+        try:
+            send_strategy_type_1 = ThrottledSendStrategy.from_dict(data)
+
+            return checked(send_strategy_type_1)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(ImmediateSendStrategy, data):
+        try:
+            send_strategy_type_2 = ImmediateSendStrategy.from_dict(data)
+
+            return checked(send_strategy_type_2)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(SmartSendTimeStrategy, data):
+        try:
+            send_strategy_type_3 = SmartSendTimeStrategy.from_dict(data)
+
+            return checked(send_strategy_type_3)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(
         ImmediateSendStrategy
         | None
         | SmartSendTimeStrategy
         | StaticSendStrategy
         | ThrottledSendStrategy
-        | Unset
-    ):
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, dict) and matches(StaticSendStrategy, data):
-            try:
-                send_strategy_type_0 = StaticSendStrategy.from_dict(data)
-
-                return checked(send_strategy_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        if isinstance(data, dict) and matches(ThrottledSendStrategy, data):
-            try:
-                send_strategy_type_1 = ThrottledSendStrategy.from_dict(data)
-
-                return checked(send_strategy_type_1)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        if isinstance(data, dict) and matches(ImmediateSendStrategy, data):
-            try:
-                send_strategy_type_2 = ImmediateSendStrategy.from_dict(data)
-
-                return checked(send_strategy_type_2)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        if isinstance(data, dict) and matches(SmartSendTimeStrategy, data):
-            try:
-                send_strategy_type_3 = SmartSendTimeStrategy.from_dict(data)
-
-                return checked(send_strategy_type_3)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(
-            ImmediateSendStrategy
-            | None
-            | SmartSendTimeStrategy
-            | StaticSendStrategy
-            | ThrottledSendStrategy
-            | Unset,
-            data,
-        )
-
-    send_strategy = _parse_send_strategy(d.get("send_strategy", UNSET))
-
-    return send_strategy
+        | Unset,
+        data,
+    )
 
 
 def _json_send_strategy(
@@ -485,34 +478,26 @@ def _render_send_strategy_value(data: Any) -> dict[str, Any] | None | Unset:
 def _field_tracking_options(
     d: dict[str, Any],
 ) -> CampaignsEmailTrackingOptions | CampaignsSMSTrackingOptions | None | Unset:
-    def _parse_tracking_options(
-        data: object,
-    ) -> CampaignsEmailTrackingOptions | CampaignsSMSTrackingOptions | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, dict) and matches(CampaignsEmailTrackingOptions, data):
-            try:
-                tracking_options_type_0 = CampaignsEmailTrackingOptions.from_dict(data)
+    data = d.get("tracking_options", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(CampaignsEmailTrackingOptions, data):
+        try:
+            tracking_options_type_0 = CampaignsEmailTrackingOptions.from_dict(data)
 
-                return checked(tracking_options_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        if isinstance(data, dict) and matches(CampaignsSMSTrackingOptions, data):
-            try:
-                tracking_options_type_1 = CampaignsSMSTrackingOptions.from_dict(data)
+            return checked(tracking_options_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(CampaignsSMSTrackingOptions, data):
+        try:
+            tracking_options_type_1 = CampaignsSMSTrackingOptions.from_dict(data)
 
-                return checked(tracking_options_type_1)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(
-            CampaignsEmailTrackingOptions | CampaignsSMSTrackingOptions | None | Unset, data
-        )
-
-    tracking_options = _parse_tracking_options(d.get("tracking_options", UNSET))
-
-    return tracking_options
+            return checked(tracking_options_type_1)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(CampaignsEmailTrackingOptions | CampaignsSMSTrackingOptions | None | Unset, data)
 
 
 def _json_tracking_options(
@@ -568,11 +553,14 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-CampaignCreateQueryResourceObjectAttributes._lazy_fields = {
-    "audiences": _field_audiences,
-    "campaign_messages": _field_campaign_messages,
-    "send_options": _field_send_options,
-    "send_strategy": _field_send_strategy,
-    "tracking_options": _field_tracking_options,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    CampaignCreateQueryResourceObjectAttributes,
+    {
+        "audiences": _field_audiences,
+        "campaign_messages": _field_campaign_messages,
+        "send_options": _field_send_options,
+        "send_strategy": _field_send_strategy,
+        "tracking_options": _field_tracking_options,
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -8,7 +8,17 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, Lazy, checked, document, matches, missing, peek, rendered
+from ..types import (
+    UNREAD,
+    Lazy,
+    checked,
+    document,
+    install,
+    matches,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.email_message_definition import EmailMessageDefinition
@@ -24,7 +34,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="CampaignMessageCreateQueryResourceObjectAttributes")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class CampaignMessageCreateQueryResourceObjectAttributes(Lazy):
     """
     Attributes:
@@ -69,7 +79,7 @@ class CampaignMessageCreateQueryResourceObjectAttributes(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "definition" not in d:
             missing(cls, "definition")
 
@@ -86,7 +96,7 @@ class CampaignMessageCreateQueryResourceObjectAttributes(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "definition" not in d:
             missing(cls, "definition")
 
@@ -148,44 +158,33 @@ def _field_definition(
     | MobilePushMessageStandardDefinitionCreate
     | SMSMessageDefinitionCreate
 ):
-    def _parse_definition(
-        data: object,
-    ) -> (
-        EmailMessageDefinition
-        | MobilePushMessageSilentDefinitionCreate
-        | MobilePushMessageStandardDefinitionCreate
-        | SMSMessageDefinitionCreate
-    ):
-        if isinstance(data, dict) and matches(EmailMessageDefinition, data):
-            try:
-                definition_type_0 = EmailMessageDefinition.from_dict(data)
+    data = d["definition"]
+    if isinstance(data, dict) and matches(EmailMessageDefinition, data):
+        try:
+            definition_type_0 = EmailMessageDefinition.from_dict(data)
 
-                return checked(definition_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        if isinstance(data, dict) and matches(SMSMessageDefinitionCreate, data):
-            try:
-                definition_type_1 = SMSMessageDefinitionCreate.from_dict(data)
+            return checked(definition_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(SMSMessageDefinitionCreate, data):
+        try:
+            definition_type_1 = SMSMessageDefinitionCreate.from_dict(data)
 
-                return checked(definition_type_1)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        if isinstance(data, dict) and matches(MobilePushMessageStandardDefinitionCreate, data):
-            try:
-                definition_type_2 = MobilePushMessageStandardDefinitionCreate.from_dict(data)
+            return checked(definition_type_1)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(MobilePushMessageStandardDefinitionCreate, data):
+        try:
+            definition_type_2 = MobilePushMessageStandardDefinitionCreate.from_dict(data)
 
-                return checked(definition_type_2)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        if not isinstance(data, dict):
-            raise TypeError()
-        definition_type_3 = MobilePushMessageSilentDefinitionCreate.from_dict(data)
+            return checked(definition_type_2)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if not isinstance(data, dict):
+        raise TypeError()
+    definition_type_3 = MobilePushMessageSilentDefinitionCreate.from_dict(data)
 
-        return definition_type_3
-
-    definition = _parse_definition(d["definition"])
-
-    return definition
+    return definition_type_3
 
 
 def _json_definition(
@@ -243,7 +242,10 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-CampaignMessageCreateQueryResourceObjectAttributes._lazy_fields = {
-    "definition": _field_definition,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    CampaignMessageCreateQueryResourceObjectAttributes,
+    {
+        "definition": _field_definition,
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -9,12 +9,20 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.campaign_message_increment_badge_config import CampaignMessageIncrementBadgeConfig
-from ..types import UNREAD, Lazy, document, missing, peek, rendered
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 T = TypeVar("T", bound="CampaignMessageIncrement")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class CampaignMessageIncrement(Lazy):
     """
     Attributes:
@@ -49,7 +57,7 @@ class CampaignMessageIncrement(Lazy):
 
     @classmethod
     def _render(cls, src_dict: Any) -> dict[str, Any]:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "badge_config" not in d:
             missing(cls, "badge_config")
 
@@ -66,7 +74,7 @@ class CampaignMessageIncrement(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "badge_config" not in d:
             missing(cls, "badge_config")
 
@@ -118,7 +126,10 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-CampaignMessageIncrement._lazy_fields = {
-    "badge_config": _field_badge_config,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    CampaignMessageIncrement,
+    {
+        "badge_config": _field_badge_config,
+        "additional_properties": _field_additional_properties,
+    },
+)

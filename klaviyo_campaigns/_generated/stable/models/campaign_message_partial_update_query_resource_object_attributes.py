@@ -8,7 +8,18 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, checked, document, matches, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    matches,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.email_message_definition import EmailMessageDefinition
@@ -24,7 +35,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="CampaignMessagePartialUpdateQueryResourceObjectAttributes")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class CampaignMessagePartialUpdateQueryResourceObjectAttributes(Lazy):
     """
     Attributes:
@@ -70,7 +81,7 @@ class CampaignMessagePartialUpdateQueryResourceObjectAttributes(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         definition = _render_definition(d)
 
@@ -83,7 +94,7 @@ class CampaignMessagePartialUpdateQueryResourceObjectAttributes(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         campaign_message_partial_update_query_resource_object_attributes = cls.__new__(cls)
         campaign_message_partial_update_query_resource_object_attributes._lazy_src = d
@@ -145,61 +156,48 @@ def _field_definition(
     | SMSMessageDefinitionCreate
     | Unset
 ):
-    def _parse_definition(
-        data: object,
-    ) -> (
+    data = d.get("definition", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(EmailMessageDefinition, data):
+        try:
+            definition_type_0 = EmailMessageDefinition.from_dict(data)
+
+            return checked(definition_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(SMSMessageDefinitionCreate, data):
+        try:
+            definition_type_1 = SMSMessageDefinitionCreate.from_dict(data)
+
+            return checked(definition_type_1)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(MobilePushMessageStandardDefinitionUpdate, data):
+        try:
+            definition_type_2 = MobilePushMessageStandardDefinitionUpdate.from_dict(data)
+
+            return checked(definition_type_2)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(MobilePushMessageSilentDefinitionUpdate, data):
+        try:
+            definition_type_3 = MobilePushMessageSilentDefinitionUpdate.from_dict(data)
+
+            return checked(definition_type_3)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(
         EmailMessageDefinition
         | MobilePushMessageSilentDefinitionUpdate
         | MobilePushMessageStandardDefinitionUpdate
         | None
         | SMSMessageDefinitionCreate
-        | Unset
-    ):
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, dict) and matches(EmailMessageDefinition, data):
-            try:
-                definition_type_0 = EmailMessageDefinition.from_dict(data)
-
-                return checked(definition_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        if isinstance(data, dict) and matches(SMSMessageDefinitionCreate, data):
-            try:
-                definition_type_1 = SMSMessageDefinitionCreate.from_dict(data)
-
-                return checked(definition_type_1)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        if isinstance(data, dict) and matches(MobilePushMessageStandardDefinitionUpdate, data):
-            try:
-                definition_type_2 = MobilePushMessageStandardDefinitionUpdate.from_dict(data)
-
-                return checked(definition_type_2)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        if isinstance(data, dict) and matches(MobilePushMessageSilentDefinitionUpdate, data):
-            try:
-                definition_type_3 = MobilePushMessageSilentDefinitionUpdate.from_dict(data)
-
-                return checked(definition_type_3)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(
-            EmailMessageDefinition
-            | MobilePushMessageSilentDefinitionUpdate
-            | MobilePushMessageStandardDefinitionUpdate
-            | None
-            | SMSMessageDefinitionCreate
-            | Unset,
-            data,
-        )
-
-    definition = _parse_definition(d.get("definition", UNSET))
-
-    return definition
+        | Unset,
+        data,
+    )
 
 
 def _json_definition(
@@ -269,7 +267,10 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-CampaignMessagePartialUpdateQueryResourceObjectAttributes._lazy_fields = {
-    "definition": _field_definition,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    CampaignMessagePartialUpdateQueryResourceObjectAttributes,
+    {
+        "definition": _field_definition,
+        "additional_properties": _field_additional_properties,
+    },
+)

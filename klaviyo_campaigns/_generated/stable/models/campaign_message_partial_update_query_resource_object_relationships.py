@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, document, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.campaign_message_partial_update_query_resource_object_relationships_image import (
@@ -19,7 +28,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="CampaignMessagePartialUpdateQueryResourceObjectRelationships")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class CampaignMessagePartialUpdateQueryResourceObjectRelationships(Lazy):
     """
     Attributes:
@@ -52,7 +61,7 @@ class CampaignMessagePartialUpdateQueryResourceObjectRelationships(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         image = _render_image(d)
 
@@ -65,7 +74,7 @@ class CampaignMessagePartialUpdateQueryResourceObjectRelationships(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         campaign_message_partial_update_query_resource_object_relationships = cls.__new__(cls)
         campaign_message_partial_update_query_resource_object_relationships._lazy_src = d
@@ -149,7 +158,10 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-CampaignMessagePartialUpdateQueryResourceObjectRelationships._lazy_fields = {
-    "image": _field_image,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    CampaignMessagePartialUpdateQueryResourceObjectRelationships,
+    {
+        "image": _field_image,
+        "additional_properties": _field_additional_properties,
+    },
+)

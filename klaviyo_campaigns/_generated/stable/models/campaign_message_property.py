@@ -9,12 +9,20 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.campaign_message_property_badge_config import CampaignMessagePropertyBadgeConfig
-from ..types import UNREAD, Lazy, document, missing, peek, rendered
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 T = TypeVar("T", bound="CampaignMessageProperty")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class CampaignMessageProperty(Lazy):
     """
     Attributes:
@@ -54,7 +62,7 @@ class CampaignMessageProperty(Lazy):
 
     @classmethod
     def _render(cls, src_dict: Any) -> dict[str, Any]:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "badge_config" not in d:
             missing(cls, "badge_config")
         if "set_from_property" not in d:
@@ -76,7 +84,7 @@ class CampaignMessageProperty(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "badge_config" not in d:
             missing(cls, "badge_config")
         if "set_from_property" not in d:
@@ -132,7 +140,10 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-CampaignMessageProperty._lazy_fields = {
-    "badge_config": _field_badge_config,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    CampaignMessageProperty,
+    {
+        "badge_config": _field_badge_config,
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -11,12 +11,20 @@ from attrs import field as _attrs_field
 from ..models.campaign_message_static_count_badge_config import (
     CampaignMessageStaticCountBadgeConfig,
 )
-from ..types import UNREAD, Lazy, document, missing, peek, rendered
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 T = TypeVar("T", bound="CampaignMessageStaticCount")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class CampaignMessageStaticCount(Lazy):
     """
     Attributes:
@@ -56,7 +64,7 @@ class CampaignMessageStaticCount(Lazy):
 
     @classmethod
     def _render(cls, src_dict: Any) -> dict[str, Any]:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "badge_config" not in d:
             missing(cls, "badge_config")
         if "value" not in d:
@@ -78,7 +86,7 @@ class CampaignMessageStaticCount(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "badge_config" not in d:
             missing(cls, "badge_config")
         if "value" not in d:
@@ -134,7 +142,10 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-CampaignMessageStaticCount._lazy_fields = {
-    "badge_config": _field_badge_config,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    CampaignMessageStaticCount,
+    {
+        "badge_config": _field_badge_config,
+        "additional_properties": _field_additional_properties,
+    },
+)

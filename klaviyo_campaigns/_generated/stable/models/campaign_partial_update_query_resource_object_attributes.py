@@ -8,7 +8,18 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, checked, document, matches, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    matches,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.audiences_update import AudiencesUpdate
@@ -26,7 +37,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="CampaignPartialUpdateQueryResourceObjectAttributes")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class CampaignPartialUpdateQueryResourceObjectAttributes(Lazy):
     """
     Attributes:
@@ -118,7 +129,7 @@ class CampaignPartialUpdateQueryResourceObjectAttributes(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         audiences = _render_audiences(d)
 
@@ -152,7 +163,7 @@ class CampaignPartialUpdateQueryResourceObjectAttributes(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         campaign_partial_update_query_resource_object_attributes = cls.__new__(cls)
         campaign_partial_update_query_resource_object_attributes._lazy_src = d
@@ -214,23 +225,19 @@ CampaignPartialUpdateQueryResourceObjectAttributes._lazy_load = _load
 
 
 def _field_audiences(d: dict[str, Any]) -> AudiencesUpdate | None | Unset:
-    def _parse_audiences(data: object) -> AudiencesUpdate | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, dict) and matches(AudiencesUpdate, data):
-            try:
-                audiences_type_0 = AudiencesUpdate.from_dict(data)
+    data = d.get("audiences", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(AudiencesUpdate, data):
+        try:
+            audiences_type_0 = AudiencesUpdate.from_dict(data)
 
-                return checked(audiences_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(AudiencesUpdate | None | Unset, data)
-
-    audiences = _parse_audiences(d.get("audiences", UNSET))
-
-    return audiences
+            return checked(audiences_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(AudiencesUpdate | None | Unset, data)
 
 
 def _json_audiences(value: AudiencesUpdate | None | Unset) -> dict[str, Any] | None | Unset:
@@ -264,39 +271,33 @@ def _render_audiences_value(data: Any) -> dict[str, Any] | None | Unset:
 def _field_send_options(
     d: dict[str, Any],
 ) -> EmailSendOptions | None | PushSendOptions | SMSSendOptions | Unset:
-    def _parse_send_options(
-        data: object,
-    ) -> EmailSendOptions | None | PushSendOptions | SMSSendOptions | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, dict) and matches(EmailSendOptions, data):
-            try:
-                send_options_type_0 = EmailSendOptions.from_dict(data)
+    data = d.get("send_options", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(EmailSendOptions, data):
+        try:
+            send_options_type_0 = EmailSendOptions.from_dict(data)
 
-                return checked(send_options_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        if isinstance(data, dict) and matches(SMSSendOptions, data):
-            try:
-                send_options_type_1 = SMSSendOptions.from_dict(data)
+            return checked(send_options_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(SMSSendOptions, data):
+        try:
+            send_options_type_1 = SMSSendOptions.from_dict(data)
 
-                return checked(send_options_type_1)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        if isinstance(data, dict) and matches(PushSendOptions, data):
-            try:
-                send_options_type_2 = PushSendOptions.from_dict(data)
+            return checked(send_options_type_1)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(PushSendOptions, data):
+        try:
+            send_options_type_2 = PushSendOptions.from_dict(data)
 
-                return checked(send_options_type_2)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(EmailSendOptions | None | PushSendOptions | SMSSendOptions | Unset, data)
-
-    send_options = _parse_send_options(d.get("send_options", UNSET))
-
-    return send_options
+            return checked(send_options_type_2)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(EmailSendOptions | None | PushSendOptions | SMSSendOptions | Unset, data)
 
 
 def _json_send_options(
@@ -353,61 +354,48 @@ def _field_send_strategy(
     | ThrottledSendStrategy
     | Unset
 ):
-    def _parse_send_strategy(
-        data: object,
-    ) -> (
+    data = d.get("send_strategy", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(StaticSendStrategy, data):
+        try:
+            send_strategy_type_0 = StaticSendStrategy.from_dict(data)
+
+            return checked(send_strategy_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(ThrottledSendStrategy, data):
+        try:
+            send_strategy_type_1 = ThrottledSendStrategy.from_dict(data)
+
+            return checked(send_strategy_type_1)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(ImmediateSendStrategy, data):
+        try:
+            send_strategy_type_2 = ImmediateSendStrategy.from_dict(data)
+
+            return checked(send_strategy_type_2)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(SmartSendTimeStrategy, data):
+        try:
+            send_strategy_type_3 = SmartSendTimeStrategy.from_dict(data)
+
+            return checked(send_strategy_type_3)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(
         ImmediateSendStrategy
         | None
         | SmartSendTimeStrategy
         | StaticSendStrategy
         | ThrottledSendStrategy
-        | Unset
-    ):
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, dict) and matches(StaticSendStrategy, data):
-            try:
-                send_strategy_type_0 = StaticSendStrategy.from_dict(data)
-
-                return checked(send_strategy_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        if isinstance(data, dict) and matches(ThrottledSendStrategy, data):
-            try:
-                send_strategy_type_1 = ThrottledSendStrategy.from_dict(data)
-
-                return checked(send_strategy_type_1)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        if isinstance(data, dict) and matches(ImmediateSendStrategy, data):
-            try:
-                send_strategy_type_2 = ImmediateSendStrategy.from_dict(data)
-
-                return checked(send_strategy_type_2)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        if isinstance(data, dict) and matches(SmartSendTimeStrategy, data):
-            try:
-                send_strategy_type_3 = SmartSendTimeStrategy.from_dict(data)
-
-                return checked(send_strategy_type_3)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(
-            ImmediateSendStrategy
-            | None
-            | SmartSendTimeStrategy
-            | StaticSendStrategy
-            | ThrottledSendStrategy
-            | Unset,
-            data,
-        )
-
-    send_strategy = _parse_send_strategy(d.get("send_strategy", UNSET))
-
-    return send_strategy
+        | Unset,
+        data,
+    )
 
 
 def _json_send_strategy(
@@ -469,34 +457,26 @@ def _render_send_strategy_value(data: Any) -> dict[str, Any] | None | Unset:
 def _field_tracking_options(
     d: dict[str, Any],
 ) -> CampaignsEmailTrackingOptions | CampaignsSMSTrackingOptions | None | Unset:
-    def _parse_tracking_options(
-        data: object,
-    ) -> CampaignsEmailTrackingOptions | CampaignsSMSTrackingOptions | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, dict) and matches(CampaignsEmailTrackingOptions, data):
-            try:
-                tracking_options_type_0 = CampaignsEmailTrackingOptions.from_dict(data)
+    data = d.get("tracking_options", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(CampaignsEmailTrackingOptions, data):
+        try:
+            tracking_options_type_0 = CampaignsEmailTrackingOptions.from_dict(data)
 
-                return checked(tracking_options_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        if isinstance(data, dict) and matches(CampaignsSMSTrackingOptions, data):
-            try:
-                tracking_options_type_1 = CampaignsSMSTrackingOptions.from_dict(data)
+            return checked(tracking_options_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(CampaignsSMSTrackingOptions, data):
+        try:
+            tracking_options_type_1 = CampaignsSMSTrackingOptions.from_dict(data)
 
-                return checked(tracking_options_type_1)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(
-            CampaignsEmailTrackingOptions | CampaignsSMSTrackingOptions | None | Unset, data
-        )
-
-    tracking_options = _parse_tracking_options(d.get("tracking_options", UNSET))
-
-    return tracking_options
+            return checked(tracking_options_type_1)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(CampaignsEmailTrackingOptions | CampaignsSMSTrackingOptions | None | Unset, data)
 
 
 def _json_tracking_options(
@@ -551,10 +531,13 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-CampaignPartialUpdateQueryResourceObjectAttributes._lazy_fields = {
-    "audiences": _field_audiences,
-    "send_options": _field_send_options,
-    "send_strategy": _field_send_strategy,
-    "tracking_options": _field_tracking_options,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    CampaignPartialUpdateQueryResourceObjectAttributes,
+    {
+        "audiences": _field_audiences,
+        "send_options": _field_send_options,
+        "send_strategy": _field_send_strategy,
+        "tracking_options": _field_tracking_options,
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -11,12 +11,21 @@ from attrs import field as _attrs_field
 from ..models.campaign_recipient_estimation_job_response_object_resource_attributes_status import (
     CampaignRecipientEstimationJobResponseObjectResourceAttributesStatus,
 )
-from ..types import UNREAD, UNSET, Lazy, Unset, document, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+    rendered,
+)
 
 T = TypeVar("T", bound="CampaignRecipientEstimationJobResponseObjectResourceAttributes")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class CampaignRecipientEstimationJobResponseObjectResourceAttributes(Lazy):
     """
     Attributes:
@@ -48,7 +57,7 @@ class CampaignRecipientEstimationJobResponseObjectResourceAttributes(Lazy):
 
     @classmethod
     def _render(cls, src_dict: Any) -> dict[str, Any]:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         status = _render_status(d)
 
@@ -61,7 +70,7 @@ class CampaignRecipientEstimationJobResponseObjectResourceAttributes(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         campaign_recipient_estimation_job_response_object_resource_attributes = cls.__new__(cls)
         campaign_recipient_estimation_job_response_object_resource_attributes._lazy_src = d
@@ -123,7 +132,10 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-CampaignRecipientEstimationJobResponseObjectResourceAttributes._lazy_fields = {
-    "status": _field_status,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    CampaignRecipientEstimationJobResponseObjectResourceAttributes,
+    {
+        "status": _field_status,
+        "additional_properties": _field_additional_properties,
+    },
+)

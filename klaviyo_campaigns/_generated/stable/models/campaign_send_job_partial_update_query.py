@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, Lazy, document, missing, peek, rendered
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.campaign_send_job_partial_update_query_resource_object import (
@@ -19,7 +27,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="CampaignSendJobPartialUpdateQuery")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class CampaignSendJobPartialUpdateQuery(Lazy):
     """
     Attributes:
@@ -54,7 +62,7 @@ class CampaignSendJobPartialUpdateQuery(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "data" not in d:
             missing(cls, "data")
 
@@ -71,7 +79,7 @@ class CampaignSendJobPartialUpdateQuery(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "data" not in d:
             missing(cls, "data")
 
@@ -141,7 +149,10 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-CampaignSendJobPartialUpdateQuery._lazy_fields = {
-    "data": _field_data,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    CampaignSendJobPartialUpdateQuery,
+    {
+        "data": _field_data,
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -11,12 +11,21 @@ from attrs import field as _attrs_field
 from ..models.campaign_send_job_response_object_resource_attributes_status import (
     CampaignSendJobResponseObjectResourceAttributesStatus,
 )
-from ..types import UNREAD, UNSET, Lazy, Unset, document, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+    rendered,
+)
 
 T = TypeVar("T", bound="CampaignSendJobResponseObjectResourceAttributes")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class CampaignSendJobResponseObjectResourceAttributes(Lazy):
     """
     Attributes:
@@ -47,7 +56,7 @@ class CampaignSendJobResponseObjectResourceAttributes(Lazy):
 
     @classmethod
     def _render(cls, src_dict: Any) -> dict[str, Any]:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         status = _render_status(d)
 
@@ -60,7 +69,7 @@ class CampaignSendJobResponseObjectResourceAttributes(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         campaign_send_job_response_object_resource_attributes = cls.__new__(cls)
         campaign_send_job_response_object_resource_attributes._lazy_src = d
@@ -122,7 +131,10 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-CampaignSendJobResponseObjectResourceAttributes._lazy_fields = {
-    "status": _field_status,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    CampaignSendJobResponseObjectResourceAttributes,
+    {
+        "status": _field_status,
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -8,7 +8,18 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, checked, document, matches, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    matches,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.dynamic_tracking_param import DynamicTrackingParam
@@ -18,7 +29,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="CampaignsSMSTrackingOptions")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class CampaignsSMSTrackingOptions(Lazy):
     """
     Attributes:
@@ -67,7 +78,7 @@ class CampaignsSMSTrackingOptions(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         _add_tracking_params = d.get("add_tracking_params", UNSET)
         add_tracking_params: bool | None | Unset
@@ -89,7 +100,7 @@ class CampaignsSMSTrackingOptions(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         campaigns_sms_tracking_options = cls.__new__(cls)
         campaigns_sms_tracking_options._lazy_src = d
@@ -134,53 +145,45 @@ CampaignsSMSTrackingOptions._lazy_load = _load
 def _field_custom_tracking_params(
     d: dict[str, Any],
 ) -> list[DynamicTrackingParam | StaticTrackingParam] | None | Unset:
-    def _parse_custom_tracking_params(
-        data: object,
-    ) -> list[DynamicTrackingParam | StaticTrackingParam] | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, list):
-            try:
-                custom_tracking_params_type_0 = []
-                _custom_tracking_params_type_0 = data
-                for custom_tracking_params_type_0_item_data in _custom_tracking_params_type_0:
+    data = d.get("custom_tracking_params", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, list):
+        try:
+            custom_tracking_params_type_0 = []
+            _custom_tracking_params_type_0 = data
+            for custom_tracking_params_type_0_item_data in _custom_tracking_params_type_0:
 
-                    def _parse_custom_tracking_params_type_0_item(
-                        data: object,
-                    ) -> DynamicTrackingParam | StaticTrackingParam:
-                        if isinstance(data, dict) and matches(DynamicTrackingParam, data):
-                            try:
-                                custom_tracking_params_type_0_item_type_0 = (
-                                    DynamicTrackingParam.from_dict(data)
-                                )
+                def _parse_custom_tracking_params_type_0_item(
+                    data: object,
+                ) -> DynamicTrackingParam | StaticTrackingParam:
+                    if isinstance(data, dict) and matches(DynamicTrackingParam, data):
+                        try:
+                            custom_tracking_params_type_0_item_type_0 = (
+                                DynamicTrackingParam.from_dict(data)
+                            )
 
-                                return checked(custom_tracking_params_type_0_item_type_0)
-                            except (TypeError, ValueError, AttributeError, KeyError):
-                                pass
-                        if not isinstance(data, dict):
-                            raise TypeError()
-                        custom_tracking_params_type_0_item_type_1 = StaticTrackingParam.from_dict(
-                            data
-                        )
+                            return checked(custom_tracking_params_type_0_item_type_0)
+                        except (TypeError, ValueError, AttributeError, KeyError):
+                            pass
+                    if not isinstance(data, dict):
+                        raise TypeError()
+                    custom_tracking_params_type_0_item_type_1 = StaticTrackingParam.from_dict(data)
 
-                        return custom_tracking_params_type_0_item_type_1
+                    return custom_tracking_params_type_0_item_type_1
 
-                    custom_tracking_params_type_0_item = _parse_custom_tracking_params_type_0_item(
-                        custom_tracking_params_type_0_item_data
-                    )
+                custom_tracking_params_type_0_item = _parse_custom_tracking_params_type_0_item(
+                    custom_tracking_params_type_0_item_data
+                )
 
-                    custom_tracking_params_type_0.append(custom_tracking_params_type_0_item)
+                custom_tracking_params_type_0.append(custom_tracking_params_type_0_item)
 
-                return checked(custom_tracking_params_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(list[DynamicTrackingParam | StaticTrackingParam] | None | Unset, data)
-
-    custom_tracking_params = _parse_custom_tracking_params(d.get("custom_tracking_params", UNSET))
-
-    return custom_tracking_params
+            return checked(custom_tracking_params_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(list[DynamicTrackingParam | StaticTrackingParam] | None | Unset, data)
 
 
 def _json_custom_tracking_params(
@@ -249,7 +252,10 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-CampaignsSMSTrackingOptions._lazy_fields = {
-    "custom_tracking_params": _field_custom_tracking_params,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    CampaignsSMSTrackingOptions,
+    {
+        "custom_tracking_params": _field_custom_tracking_params,
+        "additional_properties": _field_additional_properties,
+    },
+)

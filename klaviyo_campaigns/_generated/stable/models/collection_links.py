@@ -8,12 +8,21 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, document, missing, peek
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    missing,
+    peek,
+)
 
 T = TypeVar("T", bound="CollectionLinks")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class CollectionLinks(Lazy):
     """
     Attributes:
@@ -55,7 +64,7 @@ class CollectionLinks(Lazy):
 
     @classmethod
     def _render(cls, src_dict: Any) -> dict[str, Any]:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "self" not in d:
             missing(cls, "self")
 
@@ -80,7 +89,7 @@ class CollectionLinks(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "self" not in d:
             missing(cls, "self")
 
@@ -122,6 +131,9 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-CollectionLinks._lazy_fields = {
-    "additional_properties": _field_additional_properties,
-}
+install(
+    CollectionLinks,
+    {
+        "additional_properties": _field_additional_properties,
+    },
+)

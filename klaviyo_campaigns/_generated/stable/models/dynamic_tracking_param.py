@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.dynamic_tracking_param_value import DynamicTrackingParamValue
-from ..types import UNREAD, Lazy, document, missing, peek, rendered
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 T = TypeVar("T", bound="DynamicTrackingParam")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class DynamicTrackingParam(Lazy):
     """
     Attributes:
@@ -55,14 +63,14 @@ class DynamicTrackingParam(Lazy):
 
     @classmethod
     def _render(cls, src_dict: Any) -> dict[str, Any]:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "name" not in d:
             missing(cls, "name")
         if "type" not in d:
             missing(cls, "type")
         if "value" not in d:
             missing(cls, "value")
-        type_ = cast("Literal['dynamic']", d["type"])
+        type_ = d["type"]
         if type_ != "dynamic":
             raise ValueError(f"type must match const 'dynamic', got '{type_}'")
 
@@ -83,14 +91,14 @@ class DynamicTrackingParam(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "name" not in d:
             missing(cls, "name")
         if "type" not in d:
             missing(cls, "type")
         if "value" not in d:
             missing(cls, "value")
-        type_ = cast("Literal['dynamic']", d["type"])
+        type_ = d["type"]
         if type_ != "dynamic":
             raise ValueError(f"type must match const 'dynamic', got '{type_}'")
 
@@ -147,7 +155,10 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
 
 
 DynamicTrackingParam._lazy_consts = (("type", "dynamic"),)
-DynamicTrackingParam._lazy_fields = {
-    "value": _field_value,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    DynamicTrackingParam,
+    {
+        "value": _field_value,
+        "additional_properties": _field_additional_properties,
+    },
+)

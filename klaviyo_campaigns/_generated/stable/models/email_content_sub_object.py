@@ -8,12 +8,20 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, document, peek
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+)
 
 T = TypeVar("T", bound="EmailContentSubObject")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class EmailContentSubObject(Lazy):
     """
     Attributes:
@@ -105,7 +113,7 @@ class EmailContentSubObject(Lazy):
 
     @classmethod
     def _render(cls, src_dict: Any) -> dict[str, Any]:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         _bcc_email = d.get("bcc_email", UNSET)
         bcc_email: None | str | Unset
@@ -177,7 +185,7 @@ class EmailContentSubObject(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         email_content_sub_object = cls.__new__(cls)
         email_content_sub_object._lazy_src = d
@@ -225,6 +233,9 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-EmailContentSubObject._lazy_fields = {
-    "additional_properties": _field_additional_properties,
-}
+install(
+    EmailContentSubObject,
+    {
+        "additional_properties": _field_additional_properties,
+    },
+)

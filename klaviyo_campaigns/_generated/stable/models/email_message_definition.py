@@ -9,7 +9,19 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.email_message_definition_channel import EmailMessageDefinitionChannel
-from ..types import UNREAD, UNSET, Lazy, Unset, checked, document, matches, missing, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    matches,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.email_content import EmailContent
@@ -18,7 +30,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="EmailMessageDefinition")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class EmailMessageDefinition(Lazy):
     """
     Attributes:
@@ -78,7 +90,7 @@ class EmailMessageDefinition(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "channel" not in d:
             missing(cls, "channel")
 
@@ -108,7 +120,7 @@ class EmailMessageDefinition(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "channel" not in d:
             missing(cls, "channel")
 
@@ -167,23 +179,19 @@ def _render_channel(d: dict[str, Any]) -> str:
 
 
 def _field_content(d: dict[str, Any]) -> EmailContent | None | Unset:
-    def _parse_content(data: object) -> EmailContent | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, dict) and matches(EmailContent, data):
-            try:
-                content_type_0 = EmailContent.from_dict(data)
+    data = d.get("content", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(EmailContent, data):
+        try:
+            content_type_0 = EmailContent.from_dict(data)
 
-                return checked(content_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(EmailContent | None | Unset, data)
-
-    content = _parse_content(d.get("content", UNSET))
-
-    return content
+            return checked(content_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(EmailContent | None | Unset, data)
 
 
 def _json_content(value: EmailContent | None | Unset) -> dict[str, Any] | None | Unset:
@@ -227,8 +235,11 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-EmailMessageDefinition._lazy_fields = {
-    "channel": _field_channel,
-    "content": _field_content,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    EmailMessageDefinition,
+    {
+        "channel": _field_channel,
+        "content": _field_content,
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, Lazy, document, missing, peek, rendered
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.error_document_errors_item import ErrorDocumentErrorsItem
@@ -17,7 +25,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="ErrorDocument")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class ErrorDocument(Lazy):
     """A JSON:API error document: the `errors` Klaviyo returned.
 
@@ -55,7 +63,7 @@ class ErrorDocument(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "errors" not in d:
             missing(cls, "errors")
 
@@ -72,7 +80,7 @@ class ErrorDocument(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "errors" not in d:
             missing(cls, "errors")
 
@@ -149,7 +157,10 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-ErrorDocument._lazy_fields = {
-    "errors": _field_errors,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    ErrorDocument,
+    {
+        "errors": _field_errors,
+        "additional_properties": _field_additional_properties,
+    },
+)

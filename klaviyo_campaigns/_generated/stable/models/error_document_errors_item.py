@@ -8,7 +8,17 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, document, missing, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.error_document_errors_item_source import ErrorDocumentErrorsItemSource
@@ -17,7 +27,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="ErrorDocumentErrorsItem")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class ErrorDocumentErrorsItem(Lazy):
     """
     Attributes:
@@ -75,7 +85,7 @@ class ErrorDocumentErrorsItem(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "code" not in d:
             missing(cls, "code")
         if "detail" not in d:
@@ -111,7 +121,7 @@ class ErrorDocumentErrorsItem(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "code" not in d:
             missing(cls, "code")
         if "detail" not in d:
@@ -201,7 +211,10 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-ErrorDocumentErrorsItem._lazy_fields = {
-    "source": _field_source,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    ErrorDocumentErrorsItem,
+    {
+        "source": _field_source,
+        "additional_properties": _field_additional_properties,
+    },
+)

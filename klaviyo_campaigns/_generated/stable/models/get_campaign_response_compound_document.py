@@ -8,7 +8,19 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, checked, document, matches, missing, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    matches,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.campaign_message_response_object_resource import (
@@ -22,7 +34,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="GetCampaignResponseCompoundDocument")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class GetCampaignResponseCompoundDocument(Lazy):
     """
     Attributes:
@@ -77,7 +89,7 @@ class GetCampaignResponseCompoundDocument(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "data" not in d:
             missing(cls, "data")
 
@@ -102,7 +114,7 @@ class GetCampaignResponseCompoundDocument(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "data" not in d:
             missing(cls, "data")
 
@@ -275,9 +287,12 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-GetCampaignResponseCompoundDocument._lazy_fields = {
-    "data": _field_data,
-    "included": _field_included,
-    "links": _field_links,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    GetCampaignResponseCompoundDocument,
+    {
+        "data": _field_data,
+        "included": _field_included,
+        "links": _field_links,
+        "additional_properties": _field_additional_properties,
+    },
+)

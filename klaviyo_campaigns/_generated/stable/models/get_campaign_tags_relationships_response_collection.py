@@ -8,7 +8,17 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, document, missing, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.collection_links import CollectionLinks
@@ -20,7 +30,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="GetCampaignTagsRelationshipsResponseCollection")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class GetCampaignTagsRelationshipsResponseCollection(Lazy):
     """
     Attributes:
@@ -62,7 +72,7 @@ class GetCampaignTagsRelationshipsResponseCollection(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "data" not in d:
             missing(cls, "data")
 
@@ -83,7 +93,7 @@ class GetCampaignTagsRelationshipsResponseCollection(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "data" not in d:
             missing(cls, "data")
 
@@ -191,8 +201,11 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-GetCampaignTagsRelationshipsResponseCollection._lazy_fields = {
-    "data": _field_data,
-    "links": _field_links,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    GetCampaignTagsRelationshipsResponseCollection,
+    {
+        "data": _field_data,
+        "links": _field_links,
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -9,12 +9,21 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, document, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+    rendered,
+)
 
 T = TypeVar("T", bound="ImageResponseObjectResourceAttributes")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class ImageResponseObjectResourceAttributes(Lazy):
     """
     Attributes:
@@ -77,7 +86,7 @@ class ImageResponseObjectResourceAttributes(Lazy):
 
     @classmethod
     def _render(cls, src_dict: Any) -> dict[str, Any]:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         format_ = d.get("format", UNSET)
 
@@ -110,7 +119,7 @@ class ImageResponseObjectResourceAttributes(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         image_response_object_resource_attributes = cls.__new__(cls)
         image_response_object_resource_attributes._lazy_src = d
@@ -177,7 +186,10 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-ImageResponseObjectResourceAttributes._lazy_fields = {
-    "updated_at": _field_updated_at,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    ImageResponseObjectResourceAttributes,
+    {
+        "updated_at": _field_updated_at,
+        "additional_properties": _field_additional_properties,
+    },
+)

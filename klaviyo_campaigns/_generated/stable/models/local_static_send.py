@@ -8,12 +8,21 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, document, missing, peek
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    missing,
+    peek,
+)
 
 T = TypeVar("T", bound="LocalStaticSend")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class LocalStaticSend(Lazy):
     """
     Attributes:
@@ -53,7 +62,7 @@ class LocalStaticSend(Lazy):
 
     @classmethod
     def _render(cls, src_dict: Any) -> dict[str, Any]:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "is_local" not in d:
             missing(cls, "is_local")
 
@@ -74,7 +83,7 @@ class LocalStaticSend(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "is_local" not in d:
             missing(cls, "is_local")
 
@@ -116,6 +125,9 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-LocalStaticSend._lazy_fields = {
-    "additional_properties": _field_additional_properties,
-}
+install(
+    LocalStaticSend,
+    {
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -8,7 +8,19 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, checked, document, matches, missing, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    matches,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.campaign_message_increment import CampaignMessageIncrement
@@ -19,7 +31,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="MobilePushBadge")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class MobilePushBadge(Lazy):
     """
     Attributes:
@@ -71,7 +83,7 @@ class MobilePushBadge(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "display" not in d:
             missing(cls, "display")
 
@@ -92,7 +104,7 @@ class MobilePushBadge(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "display" not in d:
             missing(cls, "display")
 
@@ -140,52 +152,40 @@ MobilePushBadge._lazy_load = _load
 def _field_badge_options(
     d: dict[str, Any],
 ) -> CampaignMessageIncrement | CampaignMessageProperty | CampaignMessageStaticCount | None | Unset:
-    def _parse_badge_options(
-        data: object,
-    ) -> (
+    data = d.get("badge_options", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(CampaignMessageIncrement, data):
+        try:
+            badge_options_type_0 = CampaignMessageIncrement.from_dict(data)
+
+            return checked(badge_options_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(CampaignMessageStaticCount, data):
+        try:
+            badge_options_type_1 = CampaignMessageStaticCount.from_dict(data)
+
+            return checked(badge_options_type_1)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(CampaignMessageProperty, data):
+        try:
+            badge_options_type_2 = CampaignMessageProperty.from_dict(data)
+
+            return checked(badge_options_type_2)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(
         CampaignMessageIncrement
         | CampaignMessageProperty
         | CampaignMessageStaticCount
         | None
-        | Unset
-    ):
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, dict) and matches(CampaignMessageIncrement, data):
-            try:
-                badge_options_type_0 = CampaignMessageIncrement.from_dict(data)
-
-                return checked(badge_options_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        if isinstance(data, dict) and matches(CampaignMessageStaticCount, data):
-            try:
-                badge_options_type_1 = CampaignMessageStaticCount.from_dict(data)
-
-                return checked(badge_options_type_1)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        if isinstance(data, dict) and matches(CampaignMessageProperty, data):
-            try:
-                badge_options_type_2 = CampaignMessageProperty.from_dict(data)
-
-                return checked(badge_options_type_2)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(
-            CampaignMessageIncrement
-            | CampaignMessageProperty
-            | CampaignMessageStaticCount
-            | None
-            | Unset,
-            data,
-        )
-
-    badge_options = _parse_badge_options(d.get("badge_options", UNSET))
-
-    return badge_options
+        | Unset,
+        data,
+    )
 
 
 def _json_badge_options(
@@ -248,7 +248,10 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-MobilePushBadge._lazy_fields = {
-    "badge_options": _field_badge_options,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    MobilePushBadge,
+    {
+        "badge_options": _field_badge_options,
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -8,7 +8,17 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, checked, document, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.push_action_button_definition import PushActionButtonDefinition
@@ -17,7 +27,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="MobilePushContent")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class MobilePushContent(Lazy):
     """
     Attributes:
@@ -84,7 +94,7 @@ class MobilePushContent(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         action_buttons = _render_action_buttons(d)
 
@@ -124,7 +134,7 @@ class MobilePushContent(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         mobile_push_content = cls.__new__(cls)
         mobile_push_content._lazy_src = d
@@ -168,30 +178,26 @@ MobilePushContent._lazy_load = _load
 
 
 def _field_action_buttons(d: dict[str, Any]) -> list[PushActionButtonDefinition] | None | Unset:
-    def _parse_action_buttons(data: object) -> list[PushActionButtonDefinition] | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, list):
-            try:
-                action_buttons_type_0 = []
-                _action_buttons_type_0 = data
-                for action_buttons_type_0_item_data in _action_buttons_type_0:
-                    action_buttons_type_0_item = PushActionButtonDefinition.from_dict(
-                        action_buttons_type_0_item_data
-                    )
+    data = d.get("action_buttons", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, list):
+        try:
+            action_buttons_type_0 = []
+            _action_buttons_type_0 = data
+            for action_buttons_type_0_item_data in _action_buttons_type_0:
+                action_buttons_type_0_item = PushActionButtonDefinition.from_dict(
+                    action_buttons_type_0_item_data
+                )
 
-                    action_buttons_type_0.append(action_buttons_type_0_item)
+                action_buttons_type_0.append(action_buttons_type_0_item)
 
-                return checked(action_buttons_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(list[PushActionButtonDefinition] | None | Unset, data)
-
-    action_buttons = _parse_action_buttons(d.get("action_buttons", UNSET))
-
-    return action_buttons
+            return checked(action_buttons_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(list[PushActionButtonDefinition] | None | Unset, data)
 
 
 def _json_action_buttons(
@@ -242,7 +248,10 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-MobilePushContent._lazy_fields = {
-    "action_buttons": _field_action_buttons,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    MobilePushContent,
+    {
+        "action_buttons": _field_action_buttons,
+        "additional_properties": _field_additional_properties,
+    },
+)

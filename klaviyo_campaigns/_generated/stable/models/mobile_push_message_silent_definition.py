@@ -14,7 +14,19 @@ from ..models.mobile_push_message_silent_definition_channel import (
 from ..models.mobile_push_message_silent_definition_notification_type import (
     MobilePushMessageSilentDefinitionNotificationType,
 )
-from ..types import UNREAD, UNSET, Lazy, Unset, checked, document, matches, missing, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    matches,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.mobile_push_message_silent_definition_kv_pairs_type_0 import (
@@ -25,7 +37,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="MobilePushMessageSilentDefinition")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class MobilePushMessageSilentDefinition(Lazy):
     """
     Attributes:
@@ -86,7 +98,7 @@ class MobilePushMessageSilentDefinition(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "channel" not in d:
             missing(cls, "channel")
         if "notification_type" not in d:
@@ -112,7 +124,7 @@ class MobilePushMessageSilentDefinition(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "channel" not in d:
             missing(cls, "channel")
         if "notification_type" not in d:
@@ -195,25 +207,19 @@ def _render_notification_type(d: dict[str, Any]) -> str:
 def _field_kv_pairs(
     d: dict[str, Any],
 ) -> MobilePushMessageSilentDefinitionKvPairsType0 | None | Unset:
-    def _parse_kv_pairs(
-        data: object,
-    ) -> MobilePushMessageSilentDefinitionKvPairsType0 | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, dict) and matches(MobilePushMessageSilentDefinitionKvPairsType0, data):
-            try:
-                kv_pairs_type_0 = MobilePushMessageSilentDefinitionKvPairsType0.from_dict(data)
+    data = d.get("kv_pairs", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(MobilePushMessageSilentDefinitionKvPairsType0, data):
+        try:
+            kv_pairs_type_0 = MobilePushMessageSilentDefinitionKvPairsType0.from_dict(data)
 
-                return checked(kv_pairs_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(MobilePushMessageSilentDefinitionKvPairsType0 | None | Unset, data)
-
-    kv_pairs = _parse_kv_pairs(d.get("kv_pairs", UNSET))
-
-    return kv_pairs
+            return checked(kv_pairs_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(MobilePushMessageSilentDefinitionKvPairsType0 | None | Unset, data)
 
 
 def _json_kv_pairs(
@@ -259,9 +265,12 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-MobilePushMessageSilentDefinition._lazy_fields = {
-    "channel": _field_channel,
-    "notification_type": _field_notification_type,
-    "kv_pairs": _field_kv_pairs,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    MobilePushMessageSilentDefinition,
+    {
+        "channel": _field_channel,
+        "notification_type": _field_notification_type,
+        "kv_pairs": _field_kv_pairs,
+        "additional_properties": _field_additional_properties,
+    },
+)

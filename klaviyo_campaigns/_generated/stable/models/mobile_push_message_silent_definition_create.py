@@ -14,7 +14,19 @@ from ..models.mobile_push_message_silent_definition_create_channel import (
 from ..models.mobile_push_message_silent_definition_create_notification_type import (
     MobilePushMessageSilentDefinitionCreateNotificationType,
 )
-from ..types import UNREAD, UNSET, Lazy, Unset, checked, document, matches, missing, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    matches,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.mobile_push_message_silent_definition_create_kv_pairs_type_0 import (
@@ -25,7 +37,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="MobilePushMessageSilentDefinitionCreate")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class MobilePushMessageSilentDefinitionCreate(Lazy):
     """
     Attributes:
@@ -90,7 +102,7 @@ class MobilePushMessageSilentDefinitionCreate(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "channel" not in d:
             missing(cls, "channel")
 
@@ -115,7 +127,7 @@ class MobilePushMessageSilentDefinitionCreate(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "channel" not in d:
             missing(cls, "channel")
 
@@ -177,29 +189,21 @@ def _render_channel(d: dict[str, Any]) -> str:
 def _field_kv_pairs(
     d: dict[str, Any],
 ) -> MobilePushMessageSilentDefinitionCreateKvPairsType0 | None | Unset:
-    def _parse_kv_pairs(
-        data: object,
-    ) -> MobilePushMessageSilentDefinitionCreateKvPairsType0 | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, dict) and matches(
-            MobilePushMessageSilentDefinitionCreateKvPairsType0, data
-        ):
-            try:
-                kv_pairs_type_0 = MobilePushMessageSilentDefinitionCreateKvPairsType0.from_dict(
-                    data
-                )
+    data = d.get("kv_pairs", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(
+        MobilePushMessageSilentDefinitionCreateKvPairsType0, data
+    ):
+        try:
+            kv_pairs_type_0 = MobilePushMessageSilentDefinitionCreateKvPairsType0.from_dict(data)
 
-                return checked(kv_pairs_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(MobilePushMessageSilentDefinitionCreateKvPairsType0 | None | Unset, data)
-
-    kv_pairs = _parse_kv_pairs(d.get("kv_pairs", UNSET))
-
-    return kv_pairs
+            return checked(kv_pairs_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(MobilePushMessageSilentDefinitionCreateKvPairsType0 | None | Unset, data)
 
 
 def _json_kv_pairs(
@@ -276,9 +280,12 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-MobilePushMessageSilentDefinitionCreate._lazy_fields = {
-    "channel": _field_channel,
-    "kv_pairs": _field_kv_pairs,
-    "notification_type": _field_notification_type,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    MobilePushMessageSilentDefinitionCreate,
+    {
+        "channel": _field_channel,
+        "kv_pairs": _field_kv_pairs,
+        "notification_type": _field_notification_type,
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -14,7 +14,17 @@ from ..models.mobile_push_message_silent_definition_update_channel import (
 from ..models.mobile_push_message_silent_definition_update_notification_type import (
     MobilePushMessageSilentDefinitionUpdateNotificationType,
 )
-from ..types import UNREAD, UNSET, Lazy, Unset, document, missing, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.mobile_push_message_silent_definition_update_kv_pairs import (
@@ -25,7 +35,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="MobilePushMessageSilentDefinitionUpdate")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class MobilePushMessageSilentDefinitionUpdate(Lazy):
     """
     Attributes:
@@ -90,7 +100,7 @@ class MobilePushMessageSilentDefinitionUpdate(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "channel" not in d:
             missing(cls, "channel")
 
@@ -115,7 +125,7 @@ class MobilePushMessageSilentDefinitionUpdate(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "channel" not in d:
             missing(cls, "channel")
 
@@ -245,9 +255,12 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-MobilePushMessageSilentDefinitionUpdate._lazy_fields = {
-    "channel": _field_channel,
-    "kv_pairs": _field_kv_pairs,
-    "notification_type": _field_notification_type,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    MobilePushMessageSilentDefinitionUpdate,
+    {
+        "channel": _field_channel,
+        "kv_pairs": _field_kv_pairs,
+        "notification_type": _field_notification_type,
+        "additional_properties": _field_additional_properties,
+    },
+)

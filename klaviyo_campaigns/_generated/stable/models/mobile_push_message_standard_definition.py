@@ -14,7 +14,19 @@ from ..models.mobile_push_message_standard_definition_channel import (
 from ..models.mobile_push_message_standard_definition_notification_type import (
     MobilePushMessageStandardDefinitionNotificationType,
 )
-from ..types import UNREAD, UNSET, Lazy, Unset, checked, document, matches, missing, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    matches,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.mobile_push_content import MobilePushContent
@@ -27,7 +39,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="MobilePushMessageStandardDefinition")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class MobilePushMessageStandardDefinition(Lazy):
     """
     Attributes:
@@ -109,7 +121,7 @@ class MobilePushMessageStandardDefinition(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "channel" not in d:
             missing(cls, "channel")
         if "content" not in d:
@@ -144,7 +156,7 @@ class MobilePushMessageStandardDefinition(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "channel" not in d:
             missing(cls, "channel")
         if "content" not in d:
@@ -250,27 +262,19 @@ def _render_notification_type(d: dict[str, Any]) -> str:
 def _field_kv_pairs(
     d: dict[str, Any],
 ) -> MobilePushMessageStandardDefinitionKvPairsType0 | None | Unset:
-    def _parse_kv_pairs(
-        data: object,
-    ) -> MobilePushMessageStandardDefinitionKvPairsType0 | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, dict) and matches(
-            MobilePushMessageStandardDefinitionKvPairsType0, data
-        ):
-            try:
-                kv_pairs_type_0 = MobilePushMessageStandardDefinitionKvPairsType0.from_dict(data)
+    data = d.get("kv_pairs", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(MobilePushMessageStandardDefinitionKvPairsType0, data):
+        try:
+            kv_pairs_type_0 = MobilePushMessageStandardDefinitionKvPairsType0.from_dict(data)
 
-                return checked(kv_pairs_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(MobilePushMessageStandardDefinitionKvPairsType0 | None | Unset, data)
-
-    kv_pairs = _parse_kv_pairs(d.get("kv_pairs", UNSET))
-
-    return kv_pairs
+            return checked(kv_pairs_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(MobilePushMessageStandardDefinitionKvPairsType0 | None | Unset, data)
 
 
 def _json_kv_pairs(
@@ -304,23 +308,19 @@ def _render_kv_pairs_value(data: Any) -> dict[str, Any] | None | Unset:
 
 
 def _field_options(d: dict[str, Any]) -> MobilePushOptions | None | Unset:
-    def _parse_options(data: object) -> MobilePushOptions | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, dict) and matches(MobilePushOptions, data):
-            try:
-                options_type_0 = MobilePushOptions.from_dict(data)
+    data = d.get("options", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(MobilePushOptions, data):
+        try:
+            options_type_0 = MobilePushOptions.from_dict(data)
 
-                return checked(options_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(MobilePushOptions | None | Unset, data)
-
-    options = _parse_options(d.get("options", UNSET))
-
-    return options
+            return checked(options_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(MobilePushOptions | None | Unset, data)
 
 
 def _json_options(value: MobilePushOptions | None | Unset) -> dict[str, Any] | None | Unset:
@@ -366,11 +366,14 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-MobilePushMessageStandardDefinition._lazy_fields = {
-    "channel": _field_channel,
-    "content": _field_content,
-    "notification_type": _field_notification_type,
-    "kv_pairs": _field_kv_pairs,
-    "options": _field_options,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    MobilePushMessageStandardDefinition,
+    {
+        "channel": _field_channel,
+        "content": _field_content,
+        "notification_type": _field_notification_type,
+        "kv_pairs": _field_kv_pairs,
+        "options": _field_options,
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -14,7 +14,19 @@ from ..models.mobile_push_message_standard_definition_create_channel import (
 from ..models.mobile_push_message_standard_definition_create_notification_type import (
     MobilePushMessageStandardDefinitionCreateNotificationType,
 )
-from ..types import UNREAD, UNSET, Lazy, Unset, checked, document, matches, missing, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    matches,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.mobile_push_content_create import MobilePushContentCreate
@@ -27,7 +39,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="MobilePushMessageStandardDefinitionCreate")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class MobilePushMessageStandardDefinitionCreate(Lazy):
     """
     Attributes:
@@ -113,7 +125,7 @@ class MobilePushMessageStandardDefinitionCreate(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "channel" not in d:
             missing(cls, "channel")
         if "content" not in d:
@@ -147,7 +159,7 @@ class MobilePushMessageStandardDefinitionCreate(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "channel" not in d:
             missing(cls, "channel")
         if "content" not in d:
@@ -232,29 +244,21 @@ def _render_content(d: dict[str, Any]) -> dict[str, Any]:
 def _field_kv_pairs(
     d: dict[str, Any],
 ) -> MobilePushMessageStandardDefinitionCreateKvPairsType0 | None | Unset:
-    def _parse_kv_pairs(
-        data: object,
-    ) -> MobilePushMessageStandardDefinitionCreateKvPairsType0 | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, dict) and matches(
-            MobilePushMessageStandardDefinitionCreateKvPairsType0, data
-        ):
-            try:
-                kv_pairs_type_0 = MobilePushMessageStandardDefinitionCreateKvPairsType0.from_dict(
-                    data
-                )
+    data = d.get("kv_pairs", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(
+        MobilePushMessageStandardDefinitionCreateKvPairsType0, data
+    ):
+        try:
+            kv_pairs_type_0 = MobilePushMessageStandardDefinitionCreateKvPairsType0.from_dict(data)
 
-                return checked(kv_pairs_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(MobilePushMessageStandardDefinitionCreateKvPairsType0 | None | Unset, data)
-
-    kv_pairs = _parse_kv_pairs(d.get("kv_pairs", UNSET))
-
-    return kv_pairs
+            return checked(kv_pairs_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(MobilePushMessageStandardDefinitionCreateKvPairsType0 | None | Unset, data)
 
 
 def _json_kv_pairs(
@@ -319,23 +323,19 @@ def _render_notification_type(d: dict[str, Any]) -> str | Unset:
 
 
 def _field_options(d: dict[str, Any]) -> MobilePushOptions | None | Unset:
-    def _parse_options(data: object) -> MobilePushOptions | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, dict) and matches(MobilePushOptions, data):
-            try:
-                options_type_0 = MobilePushOptions.from_dict(data)
+    data = d.get("options", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(MobilePushOptions, data):
+        try:
+            options_type_0 = MobilePushOptions.from_dict(data)
 
-                return checked(options_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(MobilePushOptions | None | Unset, data)
-
-    options = _parse_options(d.get("options", UNSET))
-
-    return options
+            return checked(options_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(MobilePushOptions | None | Unset, data)
 
 
 def _json_options(value: MobilePushOptions | None | Unset) -> dict[str, Any] | None | Unset:
@@ -381,11 +381,14 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-MobilePushMessageStandardDefinitionCreate._lazy_fields = {
-    "channel": _field_channel,
-    "content": _field_content,
-    "kv_pairs": _field_kv_pairs,
-    "notification_type": _field_notification_type,
-    "options": _field_options,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    MobilePushMessageStandardDefinitionCreate,
+    {
+        "channel": _field_channel,
+        "content": _field_content,
+        "kv_pairs": _field_kv_pairs,
+        "notification_type": _field_notification_type,
+        "options": _field_options,
+        "additional_properties": _field_additional_properties,
+    },
+)

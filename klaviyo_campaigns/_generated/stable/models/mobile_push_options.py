@@ -8,7 +8,18 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, checked, document, matches, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    matches,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.mobile_push_badge import MobilePushBadge
@@ -20,7 +31,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="MobilePushOptions")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class MobilePushOptions(Lazy):
     """
     Attributes:
@@ -76,7 +87,7 @@ class MobilePushOptions(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         badge = _render_badge(d)
 
@@ -102,7 +113,7 @@ class MobilePushOptions(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         mobile_push_options = cls.__new__(cls)
         mobile_push_options._lazy_src = d
@@ -147,30 +158,26 @@ MobilePushOptions._lazy_load = _load
 
 
 def _field_badge(d: dict[str, Any]) -> MobilePushBadge | MobilePushNoBadge | None | Unset:
-    def _parse_badge(data: object) -> MobilePushBadge | MobilePushNoBadge | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, dict) and matches(MobilePushBadge, data):
-            try:
-                badge_type_0 = MobilePushBadge.from_dict(data)
+    data = d.get("badge", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(MobilePushBadge, data):
+        try:
+            badge_type_0 = MobilePushBadge.from_dict(data)
 
-                return checked(badge_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        if isinstance(data, dict) and matches(MobilePushNoBadge, data):
-            try:
-                badge_type_1 = MobilePushNoBadge.from_dict(data)
+            return checked(badge_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(MobilePushNoBadge, data):
+        try:
+            badge_type_1 = MobilePushNoBadge.from_dict(data)
 
-                return checked(badge_type_1)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(MobilePushBadge | MobilePushNoBadge | None | Unset, data)
-
-    badge = _parse_badge(d.get("badge", UNSET))
-
-    return badge
+            return checked(badge_type_1)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(MobilePushBadge | MobilePushNoBadge | None | Unset, data)
 
 
 def _json_badge(
@@ -211,30 +218,26 @@ def _render_badge_value(data: Any) -> dict[str, Any] | None | Unset:
 
 
 def _field_on_open(d: dict[str, Any]) -> None | PushOnOpenApp | PushOnOpenDeepLink | Unset:
-    def _parse_on_open(data: object) -> None | PushOnOpenApp | PushOnOpenDeepLink | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, dict) and matches(PushOnOpenApp, data):
-            try:
-                on_open_type_0 = PushOnOpenApp.from_dict(data)
+    data = d.get("on_open", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(PushOnOpenApp, data):
+        try:
+            on_open_type_0 = PushOnOpenApp.from_dict(data)
 
-                return checked(on_open_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        if isinstance(data, dict) and matches(PushOnOpenDeepLink, data):
-            try:
-                on_open_type_1 = PushOnOpenDeepLink.from_dict(data)
+            return checked(on_open_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(PushOnOpenDeepLink, data):
+        try:
+            on_open_type_1 = PushOnOpenDeepLink.from_dict(data)
 
-                return checked(on_open_type_1)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(None | PushOnOpenApp | PushOnOpenDeepLink | Unset, data)
-
-    on_open = _parse_on_open(d.get("on_open", UNSET))
-
-    return on_open
+            return checked(on_open_type_1)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(None | PushOnOpenApp | PushOnOpenDeepLink | Unset, data)
 
 
 def _json_on_open(
@@ -287,8 +290,11 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-MobilePushOptions._lazy_fields = {
-    "badge": _field_badge,
-    "on_open": _field_on_open,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    MobilePushOptions,
+    {
+        "badge": _field_badge,
+        "on_open": _field_on_open,
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -9,7 +9,18 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, checked, document, matches, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    matches,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.email_message_definition import EmailMessageDefinition
@@ -22,7 +33,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="PatchCampaignMessageResponseDataAttributes")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class PatchCampaignMessageResponseDataAttributes(Lazy):
     """
     Attributes:
@@ -103,7 +114,7 @@ class PatchCampaignMessageResponseDataAttributes(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         created_at = _render_created_at(d)
 
@@ -128,7 +139,7 @@ class PatchCampaignMessageResponseDataAttributes(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         patch_campaign_message_response_data_attributes = cls.__new__(cls)
         patch_campaign_message_response_data_attributes._lazy_src = d
@@ -179,23 +190,19 @@ PatchCampaignMessageResponseDataAttributes._lazy_load = _load
 
 
 def _field_created_at(d: dict[str, Any]) -> datetime.datetime | None | Unset:
-    def _parse_created_at(data: object) -> datetime.datetime | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, str):
-            try:
-                created_at_type_0 = datetime.datetime.fromisoformat(data)
+    data = d.get("created_at", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, str):
+        try:
+            created_at_type_0 = datetime.datetime.fromisoformat(data)
 
-                return checked(created_at_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(datetime.datetime | None | Unset, data)
-
-    created_at = _parse_created_at(d.get("created_at", UNSET))
-
-    return created_at
+            return created_at_type_0
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(datetime.datetime | None | Unset, data)
 
 
 def _json_created_at(value: datetime.datetime | None | Unset) -> None | str | Unset:
@@ -223,61 +230,48 @@ def _field_definition(
     | SMSMessageDefinition
     | Unset
 ):
-    def _parse_definition(
-        data: object,
-    ) -> (
+    data = d.get("definition", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(EmailMessageDefinition, data):
+        try:
+            definition_type_0 = EmailMessageDefinition.from_dict(data)
+
+            return checked(definition_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(SMSMessageDefinition, data):
+        try:
+            definition_type_1 = SMSMessageDefinition.from_dict(data)
+
+            return checked(definition_type_1)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(MobilePushMessageStandardDefinition, data):
+        try:
+            definition_type_2 = MobilePushMessageStandardDefinition.from_dict(data)
+
+            return checked(definition_type_2)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(MobilePushMessageSilentDefinition, data):
+        try:
+            definition_type_3 = MobilePushMessageSilentDefinition.from_dict(data)
+
+            return checked(definition_type_3)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(
         EmailMessageDefinition
         | MobilePushMessageSilentDefinition
         | MobilePushMessageStandardDefinition
         | None
         | SMSMessageDefinition
-        | Unset
-    ):
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, dict) and matches(EmailMessageDefinition, data):
-            try:
-                definition_type_0 = EmailMessageDefinition.from_dict(data)
-
-                return checked(definition_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        if isinstance(data, dict) and matches(SMSMessageDefinition, data):
-            try:
-                definition_type_1 = SMSMessageDefinition.from_dict(data)
-
-                return checked(definition_type_1)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        if isinstance(data, dict) and matches(MobilePushMessageStandardDefinition, data):
-            try:
-                definition_type_2 = MobilePushMessageStandardDefinition.from_dict(data)
-
-                return checked(definition_type_2)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        if isinstance(data, dict) and matches(MobilePushMessageSilentDefinition, data):
-            try:
-                definition_type_3 = MobilePushMessageSilentDefinition.from_dict(data)
-
-                return checked(definition_type_3)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(
-            EmailMessageDefinition
-            | MobilePushMessageSilentDefinition
-            | MobilePushMessageStandardDefinition
-            | None
-            | SMSMessageDefinition
-            | Unset,
-            data,
-        )
-
-    definition = _parse_definition(d.get("definition", UNSET))
-
-    return definition
+        | Unset,
+        data,
+    )
 
 
 def _json_definition(
@@ -337,28 +331,24 @@ def _render_definition_value(data: Any) -> dict[str, Any] | None | Unset:
 
 
 def _field_send_times(d: dict[str, Any]) -> list[SendTime] | None | Unset:
-    def _parse_send_times(data: object) -> list[SendTime] | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, list):
-            try:
-                send_times_type_0 = []
-                _send_times_type_0 = data
-                for send_times_type_0_item_data in _send_times_type_0:
-                    send_times_type_0_item = SendTime.from_dict(send_times_type_0_item_data)
+    data = d.get("send_times", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, list):
+        try:
+            send_times_type_0 = []
+            _send_times_type_0 = data
+            for send_times_type_0_item_data in _send_times_type_0:
+                send_times_type_0_item = SendTime.from_dict(send_times_type_0_item_data)
 
-                    send_times_type_0.append(send_times_type_0_item)
+                send_times_type_0.append(send_times_type_0_item)
 
-                return checked(send_times_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(list[SendTime] | None | Unset, data)
-
-    send_times = _parse_send_times(d.get("send_times", UNSET))
-
-    return send_times
+            return checked(send_times_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(list[SendTime] | None | Unset, data)
 
 
 def _json_send_times(value: list[SendTime] | None | Unset) -> list[dict[str, Any]] | None | Unset:
@@ -394,23 +384,19 @@ def _render_send_times_value(data: Any) -> list[dict[str, Any]] | None | Unset:
 
 
 def _field_updated_at(d: dict[str, Any]) -> datetime.datetime | None | Unset:
-    def _parse_updated_at(data: object) -> datetime.datetime | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, str):
-            try:
-                updated_at_type_0 = datetime.datetime.fromisoformat(data)
+    data = d.get("updated_at", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, str):
+        try:
+            updated_at_type_0 = datetime.datetime.fromisoformat(data)
 
-                return checked(updated_at_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(datetime.datetime | None | Unset, data)
-
-    updated_at = _parse_updated_at(d.get("updated_at", UNSET))
-
-    return updated_at
+            return updated_at_type_0
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(datetime.datetime | None | Unset, data)
 
 
 def _json_updated_at(value: datetime.datetime | None | Unset) -> None | str | Unset:
@@ -442,10 +428,13 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-PatchCampaignMessageResponseDataAttributes._lazy_fields = {
-    "created_at": _field_created_at,
-    "definition": _field_definition,
-    "send_times": _field_send_times,
-    "updated_at": _field_updated_at,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    PatchCampaignMessageResponseDataAttributes,
+    {
+        "created_at": _field_created_at,
+        "definition": _field_definition,
+        "send_times": _field_send_times,
+        "updated_at": _field_updated_at,
+        "additional_properties": _field_additional_properties,
+    },
+)

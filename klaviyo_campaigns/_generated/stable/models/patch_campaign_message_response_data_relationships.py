@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, document, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.patch_campaign_message_response_data_relationships_campaign import (
@@ -25,7 +34,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="PatchCampaignMessageResponseDataRelationships")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class PatchCampaignMessageResponseDataRelationships(Lazy):
     """
     Attributes:
@@ -80,7 +89,7 @@ class PatchCampaignMessageResponseDataRelationships(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         campaign = _render_campaign(d)
 
@@ -101,7 +110,7 @@ class PatchCampaignMessageResponseDataRelationships(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         patch_campaign_message_response_data_relationships = cls.__new__(cls)
         patch_campaign_message_response_data_relationships._lazy_src = d
@@ -257,9 +266,12 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-PatchCampaignMessageResponseDataRelationships._lazy_fields = {
-    "campaign": _field_campaign,
-    "image": _field_image,
-    "template": _field_template,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    PatchCampaignMessageResponseDataRelationships,
+    {
+        "campaign": _field_campaign,
+        "image": _field_image,
+        "template": _field_template,
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, document, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.patch_campaign_message_response_data_relationships_image_data import (
@@ -20,7 +29,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="PatchCampaignMessageResponseDataRelationshipsImage")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class PatchCampaignMessageResponseDataRelationshipsImage(Lazy):
     """
     Attributes:
@@ -60,7 +69,7 @@ class PatchCampaignMessageResponseDataRelationshipsImage(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         data = _render_data(d)
 
@@ -77,7 +86,7 @@ class PatchCampaignMessageResponseDataRelationshipsImage(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         patch_campaign_message_response_data_relationships_image = cls.__new__(cls)
         patch_campaign_message_response_data_relationships_image._lazy_src = d
@@ -186,8 +195,11 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-PatchCampaignMessageResponseDataRelationshipsImage._lazy_fields = {
-    "data": _field_data,
-    "links": _field_links,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    PatchCampaignMessageResponseDataRelationshipsImage,
+    {
+        "data": _field_data,
+        "links": _field_links,
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -9,7 +9,19 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, checked, document, matches, missing, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    matches,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.email_content_sub_object import EmailContentSubObject
@@ -21,7 +33,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="PostCampaignMessageResponseDataAttributes")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class PostCampaignMessageResponseDataAttributes(Lazy):
     """
     Attributes:
@@ -118,7 +130,7 @@ class PostCampaignMessageResponseDataAttributes(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "channel" not in d:
             missing(cls, "channel")
         if "content" not in d:
@@ -161,7 +173,7 @@ class PostCampaignMessageResponseDataAttributes(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "channel" not in d:
             missing(cls, "channel")
         if "content" not in d:
@@ -218,23 +230,19 @@ PostCampaignMessageResponseDataAttributes._lazy_load = _load
 
 
 def _field_content(d: dict[str, Any]) -> EmailContentSubObject | SMSContentSubObject:
-    def _parse_content(data: object) -> EmailContentSubObject | SMSContentSubObject:
-        if isinstance(data, dict) and matches(EmailContentSubObject, data):
-            try:
-                content_type_0 = EmailContentSubObject.from_dict(data)
+    data = d["content"]
+    if isinstance(data, dict) and matches(EmailContentSubObject, data):
+        try:
+            content_type_0 = EmailContentSubObject.from_dict(data)
 
-                return checked(content_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        if not isinstance(data, dict):
-            raise TypeError()
-        content_type_1 = SMSContentSubObject.from_dict(data)
+            return checked(content_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if not isinstance(data, dict):
+        raise TypeError()
+    content_type_1 = SMSContentSubObject.from_dict(data)
 
-        return content_type_1
-
-    content = _parse_content(d["content"])
-
-    return content
+    return content_type_1
 
 
 def _json_content(value: EmailContentSubObject | SMSContentSubObject) -> dict[str, Any]:
@@ -263,23 +271,19 @@ def _render_content_value(data: Any) -> dict[str, Any]:
 
 
 def _field_created_at(d: dict[str, Any]) -> datetime.datetime | None | Unset:
-    def _parse_created_at(data: object) -> datetime.datetime | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, str):
-            try:
-                created_at_type_0 = datetime.datetime.fromisoformat(data)
+    data = d.get("created_at", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, str):
+        try:
+            created_at_type_0 = datetime.datetime.fromisoformat(data)
 
-                return checked(created_at_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(datetime.datetime | None | Unset, data)
-
-    created_at = _parse_created_at(d.get("created_at", UNSET))
-
-    return created_at
+            return created_at_type_0
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(datetime.datetime | None | Unset, data)
 
 
 def _json_created_at(value: datetime.datetime | None | Unset) -> None | str | Unset:
@@ -298,23 +302,19 @@ def _render_created_at(d: dict[str, Any]) -> None | str | Unset:
 
 
 def _field_render_options(d: dict[str, Any]) -> None | RenderOptionsSubObject | Unset:
-    def _parse_render_options(data: object) -> None | RenderOptionsSubObject | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, dict) and matches(RenderOptionsSubObject, data):
-            try:
-                render_options_type_0 = RenderOptionsSubObject.from_dict(data)
+    data = d.get("render_options", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(RenderOptionsSubObject, data):
+        try:
+            render_options_type_0 = RenderOptionsSubObject.from_dict(data)
 
-                return checked(render_options_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(None | RenderOptionsSubObject | Unset, data)
-
-    render_options = _parse_render_options(d.get("render_options", UNSET))
-
-    return render_options
+            return checked(render_options_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(None | RenderOptionsSubObject | Unset, data)
 
 
 def _json_render_options(
@@ -348,30 +348,24 @@ def _render_render_options_value(data: Any) -> dict[str, Any] | None | Unset:
 
 
 def _field_send_times(d: dict[str, Any]) -> list[SendTimeSubObject] | None | Unset:
-    def _parse_send_times(data: object) -> list[SendTimeSubObject] | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, list):
-            try:
-                send_times_type_0 = []
-                _send_times_type_0 = data
-                for send_times_type_0_item_data in _send_times_type_0:
-                    send_times_type_0_item = SendTimeSubObject.from_dict(
-                        send_times_type_0_item_data
-                    )
+    data = d.get("send_times", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, list):
+        try:
+            send_times_type_0 = []
+            _send_times_type_0 = data
+            for send_times_type_0_item_data in _send_times_type_0:
+                send_times_type_0_item = SendTimeSubObject.from_dict(send_times_type_0_item_data)
 
-                    send_times_type_0.append(send_times_type_0_item)
+                send_times_type_0.append(send_times_type_0_item)
 
-                return checked(send_times_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(list[SendTimeSubObject] | None | Unset, data)
-
-    send_times = _parse_send_times(d.get("send_times", UNSET))
-
-    return send_times
+            return checked(send_times_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(list[SendTimeSubObject] | None | Unset, data)
 
 
 def _json_send_times(
@@ -409,23 +403,19 @@ def _render_send_times_value(data: Any) -> list[dict[str, Any]] | None | Unset:
 
 
 def _field_updated_at(d: dict[str, Any]) -> datetime.datetime | None | Unset:
-    def _parse_updated_at(data: object) -> datetime.datetime | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, str):
-            try:
-                updated_at_type_0 = datetime.datetime.fromisoformat(data)
+    data = d.get("updated_at", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, str):
+        try:
+            updated_at_type_0 = datetime.datetime.fromisoformat(data)
 
-                return checked(updated_at_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(datetime.datetime | None | Unset, data)
-
-    updated_at = _parse_updated_at(d.get("updated_at", UNSET))
-
-    return updated_at
+            return updated_at_type_0
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(datetime.datetime | None | Unset, data)
 
 
 def _json_updated_at(value: datetime.datetime | None | Unset) -> None | str | Unset:
@@ -460,11 +450,14 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-PostCampaignMessageResponseDataAttributes._lazy_fields = {
-    "content": _field_content,
-    "created_at": _field_created_at,
-    "render_options": _field_render_options,
-    "send_times": _field_send_times,
-    "updated_at": _field_updated_at,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    PostCampaignMessageResponseDataAttributes,
+    {
+        "content": _field_content,
+        "created_at": _field_created_at,
+        "render_options": _field_render_options,
+        "send_times": _field_send_times,
+        "updated_at": _field_updated_at,
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, Lazy, document, missing, peek, rendered
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.object_links import ObjectLinks
@@ -20,7 +28,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="PostCampaignRecipientEstimationJobResponseData")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class PostCampaignRecipientEstimationJobResponseData(Lazy):
     """
     Attributes:
@@ -75,7 +83,7 @@ class PostCampaignRecipientEstimationJobResponseData(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "attributes" not in d:
             missing(cls, "attributes")
         if "id" not in d:
@@ -84,7 +92,7 @@ class PostCampaignRecipientEstimationJobResponseData(Lazy):
             missing(cls, "links")
         if "type" not in d:
             missing(cls, "type")
-        type_ = cast("Literal['campaign-recipient-estimation-job']", d["type"])
+        type_ = d["type"]
         if type_ != "campaign-recipient-estimation-job":
             raise ValueError(
                 f"type must match const 'campaign-recipient-estimation-job', got '{type_}'"
@@ -110,7 +118,7 @@ class PostCampaignRecipientEstimationJobResponseData(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "attributes" not in d:
             missing(cls, "attributes")
         if "id" not in d:
@@ -119,7 +127,7 @@ class PostCampaignRecipientEstimationJobResponseData(Lazy):
             missing(cls, "links")
         if "type" not in d:
             missing(cls, "type")
-        type_ = cast("Literal['campaign-recipient-estimation-job']", d["type"])
+        type_ = d["type"]
         if type_ != "campaign-recipient-estimation-job":
             raise ValueError(
                 f"type must match const 'campaign-recipient-estimation-job', got '{type_}'"
@@ -219,8 +227,11 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
 PostCampaignRecipientEstimationJobResponseData._lazy_consts = (
     ("type", "campaign-recipient-estimation-job"),
 )
-PostCampaignRecipientEstimationJobResponseData._lazy_fields = {
-    "attributes": _field_attributes,
-    "links": _field_links,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    PostCampaignRecipientEstimationJobResponseData,
+    {
+        "attributes": _field_attributes,
+        "links": _field_links,
+        "additional_properties": _field_additional_properties,
+    },
+)

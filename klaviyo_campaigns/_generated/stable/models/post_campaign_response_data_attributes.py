@@ -12,7 +12,19 @@ from attrs import field as _attrs_field
 from ..models.post_campaign_response_data_attributes_status import (
     PostCampaignResponseDataAttributesStatus,
 )
-from ..types import UNREAD, UNSET, Lazy, Unset, checked, document, matches, missing, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    matches,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.ab_test_send_strategy import ABTestSendStrategy
@@ -32,7 +44,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="PostCampaignResponseDataAttributes")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class PostCampaignResponseDataAttributes(Lazy):
     """
     Attributes:
@@ -176,7 +188,7 @@ class PostCampaignResponseDataAttributes(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "archived" not in d:
             missing(cls, "archived")
         if "audiences" not in d:
@@ -240,7 +252,7 @@ class PostCampaignResponseDataAttributes(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "archived" not in d:
             missing(cls, "archived")
         if "audiences" not in d:
@@ -353,30 +365,26 @@ def _render_created_at(d: dict[str, Any]) -> str:
 
 
 def _field_send_options(d: dict[str, Any]) -> EmailSendOptions | PushSendOptions | SMSSendOptions:
-    def _parse_send_options(data: object) -> EmailSendOptions | PushSendOptions | SMSSendOptions:
-        if isinstance(data, dict) and matches(EmailSendOptions, data):
-            try:
-                send_options_type_0 = EmailSendOptions.from_dict(data)
+    data = d["send_options"]
+    if isinstance(data, dict) and matches(EmailSendOptions, data):
+        try:
+            send_options_type_0 = EmailSendOptions.from_dict(data)
 
-                return checked(send_options_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        if isinstance(data, dict) and matches(SMSSendOptions, data):
-            try:
-                send_options_type_1 = SMSSendOptions.from_dict(data)
+            return checked(send_options_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(SMSSendOptions, data):
+        try:
+            send_options_type_1 = SMSSendOptions.from_dict(data)
 
-                return checked(send_options_type_1)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        if not isinstance(data, dict):
-            raise TypeError()
-        send_options_type_2 = PushSendOptions.from_dict(data)
+            return checked(send_options_type_1)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if not isinstance(data, dict):
+        raise TypeError()
+    send_options_type_2 = PushSendOptions.from_dict(data)
 
-        return send_options_type_2
-
-    send_options = _parse_send_options(d["send_options"])
-
-    return send_options
+    return send_options_type_2
 
 
 def _json_send_options(
@@ -423,60 +431,47 @@ def _field_send_strategy(
     | ThrottledSendStrategy
     | UnsupportedSendStrategy
 ):
-    def _parse_send_strategy(
-        data: object,
-    ) -> (
-        ABTestSendStrategy
-        | ImmediateSendStrategy
-        | SmartSendTimeStrategy
-        | StaticSendStrategy
-        | ThrottledSendStrategy
-        | UnsupportedSendStrategy
-    ):
-        if isinstance(data, dict) and matches(StaticSendStrategy, data):
-            try:
-                send_strategy_type_0 = StaticSendStrategy.from_dict(data)
+    data = d["send_strategy"]
+    if isinstance(data, dict) and matches(StaticSendStrategy, data):
+        try:
+            send_strategy_type_0 = StaticSendStrategy.from_dict(data)
 
-                return checked(send_strategy_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        if isinstance(data, dict) and matches(SmartSendTimeStrategy, data):
-            try:
-                send_strategy_type_1 = SmartSendTimeStrategy.from_dict(data)
+            return checked(send_strategy_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(SmartSendTimeStrategy, data):
+        try:
+            send_strategy_type_1 = SmartSendTimeStrategy.from_dict(data)
 
-                return checked(send_strategy_type_1)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        if isinstance(data, dict) and matches(ThrottledSendStrategy, data):
-            try:
-                send_strategy_type_2 = ThrottledSendStrategy.from_dict(data)
+            return checked(send_strategy_type_1)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(ThrottledSendStrategy, data):
+        try:
+            send_strategy_type_2 = ThrottledSendStrategy.from_dict(data)
 
-                return checked(send_strategy_type_2)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        if isinstance(data, dict) and matches(ImmediateSendStrategy, data):
-            try:
-                send_strategy_type_3 = ImmediateSendStrategy.from_dict(data)
+            return checked(send_strategy_type_2)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(ImmediateSendStrategy, data):
+        try:
+            send_strategy_type_3 = ImmediateSendStrategy.from_dict(data)
 
-                return checked(send_strategy_type_3)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        if isinstance(data, dict) and matches(ABTestSendStrategy, data):
-            try:
-                send_strategy_type_4 = ABTestSendStrategy.from_dict(data)
+            return checked(send_strategy_type_3)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(ABTestSendStrategy, data):
+        try:
+            send_strategy_type_4 = ABTestSendStrategy.from_dict(data)
 
-                return checked(send_strategy_type_4)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        if not isinstance(data, dict):
-            raise TypeError()
-        send_strategy_type_5 = UnsupportedSendStrategy.from_dict(data)
+            return checked(send_strategy_type_4)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if not isinstance(data, dict):
+        raise TypeError()
+    send_strategy_type_5 = UnsupportedSendStrategy.from_dict(data)
 
-        return send_strategy_type_5
-
-    send_strategy = _parse_send_strategy(d["send_strategy"])
-
-    return send_strategy
+    return send_strategy_type_5
 
 
 def _json_send_strategy(
@@ -570,23 +565,19 @@ def _render_updated_at(d: dict[str, Any]) -> str:
 
 
 def _field_scheduled_at(d: dict[str, Any]) -> datetime.datetime | None | Unset:
-    def _parse_scheduled_at(data: object) -> datetime.datetime | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, str):
-            try:
-                scheduled_at_type_0 = datetime.datetime.fromisoformat(data)
+    data = d.get("scheduled_at", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, str):
+        try:
+            scheduled_at_type_0 = datetime.datetime.fromisoformat(data)
 
-                return checked(scheduled_at_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(datetime.datetime | None | Unset, data)
-
-    scheduled_at = _parse_scheduled_at(d.get("scheduled_at", UNSET))
-
-    return scheduled_at
+            return scheduled_at_type_0
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(datetime.datetime | None | Unset, data)
 
 
 def _json_scheduled_at(value: datetime.datetime | None | Unset) -> None | str | Unset:
@@ -605,23 +596,19 @@ def _render_scheduled_at(d: dict[str, Any]) -> None | str | Unset:
 
 
 def _field_send_time(d: dict[str, Any]) -> datetime.datetime | None | Unset:
-    def _parse_send_time(data: object) -> datetime.datetime | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, str):
-            try:
-                send_time_type_0 = datetime.datetime.fromisoformat(data)
+    data = d.get("send_time", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, str):
+        try:
+            send_time_type_0 = datetime.datetime.fromisoformat(data)
 
-                return checked(send_time_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(datetime.datetime | None | Unset, data)
-
-    send_time = _parse_send_time(d.get("send_time", UNSET))
-
-    return send_time
+            return send_time_type_0
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(datetime.datetime | None | Unset, data)
 
 
 def _json_send_time(value: datetime.datetime | None | Unset) -> None | str | Unset:
@@ -642,34 +629,26 @@ def _render_send_time(d: dict[str, Any]) -> None | str | Unset:
 def _field_tracking_options(
     d: dict[str, Any],
 ) -> CampaignsEmailTrackingOptions | CampaignsSMSTrackingOptions | None | Unset:
-    def _parse_tracking_options(
-        data: object,
-    ) -> CampaignsEmailTrackingOptions | CampaignsSMSTrackingOptions | None | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, dict) and matches(CampaignsEmailTrackingOptions, data):
-            try:
-                tracking_options_type_0 = CampaignsEmailTrackingOptions.from_dict(data)
+    data = d.get("tracking_options", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(CampaignsEmailTrackingOptions, data):
+        try:
+            tracking_options_type_0 = CampaignsEmailTrackingOptions.from_dict(data)
 
-                return checked(tracking_options_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        if isinstance(data, dict) and matches(CampaignsSMSTrackingOptions, data):
-            try:
-                tracking_options_type_1 = CampaignsSMSTrackingOptions.from_dict(data)
+            return checked(tracking_options_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(CampaignsSMSTrackingOptions, data):
+        try:
+            tracking_options_type_1 = CampaignsSMSTrackingOptions.from_dict(data)
 
-                return checked(tracking_options_type_1)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(
-            CampaignsEmailTrackingOptions | CampaignsSMSTrackingOptions | None | Unset, data
-        )
-
-    tracking_options = _parse_tracking_options(d.get("tracking_options", UNSET))
-
-    return tracking_options
+            return checked(tracking_options_type_1)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(CampaignsEmailTrackingOptions | CampaignsSMSTrackingOptions | None | Unset, data)
 
 
 def _json_tracking_options(
@@ -730,15 +709,18 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-PostCampaignResponseDataAttributes._lazy_fields = {
-    "audiences": _field_audiences,
-    "created_at": _field_created_at,
-    "send_options": _field_send_options,
-    "send_strategy": _field_send_strategy,
-    "status": _field_status,
-    "updated_at": _field_updated_at,
-    "scheduled_at": _field_scheduled_at,
-    "send_time": _field_send_time,
-    "tracking_options": _field_tracking_options,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    PostCampaignResponseDataAttributes,
+    {
+        "audiences": _field_audiences,
+        "created_at": _field_created_at,
+        "send_options": _field_send_options,
+        "send_strategy": _field_send_strategy,
+        "status": _field_status,
+        "updated_at": _field_updated_at,
+        "scheduled_at": _field_scheduled_at,
+        "send_time": _field_send_time,
+        "tracking_options": _field_tracking_options,
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, Lazy, document, missing, peek
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+)
 
 T = TypeVar("T", bound="PushOnOpenApp")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class PushOnOpenApp(Lazy):
     """
     Attributes:
@@ -43,10 +50,10 @@ class PushOnOpenApp(Lazy):
 
     @classmethod
     def _render(cls, src_dict: Any) -> dict[str, Any]:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "type" not in d:
             missing(cls, "type")
-        type_ = cast("Literal['open_app']", d["type"])
+        type_ = d["type"]
         if type_ != "open_app":
             raise ValueError(f"type must match const 'open_app', got '{type_}'")
 
@@ -61,10 +68,10 @@ class PushOnOpenApp(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "type" not in d:
             missing(cls, "type")
-        type_ = cast("Literal['open_app']", d["type"])
+        type_ = d["type"]
         if type_ != "open_app":
             raise ValueError(f"type must match const 'open_app', got '{type_}'")
 
@@ -103,6 +110,9 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
 
 
 PushOnOpenApp._lazy_consts = (("type", "open_app"),)
-PushOnOpenApp._lazy_fields = {
-    "additional_properties": _field_additional_properties,
-}
+install(
+    PushOnOpenApp,
+    {
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, document, missing, peek
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    missing,
+    peek,
+)
 
 T = TypeVar("T", bound="PushOnOpenDeepLink")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class PushOnOpenDeepLink(Lazy):
     """
     Attributes:
@@ -63,10 +72,10 @@ class PushOnOpenDeepLink(Lazy):
 
     @classmethod
     def _render(cls, src_dict: Any) -> dict[str, Any]:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "type" not in d:
             missing(cls, "type")
-        type_ = cast("Literal['deep_link']", d["type"])
+        type_ = d["type"]
         if type_ != "deep_link":
             raise ValueError(f"type must match const 'deep_link', got '{type_}'")
 
@@ -99,10 +108,10 @@ class PushOnOpenDeepLink(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "type" not in d:
             missing(cls, "type")
-        type_ = cast("Literal['deep_link']", d["type"])
+        type_ = d["type"]
         if type_ != "deep_link":
             raise ValueError(f"type must match const 'deep_link', got '{type_}'")
 
@@ -145,6 +154,9 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
 
 
 PushOnOpenDeepLink._lazy_consts = (("type", "deep_link"),)
-PushOnOpenDeepLink._lazy_fields = {
-    "additional_properties": _field_additional_properties,
-}
+install(
+    PushOnOpenDeepLink,
+    {
+        "additional_properties": _field_additional_properties,
+    },
+)

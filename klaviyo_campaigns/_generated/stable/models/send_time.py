@@ -9,12 +9,20 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, Lazy, document, missing, peek, rendered
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 T = TypeVar("T", bound="SendTime")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class SendTime(Lazy):
     """
     Attributes:
@@ -54,7 +62,7 @@ class SendTime(Lazy):
 
     @classmethod
     def _render(cls, src_dict: Any) -> dict[str, Any]:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "datetime" not in d:
             missing(cls, "datetime")
         if "is_local" not in d:
@@ -76,7 +84,7 @@ class SendTime(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "datetime" not in d:
             missing(cls, "datetime")
         if "is_local" not in d:
@@ -132,7 +140,10 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-SendTime._lazy_fields = {
-    "datetime_": _field_datetime_,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    SendTime,
+    {
+        "datetime_": _field_datetime_,
+        "additional_properties": _field_additional_properties,
+    },
+)

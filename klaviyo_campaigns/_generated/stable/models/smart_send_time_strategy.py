@@ -10,12 +10,20 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.smart_send_time_strategy_method import SmartSendTimeStrategyMethod
-from ..types import UNREAD, Lazy, document, missing, peek, rendered
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 T = TypeVar("T", bound="SmartSendTimeStrategy")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class SmartSendTimeStrategy(Lazy):
     """
     Attributes:
@@ -54,7 +62,7 @@ class SmartSendTimeStrategy(Lazy):
 
     @classmethod
     def _render(cls, src_dict: Any) -> dict[str, Any]:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "date" not in d:
             missing(cls, "date")
         if "method" not in d:
@@ -76,7 +84,7 @@ class SmartSendTimeStrategy(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "date" not in d:
             missing(cls, "date")
         if "method" not in d:
@@ -146,8 +154,11 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-SmartSendTimeStrategy._lazy_fields = {
-    "date": _field_date,
-    "method": _field_method,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    SmartSendTimeStrategy,
+    {
+        "date": _field_date,
+        "method": _field_method,
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -8,12 +8,20 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, document, peek
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+)
 
 T = TypeVar("T", bound="SMSContent")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class SMSContent(Lazy):
     """
     Attributes:
@@ -55,7 +63,7 @@ class SMSContent(Lazy):
 
     @classmethod
     def _render(cls, src_dict: Any) -> dict[str, Any]:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         _body = d.get("body", UNSET)
         body: None | str | Unset
@@ -82,7 +90,7 @@ class SMSContent(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         sms_content = cls.__new__(cls)
         sms_content._lazy_src = d
@@ -120,6 +128,9 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-SMSContent._lazy_fields = {
-    "additional_properties": _field_additional_properties,
-}
+install(
+    SMSContent,
+    {
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -8,12 +8,20 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, document, peek
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+)
 
 T = TypeVar("T", bound="SMSContentCreate")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class SMSContentCreate(Lazy):
     """
     Attributes:
@@ -45,7 +53,7 @@ class SMSContentCreate(Lazy):
 
     @classmethod
     def _render(cls, src_dict: Any) -> dict[str, Any]:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         _body = d.get("body", UNSET)
         body: None | str | Unset
@@ -63,7 +71,7 @@ class SMSContentCreate(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         sms_content_create = cls.__new__(cls)
         sms_content_create._lazy_src = d
@@ -99,6 +107,9 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-SMSContentCreate._lazy_fields = {
-    "additional_properties": _field_additional_properties,
-}
+install(
+    SMSContentCreate,
+    {
+        "additional_properties": _field_additional_properties,
+    },
+)

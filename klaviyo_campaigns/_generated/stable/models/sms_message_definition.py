@@ -9,7 +9,19 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.sms_message_definition_channel import SMSMessageDefinitionChannel
-from ..types import UNREAD, UNSET, Lazy, Unset, checked, document, matches, missing, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    matches,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.render_options import RenderOptions
@@ -19,7 +31,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="SMSMessageDefinition")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class SMSMessageDefinition(Lazy):
     """
     Attributes:
@@ -80,7 +92,7 @@ class SMSMessageDefinition(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "channel" not in d:
             missing(cls, "channel")
 
@@ -105,7 +117,7 @@ class SMSMessageDefinition(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "channel" not in d:
             missing(cls, "channel")
 
@@ -164,23 +176,19 @@ def _render_channel(d: dict[str, Any]) -> str:
 
 
 def _field_content(d: dict[str, Any]) -> None | SMSContent | Unset:
-    def _parse_content(data: object) -> None | SMSContent | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, dict) and matches(SMSContent, data):
-            try:
-                content_type_0 = SMSContent.from_dict(data)
+    data = d.get("content", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(SMSContent, data):
+        try:
+            content_type_0 = SMSContent.from_dict(data)
 
-                return checked(content_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(None | SMSContent | Unset, data)
-
-    content = _parse_content(d.get("content", UNSET))
-
-    return content
+            return checked(content_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(None | SMSContent | Unset, data)
 
 
 def _json_content(value: None | SMSContent | Unset) -> dict[str, Any] | None | Unset:
@@ -212,23 +220,19 @@ def _render_content_value(data: Any) -> dict[str, Any] | None | Unset:
 
 
 def _field_render_options(d: dict[str, Any]) -> None | RenderOptions | Unset:
-    def _parse_render_options(data: object) -> None | RenderOptions | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, dict) and matches(RenderOptions, data):
-            try:
-                render_options_type_0 = RenderOptions.from_dict(data)
+    data = d.get("render_options", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(RenderOptions, data):
+        try:
+            render_options_type_0 = RenderOptions.from_dict(data)
 
-                return checked(render_options_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(None | RenderOptions | Unset, data)
-
-    render_options = _parse_render_options(d.get("render_options", UNSET))
-
-    return render_options
+            return checked(render_options_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(None | RenderOptions | Unset, data)
 
 
 def _json_render_options(value: None | RenderOptions | Unset) -> dict[str, Any] | None | Unset:
@@ -272,9 +276,12 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-SMSMessageDefinition._lazy_fields = {
-    "channel": _field_channel,
-    "content": _field_content,
-    "render_options": _field_render_options,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    SMSMessageDefinition,
+    {
+        "channel": _field_channel,
+        "content": _field_content,
+        "render_options": _field_render_options,
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -8,12 +8,20 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, document, peek
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+)
 
 T = TypeVar("T", bound="SMSSendOptions")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class SMSSendOptions(Lazy):
     """
     Attributes:
@@ -47,7 +55,7 @@ class SMSSendOptions(Lazy):
 
     @classmethod
     def _render(cls, src_dict: Any) -> dict[str, Any]:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         _use_smart_sending = d.get("use_smart_sending", UNSET)
         use_smart_sending: bool | None | Unset
@@ -65,7 +73,7 @@ class SMSSendOptions(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         sms_send_options = cls.__new__(cls)
         sms_send_options._lazy_src = d
@@ -101,6 +109,9 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-SMSSendOptions._lazy_fields = {
-    "additional_properties": _field_additional_properties,
-}
+install(
+    SMSSendOptions,
+    {
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -10,7 +10,19 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.static_send_strategy_method import StaticSendStrategyMethod
-from ..types import UNREAD, UNSET, Lazy, Unset, checked, document, matches, missing, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    matches,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.local_static_send import LocalStaticSend
@@ -20,7 +32,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="StaticSendStrategy")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class StaticSendStrategy(Lazy):
     """
     Attributes:
@@ -79,7 +91,7 @@ class StaticSendStrategy(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "datetime" not in d:
             missing(cls, "datetime")
         if "method" not in d:
@@ -105,7 +117,7 @@ class StaticSendStrategy(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "datetime" not in d:
             missing(cls, "datetime")
         if "method" not in d:
@@ -181,30 +193,26 @@ def _render_method(d: dict[str, Any]) -> str:
 
 
 def _field_options(d: dict[str, Any]) -> LocalStaticSend | None | NonLocalStaticSend | Unset:
-    def _parse_options(data: object) -> LocalStaticSend | None | NonLocalStaticSend | Unset:
-        if data is None:
-            return data
-        if isinstance(data, Unset):
-            return data
-        if isinstance(data, dict) and matches(LocalStaticSend, data):
-            try:
-                options_type_0 = LocalStaticSend.from_dict(data)
+    data = d.get("options", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(LocalStaticSend, data):
+        try:
+            options_type_0 = LocalStaticSend.from_dict(data)
 
-                return checked(options_type_0)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        if isinstance(data, dict) and matches(NonLocalStaticSend, data):
-            try:
-                options_type_1 = NonLocalStaticSend.from_dict(data)
+            return checked(options_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(NonLocalStaticSend, data):
+        try:
+            options_type_1 = NonLocalStaticSend.from_dict(data)
 
-                return checked(options_type_1)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-        return cast(LocalStaticSend | None | NonLocalStaticSend | Unset, data)
-
-    options = _parse_options(d.get("options", UNSET))
-
-    return options
+            return checked(options_type_1)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(LocalStaticSend | None | NonLocalStaticSend | Unset, data)
 
 
 def _json_options(
@@ -257,9 +265,12 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-StaticSendStrategy._lazy_fields = {
-    "datetime_": _field_datetime_,
-    "method": _field_method,
-    "options": _field_options,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    StaticSendStrategy,
+    {
+        "datetime_": _field_datetime_,
+        "method": _field_method,
+        "options": _field_options,
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, Lazy, document, missing, peek
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+)
 
 T = TypeVar("T", bound="StaticTrackingParam")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class StaticTrackingParam(Lazy):
     """
     Attributes:
@@ -53,14 +60,14 @@ class StaticTrackingParam(Lazy):
 
     @classmethod
     def _render(cls, src_dict: Any) -> dict[str, Any]:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "name" not in d:
             missing(cls, "name")
         if "type" not in d:
             missing(cls, "type")
         if "value" not in d:
             missing(cls, "value")
-        type_ = cast("Literal['static']", d["type"])
+        type_ = d["type"]
         if type_ != "static":
             raise ValueError(f"type must match const 'static', got '{type_}'")
 
@@ -81,14 +88,14 @@ class StaticTrackingParam(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "name" not in d:
             missing(cls, "name")
         if "type" not in d:
             missing(cls, "type")
         if "value" not in d:
             missing(cls, "value")
-        type_ = cast("Literal['static']", d["type"])
+        type_ = d["type"]
         if type_ != "static":
             raise ValueError(f"type must match const 'static', got '{type_}'")
 
@@ -131,6 +138,9 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
 
 
 StaticTrackingParam._lazy_consts = (("type", "static"),)
-StaticTrackingParam._lazy_fields = {
-    "additional_properties": _field_additional_properties,
-}
+install(
+    StaticTrackingParam,
+    {
+        "additional_properties": _field_additional_properties,
+    },
+)

@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNREAD, UNSET, Lazy, Unset, document, peek, rendered
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.tag_response_object_resource_relationships_campaigns import (
@@ -31,7 +40,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="TagResponseObjectResourceRelationships")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class TagResponseObjectResourceRelationships(Lazy):
     """
     Attributes:
@@ -104,7 +113,7 @@ class TagResponseObjectResourceRelationships(Lazy):
     def _render(cls, src_dict: Any) -> dict[str, Any]:
         if not _loaded:
             _load()
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         campaigns = _render_campaigns(d)
 
@@ -133,7 +142,7 @@ class TagResponseObjectResourceRelationships(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         tag_response_object_resource_relationships = cls.__new__(cls)
         tag_response_object_resource_relationships._lazy_src = d
@@ -353,11 +362,14 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-TagResponseObjectResourceRelationships._lazy_fields = {
-    "campaigns": _field_campaigns,
-    "flows": _field_flows,
-    "lists": _field_lists,
-    "segments": _field_segments,
-    "tag_group": _field_tag_group,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    TagResponseObjectResourceRelationships,
+    {
+        "campaigns": _field_campaigns,
+        "flows": _field_flows,
+        "lists": _field_lists,
+        "segments": _field_segments,
+        "tag_group": _field_tag_group,
+        "additional_properties": _field_additional_properties,
+    },
+)

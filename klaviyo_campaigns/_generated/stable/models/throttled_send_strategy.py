@@ -13,12 +13,20 @@ from ..models.throttled_send_strategy_method import ThrottledSendStrategyMethod
 from ..models.throttled_send_strategy_throttle_percentage import (
     ThrottledSendStrategyThrottlePercentage,
 )
-from ..types import UNREAD, Lazy, document, missing, peek, rendered
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 T = TypeVar("T", bound="ThrottledSendStrategy")
 
 
-@_attrs_define
+@_attrs_define(slots=False)
 class ThrottledSendStrategy(Lazy):
     """
     Attributes:
@@ -71,7 +79,7 @@ class ThrottledSendStrategy(Lazy):
 
     @classmethod
     def _render(cls, src_dict: Any) -> dict[str, Any]:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "datetime" not in d:
             missing(cls, "datetime")
         if "method" not in d:
@@ -98,7 +106,7 @@ class ThrottledSendStrategy(Lazy):
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
         if "datetime" not in d:
             missing(cls, "datetime")
         if "method" not in d:
@@ -186,9 +194,12 @@ def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in d.items() if key not in _KNOWN}
 
 
-ThrottledSendStrategy._lazy_fields = {
-    "datetime_": _field_datetime_,
-    "method": _field_method,
-    "throttle_percentage": _field_throttle_percentage,
-    "additional_properties": _field_additional_properties,
-}
+install(
+    ThrottledSendStrategy,
+    {
+        "datetime_": _field_datetime_,
+        "method": _field_method,
+        "throttle_percentage": _field_throttle_percentage,
+        "additional_properties": _field_additional_properties,
+    },
+)
