@@ -17,7 +17,7 @@ T = TypeVar("T", bound="AudienceCloneQueryResourceObjectRelationshipsCampaignDat
 class AudienceCloneQueryResourceObjectRelationshipsCampaignData:
     """
     Attributes:
-        id (str):
+        id (str): Target campaign for the cloned audience. Defaults to the source audience's campaign.
         type_ (Literal['campaign']):
     """
 

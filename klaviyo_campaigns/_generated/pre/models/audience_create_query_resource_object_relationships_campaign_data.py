@@ -17,7 +17,7 @@ T = TypeVar("T", bound="AudienceCreateQueryResourceObjectRelationshipsCampaignDa
 class AudienceCreateQueryResourceObjectRelationshipsCampaignData:
     """
     Attributes:
-        id (str):
+        id (str): Related Campaign
         type_ (Literal['campaign']):
     """
 

@@ -28,7 +28,7 @@ class AudienceResponseObjectResource:
     """
     Attributes:
         attributes (AudienceResponseObjectResourceAttributes):
-        id (str):  Example: 925e385b52fb405715f3616c337cc65c.
+        id (str): The ID of the audience Example: 925e385b52fb405715f3616c337cc65c.
         links (ObjectLinks):
         type_ (Literal['campaign-audience']):  Default: 'campaign-audience'.
         relationships (AudienceResponseObjectResourceRelationships | Unset):

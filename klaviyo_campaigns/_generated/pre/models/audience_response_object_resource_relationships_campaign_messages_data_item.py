@@ -17,7 +17,7 @@ T = TypeVar("T", bound="AudienceResponseObjectResourceRelationshipsCampaignMessa
 class AudienceResponseObjectResourceRelationshipsCampaignMessagesDataItem:
     """
     Attributes:
-        id (str):
+        id (str): Related Campaign Messages
         type_ (Literal['campaign-message']):
     """
 

@@ -24,7 +24,7 @@ class CampaignCloneQueryResourceObject:
     """
     Attributes:
         attributes (CampaignCloneQueryResourceObjectAttributes):
-        id (str):
+        id (str): The campaign ID to be cloned
         type_ (Literal['campaign']):
     """
 

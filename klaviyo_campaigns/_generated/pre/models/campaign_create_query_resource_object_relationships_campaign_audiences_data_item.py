@@ -17,7 +17,7 @@ T = TypeVar("T", bound="CampaignCreateQueryResourceObjectRelationshipsCampaignAu
 class CampaignCreateQueryResourceObjectRelationshipsCampaignAudiencesDataItem:
     """
     Attributes:
-        id (str):
+        id (str): The audiences associated with the campaign
         type_ (Literal['campaign-audience']):
     """
 

@@ -17,7 +17,7 @@ T = TypeVar("T", bound="CampaignCreateQueryResourceObjectRelationshipsCampaignMe
 class CampaignCreateQueryResourceObjectRelationshipsCampaignMessagesDataItem:
     """
     Attributes:
-        id (str):
+        id (str): The messages associated with the campaign
         type_ (Literal['campaign-message']):
     """
 

@@ -17,7 +17,7 @@ T = TypeVar("T", bound="CampaignCreateQueryResourceObjectRelationshipsTagsDataIt
 class CampaignCreateQueryResourceObjectRelationshipsTagsDataItem:
     """
     Attributes:
-        id (str):
+        id (str): The tags associated with the campaign
         type_ (Literal['tag']):
     """
 

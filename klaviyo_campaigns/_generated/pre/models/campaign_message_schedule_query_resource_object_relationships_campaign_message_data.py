@@ -17,7 +17,7 @@ T = TypeVar("T", bound="CampaignMessageScheduleQueryResourceObjectRelationshipsC
 class CampaignMessageScheduleQueryResourceObjectRelationshipsCampaignMessageData:
     """
     Attributes:
-        id (str):
+        id (str): The campaign message to schedule
         type_ (Literal['campaign-message']):
     """
 

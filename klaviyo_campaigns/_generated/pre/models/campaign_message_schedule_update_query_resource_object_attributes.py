@@ -20,7 +20,8 @@ T = TypeVar("T", bound="CampaignMessageScheduleUpdateQueryResourceObjectAttribut
 class CampaignMessageScheduleUpdateQueryResourceObjectAttributes:
     """
     Attributes:
-        action (CampaignMessageScheduleUpdateQueryResourceObjectAttributesAction):  Example: cancel.
+        action (CampaignMessageScheduleUpdateQueryResourceObjectAttributesAction): The action to take: 'cancel' or
+            'revert' Example: cancel.
     """
 
     action: CampaignMessageScheduleUpdateQueryResourceObjectAttributesAction

@@ -24,7 +24,7 @@ class CampaignPartialUpdateQueryResourceObject:
     """
     Attributes:
         attributes (CampaignPartialUpdateQueryResourceObjectAttributes):
-        id (str):
+        id (str): The campaign ID to be updated
         type_ (Literal['campaign']):
     """
 

@@ -28,7 +28,7 @@ class CampaignResponseObjectResource:
     """
     Attributes:
         attributes (CampaignResponseObjectResourceAttributes):
-        id (str):
+        id (str): The campaign ID
         links (ObjectLinks):
         type_ (Literal['campaign']):  Default: 'campaign'.
         relationships (CampaignResponseObjectResourceRelationships | Unset):

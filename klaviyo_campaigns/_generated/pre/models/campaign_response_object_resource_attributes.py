@@ -22,9 +22,11 @@ T = TypeVar("T", bound="CampaignResponseObjectResourceAttributes")
 class CampaignResponseObjectResourceAttributes:
     """
     Attributes:
-        created_at (datetime.datetime | None | Unset):  Example: 2022-11-08T00:00:00+00:00.
+        created_at (datetime.datetime | None | Unset): The datetime when the campaign was created Example:
+            2022-11-08T00:00:00+00:00.
         definition (CampaignDefinition | Unset):
-        updated_at (datetime.datetime | None | Unset):  Example: 2022-11-08T00:00:00+00:00.
+        updated_at (datetime.datetime | None | Unset): The datetime when the campaign was last updated Example:
+            2022-11-08T00:00:00+00:00.
     """
 
     created_at: datetime.datetime | None | Unset = UNSET

@@ -17,7 +17,7 @@ T = TypeVar("T", bound="CampaignResponseObjectResourceRelationshipsCampaignAudie
 class CampaignResponseObjectResourceRelationshipsCampaignAudiencesDataItem:
     """
     Attributes:
-        id (str):
+        id (str): The audiences associated with the campaign
         type_ (Literal['campaign-audience']):
     """
 

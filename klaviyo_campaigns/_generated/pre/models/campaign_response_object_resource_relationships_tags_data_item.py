@@ -17,7 +17,7 @@ T = TypeVar("T", bound="CampaignResponseObjectResourceRelationshipsTagsDataItem"
 class CampaignResponseObjectResourceRelationshipsTagsDataItem:
     """
     Attributes:
-        id (str):
+        id (str): The tags associated with the campaign
         type_ (Literal['tag']):
     """
 

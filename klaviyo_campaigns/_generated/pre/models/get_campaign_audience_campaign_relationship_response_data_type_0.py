@@ -17,7 +17,7 @@ T = TypeVar("T", bound="GetCampaignAudienceCampaignRelationshipResponseDataType0
 class GetCampaignAudienceCampaignRelationshipResponseDataType0:
     """
     Attributes:
-        id (str):
+        id (str): The campaign ID
         type_ (Literal['campaign']):
     """
 

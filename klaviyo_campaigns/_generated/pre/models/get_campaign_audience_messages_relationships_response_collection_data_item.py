@@ -17,7 +17,7 @@ T = TypeVar("T", bound="GetCampaignAudienceMessagesRelationshipsResponseCollecti
 class GetCampaignAudienceMessagesRelationshipsResponseCollectionDataItem:
     """
     Attributes:
-        id (str):
+        id (str): The ID of the message
         type_ (Literal['campaign-message']):
     """
 

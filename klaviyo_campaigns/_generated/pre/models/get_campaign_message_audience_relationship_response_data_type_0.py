@@ -17,7 +17,7 @@ T = TypeVar("T", bound="GetCampaignMessageAudienceRelationshipResponseDataType0"
 class GetCampaignMessageAudienceRelationshipResponseDataType0:
     """
     Attributes:
-        id (str):  Example: 925e385b52fb405715f3616c337cc65c.
+        id (str): The ID of the audience Example: 925e385b52fb405715f3616c337cc65c.
         type_ (Literal['campaign-audience']):
     """
 

@@ -17,7 +17,7 @@ T = TypeVar("T", bound="GetCampaignMessageTagsRelationshipsResponseCollectionDat
 class GetCampaignMessageTagsRelationshipsResponseCollectionDataItem:
     """
     Attributes:
-        id (str):  Example: abcd1234-ef56-gh78-ij90-abcdef123456.
+        id (str): The Tag ID Example: abcd1234-ef56-gh78-ij90-abcdef123456.
         type_ (Literal['tag']):
     """
 

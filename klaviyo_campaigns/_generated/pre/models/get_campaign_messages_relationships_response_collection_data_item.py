@@ -17,7 +17,7 @@ T = TypeVar("T", bound="GetCampaignMessagesRelationshipsResponseCollectionDataIt
 class GetCampaignMessagesRelationshipsResponseCollectionDataItem:
     """
     Attributes:
-        id (str): The message ID
+        id (str): The ID of the message
         type_ (Literal['campaign-message']):
     """
 

@@ -17,7 +17,7 @@ T = TypeVar("T", bound="GetCampaignVariationImageRelationshipResponseDataType0")
 class GetCampaignVariationImageRelationshipResponseDataType0:
     """
     Attributes:
-        id (str):  Example: 7.
+        id (str): The ID of the image Example: 7.
         type_ (Literal['image']):
     """
 

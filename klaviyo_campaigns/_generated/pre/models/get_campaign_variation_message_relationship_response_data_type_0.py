@@ -17,7 +17,7 @@ T = TypeVar("T", bound="GetCampaignVariationMessageRelationshipResponseDataType0
 class GetCampaignVariationMessageRelationshipResponseDataType0:
     """
     Attributes:
-        id (str):
+        id (str): The ID of the message
         type_ (Literal['campaign-message']):
     """
 

@@ -17,7 +17,8 @@ T = TypeVar("T", bound="GetCampaignVariationTranslationRelationshipResponseDataT
 class GetCampaignVariationTranslationRelationshipResponseDataType0:
     """
     Attributes:
-        id (str):  Example: campaign-variation::email::01KH00000000000000000000AB.
+        id (str): The composite ID of the translation in format {resource_type}::{qualifier}::{collection_id} Example:
+            campaign-variation::email::01KH00000000000000000000AB.
         type_ (Literal['translation']):
     """
 

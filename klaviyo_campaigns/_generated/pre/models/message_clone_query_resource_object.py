@@ -27,7 +27,7 @@ class MessageCloneQueryResourceObject:
     """
     Attributes:
         attributes (MessageCloneQueryResourceObjectAttributes):
-        id (str):
+        id (str): The ID of the message
         relationships (MessageCloneQueryResourceObjectRelationships):
         type_ (Literal['campaign-message']):
     """

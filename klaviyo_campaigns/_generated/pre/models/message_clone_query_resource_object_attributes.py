@@ -17,8 +17,8 @@ T = TypeVar("T", bound="MessageCloneQueryResourceObjectAttributes")
 class MessageCloneQueryResourceObjectAttributes:
     """
     Attributes:
-        id (str):
-        name (None | str | Unset):
+        id (str): The ID of the message
+        name (None | str | Unset): The name of the message
     """
 
     id: str

@@ -23,7 +23,7 @@ class MessageCreateQueryResourceObjectAttributes:
     """
     Attributes:
         definition (MessageDefinition):
-        variations (list[VariationInlineCreate] | None | Unset):
+        variations (list[VariationInlineCreate] | None | Unset): The variations for this message
     """
 
     definition: MessageDefinition

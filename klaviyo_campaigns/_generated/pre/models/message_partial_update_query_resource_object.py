@@ -24,7 +24,7 @@ class MessagePartialUpdateQueryResourceObject:
     """
     Attributes:
         attributes (MessagePartialUpdateQueryResourceObjectAttributes):
-        id (str):
+        id (str): The ID of the message
         type_ (Literal['campaign-message']):
     """
 

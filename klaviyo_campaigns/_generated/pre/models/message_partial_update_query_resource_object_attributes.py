@@ -21,7 +21,7 @@ T = TypeVar("T", bound="MessagePartialUpdateQueryResourceObjectAttributes")
 class MessagePartialUpdateQueryResourceObjectAttributes:
     """
     Attributes:
-        definition (MessageDefinition | None | Unset):
+        definition (MessageDefinition | None | Unset): The definition of this message
     """
 
     definition: MessageDefinition | None | Unset = UNSET

@@ -28,7 +28,7 @@ class MessageResponseObjectResource:
     """
     Attributes:
         attributes (MessageResponseObjectResourceAttributes):
-        id (str):
+        id (str): The ID of the message
         links (ObjectLinks):
         type_ (Literal['campaign-message']):  Default: 'campaign-message'.
         relationships (MessageResponseObjectResourceRelationships | Unset):

@@ -25,13 +25,15 @@ T = TypeVar("T", bound="MessageResponseObjectResourceAttributes")
 class MessageResponseObjectResourceAttributes:
     """
     Attributes:
-        created (datetime.datetime | Unset):  Example: 2022-11-08T00:00:00+00:00.
+        created (datetime.datetime | Unset): The datetime when this message was created Example:
+            2022-11-08T00:00:00+00:00.
         definition (MessageDefinition | None | Unset):
         name (None | str | Unset): Overview only: message name (the reference has definition.name).
         scheduling_info (MessageSchedulingInfo | None | Unset):
         status (MessageLifecycleStatus | None | Unset):
         tracking_params (list[MessageTrackingParam] | None | Unset):
-        updated (datetime.datetime | Unset):  Example: 2022-11-08T00:00:00+00:00.
+        updated (datetime.datetime | Unset): The datetime when this message was updated Example:
+            2022-11-08T00:00:00+00:00.
     """
 
     created: datetime.datetime | Unset = UNSET

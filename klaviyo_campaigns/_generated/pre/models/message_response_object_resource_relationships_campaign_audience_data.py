@@ -17,7 +17,7 @@ T = TypeVar("T", bound="MessageResponseObjectResourceRelationshipsCampaignAudien
 class MessageResponseObjectResourceRelationshipsCampaignAudienceData:
     """
     Attributes:
-        id (str):
+        id (str): The audience this message targets
         type_ (Literal['campaign-audience']):
     """
 

@@ -17,7 +17,7 @@ T = TypeVar("T", bound="MessageResponseObjectResourceRelationshipsCampaignData")
 class MessageResponseObjectResourceRelationshipsCampaignData:
     """
     Attributes:
-        id (str):
+        id (str): The parent campaign
         type_ (Literal['campaign']):
     """
 

@@ -26,7 +26,7 @@ class PatchAudienceResponseData:
     """
     Attributes:
         attributes (PatchAudienceResponseDataAttributes):
-        id (str):  Example: 925e385b52fb405715f3616c337cc65c.
+        id (str): The ID of the audience Example: 925e385b52fb405715f3616c337cc65c.
         links (ObjectLinks):
         type_ (Literal['campaign-audience']):
         relationships (PatchAudienceResponseDataRelationships | Unset):

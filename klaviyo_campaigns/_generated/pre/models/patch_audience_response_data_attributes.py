@@ -24,7 +24,8 @@ class PatchAudienceResponseDataAttributes:
     Attributes:
         archived (bool | None | Unset): Overview only: whether the audience is archived.
         audience_name (None | str | Unset): Overview only: display name (the reference has definition.name).
-        created (datetime.datetime | Unset):  Example: 2022-11-08T00:00:00+00:00.
+        created (datetime.datetime | Unset): The datetime when this audience was created Example:
+            2022-11-08T00:00:00+00:00.
         created_at (datetime.datetime | None | Unset): Overview only (the reference has `created`).
         definition (AudienceDefinition | Unset):
         excluded (list[str] | None | Unset): Overview only: list and segment IDs to leave out.
@@ -33,7 +34,8 @@ class PatchAudienceResponseDataAttributes:
         included (list[str] | None | Unset): Overview only: list and segment IDs to send to.
         priority (int | None | Unset): Overview only: position in the canvas, 0-based (the reference has
             definition.priority).
-        updated (datetime.datetime | Unset):  Example: 2022-11-08T00:00:00+00:00.
+        updated (datetime.datetime | Unset): The datetime when this audience was last updated Example:
+            2022-11-08T00:00:00+00:00.
         updated_at (datetime.datetime | None | Unset): Overview only (the reference has `updated`).
     """
 

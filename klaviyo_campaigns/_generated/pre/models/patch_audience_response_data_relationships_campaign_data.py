@@ -17,7 +17,7 @@ T = TypeVar("T", bound="PatchAudienceResponseDataRelationshipsCampaignData")
 class PatchAudienceResponseDataRelationshipsCampaignData:
     """
     Attributes:
-        id (str):
+        id (str): Related Campaign
         type_ (Literal['campaign']):
     """
 

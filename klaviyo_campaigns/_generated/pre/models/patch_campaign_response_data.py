@@ -26,7 +26,7 @@ class PatchCampaignResponseData:
     """
     Attributes:
         attributes (PatchCampaignResponseDataAttributes):
-        id (str):
+        id (str): The campaign ID
         links (ObjectLinks):
         type_ (Literal['campaign']):
         relationships (PatchCampaignResponseDataRelationships | Unset):

@@ -23,8 +23,10 @@ class PatchCampaignResponseDataAttributes:
     """
     Attributes:
         definition (CampaignDefinition):
-        created_at (datetime.datetime | None | Unset):  Example: 2022-11-08T00:00:00+00:00.
-        updated_at (datetime.datetime | None | Unset):  Example: 2022-11-08T00:00:00+00:00.
+        created_at (datetime.datetime | None | Unset): The datetime when the campaign was created Example:
+            2022-11-08T00:00:00+00:00.
+        updated_at (datetime.datetime | None | Unset): The datetime when the campaign was last updated Example:
+            2022-11-08T00:00:00+00:00.
     """
 
     definition: CampaignDefinition

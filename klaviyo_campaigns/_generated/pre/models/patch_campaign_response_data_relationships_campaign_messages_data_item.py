@@ -17,7 +17,7 @@ T = TypeVar("T", bound="PatchCampaignResponseDataRelationshipsCampaignMessagesDa
 class PatchCampaignResponseDataRelationshipsCampaignMessagesDataItem:
     """
     Attributes:
-        id (str):
+        id (str): The messages associated with the campaign
         type_ (Literal['campaign-message']):
     """
 

@@ -17,7 +17,7 @@ T = TypeVar("T", bound="PatchCampaignResponseDataRelationshipsTagsDataItem")
 class PatchCampaignResponseDataRelationshipsTagsDataItem:
     """
     Attributes:
-        id (str):
+        id (str): The tags associated with the campaign
         type_ (Literal['tag']):
     """
 

@@ -26,7 +26,7 @@ class PatchMessageResponseData:
     """
     Attributes:
         attributes (PatchMessageResponseDataAttributes):
-        id (str):
+        id (str): The ID of the message
         links (ObjectLinks):
         type_ (Literal['campaign-message']):
         relationships (PatchMessageResponseDataRelationships | Unset):

@@ -25,9 +25,9 @@ T = TypeVar("T", bound="PatchMessageResponseDataAttributes")
 class PatchMessageResponseDataAttributes:
     """
     Attributes:
-        created (datetime.datetime):  Example: 2022-11-08T00:00:00+00:00.
+        created (datetime.datetime): The datetime when this message was created Example: 2022-11-08T00:00:00+00:00.
         definition (MessageDefinition | None):
-        updated (datetime.datetime):  Example: 2022-11-08T00:00:00+00:00.
+        updated (datetime.datetime): The datetime when this message was updated Example: 2022-11-08T00:00:00+00:00.
         name (None | str | Unset): Overview only: message name (the reference has definition.name).
         scheduling_info (MessageSchedulingInfo | None | Unset):
         status (MessageLifecycleStatus | None | Unset):

@@ -17,7 +17,7 @@ T = TypeVar("T", bound="PatchMessageResponseDataRelationshipsCampaignVariationsD
 class PatchMessageResponseDataRelationshipsCampaignVariationsDataItem:
     """
     Attributes:
-        id (str):
+        id (str): The content variations for this message
         type_ (Literal['campaign-variation']):
     """
 

@@ -17,7 +17,7 @@ T = TypeVar("T", bound="PatchVariationResponseDataRelationshipsTranslationData")
 class PatchVariationResponseDataRelationshipsTranslationData:
     """
     Attributes:
-        id (str):
+        id (str): Related Translation
         type_ (Literal['translation']):
     """
 

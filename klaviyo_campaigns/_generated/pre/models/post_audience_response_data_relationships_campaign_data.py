@@ -17,7 +17,7 @@ T = TypeVar("T", bound="PostAudienceResponseDataRelationshipsCampaignData")
 class PostAudienceResponseDataRelationshipsCampaignData:
     """
     Attributes:
-        id (str):
+        id (str): Related Campaign
         type_ (Literal['campaign']):
     """
 

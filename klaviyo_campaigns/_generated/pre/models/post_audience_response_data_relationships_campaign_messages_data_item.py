@@ -17,7 +17,7 @@ T = TypeVar("T", bound="PostAudienceResponseDataRelationshipsCampaignMessagesDat
 class PostAudienceResponseDataRelationshipsCampaignMessagesDataItem:
     """
     Attributes:
-        id (str):
+        id (str): Related Campaign Messages
         type_ (Literal['campaign-message']):
     """
 

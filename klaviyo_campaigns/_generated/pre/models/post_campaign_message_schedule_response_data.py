@@ -28,7 +28,7 @@ class PostCampaignMessageScheduleResponseData:
     """
     Attributes:
         attributes (PostCampaignMessageScheduleResponseDataAttributes):
-        id (str):  Example: 925e385b52fb405715f3616c337cc65c.
+        id (str): The ID of the scheduled campaign message Example: 925e385b52fb405715f3616c337cc65c.
         links (ObjectLinks):
         type_ (Literal['campaign-message-schedule']):
         relationships (PostCampaignMessageScheduleResponseDataRelationships | Unset):

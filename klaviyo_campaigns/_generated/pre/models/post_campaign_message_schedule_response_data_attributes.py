@@ -21,9 +21,11 @@ T = TypeVar("T", bound="PostCampaignMessageScheduleResponseDataAttributes")
 class PostCampaignMessageScheduleResponseDataAttributes:
     """
     Attributes:
-        strategy (PostCampaignMessageScheduleResponseDataAttributesStrategy):
-        send_date (datetime.date | None | Unset):
-        send_time (datetime.datetime | None | Unset):  Example: 2022-11-08T00:00:00+00:00.
+        strategy (PostCampaignMessageScheduleResponseDataAttributesStrategy): The send strategy used for scheduling
+        send_date (datetime.date | None | Unset): The date on which the message is scheduled to send (present for
+            smart_send_time strategy)
+        send_time (datetime.datetime | None | Unset): The datetime at which the message is scheduled to send. Null for
+            smart_send_time strategy. Example: 2022-11-08T00:00:00+00:00.
     """
 
     strategy: PostCampaignMessageScheduleResponseDataAttributesStrategy

@@ -17,7 +17,7 @@ T = TypeVar("T", bound="PostCampaignMessageScheduleResponseDataRelationshipsCamp
 class PostCampaignMessageScheduleResponseDataRelationshipsCampaignMessageData:
     """
     Attributes:
-        id (str):
+        id (str): Related Campaign Message
         type_ (Literal['campaign-message']):
     """
 

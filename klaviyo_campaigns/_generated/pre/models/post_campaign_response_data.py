@@ -26,7 +26,7 @@ class PostCampaignResponseData:
     """
     Attributes:
         attributes (PostCampaignResponseDataAttributes):
-        id (str):
+        id (str): The campaign ID
         links (ObjectLinks):
         type_ (Literal['campaign']):
         relationships (PostCampaignResponseDataRelationships | Unset):

@@ -17,7 +17,7 @@ T = TypeVar("T", bound="PostCampaignResponseDataRelationshipsTagsDataItem")
 class PostCampaignResponseDataRelationshipsTagsDataItem:
     """
     Attributes:
-        id (str):
+        id (str): The tags associated with the campaign
         type_ (Literal['tag']):
     """
 

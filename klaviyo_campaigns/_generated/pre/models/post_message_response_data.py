@@ -26,7 +26,7 @@ class PostMessageResponseData:
     """
     Attributes:
         attributes (PostMessageResponseDataAttributes):
-        id (str):
+        id (str): The ID of the message
         links (ObjectLinks):
         type_ (Literal['campaign-message']):
         relationships (PostMessageResponseDataRelationships | Unset):

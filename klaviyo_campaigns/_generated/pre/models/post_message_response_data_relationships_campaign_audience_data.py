@@ -17,7 +17,7 @@ T = TypeVar("T", bound="PostMessageResponseDataRelationshipsCampaignAudienceData
 class PostMessageResponseDataRelationshipsCampaignAudienceData:
     """
     Attributes:
-        id (str):
+        id (str): The audience this message targets
         type_ (Literal['campaign-audience']):
     """
 

@@ -17,7 +17,7 @@ T = TypeVar("T", bound="PostMessageResponseDataRelationshipsCampaignData")
 class PostMessageResponseDataRelationshipsCampaignData:
     """
     Attributes:
-        id (str):
+        id (str): The parent campaign
         type_ (Literal['campaign']):
     """
 

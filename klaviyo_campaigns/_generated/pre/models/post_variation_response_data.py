@@ -26,7 +26,7 @@ class PostVariationResponseData:
     """
     Attributes:
         attributes (PostVariationResponseDataAttributes):
-        id (str):  Example: 925e385b52fb405715f3616c337cc65c.
+        id (str): The ID of the variation Example: 925e385b52fb405715f3616c337cc65c.
         links (ObjectLinks):
         type_ (Literal['campaign-variation']):
         relationships (PostVariationResponseDataRelationships | Unset):

@@ -22,9 +22,9 @@ T = TypeVar("T", bound="PostVariationResponseDataAttributes")
 class PostVariationResponseDataAttributes:
     """
     Attributes:
-        created (datetime.datetime):  Example: 2022-11-08T00:00:00+00:00.
+        created (datetime.datetime): The datetime when this variation was created Example: 2022-11-08T00:00:00+00:00.
         definition (VariationDefinition):
-        updated (datetime.datetime):  Example: 2022-11-08T00:00:00+00:00.
+        updated (datetime.datetime): The datetime when this variation was updated Example: 2022-11-08T00:00:00+00:00.
     """
 
     created: datetime.datetime

@@ -17,7 +17,7 @@ T = TypeVar("T", bound="PostVariationResponseDataRelationshipsImageData")
 class PostVariationResponseDataRelationshipsImageData:
     """
     Attributes:
-        id (str):
+        id (str): The associated static image for mobile push variations
         type_ (Literal['image']):
     """
 

@@ -28,7 +28,8 @@ class TranslationResponseObjectResource:
     """
     Attributes:
         attributes (TranslationResponseObjectResourceAttributes):
-        id (str):  Example: campaign-variation::email::01KH00000000000000000000AB.
+        id (str): The composite ID of the translation in format {resource_type}::{qualifier}::{collection_id} Example:
+            campaign-variation::email::01KH00000000000000000000AB.
         links (ObjectLinks):
         type_ (Literal['translation']):  Default: 'translation'.
         relationships (TranslationResponseObjectResourceRelationships | Unset):

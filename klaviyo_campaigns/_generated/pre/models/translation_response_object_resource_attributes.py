@@ -27,13 +27,16 @@ T = TypeVar("T", bound="TranslationResponseObjectResourceAttributes")
 class TranslationResponseObjectResourceAttributes:
     """
     Attributes:
-        channel (TranslationResponseObjectResourceAttributesChannel | Unset):
-        created (datetime.datetime | None | Unset):  Example: 2022-11-08T00:00:00+00:00.
-        fallback_locale (None | str | Unset):  Example: en.
-        metadata (None | TranslationResponseObjectResourceAttributesMetadataType0 | Unset):
-        source_locale (str | Unset):  Example: en.
-        target_locales (list[str] | Unset):
-        updated (datetime.datetime | None | Unset):  Example: 2022-11-08T00:00:00+00:00.
+        channel (TranslationResponseObjectResourceAttributesChannel | Unset): The channel for this translation
+        created (datetime.datetime | None | Unset): The datetime when this translation was created Example:
+            2022-11-08T00:00:00+00:00.
+        fallback_locale (None | str | Unset): The fallback locale for this translation Example: en.
+        metadata (None | TranslationResponseObjectResourceAttributesMetadataType0 | Unset): Additional metadata for this
+            translation
+        source_locale (str | Unset): The source locale for this translation Example: en.
+        target_locales (list[str] | Unset): The target locales for this translation
+        updated (datetime.datetime | None | Unset): The datetime when this translation was updated Example:
+            2022-11-08T00:00:00+00:00.
     """
 
     channel: TranslationResponseObjectResourceAttributesChannel | Unset = UNSET

@@ -15,6 +15,8 @@ T = TypeVar("T", bound="TranslationResponseObjectResourceAttributesMetadataType0
 
 @_attrs_define
 class TranslationResponseObjectResourceAttributesMetadataType0:
+    """Additional metadata for this translation"""
+
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

@@ -17,7 +17,7 @@ T = TypeVar("T", bound="TranslationResponseObjectResourceRelationshipsCampaignVa
 class TranslationResponseObjectResourceRelationshipsCampaignVariationData:
     """
     Attributes:
-        id (str):
+        id (str): Related Campaign Variation
         type_ (Literal['campaign-variation']):
     """
 

@@ -17,7 +17,7 @@ T = TypeVar("T", bound="TranslationResponseObjectResourceRelationshipsFlowMessag
 class TranslationResponseObjectResourceRelationshipsFlowMessageData:
     """
     Attributes:
-        id (str):
+        id (str): Related Flow Message
         type_ (Literal['flow-message']):
     """
 

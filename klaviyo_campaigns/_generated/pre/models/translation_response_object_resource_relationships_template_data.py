@@ -17,7 +17,7 @@ T = TypeVar("T", bound="TranslationResponseObjectResourceRelationshipsTemplateDa
 class TranslationResponseObjectResourceRelationshipsTemplateData:
     """
     Attributes:
-        id (str):
+        id (str): Related Template
         type_ (Literal['template']):
     """
 

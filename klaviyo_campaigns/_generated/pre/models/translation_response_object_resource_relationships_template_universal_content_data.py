@@ -17,7 +17,7 @@ T = TypeVar("T", bound="TranslationResponseObjectResourceRelationshipsTemplateUn
 class TranslationResponseObjectResourceRelationshipsTemplateUniversalContentData:
     """
     Attributes:
-        id (str):
+        id (str): Related Template Universal Content
         type_ (Literal['template-universal-content']):
     """
 

@@ -17,7 +17,7 @@ T = TypeVar("T", bound="VariationCreateQueryResourceObjectRelationshipsCampaignM
 class VariationCreateQueryResourceObjectRelationshipsCampaignMessageData:
     """
     Attributes:
-        id (str):
+        id (str): Related Campaign Message
         type_ (Literal['campaign-message']):
     """
 

@@ -25,7 +25,8 @@ class VariationDefinition:
     """
     Attributes:
         details (EmailChannelDetails | None | PushChannelDetails | SMSChannelDetails | Unset | WhatsappChannelDetails):
-        name (None | str | Unset):
+            The channel-specific content details for this variation
+        name (None | str | Unset): The name of the variation
     """
 
     details: (

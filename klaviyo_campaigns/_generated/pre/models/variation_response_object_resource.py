@@ -28,7 +28,7 @@ class VariationResponseObjectResource:
     """
     Attributes:
         attributes (VariationResponseObjectResourceAttributes):
-        id (str):  Example: 925e385b52fb405715f3616c337cc65c.
+        id (str): The ID of the variation Example: 925e385b52fb405715f3616c337cc65c.
         links (ObjectLinks):
         type_ (Literal['campaign-variation']):  Default: 'campaign-variation'.
         relationships (VariationResponseObjectResourceRelationships | Unset):

@@ -22,9 +22,11 @@ T = TypeVar("T", bound="VariationResponseObjectResourceAttributes")
 class VariationResponseObjectResourceAttributes:
     """
     Attributes:
-        created (datetime.datetime | Unset):  Example: 2022-11-08T00:00:00+00:00.
+        created (datetime.datetime | Unset): The datetime when this variation was created Example:
+            2022-11-08T00:00:00+00:00.
         definition (VariationDefinition | Unset):
-        updated (datetime.datetime | Unset):  Example: 2022-11-08T00:00:00+00:00.
+        updated (datetime.datetime | Unset): The datetime when this variation was updated Example:
+            2022-11-08T00:00:00+00:00.
     """
 
     created: datetime.datetime | Unset = UNSET

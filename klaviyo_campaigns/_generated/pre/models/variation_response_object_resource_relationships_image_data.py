@@ -17,7 +17,7 @@ T = TypeVar("T", bound="VariationResponseObjectResourceRelationshipsImageData")
 class VariationResponseObjectResourceRelationshipsImageData:
     """
     Attributes:
-        id (str):
+        id (str): The associated static image for mobile push variations
         type_ (Literal['image']):
     """
 

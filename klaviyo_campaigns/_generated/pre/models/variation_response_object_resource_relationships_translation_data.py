@@ -17,7 +17,7 @@ T = TypeVar("T", bound="VariationResponseObjectResourceRelationshipsTranslationD
 class VariationResponseObjectResourceRelationshipsTranslationData:
     """
     Attributes:
-        id (str):
+        id (str): Related Translation
         type_ (Literal['translation']):
     """
 
