@@ -25,8 +25,13 @@ the union of the properties, so no required field or type is loosened; a field o
 operations' responses list becomes an optional field of the one class. A shape that is not
 compatible keeps its own schema and generated name. A nullable use site stays nullable (a
 one-variant ``oneOf``, as the ``nullable_everywhere`` fix-up writes it). A name that is already
-taken is not given: the schema keeps the name it had, so a new schema from Klaviyo can never make
-this pass fail.
+taken (by a schema, or by a class the generator would derive inside one, ``CampaignAttributes``)
+is not given: the schema keeps the name it had, so a schema Klaviyo adds can change which name a
+class gets but cannot make generation fail.
+
+It runs in ``generate.build`` on the generator's input only: the normalized specs in ``openapi/``
+(which the fake validates against and ``make update-spec`` reports on) keep Klaviyo's schemas
+and names. :func:`renames` says which class each of those schemas became.
 """
 
 from __future__ import annotations
@@ -134,7 +139,7 @@ class _Unifier:
                 continue
             if kind not in canonical:
                 name = f"{pascal(kind)}Identifier"
-                if name in self.schemas:
+                if name in self._taken():
                     continue
                 canonical[kind] = name
                 self.identifiers_of[name] = kind
@@ -154,7 +159,7 @@ class _Unifier:
             slot = (self.identifiers_of[target], many)
             if slot not in canonical:
                 name = f"{pascal(slot[0])}{'List' if many else ''}Relationship"
-                if name in self.schemas:
+                if name in self._taken():
                     continue
                 canonical[slot] = name
                 self.schemas[name] = _without_nullable(node)
@@ -201,7 +206,7 @@ class _Unifier:
         ranked = sorted(uses.items(), key=lambda item: (item[0][0], -len(item[1]), item[0][1]))
         for (param, _), sites in ranked:
             name = _enum_name(param, {resource for _, _, resource in sites})
-            if name is None or name in self.schemas:
+            if name is None or name in self._taken():
                 continue
             self.schemas[name] = copy.deepcopy(sites[0][0][sites[0][1]])
             for holder, key, _ in sites:
@@ -242,24 +247,37 @@ class _Unifier:
                     stack += [(node, i) for i in reversed(range(len(node)))]
 
     def rename(self) -> None:
-        """Give each canonical schema its short name, unless that name is taken."""
+        """Give each canonical schema its short name, unless that name is taken.
+
+        Taken means a schema's name, or the name the generator would give a class inside one
+        (``Campaign`` + ``attributes`` -> ``CampaignAttributes``), for the new name too.
+        """
         moves: dict[str, str] = {}
-        taken = set(self.schemas)
-        for old, new in sorted(self.names.items()):
-            if old in self.schemas and new not in taken and old != new:
+        taken = self._taken()
+
+        def move(old: str, new: str) -> None:
+            inside = set(_children(new, self.schemas.get(old)))
+            if old in self.schemas and old != new and new not in taken and not inside & taken:
                 moves[old] = new
-                taken.add(new)
+                taken.update({new, *inside})
+
+        for old, new in sorted(self.names.items()):
+            move(old, new)
         # A document is named after what its data holds, as that is finally named.
         for old, (target, many) in sorted(self.documents_of.items()):
-            new = f"{moves.get(target, target)}{'List' if many else ''}Document"
-            if old in self.schemas and new not in taken and old != new:
-                moves[old] = new
-                taken.add(new)
+            move(old, f"{moves.get(target, target)}{'List' if many else ''}Document")
         for old, new in moves.items():
             self.schemas[new] = self.schemas.pop(old)
         self.moved.update(moves)
         self._rewrite({REF + old: REF + new for old, new in moves.items()})
         self.response_only = sorted(moves.get(n, n) for n in self.response_only)
+
+    def _taken(self) -> set[str]:
+        """Every schema name, and every class name the generator derives inside a schema."""
+        taken = set(self.schemas)
+        for name, schema in self.schemas.items():
+            taken.update(_children(name, schema))
+        return taken
 
     def _rewrite(self, refs: dict[str, str]) -> None:
         if not refs:
@@ -339,6 +357,29 @@ def _merged(into: Schema, other: Schema) -> Schema:
         properties[key] = _merged(properties[key], value) if key in properties else value
     merged["properties"] = dict(sorted(properties.items()))
     return merged
+
+
+def _children(name: str, schema: Any) -> Iterator[str]:
+    """The class names the generator derives from ``name`` for the inline schemas inside it."""
+    if not isinstance(schema, dict) or "$ref" in schema:
+        return
+    for prop, sub in sorted(schema.get("properties", {}).items()):
+        if isinstance(sub, dict) and "$ref" not in sub:
+            child = name + pascal(prop)
+            if "properties" in sub or "enum" in sub or sub.get("type") == "object":
+                yield child
+            yield from _children(child, sub)
+    items = schema.get("items")
+    if isinstance(items, dict) and "$ref" not in items:
+        if "properties" in items or "enum" in items:
+            yield f"{name}Item"
+        yield from _children(f"{name}Item", items)
+    for key in ("oneOf", "anyOf", "allOf"):
+        for i, sub in enumerate(schema.get(key, [])):
+            if isinstance(sub, dict) and "$ref" not in sub:
+                if "properties" in sub or "enum" in sub:
+                    yield f"{name}Type{i}"
+                yield from _children(f"{name}Type{i}", sub)
 
 
 def _attributes(resource: Schema) -> dict[str, Any]:

@@ -249,6 +249,26 @@ def test_a_name_already_taken_is_not_given() -> None:
     assert "CampaignResponseObjectResourceDocument" in schemas
 
 
+def test_a_name_whose_inner_classes_would_clash_is_not_given() -> None:
+    """``Campaign``'s inline attributes would become a class ``CampaignAttributes``."""
+    taken = {"type": "object", "properties": {"x": {"type": "string"}}}
+    fixed = shapes.unify(
+        spec(
+            {
+                "CampaignAttributes": taken,
+                "CampaignResponseObjectResource": resource("campaign", NAME),
+                "GetCampaignResponse": document(ref("CampaignResponseObjectResource")),
+            },
+            {"get": "GetCampaignResponse"},
+        )
+    )
+
+    schemas = fixed["components"]["schemas"]
+    assert "Campaign" not in schemas
+    assert schemas["CampaignAttributes"] == taken
+    assert "CampaignResponseObjectResource" in schemas
+
+
 def test_query_enums_with_the_same_values_become_one_enum() -> None:
     def fields(values: list[str]) -> dict[str, Any]:
         items = {"type": "string", "enum": values}
