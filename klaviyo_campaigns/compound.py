@@ -477,4 +477,6 @@ def _resource(item: object, revision: str | None) -> Resource | None:
             model = cls.from_dict(item)
         except (KeyError, TypeError, ValueError, AttributeError):
             model = None
+    if not isinstance(model, _ResourceModel) or model.type_ != key[0]:
+        model = None  # a class of that name that is not this type's resource
     return Resource(type=key[0], id=key[1], raw=item, model=model)

@@ -165,6 +165,14 @@ def test_a_type_without_a_class_or_a_revision_without_models_has_none() -> None:
     assert model_class("2020-01-01", "campaign") is None
 
 
+def test_a_class_named_like_a_type_but_not_its_resource_gives_no_model() -> None:
+    assert model_class(PRE_REVISION, "send-settings") is pre_models.SendSettings
+
+    index = resolve({"data": {"type": "send-settings", "id": "s1"}}, revision=PRE_REVISION)
+
+    assert index[("send-settings", "s1")].model is None
+
+
 # Stable: campaign -> messages, tags ---------------------------------------------------------------
 
 
