@@ -168,7 +168,10 @@ class _Unifier:
     def documents(self) -> None:
         """Response documents naming the same resource (or identifiers) into one document."""
         canonical: dict[tuple[str, bool], str] = {}
-        for name in self.response_only:
+        # A document whose data is never null goes first and gets the name: one whose data may
+        # be null (a to-one link) is another shape, named only when there is no other.
+        ordered = sorted(self.response_only, key=lambda n: (_nullable_data(self.schemas[n]), n))
+        for name in ordered:
             schema = self.schemas.get(name)
             if schema is None or "data" not in schema.get("properties", {}):
                 continue
@@ -389,6 +392,11 @@ def _attributes(resource: Schema) -> dict[str, Any]:
 
 def _without_nullable(schema: Schema) -> Schema:
     return {k: v for k, v in schema.items() if k != "nullable"}
+
+
+def _nullable_data(schema: Schema) -> bool:
+    data = schema.get("properties", {}).get("data")
+    return isinstance(data, dict) and data.get("nullable") is True
 
 
 def _const_type(schema: Schema) -> str | None:

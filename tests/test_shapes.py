@@ -217,6 +217,25 @@ def test_a_nullable_use_stays_nullable() -> None:
     assert "nullable" not in schemas["CampaignIdentifier"]
 
 
+def test_a_document_whose_data_may_be_null_does_not_take_the_name() -> None:
+    nullable = {"nullable": True, "oneOf": [ref("CampaignResponseObjectResource")]}
+    fixed = shapes.unify(
+        spec(
+            {
+                "CampaignResponseObjectResource": resource("campaign", NAME),
+                "AGetRelatedCampaignResponse": document(nullable),  # first by name
+                "GetCampaignResponse": document(ref("CampaignResponseObjectResource")),
+            },
+            {"related": "AGetRelatedCampaignResponse", "get": "GetCampaignResponse"},
+        )
+    )
+
+    schemas = fixed["components"]["schemas"]
+    assert schemas["CampaignDocument"]["properties"]["data"] == ref("Campaign")
+    related = schemas["AGetRelatedCampaignResponse"]["properties"]["data"]
+    assert related == {"nullable": True, "oneOf": [ref("Campaign")]}
+
+
 def test_a_schema_a_request_reaches_is_never_changed() -> None:
     shared = resource("campaign", NAME)
     before = spec(
