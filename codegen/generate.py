@@ -31,7 +31,7 @@ from openapi_python_client.config import Config, ConfigFile, MetaType
 from openapi_python_client.parser import GeneratorData
 from openapi_python_client.parser.errors import GeneratorError
 
-from . import facade, fixups, optable
+from . import facade, fixups, optable, shapes
 from .overlay import apply_overlays
 from .pre import normalize_published, with_kept_stable
 from .spec import (
@@ -184,7 +184,7 @@ def _format(tree: Path) -> None:
 def build(output: Path) -> list[Revision]:
     """Build the complete ``_generated`` tree into ``output`` (which must not exist)."""
     revs = revisions()
-    fixed = [fixups.apply_all(rev.spec) for rev in revs]
+    fixed = [shapes.unify(fixups.apply_all(rev.spec)) for rev in revs]
     output.mkdir(parents=True)
     for rev, fixed_spec in zip(revs, fixed, strict=True):
         generated = _run_generator(fixed_spec, rev.package, output)

@@ -174,9 +174,9 @@ def test_both_revisions_are_regenerated(updated: tuple[Path, Path, str]) -> None
     assert tags == ["5", "5"]  # stable and .pre
     for package in ("stable", "pre"):
         models = root / "klaviyo_campaigns" / "_generated" / package / "models"
-        status = models / "campaign_send_job_response_object_resource_attributes_status.py"
+        status = models / "campaign_send_job_attributes_status.py"
         assert 'PAUSED = "paused"' in status.read_text()
-        template = (models / "template_response_object_resource_attributes.py").read_text()
+        template = (models / "template_attributes.py").read_text()
         assert "    editor: str" in template
         assert "    editor_type:" not in template
 

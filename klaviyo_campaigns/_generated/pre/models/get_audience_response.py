@@ -11,7 +11,7 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset, document, missing
 
 if TYPE_CHECKING:
-    from ..models.audience_response_object_resource import AudienceResponseObjectResource
+    from ..models.campaign_audience import CampaignAudience
     from ..models.object_links import ObjectLinks
 
 
@@ -22,17 +22,17 @@ T = TypeVar("T", bound="GetAudienceResponse")
 class GetAudienceResponse:
     """
     Attributes:
-        data (AudienceResponseObjectResource | None):
+        data (CampaignAudience | None):
         links (ObjectLinks | Unset):
     """
 
-    data: AudienceResponseObjectResource | None
+    data: CampaignAudience | None
     links: ObjectLinks | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] | None
-        if isinstance(self.data, AudienceResponseObjectResource):
+        if isinstance(self.data, CampaignAudience):
             data = self.data.to_dict()
         else:
             data = self.data
@@ -57,18 +57,18 @@ class GetAudienceResponse:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = document(cls, src_dict)
 
-        def _parse_data(data: object) -> AudienceResponseObjectResource | None:
+        def _parse_data(data: object) -> CampaignAudience | None:
             if data is None:
                 return data
             try:
                 if not isinstance(data, dict):
                     raise TypeError()
-                data_type_1 = AudienceResponseObjectResource.from_dict(data)
+                data_type_1 = CampaignAudience.from_dict(data)
 
                 return data_type_1
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(AudienceResponseObjectResource | None, data)
+            return cast(CampaignAudience | None, data)
 
         data = _parse_data(d.pop("data") if "data" in d else missing(cls, "data"))
 
@@ -106,5 +106,5 @@ class GetAudienceResponse:
 
 # Imported after the class: models that refer to each other load in any order, and from_dict
 # and to_dict do no import work per call.
-from ..models.audience_response_object_resource import AudienceResponseObjectResource  # noqa: E402
+from ..models.campaign_audience import CampaignAudience  # noqa: E402
 from ..models.object_links import ObjectLinks  # noqa: E402

@@ -11,7 +11,7 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset, document, missing
 
 if TYPE_CHECKING:
-    from ..models.campaign_response_object_resource import CampaignResponseObjectResource
+    from ..models.campaign import Campaign
     from ..models.object_links import ObjectLinks
 
 
@@ -22,17 +22,17 @@ T = TypeVar("T", bound="GetCampaignResponse")
 class GetCampaignResponse:
     """
     Attributes:
-        data (CampaignResponseObjectResource | None):
+        data (Campaign | None):
         links (ObjectLinks | Unset):
     """
 
-    data: CampaignResponseObjectResource | None
+    data: Campaign | None
     links: ObjectLinks | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] | None
-        if isinstance(self.data, CampaignResponseObjectResource):
+        if isinstance(self.data, Campaign):
             data = self.data.to_dict()
         else:
             data = self.data
@@ -57,18 +57,18 @@ class GetCampaignResponse:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = document(cls, src_dict)
 
-        def _parse_data(data: object) -> CampaignResponseObjectResource | None:
+        def _parse_data(data: object) -> Campaign | None:
             if data is None:
                 return data
             try:
                 if not isinstance(data, dict):
                     raise TypeError()
-                data_type_1 = CampaignResponseObjectResource.from_dict(data)
+                data_type_1 = Campaign.from_dict(data)
 
                 return data_type_1
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(CampaignResponseObjectResource | None, data)
+            return cast(Campaign | None, data)
 
         data = _parse_data(d.pop("data") if "data" in d else missing(cls, "data"))
 
@@ -106,5 +106,5 @@ class GetCampaignResponse:
 
 # Imported after the class: models that refer to each other load in any order, and from_dict
 # and to_dict do no import work per call.
-from ..models.campaign_response_object_resource import CampaignResponseObjectResource  # noqa: E402
+from ..models.campaign import Campaign  # noqa: E402
 from ..models.object_links import ObjectLinks  # noqa: E402

@@ -11,7 +11,7 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset, document, missing
 
 if TYPE_CHECKING:
-    from ..models.message_response_object_resource import MessageResponseObjectResource
+    from ..models.campaign_message import CampaignMessage
     from ..models.object_links import ObjectLinks
 
 
@@ -22,17 +22,17 @@ T = TypeVar("T", bound="GetMessageResponse")
 class GetMessageResponse:
     """
     Attributes:
-        data (MessageResponseObjectResource | None):
+        data (CampaignMessage | None):
         links (ObjectLinks | Unset):
     """
 
-    data: MessageResponseObjectResource | None
+    data: CampaignMessage | None
     links: ObjectLinks | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] | None
-        if isinstance(self.data, MessageResponseObjectResource):
+        if isinstance(self.data, CampaignMessage):
             data = self.data.to_dict()
         else:
             data = self.data
@@ -57,18 +57,18 @@ class GetMessageResponse:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = document(cls, src_dict)
 
-        def _parse_data(data: object) -> MessageResponseObjectResource | None:
+        def _parse_data(data: object) -> CampaignMessage | None:
             if data is None:
                 return data
             try:
                 if not isinstance(data, dict):
                     raise TypeError()
-                data_type_1 = MessageResponseObjectResource.from_dict(data)
+                data_type_1 = CampaignMessage.from_dict(data)
 
                 return data_type_1
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(MessageResponseObjectResource | None, data)
+            return cast(CampaignMessage | None, data)
 
         data = _parse_data(d.pop("data") if "data" in d else missing(cls, "data"))
 
@@ -106,5 +106,5 @@ class GetMessageResponse:
 
 # Imported after the class: models that refer to each other load in any order, and from_dict
 # and to_dict do no import work per call.
-from ..models.message_response_object_resource import MessageResponseObjectResource  # noqa: E402
+from ..models.campaign_message import CampaignMessage  # noqa: E402
 from ..models.object_links import ObjectLinks  # noqa: E402

@@ -12,7 +12,7 @@ from ..types import UNSET, Unset, document, missing
 
 if TYPE_CHECKING:
     from ..models.object_links import ObjectLinks
-    from ..models.translation_response_object_resource import TranslationResponseObjectResource
+    from ..models.translation import Translation
 
 
 T = TypeVar("T", bound="GetTranslationResponse")
@@ -22,17 +22,17 @@ T = TypeVar("T", bound="GetTranslationResponse")
 class GetTranslationResponse:
     """
     Attributes:
-        data (None | TranslationResponseObjectResource):
+        data (None | Translation):
         links (ObjectLinks | Unset):
     """
 
-    data: None | TranslationResponseObjectResource
+    data: None | Translation
     links: ObjectLinks | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] | None
-        if isinstance(self.data, TranslationResponseObjectResource):
+        if isinstance(self.data, Translation):
             data = self.data.to_dict()
         else:
             data = self.data
@@ -57,18 +57,18 @@ class GetTranslationResponse:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = document(cls, src_dict)
 
-        def _parse_data(data: object) -> None | TranslationResponseObjectResource:
+        def _parse_data(data: object) -> None | Translation:
             if data is None:
                 return data
             try:
                 if not isinstance(data, dict):
                     raise TypeError()
-                data_type_1 = TranslationResponseObjectResource.from_dict(data)
+                data_type_1 = Translation.from_dict(data)
 
                 return data_type_1
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(None | TranslationResponseObjectResource, data)
+            return cast(None | Translation, data)
 
         data = _parse_data(d.pop("data") if "data" in d else missing(cls, "data"))
 
@@ -107,4 +107,4 @@ class GetTranslationResponse:
 # Imported after the class: models that refer to each other load in any order, and from_dict
 # and to_dict do no import work per call.
 from ..models.object_links import ObjectLinks  # noqa: E402
-from ..models.translation_response_object_resource import TranslationResponseObjectResource  # noqa: E402
+from ..models.translation import Translation  # noqa: E402

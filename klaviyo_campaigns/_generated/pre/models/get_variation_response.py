@@ -11,8 +11,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset, document, missing
 
 if TYPE_CHECKING:
+    from ..models.campaign_variation import CampaignVariation
     from ..models.object_links import ObjectLinks
-    from ..models.variation_response_object_resource import VariationResponseObjectResource
 
 
 T = TypeVar("T", bound="GetVariationResponse")
@@ -22,17 +22,17 @@ T = TypeVar("T", bound="GetVariationResponse")
 class GetVariationResponse:
     """
     Attributes:
-        data (None | VariationResponseObjectResource):
+        data (CampaignVariation | None):
         links (ObjectLinks | Unset):
     """
 
-    data: None | VariationResponseObjectResource
+    data: CampaignVariation | None
     links: ObjectLinks | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] | None
-        if isinstance(self.data, VariationResponseObjectResource):
+        if isinstance(self.data, CampaignVariation):
             data = self.data.to_dict()
         else:
             data = self.data
@@ -57,18 +57,18 @@ class GetVariationResponse:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = document(cls, src_dict)
 
-        def _parse_data(data: object) -> None | VariationResponseObjectResource:
+        def _parse_data(data: object) -> CampaignVariation | None:
             if data is None:
                 return data
             try:
                 if not isinstance(data, dict):
                     raise TypeError()
-                data_type_1 = VariationResponseObjectResource.from_dict(data)
+                data_type_1 = CampaignVariation.from_dict(data)
 
                 return data_type_1
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(None | VariationResponseObjectResource, data)
+            return cast(CampaignVariation | None, data)
 
         data = _parse_data(d.pop("data") if "data" in d else missing(cls, "data"))
 
@@ -106,5 +106,5 @@ class GetVariationResponse:
 
 # Imported after the class: models that refer to each other load in any order, and from_dict
 # and to_dict do no import work per call.
+from ..models.campaign_variation import CampaignVariation  # noqa: E402
 from ..models.object_links import ObjectLinks  # noqa: E402
-from ..models.variation_response_object_resource import VariationResponseObjectResource  # noqa: E402

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document, missing
+from ..types import UNSET, Unset, document
 
 if TYPE_CHECKING:
     from ..models.email_content_sub_object import EmailContentSubObject
@@ -25,12 +25,12 @@ T = TypeVar("T", bound="PostCampaignMessageResponseDataAttributes")
 class PostCampaignMessageResponseDataAttributes:
     """
     Attributes:
-        channel (str): The channel the message is to be sent on
-        content (EmailContentSubObject | SMSContentSubObject): Additional attributes relating to the content of the
-            message
-        label (str): The label or name on the message
+        channel (str | Unset): The channel the message is to be sent on
+        content (EmailContentSubObject | SMSContentSubObject | Unset): Additional attributes relating to the content of
+            the message
         created_at (datetime.datetime | None | Unset): The datetime when the message was created Example:
             2022-11-08T00:00:00+00:00.
+        label (str | Unset): The label or name on the message
         render_options (None | RenderOptionsSubObject | Unset): Additional options for rendering the message
         send_times (list[SendTimeSubObject] | None | Unset): The list of appropriate Send Time Sub-objects associated
             with the message
@@ -38,10 +38,10 @@ class PostCampaignMessageResponseDataAttributes:
             2022-11-08T00:00:00+00:00.
     """
 
-    channel: str
-    content: EmailContentSubObject | SMSContentSubObject
-    label: str
+    channel: str | Unset = UNSET
+    content: EmailContentSubObject | SMSContentSubObject | Unset = UNSET
     created_at: datetime.datetime | None | Unset = UNSET
+    label: str | Unset = UNSET
     render_options: None | RenderOptionsSubObject | Unset = UNSET
     send_times: list[SendTimeSubObject] | None | Unset = UNSET
     updated_at: datetime.datetime | None | Unset = UNSET
@@ -50,13 +50,13 @@ class PostCampaignMessageResponseDataAttributes:
     def to_dict(self) -> dict[str, Any]:
         channel = self.channel
 
-        content: dict[str, Any]
-        if isinstance(self.content, EmailContentSubObject):
+        content: dict[str, Any] | Unset
+        if isinstance(self.content, Unset):
+            content = UNSET
+        elif isinstance(self.content, EmailContentSubObject):
             content = self.content.to_dict()
         else:
             content = self.content.to_dict()
-
-        label = self.label
 
         created_at: None | str | Unset
         if isinstance(self.created_at, Unset):
@@ -65,6 +65,8 @@ class PostCampaignMessageResponseDataAttributes:
             created_at = self.created_at.isoformat()
         else:
             created_at = self.created_at
+
+        label = self.label
 
         render_options: dict[str, Any] | None | Unset
         if isinstance(self.render_options, Unset):
@@ -96,15 +98,15 @@ class PostCampaignMessageResponseDataAttributes:
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
-        field_dict.update(
-            {
-                "channel": channel,
-                "content": content,
-                "label": label,
-            }
-        )
+        field_dict.update({})
+        if channel is not UNSET:
+            field_dict["channel"] = channel
+        if content is not UNSET:
+            field_dict["content"] = content
         if created_at is not UNSET:
             field_dict["created_at"] = created_at
+        if label is not UNSET:
+            field_dict["label"] = label
         if render_options is not UNSET:
             field_dict["render_options"] = render_options
         if send_times is not UNSET:
@@ -117,9 +119,11 @@ class PostCampaignMessageResponseDataAttributes:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = document(cls, src_dict)
-        channel = d.pop("channel") if "channel" in d else missing(cls, "channel")
+        channel = d.pop("channel", UNSET)
 
-        def _parse_content(data: object) -> EmailContentSubObject | SMSContentSubObject:
+        def _parse_content(data: object) -> EmailContentSubObject | SMSContentSubObject | Unset:
+            if isinstance(data, Unset):
+                return data
             try:
                 if not isinstance(data, dict):
                     raise TypeError()
@@ -134,9 +138,7 @@ class PostCampaignMessageResponseDataAttributes:
 
             return content_type_1
 
-        content = _parse_content(d.pop("content") if "content" in d else missing(cls, "content"))
-
-        label = d.pop("label") if "label" in d else missing(cls, "label")
+        content = _parse_content(d.pop("content", UNSET))
 
         def _parse_created_at(data: object) -> datetime.datetime | None | Unset:
             if data is None:
@@ -154,6 +156,8 @@ class PostCampaignMessageResponseDataAttributes:
             return cast(datetime.datetime | None | Unset, data)
 
         created_at = _parse_created_at(d.pop("created_at", UNSET))
+
+        label = d.pop("label", UNSET)
 
         def _parse_render_options(data: object) -> None | RenderOptionsSubObject | Unset:
             if data is None:
@@ -216,8 +220,8 @@ class PostCampaignMessageResponseDataAttributes:
         post_campaign_message_response_data_attributes = cls(
             channel=channel,
             content=content,
-            label=label,
             created_at=created_at,
+            label=label,
             render_options=render_options,
             send_times=send_times,
             updated_at=updated_at,

@@ -11,12 +11,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset, document
 
 if TYPE_CHECKING:
-    from ..models.post_campaign_message_response_data_relationships_campaign import (
-        PostCampaignMessageResponseDataRelationshipsCampaign,
-    )
-    from ..models.post_campaign_message_response_data_relationships_template import (
-        PostCampaignMessageResponseDataRelationshipsTemplate,
-    )
+    from ..models.campaign_relationship import CampaignRelationship
+    from ..models.template_relationship import TemplateRelationship
 
 
 T = TypeVar("T", bound="PostCampaignMessageResponseDataRelationships")
@@ -26,12 +22,12 @@ T = TypeVar("T", bound="PostCampaignMessageResponseDataRelationships")
 class PostCampaignMessageResponseDataRelationships:
     """
     Attributes:
-        campaign (PostCampaignMessageResponseDataRelationshipsCampaign | Unset):
-        template (PostCampaignMessageResponseDataRelationshipsTemplate | Unset):
+        campaign (CampaignRelationship | Unset):
+        template (TemplateRelationship | Unset):
     """
 
-    campaign: PostCampaignMessageResponseDataRelationshipsCampaign | Unset = UNSET
-    template: PostCampaignMessageResponseDataRelationshipsTemplate | Unset = UNSET
+    campaign: CampaignRelationship | Unset = UNSET
+    template: TemplateRelationship | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -57,18 +53,18 @@ class PostCampaignMessageResponseDataRelationships:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = document(cls, src_dict)
         _campaign = d.pop("campaign", UNSET)
-        campaign: PostCampaignMessageResponseDataRelationshipsCampaign | Unset
+        campaign: CampaignRelationship | Unset
         if isinstance(_campaign, Unset):
             campaign = UNSET
         else:
-            campaign = PostCampaignMessageResponseDataRelationshipsCampaign.from_dict(_campaign)
+            campaign = CampaignRelationship.from_dict(_campaign)
 
         _template = d.pop("template", UNSET)
-        template: PostCampaignMessageResponseDataRelationshipsTemplate | Unset
+        template: TemplateRelationship | Unset
         if isinstance(_template, Unset):
             template = UNSET
         else:
-            template = PostCampaignMessageResponseDataRelationshipsTemplate.from_dict(_template)
+            template = TemplateRelationship.from_dict(_template)
 
         post_campaign_message_response_data_relationships = cls(
             campaign=campaign,
@@ -97,9 +93,5 @@ class PostCampaignMessageResponseDataRelationships:
 
 # Imported after the class: models that refer to each other load in any order, and from_dict
 # and to_dict do no import work per call.
-from ..models.post_campaign_message_response_data_relationships_campaign import (
-    PostCampaignMessageResponseDataRelationshipsCampaign,  # noqa: E402
-)
-from ..models.post_campaign_message_response_data_relationships_template import (
-    PostCampaignMessageResponseDataRelationshipsTemplate,  # noqa: E402
-)
+from ..models.campaign_relationship import CampaignRelationship  # noqa: E402
+from ..models.template_relationship import TemplateRelationship  # noqa: E402

@@ -12,7 +12,7 @@ from ..types import UNSET, Unset, document, missing
 
 if TYPE_CHECKING:
     from ..models.object_links import ObjectLinks
-    from ..models.template_response_object_resource import TemplateResponseObjectResource
+    from ..models.template import Template
 
 
 T = TypeVar("T", bound="GetTemplateResponse")
@@ -22,17 +22,17 @@ T = TypeVar("T", bound="GetTemplateResponse")
 class GetTemplateResponse:
     """
     Attributes:
-        data (None | TemplateResponseObjectResource):
+        data (None | Template):
         links (ObjectLinks | Unset):
     """
 
-    data: None | TemplateResponseObjectResource
+    data: None | Template
     links: ObjectLinks | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] | None
-        if isinstance(self.data, TemplateResponseObjectResource):
+        if isinstance(self.data, Template):
             data = self.data.to_dict()
         else:
             data = self.data
@@ -57,18 +57,18 @@ class GetTemplateResponse:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = document(cls, src_dict)
 
-        def _parse_data(data: object) -> None | TemplateResponseObjectResource:
+        def _parse_data(data: object) -> None | Template:
             if data is None:
                 return data
             try:
                 if not isinstance(data, dict):
                     raise TypeError()
-                data_type_1 = TemplateResponseObjectResource.from_dict(data)
+                data_type_1 = Template.from_dict(data)
 
                 return data_type_1
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(None | TemplateResponseObjectResource, data)
+            return cast(None | Template, data)
 
         data = _parse_data(d.pop("data") if "data" in d else missing(cls, "data"))
 
@@ -107,4 +107,4 @@ class GetTemplateResponse:
 # Imported after the class: models that refer to each other load in any order, and from_dict
 # and to_dict do no import work per call.
 from ..models.object_links import ObjectLinks  # noqa: E402
-from ..models.template_response_object_resource import TemplateResponseObjectResource  # noqa: E402
+from ..models.template import Template  # noqa: E402
