@@ -10,6 +10,8 @@ from __future__ import annotations
 import importlib.metadata
 from typing import Any
 
+from klaviyo_campaigns import REVISIONS
+
 from .clients import API_KEY
 
 
@@ -19,7 +21,11 @@ def client(base_url: str) -> Any | None:
         from klaviyo_api import KlaviyoAPI
     except ImportError:
         return None
-    return KlaviyoAPI(API_KEY, test_host=base_url)
+    api = KlaviyoAPI(API_KEY, test_host=base_url)
+    # The fake serves only the revisions this package is generated for; after a bump the pinned
+    # release would be refused, so it sends ours (its wrapper sets the same header).
+    api.api_client.default_headers["revision"] = REVISIONS.stable
+    return api
 
 
 def version() -> str:

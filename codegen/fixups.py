@@ -15,7 +15,8 @@ Klaviyo cannot slip past one silently.
    ``explode: false``. This check makes that assumption a hard error if it ever stops holding.
 4. ``sparse_response_attributes``: with sparse fieldsets (``fields[campaign]=name``) Klaviyo leaves
    out every attribute not asked for, so in a response no attribute is guaranteed. The first level
-   of each response resource's ``attributes`` loses its ``required`` list (the structure around it,
+   of each response resource's ``attributes`` (a component, or written inline as the ``data`` of a
+   create or update response) loses its ``required`` list (the structure around it,
    ``data``/``id``/``type``/``links``, stays required). An attributes schema shared with a request
    body keeps it, so requests still cannot be built without their required fields.
 5. ``const_resource_types``: a JSON:API resource's ``type`` is a one-value enum (``CampaignEnum``).
@@ -151,14 +152,18 @@ def sparse_response_attributes(spec: Spec) -> None:
         responses += [r for status, r in operation["responses"].items() if status.startswith("2")]
     in_requests = _referenced(spec, requests)
     for name in sorted(_referenced(spec, responses) - in_requests):
-        attributes = schemas[name].get("properties", {}).get("attributes")
-        if not isinstance(attributes, dict):
-            continue
-        target = attributes.get("$ref", "").rsplit("/", 1)[-1] if "$ref" in attributes else None
-        if target is None:
-            attributes.pop("required", None)
-        elif target not in in_requests:
-            schemas[target].pop("required", None)
+        # The resource is the schema itself, or written inline as a document's ``data`` (a
+        # create or update response): every such operation takes ``fields[<type>]`` too.
+        data = schemas[name].get("properties", {}).get("data", {})
+        for resource in (schemas[name], data, data.get("items", {})):
+            attributes = resource.get("properties", {}).get("attributes")
+            if not isinstance(attributes, dict):
+                continue
+            target = attributes.get("$ref", "").rsplit("/", 1)[-1] if "$ref" in attributes else None
+            if target is None:
+                attributes.pop("required", None)
+            elif target not in in_requests:
+                schemas[target].pop("required", None)
 
 
 def _one_value_enum(spec: Spec, schema: dict[str, Any]) -> str | None:

@@ -1,4 +1,7 @@
-"""The pipeline: raw spec -> normalized spec -> (.pre: overlays) -> fix-ups -> generator -> package.
+"""The pipeline: raw spec -> normalized spec -> fix-ups -> generator -> package.
+
+The ``.pre`` raw spec is Klaviyo's published one; its normalized spec adds the stable operations
+it does not define and ``overlays/`` (:func:`derive_pre`).
 
 ``run(output)`` builds the whole ``_generated`` tree into ``output``; ``generate()`` writes it into
 the package and the normalized specs into ``openapi/``; ``check()`` builds into a temporary folder
@@ -28,8 +31,9 @@ from openapi_python_client.config import Config, ConfigFile, MetaType
 from openapi_python_client.parser import GeneratorData
 from openapi_python_client.parser.errors import GeneratorError
 
-from . import facade, fixups, optable
+from . import facade, fixups, optable, shapes
 from .overlay import apply_overlays
+from .pre import normalize_published, with_kept_stable
 from .spec import (
     Spec,
     dangling_refs,
@@ -49,9 +53,8 @@ TARGET = ROOT / "klaviyo_campaigns" / "_generated"
 #: The raw stable spec as Klaviyo publishes it (cut to the Campaigns operations). Which revision
 #: it is comes from its ``info.version``: no file or package name carries a revision date.
 RAW_STABLE = OPENAPI / "stable.raw.json"
-#: The Campaigns operations of Klaviyo's published ``.pre`` spec (``beta.json``), found by path.
-#: Its ``info.version`` is the revision ``kl.pre`` sends; its operations are the ones the overlays
-#: build from the stable spec (``make update-spec PRE_SPEC=...`` reports what Klaviyo changed).
+#: The Campaigns operations of Klaviyo's published ``.pre`` spec (``beta.json``), found by path:
+#: the source of the ``.pre`` revision (``codegen/pre.py``), as ``stable.raw.json`` is of stable.
 RAW_PRE = OPENAPI / "pre.raw.json"
 
 HEADER = (
@@ -82,16 +85,19 @@ class GenerationError(Exception):
 
 
 def derive_pre(stable: Spec, overlays: Path = OVERLAYS, published: Spec | None = None) -> Spec:
-    """The ``.pre`` spec: ``stable`` with ``overlays/`` applied, less the schemas left unused.
+    """The ``.pre`` spec: Klaviyo's published ``.pre`` file, through the same path as stable.
 
-    Which stable schemas the ``.pre`` operations no longer use is computed, not listed, so a
-    schema Klaviyo adds to the stable spec needs no hand edit here. The revision (``info.version``
-    and the ``revision`` header of every operation) is the one of Klaviyo's published ``.pre``
-    spec, ``published`` (default: ``openapi/pre.raw.json``).
+    ``published`` (default: ``openapi/pre.raw.json``, the Campaigns cut of Klaviyo's
+    ``beta.json``) is normalized and completed with the stable operations it does not define
+    (:mod:`codegen.pre`, computed from the two files); then ``overlays/`` add what the published
+    file lacks (the overview-only parts) and the fixes the generator needs, and every schema left
+    unused is dropped. The revision (``info.version``, and the ``revision`` header default of
+    every operation, kept stable ones included) is the published file's.
     """
-    revision = (published or load_raw(RAW_PRE))["info"]["version"]
-    pre = without_unused_schemas(apply_overlays(stable, overlays))
-    pre["info"] = {**pre["info"], "version": revision}
+    published = published if published is not None else load_raw(RAW_PRE)
+    revision = published["info"]["version"]
+    base = with_kept_stable(normalize_published(published, stable), stable)
+    pre = without_unused_schemas(apply_overlays(base, overlays))
     for _, _, operation in operations(pre):
         for param in operation.get("parameters", []):
             if (param.get("in"), param.get("name")) == ("header", "revision"):
@@ -100,7 +106,7 @@ def derive_pre(stable: Spec, overlays: Path = OVERLAYS, published: Spec | None =
 
 
 def revisions() -> list[Revision]:
-    """The normalized stable spec and the ``.pre`` spec built from it by the overlays."""
+    """The normalized stable spec and the ``.pre`` spec built from Klaviyo's published one."""
     stable = load_raw(RAW_STABLE)
     pre = derive_pre(stable)
     for name, spec in (("openapi/stable.raw.json", stable), ("its .pre revision", pre)):
@@ -178,7 +184,7 @@ def _format(tree: Path) -> None:
 def build(output: Path) -> list[Revision]:
     """Build the complete ``_generated`` tree into ``output`` (which must not exist)."""
     revs = revisions()
-    fixed = [fixups.apply_all(rev.spec) for rev in revs]
+    fixed = [shapes.unify(fixups.apply_all(rev.spec)) for rev in revs]
     output.mkdir(parents=True)
     for rev, fixed_spec in zip(revs, fixed, strict=True):
         generated = _run_generator(fixed_spec, rev.package, output)

@@ -38,11 +38,13 @@ def rate_limits(operation: dict[str, Any], where: str) -> tuple[int, int]:
     return int(burst.group(1)), int(steady.group(1))
 
 
-def _query_enum(operation: dict[str, Any], name: str) -> tuple[str, ...]:
+def _query_enum(operation: dict[str, Any], name: str, spec: Spec) -> tuple[str, ...]:
     for param in operation.get("parameters", []):
         if param.get("in") == "query" and param.get("name") == name:
             schema = param.get("schema", {})
             schema = schema.get("items", schema)
+            if "$ref" in schema:  # an enum named once for every operation (codegen.shapes)
+                schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
             return tuple(schema.get("enum", ()))
     return ()
 
@@ -97,8 +99,8 @@ def emit(revisions: list[tuple[str, str, Spec]]) -> str:
                 f"        scopes={tuple(op.get('x-klaviyo-scopes', ()))!r},\n"
                 f"        paginated={'page[cursor]' in params},\n"
                 f"        filters=({''.join(f + ', ' for f in filters)}),\n"
-                f"        sort={_query_enum(op, 'sort')!r},\n"
-                f"        include={_query_enum(op, 'include')!r},\n"
+                f"        sort={_query_enum(op, 'sort', spec)!r},\n"
+                f"        include={_query_enum(op, 'include', spec)!r},\n"
                 f"        module={package + '.api.' + tag + '.' + _snake(op_id)!r},\n"
                 f"        page_size={_page_size(op, f'{revision} {op_id}')!r},\n"
                 "    ),\n"

@@ -4,11 +4,13 @@
    older than the committed one); Klaviyo's whole published spec is cut to its ``Campaigns``
    operations (:func:`campaigns_only`);
 2. reads Klaviyo's published ``.pre`` spec (``beta.json``) if given, checks it is a ``.pre``
-   revision, and cuts it to the operations under campaign paths (:func:`campaigns_by_path`): its
-   ``info.version`` is the revision ``kl.pre`` sends;
-3. checks every ``$ref``, applies ``overlays/``, the fix-ups and the rate-limit parsing, and
-   computes the change report, all in memory: a spec it cannot take fails with one line naming
-   it, before anything is written;
+   revision, and cuts it to the operations under campaign paths (:func:`campaigns_by_path`): the
+   ``.pre`` revision is generated from it (``codegen/pre.py``), and its ``info.version`` is the
+   revision ``kl.pre`` sends;
+3. checks every ``$ref``, builds the ``.pre`` spec (the published one, the stable operations it
+   does not define, ``overlays/``), applies the fix-ups and the rate-limit parsing, and computes
+   the change report, all in memory: a spec it cannot take fails with one line naming it, before
+   anything is written;
 4. writes the raw inputs (``openapi/stable.raw.json``, ``openapi/pre.raw.json``), regenerates both
    revisions (``python -m codegen generate`` in the same checkout; if that fails, the previous
    inputs are put back), and writes the report (default ``openapi/CHANGES.md``).
@@ -215,15 +217,16 @@ def _referenced_components(components: dict[str, Any], root: Any) -> set[tuple[s
     return seen
 
 
-def _derive(stable: Spec, root: Path, source: str, published_pre: Spec) -> Spec:
-    """The ``.pre`` spec from ``stable``; fails the way generation would, before any write."""
+def _derive(stable: Spec, root: Path, source: str, published_pre: Spec, pre_source: str) -> Spec:
+    """The ``.pre`` spec from the published one and ``stable``; fails as generation would."""
     _check_refs(stable, source)
     try:
         pre = derive_pre(stable, root / "overlays", published_pre)
     except OverlayError as exc:
         raise UpdateError(
-            f"overlays/ no longer apply to {source}: {exc}; fix or remove that action "
-            "(the spec it was written against changed); nothing was written"
+            f"overlays/ no longer apply to {pre_source}: {exc}; fix or remove that action "
+            "(the published .pre spec it was written against changed, perhaps because Klaviyo "
+            "now publishes what it adds); nothing was written"
         ) from exc
     for spec in (stable, pre):
         name = revision_of(spec)
@@ -241,7 +244,7 @@ def _derive(stable: Spec, root: Path, source: str, published_pre: Spec) -> Spec:
                 raise UpdateError(
                     f"{exc}; the client's limiter needs both; nothing was written"
                 ) from exc
-    _check_refs(pre, f"{source} with overlays/ applied")
+    _check_refs(pre, f"{pre_source} with overlays/ applied")
     return pre
 
 
@@ -334,7 +337,11 @@ def _plan(spec_path: Path | None, pre_path: Path | None, root: Path) -> _Plan:
         _check_refs(published, str(pre_path))
         pre_in.new = _cut_bytes(published)
 
-    new = {"stable": new_stable, "pre": _derive(new_stable, root, str(source), published)}
+    pre_source = str(pre_path or raw_pre)
+    new = {
+        "stable": new_stable,
+        "pre": _derive(new_stable, root, str(source), published, pre_source),
+    }
     old: dict[str, Spec | None] = {}
     for name in new:
         committed = openapi / f"{name}.json"
@@ -355,9 +362,10 @@ def _plan(spec_path: Path | None, pre_path: Path | None, root: Path) -> _Plan:
             f"Klaviyo's published `{revision_of(published)}` (`openapi/{raw_pre.name}`)"
         )
         published_changes.note = (
-            "What Klaviyo changed in its `.pre` Campaigns operations. The `.pre` revision above is "
-            "built from the stable spec and `overlays/`: an operation change listed here and not "
-            "above still has to be carried into `overlays/*.yaml` (see `overlays/README.md`)."
+            "What Klaviyo changed in its `.pre` Campaigns operations, before `overlays/`. The "
+            "`.pre` revision above is generated from this file, so these changes are in it; one "
+            "listed here and not above is masked by an overlay action: check whether that action "
+            "is still needed (see `overlays/README.md`)."
         )
         changes.append(published_changes)
     inputs = [
@@ -368,9 +376,9 @@ def _plan(spec_path: Path | None, pre_path: Path | None, root: Path) -> _Plan:
         f"published .pre spec `openapi/{raw_pre.name}`: sha256 "
         f"`{_digest(pre_in.old)}` → `{_digest(pre_in.new)}`"
         + (f" (from `{pre_path.name}`, its Campaigns paths)" if pre_path is not None else "")
-        + "; it gives the `.pre` revision",
-        f"overlays (`overlays/*.yaml`, sha256 `{_overlays_digest(root)}`) build "
-        f"`{revision_of(new['pre'])}` from the stable spec",
+        + "; `.pre` is generated from it plus the stable operations it does not define",
+        f"overlays (`overlays/*.yaml`, sha256 `{_overlays_digest(root)}`) add to "
+        f"`{revision_of(new['pre'])}` what the published file lacks",
     ]
     return _Plan([stable_in, pre_in], report.render(changes, inputs), unchanged)
 

@@ -16,8 +16,8 @@ from datetime import UTC, datetime, timedelta
 from klaviyo_campaigns import REVISIONS, Klaviyo
 from klaviyo_campaigns.filters import F
 from klaviyo_campaigns.models.pre import (
+    CampaignMessageDocument,
     EmailChannelDetailsParam,
-    GetMessageResponseCompoundDocument,
     SMSChannelDetailsParam,
 )
 from klaviyo_campaigns.testing import FakeKlaviyo
@@ -97,7 +97,7 @@ async def main() -> None:
         print(f"done at {datetime.now(UTC):%H:%M:%S} UTC, no API key, no network beyond loopback")
 
 
-def _status(document: GetMessageResponseCompoundDocument) -> str:
+def _status(document: CampaignMessageDocument) -> str:
     from klaviyo_campaigns.polling import message_status
 
     return str(message_status(document)).upper()

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from klaviyo_campaigns import Klaviyo, NotFoundError, WriteMayHaveBeenApplied
 from klaviyo_campaigns.compound import campaign_tree
 from klaviyo_campaigns.filters import F
-from klaviyo_campaigns.models.stable import CampaignResponseObjectResource
+from klaviyo_campaigns.models.stable import Campaign
 
 
 async def email_campaign_names(kl: Klaviyo, since: datetime) -> list[str]:
@@ -20,7 +20,7 @@ async def email_campaign_names(kl: Klaviyo, since: datetime) -> list[str]:
     names: list[str] = []
     channel = F.equals("messages.channel", "email") & F.greater_than("created_at", since)
     async for campaign in kl.paginate(kl.stable.get_campaigns, filter=channel):
-        item: CampaignResponseObjectResource = campaign
+        item: Campaign = campaign
         name = item.attributes.name
         if isinstance(name, str):
             names.append(name)

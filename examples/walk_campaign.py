@@ -5,8 +5,13 @@ One request fetches the campaign with its audiences, messages and variations (th
 ``include=campaign-variations``, which the published spec's typed ``include`` does not list, so
 it goes through ``extra_query``); ``pre_campaign_tree`` links them up. Variation details parse to
 the class of their ``channel``, and comparing ``channel`` narrows the type, so the subject of an
-email reads without ``isinstance``, ``cast``, ``getattr`` or ``to_dict()``. A field can be left
-out of a response (``UNSET``) or be ``null`` (``None``); both are false, so one ``if`` covers both.
+email reads without ``isinstance``, ``cast``, ``getattr`` or ``to_dict()``.
+
+The one ``if`` is what the honest types ask for: ``definition`` is left out of a response under a
+``fields[campaign-variation]`` sparse fieldset (``UNSET``), and Klaviyo's published spec lets
+``details`` be ``null`` (``None``). Both are false, so one ``if`` covers both, and after it
+``mypy --strict`` knows the chain is there. The tree's objects are the classes every operation
+answers with (``CampaignAudience``, ``CampaignMessage``, ``CampaignVariation``).
 """
 
 from __future__ import annotations

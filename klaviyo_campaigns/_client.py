@@ -22,10 +22,10 @@ from .pagination import Page, Paginator, paginate
 if TYPE_CHECKING:
     from ._generated.pre.facade import API as PreAPI
     from ._generated.pre.facade import RawAPI as PreRawAPI
-    from ._generated.pre.models import GetMessageResponseCompoundDocument
+    from ._generated.pre.models import CampaignMessageDocument
     from ._generated.stable.models import (
-        GetCampaignRecipientEstimationJobResponse,
-        GetCampaignSendJobResponse,
+        CampaignRecipientEstimationJobDocument,
+        CampaignSendJobDocument,
     )
 
 P = ParamSpec("P")
@@ -206,7 +206,7 @@ class Klaviyo:
 
     async def wait_for_send_job(
         self, job_id: str, *, timeout: float = 300.0, interval: float = 1.0, **options: Any
-    ) -> GetCampaignSendJobResponse:
+    ) -> CampaignSendJobDocument:
         """Poll a campaign send job until it is complete (see ``polling.wait_until``)."""
         return await polling.wait_for_send_job(
             self.stable, job_id, timeout=timeout, interval=interval, **options
@@ -214,7 +214,7 @@ class Klaviyo:
 
     async def wait_for_estimation_job(
         self, job_id: str, *, timeout: float = 300.0, interval: float = 1.0, **options: Any
-    ) -> GetCampaignRecipientEstimationJobResponse:
+    ) -> CampaignRecipientEstimationJobDocument:
         """Poll a recipient-estimation job until it is complete."""
         return await polling.wait_for_estimation_job(
             self.stable, job_id, timeout=timeout, interval=interval, **options
@@ -228,7 +228,7 @@ class Klaviyo:
         timeout: float = 300.0,
         interval: float = 1.0,
         **options: Any,
-    ) -> GetMessageResponseCompoundDocument:
+    ) -> CampaignMessageDocument:
         """Poll a ``.pre`` campaign message until it reaches ``target`` (default ``sent``)."""
         return await polling.wait_for_message(
             self.pre, message_id, target, timeout=timeout, interval=interval, **options

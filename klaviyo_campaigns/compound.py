@@ -1,8 +1,9 @@
 """Compound documents: the resources of one ``include=`` response, linked up without a new request.
 
 ``resolve(document)`` indexes every resource of a JSON:API document (its ``data`` and its
-``included``) by ``(type, id)``, each with its JSON and, for the types this SDK has models for,
-its generated model. Types it does not know are kept with ``model=None``, never dropped.
+``included``) by ``(type, id)``, each with its JSON and, for the types the revision has a
+generated class for, its model. Types it does not know are kept with ``model=None``, never
+dropped.
 
 On top of the index, typed views of a campaign's hierarchy follow ``relationships.*.data``::
 
@@ -15,59 +16,32 @@ On top of the index, typed views of a campaign's hierarchy follow ``relationship
     tree = campaign_tree(await kl.get_campaign(id, include=["campaign-messages", "tags"]))
     tree.campaign, tree.messages, tree.tags
 
-Both accept the generated response model or the plain JSON (a ``Mapping``). A linked resource
+Both accept the generated response model (its resources are used as they are, each already of
+its type's class) or the plain JSON (a ``Mapping``), parsed once per resource into the class
+``model_class`` finds for its type. A linked resource
 that the document does not include (because it was not asked for) is simply absent from a view;
 ``ResourceIndex.linkage`` still lists it.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any, Protocol, TypeAlias, TypeVar
+from importlib import import_module
+from typing import Any, Protocol, TypeAlias, TypeVar, runtime_checkable
 
 import attrs
 
 from ._core import Unset, checked
 from ._generated.operations import PRE_REVISION, STABLE_REVISION
-from ._generated.pre.models.audience_response_object_resource import (
-    AudienceResponseObjectResource as PreAudience,
-)
-from ._generated.pre.models.campaign_response_object_resource import (
-    CampaignResponseObjectResource as PreCampaign,
-)
-from ._generated.pre.models.image_response_object_resource import (
-    ImageResponseObjectResource as PreImage,
-)
-from ._generated.pre.models.message_response_object_resource import (
-    MessageResponseObjectResource as PreMessage,
-)
-from ._generated.pre.models.tag_response_object_resource import (
-    TagResponseObjectResource as PreTag,
-)
-from ._generated.pre.models.template_response_object_resource import (
-    TemplateResponseObjectResource as PreTemplate,
-)
-from ._generated.pre.models.translation_response_object_resource import (
-    TranslationResponseObjectResource as PreTranslation,
-)
-from ._generated.pre.models.variation_response_object_resource import (
-    VariationResponseObjectResource as PreVariation,
-)
-from ._generated.stable.models.campaign_message_response_object_resource import (
-    CampaignMessageResponseObjectResource as StableMessage,
-)
-from ._generated.stable.models.campaign_response_object_resource import (
-    CampaignResponseObjectResource as StableCampaign,
-)
-from ._generated.stable.models.image_response_object_resource import (
-    ImageResponseObjectResource as StableImage,
-)
-from ._generated.stable.models.tag_response_object_resource import (
-    TagResponseObjectResource as StableTag,
-)
-from ._generated.stable.models.template_response_object_resource import (
-    TemplateResponseObjectResource as StableTemplate,
-)
+from ._generated.pre.models.campaign import Campaign as PreCampaign
+from ._generated.pre.models.campaign_audience import CampaignAudience as PreAudience
+from ._generated.pre.models.campaign_message import CampaignMessage as PreMessage
+from ._generated.pre.models.campaign_variation import CampaignVariation as PreVariation
+from ._generated.pre.models.tag import Tag as PreTag
+from ._generated.stable.models.campaign import Campaign as StableCampaign
+from ._generated.stable.models.campaign_message import CampaignMessage as StableMessage
+from ._generated.stable.models.tag import Tag as StableTag
 from .errors import ValidationError
 
 __all__ = [
@@ -81,6 +55,7 @@ __all__ = [
     "ResourceKey",
     "campaign_tree",
     "campaign_trees",
+    "model_class",
     "pre_campaign_tree",
     "pre_campaign_trees",
     "resolve",
@@ -92,34 +67,61 @@ ResourceKey: TypeAlias = tuple[str, str]
 M = TypeVar("M")
 
 
-class _Model(Protocol):
+@runtime_checkable
+class _ResourceModel(Protocol):
+    """What every generated resource class has (``Campaign``, ``CampaignMessage``, ``Tag``...)."""
+
+    @property
+    def type_(self) -> str: ...
+
+    @property
+    def id(self) -> str: ...
+
     def to_dict(self) -> dict[str, Any]: ...
 
 
-Document: TypeAlias = Mapping[str, Any] | _Model
+@runtime_checkable
+class _DocumentModel(Protocol):
+    """A generated response document: its ``data`` (one resource or a list)."""
+
+    @property
+    def data(self) -> object: ...
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+@runtime_checkable
+class _CompoundModel(_DocumentModel, Protocol):
+    """A generated document that can carry ``included`` resources."""
+
+    @property
+    def included(self) -> object: ...
+
+
+Document: TypeAlias = Mapping[str, Any] | _DocumentModel
 """A JSON:API document: a generated response model, or its JSON."""
 
+#: The package of each revision's generated code.
+_PACKAGES = {STABLE_REVISION: "stable", PRE_REVISION: "pre"}
 
-#: The generated model of each resource type a compound document of a revision may hold.
-MODELS: Mapping[str, Mapping[str, Any]] = {
-    STABLE_REVISION: {
-        "campaign": StableCampaign,
-        "campaign-message": StableMessage,
-        "tag": StableTag,
-        "image": StableImage,
-        "template": StableTemplate,
-    },
-    PRE_REVISION: {
-        "campaign": PreCampaign,
-        "campaign-audience": PreAudience,
-        "campaign-message": PreMessage,
-        "campaign-variation": PreVariation,
-        "tag": PreTag,
-        "image": PreImage,
-        "template": PreTemplate,
-        "translation": PreTranslation,
-    },
-}
+
+def model_class(revision: str, kind: str) -> type[Any] | None:
+    """The generated class of the JSON:API resource type ``kind`` in a revision, or ``None``.
+
+    Code generation names the class of each response resource after its type
+    (``campaign-message`` -> ``CampaignMessage``, ``codegen/shapes.py``), so the class is found
+    by that rule: a type Klaviyo adds needs no entry here.
+    """
+    package = _PACKAGES.get(revision)
+    if package is None:
+        return None
+    models = import_module(f".._generated.{package}.models", __name__)
+    found = getattr(models, _pascal(kind), None)  # the package imports each class on first use
+    return found if isinstance(found, type) else None
+
+
+def _pascal(name: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in re.split(r"[^0-9a-zA-Z]+", name))
 
 
 @attrs.frozen
@@ -223,23 +225,24 @@ class ResourceIndex(Mapping[ResourceKey, Resource]):
 def resolve(document: Document, *more: Document, revision: str | None = None) -> ResourceIndex:
     """Index a JSON:API document's ``data`` and ``included`` resources by ``(type, id)``.
 
-    ``document`` is a generated response model or its JSON. Known types get their generated
-    model: taken as is from a model document, parsed from JSON for the ``revision`` (found from
-    the model's package when not given; without it, JSON resources get no model). A resource
-    whose JSON does not parse keeps ``model=None``, like one of an unknown type.
+    ``document`` is a generated response model or its JSON. A model document's resources are
+    taken as they are: their classes are already those of their types (the generated unions are
+    discriminated on ``type``). A JSON resource of a known type is parsed once into the class of
+    its type for the ``revision`` (found from the model's package when not given; without it,
+    JSON resources get no model). A resource whose JSON does not parse keeps ``model=None``, like
+    one of an unknown type.
 
     ``more`` documents (e.g. the campaign's messages fetched with ``include=campaign-variations``)
     add their resources to the index; ``primary`` stays the first document's ``data``.
     """
     revision = revision or _revision_of(document)
-    models = MODELS.get(revision, {}) if revision else {}
     primary, included = _members(document)
     for extra in more:
         extra_data, extra_included = _members(extra)
         included += extra_data + extra_included
     return ResourceIndex(
-        [r for r in (_resource(item, models) for item in primary) if r is not None],
-        [r for r in (_resource(item, models) for item in included) if r is not None],
+        [r for r in (_resource(item, revision) for item in primary) if r is not None],
+        [r for r in (_resource(item, revision) for item in included) if r is not None],
         revision,
     )
 
@@ -411,6 +414,11 @@ def _single(trees: tuple[T, ...]) -> T:
 def _typed(resource: Resource, cls: type[M]) -> M:
     if isinstance(resource.model, cls):
         return resource.model
+    if resource.model is not None:  # a model document whose union gave another class
+        raise ValidationError(
+            f"{resource.type} {resource.id} is a {type(resource.model).__name__}, "
+            f"not a {cls.__name__}"
+        )
     try:
         parse: Callable[[Mapping[str, Any]], M] = cls.from_dict  # type: ignore[attr-defined]
         return checked(parse(resource.raw))  # parsed whole: models parse fields when read
@@ -436,7 +444,8 @@ def _ids(resources: Iterable[Any]) -> list[str]:
 def _members(document: Document) -> tuple[list[object], list[object]]:
     if isinstance(document, Mapping):
         return _items(document.get("data")), _items(document.get("included"))
-    return _items(getattr(document, "data", None)), _items(getattr(document, "included", None))
+    included = document.included if isinstance(document, _CompoundModel) else None
+    return _items(document.data), _items(included)
 
 
 def _items(value: object) -> list[object]:
@@ -453,24 +462,21 @@ def _key(item: object) -> ResourceKey | None:
     return None
 
 
-def _resource(item: object, models: Mapping[str, Any]) -> Resource | None:
+def _resource(item: object, revision: str | None) -> Resource | None:
     """A ``Resource`` from a model object or a JSON object; None for something that is neither."""
-    if isinstance(item, Mapping):
-        raw: Mapping[str, Any] = item
-        model: Any = None
-    elif callable(getattr(item, "to_dict", None)):
-        raw, model = item.to_dict(), item  # type: ignore[attr-defined]
-    else:
+    if isinstance(item, _ResourceModel):
+        # Its JSON for the index's linkage (serialized, never parsed again).
+        return Resource(type=str(item.type_), id=item.id, raw=item.to_dict(), model=item)
+    key = _key(item)
+    if key is None or not isinstance(item, Mapping):
         return None
-    key = _key(raw)
-    if key is None:
-        return None
-    cls = models.get(key[0])
-    # A document's union of included types is parsed by trying each variant in turn, so an
-    # item may arrive as another type's model: re-read it as the class of its own type.
-    if cls is not None and not isinstance(model, cls):
+    cls = model_class(revision, key[0]) if revision else None
+    model: Any = None
+    if cls is not None:
         try:
-            model = checked(cls.from_dict(raw))  # parsed whole, as the union tried it
+            model = checked(cls.from_dict(item))  # parsed whole, or no model
         except (KeyError, TypeError, ValueError, AttributeError):
             model = None
-    return Resource(type=key[0], id=key[1], raw=raw, model=model)
+    if not isinstance(model, _ResourceModel) or model.type_ != key[0]:
+        model = None  # a class of that name that is not this type's resource
+    return Resource(type=key[0], id=key[1], raw=item, model=model)

@@ -19,11 +19,11 @@ from .errors import TerminalStateError, ValidationError, WaitTimeoutError
 
 if TYPE_CHECKING:
     from ._generated.pre.facade import API as PreAPI
-    from ._generated.pre.models import GetMessageResponseCompoundDocument
+    from ._generated.pre.models import CampaignMessageDocument
     from ._generated.stable.facade import API as StableAPI
     from ._generated.stable.models import (
-        GetCampaignRecipientEstimationJobResponse,
-        GetCampaignSendJobResponse,
+        CampaignRecipientEstimationJobDocument,
+        CampaignSendJobDocument,
     )
 
 R = TypeVar("R")
@@ -93,7 +93,7 @@ def job_status(document: _JobDocument | Mapping[str, Any]) -> JobStatus | str:
 
 
 def message_status(
-    document: GetMessageResponseCompoundDocument | Mapping[str, Any],
+    document: CampaignMessageDocument | Mapping[str, Any],
 ) -> MessageStatus | str:
     """A message's status from ``attributes.definition.status`` (published spec, lower case)
     or ``attributes.status`` (overview, upper case), as one ``MessageStatus``."""
@@ -167,7 +167,7 @@ async def _job_complete(
 
 async def wait_for_send_job(
     stable: StableAPI, job_id: str, *, timeout: float = 300.0, interval: float = 1.0, **options: Any
-) -> GetCampaignSendJobResponse:
+) -> CampaignSendJobDocument:
     """Wait until a campaign send job is ``complete``; ``cancelled`` raises."""
     return await _job_complete(
         lambda: stable.get_campaign_send_job(job_id),
@@ -180,7 +180,7 @@ async def wait_for_send_job(
 
 async def wait_for_estimation_job(
     stable: StableAPI, job_id: str, *, timeout: float = 300.0, interval: float = 1.0, **options: Any
-) -> GetCampaignRecipientEstimationJobResponse:
+) -> CampaignRecipientEstimationJobDocument:
     """Wait until a recipient-estimation job is ``complete``; ``cancelled`` raises."""
     return await _job_complete(
         lambda: stable.get_campaign_recipient_estimation_job(job_id),
@@ -202,7 +202,7 @@ async def wait_for_message(
     timeout: float = 300.0,
     interval: float = 1.0,
     **options: Any,
-) -> GetMessageResponseCompoundDocument:
+) -> CampaignMessageDocument:
     """Wait until a ``.pre`` campaign message reaches ``target`` (``"sent"`` by default).
 
     ``cancelled`` raises, and so does a status past the target in the lifecycle (a message

@@ -27,9 +27,9 @@ from klaviyo_campaigns._generated.stable.models import (
     CampaignCreateQueryResourceObject,
     CampaignCreateQueryResourceObjectAttributes,
     CampaignEnum,
-    GetCampaignResponseCollectionCompoundDocument,
-    GetCampaignsFieldscampaignItem,
-    GetCampaignsIncludeItem,
+    CampaignField,
+    CampaignInclude,
+    CampaignListDocument,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,8 +74,8 @@ def _query(kwargs: dict[str, Any]) -> list[tuple[str, str]]:
 def test_array_query_parameters_are_sent_once_comma_joined() -> None:
     kwargs = get_campaigns._get_kwargs(
         filter_="equals(messages.channel,'email')",
-        fieldscampaign=[GetCampaignsFieldscampaignItem.NAME, GetCampaignsFieldscampaignItem.STATUS],
-        include=[GetCampaignsIncludeItem.CAMPAIGN_MESSAGES, GetCampaignsIncludeItem.TAGS],
+        fieldscampaign=[CampaignField.NAME, CampaignField.STATUS],
+        include=[CampaignInclude.CAMPAIGN_MESSAGES, CampaignInclude.TAGS],
     )
     assert _query(kwargs) == [
         ("fields[campaign]", "name,status"),
@@ -116,7 +116,7 @@ def test_unknown_fields_and_enum_values_parse_and_stay_reachable() -> None:
         "links": {"self": "https://a.klaviyo.com/api/campaigns/", "next": None},
         "future_top_level": {"x": 1},
     }
-    doc = GetCampaignResponseCollectionCompoundDocument.from_dict(copy.deepcopy(body))
+    doc = CampaignListDocument.from_dict(copy.deepcopy(body))
     campaign = doc.data[0]
     assert campaign.attributes.status.value == "Paused By Robot"
     assert campaign.attributes.status.is_known is False
@@ -126,7 +126,7 @@ def test_unknown_fields_and_enum_values_parse_and_stay_reachable() -> None:
 
 
 def test_known_enum_values_stay_known() -> None:
-    doc = GetCampaignResponseCollectionCompoundDocument.from_dict(
+    doc = CampaignListDocument.from_dict(
         {"data": [_campaign()], "links": {"self": "https://a.klaviyo.com/api/campaigns/"}}
     )
     assert doc.data[0].attributes.status.is_known
@@ -293,9 +293,9 @@ def test_importing_the_package_has_no_side_effects() -> None:
 
 def test_included_resources_parse_to_the_class_of_their_type() -> None:
     from klaviyo_campaigns._generated.stable.models import (
-        CampaignMessageResponseObjectResource,
-        GetCampaignResponseCompoundDocument,
-        TagResponseObjectResource,
+        CampaignDocument,
+        CampaignMessage,
+        Tag,
     )
 
     message = {
@@ -312,7 +312,7 @@ def test_included_resources_parse_to_the_class_of_their_type() -> None:
         "relationships": {},
         "links": {"self": "https://a.klaviyo.com/api/tags/T1/"},
     }
-    doc = GetCampaignResponseCompoundDocument.from_dict(
+    doc = CampaignDocument.from_dict(
         {
             "data": _campaign(),
             "included": [message, tag],
@@ -321,8 +321,8 @@ def test_included_resources_parse_to_the_class_of_their_type() -> None:
     )
     assert isinstance(doc.included, list)
     assert [type(item) for item in doc.included] == [
-        CampaignMessageResponseObjectResource,
-        TagResponseObjectResource,
+        CampaignMessage,
+        Tag,
     ]
 
 

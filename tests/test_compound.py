@@ -22,12 +22,12 @@ from klaviyo_campaigns._generated.operations import PRE_REVISION, STABLE_REVISIO
 from klaviyo_campaigns._generated.pre import models as pre_models
 from klaviyo_campaigns._generated.stable import models as stable_models
 from klaviyo_campaigns.compound import (
-    MODELS,
     CampaignTree,
     PreCampaignTree,
     Resource,
     campaign_tree,
     campaign_trees,
+    model_class,
     pre_campaign_tree,
     pre_campaign_trees,
     resolve,
@@ -144,17 +144,33 @@ def pre(kind: str, ident: str, **links: Any) -> dict[str, Any]:
     return resource(PRE_REVISION, kind, ident, **links)
 
 
-# The table of models -----------------------------------------------------------------------------
+# The class of each type -------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("revision", "kind"),
-    [(revision, kind) for revision, kinds in MODELS.items() for kind in kinds],
+    [(revision, kind) for revision, kinds in SCHEMAS.items() for kind in kinds],
 )
-def test_every_model_in_the_table_parses_its_own_type(revision: str, kind: str) -> None:
-    model = MODELS[revision][kind].from_dict(resource(revision, kind, "x"))
+def test_every_resource_type_has_the_class_named_after_it(revision: str, kind: str) -> None:
+    cls = model_class(revision, kind)
+    assert cls is not None
 
-    assert str(getattr(model.type_, "value", model.type_)) == kind
+    model = cls.from_dict(resource(revision, kind, "x"))
+
+    assert model.type_ == kind
+
+
+def test_a_type_without_a_class_or_a_revision_without_models_has_none() -> None:
+    assert model_class(PRE_REVISION, "coupon") is None
+    assert model_class("2020-01-01", "campaign") is None
+
+
+def test_a_class_named_like_a_type_but_not_its_resource_gives_no_model() -> None:
+    assert model_class(PRE_REVISION, "send-settings") is pre_models.SendSettings
+
+    index = resolve({"data": {"type": "send-settings", "id": "s1"}}, revision=PRE_REVISION)
+
+    assert index[("send-settings", "s1")].model is None
 
 
 # Stable: campaign -> messages, tags ---------------------------------------------------------------
@@ -176,20 +192,15 @@ class TestStableTree:
         tree = campaign_tree(stable_campaign_document())
 
         assert isinstance(tree, CampaignTree)
-        assert isinstance(tree.campaign, stable_models.CampaignResponseObjectResource)
+        assert isinstance(tree.campaign, stable_models.Campaign)
         assert tree.campaign.id == "c1"
         assert [m.id for m in tree.messages] == ["m2", "m1"]
-        assert all(
-            isinstance(m, stable_models.CampaignMessageResponseObjectResource)
-            for m in tree.messages
-        )
+        assert all(isinstance(m, stable_models.CampaignMessage) for m in tree.messages)
         assert [t.id for t in tree.tags] == ["t1"]
-        assert isinstance(tree.tags[0], stable_models.TagResponseObjectResource)
+        assert isinstance(tree.tags[0], stable_models.Tag)
 
     def test_the_generated_model_gives_the_same_tree_with_its_own_objects(self) -> None:
-        document = stable_models.GetCampaignResponseCompoundDocument.from_dict(
-            stable_campaign_document()
-        )
+        document = stable_models.CampaignDocument.from_dict(stable_campaign_document())
 
         tree = campaign_tree(document)
 
@@ -197,15 +208,10 @@ class TestStableTree:
         assert isinstance(document.included, list)
         by_id = {item.id: item for item in document.included}
         assert tree.tags[0] is by_id["t1"]
-        # Whatever class the generated union gave each included item, the tree holds each as
-        # the model of its own type (the same object when the union got it right).
+        # The generated union is discriminated on ``type``: each included item is already of
+        # its own type's class, and the tree holds those very objects.
         assert [m.id for m in tree.messages] == ["m2", "m1"]
-        for message in tree.messages:
-            assert type(message) is stable_models.CampaignMessageResponseObjectResource
-            given = by_id[message.id]
-            assert message is given or not isinstance(
-                given, stable_models.CampaignMessageResponseObjectResource
-            )
+        assert all(message is by_id[message.id] for message in tree.messages)
 
     def test_a_collection_gives_each_campaign_its_own_messages(self) -> None:
         document = {
@@ -218,7 +224,7 @@ class TestStableTree:
                 stable("campaign-message", "m2", campaign="c2"),
             ],
         }
-        parsed = stable_models.GetCampaignResponseCollectionCompoundDocument.from_dict(document)
+        parsed = stable_models.CampaignListDocument.from_dict(document)
 
         for source in (document, parsed):
             trees = campaign_trees(source)
@@ -292,17 +298,15 @@ class TestPreTree:
         tree = pre_campaign_tree(pre_campaign_document())
 
         assert isinstance(tree, PreCampaignTree)
-        assert isinstance(tree.campaign, pre_models.CampaignResponseObjectResource)
+        assert isinstance(tree.campaign, pre_models.Campaign)
         shape = [
             (a.audience.id, [(m.message.id, [v.id for v in m.variations]) for m in a.messages])
             for a in tree.audiences
         ]
         assert shape == [("a1", [("m1", ["v1", "v2"])]), ("a2", [("m2", ["v3"])])]
-        assert isinstance(tree.audiences[0].audience, pre_models.AudienceResponseObjectResource)
-        assert isinstance(tree.messages[0].message, pre_models.MessageResponseObjectResource)
-        assert isinstance(
-            tree.messages[0].variations[0], pre_models.VariationResponseObjectResource
-        )
+        assert isinstance(tree.audiences[0].audience, pre_models.CampaignAudience)
+        assert isinstance(tree.messages[0].message, pre_models.CampaignMessage)
+        assert isinstance(tree.messages[0].variations[0], pre_models.CampaignVariation)
 
     def test_messages_are_the_same_nodes_under_the_campaign_and_its_audiences(self) -> None:
         tree = pre_campaign_tree(pre_campaign_document())
@@ -316,7 +320,7 @@ class TestPreTree:
         document["included"] = [
             r for r in document["included"] if r["type"] != "campaign-variation"
         ]
-        parsed = pre_models.GetCampaignResponseCompoundDocument.from_dict(document)
+        parsed = pre_models.CampaignDocument.from_dict(document)
 
         tree = pre_campaign_tree(parsed)
 
@@ -336,7 +340,7 @@ class TestPreTree:
             "data": [pre("campaign", "c1", campaign_messages=["m1"]), pre("campaign", "c2")],
             "included": [pre("campaign-message", "m1", campaign="c1")],
         }
-        parsed = pre_models.GetCampaignResponseCollectionCompoundDocument.from_dict(document)
+        parsed = pre_models.CampaignListDocument.from_dict(document)
 
         trees = pre_campaign_trees(parsed)
 
@@ -370,7 +374,7 @@ class TestIndex:
         message = index[("campaign-message", "m2")]
         assert isinstance(message, Resource)
         assert message.key == ("campaign-message", "m2")
-        assert isinstance(message.model, pre_models.MessageResponseObjectResource)
+        assert isinstance(message.model, pre_models.CampaignMessage)
         assert message.raw["relationships"]["campaign-audience"]["data"]["id"] == "a2"
         assert ("campaign", "nope") not in index
 
@@ -415,9 +419,7 @@ class TestIndex:
             campaign_tree(document)
 
     def test_the_revision_comes_from_the_model(self) -> None:
-        parsed = pre_models.GetCampaignResponseCompoundDocument.from_dict(
-            {"data": pre("campaign", "c1")}
-        )
+        parsed = pre_models.CampaignDocument.from_dict({"data": pre("campaign", "c1")})
 
         index = resolve(parsed)
 
@@ -592,14 +594,15 @@ class TestAgainstTheFake:
 
         channels = [
             [
-                str(v.to_dict()["attributes"]["definition"]["details"]["channel"])
+                v.attributes.definition.details.channel
                 for v in node.variations
+                if v.attributes.definition and v.attributes.definition.details
             ]
             for node in tree.audiences[0].messages
         ]
         assert channels == [["email"], ["sms"]]
         assert all(
-            isinstance(v, pre_models.VariationResponseObjectResource)
+            isinstance(v, pre_models.CampaignVariation)
             for node in tree.messages
             for v in node.variations
         )
@@ -613,7 +616,5 @@ class TestAgainstTheFake:
         tree = campaign_tree(document)
 
         assert tree.campaign.id == campaign_id
-        assert [type(m) for m in tree.messages] == [
-            stable_models.CampaignMessageResponseObjectResource
-        ]
+        assert [type(m) for m in tree.messages] == [stable_models.CampaignMessage]
         assert tree.tags == ()

@@ -235,11 +235,11 @@ def test_message_status_reads_either_place_and_case(attributes: dict[str, Any]) 
     ids=["overview", "published", "null definition"],
 )
 def test_message_status_reads_a_model_either_place(attributes: dict[str, Any]) -> None:
-    from klaviyo_campaigns.models.pre import GetMessageResponseCompoundDocument
+    from klaviyo_campaigns.models.pre import CampaignMessageDocument
 
     links = {"self": "https://a.klaviyo.com/api/campaign-messages/M1/"}
     message = {"type": "campaign-message", "id": "M1", "attributes": attributes, "links": links}
-    document = GetMessageResponseCompoundDocument.from_dict({"data": message, "links": links})
+    document = CampaignMessageDocument.from_dict({"data": message, "links": links})
     assert message_status(document) is MessageStatus.SENT
 
 

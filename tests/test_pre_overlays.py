@@ -1,4 +1,5 @@
-"""The overlays in overlays/ turn the stable spec into the .pre revision.
+"""The .pre revision: Klaviyo's published .pre file, the stable operations it does not define,
+and overlays/ (what the published file lacks: the overview's additions, parsing fixes, our words).
 
 Checked against Klaviyo's two sources in ../shared/spec (absent in a user's clone: those
 tests skip): the published .pre reference spec and the prose overview. The reference decides
@@ -21,12 +22,16 @@ from typing import Any
 import jsonschema
 import pytest
 
-from codegen.generate import derive_pre
+from codegen import fixups, shapes
+from codegen.generate import _run_generator, derive_pre
 from codegen.overlay import apply_overlays, load_overlay
+from codegen.pre import normalize_published, with_kept_stable
+from codegen.spec import load_raw
 from klaviyo_campaigns._generated.operations import PRE_REVISION
 
 REPO = Path(__file__).resolve().parents[1]
 STABLE_RAW = REPO / "openapi" / "stable.raw.json"
+PRE_RAW = REPO / "openapi" / "pre.raw.json"
 OVERLAYS = REPO / "overlays"
 SHARED_SPEC = REPO.parent / "shared" / "spec"
 # Outside the repository, named by Klaviyo's revision: found by pattern, not by date.
@@ -277,13 +282,14 @@ def test_the_result_is_the_pre_revision() -> None:
         assert [h["schema"]["default"] for h in headers] == [PRE_REVISION], (method, path)
 
 
-def test_overlays_do_not_change_the_stable_spec_they_are_given() -> None:
-    before = copy.deepcopy(stable())
+def test_deriving_pre_changes_neither_spec_it_is_given() -> None:
+    published = load_raw(PRE_RAW)
+    before = (copy.deepcopy(stable()), copy.deepcopy(published))
 
-    pre()
-    apply_overlays(stable(), OVERLAYS)
+    derive_pre(stable(), OVERLAYS, published)
+    apply_overlays(with_kept_stable(normalize_published(published, stable()), stable()), OVERLAYS)
 
-    assert stable() == before
+    assert (stable(), published) == before
 
 
 def test_every_ref_resolves() -> None:
@@ -299,6 +305,52 @@ def test_no_schema_is_left_unused() -> None:
     text = json.dumps({"paths": spec["paths"], "components": spec["components"]})
     for name in spec["components"]["schemas"]:
         assert f'"#/components/schemas/{name}"' in text, name
+
+
+# --- The published file is the source: its changes need no overlay edit ----------------------
+
+
+def test_a_field_klaviyo_adds_to_a_pre_response_reaches_the_generated_models(
+    tmp_path: Path,
+) -> None:
+    published = load_raw(PRE_RAW)
+    attributes = published["components"]["schemas"]["CampaignResponseObjectResource"]["properties"][
+        "attributes"
+    ]
+    assert "sdk_test_added_field" not in attributes["properties"]
+    attributes["properties"]["sdk_test_added_field"] = {"type": "integer", "nullable": True}
+
+    spec = derive_pre(stable(), OVERLAYS, published)
+    generated = _run_generator(shapes.unify(fixups.apply_all(spec)), "pre", tmp_path)
+
+    added = spec["components"]["schemas"]["CampaignResponseObjectResource"]["properties"]
+    assert "sdk_test_added_field" in added["attributes"]["properties"]
+    model = generated.path / "models" / "campaign_attributes.py"
+    assert "sdk_test_added_field: int | None | Unset" in model.read_text(encoding="utf-8")
+
+
+def test_a_pre_operation_klaviyo_adds_replaces_the_stable_one() -> None:
+    published = load_raw(PRE_RAW)
+    tags = stable()["paths"]["/api/campaigns/{id}/tags"]["get"]
+    published["paths"]["/api/campaigns/{id}/tags"] = {
+        "get": {**copy.deepcopy(tags), "operationId": "get_tags_for_campaign_beta"}
+    }
+
+    ops = operations(derive_pre(stable(), OVERLAYS, published))
+
+    assert ops["get_tags_for_campaign_beta"][:2] == ("GET", "/api/campaigns/{id}/tags")
+    assert "get_tags_for_campaign" not in ops
+
+
+def test_a_stable_operation_the_published_file_stops_defining_is_kept() -> None:
+    published = load_raw(PRE_RAW)
+    del published["paths"]["/api/campaign-clone"]
+
+    ops = operations(with_kept_stable(normalize_published(published, stable()), stable()))
+
+    assert "clone_campaign_beta" not in ops
+    assert ops["create_campaign_clone"][:2] == ("POST", "/api/campaign-clone")
+    assert ops["create_campaign_clone"][2]["tags"] == ["Campaigns"]
 
 
 # --- Operations -------------------------------------------------------------------------------
@@ -625,8 +677,14 @@ def models() -> Any:
         pytest.skip(f"{GENERATED_MODELS} is not generated yet: run `make generate`")
 
 
+@cache
+def _class_names() -> dict[str, str]:
+    """The generated class of each schema ``codegen.shapes`` merged or renamed."""
+    return shapes.renames(fixups.apply_all(pre()))
+
+
 def model(models: Any, schema: str) -> Any:
-    found = getattr(models, schema, None)
+    found = getattr(models, _class_names().get(schema, schema), None)
     assert found is not None, f"no generated model for schema {schema}"
     return found
 
@@ -705,11 +763,11 @@ def test_included_resources_parse_to_the_class_of_their_type(models: Any) -> Non
         ],
     }
 
-    parsed = models.GetMessageResponseCompoundDocument.from_dict(document)
+    parsed = models.CampaignMessageDocument.from_dict(document)
 
     assert [type(r).__name__ for r in parsed.included] == [
-        "VariationResponseObjectResource",
-        "CampaignResponseObjectResource",
+        "CampaignVariation",
+        "Campaign",
     ]
 
 

@@ -174,9 +174,9 @@ def test_both_revisions_are_regenerated(updated: tuple[Path, Path, str]) -> None
     assert tags == ["5", "5"]  # stable and .pre
     for package in ("stable", "pre"):
         models = root / "klaviyo_campaigns" / "_generated" / package / "models"
-        status = models / "campaign_send_job_response_object_resource_attributes_status.py"
+        status = models / "campaign_send_job_attributes_status.py"
         assert 'PAUSED = "paused"' in status.read_text()
-        template = (models / "template_response_object_resource_attributes.py").read_text()
+        template = (models / "template_attributes.py").read_text()
         assert "    editor: str" in template
         assert "    editor_type:" not in template
 
@@ -215,14 +215,17 @@ def snapshot(root: Path) -> dict[str, bytes]:
 def test_an_overlay_whose_target_is_gone_fails_naming_the_action(tmp_path: Path) -> None:
     root = make_checkout(tmp_path / "checkout")
     before = snapshot(root)
-    spec = copy.deepcopy(STABLE)
-    del spec["paths"]["/api/campaigns"]["get"]  # the first .pre overlay replaces this operation
+    pre = published_pre()
+    # the overlays replace this free string with the overview's values: its removal breaks them
+    del pre["components"]["schemas"]["SendSettings"]["properties"]["send_strategy"]
+    beta = write_spec(tmp_path / "beta.json", pre)
     with pytest.raises(UpdateError) as caught:
-        update_spec(write_spec(tmp_path / "new.json", spec), root=root)
+        update_spec(pre_spec_path=beta, root=root)
     message = str(caught.value)
-    assert "10-campaigns.yaml" in message
-    assert "action 0" in message
-    assert "GET /api/campaigns: the stable get_campaigns is replaced" in message
+    assert f"overlays/ no longer apply to {beta}" in message
+    assert "20-overview-fields.yaml" in message
+    assert "action 1" in message
+    assert "drop the free-string send_strategy" in message
     assert "target matches nothing" in message
     assert "nothing was written" in message
     assert snapshot(root) == before
@@ -581,15 +584,20 @@ def test_a_bump_reports_both_header_changes_and_the_added_field(bumped: tuple[Pa
     assert "revision" not in "".join(re.findall(r"^- .*$", pre, re.M))  # no header-param noise
 
 
-def test_what_klaviyo_changed_in_its_pre_spec_is_reported_for_the_overlays(
+def test_what_klaviyo_changed_in_its_pre_spec_is_in_kl_pre_and_reported(
     bumped: tuple[Path, str],
 ) -> None:
     text = bumped[1]
     published = text[text.index(f"## Klaviyo's published `{LATER}.pre`") :]
-    assert "carried into `overlays/*.yaml`" in published
+    assert "generated from this file, so these changes are in it" in published
     block = operation_block(published, "get_campaign_beta")
     assert "- rate limit `burst`: `10/s` → `3/s`" in block
     assert f"`{REVISIONS.pre}` → `{LATER}.pre`" in published
+    # no overlay edit: the new limit is what kl.pre is generated with
+    pre = section(text, f"{LATER}.pre")
+    assert "- rate limit `burst`: `10/s` → `3/s`" in operation_block(pre, "get_campaign_beta")
+    table = (bumped[0] / "klaviyo_campaigns" / "_generated" / "operations.py").read_text()
+    assert re.findall(r'"get_campaign_beta": Operation\([^)]*?burst=(\d+)', table) == ["3"]
 
 
 def test_a_bumped_checkout_is_in_sync_and_a_second_update_is_a_no_op(

@@ -5,6 +5,6 @@
 #: sha256 of the normalized spec (raw spec + overlays) of each revision.
 SPEC_SHA256 = {
     "2026-04-15": "0e7f35ab02d63d55e9e9aa62f0db8229d77f493fb1f2571451d32f98bac87284",
-    "2026-04-15.pre": "d447a45f300ff112ec58762b26545e8a377a37dee7f53521bad628b3d48298fb",
+    "2026-04-15.pre": "ca043794f90a6a353aab3da2f7201b5fceb409407434f1d5ff56ed9144b3793a",
 }
 GENERATOR = "openapi-python-client 0.29.1"

@@ -24,125 +24,69 @@ if TYPE_CHECKING:
         AudienceCloneQuery,
         AudienceCreateQuery,
         AudienceUpdateQuery,
+        CampaignAudienceDocument,
+        CampaignAudienceField,
+        CampaignAudienceIdentifierDocument,
+        CampaignAudienceIdentifierListDocument,
+        CampaignAudienceInclude,
+        CampaignAudienceListDocument,
         CampaignCloneQuery,
         CampaignCreateQuery,
+        CampaignDocument,
+        CampaignField,
+        CampaignIdentifierDocument,
+        CampaignInclude,
+        CampaignListDocument,
         CampaignMessageAssignTemplateQuery,
+        CampaignMessageDocument,
+        CampaignMessageField,
+        CampaignMessageIdentifierDocument,
+        CampaignMessageIdentifierListDocument,
         CampaignMessageImageUpdateQuery,
+        CampaignMessageInclude,
+        CampaignMessageListDocument,
+        CampaignMessageScheduleDocument,
+        CampaignMessageScheduleField,
         CampaignMessageScheduleQuery,
         CampaignMessageScheduleUpdateQuery,
+        CampaignMessageSort,
         CampaignPartialUpdateQuery,
+        CampaignRecipientEstimationDocument,
+        CampaignRecipientEstimationField,
         CampaignRecipientEstimationJobCreateQuery,
+        CampaignRecipientEstimationJobDocument,
+        CampaignRecipientEstimationJobField,
         CampaignSendJobCreateQuery,
+        CampaignSendJobDocument,
+        CampaignSendJobField,
         CampaignSendJobPartialUpdateQuery,
-        CloneCampaignAudienceBetaFieldscampaignAudienceItem,
-        CloneCampaignBetaFieldscampaignItem,
-        CloneCampaignMessageBetaFieldscampaignMessageItem,
-        CreateCampaignAudienceBetaFieldscampaignAudienceItem,
-        CreateCampaignBetaFieldscampaignItem,
-        CreateCampaignMessageBetaFieldscampaignMessageItem,
-        CreateCampaignVariationBetaFieldscampaignVariationItem,
-        GetAudienceForCampaignMessageBetaFieldscampaignAudienceItem,
+        CampaignSort,
+        CampaignVariationDocument,
+        CampaignVariationField,
+        CampaignVariationIdentifierDocument,
+        CampaignVariationIdentifierListDocument,
+        CampaignVariationInclude,
+        CampaignVariationListDocument,
         GetAudienceResponse,
-        GetAudienceResponseCollection,
-        GetAudienceResponseCompoundDocument,
-        GetCampaignAudienceBetaFieldscampaignAudienceItem,
-        GetCampaignAudienceBetaFieldscampaignItem,
-        GetCampaignAudienceBetaFieldscampaignMessageItem,
-        GetCampaignAudienceBetaIncludeItem,
-        GetCampaignAudienceCampaignRelationshipResponse,
-        GetCampaignAudienceMessagesRelationshipsResponseCollection,
-        GetCampaignAudiencesForCampaignBetaFieldscampaignAudienceItem,
-        GetCampaignAudiencesRelationshipsResponseCollection,
-        GetCampaignBetaFieldscampaignAudienceItem,
-        GetCampaignBetaFieldscampaignItem,
-        GetCampaignBetaFieldscampaignMessageItem,
-        GetCampaignBetaIncludeItem,
-        GetCampaignForCampaignAudienceBetaFieldscampaignItem,
-        GetCampaignForCampaignMessageBetaFieldscampaignItem,
-        GetCampaignMessageAudienceRelationshipResponse,
-        GetCampaignMessageBetaFieldscampaignItem,
-        GetCampaignMessageBetaFieldscampaignMessageItem,
-        GetCampaignMessageBetaFieldscampaignVariationItem,
-        GetCampaignMessageBetaIncludeItem,
-        GetCampaignMessageCampaignRelationshipResponse,
-        GetCampaignMessageImageRelationshipResponse,
-        GetCampaignMessagesBetaFieldscampaignItem,
-        GetCampaignMessagesBetaFieldscampaignMessageItem,
-        GetCampaignMessagesBetaFieldscampaignVariationItem,
-        GetCampaignMessagesBetaIncludeItem,
-        GetCampaignMessagesBetaSort,
-        GetCampaignMessagesForCampaignAudienceBetaFieldscampaignMessageItem,
-        GetCampaignMessagesRelationshipsResponseCollection,
-        GetCampaignMessageTagsRelationshipsResponseCollection,
-        GetCampaignMessageTemplateRelationshipResponse,
-        GetCampaignMessageVariationsRelationshipsResponseCollection,
-        GetCampaignRecipientEstimationFieldscampaignRecipientEstimationItem,
-        GetCampaignRecipientEstimationJobFieldscampaignRecipientEstimationJobItem,
-        GetCampaignRecipientEstimationJobResponse,
-        GetCampaignRecipientEstimationResponse,
         GetCampaignResponse,
-        GetCampaignResponseCollectionCompoundDocument,
-        GetCampaignResponseCompoundDocument,
-        GetCampaignsBetaFieldscampaignAudienceItem,
-        GetCampaignsBetaFieldscampaignItem,
-        GetCampaignsBetaFieldscampaignMessageItem,
-        GetCampaignsBetaIncludeItem,
-        GetCampaignsBetaSort,
-        GetCampaignSendJobFieldscampaignSendJobItem,
-        GetCampaignSendJobResponse,
-        GetCampaignTagsRelationshipsResponseCollection,
-        GetCampaignVariationBetaFieldscampaignMessageItem,
-        GetCampaignVariationBetaFieldscampaignVariationItem,
-        GetCampaignVariationBetaFieldsimageItem,
-        GetCampaignVariationBetaFieldstranslationItem,
-        GetCampaignVariationBetaIncludeItem,
-        GetCampaignVariationForTranslationBetaFieldscampaignVariationItem,
-        GetCampaignVariationImageRelationshipResponse,
-        GetCampaignVariationMessageRelationshipResponse,
-        GetCampaignVariationTranslationRelationshipResponse,
-        GetImageForCampaignMessageFieldsimageItem,
-        GetImageForCampaignVariationBetaFieldsimageItem,
         GetImageResponse,
-        GetMessageForCampaignVariationBetaFieldscampaignMessageItem,
         GetMessageResponse,
-        GetMessageResponseCollection,
-        GetMessageResponseCollectionCompoundDocument,
-        GetMessageResponseCompoundDocument,
-        GetMessagesForCampaignBetaFieldscampaignMessageItem,
-        GetTagResponseCollection,
-        GetTagsForCampaignFieldstagItem,
-        GetTagsForCampaignMessageBetaFieldstagItem,
-        GetTemplateForCampaignMessageFieldstemplateItem,
         GetTemplateResponse,
-        GetTranslationCampaignVariationRelationshipResponse,
-        GetTranslationForCampaignVariationBetaFieldstranslationItem,
         GetTranslationResponse,
         GetVariationResponse,
-        GetVariationResponseCollection,
-        GetVariationResponseCompoundDocument,
-        GetVariationsForCampaignMessageBetaFieldscampaignVariationItem,
+        ImageField,
+        ImageIdentifierDocument,
         MessageCloneQuery,
         MessageCreateQuery,
         MessagePartialUpdateQuery,
-        PatchAudienceResponse,
-        PatchCampaignResponse,
-        PatchMessageResponse,
-        PatchVariationResponse,
-        PostAudienceResponse,
         PostCampaignMessageResponse,
-        PostCampaignMessageScheduleResponse,
-        PostCampaignRecipientEstimationJobResponse,
-        PostCampaignResponse,
-        PostCampaignSendJobResponse,
-        PostMessageResponse,
-        PostVariationResponse,
-        RefreshCampaignRecipientEstimationFieldscampaignRecipientEstimationJobItem,
-        ScheduleCampaignMessageBetaFieldscampaignMessageScheduleItem,
-        SendCampaignFieldscampaignSendJobItem,
-        UpdateCampaignAudienceBetaFieldscampaignAudienceItem,
-        UpdateCampaignBetaFieldscampaignItem,
-        UpdateCampaignMessageBetaFieldscampaignMessageItem,
-        UpdateCampaignVariationBetaFieldscampaignVariationItem,
+        TagField,
+        TagIdentifierListDocument,
+        TagListDocument,
+        TemplateField,
+        TemplateIdentifierDocument,
+        TranslationField,
+        TranslationIdentifierDocument,
         VariationCreateQuery,
         VariationPartialUpdateQuery,
     )
@@ -186,26 +130,20 @@ class API:
         id_: str | Unset = UNSET,
         name: str | None | Unset = UNSET,
         campaign_id: str | Unset = UNSET,
-        fields_campaign_audience: Sequence[
-            CloneCampaignAudienceBetaFieldscampaignAudienceItem | str
-        ]
-        | None = None,
+        fields_campaign_audience: Sequence[CampaignAudienceField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> PostAudienceResponse:
+    ) -> CampaignAudienceDocument:
         """Clone a campaign audience.
 
         ``POST /api/campaign-audience-clone`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:write``.
-        Returns ``PostAudienceResponse`` (HTTP 201); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignAudienceDocument`` (HTTP 201); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.clone_campaign_audience_beta import _get_kwargs
-        from .models import (
-            CloneCampaignAudienceBetaFieldscampaignAudienceItem,
-            PostAudienceResponse,
-        )
+        from .models import CampaignAudienceDocument, CampaignAudienceField
 
         _op = OPERATIONS["clone_campaign_audience_beta"]
         _document = self._args.request_body(
@@ -221,9 +159,7 @@ class API:
             body=_document,
             fieldscampaign_audience=_given(
                 self._args.enum_list(
-                    CloneCampaignAudienceBetaFieldscampaignAudienceItem,
-                    fields_campaign_audience,
-                    "fields[campaign-audience]",
+                    CampaignAudienceField, fields_campaign_audience, "fields[campaign-audience]"
                 )
             ),
         )
@@ -234,7 +170,7 @@ class API:
             extra_body=None,
             timeout=timeout,
         )
-        return await self._send(_op, request, PostAudienceResponse.from_dict)
+        return await self._send(_op, request, CampaignAudienceDocument.from_dict)
 
     async def get_campaign_audiences(
         self,
@@ -245,15 +181,15 @@ class API:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> GetAudienceResponseCollection:
+    ) -> CampaignAudienceListDocument:
         """List campaign audiences (overview only).
 
         ``GET /api/campaign-audiences`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m, cursor-paginated.
         Scopes: ``campaigns:read``.
-        Returns ``GetAudienceResponseCollection`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignAudienceListDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_campaign_audiences_beta import _get_kwargs
-        from .models import GetAudienceResponseCollection
+        from .models import CampaignAudienceListDocument
 
         _op = OPERATIONS["get_campaign_audiences_beta"]
         request = _get_kwargs(
@@ -267,7 +203,7 @@ class API:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(_op, request, GetAudienceResponseCollection.from_dict)
+        return await self._send(_op, request, CampaignAudienceListDocument.from_dict)
 
     async def create_campaign_audience(
         self,
@@ -276,28 +212,22 @@ class API:
         body: AudienceCreateQuery | Unset = UNSET,
         definition: AudienceDefinitionParam | Unset = UNSET,
         campaign_messages: Sequence[str] | Unset = UNSET,
-        fields_campaign_audience: Sequence[
-            CreateCampaignAudienceBetaFieldscampaignAudienceItem | str
-        ]
-        | None = None,
+        fields_campaign_audience: Sequence[CampaignAudienceField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> PostAudienceResponse:
+    ) -> CampaignAudienceDocument:
         """Create a campaign audience.
 
         The first argument is the ``campaign`` it acts on (its id).
 
         ``POST /api/campaign-audiences`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:write``.
-        Returns ``PostAudienceResponse`` (HTTP 201); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignAudienceDocument`` (HTTP 201); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.create_campaign_audience_beta import _get_kwargs
-        from .models import (
-            CreateCampaignAudienceBetaFieldscampaignAudienceItem,
-            PostAudienceResponse,
-        )
+        from .models import CampaignAudienceDocument, CampaignAudienceField
 
         _op = OPERATIONS["create_campaign_audience_beta"]
         _document = self._args.request_body(
@@ -316,9 +246,7 @@ class API:
             body=_document,
             fieldscampaign_audience=_given(
                 self._args.enum_list(
-                    CreateCampaignAudienceBetaFieldscampaignAudienceItem,
-                    fields_campaign_audience,
-                    "fields[campaign-audience]",
+                    CampaignAudienceField, fields_campaign_audience, "fields[campaign-audience]"
                 )
             ),
         )
@@ -329,7 +257,7 @@ class API:
             extra_body=None,
             timeout=timeout,
         )
-        return await self._send(_op, request, PostAudienceResponse.from_dict)
+        return await self._send(_op, request, CampaignAudienceDocument.from_dict)
 
     async def delete_campaign_audience(
         self,
@@ -365,30 +293,28 @@ class API:
         self,
         id: str,
         *,
-        fields_campaign_audience: Sequence[GetCampaignAudienceBetaFieldscampaignAudienceItem | str]
-        | None = None,
-        fields_campaign_message: Sequence[GetCampaignAudienceBetaFieldscampaignMessageItem | str]
-        | None = None,
-        fields_campaign: Sequence[GetCampaignAudienceBetaFieldscampaignItem | str] | None = None,
-        include: Sequence[GetCampaignAudienceBetaIncludeItem | str] | None = None,
+        fields_campaign_audience: Sequence[CampaignAudienceField | str] | None = None,
+        fields_campaign_message: Sequence[CampaignMessageField | str] | None = None,
+        fields_campaign: Sequence[CampaignField | str] | None = None,
+        include: Sequence[CampaignAudienceInclude | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> GetAudienceResponseCompoundDocument:
+    ) -> CampaignAudienceDocument:
         """Get a campaign audience.
 
         ``GET /api/campaign-audiences/{id}`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``.
-        Returns ``GetAudienceResponseCompoundDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignAudienceDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_campaign_audience_beta import _get_kwargs
         from .models import (
-            GetAudienceResponseCompoundDocument,
-            GetCampaignAudienceBetaFieldscampaignAudienceItem,
-            GetCampaignAudienceBetaFieldscampaignItem,
-            GetCampaignAudienceBetaFieldscampaignMessageItem,
-            GetCampaignAudienceBetaIncludeItem,
+            CampaignAudienceDocument,
+            CampaignAudienceField,
+            CampaignAudienceInclude,
+            CampaignField,
+            CampaignMessageField,
         )
 
         _op = OPERATIONS["get_campaign_audience_beta"]
@@ -396,26 +322,18 @@ class API:
             self._args.path_id(id, "id"),
             fieldscampaign_audience=_given(
                 self._args.enum_list(
-                    GetCampaignAudienceBetaFieldscampaignAudienceItem,
-                    fields_campaign_audience,
-                    "fields[campaign-audience]",
+                    CampaignAudienceField, fields_campaign_audience, "fields[campaign-audience]"
                 )
             ),
             fieldscampaign_message=_given(
                 self._args.enum_list(
-                    GetCampaignAudienceBetaFieldscampaignMessageItem,
-                    fields_campaign_message,
-                    "fields[campaign-message]",
+                    CampaignMessageField, fields_campaign_message, "fields[campaign-message]"
                 )
             ),
             fieldscampaign=_given(
-                self._args.enum_list(
-                    GetCampaignAudienceBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
-                )
+                self._args.enum_list(CampaignField, fields_campaign, "fields[campaign]")
             ),
-            include=_given(
-                self._args.enum_list(GetCampaignAudienceBetaIncludeItem, include, "include")
-            ),
+            include=_given(self._args.enum_list(CampaignAudienceInclude, include, "include")),
         )
         self._args.extras(
             request,
@@ -424,7 +342,7 @@ class API:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(_op, request, GetAudienceResponseCompoundDocument.from_dict)
+        return await self._send(_op, request, CampaignAudienceDocument.from_dict)
 
     async def update_campaign_audience(
         self,
@@ -432,26 +350,20 @@ class API:
         *,
         body: AudienceUpdateQuery | Unset = UNSET,
         definition: AudienceDefinitionParam | None | Unset = UNSET,
-        fields_campaign_audience: Sequence[
-            UpdateCampaignAudienceBetaFieldscampaignAudienceItem | str
-        ]
-        | None = None,
+        fields_campaign_audience: Sequence[CampaignAudienceField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> PatchAudienceResponse:
+    ) -> CampaignAudienceDocument:
         """Update a campaign audience.
 
         ``PATCH /api/campaign-audiences/{id}`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:write``.
-        Returns ``PatchAudienceResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignAudienceDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.update_campaign_audience_beta import _get_kwargs
-        from .models import (
-            PatchAudienceResponse,
-            UpdateCampaignAudienceBetaFieldscampaignAudienceItem,
-        )
+        from .models import CampaignAudienceDocument, CampaignAudienceField
 
         _op = OPERATIONS["update_campaign_audience_beta"]
         _document = self._args.request_body(
@@ -468,9 +380,7 @@ class API:
             body=_document,
             fieldscampaign_audience=_given(
                 self._args.enum_list(
-                    UpdateCampaignAudienceBetaFieldscampaignAudienceItem,
-                    fields_campaign_audience,
-                    "fields[campaign-audience]",
+                    CampaignAudienceField, fields_campaign_audience, "fields[campaign-audience]"
                 )
             ),
         )
@@ -481,14 +391,13 @@ class API:
             extra_body=None,
             timeout=timeout,
         )
-        return await self._send(_op, request, PatchAudienceResponse.from_dict)
+        return await self._send(_op, request, CampaignAudienceDocument.from_dict)
 
     async def get_campaign_for_campaign_audience(
         self,
         id: str,
         *,
-        fields_campaign: Sequence[GetCampaignForCampaignAudienceBetaFieldscampaignItem | str]
-        | None = None,
+        fields_campaign: Sequence[CampaignField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -501,20 +410,13 @@ class API:
         Returns ``GetCampaignResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_campaign_for_campaign_audience_beta import _get_kwargs
-        from .models import (
-            GetCampaignForCampaignAudienceBetaFieldscampaignItem,
-            GetCampaignResponse,
-        )
+        from .models import CampaignField, GetCampaignResponse
 
         _op = OPERATIONS["get_campaign_for_campaign_audience_beta"]
         request = _get_kwargs(
             self._args.path_id(id, "id"),
             fieldscampaign=_given(
-                self._args.enum_list(
-                    GetCampaignForCampaignAudienceBetaFieldscampaignItem,
-                    fields_campaign,
-                    "fields[campaign]",
-                )
+                self._args.enum_list(CampaignField, fields_campaign, "fields[campaign]")
             ),
         )
         self._args.extras(
@@ -530,36 +432,28 @@ class API:
         self,
         id: str,
         *,
-        fields_campaign_message: Sequence[
-            GetCampaignMessagesForCampaignAudienceBetaFieldscampaignMessageItem | str
-        ]
-        | None = None,
+        fields_campaign_message: Sequence[CampaignMessageField | str] | None = None,
         page_cursor: str | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> GetMessageResponseCollection:
+    ) -> CampaignMessageListDocument:
         """Get the messages of an audience.
 
         ``GET /api/campaign-audiences/{id}/campaign-messages`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m, cursor-paginated.
         Scopes: ``campaigns:read``.
-        Returns ``GetMessageResponseCollection`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignMessageListDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_campaign_messages_for_campaign_audience_beta import _get_kwargs
-        from .models import (
-            GetCampaignMessagesForCampaignAudienceBetaFieldscampaignMessageItem,
-            GetMessageResponseCollection,
-        )
+        from .models import CampaignMessageField, CampaignMessageListDocument
 
         _op = OPERATIONS["get_campaign_messages_for_campaign_audience_beta"]
         request = _get_kwargs(
             self._args.path_id(id, "id"),
             fieldscampaign_message=_given(
                 self._args.enum_list(
-                    GetCampaignMessagesForCampaignAudienceBetaFieldscampaignMessageItem,
-                    fields_campaign_message,
-                    "fields[campaign-message]",
+                    CampaignMessageField, fields_campaign_message, "fields[campaign-message]"
                 )
             ),
             pagecursor=_given(page_cursor),
@@ -571,7 +465,7 @@ class API:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(_op, request, GetMessageResponseCollection.from_dict)
+        return await self._send(_op, request, CampaignMessageListDocument.from_dict)
 
     async def get_campaign_id_for_campaign_audience(
         self,
@@ -581,15 +475,15 @@ class API:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> GetCampaignAudienceCampaignRelationshipResponse:
+    ) -> CampaignIdentifierDocument:
         """Get the campaign ID of an audience.
 
         ``GET /api/campaign-audiences/{id}/relationships/campaign`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``.
-        Returns ``GetCampaignAudienceCampaignRelationshipResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignIdentifierDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_campaign_id_for_campaign_audience_beta import _get_kwargs
-        from .models import GetCampaignAudienceCampaignRelationshipResponse
+        from .models import CampaignIdentifierDocument
 
         _op = OPERATIONS["get_campaign_id_for_campaign_audience_beta"]
         request = _get_kwargs(
@@ -602,9 +496,7 @@ class API:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(
-            _op, request, GetCampaignAudienceCampaignRelationshipResponse.from_dict
-        )
+        return await self._send(_op, request, CampaignIdentifierDocument.from_dict)
 
     async def get_message_ids_for_campaign_audience(
         self,
@@ -615,15 +507,15 @@ class API:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> GetCampaignAudienceMessagesRelationshipsResponseCollection:
+    ) -> CampaignMessageIdentifierListDocument:
         """Get the message IDs of an audience.
 
         ``GET /api/campaign-audiences/{id}/relationships/campaign-messages`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m, cursor-paginated.
         Scopes: ``campaigns:read``.
-        Returns ``GetCampaignAudienceMessagesRelationshipsResponseCollection`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignMessageIdentifierListDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_message_ids_for_campaign_audience_beta import _get_kwargs
-        from .models import GetCampaignAudienceMessagesRelationshipsResponseCollection
+        from .models import CampaignMessageIdentifierListDocument
 
         _op = OPERATIONS["get_message_ids_for_campaign_audience_beta"]
         request = _get_kwargs(
@@ -637,9 +529,7 @@ class API:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(
-            _op, request, GetCampaignAudienceMessagesRelationshipsResponseCollection.from_dict
-        )
+        return await self._send(_op, request, CampaignMessageIdentifierListDocument.from_dict)
 
     async def clone_campaign(
         self,
@@ -647,20 +537,20 @@ class API:
         *,
         body: CampaignCloneQuery | Unset = UNSET,
         name: str | None | Unset = UNSET,
-        fields_campaign: Sequence[CloneCampaignBetaFieldscampaignItem | str] | None = None,
+        fields_campaign: Sequence[CampaignField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> PostCampaignResponse:
+    ) -> CampaignDocument:
         """Clone a campaign.
 
         ``POST /api/campaign-clone`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:write``.
-        Returns ``PostCampaignResponse`` (HTTP 201); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignDocument`` (HTTP 201); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.clone_campaign_beta import _get_kwargs
-        from .models import CloneCampaignBetaFieldscampaignItem, PostCampaignResponse
+        from .models import CampaignDocument, CampaignField
 
         _op = OPERATIONS["clone_campaign_beta"]
         _document = self._args.request_body(
@@ -675,9 +565,7 @@ class API:
         request = _get_kwargs(
             body=_document,
             fieldscampaign=_given(
-                self._args.enum_list(
-                    CloneCampaignBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
-                )
+                self._args.enum_list(CampaignField, fields_campaign, "fields[campaign]")
             ),
         )
         self._args.extras(
@@ -687,7 +575,7 @@ class API:
             extra_body=None,
             timeout=timeout,
         )
-        return await self._send(_op, request, PostCampaignResponse.from_dict)
+        return await self._send(_op, request, CampaignDocument.from_dict)
 
     async def assign_template_to_campaign_message(
         self,
@@ -753,21 +641,20 @@ class API:
         id_: str | Unset = UNSET,
         name: str | None | Unset = UNSET,
         campaign_audience_id: str | Unset = UNSET,
-        fields_campaign_message: Sequence[CloneCampaignMessageBetaFieldscampaignMessageItem | str]
-        | None = None,
+        fields_campaign_message: Sequence[CampaignMessageField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> PostMessageResponse:
+    ) -> CampaignMessageDocument:
         """Clone a campaign message.
 
         ``POST /api/campaign-message-clone`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:write``.
-        Returns ``PostMessageResponse`` (HTTP 201); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignMessageDocument`` (HTTP 201); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.clone_campaign_message_beta import _get_kwargs
-        from .models import CloneCampaignMessageBetaFieldscampaignMessageItem, PostMessageResponse
+        from .models import CampaignMessageDocument, CampaignMessageField
 
         _op = OPERATIONS["clone_campaign_message_beta"]
         _document = self._args.request_body(
@@ -783,9 +670,7 @@ class API:
             body=_document,
             fieldscampaign_message=_given(
                 self._args.enum_list(
-                    CloneCampaignMessageBetaFieldscampaignMessageItem,
-                    fields_campaign_message,
-                    "fields[campaign-message]",
+                    CampaignMessageField, fields_campaign_message, "fields[campaign-message]"
                 )
             ),
         )
@@ -796,7 +681,7 @@ class API:
             extra_body=None,
             timeout=timeout,
         )
-        return await self._send(_op, request, PostMessageResponse.from_dict)
+        return await self._send(_op, request, CampaignMessageDocument.from_dict)
 
     async def schedule_campaign_message(
         self,
@@ -809,28 +694,23 @@ class API:
         | Unset = UNSET,
         throttled_options: ThrottledOptionsParam | None | Unset = UNSET,
         timezone_options: TimezoneOptionsParam | None | Unset = UNSET,
-        fields_campaign_message_schedule: Sequence[
-            ScheduleCampaignMessageBetaFieldscampaignMessageScheduleItem | str
-        ]
+        fields_campaign_message_schedule: Sequence[CampaignMessageScheduleField | str]
         | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> PostCampaignMessageScheduleResponse:
+    ) -> CampaignMessageScheduleDocument:
         """Schedule a campaign message.
 
         The first argument is the ``campaign-message`` it acts on (its id).
 
         ``POST /api/campaign-message-schedule`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:write``.
-        Returns ``PostCampaignMessageScheduleResponse`` (HTTP 201); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignMessageScheduleDocument`` (HTTP 201); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.schedule_campaign_message_beta import _get_kwargs
-        from .models import (
-            PostCampaignMessageScheduleResponse,
-            ScheduleCampaignMessageBetaFieldscampaignMessageScheduleItem,
-        )
+        from .models import CampaignMessageScheduleDocument, CampaignMessageScheduleField
 
         _op = OPERATIONS["schedule_campaign_message_beta"]
         _document = self._args.request_body(
@@ -852,7 +732,7 @@ class API:
             body=_document,
             fieldscampaign_message_schedule=_given(
                 self._args.enum_list(
-                    ScheduleCampaignMessageBetaFieldscampaignMessageScheduleItem,
+                    CampaignMessageScheduleField,
                     fields_campaign_message_schedule,
                     "fields[campaign-message-schedule]",
                 )
@@ -865,7 +745,7 @@ class API:
             extra_body=None,
             timeout=timeout,
         )
-        return await self._send(_op, request, PostCampaignMessageScheduleResponse.from_dict)
+        return await self._send(_op, request, CampaignMessageScheduleDocument.from_dict)
 
     async def update_campaign_message_schedule(
         self,
@@ -912,67 +792,55 @@ class API:
     async def get_campaign_messages(
         self,
         *,
-        fields_campaign_message: Sequence[GetCampaignMessagesBetaFieldscampaignMessageItem | str]
-        | None = None,
-        fields_campaign_variation: Sequence[
-            GetCampaignMessagesBetaFieldscampaignVariationItem | str
-        ]
-        | None = None,
-        fields_campaign: Sequence[GetCampaignMessagesBetaFieldscampaignItem | str] | None = None,
+        fields_campaign_message: Sequence[CampaignMessageField | str] | None = None,
+        fields_campaign_variation: Sequence[CampaignVariationField | str] | None = None,
+        fields_campaign: Sequence[CampaignField | str] | None = None,
         filter: str | Filter | None = None,
-        include: Sequence[GetCampaignMessagesBetaIncludeItem | str] | None = None,
+        include: Sequence[CampaignMessageInclude | str] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: GetCampaignMessagesBetaSort | str | None = None,
+        sort: CampaignMessageSort | str | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> GetMessageResponseCollectionCompoundDocument:
+    ) -> CampaignMessageListDocument:
         """List campaign messages.
 
         ``GET /api/campaign-messages`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m, cursor-paginated.
         Scopes: ``campaigns:read``.
-        Returns ``GetMessageResponseCollectionCompoundDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignMessageListDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_campaign_messages_beta import _get_kwargs
         from .models import (
-            GetCampaignMessagesBetaFieldscampaignItem,
-            GetCampaignMessagesBetaFieldscampaignMessageItem,
-            GetCampaignMessagesBetaFieldscampaignVariationItem,
-            GetCampaignMessagesBetaIncludeItem,
-            GetCampaignMessagesBetaSort,
-            GetMessageResponseCollectionCompoundDocument,
+            CampaignField,
+            CampaignMessageField,
+            CampaignMessageInclude,
+            CampaignMessageListDocument,
+            CampaignMessageSort,
+            CampaignVariationField,
         )
 
         _op = OPERATIONS["get_campaign_messages_beta"]
         request = _get_kwargs(
             fieldscampaign_message=_given(
                 self._args.enum_list(
-                    GetCampaignMessagesBetaFieldscampaignMessageItem,
-                    fields_campaign_message,
-                    "fields[campaign-message]",
+                    CampaignMessageField, fields_campaign_message, "fields[campaign-message]"
                 )
             ),
             fieldscampaign_variation=_given(
                 self._args.enum_list(
-                    GetCampaignMessagesBetaFieldscampaignVariationItem,
-                    fields_campaign_variation,
-                    "fields[campaign-variation]",
+                    CampaignVariationField, fields_campaign_variation, "fields[campaign-variation]"
                 )
             ),
             fieldscampaign=_given(
-                self._args.enum_list(
-                    GetCampaignMessagesBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
-                )
+                self._args.enum_list(CampaignField, fields_campaign, "fields[campaign]")
             ),
             filter_=_given(self._args.opt_filter(_op, filter)),
-            include=_given(
-                self._args.enum_list(GetCampaignMessagesBetaIncludeItem, include, "include")
-            ),
+            include=_given(self._args.enum_list(CampaignMessageInclude, include, "include")),
             pagecursor=_given(page_cursor),
             pagesize=_given(page_size),
-            sort=_given(self._args.enum_value(GetCampaignMessagesBetaSort, sort, "sort")),
+            sort=_given(self._args.enum_value(CampaignMessageSort, sort, "sort")),
         )
         self._args.extras(
             request,
@@ -981,9 +849,7 @@ class API:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(
-            _op, request, GetMessageResponseCollectionCompoundDocument.from_dict
-        )
+        return await self._send(_op, request, CampaignMessageListDocument.from_dict)
 
     async def create_campaign_message(
         self,
@@ -993,21 +859,20 @@ class API:
         variations: Sequence[VariationInlineCreateParam] | None | Unset = UNSET,
         campaign_id: str | Unset = UNSET,
         campaign_audience_id: str | Unset = UNSET,
-        fields_campaign_message: Sequence[CreateCampaignMessageBetaFieldscampaignMessageItem | str]
-        | None = None,
+        fields_campaign_message: Sequence[CampaignMessageField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> PostMessageResponse:
+    ) -> CampaignMessageDocument:
         """Create a campaign message.
 
         ``POST /api/campaign-messages`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:write``.
-        Returns ``PostMessageResponse`` (HTTP 201); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignMessageDocument`` (HTTP 201); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.create_campaign_message_beta import _get_kwargs
-        from .models import CreateCampaignMessageBetaFieldscampaignMessageItem, PostMessageResponse
+        from .models import CampaignMessageDocument, CampaignMessageField
 
         _op = OPERATIONS["create_campaign_message_beta"]
         _document = self._args.request_body(
@@ -1026,9 +891,7 @@ class API:
             body=_document,
             fieldscampaign_message=_given(
                 self._args.enum_list(
-                    CreateCampaignMessageBetaFieldscampaignMessageItem,
-                    fields_campaign_message,
-                    "fields[campaign-message]",
+                    CampaignMessageField, fields_campaign_message, "fields[campaign-message]"
                 )
             ),
         )
@@ -1039,7 +902,7 @@ class API:
             extra_body=None,
             timeout=timeout,
         )
-        return await self._send(_op, request, PostMessageResponse.from_dict)
+        return await self._send(_op, request, CampaignMessageDocument.from_dict)
 
     async def delete_campaign_message(
         self,
@@ -1075,30 +938,28 @@ class API:
         self,
         id: str,
         *,
-        fields_campaign_message: Sequence[GetCampaignMessageBetaFieldscampaignMessageItem | str]
-        | None = None,
-        fields_campaign_variation: Sequence[GetCampaignMessageBetaFieldscampaignVariationItem | str]
-        | None = None,
-        fields_campaign: Sequence[GetCampaignMessageBetaFieldscampaignItem | str] | None = None,
-        include: Sequence[GetCampaignMessageBetaIncludeItem | str] | None = None,
+        fields_campaign_message: Sequence[CampaignMessageField | str] | None = None,
+        fields_campaign_variation: Sequence[CampaignVariationField | str] | None = None,
+        fields_campaign: Sequence[CampaignField | str] | None = None,
+        include: Sequence[CampaignMessageInclude | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> GetMessageResponseCompoundDocument:
+    ) -> CampaignMessageDocument:
         """Get a campaign message.
 
         ``GET /api/campaign-messages/{id}`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``.
-        Returns ``GetMessageResponseCompoundDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignMessageDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_campaign_message_beta import _get_kwargs
         from .models import (
-            GetCampaignMessageBetaFieldscampaignItem,
-            GetCampaignMessageBetaFieldscampaignMessageItem,
-            GetCampaignMessageBetaFieldscampaignVariationItem,
-            GetCampaignMessageBetaIncludeItem,
-            GetMessageResponseCompoundDocument,
+            CampaignField,
+            CampaignMessageDocument,
+            CampaignMessageField,
+            CampaignMessageInclude,
+            CampaignVariationField,
         )
 
         _op = OPERATIONS["get_campaign_message_beta"]
@@ -1106,26 +967,18 @@ class API:
             self._args.path_id(id, "id"),
             fieldscampaign_message=_given(
                 self._args.enum_list(
-                    GetCampaignMessageBetaFieldscampaignMessageItem,
-                    fields_campaign_message,
-                    "fields[campaign-message]",
+                    CampaignMessageField, fields_campaign_message, "fields[campaign-message]"
                 )
             ),
             fieldscampaign_variation=_given(
                 self._args.enum_list(
-                    GetCampaignMessageBetaFieldscampaignVariationItem,
-                    fields_campaign_variation,
-                    "fields[campaign-variation]",
+                    CampaignVariationField, fields_campaign_variation, "fields[campaign-variation]"
                 )
             ),
             fieldscampaign=_given(
-                self._args.enum_list(
-                    GetCampaignMessageBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
-                )
+                self._args.enum_list(CampaignField, fields_campaign, "fields[campaign]")
             ),
-            include=_given(
-                self._args.enum_list(GetCampaignMessageBetaIncludeItem, include, "include")
-            ),
+            include=_given(self._args.enum_list(CampaignMessageInclude, include, "include")),
         )
         self._args.extras(
             request,
@@ -1134,7 +987,7 @@ class API:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(_op, request, GetMessageResponseCompoundDocument.from_dict)
+        return await self._send(_op, request, CampaignMessageDocument.from_dict)
 
     async def update_campaign_message(
         self,
@@ -1142,21 +995,20 @@ class API:
         *,
         body: MessagePartialUpdateQuery | Unset = UNSET,
         definition: MessageDefinitionParam | None | Unset = UNSET,
-        fields_campaign_message: Sequence[UpdateCampaignMessageBetaFieldscampaignMessageItem | str]
-        | None = None,
+        fields_campaign_message: Sequence[CampaignMessageField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> PatchMessageResponse:
+    ) -> CampaignMessageDocument:
         """Update a campaign message.
 
         ``PATCH /api/campaign-messages/{id}`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:write``.
-        Returns ``PatchMessageResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignMessageDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.update_campaign_message_beta import _get_kwargs
-        from .models import PatchMessageResponse, UpdateCampaignMessageBetaFieldscampaignMessageItem
+        from .models import CampaignMessageDocument, CampaignMessageField
 
         _op = OPERATIONS["update_campaign_message_beta"]
         _document = self._args.request_body(
@@ -1173,9 +1025,7 @@ class API:
             body=_document,
             fieldscampaign_message=_given(
                 self._args.enum_list(
-                    UpdateCampaignMessageBetaFieldscampaignMessageItem,
-                    fields_campaign_message,
-                    "fields[campaign-message]",
+                    CampaignMessageField, fields_campaign_message, "fields[campaign-message]"
                 )
             ),
         )
@@ -1186,14 +1036,13 @@ class API:
             extra_body=None,
             timeout=timeout,
         )
-        return await self._send(_op, request, PatchMessageResponse.from_dict)
+        return await self._send(_op, request, CampaignMessageDocument.from_dict)
 
     async def get_campaign_for_campaign_message(
         self,
         id: str,
         *,
-        fields_campaign: Sequence[GetCampaignForCampaignMessageBetaFieldscampaignItem | str]
-        | None = None,
+        fields_campaign: Sequence[CampaignField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -1206,17 +1055,13 @@ class API:
         Returns ``GetCampaignResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_campaign_for_campaign_message_beta import _get_kwargs
-        from .models import GetCampaignForCampaignMessageBetaFieldscampaignItem, GetCampaignResponse
+        from .models import CampaignField, GetCampaignResponse
 
         _op = OPERATIONS["get_campaign_for_campaign_message_beta"]
         request = _get_kwargs(
             self._args.path_id(id, "id"),
             fieldscampaign=_given(
-                self._args.enum_list(
-                    GetCampaignForCampaignMessageBetaFieldscampaignItem,
-                    fields_campaign,
-                    "fields[campaign]",
-                )
+                self._args.enum_list(CampaignField, fields_campaign, "fields[campaign]")
             ),
         )
         self._args.extras(
@@ -1232,10 +1077,7 @@ class API:
         self,
         id: str,
         *,
-        fields_campaign_audience: Sequence[
-            GetAudienceForCampaignMessageBetaFieldscampaignAudienceItem | str
-        ]
-        | None = None,
+        fields_campaign_audience: Sequence[CampaignAudienceField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -1248,19 +1090,14 @@ class API:
         Returns ``GetAudienceResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_audience_for_campaign_message_beta import _get_kwargs
-        from .models import (
-            GetAudienceForCampaignMessageBetaFieldscampaignAudienceItem,
-            GetAudienceResponse,
-        )
+        from .models import CampaignAudienceField, GetAudienceResponse
 
         _op = OPERATIONS["get_audience_for_campaign_message_beta"]
         request = _get_kwargs(
             self._args.path_id(id, "id"),
             fieldscampaign_audience=_given(
                 self._args.enum_list(
-                    GetAudienceForCampaignMessageBetaFieldscampaignAudienceItem,
-                    fields_campaign_audience,
-                    "fields[campaign-audience]",
+                    CampaignAudienceField, fields_campaign_audience, "fields[campaign-audience]"
                 )
             ),
         )
@@ -1277,35 +1114,27 @@ class API:
         self,
         id: str,
         *,
-        fields_campaign_variation: Sequence[
-            GetVariationsForCampaignMessageBetaFieldscampaignVariationItem | str
-        ]
-        | None = None,
+        fields_campaign_variation: Sequence[CampaignVariationField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> GetVariationResponseCollection:
+    ) -> CampaignVariationListDocument:
         """Get the variations of a message.
 
         ``GET /api/campaign-messages/{id}/campaign-variations`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``.
-        Returns ``GetVariationResponseCollection`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignVariationListDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_variations_for_campaign_message_beta import _get_kwargs
-        from .models import (
-            GetVariationResponseCollection,
-            GetVariationsForCampaignMessageBetaFieldscampaignVariationItem,
-        )
+        from .models import CampaignVariationField, CampaignVariationListDocument
 
         _op = OPERATIONS["get_variations_for_campaign_message_beta"]
         request = _get_kwargs(
             self._args.path_id(id, "id"),
             fieldscampaign_variation=_given(
                 self._args.enum_list(
-                    GetVariationsForCampaignMessageBetaFieldscampaignVariationItem,
-                    fields_campaign_variation,
-                    "fields[campaign-variation]",
+                    CampaignVariationField, fields_campaign_variation, "fields[campaign-variation]"
                 )
             ),
         )
@@ -1316,13 +1145,13 @@ class API:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(_op, request, GetVariationResponseCollection.from_dict)
+        return await self._send(_op, request, CampaignVariationListDocument.from_dict)
 
     async def get_image_for_campaign_message(
         self,
         id: str,
         *,
-        fields_image: Sequence[GetImageForCampaignMessageFieldsimageItem | str] | None = None,
+        fields_image: Sequence[ImageField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -1335,16 +1164,12 @@ class API:
         Returns ``GetImageResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_image_for_campaign_message import _get_kwargs
-        from .models import GetImageForCampaignMessageFieldsimageItem, GetImageResponse
+        from .models import GetImageResponse, ImageField
 
         _op = OPERATIONS["get_image_for_campaign_message"]
         request = _get_kwargs(
             self._args.path_id(id, "id"),
-            fieldsimage=_given(
-                self._args.enum_list(
-                    GetImageForCampaignMessageFieldsimageItem, fields_image, "fields[image]"
-                )
-            ),
+            fieldsimage=_given(self._args.enum_list(ImageField, fields_image, "fields[image]")),
         )
         self._args.extras(
             request,
@@ -1363,15 +1188,15 @@ class API:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> GetCampaignMessageCampaignRelationshipResponse:
+    ) -> CampaignIdentifierDocument:
         """Get the campaign ID of a message.
 
         ``GET /api/campaign-messages/{id}/relationships/campaign`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``.
-        Returns ``GetCampaignMessageCampaignRelationshipResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignIdentifierDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_campaign_id_for_campaign_message_beta import _get_kwargs
-        from .models import GetCampaignMessageCampaignRelationshipResponse
+        from .models import CampaignIdentifierDocument
 
         _op = OPERATIONS["get_campaign_id_for_campaign_message_beta"]
         request = _get_kwargs(
@@ -1384,9 +1209,7 @@ class API:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(
-            _op, request, GetCampaignMessageCampaignRelationshipResponse.from_dict
-        )
+        return await self._send(_op, request, CampaignIdentifierDocument.from_dict)
 
     async def get_audience_id_for_campaign_message(
         self,
@@ -1396,15 +1219,15 @@ class API:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> GetCampaignMessageAudienceRelationshipResponse:
+    ) -> CampaignAudienceIdentifierDocument:
         """Get the audience ID of a message.
 
         ``GET /api/campaign-messages/{id}/relationships/campaign-audience`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``.
-        Returns ``GetCampaignMessageAudienceRelationshipResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignAudienceIdentifierDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_audience_id_for_campaign_message_beta import _get_kwargs
-        from .models import GetCampaignMessageAudienceRelationshipResponse
+        from .models import CampaignAudienceIdentifierDocument
 
         _op = OPERATIONS["get_audience_id_for_campaign_message_beta"]
         request = _get_kwargs(
@@ -1417,9 +1240,7 @@ class API:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(
-            _op, request, GetCampaignMessageAudienceRelationshipResponse.from_dict
-        )
+        return await self._send(_op, request, CampaignAudienceIdentifierDocument.from_dict)
 
     async def get_variation_ids_for_campaign_message(
         self,
@@ -1429,15 +1250,15 @@ class API:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> GetCampaignMessageVariationsRelationshipsResponseCollection:
+    ) -> CampaignVariationIdentifierListDocument:
         """Get the variation IDs of a message.
 
         ``GET /api/campaign-messages/{id}/relationships/campaign-variations`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``.
-        Returns ``GetCampaignMessageVariationsRelationshipsResponseCollection`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignVariationIdentifierListDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_variation_ids_for_campaign_message_beta import _get_kwargs
-        from .models import GetCampaignMessageVariationsRelationshipsResponseCollection
+        from .models import CampaignVariationIdentifierListDocument
 
         _op = OPERATIONS["get_variation_ids_for_campaign_message_beta"]
         request = _get_kwargs(
@@ -1450,9 +1271,7 @@ class API:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(
-            _op, request, GetCampaignMessageVariationsRelationshipsResponseCollection.from_dict
-        )
+        return await self._send(_op, request, CampaignVariationIdentifierListDocument.from_dict)
 
     async def get_image_id_for_campaign_message(
         self,
@@ -1462,15 +1281,15 @@ class API:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> GetCampaignMessageImageRelationshipResponse:
+    ) -> ImageIdentifierDocument:
         """Get Image ID for Campaign Message.
 
         ``GET /api/campaign-messages/{id}/relationships/image`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``, ``images:read``.
-        Returns ``GetCampaignMessageImageRelationshipResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``ImageIdentifierDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_image_id_for_campaign_message import _get_kwargs
-        from .models import GetCampaignMessageImageRelationshipResponse
+        from .models import ImageIdentifierDocument
 
         _op = OPERATIONS["get_image_id_for_campaign_message"]
         request = _get_kwargs(
@@ -1483,7 +1302,7 @@ class API:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(_op, request, GetCampaignMessageImageRelationshipResponse.from_dict)
+        return await self._send(_op, request, ImageIdentifierDocument.from_dict)
 
     async def update_image_for_campaign_message(
         self,
@@ -1535,15 +1354,15 @@ class API:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> GetCampaignMessageTagsRelationshipsResponseCollection:
+    ) -> TagIdentifierListDocument:
         """Get the tag IDs of a message.
 
         ``GET /api/campaign-messages/{id}/relationships/tags`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``, ``tags:read``.
-        Returns ``GetCampaignMessageTagsRelationshipsResponseCollection`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``TagIdentifierListDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_tag_ids_for_campaign_message_beta import _get_kwargs
-        from .models import GetCampaignMessageTagsRelationshipsResponseCollection
+        from .models import TagIdentifierListDocument
 
         _op = OPERATIONS["get_tag_ids_for_campaign_message_beta"]
         request = _get_kwargs(
@@ -1556,9 +1375,7 @@ class API:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(
-            _op, request, GetCampaignMessageTagsRelationshipsResponseCollection.from_dict
-        )
+        return await self._send(_op, request, TagIdentifierListDocument.from_dict)
 
     async def get_template_id_for_campaign_message(
         self,
@@ -1568,15 +1385,15 @@ class API:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> GetCampaignMessageTemplateRelationshipResponse:
+    ) -> TemplateIdentifierDocument:
         """Get Template ID for Campaign Message.
 
         ``GET /api/campaign-messages/{id}/relationships/template`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``, ``templates:read``.
-        Returns ``GetCampaignMessageTemplateRelationshipResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``TemplateIdentifierDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_template_id_for_campaign_message import _get_kwargs
-        from .models import GetCampaignMessageTemplateRelationshipResponse
+        from .models import TemplateIdentifierDocument
 
         _op = OPERATIONS["get_template_id_for_campaign_message"]
         request = _get_kwargs(
@@ -1589,37 +1406,31 @@ class API:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(
-            _op, request, GetCampaignMessageTemplateRelationshipResponse.from_dict
-        )
+        return await self._send(_op, request, TemplateIdentifierDocument.from_dict)
 
     async def get_tags_for_campaign_message(
         self,
         id: str,
         *,
-        fields_tag: Sequence[GetTagsForCampaignMessageBetaFieldstagItem | str] | None = None,
+        fields_tag: Sequence[TagField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> GetTagResponseCollection:
+    ) -> TagListDocument:
         """Get the tags of a message.
 
         ``GET /api/campaign-messages/{id}/tags`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``, ``tags:read``.
-        Returns ``GetTagResponseCollection`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``TagListDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_tags_for_campaign_message_beta import _get_kwargs
-        from .models import GetTagResponseCollection, GetTagsForCampaignMessageBetaFieldstagItem
+        from .models import TagField, TagListDocument
 
         _op = OPERATIONS["get_tags_for_campaign_message_beta"]
         request = _get_kwargs(
             self._args.path_id(id, "id"),
-            fieldstag=_given(
-                self._args.enum_list(
-                    GetTagsForCampaignMessageBetaFieldstagItem, fields_tag, "fields[tag]"
-                )
-            ),
+            fieldstag=_given(self._args.enum_list(TagField, fields_tag, "fields[tag]")),
         )
         self._args.extras(
             request,
@@ -1628,14 +1439,13 @@ class API:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(_op, request, GetTagResponseCollection.from_dict)
+        return await self._send(_op, request, TagListDocument.from_dict)
 
     async def get_template_for_campaign_message(
         self,
         id: str,
         *,
-        fields_template: Sequence[GetTemplateForCampaignMessageFieldstemplateItem | str]
-        | None = None,
+        fields_template: Sequence[TemplateField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -1648,17 +1458,13 @@ class API:
         Returns ``GetTemplateResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_template_for_campaign_message import _get_kwargs
-        from .models import GetTemplateForCampaignMessageFieldstemplateItem, GetTemplateResponse
+        from .models import GetTemplateResponse, TemplateField
 
         _op = OPERATIONS["get_template_for_campaign_message"]
         request = _get_kwargs(
             self._args.path_id(id, "id"),
             fieldstemplate=_given(
-                self._args.enum_list(
-                    GetTemplateForCampaignMessageFieldstemplateItem,
-                    fields_template,
-                    "fields[template]",
-                )
+                self._args.enum_list(TemplateField, fields_template, "fields[template]")
             ),
         )
         self._args.extras(
@@ -1676,24 +1482,24 @@ class API:
         *,
         body: CampaignRecipientEstimationJobCreateQuery | Unset = UNSET,
         fields_campaign_recipient_estimation_job: Sequence[
-            RefreshCampaignRecipientEstimationFieldscampaignRecipientEstimationJobItem | str
+            CampaignRecipientEstimationJobField | str
         ]
         | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> PostCampaignRecipientEstimationJobResponse:
+    ) -> CampaignRecipientEstimationJobDocument:
         """Refresh Campaign Recipient Estimation.
 
         ``POST /api/campaign-recipient-estimation-jobs`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:write``.
-        Returns ``PostCampaignRecipientEstimationJobResponse`` (HTTP 202); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignRecipientEstimationJobDocument`` (HTTP 202); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.refresh_campaign_recipient_estimation import _get_kwargs
         from .models import (
-            PostCampaignRecipientEstimationJobResponse,
-            RefreshCampaignRecipientEstimationFieldscampaignRecipientEstimationJobItem,
+            CampaignRecipientEstimationJobDocument,
+            CampaignRecipientEstimationJobField,
         )
 
         _op = OPERATIONS["refresh_campaign_recipient_estimation"]
@@ -1710,7 +1516,7 @@ class API:
             body=_document,
             fieldscampaign_recipient_estimation_job=_given(
                 self._args.enum_list(
-                    RefreshCampaignRecipientEstimationFieldscampaignRecipientEstimationJobItem,
+                    CampaignRecipientEstimationJobField,
                     fields_campaign_recipient_estimation_job,
                     "fields[campaign-recipient-estimation-job]",
                 )
@@ -1723,31 +1529,31 @@ class API:
             extra_body=None,
             timeout=timeout,
         )
-        return await self._send(_op, request, PostCampaignRecipientEstimationJobResponse.from_dict)
+        return await self._send(_op, request, CampaignRecipientEstimationJobDocument.from_dict)
 
     async def get_campaign_recipient_estimation_job(
         self,
         id: str,
         *,
         fields_campaign_recipient_estimation_job: Sequence[
-            GetCampaignRecipientEstimationJobFieldscampaignRecipientEstimationJobItem | str
+            CampaignRecipientEstimationJobField | str
         ]
         | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> GetCampaignRecipientEstimationJobResponse:
+    ) -> CampaignRecipientEstimationJobDocument:
         """Get Campaign Recipient Estimation Job.
 
         ``GET /api/campaign-recipient-estimation-jobs/{id}`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``.
-        Returns ``GetCampaignRecipientEstimationJobResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignRecipientEstimationJobDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_campaign_recipient_estimation_job import _get_kwargs
         from .models import (
-            GetCampaignRecipientEstimationJobFieldscampaignRecipientEstimationJobItem,
-            GetCampaignRecipientEstimationJobResponse,
+            CampaignRecipientEstimationJobDocument,
+            CampaignRecipientEstimationJobField,
         )
 
         _op = OPERATIONS["get_campaign_recipient_estimation_job"]
@@ -1755,7 +1561,7 @@ class API:
             self._args.path_id(id, "id"),
             fieldscampaign_recipient_estimation_job=_given(
                 self._args.enum_list(
-                    GetCampaignRecipientEstimationJobFieldscampaignRecipientEstimationJobItem,
+                    CampaignRecipientEstimationJobField,
                     fields_campaign_recipient_estimation_job,
                     "fields[campaign-recipient-estimation-job]",
                 )
@@ -1768,39 +1574,34 @@ class API:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(_op, request, GetCampaignRecipientEstimationJobResponse.from_dict)
+        return await self._send(_op, request, CampaignRecipientEstimationJobDocument.from_dict)
 
     async def get_campaign_recipient_estimation(
         self,
         id: str,
         *,
-        fields_campaign_recipient_estimation: Sequence[
-            GetCampaignRecipientEstimationFieldscampaignRecipientEstimationItem | str
-        ]
+        fields_campaign_recipient_estimation: Sequence[CampaignRecipientEstimationField | str]
         | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> GetCampaignRecipientEstimationResponse:
+    ) -> CampaignRecipientEstimationDocument:
         """Get Campaign Recipient Estimation.
 
         ``GET /api/campaign-recipient-estimations/{id}`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``.
-        Returns ``GetCampaignRecipientEstimationResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignRecipientEstimationDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_campaign_recipient_estimation import _get_kwargs
-        from .models import (
-            GetCampaignRecipientEstimationFieldscampaignRecipientEstimationItem,
-            GetCampaignRecipientEstimationResponse,
-        )
+        from .models import CampaignRecipientEstimationDocument, CampaignRecipientEstimationField
 
         _op = OPERATIONS["get_campaign_recipient_estimation"]
         request = _get_kwargs(
             self._args.path_id(id, "id"),
             fieldscampaign_recipient_estimation=_given(
                 self._args.enum_list(
-                    GetCampaignRecipientEstimationFieldscampaignRecipientEstimationItem,
+                    CampaignRecipientEstimationField,
                     fields_campaign_recipient_estimation,
                     "fields[campaign-recipient-estimation]",
                 )
@@ -1813,28 +1614,27 @@ class API:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(_op, request, GetCampaignRecipientEstimationResponse.from_dict)
+        return await self._send(_op, request, CampaignRecipientEstimationDocument.from_dict)
 
     async def send_campaign(
         self,
         id: str | Unset = UNSET,
         *,
         body: CampaignSendJobCreateQuery | Unset = UNSET,
-        fields_campaign_send_job: Sequence[SendCampaignFieldscampaignSendJobItem | str]
-        | None = None,
+        fields_campaign_send_job: Sequence[CampaignSendJobField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> PostCampaignSendJobResponse:
+    ) -> CampaignSendJobDocument:
         """Send Campaign.
 
         ``POST /api/campaign-send-jobs`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:write``.
-        Returns ``PostCampaignSendJobResponse`` (HTTP 202); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignSendJobDocument`` (HTTP 202); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.send_campaign import _get_kwargs
-        from .models import PostCampaignSendJobResponse, SendCampaignFieldscampaignSendJobItem
+        from .models import CampaignSendJobDocument, CampaignSendJobField
 
         _op = OPERATIONS["send_campaign"]
         _document = self._args.request_body(
@@ -1850,9 +1650,7 @@ class API:
             body=_document,
             fieldscampaign_send_job=_given(
                 self._args.enum_list(
-                    SendCampaignFieldscampaignSendJobItem,
-                    fields_campaign_send_job,
-                    "fields[campaign-send-job]",
+                    CampaignSendJobField, fields_campaign_send_job, "fields[campaign-send-job]"
                 )
             ),
         )
@@ -1863,36 +1661,33 @@ class API:
             extra_body=None,
             timeout=timeout,
         )
-        return await self._send(_op, request, PostCampaignSendJobResponse.from_dict)
+        return await self._send(_op, request, CampaignSendJobDocument.from_dict)
 
     async def get_campaign_send_job(
         self,
         id: str,
         *,
-        fields_campaign_send_job: Sequence[GetCampaignSendJobFieldscampaignSendJobItem | str]
-        | None = None,
+        fields_campaign_send_job: Sequence[CampaignSendJobField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> GetCampaignSendJobResponse:
+    ) -> CampaignSendJobDocument:
         """Get Campaign Send Job.
 
         ``GET /api/campaign-send-jobs/{id}`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``.
-        Returns ``GetCampaignSendJobResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignSendJobDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_campaign_send_job import _get_kwargs
-        from .models import GetCampaignSendJobFieldscampaignSendJobItem, GetCampaignSendJobResponse
+        from .models import CampaignSendJobDocument, CampaignSendJobField
 
         _op = OPERATIONS["get_campaign_send_job"]
         request = _get_kwargs(
             self._args.path_id(id, "id"),
             fieldscampaign_send_job=_given(
                 self._args.enum_list(
-                    GetCampaignSendJobFieldscampaignSendJobItem,
-                    fields_campaign_send_job,
-                    "fields[campaign-send-job]",
+                    CampaignSendJobField, fields_campaign_send_job, "fields[campaign-send-job]"
                 )
             ),
         )
@@ -1903,7 +1698,7 @@ class API:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(_op, request, GetCampaignSendJobResponse.from_dict)
+        return await self._send(_op, request, CampaignSendJobDocument.from_dict)
 
     async def cancel_campaign_send(
         self,
@@ -1956,15 +1751,15 @@ class API:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> GetVariationResponseCollection:
+    ) -> CampaignVariationListDocument:
         """List campaign variations (overview only).
 
         ``GET /api/campaign-variations`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m, cursor-paginated.
         Scopes: ``campaigns:read``.
-        Returns ``GetVariationResponseCollection`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignVariationListDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_campaign_variations_beta import _get_kwargs
-        from .models import GetVariationResponseCollection
+        from .models import CampaignVariationListDocument
 
         _op = OPERATIONS["get_campaign_variations_beta"]
         request = _get_kwargs(
@@ -1978,7 +1773,7 @@ class API:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(_op, request, GetVariationResponseCollection.from_dict)
+        return await self._send(_op, request, CampaignVariationListDocument.from_dict)
 
     async def create_campaign_variation(
         self,
@@ -1986,28 +1781,22 @@ class API:
         *,
         body: VariationCreateQuery | Unset = UNSET,
         definition: VariationDefinitionParam | Unset = UNSET,
-        fields_campaign_variation: Sequence[
-            CreateCampaignVariationBetaFieldscampaignVariationItem | str
-        ]
-        | None = None,
+        fields_campaign_variation: Sequence[CampaignVariationField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> PostVariationResponse:
+    ) -> CampaignVariationDocument:
         """Create a campaign variation.
 
         The first argument is the ``campaign-message`` it acts on (its id).
 
         ``POST /api/campaign-variations`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:write``.
-        Returns ``PostVariationResponse`` (HTTP 201); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignVariationDocument`` (HTTP 201); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.create_campaign_variation_beta import _get_kwargs
-        from .models import (
-            CreateCampaignVariationBetaFieldscampaignVariationItem,
-            PostVariationResponse,
-        )
+        from .models import CampaignVariationDocument, CampaignVariationField
 
         _op = OPERATIONS["create_campaign_variation_beta"]
         _document = self._args.request_body(
@@ -2023,9 +1812,7 @@ class API:
             body=_document,
             fieldscampaign_variation=_given(
                 self._args.enum_list(
-                    CreateCampaignVariationBetaFieldscampaignVariationItem,
-                    fields_campaign_variation,
-                    "fields[campaign-variation]",
+                    CampaignVariationField, fields_campaign_variation, "fields[campaign-variation]"
                 )
             ),
         )
@@ -2036,7 +1823,7 @@ class API:
             extra_body=None,
             timeout=timeout,
         )
-        return await self._send(_op, request, PostVariationResponse.from_dict)
+        return await self._send(_op, request, CampaignVariationDocument.from_dict)
 
     async def delete_campaign_variation(
         self,
@@ -2072,35 +1859,30 @@ class API:
         self,
         id: str,
         *,
-        fields_campaign_message: Sequence[GetCampaignVariationBetaFieldscampaignMessageItem | str]
-        | None = None,
-        fields_campaign_variation: Sequence[
-            GetCampaignVariationBetaFieldscampaignVariationItem | str
-        ]
-        | None = None,
-        fields_image: Sequence[GetCampaignVariationBetaFieldsimageItem | str] | None = None,
-        fields_translation: Sequence[GetCampaignVariationBetaFieldstranslationItem | str]
-        | None = None,
-        include: Sequence[GetCampaignVariationBetaIncludeItem | str] | None = None,
+        fields_campaign_message: Sequence[CampaignMessageField | str] | None = None,
+        fields_campaign_variation: Sequence[CampaignVariationField | str] | None = None,
+        fields_image: Sequence[ImageField | str] | None = None,
+        fields_translation: Sequence[TranslationField | str] | None = None,
+        include: Sequence[CampaignVariationInclude | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> GetVariationResponseCompoundDocument:
+    ) -> CampaignVariationDocument:
         """Get a campaign variation.
 
         ``GET /api/campaign-variations/{id}`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``.
-        Returns ``GetVariationResponseCompoundDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignVariationDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_campaign_variation_beta import _get_kwargs
         from .models import (
-            GetCampaignVariationBetaFieldscampaignMessageItem,
-            GetCampaignVariationBetaFieldscampaignVariationItem,
-            GetCampaignVariationBetaFieldsimageItem,
-            GetCampaignVariationBetaFieldstranslationItem,
-            GetCampaignVariationBetaIncludeItem,
-            GetVariationResponseCompoundDocument,
+            CampaignMessageField,
+            CampaignVariationDocument,
+            CampaignVariationField,
+            CampaignVariationInclude,
+            ImageField,
+            TranslationField,
         )
 
         _op = OPERATIONS["get_campaign_variation_beta"]
@@ -2108,33 +1890,19 @@ class API:
             self._args.path_id(id, "id"),
             fieldscampaign_message=_given(
                 self._args.enum_list(
-                    GetCampaignVariationBetaFieldscampaignMessageItem,
-                    fields_campaign_message,
-                    "fields[campaign-message]",
+                    CampaignMessageField, fields_campaign_message, "fields[campaign-message]"
                 )
             ),
             fieldscampaign_variation=_given(
                 self._args.enum_list(
-                    GetCampaignVariationBetaFieldscampaignVariationItem,
-                    fields_campaign_variation,
-                    "fields[campaign-variation]",
+                    CampaignVariationField, fields_campaign_variation, "fields[campaign-variation]"
                 )
             ),
-            fieldsimage=_given(
-                self._args.enum_list(
-                    GetCampaignVariationBetaFieldsimageItem, fields_image, "fields[image]"
-                )
-            ),
+            fieldsimage=_given(self._args.enum_list(ImageField, fields_image, "fields[image]")),
             fieldstranslation=_given(
-                self._args.enum_list(
-                    GetCampaignVariationBetaFieldstranslationItem,
-                    fields_translation,
-                    "fields[translation]",
-                )
+                self._args.enum_list(TranslationField, fields_translation, "fields[translation]")
             ),
-            include=_given(
-                self._args.enum_list(GetCampaignVariationBetaIncludeItem, include, "include")
-            ),
+            include=_given(self._args.enum_list(CampaignVariationInclude, include, "include")),
         )
         self._args.extras(
             request,
@@ -2143,7 +1911,7 @@ class API:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(_op, request, GetVariationResponseCompoundDocument.from_dict)
+        return await self._send(_op, request, CampaignVariationDocument.from_dict)
 
     async def update_campaign_variation(
         self,
@@ -2151,26 +1919,20 @@ class API:
         *,
         body: VariationPartialUpdateQuery | Unset = UNSET,
         definition: VariationDefinitionParam | Unset = UNSET,
-        fields_campaign_variation: Sequence[
-            UpdateCampaignVariationBetaFieldscampaignVariationItem | str
-        ]
-        | None = None,
+        fields_campaign_variation: Sequence[CampaignVariationField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> PatchVariationResponse:
+    ) -> CampaignVariationDocument:
         """Update a campaign variation.
 
         ``PATCH /api/campaign-variations/{id}`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:write``.
-        Returns ``PatchVariationResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignVariationDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.update_campaign_variation_beta import _get_kwargs
-        from .models import (
-            PatchVariationResponse,
-            UpdateCampaignVariationBetaFieldscampaignVariationItem,
-        )
+        from .models import CampaignVariationDocument, CampaignVariationField
 
         _op = OPERATIONS["update_campaign_variation_beta"]
         _document = self._args.request_body(
@@ -2187,9 +1949,7 @@ class API:
             body=_document,
             fieldscampaign_variation=_given(
                 self._args.enum_list(
-                    UpdateCampaignVariationBetaFieldscampaignVariationItem,
-                    fields_campaign_variation,
-                    "fields[campaign-variation]",
+                    CampaignVariationField, fields_campaign_variation, "fields[campaign-variation]"
                 )
             ),
         )
@@ -2200,16 +1960,13 @@ class API:
             extra_body=None,
             timeout=timeout,
         )
-        return await self._send(_op, request, PatchVariationResponse.from_dict)
+        return await self._send(_op, request, CampaignVariationDocument.from_dict)
 
     async def get_message_for_campaign_variation(
         self,
         id: str,
         *,
-        fields_campaign_message: Sequence[
-            GetMessageForCampaignVariationBetaFieldscampaignMessageItem | str
-        ]
-        | None = None,
+        fields_campaign_message: Sequence[CampaignMessageField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -2222,19 +1979,14 @@ class API:
         Returns ``GetMessageResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_message_for_campaign_variation_beta import _get_kwargs
-        from .models import (
-            GetMessageForCampaignVariationBetaFieldscampaignMessageItem,
-            GetMessageResponse,
-        )
+        from .models import CampaignMessageField, GetMessageResponse
 
         _op = OPERATIONS["get_message_for_campaign_variation_beta"]
         request = _get_kwargs(
             self._args.path_id(id, "id"),
             fieldscampaign_message=_given(
                 self._args.enum_list(
-                    GetMessageForCampaignVariationBetaFieldscampaignMessageItem,
-                    fields_campaign_message,
-                    "fields[campaign-message]",
+                    CampaignMessageField, fields_campaign_message, "fields[campaign-message]"
                 )
             ),
         )
@@ -2251,7 +2003,7 @@ class API:
         self,
         id: str,
         *,
-        fields_image: Sequence[GetImageForCampaignVariationBetaFieldsimageItem | str] | None = None,
+        fields_image: Sequence[ImageField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -2264,16 +2016,12 @@ class API:
         Returns ``GetImageResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_image_for_campaign_variation_beta import _get_kwargs
-        from .models import GetImageForCampaignVariationBetaFieldsimageItem, GetImageResponse
+        from .models import GetImageResponse, ImageField
 
         _op = OPERATIONS["get_image_for_campaign_variation_beta"]
         request = _get_kwargs(
             self._args.path_id(id, "id"),
-            fieldsimage=_given(
-                self._args.enum_list(
-                    GetImageForCampaignVariationBetaFieldsimageItem, fields_image, "fields[image]"
-                )
-            ),
+            fieldsimage=_given(self._args.enum_list(ImageField, fields_image, "fields[image]")),
         )
         self._args.extras(
             request,
@@ -2292,15 +2040,15 @@ class API:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> GetCampaignVariationMessageRelationshipResponse:
+    ) -> CampaignMessageIdentifierDocument:
         """Get the message ID of a variation.
 
         ``GET /api/campaign-variations/{id}/relationships/campaign-message`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``.
-        Returns ``GetCampaignVariationMessageRelationshipResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignMessageIdentifierDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_message_id_for_campaign_variation_beta import _get_kwargs
-        from .models import GetCampaignVariationMessageRelationshipResponse
+        from .models import CampaignMessageIdentifierDocument
 
         _op = OPERATIONS["get_message_id_for_campaign_variation_beta"]
         request = _get_kwargs(
@@ -2313,9 +2061,7 @@ class API:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(
-            _op, request, GetCampaignVariationMessageRelationshipResponse.from_dict
-        )
+        return await self._send(_op, request, CampaignMessageIdentifierDocument.from_dict)
 
     async def get_image_id_for_campaign_variation(
         self,
@@ -2325,15 +2071,15 @@ class API:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> GetCampaignVariationImageRelationshipResponse:
+    ) -> ImageIdentifierDocument:
         """Get the image ID of a variation.
 
         ``GET /api/campaign-variations/{id}/relationships/image`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``.
-        Returns ``GetCampaignVariationImageRelationshipResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``ImageIdentifierDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_image_id_for_campaign_variation_beta import _get_kwargs
-        from .models import GetCampaignVariationImageRelationshipResponse
+        from .models import ImageIdentifierDocument
 
         _op = OPERATIONS["get_image_id_for_campaign_variation_beta"]
         request = _get_kwargs(
@@ -2346,9 +2092,7 @@ class API:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(
-            _op, request, GetCampaignVariationImageRelationshipResponse.from_dict
-        )
+        return await self._send(_op, request, ImageIdentifierDocument.from_dict)
 
     async def get_translation_id_for_campaign_variation(
         self,
@@ -2358,15 +2102,15 @@ class API:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> GetCampaignVariationTranslationRelationshipResponse:
+    ) -> TranslationIdentifierDocument:
         """Get the translation ID of a variation.
 
         ``GET /api/campaign-variations/{id}/relationships/translation`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``.
-        Returns ``GetCampaignVariationTranslationRelationshipResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``TranslationIdentifierDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_translation_id_for_campaign_variation_beta import _get_kwargs
-        from .models import GetCampaignVariationTranslationRelationshipResponse
+        from .models import TranslationIdentifierDocument
 
         _op = OPERATIONS["get_translation_id_for_campaign_variation_beta"]
         request = _get_kwargs(
@@ -2379,18 +2123,13 @@ class API:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(
-            _op, request, GetCampaignVariationTranslationRelationshipResponse.from_dict
-        )
+        return await self._send(_op, request, TranslationIdentifierDocument.from_dict)
 
     async def get_translation_for_campaign_variation(
         self,
         id: str,
         *,
-        fields_translation: Sequence[
-            GetTranslationForCampaignVariationBetaFieldstranslationItem | str
-        ]
-        | None = None,
+        fields_translation: Sequence[TranslationField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -2403,20 +2142,13 @@ class API:
         Returns ``GetTranslationResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_translation_for_campaign_variation_beta import _get_kwargs
-        from .models import (
-            GetTranslationForCampaignVariationBetaFieldstranslationItem,
-            GetTranslationResponse,
-        )
+        from .models import GetTranslationResponse, TranslationField
 
         _op = OPERATIONS["get_translation_for_campaign_variation_beta"]
         request = _get_kwargs(
             self._args.path_id(id, "id"),
             fieldstranslation=_given(
-                self._args.enum_list(
-                    GetTranslationForCampaignVariationBetaFieldstranslationItem,
-                    fields_translation,
-                    "fields[translation]",
-                )
+                self._args.enum_list(TranslationField, fields_translation, "fields[translation]")
             ),
         )
         self._args.extras(
@@ -2431,63 +2163,55 @@ class API:
     async def get_campaigns(
         self,
         *,
-        fields_campaign_audience: Sequence[GetCampaignsBetaFieldscampaignAudienceItem | str]
-        | None = None,
-        fields_campaign_message: Sequence[GetCampaignsBetaFieldscampaignMessageItem | str]
-        | None = None,
-        fields_campaign: Sequence[GetCampaignsBetaFieldscampaignItem | str] | None = None,
+        fields_campaign_audience: Sequence[CampaignAudienceField | str] | None = None,
+        fields_campaign_message: Sequence[CampaignMessageField | str] | None = None,
+        fields_campaign: Sequence[CampaignField | str] | None = None,
         filter: str | Filter | None = None,
-        include: Sequence[GetCampaignsBetaIncludeItem | str] | None = None,
+        include: Sequence[CampaignInclude | str] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: GetCampaignsBetaSort | str | None = None,
+        sort: CampaignSort | str | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> GetCampaignResponseCollectionCompoundDocument:
+    ) -> CampaignListDocument:
         """List campaigns.
 
         ``GET /api/campaigns`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m, cursor-paginated.
         Scopes: ``campaigns:read``.
-        Returns ``GetCampaignResponseCollectionCompoundDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignListDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_campaigns_beta import _get_kwargs
         from .models import (
-            GetCampaignResponseCollectionCompoundDocument,
-            GetCampaignsBetaFieldscampaignAudienceItem,
-            GetCampaignsBetaFieldscampaignItem,
-            GetCampaignsBetaFieldscampaignMessageItem,
-            GetCampaignsBetaIncludeItem,
-            GetCampaignsBetaSort,
+            CampaignAudienceField,
+            CampaignField,
+            CampaignInclude,
+            CampaignListDocument,
+            CampaignMessageField,
+            CampaignSort,
         )
 
         _op = OPERATIONS["get_campaigns_beta"]
         request = _get_kwargs(
             fieldscampaign_audience=_given(
                 self._args.enum_list(
-                    GetCampaignsBetaFieldscampaignAudienceItem,
-                    fields_campaign_audience,
-                    "fields[campaign-audience]",
+                    CampaignAudienceField, fields_campaign_audience, "fields[campaign-audience]"
                 )
             ),
             fieldscampaign_message=_given(
                 self._args.enum_list(
-                    GetCampaignsBetaFieldscampaignMessageItem,
-                    fields_campaign_message,
-                    "fields[campaign-message]",
+                    CampaignMessageField, fields_campaign_message, "fields[campaign-message]"
                 )
             ),
             fieldscampaign=_given(
-                self._args.enum_list(
-                    GetCampaignsBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
-                )
+                self._args.enum_list(CampaignField, fields_campaign, "fields[campaign]")
             ),
             filter_=_given(self._args.opt_filter(_op, filter)),
-            include=_given(self._args.enum_list(GetCampaignsBetaIncludeItem, include, "include")),
+            include=_given(self._args.enum_list(CampaignInclude, include, "include")),
             pagecursor=_given(page_cursor),
             pagesize=_given(page_size),
-            sort=_given(self._args.enum_value(GetCampaignsBetaSort, sort, "sort")),
+            sort=_given(self._args.enum_value(CampaignSort, sort, "sort")),
         )
         self._args.extras(
             request,
@@ -2496,9 +2220,7 @@ class API:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(
-            _op, request, GetCampaignResponseCollectionCompoundDocument.from_dict
-        )
+        return await self._send(_op, request, CampaignListDocument.from_dict)
 
     async def create_campaign(
         self,
@@ -2510,20 +2232,20 @@ class API:
         campaign_audiences: Sequence[str] | Unset = UNSET,
         campaign_messages: Sequence[str] | Unset = UNSET,
         tags: Sequence[str] | Unset = UNSET,
-        fields_campaign: Sequence[CreateCampaignBetaFieldscampaignItem | str] | None = None,
+        fields_campaign: Sequence[CampaignField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> PostCampaignResponse:
+    ) -> CampaignDocument:
         """Create a campaign.
 
         ``POST /api/campaigns`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:write``.
-        Returns ``PostCampaignResponse`` (HTTP 201); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignDocument`` (HTTP 201); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.create_campaign_beta import _get_kwargs
-        from .models import CreateCampaignBetaFieldscampaignItem, PostCampaignResponse
+        from .models import CampaignDocument, CampaignField
 
         _op = OPERATIONS["create_campaign_beta"]
         _document = self._args.request_body(
@@ -2542,9 +2264,7 @@ class API:
         request = _get_kwargs(
             body=_document,
             fieldscampaign=_given(
-                self._args.enum_list(
-                    CreateCampaignBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
-                )
+                self._args.enum_list(CampaignField, fields_campaign, "fields[campaign]")
             ),
         )
         self._args.extras(
@@ -2554,7 +2274,7 @@ class API:
             extra_body=None,
             timeout=timeout,
         )
-        return await self._send(_op, request, PostCampaignResponse.from_dict)
+        return await self._send(_op, request, CampaignDocument.from_dict)
 
     async def delete_campaign(
         self,
@@ -2590,30 +2310,28 @@ class API:
         self,
         id: str,
         *,
-        fields_campaign_audience: Sequence[GetCampaignBetaFieldscampaignAudienceItem | str]
-        | None = None,
-        fields_campaign_message: Sequence[GetCampaignBetaFieldscampaignMessageItem | str]
-        | None = None,
-        fields_campaign: Sequence[GetCampaignBetaFieldscampaignItem | str] | None = None,
-        include: Sequence[GetCampaignBetaIncludeItem | str] | None = None,
+        fields_campaign_audience: Sequence[CampaignAudienceField | str] | None = None,
+        fields_campaign_message: Sequence[CampaignMessageField | str] | None = None,
+        fields_campaign: Sequence[CampaignField | str] | None = None,
+        include: Sequence[CampaignInclude | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> GetCampaignResponseCompoundDocument:
+    ) -> CampaignDocument:
         """Get a campaign.
 
         ``GET /api/campaigns/{id}`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``.
-        Returns ``GetCampaignResponseCompoundDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_campaign_beta import _get_kwargs
         from .models import (
-            GetCampaignBetaFieldscampaignAudienceItem,
-            GetCampaignBetaFieldscampaignItem,
-            GetCampaignBetaFieldscampaignMessageItem,
-            GetCampaignBetaIncludeItem,
-            GetCampaignResponseCompoundDocument,
+            CampaignAudienceField,
+            CampaignDocument,
+            CampaignField,
+            CampaignInclude,
+            CampaignMessageField,
         )
 
         _op = OPERATIONS["get_campaign_beta"]
@@ -2621,24 +2339,18 @@ class API:
             self._args.path_id(id, "id"),
             fieldscampaign_audience=_given(
                 self._args.enum_list(
-                    GetCampaignBetaFieldscampaignAudienceItem,
-                    fields_campaign_audience,
-                    "fields[campaign-audience]",
+                    CampaignAudienceField, fields_campaign_audience, "fields[campaign-audience]"
                 )
             ),
             fieldscampaign_message=_given(
                 self._args.enum_list(
-                    GetCampaignBetaFieldscampaignMessageItem,
-                    fields_campaign_message,
-                    "fields[campaign-message]",
+                    CampaignMessageField, fields_campaign_message, "fields[campaign-message]"
                 )
             ),
             fieldscampaign=_given(
-                self._args.enum_list(
-                    GetCampaignBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
-                )
+                self._args.enum_list(CampaignField, fields_campaign, "fields[campaign]")
             ),
-            include=_given(self._args.enum_list(GetCampaignBetaIncludeItem, include, "include")),
+            include=_given(self._args.enum_list(CampaignInclude, include, "include")),
         )
         self._args.extras(
             request,
@@ -2647,7 +2359,7 @@ class API:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(_op, request, GetCampaignResponseCompoundDocument.from_dict)
+        return await self._send(_op, request, CampaignDocument.from_dict)
 
     async def update_campaign(
         self,
@@ -2655,20 +2367,20 @@ class API:
         *,
         body: CampaignPartialUpdateQuery | Unset = UNSET,
         definition: CampaignDefinitionParam | Unset = UNSET,
-        fields_campaign: Sequence[UpdateCampaignBetaFieldscampaignItem | str] | None = None,
+        fields_campaign: Sequence[CampaignField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> PatchCampaignResponse:
+    ) -> CampaignDocument:
         """Update a campaign.
 
         ``PATCH /api/campaigns/{id}`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:write``.
-        Returns ``PatchCampaignResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.update_campaign_beta import _get_kwargs
-        from .models import PatchCampaignResponse, UpdateCampaignBetaFieldscampaignItem
+        from .models import CampaignDocument, CampaignField
 
         _op = OPERATIONS["update_campaign_beta"]
         _document = self._args.request_body(
@@ -2684,9 +2396,7 @@ class API:
             self._args.path_id(id, "id"),
             body=_document,
             fieldscampaign=_given(
-                self._args.enum_list(
-                    UpdateCampaignBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
-                )
+                self._args.enum_list(CampaignField, fields_campaign, "fields[campaign]")
             ),
         )
         self._args.extras(
@@ -2696,41 +2406,33 @@ class API:
             extra_body=None,
             timeout=timeout,
         )
-        return await self._send(_op, request, PatchCampaignResponse.from_dict)
+        return await self._send(_op, request, CampaignDocument.from_dict)
 
     async def get_campaign_audiences_for_campaign(
         self,
         id: str,
         *,
-        fields_campaign_audience: Sequence[
-            GetCampaignAudiencesForCampaignBetaFieldscampaignAudienceItem | str
-        ]
-        | None = None,
+        fields_campaign_audience: Sequence[CampaignAudienceField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> GetAudienceResponseCollection:
+    ) -> CampaignAudienceListDocument:
         """Get the audiences of a campaign.
 
         ``GET /api/campaigns/{id}/campaign-audiences`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``.
-        Returns ``GetAudienceResponseCollection`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignAudienceListDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_campaign_audiences_for_campaign_beta import _get_kwargs
-        from .models import (
-            GetAudienceResponseCollection,
-            GetCampaignAudiencesForCampaignBetaFieldscampaignAudienceItem,
-        )
+        from .models import CampaignAudienceField, CampaignAudienceListDocument
 
         _op = OPERATIONS["get_campaign_audiences_for_campaign_beta"]
         request = _get_kwargs(
             self._args.path_id(id, "id"),
             fieldscampaign_audience=_given(
                 self._args.enum_list(
-                    GetCampaignAudiencesForCampaignBetaFieldscampaignAudienceItem,
-                    fields_campaign_audience,
-                    "fields[campaign-audience]",
+                    CampaignAudienceField, fields_campaign_audience, "fields[campaign-audience]"
                 )
             ),
         )
@@ -2741,40 +2443,34 @@ class API:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(_op, request, GetAudienceResponseCollection.from_dict)
+        return await self._send(_op, request, CampaignAudienceListDocument.from_dict)
 
     async def get_messages_for_campaign(
         self,
         id: str,
         *,
-        fields_campaign_message: Sequence[GetMessagesForCampaignBetaFieldscampaignMessageItem | str]
-        | None = None,
+        fields_campaign_message: Sequence[CampaignMessageField | str] | None = None,
         page_cursor: str | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> GetMessageResponseCollection:
+    ) -> CampaignMessageListDocument:
         """Get the messages of a campaign.
 
         ``GET /api/campaigns/{id}/campaign-messages`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m, cursor-paginated.
         Scopes: ``campaigns:read``.
-        Returns ``GetMessageResponseCollection`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignMessageListDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_messages_for_campaign_beta import _get_kwargs
-        from .models import (
-            GetMessageResponseCollection,
-            GetMessagesForCampaignBetaFieldscampaignMessageItem,
-        )
+        from .models import CampaignMessageField, CampaignMessageListDocument
 
         _op = OPERATIONS["get_messages_for_campaign_beta"]
         request = _get_kwargs(
             self._args.path_id(id, "id"),
             fieldscampaign_message=_given(
                 self._args.enum_list(
-                    GetMessagesForCampaignBetaFieldscampaignMessageItem,
-                    fields_campaign_message,
-                    "fields[campaign-message]",
+                    CampaignMessageField, fields_campaign_message, "fields[campaign-message]"
                 )
             ),
             pagecursor=_given(page_cursor),
@@ -2786,7 +2482,7 @@ class API:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(_op, request, GetMessageResponseCollection.from_dict)
+        return await self._send(_op, request, CampaignMessageListDocument.from_dict)
 
     async def get_audience_ids_for_campaign(
         self,
@@ -2796,15 +2492,15 @@ class API:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> GetCampaignAudiencesRelationshipsResponseCollection:
+    ) -> CampaignAudienceIdentifierListDocument:
         """Get the audience IDs of a campaign.
 
         ``GET /api/campaigns/{id}/relationships/campaign-audiences`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``.
-        Returns ``GetCampaignAudiencesRelationshipsResponseCollection`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignAudienceIdentifierListDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_audience_ids_for_campaign_beta import _get_kwargs
-        from .models import GetCampaignAudiencesRelationshipsResponseCollection
+        from .models import CampaignAudienceIdentifierListDocument
 
         _op = OPERATIONS["get_audience_ids_for_campaign_beta"]
         request = _get_kwargs(
@@ -2817,9 +2513,7 @@ class API:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(
-            _op, request, GetCampaignAudiencesRelationshipsResponseCollection.from_dict
-        )
+        return await self._send(_op, request, CampaignAudienceIdentifierListDocument.from_dict)
 
     async def get_message_ids_for_campaign(
         self,
@@ -2830,15 +2524,15 @@ class API:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> GetCampaignMessagesRelationshipsResponseCollection:
+    ) -> CampaignMessageIdentifierListDocument:
         """Get the message IDs of a campaign.
 
         ``GET /api/campaigns/{id}/relationships/campaign-messages`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m, cursor-paginated.
         Scopes: ``campaigns:read``.
-        Returns ``GetCampaignMessagesRelationshipsResponseCollection`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignMessageIdentifierListDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_message_ids_for_campaign_beta import _get_kwargs
-        from .models import GetCampaignMessagesRelationshipsResponseCollection
+        from .models import CampaignMessageIdentifierListDocument
 
         _op = OPERATIONS["get_message_ids_for_campaign_beta"]
         request = _get_kwargs(
@@ -2852,9 +2546,7 @@ class API:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(
-            _op, request, GetCampaignMessagesRelationshipsResponseCollection.from_dict
-        )
+        return await self._send(_op, request, CampaignMessageIdentifierListDocument.from_dict)
 
     async def get_tag_ids_for_campaign(
         self,
@@ -2864,15 +2556,15 @@ class API:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> GetCampaignTagsRelationshipsResponseCollection:
+    ) -> TagIdentifierListDocument:
         """Get Tag IDs for Campaign.
 
         ``GET /api/campaigns/{id}/relationships/tags`` (revision ``2026-04-15.pre``): burst 3/s, steady 60/m.
         Scopes: ``campaigns:read``, ``tags:read``.
-        Returns ``GetCampaignTagsRelationshipsResponseCollection`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``TagIdentifierListDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_tag_ids_for_campaign import _get_kwargs
-        from .models import GetCampaignTagsRelationshipsResponseCollection
+        from .models import TagIdentifierListDocument
 
         _op = OPERATIONS["get_tag_ids_for_campaign"]
         request = _get_kwargs(
@@ -2885,35 +2577,31 @@ class API:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(
-            _op, request, GetCampaignTagsRelationshipsResponseCollection.from_dict
-        )
+        return await self._send(_op, request, TagIdentifierListDocument.from_dict)
 
     async def get_tags_for_campaign(
         self,
         id: str,
         *,
-        fields_tag: Sequence[GetTagsForCampaignFieldstagItem | str] | None = None,
+        fields_tag: Sequence[TagField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> GetTagResponseCollection:
+    ) -> TagListDocument:
         """Get Tags for Campaign.
 
         ``GET /api/campaigns/{id}/tags`` (revision ``2026-04-15.pre``): burst 3/s, steady 60/m.
         Scopes: ``campaigns:read``, ``tags:read``.
-        Returns ``GetTagResponseCollection`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``TagListDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_tags_for_campaign import _get_kwargs
-        from .models import GetTagResponseCollection, GetTagsForCampaignFieldstagItem
+        from .models import TagField, TagListDocument
 
         _op = OPERATIONS["get_tags_for_campaign"]
         request = _get_kwargs(
             self._args.path_id(id, "id"),
-            fieldstag=_given(
-                self._args.enum_list(GetTagsForCampaignFieldstagItem, fields_tag, "fields[tag]")
-            ),
+            fieldstag=_given(self._args.enum_list(TagField, fields_tag, "fields[tag]")),
         )
         self._args.extras(
             request,
@@ -2922,16 +2610,13 @@ class API:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(_op, request, GetTagResponseCollection.from_dict)
+        return await self._send(_op, request, TagListDocument.from_dict)
 
     async def get_campaign_variation_for_translation(
         self,
         id: str,
         *,
-        fields_campaign_variation: Sequence[
-            GetCampaignVariationForTranslationBetaFieldscampaignVariationItem | str
-        ]
-        | None = None,
+        fields_campaign_variation: Sequence[CampaignVariationField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -2944,19 +2629,14 @@ class API:
         Returns ``GetVariationResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_campaign_variation_for_translation_beta import _get_kwargs
-        from .models import (
-            GetCampaignVariationForTranslationBetaFieldscampaignVariationItem,
-            GetVariationResponse,
-        )
+        from .models import CampaignVariationField, GetVariationResponse
 
         _op = OPERATIONS["get_campaign_variation_for_translation_beta"]
         request = _get_kwargs(
             self._args.path_id(id, "id"),
             fieldscampaign_variation=_given(
                 self._args.enum_list(
-                    GetCampaignVariationForTranslationBetaFieldscampaignVariationItem,
-                    fields_campaign_variation,
-                    "fields[campaign-variation]",
+                    CampaignVariationField, fields_campaign_variation, "fields[campaign-variation]"
                 )
             ),
         )
@@ -2977,15 +2657,15 @@ class API:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> GetTranslationCampaignVariationRelationshipResponse:
+    ) -> CampaignVariationIdentifierDocument:
         """Get the variation ID of a translation.
 
         ``GET /api/translations/{id}/relationships/campaign-variation`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``, ``translations:read``.
-        Returns ``GetTranslationCampaignVariationRelationshipResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignVariationIdentifierDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_campaign_variation_id_for_translation_beta import _get_kwargs
-        from .models import GetTranslationCampaignVariationRelationshipResponse
+        from .models import CampaignVariationIdentifierDocument
 
         _op = OPERATIONS["get_campaign_variation_id_for_translation_beta"]
         request = _get_kwargs(
@@ -2998,9 +2678,7 @@ class API:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(
-            _op, request, GetTranslationCampaignVariationRelationshipResponse.from_dict
-        )
+        return await self._send(_op, request, CampaignVariationIdentifierDocument.from_dict)
 
 
 class RawAPI:
@@ -3018,26 +2696,20 @@ class RawAPI:
         id_: str | Unset = UNSET,
         name: str | None | Unset = UNSET,
         campaign_id: str | Unset = UNSET,
-        fields_campaign_audience: Sequence[
-            CloneCampaignAudienceBetaFieldscampaignAudienceItem | str
-        ]
-        | None = None,
+        fields_campaign_audience: Sequence[CampaignAudienceField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[PostAudienceResponse]:
+    ) -> Response[CampaignAudienceDocument]:
         """Clone a campaign audience.
 
         ``POST /api/campaign-audience-clone`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:write``.
-        Returns ``PostAudienceResponse`` (HTTP 201); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignAudienceDocument`` (HTTP 201); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.clone_campaign_audience_beta import _get_kwargs
-        from .models import (
-            CloneCampaignAudienceBetaFieldscampaignAudienceItem,
-            PostAudienceResponse,
-        )
+        from .models import CampaignAudienceDocument, CampaignAudienceField
 
         _op = OPERATIONS["clone_campaign_audience_beta"]
         _document = self._args.request_body(
@@ -3053,9 +2725,7 @@ class RawAPI:
             body=_document,
             fieldscampaign_audience=_given(
                 self._args.enum_list(
-                    CloneCampaignAudienceBetaFieldscampaignAudienceItem,
-                    fields_campaign_audience,
-                    "fields[campaign-audience]",
+                    CampaignAudienceField, fields_campaign_audience, "fields[campaign-audience]"
                 )
             ),
         )
@@ -3066,7 +2736,7 @@ class RawAPI:
             extra_body=None,
             timeout=timeout,
         )
-        return await self._send(_op, request, PostAudienceResponse.from_dict)
+        return await self._send(_op, request, CampaignAudienceDocument.from_dict)
 
     async def get_campaign_audiences(
         self,
@@ -3077,15 +2747,15 @@ class RawAPI:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[GetAudienceResponseCollection]:
+    ) -> Response[CampaignAudienceListDocument]:
         """List campaign audiences (overview only).
 
         ``GET /api/campaign-audiences`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m, cursor-paginated.
         Scopes: ``campaigns:read``.
-        Returns ``GetAudienceResponseCollection`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignAudienceListDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_campaign_audiences_beta import _get_kwargs
-        from .models import GetAudienceResponseCollection
+        from .models import CampaignAudienceListDocument
 
         _op = OPERATIONS["get_campaign_audiences_beta"]
         request = _get_kwargs(
@@ -3099,7 +2769,7 @@ class RawAPI:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(_op, request, GetAudienceResponseCollection.from_dict)
+        return await self._send(_op, request, CampaignAudienceListDocument.from_dict)
 
     async def create_campaign_audience(
         self,
@@ -3108,28 +2778,22 @@ class RawAPI:
         body: AudienceCreateQuery | Unset = UNSET,
         definition: AudienceDefinitionParam | Unset = UNSET,
         campaign_messages: Sequence[str] | Unset = UNSET,
-        fields_campaign_audience: Sequence[
-            CreateCampaignAudienceBetaFieldscampaignAudienceItem | str
-        ]
-        | None = None,
+        fields_campaign_audience: Sequence[CampaignAudienceField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[PostAudienceResponse]:
+    ) -> Response[CampaignAudienceDocument]:
         """Create a campaign audience.
 
         The first argument is the ``campaign`` it acts on (its id).
 
         ``POST /api/campaign-audiences`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:write``.
-        Returns ``PostAudienceResponse`` (HTTP 201); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignAudienceDocument`` (HTTP 201); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.create_campaign_audience_beta import _get_kwargs
-        from .models import (
-            CreateCampaignAudienceBetaFieldscampaignAudienceItem,
-            PostAudienceResponse,
-        )
+        from .models import CampaignAudienceDocument, CampaignAudienceField
 
         _op = OPERATIONS["create_campaign_audience_beta"]
         _document = self._args.request_body(
@@ -3148,9 +2812,7 @@ class RawAPI:
             body=_document,
             fieldscampaign_audience=_given(
                 self._args.enum_list(
-                    CreateCampaignAudienceBetaFieldscampaignAudienceItem,
-                    fields_campaign_audience,
-                    "fields[campaign-audience]",
+                    CampaignAudienceField, fields_campaign_audience, "fields[campaign-audience]"
                 )
             ),
         )
@@ -3161,7 +2823,7 @@ class RawAPI:
             extra_body=None,
             timeout=timeout,
         )
-        return await self._send(_op, request, PostAudienceResponse.from_dict)
+        return await self._send(_op, request, CampaignAudienceDocument.from_dict)
 
     async def delete_campaign_audience(
         self,
@@ -3197,30 +2859,28 @@ class RawAPI:
         self,
         id: str,
         *,
-        fields_campaign_audience: Sequence[GetCampaignAudienceBetaFieldscampaignAudienceItem | str]
-        | None = None,
-        fields_campaign_message: Sequence[GetCampaignAudienceBetaFieldscampaignMessageItem | str]
-        | None = None,
-        fields_campaign: Sequence[GetCampaignAudienceBetaFieldscampaignItem | str] | None = None,
-        include: Sequence[GetCampaignAudienceBetaIncludeItem | str] | None = None,
+        fields_campaign_audience: Sequence[CampaignAudienceField | str] | None = None,
+        fields_campaign_message: Sequence[CampaignMessageField | str] | None = None,
+        fields_campaign: Sequence[CampaignField | str] | None = None,
+        include: Sequence[CampaignAudienceInclude | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[GetAudienceResponseCompoundDocument]:
+    ) -> Response[CampaignAudienceDocument]:
         """Get a campaign audience.
 
         ``GET /api/campaign-audiences/{id}`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``.
-        Returns ``GetAudienceResponseCompoundDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignAudienceDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_campaign_audience_beta import _get_kwargs
         from .models import (
-            GetAudienceResponseCompoundDocument,
-            GetCampaignAudienceBetaFieldscampaignAudienceItem,
-            GetCampaignAudienceBetaFieldscampaignItem,
-            GetCampaignAudienceBetaFieldscampaignMessageItem,
-            GetCampaignAudienceBetaIncludeItem,
+            CampaignAudienceDocument,
+            CampaignAudienceField,
+            CampaignAudienceInclude,
+            CampaignField,
+            CampaignMessageField,
         )
 
         _op = OPERATIONS["get_campaign_audience_beta"]
@@ -3228,26 +2888,18 @@ class RawAPI:
             self._args.path_id(id, "id"),
             fieldscampaign_audience=_given(
                 self._args.enum_list(
-                    GetCampaignAudienceBetaFieldscampaignAudienceItem,
-                    fields_campaign_audience,
-                    "fields[campaign-audience]",
+                    CampaignAudienceField, fields_campaign_audience, "fields[campaign-audience]"
                 )
             ),
             fieldscampaign_message=_given(
                 self._args.enum_list(
-                    GetCampaignAudienceBetaFieldscampaignMessageItem,
-                    fields_campaign_message,
-                    "fields[campaign-message]",
+                    CampaignMessageField, fields_campaign_message, "fields[campaign-message]"
                 )
             ),
             fieldscampaign=_given(
-                self._args.enum_list(
-                    GetCampaignAudienceBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
-                )
+                self._args.enum_list(CampaignField, fields_campaign, "fields[campaign]")
             ),
-            include=_given(
-                self._args.enum_list(GetCampaignAudienceBetaIncludeItem, include, "include")
-            ),
+            include=_given(self._args.enum_list(CampaignAudienceInclude, include, "include")),
         )
         self._args.extras(
             request,
@@ -3256,7 +2908,7 @@ class RawAPI:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(_op, request, GetAudienceResponseCompoundDocument.from_dict)
+        return await self._send(_op, request, CampaignAudienceDocument.from_dict)
 
     async def update_campaign_audience(
         self,
@@ -3264,26 +2916,20 @@ class RawAPI:
         *,
         body: AudienceUpdateQuery | Unset = UNSET,
         definition: AudienceDefinitionParam | None | Unset = UNSET,
-        fields_campaign_audience: Sequence[
-            UpdateCampaignAudienceBetaFieldscampaignAudienceItem | str
-        ]
-        | None = None,
+        fields_campaign_audience: Sequence[CampaignAudienceField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[PatchAudienceResponse]:
+    ) -> Response[CampaignAudienceDocument]:
         """Update a campaign audience.
 
         ``PATCH /api/campaign-audiences/{id}`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:write``.
-        Returns ``PatchAudienceResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignAudienceDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.update_campaign_audience_beta import _get_kwargs
-        from .models import (
-            PatchAudienceResponse,
-            UpdateCampaignAudienceBetaFieldscampaignAudienceItem,
-        )
+        from .models import CampaignAudienceDocument, CampaignAudienceField
 
         _op = OPERATIONS["update_campaign_audience_beta"]
         _document = self._args.request_body(
@@ -3300,9 +2946,7 @@ class RawAPI:
             body=_document,
             fieldscampaign_audience=_given(
                 self._args.enum_list(
-                    UpdateCampaignAudienceBetaFieldscampaignAudienceItem,
-                    fields_campaign_audience,
-                    "fields[campaign-audience]",
+                    CampaignAudienceField, fields_campaign_audience, "fields[campaign-audience]"
                 )
             ),
         )
@@ -3313,14 +2957,13 @@ class RawAPI:
             extra_body=None,
             timeout=timeout,
         )
-        return await self._send(_op, request, PatchAudienceResponse.from_dict)
+        return await self._send(_op, request, CampaignAudienceDocument.from_dict)
 
     async def get_campaign_for_campaign_audience(
         self,
         id: str,
         *,
-        fields_campaign: Sequence[GetCampaignForCampaignAudienceBetaFieldscampaignItem | str]
-        | None = None,
+        fields_campaign: Sequence[CampaignField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -3333,20 +2976,13 @@ class RawAPI:
         Returns ``GetCampaignResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_campaign_for_campaign_audience_beta import _get_kwargs
-        from .models import (
-            GetCampaignForCampaignAudienceBetaFieldscampaignItem,
-            GetCampaignResponse,
-        )
+        from .models import CampaignField, GetCampaignResponse
 
         _op = OPERATIONS["get_campaign_for_campaign_audience_beta"]
         request = _get_kwargs(
             self._args.path_id(id, "id"),
             fieldscampaign=_given(
-                self._args.enum_list(
-                    GetCampaignForCampaignAudienceBetaFieldscampaignItem,
-                    fields_campaign,
-                    "fields[campaign]",
-                )
+                self._args.enum_list(CampaignField, fields_campaign, "fields[campaign]")
             ),
         )
         self._args.extras(
@@ -3362,36 +2998,28 @@ class RawAPI:
         self,
         id: str,
         *,
-        fields_campaign_message: Sequence[
-            GetCampaignMessagesForCampaignAudienceBetaFieldscampaignMessageItem | str
-        ]
-        | None = None,
+        fields_campaign_message: Sequence[CampaignMessageField | str] | None = None,
         page_cursor: str | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[GetMessageResponseCollection]:
+    ) -> Response[CampaignMessageListDocument]:
         """Get the messages of an audience.
 
         ``GET /api/campaign-audiences/{id}/campaign-messages`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m, cursor-paginated.
         Scopes: ``campaigns:read``.
-        Returns ``GetMessageResponseCollection`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignMessageListDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_campaign_messages_for_campaign_audience_beta import _get_kwargs
-        from .models import (
-            GetCampaignMessagesForCampaignAudienceBetaFieldscampaignMessageItem,
-            GetMessageResponseCollection,
-        )
+        from .models import CampaignMessageField, CampaignMessageListDocument
 
         _op = OPERATIONS["get_campaign_messages_for_campaign_audience_beta"]
         request = _get_kwargs(
             self._args.path_id(id, "id"),
             fieldscampaign_message=_given(
                 self._args.enum_list(
-                    GetCampaignMessagesForCampaignAudienceBetaFieldscampaignMessageItem,
-                    fields_campaign_message,
-                    "fields[campaign-message]",
+                    CampaignMessageField, fields_campaign_message, "fields[campaign-message]"
                 )
             ),
             pagecursor=_given(page_cursor),
@@ -3403,7 +3031,7 @@ class RawAPI:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(_op, request, GetMessageResponseCollection.from_dict)
+        return await self._send(_op, request, CampaignMessageListDocument.from_dict)
 
     async def get_campaign_id_for_campaign_audience(
         self,
@@ -3413,15 +3041,15 @@ class RawAPI:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[GetCampaignAudienceCampaignRelationshipResponse]:
+    ) -> Response[CampaignIdentifierDocument]:
         """Get the campaign ID of an audience.
 
         ``GET /api/campaign-audiences/{id}/relationships/campaign`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``.
-        Returns ``GetCampaignAudienceCampaignRelationshipResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignIdentifierDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_campaign_id_for_campaign_audience_beta import _get_kwargs
-        from .models import GetCampaignAudienceCampaignRelationshipResponse
+        from .models import CampaignIdentifierDocument
 
         _op = OPERATIONS["get_campaign_id_for_campaign_audience_beta"]
         request = _get_kwargs(
@@ -3434,9 +3062,7 @@ class RawAPI:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(
-            _op, request, GetCampaignAudienceCampaignRelationshipResponse.from_dict
-        )
+        return await self._send(_op, request, CampaignIdentifierDocument.from_dict)
 
     async def get_message_ids_for_campaign_audience(
         self,
@@ -3447,15 +3073,15 @@ class RawAPI:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[GetCampaignAudienceMessagesRelationshipsResponseCollection]:
+    ) -> Response[CampaignMessageIdentifierListDocument]:
         """Get the message IDs of an audience.
 
         ``GET /api/campaign-audiences/{id}/relationships/campaign-messages`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m, cursor-paginated.
         Scopes: ``campaigns:read``.
-        Returns ``GetCampaignAudienceMessagesRelationshipsResponseCollection`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignMessageIdentifierListDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_message_ids_for_campaign_audience_beta import _get_kwargs
-        from .models import GetCampaignAudienceMessagesRelationshipsResponseCollection
+        from .models import CampaignMessageIdentifierListDocument
 
         _op = OPERATIONS["get_message_ids_for_campaign_audience_beta"]
         request = _get_kwargs(
@@ -3469,9 +3095,7 @@ class RawAPI:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(
-            _op, request, GetCampaignAudienceMessagesRelationshipsResponseCollection.from_dict
-        )
+        return await self._send(_op, request, CampaignMessageIdentifierListDocument.from_dict)
 
     async def clone_campaign(
         self,
@@ -3479,20 +3103,20 @@ class RawAPI:
         *,
         body: CampaignCloneQuery | Unset = UNSET,
         name: str | None | Unset = UNSET,
-        fields_campaign: Sequence[CloneCampaignBetaFieldscampaignItem | str] | None = None,
+        fields_campaign: Sequence[CampaignField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[PostCampaignResponse]:
+    ) -> Response[CampaignDocument]:
         """Clone a campaign.
 
         ``POST /api/campaign-clone`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:write``.
-        Returns ``PostCampaignResponse`` (HTTP 201); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignDocument`` (HTTP 201); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.clone_campaign_beta import _get_kwargs
-        from .models import CloneCampaignBetaFieldscampaignItem, PostCampaignResponse
+        from .models import CampaignDocument, CampaignField
 
         _op = OPERATIONS["clone_campaign_beta"]
         _document = self._args.request_body(
@@ -3507,9 +3131,7 @@ class RawAPI:
         request = _get_kwargs(
             body=_document,
             fieldscampaign=_given(
-                self._args.enum_list(
-                    CloneCampaignBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
-                )
+                self._args.enum_list(CampaignField, fields_campaign, "fields[campaign]")
             ),
         )
         self._args.extras(
@@ -3519,7 +3141,7 @@ class RawAPI:
             extra_body=None,
             timeout=timeout,
         )
-        return await self._send(_op, request, PostCampaignResponse.from_dict)
+        return await self._send(_op, request, CampaignDocument.from_dict)
 
     async def assign_template_to_campaign_message(
         self,
@@ -3585,21 +3207,20 @@ class RawAPI:
         id_: str | Unset = UNSET,
         name: str | None | Unset = UNSET,
         campaign_audience_id: str | Unset = UNSET,
-        fields_campaign_message: Sequence[CloneCampaignMessageBetaFieldscampaignMessageItem | str]
-        | None = None,
+        fields_campaign_message: Sequence[CampaignMessageField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[PostMessageResponse]:
+    ) -> Response[CampaignMessageDocument]:
         """Clone a campaign message.
 
         ``POST /api/campaign-message-clone`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:write``.
-        Returns ``PostMessageResponse`` (HTTP 201); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignMessageDocument`` (HTTP 201); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.clone_campaign_message_beta import _get_kwargs
-        from .models import CloneCampaignMessageBetaFieldscampaignMessageItem, PostMessageResponse
+        from .models import CampaignMessageDocument, CampaignMessageField
 
         _op = OPERATIONS["clone_campaign_message_beta"]
         _document = self._args.request_body(
@@ -3615,9 +3236,7 @@ class RawAPI:
             body=_document,
             fieldscampaign_message=_given(
                 self._args.enum_list(
-                    CloneCampaignMessageBetaFieldscampaignMessageItem,
-                    fields_campaign_message,
-                    "fields[campaign-message]",
+                    CampaignMessageField, fields_campaign_message, "fields[campaign-message]"
                 )
             ),
         )
@@ -3628,7 +3247,7 @@ class RawAPI:
             extra_body=None,
             timeout=timeout,
         )
-        return await self._send(_op, request, PostMessageResponse.from_dict)
+        return await self._send(_op, request, CampaignMessageDocument.from_dict)
 
     async def schedule_campaign_message(
         self,
@@ -3641,28 +3260,23 @@ class RawAPI:
         | Unset = UNSET,
         throttled_options: ThrottledOptionsParam | None | Unset = UNSET,
         timezone_options: TimezoneOptionsParam | None | Unset = UNSET,
-        fields_campaign_message_schedule: Sequence[
-            ScheduleCampaignMessageBetaFieldscampaignMessageScheduleItem | str
-        ]
+        fields_campaign_message_schedule: Sequence[CampaignMessageScheduleField | str]
         | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[PostCampaignMessageScheduleResponse]:
+    ) -> Response[CampaignMessageScheduleDocument]:
         """Schedule a campaign message.
 
         The first argument is the ``campaign-message`` it acts on (its id).
 
         ``POST /api/campaign-message-schedule`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:write``.
-        Returns ``PostCampaignMessageScheduleResponse`` (HTTP 201); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignMessageScheduleDocument`` (HTTP 201); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.schedule_campaign_message_beta import _get_kwargs
-        from .models import (
-            PostCampaignMessageScheduleResponse,
-            ScheduleCampaignMessageBetaFieldscampaignMessageScheduleItem,
-        )
+        from .models import CampaignMessageScheduleDocument, CampaignMessageScheduleField
 
         _op = OPERATIONS["schedule_campaign_message_beta"]
         _document = self._args.request_body(
@@ -3684,7 +3298,7 @@ class RawAPI:
             body=_document,
             fieldscampaign_message_schedule=_given(
                 self._args.enum_list(
-                    ScheduleCampaignMessageBetaFieldscampaignMessageScheduleItem,
+                    CampaignMessageScheduleField,
                     fields_campaign_message_schedule,
                     "fields[campaign-message-schedule]",
                 )
@@ -3697,7 +3311,7 @@ class RawAPI:
             extra_body=None,
             timeout=timeout,
         )
-        return await self._send(_op, request, PostCampaignMessageScheduleResponse.from_dict)
+        return await self._send(_op, request, CampaignMessageScheduleDocument.from_dict)
 
     async def update_campaign_message_schedule(
         self,
@@ -3744,67 +3358,55 @@ class RawAPI:
     async def get_campaign_messages(
         self,
         *,
-        fields_campaign_message: Sequence[GetCampaignMessagesBetaFieldscampaignMessageItem | str]
-        | None = None,
-        fields_campaign_variation: Sequence[
-            GetCampaignMessagesBetaFieldscampaignVariationItem | str
-        ]
-        | None = None,
-        fields_campaign: Sequence[GetCampaignMessagesBetaFieldscampaignItem | str] | None = None,
+        fields_campaign_message: Sequence[CampaignMessageField | str] | None = None,
+        fields_campaign_variation: Sequence[CampaignVariationField | str] | None = None,
+        fields_campaign: Sequence[CampaignField | str] | None = None,
         filter: str | Filter | None = None,
-        include: Sequence[GetCampaignMessagesBetaIncludeItem | str] | None = None,
+        include: Sequence[CampaignMessageInclude | str] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: GetCampaignMessagesBetaSort | str | None = None,
+        sort: CampaignMessageSort | str | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[GetMessageResponseCollectionCompoundDocument]:
+    ) -> Response[CampaignMessageListDocument]:
         """List campaign messages.
 
         ``GET /api/campaign-messages`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m, cursor-paginated.
         Scopes: ``campaigns:read``.
-        Returns ``GetMessageResponseCollectionCompoundDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignMessageListDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_campaign_messages_beta import _get_kwargs
         from .models import (
-            GetCampaignMessagesBetaFieldscampaignItem,
-            GetCampaignMessagesBetaFieldscampaignMessageItem,
-            GetCampaignMessagesBetaFieldscampaignVariationItem,
-            GetCampaignMessagesBetaIncludeItem,
-            GetCampaignMessagesBetaSort,
-            GetMessageResponseCollectionCompoundDocument,
+            CampaignField,
+            CampaignMessageField,
+            CampaignMessageInclude,
+            CampaignMessageListDocument,
+            CampaignMessageSort,
+            CampaignVariationField,
         )
 
         _op = OPERATIONS["get_campaign_messages_beta"]
         request = _get_kwargs(
             fieldscampaign_message=_given(
                 self._args.enum_list(
-                    GetCampaignMessagesBetaFieldscampaignMessageItem,
-                    fields_campaign_message,
-                    "fields[campaign-message]",
+                    CampaignMessageField, fields_campaign_message, "fields[campaign-message]"
                 )
             ),
             fieldscampaign_variation=_given(
                 self._args.enum_list(
-                    GetCampaignMessagesBetaFieldscampaignVariationItem,
-                    fields_campaign_variation,
-                    "fields[campaign-variation]",
+                    CampaignVariationField, fields_campaign_variation, "fields[campaign-variation]"
                 )
             ),
             fieldscampaign=_given(
-                self._args.enum_list(
-                    GetCampaignMessagesBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
-                )
+                self._args.enum_list(CampaignField, fields_campaign, "fields[campaign]")
             ),
             filter_=_given(self._args.opt_filter(_op, filter)),
-            include=_given(
-                self._args.enum_list(GetCampaignMessagesBetaIncludeItem, include, "include")
-            ),
+            include=_given(self._args.enum_list(CampaignMessageInclude, include, "include")),
             pagecursor=_given(page_cursor),
             pagesize=_given(page_size),
-            sort=_given(self._args.enum_value(GetCampaignMessagesBetaSort, sort, "sort")),
+            sort=_given(self._args.enum_value(CampaignMessageSort, sort, "sort")),
         )
         self._args.extras(
             request,
@@ -3813,9 +3415,7 @@ class RawAPI:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(
-            _op, request, GetMessageResponseCollectionCompoundDocument.from_dict
-        )
+        return await self._send(_op, request, CampaignMessageListDocument.from_dict)
 
     async def create_campaign_message(
         self,
@@ -3825,21 +3425,20 @@ class RawAPI:
         variations: Sequence[VariationInlineCreateParam] | None | Unset = UNSET,
         campaign_id: str | Unset = UNSET,
         campaign_audience_id: str | Unset = UNSET,
-        fields_campaign_message: Sequence[CreateCampaignMessageBetaFieldscampaignMessageItem | str]
-        | None = None,
+        fields_campaign_message: Sequence[CampaignMessageField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[PostMessageResponse]:
+    ) -> Response[CampaignMessageDocument]:
         """Create a campaign message.
 
         ``POST /api/campaign-messages`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:write``.
-        Returns ``PostMessageResponse`` (HTTP 201); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignMessageDocument`` (HTTP 201); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.create_campaign_message_beta import _get_kwargs
-        from .models import CreateCampaignMessageBetaFieldscampaignMessageItem, PostMessageResponse
+        from .models import CampaignMessageDocument, CampaignMessageField
 
         _op = OPERATIONS["create_campaign_message_beta"]
         _document = self._args.request_body(
@@ -3858,9 +3457,7 @@ class RawAPI:
             body=_document,
             fieldscampaign_message=_given(
                 self._args.enum_list(
-                    CreateCampaignMessageBetaFieldscampaignMessageItem,
-                    fields_campaign_message,
-                    "fields[campaign-message]",
+                    CampaignMessageField, fields_campaign_message, "fields[campaign-message]"
                 )
             ),
         )
@@ -3871,7 +3468,7 @@ class RawAPI:
             extra_body=None,
             timeout=timeout,
         )
-        return await self._send(_op, request, PostMessageResponse.from_dict)
+        return await self._send(_op, request, CampaignMessageDocument.from_dict)
 
     async def delete_campaign_message(
         self,
@@ -3907,30 +3504,28 @@ class RawAPI:
         self,
         id: str,
         *,
-        fields_campaign_message: Sequence[GetCampaignMessageBetaFieldscampaignMessageItem | str]
-        | None = None,
-        fields_campaign_variation: Sequence[GetCampaignMessageBetaFieldscampaignVariationItem | str]
-        | None = None,
-        fields_campaign: Sequence[GetCampaignMessageBetaFieldscampaignItem | str] | None = None,
-        include: Sequence[GetCampaignMessageBetaIncludeItem | str] | None = None,
+        fields_campaign_message: Sequence[CampaignMessageField | str] | None = None,
+        fields_campaign_variation: Sequence[CampaignVariationField | str] | None = None,
+        fields_campaign: Sequence[CampaignField | str] | None = None,
+        include: Sequence[CampaignMessageInclude | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[GetMessageResponseCompoundDocument]:
+    ) -> Response[CampaignMessageDocument]:
         """Get a campaign message.
 
         ``GET /api/campaign-messages/{id}`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``.
-        Returns ``GetMessageResponseCompoundDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignMessageDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_campaign_message_beta import _get_kwargs
         from .models import (
-            GetCampaignMessageBetaFieldscampaignItem,
-            GetCampaignMessageBetaFieldscampaignMessageItem,
-            GetCampaignMessageBetaFieldscampaignVariationItem,
-            GetCampaignMessageBetaIncludeItem,
-            GetMessageResponseCompoundDocument,
+            CampaignField,
+            CampaignMessageDocument,
+            CampaignMessageField,
+            CampaignMessageInclude,
+            CampaignVariationField,
         )
 
         _op = OPERATIONS["get_campaign_message_beta"]
@@ -3938,26 +3533,18 @@ class RawAPI:
             self._args.path_id(id, "id"),
             fieldscampaign_message=_given(
                 self._args.enum_list(
-                    GetCampaignMessageBetaFieldscampaignMessageItem,
-                    fields_campaign_message,
-                    "fields[campaign-message]",
+                    CampaignMessageField, fields_campaign_message, "fields[campaign-message]"
                 )
             ),
             fieldscampaign_variation=_given(
                 self._args.enum_list(
-                    GetCampaignMessageBetaFieldscampaignVariationItem,
-                    fields_campaign_variation,
-                    "fields[campaign-variation]",
+                    CampaignVariationField, fields_campaign_variation, "fields[campaign-variation]"
                 )
             ),
             fieldscampaign=_given(
-                self._args.enum_list(
-                    GetCampaignMessageBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
-                )
+                self._args.enum_list(CampaignField, fields_campaign, "fields[campaign]")
             ),
-            include=_given(
-                self._args.enum_list(GetCampaignMessageBetaIncludeItem, include, "include")
-            ),
+            include=_given(self._args.enum_list(CampaignMessageInclude, include, "include")),
         )
         self._args.extras(
             request,
@@ -3966,7 +3553,7 @@ class RawAPI:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(_op, request, GetMessageResponseCompoundDocument.from_dict)
+        return await self._send(_op, request, CampaignMessageDocument.from_dict)
 
     async def update_campaign_message(
         self,
@@ -3974,21 +3561,20 @@ class RawAPI:
         *,
         body: MessagePartialUpdateQuery | Unset = UNSET,
         definition: MessageDefinitionParam | None | Unset = UNSET,
-        fields_campaign_message: Sequence[UpdateCampaignMessageBetaFieldscampaignMessageItem | str]
-        | None = None,
+        fields_campaign_message: Sequence[CampaignMessageField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[PatchMessageResponse]:
+    ) -> Response[CampaignMessageDocument]:
         """Update a campaign message.
 
         ``PATCH /api/campaign-messages/{id}`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:write``.
-        Returns ``PatchMessageResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignMessageDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.update_campaign_message_beta import _get_kwargs
-        from .models import PatchMessageResponse, UpdateCampaignMessageBetaFieldscampaignMessageItem
+        from .models import CampaignMessageDocument, CampaignMessageField
 
         _op = OPERATIONS["update_campaign_message_beta"]
         _document = self._args.request_body(
@@ -4005,9 +3591,7 @@ class RawAPI:
             body=_document,
             fieldscampaign_message=_given(
                 self._args.enum_list(
-                    UpdateCampaignMessageBetaFieldscampaignMessageItem,
-                    fields_campaign_message,
-                    "fields[campaign-message]",
+                    CampaignMessageField, fields_campaign_message, "fields[campaign-message]"
                 )
             ),
         )
@@ -4018,14 +3602,13 @@ class RawAPI:
             extra_body=None,
             timeout=timeout,
         )
-        return await self._send(_op, request, PatchMessageResponse.from_dict)
+        return await self._send(_op, request, CampaignMessageDocument.from_dict)
 
     async def get_campaign_for_campaign_message(
         self,
         id: str,
         *,
-        fields_campaign: Sequence[GetCampaignForCampaignMessageBetaFieldscampaignItem | str]
-        | None = None,
+        fields_campaign: Sequence[CampaignField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -4038,17 +3621,13 @@ class RawAPI:
         Returns ``GetCampaignResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_campaign_for_campaign_message_beta import _get_kwargs
-        from .models import GetCampaignForCampaignMessageBetaFieldscampaignItem, GetCampaignResponse
+        from .models import CampaignField, GetCampaignResponse
 
         _op = OPERATIONS["get_campaign_for_campaign_message_beta"]
         request = _get_kwargs(
             self._args.path_id(id, "id"),
             fieldscampaign=_given(
-                self._args.enum_list(
-                    GetCampaignForCampaignMessageBetaFieldscampaignItem,
-                    fields_campaign,
-                    "fields[campaign]",
-                )
+                self._args.enum_list(CampaignField, fields_campaign, "fields[campaign]")
             ),
         )
         self._args.extras(
@@ -4064,10 +3643,7 @@ class RawAPI:
         self,
         id: str,
         *,
-        fields_campaign_audience: Sequence[
-            GetAudienceForCampaignMessageBetaFieldscampaignAudienceItem | str
-        ]
-        | None = None,
+        fields_campaign_audience: Sequence[CampaignAudienceField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -4080,19 +3656,14 @@ class RawAPI:
         Returns ``GetAudienceResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_audience_for_campaign_message_beta import _get_kwargs
-        from .models import (
-            GetAudienceForCampaignMessageBetaFieldscampaignAudienceItem,
-            GetAudienceResponse,
-        )
+        from .models import CampaignAudienceField, GetAudienceResponse
 
         _op = OPERATIONS["get_audience_for_campaign_message_beta"]
         request = _get_kwargs(
             self._args.path_id(id, "id"),
             fieldscampaign_audience=_given(
                 self._args.enum_list(
-                    GetAudienceForCampaignMessageBetaFieldscampaignAudienceItem,
-                    fields_campaign_audience,
-                    "fields[campaign-audience]",
+                    CampaignAudienceField, fields_campaign_audience, "fields[campaign-audience]"
                 )
             ),
         )
@@ -4109,35 +3680,27 @@ class RawAPI:
         self,
         id: str,
         *,
-        fields_campaign_variation: Sequence[
-            GetVariationsForCampaignMessageBetaFieldscampaignVariationItem | str
-        ]
-        | None = None,
+        fields_campaign_variation: Sequence[CampaignVariationField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[GetVariationResponseCollection]:
+    ) -> Response[CampaignVariationListDocument]:
         """Get the variations of a message.
 
         ``GET /api/campaign-messages/{id}/campaign-variations`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``.
-        Returns ``GetVariationResponseCollection`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignVariationListDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_variations_for_campaign_message_beta import _get_kwargs
-        from .models import (
-            GetVariationResponseCollection,
-            GetVariationsForCampaignMessageBetaFieldscampaignVariationItem,
-        )
+        from .models import CampaignVariationField, CampaignVariationListDocument
 
         _op = OPERATIONS["get_variations_for_campaign_message_beta"]
         request = _get_kwargs(
             self._args.path_id(id, "id"),
             fieldscampaign_variation=_given(
                 self._args.enum_list(
-                    GetVariationsForCampaignMessageBetaFieldscampaignVariationItem,
-                    fields_campaign_variation,
-                    "fields[campaign-variation]",
+                    CampaignVariationField, fields_campaign_variation, "fields[campaign-variation]"
                 )
             ),
         )
@@ -4148,13 +3711,13 @@ class RawAPI:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(_op, request, GetVariationResponseCollection.from_dict)
+        return await self._send(_op, request, CampaignVariationListDocument.from_dict)
 
     async def get_image_for_campaign_message(
         self,
         id: str,
         *,
-        fields_image: Sequence[GetImageForCampaignMessageFieldsimageItem | str] | None = None,
+        fields_image: Sequence[ImageField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -4167,16 +3730,12 @@ class RawAPI:
         Returns ``GetImageResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_image_for_campaign_message import _get_kwargs
-        from .models import GetImageForCampaignMessageFieldsimageItem, GetImageResponse
+        from .models import GetImageResponse, ImageField
 
         _op = OPERATIONS["get_image_for_campaign_message"]
         request = _get_kwargs(
             self._args.path_id(id, "id"),
-            fieldsimage=_given(
-                self._args.enum_list(
-                    GetImageForCampaignMessageFieldsimageItem, fields_image, "fields[image]"
-                )
-            ),
+            fieldsimage=_given(self._args.enum_list(ImageField, fields_image, "fields[image]")),
         )
         self._args.extras(
             request,
@@ -4195,15 +3754,15 @@ class RawAPI:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[GetCampaignMessageCampaignRelationshipResponse]:
+    ) -> Response[CampaignIdentifierDocument]:
         """Get the campaign ID of a message.
 
         ``GET /api/campaign-messages/{id}/relationships/campaign`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``.
-        Returns ``GetCampaignMessageCampaignRelationshipResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignIdentifierDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_campaign_id_for_campaign_message_beta import _get_kwargs
-        from .models import GetCampaignMessageCampaignRelationshipResponse
+        from .models import CampaignIdentifierDocument
 
         _op = OPERATIONS["get_campaign_id_for_campaign_message_beta"]
         request = _get_kwargs(
@@ -4216,9 +3775,7 @@ class RawAPI:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(
-            _op, request, GetCampaignMessageCampaignRelationshipResponse.from_dict
-        )
+        return await self._send(_op, request, CampaignIdentifierDocument.from_dict)
 
     async def get_audience_id_for_campaign_message(
         self,
@@ -4228,15 +3785,15 @@ class RawAPI:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[GetCampaignMessageAudienceRelationshipResponse]:
+    ) -> Response[CampaignAudienceIdentifierDocument]:
         """Get the audience ID of a message.
 
         ``GET /api/campaign-messages/{id}/relationships/campaign-audience`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``.
-        Returns ``GetCampaignMessageAudienceRelationshipResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignAudienceIdentifierDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_audience_id_for_campaign_message_beta import _get_kwargs
-        from .models import GetCampaignMessageAudienceRelationshipResponse
+        from .models import CampaignAudienceIdentifierDocument
 
         _op = OPERATIONS["get_audience_id_for_campaign_message_beta"]
         request = _get_kwargs(
@@ -4249,9 +3806,7 @@ class RawAPI:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(
-            _op, request, GetCampaignMessageAudienceRelationshipResponse.from_dict
-        )
+        return await self._send(_op, request, CampaignAudienceIdentifierDocument.from_dict)
 
     async def get_variation_ids_for_campaign_message(
         self,
@@ -4261,15 +3816,15 @@ class RawAPI:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[GetCampaignMessageVariationsRelationshipsResponseCollection]:
+    ) -> Response[CampaignVariationIdentifierListDocument]:
         """Get the variation IDs of a message.
 
         ``GET /api/campaign-messages/{id}/relationships/campaign-variations`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``.
-        Returns ``GetCampaignMessageVariationsRelationshipsResponseCollection`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignVariationIdentifierListDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_variation_ids_for_campaign_message_beta import _get_kwargs
-        from .models import GetCampaignMessageVariationsRelationshipsResponseCollection
+        from .models import CampaignVariationIdentifierListDocument
 
         _op = OPERATIONS["get_variation_ids_for_campaign_message_beta"]
         request = _get_kwargs(
@@ -4282,9 +3837,7 @@ class RawAPI:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(
-            _op, request, GetCampaignMessageVariationsRelationshipsResponseCollection.from_dict
-        )
+        return await self._send(_op, request, CampaignVariationIdentifierListDocument.from_dict)
 
     async def get_image_id_for_campaign_message(
         self,
@@ -4294,15 +3847,15 @@ class RawAPI:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[GetCampaignMessageImageRelationshipResponse]:
+    ) -> Response[ImageIdentifierDocument]:
         """Get Image ID for Campaign Message.
 
         ``GET /api/campaign-messages/{id}/relationships/image`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``, ``images:read``.
-        Returns ``GetCampaignMessageImageRelationshipResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``ImageIdentifierDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_image_id_for_campaign_message import _get_kwargs
-        from .models import GetCampaignMessageImageRelationshipResponse
+        from .models import ImageIdentifierDocument
 
         _op = OPERATIONS["get_image_id_for_campaign_message"]
         request = _get_kwargs(
@@ -4315,7 +3868,7 @@ class RawAPI:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(_op, request, GetCampaignMessageImageRelationshipResponse.from_dict)
+        return await self._send(_op, request, ImageIdentifierDocument.from_dict)
 
     async def update_image_for_campaign_message(
         self,
@@ -4367,15 +3920,15 @@ class RawAPI:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[GetCampaignMessageTagsRelationshipsResponseCollection]:
+    ) -> Response[TagIdentifierListDocument]:
         """Get the tag IDs of a message.
 
         ``GET /api/campaign-messages/{id}/relationships/tags`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``, ``tags:read``.
-        Returns ``GetCampaignMessageTagsRelationshipsResponseCollection`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``TagIdentifierListDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_tag_ids_for_campaign_message_beta import _get_kwargs
-        from .models import GetCampaignMessageTagsRelationshipsResponseCollection
+        from .models import TagIdentifierListDocument
 
         _op = OPERATIONS["get_tag_ids_for_campaign_message_beta"]
         request = _get_kwargs(
@@ -4388,9 +3941,7 @@ class RawAPI:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(
-            _op, request, GetCampaignMessageTagsRelationshipsResponseCollection.from_dict
-        )
+        return await self._send(_op, request, TagIdentifierListDocument.from_dict)
 
     async def get_template_id_for_campaign_message(
         self,
@@ -4400,15 +3951,15 @@ class RawAPI:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[GetCampaignMessageTemplateRelationshipResponse]:
+    ) -> Response[TemplateIdentifierDocument]:
         """Get Template ID for Campaign Message.
 
         ``GET /api/campaign-messages/{id}/relationships/template`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``, ``templates:read``.
-        Returns ``GetCampaignMessageTemplateRelationshipResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``TemplateIdentifierDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_template_id_for_campaign_message import _get_kwargs
-        from .models import GetCampaignMessageTemplateRelationshipResponse
+        from .models import TemplateIdentifierDocument
 
         _op = OPERATIONS["get_template_id_for_campaign_message"]
         request = _get_kwargs(
@@ -4421,37 +3972,31 @@ class RawAPI:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(
-            _op, request, GetCampaignMessageTemplateRelationshipResponse.from_dict
-        )
+        return await self._send(_op, request, TemplateIdentifierDocument.from_dict)
 
     async def get_tags_for_campaign_message(
         self,
         id: str,
         *,
-        fields_tag: Sequence[GetTagsForCampaignMessageBetaFieldstagItem | str] | None = None,
+        fields_tag: Sequence[TagField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[GetTagResponseCollection]:
+    ) -> Response[TagListDocument]:
         """Get the tags of a message.
 
         ``GET /api/campaign-messages/{id}/tags`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``, ``tags:read``.
-        Returns ``GetTagResponseCollection`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``TagListDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_tags_for_campaign_message_beta import _get_kwargs
-        from .models import GetTagResponseCollection, GetTagsForCampaignMessageBetaFieldstagItem
+        from .models import TagField, TagListDocument
 
         _op = OPERATIONS["get_tags_for_campaign_message_beta"]
         request = _get_kwargs(
             self._args.path_id(id, "id"),
-            fieldstag=_given(
-                self._args.enum_list(
-                    GetTagsForCampaignMessageBetaFieldstagItem, fields_tag, "fields[tag]"
-                )
-            ),
+            fieldstag=_given(self._args.enum_list(TagField, fields_tag, "fields[tag]")),
         )
         self._args.extras(
             request,
@@ -4460,14 +4005,13 @@ class RawAPI:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(_op, request, GetTagResponseCollection.from_dict)
+        return await self._send(_op, request, TagListDocument.from_dict)
 
     async def get_template_for_campaign_message(
         self,
         id: str,
         *,
-        fields_template: Sequence[GetTemplateForCampaignMessageFieldstemplateItem | str]
-        | None = None,
+        fields_template: Sequence[TemplateField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -4480,17 +4024,13 @@ class RawAPI:
         Returns ``GetTemplateResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_template_for_campaign_message import _get_kwargs
-        from .models import GetTemplateForCampaignMessageFieldstemplateItem, GetTemplateResponse
+        from .models import GetTemplateResponse, TemplateField
 
         _op = OPERATIONS["get_template_for_campaign_message"]
         request = _get_kwargs(
             self._args.path_id(id, "id"),
             fieldstemplate=_given(
-                self._args.enum_list(
-                    GetTemplateForCampaignMessageFieldstemplateItem,
-                    fields_template,
-                    "fields[template]",
-                )
+                self._args.enum_list(TemplateField, fields_template, "fields[template]")
             ),
         )
         self._args.extras(
@@ -4508,24 +4048,24 @@ class RawAPI:
         *,
         body: CampaignRecipientEstimationJobCreateQuery | Unset = UNSET,
         fields_campaign_recipient_estimation_job: Sequence[
-            RefreshCampaignRecipientEstimationFieldscampaignRecipientEstimationJobItem | str
+            CampaignRecipientEstimationJobField | str
         ]
         | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[PostCampaignRecipientEstimationJobResponse]:
+    ) -> Response[CampaignRecipientEstimationJobDocument]:
         """Refresh Campaign Recipient Estimation.
 
         ``POST /api/campaign-recipient-estimation-jobs`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:write``.
-        Returns ``PostCampaignRecipientEstimationJobResponse`` (HTTP 202); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignRecipientEstimationJobDocument`` (HTTP 202); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.refresh_campaign_recipient_estimation import _get_kwargs
         from .models import (
-            PostCampaignRecipientEstimationJobResponse,
-            RefreshCampaignRecipientEstimationFieldscampaignRecipientEstimationJobItem,
+            CampaignRecipientEstimationJobDocument,
+            CampaignRecipientEstimationJobField,
         )
 
         _op = OPERATIONS["refresh_campaign_recipient_estimation"]
@@ -4542,7 +4082,7 @@ class RawAPI:
             body=_document,
             fieldscampaign_recipient_estimation_job=_given(
                 self._args.enum_list(
-                    RefreshCampaignRecipientEstimationFieldscampaignRecipientEstimationJobItem,
+                    CampaignRecipientEstimationJobField,
                     fields_campaign_recipient_estimation_job,
                     "fields[campaign-recipient-estimation-job]",
                 )
@@ -4555,31 +4095,31 @@ class RawAPI:
             extra_body=None,
             timeout=timeout,
         )
-        return await self._send(_op, request, PostCampaignRecipientEstimationJobResponse.from_dict)
+        return await self._send(_op, request, CampaignRecipientEstimationJobDocument.from_dict)
 
     async def get_campaign_recipient_estimation_job(
         self,
         id: str,
         *,
         fields_campaign_recipient_estimation_job: Sequence[
-            GetCampaignRecipientEstimationJobFieldscampaignRecipientEstimationJobItem | str
+            CampaignRecipientEstimationJobField | str
         ]
         | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[GetCampaignRecipientEstimationJobResponse]:
+    ) -> Response[CampaignRecipientEstimationJobDocument]:
         """Get Campaign Recipient Estimation Job.
 
         ``GET /api/campaign-recipient-estimation-jobs/{id}`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``.
-        Returns ``GetCampaignRecipientEstimationJobResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignRecipientEstimationJobDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_campaign_recipient_estimation_job import _get_kwargs
         from .models import (
-            GetCampaignRecipientEstimationJobFieldscampaignRecipientEstimationJobItem,
-            GetCampaignRecipientEstimationJobResponse,
+            CampaignRecipientEstimationJobDocument,
+            CampaignRecipientEstimationJobField,
         )
 
         _op = OPERATIONS["get_campaign_recipient_estimation_job"]
@@ -4587,7 +4127,7 @@ class RawAPI:
             self._args.path_id(id, "id"),
             fieldscampaign_recipient_estimation_job=_given(
                 self._args.enum_list(
-                    GetCampaignRecipientEstimationJobFieldscampaignRecipientEstimationJobItem,
+                    CampaignRecipientEstimationJobField,
                     fields_campaign_recipient_estimation_job,
                     "fields[campaign-recipient-estimation-job]",
                 )
@@ -4600,39 +4140,34 @@ class RawAPI:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(_op, request, GetCampaignRecipientEstimationJobResponse.from_dict)
+        return await self._send(_op, request, CampaignRecipientEstimationJobDocument.from_dict)
 
     async def get_campaign_recipient_estimation(
         self,
         id: str,
         *,
-        fields_campaign_recipient_estimation: Sequence[
-            GetCampaignRecipientEstimationFieldscampaignRecipientEstimationItem | str
-        ]
+        fields_campaign_recipient_estimation: Sequence[CampaignRecipientEstimationField | str]
         | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[GetCampaignRecipientEstimationResponse]:
+    ) -> Response[CampaignRecipientEstimationDocument]:
         """Get Campaign Recipient Estimation.
 
         ``GET /api/campaign-recipient-estimations/{id}`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``.
-        Returns ``GetCampaignRecipientEstimationResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignRecipientEstimationDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_campaign_recipient_estimation import _get_kwargs
-        from .models import (
-            GetCampaignRecipientEstimationFieldscampaignRecipientEstimationItem,
-            GetCampaignRecipientEstimationResponse,
-        )
+        from .models import CampaignRecipientEstimationDocument, CampaignRecipientEstimationField
 
         _op = OPERATIONS["get_campaign_recipient_estimation"]
         request = _get_kwargs(
             self._args.path_id(id, "id"),
             fieldscampaign_recipient_estimation=_given(
                 self._args.enum_list(
-                    GetCampaignRecipientEstimationFieldscampaignRecipientEstimationItem,
+                    CampaignRecipientEstimationField,
                     fields_campaign_recipient_estimation,
                     "fields[campaign-recipient-estimation]",
                 )
@@ -4645,28 +4180,27 @@ class RawAPI:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(_op, request, GetCampaignRecipientEstimationResponse.from_dict)
+        return await self._send(_op, request, CampaignRecipientEstimationDocument.from_dict)
 
     async def send_campaign(
         self,
         id: str | Unset = UNSET,
         *,
         body: CampaignSendJobCreateQuery | Unset = UNSET,
-        fields_campaign_send_job: Sequence[SendCampaignFieldscampaignSendJobItem | str]
-        | None = None,
+        fields_campaign_send_job: Sequence[CampaignSendJobField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[PostCampaignSendJobResponse]:
+    ) -> Response[CampaignSendJobDocument]:
         """Send Campaign.
 
         ``POST /api/campaign-send-jobs`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:write``.
-        Returns ``PostCampaignSendJobResponse`` (HTTP 202); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignSendJobDocument`` (HTTP 202); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.send_campaign import _get_kwargs
-        from .models import PostCampaignSendJobResponse, SendCampaignFieldscampaignSendJobItem
+        from .models import CampaignSendJobDocument, CampaignSendJobField
 
         _op = OPERATIONS["send_campaign"]
         _document = self._args.request_body(
@@ -4682,9 +4216,7 @@ class RawAPI:
             body=_document,
             fieldscampaign_send_job=_given(
                 self._args.enum_list(
-                    SendCampaignFieldscampaignSendJobItem,
-                    fields_campaign_send_job,
-                    "fields[campaign-send-job]",
+                    CampaignSendJobField, fields_campaign_send_job, "fields[campaign-send-job]"
                 )
             ),
         )
@@ -4695,36 +4227,33 @@ class RawAPI:
             extra_body=None,
             timeout=timeout,
         )
-        return await self._send(_op, request, PostCampaignSendJobResponse.from_dict)
+        return await self._send(_op, request, CampaignSendJobDocument.from_dict)
 
     async def get_campaign_send_job(
         self,
         id: str,
         *,
-        fields_campaign_send_job: Sequence[GetCampaignSendJobFieldscampaignSendJobItem | str]
-        | None = None,
+        fields_campaign_send_job: Sequence[CampaignSendJobField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[GetCampaignSendJobResponse]:
+    ) -> Response[CampaignSendJobDocument]:
         """Get Campaign Send Job.
 
         ``GET /api/campaign-send-jobs/{id}`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``.
-        Returns ``GetCampaignSendJobResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignSendJobDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_campaign_send_job import _get_kwargs
-        from .models import GetCampaignSendJobFieldscampaignSendJobItem, GetCampaignSendJobResponse
+        from .models import CampaignSendJobDocument, CampaignSendJobField
 
         _op = OPERATIONS["get_campaign_send_job"]
         request = _get_kwargs(
             self._args.path_id(id, "id"),
             fieldscampaign_send_job=_given(
                 self._args.enum_list(
-                    GetCampaignSendJobFieldscampaignSendJobItem,
-                    fields_campaign_send_job,
-                    "fields[campaign-send-job]",
+                    CampaignSendJobField, fields_campaign_send_job, "fields[campaign-send-job]"
                 )
             ),
         )
@@ -4735,7 +4264,7 @@ class RawAPI:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(_op, request, GetCampaignSendJobResponse.from_dict)
+        return await self._send(_op, request, CampaignSendJobDocument.from_dict)
 
     async def cancel_campaign_send(
         self,
@@ -4788,15 +4317,15 @@ class RawAPI:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[GetVariationResponseCollection]:
+    ) -> Response[CampaignVariationListDocument]:
         """List campaign variations (overview only).
 
         ``GET /api/campaign-variations`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m, cursor-paginated.
         Scopes: ``campaigns:read``.
-        Returns ``GetVariationResponseCollection`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignVariationListDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_campaign_variations_beta import _get_kwargs
-        from .models import GetVariationResponseCollection
+        from .models import CampaignVariationListDocument
 
         _op = OPERATIONS["get_campaign_variations_beta"]
         request = _get_kwargs(
@@ -4810,7 +4339,7 @@ class RawAPI:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(_op, request, GetVariationResponseCollection.from_dict)
+        return await self._send(_op, request, CampaignVariationListDocument.from_dict)
 
     async def create_campaign_variation(
         self,
@@ -4818,28 +4347,22 @@ class RawAPI:
         *,
         body: VariationCreateQuery | Unset = UNSET,
         definition: VariationDefinitionParam | Unset = UNSET,
-        fields_campaign_variation: Sequence[
-            CreateCampaignVariationBetaFieldscampaignVariationItem | str
-        ]
-        | None = None,
+        fields_campaign_variation: Sequence[CampaignVariationField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[PostVariationResponse]:
+    ) -> Response[CampaignVariationDocument]:
         """Create a campaign variation.
 
         The first argument is the ``campaign-message`` it acts on (its id).
 
         ``POST /api/campaign-variations`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:write``.
-        Returns ``PostVariationResponse`` (HTTP 201); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignVariationDocument`` (HTTP 201); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.create_campaign_variation_beta import _get_kwargs
-        from .models import (
-            CreateCampaignVariationBetaFieldscampaignVariationItem,
-            PostVariationResponse,
-        )
+        from .models import CampaignVariationDocument, CampaignVariationField
 
         _op = OPERATIONS["create_campaign_variation_beta"]
         _document = self._args.request_body(
@@ -4855,9 +4378,7 @@ class RawAPI:
             body=_document,
             fieldscampaign_variation=_given(
                 self._args.enum_list(
-                    CreateCampaignVariationBetaFieldscampaignVariationItem,
-                    fields_campaign_variation,
-                    "fields[campaign-variation]",
+                    CampaignVariationField, fields_campaign_variation, "fields[campaign-variation]"
                 )
             ),
         )
@@ -4868,7 +4389,7 @@ class RawAPI:
             extra_body=None,
             timeout=timeout,
         )
-        return await self._send(_op, request, PostVariationResponse.from_dict)
+        return await self._send(_op, request, CampaignVariationDocument.from_dict)
 
     async def delete_campaign_variation(
         self,
@@ -4904,35 +4425,30 @@ class RawAPI:
         self,
         id: str,
         *,
-        fields_campaign_message: Sequence[GetCampaignVariationBetaFieldscampaignMessageItem | str]
-        | None = None,
-        fields_campaign_variation: Sequence[
-            GetCampaignVariationBetaFieldscampaignVariationItem | str
-        ]
-        | None = None,
-        fields_image: Sequence[GetCampaignVariationBetaFieldsimageItem | str] | None = None,
-        fields_translation: Sequence[GetCampaignVariationBetaFieldstranslationItem | str]
-        | None = None,
-        include: Sequence[GetCampaignVariationBetaIncludeItem | str] | None = None,
+        fields_campaign_message: Sequence[CampaignMessageField | str] | None = None,
+        fields_campaign_variation: Sequence[CampaignVariationField | str] | None = None,
+        fields_image: Sequence[ImageField | str] | None = None,
+        fields_translation: Sequence[TranslationField | str] | None = None,
+        include: Sequence[CampaignVariationInclude | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[GetVariationResponseCompoundDocument]:
+    ) -> Response[CampaignVariationDocument]:
         """Get a campaign variation.
 
         ``GET /api/campaign-variations/{id}`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``.
-        Returns ``GetVariationResponseCompoundDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignVariationDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_campaign_variation_beta import _get_kwargs
         from .models import (
-            GetCampaignVariationBetaFieldscampaignMessageItem,
-            GetCampaignVariationBetaFieldscampaignVariationItem,
-            GetCampaignVariationBetaFieldsimageItem,
-            GetCampaignVariationBetaFieldstranslationItem,
-            GetCampaignVariationBetaIncludeItem,
-            GetVariationResponseCompoundDocument,
+            CampaignMessageField,
+            CampaignVariationDocument,
+            CampaignVariationField,
+            CampaignVariationInclude,
+            ImageField,
+            TranslationField,
         )
 
         _op = OPERATIONS["get_campaign_variation_beta"]
@@ -4940,33 +4456,19 @@ class RawAPI:
             self._args.path_id(id, "id"),
             fieldscampaign_message=_given(
                 self._args.enum_list(
-                    GetCampaignVariationBetaFieldscampaignMessageItem,
-                    fields_campaign_message,
-                    "fields[campaign-message]",
+                    CampaignMessageField, fields_campaign_message, "fields[campaign-message]"
                 )
             ),
             fieldscampaign_variation=_given(
                 self._args.enum_list(
-                    GetCampaignVariationBetaFieldscampaignVariationItem,
-                    fields_campaign_variation,
-                    "fields[campaign-variation]",
+                    CampaignVariationField, fields_campaign_variation, "fields[campaign-variation]"
                 )
             ),
-            fieldsimage=_given(
-                self._args.enum_list(
-                    GetCampaignVariationBetaFieldsimageItem, fields_image, "fields[image]"
-                )
-            ),
+            fieldsimage=_given(self._args.enum_list(ImageField, fields_image, "fields[image]")),
             fieldstranslation=_given(
-                self._args.enum_list(
-                    GetCampaignVariationBetaFieldstranslationItem,
-                    fields_translation,
-                    "fields[translation]",
-                )
+                self._args.enum_list(TranslationField, fields_translation, "fields[translation]")
             ),
-            include=_given(
-                self._args.enum_list(GetCampaignVariationBetaIncludeItem, include, "include")
-            ),
+            include=_given(self._args.enum_list(CampaignVariationInclude, include, "include")),
         )
         self._args.extras(
             request,
@@ -4975,7 +4477,7 @@ class RawAPI:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(_op, request, GetVariationResponseCompoundDocument.from_dict)
+        return await self._send(_op, request, CampaignVariationDocument.from_dict)
 
     async def update_campaign_variation(
         self,
@@ -4983,26 +4485,20 @@ class RawAPI:
         *,
         body: VariationPartialUpdateQuery | Unset = UNSET,
         definition: VariationDefinitionParam | Unset = UNSET,
-        fields_campaign_variation: Sequence[
-            UpdateCampaignVariationBetaFieldscampaignVariationItem | str
-        ]
-        | None = None,
+        fields_campaign_variation: Sequence[CampaignVariationField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[PatchVariationResponse]:
+    ) -> Response[CampaignVariationDocument]:
         """Update a campaign variation.
 
         ``PATCH /api/campaign-variations/{id}`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:write``.
-        Returns ``PatchVariationResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignVariationDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.update_campaign_variation_beta import _get_kwargs
-        from .models import (
-            PatchVariationResponse,
-            UpdateCampaignVariationBetaFieldscampaignVariationItem,
-        )
+        from .models import CampaignVariationDocument, CampaignVariationField
 
         _op = OPERATIONS["update_campaign_variation_beta"]
         _document = self._args.request_body(
@@ -5019,9 +4515,7 @@ class RawAPI:
             body=_document,
             fieldscampaign_variation=_given(
                 self._args.enum_list(
-                    UpdateCampaignVariationBetaFieldscampaignVariationItem,
-                    fields_campaign_variation,
-                    "fields[campaign-variation]",
+                    CampaignVariationField, fields_campaign_variation, "fields[campaign-variation]"
                 )
             ),
         )
@@ -5032,16 +4526,13 @@ class RawAPI:
             extra_body=None,
             timeout=timeout,
         )
-        return await self._send(_op, request, PatchVariationResponse.from_dict)
+        return await self._send(_op, request, CampaignVariationDocument.from_dict)
 
     async def get_message_for_campaign_variation(
         self,
         id: str,
         *,
-        fields_campaign_message: Sequence[
-            GetMessageForCampaignVariationBetaFieldscampaignMessageItem | str
-        ]
-        | None = None,
+        fields_campaign_message: Sequence[CampaignMessageField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -5054,19 +4545,14 @@ class RawAPI:
         Returns ``GetMessageResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_message_for_campaign_variation_beta import _get_kwargs
-        from .models import (
-            GetMessageForCampaignVariationBetaFieldscampaignMessageItem,
-            GetMessageResponse,
-        )
+        from .models import CampaignMessageField, GetMessageResponse
 
         _op = OPERATIONS["get_message_for_campaign_variation_beta"]
         request = _get_kwargs(
             self._args.path_id(id, "id"),
             fieldscampaign_message=_given(
                 self._args.enum_list(
-                    GetMessageForCampaignVariationBetaFieldscampaignMessageItem,
-                    fields_campaign_message,
-                    "fields[campaign-message]",
+                    CampaignMessageField, fields_campaign_message, "fields[campaign-message]"
                 )
             ),
         )
@@ -5083,7 +4569,7 @@ class RawAPI:
         self,
         id: str,
         *,
-        fields_image: Sequence[GetImageForCampaignVariationBetaFieldsimageItem | str] | None = None,
+        fields_image: Sequence[ImageField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -5096,16 +4582,12 @@ class RawAPI:
         Returns ``GetImageResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_image_for_campaign_variation_beta import _get_kwargs
-        from .models import GetImageForCampaignVariationBetaFieldsimageItem, GetImageResponse
+        from .models import GetImageResponse, ImageField
 
         _op = OPERATIONS["get_image_for_campaign_variation_beta"]
         request = _get_kwargs(
             self._args.path_id(id, "id"),
-            fieldsimage=_given(
-                self._args.enum_list(
-                    GetImageForCampaignVariationBetaFieldsimageItem, fields_image, "fields[image]"
-                )
-            ),
+            fieldsimage=_given(self._args.enum_list(ImageField, fields_image, "fields[image]")),
         )
         self._args.extras(
             request,
@@ -5124,15 +4606,15 @@ class RawAPI:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[GetCampaignVariationMessageRelationshipResponse]:
+    ) -> Response[CampaignMessageIdentifierDocument]:
         """Get the message ID of a variation.
 
         ``GET /api/campaign-variations/{id}/relationships/campaign-message`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``.
-        Returns ``GetCampaignVariationMessageRelationshipResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignMessageIdentifierDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_message_id_for_campaign_variation_beta import _get_kwargs
-        from .models import GetCampaignVariationMessageRelationshipResponse
+        from .models import CampaignMessageIdentifierDocument
 
         _op = OPERATIONS["get_message_id_for_campaign_variation_beta"]
         request = _get_kwargs(
@@ -5145,9 +4627,7 @@ class RawAPI:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(
-            _op, request, GetCampaignVariationMessageRelationshipResponse.from_dict
-        )
+        return await self._send(_op, request, CampaignMessageIdentifierDocument.from_dict)
 
     async def get_image_id_for_campaign_variation(
         self,
@@ -5157,15 +4637,15 @@ class RawAPI:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[GetCampaignVariationImageRelationshipResponse]:
+    ) -> Response[ImageIdentifierDocument]:
         """Get the image ID of a variation.
 
         ``GET /api/campaign-variations/{id}/relationships/image`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``.
-        Returns ``GetCampaignVariationImageRelationshipResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``ImageIdentifierDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_image_id_for_campaign_variation_beta import _get_kwargs
-        from .models import GetCampaignVariationImageRelationshipResponse
+        from .models import ImageIdentifierDocument
 
         _op = OPERATIONS["get_image_id_for_campaign_variation_beta"]
         request = _get_kwargs(
@@ -5178,9 +4658,7 @@ class RawAPI:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(
-            _op, request, GetCampaignVariationImageRelationshipResponse.from_dict
-        )
+        return await self._send(_op, request, ImageIdentifierDocument.from_dict)
 
     async def get_translation_id_for_campaign_variation(
         self,
@@ -5190,15 +4668,15 @@ class RawAPI:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[GetCampaignVariationTranslationRelationshipResponse]:
+    ) -> Response[TranslationIdentifierDocument]:
         """Get the translation ID of a variation.
 
         ``GET /api/campaign-variations/{id}/relationships/translation`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``.
-        Returns ``GetCampaignVariationTranslationRelationshipResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``TranslationIdentifierDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_translation_id_for_campaign_variation_beta import _get_kwargs
-        from .models import GetCampaignVariationTranslationRelationshipResponse
+        from .models import TranslationIdentifierDocument
 
         _op = OPERATIONS["get_translation_id_for_campaign_variation_beta"]
         request = _get_kwargs(
@@ -5211,18 +4689,13 @@ class RawAPI:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(
-            _op, request, GetCampaignVariationTranslationRelationshipResponse.from_dict
-        )
+        return await self._send(_op, request, TranslationIdentifierDocument.from_dict)
 
     async def get_translation_for_campaign_variation(
         self,
         id: str,
         *,
-        fields_translation: Sequence[
-            GetTranslationForCampaignVariationBetaFieldstranslationItem | str
-        ]
-        | None = None,
+        fields_translation: Sequence[TranslationField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -5235,20 +4708,13 @@ class RawAPI:
         Returns ``GetTranslationResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_translation_for_campaign_variation_beta import _get_kwargs
-        from .models import (
-            GetTranslationForCampaignVariationBetaFieldstranslationItem,
-            GetTranslationResponse,
-        )
+        from .models import GetTranslationResponse, TranslationField
 
         _op = OPERATIONS["get_translation_for_campaign_variation_beta"]
         request = _get_kwargs(
             self._args.path_id(id, "id"),
             fieldstranslation=_given(
-                self._args.enum_list(
-                    GetTranslationForCampaignVariationBetaFieldstranslationItem,
-                    fields_translation,
-                    "fields[translation]",
-                )
+                self._args.enum_list(TranslationField, fields_translation, "fields[translation]")
             ),
         )
         self._args.extras(
@@ -5263,63 +4729,55 @@ class RawAPI:
     async def get_campaigns(
         self,
         *,
-        fields_campaign_audience: Sequence[GetCampaignsBetaFieldscampaignAudienceItem | str]
-        | None = None,
-        fields_campaign_message: Sequence[GetCampaignsBetaFieldscampaignMessageItem | str]
-        | None = None,
-        fields_campaign: Sequence[GetCampaignsBetaFieldscampaignItem | str] | None = None,
+        fields_campaign_audience: Sequence[CampaignAudienceField | str] | None = None,
+        fields_campaign_message: Sequence[CampaignMessageField | str] | None = None,
+        fields_campaign: Sequence[CampaignField | str] | None = None,
         filter: str | Filter | None = None,
-        include: Sequence[GetCampaignsBetaIncludeItem | str] | None = None,
+        include: Sequence[CampaignInclude | str] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: GetCampaignsBetaSort | str | None = None,
+        sort: CampaignSort | str | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[GetCampaignResponseCollectionCompoundDocument]:
+    ) -> Response[CampaignListDocument]:
         """List campaigns.
 
         ``GET /api/campaigns`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m, cursor-paginated.
         Scopes: ``campaigns:read``.
-        Returns ``GetCampaignResponseCollectionCompoundDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignListDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_campaigns_beta import _get_kwargs
         from .models import (
-            GetCampaignResponseCollectionCompoundDocument,
-            GetCampaignsBetaFieldscampaignAudienceItem,
-            GetCampaignsBetaFieldscampaignItem,
-            GetCampaignsBetaFieldscampaignMessageItem,
-            GetCampaignsBetaIncludeItem,
-            GetCampaignsBetaSort,
+            CampaignAudienceField,
+            CampaignField,
+            CampaignInclude,
+            CampaignListDocument,
+            CampaignMessageField,
+            CampaignSort,
         )
 
         _op = OPERATIONS["get_campaigns_beta"]
         request = _get_kwargs(
             fieldscampaign_audience=_given(
                 self._args.enum_list(
-                    GetCampaignsBetaFieldscampaignAudienceItem,
-                    fields_campaign_audience,
-                    "fields[campaign-audience]",
+                    CampaignAudienceField, fields_campaign_audience, "fields[campaign-audience]"
                 )
             ),
             fieldscampaign_message=_given(
                 self._args.enum_list(
-                    GetCampaignsBetaFieldscampaignMessageItem,
-                    fields_campaign_message,
-                    "fields[campaign-message]",
+                    CampaignMessageField, fields_campaign_message, "fields[campaign-message]"
                 )
             ),
             fieldscampaign=_given(
-                self._args.enum_list(
-                    GetCampaignsBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
-                )
+                self._args.enum_list(CampaignField, fields_campaign, "fields[campaign]")
             ),
             filter_=_given(self._args.opt_filter(_op, filter)),
-            include=_given(self._args.enum_list(GetCampaignsBetaIncludeItem, include, "include")),
+            include=_given(self._args.enum_list(CampaignInclude, include, "include")),
             pagecursor=_given(page_cursor),
             pagesize=_given(page_size),
-            sort=_given(self._args.enum_value(GetCampaignsBetaSort, sort, "sort")),
+            sort=_given(self._args.enum_value(CampaignSort, sort, "sort")),
         )
         self._args.extras(
             request,
@@ -5328,9 +4786,7 @@ class RawAPI:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(
-            _op, request, GetCampaignResponseCollectionCompoundDocument.from_dict
-        )
+        return await self._send(_op, request, CampaignListDocument.from_dict)
 
     async def create_campaign(
         self,
@@ -5342,20 +4798,20 @@ class RawAPI:
         campaign_audiences: Sequence[str] | Unset = UNSET,
         campaign_messages: Sequence[str] | Unset = UNSET,
         tags: Sequence[str] | Unset = UNSET,
-        fields_campaign: Sequence[CreateCampaignBetaFieldscampaignItem | str] | None = None,
+        fields_campaign: Sequence[CampaignField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[PostCampaignResponse]:
+    ) -> Response[CampaignDocument]:
         """Create a campaign.
 
         ``POST /api/campaigns`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:write``.
-        Returns ``PostCampaignResponse`` (HTTP 201); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignDocument`` (HTTP 201); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.create_campaign_beta import _get_kwargs
-        from .models import CreateCampaignBetaFieldscampaignItem, PostCampaignResponse
+        from .models import CampaignDocument, CampaignField
 
         _op = OPERATIONS["create_campaign_beta"]
         _document = self._args.request_body(
@@ -5374,9 +4830,7 @@ class RawAPI:
         request = _get_kwargs(
             body=_document,
             fieldscampaign=_given(
-                self._args.enum_list(
-                    CreateCampaignBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
-                )
+                self._args.enum_list(CampaignField, fields_campaign, "fields[campaign]")
             ),
         )
         self._args.extras(
@@ -5386,7 +4840,7 @@ class RawAPI:
             extra_body=None,
             timeout=timeout,
         )
-        return await self._send(_op, request, PostCampaignResponse.from_dict)
+        return await self._send(_op, request, CampaignDocument.from_dict)
 
     async def delete_campaign(
         self,
@@ -5422,30 +4876,28 @@ class RawAPI:
         self,
         id: str,
         *,
-        fields_campaign_audience: Sequence[GetCampaignBetaFieldscampaignAudienceItem | str]
-        | None = None,
-        fields_campaign_message: Sequence[GetCampaignBetaFieldscampaignMessageItem | str]
-        | None = None,
-        fields_campaign: Sequence[GetCampaignBetaFieldscampaignItem | str] | None = None,
-        include: Sequence[GetCampaignBetaIncludeItem | str] | None = None,
+        fields_campaign_audience: Sequence[CampaignAudienceField | str] | None = None,
+        fields_campaign_message: Sequence[CampaignMessageField | str] | None = None,
+        fields_campaign: Sequence[CampaignField | str] | None = None,
+        include: Sequence[CampaignInclude | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[GetCampaignResponseCompoundDocument]:
+    ) -> Response[CampaignDocument]:
         """Get a campaign.
 
         ``GET /api/campaigns/{id}`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``.
-        Returns ``GetCampaignResponseCompoundDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_campaign_beta import _get_kwargs
         from .models import (
-            GetCampaignBetaFieldscampaignAudienceItem,
-            GetCampaignBetaFieldscampaignItem,
-            GetCampaignBetaFieldscampaignMessageItem,
-            GetCampaignBetaIncludeItem,
-            GetCampaignResponseCompoundDocument,
+            CampaignAudienceField,
+            CampaignDocument,
+            CampaignField,
+            CampaignInclude,
+            CampaignMessageField,
         )
 
         _op = OPERATIONS["get_campaign_beta"]
@@ -5453,24 +4905,18 @@ class RawAPI:
             self._args.path_id(id, "id"),
             fieldscampaign_audience=_given(
                 self._args.enum_list(
-                    GetCampaignBetaFieldscampaignAudienceItem,
-                    fields_campaign_audience,
-                    "fields[campaign-audience]",
+                    CampaignAudienceField, fields_campaign_audience, "fields[campaign-audience]"
                 )
             ),
             fieldscampaign_message=_given(
                 self._args.enum_list(
-                    GetCampaignBetaFieldscampaignMessageItem,
-                    fields_campaign_message,
-                    "fields[campaign-message]",
+                    CampaignMessageField, fields_campaign_message, "fields[campaign-message]"
                 )
             ),
             fieldscampaign=_given(
-                self._args.enum_list(
-                    GetCampaignBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
-                )
+                self._args.enum_list(CampaignField, fields_campaign, "fields[campaign]")
             ),
-            include=_given(self._args.enum_list(GetCampaignBetaIncludeItem, include, "include")),
+            include=_given(self._args.enum_list(CampaignInclude, include, "include")),
         )
         self._args.extras(
             request,
@@ -5479,7 +4925,7 @@ class RawAPI:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(_op, request, GetCampaignResponseCompoundDocument.from_dict)
+        return await self._send(_op, request, CampaignDocument.from_dict)
 
     async def update_campaign(
         self,
@@ -5487,20 +4933,20 @@ class RawAPI:
         *,
         body: CampaignPartialUpdateQuery | Unset = UNSET,
         definition: CampaignDefinitionParam | Unset = UNSET,
-        fields_campaign: Sequence[UpdateCampaignBetaFieldscampaignItem | str] | None = None,
+        fields_campaign: Sequence[CampaignField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[PatchCampaignResponse]:
+    ) -> Response[CampaignDocument]:
         """Update a campaign.
 
         ``PATCH /api/campaigns/{id}`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:write``.
-        Returns ``PatchCampaignResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.update_campaign_beta import _get_kwargs
-        from .models import PatchCampaignResponse, UpdateCampaignBetaFieldscampaignItem
+        from .models import CampaignDocument, CampaignField
 
         _op = OPERATIONS["update_campaign_beta"]
         _document = self._args.request_body(
@@ -5516,9 +4962,7 @@ class RawAPI:
             self._args.path_id(id, "id"),
             body=_document,
             fieldscampaign=_given(
-                self._args.enum_list(
-                    UpdateCampaignBetaFieldscampaignItem, fields_campaign, "fields[campaign]"
-                )
+                self._args.enum_list(CampaignField, fields_campaign, "fields[campaign]")
             ),
         )
         self._args.extras(
@@ -5528,41 +4972,33 @@ class RawAPI:
             extra_body=None,
             timeout=timeout,
         )
-        return await self._send(_op, request, PatchCampaignResponse.from_dict)
+        return await self._send(_op, request, CampaignDocument.from_dict)
 
     async def get_campaign_audiences_for_campaign(
         self,
         id: str,
         *,
-        fields_campaign_audience: Sequence[
-            GetCampaignAudiencesForCampaignBetaFieldscampaignAudienceItem | str
-        ]
-        | None = None,
+        fields_campaign_audience: Sequence[CampaignAudienceField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[GetAudienceResponseCollection]:
+    ) -> Response[CampaignAudienceListDocument]:
         """Get the audiences of a campaign.
 
         ``GET /api/campaigns/{id}/campaign-audiences`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``.
-        Returns ``GetAudienceResponseCollection`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignAudienceListDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_campaign_audiences_for_campaign_beta import _get_kwargs
-        from .models import (
-            GetAudienceResponseCollection,
-            GetCampaignAudiencesForCampaignBetaFieldscampaignAudienceItem,
-        )
+        from .models import CampaignAudienceField, CampaignAudienceListDocument
 
         _op = OPERATIONS["get_campaign_audiences_for_campaign_beta"]
         request = _get_kwargs(
             self._args.path_id(id, "id"),
             fieldscampaign_audience=_given(
                 self._args.enum_list(
-                    GetCampaignAudiencesForCampaignBetaFieldscampaignAudienceItem,
-                    fields_campaign_audience,
-                    "fields[campaign-audience]",
+                    CampaignAudienceField, fields_campaign_audience, "fields[campaign-audience]"
                 )
             ),
         )
@@ -5573,40 +5009,34 @@ class RawAPI:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(_op, request, GetAudienceResponseCollection.from_dict)
+        return await self._send(_op, request, CampaignAudienceListDocument.from_dict)
 
     async def get_messages_for_campaign(
         self,
         id: str,
         *,
-        fields_campaign_message: Sequence[GetMessagesForCampaignBetaFieldscampaignMessageItem | str]
-        | None = None,
+        fields_campaign_message: Sequence[CampaignMessageField | str] | None = None,
         page_cursor: str | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[GetMessageResponseCollection]:
+    ) -> Response[CampaignMessageListDocument]:
         """Get the messages of a campaign.
 
         ``GET /api/campaigns/{id}/campaign-messages`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m, cursor-paginated.
         Scopes: ``campaigns:read``.
-        Returns ``GetMessageResponseCollection`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignMessageListDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_messages_for_campaign_beta import _get_kwargs
-        from .models import (
-            GetMessageResponseCollection,
-            GetMessagesForCampaignBetaFieldscampaignMessageItem,
-        )
+        from .models import CampaignMessageField, CampaignMessageListDocument
 
         _op = OPERATIONS["get_messages_for_campaign_beta"]
         request = _get_kwargs(
             self._args.path_id(id, "id"),
             fieldscampaign_message=_given(
                 self._args.enum_list(
-                    GetMessagesForCampaignBetaFieldscampaignMessageItem,
-                    fields_campaign_message,
-                    "fields[campaign-message]",
+                    CampaignMessageField, fields_campaign_message, "fields[campaign-message]"
                 )
             ),
             pagecursor=_given(page_cursor),
@@ -5618,7 +5048,7 @@ class RawAPI:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(_op, request, GetMessageResponseCollection.from_dict)
+        return await self._send(_op, request, CampaignMessageListDocument.from_dict)
 
     async def get_audience_ids_for_campaign(
         self,
@@ -5628,15 +5058,15 @@ class RawAPI:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[GetCampaignAudiencesRelationshipsResponseCollection]:
+    ) -> Response[CampaignAudienceIdentifierListDocument]:
         """Get the audience IDs of a campaign.
 
         ``GET /api/campaigns/{id}/relationships/campaign-audiences`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``.
-        Returns ``GetCampaignAudiencesRelationshipsResponseCollection`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignAudienceIdentifierListDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_audience_ids_for_campaign_beta import _get_kwargs
-        from .models import GetCampaignAudiencesRelationshipsResponseCollection
+        from .models import CampaignAudienceIdentifierListDocument
 
         _op = OPERATIONS["get_audience_ids_for_campaign_beta"]
         request = _get_kwargs(
@@ -5649,9 +5079,7 @@ class RawAPI:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(
-            _op, request, GetCampaignAudiencesRelationshipsResponseCollection.from_dict
-        )
+        return await self._send(_op, request, CampaignAudienceIdentifierListDocument.from_dict)
 
     async def get_message_ids_for_campaign(
         self,
@@ -5662,15 +5090,15 @@ class RawAPI:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[GetCampaignMessagesRelationshipsResponseCollection]:
+    ) -> Response[CampaignMessageIdentifierListDocument]:
         """Get the message IDs of a campaign.
 
         ``GET /api/campaigns/{id}/relationships/campaign-messages`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m, cursor-paginated.
         Scopes: ``campaigns:read``.
-        Returns ``GetCampaignMessagesRelationshipsResponseCollection`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignMessageIdentifierListDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_message_ids_for_campaign_beta import _get_kwargs
-        from .models import GetCampaignMessagesRelationshipsResponseCollection
+        from .models import CampaignMessageIdentifierListDocument
 
         _op = OPERATIONS["get_message_ids_for_campaign_beta"]
         request = _get_kwargs(
@@ -5684,9 +5112,7 @@ class RawAPI:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(
-            _op, request, GetCampaignMessagesRelationshipsResponseCollection.from_dict
-        )
+        return await self._send(_op, request, CampaignMessageIdentifierListDocument.from_dict)
 
     async def get_tag_ids_for_campaign(
         self,
@@ -5696,15 +5122,15 @@ class RawAPI:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[GetCampaignTagsRelationshipsResponseCollection]:
+    ) -> Response[TagIdentifierListDocument]:
         """Get Tag IDs for Campaign.
 
         ``GET /api/campaigns/{id}/relationships/tags`` (revision ``2026-04-15.pre``): burst 3/s, steady 60/m.
         Scopes: ``campaigns:read``, ``tags:read``.
-        Returns ``GetCampaignTagsRelationshipsResponseCollection`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``TagIdentifierListDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_tag_ids_for_campaign import _get_kwargs
-        from .models import GetCampaignTagsRelationshipsResponseCollection
+        from .models import TagIdentifierListDocument
 
         _op = OPERATIONS["get_tag_ids_for_campaign"]
         request = _get_kwargs(
@@ -5717,35 +5143,31 @@ class RawAPI:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(
-            _op, request, GetCampaignTagsRelationshipsResponseCollection.from_dict
-        )
+        return await self._send(_op, request, TagIdentifierListDocument.from_dict)
 
     async def get_tags_for_campaign(
         self,
         id: str,
         *,
-        fields_tag: Sequence[GetTagsForCampaignFieldstagItem | str] | None = None,
+        fields_tag: Sequence[TagField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[GetTagResponseCollection]:
+    ) -> Response[TagListDocument]:
         """Get Tags for Campaign.
 
         ``GET /api/campaigns/{id}/tags`` (revision ``2026-04-15.pre``): burst 3/s, steady 60/m.
         Scopes: ``campaigns:read``, ``tags:read``.
-        Returns ``GetTagResponseCollection`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``TagListDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_tags_for_campaign import _get_kwargs
-        from .models import GetTagResponseCollection, GetTagsForCampaignFieldstagItem
+        from .models import TagField, TagListDocument
 
         _op = OPERATIONS["get_tags_for_campaign"]
         request = _get_kwargs(
             self._args.path_id(id, "id"),
-            fieldstag=_given(
-                self._args.enum_list(GetTagsForCampaignFieldstagItem, fields_tag, "fields[tag]")
-            ),
+            fieldstag=_given(self._args.enum_list(TagField, fields_tag, "fields[tag]")),
         )
         self._args.extras(
             request,
@@ -5754,16 +5176,13 @@ class RawAPI:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(_op, request, GetTagResponseCollection.from_dict)
+        return await self._send(_op, request, TagListDocument.from_dict)
 
     async def get_campaign_variation_for_translation(
         self,
         id: str,
         *,
-        fields_campaign_variation: Sequence[
-            GetCampaignVariationForTranslationBetaFieldscampaignVariationItem | str
-        ]
-        | None = None,
+        fields_campaign_variation: Sequence[CampaignVariationField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -5776,19 +5195,14 @@ class RawAPI:
         Returns ``GetVariationResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_campaign_variation_for_translation_beta import _get_kwargs
-        from .models import (
-            GetCampaignVariationForTranslationBetaFieldscampaignVariationItem,
-            GetVariationResponse,
-        )
+        from .models import CampaignVariationField, GetVariationResponse
 
         _op = OPERATIONS["get_campaign_variation_for_translation_beta"]
         request = _get_kwargs(
             self._args.path_id(id, "id"),
             fieldscampaign_variation=_given(
                 self._args.enum_list(
-                    GetCampaignVariationForTranslationBetaFieldscampaignVariationItem,
-                    fields_campaign_variation,
-                    "fields[campaign-variation]",
+                    CampaignVariationField, fields_campaign_variation, "fields[campaign-variation]"
                 )
             ),
         )
@@ -5809,15 +5223,15 @@ class RawAPI:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[GetTranslationCampaignVariationRelationshipResponse]:
+    ) -> Response[CampaignVariationIdentifierDocument]:
         """Get the variation ID of a translation.
 
         ``GET /api/translations/{id}/relationships/campaign-variation`` (revision ``2026-04-15.pre``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``, ``translations:read``.
-        Returns ``GetTranslationCampaignVariationRelationshipResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignVariationIdentifierDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_campaign_variation_id_for_translation_beta import _get_kwargs
-        from .models import GetTranslationCampaignVariationRelationshipResponse
+        from .models import CampaignVariationIdentifierDocument
 
         _op = OPERATIONS["get_campaign_variation_id_for_translation_beta"]
         request = _get_kwargs(
@@ -5830,6 +5244,4 @@ class RawAPI:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(
-            _op, request, GetTranslationCampaignVariationRelationshipResponse.from_dict
-        )
+        return await self._send(_op, request, CampaignVariationIdentifierDocument.from_dict)

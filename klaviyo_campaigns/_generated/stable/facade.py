@@ -22,67 +22,41 @@ if TYPE_CHECKING:
         AssignTemplateToCampaignMessageFieldscampaignMessageItem,
         CampaignCloneQuery,
         CampaignCreateQuery,
+        CampaignDocument,
+        CampaignField,
+        CampaignIdentifierDocument,
+        CampaignInclude,
+        CampaignListDocument,
         CampaignMessageAssignTemplateQuery,
+        CampaignMessageDocument,
+        CampaignMessageField,
+        CampaignMessageIdentifierListDocument,
         CampaignMessageImageUpdateQuery,
+        CampaignMessageInclude,
+        CampaignMessageListDocument,
         CampaignMessagePartialUpdateQuery,
         CampaignPartialUpdateQuery,
+        CampaignRecipientEstimationDocument,
+        CampaignRecipientEstimationField,
         CampaignRecipientEstimationJobCreateQuery,
+        CampaignRecipientEstimationJobDocument,
+        CampaignRecipientEstimationJobField,
         CampaignSendJobCreateQuery,
+        CampaignSendJobDocument,
+        CampaignSendJobField,
         CampaignSendJobPartialUpdateQuery,
-        CreateCampaignCloneFieldscampaignItem,
-        CreateCampaignFieldscampaignItem,
-        GetCampaignFieldscampaignItem,
-        GetCampaignFieldscampaignMessageItem,
-        GetCampaignFieldstagItem,
-        GetCampaignForCampaignMessageFieldscampaignItem,
-        GetCampaignIncludeItem,
-        GetCampaignMessageCampaignRelationshipResponse,
-        GetCampaignMessageFieldscampaignItem,
-        GetCampaignMessageFieldscampaignMessageItem,
-        GetCampaignMessageFieldsimageItem,
-        GetCampaignMessageFieldstemplateItem,
-        GetCampaignMessageImageRelationshipResponse,
-        GetCampaignMessageIncludeItem,
-        GetCampaignMessageResponseCollectionCompoundDocument,
-        GetCampaignMessageResponseCompoundDocument,
-        GetCampaignMessagesRelationshipsResponseCollection,
-        GetCampaignMessageTemplateRelationshipResponse,
-        GetCampaignRecipientEstimationFieldscampaignRecipientEstimationItem,
-        GetCampaignRecipientEstimationJobFieldscampaignRecipientEstimationJobItem,
-        GetCampaignRecipientEstimationJobResponse,
-        GetCampaignRecipientEstimationResponse,
+        CampaignSort,
         GetCampaignResponse,
-        GetCampaignResponseCollectionCompoundDocument,
-        GetCampaignResponseCompoundDocument,
-        GetCampaignSendJobFieldscampaignSendJobItem,
-        GetCampaignSendJobResponse,
-        GetCampaignsFieldscampaignItem,
-        GetCampaignsFieldscampaignMessageItem,
-        GetCampaignsFieldstagItem,
-        GetCampaignsIncludeItem,
-        GetCampaignsSort,
-        GetCampaignTagsRelationshipsResponseCollection,
-        GetImageForCampaignMessageFieldsimageItem,
-        GetImageResponse,
-        GetMessagesForCampaignFieldscampaignItem,
-        GetMessagesForCampaignFieldscampaignMessageItem,
-        GetMessagesForCampaignFieldsimageItem,
-        GetMessagesForCampaignFieldstemplateItem,
-        GetMessagesForCampaignIncludeItem,
-        GetTagResponseCollection,
-        GetTagsForCampaignFieldstagItem,
-        GetTemplateForCampaignMessageFieldstemplateItem,
         GetTemplateResponse,
-        PatchCampaignMessageResponse,
-        PatchCampaignResponse,
+        ImageDocument,
+        ImageField,
+        ImageIdentifierDocument,
         PostCampaignMessageResponse,
-        PostCampaignRecipientEstimationJobResponse,
-        PostCampaignResponse,
-        PostCampaignSendJobResponse,
-        RefreshCampaignRecipientEstimationFieldscampaignRecipientEstimationJobItem,
-        SendCampaignFieldscampaignSendJobItem,
-        UpdateCampaignFieldscampaignItem,
-        UpdateCampaignMessageFieldscampaignMessageItem,
+        TagField,
+        TagIdentifierListDocument,
+        TagListDocument,
+        TemplateField,
+        TemplateIdentifierDocument,
     )
     from .params import (
         AudiencesParam,
@@ -129,20 +103,20 @@ class API:
         *,
         body: CampaignCloneQuery | Unset = UNSET,
         new_name: str | None | Unset = UNSET,
-        fields_campaign: Sequence[CreateCampaignCloneFieldscampaignItem | str] | None = None,
+        fields_campaign: Sequence[CampaignField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> PostCampaignResponse:
+    ) -> CampaignDocument:
         """Create Campaign Clone.
 
         ``POST /api/campaign-clone`` (revision ``2026-04-15``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:write``.
-        Returns ``PostCampaignResponse`` (HTTP 201); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignDocument`` (HTTP 201); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.create_campaign_clone import _get_kwargs
-        from .models import CreateCampaignCloneFieldscampaignItem, PostCampaignResponse
+        from .models import CampaignDocument, CampaignField
 
         _op = OPERATIONS["create_campaign_clone"]
         _document = self._args.request_body(
@@ -157,9 +131,7 @@ class API:
         request = _get_kwargs(
             body=_document,
             fieldscampaign=_given(
-                self._args.enum_list(
-                    CreateCampaignCloneFieldscampaignItem, fields_campaign, "fields[campaign]"
-                )
+                self._args.enum_list(CampaignField, fields_campaign, "fields[campaign]")
             ),
         )
         self._args.extras(
@@ -169,7 +141,7 @@ class API:
             extra_body=None,
             timeout=timeout,
         )
-        return await self._send(_op, request, PostCampaignResponse.from_dict)
+        return await self._send(_op, request, CampaignDocument.from_dict)
 
     async def assign_template_to_campaign_message(
         self,
@@ -231,31 +203,30 @@ class API:
         self,
         id: str,
         *,
-        fields_campaign_message: Sequence[GetCampaignMessageFieldscampaignMessageItem | str]
-        | None = None,
-        fields_campaign: Sequence[GetCampaignMessageFieldscampaignItem | str] | None = None,
-        fields_image: Sequence[GetCampaignMessageFieldsimageItem | str] | None = None,
-        fields_template: Sequence[GetCampaignMessageFieldstemplateItem | str] | None = None,
-        include: Sequence[GetCampaignMessageIncludeItem | str] | None = None,
+        fields_campaign_message: Sequence[CampaignMessageField | str] | None = None,
+        fields_campaign: Sequence[CampaignField | str] | None = None,
+        fields_image: Sequence[ImageField | str] | None = None,
+        fields_template: Sequence[TemplateField | str] | None = None,
+        include: Sequence[CampaignMessageInclude | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> GetCampaignMessageResponseCompoundDocument:
+    ) -> CampaignMessageDocument:
         """Get Campaign Message.
 
         ``GET /api/campaign-messages/{id}`` (revision ``2026-04-15``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``.
-        Returns ``GetCampaignMessageResponseCompoundDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignMessageDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_campaign_message import _get_kwargs
         from .models import (
-            GetCampaignMessageFieldscampaignItem,
-            GetCampaignMessageFieldscampaignMessageItem,
-            GetCampaignMessageFieldsimageItem,
-            GetCampaignMessageFieldstemplateItem,
-            GetCampaignMessageIncludeItem,
-            GetCampaignMessageResponseCompoundDocument,
+            CampaignField,
+            CampaignMessageDocument,
+            CampaignMessageField,
+            CampaignMessageInclude,
+            ImageField,
+            TemplateField,
         )
 
         _op = OPERATIONS["get_campaign_message"]
@@ -263,27 +234,17 @@ class API:
             self._args.path_id(id, "id"),
             fieldscampaign_message=_given(
                 self._args.enum_list(
-                    GetCampaignMessageFieldscampaignMessageItem,
-                    fields_campaign_message,
-                    "fields[campaign-message]",
+                    CampaignMessageField, fields_campaign_message, "fields[campaign-message]"
                 )
             ),
             fieldscampaign=_given(
-                self._args.enum_list(
-                    GetCampaignMessageFieldscampaignItem, fields_campaign, "fields[campaign]"
-                )
+                self._args.enum_list(CampaignField, fields_campaign, "fields[campaign]")
             ),
-            fieldsimage=_given(
-                self._args.enum_list(
-                    GetCampaignMessageFieldsimageItem, fields_image, "fields[image]"
-                )
-            ),
+            fieldsimage=_given(self._args.enum_list(ImageField, fields_image, "fields[image]")),
             fieldstemplate=_given(
-                self._args.enum_list(
-                    GetCampaignMessageFieldstemplateItem, fields_template, "fields[template]"
-                )
+                self._args.enum_list(TemplateField, fields_template, "fields[template]")
             ),
-            include=_given(self._args.enum_list(GetCampaignMessageIncludeItem, include, "include")),
+            include=_given(self._args.enum_list(CampaignMessageInclude, include, "include")),
         )
         self._args.extras(
             request,
@@ -292,7 +253,7 @@ class API:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(_op, request, GetCampaignMessageResponseCompoundDocument.from_dict)
+        return await self._send(_op, request, CampaignMessageDocument.from_dict)
 
     async def update_campaign_message(
         self,
@@ -306,24 +267,20 @@ class API:
         | None
         | Unset = UNSET,
         image_id: str | Unset = UNSET,
-        fields_campaign_message: Sequence[UpdateCampaignMessageFieldscampaignMessageItem | str]
-        | None = None,
+        fields_campaign_message: Sequence[CampaignMessageField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> PatchCampaignMessageResponse:
+    ) -> CampaignMessageDocument:
         """Update Campaign Message.
 
         ``PATCH /api/campaign-messages/{id}`` (revision ``2026-04-15``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:write``.
-        Returns ``PatchCampaignMessageResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignMessageDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.update_campaign_message import _get_kwargs
-        from .models import (
-            PatchCampaignMessageResponse,
-            UpdateCampaignMessageFieldscampaignMessageItem,
-        )
+        from .models import CampaignMessageDocument, CampaignMessageField
 
         _op = OPERATIONS["update_campaign_message"]
         _document = self._args.request_body(
@@ -340,9 +297,7 @@ class API:
             body=_document,
             fieldscampaign_message=_given(
                 self._args.enum_list(
-                    UpdateCampaignMessageFieldscampaignMessageItem,
-                    fields_campaign_message,
-                    "fields[campaign-message]",
+                    CampaignMessageField, fields_campaign_message, "fields[campaign-message]"
                 )
             ),
         )
@@ -353,14 +308,13 @@ class API:
             extra_body=None,
             timeout=timeout,
         )
-        return await self._send(_op, request, PatchCampaignMessageResponse.from_dict)
+        return await self._send(_op, request, CampaignMessageDocument.from_dict)
 
     async def get_campaign_for_campaign_message(
         self,
         id: str,
         *,
-        fields_campaign: Sequence[GetCampaignForCampaignMessageFieldscampaignItem | str]
-        | None = None,
+        fields_campaign: Sequence[CampaignField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -373,17 +327,13 @@ class API:
         Returns ``GetCampaignResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_campaign_for_campaign_message import _get_kwargs
-        from .models import GetCampaignForCampaignMessageFieldscampaignItem, GetCampaignResponse
+        from .models import CampaignField, GetCampaignResponse
 
         _op = OPERATIONS["get_campaign_for_campaign_message"]
         request = _get_kwargs(
             self._args.path_id(id, "id"),
             fieldscampaign=_given(
-                self._args.enum_list(
-                    GetCampaignForCampaignMessageFieldscampaignItem,
-                    fields_campaign,
-                    "fields[campaign]",
-                )
+                self._args.enum_list(CampaignField, fields_campaign, "fields[campaign]")
             ),
         )
         self._args.extras(
@@ -399,29 +349,25 @@ class API:
         self,
         id: str,
         *,
-        fields_image: Sequence[GetImageForCampaignMessageFieldsimageItem | str] | None = None,
+        fields_image: Sequence[ImageField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> GetImageResponse:
+    ) -> ImageDocument:
         """Get Image for Campaign Message.
 
         ``GET /api/campaign-messages/{id}/image`` (revision ``2026-04-15``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``, ``images:read``.
-        Returns ``GetImageResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``ImageDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_image_for_campaign_message import _get_kwargs
-        from .models import GetImageForCampaignMessageFieldsimageItem, GetImageResponse
+        from .models import ImageDocument, ImageField
 
         _op = OPERATIONS["get_image_for_campaign_message"]
         request = _get_kwargs(
             self._args.path_id(id, "id"),
-            fieldsimage=_given(
-                self._args.enum_list(
-                    GetImageForCampaignMessageFieldsimageItem, fields_image, "fields[image]"
-                )
-            ),
+            fieldsimage=_given(self._args.enum_list(ImageField, fields_image, "fields[image]")),
         )
         self._args.extras(
             request,
@@ -430,7 +376,7 @@ class API:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(_op, request, GetImageResponse.from_dict)
+        return await self._send(_op, request, ImageDocument.from_dict)
 
     async def get_campaign_id_for_campaign_message(
         self,
@@ -440,15 +386,15 @@ class API:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> GetCampaignMessageCampaignRelationshipResponse:
+    ) -> CampaignIdentifierDocument:
         """Get Campaign ID for Campaign Message.
 
         ``GET /api/campaign-messages/{id}/relationships/campaign`` (revision ``2026-04-15``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``.
-        Returns ``GetCampaignMessageCampaignRelationshipResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignIdentifierDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_campaign_id_for_campaign_message import _get_kwargs
-        from .models import GetCampaignMessageCampaignRelationshipResponse
+        from .models import CampaignIdentifierDocument
 
         _op = OPERATIONS["get_campaign_id_for_campaign_message"]
         request = _get_kwargs(
@@ -461,9 +407,7 @@ class API:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(
-            _op, request, GetCampaignMessageCampaignRelationshipResponse.from_dict
-        )
+        return await self._send(_op, request, CampaignIdentifierDocument.from_dict)
 
     async def get_image_id_for_campaign_message(
         self,
@@ -473,15 +417,15 @@ class API:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> GetCampaignMessageImageRelationshipResponse:
+    ) -> ImageIdentifierDocument:
         """Get Image ID for Campaign Message.
 
         ``GET /api/campaign-messages/{id}/relationships/image`` (revision ``2026-04-15``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``, ``images:read``.
-        Returns ``GetCampaignMessageImageRelationshipResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``ImageIdentifierDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_image_id_for_campaign_message import _get_kwargs
-        from .models import GetCampaignMessageImageRelationshipResponse
+        from .models import ImageIdentifierDocument
 
         _op = OPERATIONS["get_image_id_for_campaign_message"]
         request = _get_kwargs(
@@ -494,7 +438,7 @@ class API:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(_op, request, GetCampaignMessageImageRelationshipResponse.from_dict)
+        return await self._send(_op, request, ImageIdentifierDocument.from_dict)
 
     async def update_image_for_campaign_message(
         self,
@@ -546,15 +490,15 @@ class API:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> GetCampaignMessageTemplateRelationshipResponse:
+    ) -> TemplateIdentifierDocument:
         """Get Template ID for Campaign Message.
 
         ``GET /api/campaign-messages/{id}/relationships/template`` (revision ``2026-04-15``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``, ``templates:read``.
-        Returns ``GetCampaignMessageTemplateRelationshipResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``TemplateIdentifierDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_template_id_for_campaign_message import _get_kwargs
-        from .models import GetCampaignMessageTemplateRelationshipResponse
+        from .models import TemplateIdentifierDocument
 
         _op = OPERATIONS["get_template_id_for_campaign_message"]
         request = _get_kwargs(
@@ -567,16 +511,13 @@ class API:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(
-            _op, request, GetCampaignMessageTemplateRelationshipResponse.from_dict
-        )
+        return await self._send(_op, request, TemplateIdentifierDocument.from_dict)
 
     async def get_template_for_campaign_message(
         self,
         id: str,
         *,
-        fields_template: Sequence[GetTemplateForCampaignMessageFieldstemplateItem | str]
-        | None = None,
+        fields_template: Sequence[TemplateField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -589,17 +530,13 @@ class API:
         Returns ``GetTemplateResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_template_for_campaign_message import _get_kwargs
-        from .models import GetTemplateForCampaignMessageFieldstemplateItem, GetTemplateResponse
+        from .models import GetTemplateResponse, TemplateField
 
         _op = OPERATIONS["get_template_for_campaign_message"]
         request = _get_kwargs(
             self._args.path_id(id, "id"),
             fieldstemplate=_given(
-                self._args.enum_list(
-                    GetTemplateForCampaignMessageFieldstemplateItem,
-                    fields_template,
-                    "fields[template]",
-                )
+                self._args.enum_list(TemplateField, fields_template, "fields[template]")
             ),
         )
         self._args.extras(
@@ -617,24 +554,24 @@ class API:
         *,
         body: CampaignRecipientEstimationJobCreateQuery | Unset = UNSET,
         fields_campaign_recipient_estimation_job: Sequence[
-            RefreshCampaignRecipientEstimationFieldscampaignRecipientEstimationJobItem | str
+            CampaignRecipientEstimationJobField | str
         ]
         | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> PostCampaignRecipientEstimationJobResponse:
+    ) -> CampaignRecipientEstimationJobDocument:
         """Refresh Campaign Recipient Estimation.
 
         ``POST /api/campaign-recipient-estimation-jobs`` (revision ``2026-04-15``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:write``.
-        Returns ``PostCampaignRecipientEstimationJobResponse`` (HTTP 202); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignRecipientEstimationJobDocument`` (HTTP 202); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.refresh_campaign_recipient_estimation import _get_kwargs
         from .models import (
-            PostCampaignRecipientEstimationJobResponse,
-            RefreshCampaignRecipientEstimationFieldscampaignRecipientEstimationJobItem,
+            CampaignRecipientEstimationJobDocument,
+            CampaignRecipientEstimationJobField,
         )
 
         _op = OPERATIONS["refresh_campaign_recipient_estimation"]
@@ -651,7 +588,7 @@ class API:
             body=_document,
             fieldscampaign_recipient_estimation_job=_given(
                 self._args.enum_list(
-                    RefreshCampaignRecipientEstimationFieldscampaignRecipientEstimationJobItem,
+                    CampaignRecipientEstimationJobField,
                     fields_campaign_recipient_estimation_job,
                     "fields[campaign-recipient-estimation-job]",
                 )
@@ -664,31 +601,31 @@ class API:
             extra_body=None,
             timeout=timeout,
         )
-        return await self._send(_op, request, PostCampaignRecipientEstimationJobResponse.from_dict)
+        return await self._send(_op, request, CampaignRecipientEstimationJobDocument.from_dict)
 
     async def get_campaign_recipient_estimation_job(
         self,
         id: str,
         *,
         fields_campaign_recipient_estimation_job: Sequence[
-            GetCampaignRecipientEstimationJobFieldscampaignRecipientEstimationJobItem | str
+            CampaignRecipientEstimationJobField | str
         ]
         | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> GetCampaignRecipientEstimationJobResponse:
+    ) -> CampaignRecipientEstimationJobDocument:
         """Get Campaign Recipient Estimation Job.
 
         ``GET /api/campaign-recipient-estimation-jobs/{id}`` (revision ``2026-04-15``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``.
-        Returns ``GetCampaignRecipientEstimationJobResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignRecipientEstimationJobDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_campaign_recipient_estimation_job import _get_kwargs
         from .models import (
-            GetCampaignRecipientEstimationJobFieldscampaignRecipientEstimationJobItem,
-            GetCampaignRecipientEstimationJobResponse,
+            CampaignRecipientEstimationJobDocument,
+            CampaignRecipientEstimationJobField,
         )
 
         _op = OPERATIONS["get_campaign_recipient_estimation_job"]
@@ -696,7 +633,7 @@ class API:
             self._args.path_id(id, "id"),
             fieldscampaign_recipient_estimation_job=_given(
                 self._args.enum_list(
-                    GetCampaignRecipientEstimationJobFieldscampaignRecipientEstimationJobItem,
+                    CampaignRecipientEstimationJobField,
                     fields_campaign_recipient_estimation_job,
                     "fields[campaign-recipient-estimation-job]",
                 )
@@ -709,39 +646,34 @@ class API:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(_op, request, GetCampaignRecipientEstimationJobResponse.from_dict)
+        return await self._send(_op, request, CampaignRecipientEstimationJobDocument.from_dict)
 
     async def get_campaign_recipient_estimation(
         self,
         id: str,
         *,
-        fields_campaign_recipient_estimation: Sequence[
-            GetCampaignRecipientEstimationFieldscampaignRecipientEstimationItem | str
-        ]
+        fields_campaign_recipient_estimation: Sequence[CampaignRecipientEstimationField | str]
         | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> GetCampaignRecipientEstimationResponse:
+    ) -> CampaignRecipientEstimationDocument:
         """Get Campaign Recipient Estimation.
 
         ``GET /api/campaign-recipient-estimations/{id}`` (revision ``2026-04-15``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``.
-        Returns ``GetCampaignRecipientEstimationResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignRecipientEstimationDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_campaign_recipient_estimation import _get_kwargs
-        from .models import (
-            GetCampaignRecipientEstimationFieldscampaignRecipientEstimationItem,
-            GetCampaignRecipientEstimationResponse,
-        )
+        from .models import CampaignRecipientEstimationDocument, CampaignRecipientEstimationField
 
         _op = OPERATIONS["get_campaign_recipient_estimation"]
         request = _get_kwargs(
             self._args.path_id(id, "id"),
             fieldscampaign_recipient_estimation=_given(
                 self._args.enum_list(
-                    GetCampaignRecipientEstimationFieldscampaignRecipientEstimationItem,
+                    CampaignRecipientEstimationField,
                     fields_campaign_recipient_estimation,
                     "fields[campaign-recipient-estimation]",
                 )
@@ -754,28 +686,27 @@ class API:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(_op, request, GetCampaignRecipientEstimationResponse.from_dict)
+        return await self._send(_op, request, CampaignRecipientEstimationDocument.from_dict)
 
     async def send_campaign(
         self,
         id: str | Unset = UNSET,
         *,
         body: CampaignSendJobCreateQuery | Unset = UNSET,
-        fields_campaign_send_job: Sequence[SendCampaignFieldscampaignSendJobItem | str]
-        | None = None,
+        fields_campaign_send_job: Sequence[CampaignSendJobField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> PostCampaignSendJobResponse:
+    ) -> CampaignSendJobDocument:
         """Send Campaign.
 
         ``POST /api/campaign-send-jobs`` (revision ``2026-04-15``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:write``.
-        Returns ``PostCampaignSendJobResponse`` (HTTP 202); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignSendJobDocument`` (HTTP 202); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.send_campaign import _get_kwargs
-        from .models import PostCampaignSendJobResponse, SendCampaignFieldscampaignSendJobItem
+        from .models import CampaignSendJobDocument, CampaignSendJobField
 
         _op = OPERATIONS["send_campaign"]
         _document = self._args.request_body(
@@ -791,9 +722,7 @@ class API:
             body=_document,
             fieldscampaign_send_job=_given(
                 self._args.enum_list(
-                    SendCampaignFieldscampaignSendJobItem,
-                    fields_campaign_send_job,
-                    "fields[campaign-send-job]",
+                    CampaignSendJobField, fields_campaign_send_job, "fields[campaign-send-job]"
                 )
             ),
         )
@@ -804,36 +733,33 @@ class API:
             extra_body=None,
             timeout=timeout,
         )
-        return await self._send(_op, request, PostCampaignSendJobResponse.from_dict)
+        return await self._send(_op, request, CampaignSendJobDocument.from_dict)
 
     async def get_campaign_send_job(
         self,
         id: str,
         *,
-        fields_campaign_send_job: Sequence[GetCampaignSendJobFieldscampaignSendJobItem | str]
-        | None = None,
+        fields_campaign_send_job: Sequence[CampaignSendJobField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> GetCampaignSendJobResponse:
+    ) -> CampaignSendJobDocument:
         """Get Campaign Send Job.
 
         ``GET /api/campaign-send-jobs/{id}`` (revision ``2026-04-15``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``.
-        Returns ``GetCampaignSendJobResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignSendJobDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_campaign_send_job import _get_kwargs
-        from .models import GetCampaignSendJobFieldscampaignSendJobItem, GetCampaignSendJobResponse
+        from .models import CampaignSendJobDocument, CampaignSendJobField
 
         _op = OPERATIONS["get_campaign_send_job"]
         request = _get_kwargs(
             self._args.path_id(id, "id"),
             fieldscampaign_send_job=_given(
                 self._args.enum_list(
-                    GetCampaignSendJobFieldscampaignSendJobItem,
-                    fields_campaign_send_job,
-                    "fields[campaign-send-job]",
+                    CampaignSendJobField, fields_campaign_send_job, "fields[campaign-send-job]"
                 )
             ),
         )
@@ -844,7 +770,7 @@ class API:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(_op, request, GetCampaignSendJobResponse.from_dict)
+        return await self._send(_op, request, CampaignSendJobDocument.from_dict)
 
     async def cancel_campaign_send(
         self,
@@ -892,33 +818,32 @@ class API:
         self,
         *,
         filter: str | Filter,
-        fields_campaign_message: Sequence[GetCampaignsFieldscampaignMessageItem | str]
-        | None = None,
-        fields_campaign: Sequence[GetCampaignsFieldscampaignItem | str] | None = None,
-        fields_tag: Sequence[GetCampaignsFieldstagItem | str] | None = None,
-        include: Sequence[GetCampaignsIncludeItem | str] | None = None,
+        fields_campaign_message: Sequence[CampaignMessageField | str] | None = None,
+        fields_campaign: Sequence[CampaignField | str] | None = None,
+        fields_tag: Sequence[TagField | str] | None = None,
+        include: Sequence[CampaignInclude | str] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: GetCampaignsSort | str | None = None,
+        sort: CampaignSort | str | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> GetCampaignResponseCollectionCompoundDocument:
+    ) -> CampaignListDocument:
         """Get Campaigns.
 
         ``GET /api/campaigns`` (revision ``2026-04-15``): burst 10/s, steady 150/m, cursor-paginated.
         Scopes: ``campaigns:read``.
-        Returns ``GetCampaignResponseCollectionCompoundDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignListDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_campaigns import _get_kwargs
         from .models import (
-            GetCampaignResponseCollectionCompoundDocument,
-            GetCampaignsFieldscampaignItem,
-            GetCampaignsFieldscampaignMessageItem,
-            GetCampaignsFieldstagItem,
-            GetCampaignsIncludeItem,
-            GetCampaignsSort,
+            CampaignField,
+            CampaignInclude,
+            CampaignListDocument,
+            CampaignMessageField,
+            CampaignSort,
+            TagField,
         )
 
         _op = OPERATIONS["get_campaigns"]
@@ -926,23 +851,17 @@ class API:
             filter_=self._args.filter_value(_op, filter),
             fieldscampaign_message=_given(
                 self._args.enum_list(
-                    GetCampaignsFieldscampaignMessageItem,
-                    fields_campaign_message,
-                    "fields[campaign-message]",
+                    CampaignMessageField, fields_campaign_message, "fields[campaign-message]"
                 )
             ),
             fieldscampaign=_given(
-                self._args.enum_list(
-                    GetCampaignsFieldscampaignItem, fields_campaign, "fields[campaign]"
-                )
+                self._args.enum_list(CampaignField, fields_campaign, "fields[campaign]")
             ),
-            fieldstag=_given(
-                self._args.enum_list(GetCampaignsFieldstagItem, fields_tag, "fields[tag]")
-            ),
-            include=_given(self._args.enum_list(GetCampaignsIncludeItem, include, "include")),
+            fieldstag=_given(self._args.enum_list(TagField, fields_tag, "fields[tag]")),
+            include=_given(self._args.enum_list(CampaignInclude, include, "include")),
             pagecursor=_given(page_cursor),
             pagesize=_given(page_size),
-            sort=_given(self._args.enum_value(GetCampaignsSort, sort, "sort")),
+            sort=_given(self._args.enum_value(CampaignSort, sort, "sort")),
         )
         self._args.extras(
             request,
@@ -951,9 +870,7 @@ class API:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(
-            _op, request, GetCampaignResponseCollectionCompoundDocument.from_dict
-        )
+        return await self._send(_op, request, CampaignListDocument.from_dict)
 
     async def create_campaign(
         self,
@@ -977,20 +894,20 @@ class API:
         | CampaignsSMSTrackingOptionsParam
         | None
         | Unset = UNSET,
-        fields_campaign: Sequence[CreateCampaignFieldscampaignItem | str] | None = None,
+        fields_campaign: Sequence[CampaignField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> PostCampaignResponse:
+    ) -> CampaignDocument:
         """Create Campaign.
 
         ``POST /api/campaigns`` (revision ``2026-04-15``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:write``.
-        Returns ``PostCampaignResponse`` (HTTP 201); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignDocument`` (HTTP 201); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.create_campaign import _get_kwargs
-        from .models import CreateCampaignFieldscampaignItem, PostCampaignResponse
+        from .models import CampaignDocument, CampaignField
 
         _op = OPERATIONS["create_campaign"]
         _document = self._args.request_body(
@@ -1012,9 +929,7 @@ class API:
         request = _get_kwargs(
             body=_document,
             fieldscampaign=_given(
-                self._args.enum_list(
-                    CreateCampaignFieldscampaignItem, fields_campaign, "fields[campaign]"
-                )
+                self._args.enum_list(CampaignField, fields_campaign, "fields[campaign]")
             ),
         )
         self._args.extras(
@@ -1024,7 +939,7 @@ class API:
             extra_body=None,
             timeout=timeout,
         )
-        return await self._send(_op, request, PostCampaignResponse.from_dict)
+        return await self._send(_op, request, CampaignDocument.from_dict)
 
     async def delete_campaign(
         self,
@@ -1060,28 +975,28 @@ class API:
         self,
         id: str,
         *,
-        fields_campaign_message: Sequence[GetCampaignFieldscampaignMessageItem | str] | None = None,
-        fields_campaign: Sequence[GetCampaignFieldscampaignItem | str] | None = None,
-        fields_tag: Sequence[GetCampaignFieldstagItem | str] | None = None,
-        include: Sequence[GetCampaignIncludeItem | str] | None = None,
+        fields_campaign_message: Sequence[CampaignMessageField | str] | None = None,
+        fields_campaign: Sequence[CampaignField | str] | None = None,
+        fields_tag: Sequence[TagField | str] | None = None,
+        include: Sequence[CampaignInclude | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> GetCampaignResponseCompoundDocument:
+    ) -> CampaignDocument:
         """Get Campaign.
 
         ``GET /api/campaigns/{id}`` (revision ``2026-04-15``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``.
-        Returns ``GetCampaignResponseCompoundDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_campaign import _get_kwargs
         from .models import (
-            GetCampaignFieldscampaignItem,
-            GetCampaignFieldscampaignMessageItem,
-            GetCampaignFieldstagItem,
-            GetCampaignIncludeItem,
-            GetCampaignResponseCompoundDocument,
+            CampaignDocument,
+            CampaignField,
+            CampaignInclude,
+            CampaignMessageField,
+            TagField,
         )
 
         _op = OPERATIONS["get_campaign"]
@@ -1089,20 +1004,14 @@ class API:
             self._args.path_id(id, "id"),
             fieldscampaign_message=_given(
                 self._args.enum_list(
-                    GetCampaignFieldscampaignMessageItem,
-                    fields_campaign_message,
-                    "fields[campaign-message]",
+                    CampaignMessageField, fields_campaign_message, "fields[campaign-message]"
                 )
             ),
             fieldscampaign=_given(
-                self._args.enum_list(
-                    GetCampaignFieldscampaignItem, fields_campaign, "fields[campaign]"
-                )
+                self._args.enum_list(CampaignField, fields_campaign, "fields[campaign]")
             ),
-            fieldstag=_given(
-                self._args.enum_list(GetCampaignFieldstagItem, fields_tag, "fields[tag]")
-            ),
-            include=_given(self._args.enum_list(GetCampaignIncludeItem, include, "include")),
+            fieldstag=_given(self._args.enum_list(TagField, fields_tag, "fields[tag]")),
+            include=_given(self._args.enum_list(CampaignInclude, include, "include")),
         )
         self._args.extras(
             request,
@@ -1111,7 +1020,7 @@ class API:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(_op, request, GetCampaignResponseCompoundDocument.from_dict)
+        return await self._send(_op, request, CampaignDocument.from_dict)
 
     async def update_campaign(
         self,
@@ -1135,20 +1044,20 @@ class API:
         | CampaignsSMSTrackingOptionsParam
         | None
         | Unset = UNSET,
-        fields_campaign: Sequence[UpdateCampaignFieldscampaignItem | str] | None = None,
+        fields_campaign: Sequence[CampaignField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> PatchCampaignResponse:
+    ) -> CampaignDocument:
         """Update Campaign.
 
         ``PATCH /api/campaigns/{id}`` (revision ``2026-04-15``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:write``.
-        Returns ``PatchCampaignResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.update_campaign import _get_kwargs
-        from .models import PatchCampaignResponse, UpdateCampaignFieldscampaignItem
+        from .models import CampaignDocument, CampaignField
 
         _op = OPERATIONS["update_campaign"]
         _document = self._args.request_body(
@@ -1170,9 +1079,7 @@ class API:
             self._args.path_id(id, "id"),
             body=_document,
             fieldscampaign=_given(
-                self._args.enum_list(
-                    UpdateCampaignFieldscampaignItem, fields_campaign, "fields[campaign]"
-                )
+                self._args.enum_list(CampaignField, fields_campaign, "fields[campaign]")
             ),
         )
         self._args.extras(
@@ -1182,37 +1089,36 @@ class API:
             extra_body=None,
             timeout=timeout,
         )
-        return await self._send(_op, request, PatchCampaignResponse.from_dict)
+        return await self._send(_op, request, CampaignDocument.from_dict)
 
     async def get_messages_for_campaign(
         self,
         id: str,
         *,
-        fields_campaign_message: Sequence[GetMessagesForCampaignFieldscampaignMessageItem | str]
-        | None = None,
-        fields_campaign: Sequence[GetMessagesForCampaignFieldscampaignItem | str] | None = None,
-        fields_image: Sequence[GetMessagesForCampaignFieldsimageItem | str] | None = None,
-        fields_template: Sequence[GetMessagesForCampaignFieldstemplateItem | str] | None = None,
-        include: Sequence[GetMessagesForCampaignIncludeItem | str] | None = None,
+        fields_campaign_message: Sequence[CampaignMessageField | str] | None = None,
+        fields_campaign: Sequence[CampaignField | str] | None = None,
+        fields_image: Sequence[ImageField | str] | None = None,
+        fields_template: Sequence[TemplateField | str] | None = None,
+        include: Sequence[CampaignMessageInclude | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> GetCampaignMessageResponseCollectionCompoundDocument:
+    ) -> CampaignMessageListDocument:
         """Get Messages for Campaign.
 
         ``GET /api/campaigns/{id}/campaign-messages`` (revision ``2026-04-15``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``.
-        Returns ``GetCampaignMessageResponseCollectionCompoundDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignMessageListDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_messages_for_campaign import _get_kwargs
         from .models import (
-            GetCampaignMessageResponseCollectionCompoundDocument,
-            GetMessagesForCampaignFieldscampaignItem,
-            GetMessagesForCampaignFieldscampaignMessageItem,
-            GetMessagesForCampaignFieldsimageItem,
-            GetMessagesForCampaignFieldstemplateItem,
-            GetMessagesForCampaignIncludeItem,
+            CampaignField,
+            CampaignMessageField,
+            CampaignMessageInclude,
+            CampaignMessageListDocument,
+            ImageField,
+            TemplateField,
         )
 
         _op = OPERATIONS["get_messages_for_campaign"]
@@ -1220,29 +1126,17 @@ class API:
             self._args.path_id(id, "id"),
             fieldscampaign_message=_given(
                 self._args.enum_list(
-                    GetMessagesForCampaignFieldscampaignMessageItem,
-                    fields_campaign_message,
-                    "fields[campaign-message]",
+                    CampaignMessageField, fields_campaign_message, "fields[campaign-message]"
                 )
             ),
             fieldscampaign=_given(
-                self._args.enum_list(
-                    GetMessagesForCampaignFieldscampaignItem, fields_campaign, "fields[campaign]"
-                )
+                self._args.enum_list(CampaignField, fields_campaign, "fields[campaign]")
             ),
-            fieldsimage=_given(
-                self._args.enum_list(
-                    GetMessagesForCampaignFieldsimageItem, fields_image, "fields[image]"
-                )
-            ),
+            fieldsimage=_given(self._args.enum_list(ImageField, fields_image, "fields[image]")),
             fieldstemplate=_given(
-                self._args.enum_list(
-                    GetMessagesForCampaignFieldstemplateItem, fields_template, "fields[template]"
-                )
+                self._args.enum_list(TemplateField, fields_template, "fields[template]")
             ),
-            include=_given(
-                self._args.enum_list(GetMessagesForCampaignIncludeItem, include, "include")
-            ),
+            include=_given(self._args.enum_list(CampaignMessageInclude, include, "include")),
         )
         self._args.extras(
             request,
@@ -1251,9 +1145,7 @@ class API:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(
-            _op, request, GetCampaignMessageResponseCollectionCompoundDocument.from_dict
-        )
+        return await self._send(_op, request, CampaignMessageListDocument.from_dict)
 
     async def get_message_ids_for_campaign(
         self,
@@ -1263,15 +1155,15 @@ class API:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> GetCampaignMessagesRelationshipsResponseCollection:
+    ) -> CampaignMessageIdentifierListDocument:
         """Get Message IDs for Campaign.
 
         ``GET /api/campaigns/{id}/relationships/campaign-messages`` (revision ``2026-04-15``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``.
-        Returns ``GetCampaignMessagesRelationshipsResponseCollection`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignMessageIdentifierListDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_message_ids_for_campaign import _get_kwargs
-        from .models import GetCampaignMessagesRelationshipsResponseCollection
+        from .models import CampaignMessageIdentifierListDocument
 
         _op = OPERATIONS["get_message_ids_for_campaign"]
         request = _get_kwargs(
@@ -1284,9 +1176,7 @@ class API:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(
-            _op, request, GetCampaignMessagesRelationshipsResponseCollection.from_dict
-        )
+        return await self._send(_op, request, CampaignMessageIdentifierListDocument.from_dict)
 
     async def get_tag_ids_for_campaign(
         self,
@@ -1296,15 +1186,15 @@ class API:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> GetCampaignTagsRelationshipsResponseCollection:
+    ) -> TagIdentifierListDocument:
         """Get Tag IDs for Campaign.
 
         ``GET /api/campaigns/{id}/relationships/tags`` (revision ``2026-04-15``): burst 3/s, steady 60/m.
         Scopes: ``campaigns:read``, ``tags:read``.
-        Returns ``GetCampaignTagsRelationshipsResponseCollection`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``TagIdentifierListDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_tag_ids_for_campaign import _get_kwargs
-        from .models import GetCampaignTagsRelationshipsResponseCollection
+        from .models import TagIdentifierListDocument
 
         _op = OPERATIONS["get_tag_ids_for_campaign"]
         request = _get_kwargs(
@@ -1317,35 +1207,31 @@ class API:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(
-            _op, request, GetCampaignTagsRelationshipsResponseCollection.from_dict
-        )
+        return await self._send(_op, request, TagIdentifierListDocument.from_dict)
 
     async def get_tags_for_campaign(
         self,
         id: str,
         *,
-        fields_tag: Sequence[GetTagsForCampaignFieldstagItem | str] | None = None,
+        fields_tag: Sequence[TagField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> GetTagResponseCollection:
+    ) -> TagListDocument:
         """Get Tags for Campaign.
 
         ``GET /api/campaigns/{id}/tags`` (revision ``2026-04-15``): burst 3/s, steady 60/m.
         Scopes: ``campaigns:read``, ``tags:read``.
-        Returns ``GetTagResponseCollection`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``TagListDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_tags_for_campaign import _get_kwargs
-        from .models import GetTagResponseCollection, GetTagsForCampaignFieldstagItem
+        from .models import TagField, TagListDocument
 
         _op = OPERATIONS["get_tags_for_campaign"]
         request = _get_kwargs(
             self._args.path_id(id, "id"),
-            fieldstag=_given(
-                self._args.enum_list(GetTagsForCampaignFieldstagItem, fields_tag, "fields[tag]")
-            ),
+            fieldstag=_given(self._args.enum_list(TagField, fields_tag, "fields[tag]")),
         )
         self._args.extras(
             request,
@@ -1354,7 +1240,7 @@ class API:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(_op, request, GetTagResponseCollection.from_dict)
+        return await self._send(_op, request, TagListDocument.from_dict)
 
 
 class RawAPI:
@@ -1370,20 +1256,20 @@ class RawAPI:
         *,
         body: CampaignCloneQuery | Unset = UNSET,
         new_name: str | None | Unset = UNSET,
-        fields_campaign: Sequence[CreateCampaignCloneFieldscampaignItem | str] | None = None,
+        fields_campaign: Sequence[CampaignField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[PostCampaignResponse]:
+    ) -> Response[CampaignDocument]:
         """Create Campaign Clone.
 
         ``POST /api/campaign-clone`` (revision ``2026-04-15``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:write``.
-        Returns ``PostCampaignResponse`` (HTTP 201); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignDocument`` (HTTP 201); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.create_campaign_clone import _get_kwargs
-        from .models import CreateCampaignCloneFieldscampaignItem, PostCampaignResponse
+        from .models import CampaignDocument, CampaignField
 
         _op = OPERATIONS["create_campaign_clone"]
         _document = self._args.request_body(
@@ -1398,9 +1284,7 @@ class RawAPI:
         request = _get_kwargs(
             body=_document,
             fieldscampaign=_given(
-                self._args.enum_list(
-                    CreateCampaignCloneFieldscampaignItem, fields_campaign, "fields[campaign]"
-                )
+                self._args.enum_list(CampaignField, fields_campaign, "fields[campaign]")
             ),
         )
         self._args.extras(
@@ -1410,7 +1294,7 @@ class RawAPI:
             extra_body=None,
             timeout=timeout,
         )
-        return await self._send(_op, request, PostCampaignResponse.from_dict)
+        return await self._send(_op, request, CampaignDocument.from_dict)
 
     async def assign_template_to_campaign_message(
         self,
@@ -1472,31 +1356,30 @@ class RawAPI:
         self,
         id: str,
         *,
-        fields_campaign_message: Sequence[GetCampaignMessageFieldscampaignMessageItem | str]
-        | None = None,
-        fields_campaign: Sequence[GetCampaignMessageFieldscampaignItem | str] | None = None,
-        fields_image: Sequence[GetCampaignMessageFieldsimageItem | str] | None = None,
-        fields_template: Sequence[GetCampaignMessageFieldstemplateItem | str] | None = None,
-        include: Sequence[GetCampaignMessageIncludeItem | str] | None = None,
+        fields_campaign_message: Sequence[CampaignMessageField | str] | None = None,
+        fields_campaign: Sequence[CampaignField | str] | None = None,
+        fields_image: Sequence[ImageField | str] | None = None,
+        fields_template: Sequence[TemplateField | str] | None = None,
+        include: Sequence[CampaignMessageInclude | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[GetCampaignMessageResponseCompoundDocument]:
+    ) -> Response[CampaignMessageDocument]:
         """Get Campaign Message.
 
         ``GET /api/campaign-messages/{id}`` (revision ``2026-04-15``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``.
-        Returns ``GetCampaignMessageResponseCompoundDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignMessageDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_campaign_message import _get_kwargs
         from .models import (
-            GetCampaignMessageFieldscampaignItem,
-            GetCampaignMessageFieldscampaignMessageItem,
-            GetCampaignMessageFieldsimageItem,
-            GetCampaignMessageFieldstemplateItem,
-            GetCampaignMessageIncludeItem,
-            GetCampaignMessageResponseCompoundDocument,
+            CampaignField,
+            CampaignMessageDocument,
+            CampaignMessageField,
+            CampaignMessageInclude,
+            ImageField,
+            TemplateField,
         )
 
         _op = OPERATIONS["get_campaign_message"]
@@ -1504,27 +1387,17 @@ class RawAPI:
             self._args.path_id(id, "id"),
             fieldscampaign_message=_given(
                 self._args.enum_list(
-                    GetCampaignMessageFieldscampaignMessageItem,
-                    fields_campaign_message,
-                    "fields[campaign-message]",
+                    CampaignMessageField, fields_campaign_message, "fields[campaign-message]"
                 )
             ),
             fieldscampaign=_given(
-                self._args.enum_list(
-                    GetCampaignMessageFieldscampaignItem, fields_campaign, "fields[campaign]"
-                )
+                self._args.enum_list(CampaignField, fields_campaign, "fields[campaign]")
             ),
-            fieldsimage=_given(
-                self._args.enum_list(
-                    GetCampaignMessageFieldsimageItem, fields_image, "fields[image]"
-                )
-            ),
+            fieldsimage=_given(self._args.enum_list(ImageField, fields_image, "fields[image]")),
             fieldstemplate=_given(
-                self._args.enum_list(
-                    GetCampaignMessageFieldstemplateItem, fields_template, "fields[template]"
-                )
+                self._args.enum_list(TemplateField, fields_template, "fields[template]")
             ),
-            include=_given(self._args.enum_list(GetCampaignMessageIncludeItem, include, "include")),
+            include=_given(self._args.enum_list(CampaignMessageInclude, include, "include")),
         )
         self._args.extras(
             request,
@@ -1533,7 +1406,7 @@ class RawAPI:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(_op, request, GetCampaignMessageResponseCompoundDocument.from_dict)
+        return await self._send(_op, request, CampaignMessageDocument.from_dict)
 
     async def update_campaign_message(
         self,
@@ -1547,24 +1420,20 @@ class RawAPI:
         | None
         | Unset = UNSET,
         image_id: str | Unset = UNSET,
-        fields_campaign_message: Sequence[UpdateCampaignMessageFieldscampaignMessageItem | str]
-        | None = None,
+        fields_campaign_message: Sequence[CampaignMessageField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[PatchCampaignMessageResponse]:
+    ) -> Response[CampaignMessageDocument]:
         """Update Campaign Message.
 
         ``PATCH /api/campaign-messages/{id}`` (revision ``2026-04-15``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:write``.
-        Returns ``PatchCampaignMessageResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignMessageDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.update_campaign_message import _get_kwargs
-        from .models import (
-            PatchCampaignMessageResponse,
-            UpdateCampaignMessageFieldscampaignMessageItem,
-        )
+        from .models import CampaignMessageDocument, CampaignMessageField
 
         _op = OPERATIONS["update_campaign_message"]
         _document = self._args.request_body(
@@ -1581,9 +1450,7 @@ class RawAPI:
             body=_document,
             fieldscampaign_message=_given(
                 self._args.enum_list(
-                    UpdateCampaignMessageFieldscampaignMessageItem,
-                    fields_campaign_message,
-                    "fields[campaign-message]",
+                    CampaignMessageField, fields_campaign_message, "fields[campaign-message]"
                 )
             ),
         )
@@ -1594,14 +1461,13 @@ class RawAPI:
             extra_body=None,
             timeout=timeout,
         )
-        return await self._send(_op, request, PatchCampaignMessageResponse.from_dict)
+        return await self._send(_op, request, CampaignMessageDocument.from_dict)
 
     async def get_campaign_for_campaign_message(
         self,
         id: str,
         *,
-        fields_campaign: Sequence[GetCampaignForCampaignMessageFieldscampaignItem | str]
-        | None = None,
+        fields_campaign: Sequence[CampaignField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -1614,17 +1480,13 @@ class RawAPI:
         Returns ``GetCampaignResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_campaign_for_campaign_message import _get_kwargs
-        from .models import GetCampaignForCampaignMessageFieldscampaignItem, GetCampaignResponse
+        from .models import CampaignField, GetCampaignResponse
 
         _op = OPERATIONS["get_campaign_for_campaign_message"]
         request = _get_kwargs(
             self._args.path_id(id, "id"),
             fieldscampaign=_given(
-                self._args.enum_list(
-                    GetCampaignForCampaignMessageFieldscampaignItem,
-                    fields_campaign,
-                    "fields[campaign]",
-                )
+                self._args.enum_list(CampaignField, fields_campaign, "fields[campaign]")
             ),
         )
         self._args.extras(
@@ -1640,29 +1502,25 @@ class RawAPI:
         self,
         id: str,
         *,
-        fields_image: Sequence[GetImageForCampaignMessageFieldsimageItem | str] | None = None,
+        fields_image: Sequence[ImageField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[GetImageResponse]:
+    ) -> Response[ImageDocument]:
         """Get Image for Campaign Message.
 
         ``GET /api/campaign-messages/{id}/image`` (revision ``2026-04-15``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``, ``images:read``.
-        Returns ``GetImageResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``ImageDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_image_for_campaign_message import _get_kwargs
-        from .models import GetImageForCampaignMessageFieldsimageItem, GetImageResponse
+        from .models import ImageDocument, ImageField
 
         _op = OPERATIONS["get_image_for_campaign_message"]
         request = _get_kwargs(
             self._args.path_id(id, "id"),
-            fieldsimage=_given(
-                self._args.enum_list(
-                    GetImageForCampaignMessageFieldsimageItem, fields_image, "fields[image]"
-                )
-            ),
+            fieldsimage=_given(self._args.enum_list(ImageField, fields_image, "fields[image]")),
         )
         self._args.extras(
             request,
@@ -1671,7 +1529,7 @@ class RawAPI:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(_op, request, GetImageResponse.from_dict)
+        return await self._send(_op, request, ImageDocument.from_dict)
 
     async def get_campaign_id_for_campaign_message(
         self,
@@ -1681,15 +1539,15 @@ class RawAPI:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[GetCampaignMessageCampaignRelationshipResponse]:
+    ) -> Response[CampaignIdentifierDocument]:
         """Get Campaign ID for Campaign Message.
 
         ``GET /api/campaign-messages/{id}/relationships/campaign`` (revision ``2026-04-15``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``.
-        Returns ``GetCampaignMessageCampaignRelationshipResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignIdentifierDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_campaign_id_for_campaign_message import _get_kwargs
-        from .models import GetCampaignMessageCampaignRelationshipResponse
+        from .models import CampaignIdentifierDocument
 
         _op = OPERATIONS["get_campaign_id_for_campaign_message"]
         request = _get_kwargs(
@@ -1702,9 +1560,7 @@ class RawAPI:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(
-            _op, request, GetCampaignMessageCampaignRelationshipResponse.from_dict
-        )
+        return await self._send(_op, request, CampaignIdentifierDocument.from_dict)
 
     async def get_image_id_for_campaign_message(
         self,
@@ -1714,15 +1570,15 @@ class RawAPI:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[GetCampaignMessageImageRelationshipResponse]:
+    ) -> Response[ImageIdentifierDocument]:
         """Get Image ID for Campaign Message.
 
         ``GET /api/campaign-messages/{id}/relationships/image`` (revision ``2026-04-15``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``, ``images:read``.
-        Returns ``GetCampaignMessageImageRelationshipResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``ImageIdentifierDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_image_id_for_campaign_message import _get_kwargs
-        from .models import GetCampaignMessageImageRelationshipResponse
+        from .models import ImageIdentifierDocument
 
         _op = OPERATIONS["get_image_id_for_campaign_message"]
         request = _get_kwargs(
@@ -1735,7 +1591,7 @@ class RawAPI:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(_op, request, GetCampaignMessageImageRelationshipResponse.from_dict)
+        return await self._send(_op, request, ImageIdentifierDocument.from_dict)
 
     async def update_image_for_campaign_message(
         self,
@@ -1787,15 +1643,15 @@ class RawAPI:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[GetCampaignMessageTemplateRelationshipResponse]:
+    ) -> Response[TemplateIdentifierDocument]:
         """Get Template ID for Campaign Message.
 
         ``GET /api/campaign-messages/{id}/relationships/template`` (revision ``2026-04-15``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``, ``templates:read``.
-        Returns ``GetCampaignMessageTemplateRelationshipResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``TemplateIdentifierDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_template_id_for_campaign_message import _get_kwargs
-        from .models import GetCampaignMessageTemplateRelationshipResponse
+        from .models import TemplateIdentifierDocument
 
         _op = OPERATIONS["get_template_id_for_campaign_message"]
         request = _get_kwargs(
@@ -1808,16 +1664,13 @@ class RawAPI:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(
-            _op, request, GetCampaignMessageTemplateRelationshipResponse.from_dict
-        )
+        return await self._send(_op, request, TemplateIdentifierDocument.from_dict)
 
     async def get_template_for_campaign_message(
         self,
         id: str,
         *,
-        fields_template: Sequence[GetTemplateForCampaignMessageFieldstemplateItem | str]
-        | None = None,
+        fields_template: Sequence[TemplateField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -1830,17 +1683,13 @@ class RawAPI:
         Returns ``GetTemplateResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_template_for_campaign_message import _get_kwargs
-        from .models import GetTemplateForCampaignMessageFieldstemplateItem, GetTemplateResponse
+        from .models import GetTemplateResponse, TemplateField
 
         _op = OPERATIONS["get_template_for_campaign_message"]
         request = _get_kwargs(
             self._args.path_id(id, "id"),
             fieldstemplate=_given(
-                self._args.enum_list(
-                    GetTemplateForCampaignMessageFieldstemplateItem,
-                    fields_template,
-                    "fields[template]",
-                )
+                self._args.enum_list(TemplateField, fields_template, "fields[template]")
             ),
         )
         self._args.extras(
@@ -1858,24 +1707,24 @@ class RawAPI:
         *,
         body: CampaignRecipientEstimationJobCreateQuery | Unset = UNSET,
         fields_campaign_recipient_estimation_job: Sequence[
-            RefreshCampaignRecipientEstimationFieldscampaignRecipientEstimationJobItem | str
+            CampaignRecipientEstimationJobField | str
         ]
         | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[PostCampaignRecipientEstimationJobResponse]:
+    ) -> Response[CampaignRecipientEstimationJobDocument]:
         """Refresh Campaign Recipient Estimation.
 
         ``POST /api/campaign-recipient-estimation-jobs`` (revision ``2026-04-15``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:write``.
-        Returns ``PostCampaignRecipientEstimationJobResponse`` (HTTP 202); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignRecipientEstimationJobDocument`` (HTTP 202); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.refresh_campaign_recipient_estimation import _get_kwargs
         from .models import (
-            PostCampaignRecipientEstimationJobResponse,
-            RefreshCampaignRecipientEstimationFieldscampaignRecipientEstimationJobItem,
+            CampaignRecipientEstimationJobDocument,
+            CampaignRecipientEstimationJobField,
         )
 
         _op = OPERATIONS["refresh_campaign_recipient_estimation"]
@@ -1892,7 +1741,7 @@ class RawAPI:
             body=_document,
             fieldscampaign_recipient_estimation_job=_given(
                 self._args.enum_list(
-                    RefreshCampaignRecipientEstimationFieldscampaignRecipientEstimationJobItem,
+                    CampaignRecipientEstimationJobField,
                     fields_campaign_recipient_estimation_job,
                     "fields[campaign-recipient-estimation-job]",
                 )
@@ -1905,31 +1754,31 @@ class RawAPI:
             extra_body=None,
             timeout=timeout,
         )
-        return await self._send(_op, request, PostCampaignRecipientEstimationJobResponse.from_dict)
+        return await self._send(_op, request, CampaignRecipientEstimationJobDocument.from_dict)
 
     async def get_campaign_recipient_estimation_job(
         self,
         id: str,
         *,
         fields_campaign_recipient_estimation_job: Sequence[
-            GetCampaignRecipientEstimationJobFieldscampaignRecipientEstimationJobItem | str
+            CampaignRecipientEstimationJobField | str
         ]
         | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[GetCampaignRecipientEstimationJobResponse]:
+    ) -> Response[CampaignRecipientEstimationJobDocument]:
         """Get Campaign Recipient Estimation Job.
 
         ``GET /api/campaign-recipient-estimation-jobs/{id}`` (revision ``2026-04-15``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``.
-        Returns ``GetCampaignRecipientEstimationJobResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignRecipientEstimationJobDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_campaign_recipient_estimation_job import _get_kwargs
         from .models import (
-            GetCampaignRecipientEstimationJobFieldscampaignRecipientEstimationJobItem,
-            GetCampaignRecipientEstimationJobResponse,
+            CampaignRecipientEstimationJobDocument,
+            CampaignRecipientEstimationJobField,
         )
 
         _op = OPERATIONS["get_campaign_recipient_estimation_job"]
@@ -1937,7 +1786,7 @@ class RawAPI:
             self._args.path_id(id, "id"),
             fieldscampaign_recipient_estimation_job=_given(
                 self._args.enum_list(
-                    GetCampaignRecipientEstimationJobFieldscampaignRecipientEstimationJobItem,
+                    CampaignRecipientEstimationJobField,
                     fields_campaign_recipient_estimation_job,
                     "fields[campaign-recipient-estimation-job]",
                 )
@@ -1950,39 +1799,34 @@ class RawAPI:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(_op, request, GetCampaignRecipientEstimationJobResponse.from_dict)
+        return await self._send(_op, request, CampaignRecipientEstimationJobDocument.from_dict)
 
     async def get_campaign_recipient_estimation(
         self,
         id: str,
         *,
-        fields_campaign_recipient_estimation: Sequence[
-            GetCampaignRecipientEstimationFieldscampaignRecipientEstimationItem | str
-        ]
+        fields_campaign_recipient_estimation: Sequence[CampaignRecipientEstimationField | str]
         | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[GetCampaignRecipientEstimationResponse]:
+    ) -> Response[CampaignRecipientEstimationDocument]:
         """Get Campaign Recipient Estimation.
 
         ``GET /api/campaign-recipient-estimations/{id}`` (revision ``2026-04-15``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``.
-        Returns ``GetCampaignRecipientEstimationResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignRecipientEstimationDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_campaign_recipient_estimation import _get_kwargs
-        from .models import (
-            GetCampaignRecipientEstimationFieldscampaignRecipientEstimationItem,
-            GetCampaignRecipientEstimationResponse,
-        )
+        from .models import CampaignRecipientEstimationDocument, CampaignRecipientEstimationField
 
         _op = OPERATIONS["get_campaign_recipient_estimation"]
         request = _get_kwargs(
             self._args.path_id(id, "id"),
             fieldscampaign_recipient_estimation=_given(
                 self._args.enum_list(
-                    GetCampaignRecipientEstimationFieldscampaignRecipientEstimationItem,
+                    CampaignRecipientEstimationField,
                     fields_campaign_recipient_estimation,
                     "fields[campaign-recipient-estimation]",
                 )
@@ -1995,28 +1839,27 @@ class RawAPI:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(_op, request, GetCampaignRecipientEstimationResponse.from_dict)
+        return await self._send(_op, request, CampaignRecipientEstimationDocument.from_dict)
 
     async def send_campaign(
         self,
         id: str | Unset = UNSET,
         *,
         body: CampaignSendJobCreateQuery | Unset = UNSET,
-        fields_campaign_send_job: Sequence[SendCampaignFieldscampaignSendJobItem | str]
-        | None = None,
+        fields_campaign_send_job: Sequence[CampaignSendJobField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[PostCampaignSendJobResponse]:
+    ) -> Response[CampaignSendJobDocument]:
         """Send Campaign.
 
         ``POST /api/campaign-send-jobs`` (revision ``2026-04-15``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:write``.
-        Returns ``PostCampaignSendJobResponse`` (HTTP 202); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignSendJobDocument`` (HTTP 202); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.send_campaign import _get_kwargs
-        from .models import PostCampaignSendJobResponse, SendCampaignFieldscampaignSendJobItem
+        from .models import CampaignSendJobDocument, CampaignSendJobField
 
         _op = OPERATIONS["send_campaign"]
         _document = self._args.request_body(
@@ -2032,9 +1875,7 @@ class RawAPI:
             body=_document,
             fieldscampaign_send_job=_given(
                 self._args.enum_list(
-                    SendCampaignFieldscampaignSendJobItem,
-                    fields_campaign_send_job,
-                    "fields[campaign-send-job]",
+                    CampaignSendJobField, fields_campaign_send_job, "fields[campaign-send-job]"
                 )
             ),
         )
@@ -2045,36 +1886,33 @@ class RawAPI:
             extra_body=None,
             timeout=timeout,
         )
-        return await self._send(_op, request, PostCampaignSendJobResponse.from_dict)
+        return await self._send(_op, request, CampaignSendJobDocument.from_dict)
 
     async def get_campaign_send_job(
         self,
         id: str,
         *,
-        fields_campaign_send_job: Sequence[GetCampaignSendJobFieldscampaignSendJobItem | str]
-        | None = None,
+        fields_campaign_send_job: Sequence[CampaignSendJobField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[GetCampaignSendJobResponse]:
+    ) -> Response[CampaignSendJobDocument]:
         """Get Campaign Send Job.
 
         ``GET /api/campaign-send-jobs/{id}`` (revision ``2026-04-15``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``.
-        Returns ``GetCampaignSendJobResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignSendJobDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_campaign_send_job import _get_kwargs
-        from .models import GetCampaignSendJobFieldscampaignSendJobItem, GetCampaignSendJobResponse
+        from .models import CampaignSendJobDocument, CampaignSendJobField
 
         _op = OPERATIONS["get_campaign_send_job"]
         request = _get_kwargs(
             self._args.path_id(id, "id"),
             fieldscampaign_send_job=_given(
                 self._args.enum_list(
-                    GetCampaignSendJobFieldscampaignSendJobItem,
-                    fields_campaign_send_job,
-                    "fields[campaign-send-job]",
+                    CampaignSendJobField, fields_campaign_send_job, "fields[campaign-send-job]"
                 )
             ),
         )
@@ -2085,7 +1923,7 @@ class RawAPI:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(_op, request, GetCampaignSendJobResponse.from_dict)
+        return await self._send(_op, request, CampaignSendJobDocument.from_dict)
 
     async def cancel_campaign_send(
         self,
@@ -2133,33 +1971,32 @@ class RawAPI:
         self,
         *,
         filter: str | Filter,
-        fields_campaign_message: Sequence[GetCampaignsFieldscampaignMessageItem | str]
-        | None = None,
-        fields_campaign: Sequence[GetCampaignsFieldscampaignItem | str] | None = None,
-        fields_tag: Sequence[GetCampaignsFieldstagItem | str] | None = None,
-        include: Sequence[GetCampaignsIncludeItem | str] | None = None,
+        fields_campaign_message: Sequence[CampaignMessageField | str] | None = None,
+        fields_campaign: Sequence[CampaignField | str] | None = None,
+        fields_tag: Sequence[TagField | str] | None = None,
+        include: Sequence[CampaignInclude | str] | None = None,
         page_cursor: str | None = None,
         page_size: int | None = None,
-        sort: GetCampaignsSort | str | None = None,
+        sort: CampaignSort | str | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[GetCampaignResponseCollectionCompoundDocument]:
+    ) -> Response[CampaignListDocument]:
         """Get Campaigns.
 
         ``GET /api/campaigns`` (revision ``2026-04-15``): burst 10/s, steady 150/m, cursor-paginated.
         Scopes: ``campaigns:read``.
-        Returns ``GetCampaignResponseCollectionCompoundDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignListDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_campaigns import _get_kwargs
         from .models import (
-            GetCampaignResponseCollectionCompoundDocument,
-            GetCampaignsFieldscampaignItem,
-            GetCampaignsFieldscampaignMessageItem,
-            GetCampaignsFieldstagItem,
-            GetCampaignsIncludeItem,
-            GetCampaignsSort,
+            CampaignField,
+            CampaignInclude,
+            CampaignListDocument,
+            CampaignMessageField,
+            CampaignSort,
+            TagField,
         )
 
         _op = OPERATIONS["get_campaigns"]
@@ -2167,23 +2004,17 @@ class RawAPI:
             filter_=self._args.filter_value(_op, filter),
             fieldscampaign_message=_given(
                 self._args.enum_list(
-                    GetCampaignsFieldscampaignMessageItem,
-                    fields_campaign_message,
-                    "fields[campaign-message]",
+                    CampaignMessageField, fields_campaign_message, "fields[campaign-message]"
                 )
             ),
             fieldscampaign=_given(
-                self._args.enum_list(
-                    GetCampaignsFieldscampaignItem, fields_campaign, "fields[campaign]"
-                )
+                self._args.enum_list(CampaignField, fields_campaign, "fields[campaign]")
             ),
-            fieldstag=_given(
-                self._args.enum_list(GetCampaignsFieldstagItem, fields_tag, "fields[tag]")
-            ),
-            include=_given(self._args.enum_list(GetCampaignsIncludeItem, include, "include")),
+            fieldstag=_given(self._args.enum_list(TagField, fields_tag, "fields[tag]")),
+            include=_given(self._args.enum_list(CampaignInclude, include, "include")),
             pagecursor=_given(page_cursor),
             pagesize=_given(page_size),
-            sort=_given(self._args.enum_value(GetCampaignsSort, sort, "sort")),
+            sort=_given(self._args.enum_value(CampaignSort, sort, "sort")),
         )
         self._args.extras(
             request,
@@ -2192,9 +2023,7 @@ class RawAPI:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(
-            _op, request, GetCampaignResponseCollectionCompoundDocument.from_dict
-        )
+        return await self._send(_op, request, CampaignListDocument.from_dict)
 
     async def create_campaign(
         self,
@@ -2218,20 +2047,20 @@ class RawAPI:
         | CampaignsSMSTrackingOptionsParam
         | None
         | Unset = UNSET,
-        fields_campaign: Sequence[CreateCampaignFieldscampaignItem | str] | None = None,
+        fields_campaign: Sequence[CampaignField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[PostCampaignResponse]:
+    ) -> Response[CampaignDocument]:
         """Create Campaign.
 
         ``POST /api/campaigns`` (revision ``2026-04-15``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:write``.
-        Returns ``PostCampaignResponse`` (HTTP 201); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignDocument`` (HTTP 201); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.create_campaign import _get_kwargs
-        from .models import CreateCampaignFieldscampaignItem, PostCampaignResponse
+        from .models import CampaignDocument, CampaignField
 
         _op = OPERATIONS["create_campaign"]
         _document = self._args.request_body(
@@ -2253,9 +2082,7 @@ class RawAPI:
         request = _get_kwargs(
             body=_document,
             fieldscampaign=_given(
-                self._args.enum_list(
-                    CreateCampaignFieldscampaignItem, fields_campaign, "fields[campaign]"
-                )
+                self._args.enum_list(CampaignField, fields_campaign, "fields[campaign]")
             ),
         )
         self._args.extras(
@@ -2265,7 +2092,7 @@ class RawAPI:
             extra_body=None,
             timeout=timeout,
         )
-        return await self._send(_op, request, PostCampaignResponse.from_dict)
+        return await self._send(_op, request, CampaignDocument.from_dict)
 
     async def delete_campaign(
         self,
@@ -2301,28 +2128,28 @@ class RawAPI:
         self,
         id: str,
         *,
-        fields_campaign_message: Sequence[GetCampaignFieldscampaignMessageItem | str] | None = None,
-        fields_campaign: Sequence[GetCampaignFieldscampaignItem | str] | None = None,
-        fields_tag: Sequence[GetCampaignFieldstagItem | str] | None = None,
-        include: Sequence[GetCampaignIncludeItem | str] | None = None,
+        fields_campaign_message: Sequence[CampaignMessageField | str] | None = None,
+        fields_campaign: Sequence[CampaignField | str] | None = None,
+        fields_tag: Sequence[TagField | str] | None = None,
+        include: Sequence[CampaignInclude | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[GetCampaignResponseCompoundDocument]:
+    ) -> Response[CampaignDocument]:
         """Get Campaign.
 
         ``GET /api/campaigns/{id}`` (revision ``2026-04-15``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``.
-        Returns ``GetCampaignResponseCompoundDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_campaign import _get_kwargs
         from .models import (
-            GetCampaignFieldscampaignItem,
-            GetCampaignFieldscampaignMessageItem,
-            GetCampaignFieldstagItem,
-            GetCampaignIncludeItem,
-            GetCampaignResponseCompoundDocument,
+            CampaignDocument,
+            CampaignField,
+            CampaignInclude,
+            CampaignMessageField,
+            TagField,
         )
 
         _op = OPERATIONS["get_campaign"]
@@ -2330,20 +2157,14 @@ class RawAPI:
             self._args.path_id(id, "id"),
             fieldscampaign_message=_given(
                 self._args.enum_list(
-                    GetCampaignFieldscampaignMessageItem,
-                    fields_campaign_message,
-                    "fields[campaign-message]",
+                    CampaignMessageField, fields_campaign_message, "fields[campaign-message]"
                 )
             ),
             fieldscampaign=_given(
-                self._args.enum_list(
-                    GetCampaignFieldscampaignItem, fields_campaign, "fields[campaign]"
-                )
+                self._args.enum_list(CampaignField, fields_campaign, "fields[campaign]")
             ),
-            fieldstag=_given(
-                self._args.enum_list(GetCampaignFieldstagItem, fields_tag, "fields[tag]")
-            ),
-            include=_given(self._args.enum_list(GetCampaignIncludeItem, include, "include")),
+            fieldstag=_given(self._args.enum_list(TagField, fields_tag, "fields[tag]")),
+            include=_given(self._args.enum_list(CampaignInclude, include, "include")),
         )
         self._args.extras(
             request,
@@ -2352,7 +2173,7 @@ class RawAPI:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(_op, request, GetCampaignResponseCompoundDocument.from_dict)
+        return await self._send(_op, request, CampaignDocument.from_dict)
 
     async def update_campaign(
         self,
@@ -2376,20 +2197,20 @@ class RawAPI:
         | CampaignsSMSTrackingOptionsParam
         | None
         | Unset = UNSET,
-        fields_campaign: Sequence[UpdateCampaignFieldscampaignItem | str] | None = None,
+        fields_campaign: Sequence[CampaignField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[PatchCampaignResponse]:
+    ) -> Response[CampaignDocument]:
         """Update Campaign.
 
         ``PATCH /api/campaigns/{id}`` (revision ``2026-04-15``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:write``.
-        Returns ``PatchCampaignResponse`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.update_campaign import _get_kwargs
-        from .models import PatchCampaignResponse, UpdateCampaignFieldscampaignItem
+        from .models import CampaignDocument, CampaignField
 
         _op = OPERATIONS["update_campaign"]
         _document = self._args.request_body(
@@ -2411,9 +2232,7 @@ class RawAPI:
             self._args.path_id(id, "id"),
             body=_document,
             fieldscampaign=_given(
-                self._args.enum_list(
-                    UpdateCampaignFieldscampaignItem, fields_campaign, "fields[campaign]"
-                )
+                self._args.enum_list(CampaignField, fields_campaign, "fields[campaign]")
             ),
         )
         self._args.extras(
@@ -2423,37 +2242,36 @@ class RawAPI:
             extra_body=None,
             timeout=timeout,
         )
-        return await self._send(_op, request, PatchCampaignResponse.from_dict)
+        return await self._send(_op, request, CampaignDocument.from_dict)
 
     async def get_messages_for_campaign(
         self,
         id: str,
         *,
-        fields_campaign_message: Sequence[GetMessagesForCampaignFieldscampaignMessageItem | str]
-        | None = None,
-        fields_campaign: Sequence[GetMessagesForCampaignFieldscampaignItem | str] | None = None,
-        fields_image: Sequence[GetMessagesForCampaignFieldsimageItem | str] | None = None,
-        fields_template: Sequence[GetMessagesForCampaignFieldstemplateItem | str] | None = None,
-        include: Sequence[GetMessagesForCampaignIncludeItem | str] | None = None,
+        fields_campaign_message: Sequence[CampaignMessageField | str] | None = None,
+        fields_campaign: Sequence[CampaignField | str] | None = None,
+        fields_image: Sequence[ImageField | str] | None = None,
+        fields_template: Sequence[TemplateField | str] | None = None,
+        include: Sequence[CampaignMessageInclude | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[GetCampaignMessageResponseCollectionCompoundDocument]:
+    ) -> Response[CampaignMessageListDocument]:
         """Get Messages for Campaign.
 
         ``GET /api/campaigns/{id}/campaign-messages`` (revision ``2026-04-15``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``.
-        Returns ``GetCampaignMessageResponseCollectionCompoundDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignMessageListDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_messages_for_campaign import _get_kwargs
         from .models import (
-            GetCampaignMessageResponseCollectionCompoundDocument,
-            GetMessagesForCampaignFieldscampaignItem,
-            GetMessagesForCampaignFieldscampaignMessageItem,
-            GetMessagesForCampaignFieldsimageItem,
-            GetMessagesForCampaignFieldstemplateItem,
-            GetMessagesForCampaignIncludeItem,
+            CampaignField,
+            CampaignMessageField,
+            CampaignMessageInclude,
+            CampaignMessageListDocument,
+            ImageField,
+            TemplateField,
         )
 
         _op = OPERATIONS["get_messages_for_campaign"]
@@ -2461,29 +2279,17 @@ class RawAPI:
             self._args.path_id(id, "id"),
             fieldscampaign_message=_given(
                 self._args.enum_list(
-                    GetMessagesForCampaignFieldscampaignMessageItem,
-                    fields_campaign_message,
-                    "fields[campaign-message]",
+                    CampaignMessageField, fields_campaign_message, "fields[campaign-message]"
                 )
             ),
             fieldscampaign=_given(
-                self._args.enum_list(
-                    GetMessagesForCampaignFieldscampaignItem, fields_campaign, "fields[campaign]"
-                )
+                self._args.enum_list(CampaignField, fields_campaign, "fields[campaign]")
             ),
-            fieldsimage=_given(
-                self._args.enum_list(
-                    GetMessagesForCampaignFieldsimageItem, fields_image, "fields[image]"
-                )
-            ),
+            fieldsimage=_given(self._args.enum_list(ImageField, fields_image, "fields[image]")),
             fieldstemplate=_given(
-                self._args.enum_list(
-                    GetMessagesForCampaignFieldstemplateItem, fields_template, "fields[template]"
-                )
+                self._args.enum_list(TemplateField, fields_template, "fields[template]")
             ),
-            include=_given(
-                self._args.enum_list(GetMessagesForCampaignIncludeItem, include, "include")
-            ),
+            include=_given(self._args.enum_list(CampaignMessageInclude, include, "include")),
         )
         self._args.extras(
             request,
@@ -2492,9 +2298,7 @@ class RawAPI:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(
-            _op, request, GetCampaignMessageResponseCollectionCompoundDocument.from_dict
-        )
+        return await self._send(_op, request, CampaignMessageListDocument.from_dict)
 
     async def get_message_ids_for_campaign(
         self,
@@ -2504,15 +2308,15 @@ class RawAPI:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[GetCampaignMessagesRelationshipsResponseCollection]:
+    ) -> Response[CampaignMessageIdentifierListDocument]:
         """Get Message IDs for Campaign.
 
         ``GET /api/campaigns/{id}/relationships/campaign-messages`` (revision ``2026-04-15``): burst 10/s, steady 150/m.
         Scopes: ``campaigns:read``.
-        Returns ``GetCampaignMessagesRelationshipsResponseCollection`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``CampaignMessageIdentifierListDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_message_ids_for_campaign import _get_kwargs
-        from .models import GetCampaignMessagesRelationshipsResponseCollection
+        from .models import CampaignMessageIdentifierListDocument
 
         _op = OPERATIONS["get_message_ids_for_campaign"]
         request = _get_kwargs(
@@ -2525,9 +2329,7 @@ class RawAPI:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(
-            _op, request, GetCampaignMessagesRelationshipsResponseCollection.from_dict
-        )
+        return await self._send(_op, request, CampaignMessageIdentifierListDocument.from_dict)
 
     async def get_tag_ids_for_campaign(
         self,
@@ -2537,15 +2339,15 @@ class RawAPI:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[GetCampaignTagsRelationshipsResponseCollection]:
+    ) -> Response[TagIdentifierListDocument]:
         """Get Tag IDs for Campaign.
 
         ``GET /api/campaigns/{id}/relationships/tags`` (revision ``2026-04-15``): burst 3/s, steady 60/m.
         Scopes: ``campaigns:read``, ``tags:read``.
-        Returns ``GetCampaignTagsRelationshipsResponseCollection`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``TagIdentifierListDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_tag_ids_for_campaign import _get_kwargs
-        from .models import GetCampaignTagsRelationshipsResponseCollection
+        from .models import TagIdentifierListDocument
 
         _op = OPERATIONS["get_tag_ids_for_campaign"]
         request = _get_kwargs(
@@ -2558,35 +2360,31 @@ class RawAPI:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(
-            _op, request, GetCampaignTagsRelationshipsResponseCollection.from_dict
-        )
+        return await self._send(_op, request, TagIdentifierListDocument.from_dict)
 
     async def get_tags_for_campaign(
         self,
         id: str,
         *,
-        fields_tag: Sequence[GetTagsForCampaignFieldstagItem | str] | None = None,
+        fields_tag: Sequence[TagField | str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Response[GetTagResponseCollection]:
+    ) -> Response[TagListDocument]:
         """Get Tags for Campaign.
 
         ``GET /api/campaigns/{id}/tags`` (revision ``2026-04-15``): burst 3/s, steady 60/m.
         Scopes: ``campaigns:read``, ``tags:read``.
-        Returns ``GetTagResponseCollection`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
+        Returns ``TagListDocument`` (HTTP 200); raises a ``KlaviyoError`` otherwise.
         """
         from .api.campaigns.get_tags_for_campaign import _get_kwargs
-        from .models import GetTagResponseCollection, GetTagsForCampaignFieldstagItem
+        from .models import TagField, TagListDocument
 
         _op = OPERATIONS["get_tags_for_campaign"]
         request = _get_kwargs(
             self._args.path_id(id, "id"),
-            fieldstag=_given(
-                self._args.enum_list(GetTagsForCampaignFieldstagItem, fields_tag, "fields[tag]")
-            ),
+            fieldstag=_given(self._args.enum_list(TagField, fields_tag, "fields[tag]")),
         )
         self._args.extras(
             request,
@@ -2595,4 +2393,4 @@ class RawAPI:
             extra_body=extra_body,
             timeout=timeout,
         )
-        return await self._send(_op, request, GetTagResponseCollection.from_dict)
+        return await self._send(_op, request, TagListDocument.from_dict)

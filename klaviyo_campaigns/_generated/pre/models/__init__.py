@@ -49,32 +49,27 @@ if TYPE_CHECKING:
     )
     from .audience_definition import AudienceDefinition
     from .audience_inline_create import AudienceInlineCreate
-    from .audience_response_object_resource import AudienceResponseObjectResource
-    from .audience_response_object_resource_attributes import (
-        AudienceResponseObjectResourceAttributes,
-    )
-    from .audience_response_object_resource_relationships import (
-        AudienceResponseObjectResourceRelationships,
-    )
-    from .audience_response_object_resource_relationships_campaign import (
-        AudienceResponseObjectResourceRelationshipsCampaign,
-    )
-    from .audience_response_object_resource_relationships_campaign_data import (
-        AudienceResponseObjectResourceRelationshipsCampaignData,
-    )
-    from .audience_response_object_resource_relationships_campaign_messages import (
-        AudienceResponseObjectResourceRelationshipsCampaignMessages,
-    )
-    from .audience_response_object_resource_relationships_campaign_messages_data_item import (
-        AudienceResponseObjectResourceRelationshipsCampaignMessagesDataItem,
-    )
     from .audience_update_query import AudienceUpdateQuery
     from .audience_update_query_resource_object import AudienceUpdateQueryResourceObject
     from .audience_update_query_resource_object_attributes import (
         AudienceUpdateQueryResourceObjectAttributes,
     )
+    from .campaign import Campaign
+    from .campaign_attributes import CampaignAttributes
+    from .campaign_audience import CampaignAudience
+    from .campaign_audience_attributes import CampaignAudienceAttributes
     from .campaign_audience_clone_enum import CampaignAudienceCloneEnum
+    from .campaign_audience_document import CampaignAudienceDocument
     from .campaign_audience_enum import CampaignAudienceEnum
+    from .campaign_audience_field import CampaignAudienceField
+    from .campaign_audience_identifier import CampaignAudienceIdentifier
+    from .campaign_audience_identifier_document import CampaignAudienceIdentifierDocument
+    from .campaign_audience_identifier_list_document import CampaignAudienceIdentifierListDocument
+    from .campaign_audience_include import CampaignAudienceInclude
+    from .campaign_audience_list_document import CampaignAudienceListDocument
+    from .campaign_audience_list_relationship import CampaignAudienceListRelationship
+    from .campaign_audience_relationship import CampaignAudienceRelationship
+    from .campaign_audience_relationships import CampaignAudienceRelationships
     from .campaign_clone_query import CampaignCloneQuery
     from .campaign_clone_query_resource_object import CampaignCloneQueryResourceObject
     from .campaign_clone_query_resource_object_attributes import (
@@ -107,7 +102,15 @@ if TYPE_CHECKING:
         CampaignCreateQueryResourceObjectRelationshipsTagsDataItem,
     )
     from .campaign_definition import CampaignDefinition
+    from .campaign_document import CampaignDocument
     from .campaign_enum import CampaignEnum
+    from .campaign_field import CampaignField
+    from .campaign_identifier import CampaignIdentifier
+    from .campaign_identifier_document import CampaignIdentifierDocument
+    from .campaign_include import CampaignInclude
+    from .campaign_list_document import CampaignListDocument
+    from .campaign_list_relationship import CampaignListRelationship
+    from .campaign_message import CampaignMessage
     from .campaign_message_assign_template_query import CampaignMessageAssignTemplateQuery
     from .campaign_message_assign_template_query_resource_object import (
         CampaignMessageAssignTemplateQueryResourceObject,
@@ -121,10 +124,28 @@ if TYPE_CHECKING:
     from .campaign_message_assign_template_query_resource_object_relationships_template_data import (
         CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplateData,
     )
+    from .campaign_message_attributes import CampaignMessageAttributes
+    from .campaign_message_document import CampaignMessageDocument
     from .campaign_message_enum import CampaignMessageEnum
+    from .campaign_message_field import CampaignMessageField
+    from .campaign_message_identifier import CampaignMessageIdentifier
+    from .campaign_message_identifier_document import CampaignMessageIdentifierDocument
+    from .campaign_message_identifier_list_document import CampaignMessageIdentifierListDocument
     from .campaign_message_image_update_query import CampaignMessageImageUpdateQuery
     from .campaign_message_image_update_query_data import CampaignMessageImageUpdateQueryData
+    from .campaign_message_include import CampaignMessageInclude
+    from .campaign_message_list_document import CampaignMessageListDocument
+    from .campaign_message_list_relationship import CampaignMessageListRelationship
+    from .campaign_message_relationship import CampaignMessageRelationship
+    from .campaign_message_relationships import CampaignMessageRelationships
+    from .campaign_message_schedule import CampaignMessageSchedule
+    from .campaign_message_schedule_attributes import CampaignMessageScheduleAttributes
+    from .campaign_message_schedule_attributes_strategy import (
+        CampaignMessageScheduleAttributesStrategy,
+    )
+    from .campaign_message_schedule_document import CampaignMessageScheduleDocument
     from .campaign_message_schedule_enum import CampaignMessageScheduleEnum
+    from .campaign_message_schedule_field import CampaignMessageScheduleField
     from .campaign_message_schedule_query import CampaignMessageScheduleQuery
     from .campaign_message_schedule_query_resource_object import (
         CampaignMessageScheduleQueryResourceObject,
@@ -144,6 +165,7 @@ if TYPE_CHECKING:
     from .campaign_message_schedule_query_resource_object_relationships_campaign_message_data import (
         CampaignMessageScheduleQueryResourceObjectRelationshipsCampaignMessageData,
     )
+    from .campaign_message_schedule_relationships import CampaignMessageScheduleRelationships
     from .campaign_message_schedule_update_query import CampaignMessageScheduleUpdateQuery
     from .campaign_message_schedule_update_query_resource_object import (
         CampaignMessageScheduleUpdateQueryResourceObject,
@@ -154,6 +176,7 @@ if TYPE_CHECKING:
     from .campaign_message_schedule_update_query_resource_object_attributes_action import (
         CampaignMessageScheduleUpdateQueryResourceObjectAttributesAction,
     )
+    from .campaign_message_sort import CampaignMessageSort
     from .campaign_partial_update_query import CampaignPartialUpdateQuery
     from .campaign_partial_update_query_resource_object import (
         CampaignPartialUpdateQueryResourceObject,
@@ -161,59 +184,39 @@ if TYPE_CHECKING:
     from .campaign_partial_update_query_resource_object_attributes import (
         CampaignPartialUpdateQueryResourceObjectAttributes,
     )
+    from .campaign_recipient_estimation import CampaignRecipientEstimation
+    from .campaign_recipient_estimation_attributes import CampaignRecipientEstimationAttributes
+    from .campaign_recipient_estimation_document import CampaignRecipientEstimationDocument
     from .campaign_recipient_estimation_enum import CampaignRecipientEstimationEnum
+    from .campaign_recipient_estimation_field import CampaignRecipientEstimationField
+    from .campaign_recipient_estimation_job import CampaignRecipientEstimationJob
+    from .campaign_recipient_estimation_job_attributes import (
+        CampaignRecipientEstimationJobAttributes,
+    )
+    from .campaign_recipient_estimation_job_attributes_status import (
+        CampaignRecipientEstimationJobAttributesStatus,
+    )
     from .campaign_recipient_estimation_job_create_query import (
         CampaignRecipientEstimationJobCreateQuery,
     )
     from .campaign_recipient_estimation_job_create_query_resource_object import (
         CampaignRecipientEstimationJobCreateQueryResourceObject,
     )
+    from .campaign_recipient_estimation_job_document import CampaignRecipientEstimationJobDocument
     from .campaign_recipient_estimation_job_enum import CampaignRecipientEstimationJobEnum
-    from .campaign_recipient_estimation_job_response_object_resource import (
-        CampaignRecipientEstimationJobResponseObjectResource,
-    )
-    from .campaign_recipient_estimation_job_response_object_resource_attributes import (
-        CampaignRecipientEstimationJobResponseObjectResourceAttributes,
-    )
-    from .campaign_recipient_estimation_job_response_object_resource_attributes_status import (
-        CampaignRecipientEstimationJobResponseObjectResourceAttributesStatus,
-    )
-    from .campaign_recipient_estimation_response_object_resource import (
-        CampaignRecipientEstimationResponseObjectResource,
-    )
-    from .campaign_recipient_estimation_response_object_resource_attributes import (
-        CampaignRecipientEstimationResponseObjectResourceAttributes,
-    )
-    from .campaign_response_object_resource import CampaignResponseObjectResource
-    from .campaign_response_object_resource_attributes import (
-        CampaignResponseObjectResourceAttributes,
-    )
-    from .campaign_response_object_resource_relationships import (
-        CampaignResponseObjectResourceRelationships,
-    )
-    from .campaign_response_object_resource_relationships_campaign_audiences import (
-        CampaignResponseObjectResourceRelationshipsCampaignAudiences,
-    )
-    from .campaign_response_object_resource_relationships_campaign_audiences_data_item import (
-        CampaignResponseObjectResourceRelationshipsCampaignAudiencesDataItem,
-    )
-    from .campaign_response_object_resource_relationships_campaign_messages import (
-        CampaignResponseObjectResourceRelationshipsCampaignMessages,
-    )
-    from .campaign_response_object_resource_relationships_campaign_messages_data_item import (
-        CampaignResponseObjectResourceRelationshipsCampaignMessagesDataItem,
-    )
-    from .campaign_response_object_resource_relationships_tags import (
-        CampaignResponseObjectResourceRelationshipsTags,
-    )
-    from .campaign_response_object_resource_relationships_tags_data_item import (
-        CampaignResponseObjectResourceRelationshipsTagsDataItem,
-    )
+    from .campaign_recipient_estimation_job_field import CampaignRecipientEstimationJobField
+    from .campaign_relationship import CampaignRelationship
+    from .campaign_relationships import CampaignRelationships
+    from .campaign_send_job import CampaignSendJob
+    from .campaign_send_job_attributes import CampaignSendJobAttributes
+    from .campaign_send_job_attributes_status import CampaignSendJobAttributesStatus
     from .campaign_send_job_create_query import CampaignSendJobCreateQuery
     from .campaign_send_job_create_query_resource_object import (
         CampaignSendJobCreateQueryResourceObject,
     )
+    from .campaign_send_job_document import CampaignSendJobDocument
     from .campaign_send_job_enum import CampaignSendJobEnum
+    from .campaign_send_job_field import CampaignSendJobField
     from .campaign_send_job_partial_update_query import CampaignSendJobPartialUpdateQuery
     from .campaign_send_job_partial_update_query_resource_object import (
         CampaignSendJobPartialUpdateQueryResourceObject,
@@ -224,273 +227,50 @@ if TYPE_CHECKING:
     from .campaign_send_job_partial_update_query_resource_object_attributes_action import (
         CampaignSendJobPartialUpdateQueryResourceObjectAttributesAction,
     )
-    from .campaign_send_job_response_object_resource import CampaignSendJobResponseObjectResource
-    from .campaign_send_job_response_object_resource_attributes import (
-        CampaignSendJobResponseObjectResourceAttributes,
-    )
-    from .campaign_send_job_response_object_resource_attributes_status import (
-        CampaignSendJobResponseObjectResourceAttributesStatus,
-    )
+    from .campaign_sort import CampaignSort
+    from .campaign_variation import CampaignVariation
+    from .campaign_variation_attributes import CampaignVariationAttributes
+    from .campaign_variation_document import CampaignVariationDocument
     from .campaign_variation_enum import CampaignVariationEnum
-    from .clone_campaign_audience_beta_fieldscampaign_audience_item import (
-        CloneCampaignAudienceBetaFieldscampaignAudienceItem,
-    )
-    from .clone_campaign_beta_fieldscampaign_item import CloneCampaignBetaFieldscampaignItem
-    from .clone_campaign_message_beta_fieldscampaign_message_item import (
-        CloneCampaignMessageBetaFieldscampaignMessageItem,
-    )
+    from .campaign_variation_field import CampaignVariationField
+    from .campaign_variation_identifier import CampaignVariationIdentifier
+    from .campaign_variation_identifier_document import CampaignVariationIdentifierDocument
+    from .campaign_variation_identifier_list_document import CampaignVariationIdentifierListDocument
+    from .campaign_variation_include import CampaignVariationInclude
+    from .campaign_variation_list_document import CampaignVariationListDocument
+    from .campaign_variation_list_relationship import CampaignVariationListRelationship
+    from .campaign_variation_relationship import CampaignVariationRelationship
+    from .campaign_variation_relationships import CampaignVariationRelationships
     from .collection_links import CollectionLinks
-    from .create_campaign_audience_beta_fieldscampaign_audience_item import (
-        CreateCampaignAudienceBetaFieldscampaignAudienceItem,
-    )
-    from .create_campaign_beta_fieldscampaign_item import CreateCampaignBetaFieldscampaignItem
-    from .create_campaign_message_beta_fieldscampaign_message_item import (
-        CreateCampaignMessageBetaFieldscampaignMessageItem,
-    )
-    from .create_campaign_variation_beta_fieldscampaign_variation_item import (
-        CreateCampaignVariationBetaFieldscampaignVariationItem,
-    )
     from .email_channel_details import EmailChannelDetails
     from .email_content_sub_object import EmailContentSubObject
     from .error_document import ErrorDocument
     from .error_document_errors_item import ErrorDocumentErrorsItem
     from .error_document_errors_item_source import ErrorDocumentErrorsItemSource
     from .flow_enum import FlowEnum
+    from .flow_identifier import FlowIdentifier
+    from .flow_list_relationship import FlowListRelationship
     from .flow_message_enum import FlowMessageEnum
-    from .get_audience_for_campaign_message_beta_fieldscampaign_audience_item import (
-        GetAudienceForCampaignMessageBetaFieldscampaignAudienceItem,
-    )
+    from .flow_message_identifier import FlowMessageIdentifier
+    from .flow_message_relationship import FlowMessageRelationship
     from .get_audience_response import GetAudienceResponse
-    from .get_audience_response_collection import GetAudienceResponseCollection
-    from .get_audience_response_compound_document import GetAudienceResponseCompoundDocument
-    from .get_campaign_audience_beta_fieldscampaign_audience_item import (
-        GetCampaignAudienceBetaFieldscampaignAudienceItem,
-    )
-    from .get_campaign_audience_beta_fieldscampaign_item import (
-        GetCampaignAudienceBetaFieldscampaignItem,
-    )
-    from .get_campaign_audience_beta_fieldscampaign_message_item import (
-        GetCampaignAudienceBetaFieldscampaignMessageItem,
-    )
-    from .get_campaign_audience_beta_include_item import GetCampaignAudienceBetaIncludeItem
-    from .get_campaign_audience_campaign_relationship_response import (
-        GetCampaignAudienceCampaignRelationshipResponse,
-    )
-    from .get_campaign_audience_campaign_relationship_response_data_type_0 import (
-        GetCampaignAudienceCampaignRelationshipResponseDataType0,
-    )
-    from .get_campaign_audience_messages_relationships_response_collection import (
-        GetCampaignAudienceMessagesRelationshipsResponseCollection,
-    )
-    from .get_campaign_audience_messages_relationships_response_collection_data_item import (
-        GetCampaignAudienceMessagesRelationshipsResponseCollectionDataItem,
-    )
-    from .get_campaign_audiences_for_campaign_beta_fieldscampaign_audience_item import (
-        GetCampaignAudiencesForCampaignBetaFieldscampaignAudienceItem,
-    )
-    from .get_campaign_audiences_relationships_response_collection import (
-        GetCampaignAudiencesRelationshipsResponseCollection,
-    )
-    from .get_campaign_audiences_relationships_response_collection_data_item import (
-        GetCampaignAudiencesRelationshipsResponseCollectionDataItem,
-    )
-    from .get_campaign_beta_fieldscampaign_audience_item import (
-        GetCampaignBetaFieldscampaignAudienceItem,
-    )
-    from .get_campaign_beta_fieldscampaign_item import GetCampaignBetaFieldscampaignItem
-    from .get_campaign_beta_fieldscampaign_message_item import (
-        GetCampaignBetaFieldscampaignMessageItem,
-    )
-    from .get_campaign_beta_include_item import GetCampaignBetaIncludeItem
-    from .get_campaign_for_campaign_audience_beta_fieldscampaign_item import (
-        GetCampaignForCampaignAudienceBetaFieldscampaignItem,
-    )
-    from .get_campaign_for_campaign_message_beta_fieldscampaign_item import (
-        GetCampaignForCampaignMessageBetaFieldscampaignItem,
-    )
-    from .get_campaign_message_audience_relationship_response import (
-        GetCampaignMessageAudienceRelationshipResponse,
-    )
-    from .get_campaign_message_audience_relationship_response_data_type_0 import (
-        GetCampaignMessageAudienceRelationshipResponseDataType0,
-    )
-    from .get_campaign_message_beta_fieldscampaign_item import (
-        GetCampaignMessageBetaFieldscampaignItem,
-    )
-    from .get_campaign_message_beta_fieldscampaign_message_item import (
-        GetCampaignMessageBetaFieldscampaignMessageItem,
-    )
-    from .get_campaign_message_beta_fieldscampaign_variation_item import (
-        GetCampaignMessageBetaFieldscampaignVariationItem,
-    )
-    from .get_campaign_message_beta_include_item import GetCampaignMessageBetaIncludeItem
-    from .get_campaign_message_campaign_relationship_response import (
-        GetCampaignMessageCampaignRelationshipResponse,
-    )
-    from .get_campaign_message_campaign_relationship_response_data_type_0 import (
-        GetCampaignMessageCampaignRelationshipResponseDataType0,
-    )
-    from .get_campaign_message_image_relationship_response import (
-        GetCampaignMessageImageRelationshipResponse,
-    )
-    from .get_campaign_message_image_relationship_response_data_type_0 import (
-        GetCampaignMessageImageRelationshipResponseDataType0,
-    )
-    from .get_campaign_message_tags_relationships_response_collection import (
-        GetCampaignMessageTagsRelationshipsResponseCollection,
-    )
-    from .get_campaign_message_tags_relationships_response_collection_data_item import (
-        GetCampaignMessageTagsRelationshipsResponseCollectionDataItem,
-    )
-    from .get_campaign_message_template_relationship_response import (
-        GetCampaignMessageTemplateRelationshipResponse,
-    )
-    from .get_campaign_message_template_relationship_response_data_type_0 import (
-        GetCampaignMessageTemplateRelationshipResponseDataType0,
-    )
-    from .get_campaign_message_variations_relationships_response_collection import (
-        GetCampaignMessageVariationsRelationshipsResponseCollection,
-    )
-    from .get_campaign_message_variations_relationships_response_collection_data_item import (
-        GetCampaignMessageVariationsRelationshipsResponseCollectionDataItem,
-    )
-    from .get_campaign_messages_beta_fieldscampaign_item import (
-        GetCampaignMessagesBetaFieldscampaignItem,
-    )
-    from .get_campaign_messages_beta_fieldscampaign_message_item import (
-        GetCampaignMessagesBetaFieldscampaignMessageItem,
-    )
-    from .get_campaign_messages_beta_fieldscampaign_variation_item import (
-        GetCampaignMessagesBetaFieldscampaignVariationItem,
-    )
-    from .get_campaign_messages_beta_include_item import GetCampaignMessagesBetaIncludeItem
-    from .get_campaign_messages_beta_sort import GetCampaignMessagesBetaSort
-    from .get_campaign_messages_for_campaign_audience_beta_fieldscampaign_message_item import (
-        GetCampaignMessagesForCampaignAudienceBetaFieldscampaignMessageItem,
-    )
-    from .get_campaign_messages_relationships_response_collection import (
-        GetCampaignMessagesRelationshipsResponseCollection,
-    )
-    from .get_campaign_messages_relationships_response_collection_data_item import (
-        GetCampaignMessagesRelationshipsResponseCollectionDataItem,
-    )
-    from .get_campaign_recipient_estimation_fieldscampaign_recipient_estimation_item import (
-        GetCampaignRecipientEstimationFieldscampaignRecipientEstimationItem,
-    )
-    from .get_campaign_recipient_estimation_job_fieldscampaign_recipient_estimation_job_item import (
-        GetCampaignRecipientEstimationJobFieldscampaignRecipientEstimationJobItem,
-    )
-    from .get_campaign_recipient_estimation_job_response import (
-        GetCampaignRecipientEstimationJobResponse,
-    )
-    from .get_campaign_recipient_estimation_response import GetCampaignRecipientEstimationResponse
     from .get_campaign_response import GetCampaignResponse
-    from .get_campaign_response_collection_compound_document import (
-        GetCampaignResponseCollectionCompoundDocument,
-    )
-    from .get_campaign_response_compound_document import GetCampaignResponseCompoundDocument
-    from .get_campaign_send_job_fieldscampaign_send_job_item import (
-        GetCampaignSendJobFieldscampaignSendJobItem,
-    )
-    from .get_campaign_send_job_response import GetCampaignSendJobResponse
-    from .get_campaign_tags_relationships_response_collection import (
-        GetCampaignTagsRelationshipsResponseCollection,
-    )
-    from .get_campaign_tags_relationships_response_collection_data_item import (
-        GetCampaignTagsRelationshipsResponseCollectionDataItem,
-    )
-    from .get_campaign_variation_beta_fieldscampaign_message_item import (
-        GetCampaignVariationBetaFieldscampaignMessageItem,
-    )
-    from .get_campaign_variation_beta_fieldscampaign_variation_item import (
-        GetCampaignVariationBetaFieldscampaignVariationItem,
-    )
-    from .get_campaign_variation_beta_fieldsimage_item import (
-        GetCampaignVariationBetaFieldsimageItem,
-    )
-    from .get_campaign_variation_beta_fieldstranslation_item import (
-        GetCampaignVariationBetaFieldstranslationItem,
-    )
-    from .get_campaign_variation_beta_include_item import GetCampaignVariationBetaIncludeItem
-    from .get_campaign_variation_for_translation_beta_fieldscampaign_variation_item import (
-        GetCampaignVariationForTranslationBetaFieldscampaignVariationItem,
-    )
-    from .get_campaign_variation_image_relationship_response import (
-        GetCampaignVariationImageRelationshipResponse,
-    )
-    from .get_campaign_variation_image_relationship_response_data_type_0 import (
-        GetCampaignVariationImageRelationshipResponseDataType0,
-    )
-    from .get_campaign_variation_message_relationship_response import (
-        GetCampaignVariationMessageRelationshipResponse,
-    )
-    from .get_campaign_variation_message_relationship_response_data_type_0 import (
-        GetCampaignVariationMessageRelationshipResponseDataType0,
-    )
-    from .get_campaign_variation_translation_relationship_response import (
-        GetCampaignVariationTranslationRelationshipResponse,
-    )
-    from .get_campaign_variation_translation_relationship_response_data_type_0 import (
-        GetCampaignVariationTranslationRelationshipResponseDataType0,
-    )
-    from .get_campaigns_beta_fieldscampaign_audience_item import (
-        GetCampaignsBetaFieldscampaignAudienceItem,
-    )
-    from .get_campaigns_beta_fieldscampaign_item import GetCampaignsBetaFieldscampaignItem
-    from .get_campaigns_beta_fieldscampaign_message_item import (
-        GetCampaignsBetaFieldscampaignMessageItem,
-    )
-    from .get_campaigns_beta_include_item import GetCampaignsBetaIncludeItem
-    from .get_campaigns_beta_sort import GetCampaignsBetaSort
-    from .get_image_for_campaign_message_fieldsimage_item import (
-        GetImageForCampaignMessageFieldsimageItem,
-    )
-    from .get_image_for_campaign_variation_beta_fieldsimage_item import (
-        GetImageForCampaignVariationBetaFieldsimageItem,
-    )
     from .get_image_response import GetImageResponse
-    from .get_message_for_campaign_variation_beta_fieldscampaign_message_item import (
-        GetMessageForCampaignVariationBetaFieldscampaignMessageItem,
-    )
     from .get_message_response import GetMessageResponse
-    from .get_message_response_collection import GetMessageResponseCollection
-    from .get_message_response_collection_compound_document import (
-        GetMessageResponseCollectionCompoundDocument,
-    )
-    from .get_message_response_compound_document import GetMessageResponseCompoundDocument
-    from .get_messages_for_campaign_beta_fieldscampaign_message_item import (
-        GetMessagesForCampaignBetaFieldscampaignMessageItem,
-    )
-    from .get_tag_response_collection import GetTagResponseCollection
-    from .get_tags_for_campaign_fieldstag_item import GetTagsForCampaignFieldstagItem
-    from .get_tags_for_campaign_message_beta_fieldstag_item import (
-        GetTagsForCampaignMessageBetaFieldstagItem,
-    )
-    from .get_template_for_campaign_message_fieldstemplate_item import (
-        GetTemplateForCampaignMessageFieldstemplateItem,
-    )
     from .get_template_response import GetTemplateResponse
-    from .get_translation_campaign_variation_relationship_response import (
-        GetTranslationCampaignVariationRelationshipResponse,
-    )
-    from .get_translation_campaign_variation_relationship_response_data_type_0 import (
-        GetTranslationCampaignVariationRelationshipResponseDataType0,
-    )
-    from .get_translation_for_campaign_variation_beta_fieldstranslation_item import (
-        GetTranslationForCampaignVariationBetaFieldstranslationItem,
-    )
     from .get_translation_response import GetTranslationResponse
     from .get_variation_response import GetVariationResponse
-    from .get_variation_response_collection import GetVariationResponseCollection
-    from .get_variation_response_compound_document import GetVariationResponseCompoundDocument
-    from .get_variations_for_campaign_message_beta_fieldscampaign_variation_item import (
-        GetVariationsForCampaignMessageBetaFieldscampaignVariationItem,
-    )
+    from .image import Image
+    from .image_attributes import ImageAttributes
     from .image_enum import ImageEnum
-    from .image_response_object_resource import ImageResponseObjectResource
-    from .image_response_object_resource_attributes import ImageResponseObjectResourceAttributes
+    from .image_field import ImageField
+    from .image_identifier import ImageIdentifier
+    from .image_identifier_document import ImageIdentifierDocument
+    from .image_relationship import ImageRelationship
     from .inline_message_overview_definition import InlineMessageOverviewDefinition
     from .list_enum import ListEnum
+    from .list_identifier import ListIdentifier
+    from .list_list_relationship import ListListRelationship
     from .message_clone_query import MessageCloneQuery
     from .message_clone_query_resource_object import MessageCloneQueryResourceObject
     from .message_clone_query_resource_object_attributes import (
@@ -537,29 +317,6 @@ if TYPE_CHECKING:
     from .message_partial_update_query_resource_object_attributes import (
         MessagePartialUpdateQueryResourceObjectAttributes,
     )
-    from .message_response_object_resource import MessageResponseObjectResource
-    from .message_response_object_resource_attributes import MessageResponseObjectResourceAttributes
-    from .message_response_object_resource_relationships import (
-        MessageResponseObjectResourceRelationships,
-    )
-    from .message_response_object_resource_relationships_campaign import (
-        MessageResponseObjectResourceRelationshipsCampaign,
-    )
-    from .message_response_object_resource_relationships_campaign_audience import (
-        MessageResponseObjectResourceRelationshipsCampaignAudience,
-    )
-    from .message_response_object_resource_relationships_campaign_audience_data import (
-        MessageResponseObjectResourceRelationshipsCampaignAudienceData,
-    )
-    from .message_response_object_resource_relationships_campaign_data import (
-        MessageResponseObjectResourceRelationshipsCampaignData,
-    )
-    from .message_response_object_resource_relationships_campaign_variations import (
-        MessageResponseObjectResourceRelationshipsCampaignVariations,
-    )
-    from .message_response_object_resource_relationships_campaign_variations_data_item import (
-        MessageResponseObjectResourceRelationshipsCampaignVariationsDataItem,
-    )
     from .message_scheduling_info import MessageSchedulingInfo
     from .message_send_options import MessageSendOptions
     from .message_send_options_send_strategy import MessageSendOptionsSendStrategy
@@ -568,104 +325,6 @@ if TYPE_CHECKING:
     from .message_tracking_options import MessageTrackingOptions
     from .message_tracking_param import MessageTrackingParam
     from .object_links import ObjectLinks
-    from .patch_audience_response import PatchAudienceResponse
-    from .patch_audience_response_data import PatchAudienceResponseData
-    from .patch_audience_response_data_attributes import PatchAudienceResponseDataAttributes
-    from .patch_audience_response_data_relationships import PatchAudienceResponseDataRelationships
-    from .patch_audience_response_data_relationships_campaign import (
-        PatchAudienceResponseDataRelationshipsCampaign,
-    )
-    from .patch_audience_response_data_relationships_campaign_data import (
-        PatchAudienceResponseDataRelationshipsCampaignData,
-    )
-    from .patch_audience_response_data_relationships_campaign_messages import (
-        PatchAudienceResponseDataRelationshipsCampaignMessages,
-    )
-    from .patch_audience_response_data_relationships_campaign_messages_data_item import (
-        PatchAudienceResponseDataRelationshipsCampaignMessagesDataItem,
-    )
-    from .patch_campaign_response import PatchCampaignResponse
-    from .patch_campaign_response_data import PatchCampaignResponseData
-    from .patch_campaign_response_data_attributes import PatchCampaignResponseDataAttributes
-    from .patch_campaign_response_data_relationships import PatchCampaignResponseDataRelationships
-    from .patch_campaign_response_data_relationships_campaign_audiences import (
-        PatchCampaignResponseDataRelationshipsCampaignAudiences,
-    )
-    from .patch_campaign_response_data_relationships_campaign_audiences_data_item import (
-        PatchCampaignResponseDataRelationshipsCampaignAudiencesDataItem,
-    )
-    from .patch_campaign_response_data_relationships_campaign_messages import (
-        PatchCampaignResponseDataRelationshipsCampaignMessages,
-    )
-    from .patch_campaign_response_data_relationships_campaign_messages_data_item import (
-        PatchCampaignResponseDataRelationshipsCampaignMessagesDataItem,
-    )
-    from .patch_campaign_response_data_relationships_tags import (
-        PatchCampaignResponseDataRelationshipsTags,
-    )
-    from .patch_campaign_response_data_relationships_tags_data_item import (
-        PatchCampaignResponseDataRelationshipsTagsDataItem,
-    )
-    from .patch_message_response import PatchMessageResponse
-    from .patch_message_response_data import PatchMessageResponseData
-    from .patch_message_response_data_attributes import PatchMessageResponseDataAttributes
-    from .patch_message_response_data_relationships import PatchMessageResponseDataRelationships
-    from .patch_message_response_data_relationships_campaign import (
-        PatchMessageResponseDataRelationshipsCampaign,
-    )
-    from .patch_message_response_data_relationships_campaign_audience import (
-        PatchMessageResponseDataRelationshipsCampaignAudience,
-    )
-    from .patch_message_response_data_relationships_campaign_audience_data import (
-        PatchMessageResponseDataRelationshipsCampaignAudienceData,
-    )
-    from .patch_message_response_data_relationships_campaign_data import (
-        PatchMessageResponseDataRelationshipsCampaignData,
-    )
-    from .patch_message_response_data_relationships_campaign_variations import (
-        PatchMessageResponseDataRelationshipsCampaignVariations,
-    )
-    from .patch_message_response_data_relationships_campaign_variations_data_item import (
-        PatchMessageResponseDataRelationshipsCampaignVariationsDataItem,
-    )
-    from .patch_variation_response import PatchVariationResponse
-    from .patch_variation_response_data import PatchVariationResponseData
-    from .patch_variation_response_data_attributes import PatchVariationResponseDataAttributes
-    from .patch_variation_response_data_relationships import PatchVariationResponseDataRelationships
-    from .patch_variation_response_data_relationships_campaign_message import (
-        PatchVariationResponseDataRelationshipsCampaignMessage,
-    )
-    from .patch_variation_response_data_relationships_campaign_message_data import (
-        PatchVariationResponseDataRelationshipsCampaignMessageData,
-    )
-    from .patch_variation_response_data_relationships_image import (
-        PatchVariationResponseDataRelationshipsImage,
-    )
-    from .patch_variation_response_data_relationships_image_data import (
-        PatchVariationResponseDataRelationshipsImageData,
-    )
-    from .patch_variation_response_data_relationships_translation import (
-        PatchVariationResponseDataRelationshipsTranslation,
-    )
-    from .patch_variation_response_data_relationships_translation_data import (
-        PatchVariationResponseDataRelationshipsTranslationData,
-    )
-    from .post_audience_response import PostAudienceResponse
-    from .post_audience_response_data import PostAudienceResponseData
-    from .post_audience_response_data_attributes import PostAudienceResponseDataAttributes
-    from .post_audience_response_data_relationships import PostAudienceResponseDataRelationships
-    from .post_audience_response_data_relationships_campaign import (
-        PostAudienceResponseDataRelationshipsCampaign,
-    )
-    from .post_audience_response_data_relationships_campaign_data import (
-        PostAudienceResponseDataRelationshipsCampaignData,
-    )
-    from .post_audience_response_data_relationships_campaign_messages import (
-        PostAudienceResponseDataRelationshipsCampaignMessages,
-    )
-    from .post_audience_response_data_relationships_campaign_messages_data_item import (
-        PostAudienceResponseDataRelationshipsCampaignMessagesDataItem,
-    )
     from .post_campaign_message_response import PostCampaignMessageResponse
     from .post_campaign_message_response_data import PostCampaignMessageResponseData
     from .post_campaign_message_response_data_attributes import (
@@ -674,139 +333,17 @@ if TYPE_CHECKING:
     from .post_campaign_message_response_data_relationships import (
         PostCampaignMessageResponseDataRelationships,
     )
-    from .post_campaign_message_response_data_relationships_campaign import (
-        PostCampaignMessageResponseDataRelationshipsCampaign,
-    )
-    from .post_campaign_message_response_data_relationships_campaign_data import (
-        PostCampaignMessageResponseDataRelationshipsCampaignData,
-    )
-    from .post_campaign_message_response_data_relationships_template import (
-        PostCampaignMessageResponseDataRelationshipsTemplate,
-    )
-    from .post_campaign_message_response_data_relationships_template_data import (
-        PostCampaignMessageResponseDataRelationshipsTemplateData,
-    )
-    from .post_campaign_message_schedule_response import PostCampaignMessageScheduleResponse
-    from .post_campaign_message_schedule_response_data import (
-        PostCampaignMessageScheduleResponseData,
-    )
-    from .post_campaign_message_schedule_response_data_attributes import (
-        PostCampaignMessageScheduleResponseDataAttributes,
-    )
-    from .post_campaign_message_schedule_response_data_attributes_strategy import (
-        PostCampaignMessageScheduleResponseDataAttributesStrategy,
-    )
-    from .post_campaign_message_schedule_response_data_relationships import (
-        PostCampaignMessageScheduleResponseDataRelationships,
-    )
-    from .post_campaign_message_schedule_response_data_relationships_campaign_message import (
-        PostCampaignMessageScheduleResponseDataRelationshipsCampaignMessage,
-    )
-    from .post_campaign_message_schedule_response_data_relationships_campaign_message_data import (
-        PostCampaignMessageScheduleResponseDataRelationshipsCampaignMessageData,
-    )
-    from .post_campaign_recipient_estimation_job_response import (
-        PostCampaignRecipientEstimationJobResponse,
-    )
-    from .post_campaign_recipient_estimation_job_response_data import (
-        PostCampaignRecipientEstimationJobResponseData,
-    )
-    from .post_campaign_recipient_estimation_job_response_data_attributes import (
-        PostCampaignRecipientEstimationJobResponseDataAttributes,
-    )
-    from .post_campaign_recipient_estimation_job_response_data_attributes_status import (
-        PostCampaignRecipientEstimationJobResponseDataAttributesStatus,
-    )
-    from .post_campaign_response import PostCampaignResponse
-    from .post_campaign_response_data import PostCampaignResponseData
-    from .post_campaign_response_data_attributes import PostCampaignResponseDataAttributes
-    from .post_campaign_response_data_relationships import PostCampaignResponseDataRelationships
-    from .post_campaign_response_data_relationships_campaign_audiences import (
-        PostCampaignResponseDataRelationshipsCampaignAudiences,
-    )
-    from .post_campaign_response_data_relationships_campaign_audiences_data_item import (
-        PostCampaignResponseDataRelationshipsCampaignAudiencesDataItem,
-    )
-    from .post_campaign_response_data_relationships_campaign_messages import (
-        PostCampaignResponseDataRelationshipsCampaignMessages,
-    )
-    from .post_campaign_response_data_relationships_campaign_messages_data_item import (
-        PostCampaignResponseDataRelationshipsCampaignMessagesDataItem,
-    )
-    from .post_campaign_response_data_relationships_tags import (
-        PostCampaignResponseDataRelationshipsTags,
-    )
-    from .post_campaign_response_data_relationships_tags_data_item import (
-        PostCampaignResponseDataRelationshipsTagsDataItem,
-    )
-    from .post_campaign_send_job_response import PostCampaignSendJobResponse
-    from .post_campaign_send_job_response_data import PostCampaignSendJobResponseData
-    from .post_campaign_send_job_response_data_attributes import (
-        PostCampaignSendJobResponseDataAttributes,
-    )
-    from .post_campaign_send_job_response_data_attributes_status import (
-        PostCampaignSendJobResponseDataAttributesStatus,
-    )
-    from .post_message_response import PostMessageResponse
-    from .post_message_response_data import PostMessageResponseData
-    from .post_message_response_data_attributes import PostMessageResponseDataAttributes
-    from .post_message_response_data_relationships import PostMessageResponseDataRelationships
-    from .post_message_response_data_relationships_campaign import (
-        PostMessageResponseDataRelationshipsCampaign,
-    )
-    from .post_message_response_data_relationships_campaign_audience import (
-        PostMessageResponseDataRelationshipsCampaignAudience,
-    )
-    from .post_message_response_data_relationships_campaign_audience_data import (
-        PostMessageResponseDataRelationshipsCampaignAudienceData,
-    )
-    from .post_message_response_data_relationships_campaign_data import (
-        PostMessageResponseDataRelationshipsCampaignData,
-    )
-    from .post_message_response_data_relationships_campaign_variations import (
-        PostMessageResponseDataRelationshipsCampaignVariations,
-    )
-    from .post_message_response_data_relationships_campaign_variations_data_item import (
-        PostMessageResponseDataRelationshipsCampaignVariationsDataItem,
-    )
-    from .post_variation_response import PostVariationResponse
-    from .post_variation_response_data import PostVariationResponseData
-    from .post_variation_response_data_attributes import PostVariationResponseDataAttributes
-    from .post_variation_response_data_relationships import PostVariationResponseDataRelationships
-    from .post_variation_response_data_relationships_campaign_message import (
-        PostVariationResponseDataRelationshipsCampaignMessage,
-    )
-    from .post_variation_response_data_relationships_campaign_message_data import (
-        PostVariationResponseDataRelationshipsCampaignMessageData,
-    )
-    from .post_variation_response_data_relationships_image import (
-        PostVariationResponseDataRelationshipsImage,
-    )
-    from .post_variation_response_data_relationships_image_data import (
-        PostVariationResponseDataRelationshipsImageData,
-    )
-    from .post_variation_response_data_relationships_translation import (
-        PostVariationResponseDataRelationshipsTranslation,
-    )
-    from .post_variation_response_data_relationships_translation_data import (
-        PostVariationResponseDataRelationshipsTranslationData,
-    )
     from .push_action_button import PushActionButton
     from .push_action_button_action_type import PushActionButtonActionType
     from .push_channel_details import PushChannelDetails
     from .push_channel_details_badge_config import PushChannelDetailsBadgeConfig
     from .push_channel_details_kv_pairs_type_0 import PushChannelDetailsKvPairsType0
     from .push_channel_details_push_type import PushChannelDetailsPushType
-    from .refresh_campaign_recipient_estimation_fieldscampaign_recipient_estimation_job_item import (
-        RefreshCampaignRecipientEstimationFieldscampaignRecipientEstimationJobItem,
-    )
     from .relationship_links import RelationshipLinks
     from .render_options_sub_object import RenderOptionsSubObject
-    from .schedule_campaign_message_beta_fieldscampaign_message_schedule_item import (
-        ScheduleCampaignMessageBetaFieldscampaignMessageScheduleItem,
-    )
     from .segment_enum import SegmentEnum
-    from .send_campaign_fieldscampaign_send_job_item import SendCampaignFieldscampaignSendJobItem
+    from .segment_identifier import SegmentIdentifier
+    from .segment_list_relationship import SegmentListRelationship
     from .send_settings import SendSettings
     from .send_settings_send_strategy import SendSettingsSendStrategy
     from .send_settings_throttle_percentage import SendSettingsThrottlePercentage
@@ -814,97 +351,40 @@ if TYPE_CHECKING:
     from .sms_channel_details import SMSChannelDetails
     from .sms_channel_details_text_message_type import SMSChannelDetailsTextMessageType
     from .sms_content_sub_object import SMSContentSubObject
+    from .tag import Tag
+    from .tag_attributes import TagAttributes
     from .tag_enum import TagEnum
+    from .tag_field import TagField
     from .tag_group_enum import TagGroupEnum
-    from .tag_response_object_resource import TagResponseObjectResource
-    from .tag_response_object_resource_attributes import TagResponseObjectResourceAttributes
-    from .tag_response_object_resource_relationships import TagResponseObjectResourceRelationships
-    from .tag_response_object_resource_relationships_campaigns import (
-        TagResponseObjectResourceRelationshipsCampaigns,
-    )
-    from .tag_response_object_resource_relationships_campaigns_data_item import (
-        TagResponseObjectResourceRelationshipsCampaignsDataItem,
-    )
-    from .tag_response_object_resource_relationships_flows import (
-        TagResponseObjectResourceRelationshipsFlows,
-    )
-    from .tag_response_object_resource_relationships_flows_data_item import (
-        TagResponseObjectResourceRelationshipsFlowsDataItem,
-    )
-    from .tag_response_object_resource_relationships_lists import (
-        TagResponseObjectResourceRelationshipsLists,
-    )
-    from .tag_response_object_resource_relationships_lists_data_item import (
-        TagResponseObjectResourceRelationshipsListsDataItem,
-    )
-    from .tag_response_object_resource_relationships_segments import (
-        TagResponseObjectResourceRelationshipsSegments,
-    )
-    from .tag_response_object_resource_relationships_segments_data_item import (
-        TagResponseObjectResourceRelationshipsSegmentsDataItem,
-    )
-    from .tag_response_object_resource_relationships_tag_group import (
-        TagResponseObjectResourceRelationshipsTagGroup,
-    )
-    from .tag_response_object_resource_relationships_tag_group_data import (
-        TagResponseObjectResourceRelationshipsTagGroupData,
-    )
+    from .tag_group_identifier import TagGroupIdentifier
+    from .tag_group_relationship import TagGroupRelationship
+    from .tag_identifier import TagIdentifier
+    from .tag_identifier_list_document import TagIdentifierListDocument
+    from .tag_list_document import TagListDocument
+    from .tag_list_relationship import TagListRelationship
+    from .tag_relationships import TagRelationships
+    from .template import Template
+    from .template_attributes import TemplateAttributes
     from .template_enum import TemplateEnum
-    from .template_response_object_resource import TemplateResponseObjectResource
-    from .template_response_object_resource_attributes import (
-        TemplateResponseObjectResourceAttributes,
-    )
+    from .template_field import TemplateField
+    from .template_identifier import TemplateIdentifier
+    from .template_identifier_document import TemplateIdentifierDocument
+    from .template_relationship import TemplateRelationship
     from .template_universal_content_enum import TemplateUniversalContentEnum
+    from .template_universal_content_identifier import TemplateUniversalContentIdentifier
+    from .template_universal_content_relationship import TemplateUniversalContentRelationship
     from .throttled_options import ThrottledOptions
     from .timezone_options import TimezoneOptions
+    from .translation import Translation
+    from .translation_attributes import TranslationAttributes
+    from .translation_attributes_channel import TranslationAttributesChannel
+    from .translation_attributes_metadata_type_0 import TranslationAttributesMetadataType0
     from .translation_enum import TranslationEnum
-    from .translation_response_object_resource import TranslationResponseObjectResource
-    from .translation_response_object_resource_attributes import (
-        TranslationResponseObjectResourceAttributes,
-    )
-    from .translation_response_object_resource_attributes_channel import (
-        TranslationResponseObjectResourceAttributesChannel,
-    )
-    from .translation_response_object_resource_attributes_metadata_type_0 import (
-        TranslationResponseObjectResourceAttributesMetadataType0,
-    )
-    from .translation_response_object_resource_relationships import (
-        TranslationResponseObjectResourceRelationships,
-    )
-    from .translation_response_object_resource_relationships_campaign_variation import (
-        TranslationResponseObjectResourceRelationshipsCampaignVariation,
-    )
-    from .translation_response_object_resource_relationships_campaign_variation_data import (
-        TranslationResponseObjectResourceRelationshipsCampaignVariationData,
-    )
-    from .translation_response_object_resource_relationships_flow_message import (
-        TranslationResponseObjectResourceRelationshipsFlowMessage,
-    )
-    from .translation_response_object_resource_relationships_flow_message_data import (
-        TranslationResponseObjectResourceRelationshipsFlowMessageData,
-    )
-    from .translation_response_object_resource_relationships_template import (
-        TranslationResponseObjectResourceRelationshipsTemplate,
-    )
-    from .translation_response_object_resource_relationships_template_data import (
-        TranslationResponseObjectResourceRelationshipsTemplateData,
-    )
-    from .translation_response_object_resource_relationships_template_universal_content import (
-        TranslationResponseObjectResourceRelationshipsTemplateUniversalContent,
-    )
-    from .translation_response_object_resource_relationships_template_universal_content_data import (
-        TranslationResponseObjectResourceRelationshipsTemplateUniversalContentData,
-    )
-    from .update_campaign_audience_beta_fieldscampaign_audience_item import (
-        UpdateCampaignAudienceBetaFieldscampaignAudienceItem,
-    )
-    from .update_campaign_beta_fieldscampaign_item import UpdateCampaignBetaFieldscampaignItem
-    from .update_campaign_message_beta_fieldscampaign_message_item import (
-        UpdateCampaignMessageBetaFieldscampaignMessageItem,
-    )
-    from .update_campaign_variation_beta_fieldscampaign_variation_item import (
-        UpdateCampaignVariationBetaFieldscampaignVariationItem,
-    )
+    from .translation_field import TranslationField
+    from .translation_identifier import TranslationIdentifier
+    from .translation_identifier_document import TranslationIdentifierDocument
+    from .translation_relationship import TranslationRelationship
+    from .translation_relationships import TranslationRelationships
     from .variation_create_query import VariationCreateQuery
     from .variation_create_query_resource_object import VariationCreateQueryResourceObject
     from .variation_create_query_resource_object_attributes import (
@@ -928,31 +408,6 @@ if TYPE_CHECKING:
     from .variation_partial_update_query_resource_object_attributes import (
         VariationPartialUpdateQueryResourceObjectAttributes,
     )
-    from .variation_response_object_resource import VariationResponseObjectResource
-    from .variation_response_object_resource_attributes import (
-        VariationResponseObjectResourceAttributes,
-    )
-    from .variation_response_object_resource_relationships import (
-        VariationResponseObjectResourceRelationships,
-    )
-    from .variation_response_object_resource_relationships_campaign_message import (
-        VariationResponseObjectResourceRelationshipsCampaignMessage,
-    )
-    from .variation_response_object_resource_relationships_campaign_message_data import (
-        VariationResponseObjectResourceRelationshipsCampaignMessageData,
-    )
-    from .variation_response_object_resource_relationships_image import (
-        VariationResponseObjectResourceRelationshipsImage,
-    )
-    from .variation_response_object_resource_relationships_image_data import (
-        VariationResponseObjectResourceRelationshipsImageData,
-    )
-    from .variation_response_object_resource_relationships_translation import (
-        VariationResponseObjectResourceRelationshipsTranslation,
-    )
-    from .variation_response_object_resource_relationships_translation_data import (
-        VariationResponseObjectResourceRelationshipsTranslationData,
-    )
     from .whatsapp_channel_details import WhatsappChannelDetails
 
 _MODULES: dict[str, str] = {
@@ -973,18 +428,25 @@ _MODULES: dict[str, str] = {
     "AudienceCreateQueryResourceObjectRelationshipsCampaignMessagesDataItem": ".audience_create_query_resource_object_relationships_campaign_messages_data_item",
     "AudienceDefinition": ".audience_definition",
     "AudienceInlineCreate": ".audience_inline_create",
-    "AudienceResponseObjectResource": ".audience_response_object_resource",
-    "AudienceResponseObjectResourceAttributes": ".audience_response_object_resource_attributes",
-    "AudienceResponseObjectResourceRelationships": ".audience_response_object_resource_relationships",
-    "AudienceResponseObjectResourceRelationshipsCampaign": ".audience_response_object_resource_relationships_campaign",
-    "AudienceResponseObjectResourceRelationshipsCampaignData": ".audience_response_object_resource_relationships_campaign_data",
-    "AudienceResponseObjectResourceRelationshipsCampaignMessages": ".audience_response_object_resource_relationships_campaign_messages",
-    "AudienceResponseObjectResourceRelationshipsCampaignMessagesDataItem": ".audience_response_object_resource_relationships_campaign_messages_data_item",
     "AudienceUpdateQuery": ".audience_update_query",
     "AudienceUpdateQueryResourceObject": ".audience_update_query_resource_object",
     "AudienceUpdateQueryResourceObjectAttributes": ".audience_update_query_resource_object_attributes",
+    "Campaign": ".campaign",
+    "CampaignAttributes": ".campaign_attributes",
+    "CampaignAudience": ".campaign_audience",
+    "CampaignAudienceAttributes": ".campaign_audience_attributes",
     "CampaignAudienceCloneEnum": ".campaign_audience_clone_enum",
+    "CampaignAudienceDocument": ".campaign_audience_document",
     "CampaignAudienceEnum": ".campaign_audience_enum",
+    "CampaignAudienceField": ".campaign_audience_field",
+    "CampaignAudienceIdentifier": ".campaign_audience_identifier",
+    "CampaignAudienceIdentifierDocument": ".campaign_audience_identifier_document",
+    "CampaignAudienceIdentifierListDocument": ".campaign_audience_identifier_list_document",
+    "CampaignAudienceInclude": ".campaign_audience_include",
+    "CampaignAudienceListDocument": ".campaign_audience_list_document",
+    "CampaignAudienceListRelationship": ".campaign_audience_list_relationship",
+    "CampaignAudienceRelationship": ".campaign_audience_relationship",
+    "CampaignAudienceRelationships": ".campaign_audience_relationships",
     "CampaignCloneQuery": ".campaign_clone_query",
     "CampaignCloneQueryResourceObject": ".campaign_clone_query_resource_object",
     "CampaignCloneQueryResourceObjectAttributes": ".campaign_clone_query_resource_object_attributes",
@@ -999,16 +461,40 @@ _MODULES: dict[str, str] = {
     "CampaignCreateQueryResourceObjectRelationshipsTags": ".campaign_create_query_resource_object_relationships_tags",
     "CampaignCreateQueryResourceObjectRelationshipsTagsDataItem": ".campaign_create_query_resource_object_relationships_tags_data_item",
     "CampaignDefinition": ".campaign_definition",
+    "CampaignDocument": ".campaign_document",
     "CampaignEnum": ".campaign_enum",
+    "CampaignField": ".campaign_field",
+    "CampaignIdentifier": ".campaign_identifier",
+    "CampaignIdentifierDocument": ".campaign_identifier_document",
+    "CampaignInclude": ".campaign_include",
+    "CampaignListDocument": ".campaign_list_document",
+    "CampaignListRelationship": ".campaign_list_relationship",
+    "CampaignMessage": ".campaign_message",
     "CampaignMessageAssignTemplateQuery": ".campaign_message_assign_template_query",
     "CampaignMessageAssignTemplateQueryResourceObject": ".campaign_message_assign_template_query_resource_object",
     "CampaignMessageAssignTemplateQueryResourceObjectRelationships": ".campaign_message_assign_template_query_resource_object_relationships",
     "CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplate": ".campaign_message_assign_template_query_resource_object_relationships_template",
     "CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplateData": ".campaign_message_assign_template_query_resource_object_relationships_template_data",
+    "CampaignMessageAttributes": ".campaign_message_attributes",
+    "CampaignMessageDocument": ".campaign_message_document",
     "CampaignMessageEnum": ".campaign_message_enum",
+    "CampaignMessageField": ".campaign_message_field",
+    "CampaignMessageIdentifier": ".campaign_message_identifier",
+    "CampaignMessageIdentifierDocument": ".campaign_message_identifier_document",
+    "CampaignMessageIdentifierListDocument": ".campaign_message_identifier_list_document",
     "CampaignMessageImageUpdateQuery": ".campaign_message_image_update_query",
     "CampaignMessageImageUpdateQueryData": ".campaign_message_image_update_query_data",
+    "CampaignMessageInclude": ".campaign_message_include",
+    "CampaignMessageListDocument": ".campaign_message_list_document",
+    "CampaignMessageListRelationship": ".campaign_message_list_relationship",
+    "CampaignMessageRelationship": ".campaign_message_relationship",
+    "CampaignMessageRelationships": ".campaign_message_relationships",
+    "CampaignMessageSchedule": ".campaign_message_schedule",
+    "CampaignMessageScheduleAttributes": ".campaign_message_schedule_attributes",
+    "CampaignMessageScheduleAttributesStrategy": ".campaign_message_schedule_attributes_strategy",
+    "CampaignMessageScheduleDocument": ".campaign_message_schedule_document",
     "CampaignMessageScheduleEnum": ".campaign_message_schedule_enum",
+    "CampaignMessageScheduleField": ".campaign_message_schedule_field",
     "CampaignMessageScheduleQuery": ".campaign_message_schedule_query",
     "CampaignMessageScheduleQueryResourceObject": ".campaign_message_schedule_query_resource_object",
     "CampaignMessageScheduleQueryResourceObjectAttributes": ".campaign_message_schedule_query_resource_object_attributes",
@@ -1016,157 +502,86 @@ _MODULES: dict[str, str] = {
     "CampaignMessageScheduleQueryResourceObjectRelationships": ".campaign_message_schedule_query_resource_object_relationships",
     "CampaignMessageScheduleQueryResourceObjectRelationshipsCampaignMessage": ".campaign_message_schedule_query_resource_object_relationships_campaign_message",
     "CampaignMessageScheduleQueryResourceObjectRelationshipsCampaignMessageData": ".campaign_message_schedule_query_resource_object_relationships_campaign_message_data",
+    "CampaignMessageScheduleRelationships": ".campaign_message_schedule_relationships",
     "CampaignMessageScheduleUpdateQuery": ".campaign_message_schedule_update_query",
     "CampaignMessageScheduleUpdateQueryResourceObject": ".campaign_message_schedule_update_query_resource_object",
     "CampaignMessageScheduleUpdateQueryResourceObjectAttributes": ".campaign_message_schedule_update_query_resource_object_attributes",
     "CampaignMessageScheduleUpdateQueryResourceObjectAttributesAction": ".campaign_message_schedule_update_query_resource_object_attributes_action",
+    "CampaignMessageSort": ".campaign_message_sort",
     "CampaignPartialUpdateQuery": ".campaign_partial_update_query",
     "CampaignPartialUpdateQueryResourceObject": ".campaign_partial_update_query_resource_object",
     "CampaignPartialUpdateQueryResourceObjectAttributes": ".campaign_partial_update_query_resource_object_attributes",
+    "CampaignRecipientEstimation": ".campaign_recipient_estimation",
+    "CampaignRecipientEstimationAttributes": ".campaign_recipient_estimation_attributes",
+    "CampaignRecipientEstimationDocument": ".campaign_recipient_estimation_document",
     "CampaignRecipientEstimationEnum": ".campaign_recipient_estimation_enum",
+    "CampaignRecipientEstimationField": ".campaign_recipient_estimation_field",
+    "CampaignRecipientEstimationJob": ".campaign_recipient_estimation_job",
+    "CampaignRecipientEstimationJobAttributes": ".campaign_recipient_estimation_job_attributes",
+    "CampaignRecipientEstimationJobAttributesStatus": ".campaign_recipient_estimation_job_attributes_status",
     "CampaignRecipientEstimationJobCreateQuery": ".campaign_recipient_estimation_job_create_query",
     "CampaignRecipientEstimationJobCreateQueryResourceObject": ".campaign_recipient_estimation_job_create_query_resource_object",
+    "CampaignRecipientEstimationJobDocument": ".campaign_recipient_estimation_job_document",
     "CampaignRecipientEstimationJobEnum": ".campaign_recipient_estimation_job_enum",
-    "CampaignRecipientEstimationJobResponseObjectResource": ".campaign_recipient_estimation_job_response_object_resource",
-    "CampaignRecipientEstimationJobResponseObjectResourceAttributes": ".campaign_recipient_estimation_job_response_object_resource_attributes",
-    "CampaignRecipientEstimationJobResponseObjectResourceAttributesStatus": ".campaign_recipient_estimation_job_response_object_resource_attributes_status",
-    "CampaignRecipientEstimationResponseObjectResource": ".campaign_recipient_estimation_response_object_resource",
-    "CampaignRecipientEstimationResponseObjectResourceAttributes": ".campaign_recipient_estimation_response_object_resource_attributes",
-    "CampaignResponseObjectResource": ".campaign_response_object_resource",
-    "CampaignResponseObjectResourceAttributes": ".campaign_response_object_resource_attributes",
-    "CampaignResponseObjectResourceRelationships": ".campaign_response_object_resource_relationships",
-    "CampaignResponseObjectResourceRelationshipsCampaignAudiences": ".campaign_response_object_resource_relationships_campaign_audiences",
-    "CampaignResponseObjectResourceRelationshipsCampaignAudiencesDataItem": ".campaign_response_object_resource_relationships_campaign_audiences_data_item",
-    "CampaignResponseObjectResourceRelationshipsCampaignMessages": ".campaign_response_object_resource_relationships_campaign_messages",
-    "CampaignResponseObjectResourceRelationshipsCampaignMessagesDataItem": ".campaign_response_object_resource_relationships_campaign_messages_data_item",
-    "CampaignResponseObjectResourceRelationshipsTags": ".campaign_response_object_resource_relationships_tags",
-    "CampaignResponseObjectResourceRelationshipsTagsDataItem": ".campaign_response_object_resource_relationships_tags_data_item",
+    "CampaignRecipientEstimationJobField": ".campaign_recipient_estimation_job_field",
+    "CampaignRelationship": ".campaign_relationship",
+    "CampaignRelationships": ".campaign_relationships",
+    "CampaignSendJob": ".campaign_send_job",
+    "CampaignSendJobAttributes": ".campaign_send_job_attributes",
+    "CampaignSendJobAttributesStatus": ".campaign_send_job_attributes_status",
     "CampaignSendJobCreateQuery": ".campaign_send_job_create_query",
     "CampaignSendJobCreateQueryResourceObject": ".campaign_send_job_create_query_resource_object",
+    "CampaignSendJobDocument": ".campaign_send_job_document",
     "CampaignSendJobEnum": ".campaign_send_job_enum",
+    "CampaignSendJobField": ".campaign_send_job_field",
     "CampaignSendJobPartialUpdateQuery": ".campaign_send_job_partial_update_query",
     "CampaignSendJobPartialUpdateQueryResourceObject": ".campaign_send_job_partial_update_query_resource_object",
     "CampaignSendJobPartialUpdateQueryResourceObjectAttributes": ".campaign_send_job_partial_update_query_resource_object_attributes",
     "CampaignSendJobPartialUpdateQueryResourceObjectAttributesAction": ".campaign_send_job_partial_update_query_resource_object_attributes_action",
-    "CampaignSendJobResponseObjectResource": ".campaign_send_job_response_object_resource",
-    "CampaignSendJobResponseObjectResourceAttributes": ".campaign_send_job_response_object_resource_attributes",
-    "CampaignSendJobResponseObjectResourceAttributesStatus": ".campaign_send_job_response_object_resource_attributes_status",
+    "CampaignSort": ".campaign_sort",
+    "CampaignVariation": ".campaign_variation",
+    "CampaignVariationAttributes": ".campaign_variation_attributes",
+    "CampaignVariationDocument": ".campaign_variation_document",
     "CampaignVariationEnum": ".campaign_variation_enum",
-    "CloneCampaignAudienceBetaFieldscampaignAudienceItem": ".clone_campaign_audience_beta_fieldscampaign_audience_item",
-    "CloneCampaignBetaFieldscampaignItem": ".clone_campaign_beta_fieldscampaign_item",
-    "CloneCampaignMessageBetaFieldscampaignMessageItem": ".clone_campaign_message_beta_fieldscampaign_message_item",
+    "CampaignVariationField": ".campaign_variation_field",
+    "CampaignVariationIdentifier": ".campaign_variation_identifier",
+    "CampaignVariationIdentifierDocument": ".campaign_variation_identifier_document",
+    "CampaignVariationIdentifierListDocument": ".campaign_variation_identifier_list_document",
+    "CampaignVariationInclude": ".campaign_variation_include",
+    "CampaignVariationListDocument": ".campaign_variation_list_document",
+    "CampaignVariationListRelationship": ".campaign_variation_list_relationship",
+    "CampaignVariationRelationship": ".campaign_variation_relationship",
+    "CampaignVariationRelationships": ".campaign_variation_relationships",
     "CollectionLinks": ".collection_links",
-    "CreateCampaignAudienceBetaFieldscampaignAudienceItem": ".create_campaign_audience_beta_fieldscampaign_audience_item",
-    "CreateCampaignBetaFieldscampaignItem": ".create_campaign_beta_fieldscampaign_item",
-    "CreateCampaignMessageBetaFieldscampaignMessageItem": ".create_campaign_message_beta_fieldscampaign_message_item",
-    "CreateCampaignVariationBetaFieldscampaignVariationItem": ".create_campaign_variation_beta_fieldscampaign_variation_item",
     "EmailChannelDetails": ".email_channel_details",
     "EmailContentSubObject": ".email_content_sub_object",
     "ErrorDocument": ".error_document",
     "ErrorDocumentErrorsItem": ".error_document_errors_item",
     "ErrorDocumentErrorsItemSource": ".error_document_errors_item_source",
     "FlowEnum": ".flow_enum",
+    "FlowIdentifier": ".flow_identifier",
+    "FlowListRelationship": ".flow_list_relationship",
     "FlowMessageEnum": ".flow_message_enum",
-    "GetAudienceForCampaignMessageBetaFieldscampaignAudienceItem": ".get_audience_for_campaign_message_beta_fieldscampaign_audience_item",
+    "FlowMessageIdentifier": ".flow_message_identifier",
+    "FlowMessageRelationship": ".flow_message_relationship",
     "GetAudienceResponse": ".get_audience_response",
-    "GetAudienceResponseCollection": ".get_audience_response_collection",
-    "GetAudienceResponseCompoundDocument": ".get_audience_response_compound_document",
-    "GetCampaignAudienceBetaFieldscampaignAudienceItem": ".get_campaign_audience_beta_fieldscampaign_audience_item",
-    "GetCampaignAudienceBetaFieldscampaignItem": ".get_campaign_audience_beta_fieldscampaign_item",
-    "GetCampaignAudienceBetaFieldscampaignMessageItem": ".get_campaign_audience_beta_fieldscampaign_message_item",
-    "GetCampaignAudienceBetaIncludeItem": ".get_campaign_audience_beta_include_item",
-    "GetCampaignAudienceCampaignRelationshipResponse": ".get_campaign_audience_campaign_relationship_response",
-    "GetCampaignAudienceCampaignRelationshipResponseDataType0": ".get_campaign_audience_campaign_relationship_response_data_type_0",
-    "GetCampaignAudienceMessagesRelationshipsResponseCollection": ".get_campaign_audience_messages_relationships_response_collection",
-    "GetCampaignAudienceMessagesRelationshipsResponseCollectionDataItem": ".get_campaign_audience_messages_relationships_response_collection_data_item",
-    "GetCampaignAudiencesForCampaignBetaFieldscampaignAudienceItem": ".get_campaign_audiences_for_campaign_beta_fieldscampaign_audience_item",
-    "GetCampaignAudiencesRelationshipsResponseCollection": ".get_campaign_audiences_relationships_response_collection",
-    "GetCampaignAudiencesRelationshipsResponseCollectionDataItem": ".get_campaign_audiences_relationships_response_collection_data_item",
-    "GetCampaignBetaFieldscampaignAudienceItem": ".get_campaign_beta_fieldscampaign_audience_item",
-    "GetCampaignBetaFieldscampaignItem": ".get_campaign_beta_fieldscampaign_item",
-    "GetCampaignBetaFieldscampaignMessageItem": ".get_campaign_beta_fieldscampaign_message_item",
-    "GetCampaignBetaIncludeItem": ".get_campaign_beta_include_item",
-    "GetCampaignForCampaignAudienceBetaFieldscampaignItem": ".get_campaign_for_campaign_audience_beta_fieldscampaign_item",
-    "GetCampaignForCampaignMessageBetaFieldscampaignItem": ".get_campaign_for_campaign_message_beta_fieldscampaign_item",
-    "GetCampaignMessageAudienceRelationshipResponse": ".get_campaign_message_audience_relationship_response",
-    "GetCampaignMessageAudienceRelationshipResponseDataType0": ".get_campaign_message_audience_relationship_response_data_type_0",
-    "GetCampaignMessageBetaFieldscampaignItem": ".get_campaign_message_beta_fieldscampaign_item",
-    "GetCampaignMessageBetaFieldscampaignMessageItem": ".get_campaign_message_beta_fieldscampaign_message_item",
-    "GetCampaignMessageBetaFieldscampaignVariationItem": ".get_campaign_message_beta_fieldscampaign_variation_item",
-    "GetCampaignMessageBetaIncludeItem": ".get_campaign_message_beta_include_item",
-    "GetCampaignMessageCampaignRelationshipResponse": ".get_campaign_message_campaign_relationship_response",
-    "GetCampaignMessageCampaignRelationshipResponseDataType0": ".get_campaign_message_campaign_relationship_response_data_type_0",
-    "GetCampaignMessageImageRelationshipResponse": ".get_campaign_message_image_relationship_response",
-    "GetCampaignMessageImageRelationshipResponseDataType0": ".get_campaign_message_image_relationship_response_data_type_0",
-    "GetCampaignMessageTagsRelationshipsResponseCollection": ".get_campaign_message_tags_relationships_response_collection",
-    "GetCampaignMessageTagsRelationshipsResponseCollectionDataItem": ".get_campaign_message_tags_relationships_response_collection_data_item",
-    "GetCampaignMessageTemplateRelationshipResponse": ".get_campaign_message_template_relationship_response",
-    "GetCampaignMessageTemplateRelationshipResponseDataType0": ".get_campaign_message_template_relationship_response_data_type_0",
-    "GetCampaignMessageVariationsRelationshipsResponseCollection": ".get_campaign_message_variations_relationships_response_collection",
-    "GetCampaignMessageVariationsRelationshipsResponseCollectionDataItem": ".get_campaign_message_variations_relationships_response_collection_data_item",
-    "GetCampaignMessagesBetaFieldscampaignItem": ".get_campaign_messages_beta_fieldscampaign_item",
-    "GetCampaignMessagesBetaFieldscampaignMessageItem": ".get_campaign_messages_beta_fieldscampaign_message_item",
-    "GetCampaignMessagesBetaFieldscampaignVariationItem": ".get_campaign_messages_beta_fieldscampaign_variation_item",
-    "GetCampaignMessagesBetaIncludeItem": ".get_campaign_messages_beta_include_item",
-    "GetCampaignMessagesBetaSort": ".get_campaign_messages_beta_sort",
-    "GetCampaignMessagesForCampaignAudienceBetaFieldscampaignMessageItem": ".get_campaign_messages_for_campaign_audience_beta_fieldscampaign_message_item",
-    "GetCampaignMessagesRelationshipsResponseCollection": ".get_campaign_messages_relationships_response_collection",
-    "GetCampaignMessagesRelationshipsResponseCollectionDataItem": ".get_campaign_messages_relationships_response_collection_data_item",
-    "GetCampaignRecipientEstimationFieldscampaignRecipientEstimationItem": ".get_campaign_recipient_estimation_fieldscampaign_recipient_estimation_item",
-    "GetCampaignRecipientEstimationJobFieldscampaignRecipientEstimationJobItem": ".get_campaign_recipient_estimation_job_fieldscampaign_recipient_estimation_job_item",
-    "GetCampaignRecipientEstimationJobResponse": ".get_campaign_recipient_estimation_job_response",
-    "GetCampaignRecipientEstimationResponse": ".get_campaign_recipient_estimation_response",
     "GetCampaignResponse": ".get_campaign_response",
-    "GetCampaignResponseCollectionCompoundDocument": ".get_campaign_response_collection_compound_document",
-    "GetCampaignResponseCompoundDocument": ".get_campaign_response_compound_document",
-    "GetCampaignSendJobFieldscampaignSendJobItem": ".get_campaign_send_job_fieldscampaign_send_job_item",
-    "GetCampaignSendJobResponse": ".get_campaign_send_job_response",
-    "GetCampaignTagsRelationshipsResponseCollection": ".get_campaign_tags_relationships_response_collection",
-    "GetCampaignTagsRelationshipsResponseCollectionDataItem": ".get_campaign_tags_relationships_response_collection_data_item",
-    "GetCampaignVariationBetaFieldscampaignMessageItem": ".get_campaign_variation_beta_fieldscampaign_message_item",
-    "GetCampaignVariationBetaFieldscampaignVariationItem": ".get_campaign_variation_beta_fieldscampaign_variation_item",
-    "GetCampaignVariationBetaFieldsimageItem": ".get_campaign_variation_beta_fieldsimage_item",
-    "GetCampaignVariationBetaFieldstranslationItem": ".get_campaign_variation_beta_fieldstranslation_item",
-    "GetCampaignVariationBetaIncludeItem": ".get_campaign_variation_beta_include_item",
-    "GetCampaignVariationForTranslationBetaFieldscampaignVariationItem": ".get_campaign_variation_for_translation_beta_fieldscampaign_variation_item",
-    "GetCampaignVariationImageRelationshipResponse": ".get_campaign_variation_image_relationship_response",
-    "GetCampaignVariationImageRelationshipResponseDataType0": ".get_campaign_variation_image_relationship_response_data_type_0",
-    "GetCampaignVariationMessageRelationshipResponse": ".get_campaign_variation_message_relationship_response",
-    "GetCampaignVariationMessageRelationshipResponseDataType0": ".get_campaign_variation_message_relationship_response_data_type_0",
-    "GetCampaignVariationTranslationRelationshipResponse": ".get_campaign_variation_translation_relationship_response",
-    "GetCampaignVariationTranslationRelationshipResponseDataType0": ".get_campaign_variation_translation_relationship_response_data_type_0",
-    "GetCampaignsBetaFieldscampaignAudienceItem": ".get_campaigns_beta_fieldscampaign_audience_item",
-    "GetCampaignsBetaFieldscampaignItem": ".get_campaigns_beta_fieldscampaign_item",
-    "GetCampaignsBetaFieldscampaignMessageItem": ".get_campaigns_beta_fieldscampaign_message_item",
-    "GetCampaignsBetaIncludeItem": ".get_campaigns_beta_include_item",
-    "GetCampaignsBetaSort": ".get_campaigns_beta_sort",
-    "GetImageForCampaignMessageFieldsimageItem": ".get_image_for_campaign_message_fieldsimage_item",
-    "GetImageForCampaignVariationBetaFieldsimageItem": ".get_image_for_campaign_variation_beta_fieldsimage_item",
     "GetImageResponse": ".get_image_response",
-    "GetMessageForCampaignVariationBetaFieldscampaignMessageItem": ".get_message_for_campaign_variation_beta_fieldscampaign_message_item",
     "GetMessageResponse": ".get_message_response",
-    "GetMessageResponseCollection": ".get_message_response_collection",
-    "GetMessageResponseCollectionCompoundDocument": ".get_message_response_collection_compound_document",
-    "GetMessageResponseCompoundDocument": ".get_message_response_compound_document",
-    "GetMessagesForCampaignBetaFieldscampaignMessageItem": ".get_messages_for_campaign_beta_fieldscampaign_message_item",
-    "GetTagResponseCollection": ".get_tag_response_collection",
-    "GetTagsForCampaignFieldstagItem": ".get_tags_for_campaign_fieldstag_item",
-    "GetTagsForCampaignMessageBetaFieldstagItem": ".get_tags_for_campaign_message_beta_fieldstag_item",
-    "GetTemplateForCampaignMessageFieldstemplateItem": ".get_template_for_campaign_message_fieldstemplate_item",
     "GetTemplateResponse": ".get_template_response",
-    "GetTranslationCampaignVariationRelationshipResponse": ".get_translation_campaign_variation_relationship_response",
-    "GetTranslationCampaignVariationRelationshipResponseDataType0": ".get_translation_campaign_variation_relationship_response_data_type_0",
-    "GetTranslationForCampaignVariationBetaFieldstranslationItem": ".get_translation_for_campaign_variation_beta_fieldstranslation_item",
     "GetTranslationResponse": ".get_translation_response",
     "GetVariationResponse": ".get_variation_response",
-    "GetVariationResponseCollection": ".get_variation_response_collection",
-    "GetVariationResponseCompoundDocument": ".get_variation_response_compound_document",
-    "GetVariationsForCampaignMessageBetaFieldscampaignVariationItem": ".get_variations_for_campaign_message_beta_fieldscampaign_variation_item",
+    "Image": ".image",
+    "ImageAttributes": ".image_attributes",
     "ImageEnum": ".image_enum",
-    "ImageResponseObjectResource": ".image_response_object_resource",
-    "ImageResponseObjectResourceAttributes": ".image_response_object_resource_attributes",
+    "ImageField": ".image_field",
+    "ImageIdentifier": ".image_identifier",
+    "ImageIdentifierDocument": ".image_identifier_document",
+    "ImageRelationship": ".image_relationship",
     "InlineMessageOverviewDefinition": ".inline_message_overview_definition",
     "ListEnum": ".list_enum",
+    "ListIdentifier": ".list_identifier",
+    "ListListRelationship": ".list_list_relationship",
     "MessageCloneQuery": ".message_clone_query",
     "MessageCloneQueryResourceObject": ".message_clone_query_resource_object",
     "MessageCloneQueryResourceObjectAttributes": ".message_clone_query_resource_object_attributes",
@@ -1189,15 +604,6 @@ _MODULES: dict[str, str] = {
     "MessagePartialUpdateQuery": ".message_partial_update_query",
     "MessagePartialUpdateQueryResourceObject": ".message_partial_update_query_resource_object",
     "MessagePartialUpdateQueryResourceObjectAttributes": ".message_partial_update_query_resource_object_attributes",
-    "MessageResponseObjectResource": ".message_response_object_resource",
-    "MessageResponseObjectResourceAttributes": ".message_response_object_resource_attributes",
-    "MessageResponseObjectResourceRelationships": ".message_response_object_resource_relationships",
-    "MessageResponseObjectResourceRelationshipsCampaign": ".message_response_object_resource_relationships_campaign",
-    "MessageResponseObjectResourceRelationshipsCampaignAudience": ".message_response_object_resource_relationships_campaign_audience",
-    "MessageResponseObjectResourceRelationshipsCampaignAudienceData": ".message_response_object_resource_relationships_campaign_audience_data",
-    "MessageResponseObjectResourceRelationshipsCampaignData": ".message_response_object_resource_relationships_campaign_data",
-    "MessageResponseObjectResourceRelationshipsCampaignVariations": ".message_response_object_resource_relationships_campaign_variations",
-    "MessageResponseObjectResourceRelationshipsCampaignVariationsDataItem": ".message_response_object_resource_relationships_campaign_variations_data_item",
     "MessageSchedulingInfo": ".message_scheduling_info",
     "MessageSendOptions": ".message_send_options",
     "MessageSendOptionsSendStrategy": ".message_send_options_send_strategy",
@@ -1206,117 +612,21 @@ _MODULES: dict[str, str] = {
     "MessageTrackingOptions": ".message_tracking_options",
     "MessageTrackingParam": ".message_tracking_param",
     "ObjectLinks": ".object_links",
-    "PatchAudienceResponse": ".patch_audience_response",
-    "PatchAudienceResponseData": ".patch_audience_response_data",
-    "PatchAudienceResponseDataAttributes": ".patch_audience_response_data_attributes",
-    "PatchAudienceResponseDataRelationships": ".patch_audience_response_data_relationships",
-    "PatchAudienceResponseDataRelationshipsCampaign": ".patch_audience_response_data_relationships_campaign",
-    "PatchAudienceResponseDataRelationshipsCampaignData": ".patch_audience_response_data_relationships_campaign_data",
-    "PatchAudienceResponseDataRelationshipsCampaignMessages": ".patch_audience_response_data_relationships_campaign_messages",
-    "PatchAudienceResponseDataRelationshipsCampaignMessagesDataItem": ".patch_audience_response_data_relationships_campaign_messages_data_item",
-    "PatchCampaignResponse": ".patch_campaign_response",
-    "PatchCampaignResponseData": ".patch_campaign_response_data",
-    "PatchCampaignResponseDataAttributes": ".patch_campaign_response_data_attributes",
-    "PatchCampaignResponseDataRelationships": ".patch_campaign_response_data_relationships",
-    "PatchCampaignResponseDataRelationshipsCampaignAudiences": ".patch_campaign_response_data_relationships_campaign_audiences",
-    "PatchCampaignResponseDataRelationshipsCampaignAudiencesDataItem": ".patch_campaign_response_data_relationships_campaign_audiences_data_item",
-    "PatchCampaignResponseDataRelationshipsCampaignMessages": ".patch_campaign_response_data_relationships_campaign_messages",
-    "PatchCampaignResponseDataRelationshipsCampaignMessagesDataItem": ".patch_campaign_response_data_relationships_campaign_messages_data_item",
-    "PatchCampaignResponseDataRelationshipsTags": ".patch_campaign_response_data_relationships_tags",
-    "PatchCampaignResponseDataRelationshipsTagsDataItem": ".patch_campaign_response_data_relationships_tags_data_item",
-    "PatchMessageResponse": ".patch_message_response",
-    "PatchMessageResponseData": ".patch_message_response_data",
-    "PatchMessageResponseDataAttributes": ".patch_message_response_data_attributes",
-    "PatchMessageResponseDataRelationships": ".patch_message_response_data_relationships",
-    "PatchMessageResponseDataRelationshipsCampaign": ".patch_message_response_data_relationships_campaign",
-    "PatchMessageResponseDataRelationshipsCampaignAudience": ".patch_message_response_data_relationships_campaign_audience",
-    "PatchMessageResponseDataRelationshipsCampaignAudienceData": ".patch_message_response_data_relationships_campaign_audience_data",
-    "PatchMessageResponseDataRelationshipsCampaignData": ".patch_message_response_data_relationships_campaign_data",
-    "PatchMessageResponseDataRelationshipsCampaignVariations": ".patch_message_response_data_relationships_campaign_variations",
-    "PatchMessageResponseDataRelationshipsCampaignVariationsDataItem": ".patch_message_response_data_relationships_campaign_variations_data_item",
-    "PatchVariationResponse": ".patch_variation_response",
-    "PatchVariationResponseData": ".patch_variation_response_data",
-    "PatchVariationResponseDataAttributes": ".patch_variation_response_data_attributes",
-    "PatchVariationResponseDataRelationships": ".patch_variation_response_data_relationships",
-    "PatchVariationResponseDataRelationshipsCampaignMessage": ".patch_variation_response_data_relationships_campaign_message",
-    "PatchVariationResponseDataRelationshipsCampaignMessageData": ".patch_variation_response_data_relationships_campaign_message_data",
-    "PatchVariationResponseDataRelationshipsImage": ".patch_variation_response_data_relationships_image",
-    "PatchVariationResponseDataRelationshipsImageData": ".patch_variation_response_data_relationships_image_data",
-    "PatchVariationResponseDataRelationshipsTranslation": ".patch_variation_response_data_relationships_translation",
-    "PatchVariationResponseDataRelationshipsTranslationData": ".patch_variation_response_data_relationships_translation_data",
-    "PostAudienceResponse": ".post_audience_response",
-    "PostAudienceResponseData": ".post_audience_response_data",
-    "PostAudienceResponseDataAttributes": ".post_audience_response_data_attributes",
-    "PostAudienceResponseDataRelationships": ".post_audience_response_data_relationships",
-    "PostAudienceResponseDataRelationshipsCampaign": ".post_audience_response_data_relationships_campaign",
-    "PostAudienceResponseDataRelationshipsCampaignData": ".post_audience_response_data_relationships_campaign_data",
-    "PostAudienceResponseDataRelationshipsCampaignMessages": ".post_audience_response_data_relationships_campaign_messages",
-    "PostAudienceResponseDataRelationshipsCampaignMessagesDataItem": ".post_audience_response_data_relationships_campaign_messages_data_item",
     "PostCampaignMessageResponse": ".post_campaign_message_response",
     "PostCampaignMessageResponseData": ".post_campaign_message_response_data",
     "PostCampaignMessageResponseDataAttributes": ".post_campaign_message_response_data_attributes",
     "PostCampaignMessageResponseDataRelationships": ".post_campaign_message_response_data_relationships",
-    "PostCampaignMessageResponseDataRelationshipsCampaign": ".post_campaign_message_response_data_relationships_campaign",
-    "PostCampaignMessageResponseDataRelationshipsCampaignData": ".post_campaign_message_response_data_relationships_campaign_data",
-    "PostCampaignMessageResponseDataRelationshipsTemplate": ".post_campaign_message_response_data_relationships_template",
-    "PostCampaignMessageResponseDataRelationshipsTemplateData": ".post_campaign_message_response_data_relationships_template_data",
-    "PostCampaignMessageScheduleResponse": ".post_campaign_message_schedule_response",
-    "PostCampaignMessageScheduleResponseData": ".post_campaign_message_schedule_response_data",
-    "PostCampaignMessageScheduleResponseDataAttributes": ".post_campaign_message_schedule_response_data_attributes",
-    "PostCampaignMessageScheduleResponseDataAttributesStrategy": ".post_campaign_message_schedule_response_data_attributes_strategy",
-    "PostCampaignMessageScheduleResponseDataRelationships": ".post_campaign_message_schedule_response_data_relationships",
-    "PostCampaignMessageScheduleResponseDataRelationshipsCampaignMessage": ".post_campaign_message_schedule_response_data_relationships_campaign_message",
-    "PostCampaignMessageScheduleResponseDataRelationshipsCampaignMessageData": ".post_campaign_message_schedule_response_data_relationships_campaign_message_data",
-    "PostCampaignRecipientEstimationJobResponse": ".post_campaign_recipient_estimation_job_response",
-    "PostCampaignRecipientEstimationJobResponseData": ".post_campaign_recipient_estimation_job_response_data",
-    "PostCampaignRecipientEstimationJobResponseDataAttributes": ".post_campaign_recipient_estimation_job_response_data_attributes",
-    "PostCampaignRecipientEstimationJobResponseDataAttributesStatus": ".post_campaign_recipient_estimation_job_response_data_attributes_status",
-    "PostCampaignResponse": ".post_campaign_response",
-    "PostCampaignResponseData": ".post_campaign_response_data",
-    "PostCampaignResponseDataAttributes": ".post_campaign_response_data_attributes",
-    "PostCampaignResponseDataRelationships": ".post_campaign_response_data_relationships",
-    "PostCampaignResponseDataRelationshipsCampaignAudiences": ".post_campaign_response_data_relationships_campaign_audiences",
-    "PostCampaignResponseDataRelationshipsCampaignAudiencesDataItem": ".post_campaign_response_data_relationships_campaign_audiences_data_item",
-    "PostCampaignResponseDataRelationshipsCampaignMessages": ".post_campaign_response_data_relationships_campaign_messages",
-    "PostCampaignResponseDataRelationshipsCampaignMessagesDataItem": ".post_campaign_response_data_relationships_campaign_messages_data_item",
-    "PostCampaignResponseDataRelationshipsTags": ".post_campaign_response_data_relationships_tags",
-    "PostCampaignResponseDataRelationshipsTagsDataItem": ".post_campaign_response_data_relationships_tags_data_item",
-    "PostCampaignSendJobResponse": ".post_campaign_send_job_response",
-    "PostCampaignSendJobResponseData": ".post_campaign_send_job_response_data",
-    "PostCampaignSendJobResponseDataAttributes": ".post_campaign_send_job_response_data_attributes",
-    "PostCampaignSendJobResponseDataAttributesStatus": ".post_campaign_send_job_response_data_attributes_status",
-    "PostMessageResponse": ".post_message_response",
-    "PostMessageResponseData": ".post_message_response_data",
-    "PostMessageResponseDataAttributes": ".post_message_response_data_attributes",
-    "PostMessageResponseDataRelationships": ".post_message_response_data_relationships",
-    "PostMessageResponseDataRelationshipsCampaign": ".post_message_response_data_relationships_campaign",
-    "PostMessageResponseDataRelationshipsCampaignAudience": ".post_message_response_data_relationships_campaign_audience",
-    "PostMessageResponseDataRelationshipsCampaignAudienceData": ".post_message_response_data_relationships_campaign_audience_data",
-    "PostMessageResponseDataRelationshipsCampaignData": ".post_message_response_data_relationships_campaign_data",
-    "PostMessageResponseDataRelationshipsCampaignVariations": ".post_message_response_data_relationships_campaign_variations",
-    "PostMessageResponseDataRelationshipsCampaignVariationsDataItem": ".post_message_response_data_relationships_campaign_variations_data_item",
-    "PostVariationResponse": ".post_variation_response",
-    "PostVariationResponseData": ".post_variation_response_data",
-    "PostVariationResponseDataAttributes": ".post_variation_response_data_attributes",
-    "PostVariationResponseDataRelationships": ".post_variation_response_data_relationships",
-    "PostVariationResponseDataRelationshipsCampaignMessage": ".post_variation_response_data_relationships_campaign_message",
-    "PostVariationResponseDataRelationshipsCampaignMessageData": ".post_variation_response_data_relationships_campaign_message_data",
-    "PostVariationResponseDataRelationshipsImage": ".post_variation_response_data_relationships_image",
-    "PostVariationResponseDataRelationshipsImageData": ".post_variation_response_data_relationships_image_data",
-    "PostVariationResponseDataRelationshipsTranslation": ".post_variation_response_data_relationships_translation",
-    "PostVariationResponseDataRelationshipsTranslationData": ".post_variation_response_data_relationships_translation_data",
     "PushActionButton": ".push_action_button",
     "PushActionButtonActionType": ".push_action_button_action_type",
     "PushChannelDetails": ".push_channel_details",
     "PushChannelDetailsBadgeConfig": ".push_channel_details_badge_config",
     "PushChannelDetailsKvPairsType0": ".push_channel_details_kv_pairs_type_0",
     "PushChannelDetailsPushType": ".push_channel_details_push_type",
-    "RefreshCampaignRecipientEstimationFieldscampaignRecipientEstimationJobItem": ".refresh_campaign_recipient_estimation_fieldscampaign_recipient_estimation_job_item",
     "RelationshipLinks": ".relationship_links",
     "RenderOptionsSubObject": ".render_options_sub_object",
-    "ScheduleCampaignMessageBetaFieldscampaignMessageScheduleItem": ".schedule_campaign_message_beta_fieldscampaign_message_schedule_item",
     "SegmentEnum": ".segment_enum",
-    "SendCampaignFieldscampaignSendJobItem": ".send_campaign_fieldscampaign_send_job_item",
+    "SegmentIdentifier": ".segment_identifier",
+    "SegmentListRelationship": ".segment_list_relationship",
     "SendSettings": ".send_settings",
     "SendSettingsSendStrategy": ".send_settings_send_strategy",
     "SendSettingsThrottlePercentage": ".send_settings_throttle_percentage",
@@ -1324,45 +634,40 @@ _MODULES: dict[str, str] = {
     "SMSChannelDetails": ".sms_channel_details",
     "SMSChannelDetailsTextMessageType": ".sms_channel_details_text_message_type",
     "SMSContentSubObject": ".sms_content_sub_object",
+    "Tag": ".tag",
+    "TagAttributes": ".tag_attributes",
     "TagEnum": ".tag_enum",
+    "TagField": ".tag_field",
     "TagGroupEnum": ".tag_group_enum",
-    "TagResponseObjectResource": ".tag_response_object_resource",
-    "TagResponseObjectResourceAttributes": ".tag_response_object_resource_attributes",
-    "TagResponseObjectResourceRelationships": ".tag_response_object_resource_relationships",
-    "TagResponseObjectResourceRelationshipsCampaigns": ".tag_response_object_resource_relationships_campaigns",
-    "TagResponseObjectResourceRelationshipsCampaignsDataItem": ".tag_response_object_resource_relationships_campaigns_data_item",
-    "TagResponseObjectResourceRelationshipsFlows": ".tag_response_object_resource_relationships_flows",
-    "TagResponseObjectResourceRelationshipsFlowsDataItem": ".tag_response_object_resource_relationships_flows_data_item",
-    "TagResponseObjectResourceRelationshipsLists": ".tag_response_object_resource_relationships_lists",
-    "TagResponseObjectResourceRelationshipsListsDataItem": ".tag_response_object_resource_relationships_lists_data_item",
-    "TagResponseObjectResourceRelationshipsSegments": ".tag_response_object_resource_relationships_segments",
-    "TagResponseObjectResourceRelationshipsSegmentsDataItem": ".tag_response_object_resource_relationships_segments_data_item",
-    "TagResponseObjectResourceRelationshipsTagGroup": ".tag_response_object_resource_relationships_tag_group",
-    "TagResponseObjectResourceRelationshipsTagGroupData": ".tag_response_object_resource_relationships_tag_group_data",
+    "TagGroupIdentifier": ".tag_group_identifier",
+    "TagGroupRelationship": ".tag_group_relationship",
+    "TagIdentifier": ".tag_identifier",
+    "TagIdentifierListDocument": ".tag_identifier_list_document",
+    "TagListDocument": ".tag_list_document",
+    "TagListRelationship": ".tag_list_relationship",
+    "TagRelationships": ".tag_relationships",
+    "Template": ".template",
+    "TemplateAttributes": ".template_attributes",
     "TemplateEnum": ".template_enum",
-    "TemplateResponseObjectResource": ".template_response_object_resource",
-    "TemplateResponseObjectResourceAttributes": ".template_response_object_resource_attributes",
+    "TemplateField": ".template_field",
+    "TemplateIdentifier": ".template_identifier",
+    "TemplateIdentifierDocument": ".template_identifier_document",
+    "TemplateRelationship": ".template_relationship",
     "TemplateUniversalContentEnum": ".template_universal_content_enum",
+    "TemplateUniversalContentIdentifier": ".template_universal_content_identifier",
+    "TemplateUniversalContentRelationship": ".template_universal_content_relationship",
     "ThrottledOptions": ".throttled_options",
     "TimezoneOptions": ".timezone_options",
+    "Translation": ".translation",
+    "TranslationAttributes": ".translation_attributes",
+    "TranslationAttributesChannel": ".translation_attributes_channel",
+    "TranslationAttributesMetadataType0": ".translation_attributes_metadata_type_0",
     "TranslationEnum": ".translation_enum",
-    "TranslationResponseObjectResource": ".translation_response_object_resource",
-    "TranslationResponseObjectResourceAttributes": ".translation_response_object_resource_attributes",
-    "TranslationResponseObjectResourceAttributesChannel": ".translation_response_object_resource_attributes_channel",
-    "TranslationResponseObjectResourceAttributesMetadataType0": ".translation_response_object_resource_attributes_metadata_type_0",
-    "TranslationResponseObjectResourceRelationships": ".translation_response_object_resource_relationships",
-    "TranslationResponseObjectResourceRelationshipsCampaignVariation": ".translation_response_object_resource_relationships_campaign_variation",
-    "TranslationResponseObjectResourceRelationshipsCampaignVariationData": ".translation_response_object_resource_relationships_campaign_variation_data",
-    "TranslationResponseObjectResourceRelationshipsFlowMessage": ".translation_response_object_resource_relationships_flow_message",
-    "TranslationResponseObjectResourceRelationshipsFlowMessageData": ".translation_response_object_resource_relationships_flow_message_data",
-    "TranslationResponseObjectResourceRelationshipsTemplate": ".translation_response_object_resource_relationships_template",
-    "TranslationResponseObjectResourceRelationshipsTemplateData": ".translation_response_object_resource_relationships_template_data",
-    "TranslationResponseObjectResourceRelationshipsTemplateUniversalContent": ".translation_response_object_resource_relationships_template_universal_content",
-    "TranslationResponseObjectResourceRelationshipsTemplateUniversalContentData": ".translation_response_object_resource_relationships_template_universal_content_data",
-    "UpdateCampaignAudienceBetaFieldscampaignAudienceItem": ".update_campaign_audience_beta_fieldscampaign_audience_item",
-    "UpdateCampaignBetaFieldscampaignItem": ".update_campaign_beta_fieldscampaign_item",
-    "UpdateCampaignMessageBetaFieldscampaignMessageItem": ".update_campaign_message_beta_fieldscampaign_message_item",
-    "UpdateCampaignVariationBetaFieldscampaignVariationItem": ".update_campaign_variation_beta_fieldscampaign_variation_item",
+    "TranslationField": ".translation_field",
+    "TranslationIdentifier": ".translation_identifier",
+    "TranslationIdentifierDocument": ".translation_identifier_document",
+    "TranslationRelationship": ".translation_relationship",
+    "TranslationRelationships": ".translation_relationships",
     "VariationCreateQuery": ".variation_create_query",
     "VariationCreateQueryResourceObject": ".variation_create_query_resource_object",
     "VariationCreateQueryResourceObjectAttributes": ".variation_create_query_resource_object_attributes",
@@ -1374,15 +679,6 @@ _MODULES: dict[str, str] = {
     "VariationPartialUpdateQuery": ".variation_partial_update_query",
     "VariationPartialUpdateQueryResourceObject": ".variation_partial_update_query_resource_object",
     "VariationPartialUpdateQueryResourceObjectAttributes": ".variation_partial_update_query_resource_object_attributes",
-    "VariationResponseObjectResource": ".variation_response_object_resource",
-    "VariationResponseObjectResourceAttributes": ".variation_response_object_resource_attributes",
-    "VariationResponseObjectResourceRelationships": ".variation_response_object_resource_relationships",
-    "VariationResponseObjectResourceRelationshipsCampaignMessage": ".variation_response_object_resource_relationships_campaign_message",
-    "VariationResponseObjectResourceRelationshipsCampaignMessageData": ".variation_response_object_resource_relationships_campaign_message_data",
-    "VariationResponseObjectResourceRelationshipsImage": ".variation_response_object_resource_relationships_image",
-    "VariationResponseObjectResourceRelationshipsImageData": ".variation_response_object_resource_relationships_image_data",
-    "VariationResponseObjectResourceRelationshipsTranslation": ".variation_response_object_resource_relationships_translation",
-    "VariationResponseObjectResourceRelationshipsTranslationData": ".variation_response_object_resource_relationships_translation_data",
     "WhatsappChannelDetails": ".whatsapp_channel_details",
 }
 
@@ -1418,18 +714,25 @@ __all__ = (
     "AudienceCreateQueryResourceObjectRelationshipsCampaignMessagesDataItem",
     "AudienceDefinition",
     "AudienceInlineCreate",
-    "AudienceResponseObjectResource",
-    "AudienceResponseObjectResourceAttributes",
-    "AudienceResponseObjectResourceRelationships",
-    "AudienceResponseObjectResourceRelationshipsCampaign",
-    "AudienceResponseObjectResourceRelationshipsCampaignData",
-    "AudienceResponseObjectResourceRelationshipsCampaignMessages",
-    "AudienceResponseObjectResourceRelationshipsCampaignMessagesDataItem",
     "AudienceUpdateQuery",
     "AudienceUpdateQueryResourceObject",
     "AudienceUpdateQueryResourceObjectAttributes",
+    "Campaign",
+    "CampaignAttributes",
+    "CampaignAudience",
+    "CampaignAudienceAttributes",
     "CampaignAudienceCloneEnum",
+    "CampaignAudienceDocument",
     "CampaignAudienceEnum",
+    "CampaignAudienceField",
+    "CampaignAudienceIdentifier",
+    "CampaignAudienceIdentifierDocument",
+    "CampaignAudienceIdentifierListDocument",
+    "CampaignAudienceInclude",
+    "CampaignAudienceListDocument",
+    "CampaignAudienceListRelationship",
+    "CampaignAudienceRelationship",
+    "CampaignAudienceRelationships",
     "CampaignCloneQuery",
     "CampaignCloneQueryResourceObject",
     "CampaignCloneQueryResourceObjectAttributes",
@@ -1444,16 +747,40 @@ __all__ = (
     "CampaignCreateQueryResourceObjectRelationshipsTags",
     "CampaignCreateQueryResourceObjectRelationshipsTagsDataItem",
     "CampaignDefinition",
+    "CampaignDocument",
     "CampaignEnum",
+    "CampaignField",
+    "CampaignIdentifier",
+    "CampaignIdentifierDocument",
+    "CampaignInclude",
+    "CampaignListDocument",
+    "CampaignListRelationship",
+    "CampaignMessage",
     "CampaignMessageAssignTemplateQuery",
     "CampaignMessageAssignTemplateQueryResourceObject",
     "CampaignMessageAssignTemplateQueryResourceObjectRelationships",
     "CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplate",
     "CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplateData",
+    "CampaignMessageAttributes",
+    "CampaignMessageDocument",
     "CampaignMessageEnum",
+    "CampaignMessageField",
+    "CampaignMessageIdentifier",
+    "CampaignMessageIdentifierDocument",
+    "CampaignMessageIdentifierListDocument",
     "CampaignMessageImageUpdateQuery",
     "CampaignMessageImageUpdateQueryData",
+    "CampaignMessageInclude",
+    "CampaignMessageListDocument",
+    "CampaignMessageListRelationship",
+    "CampaignMessageRelationship",
+    "CampaignMessageRelationships",
+    "CampaignMessageSchedule",
+    "CampaignMessageScheduleAttributes",
+    "CampaignMessageScheduleAttributesStrategy",
+    "CampaignMessageScheduleDocument",
     "CampaignMessageScheduleEnum",
+    "CampaignMessageScheduleField",
     "CampaignMessageScheduleQuery",
     "CampaignMessageScheduleQueryResourceObject",
     "CampaignMessageScheduleQueryResourceObjectAttributes",
@@ -1461,157 +788,86 @@ __all__ = (
     "CampaignMessageScheduleQueryResourceObjectRelationships",
     "CampaignMessageScheduleQueryResourceObjectRelationshipsCampaignMessage",
     "CampaignMessageScheduleQueryResourceObjectRelationshipsCampaignMessageData",
+    "CampaignMessageScheduleRelationships",
     "CampaignMessageScheduleUpdateQuery",
     "CampaignMessageScheduleUpdateQueryResourceObject",
     "CampaignMessageScheduleUpdateQueryResourceObjectAttributes",
     "CampaignMessageScheduleUpdateQueryResourceObjectAttributesAction",
+    "CampaignMessageSort",
     "CampaignPartialUpdateQuery",
     "CampaignPartialUpdateQueryResourceObject",
     "CampaignPartialUpdateQueryResourceObjectAttributes",
+    "CampaignRecipientEstimation",
+    "CampaignRecipientEstimationAttributes",
+    "CampaignRecipientEstimationDocument",
     "CampaignRecipientEstimationEnum",
+    "CampaignRecipientEstimationField",
+    "CampaignRecipientEstimationJob",
+    "CampaignRecipientEstimationJobAttributes",
+    "CampaignRecipientEstimationJobAttributesStatus",
     "CampaignRecipientEstimationJobCreateQuery",
     "CampaignRecipientEstimationJobCreateQueryResourceObject",
+    "CampaignRecipientEstimationJobDocument",
     "CampaignRecipientEstimationJobEnum",
-    "CampaignRecipientEstimationJobResponseObjectResource",
-    "CampaignRecipientEstimationJobResponseObjectResourceAttributes",
-    "CampaignRecipientEstimationJobResponseObjectResourceAttributesStatus",
-    "CampaignRecipientEstimationResponseObjectResource",
-    "CampaignRecipientEstimationResponseObjectResourceAttributes",
-    "CampaignResponseObjectResource",
-    "CampaignResponseObjectResourceAttributes",
-    "CampaignResponseObjectResourceRelationships",
-    "CampaignResponseObjectResourceRelationshipsCampaignAudiences",
-    "CampaignResponseObjectResourceRelationshipsCampaignAudiencesDataItem",
-    "CampaignResponseObjectResourceRelationshipsCampaignMessages",
-    "CampaignResponseObjectResourceRelationshipsCampaignMessagesDataItem",
-    "CampaignResponseObjectResourceRelationshipsTags",
-    "CampaignResponseObjectResourceRelationshipsTagsDataItem",
+    "CampaignRecipientEstimationJobField",
+    "CampaignRelationship",
+    "CampaignRelationships",
+    "CampaignSendJob",
+    "CampaignSendJobAttributes",
+    "CampaignSendJobAttributesStatus",
     "CampaignSendJobCreateQuery",
     "CampaignSendJobCreateQueryResourceObject",
+    "CampaignSendJobDocument",
     "CampaignSendJobEnum",
+    "CampaignSendJobField",
     "CampaignSendJobPartialUpdateQuery",
     "CampaignSendJobPartialUpdateQueryResourceObject",
     "CampaignSendJobPartialUpdateQueryResourceObjectAttributes",
     "CampaignSendJobPartialUpdateQueryResourceObjectAttributesAction",
-    "CampaignSendJobResponseObjectResource",
-    "CampaignSendJobResponseObjectResourceAttributes",
-    "CampaignSendJobResponseObjectResourceAttributesStatus",
+    "CampaignSort",
+    "CampaignVariation",
+    "CampaignVariationAttributes",
+    "CampaignVariationDocument",
     "CampaignVariationEnum",
-    "CloneCampaignAudienceBetaFieldscampaignAudienceItem",
-    "CloneCampaignBetaFieldscampaignItem",
-    "CloneCampaignMessageBetaFieldscampaignMessageItem",
+    "CampaignVariationField",
+    "CampaignVariationIdentifier",
+    "CampaignVariationIdentifierDocument",
+    "CampaignVariationIdentifierListDocument",
+    "CampaignVariationInclude",
+    "CampaignVariationListDocument",
+    "CampaignVariationListRelationship",
+    "CampaignVariationRelationship",
+    "CampaignVariationRelationships",
     "CollectionLinks",
-    "CreateCampaignAudienceBetaFieldscampaignAudienceItem",
-    "CreateCampaignBetaFieldscampaignItem",
-    "CreateCampaignMessageBetaFieldscampaignMessageItem",
-    "CreateCampaignVariationBetaFieldscampaignVariationItem",
     "EmailChannelDetails",
     "EmailContentSubObject",
     "ErrorDocument",
     "ErrorDocumentErrorsItem",
     "ErrorDocumentErrorsItemSource",
     "FlowEnum",
+    "FlowIdentifier",
+    "FlowListRelationship",
     "FlowMessageEnum",
-    "GetAudienceForCampaignMessageBetaFieldscampaignAudienceItem",
+    "FlowMessageIdentifier",
+    "FlowMessageRelationship",
     "GetAudienceResponse",
-    "GetAudienceResponseCollection",
-    "GetAudienceResponseCompoundDocument",
-    "GetCampaignAudienceBetaFieldscampaignAudienceItem",
-    "GetCampaignAudienceBetaFieldscampaignItem",
-    "GetCampaignAudienceBetaFieldscampaignMessageItem",
-    "GetCampaignAudienceBetaIncludeItem",
-    "GetCampaignAudienceCampaignRelationshipResponse",
-    "GetCampaignAudienceCampaignRelationshipResponseDataType0",
-    "GetCampaignAudienceMessagesRelationshipsResponseCollection",
-    "GetCampaignAudienceMessagesRelationshipsResponseCollectionDataItem",
-    "GetCampaignAudiencesForCampaignBetaFieldscampaignAudienceItem",
-    "GetCampaignAudiencesRelationshipsResponseCollection",
-    "GetCampaignAudiencesRelationshipsResponseCollectionDataItem",
-    "GetCampaignBetaFieldscampaignAudienceItem",
-    "GetCampaignBetaFieldscampaignItem",
-    "GetCampaignBetaFieldscampaignMessageItem",
-    "GetCampaignBetaIncludeItem",
-    "GetCampaignForCampaignAudienceBetaFieldscampaignItem",
-    "GetCampaignForCampaignMessageBetaFieldscampaignItem",
-    "GetCampaignMessageAudienceRelationshipResponse",
-    "GetCampaignMessageAudienceRelationshipResponseDataType0",
-    "GetCampaignMessageBetaFieldscampaignItem",
-    "GetCampaignMessageBetaFieldscampaignMessageItem",
-    "GetCampaignMessageBetaFieldscampaignVariationItem",
-    "GetCampaignMessageBetaIncludeItem",
-    "GetCampaignMessageCampaignRelationshipResponse",
-    "GetCampaignMessageCampaignRelationshipResponseDataType0",
-    "GetCampaignMessageImageRelationshipResponse",
-    "GetCampaignMessageImageRelationshipResponseDataType0",
-    "GetCampaignMessagesBetaFieldscampaignItem",
-    "GetCampaignMessagesBetaFieldscampaignMessageItem",
-    "GetCampaignMessagesBetaFieldscampaignVariationItem",
-    "GetCampaignMessagesBetaIncludeItem",
-    "GetCampaignMessagesBetaSort",
-    "GetCampaignMessagesForCampaignAudienceBetaFieldscampaignMessageItem",
-    "GetCampaignMessagesRelationshipsResponseCollection",
-    "GetCampaignMessagesRelationshipsResponseCollectionDataItem",
-    "GetCampaignMessageTagsRelationshipsResponseCollection",
-    "GetCampaignMessageTagsRelationshipsResponseCollectionDataItem",
-    "GetCampaignMessageTemplateRelationshipResponse",
-    "GetCampaignMessageTemplateRelationshipResponseDataType0",
-    "GetCampaignMessageVariationsRelationshipsResponseCollection",
-    "GetCampaignMessageVariationsRelationshipsResponseCollectionDataItem",
-    "GetCampaignRecipientEstimationFieldscampaignRecipientEstimationItem",
-    "GetCampaignRecipientEstimationJobFieldscampaignRecipientEstimationJobItem",
-    "GetCampaignRecipientEstimationJobResponse",
-    "GetCampaignRecipientEstimationResponse",
     "GetCampaignResponse",
-    "GetCampaignResponseCollectionCompoundDocument",
-    "GetCampaignResponseCompoundDocument",
-    "GetCampaignsBetaFieldscampaignAudienceItem",
-    "GetCampaignsBetaFieldscampaignItem",
-    "GetCampaignsBetaFieldscampaignMessageItem",
-    "GetCampaignsBetaIncludeItem",
-    "GetCampaignsBetaSort",
-    "GetCampaignSendJobFieldscampaignSendJobItem",
-    "GetCampaignSendJobResponse",
-    "GetCampaignTagsRelationshipsResponseCollection",
-    "GetCampaignTagsRelationshipsResponseCollectionDataItem",
-    "GetCampaignVariationBetaFieldscampaignMessageItem",
-    "GetCampaignVariationBetaFieldscampaignVariationItem",
-    "GetCampaignVariationBetaFieldsimageItem",
-    "GetCampaignVariationBetaFieldstranslationItem",
-    "GetCampaignVariationBetaIncludeItem",
-    "GetCampaignVariationForTranslationBetaFieldscampaignVariationItem",
-    "GetCampaignVariationImageRelationshipResponse",
-    "GetCampaignVariationImageRelationshipResponseDataType0",
-    "GetCampaignVariationMessageRelationshipResponse",
-    "GetCampaignVariationMessageRelationshipResponseDataType0",
-    "GetCampaignVariationTranslationRelationshipResponse",
-    "GetCampaignVariationTranslationRelationshipResponseDataType0",
-    "GetImageForCampaignMessageFieldsimageItem",
-    "GetImageForCampaignVariationBetaFieldsimageItem",
     "GetImageResponse",
-    "GetMessageForCampaignVariationBetaFieldscampaignMessageItem",
     "GetMessageResponse",
-    "GetMessageResponseCollection",
-    "GetMessageResponseCollectionCompoundDocument",
-    "GetMessageResponseCompoundDocument",
-    "GetMessagesForCampaignBetaFieldscampaignMessageItem",
-    "GetTagResponseCollection",
-    "GetTagsForCampaignFieldstagItem",
-    "GetTagsForCampaignMessageBetaFieldstagItem",
-    "GetTemplateForCampaignMessageFieldstemplateItem",
     "GetTemplateResponse",
-    "GetTranslationCampaignVariationRelationshipResponse",
-    "GetTranslationCampaignVariationRelationshipResponseDataType0",
-    "GetTranslationForCampaignVariationBetaFieldstranslationItem",
     "GetTranslationResponse",
     "GetVariationResponse",
-    "GetVariationResponseCollection",
-    "GetVariationResponseCompoundDocument",
-    "GetVariationsForCampaignMessageBetaFieldscampaignVariationItem",
+    "Image",
+    "ImageAttributes",
     "ImageEnum",
-    "ImageResponseObjectResource",
-    "ImageResponseObjectResourceAttributes",
+    "ImageField",
+    "ImageIdentifier",
+    "ImageIdentifierDocument",
+    "ImageRelationship",
     "InlineMessageOverviewDefinition",
     "ListEnum",
+    "ListIdentifier",
+    "ListListRelationship",
     "MessageCloneQuery",
     "MessageCloneQueryResourceObject",
     "MessageCloneQueryResourceObjectAttributes",
@@ -1634,15 +890,6 @@ __all__ = (
     "MessagePartialUpdateQuery",
     "MessagePartialUpdateQueryResourceObject",
     "MessagePartialUpdateQueryResourceObjectAttributes",
-    "MessageResponseObjectResource",
-    "MessageResponseObjectResourceAttributes",
-    "MessageResponseObjectResourceRelationships",
-    "MessageResponseObjectResourceRelationshipsCampaign",
-    "MessageResponseObjectResourceRelationshipsCampaignAudience",
-    "MessageResponseObjectResourceRelationshipsCampaignAudienceData",
-    "MessageResponseObjectResourceRelationshipsCampaignData",
-    "MessageResponseObjectResourceRelationshipsCampaignVariations",
-    "MessageResponseObjectResourceRelationshipsCampaignVariationsDataItem",
     "MessageSchedulingInfo",
     "MessageSendOptions",
     "MessageSendOptionsSendStrategy",
@@ -1651,117 +898,21 @@ __all__ = (
     "MessageTrackingOptions",
     "MessageTrackingParam",
     "ObjectLinks",
-    "PatchAudienceResponse",
-    "PatchAudienceResponseData",
-    "PatchAudienceResponseDataAttributes",
-    "PatchAudienceResponseDataRelationships",
-    "PatchAudienceResponseDataRelationshipsCampaign",
-    "PatchAudienceResponseDataRelationshipsCampaignData",
-    "PatchAudienceResponseDataRelationshipsCampaignMessages",
-    "PatchAudienceResponseDataRelationshipsCampaignMessagesDataItem",
-    "PatchCampaignResponse",
-    "PatchCampaignResponseData",
-    "PatchCampaignResponseDataAttributes",
-    "PatchCampaignResponseDataRelationships",
-    "PatchCampaignResponseDataRelationshipsCampaignAudiences",
-    "PatchCampaignResponseDataRelationshipsCampaignAudiencesDataItem",
-    "PatchCampaignResponseDataRelationshipsCampaignMessages",
-    "PatchCampaignResponseDataRelationshipsCampaignMessagesDataItem",
-    "PatchCampaignResponseDataRelationshipsTags",
-    "PatchCampaignResponseDataRelationshipsTagsDataItem",
-    "PatchMessageResponse",
-    "PatchMessageResponseData",
-    "PatchMessageResponseDataAttributes",
-    "PatchMessageResponseDataRelationships",
-    "PatchMessageResponseDataRelationshipsCampaign",
-    "PatchMessageResponseDataRelationshipsCampaignAudience",
-    "PatchMessageResponseDataRelationshipsCampaignAudienceData",
-    "PatchMessageResponseDataRelationshipsCampaignData",
-    "PatchMessageResponseDataRelationshipsCampaignVariations",
-    "PatchMessageResponseDataRelationshipsCampaignVariationsDataItem",
-    "PatchVariationResponse",
-    "PatchVariationResponseData",
-    "PatchVariationResponseDataAttributes",
-    "PatchVariationResponseDataRelationships",
-    "PatchVariationResponseDataRelationshipsCampaignMessage",
-    "PatchVariationResponseDataRelationshipsCampaignMessageData",
-    "PatchVariationResponseDataRelationshipsImage",
-    "PatchVariationResponseDataRelationshipsImageData",
-    "PatchVariationResponseDataRelationshipsTranslation",
-    "PatchVariationResponseDataRelationshipsTranslationData",
-    "PostAudienceResponse",
-    "PostAudienceResponseData",
-    "PostAudienceResponseDataAttributes",
-    "PostAudienceResponseDataRelationships",
-    "PostAudienceResponseDataRelationshipsCampaign",
-    "PostAudienceResponseDataRelationshipsCampaignData",
-    "PostAudienceResponseDataRelationshipsCampaignMessages",
-    "PostAudienceResponseDataRelationshipsCampaignMessagesDataItem",
     "PostCampaignMessageResponse",
     "PostCampaignMessageResponseData",
     "PostCampaignMessageResponseDataAttributes",
     "PostCampaignMessageResponseDataRelationships",
-    "PostCampaignMessageResponseDataRelationshipsCampaign",
-    "PostCampaignMessageResponseDataRelationshipsCampaignData",
-    "PostCampaignMessageResponseDataRelationshipsTemplate",
-    "PostCampaignMessageResponseDataRelationshipsTemplateData",
-    "PostCampaignMessageScheduleResponse",
-    "PostCampaignMessageScheduleResponseData",
-    "PostCampaignMessageScheduleResponseDataAttributes",
-    "PostCampaignMessageScheduleResponseDataAttributesStrategy",
-    "PostCampaignMessageScheduleResponseDataRelationships",
-    "PostCampaignMessageScheduleResponseDataRelationshipsCampaignMessage",
-    "PostCampaignMessageScheduleResponseDataRelationshipsCampaignMessageData",
-    "PostCampaignRecipientEstimationJobResponse",
-    "PostCampaignRecipientEstimationJobResponseData",
-    "PostCampaignRecipientEstimationJobResponseDataAttributes",
-    "PostCampaignRecipientEstimationJobResponseDataAttributesStatus",
-    "PostCampaignResponse",
-    "PostCampaignResponseData",
-    "PostCampaignResponseDataAttributes",
-    "PostCampaignResponseDataRelationships",
-    "PostCampaignResponseDataRelationshipsCampaignAudiences",
-    "PostCampaignResponseDataRelationshipsCampaignAudiencesDataItem",
-    "PostCampaignResponseDataRelationshipsCampaignMessages",
-    "PostCampaignResponseDataRelationshipsCampaignMessagesDataItem",
-    "PostCampaignResponseDataRelationshipsTags",
-    "PostCampaignResponseDataRelationshipsTagsDataItem",
-    "PostCampaignSendJobResponse",
-    "PostCampaignSendJobResponseData",
-    "PostCampaignSendJobResponseDataAttributes",
-    "PostCampaignSendJobResponseDataAttributesStatus",
-    "PostMessageResponse",
-    "PostMessageResponseData",
-    "PostMessageResponseDataAttributes",
-    "PostMessageResponseDataRelationships",
-    "PostMessageResponseDataRelationshipsCampaign",
-    "PostMessageResponseDataRelationshipsCampaignAudience",
-    "PostMessageResponseDataRelationshipsCampaignAudienceData",
-    "PostMessageResponseDataRelationshipsCampaignData",
-    "PostMessageResponseDataRelationshipsCampaignVariations",
-    "PostMessageResponseDataRelationshipsCampaignVariationsDataItem",
-    "PostVariationResponse",
-    "PostVariationResponseData",
-    "PostVariationResponseDataAttributes",
-    "PostVariationResponseDataRelationships",
-    "PostVariationResponseDataRelationshipsCampaignMessage",
-    "PostVariationResponseDataRelationshipsCampaignMessageData",
-    "PostVariationResponseDataRelationshipsImage",
-    "PostVariationResponseDataRelationshipsImageData",
-    "PostVariationResponseDataRelationshipsTranslation",
-    "PostVariationResponseDataRelationshipsTranslationData",
     "PushActionButton",
     "PushActionButtonActionType",
     "PushChannelDetails",
     "PushChannelDetailsBadgeConfig",
     "PushChannelDetailsKvPairsType0",
     "PushChannelDetailsPushType",
-    "RefreshCampaignRecipientEstimationFieldscampaignRecipientEstimationJobItem",
     "RelationshipLinks",
     "RenderOptionsSubObject",
-    "ScheduleCampaignMessageBetaFieldscampaignMessageScheduleItem",
     "SegmentEnum",
-    "SendCampaignFieldscampaignSendJobItem",
+    "SegmentIdentifier",
+    "SegmentListRelationship",
     "SendSettings",
     "SendSettingsSendStrategy",
     "SendSettingsThrottlePercentage",
@@ -1769,45 +920,40 @@ __all__ = (
     "SMSChannelDetails",
     "SMSChannelDetailsTextMessageType",
     "SMSContentSubObject",
+    "Tag",
+    "TagAttributes",
     "TagEnum",
+    "TagField",
     "TagGroupEnum",
-    "TagResponseObjectResource",
-    "TagResponseObjectResourceAttributes",
-    "TagResponseObjectResourceRelationships",
-    "TagResponseObjectResourceRelationshipsCampaigns",
-    "TagResponseObjectResourceRelationshipsCampaignsDataItem",
-    "TagResponseObjectResourceRelationshipsFlows",
-    "TagResponseObjectResourceRelationshipsFlowsDataItem",
-    "TagResponseObjectResourceRelationshipsLists",
-    "TagResponseObjectResourceRelationshipsListsDataItem",
-    "TagResponseObjectResourceRelationshipsSegments",
-    "TagResponseObjectResourceRelationshipsSegmentsDataItem",
-    "TagResponseObjectResourceRelationshipsTagGroup",
-    "TagResponseObjectResourceRelationshipsTagGroupData",
+    "TagGroupIdentifier",
+    "TagGroupRelationship",
+    "TagIdentifier",
+    "TagIdentifierListDocument",
+    "TagListDocument",
+    "TagListRelationship",
+    "TagRelationships",
+    "Template",
+    "TemplateAttributes",
     "TemplateEnum",
-    "TemplateResponseObjectResource",
-    "TemplateResponseObjectResourceAttributes",
+    "TemplateField",
+    "TemplateIdentifier",
+    "TemplateIdentifierDocument",
+    "TemplateRelationship",
     "TemplateUniversalContentEnum",
+    "TemplateUniversalContentIdentifier",
+    "TemplateUniversalContentRelationship",
     "ThrottledOptions",
     "TimezoneOptions",
+    "Translation",
+    "TranslationAttributes",
+    "TranslationAttributesChannel",
+    "TranslationAttributesMetadataType0",
     "TranslationEnum",
-    "TranslationResponseObjectResource",
-    "TranslationResponseObjectResourceAttributes",
-    "TranslationResponseObjectResourceAttributesChannel",
-    "TranslationResponseObjectResourceAttributesMetadataType0",
-    "TranslationResponseObjectResourceRelationships",
-    "TranslationResponseObjectResourceRelationshipsCampaignVariation",
-    "TranslationResponseObjectResourceRelationshipsCampaignVariationData",
-    "TranslationResponseObjectResourceRelationshipsFlowMessage",
-    "TranslationResponseObjectResourceRelationshipsFlowMessageData",
-    "TranslationResponseObjectResourceRelationshipsTemplate",
-    "TranslationResponseObjectResourceRelationshipsTemplateData",
-    "TranslationResponseObjectResourceRelationshipsTemplateUniversalContent",
-    "TranslationResponseObjectResourceRelationshipsTemplateUniversalContentData",
-    "UpdateCampaignAudienceBetaFieldscampaignAudienceItem",
-    "UpdateCampaignBetaFieldscampaignItem",
-    "UpdateCampaignMessageBetaFieldscampaignMessageItem",
-    "UpdateCampaignVariationBetaFieldscampaignVariationItem",
+    "TranslationField",
+    "TranslationIdentifier",
+    "TranslationIdentifierDocument",
+    "TranslationRelationship",
+    "TranslationRelationships",
     "VariationCreateQuery",
     "VariationCreateQueryResourceObject",
     "VariationCreateQueryResourceObjectAttributes",
@@ -1819,14 +965,5 @@ __all__ = (
     "VariationPartialUpdateQuery",
     "VariationPartialUpdateQueryResourceObject",
     "VariationPartialUpdateQueryResourceObjectAttributes",
-    "VariationResponseObjectResource",
-    "VariationResponseObjectResourceAttributes",
-    "VariationResponseObjectResourceRelationships",
-    "VariationResponseObjectResourceRelationshipsCampaignMessage",
-    "VariationResponseObjectResourceRelationshipsCampaignMessageData",
-    "VariationResponseObjectResourceRelationshipsImage",
-    "VariationResponseObjectResourceRelationshipsImageData",
-    "VariationResponseObjectResourceRelationshipsTranslation",
-    "VariationResponseObjectResourceRelationshipsTranslationData",
     "WhatsappChannelDetails",
 )

@@ -37,7 +37,7 @@ class AudienceCloneQueryResourceObject(Lazy):
     """
     Attributes:
         attributes (AudienceCloneQueryResourceObjectAttributes):
-        id (str):  Example: 925e385b52fb405715f3616c337cc65c.
+        id (str): The ID of the audience Example: 925e385b52fb405715f3616c337cc65c.
         type_ (Literal['campaign-audience-clone']):
         relationships (AudienceCloneQueryResourceObjectRelationships | Unset):
     """

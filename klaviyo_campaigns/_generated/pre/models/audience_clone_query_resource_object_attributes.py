@@ -26,8 +26,8 @@ T = TypeVar("T", bound="AudienceCloneQueryResourceObjectAttributes")
 class AudienceCloneQueryResourceObjectAttributes(Lazy):
     """
     Attributes:
-        id (str):  Example: 925e385b52fb405715f3616c337cc65c.
-        name (None | str | Unset):  Example: My Audience.
+        id (str): The ID of the audience Example: 925e385b52fb405715f3616c337cc65c.
+        name (None | str | Unset): The name of the audience Example: My Audience.
     """
 
     id: str

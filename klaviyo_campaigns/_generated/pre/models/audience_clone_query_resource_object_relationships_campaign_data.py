@@ -24,7 +24,7 @@ T = TypeVar("T", bound="AudienceCloneQueryResourceObjectRelationshipsCampaignDat
 class AudienceCloneQueryResourceObjectRelationshipsCampaignData(Lazy):
     """
     Attributes:
-        id (str):
+        id (str): Target campaign for the cloned audience. Defaults to the source audience's campaign.
         type_ (Literal['campaign']):
     """
 

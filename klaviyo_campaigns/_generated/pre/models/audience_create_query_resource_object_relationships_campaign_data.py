@@ -24,7 +24,7 @@ T = TypeVar("T", bound="AudienceCreateQueryResourceObjectRelationshipsCampaignDa
 class AudienceCreateQueryResourceObjectRelationshipsCampaignData(Lazy):
     """
     Attributes:
-        id (str):
+        id (str): Related Campaign
         type_ (Literal['campaign']):
     """
 

@@ -24,7 +24,7 @@ T = TypeVar("T", bound="AudienceCreateQueryResourceObjectRelationshipsCampaignMe
 class AudienceCreateQueryResourceObjectRelationshipsCampaignMessagesDataItem(Lazy):
     """
     Attributes:
-        id (str):
+        id (str): Related Campaign Messages
         type_ (Literal['campaign-message']):
     """
 

@@ -27,10 +27,10 @@ T = TypeVar("T", bound="AudienceDefinition")
 class AudienceDefinition(Lazy):
     """
     Attributes:
-        excluded (list[str] | None | Unset):  Example: ['abc123'].
-        included (list[str] | None | Unset):  Example: ['abc123'].
-        name (None | str | Unset):  Example: My Audience.
-        priority (int | None | Unset):  Example: 1.
+        excluded (list[str] | None | Unset): The list of excluded group IDs Example: ['abc123'].
+        included (list[str] | None | Unset): The list of included group IDs Example: ['abc123'].
+        name (None | str | Unset): The name of the audience Example: My Audience.
+        priority (int | None | Unset): The priority of the audience Example: 1.
     """
 
     excluded: list[str] | None | Unset = UNSET

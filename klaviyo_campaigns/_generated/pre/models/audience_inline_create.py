@@ -28,10 +28,11 @@ T = TypeVar("T", bound="AudienceInlineCreate")
 class AudienceInlineCreate(Lazy):
     """
     Attributes:
-        temporary_id (str):  Example: aud_01HTXYZ.
-        excluded (list[str] | None | Unset):  Example: ['abc123'].
-        included (list[str] | None | Unset):  Example: ['abc123'].
-        name (None | str | Unset):  Example: My Audience.
+        temporary_id (str): Client-supplied temporary ID. Messages reference this value via audience_temporary_id to
+            establish the audience-message relationship. Example: aud_01HTXYZ.
+        excluded (list[str] | None | Unset): The list of excluded group IDs Example: ['abc123'].
+        included (list[str] | None | Unset): The list of included group IDs Example: ['abc123'].
+        name (None | str | Unset): The name of the audience Example: My Audience.
     """
 
     temporary_id: str

@@ -32,7 +32,7 @@ class AudienceUpdateQueryResourceObject(Lazy):
     """
     Attributes:
         attributes (AudienceUpdateQueryResourceObjectAttributes):
-        id (str):  Example: 925e385b52fb405715f3616c337cc65c.
+        id (str): The ID of the audience Example: 925e385b52fb405715f3616c337cc65c.
         type_ (Literal['campaign-audience']):
     """
 

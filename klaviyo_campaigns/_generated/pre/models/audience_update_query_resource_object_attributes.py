@@ -32,7 +32,7 @@ T = TypeVar("T", bound="AudienceUpdateQueryResourceObjectAttributes")
 class AudienceUpdateQueryResourceObjectAttributes(Lazy):
     """
     Attributes:
-        definition (AudienceDefinition | None | Unset):
+        definition (AudienceDefinition | None | Unset): The definition of this audience
     """
 
     definition: AudienceDefinition | None | Unset = UNSET

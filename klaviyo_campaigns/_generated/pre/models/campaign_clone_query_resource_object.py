@@ -32,7 +32,7 @@ class CampaignCloneQueryResourceObject(Lazy):
     """
     Attributes:
         attributes (CampaignCloneQueryResourceObjectAttributes):
-        id (str):
+        id (str): The campaign ID to be cloned
         type_ (Literal['campaign']):
     """
 

@@ -25,7 +25,7 @@ T = TypeVar("T", bound="CampaignCloneQueryResourceObjectAttributes")
 class CampaignCloneQueryResourceObjectAttributes(Lazy):
     """
     Attributes:
-        name (None | str | Unset):
+        name (None | str | Unset): Name for the cloned campaign. Defaults to 'Copy of {source name}'.
     """
 
     name: None | str | Unset = UNSET

@@ -35,8 +35,10 @@ class CampaignCreateQueryResourceObjectAttributes(Lazy):
     """
     Attributes:
         definition (CampaignDefinition):
-        audiences (list[AudienceInlineCreate] | None | Unset):
-        messages (list[MessageInlineCreate] | None | Unset):
+        audiences (list[AudienceInlineCreate] | None | Unset): Audiences to create on this campaign. Each references a
+            message via audience_temporary_id.
+        messages (list[MessageInlineCreate] | None | Unset): Messages to create on this campaign. Each references an
+            audience via audience_temporary_id.
     """
 
     definition: CampaignDefinition

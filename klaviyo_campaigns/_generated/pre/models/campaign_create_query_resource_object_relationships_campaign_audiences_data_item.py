@@ -24,7 +24,7 @@ T = TypeVar("T", bound="CampaignCreateQueryResourceObjectRelationshipsCampaignAu
 class CampaignCreateQueryResourceObjectRelationshipsCampaignAudiencesDataItem(Lazy):
     """
     Attributes:
-        id (str):
+        id (str): The audiences associated with the campaign
         type_ (Literal['campaign-audience']):
     """
 

@@ -24,7 +24,7 @@ T = TypeVar("T", bound="CampaignCreateQueryResourceObjectRelationshipsCampaignMe
 class CampaignCreateQueryResourceObjectRelationshipsCampaignMessagesDataItem(Lazy):
     """
     Attributes:
-        id (str):
+        id (str): The messages associated with the campaign
         type_ (Literal['campaign-message']):
     """
 

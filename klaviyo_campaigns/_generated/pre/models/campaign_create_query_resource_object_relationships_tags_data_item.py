@@ -24,7 +24,7 @@ T = TypeVar("T", bound="CampaignCreateQueryResourceObjectRelationshipsTagsDataIt
 class CampaignCreateQueryResourceObjectRelationshipsTagsDataItem(Lazy):
     """
     Attributes:
-        id (str):
+        id (str): The tags associated with the campaign
         type_ (Literal['tag']):
     """
 

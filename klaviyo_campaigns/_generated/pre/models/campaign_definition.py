@@ -32,12 +32,12 @@ T = TypeVar("T", bound="CampaignDefinition")
 class CampaignDefinition(Lazy):
     """
     Attributes:
-        archived (bool | None | Unset):
-        builder (None | str | Unset):  Example: canvas.
-        color (None | str | Unset):
-        description (None | str | Unset): Free-text description of the campaign (overview only).
-        name (None | str | Unset):
-        send_settings (None | SendSettings | Unset):
+        archived (bool | None | Unset): Whether the campaign has been archived
+        builder (None | str | Unset): Builder type: canvas or wizard Example: canvas.
+        color (None | str | Unset): Campaign display color as a hex string (e.g. 'ff5733')
+        description (None | str | Unset): A short description of the campaign
+        name (None | str | Unset): The campaign name
+        send_settings (None | SendSettings | Unset): Campaign-level send configuration
     """
 
     archived: bool | None | Unset = UNSET

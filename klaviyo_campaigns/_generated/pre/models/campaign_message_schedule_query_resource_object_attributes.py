@@ -38,11 +38,16 @@ T = TypeVar("T", bound="CampaignMessageScheduleQueryResourceObjectAttributes")
 class CampaignMessageScheduleQueryResourceObjectAttributes(Lazy):
     """
     Attributes:
-        strategy (CampaignMessageScheduleQueryResourceObjectAttributesStrategy):  Example: static.
-        send_date (datetime.date | None | Unset):  Example: 2026-08-01.
-        send_time (datetime.datetime | None | Unset):  Example: 2026-08-01T14:30:00+00:00.
-        throttled_options (None | ThrottledOptions | Unset):
-        timezone_options (None | TimezoneOptions | Unset):
+        strategy (CampaignMessageScheduleQueryResourceObjectAttributesStrategy): The send strategy to use: static,
+            local_timezone, throttled, or smart_send_time Example: static.
+        send_date (datetime.date | None | Unset): The date on which the message should be sent. Required when strategy
+            is 'smart_send_time'. Must not be in the past. Example: 2026-08-01.
+        send_time (datetime.datetime | None | Unset): The datetime at which the message should be sent (must be in the
+            future). Required when strategy is not 'smart_send_time'. Example: 2026-08-01T14:30:00+00:00.
+        throttled_options (None | ThrottledOptions | Unset): Required when strategy is 'throttled'. Configuration for
+            throttled sending.
+        timezone_options (None | TimezoneOptions | Unset): Optional when strategy is 'local_timezone'. Configuration for
+            timezone-based sending.
     """
 
     strategy: CampaignMessageScheduleQueryResourceObjectAttributesStrategy

@@ -24,7 +24,7 @@ T = TypeVar("T", bound="CampaignMessageScheduleQueryResourceObjectRelationshipsC
 class CampaignMessageScheduleQueryResourceObjectRelationshipsCampaignMessageData(Lazy):
     """
     Attributes:
-        id (str):
+        id (str): The campaign message to schedule
         type_ (Literal['campaign-message']):
     """
 

@@ -28,7 +28,8 @@ T = TypeVar("T", bound="CampaignMessageScheduleUpdateQueryResourceObjectAttribut
 class CampaignMessageScheduleUpdateQueryResourceObjectAttributes(Lazy):
     """
     Attributes:
-        action (CampaignMessageScheduleUpdateQueryResourceObjectAttributesAction):  Example: cancel.
+        action (CampaignMessageScheduleUpdateQueryResourceObjectAttributesAction): The action to take: 'cancel' or
+            'revert' Example: cancel.
     """
 
     action: CampaignMessageScheduleUpdateQueryResourceObjectAttributesAction

@@ -32,7 +32,7 @@ class CampaignPartialUpdateQueryResourceObject(Lazy):
     """
     Attributes:
         attributes (CampaignPartialUpdateQueryResourceObjectAttributes):
-        id (str):
+        id (str): The campaign ID to be updated
         type_ (Literal['campaign']):
     """
 

@@ -23,7 +23,7 @@ from ..types import (
 )
 
 if TYPE_CHECKING:
-    from ..models.audience_response_object_resource import AudienceResponseObjectResource
+    from ..models.campaign_audience import CampaignAudience
     from ..models.object_links import ObjectLinks
 
 
@@ -34,11 +34,11 @@ T = TypeVar("T", bound="GetAudienceResponse")
 class GetAudienceResponse(Lazy):
     """
     Attributes:
-        data (AudienceResponseObjectResource | None):
+        data (CampaignAudience | None):
         links (ObjectLinks | Unset):
     """
 
-    data: AudienceResponseObjectResource | None
+    data: CampaignAudience | None
     links: ObjectLinks | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -124,8 +124,8 @@ _loaded = False
 
 def _load() -> None:
     """Import the models this one refers to (their names are this module's globals)."""
-    global _loaded, AudienceResponseObjectResource, ObjectLinks
-    from ..models.audience_response_object_resource import AudienceResponseObjectResource
+    global _loaded, CampaignAudience, ObjectLinks
+    from ..models.campaign_audience import CampaignAudience
     from ..models.object_links import ObjectLinks
 
     _loaded = True
@@ -136,23 +136,23 @@ GetAudienceResponse._lazy_ready = False
 GetAudienceResponse._lazy_load = _load
 
 
-def _field_data(d: dict[str, Any]) -> AudienceResponseObjectResource | None:
+def _field_data(d: dict[str, Any]) -> CampaignAudience | None:
     data = d["data"]
     if data is None:
         return data
-    if isinstance(data, dict) and matches(AudienceResponseObjectResource, data):
+    if isinstance(data, dict) and matches(CampaignAudience, data):
         try:
-            data_type_1 = AudienceResponseObjectResource.from_dict(data)
+            data_type_1 = CampaignAudience.from_dict(data)
 
             return checked(data_type_1)
         except (TypeError, ValueError, AttributeError, KeyError):
             pass
-    return cast(AudienceResponseObjectResource | None, data)
+    return cast(CampaignAudience | None, data)
 
 
-def _json_data(value: AudienceResponseObjectResource | None) -> dict[str, Any] | None:
+def _json_data(value: CampaignAudience | None) -> dict[str, Any] | None:
     data: dict[str, Any] | None
-    if isinstance(value, AudienceResponseObjectResource):
+    if isinstance(value, CampaignAudience):
         data = value.to_dict()
     else:
         data = value
@@ -166,9 +166,9 @@ def _render_data(d: dict[str, Any]) -> dict[str, Any] | None:
 def _render_data_value(data: Any) -> dict[str, Any] | None:
     if data is None:
         return None
-    if isinstance(data, dict) and matches(AudienceResponseObjectResource, data):
+    if isinstance(data, dict) and matches(CampaignAudience, data):
         try:
-            return AudienceResponseObjectResource._render(data)
+            return CampaignAudience._render(data)
         except (TypeError, ValueError, AttributeError, KeyError):
             pass
     return cast(dict[str, Any] | None, data)

@@ -23,7 +23,7 @@ from ..types import (
 )
 
 if TYPE_CHECKING:
-    from ..models.image_response_object_resource import ImageResponseObjectResource
+    from ..models.image import Image
     from ..models.object_links import ObjectLinks
 
 
@@ -34,11 +34,11 @@ T = TypeVar("T", bound="GetImageResponse")
 class GetImageResponse(Lazy):
     """
     Attributes:
-        data (ImageResponseObjectResource | None):
+        data (Image | None):
         links (ObjectLinks | Unset):
     """
 
-    data: ImageResponseObjectResource | None
+    data: Image | None
     links: ObjectLinks | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -124,8 +124,8 @@ _loaded = False
 
 def _load() -> None:
     """Import the models this one refers to (their names are this module's globals)."""
-    global _loaded, ImageResponseObjectResource, ObjectLinks
-    from ..models.image_response_object_resource import ImageResponseObjectResource
+    global _loaded, Image, ObjectLinks
+    from ..models.image import Image
     from ..models.object_links import ObjectLinks
 
     _loaded = True
@@ -136,23 +136,23 @@ GetImageResponse._lazy_ready = False
 GetImageResponse._lazy_load = _load
 
 
-def _field_data(d: dict[str, Any]) -> ImageResponseObjectResource | None:
+def _field_data(d: dict[str, Any]) -> Image | None:
     data = d["data"]
     if data is None:
         return data
-    if isinstance(data, dict) and matches(ImageResponseObjectResource, data):
+    if isinstance(data, dict) and matches(Image, data):
         try:
-            data_type_1 = ImageResponseObjectResource.from_dict(data)
+            data_type_1 = Image.from_dict(data)
 
             return checked(data_type_1)
         except (TypeError, ValueError, AttributeError, KeyError):
             pass
-    return cast(ImageResponseObjectResource | None, data)
+    return cast(Image | None, data)
 
 
-def _json_data(value: ImageResponseObjectResource | None) -> dict[str, Any] | None:
+def _json_data(value: Image | None) -> dict[str, Any] | None:
     data: dict[str, Any] | None
-    if isinstance(value, ImageResponseObjectResource):
+    if isinstance(value, Image):
         data = value.to_dict()
     else:
         data = value
@@ -166,9 +166,9 @@ def _render_data(d: dict[str, Any]) -> dict[str, Any] | None:
 def _render_data_value(data: Any) -> dict[str, Any] | None:
     if data is None:
         return None
-    if isinstance(data, dict) and matches(ImageResponseObjectResource, data):
+    if isinstance(data, dict) and matches(Image, data):
         try:
-            return ImageResponseObjectResource._render(data)
+            return Image._render(data)
         except (TypeError, ValueError, AttributeError, KeyError):
             pass
     return cast(dict[str, Any] | None, data)

@@ -23,7 +23,7 @@ from ..types import (
 )
 
 if TYPE_CHECKING:
-    from ..models.message_response_object_resource import MessageResponseObjectResource
+    from ..models.campaign_message import CampaignMessage
     from ..models.object_links import ObjectLinks
 
 
@@ -34,11 +34,11 @@ T = TypeVar("T", bound="GetMessageResponse")
 class GetMessageResponse(Lazy):
     """
     Attributes:
-        data (MessageResponseObjectResource | None):
+        data (CampaignMessage | None):
         links (ObjectLinks | Unset):
     """
 
-    data: MessageResponseObjectResource | None
+    data: CampaignMessage | None
     links: ObjectLinks | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -124,8 +124,8 @@ _loaded = False
 
 def _load() -> None:
     """Import the models this one refers to (their names are this module's globals)."""
-    global _loaded, MessageResponseObjectResource, ObjectLinks
-    from ..models.message_response_object_resource import MessageResponseObjectResource
+    global _loaded, CampaignMessage, ObjectLinks
+    from ..models.campaign_message import CampaignMessage
     from ..models.object_links import ObjectLinks
 
     _loaded = True
@@ -136,23 +136,23 @@ GetMessageResponse._lazy_ready = False
 GetMessageResponse._lazy_load = _load
 
 
-def _field_data(d: dict[str, Any]) -> MessageResponseObjectResource | None:
+def _field_data(d: dict[str, Any]) -> CampaignMessage | None:
     data = d["data"]
     if data is None:
         return data
-    if isinstance(data, dict) and matches(MessageResponseObjectResource, data):
+    if isinstance(data, dict) and matches(CampaignMessage, data):
         try:
-            data_type_1 = MessageResponseObjectResource.from_dict(data)
+            data_type_1 = CampaignMessage.from_dict(data)
 
             return checked(data_type_1)
         except (TypeError, ValueError, AttributeError, KeyError):
             pass
-    return cast(MessageResponseObjectResource | None, data)
+    return cast(CampaignMessage | None, data)
 
 
-def _json_data(value: MessageResponseObjectResource | None) -> dict[str, Any] | None:
+def _json_data(value: CampaignMessage | None) -> dict[str, Any] | None:
     data: dict[str, Any] | None
-    if isinstance(value, MessageResponseObjectResource):
+    if isinstance(value, CampaignMessage):
         data = value.to_dict()
     else:
         data = value
@@ -166,9 +166,9 @@ def _render_data(d: dict[str, Any]) -> dict[str, Any] | None:
 def _render_data_value(data: Any) -> dict[str, Any] | None:
     if data is None:
         return None
-    if isinstance(data, dict) and matches(MessageResponseObjectResource, data):
+    if isinstance(data, dict) and matches(CampaignMessage, data):
         try:
-            return MessageResponseObjectResource._render(data)
+            return CampaignMessage._render(data)
         except (TypeError, ValueError, AttributeError, KeyError):
             pass
     return cast(dict[str, Any] | None, data)

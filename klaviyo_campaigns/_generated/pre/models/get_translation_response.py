@@ -24,7 +24,7 @@ from ..types import (
 
 if TYPE_CHECKING:
     from ..models.object_links import ObjectLinks
-    from ..models.translation_response_object_resource import TranslationResponseObjectResource
+    from ..models.translation import Translation
 
 
 T = TypeVar("T", bound="GetTranslationResponse")
@@ -34,11 +34,11 @@ T = TypeVar("T", bound="GetTranslationResponse")
 class GetTranslationResponse(Lazy):
     """
     Attributes:
-        data (None | TranslationResponseObjectResource):
+        data (None | Translation):
         links (ObjectLinks | Unset):
     """
 
-    data: None | TranslationResponseObjectResource
+    data: None | Translation
     links: ObjectLinks | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -124,9 +124,9 @@ _loaded = False
 
 def _load() -> None:
     """Import the models this one refers to (their names are this module's globals)."""
-    global _loaded, ObjectLinks, TranslationResponseObjectResource
+    global _loaded, ObjectLinks, Translation
     from ..models.object_links import ObjectLinks
-    from ..models.translation_response_object_resource import TranslationResponseObjectResource
+    from ..models.translation import Translation
 
     _loaded = True
     GetTranslationResponse._lazy_ready = True
@@ -136,23 +136,23 @@ GetTranslationResponse._lazy_ready = False
 GetTranslationResponse._lazy_load = _load
 
 
-def _field_data(d: dict[str, Any]) -> None | TranslationResponseObjectResource:
+def _field_data(d: dict[str, Any]) -> None | Translation:
     data = d["data"]
     if data is None:
         return data
-    if isinstance(data, dict) and matches(TranslationResponseObjectResource, data):
+    if isinstance(data, dict) and matches(Translation, data):
         try:
-            data_type_1 = TranslationResponseObjectResource.from_dict(data)
+            data_type_1 = Translation.from_dict(data)
 
             return checked(data_type_1)
         except (TypeError, ValueError, AttributeError, KeyError):
             pass
-    return cast(None | TranslationResponseObjectResource, data)
+    return cast(None | Translation, data)
 
 
-def _json_data(value: None | TranslationResponseObjectResource) -> dict[str, Any] | None:
+def _json_data(value: None | Translation) -> dict[str, Any] | None:
     data: dict[str, Any] | None
-    if isinstance(value, TranslationResponseObjectResource):
+    if isinstance(value, Translation):
         data = value.to_dict()
     else:
         data = value
@@ -166,9 +166,9 @@ def _render_data(d: dict[str, Any]) -> dict[str, Any] | None:
 def _render_data_value(data: Any) -> dict[str, Any] | None:
     if data is None:
         return None
-    if isinstance(data, dict) and matches(TranslationResponseObjectResource, data):
+    if isinstance(data, dict) and matches(Translation, data):
         try:
-            return TranslationResponseObjectResource._render(data)
+            return Translation._render(data)
         except (TypeError, ValueError, AttributeError, KeyError):
             pass
     return cast(dict[str, Any] | None, data)

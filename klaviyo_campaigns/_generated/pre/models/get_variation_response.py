@@ -23,8 +23,8 @@ from ..types import (
 )
 
 if TYPE_CHECKING:
+    from ..models.campaign_variation import CampaignVariation
     from ..models.object_links import ObjectLinks
-    from ..models.variation_response_object_resource import VariationResponseObjectResource
 
 
 T = TypeVar("T", bound="GetVariationResponse")
@@ -34,11 +34,11 @@ T = TypeVar("T", bound="GetVariationResponse")
 class GetVariationResponse(Lazy):
     """
     Attributes:
-        data (None | VariationResponseObjectResource):
+        data (CampaignVariation | None):
         links (ObjectLinks | Unset):
     """
 
-    data: None | VariationResponseObjectResource
+    data: CampaignVariation | None
     links: ObjectLinks | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -124,9 +124,9 @@ _loaded = False
 
 def _load() -> None:
     """Import the models this one refers to (their names are this module's globals)."""
-    global _loaded, ObjectLinks, VariationResponseObjectResource
+    global _loaded, CampaignVariation, ObjectLinks
+    from ..models.campaign_variation import CampaignVariation
     from ..models.object_links import ObjectLinks
-    from ..models.variation_response_object_resource import VariationResponseObjectResource
 
     _loaded = True
     GetVariationResponse._lazy_ready = True
@@ -136,23 +136,23 @@ GetVariationResponse._lazy_ready = False
 GetVariationResponse._lazy_load = _load
 
 
-def _field_data(d: dict[str, Any]) -> None | VariationResponseObjectResource:
+def _field_data(d: dict[str, Any]) -> CampaignVariation | None:
     data = d["data"]
     if data is None:
         return data
-    if isinstance(data, dict) and matches(VariationResponseObjectResource, data):
+    if isinstance(data, dict) and matches(CampaignVariation, data):
         try:
-            data_type_1 = VariationResponseObjectResource.from_dict(data)
+            data_type_1 = CampaignVariation.from_dict(data)
 
             return checked(data_type_1)
         except (TypeError, ValueError, AttributeError, KeyError):
             pass
-    return cast(None | VariationResponseObjectResource, data)
+    return cast(CampaignVariation | None, data)
 
 
-def _json_data(value: None | VariationResponseObjectResource) -> dict[str, Any] | None:
+def _json_data(value: CampaignVariation | None) -> dict[str, Any] | None:
     data: dict[str, Any] | None
-    if isinstance(value, VariationResponseObjectResource):
+    if isinstance(value, CampaignVariation):
         data = value.to_dict()
     else:
         data = value
@@ -166,9 +166,9 @@ def _render_data(d: dict[str, Any]) -> dict[str, Any] | None:
 def _render_data_value(data: Any) -> dict[str, Any] | None:
     if data is None:
         return None
-    if isinstance(data, dict) and matches(VariationResponseObjectResource, data):
+    if isinstance(data, dict) and matches(CampaignVariation, data):
         try:
-            return VariationResponseObjectResource._render(data)
+            return CampaignVariation._render(data)
         except (TypeError, ValueError, AttributeError, KeyError):
             pass
     return cast(dict[str, Any] | None, data)

@@ -35,7 +35,7 @@ class MessageCloneQueryResourceObject(Lazy):
     """
     Attributes:
         attributes (MessageCloneQueryResourceObjectAttributes):
-        id (str):
+        id (str): The ID of the message
         relationships (MessageCloneQueryResourceObjectRelationships):
         type_ (Literal['campaign-message']):
     """

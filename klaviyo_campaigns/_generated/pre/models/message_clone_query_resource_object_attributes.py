@@ -26,8 +26,8 @@ T = TypeVar("T", bound="MessageCloneQueryResourceObjectAttributes")
 class MessageCloneQueryResourceObjectAttributes(Lazy):
     """
     Attributes:
-        id (str):
-        name (None | str | Unset):
+        id (str): The ID of the message
+        name (None | str | Unset): The name of the message
     """
 
     id: str

@@ -24,7 +24,7 @@ T = TypeVar("T", bound="MessageCloneQueryResourceObjectRelationshipsCampaignAudi
 class MessageCloneQueryResourceObjectRelationshipsCampaignAudienceData(Lazy):
     """
     Attributes:
-        id (str):
+        id (str): The audience this message targets
         type_ (Literal['campaign-audience']):
     """
 

@@ -34,7 +34,7 @@ class MessageCreateQueryResourceObjectAttributes(Lazy):
     """
     Attributes:
         definition (MessageDefinition):
-        variations (list[VariationInlineCreate] | None | Unset):
+        variations (list[VariationInlineCreate] | None | Unset): The variations for this message
     """
 
     definition: MessageDefinition

@@ -24,7 +24,7 @@ T = TypeVar("T", bound="MessageCreateQueryResourceObjectRelationshipsCampaignAud
 class MessageCreateQueryResourceObjectRelationshipsCampaignAudienceData(Lazy):
     """
     Attributes:
-        id (str):
+        id (str): The audience this message targets
         type_ (Literal['campaign-audience']):
     """
 

@@ -24,7 +24,7 @@ T = TypeVar("T", bound="MessageCreateQueryResourceObjectRelationshipsCampaignDat
 class MessageCreateQueryResourceObjectRelationshipsCampaignData(Lazy):
     """
     Attributes:
-        id (str):
+        id (str): The parent campaign
         type_ (Literal['campaign']):
     """
 

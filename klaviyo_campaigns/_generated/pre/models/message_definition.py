@@ -34,10 +34,10 @@ T = TypeVar("T", bound="MessageDefinition")
 class MessageDefinition(Lazy):
     """
     Attributes:
-        name (None | str | Unset):
-        send_options (MessageSendOptions | None | Unset):
-        status (MessageDefinitionStatus | None | Unset):
-        tracking_options (MessageTrackingOptions | None | Unset):
+        name (None | str | Unset): The name of the message
+        send_options (MessageSendOptions | None | Unset): The send options for this message
+        status (MessageDefinitionStatus | None | Unset): The status of the message
+        tracking_options (MessageTrackingOptions | None | Unset): The tracking options for this message
     """
 
     name: None | str | Unset = UNSET

@@ -35,13 +35,15 @@ T = TypeVar("T", bound="MessageInlineCreate")
 class MessageInlineCreate(Lazy):
     """
     Attributes:
-        audience_temporary_id (str):
+        audience_temporary_id (str): Must match a temporary_id in the definition.audiences array.
         definition (InlineMessageOverviewDefinition | None | Unset): Overview only: the overview puts name and
             variations here; prefer name and variations on the message.
-        is_add_utm (bool | None | Unset):
-        name (None | str | Unset):
-        throttling_type (MessageInlineCreateThrottlingType | None | Unset):
-        variations (list[VariationInlineCreate] | None | Unset):
+        is_add_utm (bool | None | Unset): Whether to add UTM parameters to links in this message
+        name (None | str | Unset): Message display name
+        throttling_type (MessageInlineCreateThrottlingType | None | Unset): Smart sending throttling configuration for
+            this message
+        variations (list[VariationInlineCreate] | None | Unset): Inline variations for this message. Default variation
+            created if omitted.
     """
 
     audience_temporary_id: str

@@ -32,7 +32,7 @@ class MessagePartialUpdateQueryResourceObject(Lazy):
     """
     Attributes:
         attributes (MessagePartialUpdateQueryResourceObjectAttributes):
-        id (str):
+        id (str): The ID of the message
         type_ (Literal['campaign-message']):
     """
 

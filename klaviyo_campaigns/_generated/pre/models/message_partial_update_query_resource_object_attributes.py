@@ -32,7 +32,7 @@ T = TypeVar("T", bound="MessagePartialUpdateQueryResourceObjectAttributes")
 class MessagePartialUpdateQueryResourceObjectAttributes(Lazy):
     """
     Attributes:
-        definition (MessageDefinition | None | Unset):
+        definition (MessageDefinition | None | Unset): The definition of this message
     """
 
     definition: MessageDefinition | None | Unset = UNSET

@@ -35,12 +35,14 @@ T = TypeVar("T", bound="MessageSendOptions")
 class MessageSendOptions(Lazy):
     """
     Attributes:
-        is_ignoring_unsubscribes (bool | None | Unset):
-        recipient_percentage (int | None | Unset):
-        send_strategy (MessageSendOptionsSendStrategy | None | Unset):
-        send_time (datetime.datetime | None | Unset):  Example: 2022-11-08T00:00:00+00:00.
-        send_times (MessageSendOptionsSendTimesType0 | None | Unset):
-        throttling_type (MessageSendOptionsThrottlingType | None | Unset):
+        is_ignoring_unsubscribes (bool | None | Unset): Whether to ignore unsubscribes for this message
+        recipient_percentage (int | None | Unset): The percentage of recipients to send this message to
+        send_strategy (MessageSendOptionsSendStrategy | None | Unset): The scheduling strategy for this message.
+        send_time (datetime.datetime | None | Unset): The UTC send time for this message Example:
+            2022-11-08T00:00:00+00:00.
+        send_times (MessageSendOptionsSendTimesType0 | None | Unset): Per-variation send times, keyed by variation ID.
+            Populated for send-time optimization and AB send time test strategies.
+        throttling_type (MessageSendOptionsThrottlingType | None | Unset): The throttling type for this message
     """
 
     is_ignoring_unsubscribes: bool | None | Unset = UNSET

@@ -21,6 +21,11 @@ T = TypeVar("T", bound="MessageSendOptionsSendTimesType0")
 
 @_attrs_define(slots=False)
 class MessageSendOptionsSendTimesType0(Lazy):
+    """Per-variation send times, keyed by variation ID. Populated for send-time optimization and AB send time test
+    strategies.
+
+    """
+
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

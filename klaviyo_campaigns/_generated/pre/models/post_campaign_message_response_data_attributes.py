@@ -18,7 +18,6 @@ from ..types import (
     document,
     install,
     matches,
-    missing,
     peek,
     rendered,
 )
@@ -37,12 +36,12 @@ T = TypeVar("T", bound="PostCampaignMessageResponseDataAttributes")
 class PostCampaignMessageResponseDataAttributes(Lazy):
     """
     Attributes:
-        channel (str): The channel the message is to be sent on
-        content (EmailContentSubObject | SMSContentSubObject): Additional attributes relating to the content of the
-            message
-        label (str): The label or name on the message
+        channel (str | Unset): The channel the message is to be sent on
+        content (EmailContentSubObject | SMSContentSubObject | Unset): Additional attributes relating to the content of
+            the message
         created_at (datetime.datetime | None | Unset): The datetime when the message was created Example:
             2022-11-08T00:00:00+00:00.
+        label (str | Unset): The label or name on the message
         render_options (None | RenderOptionsSubObject | Unset): Additional options for rendering the message
         send_times (list[SendTimeSubObject] | None | Unset): The list of appropriate Send Time Sub-objects associated
             with the message
@@ -50,10 +49,10 @@ class PostCampaignMessageResponseDataAttributes(Lazy):
             2022-11-08T00:00:00+00:00.
     """
 
-    channel: str
-    content: EmailContentSubObject | SMSContentSubObject
-    label: str
+    channel: str | Unset = UNSET
+    content: EmailContentSubObject | SMSContentSubObject | Unset = UNSET
     created_at: datetime.datetime | None | Unset = UNSET
+    label: str | Unset = UNSET
     render_options: None | RenderOptionsSubObject | Unset = UNSET
     send_times: list[SendTimeSubObject] | None | Unset = UNSET
     updated_at: datetime.datetime | None | Unset = UNSET
@@ -71,14 +70,14 @@ class PostCampaignMessageResponseDataAttributes(Lazy):
             else _json_content(_content)
         )
 
-        label = self.label
-
         _created_at = peek(self, "created_at")
         created_at = (
             rendered(self, "created_at", _render_created_at)
             if _created_at is UNREAD
             else _json_created_at(_created_at)
         )
+
+        label = self.label
 
         _render_options = peek(self, "render_options")
         render_options = (
@@ -108,15 +107,15 @@ class PostCampaignMessageResponseDataAttributes(Lazy):
             if _additional_properties is UNREAD
             else _additional_properties
         )
-        field_dict.update(
-            {
-                "channel": channel,
-                "content": content,
-                "label": label,
-            }
-        )
+        field_dict.update({})
+        if channel is not UNSET:
+            field_dict["channel"] = channel
+        if content is not UNSET:
+            field_dict["content"] = content
         if created_at is not UNSET:
             field_dict["created_at"] = created_at
+        if label is not UNSET:
+            field_dict["label"] = label
         if render_options is not UNSET:
             field_dict["render_options"] = render_options
         if send_times is not UNSET:
@@ -131,20 +130,14 @@ class PostCampaignMessageResponseDataAttributes(Lazy):
         if not _loaded:
             _load()
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
-        if "channel" not in d:
-            missing(cls, "channel")
-        if "content" not in d:
-            missing(cls, "content")
-        if "label" not in d:
-            missing(cls, "label")
 
-        channel = d["channel"]
+        channel = d.get("channel", UNSET)
 
         content = _render_content(d)
 
-        label = d["label"]
-
         created_at = _render_created_at(d)
+
+        label = d.get("label", UNSET)
 
         render_options = _render_render_options(d)
 
@@ -153,15 +146,15 @@ class PostCampaignMessageResponseDataAttributes(Lazy):
         updated_at = _render_updated_at(d)
 
         field_dict: dict[str, Any] = _field_additional_properties(d)
-        field_dict.update(
-            {
-                "channel": channel,
-                "content": content,
-                "label": label,
-            }
-        )
+        field_dict.update({})
+        if channel is not UNSET:
+            field_dict["channel"] = channel
+        if content is not UNSET:
+            field_dict["content"] = content
         if created_at is not UNSET:
             field_dict["created_at"] = created_at
+        if label is not UNSET:
+            field_dict["label"] = label
         if render_options is not UNSET:
             field_dict["render_options"] = render_options
         if send_times is not UNSET:
@@ -174,18 +167,12 @@ class PostCampaignMessageResponseDataAttributes(Lazy):
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
-        if "channel" not in d:
-            missing(cls, "channel")
-        if "content" not in d:
-            missing(cls, "content")
-        if "label" not in d:
-            missing(cls, "label")
 
         post_campaign_message_response_data_attributes = cls.__new__(cls)
         post_campaign_message_response_data_attributes._lazy_src = d
         post_campaign_message_response_data_attributes._lazy_at = None
-        post_campaign_message_response_data_attributes.channel = d["channel"]
-        post_campaign_message_response_data_attributes.label = d["label"]
+        post_campaign_message_response_data_attributes.channel = d.get("channel", UNSET)
+        post_campaign_message_response_data_attributes.label = d.get("label", UNSET)
         return post_campaign_message_response_data_attributes
 
     @property
@@ -229,8 +216,10 @@ PostCampaignMessageResponseDataAttributes._lazy_ready = False
 PostCampaignMessageResponseDataAttributes._lazy_load = _load
 
 
-def _field_content(d: dict[str, Any]) -> EmailContentSubObject | SMSContentSubObject:
-    data = d["content"]
+def _field_content(d: dict[str, Any]) -> EmailContentSubObject | SMSContentSubObject | Unset:
+    data = d.get("content", UNSET)
+    if isinstance(data, Unset):
+        return data
     if isinstance(data, dict) and matches(EmailContentSubObject, data):
         try:
             content_type_0 = EmailContentSubObject.from_dict(data)
@@ -245,9 +234,13 @@ def _field_content(d: dict[str, Any]) -> EmailContentSubObject | SMSContentSubOb
     return content_type_1
 
 
-def _json_content(value: EmailContentSubObject | SMSContentSubObject) -> dict[str, Any]:
-    content: dict[str, Any]
-    if isinstance(value, EmailContentSubObject):
+def _json_content(
+    value: EmailContentSubObject | SMSContentSubObject | Unset,
+) -> dict[str, Any] | Unset:
+    content: dict[str, Any] | Unset
+    if isinstance(value, Unset):
+        content = UNSET
+    elif isinstance(value, EmailContentSubObject):
         content = value.to_dict()
     else:
         content = value.to_dict()
@@ -255,11 +248,13 @@ def _json_content(value: EmailContentSubObject | SMSContentSubObject) -> dict[st
     return content
 
 
-def _render_content(d: dict[str, Any]) -> dict[str, Any]:
-    return _render_content_value(d["content"])
+def _render_content(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    return _render_content_value(d.get("content", UNSET))
 
 
-def _render_content_value(data: Any) -> dict[str, Any]:
+def _render_content_value(data: Any) -> dict[str, Any] | Unset:
+    if isinstance(data, Unset):
+        return UNSET
     if isinstance(data, dict) and matches(EmailContentSubObject, data):
         try:
             return EmailContentSubObject._render(data)
@@ -437,8 +432,8 @@ _KNOWN = frozenset(
     {
         "channel",
         "content",
-        "label",
         "created_at",
+        "label",
         "render_options",
         "send_times",
         "updated_at",

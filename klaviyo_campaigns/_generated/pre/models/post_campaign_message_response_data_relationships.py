@@ -20,12 +20,8 @@ from ..types import (
 )
 
 if TYPE_CHECKING:
-    from ..models.post_campaign_message_response_data_relationships_campaign import (
-        PostCampaignMessageResponseDataRelationshipsCampaign,
-    )
-    from ..models.post_campaign_message_response_data_relationships_template import (
-        PostCampaignMessageResponseDataRelationshipsTemplate,
-    )
+    from ..models.campaign_relationship import CampaignRelationship
+    from ..models.template_relationship import TemplateRelationship
 
 
 T = TypeVar("T", bound="PostCampaignMessageResponseDataRelationships")
@@ -35,12 +31,12 @@ T = TypeVar("T", bound="PostCampaignMessageResponseDataRelationships")
 class PostCampaignMessageResponseDataRelationships(Lazy):
     """
     Attributes:
-        campaign (PostCampaignMessageResponseDataRelationshipsCampaign | Unset):
-        template (PostCampaignMessageResponseDataRelationshipsTemplate | Unset):
+        campaign (CampaignRelationship | Unset):
+        template (TemplateRelationship | Unset):
     """
 
-    campaign: PostCampaignMessageResponseDataRelationshipsCampaign | Unset = UNSET
-    template: PostCampaignMessageResponseDataRelationshipsTemplate | Unset = UNSET
+    campaign: CampaignRelationship | Unset = UNSET
+    template: TemplateRelationship | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -125,16 +121,9 @@ _loaded = False
 
 def _load() -> None:
     """Import the models this one refers to (their names are this module's globals)."""
-    global \
-        _loaded, \
-        PostCampaignMessageResponseDataRelationshipsCampaign, \
-        PostCampaignMessageResponseDataRelationshipsTemplate
-    from ..models.post_campaign_message_response_data_relationships_campaign import (
-        PostCampaignMessageResponseDataRelationshipsCampaign,
-    )
-    from ..models.post_campaign_message_response_data_relationships_template import (
-        PostCampaignMessageResponseDataRelationshipsTemplate,
-    )
+    global _loaded, CampaignRelationship, TemplateRelationship
+    from ..models.campaign_relationship import CampaignRelationship
+    from ..models.template_relationship import TemplateRelationship
 
     _loaded = True
     PostCampaignMessageResponseDataRelationships._lazy_ready = True
@@ -144,22 +133,18 @@ PostCampaignMessageResponseDataRelationships._lazy_ready = False
 PostCampaignMessageResponseDataRelationships._lazy_load = _load
 
 
-def _field_campaign(
-    d: dict[str, Any],
-) -> PostCampaignMessageResponseDataRelationshipsCampaign | Unset:
+def _field_campaign(d: dict[str, Any]) -> CampaignRelationship | Unset:
     _campaign = d.get("campaign", UNSET)
-    campaign: PostCampaignMessageResponseDataRelationshipsCampaign | Unset
+    campaign: CampaignRelationship | Unset
     if isinstance(_campaign, Unset):
         campaign = UNSET
     else:
-        campaign = PostCampaignMessageResponseDataRelationshipsCampaign.from_dict(_campaign)
+        campaign = CampaignRelationship.from_dict(_campaign)
 
     return campaign
 
 
-def _json_campaign(
-    value: PostCampaignMessageResponseDataRelationshipsCampaign | Unset,
-) -> dict[str, Any] | Unset:
+def _json_campaign(value: CampaignRelationship | Unset) -> dict[str, Any] | Unset:
     campaign: dict[str, Any] | Unset = UNSET
     if not isinstance(value, Unset):
         campaign = value.to_dict()
@@ -168,29 +153,21 @@ def _json_campaign(
 
 def _render_campaign(d: dict[str, Any]) -> dict[str, Any] | Unset:
     value = d.get("campaign", UNSET)
-    return (
-        UNSET
-        if isinstance(value, Unset)
-        else PostCampaignMessageResponseDataRelationshipsCampaign._render(value)
-    )
+    return UNSET if isinstance(value, Unset) else CampaignRelationship._render(value)
 
 
-def _field_template(
-    d: dict[str, Any],
-) -> PostCampaignMessageResponseDataRelationshipsTemplate | Unset:
+def _field_template(d: dict[str, Any]) -> TemplateRelationship | Unset:
     _template = d.get("template", UNSET)
-    template: PostCampaignMessageResponseDataRelationshipsTemplate | Unset
+    template: TemplateRelationship | Unset
     if isinstance(_template, Unset):
         template = UNSET
     else:
-        template = PostCampaignMessageResponseDataRelationshipsTemplate.from_dict(_template)
+        template = TemplateRelationship.from_dict(_template)
 
     return template
 
 
-def _json_template(
-    value: PostCampaignMessageResponseDataRelationshipsTemplate | Unset,
-) -> dict[str, Any] | Unset:
+def _json_template(value: TemplateRelationship | Unset) -> dict[str, Any] | Unset:
     template: dict[str, Any] | Unset = UNSET
     if not isinstance(value, Unset):
         template = value.to_dict()
@@ -199,11 +176,7 @@ def _json_template(
 
 def _render_template(d: dict[str, Any]) -> dict[str, Any] | Unset:
     value = d.get("template", UNSET)
-    return (
-        UNSET
-        if isinstance(value, Unset)
-        else PostCampaignMessageResponseDataRelationshipsTemplate._render(value)
-    )
+    return UNSET if isinstance(value, Unset) else TemplateRelationship._render(value)
 
 
 _KNOWN = frozenset(

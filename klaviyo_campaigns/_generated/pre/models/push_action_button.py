@@ -28,7 +28,7 @@ T = TypeVar("T", bound="PushActionButton")
 class PushActionButton(Lazy):
     """
     Attributes:
-        action_type (PushActionButtonActionType):
+        action_type (PushActionButtonActionType): The action type for a push notification action button.
         label (str):
         custom_action_id (None | str | Unset):
         icon (None | str | Unset):

@@ -41,8 +41,9 @@ class PushChannelDetails(Lazy):
         action_buttons (list[PushActionButton] | None | Unset):
         android_deep_link (None | str | Unset):
         badge (bool | Unset): Klaviyo's default when left out: `false`.
-        badge_config (PushChannelDetailsBadgeConfig | Unset): Klaviyo's default when left out: `"increment-one"`.
-            Example: increment-one.
+        badge_config (PushChannelDetailsBadgeConfig | Unset): A push message variation's badge config.
+
+            Klaviyo's default when left out: `"increment-one"`. Example: increment-one.
         badge_value (str | Unset): Klaviyo's default when left out: `"1"`. Example: 1.
         body (str | Unset): Klaviyo's default when left out: `""`.
         content_available (bool | None | Unset):
@@ -51,8 +52,9 @@ class PushChannelDetails(Lazy):
         kv_pairs (None | PushChannelDetailsKvPairsType0 | Unset):
         mutable_content (bool | None | Unset):
         open_action (int | Unset): Klaviyo's default when left out: `0`.
-        push_type (PushChannelDetailsPushType | Unset): Klaviyo's default when left out: `"standard"`. Example:
-            standard.
+        push_type (PushChannelDetailsPushType | Unset): A push message variation's push type.
+
+            Klaviyo's default when left out: `"standard"`. Example: standard.
         sound (bool | Unset): Klaviyo's default when left out: `false`.
         sound_file_name (str | Unset): Klaviyo's default when left out: `""`.
         static_asset_id (int | None | Unset):

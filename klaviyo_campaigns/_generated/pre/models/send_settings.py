@@ -28,13 +28,13 @@ T = TypeVar("T", bound="SendSettings")
 class SendSettings(Lazy):
     """
     Attributes:
-        exit_condition_conversion_metric_id (None | str | Unset):
-        exit_condition_enabled (bool | None | Unset):
-        send_passed_rltz_immediately (bool | None | Unset):
+        exit_condition_conversion_metric_id (None | str | Unset): The conversion metric ID used for exit conditions
+        exit_condition_enabled (bool | None | Unset): Whether exit conditions are enabled for this campaign
+        send_passed_rltz_immediately (bool | None | Unset): Send to past-timezone recipients immediately
         send_strategy (None | SendSettingsSendStrategy | Unset): How messages go out: all at one time, at the same local
             time per time zone, or throttled over hours (values from the overview; SMART_SEND_TIME is announced but not yet
             available).
-        send_timezone (None | str | Unset):
+        send_timezone (None | str | Unset): Timezone for send scheduling (IANA format)
         throttle_percentage (None | SendSettingsThrottlePercentage | Unset): Share of recipients sent per hour when
             send_strategy is THROTTLED (overview only).
     """

@@ -34,15 +34,19 @@ class SMSChannelDetails(Lazy):
         add_opt_out_language (bool | None | Unset):
         add_org_prefix (bool | None | Unset):
         body (str | Unset): Klaviyo's default when left out: `""`.
-        cost (float | None | Unset):
+        cost (float | None | Unset): Not allowed on create.
         include_contact_card (bool | None | Unset):
         message_hierarchy (Any | Unset):
         mms_dynamic_image_template (None | str | Unset):
         mms_static_image_asset_id (int | None | Unset):
         shorten_links (bool | None | Unset):
         template_id (None | str | Unset):
-        text_message_type (SMSChannelDetailsTextMessageType | Unset): Klaviyo's default when left out: `"SMS"`. Example:
-            SMS.
+        text_message_type (SMSChannelDetailsTextMessageType | Unset): A sms message variation's text message type.
+
+            Values match the Django OmniSMSTextMessageType (MESSAGE_FORMAT_*)
+                constants.
+
+            Klaviyo's default when left out: `"SMS"`. Example: SMS.
     """
 
     channel: Literal["sms"] = "sms"

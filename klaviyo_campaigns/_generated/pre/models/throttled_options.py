@@ -24,7 +24,8 @@ T = TypeVar("T", bound="ThrottledOptions")
 class ThrottledOptions(Lazy):
     """
     Attributes:
-        throttling_percentage (int):  Example: 20.
+        throttling_percentage (int): Percentage of recipients to send to per hour (10, 11, 13, 14, 17, 20, 25, 33, or
+            50) Example: 20.
     """
 
     throttling_percentage: int

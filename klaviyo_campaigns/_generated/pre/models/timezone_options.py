@@ -25,7 +25,10 @@ T = TypeVar("T", bound="TimezoneOptions")
 class TimezoneOptions(Lazy):
     """
     Attributes:
-        send_past_timezones_tomorrow (bool | None | Unset): Klaviyo's default when left out: `false`.
+        send_past_timezones_tomorrow (bool | None | Unset): If true, recipients in timezones where the send time has
+            already passed will receive the message the following day. If false, they receive it immediately.
+
+            Klaviyo's default when left out: `false`.
     """
 
     send_past_timezones_tomorrow: bool | None | Unset = UNSET

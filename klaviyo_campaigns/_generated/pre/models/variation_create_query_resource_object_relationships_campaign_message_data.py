@@ -24,7 +24,7 @@ T = TypeVar("T", bound="VariationCreateQueryResourceObjectRelationshipsCampaignM
 class VariationCreateQueryResourceObjectRelationshipsCampaignMessageData(Lazy):
     """
     Attributes:
-        id (str):
+        id (str): Related Campaign Message
         type_ (Literal['campaign-message']):
     """
 

@@ -36,7 +36,8 @@ class VariationDefinition(Lazy):
     """
     Attributes:
         details (EmailChannelDetails | None | PushChannelDetails | SMSChannelDetails | Unset | WhatsappChannelDetails):
-        name (None | str | Unset):
+            The channel-specific content details for this variation
+        name (None | str | Unset): The name of the variation
     """
 
     details: (

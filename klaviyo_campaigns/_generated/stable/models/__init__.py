@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     )
     from .audiences import Audiences
     from .audiences_update import AudiencesUpdate
+    from .campaign import Campaign
+    from .campaign_attributes import CampaignAttributes
+    from .campaign_attributes_status import CampaignAttributesStatus
     from .campaign_clone_query import CampaignCloneQuery
     from .campaign_clone_query_resource_object import CampaignCloneQueryResourceObject
     from .campaign_clone_query_resource_object_attributes import (
@@ -30,7 +33,15 @@ if TYPE_CHECKING:
     from .campaign_create_query_resource_object_attributes_campaign_messages import (
         CampaignCreateQueryResourceObjectAttributesCampaignMessages,
     )
+    from .campaign_document import CampaignDocument
     from .campaign_enum import CampaignEnum
+    from .campaign_field import CampaignField
+    from .campaign_identifier import CampaignIdentifier
+    from .campaign_identifier_document import CampaignIdentifierDocument
+    from .campaign_include import CampaignInclude
+    from .campaign_list_document import CampaignListDocument
+    from .campaign_list_relationship import CampaignListRelationship
+    from .campaign_message import CampaignMessage
     from .campaign_message_assign_template_query import CampaignMessageAssignTemplateQuery
     from .campaign_message_assign_template_query_resource_object import (
         CampaignMessageAssignTemplateQueryResourceObject,
@@ -44,6 +55,7 @@ if TYPE_CHECKING:
     from .campaign_message_assign_template_query_resource_object_relationships_template_data import (
         CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplateData,
     )
+    from .campaign_message_attributes import CampaignMessageAttributes
     from .campaign_message_create_query_resource_object import (
         CampaignMessageCreateQueryResourceObject,
     )
@@ -59,11 +71,18 @@ if TYPE_CHECKING:
     from .campaign_message_create_query_resource_object_relationships_image_data import (
         CampaignMessageCreateQueryResourceObjectRelationshipsImageData,
     )
+    from .campaign_message_document import CampaignMessageDocument
     from .campaign_message_enum import CampaignMessageEnum
+    from .campaign_message_field import CampaignMessageField
+    from .campaign_message_identifier import CampaignMessageIdentifier
+    from .campaign_message_identifier_list_document import CampaignMessageIdentifierListDocument
     from .campaign_message_image_update_query import CampaignMessageImageUpdateQuery
     from .campaign_message_image_update_query_data import CampaignMessageImageUpdateQueryData
+    from .campaign_message_include import CampaignMessageInclude
     from .campaign_message_increment import CampaignMessageIncrement
     from .campaign_message_increment_badge_config import CampaignMessageIncrementBadgeConfig
+    from .campaign_message_list_document import CampaignMessageListDocument
+    from .campaign_message_list_relationship import CampaignMessageListRelationship
     from .campaign_message_partial_update_query import CampaignMessagePartialUpdateQuery
     from .campaign_message_partial_update_query_resource_object import (
         CampaignMessagePartialUpdateQueryResourceObject,
@@ -82,31 +101,7 @@ if TYPE_CHECKING:
     )
     from .campaign_message_property import CampaignMessageProperty
     from .campaign_message_property_badge_config import CampaignMessagePropertyBadgeConfig
-    from .campaign_message_response_object_resource import CampaignMessageResponseObjectResource
-    from .campaign_message_response_object_resource_attributes import (
-        CampaignMessageResponseObjectResourceAttributes,
-    )
-    from .campaign_message_response_object_resource_relationships import (
-        CampaignMessageResponseObjectResourceRelationships,
-    )
-    from .campaign_message_response_object_resource_relationships_campaign import (
-        CampaignMessageResponseObjectResourceRelationshipsCampaign,
-    )
-    from .campaign_message_response_object_resource_relationships_campaign_data import (
-        CampaignMessageResponseObjectResourceRelationshipsCampaignData,
-    )
-    from .campaign_message_response_object_resource_relationships_image import (
-        CampaignMessageResponseObjectResourceRelationshipsImage,
-    )
-    from .campaign_message_response_object_resource_relationships_image_data import (
-        CampaignMessageResponseObjectResourceRelationshipsImageData,
-    )
-    from .campaign_message_response_object_resource_relationships_template import (
-        CampaignMessageResponseObjectResourceRelationshipsTemplate,
-    )
-    from .campaign_message_response_object_resource_relationships_template_data import (
-        CampaignMessageResponseObjectResourceRelationshipsTemplateData,
-    )
+    from .campaign_message_relationships import CampaignMessageRelationships
     from .campaign_message_static_count import CampaignMessageStaticCount
     from .campaign_message_static_count_badge_config import CampaignMessageStaticCountBadgeConfig
     from .campaign_partial_update_query import CampaignPartialUpdateQuery
@@ -116,56 +111,39 @@ if TYPE_CHECKING:
     from .campaign_partial_update_query_resource_object_attributes import (
         CampaignPartialUpdateQueryResourceObjectAttributes,
     )
+    from .campaign_recipient_estimation import CampaignRecipientEstimation
+    from .campaign_recipient_estimation_attributes import CampaignRecipientEstimationAttributes
+    from .campaign_recipient_estimation_document import CampaignRecipientEstimationDocument
     from .campaign_recipient_estimation_enum import CampaignRecipientEstimationEnum
+    from .campaign_recipient_estimation_field import CampaignRecipientEstimationField
+    from .campaign_recipient_estimation_job import CampaignRecipientEstimationJob
+    from .campaign_recipient_estimation_job_attributes import (
+        CampaignRecipientEstimationJobAttributes,
+    )
+    from .campaign_recipient_estimation_job_attributes_status import (
+        CampaignRecipientEstimationJobAttributesStatus,
+    )
     from .campaign_recipient_estimation_job_create_query import (
         CampaignRecipientEstimationJobCreateQuery,
     )
     from .campaign_recipient_estimation_job_create_query_resource_object import (
         CampaignRecipientEstimationJobCreateQueryResourceObject,
     )
+    from .campaign_recipient_estimation_job_document import CampaignRecipientEstimationJobDocument
     from .campaign_recipient_estimation_job_enum import CampaignRecipientEstimationJobEnum
-    from .campaign_recipient_estimation_job_response_object_resource import (
-        CampaignRecipientEstimationJobResponseObjectResource,
-    )
-    from .campaign_recipient_estimation_job_response_object_resource_attributes import (
-        CampaignRecipientEstimationJobResponseObjectResourceAttributes,
-    )
-    from .campaign_recipient_estimation_job_response_object_resource_attributes_status import (
-        CampaignRecipientEstimationJobResponseObjectResourceAttributesStatus,
-    )
-    from .campaign_recipient_estimation_response_object_resource import (
-        CampaignRecipientEstimationResponseObjectResource,
-    )
-    from .campaign_recipient_estimation_response_object_resource_attributes import (
-        CampaignRecipientEstimationResponseObjectResourceAttributes,
-    )
-    from .campaign_response_object_resource import CampaignResponseObjectResource
-    from .campaign_response_object_resource_attributes import (
-        CampaignResponseObjectResourceAttributes,
-    )
-    from .campaign_response_object_resource_attributes_status import (
-        CampaignResponseObjectResourceAttributesStatus,
-    )
-    from .campaign_response_object_resource_relationships import (
-        CampaignResponseObjectResourceRelationships,
-    )
-    from .campaign_response_object_resource_relationships_campaign_messages import (
-        CampaignResponseObjectResourceRelationshipsCampaignMessages,
-    )
-    from .campaign_response_object_resource_relationships_campaign_messages_data_item import (
-        CampaignResponseObjectResourceRelationshipsCampaignMessagesDataItem,
-    )
-    from .campaign_response_object_resource_relationships_tags import (
-        CampaignResponseObjectResourceRelationshipsTags,
-    )
-    from .campaign_response_object_resource_relationships_tags_data_item import (
-        CampaignResponseObjectResourceRelationshipsTagsDataItem,
-    )
+    from .campaign_recipient_estimation_job_field import CampaignRecipientEstimationJobField
+    from .campaign_relationship import CampaignRelationship
+    from .campaign_relationships import CampaignRelationships
+    from .campaign_send_job import CampaignSendJob
+    from .campaign_send_job_attributes import CampaignSendJobAttributes
+    from .campaign_send_job_attributes_status import CampaignSendJobAttributesStatus
     from .campaign_send_job_create_query import CampaignSendJobCreateQuery
     from .campaign_send_job_create_query_resource_object import (
         CampaignSendJobCreateQueryResourceObject,
     )
+    from .campaign_send_job_document import CampaignSendJobDocument
     from .campaign_send_job_enum import CampaignSendJobEnum
+    from .campaign_send_job_field import CampaignSendJobField
     from .campaign_send_job_partial_update_query import CampaignSendJobPartialUpdateQuery
     from .campaign_send_job_partial_update_query_resource_object import (
         CampaignSendJobPartialUpdateQueryResourceObject,
@@ -176,18 +154,10 @@ if TYPE_CHECKING:
     from .campaign_send_job_partial_update_query_resource_object_attributes_action import (
         CampaignSendJobPartialUpdateQueryResourceObjectAttributesAction,
     )
-    from .campaign_send_job_response_object_resource import CampaignSendJobResponseObjectResource
-    from .campaign_send_job_response_object_resource_attributes import (
-        CampaignSendJobResponseObjectResourceAttributes,
-    )
-    from .campaign_send_job_response_object_resource_attributes_status import (
-        CampaignSendJobResponseObjectResourceAttributesStatus,
-    )
+    from .campaign_sort import CampaignSort
     from .campaigns_email_tracking_options import CampaignsEmailTrackingOptions
     from .campaigns_sms_tracking_options import CampaignsSMSTrackingOptions
     from .collection_links import CollectionLinks
-    from .create_campaign_clone_fieldscampaign_item import CreateCampaignCloneFieldscampaignItem
-    from .create_campaign_fieldscampaign_item import CreateCampaignFieldscampaignItem
     from .dynamic_tracking_param import DynamicTrackingParam
     from .dynamic_tracking_param_value import DynamicTrackingParamValue
     from .email_content import EmailContent
@@ -199,107 +169,23 @@ if TYPE_CHECKING:
     from .error_document_errors_item import ErrorDocumentErrorsItem
     from .error_document_errors_item_source import ErrorDocumentErrorsItemSource
     from .flow_enum import FlowEnum
-    from .get_campaign_fieldscampaign_item import GetCampaignFieldscampaignItem
-    from .get_campaign_fieldscampaign_message_item import GetCampaignFieldscampaignMessageItem
-    from .get_campaign_fieldstag_item import GetCampaignFieldstagItem
-    from .get_campaign_for_campaign_message_fieldscampaign_item import (
-        GetCampaignForCampaignMessageFieldscampaignItem,
-    )
-    from .get_campaign_include_item import GetCampaignIncludeItem
-    from .get_campaign_message_campaign_relationship_response import (
-        GetCampaignMessageCampaignRelationshipResponse,
-    )
-    from .get_campaign_message_campaign_relationship_response_data_type_0 import (
-        GetCampaignMessageCampaignRelationshipResponseDataType0,
-    )
-    from .get_campaign_message_fieldscampaign_item import GetCampaignMessageFieldscampaignItem
-    from .get_campaign_message_fieldscampaign_message_item import (
-        GetCampaignMessageFieldscampaignMessageItem,
-    )
-    from .get_campaign_message_fieldsimage_item import GetCampaignMessageFieldsimageItem
-    from .get_campaign_message_fieldstemplate_item import GetCampaignMessageFieldstemplateItem
-    from .get_campaign_message_image_relationship_response import (
-        GetCampaignMessageImageRelationshipResponse,
-    )
-    from .get_campaign_message_image_relationship_response_data_type_0 import (
-        GetCampaignMessageImageRelationshipResponseDataType0,
-    )
-    from .get_campaign_message_include_item import GetCampaignMessageIncludeItem
-    from .get_campaign_message_response_collection_compound_document import (
-        GetCampaignMessageResponseCollectionCompoundDocument,
-    )
-    from .get_campaign_message_response_compound_document import (
-        GetCampaignMessageResponseCompoundDocument,
-    )
-    from .get_campaign_message_template_relationship_response import (
-        GetCampaignMessageTemplateRelationshipResponse,
-    )
-    from .get_campaign_message_template_relationship_response_data_type_0 import (
-        GetCampaignMessageTemplateRelationshipResponseDataType0,
-    )
-    from .get_campaign_messages_relationships_response_collection import (
-        GetCampaignMessagesRelationshipsResponseCollection,
-    )
-    from .get_campaign_messages_relationships_response_collection_data_item import (
-        GetCampaignMessagesRelationshipsResponseCollectionDataItem,
-    )
-    from .get_campaign_recipient_estimation_fieldscampaign_recipient_estimation_item import (
-        GetCampaignRecipientEstimationFieldscampaignRecipientEstimationItem,
-    )
-    from .get_campaign_recipient_estimation_job_fieldscampaign_recipient_estimation_job_item import (
-        GetCampaignRecipientEstimationJobFieldscampaignRecipientEstimationJobItem,
-    )
-    from .get_campaign_recipient_estimation_job_response import (
-        GetCampaignRecipientEstimationJobResponse,
-    )
-    from .get_campaign_recipient_estimation_response import GetCampaignRecipientEstimationResponse
+    from .flow_identifier import FlowIdentifier
+    from .flow_list_relationship import FlowListRelationship
     from .get_campaign_response import GetCampaignResponse
-    from .get_campaign_response_collection_compound_document import (
-        GetCampaignResponseCollectionCompoundDocument,
-    )
-    from .get_campaign_response_compound_document import GetCampaignResponseCompoundDocument
-    from .get_campaign_send_job_fieldscampaign_send_job_item import (
-        GetCampaignSendJobFieldscampaignSendJobItem,
-    )
-    from .get_campaign_send_job_response import GetCampaignSendJobResponse
-    from .get_campaign_tags_relationships_response_collection import (
-        GetCampaignTagsRelationshipsResponseCollection,
-    )
-    from .get_campaign_tags_relationships_response_collection_data_item import (
-        GetCampaignTagsRelationshipsResponseCollectionDataItem,
-    )
-    from .get_campaigns_fieldscampaign_item import GetCampaignsFieldscampaignItem
-    from .get_campaigns_fieldscampaign_message_item import GetCampaignsFieldscampaignMessageItem
-    from .get_campaigns_fieldstag_item import GetCampaignsFieldstagItem
-    from .get_campaigns_include_item import GetCampaignsIncludeItem
-    from .get_campaigns_sort import GetCampaignsSort
-    from .get_image_for_campaign_message_fieldsimage_item import (
-        GetImageForCampaignMessageFieldsimageItem,
-    )
-    from .get_image_response import GetImageResponse
-    from .get_messages_for_campaign_fieldscampaign_item import (
-        GetMessagesForCampaignFieldscampaignItem,
-    )
-    from .get_messages_for_campaign_fieldscampaign_message_item import (
-        GetMessagesForCampaignFieldscampaignMessageItem,
-    )
-    from .get_messages_for_campaign_fieldsimage_item import GetMessagesForCampaignFieldsimageItem
-    from .get_messages_for_campaign_fieldstemplate_item import (
-        GetMessagesForCampaignFieldstemplateItem,
-    )
-    from .get_messages_for_campaign_include_item import GetMessagesForCampaignIncludeItem
-    from .get_tag_response_collection import GetTagResponseCollection
-    from .get_tags_for_campaign_fieldstag_item import GetTagsForCampaignFieldstagItem
-    from .get_template_for_campaign_message_fieldstemplate_item import (
-        GetTemplateForCampaignMessageFieldstemplateItem,
-    )
     from .get_template_response import GetTemplateResponse
+    from .image import Image
+    from .image_attributes import ImageAttributes
+    from .image_document import ImageDocument
     from .image_enum import ImageEnum
-    from .image_response_object_resource import ImageResponseObjectResource
-    from .image_response_object_resource_attributes import ImageResponseObjectResourceAttributes
+    from .image_field import ImageField
+    from .image_identifier import ImageIdentifier
+    from .image_identifier_document import ImageIdentifierDocument
+    from .image_relationship import ImageRelationship
     from .immediate_send_strategy import ImmediateSendStrategy
     from .immediate_send_strategy_method import ImmediateSendStrategyMethod
     from .list_enum import ListEnum
+    from .list_identifier import ListIdentifier
+    from .list_list_relationship import ListListRelationship
     from .local_static_send import LocalStaticSend
     from .mobile_push_badge import MobilePushBadge
     from .mobile_push_content import MobilePushContent
@@ -377,51 +263,6 @@ if TYPE_CHECKING:
     from .mobile_push_options import MobilePushOptions
     from .non_local_static_send import NonLocalStaticSend
     from .object_links import ObjectLinks
-    from .patch_campaign_message_response import PatchCampaignMessageResponse
-    from .patch_campaign_message_response_data import PatchCampaignMessageResponseData
-    from .patch_campaign_message_response_data_attributes import (
-        PatchCampaignMessageResponseDataAttributes,
-    )
-    from .patch_campaign_message_response_data_relationships import (
-        PatchCampaignMessageResponseDataRelationships,
-    )
-    from .patch_campaign_message_response_data_relationships_campaign import (
-        PatchCampaignMessageResponseDataRelationshipsCampaign,
-    )
-    from .patch_campaign_message_response_data_relationships_campaign_data import (
-        PatchCampaignMessageResponseDataRelationshipsCampaignData,
-    )
-    from .patch_campaign_message_response_data_relationships_image import (
-        PatchCampaignMessageResponseDataRelationshipsImage,
-    )
-    from .patch_campaign_message_response_data_relationships_image_data import (
-        PatchCampaignMessageResponseDataRelationshipsImageData,
-    )
-    from .patch_campaign_message_response_data_relationships_template import (
-        PatchCampaignMessageResponseDataRelationshipsTemplate,
-    )
-    from .patch_campaign_message_response_data_relationships_template_data import (
-        PatchCampaignMessageResponseDataRelationshipsTemplateData,
-    )
-    from .patch_campaign_response import PatchCampaignResponse
-    from .patch_campaign_response_data import PatchCampaignResponseData
-    from .patch_campaign_response_data_attributes import PatchCampaignResponseDataAttributes
-    from .patch_campaign_response_data_attributes_status import (
-        PatchCampaignResponseDataAttributesStatus,
-    )
-    from .patch_campaign_response_data_relationships import PatchCampaignResponseDataRelationships
-    from .patch_campaign_response_data_relationships_campaign_messages import (
-        PatchCampaignResponseDataRelationshipsCampaignMessages,
-    )
-    from .patch_campaign_response_data_relationships_campaign_messages_data_item import (
-        PatchCampaignResponseDataRelationshipsCampaignMessagesDataItem,
-    )
-    from .patch_campaign_response_data_relationships_tags import (
-        PatchCampaignResponseDataRelationshipsTags,
-    )
-    from .patch_campaign_response_data_relationships_tags_data_item import (
-        PatchCampaignResponseDataRelationshipsTagsDataItem,
-    )
     from .post_campaign_message_response import PostCampaignMessageResponse
     from .post_campaign_message_response_data import PostCampaignMessageResponseData
     from .post_campaign_message_response_data_attributes import (
@@ -430,69 +271,16 @@ if TYPE_CHECKING:
     from .post_campaign_message_response_data_relationships import (
         PostCampaignMessageResponseDataRelationships,
     )
-    from .post_campaign_message_response_data_relationships_campaign import (
-        PostCampaignMessageResponseDataRelationshipsCampaign,
-    )
-    from .post_campaign_message_response_data_relationships_campaign_data import (
-        PostCampaignMessageResponseDataRelationshipsCampaignData,
-    )
-    from .post_campaign_message_response_data_relationships_template import (
-        PostCampaignMessageResponseDataRelationshipsTemplate,
-    )
-    from .post_campaign_message_response_data_relationships_template_data import (
-        PostCampaignMessageResponseDataRelationshipsTemplateData,
-    )
-    from .post_campaign_recipient_estimation_job_response import (
-        PostCampaignRecipientEstimationJobResponse,
-    )
-    from .post_campaign_recipient_estimation_job_response_data import (
-        PostCampaignRecipientEstimationJobResponseData,
-    )
-    from .post_campaign_recipient_estimation_job_response_data_attributes import (
-        PostCampaignRecipientEstimationJobResponseDataAttributes,
-    )
-    from .post_campaign_recipient_estimation_job_response_data_attributes_status import (
-        PostCampaignRecipientEstimationJobResponseDataAttributesStatus,
-    )
-    from .post_campaign_response import PostCampaignResponse
-    from .post_campaign_response_data import PostCampaignResponseData
-    from .post_campaign_response_data_attributes import PostCampaignResponseDataAttributes
-    from .post_campaign_response_data_attributes_status import (
-        PostCampaignResponseDataAttributesStatus,
-    )
-    from .post_campaign_response_data_relationships import PostCampaignResponseDataRelationships
-    from .post_campaign_response_data_relationships_campaign_messages import (
-        PostCampaignResponseDataRelationshipsCampaignMessages,
-    )
-    from .post_campaign_response_data_relationships_campaign_messages_data_item import (
-        PostCampaignResponseDataRelationshipsCampaignMessagesDataItem,
-    )
-    from .post_campaign_response_data_relationships_tags import (
-        PostCampaignResponseDataRelationshipsTags,
-    )
-    from .post_campaign_response_data_relationships_tags_data_item import (
-        PostCampaignResponseDataRelationshipsTagsDataItem,
-    )
-    from .post_campaign_send_job_response import PostCampaignSendJobResponse
-    from .post_campaign_send_job_response_data import PostCampaignSendJobResponseData
-    from .post_campaign_send_job_response_data_attributes import (
-        PostCampaignSendJobResponseDataAttributes,
-    )
-    from .post_campaign_send_job_response_data_attributes_status import (
-        PostCampaignSendJobResponseDataAttributesStatus,
-    )
     from .push_action_button_definition import PushActionButtonDefinition
     from .push_on_open_app import PushOnOpenApp
     from .push_on_open_deep_link import PushOnOpenDeepLink
     from .push_send_options import PushSendOptions
-    from .refresh_campaign_recipient_estimation_fieldscampaign_recipient_estimation_job_item import (
-        RefreshCampaignRecipientEstimationFieldscampaignRecipientEstimationJobItem,
-    )
     from .relationship_links import RelationshipLinks
     from .render_options import RenderOptions
     from .render_options_sub_object import RenderOptionsSubObject
     from .segment_enum import SegmentEnum
-    from .send_campaign_fieldscampaign_send_job_item import SendCampaignFieldscampaignSendJobItem
+    from .segment_identifier import SegmentIdentifier
+    from .segment_list_relationship import SegmentListRelationship
     from .send_time import SendTime
     from .send_time_sub_object import SendTimeSubObject
     from .smart_send_time_strategy import SmartSendTimeStrategy
@@ -508,55 +296,30 @@ if TYPE_CHECKING:
     from .static_send_strategy import StaticSendStrategy
     from .static_send_strategy_method import StaticSendStrategyMethod
     from .static_tracking_param import StaticTrackingParam
+    from .tag import Tag
+    from .tag_attributes import TagAttributes
     from .tag_enum import TagEnum
+    from .tag_field import TagField
     from .tag_group_enum import TagGroupEnum
-    from .tag_response_object_resource import TagResponseObjectResource
-    from .tag_response_object_resource_attributes import TagResponseObjectResourceAttributes
-    from .tag_response_object_resource_relationships import TagResponseObjectResourceRelationships
-    from .tag_response_object_resource_relationships_campaigns import (
-        TagResponseObjectResourceRelationshipsCampaigns,
-    )
-    from .tag_response_object_resource_relationships_campaigns_data_item import (
-        TagResponseObjectResourceRelationshipsCampaignsDataItem,
-    )
-    from .tag_response_object_resource_relationships_flows import (
-        TagResponseObjectResourceRelationshipsFlows,
-    )
-    from .tag_response_object_resource_relationships_flows_data_item import (
-        TagResponseObjectResourceRelationshipsFlowsDataItem,
-    )
-    from .tag_response_object_resource_relationships_lists import (
-        TagResponseObjectResourceRelationshipsLists,
-    )
-    from .tag_response_object_resource_relationships_lists_data_item import (
-        TagResponseObjectResourceRelationshipsListsDataItem,
-    )
-    from .tag_response_object_resource_relationships_segments import (
-        TagResponseObjectResourceRelationshipsSegments,
-    )
-    from .tag_response_object_resource_relationships_segments_data_item import (
-        TagResponseObjectResourceRelationshipsSegmentsDataItem,
-    )
-    from .tag_response_object_resource_relationships_tag_group import (
-        TagResponseObjectResourceRelationshipsTagGroup,
-    )
-    from .tag_response_object_resource_relationships_tag_group_data import (
-        TagResponseObjectResourceRelationshipsTagGroupData,
-    )
+    from .tag_group_identifier import TagGroupIdentifier
+    from .tag_group_relationship import TagGroupRelationship
+    from .tag_identifier import TagIdentifier
+    from .tag_identifier_list_document import TagIdentifierListDocument
+    from .tag_list_document import TagListDocument
+    from .tag_list_relationship import TagListRelationship
+    from .tag_relationships import TagRelationships
+    from .template import Template
+    from .template_attributes import TemplateAttributes
     from .template_enum import TemplateEnum
-    from .template_response_object_resource import TemplateResponseObjectResource
-    from .template_response_object_resource_attributes import (
-        TemplateResponseObjectResourceAttributes,
-    )
+    from .template_field import TemplateField
+    from .template_identifier import TemplateIdentifier
+    from .template_identifier_document import TemplateIdentifierDocument
+    from .template_relationship import TemplateRelationship
     from .throttled_send_strategy import ThrottledSendStrategy
     from .throttled_send_strategy_method import ThrottledSendStrategyMethod
     from .throttled_send_strategy_throttle_percentage import ThrottledSendStrategyThrottlePercentage
     from .unsupported_send_strategy import UnsupportedSendStrategy
     from .unsupported_send_strategy_method import UnsupportedSendStrategyMethod
-    from .update_campaign_fieldscampaign_item import UpdateCampaignFieldscampaignItem
-    from .update_campaign_message_fieldscampaign_message_item import (
-        UpdateCampaignMessageFieldscampaignMessageItem,
-    )
 
 _MODULES: dict[str, str] = {
     "ABTestSendStrategy": ".ab_test_send_strategy",
@@ -564,6 +327,9 @@ _MODULES: dict[str, str] = {
     "AssignTemplateToCampaignMessageFieldscampaignMessageItem": ".assign_template_to_campaign_message_fieldscampaign_message_item",
     "Audiences": ".audiences",
     "AudiencesUpdate": ".audiences_update",
+    "Campaign": ".campaign",
+    "CampaignAttributes": ".campaign_attributes",
+    "CampaignAttributesStatus": ".campaign_attributes_status",
     "CampaignCloneQuery": ".campaign_clone_query",
     "CampaignCloneQueryResourceObject": ".campaign_clone_query_resource_object",
     "CampaignCloneQueryResourceObjectAttributes": ".campaign_clone_query_resource_object_attributes",
@@ -571,22 +337,38 @@ _MODULES: dict[str, str] = {
     "CampaignCreateQueryResourceObject": ".campaign_create_query_resource_object",
     "CampaignCreateQueryResourceObjectAttributes": ".campaign_create_query_resource_object_attributes",
     "CampaignCreateQueryResourceObjectAttributesCampaignMessages": ".campaign_create_query_resource_object_attributes_campaign_messages",
+    "CampaignDocument": ".campaign_document",
     "CampaignEnum": ".campaign_enum",
+    "CampaignField": ".campaign_field",
+    "CampaignIdentifier": ".campaign_identifier",
+    "CampaignIdentifierDocument": ".campaign_identifier_document",
+    "CampaignInclude": ".campaign_include",
+    "CampaignListDocument": ".campaign_list_document",
+    "CampaignListRelationship": ".campaign_list_relationship",
+    "CampaignMessage": ".campaign_message",
     "CampaignMessageAssignTemplateQuery": ".campaign_message_assign_template_query",
     "CampaignMessageAssignTemplateQueryResourceObject": ".campaign_message_assign_template_query_resource_object",
     "CampaignMessageAssignTemplateQueryResourceObjectRelationships": ".campaign_message_assign_template_query_resource_object_relationships",
     "CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplate": ".campaign_message_assign_template_query_resource_object_relationships_template",
     "CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplateData": ".campaign_message_assign_template_query_resource_object_relationships_template_data",
+    "CampaignMessageAttributes": ".campaign_message_attributes",
     "CampaignMessageCreateQueryResourceObject": ".campaign_message_create_query_resource_object",
     "CampaignMessageCreateQueryResourceObjectAttributes": ".campaign_message_create_query_resource_object_attributes",
     "CampaignMessageCreateQueryResourceObjectRelationships": ".campaign_message_create_query_resource_object_relationships",
     "CampaignMessageCreateQueryResourceObjectRelationshipsImage": ".campaign_message_create_query_resource_object_relationships_image",
     "CampaignMessageCreateQueryResourceObjectRelationshipsImageData": ".campaign_message_create_query_resource_object_relationships_image_data",
+    "CampaignMessageDocument": ".campaign_message_document",
     "CampaignMessageEnum": ".campaign_message_enum",
+    "CampaignMessageField": ".campaign_message_field",
+    "CampaignMessageIdentifier": ".campaign_message_identifier",
+    "CampaignMessageIdentifierListDocument": ".campaign_message_identifier_list_document",
     "CampaignMessageImageUpdateQuery": ".campaign_message_image_update_query",
     "CampaignMessageImageUpdateQueryData": ".campaign_message_image_update_query_data",
+    "CampaignMessageInclude": ".campaign_message_include",
     "CampaignMessageIncrement": ".campaign_message_increment",
     "CampaignMessageIncrementBadgeConfig": ".campaign_message_increment_badge_config",
+    "CampaignMessageListDocument": ".campaign_message_list_document",
+    "CampaignMessageListRelationship": ".campaign_message_list_relationship",
     "CampaignMessagePartialUpdateQuery": ".campaign_message_partial_update_query",
     "CampaignMessagePartialUpdateQueryResourceObject": ".campaign_message_partial_update_query_resource_object",
     "CampaignMessagePartialUpdateQueryResourceObjectAttributes": ".campaign_message_partial_update_query_resource_object_attributes",
@@ -595,52 +377,43 @@ _MODULES: dict[str, str] = {
     "CampaignMessagePartialUpdateQueryResourceObjectRelationshipsImageData": ".campaign_message_partial_update_query_resource_object_relationships_image_data",
     "CampaignMessageProperty": ".campaign_message_property",
     "CampaignMessagePropertyBadgeConfig": ".campaign_message_property_badge_config",
-    "CampaignMessageResponseObjectResource": ".campaign_message_response_object_resource",
-    "CampaignMessageResponseObjectResourceAttributes": ".campaign_message_response_object_resource_attributes",
-    "CampaignMessageResponseObjectResourceRelationships": ".campaign_message_response_object_resource_relationships",
-    "CampaignMessageResponseObjectResourceRelationshipsCampaign": ".campaign_message_response_object_resource_relationships_campaign",
-    "CampaignMessageResponseObjectResourceRelationshipsCampaignData": ".campaign_message_response_object_resource_relationships_campaign_data",
-    "CampaignMessageResponseObjectResourceRelationshipsImage": ".campaign_message_response_object_resource_relationships_image",
-    "CampaignMessageResponseObjectResourceRelationshipsImageData": ".campaign_message_response_object_resource_relationships_image_data",
-    "CampaignMessageResponseObjectResourceRelationshipsTemplate": ".campaign_message_response_object_resource_relationships_template",
-    "CampaignMessageResponseObjectResourceRelationshipsTemplateData": ".campaign_message_response_object_resource_relationships_template_data",
+    "CampaignMessageRelationships": ".campaign_message_relationships",
     "CampaignMessageStaticCount": ".campaign_message_static_count",
     "CampaignMessageStaticCountBadgeConfig": ".campaign_message_static_count_badge_config",
     "CampaignPartialUpdateQuery": ".campaign_partial_update_query",
     "CampaignPartialUpdateQueryResourceObject": ".campaign_partial_update_query_resource_object",
     "CampaignPartialUpdateQueryResourceObjectAttributes": ".campaign_partial_update_query_resource_object_attributes",
+    "CampaignRecipientEstimation": ".campaign_recipient_estimation",
+    "CampaignRecipientEstimationAttributes": ".campaign_recipient_estimation_attributes",
+    "CampaignRecipientEstimationDocument": ".campaign_recipient_estimation_document",
     "CampaignRecipientEstimationEnum": ".campaign_recipient_estimation_enum",
+    "CampaignRecipientEstimationField": ".campaign_recipient_estimation_field",
+    "CampaignRecipientEstimationJob": ".campaign_recipient_estimation_job",
+    "CampaignRecipientEstimationJobAttributes": ".campaign_recipient_estimation_job_attributes",
+    "CampaignRecipientEstimationJobAttributesStatus": ".campaign_recipient_estimation_job_attributes_status",
     "CampaignRecipientEstimationJobCreateQuery": ".campaign_recipient_estimation_job_create_query",
     "CampaignRecipientEstimationJobCreateQueryResourceObject": ".campaign_recipient_estimation_job_create_query_resource_object",
+    "CampaignRecipientEstimationJobDocument": ".campaign_recipient_estimation_job_document",
     "CampaignRecipientEstimationJobEnum": ".campaign_recipient_estimation_job_enum",
-    "CampaignRecipientEstimationJobResponseObjectResource": ".campaign_recipient_estimation_job_response_object_resource",
-    "CampaignRecipientEstimationJobResponseObjectResourceAttributes": ".campaign_recipient_estimation_job_response_object_resource_attributes",
-    "CampaignRecipientEstimationJobResponseObjectResourceAttributesStatus": ".campaign_recipient_estimation_job_response_object_resource_attributes_status",
-    "CampaignRecipientEstimationResponseObjectResource": ".campaign_recipient_estimation_response_object_resource",
-    "CampaignRecipientEstimationResponseObjectResourceAttributes": ".campaign_recipient_estimation_response_object_resource_attributes",
-    "CampaignResponseObjectResource": ".campaign_response_object_resource",
-    "CampaignResponseObjectResourceAttributes": ".campaign_response_object_resource_attributes",
-    "CampaignResponseObjectResourceAttributesStatus": ".campaign_response_object_resource_attributes_status",
-    "CampaignResponseObjectResourceRelationships": ".campaign_response_object_resource_relationships",
-    "CampaignResponseObjectResourceRelationshipsCampaignMessages": ".campaign_response_object_resource_relationships_campaign_messages",
-    "CampaignResponseObjectResourceRelationshipsCampaignMessagesDataItem": ".campaign_response_object_resource_relationships_campaign_messages_data_item",
-    "CampaignResponseObjectResourceRelationshipsTags": ".campaign_response_object_resource_relationships_tags",
-    "CampaignResponseObjectResourceRelationshipsTagsDataItem": ".campaign_response_object_resource_relationships_tags_data_item",
+    "CampaignRecipientEstimationJobField": ".campaign_recipient_estimation_job_field",
+    "CampaignRelationship": ".campaign_relationship",
+    "CampaignRelationships": ".campaign_relationships",
+    "CampaignSendJob": ".campaign_send_job",
+    "CampaignSendJobAttributes": ".campaign_send_job_attributes",
+    "CampaignSendJobAttributesStatus": ".campaign_send_job_attributes_status",
     "CampaignSendJobCreateQuery": ".campaign_send_job_create_query",
     "CampaignSendJobCreateQueryResourceObject": ".campaign_send_job_create_query_resource_object",
+    "CampaignSendJobDocument": ".campaign_send_job_document",
     "CampaignSendJobEnum": ".campaign_send_job_enum",
+    "CampaignSendJobField": ".campaign_send_job_field",
     "CampaignSendJobPartialUpdateQuery": ".campaign_send_job_partial_update_query",
     "CampaignSendJobPartialUpdateQueryResourceObject": ".campaign_send_job_partial_update_query_resource_object",
     "CampaignSendJobPartialUpdateQueryResourceObjectAttributes": ".campaign_send_job_partial_update_query_resource_object_attributes",
     "CampaignSendJobPartialUpdateQueryResourceObjectAttributesAction": ".campaign_send_job_partial_update_query_resource_object_attributes_action",
-    "CampaignSendJobResponseObjectResource": ".campaign_send_job_response_object_resource",
-    "CampaignSendJobResponseObjectResourceAttributes": ".campaign_send_job_response_object_resource_attributes",
-    "CampaignSendJobResponseObjectResourceAttributesStatus": ".campaign_send_job_response_object_resource_attributes_status",
+    "CampaignSort": ".campaign_sort",
     "CampaignsEmailTrackingOptions": ".campaigns_email_tracking_options",
     "CampaignsSMSTrackingOptions": ".campaigns_sms_tracking_options",
     "CollectionLinks": ".collection_links",
-    "CreateCampaignCloneFieldscampaignItem": ".create_campaign_clone_fieldscampaign_item",
-    "CreateCampaignFieldscampaignItem": ".create_campaign_fieldscampaign_item",
     "DynamicTrackingParam": ".dynamic_tracking_param",
     "DynamicTrackingParamValue": ".dynamic_tracking_param_value",
     "EmailContent": ".email_content",
@@ -652,59 +425,23 @@ _MODULES: dict[str, str] = {
     "ErrorDocumentErrorsItem": ".error_document_errors_item",
     "ErrorDocumentErrorsItemSource": ".error_document_errors_item_source",
     "FlowEnum": ".flow_enum",
-    "GetCampaignFieldscampaignItem": ".get_campaign_fieldscampaign_item",
-    "GetCampaignFieldscampaignMessageItem": ".get_campaign_fieldscampaign_message_item",
-    "GetCampaignFieldstagItem": ".get_campaign_fieldstag_item",
-    "GetCampaignForCampaignMessageFieldscampaignItem": ".get_campaign_for_campaign_message_fieldscampaign_item",
-    "GetCampaignIncludeItem": ".get_campaign_include_item",
-    "GetCampaignMessageCampaignRelationshipResponse": ".get_campaign_message_campaign_relationship_response",
-    "GetCampaignMessageCampaignRelationshipResponseDataType0": ".get_campaign_message_campaign_relationship_response_data_type_0",
-    "GetCampaignMessageFieldscampaignItem": ".get_campaign_message_fieldscampaign_item",
-    "GetCampaignMessageFieldscampaignMessageItem": ".get_campaign_message_fieldscampaign_message_item",
-    "GetCampaignMessageFieldsimageItem": ".get_campaign_message_fieldsimage_item",
-    "GetCampaignMessageFieldstemplateItem": ".get_campaign_message_fieldstemplate_item",
-    "GetCampaignMessageImageRelationshipResponse": ".get_campaign_message_image_relationship_response",
-    "GetCampaignMessageImageRelationshipResponseDataType0": ".get_campaign_message_image_relationship_response_data_type_0",
-    "GetCampaignMessageIncludeItem": ".get_campaign_message_include_item",
-    "GetCampaignMessageResponseCollectionCompoundDocument": ".get_campaign_message_response_collection_compound_document",
-    "GetCampaignMessageResponseCompoundDocument": ".get_campaign_message_response_compound_document",
-    "GetCampaignMessageTemplateRelationshipResponse": ".get_campaign_message_template_relationship_response",
-    "GetCampaignMessageTemplateRelationshipResponseDataType0": ".get_campaign_message_template_relationship_response_data_type_0",
-    "GetCampaignMessagesRelationshipsResponseCollection": ".get_campaign_messages_relationships_response_collection",
-    "GetCampaignMessagesRelationshipsResponseCollectionDataItem": ".get_campaign_messages_relationships_response_collection_data_item",
-    "GetCampaignRecipientEstimationFieldscampaignRecipientEstimationItem": ".get_campaign_recipient_estimation_fieldscampaign_recipient_estimation_item",
-    "GetCampaignRecipientEstimationJobFieldscampaignRecipientEstimationJobItem": ".get_campaign_recipient_estimation_job_fieldscampaign_recipient_estimation_job_item",
-    "GetCampaignRecipientEstimationJobResponse": ".get_campaign_recipient_estimation_job_response",
-    "GetCampaignRecipientEstimationResponse": ".get_campaign_recipient_estimation_response",
+    "FlowIdentifier": ".flow_identifier",
+    "FlowListRelationship": ".flow_list_relationship",
     "GetCampaignResponse": ".get_campaign_response",
-    "GetCampaignResponseCollectionCompoundDocument": ".get_campaign_response_collection_compound_document",
-    "GetCampaignResponseCompoundDocument": ".get_campaign_response_compound_document",
-    "GetCampaignSendJobFieldscampaignSendJobItem": ".get_campaign_send_job_fieldscampaign_send_job_item",
-    "GetCampaignSendJobResponse": ".get_campaign_send_job_response",
-    "GetCampaignTagsRelationshipsResponseCollection": ".get_campaign_tags_relationships_response_collection",
-    "GetCampaignTagsRelationshipsResponseCollectionDataItem": ".get_campaign_tags_relationships_response_collection_data_item",
-    "GetCampaignsFieldscampaignItem": ".get_campaigns_fieldscampaign_item",
-    "GetCampaignsFieldscampaignMessageItem": ".get_campaigns_fieldscampaign_message_item",
-    "GetCampaignsFieldstagItem": ".get_campaigns_fieldstag_item",
-    "GetCampaignsIncludeItem": ".get_campaigns_include_item",
-    "GetCampaignsSort": ".get_campaigns_sort",
-    "GetImageForCampaignMessageFieldsimageItem": ".get_image_for_campaign_message_fieldsimage_item",
-    "GetImageResponse": ".get_image_response",
-    "GetMessagesForCampaignFieldscampaignItem": ".get_messages_for_campaign_fieldscampaign_item",
-    "GetMessagesForCampaignFieldscampaignMessageItem": ".get_messages_for_campaign_fieldscampaign_message_item",
-    "GetMessagesForCampaignFieldsimageItem": ".get_messages_for_campaign_fieldsimage_item",
-    "GetMessagesForCampaignFieldstemplateItem": ".get_messages_for_campaign_fieldstemplate_item",
-    "GetMessagesForCampaignIncludeItem": ".get_messages_for_campaign_include_item",
-    "GetTagResponseCollection": ".get_tag_response_collection",
-    "GetTagsForCampaignFieldstagItem": ".get_tags_for_campaign_fieldstag_item",
-    "GetTemplateForCampaignMessageFieldstemplateItem": ".get_template_for_campaign_message_fieldstemplate_item",
     "GetTemplateResponse": ".get_template_response",
+    "Image": ".image",
+    "ImageAttributes": ".image_attributes",
+    "ImageDocument": ".image_document",
     "ImageEnum": ".image_enum",
-    "ImageResponseObjectResource": ".image_response_object_resource",
-    "ImageResponseObjectResourceAttributes": ".image_response_object_resource_attributes",
+    "ImageField": ".image_field",
+    "ImageIdentifier": ".image_identifier",
+    "ImageIdentifierDocument": ".image_identifier_document",
+    "ImageRelationship": ".image_relationship",
     "ImmediateSendStrategy": ".immediate_send_strategy",
     "ImmediateSendStrategyMethod": ".immediate_send_strategy_method",
     "ListEnum": ".list_enum",
+    "ListIdentifier": ".list_identifier",
+    "ListListRelationship": ".list_list_relationship",
     "LocalStaticSend": ".local_static_send",
     "MobilePushBadge": ".mobile_push_badge",
     "MobilePushContent": ".mobile_push_content",
@@ -738,60 +475,20 @@ _MODULES: dict[str, str] = {
     "MobilePushOptions": ".mobile_push_options",
     "NonLocalStaticSend": ".non_local_static_send",
     "ObjectLinks": ".object_links",
-    "PatchCampaignMessageResponse": ".patch_campaign_message_response",
-    "PatchCampaignMessageResponseData": ".patch_campaign_message_response_data",
-    "PatchCampaignMessageResponseDataAttributes": ".patch_campaign_message_response_data_attributes",
-    "PatchCampaignMessageResponseDataRelationships": ".patch_campaign_message_response_data_relationships",
-    "PatchCampaignMessageResponseDataRelationshipsCampaign": ".patch_campaign_message_response_data_relationships_campaign",
-    "PatchCampaignMessageResponseDataRelationshipsCampaignData": ".patch_campaign_message_response_data_relationships_campaign_data",
-    "PatchCampaignMessageResponseDataRelationshipsImage": ".patch_campaign_message_response_data_relationships_image",
-    "PatchCampaignMessageResponseDataRelationshipsImageData": ".patch_campaign_message_response_data_relationships_image_data",
-    "PatchCampaignMessageResponseDataRelationshipsTemplate": ".patch_campaign_message_response_data_relationships_template",
-    "PatchCampaignMessageResponseDataRelationshipsTemplateData": ".patch_campaign_message_response_data_relationships_template_data",
-    "PatchCampaignResponse": ".patch_campaign_response",
-    "PatchCampaignResponseData": ".patch_campaign_response_data",
-    "PatchCampaignResponseDataAttributes": ".patch_campaign_response_data_attributes",
-    "PatchCampaignResponseDataAttributesStatus": ".patch_campaign_response_data_attributes_status",
-    "PatchCampaignResponseDataRelationships": ".patch_campaign_response_data_relationships",
-    "PatchCampaignResponseDataRelationshipsCampaignMessages": ".patch_campaign_response_data_relationships_campaign_messages",
-    "PatchCampaignResponseDataRelationshipsCampaignMessagesDataItem": ".patch_campaign_response_data_relationships_campaign_messages_data_item",
-    "PatchCampaignResponseDataRelationshipsTags": ".patch_campaign_response_data_relationships_tags",
-    "PatchCampaignResponseDataRelationshipsTagsDataItem": ".patch_campaign_response_data_relationships_tags_data_item",
     "PostCampaignMessageResponse": ".post_campaign_message_response",
     "PostCampaignMessageResponseData": ".post_campaign_message_response_data",
     "PostCampaignMessageResponseDataAttributes": ".post_campaign_message_response_data_attributes",
     "PostCampaignMessageResponseDataRelationships": ".post_campaign_message_response_data_relationships",
-    "PostCampaignMessageResponseDataRelationshipsCampaign": ".post_campaign_message_response_data_relationships_campaign",
-    "PostCampaignMessageResponseDataRelationshipsCampaignData": ".post_campaign_message_response_data_relationships_campaign_data",
-    "PostCampaignMessageResponseDataRelationshipsTemplate": ".post_campaign_message_response_data_relationships_template",
-    "PostCampaignMessageResponseDataRelationshipsTemplateData": ".post_campaign_message_response_data_relationships_template_data",
-    "PostCampaignRecipientEstimationJobResponse": ".post_campaign_recipient_estimation_job_response",
-    "PostCampaignRecipientEstimationJobResponseData": ".post_campaign_recipient_estimation_job_response_data",
-    "PostCampaignRecipientEstimationJobResponseDataAttributes": ".post_campaign_recipient_estimation_job_response_data_attributes",
-    "PostCampaignRecipientEstimationJobResponseDataAttributesStatus": ".post_campaign_recipient_estimation_job_response_data_attributes_status",
-    "PostCampaignResponse": ".post_campaign_response",
-    "PostCampaignResponseData": ".post_campaign_response_data",
-    "PostCampaignResponseDataAttributes": ".post_campaign_response_data_attributes",
-    "PostCampaignResponseDataAttributesStatus": ".post_campaign_response_data_attributes_status",
-    "PostCampaignResponseDataRelationships": ".post_campaign_response_data_relationships",
-    "PostCampaignResponseDataRelationshipsCampaignMessages": ".post_campaign_response_data_relationships_campaign_messages",
-    "PostCampaignResponseDataRelationshipsCampaignMessagesDataItem": ".post_campaign_response_data_relationships_campaign_messages_data_item",
-    "PostCampaignResponseDataRelationshipsTags": ".post_campaign_response_data_relationships_tags",
-    "PostCampaignResponseDataRelationshipsTagsDataItem": ".post_campaign_response_data_relationships_tags_data_item",
-    "PostCampaignSendJobResponse": ".post_campaign_send_job_response",
-    "PostCampaignSendJobResponseData": ".post_campaign_send_job_response_data",
-    "PostCampaignSendJobResponseDataAttributes": ".post_campaign_send_job_response_data_attributes",
-    "PostCampaignSendJobResponseDataAttributesStatus": ".post_campaign_send_job_response_data_attributes_status",
     "PushActionButtonDefinition": ".push_action_button_definition",
     "PushOnOpenApp": ".push_on_open_app",
     "PushOnOpenDeepLink": ".push_on_open_deep_link",
     "PushSendOptions": ".push_send_options",
-    "RefreshCampaignRecipientEstimationFieldscampaignRecipientEstimationJobItem": ".refresh_campaign_recipient_estimation_fieldscampaign_recipient_estimation_job_item",
     "RelationshipLinks": ".relationship_links",
     "RenderOptions": ".render_options",
     "RenderOptionsSubObject": ".render_options_sub_object",
     "SegmentEnum": ".segment_enum",
-    "SendCampaignFieldscampaignSendJobItem": ".send_campaign_fieldscampaign_send_job_item",
+    "SegmentIdentifier": ".segment_identifier",
+    "SegmentListRelationship": ".segment_list_relationship",
     "SendTime": ".send_time",
     "SendTimeSubObject": ".send_time_sub_object",
     "SmartSendTimeStrategy": ".smart_send_time_strategy",
@@ -807,31 +504,30 @@ _MODULES: dict[str, str] = {
     "StaticSendStrategy": ".static_send_strategy",
     "StaticSendStrategyMethod": ".static_send_strategy_method",
     "StaticTrackingParam": ".static_tracking_param",
+    "Tag": ".tag",
+    "TagAttributes": ".tag_attributes",
     "TagEnum": ".tag_enum",
+    "TagField": ".tag_field",
     "TagGroupEnum": ".tag_group_enum",
-    "TagResponseObjectResource": ".tag_response_object_resource",
-    "TagResponseObjectResourceAttributes": ".tag_response_object_resource_attributes",
-    "TagResponseObjectResourceRelationships": ".tag_response_object_resource_relationships",
-    "TagResponseObjectResourceRelationshipsCampaigns": ".tag_response_object_resource_relationships_campaigns",
-    "TagResponseObjectResourceRelationshipsCampaignsDataItem": ".tag_response_object_resource_relationships_campaigns_data_item",
-    "TagResponseObjectResourceRelationshipsFlows": ".tag_response_object_resource_relationships_flows",
-    "TagResponseObjectResourceRelationshipsFlowsDataItem": ".tag_response_object_resource_relationships_flows_data_item",
-    "TagResponseObjectResourceRelationshipsLists": ".tag_response_object_resource_relationships_lists",
-    "TagResponseObjectResourceRelationshipsListsDataItem": ".tag_response_object_resource_relationships_lists_data_item",
-    "TagResponseObjectResourceRelationshipsSegments": ".tag_response_object_resource_relationships_segments",
-    "TagResponseObjectResourceRelationshipsSegmentsDataItem": ".tag_response_object_resource_relationships_segments_data_item",
-    "TagResponseObjectResourceRelationshipsTagGroup": ".tag_response_object_resource_relationships_tag_group",
-    "TagResponseObjectResourceRelationshipsTagGroupData": ".tag_response_object_resource_relationships_tag_group_data",
+    "TagGroupIdentifier": ".tag_group_identifier",
+    "TagGroupRelationship": ".tag_group_relationship",
+    "TagIdentifier": ".tag_identifier",
+    "TagIdentifierListDocument": ".tag_identifier_list_document",
+    "TagListDocument": ".tag_list_document",
+    "TagListRelationship": ".tag_list_relationship",
+    "TagRelationships": ".tag_relationships",
+    "Template": ".template",
+    "TemplateAttributes": ".template_attributes",
     "TemplateEnum": ".template_enum",
-    "TemplateResponseObjectResource": ".template_response_object_resource",
-    "TemplateResponseObjectResourceAttributes": ".template_response_object_resource_attributes",
+    "TemplateField": ".template_field",
+    "TemplateIdentifier": ".template_identifier",
+    "TemplateIdentifierDocument": ".template_identifier_document",
+    "TemplateRelationship": ".template_relationship",
     "ThrottledSendStrategy": ".throttled_send_strategy",
     "ThrottledSendStrategyMethod": ".throttled_send_strategy_method",
     "ThrottledSendStrategyThrottlePercentage": ".throttled_send_strategy_throttle_percentage",
     "UnsupportedSendStrategy": ".unsupported_send_strategy",
     "UnsupportedSendStrategyMethod": ".unsupported_send_strategy_method",
-    "UpdateCampaignFieldscampaignItem": ".update_campaign_fieldscampaign_item",
-    "UpdateCampaignMessageFieldscampaignMessageItem": ".update_campaign_message_fieldscampaign_message_item",
 }
 
 
@@ -854,6 +550,9 @@ __all__ = (
     "AssignTemplateToCampaignMessageFieldscampaignMessageItem",
     "Audiences",
     "AudiencesUpdate",
+    "Campaign",
+    "CampaignAttributes",
+    "CampaignAttributesStatus",
     "CampaignCloneQuery",
     "CampaignCloneQueryResourceObject",
     "CampaignCloneQueryResourceObjectAttributes",
@@ -861,22 +560,38 @@ __all__ = (
     "CampaignCreateQueryResourceObject",
     "CampaignCreateQueryResourceObjectAttributes",
     "CampaignCreateQueryResourceObjectAttributesCampaignMessages",
+    "CampaignDocument",
     "CampaignEnum",
+    "CampaignField",
+    "CampaignIdentifier",
+    "CampaignIdentifierDocument",
+    "CampaignInclude",
+    "CampaignListDocument",
+    "CampaignListRelationship",
+    "CampaignMessage",
     "CampaignMessageAssignTemplateQuery",
     "CampaignMessageAssignTemplateQueryResourceObject",
     "CampaignMessageAssignTemplateQueryResourceObjectRelationships",
     "CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplate",
     "CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplateData",
+    "CampaignMessageAttributes",
     "CampaignMessageCreateQueryResourceObject",
     "CampaignMessageCreateQueryResourceObjectAttributes",
     "CampaignMessageCreateQueryResourceObjectRelationships",
     "CampaignMessageCreateQueryResourceObjectRelationshipsImage",
     "CampaignMessageCreateQueryResourceObjectRelationshipsImageData",
+    "CampaignMessageDocument",
     "CampaignMessageEnum",
+    "CampaignMessageField",
+    "CampaignMessageIdentifier",
+    "CampaignMessageIdentifierListDocument",
     "CampaignMessageImageUpdateQuery",
     "CampaignMessageImageUpdateQueryData",
+    "CampaignMessageInclude",
     "CampaignMessageIncrement",
     "CampaignMessageIncrementBadgeConfig",
+    "CampaignMessageListDocument",
+    "CampaignMessageListRelationship",
     "CampaignMessagePartialUpdateQuery",
     "CampaignMessagePartialUpdateQueryResourceObject",
     "CampaignMessagePartialUpdateQueryResourceObjectAttributes",
@@ -885,52 +600,43 @@ __all__ = (
     "CampaignMessagePartialUpdateQueryResourceObjectRelationshipsImageData",
     "CampaignMessageProperty",
     "CampaignMessagePropertyBadgeConfig",
-    "CampaignMessageResponseObjectResource",
-    "CampaignMessageResponseObjectResourceAttributes",
-    "CampaignMessageResponseObjectResourceRelationships",
-    "CampaignMessageResponseObjectResourceRelationshipsCampaign",
-    "CampaignMessageResponseObjectResourceRelationshipsCampaignData",
-    "CampaignMessageResponseObjectResourceRelationshipsImage",
-    "CampaignMessageResponseObjectResourceRelationshipsImageData",
-    "CampaignMessageResponseObjectResourceRelationshipsTemplate",
-    "CampaignMessageResponseObjectResourceRelationshipsTemplateData",
+    "CampaignMessageRelationships",
     "CampaignMessageStaticCount",
     "CampaignMessageStaticCountBadgeConfig",
     "CampaignPartialUpdateQuery",
     "CampaignPartialUpdateQueryResourceObject",
     "CampaignPartialUpdateQueryResourceObjectAttributes",
+    "CampaignRecipientEstimation",
+    "CampaignRecipientEstimationAttributes",
+    "CampaignRecipientEstimationDocument",
     "CampaignRecipientEstimationEnum",
+    "CampaignRecipientEstimationField",
+    "CampaignRecipientEstimationJob",
+    "CampaignRecipientEstimationJobAttributes",
+    "CampaignRecipientEstimationJobAttributesStatus",
     "CampaignRecipientEstimationJobCreateQuery",
     "CampaignRecipientEstimationJobCreateQueryResourceObject",
+    "CampaignRecipientEstimationJobDocument",
     "CampaignRecipientEstimationJobEnum",
-    "CampaignRecipientEstimationJobResponseObjectResource",
-    "CampaignRecipientEstimationJobResponseObjectResourceAttributes",
-    "CampaignRecipientEstimationJobResponseObjectResourceAttributesStatus",
-    "CampaignRecipientEstimationResponseObjectResource",
-    "CampaignRecipientEstimationResponseObjectResourceAttributes",
-    "CampaignResponseObjectResource",
-    "CampaignResponseObjectResourceAttributes",
-    "CampaignResponseObjectResourceAttributesStatus",
-    "CampaignResponseObjectResourceRelationships",
-    "CampaignResponseObjectResourceRelationshipsCampaignMessages",
-    "CampaignResponseObjectResourceRelationshipsCampaignMessagesDataItem",
-    "CampaignResponseObjectResourceRelationshipsTags",
-    "CampaignResponseObjectResourceRelationshipsTagsDataItem",
+    "CampaignRecipientEstimationJobField",
+    "CampaignRelationship",
+    "CampaignRelationships",
     "CampaignsEmailTrackingOptions",
+    "CampaignSendJob",
+    "CampaignSendJobAttributes",
+    "CampaignSendJobAttributesStatus",
     "CampaignSendJobCreateQuery",
     "CampaignSendJobCreateQueryResourceObject",
+    "CampaignSendJobDocument",
     "CampaignSendJobEnum",
+    "CampaignSendJobField",
     "CampaignSendJobPartialUpdateQuery",
     "CampaignSendJobPartialUpdateQueryResourceObject",
     "CampaignSendJobPartialUpdateQueryResourceObjectAttributes",
     "CampaignSendJobPartialUpdateQueryResourceObjectAttributesAction",
-    "CampaignSendJobResponseObjectResource",
-    "CampaignSendJobResponseObjectResourceAttributes",
-    "CampaignSendJobResponseObjectResourceAttributesStatus",
+    "CampaignSort",
     "CampaignsSMSTrackingOptions",
     "CollectionLinks",
-    "CreateCampaignCloneFieldscampaignItem",
-    "CreateCampaignFieldscampaignItem",
     "DynamicTrackingParam",
     "DynamicTrackingParamValue",
     "EmailContent",
@@ -942,59 +648,23 @@ __all__ = (
     "ErrorDocumentErrorsItem",
     "ErrorDocumentErrorsItemSource",
     "FlowEnum",
-    "GetCampaignFieldscampaignItem",
-    "GetCampaignFieldscampaignMessageItem",
-    "GetCampaignFieldstagItem",
-    "GetCampaignForCampaignMessageFieldscampaignItem",
-    "GetCampaignIncludeItem",
-    "GetCampaignMessageCampaignRelationshipResponse",
-    "GetCampaignMessageCampaignRelationshipResponseDataType0",
-    "GetCampaignMessageFieldscampaignItem",
-    "GetCampaignMessageFieldscampaignMessageItem",
-    "GetCampaignMessageFieldsimageItem",
-    "GetCampaignMessageFieldstemplateItem",
-    "GetCampaignMessageImageRelationshipResponse",
-    "GetCampaignMessageImageRelationshipResponseDataType0",
-    "GetCampaignMessageIncludeItem",
-    "GetCampaignMessageResponseCollectionCompoundDocument",
-    "GetCampaignMessageResponseCompoundDocument",
-    "GetCampaignMessagesRelationshipsResponseCollection",
-    "GetCampaignMessagesRelationshipsResponseCollectionDataItem",
-    "GetCampaignMessageTemplateRelationshipResponse",
-    "GetCampaignMessageTemplateRelationshipResponseDataType0",
-    "GetCampaignRecipientEstimationFieldscampaignRecipientEstimationItem",
-    "GetCampaignRecipientEstimationJobFieldscampaignRecipientEstimationJobItem",
-    "GetCampaignRecipientEstimationJobResponse",
-    "GetCampaignRecipientEstimationResponse",
+    "FlowIdentifier",
+    "FlowListRelationship",
     "GetCampaignResponse",
-    "GetCampaignResponseCollectionCompoundDocument",
-    "GetCampaignResponseCompoundDocument",
-    "GetCampaignSendJobFieldscampaignSendJobItem",
-    "GetCampaignSendJobResponse",
-    "GetCampaignsFieldscampaignItem",
-    "GetCampaignsFieldscampaignMessageItem",
-    "GetCampaignsFieldstagItem",
-    "GetCampaignsIncludeItem",
-    "GetCampaignsSort",
-    "GetCampaignTagsRelationshipsResponseCollection",
-    "GetCampaignTagsRelationshipsResponseCollectionDataItem",
-    "GetImageForCampaignMessageFieldsimageItem",
-    "GetImageResponse",
-    "GetMessagesForCampaignFieldscampaignItem",
-    "GetMessagesForCampaignFieldscampaignMessageItem",
-    "GetMessagesForCampaignFieldsimageItem",
-    "GetMessagesForCampaignFieldstemplateItem",
-    "GetMessagesForCampaignIncludeItem",
-    "GetTagResponseCollection",
-    "GetTagsForCampaignFieldstagItem",
-    "GetTemplateForCampaignMessageFieldstemplateItem",
     "GetTemplateResponse",
+    "Image",
+    "ImageAttributes",
+    "ImageDocument",
     "ImageEnum",
-    "ImageResponseObjectResource",
-    "ImageResponseObjectResourceAttributes",
+    "ImageField",
+    "ImageIdentifier",
+    "ImageIdentifierDocument",
+    "ImageRelationship",
     "ImmediateSendStrategy",
     "ImmediateSendStrategyMethod",
     "ListEnum",
+    "ListIdentifier",
+    "ListListRelationship",
     "LocalStaticSend",
     "MobilePushBadge",
     "MobilePushContent",
@@ -1028,60 +698,20 @@ __all__ = (
     "MobilePushOptions",
     "NonLocalStaticSend",
     "ObjectLinks",
-    "PatchCampaignMessageResponse",
-    "PatchCampaignMessageResponseData",
-    "PatchCampaignMessageResponseDataAttributes",
-    "PatchCampaignMessageResponseDataRelationships",
-    "PatchCampaignMessageResponseDataRelationshipsCampaign",
-    "PatchCampaignMessageResponseDataRelationshipsCampaignData",
-    "PatchCampaignMessageResponseDataRelationshipsImage",
-    "PatchCampaignMessageResponseDataRelationshipsImageData",
-    "PatchCampaignMessageResponseDataRelationshipsTemplate",
-    "PatchCampaignMessageResponseDataRelationshipsTemplateData",
-    "PatchCampaignResponse",
-    "PatchCampaignResponseData",
-    "PatchCampaignResponseDataAttributes",
-    "PatchCampaignResponseDataAttributesStatus",
-    "PatchCampaignResponseDataRelationships",
-    "PatchCampaignResponseDataRelationshipsCampaignMessages",
-    "PatchCampaignResponseDataRelationshipsCampaignMessagesDataItem",
-    "PatchCampaignResponseDataRelationshipsTags",
-    "PatchCampaignResponseDataRelationshipsTagsDataItem",
     "PostCampaignMessageResponse",
     "PostCampaignMessageResponseData",
     "PostCampaignMessageResponseDataAttributes",
     "PostCampaignMessageResponseDataRelationships",
-    "PostCampaignMessageResponseDataRelationshipsCampaign",
-    "PostCampaignMessageResponseDataRelationshipsCampaignData",
-    "PostCampaignMessageResponseDataRelationshipsTemplate",
-    "PostCampaignMessageResponseDataRelationshipsTemplateData",
-    "PostCampaignRecipientEstimationJobResponse",
-    "PostCampaignRecipientEstimationJobResponseData",
-    "PostCampaignRecipientEstimationJobResponseDataAttributes",
-    "PostCampaignRecipientEstimationJobResponseDataAttributesStatus",
-    "PostCampaignResponse",
-    "PostCampaignResponseData",
-    "PostCampaignResponseDataAttributes",
-    "PostCampaignResponseDataAttributesStatus",
-    "PostCampaignResponseDataRelationships",
-    "PostCampaignResponseDataRelationshipsCampaignMessages",
-    "PostCampaignResponseDataRelationshipsCampaignMessagesDataItem",
-    "PostCampaignResponseDataRelationshipsTags",
-    "PostCampaignResponseDataRelationshipsTagsDataItem",
-    "PostCampaignSendJobResponse",
-    "PostCampaignSendJobResponseData",
-    "PostCampaignSendJobResponseDataAttributes",
-    "PostCampaignSendJobResponseDataAttributesStatus",
     "PushActionButtonDefinition",
     "PushOnOpenApp",
     "PushOnOpenDeepLink",
     "PushSendOptions",
-    "RefreshCampaignRecipientEstimationFieldscampaignRecipientEstimationJobItem",
     "RelationshipLinks",
     "RenderOptions",
     "RenderOptionsSubObject",
     "SegmentEnum",
-    "SendCampaignFieldscampaignSendJobItem",
+    "SegmentIdentifier",
+    "SegmentListRelationship",
     "SendTime",
     "SendTimeSubObject",
     "SmartSendTimeStrategy",
@@ -1097,29 +727,28 @@ __all__ = (
     "StaticSendStrategy",
     "StaticSendStrategyMethod",
     "StaticTrackingParam",
+    "Tag",
+    "TagAttributes",
     "TagEnum",
+    "TagField",
     "TagGroupEnum",
-    "TagResponseObjectResource",
-    "TagResponseObjectResourceAttributes",
-    "TagResponseObjectResourceRelationships",
-    "TagResponseObjectResourceRelationshipsCampaigns",
-    "TagResponseObjectResourceRelationshipsCampaignsDataItem",
-    "TagResponseObjectResourceRelationshipsFlows",
-    "TagResponseObjectResourceRelationshipsFlowsDataItem",
-    "TagResponseObjectResourceRelationshipsLists",
-    "TagResponseObjectResourceRelationshipsListsDataItem",
-    "TagResponseObjectResourceRelationshipsSegments",
-    "TagResponseObjectResourceRelationshipsSegmentsDataItem",
-    "TagResponseObjectResourceRelationshipsTagGroup",
-    "TagResponseObjectResourceRelationshipsTagGroupData",
+    "TagGroupIdentifier",
+    "TagGroupRelationship",
+    "TagIdentifier",
+    "TagIdentifierListDocument",
+    "TagListDocument",
+    "TagListRelationship",
+    "TagRelationships",
+    "Template",
+    "TemplateAttributes",
     "TemplateEnum",
-    "TemplateResponseObjectResource",
-    "TemplateResponseObjectResourceAttributes",
+    "TemplateField",
+    "TemplateIdentifier",
+    "TemplateIdentifierDocument",
+    "TemplateRelationship",
     "ThrottledSendStrategy",
     "ThrottledSendStrategyMethod",
     "ThrottledSendStrategyThrottlePercentage",
     "UnsupportedSendStrategy",
     "UnsupportedSendStrategyMethod",
-    "UpdateCampaignFieldscampaignItem",
-    "UpdateCampaignMessageFieldscampaignMessageItem",
 )

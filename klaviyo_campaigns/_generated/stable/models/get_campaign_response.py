@@ -23,7 +23,7 @@ from ..types import (
 )
 
 if TYPE_CHECKING:
-    from ..models.campaign_response_object_resource import CampaignResponseObjectResource
+    from ..models.campaign import Campaign
     from ..models.object_links import ObjectLinks
 
 
@@ -34,11 +34,11 @@ T = TypeVar("T", bound="GetCampaignResponse")
 class GetCampaignResponse(Lazy):
     """
     Attributes:
-        data (CampaignResponseObjectResource | None):
+        data (Campaign | None):
         links (ObjectLinks | Unset):
     """
 
-    data: CampaignResponseObjectResource | None
+    data: Campaign | None
     links: ObjectLinks | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -124,8 +124,8 @@ _loaded = False
 
 def _load() -> None:
     """Import the models this one refers to (their names are this module's globals)."""
-    global _loaded, CampaignResponseObjectResource, ObjectLinks
-    from ..models.campaign_response_object_resource import CampaignResponseObjectResource
+    global _loaded, Campaign, ObjectLinks
+    from ..models.campaign import Campaign
     from ..models.object_links import ObjectLinks
 
     _loaded = True
@@ -136,23 +136,23 @@ GetCampaignResponse._lazy_ready = False
 GetCampaignResponse._lazy_load = _load
 
 
-def _field_data(d: dict[str, Any]) -> CampaignResponseObjectResource | None:
+def _field_data(d: dict[str, Any]) -> Campaign | None:
     data = d["data"]
     if data is None:
         return data
-    if isinstance(data, dict) and matches(CampaignResponseObjectResource, data):
+    if isinstance(data, dict) and matches(Campaign, data):
         try:
-            data_type_1 = CampaignResponseObjectResource.from_dict(data)
+            data_type_1 = Campaign.from_dict(data)
 
             return checked(data_type_1)
         except (TypeError, ValueError, AttributeError, KeyError):
             pass
-    return cast(CampaignResponseObjectResource | None, data)
+    return cast(Campaign | None, data)
 
 
-def _json_data(value: CampaignResponseObjectResource | None) -> dict[str, Any] | None:
+def _json_data(value: Campaign | None) -> dict[str, Any] | None:
     data: dict[str, Any] | None
-    if isinstance(value, CampaignResponseObjectResource):
+    if isinstance(value, Campaign):
         data = value.to_dict()
     else:
         data = value
@@ -166,9 +166,9 @@ def _render_data(d: dict[str, Any]) -> dict[str, Any] | None:
 def _render_data_value(data: Any) -> dict[str, Any] | None:
     if data is None:
         return None
-    if isinstance(data, dict) and matches(CampaignResponseObjectResource, data):
+    if isinstance(data, dict) and matches(Campaign, data):
         try:
-            return CampaignResponseObjectResource._render(data)
+            return Campaign._render(data)
         except (TypeError, ValueError, AttributeError, KeyError):
             pass
     return cast(dict[str, Any] | None, data)

@@ -24,7 +24,7 @@ from ..types import (
 
 if TYPE_CHECKING:
     from ..models.object_links import ObjectLinks
-    from ..models.template_response_object_resource import TemplateResponseObjectResource
+    from ..models.template import Template
 
 
 T = TypeVar("T", bound="GetTemplateResponse")
@@ -34,11 +34,11 @@ T = TypeVar("T", bound="GetTemplateResponse")
 class GetTemplateResponse(Lazy):
     """
     Attributes:
-        data (None | TemplateResponseObjectResource):
+        data (None | Template):
         links (ObjectLinks | Unset):
     """
 
-    data: None | TemplateResponseObjectResource
+    data: None | Template
     links: ObjectLinks | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -124,9 +124,9 @@ _loaded = False
 
 def _load() -> None:
     """Import the models this one refers to (their names are this module's globals)."""
-    global _loaded, ObjectLinks, TemplateResponseObjectResource
+    global _loaded, ObjectLinks, Template
     from ..models.object_links import ObjectLinks
-    from ..models.template_response_object_resource import TemplateResponseObjectResource
+    from ..models.template import Template
 
     _loaded = True
     GetTemplateResponse._lazy_ready = True
@@ -136,23 +136,23 @@ GetTemplateResponse._lazy_ready = False
 GetTemplateResponse._lazy_load = _load
 
 
-def _field_data(d: dict[str, Any]) -> None | TemplateResponseObjectResource:
+def _field_data(d: dict[str, Any]) -> None | Template:
     data = d["data"]
     if data is None:
         return data
-    if isinstance(data, dict) and matches(TemplateResponseObjectResource, data):
+    if isinstance(data, dict) and matches(Template, data):
         try:
-            data_type_1 = TemplateResponseObjectResource.from_dict(data)
+            data_type_1 = Template.from_dict(data)
 
             return checked(data_type_1)
         except (TypeError, ValueError, AttributeError, KeyError):
             pass
-    return cast(None | TemplateResponseObjectResource, data)
+    return cast(None | Template, data)
 
 
-def _json_data(value: None | TemplateResponseObjectResource) -> dict[str, Any] | None:
+def _json_data(value: None | Template) -> dict[str, Any] | None:
     data: dict[str, Any] | None
-    if isinstance(value, TemplateResponseObjectResource):
+    if isinstance(value, Template):
         data = value.to_dict()
     else:
         data = value
@@ -166,9 +166,9 @@ def _render_data(d: dict[str, Any]) -> dict[str, Any] | None:
 def _render_data_value(data: Any) -> dict[str, Any] | None:
     if data is None:
         return None
-    if isinstance(data, dict) and matches(TemplateResponseObjectResource, data):
+    if isinstance(data, dict) and matches(Template, data):
         try:
-            return TemplateResponseObjectResource._render(data)
+            return Template._render(data)
         except (TypeError, ValueError, AttributeError, KeyError):
             pass
     return cast(dict[str, Any] | None, data)

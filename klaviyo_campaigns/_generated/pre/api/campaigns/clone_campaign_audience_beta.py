@@ -3,17 +3,14 @@
 from typing import Any
 
 from ...models.audience_clone_query import AudienceCloneQuery
-from ...models.clone_campaign_audience_beta_fieldscampaign_audience_item import (
-    CloneCampaignAudienceBetaFieldscampaignAudienceItem,
-)
+from ...models.campaign_audience_field import CampaignAudienceField
 from ...types import UNSET, Unset
 
 
 def _get_kwargs(
     *,
     body: AudienceCloneQuery | dict[str, Any],
-    fieldscampaign_audience: list[CloneCampaignAudienceBetaFieldscampaignAudienceItem]
-    | Unset = UNSET,
+    fieldscampaign_audience: list[CampaignAudienceField] | Unset = UNSET,
 ) -> dict[str, Any]:
     """The request of ``clone_campaign_audience_beta``: method, url, params and body, for httpx."""
     headers: dict[str, Any] = {}

@@ -3,14 +3,14 @@
 from typing import Any
 
 from ...models.campaign_clone_query import CampaignCloneQuery
-from ...models.clone_campaign_beta_fieldscampaign_item import CloneCampaignBetaFieldscampaignItem
+from ...models.campaign_field import CampaignField
 from ...types import UNSET, Unset
 
 
 def _get_kwargs(
     *,
     body: CampaignCloneQuery | dict[str, Any],
-    fieldscampaign: list[CloneCampaignBetaFieldscampaignItem] | Unset = UNSET,
+    fieldscampaign: list[CampaignField] | Unset = UNSET,
 ) -> dict[str, Any]:
     """The request of ``clone_campaign_beta``: method, url, params and body, for httpx."""
     headers: dict[str, Any] = {}

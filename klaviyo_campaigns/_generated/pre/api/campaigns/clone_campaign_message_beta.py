@@ -2,9 +2,7 @@
 # Regenerate with `make generate` (python -m codegen generate).
 from typing import Any
 
-from ...models.clone_campaign_message_beta_fieldscampaign_message_item import (
-    CloneCampaignMessageBetaFieldscampaignMessageItem,
-)
+from ...models.campaign_message_field import CampaignMessageField
 from ...models.message_clone_query import MessageCloneQuery
 from ...types import UNSET, Unset
 
@@ -12,7 +10,7 @@ from ...types import UNSET, Unset
 def _get_kwargs(
     *,
     body: MessageCloneQuery | dict[str, Any],
-    fieldscampaign_message: list[CloneCampaignMessageBetaFieldscampaignMessageItem] | Unset = UNSET,
+    fieldscampaign_message: list[CampaignMessageField] | Unset = UNSET,
 ) -> dict[str, Any]:
     """The request of ``clone_campaign_message_beta``: method, url, params and body, for httpx."""
     headers: dict[str, Any] = {}

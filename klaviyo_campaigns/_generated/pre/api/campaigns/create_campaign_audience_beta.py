@@ -3,17 +3,14 @@
 from typing import Any
 
 from ...models.audience_create_query import AudienceCreateQuery
-from ...models.create_campaign_audience_beta_fieldscampaign_audience_item import (
-    CreateCampaignAudienceBetaFieldscampaignAudienceItem,
-)
+from ...models.campaign_audience_field import CampaignAudienceField
 from ...types import UNSET, Unset
 
 
 def _get_kwargs(
     *,
     body: AudienceCreateQuery | dict[str, Any],
-    fieldscampaign_audience: list[CreateCampaignAudienceBetaFieldscampaignAudienceItem]
-    | Unset = UNSET,
+    fieldscampaign_audience: list[CampaignAudienceField] | Unset = UNSET,
 ) -> dict[str, Any]:
     """The request of ``create_campaign_audience_beta``: method, url, params and body, for httpx."""
     headers: dict[str, Any] = {}

@@ -3,14 +3,14 @@
 from typing import Any
 
 from ...models.campaign_create_query import CampaignCreateQuery
-from ...models.create_campaign_beta_fieldscampaign_item import CreateCampaignBetaFieldscampaignItem
+from ...models.campaign_field import CampaignField
 from ...types import UNSET, Unset
 
 
 def _get_kwargs(
     *,
     body: CampaignCreateQuery | dict[str, Any],
-    fieldscampaign: list[CreateCampaignBetaFieldscampaignItem] | Unset = UNSET,
+    fieldscampaign: list[CampaignField] | Unset = UNSET,
 ) -> dict[str, Any]:
     """The request of ``create_campaign_beta``: method, url, params and body, for httpx."""
     headers: dict[str, Any] = {}

@@ -2,9 +2,7 @@
 # Regenerate with `make generate` (python -m codegen generate).
 from typing import Any
 
-from ...models.create_campaign_message_beta_fieldscampaign_message_item import (
-    CreateCampaignMessageBetaFieldscampaignMessageItem,
-)
+from ...models.campaign_message_field import CampaignMessageField
 from ...models.message_create_query import MessageCreateQuery
 from ...types import UNSET, Unset
 
@@ -12,8 +10,7 @@ from ...types import UNSET, Unset
 def _get_kwargs(
     *,
     body: MessageCreateQuery | dict[str, Any],
-    fieldscampaign_message: list[CreateCampaignMessageBetaFieldscampaignMessageItem]
-    | Unset = UNSET,
+    fieldscampaign_message: list[CampaignMessageField] | Unset = UNSET,
 ) -> dict[str, Any]:
     """The request of ``create_campaign_message_beta``: method, url, params and body, for httpx."""
     headers: dict[str, Any] = {}

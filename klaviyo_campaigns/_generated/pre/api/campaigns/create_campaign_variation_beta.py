@@ -2,9 +2,7 @@
 # Regenerate with `make generate` (python -m codegen generate).
 from typing import Any
 
-from ...models.create_campaign_variation_beta_fieldscampaign_variation_item import (
-    CreateCampaignVariationBetaFieldscampaignVariationItem,
-)
+from ...models.campaign_variation_field import CampaignVariationField
 from ...models.variation_create_query import VariationCreateQuery
 from ...types import UNSET, Unset
 
@@ -12,8 +10,7 @@ from ...types import UNSET, Unset
 def _get_kwargs(
     *,
     body: VariationCreateQuery | dict[str, Any],
-    fieldscampaign_variation: list[CreateCampaignVariationBetaFieldscampaignVariationItem]
-    | Unset = UNSET,
+    fieldscampaign_variation: list[CampaignVariationField] | Unset = UNSET,
 ) -> dict[str, Any]:
     """The request of ``create_campaign_variation_beta``: method, url, params and body, for httpx."""
     headers: dict[str, Any] = {}

@@ -3,17 +3,14 @@
 from typing import Any
 from urllib.parse import quote
 
-from ...models.get_audience_for_campaign_message_beta_fieldscampaign_audience_item import (
-    GetAudienceForCampaignMessageBetaFieldscampaignAudienceItem,
-)
+from ...models.campaign_audience_field import CampaignAudienceField
 from ...types import UNSET, Unset
 
 
 def _get_kwargs(
     id: str,
     *,
-    fieldscampaign_audience: list[GetAudienceForCampaignMessageBetaFieldscampaignAudienceItem]
-    | Unset = UNSET,
+    fieldscampaign_audience: list[CampaignAudienceField] | Unset = UNSET,
 ) -> dict[str, Any]:
     """The request of ``get_audience_for_campaign_message_beta``: method, url, params and body, for httpx."""
 

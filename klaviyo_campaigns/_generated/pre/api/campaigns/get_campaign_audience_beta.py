@@ -3,27 +3,20 @@
 from typing import Any
 from urllib.parse import quote
 
-from ...models.get_campaign_audience_beta_fieldscampaign_audience_item import (
-    GetCampaignAudienceBetaFieldscampaignAudienceItem,
-)
-from ...models.get_campaign_audience_beta_fieldscampaign_item import (
-    GetCampaignAudienceBetaFieldscampaignItem,
-)
-from ...models.get_campaign_audience_beta_fieldscampaign_message_item import (
-    GetCampaignAudienceBetaFieldscampaignMessageItem,
-)
-from ...models.get_campaign_audience_beta_include_item import GetCampaignAudienceBetaIncludeItem
+from ...models.campaign_audience_field import CampaignAudienceField
+from ...models.campaign_audience_include import CampaignAudienceInclude
+from ...models.campaign_field import CampaignField
+from ...models.campaign_message_field import CampaignMessageField
 from ...types import UNSET, Unset
 
 
 def _get_kwargs(
     id: str,
     *,
-    fieldscampaign_audience: list[GetCampaignAudienceBetaFieldscampaignAudienceItem]
-    | Unset = UNSET,
-    fieldscampaign_message: list[GetCampaignAudienceBetaFieldscampaignMessageItem] | Unset = UNSET,
-    fieldscampaign: list[GetCampaignAudienceBetaFieldscampaignItem] | Unset = UNSET,
-    include: list[GetCampaignAudienceBetaIncludeItem] | Unset = UNSET,
+    fieldscampaign_audience: list[CampaignAudienceField] | Unset = UNSET,
+    fieldscampaign_message: list[CampaignMessageField] | Unset = UNSET,
+    fieldscampaign: list[CampaignField] | Unset = UNSET,
+    include: list[CampaignAudienceInclude] | Unset = UNSET,
 ) -> dict[str, Any]:
     """The request of ``get_campaign_audience_beta``: method, url, params and body, for httpx."""
 

@@ -3,17 +3,14 @@
 from typing import Any
 from urllib.parse import quote
 
-from ...models.get_campaign_audiences_for_campaign_beta_fieldscampaign_audience_item import (
-    GetCampaignAudiencesForCampaignBetaFieldscampaignAudienceItem,
-)
+from ...models.campaign_audience_field import CampaignAudienceField
 from ...types import UNSET, Unset
 
 
 def _get_kwargs(
     id: str,
     *,
-    fieldscampaign_audience: list[GetCampaignAudiencesForCampaignBetaFieldscampaignAudienceItem]
-    | Unset = UNSET,
+    fieldscampaign_audience: list[CampaignAudienceField] | Unset = UNSET,
 ) -> dict[str, Any]:
     """The request of ``get_campaign_audiences_for_campaign_beta``: method, url, params and body, for httpx."""
 

@@ -3,24 +3,20 @@
 from typing import Any
 from urllib.parse import quote
 
-from ...models.get_campaign_beta_fieldscampaign_audience_item import (
-    GetCampaignBetaFieldscampaignAudienceItem,
-)
-from ...models.get_campaign_beta_fieldscampaign_item import GetCampaignBetaFieldscampaignItem
-from ...models.get_campaign_beta_fieldscampaign_message_item import (
-    GetCampaignBetaFieldscampaignMessageItem,
-)
-from ...models.get_campaign_beta_include_item import GetCampaignBetaIncludeItem
+from ...models.campaign_audience_field import CampaignAudienceField
+from ...models.campaign_field import CampaignField
+from ...models.campaign_include import CampaignInclude
+from ...models.campaign_message_field import CampaignMessageField
 from ...types import UNSET, Unset
 
 
 def _get_kwargs(
     id: str,
     *,
-    fieldscampaign_audience: list[GetCampaignBetaFieldscampaignAudienceItem] | Unset = UNSET,
-    fieldscampaign_message: list[GetCampaignBetaFieldscampaignMessageItem] | Unset = UNSET,
-    fieldscampaign: list[GetCampaignBetaFieldscampaignItem] | Unset = UNSET,
-    include: list[GetCampaignBetaIncludeItem] | Unset = UNSET,
+    fieldscampaign_audience: list[CampaignAudienceField] | Unset = UNSET,
+    fieldscampaign_message: list[CampaignMessageField] | Unset = UNSET,
+    fieldscampaign: list[CampaignField] | Unset = UNSET,
+    include: list[CampaignInclude] | Unset = UNSET,
 ) -> dict[str, Any]:
     """The request of ``get_campaign_beta``: method, url, params and body, for httpx."""
 

@@ -3,16 +3,14 @@
 from typing import Any
 from urllib.parse import quote
 
-from ...models.get_campaign_for_campaign_audience_beta_fieldscampaign_item import (
-    GetCampaignForCampaignAudienceBetaFieldscampaignItem,
-)
+from ...models.campaign_field import CampaignField
 from ...types import UNSET, Unset
 
 
 def _get_kwargs(
     id: str,
     *,
-    fieldscampaign: list[GetCampaignForCampaignAudienceBetaFieldscampaignItem] | Unset = UNSET,
+    fieldscampaign: list[CampaignField] | Unset = UNSET,
 ) -> dict[str, Any]:
     """The request of ``get_campaign_for_campaign_audience_beta``: method, url, params and body, for httpx."""
 

@@ -3,16 +3,14 @@
 from typing import Any
 from urllib.parse import quote
 
-from ...models.get_campaign_for_campaign_message_beta_fieldscampaign_item import (
-    GetCampaignForCampaignMessageBetaFieldscampaignItem,
-)
+from ...models.campaign_field import CampaignField
 from ...types import UNSET, Unset
 
 
 def _get_kwargs(
     id: str,
     *,
-    fieldscampaign: list[GetCampaignForCampaignMessageBetaFieldscampaignItem] | Unset = UNSET,
+    fieldscampaign: list[CampaignField] | Unset = UNSET,
 ) -> dict[str, Any]:
     """The request of ``get_campaign_for_campaign_message_beta``: method, url, params and body, for httpx."""
 

@@ -3,27 +3,20 @@
 from typing import Any
 from urllib.parse import quote
 
-from ...models.get_campaign_message_beta_fieldscampaign_item import (
-    GetCampaignMessageBetaFieldscampaignItem,
-)
-from ...models.get_campaign_message_beta_fieldscampaign_message_item import (
-    GetCampaignMessageBetaFieldscampaignMessageItem,
-)
-from ...models.get_campaign_message_beta_fieldscampaign_variation_item import (
-    GetCampaignMessageBetaFieldscampaignVariationItem,
-)
-from ...models.get_campaign_message_beta_include_item import GetCampaignMessageBetaIncludeItem
+from ...models.campaign_field import CampaignField
+from ...models.campaign_message_field import CampaignMessageField
+from ...models.campaign_message_include import CampaignMessageInclude
+from ...models.campaign_variation_field import CampaignVariationField
 from ...types import UNSET, Unset
 
 
 def _get_kwargs(
     id: str,
     *,
-    fieldscampaign_message: list[GetCampaignMessageBetaFieldscampaignMessageItem] | Unset = UNSET,
-    fieldscampaign_variation: list[GetCampaignMessageBetaFieldscampaignVariationItem]
-    | Unset = UNSET,
-    fieldscampaign: list[GetCampaignMessageBetaFieldscampaignItem] | Unset = UNSET,
-    include: list[GetCampaignMessageBetaIncludeItem] | Unset = UNSET,
+    fieldscampaign_message: list[CampaignMessageField] | Unset = UNSET,
+    fieldscampaign_variation: list[CampaignVariationField] | Unset = UNSET,
+    fieldscampaign: list[CampaignField] | Unset = UNSET,
+    include: list[CampaignMessageInclude] | Unset = UNSET,
 ) -> dict[str, Any]:
     """The request of ``get_campaign_message_beta``: method, url, params and body, for httpx."""
 

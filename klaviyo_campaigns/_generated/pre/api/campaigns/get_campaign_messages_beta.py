@@ -2,31 +2,24 @@
 # Regenerate with `make generate` (python -m codegen generate).
 from typing import Any
 
-from ...models.get_campaign_messages_beta_fieldscampaign_item import (
-    GetCampaignMessagesBetaFieldscampaignItem,
-)
-from ...models.get_campaign_messages_beta_fieldscampaign_message_item import (
-    GetCampaignMessagesBetaFieldscampaignMessageItem,
-)
-from ...models.get_campaign_messages_beta_fieldscampaign_variation_item import (
-    GetCampaignMessagesBetaFieldscampaignVariationItem,
-)
-from ...models.get_campaign_messages_beta_include_item import GetCampaignMessagesBetaIncludeItem
-from ...models.get_campaign_messages_beta_sort import GetCampaignMessagesBetaSort
+from ...models.campaign_field import CampaignField
+from ...models.campaign_message_field import CampaignMessageField
+from ...models.campaign_message_include import CampaignMessageInclude
+from ...models.campaign_message_sort import CampaignMessageSort
+from ...models.campaign_variation_field import CampaignVariationField
 from ...types import UNSET, Unset
 
 
 def _get_kwargs(
     *,
-    fieldscampaign_message: list[GetCampaignMessagesBetaFieldscampaignMessageItem] | Unset = UNSET,
-    fieldscampaign_variation: list[GetCampaignMessagesBetaFieldscampaignVariationItem]
-    | Unset = UNSET,
-    fieldscampaign: list[GetCampaignMessagesBetaFieldscampaignItem] | Unset = UNSET,
+    fieldscampaign_message: list[CampaignMessageField] | Unset = UNSET,
+    fieldscampaign_variation: list[CampaignVariationField] | Unset = UNSET,
+    fieldscampaign: list[CampaignField] | Unset = UNSET,
     filter_: str | Unset = UNSET,
-    include: list[GetCampaignMessagesBetaIncludeItem] | Unset = UNSET,
+    include: list[CampaignMessageInclude] | Unset = UNSET,
     pagecursor: str | Unset = UNSET,
     pagesize: int | Unset = UNSET,
-    sort: GetCampaignMessagesBetaSort | Unset = UNSET,
+    sort: CampaignMessageSort | Unset = UNSET,
 ) -> dict[str, Any]:
     """The request of ``get_campaign_messages_beta``: method, url, params and body, for httpx."""
 

@@ -3,19 +3,14 @@
 from typing import Any
 from urllib.parse import quote
 
-from ...models.get_campaign_messages_for_campaign_audience_beta_fieldscampaign_message_item import (
-    GetCampaignMessagesForCampaignAudienceBetaFieldscampaignMessageItem,
-)
+from ...models.campaign_message_field import CampaignMessageField
 from ...types import UNSET, Unset
 
 
 def _get_kwargs(
     id: str,
     *,
-    fieldscampaign_message: list[
-        GetCampaignMessagesForCampaignAudienceBetaFieldscampaignMessageItem
-    ]
-    | Unset = UNSET,
+    fieldscampaign_message: list[CampaignMessageField] | Unset = UNSET,
     pagecursor: str | Unset = UNSET,
 ) -> dict[str, Any]:
     """The request of ``get_campaign_messages_for_campaign_audience_beta``: method, url, params and body, for httpx."""

@@ -3,18 +3,14 @@
 from typing import Any
 from urllib.parse import quote
 
-from ...models.get_campaign_recipient_estimation_job_fieldscampaign_recipient_estimation_job_item import (
-    GetCampaignRecipientEstimationJobFieldscampaignRecipientEstimationJobItem,
-)
+from ...models.campaign_recipient_estimation_job_field import CampaignRecipientEstimationJobField
 from ...types import UNSET, Unset
 
 
 def _get_kwargs(
     id: str,
     *,
-    fieldscampaign_recipient_estimation_job: list[
-        GetCampaignRecipientEstimationJobFieldscampaignRecipientEstimationJobItem
-    ]
+    fieldscampaign_recipient_estimation_job: list[CampaignRecipientEstimationJobField]
     | Unset = UNSET,
 ) -> dict[str, Any]:
     """The request of ``get_campaign_recipient_estimation_job``: method, url, params and body, for httpx."""

@@ -3,16 +3,14 @@
 from typing import Any
 from urllib.parse import quote
 
-from ...models.get_campaign_send_job_fieldscampaign_send_job_item import (
-    GetCampaignSendJobFieldscampaignSendJobItem,
-)
+from ...models.campaign_send_job_field import CampaignSendJobField
 from ...types import UNSET, Unset
 
 
 def _get_kwargs(
     id: str,
     *,
-    fieldscampaign_send_job: list[GetCampaignSendJobFieldscampaignSendJobItem] | Unset = UNSET,
+    fieldscampaign_send_job: list[CampaignSendJobField] | Unset = UNSET,
 ) -> dict[str, Any]:
     """The request of ``get_campaign_send_job``: method, url, params and body, for httpx."""
 

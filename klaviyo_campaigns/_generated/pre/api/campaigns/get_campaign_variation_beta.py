@@ -3,31 +3,22 @@
 from typing import Any
 from urllib.parse import quote
 
-from ...models.get_campaign_variation_beta_fieldscampaign_message_item import (
-    GetCampaignVariationBetaFieldscampaignMessageItem,
-)
-from ...models.get_campaign_variation_beta_fieldscampaign_variation_item import (
-    GetCampaignVariationBetaFieldscampaignVariationItem,
-)
-from ...models.get_campaign_variation_beta_fieldsimage_item import (
-    GetCampaignVariationBetaFieldsimageItem,
-)
-from ...models.get_campaign_variation_beta_fieldstranslation_item import (
-    GetCampaignVariationBetaFieldstranslationItem,
-)
-from ...models.get_campaign_variation_beta_include_item import GetCampaignVariationBetaIncludeItem
+from ...models.campaign_message_field import CampaignMessageField
+from ...models.campaign_variation_field import CampaignVariationField
+from ...models.campaign_variation_include import CampaignVariationInclude
+from ...models.image_field import ImageField
+from ...models.translation_field import TranslationField
 from ...types import UNSET, Unset
 
 
 def _get_kwargs(
     id: str,
     *,
-    fieldscampaign_message: list[GetCampaignVariationBetaFieldscampaignMessageItem] | Unset = UNSET,
-    fieldscampaign_variation: list[GetCampaignVariationBetaFieldscampaignVariationItem]
-    | Unset = UNSET,
-    fieldsimage: list[GetCampaignVariationBetaFieldsimageItem] | Unset = UNSET,
-    fieldstranslation: list[GetCampaignVariationBetaFieldstranslationItem] | Unset = UNSET,
-    include: list[GetCampaignVariationBetaIncludeItem] | Unset = UNSET,
+    fieldscampaign_message: list[CampaignMessageField] | Unset = UNSET,
+    fieldscampaign_variation: list[CampaignVariationField] | Unset = UNSET,
+    fieldsimage: list[ImageField] | Unset = UNSET,
+    fieldstranslation: list[TranslationField] | Unset = UNSET,
+    include: list[CampaignVariationInclude] | Unset = UNSET,
 ) -> dict[str, Any]:
     """The request of ``get_campaign_variation_beta``: method, url, params and body, for httpx."""
 

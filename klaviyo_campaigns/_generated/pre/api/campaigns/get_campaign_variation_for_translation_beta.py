@@ -3,19 +3,14 @@
 from typing import Any
 from urllib.parse import quote
 
-from ...models.get_campaign_variation_for_translation_beta_fieldscampaign_variation_item import (
-    GetCampaignVariationForTranslationBetaFieldscampaignVariationItem,
-)
+from ...models.campaign_variation_field import CampaignVariationField
 from ...types import UNSET, Unset
 
 
 def _get_kwargs(
     id: str,
     *,
-    fieldscampaign_variation: list[
-        GetCampaignVariationForTranslationBetaFieldscampaignVariationItem
-    ]
-    | Unset = UNSET,
+    fieldscampaign_variation: list[CampaignVariationField] | Unset = UNSET,
 ) -> dict[str, Any]:
     """The request of ``get_campaign_variation_for_translation_beta``: method, url, params and body, for httpx."""
 

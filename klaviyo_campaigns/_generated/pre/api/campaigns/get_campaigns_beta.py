@@ -2,28 +2,24 @@
 # Regenerate with `make generate` (python -m codegen generate).
 from typing import Any
 
-from ...models.get_campaigns_beta_fieldscampaign_audience_item import (
-    GetCampaignsBetaFieldscampaignAudienceItem,
-)
-from ...models.get_campaigns_beta_fieldscampaign_item import GetCampaignsBetaFieldscampaignItem
-from ...models.get_campaigns_beta_fieldscampaign_message_item import (
-    GetCampaignsBetaFieldscampaignMessageItem,
-)
-from ...models.get_campaigns_beta_include_item import GetCampaignsBetaIncludeItem
-from ...models.get_campaigns_beta_sort import GetCampaignsBetaSort
+from ...models.campaign_audience_field import CampaignAudienceField
+from ...models.campaign_field import CampaignField
+from ...models.campaign_include import CampaignInclude
+from ...models.campaign_message_field import CampaignMessageField
+from ...models.campaign_sort import CampaignSort
 from ...types import UNSET, Unset
 
 
 def _get_kwargs(
     *,
-    fieldscampaign_audience: list[GetCampaignsBetaFieldscampaignAudienceItem] | Unset = UNSET,
-    fieldscampaign_message: list[GetCampaignsBetaFieldscampaignMessageItem] | Unset = UNSET,
-    fieldscampaign: list[GetCampaignsBetaFieldscampaignItem] | Unset = UNSET,
+    fieldscampaign_audience: list[CampaignAudienceField] | Unset = UNSET,
+    fieldscampaign_message: list[CampaignMessageField] | Unset = UNSET,
+    fieldscampaign: list[CampaignField] | Unset = UNSET,
     filter_: str | Unset = UNSET,
-    include: list[GetCampaignsBetaIncludeItem] | Unset = UNSET,
+    include: list[CampaignInclude] | Unset = UNSET,
     pagecursor: str | Unset = UNSET,
     pagesize: int | Unset = UNSET,
-    sort: GetCampaignsBetaSort | Unset = UNSET,
+    sort: CampaignSort | Unset = UNSET,
 ) -> dict[str, Any]:
     """The request of ``get_campaigns_beta``: method, url, params and body, for httpx."""
 

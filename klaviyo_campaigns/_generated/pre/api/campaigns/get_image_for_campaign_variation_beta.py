@@ -3,16 +3,14 @@
 from typing import Any
 from urllib.parse import quote
 
-from ...models.get_image_for_campaign_variation_beta_fieldsimage_item import (
-    GetImageForCampaignVariationBetaFieldsimageItem,
-)
+from ...models.image_field import ImageField
 from ...types import UNSET, Unset
 
 
 def _get_kwargs(
     id: str,
     *,
-    fieldsimage: list[GetImageForCampaignVariationBetaFieldsimageItem] | Unset = UNSET,
+    fieldsimage: list[ImageField] | Unset = UNSET,
 ) -> dict[str, Any]:
     """The request of ``get_image_for_campaign_variation_beta``: method, url, params and body, for httpx."""
 

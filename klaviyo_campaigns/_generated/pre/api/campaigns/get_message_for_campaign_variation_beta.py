@@ -3,17 +3,14 @@
 from typing import Any
 from urllib.parse import quote
 
-from ...models.get_message_for_campaign_variation_beta_fieldscampaign_message_item import (
-    GetMessageForCampaignVariationBetaFieldscampaignMessageItem,
-)
+from ...models.campaign_message_field import CampaignMessageField
 from ...types import UNSET, Unset
 
 
 def _get_kwargs(
     id: str,
     *,
-    fieldscampaign_message: list[GetMessageForCampaignVariationBetaFieldscampaignMessageItem]
-    | Unset = UNSET,
+    fieldscampaign_message: list[CampaignMessageField] | Unset = UNSET,
 ) -> dict[str, Any]:
     """The request of ``get_message_for_campaign_variation_beta``: method, url, params and body, for httpx."""
 

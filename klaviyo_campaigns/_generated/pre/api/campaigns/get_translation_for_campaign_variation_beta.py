@@ -3,17 +3,14 @@
 from typing import Any
 from urllib.parse import quote
 
-from ...models.get_translation_for_campaign_variation_beta_fieldstranslation_item import (
-    GetTranslationForCampaignVariationBetaFieldstranslationItem,
-)
+from ...models.translation_field import TranslationField
 from ...types import UNSET, Unset
 
 
 def _get_kwargs(
     id: str,
     *,
-    fieldstranslation: list[GetTranslationForCampaignVariationBetaFieldstranslationItem]
-    | Unset = UNSET,
+    fieldstranslation: list[TranslationField] | Unset = UNSET,
 ) -> dict[str, Any]:
     """The request of ``get_translation_for_campaign_variation_beta``: method, url, params and body, for httpx."""
 

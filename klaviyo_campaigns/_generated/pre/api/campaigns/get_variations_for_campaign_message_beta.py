@@ -3,17 +3,14 @@
 from typing import Any
 from urllib.parse import quote
 
-from ...models.get_variations_for_campaign_message_beta_fieldscampaign_variation_item import (
-    GetVariationsForCampaignMessageBetaFieldscampaignVariationItem,
-)
+from ...models.campaign_variation_field import CampaignVariationField
 from ...types import UNSET, Unset
 
 
 def _get_kwargs(
     id: str,
     *,
-    fieldscampaign_variation: list[GetVariationsForCampaignMessageBetaFieldscampaignVariationItem]
-    | Unset = UNSET,
+    fieldscampaign_variation: list[CampaignVariationField] | Unset = UNSET,
 ) -> dict[str, Any]:
     """The request of ``get_variations_for_campaign_message_beta``: method, url, params and body, for httpx."""
 

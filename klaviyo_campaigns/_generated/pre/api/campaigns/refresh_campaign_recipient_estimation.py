@@ -5,18 +5,14 @@ from typing import Any
 from ...models.campaign_recipient_estimation_job_create_query import (
     CampaignRecipientEstimationJobCreateQuery,
 )
-from ...models.refresh_campaign_recipient_estimation_fieldscampaign_recipient_estimation_job_item import (
-    RefreshCampaignRecipientEstimationFieldscampaignRecipientEstimationJobItem,
-)
+from ...models.campaign_recipient_estimation_job_field import CampaignRecipientEstimationJobField
 from ...types import UNSET, Unset
 
 
 def _get_kwargs(
     *,
     body: CampaignRecipientEstimationJobCreateQuery | dict[str, Any],
-    fieldscampaign_recipient_estimation_job: list[
-        RefreshCampaignRecipientEstimationFieldscampaignRecipientEstimationJobItem
-    ]
+    fieldscampaign_recipient_estimation_job: list[CampaignRecipientEstimationJobField]
     | Unset = UNSET,
 ) -> dict[str, Any]:
     """The request of ``refresh_campaign_recipient_estimation``: method, url, params and body, for httpx."""

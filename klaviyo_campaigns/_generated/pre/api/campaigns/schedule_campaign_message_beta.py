@@ -2,20 +2,15 @@
 # Regenerate with `make generate` (python -m codegen generate).
 from typing import Any
 
+from ...models.campaign_message_schedule_field import CampaignMessageScheduleField
 from ...models.campaign_message_schedule_query import CampaignMessageScheduleQuery
-from ...models.schedule_campaign_message_beta_fieldscampaign_message_schedule_item import (
-    ScheduleCampaignMessageBetaFieldscampaignMessageScheduleItem,
-)
 from ...types import UNSET, Unset
 
 
 def _get_kwargs(
     *,
     body: CampaignMessageScheduleQuery | dict[str, Any],
-    fieldscampaign_message_schedule: list[
-        ScheduleCampaignMessageBetaFieldscampaignMessageScheduleItem
-    ]
-    | Unset = UNSET,
+    fieldscampaign_message_schedule: list[CampaignMessageScheduleField] | Unset = UNSET,
 ) -> dict[str, Any]:
     """The request of ``schedule_campaign_message_beta``: method, url, params and body, for httpx."""
     headers: dict[str, Any] = {}

@@ -3,16 +3,14 @@
 from typing import Any
 
 from ...models.campaign_send_job_create_query import CampaignSendJobCreateQuery
-from ...models.send_campaign_fieldscampaign_send_job_item import (
-    SendCampaignFieldscampaignSendJobItem,
-)
+from ...models.campaign_send_job_field import CampaignSendJobField
 from ...types import UNSET, Unset
 
 
 def _get_kwargs(
     *,
     body: CampaignSendJobCreateQuery | dict[str, Any],
-    fieldscampaign_send_job: list[SendCampaignFieldscampaignSendJobItem] | Unset = UNSET,
+    fieldscampaign_send_job: list[CampaignSendJobField] | Unset = UNSET,
 ) -> dict[str, Any]:
     """The request of ``send_campaign``: method, url, params and body, for httpx."""
     headers: dict[str, Any] = {}

@@ -4,9 +4,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ...models.audience_update_query import AudienceUpdateQuery
-from ...models.update_campaign_audience_beta_fieldscampaign_audience_item import (
-    UpdateCampaignAudienceBetaFieldscampaignAudienceItem,
-)
+from ...models.campaign_audience_field import CampaignAudienceField
 from ...types import UNSET, Unset
 
 
@@ -14,8 +12,7 @@ def _get_kwargs(
     id: str,
     *,
     body: AudienceUpdateQuery | dict[str, Any],
-    fieldscampaign_audience: list[UpdateCampaignAudienceBetaFieldscampaignAudienceItem]
-    | Unset = UNSET,
+    fieldscampaign_audience: list[CampaignAudienceField] | Unset = UNSET,
 ) -> dict[str, Any]:
     """The request of ``update_campaign_audience_beta``: method, url, params and body, for httpx."""
     headers: dict[str, Any] = {}

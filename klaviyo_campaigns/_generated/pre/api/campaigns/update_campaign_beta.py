@@ -3,8 +3,8 @@
 from typing import Any
 from urllib.parse import quote
 
+from ...models.campaign_field import CampaignField
 from ...models.campaign_partial_update_query import CampaignPartialUpdateQuery
-from ...models.update_campaign_beta_fieldscampaign_item import UpdateCampaignBetaFieldscampaignItem
 from ...types import UNSET, Unset
 
 
@@ -12,7 +12,7 @@ def _get_kwargs(
     id: str,
     *,
     body: CampaignPartialUpdateQuery | dict[str, Any],
-    fieldscampaign: list[UpdateCampaignBetaFieldscampaignItem] | Unset = UNSET,
+    fieldscampaign: list[CampaignField] | Unset = UNSET,
 ) -> dict[str, Any]:
     """The request of ``update_campaign_beta``: method, url, params and body, for httpx."""
     headers: dict[str, Any] = {}

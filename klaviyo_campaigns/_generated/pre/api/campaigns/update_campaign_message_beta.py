@@ -3,10 +3,8 @@
 from typing import Any
 from urllib.parse import quote
 
+from ...models.campaign_message_field import CampaignMessageField
 from ...models.message_partial_update_query import MessagePartialUpdateQuery
-from ...models.update_campaign_message_beta_fieldscampaign_message_item import (
-    UpdateCampaignMessageBetaFieldscampaignMessageItem,
-)
 from ...types import UNSET, Unset
 
 
@@ -14,8 +12,7 @@ def _get_kwargs(
     id: str,
     *,
     body: MessagePartialUpdateQuery | dict[str, Any],
-    fieldscampaign_message: list[UpdateCampaignMessageBetaFieldscampaignMessageItem]
-    | Unset = UNSET,
+    fieldscampaign_message: list[CampaignMessageField] | Unset = UNSET,
 ) -> dict[str, Any]:
     """The request of ``update_campaign_message_beta``: method, url, params and body, for httpx."""
     headers: dict[str, Any] = {}

@@ -3,9 +3,7 @@
 from typing import Any
 from urllib.parse import quote
 
-from ...models.update_campaign_variation_beta_fieldscampaign_variation_item import (
-    UpdateCampaignVariationBetaFieldscampaignVariationItem,
-)
+from ...models.campaign_variation_field import CampaignVariationField
 from ...models.variation_partial_update_query import VariationPartialUpdateQuery
 from ...types import UNSET, Unset
 
@@ -14,8 +12,7 @@ def _get_kwargs(
     id: str,
     *,
     body: VariationPartialUpdateQuery | dict[str, Any],
-    fieldscampaign_variation: list[UpdateCampaignVariationBetaFieldscampaignVariationItem]
-    | Unset = UNSET,
+    fieldscampaign_variation: list[CampaignVariationField] | Unset = UNSET,
 ) -> dict[str, Any]:
     """The request of ``update_campaign_variation_beta``: method, url, params and body, for httpx."""
     headers: dict[str, Any] = {}

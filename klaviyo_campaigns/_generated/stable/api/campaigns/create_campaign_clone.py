@@ -3,16 +3,14 @@
 from typing import Any
 
 from ...models.campaign_clone_query import CampaignCloneQuery
-from ...models.create_campaign_clone_fieldscampaign_item import (
-    CreateCampaignCloneFieldscampaignItem,
-)
+from ...models.campaign_field import CampaignField
 from ...types import UNSET, Unset
 
 
 def _get_kwargs(
     *,
     body: CampaignCloneQuery | dict[str, Any],
-    fieldscampaign: list[CreateCampaignCloneFieldscampaignItem] | Unset = UNSET,
+    fieldscampaign: list[CampaignField] | Unset = UNSET,
 ) -> dict[str, Any]:
     """The request of ``create_campaign_clone``: method, url, params and body, for httpx."""
     headers: dict[str, Any] = {}

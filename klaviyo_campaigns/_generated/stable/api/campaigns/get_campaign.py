@@ -3,20 +3,20 @@
 from typing import Any
 from urllib.parse import quote
 
-from ...models.get_campaign_fieldscampaign_item import GetCampaignFieldscampaignItem
-from ...models.get_campaign_fieldscampaign_message_item import GetCampaignFieldscampaignMessageItem
-from ...models.get_campaign_fieldstag_item import GetCampaignFieldstagItem
-from ...models.get_campaign_include_item import GetCampaignIncludeItem
+from ...models.campaign_field import CampaignField
+from ...models.campaign_include import CampaignInclude
+from ...models.campaign_message_field import CampaignMessageField
+from ...models.tag_field import TagField
 from ...types import UNSET, Unset
 
 
 def _get_kwargs(
     id: str,
     *,
-    fieldscampaign_message: list[GetCampaignFieldscampaignMessageItem] | Unset = UNSET,
-    fieldscampaign: list[GetCampaignFieldscampaignItem] | Unset = UNSET,
-    fieldstag: list[GetCampaignFieldstagItem] | Unset = UNSET,
-    include: list[GetCampaignIncludeItem] | Unset = UNSET,
+    fieldscampaign_message: list[CampaignMessageField] | Unset = UNSET,
+    fieldscampaign: list[CampaignField] | Unset = UNSET,
+    fieldstag: list[TagField] | Unset = UNSET,
+    include: list[CampaignInclude] | Unset = UNSET,
 ) -> dict[str, Any]:
     """The request of ``get_campaign``: method, url, params and body, for httpx."""
 

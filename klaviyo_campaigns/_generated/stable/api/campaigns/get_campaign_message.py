@@ -3,24 +3,22 @@
 from typing import Any
 from urllib.parse import quote
 
-from ...models.get_campaign_message_fieldscampaign_item import GetCampaignMessageFieldscampaignItem
-from ...models.get_campaign_message_fieldscampaign_message_item import (
-    GetCampaignMessageFieldscampaignMessageItem,
-)
-from ...models.get_campaign_message_fieldsimage_item import GetCampaignMessageFieldsimageItem
-from ...models.get_campaign_message_fieldstemplate_item import GetCampaignMessageFieldstemplateItem
-from ...models.get_campaign_message_include_item import GetCampaignMessageIncludeItem
+from ...models.campaign_field import CampaignField
+from ...models.campaign_message_field import CampaignMessageField
+from ...models.campaign_message_include import CampaignMessageInclude
+from ...models.image_field import ImageField
+from ...models.template_field import TemplateField
 from ...types import UNSET, Unset
 
 
 def _get_kwargs(
     id: str,
     *,
-    fieldscampaign_message: list[GetCampaignMessageFieldscampaignMessageItem] | Unset = UNSET,
-    fieldscampaign: list[GetCampaignMessageFieldscampaignItem] | Unset = UNSET,
-    fieldsimage: list[GetCampaignMessageFieldsimageItem] | Unset = UNSET,
-    fieldstemplate: list[GetCampaignMessageFieldstemplateItem] | Unset = UNSET,
-    include: list[GetCampaignMessageIncludeItem] | Unset = UNSET,
+    fieldscampaign_message: list[CampaignMessageField] | Unset = UNSET,
+    fieldscampaign: list[CampaignField] | Unset = UNSET,
+    fieldsimage: list[ImageField] | Unset = UNSET,
+    fieldstemplate: list[TemplateField] | Unset = UNSET,
+    include: list[CampaignMessageInclude] | Unset = UNSET,
 ) -> dict[str, Any]:
     """The request of ``get_campaign_message``: method, url, params and body, for httpx."""
 

@@ -3,19 +3,14 @@
 from typing import Any
 from urllib.parse import quote
 
-from ...models.get_campaign_recipient_estimation_fieldscampaign_recipient_estimation_item import (
-    GetCampaignRecipientEstimationFieldscampaignRecipientEstimationItem,
-)
+from ...models.campaign_recipient_estimation_field import CampaignRecipientEstimationField
 from ...types import UNSET, Unset
 
 
 def _get_kwargs(
     id: str,
     *,
-    fieldscampaign_recipient_estimation: list[
-        GetCampaignRecipientEstimationFieldscampaignRecipientEstimationItem
-    ]
-    | Unset = UNSET,
+    fieldscampaign_recipient_estimation: list[CampaignRecipientEstimationField] | Unset = UNSET,
 ) -> dict[str, Any]:
     """The request of ``get_campaign_recipient_estimation``: method, url, params and body, for httpx."""
 

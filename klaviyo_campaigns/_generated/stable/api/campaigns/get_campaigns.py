@@ -2,26 +2,24 @@
 # Regenerate with `make generate` (python -m codegen generate).
 from typing import Any
 
-from ...models.get_campaigns_fieldscampaign_item import GetCampaignsFieldscampaignItem
-from ...models.get_campaigns_fieldscampaign_message_item import (
-    GetCampaignsFieldscampaignMessageItem,
-)
-from ...models.get_campaigns_fieldstag_item import GetCampaignsFieldstagItem
-from ...models.get_campaigns_include_item import GetCampaignsIncludeItem
-from ...models.get_campaigns_sort import GetCampaignsSort
+from ...models.campaign_field import CampaignField
+from ...models.campaign_include import CampaignInclude
+from ...models.campaign_message_field import CampaignMessageField
+from ...models.campaign_sort import CampaignSort
+from ...models.tag_field import TagField
 from ...types import UNSET, Unset
 
 
 def _get_kwargs(
     *,
-    fieldscampaign_message: list[GetCampaignsFieldscampaignMessageItem] | Unset = UNSET,
-    fieldscampaign: list[GetCampaignsFieldscampaignItem] | Unset = UNSET,
-    fieldstag: list[GetCampaignsFieldstagItem] | Unset = UNSET,
+    fieldscampaign_message: list[CampaignMessageField] | Unset = UNSET,
+    fieldscampaign: list[CampaignField] | Unset = UNSET,
+    fieldstag: list[TagField] | Unset = UNSET,
     filter_: str,
-    include: list[GetCampaignsIncludeItem] | Unset = UNSET,
+    include: list[CampaignInclude] | Unset = UNSET,
     pagecursor: str | Unset = UNSET,
     pagesize: int | Unset = UNSET,
-    sort: GetCampaignsSort | Unset = UNSET,
+    sort: CampaignSort | Unset = UNSET,
 ) -> dict[str, Any]:
     """The request of ``get_campaigns``: method, url, params and body, for httpx."""
 

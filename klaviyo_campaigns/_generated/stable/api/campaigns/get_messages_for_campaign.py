@@ -3,30 +3,22 @@
 from typing import Any
 from urllib.parse import quote
 
-from ...models.get_messages_for_campaign_fieldscampaign_item import (
-    GetMessagesForCampaignFieldscampaignItem,
-)
-from ...models.get_messages_for_campaign_fieldscampaign_message_item import (
-    GetMessagesForCampaignFieldscampaignMessageItem,
-)
-from ...models.get_messages_for_campaign_fieldsimage_item import (
-    GetMessagesForCampaignFieldsimageItem,
-)
-from ...models.get_messages_for_campaign_fieldstemplate_item import (
-    GetMessagesForCampaignFieldstemplateItem,
-)
-from ...models.get_messages_for_campaign_include_item import GetMessagesForCampaignIncludeItem
+from ...models.campaign_field import CampaignField
+from ...models.campaign_message_field import CampaignMessageField
+from ...models.campaign_message_include import CampaignMessageInclude
+from ...models.image_field import ImageField
+from ...models.template_field import TemplateField
 from ...types import UNSET, Unset
 
 
 def _get_kwargs(
     id: str,
     *,
-    fieldscampaign_message: list[GetMessagesForCampaignFieldscampaignMessageItem] | Unset = UNSET,
-    fieldscampaign: list[GetMessagesForCampaignFieldscampaignItem] | Unset = UNSET,
-    fieldsimage: list[GetMessagesForCampaignFieldsimageItem] | Unset = UNSET,
-    fieldstemplate: list[GetMessagesForCampaignFieldstemplateItem] | Unset = UNSET,
-    include: list[GetMessagesForCampaignIncludeItem] | Unset = UNSET,
+    fieldscampaign_message: list[CampaignMessageField] | Unset = UNSET,
+    fieldscampaign: list[CampaignField] | Unset = UNSET,
+    fieldsimage: list[ImageField] | Unset = UNSET,
+    fieldstemplate: list[TemplateField] | Unset = UNSET,
+    include: list[CampaignMessageInclude] | Unset = UNSET,
 ) -> dict[str, Any]:
     """The request of ``get_messages_for_campaign``: method, url, params and body, for httpx."""
 

@@ -3,14 +3,14 @@
 from typing import Any
 from urllib.parse import quote
 
-from ...models.get_tags_for_campaign_fieldstag_item import GetTagsForCampaignFieldstagItem
+from ...models.tag_field import TagField
 from ...types import UNSET, Unset
 
 
 def _get_kwargs(
     id: str,
     *,
-    fieldstag: list[GetTagsForCampaignFieldstagItem] | Unset = UNSET,
+    fieldstag: list[TagField] | Unset = UNSET,
 ) -> dict[str, Any]:
     """The request of ``get_tags_for_campaign``: method, url, params and body, for httpx."""
 

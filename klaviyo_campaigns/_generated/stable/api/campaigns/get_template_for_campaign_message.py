@@ -3,16 +3,14 @@
 from typing import Any
 from urllib.parse import quote
 
-from ...models.get_template_for_campaign_message_fieldstemplate_item import (
-    GetTemplateForCampaignMessageFieldstemplateItem,
-)
+from ...models.template_field import TemplateField
 from ...types import UNSET, Unset
 
 
 def _get_kwargs(
     id: str,
     *,
-    fieldstemplate: list[GetTemplateForCampaignMessageFieldstemplateItem] | Unset = UNSET,
+    fieldstemplate: list[TemplateField] | Unset = UNSET,
 ) -> dict[str, Any]:
     """The request of ``get_template_for_campaign_message``: method, url, params and body, for httpx."""
 

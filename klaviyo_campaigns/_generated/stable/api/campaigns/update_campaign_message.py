@@ -3,10 +3,8 @@
 from typing import Any
 from urllib.parse import quote
 
+from ...models.campaign_message_field import CampaignMessageField
 from ...models.campaign_message_partial_update_query import CampaignMessagePartialUpdateQuery
-from ...models.update_campaign_message_fieldscampaign_message_item import (
-    UpdateCampaignMessageFieldscampaignMessageItem,
-)
 from ...types import UNSET, Unset
 
 
@@ -14,7 +12,7 @@ def _get_kwargs(
     id: str,
     *,
     body: CampaignMessagePartialUpdateQuery | dict[str, Any],
-    fieldscampaign_message: list[UpdateCampaignMessageFieldscampaignMessageItem] | Unset = UNSET,
+    fieldscampaign_message: list[CampaignMessageField] | Unset = UNSET,
 ) -> dict[str, Any]:
     """The request of ``update_campaign_message``: method, url, params and body, for httpx."""
     headers: dict[str, Any] = {}
