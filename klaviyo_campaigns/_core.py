@@ -162,11 +162,12 @@ class LazyField:
     this a call (~0.2 against ~0.5 us a field).
     """
 
-    __slots__ = ("name", "parse")
+    __slots__ = ("name", "nested", "parse")
 
-    def __init__(self, name: str, parse: Callable[[dict[str, Any]], Any]) -> None:
+    def __init__(self, name: str, parse: Callable[[dict[str, Any]], Any], nested: bool) -> None:
         self.name = name
         self.parse = parse
+        self.nested = nested  # may hold models (then told where they sit); not an enum or date
 
     def __get__(self, model: Lazy | None, owner: type[Lazy] | None = None) -> Any:
         if model is None:
@@ -184,19 +185,25 @@ class LazyField:
             value = self.parse(src)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise _invalid(model, self.name, exc) from exc
-        if isinstance(value, Lazy):
-            value._lazy_at = (model._lazy_at, self.name)
-        elif type(value) is list:
-            _adopt_items(value, (model._lazy_at, self.name))
+        if self.nested:
+            if isinstance(value, Lazy):
+                value._lazy_at = (model._lazy_at, self.name)
+            elif type(value) is list:
+                _adopt_items(value, (model._lazy_at, self.name))
         state[self.name] = value
         return value
 
 
-def install(cls: type[Lazy], fields: dict[str, Callable[[dict[str, Any]], Any]]) -> None:
-    """Make ``fields`` (attribute name: parser of the document) ``cls``'s lazy fields."""
+def install(
+    cls: type[Lazy],
+    fields: dict[str, Callable[[dict[str, Any]], Any]],
+    scalars: tuple[str, ...] = (),
+) -> None:
+    """Make ``fields`` (attribute name: parser of the document) ``cls``'s lazy fields;
+    ``scalars`` name those that cannot hold a model (an enum, a date)."""
     cls._lazy_fields = fields
     for name, parse in fields.items():
-        setattr(cls, name, LazyField(name, parse))
+        setattr(cls, name, LazyField(name, parse, name not in scalars))
 
 
 def rendered(model: Lazy, name: str, parse: Callable[[dict[str, Any]], T]) -> T:

@@ -168,4 +168,5 @@ install(
         "campaign": _field_campaign,
         "additional_properties": _field_additional_properties,
     },
+    ("additional_properties",),
 )

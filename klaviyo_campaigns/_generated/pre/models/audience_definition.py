@@ -233,4 +233,5 @@ install(
         "included": _field_included,
         "additional_properties": _field_additional_properties,
     },
+    ("additional_properties",),
 )

@@ -264,4 +264,5 @@ install(
         "relationships": _field_relationships,
         "additional_properties": _field_additional_properties,
     },
+    ("additional_properties",),
 )

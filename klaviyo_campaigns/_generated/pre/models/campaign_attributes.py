@@ -255,4 +255,9 @@ install(
         "updated_at": _field_updated_at,
         "additional_properties": _field_additional_properties,
     },
+    (
+        "created_at",
+        "updated_at",
+        "additional_properties",
+    ),
 )

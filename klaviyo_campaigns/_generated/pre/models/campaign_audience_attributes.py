@@ -518,4 +518,11 @@ install(
         "updated_at": _field_updated_at,
         "additional_properties": _field_additional_properties,
     },
+    (
+        "created",
+        "created_at",
+        "updated",
+        "updated_at",
+        "additional_properties",
+    ),
 )

@@ -200,4 +200,5 @@ install(
         "campaign_messages": _field_campaign_messages,
         "additional_properties": _field_additional_properties,
     },
+    ("additional_properties",),
 )

@@ -308,4 +308,5 @@ install(
         "messages": _field_messages,
         "additional_properties": _field_additional_properties,
     },
+    ("additional_properties",),
 )

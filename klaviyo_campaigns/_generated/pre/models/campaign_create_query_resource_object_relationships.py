@@ -286,4 +286,5 @@ install(
         "tags": _field_tags,
         "additional_properties": _field_additional_properties,
     },
+    ("additional_properties",),
 )

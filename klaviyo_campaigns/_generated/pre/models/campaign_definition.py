@@ -284,4 +284,5 @@ install(
         "send_settings": _field_send_settings,
         "additional_properties": _field_additional_properties,
     },
+    ("additional_properties",),
 )

@@ -469,4 +469,10 @@ install(
         "updated": _field_updated,
         "additional_properties": _field_additional_properties,
     },
+    (
+        "created",
+        "status",
+        "updated",
+        "additional_properties",
+    ),
 )

@@ -246,4 +246,5 @@ install(
         "campaign_variations": _field_campaign_variations,
         "additional_properties": _field_additional_properties,
     },
+    ("additional_properties",),
 )

@@ -234,4 +234,10 @@ install(
         "strategy": _field_strategy,
         "additional_properties": _field_additional_properties,
     },
+    (
+        "send_date",
+        "send_time",
+        "strategy",
+        "additional_properties",
+    ),
 )

@@ -392,4 +392,10 @@ install(
         "timezone_options": _field_timezone_options,
         "additional_properties": _field_additional_properties,
     },
+    (
+        "strategy",
+        "send_date",
+        "send_time",
+        "additional_properties",
+    ),
 )

@@ -200,4 +200,5 @@ install(
         "attributes": _field_attributes,
         "additional_properties": _field_additional_properties,
     },
+    ("additional_properties",),
 )

@@ -133,4 +133,8 @@ install(
         "status": _field_status,
         "additional_properties": _field_additional_properties,
     },
+    (
+        "status",
+        "additional_properties",
+    ),
 )

@@ -237,4 +237,9 @@ install(
         "updated": _field_updated,
         "additional_properties": _field_additional_properties,
     },
+    (
+        "created",
+        "updated",
+        "additional_properties",
+    ),
 )

@@ -236,4 +236,5 @@ install(
         "translation": _field_translation,
         "additional_properties": _field_additional_properties,
     },
+    ("additional_properties",),
 )

@@ -154,4 +154,5 @@ install(
     {
         "additional_properties": _field_additional_properties,
     },
+    ("additional_properties",),
 )

@@ -190,4 +190,5 @@ install(
         "links": _field_links,
         "additional_properties": _field_additional_properties,
     },
+    ("additional_properties",),
 )

@@ -213,4 +213,5 @@ install(
         "variations": _field_variations,
         "additional_properties": _field_additional_properties,
     },
+    ("additional_properties",),
 )

@@ -210,4 +210,5 @@ install(
         "campaign_audience": _field_campaign_audience,
         "additional_properties": _field_additional_properties,
     },
+    ("additional_properties",),
 )

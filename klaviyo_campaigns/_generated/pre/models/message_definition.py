@@ -312,4 +312,8 @@ install(
         "tracking_options": _field_tracking_options,
         "additional_properties": _field_additional_properties,
     },
+    (
+        "status",
+        "additional_properties",
+    ),
 )

@@ -374,4 +374,8 @@ install(
         "variations": _field_variations,
         "additional_properties": _field_additional_properties,
     },
+    (
+        "throttling_type",
+        "additional_properties",
+    ),
 )

@@ -179,4 +179,5 @@ install(
         "definition": _field_definition,
         "additional_properties": _field_additional_properties,
     },
+    ("additional_properties",),
 )

@@ -374,4 +374,10 @@ install(
         "throttling_type": _field_throttling_type,
         "additional_properties": _field_additional_properties,
     },
+    (
+        "send_strategy",
+        "send_time",
+        "throttling_type",
+        "additional_properties",
+    ),
 )

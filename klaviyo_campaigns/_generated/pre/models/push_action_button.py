@@ -211,4 +211,8 @@ install(
         "action_type": _field_action_type,
         "additional_properties": _field_additional_properties,
     },
+    (
+        "action_type",
+        "additional_properties",
+    ),
 )

@@ -613,4 +613,9 @@ install(
         "push_type": _field_push_type,
         "additional_properties": _field_additional_properties,
     },
+    (
+        "badge_config",
+        "push_type",
+        "additional_properties",
+    ),
 )

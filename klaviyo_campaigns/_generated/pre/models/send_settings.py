@@ -281,4 +281,9 @@ install(
         "throttle_percentage": _field_throttle_percentage,
         "additional_properties": _field_additional_properties,
     },
+    (
+        "send_strategy",
+        "throttle_percentage",
+        "additional_properties",
+    ),
 )

@@ -378,4 +378,8 @@ install(
         "text_message_type": _field_text_message_type,
         "additional_properties": _field_additional_properties,
     },
+    (
+        "text_message_type",
+        "additional_properties",
+    ),
 )

@@ -371,4 +371,10 @@ install(
         "updated": _field_updated,
         "additional_properties": _field_additional_properties,
     },
+    (
+        "channel",
+        "created",
+        "updated",
+        "additional_properties",
+    ),
 )

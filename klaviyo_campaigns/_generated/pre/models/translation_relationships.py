@@ -301,4 +301,5 @@ install(
         "template_universal_content": _field_template_universal_content,
         "additional_properties": _field_additional_properties,
     },
+    ("additional_properties",),
 )

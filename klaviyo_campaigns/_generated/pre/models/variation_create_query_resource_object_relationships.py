@@ -167,4 +167,5 @@ install(
         "campaign_message": _field_campaign_message,
         "additional_properties": _field_additional_properties,
     },
+    ("additional_properties",),
 )

@@ -164,4 +164,5 @@ install(
         "data": _field_data,
         "additional_properties": _field_additional_properties,
     },
+    ("additional_properties",),
 )

@@ -285,4 +285,5 @@ install(
         "details": _field_details,
         "additional_properties": _field_additional_properties,
     },
+    ("additional_properties",),
 )

@@ -151,4 +151,5 @@ install(
     {
         "additional_properties": _field_additional_properties,
     },
+    ("additional_properties",),
 )

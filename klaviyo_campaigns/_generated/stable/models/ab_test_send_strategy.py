@@ -130,4 +130,8 @@ install(
         "method": _field_method,
         "additional_properties": _field_additional_properties,
     },
+    (
+        "method",
+        "additional_properties",
+    ),
 )

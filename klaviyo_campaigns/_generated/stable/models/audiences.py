@@ -164,4 +164,5 @@ install(
         "excluded": _field_excluded,
         "additional_properties": _field_additional_properties,
     },
+    ("additional_properties",),
 )

@@ -747,4 +747,12 @@ install(
         "updated_at": _field_updated_at,
         "additional_properties": _field_additional_properties,
     },
+    (
+        "created_at",
+        "scheduled_at",
+        "send_time",
+        "status",
+        "updated_at",
+        "additional_properties",
+    ),
 )

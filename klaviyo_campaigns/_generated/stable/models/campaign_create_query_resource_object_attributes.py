@@ -563,4 +563,5 @@ install(
         "tracking_options": _field_tracking_options,
         "additional_properties": _field_additional_properties,
     },
+    ("additional_properties",),
 )

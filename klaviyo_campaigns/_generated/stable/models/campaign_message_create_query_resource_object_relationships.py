@@ -164,4 +164,5 @@ install(
         "image": _field_image,
         "additional_properties": _field_additional_properties,
     },
+    ("additional_properties",),
 )

@@ -132,4 +132,8 @@ install(
         "badge_config": _field_badge_config,
         "additional_properties": _field_additional_properties,
     },
+    (
+        "badge_config",
+        "additional_properties",
+    ),
 )

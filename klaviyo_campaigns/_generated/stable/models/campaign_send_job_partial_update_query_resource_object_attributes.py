@@ -135,4 +135,8 @@ install(
         "action": _field_action,
         "additional_properties": _field_additional_properties,
     },
+    (
+        "action",
+        "additional_properties",
+    ),
 )

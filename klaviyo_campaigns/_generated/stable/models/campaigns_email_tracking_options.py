@@ -302,4 +302,5 @@ install(
         "custom_tracking_params": _field_custom_tracking_params,
         "additional_properties": _field_additional_properties,
     },
+    ("additional_properties",),
 )

@@ -161,4 +161,8 @@ install(
         "value": _field_value,
         "additional_properties": _field_additional_properties,
     },
+    (
+        "value",
+        "additional_properties",
+    ),
 )

@@ -242,4 +242,8 @@ install(
         "content": _field_content,
         "additional_properties": _field_additional_properties,
     },
+    (
+        "channel",
+        "additional_properties",
+    ),
 )

@@ -163,4 +163,5 @@ install(
         "errors": _field_errors,
         "additional_properties": _field_additional_properties,
     },
+    ("additional_properties",),
 )

@@ -217,4 +217,5 @@ install(
         "source": _field_source,
         "additional_properties": _field_additional_properties,
     },
+    ("additional_properties",),
 )

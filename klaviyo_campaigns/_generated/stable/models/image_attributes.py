@@ -192,4 +192,8 @@ install(
         "updated_at": _field_updated_at,
         "additional_properties": _field_additional_properties,
     },
+    (
+        "updated_at",
+        "additional_properties",
+    ),
 )

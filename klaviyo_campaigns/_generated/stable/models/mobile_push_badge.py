@@ -254,4 +254,5 @@ install(
         "badge_options": _field_badge_options,
         "additional_properties": _field_additional_properties,
     },
+    ("additional_properties",),
 )

@@ -254,4 +254,5 @@ install(
         "action_buttons": _field_action_buttons,
         "additional_properties": _field_additional_properties,
     },
+    ("additional_properties",),
 )

@@ -273,4 +273,9 @@ install(
         "kv_pairs": _field_kv_pairs,
         "additional_properties": _field_additional_properties,
     },
+    (
+        "channel",
+        "notification_type",
+        "additional_properties",
+    ),
 )

@@ -263,4 +263,9 @@ install(
         "notification_type": _field_notification_type,
         "additional_properties": _field_additional_properties,
     },
+    (
+        "channel",
+        "notification_type",
+        "additional_properties",
+    ),
 )

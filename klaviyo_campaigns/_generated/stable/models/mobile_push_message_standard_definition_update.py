@@ -418,4 +418,9 @@ install(
         "options": _field_options,
         "additional_properties": _field_additional_properties,
     },
+    (
+        "channel",
+        "notification_type",
+        "additional_properties",
+    ),
 )

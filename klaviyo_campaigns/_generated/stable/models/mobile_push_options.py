@@ -297,4 +297,5 @@ install(
         "on_open": _field_on_open,
         "additional_properties": _field_additional_properties,
     },
+    ("additional_properties",),
 )

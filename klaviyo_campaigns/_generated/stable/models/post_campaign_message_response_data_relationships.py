@@ -198,4 +198,5 @@ install(
         "template": _field_template,
         "additional_properties": _field_additional_properties,
     },
+    ("additional_properties",),
 )

@@ -146,4 +146,8 @@ install(
         "datetime_": _field_datetime_,
         "additional_properties": _field_additional_properties,
     },
+    (
+        "datetime_",
+        "additional_properties",
+    ),
 )

@@ -161,4 +161,9 @@ install(
         "method": _field_method,
         "additional_properties": _field_additional_properties,
     },
+    (
+        "date",
+        "method",
+        "additional_properties",
+    ),
 )

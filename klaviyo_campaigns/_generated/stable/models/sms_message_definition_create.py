@@ -284,4 +284,8 @@ install(
         "render_options": _field_render_options,
         "additional_properties": _field_additional_properties,
     },
+    (
+        "channel",
+        "additional_properties",
+    ),
 )

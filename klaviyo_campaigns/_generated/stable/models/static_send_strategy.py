@@ -273,4 +273,9 @@ install(
         "options": _field_options,
         "additional_properties": _field_additional_properties,
     },
+    (
+        "datetime_",
+        "method",
+        "additional_properties",
+    ),
 )

@@ -322,4 +322,5 @@ install(
         "tag_group": _field_tag_group,
         "additional_properties": _field_additional_properties,
     },
+    ("additional_properties",),
 )

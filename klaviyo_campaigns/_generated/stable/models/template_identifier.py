@@ -129,4 +129,5 @@ install(
     {
         "additional_properties": _field_additional_properties,
     },
+    ("additional_properties",),
 )

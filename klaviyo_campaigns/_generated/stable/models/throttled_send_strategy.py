@@ -202,4 +202,10 @@ install(
         "throttle_percentage": _field_throttle_percentage,
         "additional_properties": _field_additional_properties,
     },
+    (
+        "datetime_",
+        "method",
+        "throttle_percentage",
+        "additional_properties",
+    ),
 )
