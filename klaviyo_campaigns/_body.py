@@ -17,11 +17,11 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from enum import Enum
 from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from . import _specs
 from ._core import Unset
 from .errors import ValidationError
 
@@ -29,25 +29,18 @@ if TYPE_CHECKING:
     from ._core import Operation
 
 Json = Any
-_GENERATED = Path(__file__).resolve().parent / "_generated"
 _MEDIA = "application/vnd.api+json"
 
 
 @cache
-def _specs() -> dict[str, Json]:
-    """``{revision: spec}`` of every generated package, read on first use (not at import)."""
-    found = {}
-    for child in sorted(_GENERATED.iterdir()):
-        path = child / "openapi.json"
-        if path.is_file():
-            spec = json.loads(path.read_text(encoding="utf-8"), strict=False)
-            found[str(spec["info"]["version"])] = spec
-    return found
+def _spec(revision: str) -> Json:
+    """The spec ``revision`` was generated from, read on first use (not at import)."""
+    return _specs.read(revision)
 
 
 @cache
 def _request_schema(revision: str, method: str, path: str) -> Json:
-    spec = _specs()[revision]
+    spec = _spec(revision)
     operation = spec["paths"][path][method.lower()]
     return operation["requestBody"]["content"][_MEDIA]["schema"]
 
@@ -95,14 +88,14 @@ def request_body(
             }
         document = {"data": data}
     schema = _request_schema(operation.revision, operation.method, operation.path)
-    document = _Checker(operation, _specs()[operation.revision]).check(schema, document, "body")
+    document = _Checker(operation, _spec(operation.revision)).check(schema, document, "body")
     if extra_body:
         document = _merge(document, _plain(dict(extra_body)))
     return document  # type: ignore[no-any-return]
 
 
 def _requires_attributes(operation: Operation) -> bool:
-    schemas = _specs()[operation.revision]["components"]["schemas"]
+    schemas = _spec(operation.revision)["components"]["schemas"]
 
     def resolve(schema: Json) -> Json:
         while "$ref" in schema:

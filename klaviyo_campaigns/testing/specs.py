@@ -9,13 +9,13 @@ directly, so it stays independent of the SDK's generated code.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from typing import Any
+
+from .. import _specs
 
 Json = dict[str, Any]
 
@@ -76,33 +76,15 @@ class RevisionSpec:
         return None
 
 
-def _package_root() -> resources.abc.Traversable:
-    package = (__package__ or "").rpartition(".")[0]
-    return resources.files(package)
-
-
-@lru_cache(maxsize=1)
-def _spec_files() -> dict[str, resources.abc.Traversable]:
-    """``{revision: openapi.json}`` of every generated package, by each spec's ``info.version``."""
-    generated = _package_root() / "_generated"
-    found = {}
-    if generated.is_dir():
-        for child in generated.iterdir():
-            spec = child / "openapi.json"
-            if child.is_dir() and spec.is_file():
-                found[json.loads(spec.read_text(encoding="utf-8"))["info"]["version"]] = spec
-    return found
-
-
 @lru_cache(maxsize=8)
 def load_document(revision: str) -> Json:
     """Read the normalized spec of ``revision`` from the package data (once; do not mutate)."""
-    path = _spec_files().get(revision)
-    if path is None:
+    try:
+        document: Json = _specs.read(revision)
+    except LookupError:
         raise FileNotFoundError(
             f"no spec for revision {revision!r} under _generated/; run `make generate` first"
-        )
-    document: Json = json.loads(path.read_text(encoding="utf-8"))
+        ) from None
     return _overview_accepts(document)
 
 
@@ -137,7 +119,7 @@ def _overview_accepts(document: Json) -> Json:
 
 def available_revisions() -> list[str]:
     """Every revision whose spec is present in the package data."""
-    return sorted(_spec_files())
+    return sorted(_specs.revisions())
 
 
 def index(document: Json) -> RevisionSpec:
