@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import httpx
 
 from . import _retry
-from ._core import Operation, Response
+from ._core import Operation, Response, origin
 from ._generated.operations import OPERATIONS
 from ._headroom import RateLimitSnapshot, parse_rate_limit_headers
 from ._limits import Bucket, Limiter
@@ -64,6 +64,9 @@ class Sender:
         self._http = http
         self._base_url = base_url.rstrip("/")
         self._headers = dict(headers)  # holds the Authorization header: never logged or shown
+        # Per revision, the headers of a request with no body and no extra headers, built once:
+        # httpx normalizes a plain dict's headers again on every request.
+        self._plain_headers: dict[str, httpx.Headers] = {}
         self._key_id = key_id
         self._limiter = limiter
         self._max_retries = max_retries
@@ -107,9 +110,15 @@ class Sender:
         ).scaled(self._rate_share)
 
     def _build(self, operation: Operation, request: dict[str, Any]) -> httpx.Request:
-        headers = {**self._headers, "revision": operation.revision, **request.get("headers", {})}
-        if "content" in request:
-            headers["Content-Type"] = JSON_API
+        headers: Mapping[str, str]
+        extra = request.get("headers")
+        if "content" in request or extra:
+            merged = {**self._headers, "revision": operation.revision, **(extra or {})}
+            if "content" in request:
+                merged["Content-Type"] = JSON_API
+            headers = merged
+        else:
+            headers = self._plain_headers.get(operation.revision) or self._plain(operation)
         return self._http.build_request(
             operation.method,
             self._base_url + request["url"],
@@ -118,6 +127,11 @@ class Sender:
             headers=headers,
             timeout=request.get("timeout", httpx.USE_CLIENT_DEFAULT),
         )
+
+    def _plain(self, operation: Operation) -> httpx.Headers:
+        headers = httpx.Headers({**self._headers, "revision": operation.revision})
+        self._plain_headers[operation.revision] = headers
+        return headers
 
     async def aclose(self) -> None:
         """End every call in flight with ``ClientClosedError`` (or ``WriteMayHaveBeenApplied``
@@ -447,7 +461,7 @@ def _parse(operation: Operation, response: httpx.Response, parse: Callable[[Any]
             f"HTTP {response.status_code} body is not JSON", **where
         ) from exc
     try:
-        return parse(body)
+        parsed = parse(body)
     except KeyError as exc:  # the generated MissingFieldError also names the model
         model = getattr(exc, "model", None)
         raise ResponseValidationError(
@@ -456,3 +470,7 @@ def _parse(operation: Operation, response: httpx.Response, parse: Callable[[Any]
         ) from exc
     except (TypeError, ValueError, AttributeError) as exc:
         raise ResponseValidationError(f"response does not match the spec: {exc}", **where) from exc
+    # Models parse a field when it is first read: one that does not parse raises then, as a
+    # ResponseValidationError naming this operation and the field's path.
+    origin(parsed, operation)
+    return parsed

@@ -32,7 +32,7 @@ from typing import Any, Protocol, TypeAlias, TypeVar, runtime_checkable
 
 import attrs
 
-from ._core import Unset
+from ._core import Unset, checked
 from ._generated.operations import PRE_REVISION, STABLE_REVISION
 from ._generated.pre.models.campaign import Campaign as PreCampaign
 from ._generated.pre.models.campaign_audience import CampaignAudience as PreAudience
@@ -421,7 +421,7 @@ def _typed(resource: Resource, cls: type[M]) -> M:
         )
     try:
         parse: Callable[[Mapping[str, Any]], M] = cls.from_dict  # type: ignore[attr-defined]
-        return parse(resource.raw)
+        return checked(parse(resource.raw))  # parsed whole: models parse fields when read
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ValidationError(
             f"{resource.type} {resource.id} does not parse as {cls.__name__}: {exc!r}"
@@ -474,7 +474,7 @@ def _resource(item: object, revision: str | None) -> Resource | None:
     model: Any = None
     if cls is not None:
         try:
-            model = cls.from_dict(item)
+            model = checked(cls.from_dict(item))  # parsed whole, or no model
         except (KeyError, TypeError, ValueError, AttributeError):
             model = None
     if not isinstance(model, _ResourceModel) or model.type_ != key[0]:

@@ -205,11 +205,12 @@ def test_a_bad_setting_is_a_configuration_error(
 
 @pytest.mark.parametrize("document", [{}, None, [], "data", {"data": None}, {"data": 5}])
 def test_from_dict_of_a_non_document_is_a_validation_error(document: Any) -> None:
+    # A nested value is parsed when first read or rendered: to_dict(), as before sending.
     with pytest.raises(ValidationError) as caught:
-        stable.CampaignCreateQuery.from_dict(document)
+        stable.CampaignCreateQuery.from_dict(document).to_dict()
     assert "CampaignCreateQuery" in str(caught.value)  # the model, or the one inside it
     with pytest.raises(ValidationError):
-        pre.CampaignCreateQuery.from_dict(document)
+        pre.CampaignCreateQuery.from_dict(document).to_dict()
 
 
 def test_a_missing_field_is_still_a_key_error_naming_model_and_field() -> None:

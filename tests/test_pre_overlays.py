@@ -696,8 +696,8 @@ def test_each_overview_body_parses_into_the_generated_models(
     name, body = _instance(index, kind, schema)
     cls = model(models, name)
     if kind == "request" and schema in OVERVIEW_REQUESTS_THE_REFERENCE_REJECTS:
-        with pytest.raises(KeyError):
-            cls.from_dict(body)
+        with pytest.raises(KeyError):  # nested fields parse when read or rendered
+            cls.from_dict(body).to_dict()
         return
     for instance in body if isinstance(body, list) else [body]:
         parsed = cls.from_dict(instance)

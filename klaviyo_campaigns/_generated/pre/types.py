@@ -6,14 +6,36 @@ They live in the SDK's ``_core`` (the only hand-written module generated code im
 ``Response`` or ``UNSET`` of one revision is the same class as the other's.
 """
 
-from ..._core import UNSET, MissingFieldError, NotADocumentError, Response, Unset, document, missing
+from ..._core import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    MissingFieldError,
+    NotADocumentError,
+    Response,
+    Unset,
+    checked,
+    document,
+    install,
+    matches,
+    missing,
+    peek,
+    rendered,
+)
 
 __all__ = [
+    "UNREAD",
     "UNSET",
+    "Lazy",
     "MissingFieldError",
     "NotADocumentError",
     "Response",
     "Unset",
+    "checked",
     "document",
+    "install",
+    "matches",
     "missing",
+    "peek",
+    "rendered",
 ]

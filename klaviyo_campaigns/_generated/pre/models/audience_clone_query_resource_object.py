@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document, missing
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.audience_clone_query_resource_object_attributes import (
@@ -22,8 +32,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="AudienceCloneQueryResourceObject")
 
 
-@_attrs_define
-class AudienceCloneQueryResourceObject:
+@_attrs_define(slots=False)
+class AudienceCloneQueryResourceObject(Lazy):
     """
     Attributes:
         attributes (AudienceCloneQueryResourceObjectAttributes):
@@ -39,18 +49,67 @@ class AudienceCloneQueryResourceObject:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        attributes = self.attributes.to_dict()
+        if not _loaded:
+            _load()
+        _attributes = peek(self, "attributes")
+        attributes = (
+            rendered(self, "attributes", _render_attributes)
+            if _attributes is UNREAD
+            else _json_attributes(_attributes)
+        )
 
         id = self.id
 
         type_ = self.type_
 
-        relationships: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.relationships, Unset):
-            relationships = self.relationships.to_dict()
+        _relationships = peek(self, "relationships")
+        relationships = (
+            rendered(self, "relationships", _render_relationships)
+            if _relationships is UNREAD
+            else _json_relationships(_relationships)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "attributes": attributes,
+                "id": id,
+                "type": type_,
+            }
+        )
+        if relationships is not UNSET:
+            field_dict["relationships"] = relationships
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "attributes" not in d:
+            missing(cls, "attributes")
+        if "id" not in d:
+            missing(cls, "id")
+        if "type" not in d:
+            missing(cls, "type")
+        type_ = d["type"]
+        if type_ != "campaign-audience-clone":
+            raise ValueError(f"type must match const 'campaign-audience-clone', got '{type_}'")
+
+        attributes = _render_attributes(d)
+
+        id = d["id"]
+
+        relationships = _render_relationships(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "attributes": attributes,
@@ -65,35 +124,22 @@ class AudienceCloneQueryResourceObject:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        attributes = AudienceCloneQueryResourceObjectAttributes.from_dict(
-            d.pop("attributes") if "attributes" in d else missing(cls, "attributes")
-        )
-
-        id = d.pop("id") if "id" in d else missing(cls, "id")
-
-        type_ = cast(
-            Literal["campaign-audience-clone"],
-            (d.pop("type") if "type" in d else missing(cls, "type")),
-        )
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "attributes" not in d:
+            missing(cls, "attributes")
+        if "id" not in d:
+            missing(cls, "id")
+        if "type" not in d:
+            missing(cls, "type")
+        type_ = d["type"]
         if type_ != "campaign-audience-clone":
             raise ValueError(f"type must match const 'campaign-audience-clone', got '{type_}'")
 
-        _relationships = d.pop("relationships", UNSET)
-        relationships: AudienceCloneQueryResourceObjectRelationships | Unset
-        if isinstance(_relationships, Unset):
-            relationships = UNSET
-        else:
-            relationships = AudienceCloneQueryResourceObjectRelationships.from_dict(_relationships)
-
-        audience_clone_query_resource_object = cls(
-            attributes=attributes,
-            id=id,
-            type_=type_,
-            relationships=relationships,
-        )
-
-        audience_clone_query_resource_object.additional_properties = d
+        audience_clone_query_resource_object = cls.__new__(cls)
+        audience_clone_query_resource_object._lazy_src = d
+        audience_clone_query_resource_object._lazy_at = None
+        audience_clone_query_resource_object.id = d["id"]
+        audience_clone_query_resource_object.type_ = type_
         return audience_clone_query_resource_object
 
     @property
@@ -113,11 +159,97 @@ class AudienceCloneQueryResourceObject:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.audience_clone_query_resource_object_attributes import (
-    AudienceCloneQueryResourceObjectAttributes,  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global \
+        _loaded, \
+        AudienceCloneQueryResourceObjectAttributes, \
+        AudienceCloneQueryResourceObjectRelationships
+    from ..models.audience_clone_query_resource_object_attributes import (
+        AudienceCloneQueryResourceObjectAttributes,
+    )
+    from ..models.audience_clone_query_resource_object_relationships import (
+        AudienceCloneQueryResourceObjectRelationships,
+    )
+
+    _loaded = True
+    AudienceCloneQueryResourceObject._lazy_ready = True
+
+
+AudienceCloneQueryResourceObject._lazy_ready = False
+AudienceCloneQueryResourceObject._lazy_load = _load
+
+
+def _field_attributes(d: dict[str, Any]) -> AudienceCloneQueryResourceObjectAttributes:
+    attributes = AudienceCloneQueryResourceObjectAttributes.from_dict(d["attributes"])
+
+    return attributes
+
+
+def _json_attributes(value: AudienceCloneQueryResourceObjectAttributes) -> dict[str, Any]:
+    attributes = value.to_dict()
+    return attributes
+
+
+def _render_attributes(d: dict[str, Any]) -> dict[str, Any]:
+    return AudienceCloneQueryResourceObjectAttributes._render(d["attributes"])
+
+
+def _field_relationships(
+    d: dict[str, Any],
+) -> AudienceCloneQueryResourceObjectRelationships | Unset:
+    _relationships = d.get("relationships", UNSET)
+    relationships: AudienceCloneQueryResourceObjectRelationships | Unset
+    if isinstance(_relationships, Unset):
+        relationships = UNSET
+    else:
+        relationships = AudienceCloneQueryResourceObjectRelationships.from_dict(_relationships)
+
+    return relationships
+
+
+def _json_relationships(
+    value: AudienceCloneQueryResourceObjectRelationships | Unset,
+) -> dict[str, Any] | Unset:
+    relationships: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        relationships = value.to_dict()
+    return relationships
+
+
+def _render_relationships(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("relationships", UNSET)
+    return (
+        UNSET
+        if isinstance(value, Unset)
+        else AudienceCloneQueryResourceObjectRelationships._render(value)
+    )
+
+
+_KNOWN = frozenset(
+    {
+        "attributes",
+        "id",
+        "type",
+        "relationships",
+    }
 )
-from ..models.audience_clone_query_resource_object_relationships import (
-    AudienceCloneQueryResourceObjectRelationships,  # noqa: E402
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+AudienceCloneQueryResourceObject._lazy_consts = (("type", "campaign-audience-clone"),)
+install(
+    AudienceCloneQueryResourceObject,
+    {
+        "attributes": _field_attributes,
+        "relationships": _field_relationships,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
 )

@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document, missing
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    missing,
+    peek,
+)
 
 T = TypeVar("T", bound="AudienceCloneQueryResourceObjectAttributes")
 
 
-@_attrs_define
-class AudienceCloneQueryResourceObjectAttributes:
+@_attrs_define(slots=False)
+class AudienceCloneQueryResourceObjectAttributes(Lazy):
     """
     Attributes:
         id (str): The ID of the audience Example: 925e385b52fb405715f3616c337cc65c.
@@ -35,7 +44,38 @@ class AudienceCloneQueryResourceObjectAttributes:
             name = self.name
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "id": id,
+            }
+        )
+        if name is not UNSET:
+            field_dict["name"] = name
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "id" not in d:
+            missing(cls, "id")
+
+        id = d["id"]
+
+        _name = d.get("name", UNSET)
+        name: None | str | Unset
+        if isinstance(_name, Unset):
+            name = UNSET
+        else:
+            name = _name
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "id": id,
@@ -48,24 +88,15 @@ class AudienceCloneQueryResourceObjectAttributes:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        id = d.pop("id") if "id" in d else missing(cls, "id")
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "id" not in d:
+            missing(cls, "id")
 
-        def _parse_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        name = _parse_name(d.pop("name", UNSET))
-
-        audience_clone_query_resource_object_attributes = cls(
-            id=id,
-            name=name,
-        )
-
-        audience_clone_query_resource_object_attributes.additional_properties = d
+        audience_clone_query_resource_object_attributes = cls.__new__(cls)
+        audience_clone_query_resource_object_attributes._lazy_src = d
+        audience_clone_query_resource_object_attributes._lazy_at = None
+        audience_clone_query_resource_object_attributes.id = d["id"]
+        audience_clone_query_resource_object_attributes.name = d.get("name", UNSET)
         return audience_clone_query_resource_object_attributes
 
     @property
@@ -83,3 +114,24 @@ class AudienceCloneQueryResourceObjectAttributes:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN = frozenset(
+    {
+        "id",
+        "name",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    AudienceCloneQueryResourceObjectAttributes,
+    {
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.audience_clone_query_resource_object_relationships_campaign import (
@@ -19,8 +28,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="AudienceCloneQueryResourceObjectRelationships")
 
 
-@_attrs_define
-class AudienceCloneQueryResourceObjectRelationships:
+@_attrs_define(slots=False)
+class AudienceCloneQueryResourceObjectRelationships(Lazy):
     """
     Attributes:
         campaign (AudienceCloneQueryResourceObjectRelationshipsCampaign | Unset):
@@ -30,12 +39,37 @@ class AudienceCloneQueryResourceObjectRelationships:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        campaign: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.campaign, Unset):
-            campaign = self.campaign.to_dict()
+        if not _loaded:
+            _load()
+        _campaign = peek(self, "campaign")
+        campaign = (
+            rendered(self, "campaign", _render_campaign)
+            if _campaign is UNREAD
+            else _json_campaign(_campaign)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if campaign is not UNSET:
+            field_dict["campaign"] = campaign
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+
+        campaign = _render_campaign(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if campaign is not UNSET:
             field_dict["campaign"] = campaign
@@ -44,19 +78,11 @@ class AudienceCloneQueryResourceObjectRelationships:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        _campaign = d.pop("campaign", UNSET)
-        campaign: AudienceCloneQueryResourceObjectRelationshipsCampaign | Unset
-        if isinstance(_campaign, Unset):
-            campaign = UNSET
-        else:
-            campaign = AudienceCloneQueryResourceObjectRelationshipsCampaign.from_dict(_campaign)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
-        audience_clone_query_resource_object_relationships = cls(
-            campaign=campaign,
-        )
-
-        audience_clone_query_resource_object_relationships.additional_properties = d
+        audience_clone_query_resource_object_relationships = cls.__new__(cls)
+        audience_clone_query_resource_object_relationships._lazy_src = d
+        audience_clone_query_resource_object_relationships._lazy_at = None
         return audience_clone_query_resource_object_relationships
 
     @property
@@ -76,8 +102,71 @@ class AudienceCloneQueryResourceObjectRelationships:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.audience_clone_query_resource_object_relationships_campaign import (
-    AudienceCloneQueryResourceObjectRelationshipsCampaign,  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, AudienceCloneQueryResourceObjectRelationshipsCampaign
+    from ..models.audience_clone_query_resource_object_relationships_campaign import (
+        AudienceCloneQueryResourceObjectRelationshipsCampaign,
+    )
+
+    _loaded = True
+    AudienceCloneQueryResourceObjectRelationships._lazy_ready = True
+
+
+AudienceCloneQueryResourceObjectRelationships._lazy_ready = False
+AudienceCloneQueryResourceObjectRelationships._lazy_load = _load
+
+
+def _field_campaign(
+    d: dict[str, Any],
+) -> AudienceCloneQueryResourceObjectRelationshipsCampaign | Unset:
+    _campaign = d.get("campaign", UNSET)
+    campaign: AudienceCloneQueryResourceObjectRelationshipsCampaign | Unset
+    if isinstance(_campaign, Unset):
+        campaign = UNSET
+    else:
+        campaign = AudienceCloneQueryResourceObjectRelationshipsCampaign.from_dict(_campaign)
+
+    return campaign
+
+
+def _json_campaign(
+    value: AudienceCloneQueryResourceObjectRelationshipsCampaign | Unset,
+) -> dict[str, Any] | Unset:
+    campaign: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        campaign = value.to_dict()
+    return campaign
+
+
+def _render_campaign(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("campaign", UNSET)
+    return (
+        UNSET
+        if isinstance(value, Unset)
+        else AudienceCloneQueryResourceObjectRelationshipsCampaign._render(value)
+    )
+
+
+_KNOWN = frozenset(
+    {
+        "campaign",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    AudienceCloneQueryResourceObjectRelationships,
+    {
+        "campaign": _field_campaign,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
 )

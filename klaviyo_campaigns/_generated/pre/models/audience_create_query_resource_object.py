@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import document, missing
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.audience_create_query_resource_object_attributes import (
@@ -22,8 +30,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="AudienceCreateQueryResourceObject")
 
 
-@_attrs_define
-class AudienceCreateQueryResourceObject:
+@_attrs_define(slots=False)
+class AudienceCreateQueryResourceObject(Lazy):
     """
     Attributes:
         attributes (AudienceCreateQueryResourceObjectAttributes):
@@ -37,14 +45,61 @@ class AudienceCreateQueryResourceObject:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        attributes = self.attributes.to_dict()
+        if not _loaded:
+            _load()
+        _attributes = peek(self, "attributes")
+        attributes = (
+            rendered(self, "attributes", _render_attributes)
+            if _attributes is UNREAD
+            else _json_attributes(_attributes)
+        )
 
-        relationships = self.relationships.to_dict()
+        _relationships = peek(self, "relationships")
+        relationships = (
+            rendered(self, "relationships", _render_relationships)
+            if _relationships is UNREAD
+            else _json_relationships(_relationships)
+        )
 
         type_ = self.type_
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "attributes": attributes,
+                "relationships": relationships,
+                "type": type_,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "attributes" not in d:
+            missing(cls, "attributes")
+        if "relationships" not in d:
+            missing(cls, "relationships")
+        if "type" not in d:
+            missing(cls, "type")
+        type_ = d["type"]
+        if type_ != "campaign-audience":
+            raise ValueError(f"type must match const 'campaign-audience', got '{type_}'")
+
+        attributes = _render_attributes(d)
+
+        relationships = _render_relationships(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "attributes": attributes,
@@ -57,28 +112,21 @@ class AudienceCreateQueryResourceObject:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        attributes = AudienceCreateQueryResourceObjectAttributes.from_dict(
-            d.pop("attributes") if "attributes" in d else missing(cls, "attributes")
-        )
-
-        relationships = AudienceCreateQueryResourceObjectRelationships.from_dict(
-            d.pop("relationships") if "relationships" in d else missing(cls, "relationships")
-        )
-
-        type_ = cast(
-            Literal["campaign-audience"], (d.pop("type") if "type" in d else missing(cls, "type"))
-        )
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "attributes" not in d:
+            missing(cls, "attributes")
+        if "relationships" not in d:
+            missing(cls, "relationships")
+        if "type" not in d:
+            missing(cls, "type")
+        type_ = d["type"]
         if type_ != "campaign-audience":
             raise ValueError(f"type must match const 'campaign-audience', got '{type_}'")
 
-        audience_create_query_resource_object = cls(
-            attributes=attributes,
-            relationships=relationships,
-            type_=type_,
-        )
-
-        audience_create_query_resource_object.additional_properties = d
+        audience_create_query_resource_object = cls.__new__(cls)
+        audience_create_query_resource_object._lazy_src = d
+        audience_create_query_resource_object._lazy_at = None
+        audience_create_query_resource_object.type_ = type_
         return audience_create_query_resource_object
 
     @property
@@ -98,11 +146,80 @@ class AudienceCreateQueryResourceObject:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.audience_create_query_resource_object_attributes import (
-    AudienceCreateQueryResourceObjectAttributes,  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global \
+        _loaded, \
+        AudienceCreateQueryResourceObjectAttributes, \
+        AudienceCreateQueryResourceObjectRelationships
+    from ..models.audience_create_query_resource_object_attributes import (
+        AudienceCreateQueryResourceObjectAttributes,
+    )
+    from ..models.audience_create_query_resource_object_relationships import (
+        AudienceCreateQueryResourceObjectRelationships,
+    )
+
+    _loaded = True
+    AudienceCreateQueryResourceObject._lazy_ready = True
+
+
+AudienceCreateQueryResourceObject._lazy_ready = False
+AudienceCreateQueryResourceObject._lazy_load = _load
+
+
+def _field_attributes(d: dict[str, Any]) -> AudienceCreateQueryResourceObjectAttributes:
+    attributes = AudienceCreateQueryResourceObjectAttributes.from_dict(d["attributes"])
+
+    return attributes
+
+
+def _json_attributes(value: AudienceCreateQueryResourceObjectAttributes) -> dict[str, Any]:
+    attributes = value.to_dict()
+    return attributes
+
+
+def _render_attributes(d: dict[str, Any]) -> dict[str, Any]:
+    return AudienceCreateQueryResourceObjectAttributes._render(d["attributes"])
+
+
+def _field_relationships(d: dict[str, Any]) -> AudienceCreateQueryResourceObjectRelationships:
+    relationships = AudienceCreateQueryResourceObjectRelationships.from_dict(d["relationships"])
+
+    return relationships
+
+
+def _json_relationships(value: AudienceCreateQueryResourceObjectRelationships) -> dict[str, Any]:
+    relationships = value.to_dict()
+    return relationships
+
+
+def _render_relationships(d: dict[str, Any]) -> dict[str, Any]:
+    return AudienceCreateQueryResourceObjectRelationships._render(d["relationships"])
+
+
+_KNOWN = frozenset(
+    {
+        "attributes",
+        "relationships",
+        "type",
+    }
 )
-from ..models.audience_create_query_resource_object_relationships import (
-    AudienceCreateQueryResourceObjectRelationships,  # noqa: E402
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+AudienceCreateQueryResourceObject._lazy_consts = (("type", "campaign-audience"),)
+install(
+    AudienceCreateQueryResourceObject,
+    {
+        "attributes": _field_attributes,
+        "relationships": _field_relationships,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
 )

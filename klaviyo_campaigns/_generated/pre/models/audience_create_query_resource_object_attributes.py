@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import document, missing
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.audience_definition import AudienceDefinition
@@ -17,8 +25,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="AudienceCreateQueryResourceObjectAttributes")
 
 
-@_attrs_define
-class AudienceCreateQueryResourceObjectAttributes:
+@_attrs_define(slots=False)
+class AudienceCreateQueryResourceObjectAttributes(Lazy):
     """
     Attributes:
         definition (AudienceDefinition):
@@ -28,10 +36,41 @@ class AudienceCreateQueryResourceObjectAttributes:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        definition = self.definition.to_dict()
+        if not _loaded:
+            _load()
+        _definition = peek(self, "definition")
+        definition = (
+            rendered(self, "definition", _render_definition)
+            if _definition is UNREAD
+            else _json_definition(_definition)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "definition": definition,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "definition" not in d:
+            missing(cls, "definition")
+
+        definition = _render_definition(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "definition": definition,
@@ -42,16 +81,13 @@ class AudienceCreateQueryResourceObjectAttributes:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        definition = AudienceDefinition.from_dict(
-            d.pop("definition") if "definition" in d else missing(cls, "definition")
-        )
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "definition" not in d:
+            missing(cls, "definition")
 
-        audience_create_query_resource_object_attributes = cls(
-            definition=definition,
-        )
-
-        audience_create_query_resource_object_attributes.additional_properties = d
+        audience_create_query_resource_object_attributes = cls.__new__(cls)
+        audience_create_query_resource_object_attributes._lazy_src = d
+        audience_create_query_resource_object_attributes._lazy_at = None
         return audience_create_query_resource_object_attributes
 
     @property
@@ -71,6 +107,53 @@ class AudienceCreateQueryResourceObjectAttributes:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.audience_definition import AudienceDefinition  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, AudienceDefinition
+    from ..models.audience_definition import AudienceDefinition
+
+    _loaded = True
+    AudienceCreateQueryResourceObjectAttributes._lazy_ready = True
+
+
+AudienceCreateQueryResourceObjectAttributes._lazy_ready = False
+AudienceCreateQueryResourceObjectAttributes._lazy_load = _load
+
+
+def _field_definition(d: dict[str, Any]) -> AudienceDefinition:
+    definition = AudienceDefinition.from_dict(d["definition"])
+
+    return definition
+
+
+def _json_definition(value: AudienceDefinition) -> dict[str, Any]:
+    definition = value.to_dict()
+    return definition
+
+
+def _render_definition(d: dict[str, Any]) -> dict[str, Any]:
+    return AudienceDefinition._render(d["definition"])
+
+
+_KNOWN = frozenset(
+    {
+        "definition",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    AudienceCreateQueryResourceObjectAttributes,
+    {
+        "definition": _field_definition,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

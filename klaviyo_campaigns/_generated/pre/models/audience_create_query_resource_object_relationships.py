@@ -8,7 +8,17 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document, missing
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.audience_create_query_resource_object_relationships_campaign import (
@@ -22,8 +32,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="AudienceCreateQueryResourceObjectRelationships")
 
 
-@_attrs_define
-class AudienceCreateQueryResourceObjectRelationships:
+@_attrs_define(slots=False)
+class AudienceCreateQueryResourceObjectRelationships(Lazy):
     """
     Attributes:
         campaign (AudienceCreateQueryResourceObjectRelationshipsCampaign):
@@ -37,14 +47,52 @@ class AudienceCreateQueryResourceObjectRelationships:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        campaign = self.campaign.to_dict()
+        if not _loaded:
+            _load()
+        _campaign = peek(self, "campaign")
+        campaign = (
+            rendered(self, "campaign", _render_campaign)
+            if _campaign is UNREAD
+            else _json_campaign(_campaign)
+        )
 
-        campaign_messages: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.campaign_messages, Unset):
-            campaign_messages = self.campaign_messages.to_dict()
+        _campaign_messages = peek(self, "campaign_messages")
+        campaign_messages = (
+            rendered(self, "campaign_messages", _render_campaign_messages)
+            if _campaign_messages is UNREAD
+            else _json_campaign_messages(_campaign_messages)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "campaign": campaign,
+            }
+        )
+        if campaign_messages is not UNSET:
+            field_dict["campaign-messages"] = campaign_messages
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "campaign" not in d:
+            missing(cls, "campaign")
+
+        campaign = _render_campaign(d)
+
+        campaign_messages = _render_campaign_messages(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "campaign": campaign,
@@ -57,28 +105,13 @@ class AudienceCreateQueryResourceObjectRelationships:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        campaign = AudienceCreateQueryResourceObjectRelationshipsCampaign.from_dict(
-            d.pop("campaign") if "campaign" in d else missing(cls, "campaign")
-        )
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "campaign" not in d:
+            missing(cls, "campaign")
 
-        _campaign_messages = d.pop("campaign-messages", UNSET)
-        campaign_messages: AudienceCreateQueryResourceObjectRelationshipsCampaignMessages | Unset
-        if isinstance(_campaign_messages, Unset):
-            campaign_messages = UNSET
-        else:
-            campaign_messages = (
-                AudienceCreateQueryResourceObjectRelationshipsCampaignMessages.from_dict(
-                    _campaign_messages
-                )
-            )
-
-        audience_create_query_resource_object_relationships = cls(
-            campaign=campaign,
-            campaign_messages=campaign_messages,
-        )
-
-        audience_create_query_resource_object_relationships.additional_properties = d
+        audience_create_query_resource_object_relationships = cls.__new__(cls)
+        audience_create_query_resource_object_relationships._lazy_src = d
+        audience_create_query_resource_object_relationships._lazy_at = None
         return audience_create_query_resource_object_relationships
 
     @property
@@ -98,11 +131,98 @@ class AudienceCreateQueryResourceObjectRelationships:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.audience_create_query_resource_object_relationships_campaign import (
-    AudienceCreateQueryResourceObjectRelationshipsCampaign,  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global \
+        _loaded, \
+        AudienceCreateQueryResourceObjectRelationshipsCampaign, \
+        AudienceCreateQueryResourceObjectRelationshipsCampaignMessages
+    from ..models.audience_create_query_resource_object_relationships_campaign import (
+        AudienceCreateQueryResourceObjectRelationshipsCampaign,
+    )
+    from ..models.audience_create_query_resource_object_relationships_campaign_messages import (
+        AudienceCreateQueryResourceObjectRelationshipsCampaignMessages,
+    )
+
+    _loaded = True
+    AudienceCreateQueryResourceObjectRelationships._lazy_ready = True
+
+
+AudienceCreateQueryResourceObjectRelationships._lazy_ready = False
+AudienceCreateQueryResourceObjectRelationships._lazy_load = _load
+
+
+def _field_campaign(d: dict[str, Any]) -> AudienceCreateQueryResourceObjectRelationshipsCampaign:
+    campaign = AudienceCreateQueryResourceObjectRelationshipsCampaign.from_dict(d["campaign"])
+
+    return campaign
+
+
+def _json_campaign(value: AudienceCreateQueryResourceObjectRelationshipsCampaign) -> dict[str, Any]:
+    campaign = value.to_dict()
+    return campaign
+
+
+def _render_campaign(d: dict[str, Any]) -> dict[str, Any]:
+    return AudienceCreateQueryResourceObjectRelationshipsCampaign._render(d["campaign"])
+
+
+def _field_campaign_messages(
+    d: dict[str, Any],
+) -> AudienceCreateQueryResourceObjectRelationshipsCampaignMessages | Unset:
+    _campaign_messages = d.get("campaign-messages", UNSET)
+    campaign_messages: AudienceCreateQueryResourceObjectRelationshipsCampaignMessages | Unset
+    if isinstance(_campaign_messages, Unset):
+        campaign_messages = UNSET
+    else:
+        campaign_messages = (
+            AudienceCreateQueryResourceObjectRelationshipsCampaignMessages.from_dict(
+                _campaign_messages
+            )
+        )
+
+    return campaign_messages
+
+
+def _json_campaign_messages(
+    value: AudienceCreateQueryResourceObjectRelationshipsCampaignMessages | Unset,
+) -> dict[str, Any] | Unset:
+    campaign_messages: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        campaign_messages = value.to_dict()
+    return campaign_messages
+
+
+def _render_campaign_messages(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("campaign-messages", UNSET)
+    return (
+        UNSET
+        if isinstance(value, Unset)
+        else AudienceCreateQueryResourceObjectRelationshipsCampaignMessages._render(value)
+    )
+
+
+_KNOWN = frozenset(
+    {
+        "campaign",
+        "campaign-messages",
+    }
 )
-from ..models.audience_create_query_resource_object_relationships_campaign_messages import (
-    AudienceCreateQueryResourceObjectRelationshipsCampaignMessages,  # noqa: E402
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    AudienceCreateQueryResourceObjectRelationships,
+    {
+        "campaign": _field_campaign,
+        "campaign_messages": _field_campaign_messages,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
 )

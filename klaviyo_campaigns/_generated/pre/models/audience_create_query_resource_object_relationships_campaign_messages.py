@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.audience_create_query_resource_object_relationships_campaign_messages_data_item import (
@@ -19,8 +28,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="AudienceCreateQueryResourceObjectRelationshipsCampaignMessages")
 
 
-@_attrs_define
-class AudienceCreateQueryResourceObjectRelationshipsCampaignMessages:
+@_attrs_define(slots=False)
+class AudienceCreateQueryResourceObjectRelationshipsCampaignMessages(Lazy):
     """
     Attributes:
         data (list[AudienceCreateQueryResourceObjectRelationshipsCampaignMessagesDataItem] | Unset):
@@ -32,15 +41,33 @@ class AudienceCreateQueryResourceObjectRelationshipsCampaignMessages:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        data: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.data, Unset):
-            data = []
-            for data_item_data in self.data:
-                data_item = data_item_data.to_dict()
-                data.append(data_item)
+        if not _loaded:
+            _load()
+        _data = peek(self, "data")
+        data = rendered(self, "data", _render_data) if _data is UNREAD else _json_data(_data)
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if data is not UNSET:
+            field_dict["data"] = data
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+
+        data = _render_data(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if data is not UNSET:
             field_dict["data"] = data
@@ -49,25 +76,11 @@ class AudienceCreateQueryResourceObjectRelationshipsCampaignMessages:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        _data = d.pop("data", UNSET)
-        data: (
-            list[AudienceCreateQueryResourceObjectRelationshipsCampaignMessagesDataItem] | Unset
-        ) = UNSET
-        if _data is not UNSET:
-            data = []
-            for data_item_data in _data:
-                data_item = AudienceCreateQueryResourceObjectRelationshipsCampaignMessagesDataItem.from_dict(
-                    data_item_data
-                )
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
-                data.append(data_item)
-
-        audience_create_query_resource_object_relationships_campaign_messages = cls(
-            data=data,
-        )
-
-        audience_create_query_resource_object_relationships_campaign_messages.additional_properties = d
+        audience_create_query_resource_object_relationships_campaign_messages = cls.__new__(cls)
+        audience_create_query_resource_object_relationships_campaign_messages._lazy_src = d
+        audience_create_query_resource_object_relationships_campaign_messages._lazy_at = None
         return audience_create_query_resource_object_relationships_campaign_messages
 
     @property
@@ -87,8 +100,84 @@ class AudienceCreateQueryResourceObjectRelationshipsCampaignMessages:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.audience_create_query_resource_object_relationships_campaign_messages_data_item import (
-    AudienceCreateQueryResourceObjectRelationshipsCampaignMessagesDataItem,  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, AudienceCreateQueryResourceObjectRelationshipsCampaignMessagesDataItem
+    from ..models.audience_create_query_resource_object_relationships_campaign_messages_data_item import (
+        AudienceCreateQueryResourceObjectRelationshipsCampaignMessagesDataItem,
+    )
+
+    _loaded = True
+    AudienceCreateQueryResourceObjectRelationshipsCampaignMessages._lazy_ready = True
+
+
+AudienceCreateQueryResourceObjectRelationshipsCampaignMessages._lazy_ready = False
+AudienceCreateQueryResourceObjectRelationshipsCampaignMessages._lazy_load = _load
+
+
+def _field_data(
+    d: dict[str, Any],
+) -> list[AudienceCreateQueryResourceObjectRelationshipsCampaignMessagesDataItem] | Unset:
+    _data = d.get("data", UNSET)
+    data: list[AudienceCreateQueryResourceObjectRelationshipsCampaignMessagesDataItem] | Unset = (
+        UNSET
+    )
+    if _data is not UNSET:
+        data = []
+        for data_item_data in _data:
+            data_item = (
+                AudienceCreateQueryResourceObjectRelationshipsCampaignMessagesDataItem.from_dict(
+                    data_item_data
+                )
+            )
+
+            data.append(data_item)
+
+    return data
+
+
+def _json_data(
+    value: list[AudienceCreateQueryResourceObjectRelationshipsCampaignMessagesDataItem] | Unset,
+) -> list[dict[str, Any]] | Unset:
+    data: list[dict[str, Any]] | Unset = UNSET
+    if not isinstance(value, Unset):
+        data = []
+        for data_item_data in value:
+            data_item = data_item_data.to_dict()
+            data.append(data_item)
+
+    return data
+
+
+def _render_data(d: dict[str, Any]) -> list[dict[str, Any]] | Unset:
+    value = d.get("data", UNSET)
+    if isinstance(value, Unset):
+        return UNSET
+    return [
+        AudienceCreateQueryResourceObjectRelationshipsCampaignMessagesDataItem._render(item)
+        for item in value
+    ]
+
+
+_KNOWN = frozenset(
+    {
+        "data",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    AudienceCreateQueryResourceObjectRelationshipsCampaignMessages,
+    {
+        "data": _field_data,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
 )

@@ -8,13 +8,23 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    peek,
+    rendered,
+)
 
 T = TypeVar("T", bound="AudienceDefinition")
 
 
-@_attrs_define
-class AudienceDefinition:
+@_attrs_define(slots=False)
+class AudienceDefinition(Lazy):
     """
     Attributes:
         excluded (list[str] | None | Unset): The list of excluded group IDs Example: ['abc123'].
@@ -30,23 +40,19 @@ class AudienceDefinition:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        excluded: list[str] | None | Unset
-        if isinstance(self.excluded, Unset):
-            excluded = UNSET
-        elif isinstance(self.excluded, list):
-            excluded = self.excluded
+        _excluded = peek(self, "excluded")
+        excluded = (
+            rendered(self, "excluded", _render_excluded)
+            if _excluded is UNREAD
+            else _json_excluded(_excluded)
+        )
 
-        else:
-            excluded = self.excluded
-
-        included: list[str] | None | Unset
-        if isinstance(self.included, Unset):
-            included = UNSET
-        elif isinstance(self.included, list):
-            included = self.included
-
-        else:
-            included = self.included
+        _included = peek(self, "included")
+        included = (
+            rendered(self, "included", _render_included)
+            if _included is UNREAD
+            else _json_included(_included)
+        )
 
         name: None | str | Unset
         if isinstance(self.name, Unset):
@@ -61,7 +67,47 @@ class AudienceDefinition:
             priority = self.priority
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if excluded is not UNSET:
+            field_dict["excluded"] = excluded
+        if included is not UNSET:
+            field_dict["included"] = included
+        if name is not UNSET:
+            field_dict["name"] = name
+        if priority is not UNSET:
+            field_dict["priority"] = priority
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+
+        excluded = _render_excluded(d)
+
+        included = _render_included(d)
+
+        _name = d.get("name", UNSET)
+        name: None | str | Unset
+        if isinstance(_name, Unset):
+            name = UNSET
+        else:
+            name = _name
+
+        _priority = d.get("priority", UNSET)
+        priority: int | None | Unset
+        if isinstance(_priority, Unset):
+            priority = UNSET
+        else:
+            priority = _priority
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if excluded is not UNSET:
             field_dict["excluded"] = excluded
@@ -76,68 +122,13 @@ class AudienceDefinition:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
-        def _parse_excluded(data: object) -> list[str] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                excluded_type_0 = cast(list[str], data)
-
-                return excluded_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[str] | None | Unset, data)
-
-        excluded = _parse_excluded(d.pop("excluded", UNSET))
-
-        def _parse_included(data: object) -> list[str] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                included_type_0 = cast(list[str], data)
-
-                return included_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[str] | None | Unset, data)
-
-        included = _parse_included(d.pop("included", UNSET))
-
-        def _parse_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        name = _parse_name(d.pop("name", UNSET))
-
-        def _parse_priority(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        priority = _parse_priority(d.pop("priority", UNSET))
-
-        audience_definition = cls(
-            excluded=excluded,
-            included=included,
-            name=name,
-            priority=priority,
-        )
-
-        audience_definition.additional_properties = d
+        audience_definition = cls.__new__(cls)
+        audience_definition._lazy_src = d
+        audience_definition._lazy_at = None
+        audience_definition.name = d.get("name", UNSET)
+        audience_definition.priority = d.get("priority", UNSET)
         return audience_definition
 
     @property
@@ -155,3 +146,92 @@ class AudienceDefinition:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+def _field_excluded(d: dict[str, Any]) -> list[str] | None | Unset:
+    data = d.get("excluded", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, list):
+        try:
+            excluded_type_0 = cast(list[str], data)
+
+            return checked(excluded_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(list[str] | None | Unset, data)
+
+
+def _json_excluded(value: list[str] | None | Unset) -> list[str] | None | Unset:
+    excluded: list[str] | None | Unset
+    if isinstance(value, Unset):
+        excluded = UNSET
+    elif isinstance(value, list):
+        excluded = value
+
+    else:
+        excluded = value
+    return excluded
+
+
+def _render_excluded(d: dict[str, Any]) -> list[str] | None | Unset:
+    return _json_excluded(_field_excluded(d))
+
+
+def _field_included(d: dict[str, Any]) -> list[str] | None | Unset:
+    data = d.get("included", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, list):
+        try:
+            included_type_0 = cast(list[str], data)
+
+            return checked(included_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(list[str] | None | Unset, data)
+
+
+def _json_included(value: list[str] | None | Unset) -> list[str] | None | Unset:
+    included: list[str] | None | Unset
+    if isinstance(value, Unset):
+        included = UNSET
+    elif isinstance(value, list):
+        included = value
+
+    else:
+        included = value
+    return included
+
+
+def _render_included(d: dict[str, Any]) -> list[str] | None | Unset:
+    return _json_included(_field_included(d))
+
+
+_KNOWN = frozenset(
+    {
+        "excluded",
+        "included",
+        "name",
+        "priority",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    AudienceDefinition,
+    {
+        "excluded": _field_excluded,
+        "included": _field_included,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

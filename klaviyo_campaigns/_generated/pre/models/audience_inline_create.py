@@ -8,13 +8,24 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document, missing
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 T = TypeVar("T", bound="AudienceInlineCreate")
 
 
-@_attrs_define
-class AudienceInlineCreate:
+@_attrs_define(slots=False)
+class AudienceInlineCreate(Lazy):
     """
     Attributes:
         temporary_id (str): Client-supplied temporary ID. Messages reference this value via audience_temporary_id to
@@ -33,23 +44,19 @@ class AudienceInlineCreate:
     def to_dict(self) -> dict[str, Any]:
         temporary_id = self.temporary_id
 
-        excluded: list[str] | None | Unset
-        if isinstance(self.excluded, Unset):
-            excluded = UNSET
-        elif isinstance(self.excluded, list):
-            excluded = self.excluded
+        _excluded = peek(self, "excluded")
+        excluded = (
+            rendered(self, "excluded", _render_excluded)
+            if _excluded is UNREAD
+            else _json_excluded(_excluded)
+        )
 
-        else:
-            excluded = self.excluded
-
-        included: list[str] | None | Unset
-        if isinstance(self.included, Unset):
-            included = UNSET
-        elif isinstance(self.included, list):
-            included = self.included
-
-        else:
-            included = self.included
+        _included = peek(self, "included")
+        included = (
+            rendered(self, "included", _render_included)
+            if _included is UNREAD
+            else _json_included(_included)
+        )
 
         name: None | str | Unset
         if isinstance(self.name, Unset):
@@ -58,7 +65,46 @@ class AudienceInlineCreate:
             name = self.name
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "temporary_id": temporary_id,
+            }
+        )
+        if excluded is not UNSET:
+            field_dict["excluded"] = excluded
+        if included is not UNSET:
+            field_dict["included"] = included
+        if name is not UNSET:
+            field_dict["name"] = name
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "temporary_id" not in d:
+            missing(cls, "temporary_id")
+
+        temporary_id = d["temporary_id"]
+
+        excluded = _render_excluded(d)
+
+        included = _render_included(d)
+
+        _name = d.get("name", UNSET)
+        name: None | str | Unset
+        if isinstance(_name, Unset):
+            name = UNSET
+        else:
+            name = _name
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "temporary_id": temporary_id,
@@ -75,62 +121,15 @@ class AudienceInlineCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        temporary_id = (
-            d.pop("temporary_id") if "temporary_id" in d else missing(cls, "temporary_id")
-        )
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "temporary_id" not in d:
+            missing(cls, "temporary_id")
 
-        def _parse_excluded(data: object) -> list[str] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                excluded_type_0 = cast(list[str], data)
-
-                return excluded_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[str] | None | Unset, data)
-
-        excluded = _parse_excluded(d.pop("excluded", UNSET))
-
-        def _parse_included(data: object) -> list[str] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                included_type_0 = cast(list[str], data)
-
-                return included_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[str] | None | Unset, data)
-
-        included = _parse_included(d.pop("included", UNSET))
-
-        def _parse_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        name = _parse_name(d.pop("name", UNSET))
-
-        audience_inline_create = cls(
-            temporary_id=temporary_id,
-            excluded=excluded,
-            included=included,
-            name=name,
-        )
-
-        audience_inline_create.additional_properties = d
+        audience_inline_create = cls.__new__(cls)
+        audience_inline_create._lazy_src = d
+        audience_inline_create._lazy_at = None
+        audience_inline_create.temporary_id = d["temporary_id"]
+        audience_inline_create.name = d.get("name", UNSET)
         return audience_inline_create
 
     @property
@@ -148,3 +147,92 @@ class AudienceInlineCreate:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+def _field_excluded(d: dict[str, Any]) -> list[str] | None | Unset:
+    data = d.get("excluded", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, list):
+        try:
+            excluded_type_0 = cast(list[str], data)
+
+            return checked(excluded_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(list[str] | None | Unset, data)
+
+
+def _json_excluded(value: list[str] | None | Unset) -> list[str] | None | Unset:
+    excluded: list[str] | None | Unset
+    if isinstance(value, Unset):
+        excluded = UNSET
+    elif isinstance(value, list):
+        excluded = value
+
+    else:
+        excluded = value
+    return excluded
+
+
+def _render_excluded(d: dict[str, Any]) -> list[str] | None | Unset:
+    return _json_excluded(_field_excluded(d))
+
+
+def _field_included(d: dict[str, Any]) -> list[str] | None | Unset:
+    data = d.get("included", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, list):
+        try:
+            included_type_0 = cast(list[str], data)
+
+            return checked(included_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(list[str] | None | Unset, data)
+
+
+def _json_included(value: list[str] | None | Unset) -> list[str] | None | Unset:
+    included: list[str] | None | Unset
+    if isinstance(value, Unset):
+        included = UNSET
+    elif isinstance(value, list):
+        included = value
+
+    else:
+        included = value
+    return included
+
+
+def _render_included(d: dict[str, Any]) -> list[str] | None | Unset:
+    return _json_included(_field_included(d))
+
+
+_KNOWN = frozenset(
+    {
+        "temporary_id",
+        "excluded",
+        "included",
+        "name",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    AudienceInlineCreate,
+    {
+        "excluded": _field_excluded,
+        "included": _field_included,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

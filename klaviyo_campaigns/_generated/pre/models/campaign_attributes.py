@@ -9,7 +9,16 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.campaign_definition import CampaignDefinition
@@ -18,8 +27,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="CampaignAttributes")
 
 
-@_attrs_define
-class CampaignAttributes:
+@_attrs_define(slots=False)
+class CampaignAttributes(Lazy):
     """
     Attributes:
         created_at (datetime.datetime | None | Unset): The datetime when the campaign was created Example:
@@ -35,28 +44,59 @@ class CampaignAttributes:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        created_at: None | str | Unset
-        if isinstance(self.created_at, Unset):
-            created_at = UNSET
-        elif isinstance(self.created_at, datetime.datetime):
-            created_at = self.created_at.isoformat()
-        else:
-            created_at = self.created_at
+        if not _loaded:
+            _load()
+        _created_at = peek(self, "created_at")
+        created_at = (
+            rendered(self, "created_at", _render_created_at)
+            if _created_at is UNREAD
+            else _json_created_at(_created_at)
+        )
 
-        definition: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.definition, Unset):
-            definition = self.definition.to_dict()
+        _definition = peek(self, "definition")
+        definition = (
+            rendered(self, "definition", _render_definition)
+            if _definition is UNREAD
+            else _json_definition(_definition)
+        )
 
-        updated_at: None | str | Unset
-        if isinstance(self.updated_at, Unset):
-            updated_at = UNSET
-        elif isinstance(self.updated_at, datetime.datetime):
-            updated_at = self.updated_at.isoformat()
-        else:
-            updated_at = self.updated_at
+        _updated_at = peek(self, "updated_at")
+        updated_at = (
+            rendered(self, "updated_at", _render_updated_at)
+            if _updated_at is UNREAD
+            else _json_updated_at(_updated_at)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if created_at is not UNSET:
+            field_dict["created_at"] = created_at
+        if definition is not UNSET:
+            field_dict["definition"] = definition
+        if updated_at is not UNSET:
+            field_dict["updated_at"] = updated_at
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+
+        created_at = _render_created_at(d)
+
+        definition = _render_definition(d)
+
+        updated_at = _render_updated_at(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if created_at is not UNSET:
             field_dict["created_at"] = created_at
@@ -69,56 +109,11 @@ class CampaignAttributes:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
-        def _parse_created_at(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                created_at_type_0 = datetime.datetime.fromisoformat(data)
-
-                return created_at_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
-
-        created_at = _parse_created_at(d.pop("created_at", UNSET))
-
-        _definition = d.pop("definition", UNSET)
-        definition: CampaignDefinition | Unset
-        if isinstance(_definition, Unset):
-            definition = UNSET
-        else:
-            definition = CampaignDefinition.from_dict(_definition)
-
-        def _parse_updated_at(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                updated_at_type_0 = datetime.datetime.fromisoformat(data)
-
-                return updated_at_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
-
-        updated_at = _parse_updated_at(d.pop("updated_at", UNSET))
-
-        campaign_attributes = cls(
-            created_at=created_at,
-            definition=definition,
-            updated_at=updated_at,
-        )
-
-        campaign_attributes.additional_properties = d
+        campaign_attributes = cls.__new__(cls)
+        campaign_attributes._lazy_src = d
+        campaign_attributes._lazy_at = None
         return campaign_attributes
 
     @property
@@ -138,6 +133,131 @@ class CampaignAttributes:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.campaign_definition import CampaignDefinition  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, CampaignDefinition
+    from ..models.campaign_definition import CampaignDefinition
+
+    _loaded = True
+    CampaignAttributes._lazy_ready = True
+
+
+CampaignAttributes._lazy_ready = False
+CampaignAttributes._lazy_load = _load
+
+
+def _field_created_at(d: dict[str, Any]) -> datetime.datetime | None | Unset:
+    data = d.get("created_at", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, str):
+        try:
+            created_at_type_0 = datetime.datetime.fromisoformat(data)
+
+            return created_at_type_0
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(datetime.datetime | None | Unset, data)
+
+
+def _json_created_at(value: datetime.datetime | None | Unset) -> None | str | Unset:
+    created_at: None | str | Unset
+    if isinstance(value, Unset):
+        created_at = UNSET
+    elif isinstance(value, datetime.datetime):
+        created_at = value.isoformat()
+    else:
+        created_at = value
+    return created_at
+
+
+def _render_created_at(d: dict[str, Any]) -> None | str | Unset:
+    return _json_created_at(_field_created_at(d))
+
+
+def _field_definition(d: dict[str, Any]) -> CampaignDefinition | Unset:
+    _definition = d.get("definition", UNSET)
+    definition: CampaignDefinition | Unset
+    if isinstance(_definition, Unset):
+        definition = UNSET
+    else:
+        definition = CampaignDefinition.from_dict(_definition)
+
+    return definition
+
+
+def _json_definition(value: CampaignDefinition | Unset) -> dict[str, Any] | Unset:
+    definition: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        definition = value.to_dict()
+    return definition
+
+
+def _render_definition(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("definition", UNSET)
+    return UNSET if isinstance(value, Unset) else CampaignDefinition._render(value)
+
+
+def _field_updated_at(d: dict[str, Any]) -> datetime.datetime | None | Unset:
+    data = d.get("updated_at", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, str):
+        try:
+            updated_at_type_0 = datetime.datetime.fromisoformat(data)
+
+            return updated_at_type_0
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(datetime.datetime | None | Unset, data)
+
+
+def _json_updated_at(value: datetime.datetime | None | Unset) -> None | str | Unset:
+    updated_at: None | str | Unset
+    if isinstance(value, Unset):
+        updated_at = UNSET
+    elif isinstance(value, datetime.datetime):
+        updated_at = value.isoformat()
+    else:
+        updated_at = value
+    return updated_at
+
+
+def _render_updated_at(d: dict[str, Any]) -> None | str | Unset:
+    return _json_updated_at(_field_updated_at(d))
+
+
+_KNOWN = frozenset(
+    {
+        "created_at",
+        "definition",
+        "updated_at",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    CampaignAttributes,
+    {
+        "created_at": _field_created_at,
+        "definition": _field_definition,
+        "updated_at": _field_updated_at,
+        "additional_properties": _field_additional_properties,
+    },
+    (
+        "created_at",
+        "updated_at",
+        "additional_properties",
+    ),
+)

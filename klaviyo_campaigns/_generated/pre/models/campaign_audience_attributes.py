@@ -9,7 +9,17 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.audience_definition import AudienceDefinition
@@ -18,8 +28,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="CampaignAudienceAttributes")
 
 
-@_attrs_define
-class CampaignAudienceAttributes:
+@_attrs_define(slots=False)
+class CampaignAudienceAttributes(Lazy):
     """
     Attributes:
         archived (bool | None | Unset): Overview only: whether the audience is archived.
@@ -53,6 +63,8 @@ class CampaignAudienceAttributes:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _loaded:
+            _load()
         archived: bool | None | Unset
         if isinstance(self.archived, Unset):
             archived = UNSET
@@ -65,30 +77,33 @@ class CampaignAudienceAttributes:
         else:
             audience_name = self.audience_name
 
-        created: str | Unset = UNSET
-        if not isinstance(self.created, Unset):
-            created = self.created.isoformat()
+        _created = peek(self, "created")
+        created = (
+            rendered(self, "created", _render_created)
+            if _created is UNREAD
+            else _json_created(_created)
+        )
 
-        created_at: None | str | Unset
-        if isinstance(self.created_at, Unset):
-            created_at = UNSET
-        elif isinstance(self.created_at, datetime.datetime):
-            created_at = self.created_at.isoformat()
-        else:
-            created_at = self.created_at
+        _created_at = peek(self, "created_at")
+        created_at = (
+            rendered(self, "created_at", _render_created_at)
+            if _created_at is UNREAD
+            else _json_created_at(_created_at)
+        )
 
-        definition: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.definition, Unset):
-            definition = self.definition.to_dict()
+        _definition = peek(self, "definition")
+        definition = (
+            rendered(self, "definition", _render_definition)
+            if _definition is UNREAD
+            else _json_definition(_definition)
+        )
 
-        excluded: list[str] | None | Unset
-        if isinstance(self.excluded, Unset):
-            excluded = UNSET
-        elif isinstance(self.excluded, list):
-            excluded = self.excluded
-
-        else:
-            excluded = self.excluded
+        _excluded = peek(self, "excluded")
+        excluded = (
+            rendered(self, "excluded", _render_excluded)
+            if _excluded is UNREAD
+            else _json_excluded(_excluded)
+        )
 
         has_non_draft_messages: bool | None | Unset
         if isinstance(self.has_non_draft_messages, Unset):
@@ -96,14 +111,12 @@ class CampaignAudienceAttributes:
         else:
             has_non_draft_messages = self.has_non_draft_messages
 
-        included: list[str] | None | Unset
-        if isinstance(self.included, Unset):
-            included = UNSET
-        elif isinstance(self.included, list):
-            included = self.included
-
-        else:
-            included = self.included
+        _included = peek(self, "included")
+        included = (
+            rendered(self, "included", _render_included)
+            if _included is UNREAD
+            else _json_included(_included)
+        )
 
         priority: int | None | Unset
         if isinstance(self.priority, Unset):
@@ -111,20 +124,102 @@ class CampaignAudienceAttributes:
         else:
             priority = self.priority
 
-        updated: str | Unset = UNSET
-        if not isinstance(self.updated, Unset):
-            updated = self.updated.isoformat()
+        _updated = peek(self, "updated")
+        updated = (
+            rendered(self, "updated", _render_updated)
+            if _updated is UNREAD
+            else _json_updated(_updated)
+        )
 
-        updated_at: None | str | Unset
-        if isinstance(self.updated_at, Unset):
-            updated_at = UNSET
-        elif isinstance(self.updated_at, datetime.datetime):
-            updated_at = self.updated_at.isoformat()
-        else:
-            updated_at = self.updated_at
+        _updated_at = peek(self, "updated_at")
+        updated_at = (
+            rendered(self, "updated_at", _render_updated_at)
+            if _updated_at is UNREAD
+            else _json_updated_at(_updated_at)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if archived is not UNSET:
+            field_dict["archived"] = archived
+        if audience_name is not UNSET:
+            field_dict["audience_name"] = audience_name
+        if created is not UNSET:
+            field_dict["created"] = created
+        if created_at is not UNSET:
+            field_dict["created_at"] = created_at
+        if definition is not UNSET:
+            field_dict["definition"] = definition
+        if excluded is not UNSET:
+            field_dict["excluded"] = excluded
+        if has_non_draft_messages is not UNSET:
+            field_dict["has_non_draft_messages"] = has_non_draft_messages
+        if included is not UNSET:
+            field_dict["included"] = included
+        if priority is not UNSET:
+            field_dict["priority"] = priority
+        if updated is not UNSET:
+            field_dict["updated"] = updated
+        if updated_at is not UNSET:
+            field_dict["updated_at"] = updated_at
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+
+        _archived = d.get("archived", UNSET)
+        archived: bool | None | Unset
+        if isinstance(_archived, Unset):
+            archived = UNSET
+        else:
+            archived = _archived
+
+        _audience_name = d.get("audience_name", UNSET)
+        audience_name: None | str | Unset
+        if isinstance(_audience_name, Unset):
+            audience_name = UNSET
+        else:
+            audience_name = _audience_name
+
+        created = _render_created(d)
+
+        created_at = _render_created_at(d)
+
+        definition = _render_definition(d)
+
+        excluded = _render_excluded(d)
+
+        _has_non_draft_messages = d.get("has_non_draft_messages", UNSET)
+        has_non_draft_messages: bool | None | Unset
+        if isinstance(_has_non_draft_messages, Unset):
+            has_non_draft_messages = UNSET
+        else:
+            has_non_draft_messages = _has_non_draft_messages
+
+        included = _render_included(d)
+
+        _priority = d.get("priority", UNSET)
+        priority: int | None | Unset
+        if isinstance(_priority, Unset):
+            priority = UNSET
+        else:
+            priority = _priority
+
+        updated = _render_updated(d)
+
+        updated_at = _render_updated_at(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if archived is not UNSET:
             field_dict["archived"] = archived
@@ -153,150 +248,15 @@ class CampaignAudienceAttributes:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
-        def _parse_archived(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        archived = _parse_archived(d.pop("archived", UNSET))
-
-        def _parse_audience_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        audience_name = _parse_audience_name(d.pop("audience_name", UNSET))
-
-        _created = d.pop("created", UNSET)
-        created: datetime.datetime | Unset
-        if isinstance(_created, Unset):
-            created = UNSET
-        else:
-            created = datetime.datetime.fromisoformat(_created)
-
-        def _parse_created_at(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                created_at_type_0 = datetime.datetime.fromisoformat(data)
-
-                return created_at_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
-
-        created_at = _parse_created_at(d.pop("created_at", UNSET))
-
-        _definition = d.pop("definition", UNSET)
-        definition: AudienceDefinition | Unset
-        if isinstance(_definition, Unset):
-            definition = UNSET
-        else:
-            definition = AudienceDefinition.from_dict(_definition)
-
-        def _parse_excluded(data: object) -> list[str] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                excluded_type_0 = cast(list[str], data)
-
-                return excluded_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[str] | None | Unset, data)
-
-        excluded = _parse_excluded(d.pop("excluded", UNSET))
-
-        def _parse_has_non_draft_messages(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        has_non_draft_messages = _parse_has_non_draft_messages(
-            d.pop("has_non_draft_messages", UNSET)
-        )
-
-        def _parse_included(data: object) -> list[str] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                included_type_0 = cast(list[str], data)
-
-                return included_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[str] | None | Unset, data)
-
-        included = _parse_included(d.pop("included", UNSET))
-
-        def _parse_priority(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        priority = _parse_priority(d.pop("priority", UNSET))
-
-        _updated = d.pop("updated", UNSET)
-        updated: datetime.datetime | Unset
-        if isinstance(_updated, Unset):
-            updated = UNSET
-        else:
-            updated = datetime.datetime.fromisoformat(_updated)
-
-        def _parse_updated_at(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                updated_at_type_0 = datetime.datetime.fromisoformat(data)
-
-                return updated_at_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
-
-        updated_at = _parse_updated_at(d.pop("updated_at", UNSET))
-
-        campaign_audience_attributes = cls(
-            archived=archived,
-            audience_name=audience_name,
-            created=created,
-            created_at=created_at,
-            definition=definition,
-            excluded=excluded,
-            has_non_draft_messages=has_non_draft_messages,
-            included=included,
-            priority=priority,
-            updated=updated,
-            updated_at=updated_at,
-        )
-
-        campaign_audience_attributes.additional_properties = d
+        campaign_audience_attributes = cls.__new__(cls)
+        campaign_audience_attributes._lazy_src = d
+        campaign_audience_attributes._lazy_at = None
+        campaign_audience_attributes.archived = d.get("archived", UNSET)
+        campaign_audience_attributes.audience_name = d.get("audience_name", UNSET)
+        campaign_audience_attributes.has_non_draft_messages = d.get("has_non_draft_messages", UNSET)
+        campaign_audience_attributes.priority = d.get("priority", UNSET)
         return campaign_audience_attributes
 
     @property
@@ -316,6 +276,253 @@ class CampaignAudienceAttributes:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.audience_definition import AudienceDefinition  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, AudienceDefinition
+    from ..models.audience_definition import AudienceDefinition
+
+    _loaded = True
+    CampaignAudienceAttributes._lazy_ready = True
+
+
+CampaignAudienceAttributes._lazy_ready = False
+CampaignAudienceAttributes._lazy_load = _load
+
+
+def _field_created(d: dict[str, Any]) -> datetime.datetime | Unset:
+    _created = d.get("created", UNSET)
+    created: datetime.datetime | Unset
+    if isinstance(_created, Unset):
+        created = UNSET
+    else:
+        created = datetime.datetime.fromisoformat(_created)
+
+    return created
+
+
+def _json_created(value: datetime.datetime | Unset) -> str | Unset:
+    created: str | Unset = UNSET
+    if not isinstance(value, Unset):
+        created = value.isoformat()
+    return created
+
+
+def _render_created(d: dict[str, Any]) -> str | Unset:
+    return _json_created(_field_created(d))
+
+
+def _field_created_at(d: dict[str, Any]) -> datetime.datetime | None | Unset:
+    data = d.get("created_at", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, str):
+        try:
+            created_at_type_0 = datetime.datetime.fromisoformat(data)
+
+            return created_at_type_0
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(datetime.datetime | None | Unset, data)
+
+
+def _json_created_at(value: datetime.datetime | None | Unset) -> None | str | Unset:
+    created_at: None | str | Unset
+    if isinstance(value, Unset):
+        created_at = UNSET
+    elif isinstance(value, datetime.datetime):
+        created_at = value.isoformat()
+    else:
+        created_at = value
+    return created_at
+
+
+def _render_created_at(d: dict[str, Any]) -> None | str | Unset:
+    return _json_created_at(_field_created_at(d))
+
+
+def _field_definition(d: dict[str, Any]) -> AudienceDefinition | Unset:
+    _definition = d.get("definition", UNSET)
+    definition: AudienceDefinition | Unset
+    if isinstance(_definition, Unset):
+        definition = UNSET
+    else:
+        definition = AudienceDefinition.from_dict(_definition)
+
+    return definition
+
+
+def _json_definition(value: AudienceDefinition | Unset) -> dict[str, Any] | Unset:
+    definition: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        definition = value.to_dict()
+    return definition
+
+
+def _render_definition(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("definition", UNSET)
+    return UNSET if isinstance(value, Unset) else AudienceDefinition._render(value)
+
+
+def _field_excluded(d: dict[str, Any]) -> list[str] | None | Unset:
+    data = d.get("excluded", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, list):
+        try:
+            excluded_type_0 = cast(list[str], data)
+
+            return checked(excluded_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(list[str] | None | Unset, data)
+
+
+def _json_excluded(value: list[str] | None | Unset) -> list[str] | None | Unset:
+    excluded: list[str] | None | Unset
+    if isinstance(value, Unset):
+        excluded = UNSET
+    elif isinstance(value, list):
+        excluded = value
+
+    else:
+        excluded = value
+    return excluded
+
+
+def _render_excluded(d: dict[str, Any]) -> list[str] | None | Unset:
+    return _json_excluded(_field_excluded(d))
+
+
+def _field_included(d: dict[str, Any]) -> list[str] | None | Unset:
+    data = d.get("included", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, list):
+        try:
+            included_type_0 = cast(list[str], data)
+
+            return checked(included_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(list[str] | None | Unset, data)
+
+
+def _json_included(value: list[str] | None | Unset) -> list[str] | None | Unset:
+    included: list[str] | None | Unset
+    if isinstance(value, Unset):
+        included = UNSET
+    elif isinstance(value, list):
+        included = value
+
+    else:
+        included = value
+    return included
+
+
+def _render_included(d: dict[str, Any]) -> list[str] | None | Unset:
+    return _json_included(_field_included(d))
+
+
+def _field_updated(d: dict[str, Any]) -> datetime.datetime | Unset:
+    _updated = d.get("updated", UNSET)
+    updated: datetime.datetime | Unset
+    if isinstance(_updated, Unset):
+        updated = UNSET
+    else:
+        updated = datetime.datetime.fromisoformat(_updated)
+
+    return updated
+
+
+def _json_updated(value: datetime.datetime | Unset) -> str | Unset:
+    updated: str | Unset = UNSET
+    if not isinstance(value, Unset):
+        updated = value.isoformat()
+    return updated
+
+
+def _render_updated(d: dict[str, Any]) -> str | Unset:
+    return _json_updated(_field_updated(d))
+
+
+def _field_updated_at(d: dict[str, Any]) -> datetime.datetime | None | Unset:
+    data = d.get("updated_at", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, str):
+        try:
+            updated_at_type_0 = datetime.datetime.fromisoformat(data)
+
+            return updated_at_type_0
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(datetime.datetime | None | Unset, data)
+
+
+def _json_updated_at(value: datetime.datetime | None | Unset) -> None | str | Unset:
+    updated_at: None | str | Unset
+    if isinstance(value, Unset):
+        updated_at = UNSET
+    elif isinstance(value, datetime.datetime):
+        updated_at = value.isoformat()
+    else:
+        updated_at = value
+    return updated_at
+
+
+def _render_updated_at(d: dict[str, Any]) -> None | str | Unset:
+    return _json_updated_at(_field_updated_at(d))
+
+
+_KNOWN = frozenset(
+    {
+        "archived",
+        "audience_name",
+        "created",
+        "created_at",
+        "definition",
+        "excluded",
+        "has_non_draft_messages",
+        "included",
+        "priority",
+        "updated",
+        "updated_at",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    CampaignAudienceAttributes,
+    {
+        "created": _field_created,
+        "created_at": _field_created_at,
+        "definition": _field_definition,
+        "excluded": _field_excluded,
+        "included": _field_included,
+        "updated": _field_updated,
+        "updated_at": _field_updated_at,
+        "additional_properties": _field_additional_properties,
+    },
+    (
+        "created",
+        "created_at",
+        "updated",
+        "updated_at",
+        "additional_properties",
+    ),
+)

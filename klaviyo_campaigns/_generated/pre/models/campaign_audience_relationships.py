@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.campaign_message_list_relationship import CampaignMessageListRelationship
@@ -18,8 +27,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="CampaignAudienceRelationships")
 
 
-@_attrs_define
-class CampaignAudienceRelationships:
+@_attrs_define(slots=False)
+class CampaignAudienceRelationships(Lazy):
     """
     Attributes:
         campaign (CampaignRelationship | Unset):
@@ -31,16 +40,48 @@ class CampaignAudienceRelationships:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        campaign: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.campaign, Unset):
-            campaign = self.campaign.to_dict()
+        if not _loaded:
+            _load()
+        _campaign = peek(self, "campaign")
+        campaign = (
+            rendered(self, "campaign", _render_campaign)
+            if _campaign is UNREAD
+            else _json_campaign(_campaign)
+        )
 
-        campaign_messages: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.campaign_messages, Unset):
-            campaign_messages = self.campaign_messages.to_dict()
+        _campaign_messages = peek(self, "campaign_messages")
+        campaign_messages = (
+            rendered(self, "campaign_messages", _render_campaign_messages)
+            if _campaign_messages is UNREAD
+            else _json_campaign_messages(_campaign_messages)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if campaign is not UNSET:
+            field_dict["campaign"] = campaign
+        if campaign_messages is not UNSET:
+            field_dict["campaign-messages"] = campaign_messages
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+
+        campaign = _render_campaign(d)
+
+        campaign_messages = _render_campaign_messages(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if campaign is not UNSET:
             field_dict["campaign"] = campaign
@@ -51,27 +92,11 @@ class CampaignAudienceRelationships:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        _campaign = d.pop("campaign", UNSET)
-        campaign: CampaignRelationship | Unset
-        if isinstance(_campaign, Unset):
-            campaign = UNSET
-        else:
-            campaign = CampaignRelationship.from_dict(_campaign)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
-        _campaign_messages = d.pop("campaign-messages", UNSET)
-        campaign_messages: CampaignMessageListRelationship | Unset
-        if isinstance(_campaign_messages, Unset):
-            campaign_messages = UNSET
-        else:
-            campaign_messages = CampaignMessageListRelationship.from_dict(_campaign_messages)
-
-        campaign_audience_relationships = cls(
-            campaign=campaign,
-            campaign_messages=campaign_messages,
-        )
-
-        campaign_audience_relationships.additional_properties = d
+        campaign_audience_relationships = cls.__new__(cls)
+        campaign_audience_relationships._lazy_src = d
+        campaign_audience_relationships._lazy_at = None
         return campaign_audience_relationships
 
     @property
@@ -91,7 +116,89 @@ class CampaignAudienceRelationships:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.campaign_message_list_relationship import CampaignMessageListRelationship  # noqa: E402
-from ..models.campaign_relationship import CampaignRelationship  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, CampaignMessageListRelationship, CampaignRelationship
+    from ..models.campaign_message_list_relationship import CampaignMessageListRelationship
+    from ..models.campaign_relationship import CampaignRelationship
+
+    _loaded = True
+    CampaignAudienceRelationships._lazy_ready = True
+
+
+CampaignAudienceRelationships._lazy_ready = False
+CampaignAudienceRelationships._lazy_load = _load
+
+
+def _field_campaign(d: dict[str, Any]) -> CampaignRelationship | Unset:
+    _campaign = d.get("campaign", UNSET)
+    campaign: CampaignRelationship | Unset
+    if isinstance(_campaign, Unset):
+        campaign = UNSET
+    else:
+        campaign = CampaignRelationship.from_dict(_campaign)
+
+    return campaign
+
+
+def _json_campaign(value: CampaignRelationship | Unset) -> dict[str, Any] | Unset:
+    campaign: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        campaign = value.to_dict()
+    return campaign
+
+
+def _render_campaign(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("campaign", UNSET)
+    return UNSET if isinstance(value, Unset) else CampaignRelationship._render(value)
+
+
+def _field_campaign_messages(d: dict[str, Any]) -> CampaignMessageListRelationship | Unset:
+    _campaign_messages = d.get("campaign-messages", UNSET)
+    campaign_messages: CampaignMessageListRelationship | Unset
+    if isinstance(_campaign_messages, Unset):
+        campaign_messages = UNSET
+    else:
+        campaign_messages = CampaignMessageListRelationship.from_dict(_campaign_messages)
+
+    return campaign_messages
+
+
+def _json_campaign_messages(
+    value: CampaignMessageListRelationship | Unset,
+) -> dict[str, Any] | Unset:
+    campaign_messages: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        campaign_messages = value.to_dict()
+    return campaign_messages
+
+
+def _render_campaign_messages(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("campaign-messages", UNSET)
+    return UNSET if isinstance(value, Unset) else CampaignMessageListRelationship._render(value)
+
+
+_KNOWN = frozenset(
+    {
+        "campaign",
+        "campaign-messages",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    CampaignAudienceRelationships,
+    {
+        "campaign": _field_campaign,
+        "campaign_messages": _field_campaign_messages,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

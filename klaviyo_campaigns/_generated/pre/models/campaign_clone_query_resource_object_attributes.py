@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+)
 
 T = TypeVar("T", bound="CampaignCloneQueryResourceObjectAttributes")
 
 
-@_attrs_define
-class CampaignCloneQueryResourceObjectAttributes:
+@_attrs_define(slots=False)
+class CampaignCloneQueryResourceObjectAttributes(Lazy):
     """
     Attributes:
         name (None | str | Unset): Name for the cloned campaign. Defaults to 'Copy of {source name}'.
@@ -31,7 +39,30 @@ class CampaignCloneQueryResourceObjectAttributes:
             name = self.name
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if name is not UNSET:
+            field_dict["name"] = name
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+
+        _name = d.get("name", UNSET)
+        name: None | str | Unset
+        if isinstance(_name, Unset):
+            name = UNSET
+        else:
+            name = _name
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if name is not UNSET:
             field_dict["name"] = name
@@ -40,22 +71,12 @@ class CampaignCloneQueryResourceObjectAttributes:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
-        def _parse_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        name = _parse_name(d.pop("name", UNSET))
-
-        campaign_clone_query_resource_object_attributes = cls(
-            name=name,
-        )
-
-        campaign_clone_query_resource_object_attributes.additional_properties = d
+        campaign_clone_query_resource_object_attributes = cls.__new__(cls)
+        campaign_clone_query_resource_object_attributes._lazy_src = d
+        campaign_clone_query_resource_object_attributes._lazy_at = None
+        campaign_clone_query_resource_object_attributes.name = d.get("name", UNSET)
         return campaign_clone_query_resource_object_attributes
 
     @property
@@ -73,3 +94,23 @@ class CampaignCloneQueryResourceObjectAttributes:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN = frozenset(
+    {
+        "name",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    CampaignCloneQueryResourceObjectAttributes,
+    {
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document, missing
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.campaign_create_query_resource_object_attributes import (
@@ -22,8 +32,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="CampaignCreateQueryResourceObject")
 
 
-@_attrs_define
-class CampaignCreateQueryResourceObject:
+@_attrs_define(slots=False)
+class CampaignCreateQueryResourceObject(Lazy):
     """
     Attributes:
         attributes (CampaignCreateQueryResourceObjectAttributes):
@@ -37,16 +47,60 @@ class CampaignCreateQueryResourceObject:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        attributes = self.attributes.to_dict()
+        if not _loaded:
+            _load()
+        _attributes = peek(self, "attributes")
+        attributes = (
+            rendered(self, "attributes", _render_attributes)
+            if _attributes is UNREAD
+            else _json_attributes(_attributes)
+        )
 
         type_ = self.type_
 
-        relationships: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.relationships, Unset):
-            relationships = self.relationships.to_dict()
+        _relationships = peek(self, "relationships")
+        relationships = (
+            rendered(self, "relationships", _render_relationships)
+            if _relationships is UNREAD
+            else _json_relationships(_relationships)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "attributes": attributes,
+                "type": type_,
+            }
+        )
+        if relationships is not UNSET:
+            field_dict["relationships"] = relationships
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "attributes" not in d:
+            missing(cls, "attributes")
+        if "type" not in d:
+            missing(cls, "type")
+        type_ = d["type"]
+        if type_ != "campaign":
+            raise ValueError(f"type must match const 'campaign', got '{type_}'")
+
+        attributes = _render_attributes(d)
+
+        relationships = _render_relationships(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "attributes": attributes,
@@ -60,29 +114,19 @@ class CampaignCreateQueryResourceObject:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        attributes = CampaignCreateQueryResourceObjectAttributes.from_dict(
-            d.pop("attributes") if "attributes" in d else missing(cls, "attributes")
-        )
-
-        type_ = cast(Literal["campaign"], (d.pop("type") if "type" in d else missing(cls, "type")))
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "attributes" not in d:
+            missing(cls, "attributes")
+        if "type" not in d:
+            missing(cls, "type")
+        type_ = d["type"]
         if type_ != "campaign":
             raise ValueError(f"type must match const 'campaign', got '{type_}'")
 
-        _relationships = d.pop("relationships", UNSET)
-        relationships: CampaignCreateQueryResourceObjectRelationships | Unset
-        if isinstance(_relationships, Unset):
-            relationships = UNSET
-        else:
-            relationships = CampaignCreateQueryResourceObjectRelationships.from_dict(_relationships)
-
-        campaign_create_query_resource_object = cls(
-            attributes=attributes,
-            type_=type_,
-            relationships=relationships,
-        )
-
-        campaign_create_query_resource_object.additional_properties = d
+        campaign_create_query_resource_object = cls.__new__(cls)
+        campaign_create_query_resource_object._lazy_src = d
+        campaign_create_query_resource_object._lazy_at = None
+        campaign_create_query_resource_object.type_ = type_
         return campaign_create_query_resource_object
 
     @property
@@ -102,11 +146,96 @@ class CampaignCreateQueryResourceObject:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.campaign_create_query_resource_object_attributes import (
-    CampaignCreateQueryResourceObjectAttributes,  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global \
+        _loaded, \
+        CampaignCreateQueryResourceObjectAttributes, \
+        CampaignCreateQueryResourceObjectRelationships
+    from ..models.campaign_create_query_resource_object_attributes import (
+        CampaignCreateQueryResourceObjectAttributes,
+    )
+    from ..models.campaign_create_query_resource_object_relationships import (
+        CampaignCreateQueryResourceObjectRelationships,
+    )
+
+    _loaded = True
+    CampaignCreateQueryResourceObject._lazy_ready = True
+
+
+CampaignCreateQueryResourceObject._lazy_ready = False
+CampaignCreateQueryResourceObject._lazy_load = _load
+
+
+def _field_attributes(d: dict[str, Any]) -> CampaignCreateQueryResourceObjectAttributes:
+    attributes = CampaignCreateQueryResourceObjectAttributes.from_dict(d["attributes"])
+
+    return attributes
+
+
+def _json_attributes(value: CampaignCreateQueryResourceObjectAttributes) -> dict[str, Any]:
+    attributes = value.to_dict()
+    return attributes
+
+
+def _render_attributes(d: dict[str, Any]) -> dict[str, Any]:
+    return CampaignCreateQueryResourceObjectAttributes._render(d["attributes"])
+
+
+def _field_relationships(
+    d: dict[str, Any],
+) -> CampaignCreateQueryResourceObjectRelationships | Unset:
+    _relationships = d.get("relationships", UNSET)
+    relationships: CampaignCreateQueryResourceObjectRelationships | Unset
+    if isinstance(_relationships, Unset):
+        relationships = UNSET
+    else:
+        relationships = CampaignCreateQueryResourceObjectRelationships.from_dict(_relationships)
+
+    return relationships
+
+
+def _json_relationships(
+    value: CampaignCreateQueryResourceObjectRelationships | Unset,
+) -> dict[str, Any] | Unset:
+    relationships: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        relationships = value.to_dict()
+    return relationships
+
+
+def _render_relationships(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("relationships", UNSET)
+    return (
+        UNSET
+        if isinstance(value, Unset)
+        else CampaignCreateQueryResourceObjectRelationships._render(value)
+    )
+
+
+_KNOWN = frozenset(
+    {
+        "attributes",
+        "type",
+        "relationships",
+    }
 )
-from ..models.campaign_create_query_resource_object_relationships import (
-    CampaignCreateQueryResourceObjectRelationships,  # noqa: E402
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+CampaignCreateQueryResourceObject._lazy_consts = (("type", "campaign"),)
+install(
+    CampaignCreateQueryResourceObject,
+    {
+        "attributes": _field_attributes,
+        "relationships": _field_relationships,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
 )

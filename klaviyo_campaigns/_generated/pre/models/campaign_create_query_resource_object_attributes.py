@@ -8,7 +8,18 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document, missing
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.audience_inline_create import AudienceInlineCreate
@@ -19,8 +30,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="CampaignCreateQueryResourceObjectAttributes")
 
 
-@_attrs_define
-class CampaignCreateQueryResourceObjectAttributes:
+@_attrs_define(slots=False)
+class CampaignCreateQueryResourceObjectAttributes(Lazy):
     """
     Attributes:
         definition (CampaignDefinition):
@@ -36,34 +47,63 @@ class CampaignCreateQueryResourceObjectAttributes:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        definition = self.definition.to_dict()
+        if not _loaded:
+            _load()
+        _definition = peek(self, "definition")
+        definition = (
+            rendered(self, "definition", _render_definition)
+            if _definition is UNREAD
+            else _json_definition(_definition)
+        )
 
-        audiences: list[dict[str, Any]] | None | Unset
-        if isinstance(self.audiences, Unset):
-            audiences = UNSET
-        elif isinstance(self.audiences, list):
-            audiences = []
-            for audiences_type_0_item_data in self.audiences:
-                audiences_type_0_item = audiences_type_0_item_data.to_dict()
-                audiences.append(audiences_type_0_item)
+        _audiences = peek(self, "audiences")
+        audiences = (
+            rendered(self, "audiences", _render_audiences)
+            if _audiences is UNREAD
+            else _json_audiences(_audiences)
+        )
 
-        else:
-            audiences = self.audiences
-
-        messages: list[dict[str, Any]] | None | Unset
-        if isinstance(self.messages, Unset):
-            messages = UNSET
-        elif isinstance(self.messages, list):
-            messages = []
-            for messages_type_0_item_data in self.messages:
-                messages_type_0_item = messages_type_0_item_data.to_dict()
-                messages.append(messages_type_0_item)
-
-        else:
-            messages = self.messages
+        _messages = peek(self, "messages")
+        messages = (
+            rendered(self, "messages", _render_messages)
+            if _messages is UNREAD
+            else _json_messages(_messages)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "definition": definition,
+            }
+        )
+        if audiences is not UNSET:
+            field_dict["audiences"] = audiences
+        if messages is not UNSET:
+            field_dict["messages"] = messages
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "definition" not in d:
+            missing(cls, "definition")
+
+        definition = _render_definition(d)
+
+        audiences = _render_audiences(d)
+
+        messages = _render_messages(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "definition": definition,
@@ -78,64 +118,13 @@ class CampaignCreateQueryResourceObjectAttributes:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        definition = CampaignDefinition.from_dict(
-            d.pop("definition") if "definition" in d else missing(cls, "definition")
-        )
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "definition" not in d:
+            missing(cls, "definition")
 
-        def _parse_audiences(data: object) -> list[AudienceInlineCreate] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                audiences_type_0 = []
-                _audiences_type_0 = data
-                for audiences_type_0_item_data in _audiences_type_0:
-                    audiences_type_0_item = AudienceInlineCreate.from_dict(
-                        audiences_type_0_item_data
-                    )
-
-                    audiences_type_0.append(audiences_type_0_item)
-
-                return audiences_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[AudienceInlineCreate] | None | Unset, data)
-
-        audiences = _parse_audiences(d.pop("audiences", UNSET))
-
-        def _parse_messages(data: object) -> list[MessageInlineCreate] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                messages_type_0 = []
-                _messages_type_0 = data
-                for messages_type_0_item_data in _messages_type_0:
-                    messages_type_0_item = MessageInlineCreate.from_dict(messages_type_0_item_data)
-
-                    messages_type_0.append(messages_type_0_item)
-
-                return messages_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[MessageInlineCreate] | None | Unset, data)
-
-        messages = _parse_messages(d.pop("messages", UNSET))
-
-        campaign_create_query_resource_object_attributes = cls(
-            definition=definition,
-            audiences=audiences,
-            messages=messages,
-        )
-
-        campaign_create_query_resource_object_attributes.additional_properties = d
+        campaign_create_query_resource_object_attributes = cls.__new__(cls)
+        campaign_create_query_resource_object_attributes._lazy_src = d
+        campaign_create_query_resource_object_attributes._lazy_at = None
         return campaign_create_query_resource_object_attributes
 
     @property
@@ -155,8 +144,169 @@ class CampaignCreateQueryResourceObjectAttributes:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.audience_inline_create import AudienceInlineCreate  # noqa: E402
-from ..models.campaign_definition import CampaignDefinition  # noqa: E402
-from ..models.message_inline_create import MessageInlineCreate  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, AudienceInlineCreate, CampaignDefinition, MessageInlineCreate
+    from ..models.audience_inline_create import AudienceInlineCreate
+    from ..models.campaign_definition import CampaignDefinition
+    from ..models.message_inline_create import MessageInlineCreate
+
+    _loaded = True
+    CampaignCreateQueryResourceObjectAttributes._lazy_ready = True
+
+
+CampaignCreateQueryResourceObjectAttributes._lazy_ready = False
+CampaignCreateQueryResourceObjectAttributes._lazy_load = _load
+
+
+def _field_definition(d: dict[str, Any]) -> CampaignDefinition:
+    definition = CampaignDefinition.from_dict(d["definition"])
+
+    return definition
+
+
+def _json_definition(value: CampaignDefinition) -> dict[str, Any]:
+    definition = value.to_dict()
+    return definition
+
+
+def _render_definition(d: dict[str, Any]) -> dict[str, Any]:
+    return CampaignDefinition._render(d["definition"])
+
+
+def _field_audiences(d: dict[str, Any]) -> list[AudienceInlineCreate] | None | Unset:
+    data = d.get("audiences", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, list):
+        try:
+            audiences_type_0 = []
+            _audiences_type_0 = data
+            for audiences_type_0_item_data in _audiences_type_0:
+                audiences_type_0_item = AudienceInlineCreate.from_dict(audiences_type_0_item_data)
+
+                audiences_type_0.append(audiences_type_0_item)
+
+            return checked(audiences_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(list[AudienceInlineCreate] | None | Unset, data)
+
+
+def _json_audiences(
+    value: list[AudienceInlineCreate] | None | Unset,
+) -> list[dict[str, Any]] | None | Unset:
+    audiences: list[dict[str, Any]] | None | Unset
+    if isinstance(value, Unset):
+        audiences = UNSET
+    elif isinstance(value, list):
+        audiences = []
+        for audiences_type_0_item_data in value:
+            audiences_type_0_item = audiences_type_0_item_data.to_dict()
+            audiences.append(audiences_type_0_item)
+
+    else:
+        audiences = value
+    return audiences
+
+
+def _render_audiences(d: dict[str, Any]) -> list[dict[str, Any]] | None | Unset:
+    return _render_audiences_value(d.get("audiences", UNSET))
+
+
+def _render_audiences_value(data: Any) -> list[dict[str, Any]] | None | Unset:
+    if data is None:
+        return None
+    if isinstance(data, Unset):
+        return UNSET
+    if isinstance(data, list):
+        try:
+            return [AudienceInlineCreate._render(item) for item in data]
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(list[dict[str, Any]] | None | Unset, data)
+
+
+def _field_messages(d: dict[str, Any]) -> list[MessageInlineCreate] | None | Unset:
+    data = d.get("messages", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, list):
+        try:
+            messages_type_0 = []
+            _messages_type_0 = data
+            for messages_type_0_item_data in _messages_type_0:
+                messages_type_0_item = MessageInlineCreate.from_dict(messages_type_0_item_data)
+
+                messages_type_0.append(messages_type_0_item)
+
+            return checked(messages_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(list[MessageInlineCreate] | None | Unset, data)
+
+
+def _json_messages(
+    value: list[MessageInlineCreate] | None | Unset,
+) -> list[dict[str, Any]] | None | Unset:
+    messages: list[dict[str, Any]] | None | Unset
+    if isinstance(value, Unset):
+        messages = UNSET
+    elif isinstance(value, list):
+        messages = []
+        for messages_type_0_item_data in value:
+            messages_type_0_item = messages_type_0_item_data.to_dict()
+            messages.append(messages_type_0_item)
+
+    else:
+        messages = value
+    return messages
+
+
+def _render_messages(d: dict[str, Any]) -> list[dict[str, Any]] | None | Unset:
+    return _render_messages_value(d.get("messages", UNSET))
+
+
+def _render_messages_value(data: Any) -> list[dict[str, Any]] | None | Unset:
+    if data is None:
+        return None
+    if isinstance(data, Unset):
+        return UNSET
+    if isinstance(data, list):
+        try:
+            return [MessageInlineCreate._render(item) for item in data]
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(list[dict[str, Any]] | None | Unset, data)
+
+
+_KNOWN = frozenset(
+    {
+        "definition",
+        "audiences",
+        "messages",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    CampaignCreateQueryResourceObjectAttributes,
+    {
+        "definition": _field_definition,
+        "audiences": _field_audiences,
+        "messages": _field_messages,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import document, missing
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+)
 
 T = TypeVar("T", bound="CampaignCreateQueryResourceObjectRelationshipsCampaignAudiencesDataItem")
 
 
-@_attrs_define
-class CampaignCreateQueryResourceObjectRelationshipsCampaignAudiencesDataItem:
+@_attrs_define(slots=False)
+class CampaignCreateQueryResourceObjectRelationshipsCampaignAudiencesDataItem(Lazy):
     """
     Attributes:
         id (str): The audiences associated with the campaign
@@ -31,7 +38,35 @@ class CampaignCreateQueryResourceObjectRelationshipsCampaignAudiencesDataItem:
         type_ = self.type_
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "id": id,
+                "type": type_,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "id" not in d:
+            missing(cls, "id")
+        if "type" not in d:
+            missing(cls, "type")
+        type_ = d["type"]
+        if type_ != "campaign-audience":
+            raise ValueError(f"type must match const 'campaign-audience', got '{type_}'")
+
+        id = d["id"]
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "id": id,
@@ -43,21 +78,26 @@ class CampaignCreateQueryResourceObjectRelationshipsCampaignAudiencesDataItem:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        id = d.pop("id") if "id" in d else missing(cls, "id")
-
-        type_ = cast(
-            Literal["campaign-audience"], (d.pop("type") if "type" in d else missing(cls, "type"))
-        )
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "id" not in d:
+            missing(cls, "id")
+        if "type" not in d:
+            missing(cls, "type")
+        type_ = d["type"]
         if type_ != "campaign-audience":
             raise ValueError(f"type must match const 'campaign-audience', got '{type_}'")
 
-        campaign_create_query_resource_object_relationships_campaign_audiences_data_item = cls(
-            id=id,
-            type_=type_,
+        campaign_create_query_resource_object_relationships_campaign_audiences_data_item = (
+            cls.__new__(cls)
         )
-
-        campaign_create_query_resource_object_relationships_campaign_audiences_data_item.additional_properties = d
+        campaign_create_query_resource_object_relationships_campaign_audiences_data_item._lazy_src = d
+        campaign_create_query_resource_object_relationships_campaign_audiences_data_item._lazy_at = None
+        campaign_create_query_resource_object_relationships_campaign_audiences_data_item.id = d[
+            "id"
+        ]
+        campaign_create_query_resource_object_relationships_campaign_audiences_data_item.type_ = (
+            type_
+        )
         return campaign_create_query_resource_object_relationships_campaign_audiences_data_item
 
     @property
@@ -75,3 +115,27 @@ class CampaignCreateQueryResourceObjectRelationshipsCampaignAudiencesDataItem:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN = frozenset(
+    {
+        "id",
+        "type",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+CampaignCreateQueryResourceObjectRelationshipsCampaignAudiencesDataItem._lazy_consts = (
+    ("type", "campaign-audience"),
+)
+install(
+    CampaignCreateQueryResourceObjectRelationshipsCampaignAudiencesDataItem,
+    {
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

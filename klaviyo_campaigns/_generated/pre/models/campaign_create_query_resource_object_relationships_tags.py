@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.campaign_create_query_resource_object_relationships_tags_data_item import (
@@ -19,8 +28,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="CampaignCreateQueryResourceObjectRelationshipsTags")
 
 
-@_attrs_define
-class CampaignCreateQueryResourceObjectRelationshipsTags:
+@_attrs_define(slots=False)
+class CampaignCreateQueryResourceObjectRelationshipsTags(Lazy):
     """
     Attributes:
         data (list[CampaignCreateQueryResourceObjectRelationshipsTagsDataItem] | Unset):
@@ -30,15 +39,33 @@ class CampaignCreateQueryResourceObjectRelationshipsTags:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        data: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.data, Unset):
-            data = []
-            for data_item_data in self.data:
-                data_item = data_item_data.to_dict()
-                data.append(data_item)
+        if not _loaded:
+            _load()
+        _data = peek(self, "data")
+        data = rendered(self, "data", _render_data) if _data is UNREAD else _json_data(_data)
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if data is not UNSET:
+            field_dict["data"] = data
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+
+        data = _render_data(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if data is not UNSET:
             field_dict["data"] = data
@@ -47,23 +74,11 @@ class CampaignCreateQueryResourceObjectRelationshipsTags:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        _data = d.pop("data", UNSET)
-        data: list[CampaignCreateQueryResourceObjectRelationshipsTagsDataItem] | Unset = UNSET
-        if _data is not UNSET:
-            data = []
-            for data_item_data in _data:
-                data_item = CampaignCreateQueryResourceObjectRelationshipsTagsDataItem.from_dict(
-                    data_item_data
-                )
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
-                data.append(data_item)
-
-        campaign_create_query_resource_object_relationships_tags = cls(
-            data=data,
-        )
-
-        campaign_create_query_resource_object_relationships_tags.additional_properties = d
+        campaign_create_query_resource_object_relationships_tags = cls.__new__(cls)
+        campaign_create_query_resource_object_relationships_tags._lazy_src = d
+        campaign_create_query_resource_object_relationships_tags._lazy_at = None
         return campaign_create_query_resource_object_relationships_tags
 
     @property
@@ -83,8 +98,79 @@ class CampaignCreateQueryResourceObjectRelationshipsTags:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.campaign_create_query_resource_object_relationships_tags_data_item import (
-    CampaignCreateQueryResourceObjectRelationshipsTagsDataItem,  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, CampaignCreateQueryResourceObjectRelationshipsTagsDataItem
+    from ..models.campaign_create_query_resource_object_relationships_tags_data_item import (
+        CampaignCreateQueryResourceObjectRelationshipsTagsDataItem,
+    )
+
+    _loaded = True
+    CampaignCreateQueryResourceObjectRelationshipsTags._lazy_ready = True
+
+
+CampaignCreateQueryResourceObjectRelationshipsTags._lazy_ready = False
+CampaignCreateQueryResourceObjectRelationshipsTags._lazy_load = _load
+
+
+def _field_data(
+    d: dict[str, Any],
+) -> list[CampaignCreateQueryResourceObjectRelationshipsTagsDataItem] | Unset:
+    _data = d.get("data", UNSET)
+    data: list[CampaignCreateQueryResourceObjectRelationshipsTagsDataItem] | Unset = UNSET
+    if _data is not UNSET:
+        data = []
+        for data_item_data in _data:
+            data_item = CampaignCreateQueryResourceObjectRelationshipsTagsDataItem.from_dict(
+                data_item_data
+            )
+
+            data.append(data_item)
+
+    return data
+
+
+def _json_data(
+    value: list[CampaignCreateQueryResourceObjectRelationshipsTagsDataItem] | Unset,
+) -> list[dict[str, Any]] | Unset:
+    data: list[dict[str, Any]] | Unset = UNSET
+    if not isinstance(value, Unset):
+        data = []
+        for data_item_data in value:
+            data_item = data_item_data.to_dict()
+            data.append(data_item)
+
+    return data
+
+
+def _render_data(d: dict[str, Any]) -> list[dict[str, Any]] | Unset:
+    value = d.get("data", UNSET)
+    if isinstance(value, Unset):
+        return UNSET
+    return [
+        CampaignCreateQueryResourceObjectRelationshipsTagsDataItem._render(item) for item in value
+    ]
+
+
+_KNOWN = frozenset(
+    {
+        "data",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    CampaignCreateQueryResourceObjectRelationshipsTags,
+    {
+        "data": _field_data,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
 )

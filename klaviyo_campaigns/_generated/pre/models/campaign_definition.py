@@ -8,7 +8,18 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    matches,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.send_settings import SendSettings
@@ -17,8 +28,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="CampaignDefinition")
 
 
-@_attrs_define
-class CampaignDefinition:
+@_attrs_define(slots=False)
+class CampaignDefinition(Lazy):
     """
     Attributes:
         archived (bool | None | Unset): Whether the campaign has been archived
@@ -38,6 +49,8 @@ class CampaignDefinition:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _loaded:
+            _load()
         archived: bool | None | Unset
         if isinstance(self.archived, Unset):
             archived = UNSET
@@ -68,16 +81,80 @@ class CampaignDefinition:
         else:
             name = self.name
 
-        send_settings: dict[str, Any] | None | Unset
-        if isinstance(self.send_settings, Unset):
-            send_settings = UNSET
-        elif isinstance(self.send_settings, SendSettings):
-            send_settings = self.send_settings.to_dict()
-        else:
-            send_settings = self.send_settings
+        _send_settings = peek(self, "send_settings")
+        send_settings = (
+            rendered(self, "send_settings", _render_send_settings)
+            if _send_settings is UNREAD
+            else _json_send_settings(_send_settings)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if archived is not UNSET:
+            field_dict["archived"] = archived
+        if builder is not UNSET:
+            field_dict["builder"] = builder
+        if color is not UNSET:
+            field_dict["color"] = color
+        if description is not UNSET:
+            field_dict["description"] = description
+        if name is not UNSET:
+            field_dict["name"] = name
+        if send_settings is not UNSET:
+            field_dict["send_settings"] = send_settings
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+
+        _archived = d.get("archived", UNSET)
+        archived: bool | None | Unset
+        if isinstance(_archived, Unset):
+            archived = UNSET
+        else:
+            archived = _archived
+
+        _builder = d.get("builder", UNSET)
+        builder: None | str | Unset
+        if isinstance(_builder, Unset):
+            builder = UNSET
+        else:
+            builder = _builder
+
+        _color = d.get("color", UNSET)
+        color: None | str | Unset
+        if isinstance(_color, Unset):
+            color = UNSET
+        else:
+            color = _color
+
+        _description = d.get("description", UNSET)
+        description: None | str | Unset
+        if isinstance(_description, Unset):
+            description = UNSET
+        else:
+            description = _description
+
+        _name = d.get("name", UNSET)
+        name: None | str | Unset
+        if isinstance(_name, Unset):
+            name = UNSET
+        else:
+            name = _name
+
+        send_settings = _render_send_settings(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if archived is not UNSET:
             field_dict["archived"] = archived
@@ -96,80 +173,16 @@ class CampaignDefinition:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
-        def _parse_archived(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        archived = _parse_archived(d.pop("archived", UNSET))
-
-        def _parse_builder(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        builder = _parse_builder(d.pop("builder", UNSET))
-
-        def _parse_color(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        color = _parse_color(d.pop("color", UNSET))
-
-        def _parse_description(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        description = _parse_description(d.pop("description", UNSET))
-
-        def _parse_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        name = _parse_name(d.pop("name", UNSET))
-
-        def _parse_send_settings(data: object) -> None | SendSettings | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                send_settings_type_0 = SendSettings.from_dict(data)
-
-                return send_settings_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | SendSettings | Unset, data)
-
-        send_settings = _parse_send_settings(d.pop("send_settings", UNSET))
-
-        campaign_definition = cls(
-            archived=archived,
-            builder=builder,
-            color=color,
-            description=description,
-            name=name,
-            send_settings=send_settings,
-        )
-
-        campaign_definition.additional_properties = d
+        campaign_definition = cls.__new__(cls)
+        campaign_definition._lazy_src = d
+        campaign_definition._lazy_at = None
+        campaign_definition.archived = d.get("archived", UNSET)
+        campaign_definition.builder = d.get("builder", UNSET)
+        campaign_definition.color = d.get("color", UNSET)
+        campaign_definition.description = d.get("description", UNSET)
+        campaign_definition.name = d.get("name", UNSET)
         return campaign_definition
 
     @property
@@ -189,6 +202,87 @@ class CampaignDefinition:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.send_settings import SendSettings  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, SendSettings
+    from ..models.send_settings import SendSettings
+
+    _loaded = True
+    CampaignDefinition._lazy_ready = True
+
+
+CampaignDefinition._lazy_ready = False
+CampaignDefinition._lazy_load = _load
+
+
+def _field_send_settings(d: dict[str, Any]) -> None | SendSettings | Unset:
+    data = d.get("send_settings", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(SendSettings, data):
+        try:
+            send_settings_type_0 = SendSettings.from_dict(data)
+
+            return checked(send_settings_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(None | SendSettings | Unset, data)
+
+
+def _json_send_settings(value: None | SendSettings | Unset) -> dict[str, Any] | None | Unset:
+    send_settings: dict[str, Any] | None | Unset
+    if isinstance(value, Unset):
+        send_settings = UNSET
+    elif isinstance(value, SendSettings):
+        send_settings = value.to_dict()
+    else:
+        send_settings = value
+    return send_settings
+
+
+def _render_send_settings(d: dict[str, Any]) -> dict[str, Any] | None | Unset:
+    return _render_send_settings_value(d.get("send_settings", UNSET))
+
+
+def _render_send_settings_value(data: Any) -> dict[str, Any] | None | Unset:
+    if data is None:
+        return None
+    if isinstance(data, Unset):
+        return UNSET
+    if isinstance(data, dict) and matches(SendSettings, data):
+        try:
+            return SendSettings._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(dict[str, Any] | None | Unset, data)
+
+
+_KNOWN = frozenset(
+    {
+        "archived",
+        "builder",
+        "color",
+        "description",
+        "name",
+        "send_settings",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    CampaignDefinition,
+    {
+        "send_settings": _field_send_settings,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

@@ -8,7 +8,19 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document, missing
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    matches,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.campaign import Campaign
@@ -22,8 +34,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="CampaignListDocument")
 
 
-@_attrs_define
-class CampaignListDocument:
+@_attrs_define(slots=False)
+class CampaignListDocument(Lazy):
     """
     Attributes:
         data (list[Campaign]):
@@ -37,33 +49,55 @@ class CampaignListDocument:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        data = []
-        for data_item_data in self.data:
-            data_item = data_item_data.to_dict()
-            data.append(data_item)
+        if not _loaded:
+            _load()
+        _data = peek(self, "data")
+        data = rendered(self, "data", _render_data) if _data is UNREAD else _json_data(_data)
 
-        included: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.included, Unset):
-            included = []
-            for included_item_data in self.included:
-                included_item: dict[str, Any]
-                if isinstance(included_item_data, CampaignMessage):
-                    included_item = included_item_data.to_dict()
-                elif isinstance(included_item_data, CampaignAudience):
-                    included_item = included_item_data.to_dict()
-                elif isinstance(included_item_data, CampaignVariation):
-                    included_item = included_item_data.to_dict()
-                else:
-                    included_item = included_item_data.to_dict()
+        _included = peek(self, "included")
+        included = (
+            rendered(self, "included", _render_included)
+            if _included is UNREAD
+            else _json_included(_included)
+        )
 
-                included.append(included_item)
-
-        links: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.links, Unset):
-            links = self.links.to_dict()
+        _links = peek(self, "links")
+        links = rendered(self, "links", _render_links) if _links is UNREAD else _json_links(_links)
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "data": data,
+            }
+        )
+        if included is not UNSET:
+            field_dict["included"] = included
+        if links is not UNSET:
+            field_dict["links"] = links
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "data" not in d:
+            missing(cls, "data")
+
+        data = _render_data(d)
+
+        included = _render_included(d)
+
+        links = _render_links(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "data": data,
@@ -78,71 +112,13 @@ class CampaignListDocument:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        data = []
-        _data = d.pop("data") if "data" in d else missing(cls, "data")
-        for data_item_data in _data:
-            data_item = Campaign.from_dict(data_item_data)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "data" not in d:
+            missing(cls, "data")
 
-            data.append(data_item)
-
-        _included = d.pop("included", UNSET)
-        included: list[CampaignAudience | CampaignMessage | CampaignVariation | Tag] | Unset = UNSET
-        if _included is not UNSET:
-            included = []
-            for included_item_data in _included:
-
-                def _parse_included_item(
-                    data: object,
-                ) -> CampaignAudience | CampaignMessage | CampaignVariation | Tag:
-                    try:
-                        if not isinstance(data, dict):
-                            raise TypeError()
-                        included_item_type_0 = CampaignMessage.from_dict(data)
-
-                        return included_item_type_0
-                    except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
-                    try:
-                        if not isinstance(data, dict):
-                            raise TypeError()
-                        included_item_type_1 = CampaignAudience.from_dict(data)
-
-                        return included_item_type_1
-                    except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
-                    try:
-                        if not isinstance(data, dict):
-                            raise TypeError()
-                        included_item_type_2 = CampaignVariation.from_dict(data)
-
-                        return included_item_type_2
-                    except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
-                    if not isinstance(data, dict):
-                        raise TypeError()
-                    included_item_type_3 = Tag.from_dict(data)
-
-                    return included_item_type_3
-
-                included_item = _parse_included_item(included_item_data)
-
-                included.append(included_item)
-
-        _links = d.pop("links", UNSET)
-        links: CollectionLinks | Unset
-        if isinstance(_links, Unset):
-            links = UNSET
-        else:
-            links = CollectionLinks.from_dict(_links)
-
-        campaign_list_document = cls(
-            data=data,
-            included=included,
-            links=links,
-        )
-
-        campaign_list_document.additional_properties = d
+        campaign_list_document = cls.__new__(cls)
+        campaign_list_document._lazy_src = d
+        campaign_list_document._lazy_at = None
         return campaign_list_document
 
     @property
@@ -162,11 +138,197 @@ class CampaignListDocument:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.campaign import Campaign  # noqa: E402
-from ..models.campaign_audience import CampaignAudience  # noqa: E402
-from ..models.campaign_message import CampaignMessage  # noqa: E402
-from ..models.campaign_variation import CampaignVariation  # noqa: E402
-from ..models.collection_links import CollectionLinks  # noqa: E402
-from ..models.tag import Tag  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global \
+        _loaded, \
+        Campaign, \
+        CampaignAudience, \
+        CampaignMessage, \
+        CampaignVariation, \
+        CollectionLinks, \
+        Tag
+    from ..models.campaign import Campaign
+    from ..models.campaign_audience import CampaignAudience
+    from ..models.campaign_message import CampaignMessage
+    from ..models.campaign_variation import CampaignVariation
+    from ..models.collection_links import CollectionLinks
+    from ..models.tag import Tag
+
+    _loaded = True
+    CampaignListDocument._lazy_ready = True
+
+
+CampaignListDocument._lazy_ready = False
+CampaignListDocument._lazy_load = _load
+
+
+def _field_data(d: dict[str, Any]) -> list[Campaign]:
+    data = []
+    _data = d["data"]
+    for data_item_data in _data:
+        data_item = Campaign.from_dict(data_item_data)
+
+        data.append(data_item)
+
+    return data
+
+
+def _json_data(value: list[Campaign]) -> list[dict[str, Any]]:
+    data = []
+    for data_item_data in value:
+        data_item = data_item_data.to_dict()
+        data.append(data_item)
+
+    return data
+
+
+def _render_data(d: dict[str, Any]) -> list[dict[str, Any]]:
+    return [Campaign._render(item) for item in d["data"]]
+
+
+def _field_included(
+    d: dict[str, Any],
+) -> list[CampaignAudience | CampaignMessage | CampaignVariation | Tag] | Unset:
+    _included = d.get("included", UNSET)
+    included: list[CampaignAudience | CampaignMessage | CampaignVariation | Tag] | Unset = UNSET
+    if _included is not UNSET:
+        included = []
+        for included_item_data in _included:
+
+            def _parse_included_item(
+                data: object,
+            ) -> CampaignAudience | CampaignMessage | CampaignVariation | Tag:
+                if isinstance(data, dict) and matches(CampaignMessage, data):
+                    try:
+                        included_item_type_0 = CampaignMessage.from_dict(data)
+
+                        return checked(included_item_type_0)
+                    except (TypeError, ValueError, AttributeError, KeyError):
+                        pass
+                if isinstance(data, dict) and matches(CampaignAudience, data):
+                    try:
+                        included_item_type_1 = CampaignAudience.from_dict(data)
+
+                        return checked(included_item_type_1)
+                    except (TypeError, ValueError, AttributeError, KeyError):
+                        pass
+                if isinstance(data, dict) and matches(CampaignVariation, data):
+                    try:
+                        included_item_type_2 = CampaignVariation.from_dict(data)
+
+                        return checked(included_item_type_2)
+                    except (TypeError, ValueError, AttributeError, KeyError):
+                        pass
+                if not isinstance(data, dict):
+                    raise TypeError()
+                included_item_type_3 = Tag.from_dict(data)
+
+                return included_item_type_3
+
+            included_item = _parse_included_item(included_item_data)
+
+            included.append(included_item)
+
+    return included
+
+
+def _json_included(
+    value: list[CampaignAudience | CampaignMessage | CampaignVariation | Tag] | Unset,
+) -> list[dict[str, Any]] | Unset:
+    included: list[dict[str, Any]] | Unset = UNSET
+    if not isinstance(value, Unset):
+        included = []
+        for included_item_data in value:
+            included_item: dict[str, Any]
+            if isinstance(included_item_data, CampaignMessage):
+                included_item = included_item_data.to_dict()
+            elif isinstance(included_item_data, CampaignAudience):
+                included_item = included_item_data.to_dict()
+            elif isinstance(included_item_data, CampaignVariation):
+                included_item = included_item_data.to_dict()
+            else:
+                included_item = included_item_data.to_dict()
+
+            included.append(included_item)
+
+    return included
+
+
+def _render_included(d: dict[str, Any]) -> list[dict[str, Any]] | Unset:
+    value = d.get("included", UNSET)
+    if isinstance(value, Unset):
+        return UNSET
+    return [_render_included_item(item) for item in value]
+
+
+def _render_included_item(data: Any) -> dict[str, Any]:
+    if isinstance(data, dict) and matches(CampaignMessage, data):
+        try:
+            return CampaignMessage._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(CampaignAudience, data):
+        try:
+            return CampaignAudience._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(CampaignVariation, data):
+        try:
+            return CampaignVariation._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if not isinstance(data, dict):
+        raise TypeError()
+    return Tag._render(data)
+
+
+def _field_links(d: dict[str, Any]) -> CollectionLinks | Unset:
+    _links = d.get("links", UNSET)
+    links: CollectionLinks | Unset
+    if isinstance(_links, Unset):
+        links = UNSET
+    else:
+        links = CollectionLinks.from_dict(_links)
+
+    return links
+
+
+def _json_links(value: CollectionLinks | Unset) -> dict[str, Any] | Unset:
+    links: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        links = value.to_dict()
+    return links
+
+
+def _render_links(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("links", UNSET)
+    return UNSET if isinstance(value, Unset) else CollectionLinks._render(value)
+
+
+_KNOWN = frozenset(
+    {
+        "data",
+        "included",
+        "links",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    CampaignListDocument,
+    {
+        "data": _field_data,
+        "included": _field_included,
+        "links": _field_links,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

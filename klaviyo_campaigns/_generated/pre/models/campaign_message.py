@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document, missing
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.campaign_message_attributes import CampaignMessageAttributes
@@ -19,8 +29,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="CampaignMessage")
 
 
-@_attrs_define
-class CampaignMessage:
+@_attrs_define(slots=False)
+class CampaignMessage(Lazy):
     """
     Attributes:
         attributes (CampaignMessageAttributes):
@@ -38,20 +48,75 @@ class CampaignMessage:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        attributes = self.attributes.to_dict()
+        if not _loaded:
+            _load()
+        _attributes = peek(self, "attributes")
+        attributes = (
+            rendered(self, "attributes", _render_attributes)
+            if _attributes is UNREAD
+            else _json_attributes(_attributes)
+        )
 
         id = self.id
 
-        links = self.links.to_dict()
+        _links = peek(self, "links")
+        links = rendered(self, "links", _render_links) if _links is UNREAD else _json_links(_links)
 
         type_ = self.type_
 
-        relationships: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.relationships, Unset):
-            relationships = self.relationships.to_dict()
+        _relationships = peek(self, "relationships")
+        relationships = (
+            rendered(self, "relationships", _render_relationships)
+            if _relationships is UNREAD
+            else _json_relationships(_relationships)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "attributes": attributes,
+                "id": id,
+                "links": links,
+                "type": type_,
+            }
+        )
+        if relationships is not UNSET:
+            field_dict["relationships"] = relationships
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "attributes" not in d:
+            missing(cls, "attributes")
+        if "id" not in d:
+            missing(cls, "id")
+        if "links" not in d:
+            missing(cls, "links")
+        if "type" not in d:
+            missing(cls, "type")
+        type_ = d["type"]
+        if type_ != "campaign-message":
+            raise ValueError(f"type must match const 'campaign-message', got '{type_}'")
+
+        attributes = _render_attributes(d)
+
+        id = d["id"]
+
+        links = _render_links(d)
+
+        relationships = _render_relationships(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "attributes": attributes,
@@ -67,37 +132,24 @@ class CampaignMessage:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        attributes = CampaignMessageAttributes.from_dict(
-            d.pop("attributes") if "attributes" in d else missing(cls, "attributes")
-        )
-
-        id = d.pop("id") if "id" in d else missing(cls, "id")
-
-        links = ObjectLinks.from_dict(d.pop("links") if "links" in d else missing(cls, "links"))
-
-        type_ = cast(
-            Literal["campaign-message"], (d.pop("type") if "type" in d else missing(cls, "type"))
-        )
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "attributes" not in d:
+            missing(cls, "attributes")
+        if "id" not in d:
+            missing(cls, "id")
+        if "links" not in d:
+            missing(cls, "links")
+        if "type" not in d:
+            missing(cls, "type")
+        type_ = d["type"]
         if type_ != "campaign-message":
             raise ValueError(f"type must match const 'campaign-message', got '{type_}'")
 
-        _relationships = d.pop("relationships", UNSET)
-        relationships: CampaignMessageRelationships | Unset
-        if isinstance(_relationships, Unset):
-            relationships = UNSET
-        else:
-            relationships = CampaignMessageRelationships.from_dict(_relationships)
-
-        campaign_message = cls(
-            attributes=attributes,
-            id=id,
-            links=links,
-            type_=type_,
-            relationships=relationships,
-        )
-
-        campaign_message.additional_properties = d
+        campaign_message = cls.__new__(cls)
+        campaign_message._lazy_src = d
+        campaign_message._lazy_at = None
+        campaign_message.id = d["id"]
+        campaign_message.type_ = type_
         return campaign_message
 
     @property
@@ -117,8 +169,100 @@ class CampaignMessage:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.campaign_message_attributes import CampaignMessageAttributes  # noqa: E402
-from ..models.campaign_message_relationships import CampaignMessageRelationships  # noqa: E402
-from ..models.object_links import ObjectLinks  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, CampaignMessageAttributes, CampaignMessageRelationships, ObjectLinks
+    from ..models.campaign_message_attributes import CampaignMessageAttributes
+    from ..models.campaign_message_relationships import CampaignMessageRelationships
+    from ..models.object_links import ObjectLinks
+
+    _loaded = True
+    CampaignMessage._lazy_ready = True
+
+
+CampaignMessage._lazy_ready = False
+CampaignMessage._lazy_load = _load
+
+
+def _field_attributes(d: dict[str, Any]) -> CampaignMessageAttributes:
+    attributes = CampaignMessageAttributes.from_dict(d["attributes"])
+
+    return attributes
+
+
+def _json_attributes(value: CampaignMessageAttributes) -> dict[str, Any]:
+    attributes = value.to_dict()
+    return attributes
+
+
+def _render_attributes(d: dict[str, Any]) -> dict[str, Any]:
+    return CampaignMessageAttributes._render(d["attributes"])
+
+
+def _field_links(d: dict[str, Any]) -> ObjectLinks:
+    links = ObjectLinks.from_dict(d["links"])
+
+    return links
+
+
+def _json_links(value: ObjectLinks) -> dict[str, Any]:
+    links = value.to_dict()
+    return links
+
+
+def _render_links(d: dict[str, Any]) -> dict[str, Any]:
+    return ObjectLinks._render(d["links"])
+
+
+def _field_relationships(d: dict[str, Any]) -> CampaignMessageRelationships | Unset:
+    _relationships = d.get("relationships", UNSET)
+    relationships: CampaignMessageRelationships | Unset
+    if isinstance(_relationships, Unset):
+        relationships = UNSET
+    else:
+        relationships = CampaignMessageRelationships.from_dict(_relationships)
+
+    return relationships
+
+
+def _json_relationships(value: CampaignMessageRelationships | Unset) -> dict[str, Any] | Unset:
+    relationships: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        relationships = value.to_dict()
+    return relationships
+
+
+def _render_relationships(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("relationships", UNSET)
+    return UNSET if isinstance(value, Unset) else CampaignMessageRelationships._render(value)
+
+
+_KNOWN = frozenset(
+    {
+        "attributes",
+        "id",
+        "links",
+        "type",
+        "relationships",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+CampaignMessage._lazy_consts = (("type", "campaign-message"),)
+install(
+    CampaignMessage,
+    {
+        "attributes": _field_attributes,
+        "links": _field_links,
+        "relationships": _field_relationships,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

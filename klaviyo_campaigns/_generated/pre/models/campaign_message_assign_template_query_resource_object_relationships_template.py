@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.campaign_message_assign_template_query_resource_object_relationships_template_data import (
@@ -19,8 +28,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplate")
 
 
-@_attrs_define
-class CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplate:
+@_attrs_define(slots=False)
+class CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplate(Lazy):
     """
     Attributes:
         data (CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplateData | Unset):
@@ -30,12 +39,33 @@ class CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplate:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.data, Unset):
-            data = self.data.to_dict()
+        if not _loaded:
+            _load()
+        _data = peek(self, "data")
+        data = rendered(self, "data", _render_data) if _data is UNREAD else _json_data(_data)
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if data is not UNSET:
+            field_dict["data"] = data
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+
+        data = _render_data(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if data is not UNSET:
             field_dict["data"] = data
@@ -44,23 +74,15 @@ class CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        _data = d.pop("data", UNSET)
-        data: CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplateData | Unset
-        if isinstance(_data, Unset):
-            data = UNSET
-        else:
-            data = (
-                CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplateData.from_dict(
-                    _data
-                )
-            )
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
-        campaign_message_assign_template_query_resource_object_relationships_template = cls(
-            data=data,
+        campaign_message_assign_template_query_resource_object_relationships_template = cls.__new__(
+            cls
         )
-
-        campaign_message_assign_template_query_resource_object_relationships_template.additional_properties = d
+        campaign_message_assign_template_query_resource_object_relationships_template._lazy_src = d
+        campaign_message_assign_template_query_resource_object_relationships_template._lazy_at = (
+            None
+        )
         return campaign_message_assign_template_query_resource_object_relationships_template
 
     @property
@@ -80,8 +102,75 @@ class CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplate:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.campaign_message_assign_template_query_resource_object_relationships_template_data import (
-    CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplateData,  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplateData
+    from ..models.campaign_message_assign_template_query_resource_object_relationships_template_data import (
+        CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplateData,
+    )
+
+    _loaded = True
+    CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplate._lazy_ready = True
+
+
+CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplate._lazy_ready = False
+CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplate._lazy_load = _load
+
+
+def _field_data(
+    d: dict[str, Any],
+) -> CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplateData | Unset:
+    _data = d.get("data", UNSET)
+    data: CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplateData | Unset
+    if isinstance(_data, Unset):
+        data = UNSET
+    else:
+        data = CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplateData.from_dict(
+            _data
+        )
+
+    return data
+
+
+def _json_data(
+    value: CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplateData | Unset,
+) -> dict[str, Any] | Unset:
+    data: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        data = value.to_dict()
+    return data
+
+
+def _render_data(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("data", UNSET)
+    return (
+        UNSET
+        if isinstance(value, Unset)
+        else CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplateData._render(
+            value
+        )
+    )
+
+
+_KNOWN = frozenset(
+    {
+        "data",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplate,
+    {
+        "data": _field_data,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
 )

@@ -10,7 +10,18 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.message_lifecycle_status import MessageLifecycleStatus
-from ..types import UNSET, Unset, document
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    matches,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.message_definition import MessageDefinition
@@ -21,8 +32,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="CampaignMessageAttributes")
 
 
-@_attrs_define
-class CampaignMessageAttributes:
+@_attrs_define(slots=False)
+class CampaignMessageAttributes(Lazy):
     """
     Attributes:
         created (datetime.datetime | Unset): The datetime when this message was created Example:
@@ -46,17 +57,21 @@ class CampaignMessageAttributes:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        created: str | Unset = UNSET
-        if not isinstance(self.created, Unset):
-            created = self.created.isoformat()
+        if not _loaded:
+            _load()
+        _created = peek(self, "created")
+        created = (
+            rendered(self, "created", _render_created)
+            if _created is UNREAD
+            else _json_created(_created)
+        )
 
-        definition: dict[str, Any] | None | Unset
-        if isinstance(self.definition, Unset):
-            definition = UNSET
-        elif isinstance(self.definition, MessageDefinition):
-            definition = self.definition.to_dict()
-        else:
-            definition = self.definition
+        _definition = peek(self, "definition")
+        definition = (
+            rendered(self, "definition", _render_definition)
+            if _definition is UNREAD
+            else _json_definition(_definition)
+        )
 
         name: None | str | Unset
         if isinstance(self.name, Unset):
@@ -64,40 +79,83 @@ class CampaignMessageAttributes:
         else:
             name = self.name
 
-        scheduling_info: dict[str, Any] | None | Unset
-        if isinstance(self.scheduling_info, Unset):
-            scheduling_info = UNSET
-        elif isinstance(self.scheduling_info, MessageSchedulingInfo):
-            scheduling_info = self.scheduling_info.to_dict()
-        else:
-            scheduling_info = self.scheduling_info
+        _scheduling_info = peek(self, "scheduling_info")
+        scheduling_info = (
+            rendered(self, "scheduling_info", _render_scheduling_info)
+            if _scheduling_info is UNREAD
+            else _json_scheduling_info(_scheduling_info)
+        )
 
-        status: None | str | Unset
-        if isinstance(self.status, Unset):
-            status = UNSET
-        elif isinstance(self.status, MessageLifecycleStatus):
-            status = self.status.value
-        else:
-            status = self.status
+        _status = peek(self, "status")
+        status = (
+            rendered(self, "status", _render_status) if _status is UNREAD else _json_status(_status)
+        )
 
-        tracking_params: list[dict[str, Any]] | None | Unset
-        if isinstance(self.tracking_params, Unset):
-            tracking_params = UNSET
-        elif isinstance(self.tracking_params, list):
-            tracking_params = []
-            for tracking_params_type_0_item_data in self.tracking_params:
-                tracking_params_type_0_item = tracking_params_type_0_item_data.to_dict()
-                tracking_params.append(tracking_params_type_0_item)
+        _tracking_params = peek(self, "tracking_params")
+        tracking_params = (
+            rendered(self, "tracking_params", _render_tracking_params)
+            if _tracking_params is UNREAD
+            else _json_tracking_params(_tracking_params)
+        )
 
-        else:
-            tracking_params = self.tracking_params
-
-        updated: str | Unset = UNSET
-        if not isinstance(self.updated, Unset):
-            updated = self.updated.isoformat()
+        _updated = peek(self, "updated")
+        updated = (
+            rendered(self, "updated", _render_updated)
+            if _updated is UNREAD
+            else _json_updated(_updated)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if created is not UNSET:
+            field_dict["created"] = created
+        if definition is not UNSET:
+            field_dict["definition"] = definition
+        if name is not UNSET:
+            field_dict["name"] = name
+        if scheduling_info is not UNSET:
+            field_dict["scheduling_info"] = scheduling_info
+        if status is not UNSET:
+            field_dict["status"] = status
+        if tracking_params is not UNSET:
+            field_dict["tracking_params"] = tracking_params
+        if updated is not UNSET:
+            field_dict["updated"] = updated
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+
+        created = _render_created(d)
+
+        definition = _render_definition(d)
+
+        _name = d.get("name", UNSET)
+        name: None | str | Unset
+        if isinstance(_name, Unset):
+            name = UNSET
+        else:
+            name = _name
+
+        scheduling_info = _render_scheduling_info(d)
+
+        status = _render_status(d)
+
+        tracking_params = _render_tracking_params(d)
+
+        updated = _render_updated(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if created is not UNSET:
             field_dict["created"] = created
@@ -118,116 +176,12 @@ class CampaignMessageAttributes:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        _created = d.pop("created", UNSET)
-        created: datetime.datetime | Unset
-        if isinstance(_created, Unset):
-            created = UNSET
-        else:
-            created = datetime.datetime.fromisoformat(_created)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
-        def _parse_definition(data: object) -> MessageDefinition | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                definition_type_1 = MessageDefinition.from_dict(data)
-
-                return definition_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(MessageDefinition | None | Unset, data)
-
-        definition = _parse_definition(d.pop("definition", UNSET))
-
-        def _parse_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        name = _parse_name(d.pop("name", UNSET))
-
-        def _parse_scheduling_info(data: object) -> MessageSchedulingInfo | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                scheduling_info_type_1 = MessageSchedulingInfo.from_dict(data)
-
-                return scheduling_info_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(MessageSchedulingInfo | None | Unset, data)
-
-        scheduling_info = _parse_scheduling_info(d.pop("scheduling_info", UNSET))
-
-        def _parse_status(data: object) -> MessageLifecycleStatus | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                status_type_1 = MessageLifecycleStatus(data)
-
-                return status_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(MessageLifecycleStatus | None | Unset, data)
-
-        status = _parse_status(d.pop("status", UNSET))
-
-        def _parse_tracking_params(data: object) -> list[MessageTrackingParam] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                tracking_params_type_0 = []
-                _tracking_params_type_0 = data
-                for tracking_params_type_0_item_data in _tracking_params_type_0:
-                    tracking_params_type_0_item = MessageTrackingParam.from_dict(
-                        tracking_params_type_0_item_data
-                    )
-
-                    tracking_params_type_0.append(tracking_params_type_0_item)
-
-                return tracking_params_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[MessageTrackingParam] | None | Unset, data)
-
-        tracking_params = _parse_tracking_params(d.pop("tracking_params", UNSET))
-
-        _updated = d.pop("updated", UNSET)
-        updated: datetime.datetime | Unset
-        if isinstance(_updated, Unset):
-            updated = UNSET
-        else:
-            updated = datetime.datetime.fromisoformat(_updated)
-
-        campaign_message_attributes = cls(
-            created=created,
-            definition=definition,
-            name=name,
-            scheduling_info=scheduling_info,
-            status=status,
-            tracking_params=tracking_params,
-            updated=updated,
-        )
-
-        campaign_message_attributes.additional_properties = d
+        campaign_message_attributes = cls.__new__(cls)
+        campaign_message_attributes._lazy_src = d
+        campaign_message_attributes._lazy_at = None
+        campaign_message_attributes.name = d.get("name", UNSET)
         return campaign_message_attributes
 
     @property
@@ -247,8 +201,278 @@ class CampaignMessageAttributes:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.message_definition import MessageDefinition  # noqa: E402
-from ..models.message_scheduling_info import MessageSchedulingInfo  # noqa: E402
-from ..models.message_tracking_param import MessageTrackingParam  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, MessageDefinition, MessageSchedulingInfo, MessageTrackingParam
+    from ..models.message_definition import MessageDefinition
+    from ..models.message_scheduling_info import MessageSchedulingInfo
+    from ..models.message_tracking_param import MessageTrackingParam
+
+    _loaded = True
+    CampaignMessageAttributes._lazy_ready = True
+
+
+CampaignMessageAttributes._lazy_ready = False
+CampaignMessageAttributes._lazy_load = _load
+
+
+def _field_created(d: dict[str, Any]) -> datetime.datetime | Unset:
+    _created = d.get("created", UNSET)
+    created: datetime.datetime | Unset
+    if isinstance(_created, Unset):
+        created = UNSET
+    else:
+        created = datetime.datetime.fromisoformat(_created)
+
+    return created
+
+
+def _json_created(value: datetime.datetime | Unset) -> str | Unset:
+    created: str | Unset = UNSET
+    if not isinstance(value, Unset):
+        created = value.isoformat()
+    return created
+
+
+def _render_created(d: dict[str, Any]) -> str | Unset:
+    return _json_created(_field_created(d))
+
+
+def _field_definition(d: dict[str, Any]) -> MessageDefinition | None | Unset:
+    data = d.get("definition", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(MessageDefinition, data):
+        try:
+            definition_type_1 = MessageDefinition.from_dict(data)
+
+            return checked(definition_type_1)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(MessageDefinition | None | Unset, data)
+
+
+def _json_definition(value: MessageDefinition | None | Unset) -> dict[str, Any] | None | Unset:
+    definition: dict[str, Any] | None | Unset
+    if isinstance(value, Unset):
+        definition = UNSET
+    elif isinstance(value, MessageDefinition):
+        definition = value.to_dict()
+    else:
+        definition = value
+    return definition
+
+
+def _render_definition(d: dict[str, Any]) -> dict[str, Any] | None | Unset:
+    return _render_definition_value(d.get("definition", UNSET))
+
+
+def _render_definition_value(data: Any) -> dict[str, Any] | None | Unset:
+    if data is None:
+        return None
+    if isinstance(data, Unset):
+        return UNSET
+    if isinstance(data, dict) and matches(MessageDefinition, data):
+        try:
+            return MessageDefinition._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(dict[str, Any] | None | Unset, data)
+
+
+def _field_scheduling_info(d: dict[str, Any]) -> MessageSchedulingInfo | None | Unset:
+    data = d.get("scheduling_info", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(MessageSchedulingInfo, data):
+        try:
+            scheduling_info_type_1 = MessageSchedulingInfo.from_dict(data)
+
+            return checked(scheduling_info_type_1)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(MessageSchedulingInfo | None | Unset, data)
+
+
+def _json_scheduling_info(
+    value: MessageSchedulingInfo | None | Unset,
+) -> dict[str, Any] | None | Unset:
+    scheduling_info: dict[str, Any] | None | Unset
+    if isinstance(value, Unset):
+        scheduling_info = UNSET
+    elif isinstance(value, MessageSchedulingInfo):
+        scheduling_info = value.to_dict()
+    else:
+        scheduling_info = value
+    return scheduling_info
+
+
+def _render_scheduling_info(d: dict[str, Any]) -> dict[str, Any] | None | Unset:
+    return _render_scheduling_info_value(d.get("scheduling_info", UNSET))
+
+
+def _render_scheduling_info_value(data: Any) -> dict[str, Any] | None | Unset:
+    if data is None:
+        return None
+    if isinstance(data, Unset):
+        return UNSET
+    if isinstance(data, dict) and matches(MessageSchedulingInfo, data):
+        try:
+            return MessageSchedulingInfo._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(dict[str, Any] | None | Unset, data)
+
+
+def _field_status(d: dict[str, Any]) -> MessageLifecycleStatus | None | Unset:
+    data = d.get("status", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, str):
+        try:
+            status_type_1 = MessageLifecycleStatus._of(data)
+
+            return status_type_1
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(MessageLifecycleStatus | None | Unset, data)
+
+
+def _json_status(value: MessageLifecycleStatus | None | Unset) -> None | str | Unset:
+    status: None | str | Unset
+    if isinstance(value, Unset):
+        status = UNSET
+    elif isinstance(value, MessageLifecycleStatus):
+        status = value.value
+    else:
+        status = value
+    return status
+
+
+def _render_status(d: dict[str, Any]) -> None | str | Unset:
+    return _json_status(_field_status(d))
+
+
+def _field_tracking_params(d: dict[str, Any]) -> list[MessageTrackingParam] | None | Unset:
+    data = d.get("tracking_params", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, list):
+        try:
+            tracking_params_type_0 = []
+            _tracking_params_type_0 = data
+            for tracking_params_type_0_item_data in _tracking_params_type_0:
+                tracking_params_type_0_item = MessageTrackingParam.from_dict(
+                    tracking_params_type_0_item_data
+                )
+
+                tracking_params_type_0.append(tracking_params_type_0_item)
+
+            return checked(tracking_params_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(list[MessageTrackingParam] | None | Unset, data)
+
+
+def _json_tracking_params(
+    value: list[MessageTrackingParam] | None | Unset,
+) -> list[dict[str, Any]] | None | Unset:
+    tracking_params: list[dict[str, Any]] | None | Unset
+    if isinstance(value, Unset):
+        tracking_params = UNSET
+    elif isinstance(value, list):
+        tracking_params = []
+        for tracking_params_type_0_item_data in value:
+            tracking_params_type_0_item = tracking_params_type_0_item_data.to_dict()
+            tracking_params.append(tracking_params_type_0_item)
+
+    else:
+        tracking_params = value
+    return tracking_params
+
+
+def _render_tracking_params(d: dict[str, Any]) -> list[dict[str, Any]] | None | Unset:
+    return _render_tracking_params_value(d.get("tracking_params", UNSET))
+
+
+def _render_tracking_params_value(data: Any) -> list[dict[str, Any]] | None | Unset:
+    if data is None:
+        return None
+    if isinstance(data, Unset):
+        return UNSET
+    if isinstance(data, list):
+        try:
+            return [MessageTrackingParam._render(item) for item in data]
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(list[dict[str, Any]] | None | Unset, data)
+
+
+def _field_updated(d: dict[str, Any]) -> datetime.datetime | Unset:
+    _updated = d.get("updated", UNSET)
+    updated: datetime.datetime | Unset
+    if isinstance(_updated, Unset):
+        updated = UNSET
+    else:
+        updated = datetime.datetime.fromisoformat(_updated)
+
+    return updated
+
+
+def _json_updated(value: datetime.datetime | Unset) -> str | Unset:
+    updated: str | Unset = UNSET
+    if not isinstance(value, Unset):
+        updated = value.isoformat()
+    return updated
+
+
+def _render_updated(d: dict[str, Any]) -> str | Unset:
+    return _json_updated(_field_updated(d))
+
+
+_KNOWN = frozenset(
+    {
+        "created",
+        "definition",
+        "name",
+        "scheduling_info",
+        "status",
+        "tracking_params",
+        "updated",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    CampaignMessageAttributes,
+    {
+        "created": _field_created,
+        "definition": _field_definition,
+        "scheduling_info": _field_scheduling_info,
+        "status": _field_status,
+        "tracking_params": _field_tracking_params,
+        "updated": _field_updated,
+        "additional_properties": _field_additional_properties,
+    },
+    (
+        "created",
+        "status",
+        "updated",
+        "additional_properties",
+    ),
+)

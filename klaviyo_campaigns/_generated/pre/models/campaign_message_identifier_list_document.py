@@ -8,7 +8,17 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document, missing
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.campaign_message_identifier import CampaignMessageIdentifier
@@ -18,8 +28,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="CampaignMessageIdentifierListDocument")
 
 
-@_attrs_define
-class CampaignMessageIdentifierListDocument:
+@_attrs_define(slots=False)
+class CampaignMessageIdentifierListDocument(Lazy):
     """
     Attributes:
         data (list[CampaignMessageIdentifier]):
@@ -31,17 +41,44 @@ class CampaignMessageIdentifierListDocument:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        data = []
-        for data_item_data in self.data:
-            data_item = data_item_data.to_dict()
-            data.append(data_item)
+        if not _loaded:
+            _load()
+        _data = peek(self, "data")
+        data = rendered(self, "data", _render_data) if _data is UNREAD else _json_data(_data)
 
-        links: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.links, Unset):
-            links = self.links.to_dict()
+        _links = peek(self, "links")
+        links = rendered(self, "links", _render_links) if _links is UNREAD else _json_links(_links)
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "data": data,
+            }
+        )
+        if links is not UNSET:
+            field_dict["links"] = links
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "data" not in d:
+            missing(cls, "data")
+
+        data = _render_data(d)
+
+        links = _render_links(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "data": data,
@@ -54,27 +91,13 @@ class CampaignMessageIdentifierListDocument:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        data = []
-        _data = d.pop("data") if "data" in d else missing(cls, "data")
-        for data_item_data in _data:
-            data_item = CampaignMessageIdentifier.from_dict(data_item_data)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "data" not in d:
+            missing(cls, "data")
 
-            data.append(data_item)
-
-        _links = d.pop("links", UNSET)
-        links: CollectionLinks | Unset
-        if isinstance(_links, Unset):
-            links = UNSET
-        else:
-            links = CollectionLinks.from_dict(_links)
-
-        campaign_message_identifier_list_document = cls(
-            data=data,
-            links=links,
-        )
-
-        campaign_message_identifier_list_document.additional_properties = d
+        campaign_message_identifier_list_document = cls.__new__(cls)
+        campaign_message_identifier_list_document._lazy_src = d
+        campaign_message_identifier_list_document._lazy_at = None
         return campaign_message_identifier_list_document
 
     @property
@@ -94,7 +117,88 @@ class CampaignMessageIdentifierListDocument:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.campaign_message_identifier import CampaignMessageIdentifier  # noqa: E402
-from ..models.collection_links import CollectionLinks  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, CampaignMessageIdentifier, CollectionLinks
+    from ..models.campaign_message_identifier import CampaignMessageIdentifier
+    from ..models.collection_links import CollectionLinks
+
+    _loaded = True
+    CampaignMessageIdentifierListDocument._lazy_ready = True
+
+
+CampaignMessageIdentifierListDocument._lazy_ready = False
+CampaignMessageIdentifierListDocument._lazy_load = _load
+
+
+def _field_data(d: dict[str, Any]) -> list[CampaignMessageIdentifier]:
+    data = []
+    _data = d["data"]
+    for data_item_data in _data:
+        data_item = CampaignMessageIdentifier.from_dict(data_item_data)
+
+        data.append(data_item)
+
+    return data
+
+
+def _json_data(value: list[CampaignMessageIdentifier]) -> list[dict[str, Any]]:
+    data = []
+    for data_item_data in value:
+        data_item = data_item_data.to_dict()
+        data.append(data_item)
+
+    return data
+
+
+def _render_data(d: dict[str, Any]) -> list[dict[str, Any]]:
+    return [CampaignMessageIdentifier._render(item) for item in d["data"]]
+
+
+def _field_links(d: dict[str, Any]) -> CollectionLinks | Unset:
+    _links = d.get("links", UNSET)
+    links: CollectionLinks | Unset
+    if isinstance(_links, Unset):
+        links = UNSET
+    else:
+        links = CollectionLinks.from_dict(_links)
+
+    return links
+
+
+def _json_links(value: CollectionLinks | Unset) -> dict[str, Any] | Unset:
+    links: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        links = value.to_dict()
+    return links
+
+
+def _render_links(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("links", UNSET)
+    return UNSET if isinstance(value, Unset) else CollectionLinks._render(value)
+
+
+_KNOWN = frozenset(
+    {
+        "data",
+        "links",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    CampaignMessageIdentifierListDocument,
+    {
+        "data": _field_data,
+        "links": _field_links,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import document, missing
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.campaign_message_image_update_query_data import (
@@ -19,8 +27,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="CampaignMessageImageUpdateQuery")
 
 
-@_attrs_define
-class CampaignMessageImageUpdateQuery:
+@_attrs_define(slots=False)
+class CampaignMessageImageUpdateQuery(Lazy):
     """
     Attributes:
         data (CampaignMessageImageUpdateQueryData):
@@ -30,10 +38,37 @@ class CampaignMessageImageUpdateQuery:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        data = self.data.to_dict()
+        if not _loaded:
+            _load()
+        _data = peek(self, "data")
+        data = rendered(self, "data", _render_data) if _data is UNREAD else _json_data(_data)
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "data": data,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "data" not in d:
+            missing(cls, "data")
+
+        data = _render_data(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "data": data,
@@ -44,16 +79,13 @@ class CampaignMessageImageUpdateQuery:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        data = CampaignMessageImageUpdateQueryData.from_dict(
-            d.pop("data") if "data" in d else missing(cls, "data")
-        )
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "data" not in d:
+            missing(cls, "data")
 
-        campaign_message_image_update_query = cls(
-            data=data,
-        )
-
-        campaign_message_image_update_query.additional_properties = d
+        campaign_message_image_update_query = cls.__new__(cls)
+        campaign_message_image_update_query._lazy_src = d
+        campaign_message_image_update_query._lazy_at = None
         return campaign_message_image_update_query
 
     @property
@@ -73,6 +105,55 @@ class CampaignMessageImageUpdateQuery:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.campaign_message_image_update_query_data import CampaignMessageImageUpdateQueryData  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, CampaignMessageImageUpdateQueryData
+    from ..models.campaign_message_image_update_query_data import (
+        CampaignMessageImageUpdateQueryData,
+    )
+
+    _loaded = True
+    CampaignMessageImageUpdateQuery._lazy_ready = True
+
+
+CampaignMessageImageUpdateQuery._lazy_ready = False
+CampaignMessageImageUpdateQuery._lazy_load = _load
+
+
+def _field_data(d: dict[str, Any]) -> CampaignMessageImageUpdateQueryData:
+    data = CampaignMessageImageUpdateQueryData.from_dict(d["data"])
+
+    return data
+
+
+def _json_data(value: CampaignMessageImageUpdateQueryData) -> dict[str, Any]:
+    data = value.to_dict()
+    return data
+
+
+def _render_data(d: dict[str, Any]) -> dict[str, Any]:
+    return CampaignMessageImageUpdateQueryData._render(d["data"])
+
+
+_KNOWN = frozenset(
+    {
+        "data",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    CampaignMessageImageUpdateQuery,
+    {
+        "data": _field_data,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.campaign_audience_relationship import CampaignAudienceRelationship
@@ -19,8 +28,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="CampaignMessageRelationships")
 
 
-@_attrs_define
-class CampaignMessageRelationships:
+@_attrs_define(slots=False)
+class CampaignMessageRelationships(Lazy):
     """
     Attributes:
         campaign (CampaignRelationship | Unset):
@@ -34,20 +43,59 @@ class CampaignMessageRelationships:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        campaign: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.campaign, Unset):
-            campaign = self.campaign.to_dict()
+        if not _loaded:
+            _load()
+        _campaign = peek(self, "campaign")
+        campaign = (
+            rendered(self, "campaign", _render_campaign)
+            if _campaign is UNREAD
+            else _json_campaign(_campaign)
+        )
 
-        campaign_audience: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.campaign_audience, Unset):
-            campaign_audience = self.campaign_audience.to_dict()
+        _campaign_audience = peek(self, "campaign_audience")
+        campaign_audience = (
+            rendered(self, "campaign_audience", _render_campaign_audience)
+            if _campaign_audience is UNREAD
+            else _json_campaign_audience(_campaign_audience)
+        )
 
-        campaign_variations: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.campaign_variations, Unset):
-            campaign_variations = self.campaign_variations.to_dict()
+        _campaign_variations = peek(self, "campaign_variations")
+        campaign_variations = (
+            rendered(self, "campaign_variations", _render_campaign_variations)
+            if _campaign_variations is UNREAD
+            else _json_campaign_variations(_campaign_variations)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if campaign is not UNSET:
+            field_dict["campaign"] = campaign
+        if campaign_audience is not UNSET:
+            field_dict["campaign-audience"] = campaign_audience
+        if campaign_variations is not UNSET:
+            field_dict["campaign-variations"] = campaign_variations
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+
+        campaign = _render_campaign(d)
+
+        campaign_audience = _render_campaign_audience(d)
+
+        campaign_variations = _render_campaign_variations(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if campaign is not UNSET:
             field_dict["campaign"] = campaign
@@ -60,35 +108,11 @@ class CampaignMessageRelationships:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        _campaign = d.pop("campaign", UNSET)
-        campaign: CampaignRelationship | Unset
-        if isinstance(_campaign, Unset):
-            campaign = UNSET
-        else:
-            campaign = CampaignRelationship.from_dict(_campaign)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
-        _campaign_audience = d.pop("campaign-audience", UNSET)
-        campaign_audience: CampaignAudienceRelationship | Unset
-        if isinstance(_campaign_audience, Unset):
-            campaign_audience = UNSET
-        else:
-            campaign_audience = CampaignAudienceRelationship.from_dict(_campaign_audience)
-
-        _campaign_variations = d.pop("campaign-variations", UNSET)
-        campaign_variations: CampaignVariationListRelationship | Unset
-        if isinstance(_campaign_variations, Unset):
-            campaign_variations = UNSET
-        else:
-            campaign_variations = CampaignVariationListRelationship.from_dict(_campaign_variations)
-
-        campaign_message_relationships = cls(
-            campaign=campaign,
-            campaign_audience=campaign_audience,
-            campaign_variations=campaign_variations,
-        )
-
-        campaign_message_relationships.additional_properties = d
+        campaign_message_relationships = cls.__new__(cls)
+        campaign_message_relationships._lazy_src = d
+        campaign_message_relationships._lazy_at = None
         return campaign_message_relationships
 
     @property
@@ -108,8 +132,119 @@ class CampaignMessageRelationships:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.campaign_audience_relationship import CampaignAudienceRelationship  # noqa: E402
-from ..models.campaign_relationship import CampaignRelationship  # noqa: E402
-from ..models.campaign_variation_list_relationship import CampaignVariationListRelationship  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global \
+        _loaded, \
+        CampaignAudienceRelationship, \
+        CampaignRelationship, \
+        CampaignVariationListRelationship
+    from ..models.campaign_audience_relationship import CampaignAudienceRelationship
+    from ..models.campaign_relationship import CampaignRelationship
+    from ..models.campaign_variation_list_relationship import CampaignVariationListRelationship
+
+    _loaded = True
+    CampaignMessageRelationships._lazy_ready = True
+
+
+CampaignMessageRelationships._lazy_ready = False
+CampaignMessageRelationships._lazy_load = _load
+
+
+def _field_campaign(d: dict[str, Any]) -> CampaignRelationship | Unset:
+    _campaign = d.get("campaign", UNSET)
+    campaign: CampaignRelationship | Unset
+    if isinstance(_campaign, Unset):
+        campaign = UNSET
+    else:
+        campaign = CampaignRelationship.from_dict(_campaign)
+
+    return campaign
+
+
+def _json_campaign(value: CampaignRelationship | Unset) -> dict[str, Any] | Unset:
+    campaign: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        campaign = value.to_dict()
+    return campaign
+
+
+def _render_campaign(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("campaign", UNSET)
+    return UNSET if isinstance(value, Unset) else CampaignRelationship._render(value)
+
+
+def _field_campaign_audience(d: dict[str, Any]) -> CampaignAudienceRelationship | Unset:
+    _campaign_audience = d.get("campaign-audience", UNSET)
+    campaign_audience: CampaignAudienceRelationship | Unset
+    if isinstance(_campaign_audience, Unset):
+        campaign_audience = UNSET
+    else:
+        campaign_audience = CampaignAudienceRelationship.from_dict(_campaign_audience)
+
+    return campaign_audience
+
+
+def _json_campaign_audience(value: CampaignAudienceRelationship | Unset) -> dict[str, Any] | Unset:
+    campaign_audience: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        campaign_audience = value.to_dict()
+    return campaign_audience
+
+
+def _render_campaign_audience(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("campaign-audience", UNSET)
+    return UNSET if isinstance(value, Unset) else CampaignAudienceRelationship._render(value)
+
+
+def _field_campaign_variations(d: dict[str, Any]) -> CampaignVariationListRelationship | Unset:
+    _campaign_variations = d.get("campaign-variations", UNSET)
+    campaign_variations: CampaignVariationListRelationship | Unset
+    if isinstance(_campaign_variations, Unset):
+        campaign_variations = UNSET
+    else:
+        campaign_variations = CampaignVariationListRelationship.from_dict(_campaign_variations)
+
+    return campaign_variations
+
+
+def _json_campaign_variations(
+    value: CampaignVariationListRelationship | Unset,
+) -> dict[str, Any] | Unset:
+    campaign_variations: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        campaign_variations = value.to_dict()
+    return campaign_variations
+
+
+def _render_campaign_variations(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("campaign-variations", UNSET)
+    return UNSET if isinstance(value, Unset) else CampaignVariationListRelationship._render(value)
+
+
+_KNOWN = frozenset(
+    {
+        "campaign",
+        "campaign-audience",
+        "campaign-variations",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    CampaignMessageRelationships,
+    {
+        "campaign": _field_campaign,
+        "campaign_audience": _field_campaign_audience,
+        "campaign_variations": _field_campaign_variations,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

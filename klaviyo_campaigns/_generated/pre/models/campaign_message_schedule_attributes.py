@@ -12,13 +12,22 @@ from attrs import field as _attrs_field
 from ..models.campaign_message_schedule_attributes_strategy import (
     CampaignMessageScheduleAttributesStrategy,
 )
-from ..types import UNSET, Unset, document
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+    rendered,
+)
 
 T = TypeVar("T", bound="CampaignMessageScheduleAttributes")
 
 
-@_attrs_define
-class CampaignMessageScheduleAttributes:
+@_attrs_define(slots=False)
+class CampaignMessageScheduleAttributes(Lazy):
     """
     Attributes:
         send_date (datetime.date | None | Unset): The date on which the message is scheduled to send (present for
@@ -34,28 +43,55 @@ class CampaignMessageScheduleAttributes:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        send_date: None | str | Unset
-        if isinstance(self.send_date, Unset):
-            send_date = UNSET
-        elif isinstance(self.send_date, datetime.date):
-            send_date = self.send_date.isoformat()
-        else:
-            send_date = self.send_date
+        _send_date = peek(self, "send_date")
+        send_date = (
+            rendered(self, "send_date", _render_send_date)
+            if _send_date is UNREAD
+            else _json_send_date(_send_date)
+        )
 
-        send_time: None | str | Unset
-        if isinstance(self.send_time, Unset):
-            send_time = UNSET
-        elif isinstance(self.send_time, datetime.datetime):
-            send_time = self.send_time.isoformat()
-        else:
-            send_time = self.send_time
+        _send_time = peek(self, "send_time")
+        send_time = (
+            rendered(self, "send_time", _render_send_time)
+            if _send_time is UNREAD
+            else _json_send_time(_send_time)
+        )
 
-        strategy: str | Unset = UNSET
-        if not isinstance(self.strategy, Unset):
-            strategy = self.strategy.value
+        _strategy = peek(self, "strategy")
+        strategy = (
+            rendered(self, "strategy", _render_strategy)
+            if _strategy is UNREAD
+            else _json_strategy(_strategy)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if send_date is not UNSET:
+            field_dict["send_date"] = send_date
+        if send_time is not UNSET:
+            field_dict["send_time"] = send_time
+        if strategy is not UNSET:
+            field_dict["strategy"] = strategy
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+
+        send_date = _render_send_date(d)
+
+        send_time = _render_send_time(d)
+
+        strategy = _render_strategy(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if send_date is not UNSET:
             field_dict["send_date"] = send_date
@@ -68,56 +104,11 @@ class CampaignMessageScheduleAttributes:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
-        def _parse_send_date(data: object) -> datetime.date | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                send_date_type_0 = datetime.date.fromisoformat(data)
-
-                return send_date_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.date | None | Unset, data)
-
-        send_date = _parse_send_date(d.pop("send_date", UNSET))
-
-        def _parse_send_time(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                send_time_type_0 = datetime.datetime.fromisoformat(data)
-
-                return send_time_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
-
-        send_time = _parse_send_time(d.pop("send_time", UNSET))
-
-        _strategy = d.pop("strategy", UNSET)
-        strategy: CampaignMessageScheduleAttributesStrategy | Unset
-        if isinstance(_strategy, Unset):
-            strategy = UNSET
-        else:
-            strategy = CampaignMessageScheduleAttributesStrategy(_strategy)
-
-        campaign_message_schedule_attributes = cls(
-            send_date=send_date,
-            send_time=send_time,
-            strategy=strategy,
-        )
-
-        campaign_message_schedule_attributes.additional_properties = d
+        campaign_message_schedule_attributes = cls.__new__(cls)
+        campaign_message_schedule_attributes._lazy_src = d
+        campaign_message_schedule_attributes._lazy_at = None
         return campaign_message_schedule_attributes
 
     @property
@@ -135,3 +126,118 @@ class CampaignMessageScheduleAttributes:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+def _field_send_date(d: dict[str, Any]) -> datetime.date | None | Unset:
+    data = d.get("send_date", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, str):
+        try:
+            send_date_type_0 = datetime.date.fromisoformat(data)
+
+            return send_date_type_0
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(datetime.date | None | Unset, data)
+
+
+def _json_send_date(value: datetime.date | None | Unset) -> None | str | Unset:
+    send_date: None | str | Unset
+    if isinstance(value, Unset):
+        send_date = UNSET
+    elif isinstance(value, datetime.date):
+        send_date = value.isoformat()
+    else:
+        send_date = value
+    return send_date
+
+
+def _render_send_date(d: dict[str, Any]) -> None | str | Unset:
+    return _json_send_date(_field_send_date(d))
+
+
+def _field_send_time(d: dict[str, Any]) -> datetime.datetime | None | Unset:
+    data = d.get("send_time", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, str):
+        try:
+            send_time_type_0 = datetime.datetime.fromisoformat(data)
+
+            return send_time_type_0
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(datetime.datetime | None | Unset, data)
+
+
+def _json_send_time(value: datetime.datetime | None | Unset) -> None | str | Unset:
+    send_time: None | str | Unset
+    if isinstance(value, Unset):
+        send_time = UNSET
+    elif isinstance(value, datetime.datetime):
+        send_time = value.isoformat()
+    else:
+        send_time = value
+    return send_time
+
+
+def _render_send_time(d: dict[str, Any]) -> None | str | Unset:
+    return _json_send_time(_field_send_time(d))
+
+
+def _field_strategy(d: dict[str, Any]) -> CampaignMessageScheduleAttributesStrategy | Unset:
+    _strategy = d.get("strategy", UNSET)
+    strategy: CampaignMessageScheduleAttributesStrategy | Unset
+    if isinstance(_strategy, Unset):
+        strategy = UNSET
+    else:
+        strategy = CampaignMessageScheduleAttributesStrategy._of(_strategy)
+
+    return strategy
+
+
+def _json_strategy(value: CampaignMessageScheduleAttributesStrategy | Unset) -> str | Unset:
+    strategy: str | Unset = UNSET
+    if not isinstance(value, Unset):
+        strategy = value.value
+
+    return strategy
+
+
+def _render_strategy(d: dict[str, Any]) -> str | Unset:
+    return _json_strategy(_field_strategy(d))
+
+
+_KNOWN = frozenset(
+    {
+        "send_date",
+        "send_time",
+        "strategy",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    CampaignMessageScheduleAttributes,
+    {
+        "send_date": _field_send_date,
+        "send_time": _field_send_time,
+        "strategy": _field_strategy,
+        "additional_properties": _field_additional_properties,
+    },
+    (
+        "send_date",
+        "send_time",
+        "strategy",
+        "additional_properties",
+    ),
+)

@@ -12,7 +12,19 @@ from attrs import field as _attrs_field
 from ..models.campaign_message_schedule_query_resource_object_attributes_strategy import (
     CampaignMessageScheduleQueryResourceObjectAttributesStrategy,
 )
-from ..types import UNSET, Unset, document, missing
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    matches,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.throttled_options import ThrottledOptions
@@ -22,8 +34,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="CampaignMessageScheduleQueryResourceObjectAttributes")
 
 
-@_attrs_define
-class CampaignMessageScheduleQueryResourceObjectAttributes:
+@_attrs_define(slots=False)
+class CampaignMessageScheduleQueryResourceObjectAttributes(Lazy):
     """
     Attributes:
         strategy (CampaignMessageScheduleQueryResourceObjectAttributesStrategy): The send strategy to use: static,
@@ -46,42 +58,85 @@ class CampaignMessageScheduleQueryResourceObjectAttributes:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        strategy = self.strategy.value
+        if not _loaded:
+            _load()
+        _strategy = peek(self, "strategy")
+        strategy = (
+            rendered(self, "strategy", _render_strategy)
+            if _strategy is UNREAD
+            else _json_strategy(_strategy)
+        )
 
-        send_date: None | str | Unset
-        if isinstance(self.send_date, Unset):
-            send_date = UNSET
-        elif isinstance(self.send_date, datetime.date):
-            send_date = self.send_date.isoformat()
-        else:
-            send_date = self.send_date
+        _send_date = peek(self, "send_date")
+        send_date = (
+            rendered(self, "send_date", _render_send_date)
+            if _send_date is UNREAD
+            else _json_send_date(_send_date)
+        )
 
-        send_time: None | str | Unset
-        if isinstance(self.send_time, Unset):
-            send_time = UNSET
-        elif isinstance(self.send_time, datetime.datetime):
-            send_time = self.send_time.isoformat()
-        else:
-            send_time = self.send_time
+        _send_time = peek(self, "send_time")
+        send_time = (
+            rendered(self, "send_time", _render_send_time)
+            if _send_time is UNREAD
+            else _json_send_time(_send_time)
+        )
 
-        throttled_options: dict[str, Any] | None | Unset
-        if isinstance(self.throttled_options, Unset):
-            throttled_options = UNSET
-        elif isinstance(self.throttled_options, ThrottledOptions):
-            throttled_options = self.throttled_options.to_dict()
-        else:
-            throttled_options = self.throttled_options
+        _throttled_options = peek(self, "throttled_options")
+        throttled_options = (
+            rendered(self, "throttled_options", _render_throttled_options)
+            if _throttled_options is UNREAD
+            else _json_throttled_options(_throttled_options)
+        )
 
-        timezone_options: dict[str, Any] | None | Unset
-        if isinstance(self.timezone_options, Unset):
-            timezone_options = UNSET
-        elif isinstance(self.timezone_options, TimezoneOptions):
-            timezone_options = self.timezone_options.to_dict()
-        else:
-            timezone_options = self.timezone_options
+        _timezone_options = peek(self, "timezone_options")
+        timezone_options = (
+            rendered(self, "timezone_options", _render_timezone_options)
+            if _timezone_options is UNREAD
+            else _json_timezone_options(_timezone_options)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "strategy": strategy,
+            }
+        )
+        if send_date is not UNSET:
+            field_dict["send_date"] = send_date
+        if send_time is not UNSET:
+            field_dict["send_time"] = send_time
+        if throttled_options is not UNSET:
+            field_dict["throttled_options"] = throttled_options
+        if timezone_options is not UNSET:
+            field_dict["timezone_options"] = timezone_options
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "strategy" not in d:
+            missing(cls, "strategy")
+
+        strategy = _render_strategy(d)
+
+        send_date = _render_send_date(d)
+
+        send_time = _render_send_time(d)
+
+        throttled_options = _render_throttled_options(d)
+
+        timezone_options = _render_timezone_options(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "strategy": strategy,
@@ -100,88 +155,13 @@ class CampaignMessageScheduleQueryResourceObjectAttributes:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        strategy = CampaignMessageScheduleQueryResourceObjectAttributesStrategy(
-            d.pop("strategy") if "strategy" in d else missing(cls, "strategy")
-        )
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "strategy" not in d:
+            missing(cls, "strategy")
 
-        def _parse_send_date(data: object) -> datetime.date | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                send_date_type_0 = datetime.date.fromisoformat(data)
-
-                return send_date_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.date | None | Unset, data)
-
-        send_date = _parse_send_date(d.pop("send_date", UNSET))
-
-        def _parse_send_time(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                send_time_type_0 = datetime.datetime.fromisoformat(data)
-
-                return send_time_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
-
-        send_time = _parse_send_time(d.pop("send_time", UNSET))
-
-        def _parse_throttled_options(data: object) -> None | ThrottledOptions | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                throttled_options_type_0 = ThrottledOptions.from_dict(data)
-
-                return throttled_options_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | ThrottledOptions | Unset, data)
-
-        throttled_options = _parse_throttled_options(d.pop("throttled_options", UNSET))
-
-        def _parse_timezone_options(data: object) -> None | TimezoneOptions | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                timezone_options_type_0 = TimezoneOptions.from_dict(data)
-
-                return timezone_options_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | TimezoneOptions | Unset, data)
-
-        timezone_options = _parse_timezone_options(d.pop("timezone_options", UNSET))
-
-        campaign_message_schedule_query_resource_object_attributes = cls(
-            strategy=strategy,
-            send_date=send_date,
-            send_time=send_time,
-            throttled_options=throttled_options,
-            timezone_options=timezone_options,
-        )
-
-        campaign_message_schedule_query_resource_object_attributes.additional_properties = d
+        campaign_message_schedule_query_resource_object_attributes = cls.__new__(cls)
+        campaign_message_schedule_query_resource_object_attributes._lazy_src = d
+        campaign_message_schedule_query_resource_object_attributes._lazy_at = None
         return campaign_message_schedule_query_resource_object_attributes
 
     @property
@@ -201,7 +181,221 @@ class CampaignMessageScheduleQueryResourceObjectAttributes:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.throttled_options import ThrottledOptions  # noqa: E402
-from ..models.timezone_options import TimezoneOptions  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, ThrottledOptions, TimezoneOptions
+    from ..models.throttled_options import ThrottledOptions
+    from ..models.timezone_options import TimezoneOptions
+
+    _loaded = True
+    CampaignMessageScheduleQueryResourceObjectAttributes._lazy_ready = True
+
+
+CampaignMessageScheduleQueryResourceObjectAttributes._lazy_ready = False
+CampaignMessageScheduleQueryResourceObjectAttributes._lazy_load = _load
+
+
+def _field_strategy(
+    d: dict[str, Any],
+) -> CampaignMessageScheduleQueryResourceObjectAttributesStrategy:
+    strategy = CampaignMessageScheduleQueryResourceObjectAttributesStrategy._of(d["strategy"])
+
+    return strategy
+
+
+def _json_strategy(value: CampaignMessageScheduleQueryResourceObjectAttributesStrategy) -> str:
+    strategy = value.value
+    return strategy
+
+
+def _render_strategy(d: dict[str, Any]) -> str:
+    return _json_strategy(_field_strategy(d))
+
+
+def _field_send_date(d: dict[str, Any]) -> datetime.date | None | Unset:
+    data = d.get("send_date", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, str):
+        try:
+            send_date_type_0 = datetime.date.fromisoformat(data)
+
+            return send_date_type_0
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(datetime.date | None | Unset, data)
+
+
+def _json_send_date(value: datetime.date | None | Unset) -> None | str | Unset:
+    send_date: None | str | Unset
+    if isinstance(value, Unset):
+        send_date = UNSET
+    elif isinstance(value, datetime.date):
+        send_date = value.isoformat()
+    else:
+        send_date = value
+    return send_date
+
+
+def _render_send_date(d: dict[str, Any]) -> None | str | Unset:
+    return _json_send_date(_field_send_date(d))
+
+
+def _field_send_time(d: dict[str, Any]) -> datetime.datetime | None | Unset:
+    data = d.get("send_time", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, str):
+        try:
+            send_time_type_0 = datetime.datetime.fromisoformat(data)
+
+            return send_time_type_0
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(datetime.datetime | None | Unset, data)
+
+
+def _json_send_time(value: datetime.datetime | None | Unset) -> None | str | Unset:
+    send_time: None | str | Unset
+    if isinstance(value, Unset):
+        send_time = UNSET
+    elif isinstance(value, datetime.datetime):
+        send_time = value.isoformat()
+    else:
+        send_time = value
+    return send_time
+
+
+def _render_send_time(d: dict[str, Any]) -> None | str | Unset:
+    return _json_send_time(_field_send_time(d))
+
+
+def _field_throttled_options(d: dict[str, Any]) -> None | ThrottledOptions | Unset:
+    data = d.get("throttled_options", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(ThrottledOptions, data):
+        try:
+            throttled_options_type_0 = ThrottledOptions.from_dict(data)
+
+            return checked(throttled_options_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(None | ThrottledOptions | Unset, data)
+
+
+def _json_throttled_options(
+    value: None | ThrottledOptions | Unset,
+) -> dict[str, Any] | None | Unset:
+    throttled_options: dict[str, Any] | None | Unset
+    if isinstance(value, Unset):
+        throttled_options = UNSET
+    elif isinstance(value, ThrottledOptions):
+        throttled_options = value.to_dict()
+    else:
+        throttled_options = value
+    return throttled_options
+
+
+def _render_throttled_options(d: dict[str, Any]) -> dict[str, Any] | None | Unset:
+    return _render_throttled_options_value(d.get("throttled_options", UNSET))
+
+
+def _render_throttled_options_value(data: Any) -> dict[str, Any] | None | Unset:
+    if data is None:
+        return None
+    if isinstance(data, Unset):
+        return UNSET
+    if isinstance(data, dict) and matches(ThrottledOptions, data):
+        try:
+            return ThrottledOptions._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(dict[str, Any] | None | Unset, data)
+
+
+def _field_timezone_options(d: dict[str, Any]) -> None | TimezoneOptions | Unset:
+    data = d.get("timezone_options", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(TimezoneOptions, data):
+        try:
+            timezone_options_type_0 = TimezoneOptions.from_dict(data)
+
+            return checked(timezone_options_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(None | TimezoneOptions | Unset, data)
+
+
+def _json_timezone_options(value: None | TimezoneOptions | Unset) -> dict[str, Any] | None | Unset:
+    timezone_options: dict[str, Any] | None | Unset
+    if isinstance(value, Unset):
+        timezone_options = UNSET
+    elif isinstance(value, TimezoneOptions):
+        timezone_options = value.to_dict()
+    else:
+        timezone_options = value
+    return timezone_options
+
+
+def _render_timezone_options(d: dict[str, Any]) -> dict[str, Any] | None | Unset:
+    return _render_timezone_options_value(d.get("timezone_options", UNSET))
+
+
+def _render_timezone_options_value(data: Any) -> dict[str, Any] | None | Unset:
+    if data is None:
+        return None
+    if isinstance(data, Unset):
+        return UNSET
+    if isinstance(data, dict) and matches(TimezoneOptions, data):
+        try:
+            return TimezoneOptions._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(dict[str, Any] | None | Unset, data)
+
+
+_KNOWN = frozenset(
+    {
+        "strategy",
+        "send_date",
+        "send_time",
+        "throttled_options",
+        "timezone_options",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    CampaignMessageScheduleQueryResourceObjectAttributes,
+    {
+        "strategy": _field_strategy,
+        "send_date": _field_send_date,
+        "send_time": _field_send_time,
+        "throttled_options": _field_throttled_options,
+        "timezone_options": _field_timezone_options,
+        "additional_properties": _field_additional_properties,
+    },
+    (
+        "strategy",
+        "send_date",
+        "send_time",
+        "additional_properties",
+    ),
+)

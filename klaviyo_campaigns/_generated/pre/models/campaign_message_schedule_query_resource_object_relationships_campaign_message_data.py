@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import document, missing
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+)
 
 T = TypeVar("T", bound="CampaignMessageScheduleQueryResourceObjectRelationshipsCampaignMessageData")
 
 
-@_attrs_define
-class CampaignMessageScheduleQueryResourceObjectRelationshipsCampaignMessageData:
+@_attrs_define(slots=False)
+class CampaignMessageScheduleQueryResourceObjectRelationshipsCampaignMessageData(Lazy):
     """
     Attributes:
         id (str): The campaign message to schedule
@@ -31,7 +38,35 @@ class CampaignMessageScheduleQueryResourceObjectRelationshipsCampaignMessageData
         type_ = self.type_
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "id": id,
+                "type": type_,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "id" not in d:
+            missing(cls, "id")
+        if "type" not in d:
+            missing(cls, "type")
+        type_ = d["type"]
+        if type_ != "campaign-message":
+            raise ValueError(f"type must match const 'campaign-message', got '{type_}'")
+
+        id = d["id"]
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "id": id,
@@ -43,21 +78,24 @@ class CampaignMessageScheduleQueryResourceObjectRelationshipsCampaignMessageData
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        id = d.pop("id") if "id" in d else missing(cls, "id")
-
-        type_ = cast(
-            Literal["campaign-message"], (d.pop("type") if "type" in d else missing(cls, "type"))
-        )
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "id" not in d:
+            missing(cls, "id")
+        if "type" not in d:
+            missing(cls, "type")
+        type_ = d["type"]
         if type_ != "campaign-message":
             raise ValueError(f"type must match const 'campaign-message', got '{type_}'")
 
-        campaign_message_schedule_query_resource_object_relationships_campaign_message_data = cls(
-            id=id,
-            type_=type_,
+        campaign_message_schedule_query_resource_object_relationships_campaign_message_data = (
+            cls.__new__(cls)
         )
-
-        campaign_message_schedule_query_resource_object_relationships_campaign_message_data.additional_properties = d
+        campaign_message_schedule_query_resource_object_relationships_campaign_message_data._lazy_src = d
+        campaign_message_schedule_query_resource_object_relationships_campaign_message_data._lazy_at = None
+        campaign_message_schedule_query_resource_object_relationships_campaign_message_data.id = d[
+            "id"
+        ]
+        campaign_message_schedule_query_resource_object_relationships_campaign_message_data.type_ = type_
         return campaign_message_schedule_query_resource_object_relationships_campaign_message_data
 
     @property
@@ -75,3 +113,27 @@ class CampaignMessageScheduleQueryResourceObjectRelationshipsCampaignMessageData
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN = frozenset(
+    {
+        "id",
+        "type",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+CampaignMessageScheduleQueryResourceObjectRelationshipsCampaignMessageData._lazy_consts = (
+    ("type", "campaign-message"),
+)
+install(
+    CampaignMessageScheduleQueryResourceObjectRelationshipsCampaignMessageData,
+    {
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.campaign_message_relationship import CampaignMessageRelationship
@@ -17,8 +26,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="CampaignMessageScheduleRelationships")
 
 
-@_attrs_define
-class CampaignMessageScheduleRelationships:
+@_attrs_define(slots=False)
+class CampaignMessageScheduleRelationships(Lazy):
     """
     Attributes:
         campaign_message (CampaignMessageRelationship | Unset):
@@ -28,12 +37,37 @@ class CampaignMessageScheduleRelationships:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        campaign_message: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.campaign_message, Unset):
-            campaign_message = self.campaign_message.to_dict()
+        if not _loaded:
+            _load()
+        _campaign_message = peek(self, "campaign_message")
+        campaign_message = (
+            rendered(self, "campaign_message", _render_campaign_message)
+            if _campaign_message is UNREAD
+            else _json_campaign_message(_campaign_message)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if campaign_message is not UNSET:
+            field_dict["campaign-message"] = campaign_message
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+
+        campaign_message = _render_campaign_message(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if campaign_message is not UNSET:
             field_dict["campaign-message"] = campaign_message
@@ -42,19 +76,11 @@ class CampaignMessageScheduleRelationships:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        _campaign_message = d.pop("campaign-message", UNSET)
-        campaign_message: CampaignMessageRelationship | Unset
-        if isinstance(_campaign_message, Unset):
-            campaign_message = UNSET
-        else:
-            campaign_message = CampaignMessageRelationship.from_dict(_campaign_message)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
-        campaign_message_schedule_relationships = cls(
-            campaign_message=campaign_message,
-        )
-
-        campaign_message_schedule_relationships.additional_properties = d
+        campaign_message_schedule_relationships = cls.__new__(cls)
+        campaign_message_schedule_relationships._lazy_src = d
+        campaign_message_schedule_relationships._lazy_at = None
         return campaign_message_schedule_relationships
 
     @property
@@ -74,6 +100,61 @@ class CampaignMessageScheduleRelationships:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.campaign_message_relationship import CampaignMessageRelationship  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, CampaignMessageRelationship
+    from ..models.campaign_message_relationship import CampaignMessageRelationship
+
+    _loaded = True
+    CampaignMessageScheduleRelationships._lazy_ready = True
+
+
+CampaignMessageScheduleRelationships._lazy_ready = False
+CampaignMessageScheduleRelationships._lazy_load = _load
+
+
+def _field_campaign_message(d: dict[str, Any]) -> CampaignMessageRelationship | Unset:
+    _campaign_message = d.get("campaign-message", UNSET)
+    campaign_message: CampaignMessageRelationship | Unset
+    if isinstance(_campaign_message, Unset):
+        campaign_message = UNSET
+    else:
+        campaign_message = CampaignMessageRelationship.from_dict(_campaign_message)
+
+    return campaign_message
+
+
+def _json_campaign_message(value: CampaignMessageRelationship | Unset) -> dict[str, Any] | Unset:
+    campaign_message: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        campaign_message = value.to_dict()
+    return campaign_message
+
+
+def _render_campaign_message(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("campaign-message", UNSET)
+    return UNSET if isinstance(value, Unset) else CampaignMessageRelationship._render(value)
+
+
+_KNOWN = frozenset(
+    {
+        "campaign-message",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    CampaignMessageScheduleRelationships,
+    {
+        "campaign_message": _field_campaign_message,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

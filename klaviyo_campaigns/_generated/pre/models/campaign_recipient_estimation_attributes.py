@@ -8,13 +8,21 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+)
 
 T = TypeVar("T", bound="CampaignRecipientEstimationAttributes")
 
 
-@_attrs_define
-class CampaignRecipientEstimationAttributes:
+@_attrs_define(slots=False)
+class CampaignRecipientEstimationAttributes(Lazy):
     """
     Attributes:
         estimated_recipient_count (int | Unset): The estimated number of unique recipients the campaign will send to
@@ -27,7 +35,25 @@ class CampaignRecipientEstimationAttributes:
         estimated_recipient_count = self.estimated_recipient_count
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if estimated_recipient_count is not UNSET:
+            field_dict["estimated_recipient_count"] = estimated_recipient_count
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+
+        estimated_recipient_count = d.get("estimated_recipient_count", UNSET)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if estimated_recipient_count is not UNSET:
             field_dict["estimated_recipient_count"] = estimated_recipient_count
@@ -36,14 +62,14 @@ class CampaignRecipientEstimationAttributes:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        estimated_recipient_count = d.pop("estimated_recipient_count", UNSET)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
-        campaign_recipient_estimation_attributes = cls(
-            estimated_recipient_count=estimated_recipient_count,
+        campaign_recipient_estimation_attributes = cls.__new__(cls)
+        campaign_recipient_estimation_attributes._lazy_src = d
+        campaign_recipient_estimation_attributes._lazy_at = None
+        campaign_recipient_estimation_attributes.estimated_recipient_count = d.get(
+            "estimated_recipient_count", UNSET
         )
-
-        campaign_recipient_estimation_attributes.additional_properties = d
         return campaign_recipient_estimation_attributes
 
     @property
@@ -61,3 +87,23 @@ class CampaignRecipientEstimationAttributes:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN = frozenset(
+    {
+        "estimated_recipient_count",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    CampaignRecipientEstimationAttributes,
+    {
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

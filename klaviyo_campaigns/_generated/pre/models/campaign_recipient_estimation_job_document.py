@@ -8,7 +8,17 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document, missing
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.campaign_recipient_estimation_job import CampaignRecipientEstimationJob
@@ -18,8 +28,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="CampaignRecipientEstimationJobDocument")
 
 
-@_attrs_define
-class CampaignRecipientEstimationJobDocument:
+@_attrs_define(slots=False)
+class CampaignRecipientEstimationJobDocument(Lazy):
     """
     Attributes:
         data (CampaignRecipientEstimationJob):
@@ -31,14 +41,44 @@ class CampaignRecipientEstimationJobDocument:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        data = self.data.to_dict()
+        if not _loaded:
+            _load()
+        _data = peek(self, "data")
+        data = rendered(self, "data", _render_data) if _data is UNREAD else _json_data(_data)
 
-        links: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.links, Unset):
-            links = self.links.to_dict()
+        _links = peek(self, "links")
+        links = rendered(self, "links", _render_links) if _links is UNREAD else _json_links(_links)
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "data": data,
+            }
+        )
+        if links is not UNSET:
+            field_dict["links"] = links
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "data" not in d:
+            missing(cls, "data")
+
+        data = _render_data(d)
+
+        links = _render_links(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "data": data,
@@ -51,24 +91,13 @@ class CampaignRecipientEstimationJobDocument:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        data = CampaignRecipientEstimationJob.from_dict(
-            d.pop("data") if "data" in d else missing(cls, "data")
-        )
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "data" not in d:
+            missing(cls, "data")
 
-        _links = d.pop("links", UNSET)
-        links: ObjectLinks | Unset
-        if isinstance(_links, Unset):
-            links = UNSET
-        else:
-            links = ObjectLinks.from_dict(_links)
-
-        campaign_recipient_estimation_job_document = cls(
-            data=data,
-            links=links,
-        )
-
-        campaign_recipient_estimation_job_document.additional_properties = d
+        campaign_recipient_estimation_job_document = cls.__new__(cls)
+        campaign_recipient_estimation_job_document._lazy_src = d
+        campaign_recipient_estimation_job_document._lazy_at = None
         return campaign_recipient_estimation_job_document
 
     @property
@@ -88,7 +117,79 @@ class CampaignRecipientEstimationJobDocument:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.campaign_recipient_estimation_job import CampaignRecipientEstimationJob  # noqa: E402
-from ..models.object_links import ObjectLinks  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, CampaignRecipientEstimationJob, ObjectLinks
+    from ..models.campaign_recipient_estimation_job import CampaignRecipientEstimationJob
+    from ..models.object_links import ObjectLinks
+
+    _loaded = True
+    CampaignRecipientEstimationJobDocument._lazy_ready = True
+
+
+CampaignRecipientEstimationJobDocument._lazy_ready = False
+CampaignRecipientEstimationJobDocument._lazy_load = _load
+
+
+def _field_data(d: dict[str, Any]) -> CampaignRecipientEstimationJob:
+    data = CampaignRecipientEstimationJob.from_dict(d["data"])
+
+    return data
+
+
+def _json_data(value: CampaignRecipientEstimationJob) -> dict[str, Any]:
+    data = value.to_dict()
+    return data
+
+
+def _render_data(d: dict[str, Any]) -> dict[str, Any]:
+    return CampaignRecipientEstimationJob._render(d["data"])
+
+
+def _field_links(d: dict[str, Any]) -> ObjectLinks | Unset:
+    _links = d.get("links", UNSET)
+    links: ObjectLinks | Unset
+    if isinstance(_links, Unset):
+        links = UNSET
+    else:
+        links = ObjectLinks.from_dict(_links)
+
+    return links
+
+
+def _json_links(value: ObjectLinks | Unset) -> dict[str, Any] | Unset:
+    links: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        links = value.to_dict()
+    return links
+
+
+def _render_links(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("links", UNSET)
+    return UNSET if isinstance(value, Unset) else ObjectLinks._render(value)
+
+
+_KNOWN = frozenset(
+    {
+        "data",
+        "links",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    CampaignRecipientEstimationJobDocument,
+    {
+        "data": _field_data,
+        "links": _field_links,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

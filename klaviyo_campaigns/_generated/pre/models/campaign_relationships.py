@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.campaign_audience_list_relationship import CampaignAudienceListRelationship
@@ -19,8 +28,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="CampaignRelationships")
 
 
-@_attrs_define
-class CampaignRelationships:
+@_attrs_define(slots=False)
+class CampaignRelationships(Lazy):
     """
     Attributes:
         campaign_audiences (CampaignAudienceListRelationship | Unset):
@@ -34,20 +43,55 @@ class CampaignRelationships:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        campaign_audiences: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.campaign_audiences, Unset):
-            campaign_audiences = self.campaign_audiences.to_dict()
+        if not _loaded:
+            _load()
+        _campaign_audiences = peek(self, "campaign_audiences")
+        campaign_audiences = (
+            rendered(self, "campaign_audiences", _render_campaign_audiences)
+            if _campaign_audiences is UNREAD
+            else _json_campaign_audiences(_campaign_audiences)
+        )
 
-        campaign_messages: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.campaign_messages, Unset):
-            campaign_messages = self.campaign_messages.to_dict()
+        _campaign_messages = peek(self, "campaign_messages")
+        campaign_messages = (
+            rendered(self, "campaign_messages", _render_campaign_messages)
+            if _campaign_messages is UNREAD
+            else _json_campaign_messages(_campaign_messages)
+        )
 
-        tags: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.tags, Unset):
-            tags = self.tags.to_dict()
+        _tags = peek(self, "tags")
+        tags = rendered(self, "tags", _render_tags) if _tags is UNREAD else _json_tags(_tags)
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if campaign_audiences is not UNSET:
+            field_dict["campaign-audiences"] = campaign_audiences
+        if campaign_messages is not UNSET:
+            field_dict["campaign-messages"] = campaign_messages
+        if tags is not UNSET:
+            field_dict["tags"] = tags
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+
+        campaign_audiences = _render_campaign_audiences(d)
+
+        campaign_messages = _render_campaign_messages(d)
+
+        tags = _render_tags(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if campaign_audiences is not UNSET:
             field_dict["campaign-audiences"] = campaign_audiences
@@ -60,35 +104,11 @@ class CampaignRelationships:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        _campaign_audiences = d.pop("campaign-audiences", UNSET)
-        campaign_audiences: CampaignAudienceListRelationship | Unset
-        if isinstance(_campaign_audiences, Unset):
-            campaign_audiences = UNSET
-        else:
-            campaign_audiences = CampaignAudienceListRelationship.from_dict(_campaign_audiences)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
-        _campaign_messages = d.pop("campaign-messages", UNSET)
-        campaign_messages: CampaignMessageListRelationship | Unset
-        if isinstance(_campaign_messages, Unset):
-            campaign_messages = UNSET
-        else:
-            campaign_messages = CampaignMessageListRelationship.from_dict(_campaign_messages)
-
-        _tags = d.pop("tags", UNSET)
-        tags: TagListRelationship | Unset
-        if isinstance(_tags, Unset):
-            tags = UNSET
-        else:
-            tags = TagListRelationship.from_dict(_tags)
-
-        campaign_relationships = cls(
-            campaign_audiences=campaign_audiences,
-            campaign_messages=campaign_messages,
-            tags=tags,
-        )
-
-        campaign_relationships.additional_properties = d
+        campaign_relationships = cls.__new__(cls)
+        campaign_relationships._lazy_src = d
+        campaign_relationships._lazy_at = None
         return campaign_relationships
 
     @property
@@ -108,8 +128,121 @@ class CampaignRelationships:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.campaign_audience_list_relationship import CampaignAudienceListRelationship  # noqa: E402
-from ..models.campaign_message_list_relationship import CampaignMessageListRelationship  # noqa: E402
-from ..models.tag_list_relationship import TagListRelationship  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global \
+        _loaded, \
+        CampaignAudienceListRelationship, \
+        CampaignMessageListRelationship, \
+        TagListRelationship
+    from ..models.campaign_audience_list_relationship import CampaignAudienceListRelationship
+    from ..models.campaign_message_list_relationship import CampaignMessageListRelationship
+    from ..models.tag_list_relationship import TagListRelationship
+
+    _loaded = True
+    CampaignRelationships._lazy_ready = True
+
+
+CampaignRelationships._lazy_ready = False
+CampaignRelationships._lazy_load = _load
+
+
+def _field_campaign_audiences(d: dict[str, Any]) -> CampaignAudienceListRelationship | Unset:
+    _campaign_audiences = d.get("campaign-audiences", UNSET)
+    campaign_audiences: CampaignAudienceListRelationship | Unset
+    if isinstance(_campaign_audiences, Unset):
+        campaign_audiences = UNSET
+    else:
+        campaign_audiences = CampaignAudienceListRelationship.from_dict(_campaign_audiences)
+
+    return campaign_audiences
+
+
+def _json_campaign_audiences(
+    value: CampaignAudienceListRelationship | Unset,
+) -> dict[str, Any] | Unset:
+    campaign_audiences: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        campaign_audiences = value.to_dict()
+    return campaign_audiences
+
+
+def _render_campaign_audiences(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("campaign-audiences", UNSET)
+    return UNSET if isinstance(value, Unset) else CampaignAudienceListRelationship._render(value)
+
+
+def _field_campaign_messages(d: dict[str, Any]) -> CampaignMessageListRelationship | Unset:
+    _campaign_messages = d.get("campaign-messages", UNSET)
+    campaign_messages: CampaignMessageListRelationship | Unset
+    if isinstance(_campaign_messages, Unset):
+        campaign_messages = UNSET
+    else:
+        campaign_messages = CampaignMessageListRelationship.from_dict(_campaign_messages)
+
+    return campaign_messages
+
+
+def _json_campaign_messages(
+    value: CampaignMessageListRelationship | Unset,
+) -> dict[str, Any] | Unset:
+    campaign_messages: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        campaign_messages = value.to_dict()
+    return campaign_messages
+
+
+def _render_campaign_messages(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("campaign-messages", UNSET)
+    return UNSET if isinstance(value, Unset) else CampaignMessageListRelationship._render(value)
+
+
+def _field_tags(d: dict[str, Any]) -> TagListRelationship | Unset:
+    _tags = d.get("tags", UNSET)
+    tags: TagListRelationship | Unset
+    if isinstance(_tags, Unset):
+        tags = UNSET
+    else:
+        tags = TagListRelationship.from_dict(_tags)
+
+    return tags
+
+
+def _json_tags(value: TagListRelationship | Unset) -> dict[str, Any] | Unset:
+    tags: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        tags = value.to_dict()
+    return tags
+
+
+def _render_tags(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("tags", UNSET)
+    return UNSET if isinstance(value, Unset) else TagListRelationship._render(value)
+
+
+_KNOWN = frozenset(
+    {
+        "campaign-audiences",
+        "campaign-messages",
+        "tags",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    CampaignRelationships,
+    {
+        "campaign_audiences": _field_campaign_audiences,
+        "campaign_messages": _field_campaign_messages,
+        "tags": _field_tags,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

@@ -9,7 +9,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.variation_definition import VariationDefinition
@@ -18,8 +27,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="CampaignVariationAttributes")
 
 
-@_attrs_define
-class CampaignVariationAttributes:
+@_attrs_define(slots=False)
+class CampaignVariationAttributes(Lazy):
     """
     Attributes:
         created (datetime.datetime | Unset): The datetime when this variation was created Example:
@@ -35,20 +44,59 @@ class CampaignVariationAttributes:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        created: str | Unset = UNSET
-        if not isinstance(self.created, Unset):
-            created = self.created.isoformat()
+        if not _loaded:
+            _load()
+        _created = peek(self, "created")
+        created = (
+            rendered(self, "created", _render_created)
+            if _created is UNREAD
+            else _json_created(_created)
+        )
 
-        definition: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.definition, Unset):
-            definition = self.definition.to_dict()
+        _definition = peek(self, "definition")
+        definition = (
+            rendered(self, "definition", _render_definition)
+            if _definition is UNREAD
+            else _json_definition(_definition)
+        )
 
-        updated: str | Unset = UNSET
-        if not isinstance(self.updated, Unset):
-            updated = self.updated.isoformat()
+        _updated = peek(self, "updated")
+        updated = (
+            rendered(self, "updated", _render_updated)
+            if _updated is UNREAD
+            else _json_updated(_updated)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if created is not UNSET:
+            field_dict["created"] = created
+        if definition is not UNSET:
+            field_dict["definition"] = definition
+        if updated is not UNSET:
+            field_dict["updated"] = updated
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+
+        created = _render_created(d)
+
+        definition = _render_definition(d)
+
+        updated = _render_updated(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if created is not UNSET:
             field_dict["created"] = created
@@ -61,35 +109,11 @@ class CampaignVariationAttributes:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        _created = d.pop("created", UNSET)
-        created: datetime.datetime | Unset
-        if isinstance(_created, Unset):
-            created = UNSET
-        else:
-            created = datetime.datetime.fromisoformat(_created)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
-        _definition = d.pop("definition", UNSET)
-        definition: VariationDefinition | Unset
-        if isinstance(_definition, Unset):
-            definition = UNSET
-        else:
-            definition = VariationDefinition.from_dict(_definition)
-
-        _updated = d.pop("updated", UNSET)
-        updated: datetime.datetime | Unset
-        if isinstance(_updated, Unset):
-            updated = UNSET
-        else:
-            updated = datetime.datetime.fromisoformat(_updated)
-
-        campaign_variation_attributes = cls(
-            created=created,
-            definition=definition,
-            updated=updated,
-        )
-
-        campaign_variation_attributes.additional_properties = d
+        campaign_variation_attributes = cls.__new__(cls)
+        campaign_variation_attributes._lazy_src = d
+        campaign_variation_attributes._lazy_at = None
         return campaign_variation_attributes
 
     @property
@@ -109,6 +133,113 @@ class CampaignVariationAttributes:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.variation_definition import VariationDefinition  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, VariationDefinition
+    from ..models.variation_definition import VariationDefinition
+
+    _loaded = True
+    CampaignVariationAttributes._lazy_ready = True
+
+
+CampaignVariationAttributes._lazy_ready = False
+CampaignVariationAttributes._lazy_load = _load
+
+
+def _field_created(d: dict[str, Any]) -> datetime.datetime | Unset:
+    _created = d.get("created", UNSET)
+    created: datetime.datetime | Unset
+    if isinstance(_created, Unset):
+        created = UNSET
+    else:
+        created = datetime.datetime.fromisoformat(_created)
+
+    return created
+
+
+def _json_created(value: datetime.datetime | Unset) -> str | Unset:
+    created: str | Unset = UNSET
+    if not isinstance(value, Unset):
+        created = value.isoformat()
+    return created
+
+
+def _render_created(d: dict[str, Any]) -> str | Unset:
+    return _json_created(_field_created(d))
+
+
+def _field_definition(d: dict[str, Any]) -> VariationDefinition | Unset:
+    _definition = d.get("definition", UNSET)
+    definition: VariationDefinition | Unset
+    if isinstance(_definition, Unset):
+        definition = UNSET
+    else:
+        definition = VariationDefinition.from_dict(_definition)
+
+    return definition
+
+
+def _json_definition(value: VariationDefinition | Unset) -> dict[str, Any] | Unset:
+    definition: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        definition = value.to_dict()
+    return definition
+
+
+def _render_definition(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("definition", UNSET)
+    return UNSET if isinstance(value, Unset) else VariationDefinition._render(value)
+
+
+def _field_updated(d: dict[str, Any]) -> datetime.datetime | Unset:
+    _updated = d.get("updated", UNSET)
+    updated: datetime.datetime | Unset
+    if isinstance(_updated, Unset):
+        updated = UNSET
+    else:
+        updated = datetime.datetime.fromisoformat(_updated)
+
+    return updated
+
+
+def _json_updated(value: datetime.datetime | Unset) -> str | Unset:
+    updated: str | Unset = UNSET
+    if not isinstance(value, Unset):
+        updated = value.isoformat()
+    return updated
+
+
+def _render_updated(d: dict[str, Any]) -> str | Unset:
+    return _json_updated(_field_updated(d))
+
+
+_KNOWN = frozenset(
+    {
+        "created",
+        "definition",
+        "updated",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    CampaignVariationAttributes,
+    {
+        "created": _field_created,
+        "definition": _field_definition,
+        "updated": _field_updated,
+        "additional_properties": _field_additional_properties,
+    },
+    (
+        "created",
+        "updated",
+        "additional_properties",
+    ),
+)

@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.campaign_message_relationship import CampaignMessageRelationship
@@ -19,8 +28,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="CampaignVariationRelationships")
 
 
-@_attrs_define
-class CampaignVariationRelationships:
+@_attrs_define(slots=False)
+class CampaignVariationRelationships(Lazy):
     """
     Attributes:
         campaign_message (CampaignMessageRelationship | Unset):
@@ -34,20 +43,55 @@ class CampaignVariationRelationships:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        campaign_message: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.campaign_message, Unset):
-            campaign_message = self.campaign_message.to_dict()
+        if not _loaded:
+            _load()
+        _campaign_message = peek(self, "campaign_message")
+        campaign_message = (
+            rendered(self, "campaign_message", _render_campaign_message)
+            if _campaign_message is UNREAD
+            else _json_campaign_message(_campaign_message)
+        )
 
-        image: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.image, Unset):
-            image = self.image.to_dict()
+        _image = peek(self, "image")
+        image = rendered(self, "image", _render_image) if _image is UNREAD else _json_image(_image)
 
-        translation: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.translation, Unset):
-            translation = self.translation.to_dict()
+        _translation = peek(self, "translation")
+        translation = (
+            rendered(self, "translation", _render_translation)
+            if _translation is UNREAD
+            else _json_translation(_translation)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if campaign_message is not UNSET:
+            field_dict["campaign-message"] = campaign_message
+        if image is not UNSET:
+            field_dict["image"] = image
+        if translation is not UNSET:
+            field_dict["translation"] = translation
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+
+        campaign_message = _render_campaign_message(d)
+
+        image = _render_image(d)
+
+        translation = _render_translation(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if campaign_message is not UNSET:
             field_dict["campaign-message"] = campaign_message
@@ -60,35 +104,11 @@ class CampaignVariationRelationships:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        _campaign_message = d.pop("campaign-message", UNSET)
-        campaign_message: CampaignMessageRelationship | Unset
-        if isinstance(_campaign_message, Unset):
-            campaign_message = UNSET
-        else:
-            campaign_message = CampaignMessageRelationship.from_dict(_campaign_message)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
-        _image = d.pop("image", UNSET)
-        image: ImageRelationship | Unset
-        if isinstance(_image, Unset):
-            image = UNSET
-        else:
-            image = ImageRelationship.from_dict(_image)
-
-        _translation = d.pop("translation", UNSET)
-        translation: TranslationRelationship | Unset
-        if isinstance(_translation, Unset):
-            translation = UNSET
-        else:
-            translation = TranslationRelationship.from_dict(_translation)
-
-        campaign_variation_relationships = cls(
-            campaign_message=campaign_message,
-            image=image,
-            translation=translation,
-        )
-
-        campaign_variation_relationships.additional_properties = d
+        campaign_variation_relationships = cls.__new__(cls)
+        campaign_variation_relationships._lazy_src = d
+        campaign_variation_relationships._lazy_at = None
         return campaign_variation_relationships
 
     @property
@@ -108,8 +128,113 @@ class CampaignVariationRelationships:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.campaign_message_relationship import CampaignMessageRelationship  # noqa: E402
-from ..models.image_relationship import ImageRelationship  # noqa: E402
-from ..models.translation_relationship import TranslationRelationship  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, CampaignMessageRelationship, ImageRelationship, TranslationRelationship
+    from ..models.campaign_message_relationship import CampaignMessageRelationship
+    from ..models.image_relationship import ImageRelationship
+    from ..models.translation_relationship import TranslationRelationship
+
+    _loaded = True
+    CampaignVariationRelationships._lazy_ready = True
+
+
+CampaignVariationRelationships._lazy_ready = False
+CampaignVariationRelationships._lazy_load = _load
+
+
+def _field_campaign_message(d: dict[str, Any]) -> CampaignMessageRelationship | Unset:
+    _campaign_message = d.get("campaign-message", UNSET)
+    campaign_message: CampaignMessageRelationship | Unset
+    if isinstance(_campaign_message, Unset):
+        campaign_message = UNSET
+    else:
+        campaign_message = CampaignMessageRelationship.from_dict(_campaign_message)
+
+    return campaign_message
+
+
+def _json_campaign_message(value: CampaignMessageRelationship | Unset) -> dict[str, Any] | Unset:
+    campaign_message: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        campaign_message = value.to_dict()
+    return campaign_message
+
+
+def _render_campaign_message(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("campaign-message", UNSET)
+    return UNSET if isinstance(value, Unset) else CampaignMessageRelationship._render(value)
+
+
+def _field_image(d: dict[str, Any]) -> ImageRelationship | Unset:
+    _image = d.get("image", UNSET)
+    image: ImageRelationship | Unset
+    if isinstance(_image, Unset):
+        image = UNSET
+    else:
+        image = ImageRelationship.from_dict(_image)
+
+    return image
+
+
+def _json_image(value: ImageRelationship | Unset) -> dict[str, Any] | Unset:
+    image: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        image = value.to_dict()
+    return image
+
+
+def _render_image(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("image", UNSET)
+    return UNSET if isinstance(value, Unset) else ImageRelationship._render(value)
+
+
+def _field_translation(d: dict[str, Any]) -> TranslationRelationship | Unset:
+    _translation = d.get("translation", UNSET)
+    translation: TranslationRelationship | Unset
+    if isinstance(_translation, Unset):
+        translation = UNSET
+    else:
+        translation = TranslationRelationship.from_dict(_translation)
+
+    return translation
+
+
+def _json_translation(value: TranslationRelationship | Unset) -> dict[str, Any] | Unset:
+    translation: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        translation = value.to_dict()
+    return translation
+
+
+def _render_translation(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("translation", UNSET)
+    return UNSET if isinstance(value, Unset) else TranslationRelationship._render(value)
+
+
+_KNOWN = frozenset(
+    {
+        "campaign-message",
+        "image",
+        "translation",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    CampaignVariationRelationships,
+    {
+        "campaign_message": _field_campaign_message,
+        "image": _field_image,
+        "translation": _field_translation,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document, missing
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    missing,
+    peek,
+)
 
 T = TypeVar("T", bound="EmailChannelDetails")
 
 
-@_attrs_define
-class EmailChannelDetails:
+@_attrs_define(slots=False)
+class EmailChannelDetails(Lazy):
     """
     Attributes:
         channel (Literal['email']): The channel this content is for; it decides which details variant applies. Default:
@@ -64,7 +73,67 @@ class EmailChannelDetails:
             template_id = self.template_id
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "channel": channel,
+            }
+        )
+        if bcc_email is not UNSET:
+            field_dict["bcc_email"] = bcc_email
+        if cc_email is not UNSET:
+            field_dict["cc_email"] = cc_email
+        if from_email is not UNSET:
+            field_dict["from_email"] = from_email
+        if from_label is not UNSET:
+            field_dict["from_label"] = from_label
+        if preview_text is not UNSET:
+            field_dict["preview_text"] = preview_text
+        if reply_to_email is not UNSET:
+            field_dict["reply_to_email"] = reply_to_email
+        if subject is not UNSET:
+            field_dict["subject"] = subject
+        if template_id is not UNSET:
+            field_dict["template_id"] = template_id
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "channel" not in d:
+            missing(cls, "channel")
+        channel = d["channel"]
+        if channel != "email":
+            raise ValueError(f"channel must match const 'email', got '{channel}'")
+
+        bcc_email = d.get("bcc_email", UNSET)
+
+        cc_email = d.get("cc_email", UNSET)
+
+        from_email = d.get("from_email", UNSET)
+
+        from_label = d.get("from_label", UNSET)
+
+        preview_text = d.get("preview_text", UNSET)
+
+        reply_to_email = d.get("reply_to_email", UNSET)
+
+        subject = d.get("subject", UNSET)
+
+        _template_id = d.get("template_id", UNSET)
+        template_id: None | str | Unset
+        if isinstance(_template_id, Unset):
+            template_id = UNSET
+        else:
+            template_id = _template_id
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "channel": channel,
@@ -91,49 +160,25 @@ class EmailChannelDetails:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        channel = cast(
-            Literal["email"], (d.pop("channel") if "channel" in d else missing(cls, "channel"))
-        )
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "channel" not in d:
+            missing(cls, "channel")
+        channel = d["channel"]
         if channel != "email":
             raise ValueError(f"channel must match const 'email', got '{channel}'")
 
-        bcc_email = d.pop("bcc_email", UNSET)
-
-        cc_email = d.pop("cc_email", UNSET)
-
-        from_email = d.pop("from_email", UNSET)
-
-        from_label = d.pop("from_label", UNSET)
-
-        preview_text = d.pop("preview_text", UNSET)
-
-        reply_to_email = d.pop("reply_to_email", UNSET)
-
-        subject = d.pop("subject", UNSET)
-
-        def _parse_template_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        template_id = _parse_template_id(d.pop("template_id", UNSET))
-
-        email_channel_details = cls(
-            channel=channel,
-            bcc_email=bcc_email,
-            cc_email=cc_email,
-            from_email=from_email,
-            from_label=from_label,
-            preview_text=preview_text,
-            reply_to_email=reply_to_email,
-            subject=subject,
-            template_id=template_id,
-        )
-
-        email_channel_details.additional_properties = d
+        email_channel_details = cls.__new__(cls)
+        email_channel_details._lazy_src = d
+        email_channel_details._lazy_at = None
+        email_channel_details.channel = channel
+        email_channel_details.bcc_email = d.get("bcc_email", UNSET)
+        email_channel_details.cc_email = d.get("cc_email", UNSET)
+        email_channel_details.from_email = d.get("from_email", UNSET)
+        email_channel_details.from_label = d.get("from_label", UNSET)
+        email_channel_details.preview_text = d.get("preview_text", UNSET)
+        email_channel_details.reply_to_email = d.get("reply_to_email", UNSET)
+        email_channel_details.subject = d.get("subject", UNSET)
+        email_channel_details.template_id = d.get("template_id", UNSET)
         return email_channel_details
 
     @property
@@ -151,3 +196,32 @@ class EmailChannelDetails:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN = frozenset(
+    {
+        "channel",
+        "bcc_email",
+        "cc_email",
+        "from_email",
+        "from_label",
+        "preview_text",
+        "reply_to_email",
+        "subject",
+        "template_id",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+EmailChannelDetails._lazy_consts = (("channel", "email"),)
+install(
+    EmailChannelDetails,
+    {
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

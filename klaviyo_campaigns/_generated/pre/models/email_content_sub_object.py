@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+)
 
 T = TypeVar("T", bound="EmailContentSubObject")
 
 
-@_attrs_define
-class EmailContentSubObject:
+@_attrs_define(slots=False)
+class EmailContentSubObject(Lazy):
     """
     Attributes:
         bcc_email (None | str | Unset): Optional BCC email address Example: bcc@my-company.com.
@@ -79,7 +87,84 @@ class EmailContentSubObject:
             subject = self.subject
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if bcc_email is not UNSET:
+            field_dict["bcc_email"] = bcc_email
+        if cc_email is not UNSET:
+            field_dict["cc_email"] = cc_email
+        if from_email is not UNSET:
+            field_dict["from_email"] = from_email
+        if from_label is not UNSET:
+            field_dict["from_label"] = from_label
+        if preview_text is not UNSET:
+            field_dict["preview_text"] = preview_text
+        if reply_to_email is not UNSET:
+            field_dict["reply_to_email"] = reply_to_email
+        if subject is not UNSET:
+            field_dict["subject"] = subject
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+
+        _bcc_email = d.get("bcc_email", UNSET)
+        bcc_email: None | str | Unset
+        if isinstance(_bcc_email, Unset):
+            bcc_email = UNSET
+        else:
+            bcc_email = _bcc_email
+
+        _cc_email = d.get("cc_email", UNSET)
+        cc_email: None | str | Unset
+        if isinstance(_cc_email, Unset):
+            cc_email = UNSET
+        else:
+            cc_email = _cc_email
+
+        _from_email = d.get("from_email", UNSET)
+        from_email: None | str | Unset
+        if isinstance(_from_email, Unset):
+            from_email = UNSET
+        else:
+            from_email = _from_email
+
+        _from_label = d.get("from_label", UNSET)
+        from_label: None | str | Unset
+        if isinstance(_from_label, Unset):
+            from_label = UNSET
+        else:
+            from_label = _from_label
+
+        _preview_text = d.get("preview_text", UNSET)
+        preview_text: None | str | Unset
+        if isinstance(_preview_text, Unset):
+            preview_text = UNSET
+        else:
+            preview_text = _preview_text
+
+        _reply_to_email = d.get("reply_to_email", UNSET)
+        reply_to_email: None | str | Unset
+        if isinstance(_reply_to_email, Unset):
+            reply_to_email = UNSET
+        else:
+            reply_to_email = _reply_to_email
+
+        _subject = d.get("subject", UNSET)
+        subject: None | str | Unset
+        if isinstance(_subject, Unset):
+            subject = UNSET
+        else:
+            subject = _subject
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if bcc_email is not UNSET:
             field_dict["bcc_email"] = bcc_email
@@ -100,82 +185,18 @@ class EmailContentSubObject:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
-        def _parse_bcc_email(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        bcc_email = _parse_bcc_email(d.pop("bcc_email", UNSET))
-
-        def _parse_cc_email(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        cc_email = _parse_cc_email(d.pop("cc_email", UNSET))
-
-        def _parse_from_email(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        from_email = _parse_from_email(d.pop("from_email", UNSET))
-
-        def _parse_from_label(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        from_label = _parse_from_label(d.pop("from_label", UNSET))
-
-        def _parse_preview_text(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        preview_text = _parse_preview_text(d.pop("preview_text", UNSET))
-
-        def _parse_reply_to_email(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        reply_to_email = _parse_reply_to_email(d.pop("reply_to_email", UNSET))
-
-        def _parse_subject(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        subject = _parse_subject(d.pop("subject", UNSET))
-
-        email_content_sub_object = cls(
-            bcc_email=bcc_email,
-            cc_email=cc_email,
-            from_email=from_email,
-            from_label=from_label,
-            preview_text=preview_text,
-            reply_to_email=reply_to_email,
-            subject=subject,
-        )
-
-        email_content_sub_object.additional_properties = d
+        email_content_sub_object = cls.__new__(cls)
+        email_content_sub_object._lazy_src = d
+        email_content_sub_object._lazy_at = None
+        email_content_sub_object.bcc_email = d.get("bcc_email", UNSET)
+        email_content_sub_object.cc_email = d.get("cc_email", UNSET)
+        email_content_sub_object.from_email = d.get("from_email", UNSET)
+        email_content_sub_object.from_label = d.get("from_label", UNSET)
+        email_content_sub_object.preview_text = d.get("preview_text", UNSET)
+        email_content_sub_object.reply_to_email = d.get("reply_to_email", UNSET)
+        email_content_sub_object.subject = d.get("subject", UNSET)
         return email_content_sub_object
 
     @property
@@ -193,3 +214,29 @@ class EmailContentSubObject:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN = frozenset(
+    {
+        "bcc_email",
+        "cc_email",
+        "from_email",
+        "from_label",
+        "preview_text",
+        "reply_to_email",
+        "subject",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    EmailContentSubObject,
+    {
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

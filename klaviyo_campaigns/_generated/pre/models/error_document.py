@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import document, missing
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.error_document_errors_item import ErrorDocumentErrorsItem
@@ -17,8 +25,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="ErrorDocument")
 
 
-@_attrs_define
-class ErrorDocument:
+@_attrs_define(slots=False)
+class ErrorDocument(Lazy):
     """A JSON:API error document: the `errors` Klaviyo returned.
 
     Attributes:
@@ -29,13 +37,39 @@ class ErrorDocument:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        errors = []
-        for errors_item_data in self.errors:
-            errors_item = errors_item_data.to_dict()
-            errors.append(errors_item)
+        if not _loaded:
+            _load()
+        _errors = peek(self, "errors")
+        errors = (
+            rendered(self, "errors", _render_errors) if _errors is UNREAD else _json_errors(_errors)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "errors": errors,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "errors" not in d:
+            missing(cls, "errors")
+
+        errors = _render_errors(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "errors": errors,
@@ -46,19 +80,13 @@ class ErrorDocument:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        errors = []
-        _errors = d.pop("errors") if "errors" in d else missing(cls, "errors")
-        for errors_item_data in _errors:
-            errors_item = ErrorDocumentErrorsItem.from_dict(errors_item_data)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "errors" not in d:
+            missing(cls, "errors")
 
-            errors.append(errors_item)
-
-        error_document = cls(
-            errors=errors,
-        )
-
-        error_document.additional_properties = d
+        error_document = cls.__new__(cls)
+        error_document._lazy_src = d
+        error_document._lazy_at = None
         return error_document
 
     @property
@@ -78,6 +106,62 @@ class ErrorDocument:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.error_document_errors_item import ErrorDocumentErrorsItem  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, ErrorDocumentErrorsItem
+    from ..models.error_document_errors_item import ErrorDocumentErrorsItem
+
+    _loaded = True
+    ErrorDocument._lazy_ready = True
+
+
+ErrorDocument._lazy_ready = False
+ErrorDocument._lazy_load = _load
+
+
+def _field_errors(d: dict[str, Any]) -> list[ErrorDocumentErrorsItem]:
+    errors = []
+    _errors = d["errors"]
+    for errors_item_data in _errors:
+        errors_item = ErrorDocumentErrorsItem.from_dict(errors_item_data)
+
+        errors.append(errors_item)
+
+    return errors
+
+
+def _json_errors(value: list[ErrorDocumentErrorsItem]) -> list[dict[str, Any]]:
+    errors = []
+    for errors_item_data in value:
+        errors_item = errors_item_data.to_dict()
+        errors.append(errors_item)
+
+    return errors
+
+
+def _render_errors(d: dict[str, Any]) -> list[dict[str, Any]]:
+    return [ErrorDocumentErrorsItem._render(item) for item in d["errors"]]
+
+
+_KNOWN = frozenset(
+    {
+        "errors",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    ErrorDocument,
+    {
+        "errors": _field_errors,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

@@ -8,7 +8,17 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document, missing
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.error_document_errors_item_source import ErrorDocumentErrorsItemSource
@@ -17,8 +27,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="ErrorDocumentErrorsItem")
 
 
-@_attrs_define
-class ErrorDocumentErrorsItem:
+@_attrs_define(slots=False)
+class ErrorDocumentErrorsItem(Lazy):
     """
     Attributes:
         code (str):
@@ -36,6 +46,8 @@ class ErrorDocumentErrorsItem:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _loaded:
+            _load()
         code = self.code
 
         detail = self.detail
@@ -44,12 +56,56 @@ class ErrorDocumentErrorsItem:
 
         title = self.title
 
-        source: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.source, Unset):
-            source = self.source.to_dict()
+        _source = peek(self, "source")
+        source = (
+            rendered(self, "source", _render_source) if _source is UNREAD else _json_source(_source)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "code": code,
+                "detail": detail,
+                "id": id,
+                "title": title,
+            }
+        )
+        if source is not UNSET:
+            field_dict["source"] = source
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "code" not in d:
+            missing(cls, "code")
+        if "detail" not in d:
+            missing(cls, "detail")
+        if "id" not in d:
+            missing(cls, "id")
+        if "title" not in d:
+            missing(cls, "title")
+
+        code = d["code"]
+
+        detail = d["detail"]
+
+        id = d["id"]
+
+        title = d["title"]
+
+        source = _render_source(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "code": code,
@@ -65,31 +121,23 @@ class ErrorDocumentErrorsItem:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        code = d.pop("code") if "code" in d else missing(cls, "code")
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "code" not in d:
+            missing(cls, "code")
+        if "detail" not in d:
+            missing(cls, "detail")
+        if "id" not in d:
+            missing(cls, "id")
+        if "title" not in d:
+            missing(cls, "title")
 
-        detail = d.pop("detail") if "detail" in d else missing(cls, "detail")
-
-        id = d.pop("id") if "id" in d else missing(cls, "id")
-
-        title = d.pop("title") if "title" in d else missing(cls, "title")
-
-        _source = d.pop("source", UNSET)
-        source: ErrorDocumentErrorsItemSource | Unset
-        if isinstance(_source, Unset):
-            source = UNSET
-        else:
-            source = ErrorDocumentErrorsItemSource.from_dict(_source)
-
-        error_document_errors_item = cls(
-            code=code,
-            detail=detail,
-            id=id,
-            title=title,
-            source=source,
-        )
-
-        error_document_errors_item.additional_properties = d
+        error_document_errors_item = cls.__new__(cls)
+        error_document_errors_item._lazy_src = d
+        error_document_errors_item._lazy_at = None
+        error_document_errors_item.code = d["code"]
+        error_document_errors_item.detail = d["detail"]
+        error_document_errors_item.id = d["id"]
+        error_document_errors_item.title = d["title"]
         return error_document_errors_item
 
     @property
@@ -109,6 +157,65 @@ class ErrorDocumentErrorsItem:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.error_document_errors_item_source import ErrorDocumentErrorsItemSource  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, ErrorDocumentErrorsItemSource
+    from ..models.error_document_errors_item_source import ErrorDocumentErrorsItemSource
+
+    _loaded = True
+    ErrorDocumentErrorsItem._lazy_ready = True
+
+
+ErrorDocumentErrorsItem._lazy_ready = False
+ErrorDocumentErrorsItem._lazy_load = _load
+
+
+def _field_source(d: dict[str, Any]) -> ErrorDocumentErrorsItemSource | Unset:
+    _source = d.get("source", UNSET)
+    source: ErrorDocumentErrorsItemSource | Unset
+    if isinstance(_source, Unset):
+        source = UNSET
+    else:
+        source = ErrorDocumentErrorsItemSource.from_dict(_source)
+
+    return source
+
+
+def _json_source(value: ErrorDocumentErrorsItemSource | Unset) -> dict[str, Any] | Unset:
+    source: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        source = value.to_dict()
+    return source
+
+
+def _render_source(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("source", UNSET)
+    return UNSET if isinstance(value, Unset) else ErrorDocumentErrorsItemSource._render(value)
+
+
+_KNOWN = frozenset(
+    {
+        "code",
+        "detail",
+        "id",
+        "title",
+        "source",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    ErrorDocumentErrorsItem,
+    {
+        "source": _field_source,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

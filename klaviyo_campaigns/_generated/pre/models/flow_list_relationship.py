@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.flow_identifier import FlowIdentifier
@@ -18,8 +27,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="FlowListRelationship")
 
 
-@_attrs_define
-class FlowListRelationship:
+@_attrs_define(slots=False)
+class FlowListRelationship(Lazy):
     """
     Attributes:
         data (list[FlowIdentifier] | Unset):
@@ -31,19 +40,40 @@ class FlowListRelationship:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        data: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.data, Unset):
-            data = []
-            for data_item_data in self.data:
-                data_item = data_item_data.to_dict()
-                data.append(data_item)
+        if not _loaded:
+            _load()
+        _data = peek(self, "data")
+        data = rendered(self, "data", _render_data) if _data is UNREAD else _json_data(_data)
 
-        links: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.links, Unset):
-            links = self.links.to_dict()
+        _links = peek(self, "links")
+        links = rendered(self, "links", _render_links) if _links is UNREAD else _json_links(_links)
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if data is not UNSET:
+            field_dict["data"] = data
+        if links is not UNSET:
+            field_dict["links"] = links
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+
+        data = _render_data(d)
+
+        links = _render_links(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if data is not UNSET:
             field_dict["data"] = data
@@ -54,29 +84,11 @@ class FlowListRelationship:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        _data = d.pop("data", UNSET)
-        data: list[FlowIdentifier] | Unset = UNSET
-        if _data is not UNSET:
-            data = []
-            for data_item_data in _data:
-                data_item = FlowIdentifier.from_dict(data_item_data)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
-                data.append(data_item)
-
-        _links = d.pop("links", UNSET)
-        links: RelationshipLinks | Unset
-        if isinstance(_links, Unset):
-            links = UNSET
-        else:
-            links = RelationshipLinks.from_dict(_links)
-
-        flow_list_relationship = cls(
-            data=data,
-            links=links,
-        )
-
-        flow_list_relationship.additional_properties = d
+        flow_list_relationship = cls.__new__(cls)
+        flow_list_relationship._lazy_src = d
+        flow_list_relationship._lazy_at = None
         return flow_list_relationship
 
     @property
@@ -96,7 +108,95 @@ class FlowListRelationship:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.flow_identifier import FlowIdentifier  # noqa: E402
-from ..models.relationship_links import RelationshipLinks  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, FlowIdentifier, RelationshipLinks
+    from ..models.flow_identifier import FlowIdentifier
+    from ..models.relationship_links import RelationshipLinks
+
+    _loaded = True
+    FlowListRelationship._lazy_ready = True
+
+
+FlowListRelationship._lazy_ready = False
+FlowListRelationship._lazy_load = _load
+
+
+def _field_data(d: dict[str, Any]) -> list[FlowIdentifier] | Unset:
+    _data = d.get("data", UNSET)
+    data: list[FlowIdentifier] | Unset = UNSET
+    if _data is not UNSET:
+        data = []
+        for data_item_data in _data:
+            data_item = FlowIdentifier.from_dict(data_item_data)
+
+            data.append(data_item)
+
+    return data
+
+
+def _json_data(value: list[FlowIdentifier] | Unset) -> list[dict[str, Any]] | Unset:
+    data: list[dict[str, Any]] | Unset = UNSET
+    if not isinstance(value, Unset):
+        data = []
+        for data_item_data in value:
+            data_item = data_item_data.to_dict()
+            data.append(data_item)
+
+    return data
+
+
+def _render_data(d: dict[str, Any]) -> list[dict[str, Any]] | Unset:
+    value = d.get("data", UNSET)
+    if isinstance(value, Unset):
+        return UNSET
+    return [FlowIdentifier._render(item) for item in value]
+
+
+def _field_links(d: dict[str, Any]) -> RelationshipLinks | Unset:
+    _links = d.get("links", UNSET)
+    links: RelationshipLinks | Unset
+    if isinstance(_links, Unset):
+        links = UNSET
+    else:
+        links = RelationshipLinks.from_dict(_links)
+
+    return links
+
+
+def _json_links(value: RelationshipLinks | Unset) -> dict[str, Any] | Unset:
+    links: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        links = value.to_dict()
+    return links
+
+
+def _render_links(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("links", UNSET)
+    return UNSET if isinstance(value, Unset) else RelationshipLinks._render(value)
+
+
+_KNOWN = frozenset(
+    {
+        "data",
+        "links",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    FlowListRelationship,
+    {
+        "data": _field_data,
+        "links": _field_links,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

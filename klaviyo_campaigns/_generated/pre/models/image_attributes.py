@@ -9,13 +9,22 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+    rendered,
+)
 
 T = TypeVar("T", bound="ImageAttributes")
 
 
-@_attrs_define
-class ImageAttributes:
+@_attrs_define(slots=False)
+class ImageAttributes(Lazy):
     """
     Attributes:
         format_ (str | Unset):
@@ -45,12 +54,53 @@ class ImageAttributes:
 
         size = self.size
 
-        updated_at: str | Unset = UNSET
-        if not isinstance(self.updated_at, Unset):
-            updated_at = self.updated_at.isoformat()
+        _updated_at = peek(self, "updated_at")
+        updated_at = (
+            rendered(self, "updated_at", _render_updated_at)
+            if _updated_at is UNREAD
+            else _json_updated_at(_updated_at)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if format_ is not UNSET:
+            field_dict["format"] = format_
+        if hidden is not UNSET:
+            field_dict["hidden"] = hidden
+        if image_url is not UNSET:
+            field_dict["image_url"] = image_url
+        if name is not UNSET:
+            field_dict["name"] = name
+        if size is not UNSET:
+            field_dict["size"] = size
+        if updated_at is not UNSET:
+            field_dict["updated_at"] = updated_at
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+
+        format_ = d.get("format", UNSET)
+
+        hidden = d.get("hidden", UNSET)
+
+        image_url = d.get("image_url", UNSET)
+
+        name = d.get("name", UNSET)
+
+        size = d.get("size", UNSET)
+
+        updated_at = _render_updated_at(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if format_ is not UNSET:
             field_dict["format"] = format_
@@ -69,34 +119,16 @@ class ImageAttributes:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        format_ = d.pop("format", UNSET)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
-        hidden = d.pop("hidden", UNSET)
-
-        image_url = d.pop("image_url", UNSET)
-
-        name = d.pop("name", UNSET)
-
-        size = d.pop("size", UNSET)
-
-        _updated_at = d.pop("updated_at", UNSET)
-        updated_at: datetime.datetime | Unset
-        if isinstance(_updated_at, Unset):
-            updated_at = UNSET
-        else:
-            updated_at = datetime.datetime.fromisoformat(_updated_at)
-
-        image_attributes = cls(
-            format_=format_,
-            hidden=hidden,
-            image_url=image_url,
-            name=name,
-            size=size,
-            updated_at=updated_at,
-        )
-
-        image_attributes.additional_properties = d
+        image_attributes = cls.__new__(cls)
+        image_attributes._lazy_src = d
+        image_attributes._lazy_at = None
+        image_attributes.format_ = d.get("format", UNSET)
+        image_attributes.hidden = d.get("hidden", UNSET)
+        image_attributes.image_url = d.get("image_url", UNSET)
+        image_attributes.name = d.get("name", UNSET)
+        image_attributes.size = d.get("size", UNSET)
         return image_attributes
 
     @property
@@ -114,3 +146,54 @@ class ImageAttributes:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+def _field_updated_at(d: dict[str, Any]) -> datetime.datetime | Unset:
+    _updated_at = d.get("updated_at", UNSET)
+    updated_at: datetime.datetime | Unset
+    if isinstance(_updated_at, Unset):
+        updated_at = UNSET
+    else:
+        updated_at = datetime.datetime.fromisoformat(_updated_at)
+
+    return updated_at
+
+
+def _json_updated_at(value: datetime.datetime | Unset) -> str | Unset:
+    updated_at: str | Unset = UNSET
+    if not isinstance(value, Unset):
+        updated_at = value.isoformat()
+    return updated_at
+
+
+def _render_updated_at(d: dict[str, Any]) -> str | Unset:
+    return _json_updated_at(_field_updated_at(d))
+
+
+_KNOWN = frozenset(
+    {
+        "format",
+        "hidden",
+        "image_url",
+        "name",
+        "size",
+        "updated_at",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    ImageAttributes,
+    {
+        "updated_at": _field_updated_at,
+        "additional_properties": _field_additional_properties,
+    },
+    (
+        "updated_at",
+        "additional_properties",
+    ),
+)

@@ -8,7 +8,19 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document, missing
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    matches,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.image_identifier import ImageIdentifier
@@ -18,8 +30,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="ImageIdentifierDocument")
 
 
-@_attrs_define
-class ImageIdentifierDocument:
+@_attrs_define(slots=False)
+class ImageIdentifierDocument(Lazy):
     """
     Attributes:
         data (ImageIdentifier | None):
@@ -31,18 +43,44 @@ class ImageIdentifierDocument:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] | None
-        if isinstance(self.data, ImageIdentifier):
-            data = self.data.to_dict()
-        else:
-            data = self.data
+        if not _loaded:
+            _load()
+        _data = peek(self, "data")
+        data = rendered(self, "data", _render_data) if _data is UNREAD else _json_data(_data)
 
-        links: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.links, Unset):
-            links = self.links.to_dict()
+        _links = peek(self, "links")
+        links = rendered(self, "links", _render_links) if _links is UNREAD else _json_links(_links)
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "data": data,
+            }
+        )
+        if links is not UNSET:
+            field_dict["links"] = links
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "data" not in d:
+            missing(cls, "data")
+
+        data = _render_data(d)
+
+        links = _render_links(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "data": data,
@@ -55,36 +93,13 @@ class ImageIdentifierDocument:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "data" not in d:
+            missing(cls, "data")
 
-        def _parse_data(data: object) -> ImageIdentifier | None:
-            if data is None:
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                data_type_0 = ImageIdentifier.from_dict(data)
-
-                return data_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(ImageIdentifier | None, data)
-
-        data = _parse_data(d.pop("data") if "data" in d else missing(cls, "data"))
-
-        _links = d.pop("links", UNSET)
-        links: ObjectLinks | Unset
-        if isinstance(_links, Unset):
-            links = UNSET
-        else:
-            links = ObjectLinks.from_dict(_links)
-
-        image_identifier_document = cls(
-            data=data,
-            links=links,
-        )
-
-        image_identifier_document.additional_properties = d
+        image_identifier_document = cls.__new__(cls)
+        image_identifier_document._lazy_src = d
+        image_identifier_document._lazy_at = None
         return image_identifier_document
 
     @property
@@ -104,7 +119,102 @@ class ImageIdentifierDocument:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.image_identifier import ImageIdentifier  # noqa: E402
-from ..models.object_links import ObjectLinks  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, ImageIdentifier, ObjectLinks
+    from ..models.image_identifier import ImageIdentifier
+    from ..models.object_links import ObjectLinks
+
+    _loaded = True
+    ImageIdentifierDocument._lazy_ready = True
+
+
+ImageIdentifierDocument._lazy_ready = False
+ImageIdentifierDocument._lazy_load = _load
+
+
+def _field_data(d: dict[str, Any]) -> ImageIdentifier | None:
+    data = d["data"]
+    if data is None:
+        return data
+    if isinstance(data, dict) and matches(ImageIdentifier, data):
+        try:
+            data_type_0 = ImageIdentifier.from_dict(data)
+
+            return checked(data_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(ImageIdentifier | None, data)
+
+
+def _json_data(value: ImageIdentifier | None) -> dict[str, Any] | None:
+    data: dict[str, Any] | None
+    if isinstance(value, ImageIdentifier):
+        data = value.to_dict()
+    else:
+        data = value
+    return data
+
+
+def _render_data(d: dict[str, Any]) -> dict[str, Any] | None:
+    return _render_data_value(d["data"])
+
+
+def _render_data_value(data: Any) -> dict[str, Any] | None:
+    if data is None:
+        return None
+    if isinstance(data, dict) and matches(ImageIdentifier, data):
+        try:
+            return ImageIdentifier._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(dict[str, Any] | None, data)
+
+
+def _field_links(d: dict[str, Any]) -> ObjectLinks | Unset:
+    _links = d.get("links", UNSET)
+    links: ObjectLinks | Unset
+    if isinstance(_links, Unset):
+        links = UNSET
+    else:
+        links = ObjectLinks.from_dict(_links)
+
+    return links
+
+
+def _json_links(value: ObjectLinks | Unset) -> dict[str, Any] | Unset:
+    links: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        links = value.to_dict()
+    return links
+
+
+def _render_links(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("links", UNSET)
+    return UNSET if isinstance(value, Unset) else ObjectLinks._render(value)
+
+
+_KNOWN = frozenset(
+    {
+        "data",
+        "links",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    ImageIdentifierDocument,
+    {
+        "data": _field_data,
+        "links": _field_links,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

@@ -8,7 +8,17 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.variation_inline_create import VariationInlineCreate
@@ -17,8 +27,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="InlineMessageOverviewDefinition")
 
 
-@_attrs_define
-class InlineMessageOverviewDefinition:
+@_attrs_define(slots=False)
+class InlineMessageOverviewDefinition(Lazy):
     """Overview only: name and variations of an inline message, nested as the overview shows them.
 
     Attributes:
@@ -31,26 +41,52 @@ class InlineMessageOverviewDefinition:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _loaded:
+            _load()
         name: None | str | Unset
         if isinstance(self.name, Unset):
             name = UNSET
         else:
             name = self.name
 
-        variations: list[dict[str, Any]] | None | Unset
-        if isinstance(self.variations, Unset):
-            variations = UNSET
-        elif isinstance(self.variations, list):
-            variations = []
-            for variations_type_0_item_data in self.variations:
-                variations_type_0_item = variations_type_0_item_data.to_dict()
-                variations.append(variations_type_0_item)
-
-        else:
-            variations = self.variations
+        _variations = peek(self, "variations")
+        variations = (
+            rendered(self, "variations", _render_variations)
+            if _variations is UNREAD
+            else _json_variations(_variations)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if name is not UNSET:
+            field_dict["name"] = name
+        if variations is not UNSET:
+            field_dict["variations"] = variations
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+
+        _name = d.get("name", UNSET)
+        name: None | str | Unset
+        if isinstance(_name, Unset):
+            name = UNSET
+        else:
+            name = _name
+
+        variations = _render_variations(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if name is not UNSET:
             field_dict["name"] = name
@@ -61,47 +97,12 @@ class InlineMessageOverviewDefinition:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
-        def _parse_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        name = _parse_name(d.pop("name", UNSET))
-
-        def _parse_variations(data: object) -> list[VariationInlineCreate] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                variations_type_0 = []
-                _variations_type_0 = data
-                for variations_type_0_item_data in _variations_type_0:
-                    variations_type_0_item = VariationInlineCreate.from_dict(
-                        variations_type_0_item_data
-                    )
-
-                    variations_type_0.append(variations_type_0_item)
-
-                return variations_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[VariationInlineCreate] | None | Unset, data)
-
-        variations = _parse_variations(d.pop("variations", UNSET))
-
-        inline_message_overview_definition = cls(
-            name=name,
-            variations=variations,
-        )
-
-        inline_message_overview_definition.additional_properties = d
+        inline_message_overview_definition = cls.__new__(cls)
+        inline_message_overview_definition._lazy_src = d
+        inline_message_overview_definition._lazy_at = None
+        inline_message_overview_definition.name = d.get("name", UNSET)
         return inline_message_overview_definition
 
     @property
@@ -121,6 +122,96 @@ class InlineMessageOverviewDefinition:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.variation_inline_create import VariationInlineCreate  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, VariationInlineCreate
+    from ..models.variation_inline_create import VariationInlineCreate
+
+    _loaded = True
+    InlineMessageOverviewDefinition._lazy_ready = True
+
+
+InlineMessageOverviewDefinition._lazy_ready = False
+InlineMessageOverviewDefinition._lazy_load = _load
+
+
+def _field_variations(d: dict[str, Any]) -> list[VariationInlineCreate] | None | Unset:
+    data = d.get("variations", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, list):
+        try:
+            variations_type_0 = []
+            _variations_type_0 = data
+            for variations_type_0_item_data in _variations_type_0:
+                variations_type_0_item = VariationInlineCreate.from_dict(
+                    variations_type_0_item_data
+                )
+
+                variations_type_0.append(variations_type_0_item)
+
+            return checked(variations_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(list[VariationInlineCreate] | None | Unset, data)
+
+
+def _json_variations(
+    value: list[VariationInlineCreate] | None | Unset,
+) -> list[dict[str, Any]] | None | Unset:
+    variations: list[dict[str, Any]] | None | Unset
+    if isinstance(value, Unset):
+        variations = UNSET
+    elif isinstance(value, list):
+        variations = []
+        for variations_type_0_item_data in value:
+            variations_type_0_item = variations_type_0_item_data.to_dict()
+            variations.append(variations_type_0_item)
+
+    else:
+        variations = value
+    return variations
+
+
+def _render_variations(d: dict[str, Any]) -> list[dict[str, Any]] | None | Unset:
+    return _render_variations_value(d.get("variations", UNSET))
+
+
+def _render_variations_value(data: Any) -> list[dict[str, Any]] | None | Unset:
+    if data is None:
+        return None
+    if isinstance(data, Unset):
+        return UNSET
+    if isinstance(data, list):
+        try:
+            return [VariationInlineCreate._render(item) for item in data]
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(list[dict[str, Any]] | None | Unset, data)
+
+
+_KNOWN = frozenset(
+    {
+        "name",
+        "variations",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    InlineMessageOverviewDefinition,
+    {
+        "variations": _field_variations,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import document, missing
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.message_clone_query_resource_object_relationships_campaign_audience import (
@@ -19,8 +27,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="MessageCloneQueryResourceObjectRelationships")
 
 
-@_attrs_define
-class MessageCloneQueryResourceObjectRelationships:
+@_attrs_define(slots=False)
+class MessageCloneQueryResourceObjectRelationships(Lazy):
     """
     Attributes:
         campaign_audience (MessageCloneQueryResourceObjectRelationshipsCampaignAudience):
@@ -30,10 +38,41 @@ class MessageCloneQueryResourceObjectRelationships:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        campaign_audience = self.campaign_audience.to_dict()
+        if not _loaded:
+            _load()
+        _campaign_audience = peek(self, "campaign_audience")
+        campaign_audience = (
+            rendered(self, "campaign_audience", _render_campaign_audience)
+            if _campaign_audience is UNREAD
+            else _json_campaign_audience(_campaign_audience)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "campaign-audience": campaign_audience,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "campaign-audience" not in d:
+            missing(cls, "campaign-audience")
+
+        campaign_audience = _render_campaign_audience(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "campaign-audience": campaign_audience,
@@ -44,18 +83,13 @@ class MessageCloneQueryResourceObjectRelationships:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        campaign_audience = MessageCloneQueryResourceObjectRelationshipsCampaignAudience.from_dict(
-            d.pop("campaign-audience")
-            if "campaign-audience" in d
-            else missing(cls, "campaign-audience")
-        )
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "campaign-audience" not in d:
+            missing(cls, "campaign-audience")
 
-        message_clone_query_resource_object_relationships = cls(
-            campaign_audience=campaign_audience,
-        )
-
-        message_clone_query_resource_object_relationships.additional_properties = d
+        message_clone_query_resource_object_relationships = cls.__new__(cls)
+        message_clone_query_resource_object_relationships._lazy_src = d
+        message_clone_query_resource_object_relationships._lazy_at = None
         return message_clone_query_resource_object_relationships
 
     @property
@@ -75,8 +109,63 @@ class MessageCloneQueryResourceObjectRelationships:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.message_clone_query_resource_object_relationships_campaign_audience import (
-    MessageCloneQueryResourceObjectRelationshipsCampaignAudience,  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, MessageCloneQueryResourceObjectRelationshipsCampaignAudience
+    from ..models.message_clone_query_resource_object_relationships_campaign_audience import (
+        MessageCloneQueryResourceObjectRelationshipsCampaignAudience,
+    )
+
+    _loaded = True
+    MessageCloneQueryResourceObjectRelationships._lazy_ready = True
+
+
+MessageCloneQueryResourceObjectRelationships._lazy_ready = False
+MessageCloneQueryResourceObjectRelationships._lazy_load = _load
+
+
+def _field_campaign_audience(
+    d: dict[str, Any],
+) -> MessageCloneQueryResourceObjectRelationshipsCampaignAudience:
+    campaign_audience = MessageCloneQueryResourceObjectRelationshipsCampaignAudience.from_dict(
+        d["campaign-audience"]
+    )
+
+    return campaign_audience
+
+
+def _json_campaign_audience(
+    value: MessageCloneQueryResourceObjectRelationshipsCampaignAudience,
+) -> dict[str, Any]:
+    campaign_audience = value.to_dict()
+    return campaign_audience
+
+
+def _render_campaign_audience(d: dict[str, Any]) -> dict[str, Any]:
+    return MessageCloneQueryResourceObjectRelationshipsCampaignAudience._render(
+        d["campaign-audience"]
+    )
+
+
+_KNOWN = frozenset(
+    {
+        "campaign-audience",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    MessageCloneQueryResourceObjectRelationships,
+    {
+        "campaign_audience": _field_campaign_audience,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
 )

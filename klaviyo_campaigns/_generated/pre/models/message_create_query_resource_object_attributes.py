@@ -8,7 +8,18 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document, missing
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.message_definition import MessageDefinition
@@ -18,8 +29,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="MessageCreateQueryResourceObjectAttributes")
 
 
-@_attrs_define
-class MessageCreateQueryResourceObjectAttributes:
+@_attrs_define(slots=False)
+class MessageCreateQueryResourceObjectAttributes(Lazy):
     """
     Attributes:
         definition (MessageDefinition):
@@ -31,22 +42,52 @@ class MessageCreateQueryResourceObjectAttributes:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        definition = self.definition.to_dict()
+        if not _loaded:
+            _load()
+        _definition = peek(self, "definition")
+        definition = (
+            rendered(self, "definition", _render_definition)
+            if _definition is UNREAD
+            else _json_definition(_definition)
+        )
 
-        variations: list[dict[str, Any]] | None | Unset
-        if isinstance(self.variations, Unset):
-            variations = UNSET
-        elif isinstance(self.variations, list):
-            variations = []
-            for variations_type_0_item_data in self.variations:
-                variations_type_0_item = variations_type_0_item_data.to_dict()
-                variations.append(variations_type_0_item)
-
-        else:
-            variations = self.variations
+        _variations = peek(self, "variations")
+        variations = (
+            rendered(self, "variations", _render_variations)
+            if _variations is UNREAD
+            else _json_variations(_variations)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "definition": definition,
+            }
+        )
+        if variations is not UNSET:
+            field_dict["variations"] = variations
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "definition" not in d:
+            missing(cls, "definition")
+
+        definition = _render_definition(d)
+
+        variations = _render_variations(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "definition": definition,
@@ -59,41 +100,13 @@ class MessageCreateQueryResourceObjectAttributes:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        definition = MessageDefinition.from_dict(
-            d.pop("definition") if "definition" in d else missing(cls, "definition")
-        )
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "definition" not in d:
+            missing(cls, "definition")
 
-        def _parse_variations(data: object) -> list[VariationInlineCreate] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                variations_type_0 = []
-                _variations_type_0 = data
-                for variations_type_0_item_data in _variations_type_0:
-                    variations_type_0_item = VariationInlineCreate.from_dict(
-                        variations_type_0_item_data
-                    )
-
-                    variations_type_0.append(variations_type_0_item)
-
-                return variations_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[VariationInlineCreate] | None | Unset, data)
-
-        variations = _parse_variations(d.pop("variations", UNSET))
-
-        message_create_query_resource_object_attributes = cls(
-            definition=definition,
-            variations=variations,
-        )
-
-        message_create_query_resource_object_attributes.additional_properties = d
+        message_create_query_resource_object_attributes = cls.__new__(cls)
+        message_create_query_resource_object_attributes._lazy_src = d
+        message_create_query_resource_object_attributes._lazy_at = None
         return message_create_query_resource_object_attributes
 
     @property
@@ -113,7 +126,113 @@ class MessageCreateQueryResourceObjectAttributes:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.message_definition import MessageDefinition  # noqa: E402
-from ..models.variation_inline_create import VariationInlineCreate  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, MessageDefinition, VariationInlineCreate
+    from ..models.message_definition import MessageDefinition
+    from ..models.variation_inline_create import VariationInlineCreate
+
+    _loaded = True
+    MessageCreateQueryResourceObjectAttributes._lazy_ready = True
+
+
+MessageCreateQueryResourceObjectAttributes._lazy_ready = False
+MessageCreateQueryResourceObjectAttributes._lazy_load = _load
+
+
+def _field_definition(d: dict[str, Any]) -> MessageDefinition:
+    definition = MessageDefinition.from_dict(d["definition"])
+
+    return definition
+
+
+def _json_definition(value: MessageDefinition) -> dict[str, Any]:
+    definition = value.to_dict()
+    return definition
+
+
+def _render_definition(d: dict[str, Any]) -> dict[str, Any]:
+    return MessageDefinition._render(d["definition"])
+
+
+def _field_variations(d: dict[str, Any]) -> list[VariationInlineCreate] | None | Unset:
+    data = d.get("variations", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, list):
+        try:
+            variations_type_0 = []
+            _variations_type_0 = data
+            for variations_type_0_item_data in _variations_type_0:
+                variations_type_0_item = VariationInlineCreate.from_dict(
+                    variations_type_0_item_data
+                )
+
+                variations_type_0.append(variations_type_0_item)
+
+            return checked(variations_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(list[VariationInlineCreate] | None | Unset, data)
+
+
+def _json_variations(
+    value: list[VariationInlineCreate] | None | Unset,
+) -> list[dict[str, Any]] | None | Unset:
+    variations: list[dict[str, Any]] | None | Unset
+    if isinstance(value, Unset):
+        variations = UNSET
+    elif isinstance(value, list):
+        variations = []
+        for variations_type_0_item_data in value:
+            variations_type_0_item = variations_type_0_item_data.to_dict()
+            variations.append(variations_type_0_item)
+
+    else:
+        variations = value
+    return variations
+
+
+def _render_variations(d: dict[str, Any]) -> list[dict[str, Any]] | None | Unset:
+    return _render_variations_value(d.get("variations", UNSET))
+
+
+def _render_variations_value(data: Any) -> list[dict[str, Any]] | None | Unset:
+    if data is None:
+        return None
+    if isinstance(data, Unset):
+        return UNSET
+    if isinstance(data, list):
+        try:
+            return [VariationInlineCreate._render(item) for item in data]
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(list[dict[str, Any]] | None | Unset, data)
+
+
+_KNOWN = frozenset(
+    {
+        "definition",
+        "variations",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    MessageCreateQueryResourceObjectAttributes,
+    {
+        "definition": _field_definition,
+        "variations": _field_variations,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

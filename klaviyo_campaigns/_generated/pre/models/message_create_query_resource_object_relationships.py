@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import document, missing
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.message_create_query_resource_object_relationships_campaign import (
@@ -22,8 +30,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="MessageCreateQueryResourceObjectRelationships")
 
 
-@_attrs_define
-class MessageCreateQueryResourceObjectRelationships:
+@_attrs_define(slots=False)
+class MessageCreateQueryResourceObjectRelationships(Lazy):
     """
     Attributes:
         campaign (MessageCreateQueryResourceObjectRelationshipsCampaign):
@@ -35,12 +43,53 @@ class MessageCreateQueryResourceObjectRelationships:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        campaign = self.campaign.to_dict()
+        if not _loaded:
+            _load()
+        _campaign = peek(self, "campaign")
+        campaign = (
+            rendered(self, "campaign", _render_campaign)
+            if _campaign is UNREAD
+            else _json_campaign(_campaign)
+        )
 
-        campaign_audience = self.campaign_audience.to_dict()
+        _campaign_audience = peek(self, "campaign_audience")
+        campaign_audience = (
+            rendered(self, "campaign_audience", _render_campaign_audience)
+            if _campaign_audience is UNREAD
+            else _json_campaign_audience(_campaign_audience)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "campaign": campaign,
+                "campaign-audience": campaign_audience,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "campaign" not in d:
+            missing(cls, "campaign")
+        if "campaign-audience" not in d:
+            missing(cls, "campaign-audience")
+
+        campaign = _render_campaign(d)
+
+        campaign_audience = _render_campaign_audience(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "campaign": campaign,
@@ -52,23 +101,15 @@ class MessageCreateQueryResourceObjectRelationships:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        campaign = MessageCreateQueryResourceObjectRelationshipsCampaign.from_dict(
-            d.pop("campaign") if "campaign" in d else missing(cls, "campaign")
-        )
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "campaign" not in d:
+            missing(cls, "campaign")
+        if "campaign-audience" not in d:
+            missing(cls, "campaign-audience")
 
-        campaign_audience = MessageCreateQueryResourceObjectRelationshipsCampaignAudience.from_dict(
-            d.pop("campaign-audience")
-            if "campaign-audience" in d
-            else missing(cls, "campaign-audience")
-        )
-
-        message_create_query_resource_object_relationships = cls(
-            campaign=campaign,
-            campaign_audience=campaign_audience,
-        )
-
-        message_create_query_resource_object_relationships.additional_properties = d
+        message_create_query_resource_object_relationships = cls.__new__(cls)
+        message_create_query_resource_object_relationships._lazy_src = d
+        message_create_query_resource_object_relationships._lazy_at = None
         return message_create_query_resource_object_relationships
 
     @property
@@ -88,11 +129,86 @@ class MessageCreateQueryResourceObjectRelationships:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.message_create_query_resource_object_relationships_campaign import (
-    MessageCreateQueryResourceObjectRelationshipsCampaign,  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global \
+        _loaded, \
+        MessageCreateQueryResourceObjectRelationshipsCampaign, \
+        MessageCreateQueryResourceObjectRelationshipsCampaignAudience
+    from ..models.message_create_query_resource_object_relationships_campaign import (
+        MessageCreateQueryResourceObjectRelationshipsCampaign,
+    )
+    from ..models.message_create_query_resource_object_relationships_campaign_audience import (
+        MessageCreateQueryResourceObjectRelationshipsCampaignAudience,
+    )
+
+    _loaded = True
+    MessageCreateQueryResourceObjectRelationships._lazy_ready = True
+
+
+MessageCreateQueryResourceObjectRelationships._lazy_ready = False
+MessageCreateQueryResourceObjectRelationships._lazy_load = _load
+
+
+def _field_campaign(d: dict[str, Any]) -> MessageCreateQueryResourceObjectRelationshipsCampaign:
+    campaign = MessageCreateQueryResourceObjectRelationshipsCampaign.from_dict(d["campaign"])
+
+    return campaign
+
+
+def _json_campaign(value: MessageCreateQueryResourceObjectRelationshipsCampaign) -> dict[str, Any]:
+    campaign = value.to_dict()
+    return campaign
+
+
+def _render_campaign(d: dict[str, Any]) -> dict[str, Any]:
+    return MessageCreateQueryResourceObjectRelationshipsCampaign._render(d["campaign"])
+
+
+def _field_campaign_audience(
+    d: dict[str, Any],
+) -> MessageCreateQueryResourceObjectRelationshipsCampaignAudience:
+    campaign_audience = MessageCreateQueryResourceObjectRelationshipsCampaignAudience.from_dict(
+        d["campaign-audience"]
+    )
+
+    return campaign_audience
+
+
+def _json_campaign_audience(
+    value: MessageCreateQueryResourceObjectRelationshipsCampaignAudience,
+) -> dict[str, Any]:
+    campaign_audience = value.to_dict()
+    return campaign_audience
+
+
+def _render_campaign_audience(d: dict[str, Any]) -> dict[str, Any]:
+    return MessageCreateQueryResourceObjectRelationshipsCampaignAudience._render(
+        d["campaign-audience"]
+    )
+
+
+_KNOWN = frozenset(
+    {
+        "campaign",
+        "campaign-audience",
+    }
 )
-from ..models.message_create_query_resource_object_relationships_campaign_audience import (
-    MessageCreateQueryResourceObjectRelationshipsCampaignAudience,  # noqa: E402
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    MessageCreateQueryResourceObjectRelationships,
+    {
+        "campaign": _field_campaign,
+        "campaign_audience": _field_campaign_audience,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
 )

@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import document, missing
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+)
 
 T = TypeVar("T", bound="MessageCreateQueryResourceObjectRelationshipsCampaignData")
 
 
-@_attrs_define
-class MessageCreateQueryResourceObjectRelationshipsCampaignData:
+@_attrs_define(slots=False)
+class MessageCreateQueryResourceObjectRelationshipsCampaignData(Lazy):
     """
     Attributes:
         id (str): The parent campaign
@@ -31,7 +38,35 @@ class MessageCreateQueryResourceObjectRelationshipsCampaignData:
         type_ = self.type_
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "id": id,
+                "type": type_,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "id" not in d:
+            missing(cls, "id")
+        if "type" not in d:
+            missing(cls, "type")
+        type_ = d["type"]
+        if type_ != "campaign":
+            raise ValueError(f"type must match const 'campaign', got '{type_}'")
+
+        id = d["id"]
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "id": id,
@@ -43,19 +78,20 @@ class MessageCreateQueryResourceObjectRelationshipsCampaignData:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        id = d.pop("id") if "id" in d else missing(cls, "id")
-
-        type_ = cast(Literal["campaign"], (d.pop("type") if "type" in d else missing(cls, "type")))
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "id" not in d:
+            missing(cls, "id")
+        if "type" not in d:
+            missing(cls, "type")
+        type_ = d["type"]
         if type_ != "campaign":
             raise ValueError(f"type must match const 'campaign', got '{type_}'")
 
-        message_create_query_resource_object_relationships_campaign_data = cls(
-            id=id,
-            type_=type_,
-        )
-
-        message_create_query_resource_object_relationships_campaign_data.additional_properties = d
+        message_create_query_resource_object_relationships_campaign_data = cls.__new__(cls)
+        message_create_query_resource_object_relationships_campaign_data._lazy_src = d
+        message_create_query_resource_object_relationships_campaign_data._lazy_at = None
+        message_create_query_resource_object_relationships_campaign_data.id = d["id"]
+        message_create_query_resource_object_relationships_campaign_data.type_ = type_
         return message_create_query_resource_object_relationships_campaign_data
 
     @property
@@ -73,3 +109,25 @@ class MessageCreateQueryResourceObjectRelationshipsCampaignData:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN = frozenset(
+    {
+        "id",
+        "type",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+MessageCreateQueryResourceObjectRelationshipsCampaignData._lazy_consts = (("type", "campaign"),)
+install(
+    MessageCreateQueryResourceObjectRelationshipsCampaignData,
+    {
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

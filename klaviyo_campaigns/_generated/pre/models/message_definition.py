@@ -9,7 +9,18 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.message_definition_status import MessageDefinitionStatus
-from ..types import UNSET, Unset, document
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    matches,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.message_send_options import MessageSendOptions
@@ -19,8 +30,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="MessageDefinition")
 
 
-@_attrs_define
-class MessageDefinition:
+@_attrs_define(slots=False)
+class MessageDefinition(Lazy):
     """
     Attributes:
         name (None | str | Unset): The name of the message
@@ -36,38 +47,72 @@ class MessageDefinition:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _loaded:
+            _load()
         name: None | str | Unset
         if isinstance(self.name, Unset):
             name = UNSET
         else:
             name = self.name
 
-        send_options: dict[str, Any] | None | Unset
-        if isinstance(self.send_options, Unset):
-            send_options = UNSET
-        elif isinstance(self.send_options, MessageSendOptions):
-            send_options = self.send_options.to_dict()
-        else:
-            send_options = self.send_options
+        _send_options = peek(self, "send_options")
+        send_options = (
+            rendered(self, "send_options", _render_send_options)
+            if _send_options is UNREAD
+            else _json_send_options(_send_options)
+        )
 
-        status: None | str | Unset
-        if isinstance(self.status, Unset):
-            status = UNSET
-        elif isinstance(self.status, MessageDefinitionStatus):
-            status = self.status.value
-        else:
-            status = self.status
+        _status = peek(self, "status")
+        status = (
+            rendered(self, "status", _render_status) if _status is UNREAD else _json_status(_status)
+        )
 
-        tracking_options: dict[str, Any] | None | Unset
-        if isinstance(self.tracking_options, Unset):
-            tracking_options = UNSET
-        elif isinstance(self.tracking_options, MessageTrackingOptions):
-            tracking_options = self.tracking_options.to_dict()
-        else:
-            tracking_options = self.tracking_options
+        _tracking_options = peek(self, "tracking_options")
+        tracking_options = (
+            rendered(self, "tracking_options", _render_tracking_options)
+            if _tracking_options is UNREAD
+            else _json_tracking_options(_tracking_options)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if name is not UNSET:
+            field_dict["name"] = name
+        if send_options is not UNSET:
+            field_dict["send_options"] = send_options
+        if status is not UNSET:
+            field_dict["status"] = status
+        if tracking_options is not UNSET:
+            field_dict["tracking_options"] = tracking_options
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+
+        _name = d.get("name", UNSET)
+        name: None | str | Unset
+        if isinstance(_name, Unset):
+            name = UNSET
+        else:
+            name = _name
+
+        send_options = _render_send_options(d)
+
+        status = _render_status(d)
+
+        tracking_options = _render_tracking_options(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if name is not UNSET:
             field_dict["name"] = name
@@ -82,76 +127,12 @@ class MessageDefinition:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
-        def _parse_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        name = _parse_name(d.pop("name", UNSET))
-
-        def _parse_send_options(data: object) -> MessageSendOptions | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                send_options_type_0 = MessageSendOptions.from_dict(data)
-
-                return send_options_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(MessageSendOptions | None | Unset, data)
-
-        send_options = _parse_send_options(d.pop("send_options", UNSET))
-
-        def _parse_status(data: object) -> MessageDefinitionStatus | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                status_type_0 = MessageDefinitionStatus(data)
-
-                return status_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(MessageDefinitionStatus | None | Unset, data)
-
-        status = _parse_status(d.pop("status", UNSET))
-
-        def _parse_tracking_options(data: object) -> MessageTrackingOptions | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                tracking_options_type_0 = MessageTrackingOptions.from_dict(data)
-
-                return tracking_options_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(MessageTrackingOptions | None | Unset, data)
-
-        tracking_options = _parse_tracking_options(d.pop("tracking_options", UNSET))
-
-        message_definition = cls(
-            name=name,
-            send_options=send_options,
-            status=status,
-            tracking_options=tracking_options,
-        )
-
-        message_definition.additional_properties = d
+        message_definition = cls.__new__(cls)
+        message_definition._lazy_src = d
+        message_definition._lazy_at = None
+        message_definition.name = d.get("name", UNSET)
         return message_definition
 
     @property
@@ -171,7 +152,168 @@ class MessageDefinition:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.message_send_options import MessageSendOptions  # noqa: E402
-from ..models.message_tracking_options import MessageTrackingOptions  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, MessageSendOptions, MessageTrackingOptions
+    from ..models.message_send_options import MessageSendOptions
+    from ..models.message_tracking_options import MessageTrackingOptions
+
+    _loaded = True
+    MessageDefinition._lazy_ready = True
+
+
+MessageDefinition._lazy_ready = False
+MessageDefinition._lazy_load = _load
+
+
+def _field_send_options(d: dict[str, Any]) -> MessageSendOptions | None | Unset:
+    data = d.get("send_options", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(MessageSendOptions, data):
+        try:
+            send_options_type_0 = MessageSendOptions.from_dict(data)
+
+            return checked(send_options_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(MessageSendOptions | None | Unset, data)
+
+
+def _json_send_options(value: MessageSendOptions | None | Unset) -> dict[str, Any] | None | Unset:
+    send_options: dict[str, Any] | None | Unset
+    if isinstance(value, Unset):
+        send_options = UNSET
+    elif isinstance(value, MessageSendOptions):
+        send_options = value.to_dict()
+    else:
+        send_options = value
+    return send_options
+
+
+def _render_send_options(d: dict[str, Any]) -> dict[str, Any] | None | Unset:
+    return _render_send_options_value(d.get("send_options", UNSET))
+
+
+def _render_send_options_value(data: Any) -> dict[str, Any] | None | Unset:
+    if data is None:
+        return None
+    if isinstance(data, Unset):
+        return UNSET
+    if isinstance(data, dict) and matches(MessageSendOptions, data):
+        try:
+            return MessageSendOptions._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(dict[str, Any] | None | Unset, data)
+
+
+def _field_status(d: dict[str, Any]) -> MessageDefinitionStatus | None | Unset:
+    data = d.get("status", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, str):
+        try:
+            status_type_0 = MessageDefinitionStatus._of(data)
+
+            return status_type_0
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(MessageDefinitionStatus | None | Unset, data)
+
+
+def _json_status(value: MessageDefinitionStatus | None | Unset) -> None | str | Unset:
+    status: None | str | Unset
+    if isinstance(value, Unset):
+        status = UNSET
+    elif isinstance(value, MessageDefinitionStatus):
+        status = value.value
+    else:
+        status = value
+    return status
+
+
+def _render_status(d: dict[str, Any]) -> None | str | Unset:
+    return _json_status(_field_status(d))
+
+
+def _field_tracking_options(d: dict[str, Any]) -> MessageTrackingOptions | None | Unset:
+    data = d.get("tracking_options", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(MessageTrackingOptions, data):
+        try:
+            tracking_options_type_0 = MessageTrackingOptions.from_dict(data)
+
+            return checked(tracking_options_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(MessageTrackingOptions | None | Unset, data)
+
+
+def _json_tracking_options(
+    value: MessageTrackingOptions | None | Unset,
+) -> dict[str, Any] | None | Unset:
+    tracking_options: dict[str, Any] | None | Unset
+    if isinstance(value, Unset):
+        tracking_options = UNSET
+    elif isinstance(value, MessageTrackingOptions):
+        tracking_options = value.to_dict()
+    else:
+        tracking_options = value
+    return tracking_options
+
+
+def _render_tracking_options(d: dict[str, Any]) -> dict[str, Any] | None | Unset:
+    return _render_tracking_options_value(d.get("tracking_options", UNSET))
+
+
+def _render_tracking_options_value(data: Any) -> dict[str, Any] | None | Unset:
+    if data is None:
+        return None
+    if isinstance(data, Unset):
+        return UNSET
+    if isinstance(data, dict) and matches(MessageTrackingOptions, data):
+        try:
+            return MessageTrackingOptions._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(dict[str, Any] | None | Unset, data)
+
+
+_KNOWN = frozenset(
+    {
+        "name",
+        "send_options",
+        "status",
+        "tracking_options",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    MessageDefinition,
+    {
+        "send_options": _field_send_options,
+        "status": _field_status,
+        "tracking_options": _field_tracking_options,
+        "additional_properties": _field_additional_properties,
+    },
+    (
+        "status",
+        "additional_properties",
+    ),
+)

@@ -9,7 +9,19 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.message_inline_create_throttling_type import MessageInlineCreateThrottlingType
-from ..types import UNSET, Unset, document, missing
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    matches,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.inline_message_overview_definition import InlineMessageOverviewDefinition
@@ -19,8 +31,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="MessageInlineCreate")
 
 
-@_attrs_define
-class MessageInlineCreate:
+@_attrs_define(slots=False)
+class MessageInlineCreate(Lazy):
     """
     Attributes:
         audience_temporary_id (str): Must match a temporary_id in the definition.audiences array.
@@ -43,15 +55,16 @@ class MessageInlineCreate:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _loaded:
+            _load()
         audience_temporary_id = self.audience_temporary_id
 
-        definition: dict[str, Any] | None | Unset
-        if isinstance(self.definition, Unset):
-            definition = UNSET
-        elif isinstance(self.definition, InlineMessageOverviewDefinition):
-            definition = self.definition.to_dict()
-        else:
-            definition = self.definition
+        _definition = peek(self, "definition")
+        definition = (
+            rendered(self, "definition", _render_definition)
+            if _definition is UNREAD
+            else _json_definition(_definition)
+        )
 
         is_add_utm: bool | None | Unset
         if isinstance(self.is_add_utm, Unset):
@@ -65,28 +78,76 @@ class MessageInlineCreate:
         else:
             name = self.name
 
-        throttling_type: None | str | Unset
-        if isinstance(self.throttling_type, Unset):
-            throttling_type = UNSET
-        elif isinstance(self.throttling_type, MessageInlineCreateThrottlingType):
-            throttling_type = self.throttling_type.value
-        else:
-            throttling_type = self.throttling_type
+        _throttling_type = peek(self, "throttling_type")
+        throttling_type = (
+            rendered(self, "throttling_type", _render_throttling_type)
+            if _throttling_type is UNREAD
+            else _json_throttling_type(_throttling_type)
+        )
 
-        variations: list[dict[str, Any]] | None | Unset
-        if isinstance(self.variations, Unset):
-            variations = UNSET
-        elif isinstance(self.variations, list):
-            variations = []
-            for variations_type_0_item_data in self.variations:
-                variations_type_0_item = variations_type_0_item_data.to_dict()
-                variations.append(variations_type_0_item)
-
-        else:
-            variations = self.variations
+        _variations = peek(self, "variations")
+        variations = (
+            rendered(self, "variations", _render_variations)
+            if _variations is UNREAD
+            else _json_variations(_variations)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "audience_temporary_id": audience_temporary_id,
+            }
+        )
+        if definition is not UNSET:
+            field_dict["definition"] = definition
+        if is_add_utm is not UNSET:
+            field_dict["is_add_utm"] = is_add_utm
+        if name is not UNSET:
+            field_dict["name"] = name
+        if throttling_type is not UNSET:
+            field_dict["throttling_type"] = throttling_type
+        if variations is not UNSET:
+            field_dict["variations"] = variations
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "audience_temporary_id" not in d:
+            missing(cls, "audience_temporary_id")
+
+        audience_temporary_id = d["audience_temporary_id"]
+
+        definition = _render_definition(d)
+
+        _is_add_utm = d.get("is_add_utm", UNSET)
+        is_add_utm: bool | None | Unset
+        if isinstance(_is_add_utm, Unset):
+            is_add_utm = UNSET
+        else:
+            is_add_utm = _is_add_utm
+
+        _name = d.get("name", UNSET)
+        name: None | str | Unset
+        if isinstance(_name, Unset):
+            name = UNSET
+        else:
+            name = _name
+
+        throttling_type = _render_throttling_type(d)
+
+        variations = _render_variations(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "audience_temporary_id": audience_temporary_id,
@@ -107,101 +168,16 @@ class MessageInlineCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        audience_temporary_id = (
-            d.pop("audience_temporary_id")
-            if "audience_temporary_id" in d
-            else missing(cls, "audience_temporary_id")
-        )
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "audience_temporary_id" not in d:
+            missing(cls, "audience_temporary_id")
 
-        def _parse_definition(data: object) -> InlineMessageOverviewDefinition | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                definition_type_1 = InlineMessageOverviewDefinition.from_dict(data)
-
-                return definition_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(InlineMessageOverviewDefinition | None | Unset, data)
-
-        definition = _parse_definition(d.pop("definition", UNSET))
-
-        def _parse_is_add_utm(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        is_add_utm = _parse_is_add_utm(d.pop("is_add_utm", UNSET))
-
-        def _parse_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        name = _parse_name(d.pop("name", UNSET))
-
-        def _parse_throttling_type(
-            data: object,
-        ) -> MessageInlineCreateThrottlingType | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                throttling_type_type_0 = MessageInlineCreateThrottlingType(data)
-
-                return throttling_type_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(MessageInlineCreateThrottlingType | None | Unset, data)
-
-        throttling_type = _parse_throttling_type(d.pop("throttling_type", UNSET))
-
-        def _parse_variations(data: object) -> list[VariationInlineCreate] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                variations_type_0 = []
-                _variations_type_0 = data
-                for variations_type_0_item_data in _variations_type_0:
-                    variations_type_0_item = VariationInlineCreate.from_dict(
-                        variations_type_0_item_data
-                    )
-
-                    variations_type_0.append(variations_type_0_item)
-
-                return variations_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[VariationInlineCreate] | None | Unset, data)
-
-        variations = _parse_variations(d.pop("variations", UNSET))
-
-        message_inline_create = cls(
-            audience_temporary_id=audience_temporary_id,
-            definition=definition,
-            is_add_utm=is_add_utm,
-            name=name,
-            throttling_type=throttling_type,
-            variations=variations,
-        )
-
-        message_inline_create.additional_properties = d
+        message_inline_create = cls.__new__(cls)
+        message_inline_create._lazy_src = d
+        message_inline_create._lazy_at = None
+        message_inline_create.audience_temporary_id = d["audience_temporary_id"]
+        message_inline_create.is_add_utm = d.get("is_add_utm", UNSET)
+        message_inline_create.name = d.get("name", UNSET)
         return message_inline_create
 
     @property
@@ -221,7 +197,185 @@ class MessageInlineCreate:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.inline_message_overview_definition import InlineMessageOverviewDefinition  # noqa: E402
-from ..models.variation_inline_create import VariationInlineCreate  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, InlineMessageOverviewDefinition, VariationInlineCreate
+    from ..models.inline_message_overview_definition import InlineMessageOverviewDefinition
+    from ..models.variation_inline_create import VariationInlineCreate
+
+    _loaded = True
+    MessageInlineCreate._lazy_ready = True
+
+
+MessageInlineCreate._lazy_ready = False
+MessageInlineCreate._lazy_load = _load
+
+
+def _field_definition(d: dict[str, Any]) -> InlineMessageOverviewDefinition | None | Unset:
+    data = d.get("definition", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(InlineMessageOverviewDefinition, data):
+        try:
+            definition_type_1 = InlineMessageOverviewDefinition.from_dict(data)
+
+            return checked(definition_type_1)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(InlineMessageOverviewDefinition | None | Unset, data)
+
+
+def _json_definition(
+    value: InlineMessageOverviewDefinition | None | Unset,
+) -> dict[str, Any] | None | Unset:
+    definition: dict[str, Any] | None | Unset
+    if isinstance(value, Unset):
+        definition = UNSET
+    elif isinstance(value, InlineMessageOverviewDefinition):
+        definition = value.to_dict()
+    else:
+        definition = value
+    return definition
+
+
+def _render_definition(d: dict[str, Any]) -> dict[str, Any] | None | Unset:
+    return _render_definition_value(d.get("definition", UNSET))
+
+
+def _render_definition_value(data: Any) -> dict[str, Any] | None | Unset:
+    if data is None:
+        return None
+    if isinstance(data, Unset):
+        return UNSET
+    if isinstance(data, dict) and matches(InlineMessageOverviewDefinition, data):
+        try:
+            return InlineMessageOverviewDefinition._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(dict[str, Any] | None | Unset, data)
+
+
+def _field_throttling_type(d: dict[str, Any]) -> MessageInlineCreateThrottlingType | None | Unset:
+    data = d.get("throttling_type", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, str):
+        try:
+            throttling_type_type_0 = MessageInlineCreateThrottlingType._of(data)
+
+            return throttling_type_type_0
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(MessageInlineCreateThrottlingType | None | Unset, data)
+
+
+def _json_throttling_type(
+    value: MessageInlineCreateThrottlingType | None | Unset,
+) -> None | str | Unset:
+    throttling_type: None | str | Unset
+    if isinstance(value, Unset):
+        throttling_type = UNSET
+    elif isinstance(value, MessageInlineCreateThrottlingType):
+        throttling_type = value.value
+    else:
+        throttling_type = value
+    return throttling_type
+
+
+def _render_throttling_type(d: dict[str, Any]) -> None | str | Unset:
+    return _json_throttling_type(_field_throttling_type(d))
+
+
+def _field_variations(d: dict[str, Any]) -> list[VariationInlineCreate] | None | Unset:
+    data = d.get("variations", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, list):
+        try:
+            variations_type_0 = []
+            _variations_type_0 = data
+            for variations_type_0_item_data in _variations_type_0:
+                variations_type_0_item = VariationInlineCreate.from_dict(
+                    variations_type_0_item_data
+                )
+
+                variations_type_0.append(variations_type_0_item)
+
+            return checked(variations_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(list[VariationInlineCreate] | None | Unset, data)
+
+
+def _json_variations(
+    value: list[VariationInlineCreate] | None | Unset,
+) -> list[dict[str, Any]] | None | Unset:
+    variations: list[dict[str, Any]] | None | Unset
+    if isinstance(value, Unset):
+        variations = UNSET
+    elif isinstance(value, list):
+        variations = []
+        for variations_type_0_item_data in value:
+            variations_type_0_item = variations_type_0_item_data.to_dict()
+            variations.append(variations_type_0_item)
+
+    else:
+        variations = value
+    return variations
+
+
+def _render_variations(d: dict[str, Any]) -> list[dict[str, Any]] | None | Unset:
+    return _render_variations_value(d.get("variations", UNSET))
+
+
+def _render_variations_value(data: Any) -> list[dict[str, Any]] | None | Unset:
+    if data is None:
+        return None
+    if isinstance(data, Unset):
+        return UNSET
+    if isinstance(data, list):
+        try:
+            return [VariationInlineCreate._render(item) for item in data]
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(list[dict[str, Any]] | None | Unset, data)
+
+
+_KNOWN = frozenset(
+    {
+        "audience_temporary_id",
+        "definition",
+        "is_add_utm",
+        "name",
+        "throttling_type",
+        "variations",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    MessageInlineCreate,
+    {
+        "definition": _field_definition,
+        "throttling_type": _field_throttling_type,
+        "variations": _field_variations,
+        "additional_properties": _field_additional_properties,
+    },
+    (
+        "throttling_type",
+        "additional_properties",
+    ),
+)

@@ -8,7 +8,18 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    matches,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.message_definition import MessageDefinition
@@ -17,8 +28,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="MessagePartialUpdateQueryResourceObjectAttributes")
 
 
-@_attrs_define
-class MessagePartialUpdateQueryResourceObjectAttributes:
+@_attrs_define(slots=False)
+class MessagePartialUpdateQueryResourceObjectAttributes(Lazy):
     """
     Attributes:
         definition (MessageDefinition | None | Unset): The definition of this message
@@ -28,16 +39,37 @@ class MessagePartialUpdateQueryResourceObjectAttributes:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        definition: dict[str, Any] | None | Unset
-        if isinstance(self.definition, Unset):
-            definition = UNSET
-        elif isinstance(self.definition, MessageDefinition):
-            definition = self.definition.to_dict()
-        else:
-            definition = self.definition
+        if not _loaded:
+            _load()
+        _definition = peek(self, "definition")
+        definition = (
+            rendered(self, "definition", _render_definition)
+            if _definition is UNREAD
+            else _json_definition(_definition)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if definition is not UNSET:
+            field_dict["definition"] = definition
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+
+        definition = _render_definition(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if definition is not UNSET:
             field_dict["definition"] = definition
@@ -46,30 +78,11 @@ class MessagePartialUpdateQueryResourceObjectAttributes:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
-        def _parse_definition(data: object) -> MessageDefinition | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                definition_type_0 = MessageDefinition.from_dict(data)
-
-                return definition_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(MessageDefinition | None | Unset, data)
-
-        definition = _parse_definition(d.pop("definition", UNSET))
-
-        message_partial_update_query_resource_object_attributes = cls(
-            definition=definition,
-        )
-
-        message_partial_update_query_resource_object_attributes.additional_properties = d
+        message_partial_update_query_resource_object_attributes = cls.__new__(cls)
+        message_partial_update_query_resource_object_attributes._lazy_src = d
+        message_partial_update_query_resource_object_attributes._lazy_at = None
         return message_partial_update_query_resource_object_attributes
 
     @property
@@ -89,6 +102,82 @@ class MessagePartialUpdateQueryResourceObjectAttributes:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.message_definition import MessageDefinition  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, MessageDefinition
+    from ..models.message_definition import MessageDefinition
+
+    _loaded = True
+    MessagePartialUpdateQueryResourceObjectAttributes._lazy_ready = True
+
+
+MessagePartialUpdateQueryResourceObjectAttributes._lazy_ready = False
+MessagePartialUpdateQueryResourceObjectAttributes._lazy_load = _load
+
+
+def _field_definition(d: dict[str, Any]) -> MessageDefinition | None | Unset:
+    data = d.get("definition", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(MessageDefinition, data):
+        try:
+            definition_type_0 = MessageDefinition.from_dict(data)
+
+            return checked(definition_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(MessageDefinition | None | Unset, data)
+
+
+def _json_definition(value: MessageDefinition | None | Unset) -> dict[str, Any] | None | Unset:
+    definition: dict[str, Any] | None | Unset
+    if isinstance(value, Unset):
+        definition = UNSET
+    elif isinstance(value, MessageDefinition):
+        definition = value.to_dict()
+    else:
+        definition = value
+    return definition
+
+
+def _render_definition(d: dict[str, Any]) -> dict[str, Any] | None | Unset:
+    return _render_definition_value(d.get("definition", UNSET))
+
+
+def _render_definition_value(data: Any) -> dict[str, Any] | None | Unset:
+    if data is None:
+        return None
+    if isinstance(data, Unset):
+        return UNSET
+    if isinstance(data, dict) and matches(MessageDefinition, data):
+        try:
+            return MessageDefinition._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(dict[str, Any] | None | Unset, data)
+
+
+_KNOWN = frozenset(
+    {
+        "definition",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    MessagePartialUpdateQueryResourceObjectAttributes,
+    {
+        "definition": _field_definition,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

@@ -8,13 +8,19 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import document
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    peek,
+)
 
 T = TypeVar("T", bound="MessageSchedulingInfo")
 
 
-@_attrs_define
-class MessageSchedulingInfo:
+@_attrs_define(slots=False)
+class MessageSchedulingInfo(Lazy):
     """Overview only: when and how a scheduled message sends; null for drafts. The overview does not list its fields."""
 
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -22,16 +28,30 @@ class MessageSchedulingInfo:
     def to_dict(self) -> dict[str, Any]:
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        message_scheduling_info = cls()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
-        message_scheduling_info.additional_properties = d
+        message_scheduling_info = cls.__new__(cls)
+        message_scheduling_info._lazy_src = d
+        message_scheduling_info._lazy_at = None
         return message_scheduling_info
 
     @property
@@ -49,3 +69,16 @@ class MessageSchedulingInfo:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return dict(d)
+
+
+install(
+    MessageSchedulingInfo,
+    {
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

@@ -11,7 +11,18 @@ from attrs import field as _attrs_field
 
 from ..models.message_send_options_send_strategy import MessageSendOptionsSendStrategy
 from ..models.message_send_options_throttling_type import MessageSendOptionsThrottlingType
-from ..types import UNSET, Unset, document
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    matches,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.message_send_options_send_times_type_0 import MessageSendOptionsSendTimesType0
@@ -20,8 +31,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="MessageSendOptions")
 
 
-@_attrs_define
-class MessageSendOptions:
+@_attrs_define(slots=False)
+class MessageSendOptions(Lazy):
     """
     Attributes:
         is_ignoring_unsubscribes (bool | None | Unset): Whether to ignore unsubscribes for this message
@@ -43,6 +54,8 @@ class MessageSendOptions:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _loaded:
+            _load()
         is_ignoring_unsubscribes: bool | None | Unset
         if isinstance(self.is_ignoring_unsubscribes, Unset):
             is_ignoring_unsubscribes = UNSET
@@ -55,40 +68,86 @@ class MessageSendOptions:
         else:
             recipient_percentage = self.recipient_percentage
 
-        send_strategy: None | str | Unset
-        if isinstance(self.send_strategy, Unset):
-            send_strategy = UNSET
-        elif isinstance(self.send_strategy, MessageSendOptionsSendStrategy):
-            send_strategy = self.send_strategy.value
-        else:
-            send_strategy = self.send_strategy
+        _send_strategy = peek(self, "send_strategy")
+        send_strategy = (
+            rendered(self, "send_strategy", _render_send_strategy)
+            if _send_strategy is UNREAD
+            else _json_send_strategy(_send_strategy)
+        )
 
-        send_time: None | str | Unset
-        if isinstance(self.send_time, Unset):
-            send_time = UNSET
-        elif isinstance(self.send_time, datetime.datetime):
-            send_time = self.send_time.isoformat()
-        else:
-            send_time = self.send_time
+        _send_time = peek(self, "send_time")
+        send_time = (
+            rendered(self, "send_time", _render_send_time)
+            if _send_time is UNREAD
+            else _json_send_time(_send_time)
+        )
 
-        send_times: dict[str, Any] | None | Unset
-        if isinstance(self.send_times, Unset):
-            send_times = UNSET
-        elif isinstance(self.send_times, MessageSendOptionsSendTimesType0):
-            send_times = self.send_times.to_dict()
-        else:
-            send_times = self.send_times
+        _send_times = peek(self, "send_times")
+        send_times = (
+            rendered(self, "send_times", _render_send_times)
+            if _send_times is UNREAD
+            else _json_send_times(_send_times)
+        )
 
-        throttling_type: None | str | Unset
-        if isinstance(self.throttling_type, Unset):
-            throttling_type = UNSET
-        elif isinstance(self.throttling_type, MessageSendOptionsThrottlingType):
-            throttling_type = self.throttling_type.value
-        else:
-            throttling_type = self.throttling_type
+        _throttling_type = peek(self, "throttling_type")
+        throttling_type = (
+            rendered(self, "throttling_type", _render_throttling_type)
+            if _throttling_type is UNREAD
+            else _json_throttling_type(_throttling_type)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if is_ignoring_unsubscribes is not UNSET:
+            field_dict["is_ignoring_unsubscribes"] = is_ignoring_unsubscribes
+        if recipient_percentage is not UNSET:
+            field_dict["recipient_percentage"] = recipient_percentage
+        if send_strategy is not UNSET:
+            field_dict["send_strategy"] = send_strategy
+        if send_time is not UNSET:
+            field_dict["send_time"] = send_time
+        if send_times is not UNSET:
+            field_dict["send_times"] = send_times
+        if throttling_type is not UNSET:
+            field_dict["throttling_type"] = throttling_type
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+
+        _is_ignoring_unsubscribes = d.get("is_ignoring_unsubscribes", UNSET)
+        is_ignoring_unsubscribes: bool | None | Unset
+        if isinstance(_is_ignoring_unsubscribes, Unset):
+            is_ignoring_unsubscribes = UNSET
+        else:
+            is_ignoring_unsubscribes = _is_ignoring_unsubscribes
+
+        _recipient_percentage = d.get("recipient_percentage", UNSET)
+        recipient_percentage: int | None | Unset
+        if isinstance(_recipient_percentage, Unset):
+            recipient_percentage = UNSET
+        else:
+            recipient_percentage = _recipient_percentage
+
+        send_strategy = _render_send_strategy(d)
+
+        send_time = _render_send_time(d)
+
+        send_times = _render_send_times(d)
+
+        throttling_type = _render_throttling_type(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if is_ignoring_unsubscribes is not UNSET:
             field_dict["is_ignoring_unsubscribes"] = is_ignoring_unsubscribes
@@ -107,106 +166,13 @@ class MessageSendOptions:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
-        def _parse_is_ignoring_unsubscribes(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        is_ignoring_unsubscribes = _parse_is_ignoring_unsubscribes(
-            d.pop("is_ignoring_unsubscribes", UNSET)
-        )
-
-        def _parse_recipient_percentage(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        recipient_percentage = _parse_recipient_percentage(d.pop("recipient_percentage", UNSET))
-
-        def _parse_send_strategy(data: object) -> MessageSendOptionsSendStrategy | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                send_strategy_type_0 = MessageSendOptionsSendStrategy(data)
-
-                return send_strategy_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(MessageSendOptionsSendStrategy | None | Unset, data)
-
-        send_strategy = _parse_send_strategy(d.pop("send_strategy", UNSET))
-
-        def _parse_send_time(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                send_time_type_0 = datetime.datetime.fromisoformat(data)
-
-                return send_time_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
-
-        send_time = _parse_send_time(d.pop("send_time", UNSET))
-
-        def _parse_send_times(data: object) -> MessageSendOptionsSendTimesType0 | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                send_times_type_0 = MessageSendOptionsSendTimesType0.from_dict(data)
-
-                return send_times_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(MessageSendOptionsSendTimesType0 | None | Unset, data)
-
-        send_times = _parse_send_times(d.pop("send_times", UNSET))
-
-        def _parse_throttling_type(data: object) -> MessageSendOptionsThrottlingType | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                throttling_type_type_0 = MessageSendOptionsThrottlingType(data)
-
-                return throttling_type_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(MessageSendOptionsThrottlingType | None | Unset, data)
-
-        throttling_type = _parse_throttling_type(d.pop("throttling_type", UNSET))
-
-        message_send_options = cls(
-            is_ignoring_unsubscribes=is_ignoring_unsubscribes,
-            recipient_percentage=recipient_percentage,
-            send_strategy=send_strategy,
-            send_time=send_time,
-            send_times=send_times,
-            throttling_type=throttling_type,
-        )
-
-        message_send_options.additional_properties = d
+        message_send_options = cls.__new__(cls)
+        message_send_options._lazy_src = d
+        message_send_options._lazy_at = None
+        message_send_options.is_ignoring_unsubscribes = d.get("is_ignoring_unsubscribes", UNSET)
+        message_send_options.recipient_percentage = d.get("recipient_percentage", UNSET)
         return message_send_options
 
     @property
@@ -226,6 +192,192 @@ class MessageSendOptions:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.message_send_options_send_times_type_0 import MessageSendOptionsSendTimesType0  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, MessageSendOptionsSendTimesType0
+    from ..models.message_send_options_send_times_type_0 import MessageSendOptionsSendTimesType0
+
+    _loaded = True
+    MessageSendOptions._lazy_ready = True
+
+
+MessageSendOptions._lazy_ready = False
+MessageSendOptions._lazy_load = _load
+
+
+def _field_send_strategy(d: dict[str, Any]) -> MessageSendOptionsSendStrategy | None | Unset:
+    data = d.get("send_strategy", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, str):
+        try:
+            send_strategy_type_0 = MessageSendOptionsSendStrategy._of(data)
+
+            return send_strategy_type_0
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(MessageSendOptionsSendStrategy | None | Unset, data)
+
+
+def _json_send_strategy(value: MessageSendOptionsSendStrategy | None | Unset) -> None | str | Unset:
+    send_strategy: None | str | Unset
+    if isinstance(value, Unset):
+        send_strategy = UNSET
+    elif isinstance(value, MessageSendOptionsSendStrategy):
+        send_strategy = value.value
+    else:
+        send_strategy = value
+    return send_strategy
+
+
+def _render_send_strategy(d: dict[str, Any]) -> None | str | Unset:
+    return _json_send_strategy(_field_send_strategy(d))
+
+
+def _field_send_time(d: dict[str, Any]) -> datetime.datetime | None | Unset:
+    data = d.get("send_time", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, str):
+        try:
+            send_time_type_0 = datetime.datetime.fromisoformat(data)
+
+            return send_time_type_0
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(datetime.datetime | None | Unset, data)
+
+
+def _json_send_time(value: datetime.datetime | None | Unset) -> None | str | Unset:
+    send_time: None | str | Unset
+    if isinstance(value, Unset):
+        send_time = UNSET
+    elif isinstance(value, datetime.datetime):
+        send_time = value.isoformat()
+    else:
+        send_time = value
+    return send_time
+
+
+def _render_send_time(d: dict[str, Any]) -> None | str | Unset:
+    return _json_send_time(_field_send_time(d))
+
+
+def _field_send_times(d: dict[str, Any]) -> MessageSendOptionsSendTimesType0 | None | Unset:
+    data = d.get("send_times", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(MessageSendOptionsSendTimesType0, data):
+        try:
+            send_times_type_0 = MessageSendOptionsSendTimesType0.from_dict(data)
+
+            return checked(send_times_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(MessageSendOptionsSendTimesType0 | None | Unset, data)
+
+
+def _json_send_times(
+    value: MessageSendOptionsSendTimesType0 | None | Unset,
+) -> dict[str, Any] | None | Unset:
+    send_times: dict[str, Any] | None | Unset
+    if isinstance(value, Unset):
+        send_times = UNSET
+    elif isinstance(value, MessageSendOptionsSendTimesType0):
+        send_times = value.to_dict()
+    else:
+        send_times = value
+    return send_times
+
+
+def _render_send_times(d: dict[str, Any]) -> dict[str, Any] | None | Unset:
+    return _render_send_times_value(d.get("send_times", UNSET))
+
+
+def _render_send_times_value(data: Any) -> dict[str, Any] | None | Unset:
+    if data is None:
+        return None
+    if isinstance(data, Unset):
+        return UNSET
+    if isinstance(data, dict) and matches(MessageSendOptionsSendTimesType0, data):
+        try:
+            return MessageSendOptionsSendTimesType0._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(dict[str, Any] | None | Unset, data)
+
+
+def _field_throttling_type(d: dict[str, Any]) -> MessageSendOptionsThrottlingType | None | Unset:
+    data = d.get("throttling_type", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, str):
+        try:
+            throttling_type_type_0 = MessageSendOptionsThrottlingType._of(data)
+
+            return throttling_type_type_0
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(MessageSendOptionsThrottlingType | None | Unset, data)
+
+
+def _json_throttling_type(
+    value: MessageSendOptionsThrottlingType | None | Unset,
+) -> None | str | Unset:
+    throttling_type: None | str | Unset
+    if isinstance(value, Unset):
+        throttling_type = UNSET
+    elif isinstance(value, MessageSendOptionsThrottlingType):
+        throttling_type = value.value
+    else:
+        throttling_type = value
+    return throttling_type
+
+
+def _render_throttling_type(d: dict[str, Any]) -> None | str | Unset:
+    return _json_throttling_type(_field_throttling_type(d))
+
+
+_KNOWN = frozenset(
+    {
+        "is_ignoring_unsubscribes",
+        "recipient_percentage",
+        "send_strategy",
+        "send_time",
+        "send_times",
+        "throttling_type",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    MessageSendOptions,
+    {
+        "send_strategy": _field_send_strategy,
+        "send_time": _field_send_time,
+        "send_times": _field_send_times,
+        "throttling_type": _field_throttling_type,
+        "additional_properties": _field_additional_properties,
+    },
+    (
+        "send_strategy",
+        "send_time",
+        "throttling_type",
+        "additional_properties",
+    ),
+)

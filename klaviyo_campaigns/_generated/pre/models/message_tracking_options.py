@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+)
 
 T = TypeVar("T", bound="MessageTrackingOptions")
 
 
-@_attrs_define
-class MessageTrackingOptions:
+@_attrs_define(slots=False)
+class MessageTrackingOptions(Lazy):
     """
     Attributes:
         is_add_utm (bool | None | Unset):
@@ -47,7 +55,48 @@ class MessageTrackingOptions:
             is_tracking_opens = self.is_tracking_opens
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if is_add_utm is not UNSET:
+            field_dict["is_add_utm"] = is_add_utm
+        if is_tracking_clicks is not UNSET:
+            field_dict["is_tracking_clicks"] = is_tracking_clicks
+        if is_tracking_opens is not UNSET:
+            field_dict["is_tracking_opens"] = is_tracking_opens
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+
+        _is_add_utm = d.get("is_add_utm", UNSET)
+        is_add_utm: bool | None | Unset
+        if isinstance(_is_add_utm, Unset):
+            is_add_utm = UNSET
+        else:
+            is_add_utm = _is_add_utm
+
+        _is_tracking_clicks = d.get("is_tracking_clicks", UNSET)
+        is_tracking_clicks: bool | None | Unset
+        if isinstance(_is_tracking_clicks, Unset):
+            is_tracking_clicks = UNSET
+        else:
+            is_tracking_clicks = _is_tracking_clicks
+
+        _is_tracking_opens = d.get("is_tracking_opens", UNSET)
+        is_tracking_opens: bool | None | Unset
+        if isinstance(_is_tracking_opens, Unset):
+            is_tracking_opens = UNSET
+        else:
+            is_tracking_opens = _is_tracking_opens
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if is_add_utm is not UNSET:
             field_dict["is_add_utm"] = is_add_utm
@@ -60,42 +109,14 @@ class MessageTrackingOptions:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
-        def _parse_is_add_utm(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        is_add_utm = _parse_is_add_utm(d.pop("is_add_utm", UNSET))
-
-        def _parse_is_tracking_clicks(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        is_tracking_clicks = _parse_is_tracking_clicks(d.pop("is_tracking_clicks", UNSET))
-
-        def _parse_is_tracking_opens(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        is_tracking_opens = _parse_is_tracking_opens(d.pop("is_tracking_opens", UNSET))
-
-        message_tracking_options = cls(
-            is_add_utm=is_add_utm,
-            is_tracking_clicks=is_tracking_clicks,
-            is_tracking_opens=is_tracking_opens,
-        )
-
-        message_tracking_options.additional_properties = d
+        message_tracking_options = cls.__new__(cls)
+        message_tracking_options._lazy_src = d
+        message_tracking_options._lazy_at = None
+        message_tracking_options.is_add_utm = d.get("is_add_utm", UNSET)
+        message_tracking_options.is_tracking_clicks = d.get("is_tracking_clicks", UNSET)
+        message_tracking_options.is_tracking_opens = d.get("is_tracking_opens", UNSET)
         return message_tracking_options
 
     @property
@@ -113,3 +134,25 @@ class MessageTrackingOptions:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN = frozenset(
+    {
+        "is_add_utm",
+        "is_tracking_clicks",
+        "is_tracking_opens",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    MessageTrackingOptions,
+    {
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document, missing
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    missing,
+    peek,
+)
 
 T = TypeVar("T", bound="MessageTrackingParam")
 
 
-@_attrs_define
-class MessageTrackingParam:
+@_attrs_define(slots=False)
+class MessageTrackingParam(Lazy):
     """Overview only: one UTM parameter of a message, read-only. Static ones have a fixed value; dynamic ones (type
     dynamic) name campaign metadata resolved at send time.
 
@@ -41,7 +50,43 @@ class MessageTrackingParam:
             type_ = self.type_
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "name": name,
+                "value": value,
+            }
+        )
+        if type_ is not UNSET:
+            field_dict["type"] = type_
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "name" not in d:
+            missing(cls, "name")
+        if "value" not in d:
+            missing(cls, "value")
+
+        name = d["name"]
+
+        value = d["value"]
+
+        _type_ = d.get("type", UNSET)
+        type_: None | str | Unset
+        if isinstance(_type_, Unset):
+            type_ = UNSET
+        else:
+            type_ = _type_
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "name": name,
@@ -55,27 +100,18 @@ class MessageTrackingParam:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        name = d.pop("name") if "name" in d else missing(cls, "name")
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "name" not in d:
+            missing(cls, "name")
+        if "value" not in d:
+            missing(cls, "value")
 
-        value = d.pop("value") if "value" in d else missing(cls, "value")
-
-        def _parse_type_(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        type_ = _parse_type_(d.pop("type", UNSET))
-
-        message_tracking_param = cls(
-            name=name,
-            value=value,
-            type_=type_,
-        )
-
-        message_tracking_param.additional_properties = d
+        message_tracking_param = cls.__new__(cls)
+        message_tracking_param._lazy_src = d
+        message_tracking_param._lazy_at = None
+        message_tracking_param.name = d["name"]
+        message_tracking_param.value = d["value"]
+        message_tracking_param.type_ = d.get("type", UNSET)
         return message_tracking_param
 
     @property
@@ -93,3 +129,25 @@ class MessageTrackingParam:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN = frozenset(
+    {
+        "name",
+        "value",
+        "type",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    MessageTrackingParam,
+    {
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

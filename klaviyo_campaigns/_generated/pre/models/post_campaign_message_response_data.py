@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document, missing
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.object_links import ObjectLinks
@@ -23,8 +33,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="PostCampaignMessageResponseData")
 
 
-@_attrs_define
-class PostCampaignMessageResponseData:
+@_attrs_define(slots=False)
+class PostCampaignMessageResponseData(Lazy):
     """
     Attributes:
         attributes (PostCampaignMessageResponseDataAttributes):
@@ -42,20 +52,75 @@ class PostCampaignMessageResponseData:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        attributes = self.attributes.to_dict()
+        if not _loaded:
+            _load()
+        _attributes = peek(self, "attributes")
+        attributes = (
+            rendered(self, "attributes", _render_attributes)
+            if _attributes is UNREAD
+            else _json_attributes(_attributes)
+        )
 
         id = self.id
 
-        links = self.links.to_dict()
+        _links = peek(self, "links")
+        links = rendered(self, "links", _render_links) if _links is UNREAD else _json_links(_links)
 
         type_ = self.type_
 
-        relationships: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.relationships, Unset):
-            relationships = self.relationships.to_dict()
+        _relationships = peek(self, "relationships")
+        relationships = (
+            rendered(self, "relationships", _render_relationships)
+            if _relationships is UNREAD
+            else _json_relationships(_relationships)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "attributes": attributes,
+                "id": id,
+                "links": links,
+                "type": type_,
+            }
+        )
+        if relationships is not UNSET:
+            field_dict["relationships"] = relationships
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "attributes" not in d:
+            missing(cls, "attributes")
+        if "id" not in d:
+            missing(cls, "id")
+        if "links" not in d:
+            missing(cls, "links")
+        if "type" not in d:
+            missing(cls, "type")
+        type_ = d["type"]
+        if type_ != "campaign-message":
+            raise ValueError(f"type must match const 'campaign-message', got '{type_}'")
+
+        attributes = _render_attributes(d)
+
+        id = d["id"]
+
+        links = _render_links(d)
+
+        relationships = _render_relationships(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "attributes": attributes,
@@ -71,37 +136,24 @@ class PostCampaignMessageResponseData:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        attributes = PostCampaignMessageResponseDataAttributes.from_dict(
-            d.pop("attributes") if "attributes" in d else missing(cls, "attributes")
-        )
-
-        id = d.pop("id") if "id" in d else missing(cls, "id")
-
-        links = ObjectLinks.from_dict(d.pop("links") if "links" in d else missing(cls, "links"))
-
-        type_ = cast(
-            Literal["campaign-message"], (d.pop("type") if "type" in d else missing(cls, "type"))
-        )
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "attributes" not in d:
+            missing(cls, "attributes")
+        if "id" not in d:
+            missing(cls, "id")
+        if "links" not in d:
+            missing(cls, "links")
+        if "type" not in d:
+            missing(cls, "type")
+        type_ = d["type"]
         if type_ != "campaign-message":
             raise ValueError(f"type must match const 'campaign-message', got '{type_}'")
 
-        _relationships = d.pop("relationships", UNSET)
-        relationships: PostCampaignMessageResponseDataRelationships | Unset
-        if isinstance(_relationships, Unset):
-            relationships = UNSET
-        else:
-            relationships = PostCampaignMessageResponseDataRelationships.from_dict(_relationships)
-
-        post_campaign_message_response_data = cls(
-            attributes=attributes,
-            id=id,
-            links=links,
-            type_=type_,
-            relationships=relationships,
-        )
-
-        post_campaign_message_response_data.additional_properties = d
+        post_campaign_message_response_data = cls.__new__(cls)
+        post_campaign_message_response_data._lazy_src = d
+        post_campaign_message_response_data._lazy_at = None
+        post_campaign_message_response_data.id = d["id"]
+        post_campaign_message_response_data.type_ = type_
         return post_campaign_message_response_data
 
     @property
@@ -121,12 +173,114 @@ class PostCampaignMessageResponseData:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.object_links import ObjectLinks  # noqa: E402
-from ..models.post_campaign_message_response_data_attributes import (
-    PostCampaignMessageResponseDataAttributes,  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global \
+        _loaded, \
+        ObjectLinks, \
+        PostCampaignMessageResponseDataAttributes, \
+        PostCampaignMessageResponseDataRelationships
+    from ..models.object_links import ObjectLinks
+    from ..models.post_campaign_message_response_data_attributes import (
+        PostCampaignMessageResponseDataAttributes,
+    )
+    from ..models.post_campaign_message_response_data_relationships import (
+        PostCampaignMessageResponseDataRelationships,
+    )
+
+    _loaded = True
+    PostCampaignMessageResponseData._lazy_ready = True
+
+
+PostCampaignMessageResponseData._lazy_ready = False
+PostCampaignMessageResponseData._lazy_load = _load
+
+
+def _field_attributes(d: dict[str, Any]) -> PostCampaignMessageResponseDataAttributes:
+    attributes = PostCampaignMessageResponseDataAttributes.from_dict(d["attributes"])
+
+    return attributes
+
+
+def _json_attributes(value: PostCampaignMessageResponseDataAttributes) -> dict[str, Any]:
+    attributes = value.to_dict()
+    return attributes
+
+
+def _render_attributes(d: dict[str, Any]) -> dict[str, Any]:
+    return PostCampaignMessageResponseDataAttributes._render(d["attributes"])
+
+
+def _field_links(d: dict[str, Any]) -> ObjectLinks:
+    links = ObjectLinks.from_dict(d["links"])
+
+    return links
+
+
+def _json_links(value: ObjectLinks) -> dict[str, Any]:
+    links = value.to_dict()
+    return links
+
+
+def _render_links(d: dict[str, Any]) -> dict[str, Any]:
+    return ObjectLinks._render(d["links"])
+
+
+def _field_relationships(d: dict[str, Any]) -> PostCampaignMessageResponseDataRelationships | Unset:
+    _relationships = d.get("relationships", UNSET)
+    relationships: PostCampaignMessageResponseDataRelationships | Unset
+    if isinstance(_relationships, Unset):
+        relationships = UNSET
+    else:
+        relationships = PostCampaignMessageResponseDataRelationships.from_dict(_relationships)
+
+    return relationships
+
+
+def _json_relationships(
+    value: PostCampaignMessageResponseDataRelationships | Unset,
+) -> dict[str, Any] | Unset:
+    relationships: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        relationships = value.to_dict()
+    return relationships
+
+
+def _render_relationships(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("relationships", UNSET)
+    return (
+        UNSET
+        if isinstance(value, Unset)
+        else PostCampaignMessageResponseDataRelationships._render(value)
+    )
+
+
+_KNOWN = frozenset(
+    {
+        "attributes",
+        "id",
+        "links",
+        "type",
+        "relationships",
+    }
 )
-from ..models.post_campaign_message_response_data_relationships import (
-    PostCampaignMessageResponseDataRelationships,  # noqa: E402
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+PostCampaignMessageResponseData._lazy_consts = (("type", "campaign-message"),)
+install(
+    PostCampaignMessageResponseData,
+    {
+        "attributes": _field_attributes,
+        "links": _field_links,
+        "relationships": _field_relationships,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
 )

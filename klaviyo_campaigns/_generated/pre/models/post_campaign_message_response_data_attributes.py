@@ -9,7 +9,18 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    matches,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.email_content_sub_object import EmailContentSubObject
@@ -21,8 +32,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="PostCampaignMessageResponseDataAttributes")
 
 
-@_attrs_define
-class PostCampaignMessageResponseDataAttributes:
+@_attrs_define(slots=False)
+class PostCampaignMessageResponseDataAttributes(Lazy):
     """
     Attributes:
         channel (str | Unset): The channel the message is to be sent on
@@ -48,56 +59,93 @@ class PostCampaignMessageResponseDataAttributes:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _loaded:
+            _load()
         channel = self.channel
 
-        content: dict[str, Any] | Unset
-        if isinstance(self.content, Unset):
-            content = UNSET
-        elif isinstance(self.content, EmailContentSubObject):
-            content = self.content.to_dict()
-        else:
-            content = self.content.to_dict()
+        _content = peek(self, "content")
+        content = (
+            rendered(self, "content", _render_content)
+            if _content is UNREAD
+            else _json_content(_content)
+        )
 
-        created_at: None | str | Unset
-        if isinstance(self.created_at, Unset):
-            created_at = UNSET
-        elif isinstance(self.created_at, datetime.datetime):
-            created_at = self.created_at.isoformat()
-        else:
-            created_at = self.created_at
+        _created_at = peek(self, "created_at")
+        created_at = (
+            rendered(self, "created_at", _render_created_at)
+            if _created_at is UNREAD
+            else _json_created_at(_created_at)
+        )
 
         label = self.label
 
-        render_options: dict[str, Any] | None | Unset
-        if isinstance(self.render_options, Unset):
-            render_options = UNSET
-        elif isinstance(self.render_options, RenderOptionsSubObject):
-            render_options = self.render_options.to_dict()
-        else:
-            render_options = self.render_options
+        _render_options = peek(self, "render_options")
+        render_options = (
+            rendered(self, "render_options", _render_render_options)
+            if _render_options is UNREAD
+            else _json_render_options(_render_options)
+        )
 
-        send_times: list[dict[str, Any]] | None | Unset
-        if isinstance(self.send_times, Unset):
-            send_times = UNSET
-        elif isinstance(self.send_times, list):
-            send_times = []
-            for send_times_type_0_item_data in self.send_times:
-                send_times_type_0_item = send_times_type_0_item_data.to_dict()
-                send_times.append(send_times_type_0_item)
+        _send_times = peek(self, "send_times")
+        send_times = (
+            rendered(self, "send_times", _render_send_times)
+            if _send_times is UNREAD
+            else _json_send_times(_send_times)
+        )
 
-        else:
-            send_times = self.send_times
-
-        updated_at: None | str | Unset
-        if isinstance(self.updated_at, Unset):
-            updated_at = UNSET
-        elif isinstance(self.updated_at, datetime.datetime):
-            updated_at = self.updated_at.isoformat()
-        else:
-            updated_at = self.updated_at
+        _updated_at = peek(self, "updated_at")
+        updated_at = (
+            rendered(self, "updated_at", _render_updated_at)
+            if _updated_at is UNREAD
+            else _json_updated_at(_updated_at)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if channel is not UNSET:
+            field_dict["channel"] = channel
+        if content is not UNSET:
+            field_dict["content"] = content
+        if created_at is not UNSET:
+            field_dict["created_at"] = created_at
+        if label is not UNSET:
+            field_dict["label"] = label
+        if render_options is not UNSET:
+            field_dict["render_options"] = render_options
+        if send_times is not UNSET:
+            field_dict["send_times"] = send_times
+        if updated_at is not UNSET:
+            field_dict["updated_at"] = updated_at
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+
+        channel = d.get("channel", UNSET)
+
+        content = _render_content(d)
+
+        created_at = _render_created_at(d)
+
+        label = d.get("label", UNSET)
+
+        render_options = _render_render_options(d)
+
+        send_times = _render_send_times(d)
+
+        updated_at = _render_updated_at(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if channel is not UNSET:
             field_dict["channel"] = channel
@@ -118,116 +166,13 @@ class PostCampaignMessageResponseDataAttributes:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        channel = d.pop("channel", UNSET)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
-        def _parse_content(data: object) -> EmailContentSubObject | SMSContentSubObject | Unset:
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                content_type_0 = EmailContentSubObject.from_dict(data)
-
-                return content_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            if not isinstance(data, dict):
-                raise TypeError()
-            content_type_1 = SMSContentSubObject.from_dict(data)
-
-            return content_type_1
-
-        content = _parse_content(d.pop("content", UNSET))
-
-        def _parse_created_at(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                created_at_type_0 = datetime.datetime.fromisoformat(data)
-
-                return created_at_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
-
-        created_at = _parse_created_at(d.pop("created_at", UNSET))
-
-        label = d.pop("label", UNSET)
-
-        def _parse_render_options(data: object) -> None | RenderOptionsSubObject | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                render_options_type_0 = RenderOptionsSubObject.from_dict(data)
-
-                return render_options_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | RenderOptionsSubObject | Unset, data)
-
-        render_options = _parse_render_options(d.pop("render_options", UNSET))
-
-        def _parse_send_times(data: object) -> list[SendTimeSubObject] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                send_times_type_0 = []
-                _send_times_type_0 = data
-                for send_times_type_0_item_data in _send_times_type_0:
-                    send_times_type_0_item = SendTimeSubObject.from_dict(
-                        send_times_type_0_item_data
-                    )
-
-                    send_times_type_0.append(send_times_type_0_item)
-
-                return send_times_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[SendTimeSubObject] | None | Unset, data)
-
-        send_times = _parse_send_times(d.pop("send_times", UNSET))
-
-        def _parse_updated_at(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                updated_at_type_0 = datetime.datetime.fromisoformat(data)
-
-                return updated_at_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
-
-        updated_at = _parse_updated_at(d.pop("updated_at", UNSET))
-
-        post_campaign_message_response_data_attributes = cls(
-            channel=channel,
-            content=content,
-            created_at=created_at,
-            label=label,
-            render_options=render_options,
-            send_times=send_times,
-            updated_at=updated_at,
-        )
-
-        post_campaign_message_response_data_attributes.additional_properties = d
+        post_campaign_message_response_data_attributes = cls.__new__(cls)
+        post_campaign_message_response_data_attributes._lazy_src = d
+        post_campaign_message_response_data_attributes._lazy_at = None
+        post_campaign_message_response_data_attributes.channel = d.get("channel", UNSET)
+        post_campaign_message_response_data_attributes.label = d.get("label", UNSET)
         return post_campaign_message_response_data_attributes
 
     @property
@@ -247,9 +192,272 @@ class PostCampaignMessageResponseDataAttributes:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.email_content_sub_object import EmailContentSubObject  # noqa: E402
-from ..models.render_options_sub_object import RenderOptionsSubObject  # noqa: E402
-from ..models.send_time_sub_object import SendTimeSubObject  # noqa: E402
-from ..models.sms_content_sub_object import SMSContentSubObject  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global \
+        _loaded, \
+        EmailContentSubObject, \
+        RenderOptionsSubObject, \
+        SendTimeSubObject, \
+        SMSContentSubObject
+    from ..models.email_content_sub_object import EmailContentSubObject
+    from ..models.render_options_sub_object import RenderOptionsSubObject
+    from ..models.send_time_sub_object import SendTimeSubObject
+    from ..models.sms_content_sub_object import SMSContentSubObject
+
+    _loaded = True
+    PostCampaignMessageResponseDataAttributes._lazy_ready = True
+
+
+PostCampaignMessageResponseDataAttributes._lazy_ready = False
+PostCampaignMessageResponseDataAttributes._lazy_load = _load
+
+
+def _field_content(d: dict[str, Any]) -> EmailContentSubObject | SMSContentSubObject | Unset:
+    data = d.get("content", UNSET)
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(EmailContentSubObject, data):
+        try:
+            content_type_0 = EmailContentSubObject.from_dict(data)
+
+            return checked(content_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if not isinstance(data, dict):
+        raise TypeError()
+    content_type_1 = SMSContentSubObject.from_dict(data)
+
+    return content_type_1
+
+
+def _json_content(
+    value: EmailContentSubObject | SMSContentSubObject | Unset,
+) -> dict[str, Any] | Unset:
+    content: dict[str, Any] | Unset
+    if isinstance(value, Unset):
+        content = UNSET
+    elif isinstance(value, EmailContentSubObject):
+        content = value.to_dict()
+    else:
+        content = value.to_dict()
+
+    return content
+
+
+def _render_content(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    return _render_content_value(d.get("content", UNSET))
+
+
+def _render_content_value(data: Any) -> dict[str, Any] | Unset:
+    if isinstance(data, Unset):
+        return UNSET
+    if isinstance(data, dict) and matches(EmailContentSubObject, data):
+        try:
+            return EmailContentSubObject._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if not isinstance(data, dict):
+        raise TypeError()
+    return SMSContentSubObject._render(data)
+
+
+def _field_created_at(d: dict[str, Any]) -> datetime.datetime | None | Unset:
+    data = d.get("created_at", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, str):
+        try:
+            created_at_type_0 = datetime.datetime.fromisoformat(data)
+
+            return created_at_type_0
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(datetime.datetime | None | Unset, data)
+
+
+def _json_created_at(value: datetime.datetime | None | Unset) -> None | str | Unset:
+    created_at: None | str | Unset
+    if isinstance(value, Unset):
+        created_at = UNSET
+    elif isinstance(value, datetime.datetime):
+        created_at = value.isoformat()
+    else:
+        created_at = value
+    return created_at
+
+
+def _render_created_at(d: dict[str, Any]) -> None | str | Unset:
+    return _json_created_at(_field_created_at(d))
+
+
+def _field_render_options(d: dict[str, Any]) -> None | RenderOptionsSubObject | Unset:
+    data = d.get("render_options", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(RenderOptionsSubObject, data):
+        try:
+            render_options_type_0 = RenderOptionsSubObject.from_dict(data)
+
+            return checked(render_options_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(None | RenderOptionsSubObject | Unset, data)
+
+
+def _json_render_options(
+    value: None | RenderOptionsSubObject | Unset,
+) -> dict[str, Any] | None | Unset:
+    render_options: dict[str, Any] | None | Unset
+    if isinstance(value, Unset):
+        render_options = UNSET
+    elif isinstance(value, RenderOptionsSubObject):
+        render_options = value.to_dict()
+    else:
+        render_options = value
+    return render_options
+
+
+def _render_render_options(d: dict[str, Any]) -> dict[str, Any] | None | Unset:
+    return _render_render_options_value(d.get("render_options", UNSET))
+
+
+def _render_render_options_value(data: Any) -> dict[str, Any] | None | Unset:
+    if data is None:
+        return None
+    if isinstance(data, Unset):
+        return UNSET
+    if isinstance(data, dict) and matches(RenderOptionsSubObject, data):
+        try:
+            return RenderOptionsSubObject._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(dict[str, Any] | None | Unset, data)
+
+
+def _field_send_times(d: dict[str, Any]) -> list[SendTimeSubObject] | None | Unset:
+    data = d.get("send_times", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, list):
+        try:
+            send_times_type_0 = []
+            _send_times_type_0 = data
+            for send_times_type_0_item_data in _send_times_type_0:
+                send_times_type_0_item = SendTimeSubObject.from_dict(send_times_type_0_item_data)
+
+                send_times_type_0.append(send_times_type_0_item)
+
+            return checked(send_times_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(list[SendTimeSubObject] | None | Unset, data)
+
+
+def _json_send_times(
+    value: list[SendTimeSubObject] | None | Unset,
+) -> list[dict[str, Any]] | None | Unset:
+    send_times: list[dict[str, Any]] | None | Unset
+    if isinstance(value, Unset):
+        send_times = UNSET
+    elif isinstance(value, list):
+        send_times = []
+        for send_times_type_0_item_data in value:
+            send_times_type_0_item = send_times_type_0_item_data.to_dict()
+            send_times.append(send_times_type_0_item)
+
+    else:
+        send_times = value
+    return send_times
+
+
+def _render_send_times(d: dict[str, Any]) -> list[dict[str, Any]] | None | Unset:
+    return _render_send_times_value(d.get("send_times", UNSET))
+
+
+def _render_send_times_value(data: Any) -> list[dict[str, Any]] | None | Unset:
+    if data is None:
+        return None
+    if isinstance(data, Unset):
+        return UNSET
+    if isinstance(data, list):
+        try:
+            return [SendTimeSubObject._render(item) for item in data]
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(list[dict[str, Any]] | None | Unset, data)
+
+
+def _field_updated_at(d: dict[str, Any]) -> datetime.datetime | None | Unset:
+    data = d.get("updated_at", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, str):
+        try:
+            updated_at_type_0 = datetime.datetime.fromisoformat(data)
+
+            return updated_at_type_0
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(datetime.datetime | None | Unset, data)
+
+
+def _json_updated_at(value: datetime.datetime | None | Unset) -> None | str | Unset:
+    updated_at: None | str | Unset
+    if isinstance(value, Unset):
+        updated_at = UNSET
+    elif isinstance(value, datetime.datetime):
+        updated_at = value.isoformat()
+    else:
+        updated_at = value
+    return updated_at
+
+
+def _render_updated_at(d: dict[str, Any]) -> None | str | Unset:
+    return _json_updated_at(_field_updated_at(d))
+
+
+_KNOWN = frozenset(
+    {
+        "channel",
+        "content",
+        "created_at",
+        "label",
+        "render_options",
+        "send_times",
+        "updated_at",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    PostCampaignMessageResponseDataAttributes,
+    {
+        "content": _field_content,
+        "created_at": _field_created_at,
+        "render_options": _field_render_options,
+        "send_times": _field_send_times,
+        "updated_at": _field_updated_at,
+        "additional_properties": _field_additional_properties,
+    },
+    (
+        "created_at",
+        "updated_at",
+        "additional_properties",
+    ),
+)

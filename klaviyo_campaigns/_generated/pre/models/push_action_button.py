@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.push_action_button_action_type import PushActionButtonActionType
-from ..types import UNSET, Unset, document, missing
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 T = TypeVar("T", bound="PushActionButton")
 
 
-@_attrs_define
-class PushActionButton:
+@_attrs_define(slots=False)
+class PushActionButton(Lazy):
     """
     Attributes:
         action_type (PushActionButtonActionType): The action type for a push notification action button.
@@ -33,7 +43,12 @@ class PushActionButton:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        action_type = self.action_type.value
+        _action_type = peek(self, "action_type")
+        action_type = (
+            rendered(self, "action_type", _render_action_type)
+            if _action_type is UNREAD
+            else _json_action_type(_action_type)
+        )
 
         label = self.label
 
@@ -56,7 +71,61 @@ class PushActionButton:
             url = self.url
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "action_type": action_type,
+                "label": label,
+            }
+        )
+        if custom_action_id is not UNSET:
+            field_dict["custom_action_id"] = custom_action_id
+        if icon is not UNSET:
+            field_dict["icon"] = icon
+        if url is not UNSET:
+            field_dict["url"] = url
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "action_type" not in d:
+            missing(cls, "action_type")
+        if "label" not in d:
+            missing(cls, "label")
+
+        action_type = _render_action_type(d)
+
+        label = d["label"]
+
+        _custom_action_id = d.get("custom_action_id", UNSET)
+        custom_action_id: None | str | Unset
+        if isinstance(_custom_action_id, Unset):
+            custom_action_id = UNSET
+        else:
+            custom_action_id = _custom_action_id
+
+        _icon = d.get("icon", UNSET)
+        icon: None | str | Unset
+        if isinstance(_icon, Unset):
+            icon = UNSET
+        else:
+            icon = _icon
+
+        _url = d.get("url", UNSET)
+        url: None | str | Unset
+        if isinstance(_url, Unset):
+            url = UNSET
+        else:
+            url = _url
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "action_type": action_type,
@@ -74,49 +143,19 @@ class PushActionButton:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        action_type = PushActionButtonActionType(
-            d.pop("action_type") if "action_type" in d else missing(cls, "action_type")
-        )
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "action_type" not in d:
+            missing(cls, "action_type")
+        if "label" not in d:
+            missing(cls, "label")
 
-        label = d.pop("label") if "label" in d else missing(cls, "label")
-
-        def _parse_custom_action_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        custom_action_id = _parse_custom_action_id(d.pop("custom_action_id", UNSET))
-
-        def _parse_icon(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        icon = _parse_icon(d.pop("icon", UNSET))
-
-        def _parse_url(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        url = _parse_url(d.pop("url", UNSET))
-
-        push_action_button = cls(
-            action_type=action_type,
-            label=label,
-            custom_action_id=custom_action_id,
-            icon=icon,
-            url=url,
-        )
-
-        push_action_button.additional_properties = d
+        push_action_button = cls.__new__(cls)
+        push_action_button._lazy_src = d
+        push_action_button._lazy_at = None
+        push_action_button.label = d["label"]
+        push_action_button.custom_action_id = d.get("custom_action_id", UNSET)
+        push_action_button.icon = d.get("icon", UNSET)
+        push_action_button.url = d.get("url", UNSET)
         return push_action_button
 
     @property
@@ -134,3 +173,46 @@ class PushActionButton:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+def _field_action_type(d: dict[str, Any]) -> PushActionButtonActionType:
+    action_type = PushActionButtonActionType._of(d["action_type"])
+
+    return action_type
+
+
+def _json_action_type(value: PushActionButtonActionType) -> str:
+    action_type = value.value
+    return action_type
+
+
+def _render_action_type(d: dict[str, Any]) -> str:
+    return _json_action_type(_field_action_type(d))
+
+
+_KNOWN = frozenset(
+    {
+        "action_type",
+        "label",
+        "custom_action_id",
+        "icon",
+        "url",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    PushActionButton,
+    {
+        "action_type": _field_action_type,
+        "additional_properties": _field_additional_properties,
+    },
+    (
+        "action_type",
+        "additional_properties",
+    ),
+)

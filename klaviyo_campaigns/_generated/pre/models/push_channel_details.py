@@ -10,7 +10,19 @@ from attrs import field as _attrs_field
 
 from ..models.push_channel_details_badge_config import PushChannelDetailsBadgeConfig
 from ..models.push_channel_details_push_type import PushChannelDetailsPushType
-from ..types import UNSET, Unset, document, missing
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    matches,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.push_action_button import PushActionButton
@@ -20,8 +32,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="PushChannelDetails")
 
 
-@_attrs_define
-class PushChannelDetails:
+@_attrs_define(slots=False)
+class PushChannelDetails(Lazy):
     """
     Attributes:
         channel (Literal['push']): The channel this content is for; it decides which details variant applies. Default:
@@ -74,19 +86,16 @@ class PushChannelDetails:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _loaded:
+            _load()
         channel = self.channel
 
-        action_buttons: list[dict[str, Any]] | None | Unset
-        if isinstance(self.action_buttons, Unset):
-            action_buttons = UNSET
-        elif isinstance(self.action_buttons, list):
-            action_buttons = []
-            for action_buttons_type_0_item_data in self.action_buttons:
-                action_buttons_type_0_item = action_buttons_type_0_item_data.to_dict()
-                action_buttons.append(action_buttons_type_0_item)
-
-        else:
-            action_buttons = self.action_buttons
+        _action_buttons = peek(self, "action_buttons")
+        action_buttons = (
+            rendered(self, "action_buttons", _render_action_buttons)
+            if _action_buttons is UNREAD
+            else _json_action_buttons(_action_buttons)
+        )
 
         android_deep_link: None | str | Unset
         if isinstance(self.android_deep_link, Unset):
@@ -96,9 +105,12 @@ class PushChannelDetails:
 
         badge = self.badge
 
-        badge_config: str | Unset = UNSET
-        if not isinstance(self.badge_config, Unset):
-            badge_config = self.badge_config.value
+        _badge_config = peek(self, "badge_config")
+        badge_config = (
+            rendered(self, "badge_config", _render_badge_config)
+            if _badge_config is UNREAD
+            else _json_badge_config(_badge_config)
+        )
 
         badge_value = self.badge_value
 
@@ -118,13 +130,12 @@ class PushChannelDetails:
         else:
             ios_deep_link = self.ios_deep_link
 
-        kv_pairs: dict[str, Any] | None | Unset
-        if isinstance(self.kv_pairs, Unset):
-            kv_pairs = UNSET
-        elif isinstance(self.kv_pairs, PushChannelDetailsKvPairsType0):
-            kv_pairs = self.kv_pairs.to_dict()
-        else:
-            kv_pairs = self.kv_pairs
+        _kv_pairs = peek(self, "kv_pairs")
+        kv_pairs = (
+            rendered(self, "kv_pairs", _render_kv_pairs)
+            if _kv_pairs is UNREAD
+            else _json_kv_pairs(_kv_pairs)
+        )
 
         mutable_content: bool | None | Unset
         if isinstance(self.mutable_content, Unset):
@@ -134,9 +145,12 @@ class PushChannelDetails:
 
         open_action = self.open_action
 
-        push_type: str | Unset = UNSET
-        if not isinstance(self.push_type, Unset):
-            push_type = self.push_type.value
+        _push_type = peek(self, "push_type")
+        push_type = (
+            rendered(self, "push_type", _render_push_type)
+            if _push_type is UNREAD
+            else _json_push_type(_push_type)
+        )
 
         sound = self.sound
 
@@ -163,7 +177,143 @@ class PushChannelDetails:
             web_url = self.web_url
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "channel": channel,
+            }
+        )
+        if action_buttons is not UNSET:
+            field_dict["action_buttons"] = action_buttons
+        if android_deep_link is not UNSET:
+            field_dict["android_deep_link"] = android_deep_link
+        if badge is not UNSET:
+            field_dict["badge"] = badge
+        if badge_config is not UNSET:
+            field_dict["badge_config"] = badge_config
+        if badge_value is not UNSET:
+            field_dict["badge_value"] = badge_value
+        if body is not UNSET:
+            field_dict["body"] = body
+        if content_available is not UNSET:
+            field_dict["content_available"] = content_available
+        if dynamic_media_template is not UNSET:
+            field_dict["dynamic_media_template"] = dynamic_media_template
+        if ios_deep_link is not UNSET:
+            field_dict["ios_deep_link"] = ios_deep_link
+        if kv_pairs is not UNSET:
+            field_dict["kv_pairs"] = kv_pairs
+        if mutable_content is not UNSET:
+            field_dict["mutable_content"] = mutable_content
+        if open_action is not UNSET:
+            field_dict["open_action"] = open_action
+        if push_type is not UNSET:
+            field_dict["push_type"] = push_type
+        if sound is not UNSET:
+            field_dict["sound"] = sound
+        if sound_file_name is not UNSET:
+            field_dict["sound_file_name"] = sound_file_name
+        if static_asset_id is not UNSET:
+            field_dict["static_asset_id"] = static_asset_id
+        if title is not UNSET:
+            field_dict["title"] = title
+        if video_asset_id is not UNSET:
+            field_dict["video_asset_id"] = video_asset_id
+        if web_url is not UNSET:
+            field_dict["web_url"] = web_url
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "channel" not in d:
+            missing(cls, "channel")
+        channel = d["channel"]
+        if channel != "push":
+            raise ValueError(f"channel must match const 'push', got '{channel}'")
+
+        action_buttons = _render_action_buttons(d)
+
+        _android_deep_link = d.get("android_deep_link", UNSET)
+        android_deep_link: None | str | Unset
+        if isinstance(_android_deep_link, Unset):
+            android_deep_link = UNSET
+        else:
+            android_deep_link = _android_deep_link
+
+        badge = d.get("badge", UNSET)
+
+        badge_config = _render_badge_config(d)
+
+        badge_value = d.get("badge_value", UNSET)
+
+        body = d.get("body", UNSET)
+
+        _content_available = d.get("content_available", UNSET)
+        content_available: bool | None | Unset
+        if isinstance(_content_available, Unset):
+            content_available = UNSET
+        else:
+            content_available = _content_available
+
+        dynamic_media_template = d.get("dynamic_media_template", UNSET)
+
+        _ios_deep_link = d.get("ios_deep_link", UNSET)
+        ios_deep_link: None | str | Unset
+        if isinstance(_ios_deep_link, Unset):
+            ios_deep_link = UNSET
+        else:
+            ios_deep_link = _ios_deep_link
+
+        kv_pairs = _render_kv_pairs(d)
+
+        _mutable_content = d.get("mutable_content", UNSET)
+        mutable_content: bool | None | Unset
+        if isinstance(_mutable_content, Unset):
+            mutable_content = UNSET
+        else:
+            mutable_content = _mutable_content
+
+        open_action = d.get("open_action", UNSET)
+
+        push_type = _render_push_type(d)
+
+        sound = d.get("sound", UNSET)
+
+        sound_file_name = d.get("sound_file_name", UNSET)
+
+        _static_asset_id = d.get("static_asset_id", UNSET)
+        static_asset_id: int | None | Unset
+        if isinstance(_static_asset_id, Unset):
+            static_asset_id = UNSET
+        else:
+            static_asset_id = _static_asset_id
+
+        title = d.get("title", UNSET)
+
+        _video_asset_id = d.get("video_asset_id", UNSET)
+        video_asset_id: None | str | Unset
+        if isinstance(_video_asset_id, Unset):
+            video_asset_id = UNSET
+        else:
+            video_asset_id = _video_asset_id
+
+        _web_url = d.get("web_url", UNSET)
+        web_url: None | str | Unset
+        if isinstance(_web_url, Unset):
+            web_url = UNSET
+        else:
+            web_url = _web_url
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "channel": channel,
@@ -212,171 +362,32 @@ class PushChannelDetails:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        channel = cast(
-            Literal["push"], (d.pop("channel") if "channel" in d else missing(cls, "channel"))
-        )
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "channel" not in d:
+            missing(cls, "channel")
+        channel = d["channel"]
         if channel != "push":
             raise ValueError(f"channel must match const 'push', got '{channel}'")
 
-        def _parse_action_buttons(data: object) -> list[PushActionButton] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                action_buttons_type_0 = []
-                _action_buttons_type_0 = data
-                for action_buttons_type_0_item_data in _action_buttons_type_0:
-                    action_buttons_type_0_item = PushActionButton.from_dict(
-                        action_buttons_type_0_item_data
-                    )
-
-                    action_buttons_type_0.append(action_buttons_type_0_item)
-
-                return action_buttons_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[PushActionButton] | None | Unset, data)
-
-        action_buttons = _parse_action_buttons(d.pop("action_buttons", UNSET))
-
-        def _parse_android_deep_link(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        android_deep_link = _parse_android_deep_link(d.pop("android_deep_link", UNSET))
-
-        badge = d.pop("badge", UNSET)
-
-        _badge_config = d.pop("badge_config", UNSET)
-        badge_config: PushChannelDetailsBadgeConfig | Unset
-        if isinstance(_badge_config, Unset):
-            badge_config = UNSET
-        else:
-            badge_config = PushChannelDetailsBadgeConfig(_badge_config)
-
-        badge_value = d.pop("badge_value", UNSET)
-
-        body = d.pop("body", UNSET)
-
-        def _parse_content_available(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        content_available = _parse_content_available(d.pop("content_available", UNSET))
-
-        dynamic_media_template = d.pop("dynamic_media_template", UNSET)
-
-        def _parse_ios_deep_link(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        ios_deep_link = _parse_ios_deep_link(d.pop("ios_deep_link", UNSET))
-
-        def _parse_kv_pairs(data: object) -> None | PushChannelDetailsKvPairsType0 | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                kv_pairs_type_0 = PushChannelDetailsKvPairsType0.from_dict(data)
-
-                return kv_pairs_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PushChannelDetailsKvPairsType0 | Unset, data)
-
-        kv_pairs = _parse_kv_pairs(d.pop("kv_pairs", UNSET))
-
-        def _parse_mutable_content(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        mutable_content = _parse_mutable_content(d.pop("mutable_content", UNSET))
-
-        open_action = d.pop("open_action", UNSET)
-
-        _push_type = d.pop("push_type", UNSET)
-        push_type: PushChannelDetailsPushType | Unset
-        if isinstance(_push_type, Unset):
-            push_type = UNSET
-        else:
-            push_type = PushChannelDetailsPushType(_push_type)
-
-        sound = d.pop("sound", UNSET)
-
-        sound_file_name = d.pop("sound_file_name", UNSET)
-
-        def _parse_static_asset_id(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        static_asset_id = _parse_static_asset_id(d.pop("static_asset_id", UNSET))
-
-        title = d.pop("title", UNSET)
-
-        def _parse_video_asset_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        video_asset_id = _parse_video_asset_id(d.pop("video_asset_id", UNSET))
-
-        def _parse_web_url(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        web_url = _parse_web_url(d.pop("web_url", UNSET))
-
-        push_channel_details = cls(
-            channel=channel,
-            action_buttons=action_buttons,
-            android_deep_link=android_deep_link,
-            badge=badge,
-            badge_config=badge_config,
-            badge_value=badge_value,
-            body=body,
-            content_available=content_available,
-            dynamic_media_template=dynamic_media_template,
-            ios_deep_link=ios_deep_link,
-            kv_pairs=kv_pairs,
-            mutable_content=mutable_content,
-            open_action=open_action,
-            push_type=push_type,
-            sound=sound,
-            sound_file_name=sound_file_name,
-            static_asset_id=static_asset_id,
-            title=title,
-            video_asset_id=video_asset_id,
-            web_url=web_url,
-        )
-
-        push_channel_details.additional_properties = d
+        push_channel_details = cls.__new__(cls)
+        push_channel_details._lazy_src = d
+        push_channel_details._lazy_at = None
+        push_channel_details.channel = channel
+        push_channel_details.android_deep_link = d.get("android_deep_link", UNSET)
+        push_channel_details.badge = d.get("badge", UNSET)
+        push_channel_details.badge_value = d.get("badge_value", UNSET)
+        push_channel_details.body = d.get("body", UNSET)
+        push_channel_details.content_available = d.get("content_available", UNSET)
+        push_channel_details.dynamic_media_template = d.get("dynamic_media_template", UNSET)
+        push_channel_details.ios_deep_link = d.get("ios_deep_link", UNSET)
+        push_channel_details.mutable_content = d.get("mutable_content", UNSET)
+        push_channel_details.open_action = d.get("open_action", UNSET)
+        push_channel_details.sound = d.get("sound", UNSET)
+        push_channel_details.sound_file_name = d.get("sound_file_name", UNSET)
+        push_channel_details.static_asset_id = d.get("static_asset_id", UNSET)
+        push_channel_details.title = d.get("title", UNSET)
+        push_channel_details.video_asset_id = d.get("video_asset_id", UNSET)
+        push_channel_details.web_url = d.get("web_url", UNSET)
         return push_channel_details
 
     @property
@@ -396,7 +407,215 @@ class PushChannelDetails:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.push_action_button import PushActionButton  # noqa: E402
-from ..models.push_channel_details_kv_pairs_type_0 import PushChannelDetailsKvPairsType0  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, PushActionButton, PushChannelDetailsKvPairsType0
+    from ..models.push_action_button import PushActionButton
+    from ..models.push_channel_details_kv_pairs_type_0 import PushChannelDetailsKvPairsType0
+
+    _loaded = True
+    PushChannelDetails._lazy_ready = True
+
+
+PushChannelDetails._lazy_ready = False
+PushChannelDetails._lazy_load = _load
+
+
+def _field_action_buttons(d: dict[str, Any]) -> list[PushActionButton] | None | Unset:
+    data = d.get("action_buttons", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, list):
+        try:
+            action_buttons_type_0 = []
+            _action_buttons_type_0 = data
+            for action_buttons_type_0_item_data in _action_buttons_type_0:
+                action_buttons_type_0_item = PushActionButton.from_dict(
+                    action_buttons_type_0_item_data
+                )
+
+                action_buttons_type_0.append(action_buttons_type_0_item)
+
+            return checked(action_buttons_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(list[PushActionButton] | None | Unset, data)
+
+
+def _json_action_buttons(
+    value: list[PushActionButton] | None | Unset,
+) -> list[dict[str, Any]] | None | Unset:
+    action_buttons: list[dict[str, Any]] | None | Unset
+    if isinstance(value, Unset):
+        action_buttons = UNSET
+    elif isinstance(value, list):
+        action_buttons = []
+        for action_buttons_type_0_item_data in value:
+            action_buttons_type_0_item = action_buttons_type_0_item_data.to_dict()
+            action_buttons.append(action_buttons_type_0_item)
+
+    else:
+        action_buttons = value
+    return action_buttons
+
+
+def _render_action_buttons(d: dict[str, Any]) -> list[dict[str, Any]] | None | Unset:
+    return _render_action_buttons_value(d.get("action_buttons", UNSET))
+
+
+def _render_action_buttons_value(data: Any) -> list[dict[str, Any]] | None | Unset:
+    if data is None:
+        return None
+    if isinstance(data, Unset):
+        return UNSET
+    if isinstance(data, list):
+        try:
+            return [PushActionButton._render(item) for item in data]
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(list[dict[str, Any]] | None | Unset, data)
+
+
+def _field_badge_config(d: dict[str, Any]) -> PushChannelDetailsBadgeConfig | Unset:
+    _badge_config = d.get("badge_config", UNSET)
+    badge_config: PushChannelDetailsBadgeConfig | Unset
+    if isinstance(_badge_config, Unset):
+        badge_config = UNSET
+    else:
+        badge_config = PushChannelDetailsBadgeConfig._of(_badge_config)
+
+    return badge_config
+
+
+def _json_badge_config(value: PushChannelDetailsBadgeConfig | Unset) -> str | Unset:
+    badge_config: str | Unset = UNSET
+    if not isinstance(value, Unset):
+        badge_config = value.value
+
+    return badge_config
+
+
+def _render_badge_config(d: dict[str, Any]) -> str | Unset:
+    return _json_badge_config(_field_badge_config(d))
+
+
+def _field_kv_pairs(d: dict[str, Any]) -> None | PushChannelDetailsKvPairsType0 | Unset:
+    data = d.get("kv_pairs", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(PushChannelDetailsKvPairsType0, data):
+        try:
+            kv_pairs_type_0 = PushChannelDetailsKvPairsType0.from_dict(data)
+
+            return checked(kv_pairs_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(None | PushChannelDetailsKvPairsType0 | Unset, data)
+
+
+def _json_kv_pairs(
+    value: None | PushChannelDetailsKvPairsType0 | Unset,
+) -> dict[str, Any] | None | Unset:
+    kv_pairs: dict[str, Any] | None | Unset
+    if isinstance(value, Unset):
+        kv_pairs = UNSET
+    elif isinstance(value, PushChannelDetailsKvPairsType0):
+        kv_pairs = value.to_dict()
+    else:
+        kv_pairs = value
+    return kv_pairs
+
+
+def _render_kv_pairs(d: dict[str, Any]) -> dict[str, Any] | None | Unset:
+    return _render_kv_pairs_value(d.get("kv_pairs", UNSET))
+
+
+def _render_kv_pairs_value(data: Any) -> dict[str, Any] | None | Unset:
+    if data is None:
+        return None
+    if isinstance(data, Unset):
+        return UNSET
+    if isinstance(data, dict) and matches(PushChannelDetailsKvPairsType0, data):
+        try:
+            return PushChannelDetailsKvPairsType0._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(dict[str, Any] | None | Unset, data)
+
+
+def _field_push_type(d: dict[str, Any]) -> PushChannelDetailsPushType | Unset:
+    _push_type = d.get("push_type", UNSET)
+    push_type: PushChannelDetailsPushType | Unset
+    if isinstance(_push_type, Unset):
+        push_type = UNSET
+    else:
+        push_type = PushChannelDetailsPushType._of(_push_type)
+
+    return push_type
+
+
+def _json_push_type(value: PushChannelDetailsPushType | Unset) -> str | Unset:
+    push_type: str | Unset = UNSET
+    if not isinstance(value, Unset):
+        push_type = value.value
+
+    return push_type
+
+
+def _render_push_type(d: dict[str, Any]) -> str | Unset:
+    return _json_push_type(_field_push_type(d))
+
+
+_KNOWN = frozenset(
+    {
+        "channel",
+        "action_buttons",
+        "android_deep_link",
+        "badge",
+        "badge_config",
+        "badge_value",
+        "body",
+        "content_available",
+        "dynamic_media_template",
+        "ios_deep_link",
+        "kv_pairs",
+        "mutable_content",
+        "open_action",
+        "push_type",
+        "sound",
+        "sound_file_name",
+        "static_asset_id",
+        "title",
+        "video_asset_id",
+        "web_url",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+PushChannelDetails._lazy_consts = (("channel", "push"),)
+install(
+    PushChannelDetails,
+    {
+        "action_buttons": _field_action_buttons,
+        "badge_config": _field_badge_config,
+        "kv_pairs": _field_kv_pairs,
+        "push_type": _field_push_type,
+        "additional_properties": _field_additional_properties,
+    },
+    (
+        "badge_config",
+        "push_type",
+        "additional_properties",
+    ),
+)

@@ -8,13 +8,20 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import document, missing
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+)
 
 T = TypeVar("T", bound="RelationshipLinks")
 
 
-@_attrs_define
-class RelationshipLinks:
+@_attrs_define(slots=False)
+class RelationshipLinks(Lazy):
     """
     Attributes:
         related (str):
@@ -31,7 +38,34 @@ class RelationshipLinks:
         self_ = self.self_
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "related": related,
+                "self": self_,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "related" not in d:
+            missing(cls, "related")
+        if "self" not in d:
+            missing(cls, "self")
+
+        related = d["related"]
+
+        self_ = d["self"]
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "related": related,
@@ -43,17 +77,17 @@ class RelationshipLinks:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        related = d.pop("related") if "related" in d else missing(cls, "related")
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "related" not in d:
+            missing(cls, "related")
+        if "self" not in d:
+            missing(cls, "self")
 
-        self_ = d.pop("self") if "self" in d else missing(cls, "self")
-
-        relationship_links = cls(
-            related=related,
-            self_=self_,
-        )
-
-        relationship_links.additional_properties = d
+        relationship_links = cls.__new__(cls)
+        relationship_links._lazy_src = d
+        relationship_links._lazy_at = None
+        relationship_links.related = d["related"]
+        relationship_links.self_ = d["self"]
         return relationship_links
 
     @property
@@ -71,3 +105,24 @@ class RelationshipLinks:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN = frozenset(
+    {
+        "related",
+        "self",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    RelationshipLinks,
+    {
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

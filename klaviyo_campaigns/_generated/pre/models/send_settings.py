@@ -10,13 +10,22 @@ from attrs import field as _attrs_field
 
 from ..models.send_settings_send_strategy import SendSettingsSendStrategy
 from ..models.send_settings_throttle_percentage import SendSettingsThrottlePercentage
-from ..types import UNSET, Unset, document
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+    rendered,
+)
 
 T = TypeVar("T", bound="SendSettings")
 
 
-@_attrs_define
-class SendSettings:
+@_attrs_define(slots=False)
+class SendSettings(Lazy):
     """
     Attributes:
         exit_condition_conversion_metric_id (None | str | Unset): The conversion metric ID used for exit conditions
@@ -57,13 +66,12 @@ class SendSettings:
         else:
             send_passed_rltz_immediately = self.send_passed_rltz_immediately
 
-        send_strategy: None | str | Unset
-        if isinstance(self.send_strategy, Unset):
-            send_strategy = UNSET
-        elif isinstance(self.send_strategy, SendSettingsSendStrategy):
-            send_strategy = self.send_strategy.value
-        else:
-            send_strategy = self.send_strategy
+        _send_strategy = peek(self, "send_strategy")
+        send_strategy = (
+            rendered(self, "send_strategy", _render_send_strategy)
+            if _send_strategy is UNREAD
+            else _json_send_strategy(_send_strategy)
+        )
 
         send_timezone: None | str | Unset
         if isinstance(self.send_timezone, Unset):
@@ -71,16 +79,73 @@ class SendSettings:
         else:
             send_timezone = self.send_timezone
 
-        throttle_percentage: int | None | Unset
-        if isinstance(self.throttle_percentage, Unset):
-            throttle_percentage = UNSET
-        elif isinstance(self.throttle_percentage, SendSettingsThrottlePercentage):
-            throttle_percentage = self.throttle_percentage.value
-        else:
-            throttle_percentage = self.throttle_percentage
+        _throttle_percentage = peek(self, "throttle_percentage")
+        throttle_percentage = (
+            rendered(self, "throttle_percentage", _render_throttle_percentage)
+            if _throttle_percentage is UNREAD
+            else _json_throttle_percentage(_throttle_percentage)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if exit_condition_conversion_metric_id is not UNSET:
+            field_dict["exit_condition_conversion_metric_id"] = exit_condition_conversion_metric_id
+        if exit_condition_enabled is not UNSET:
+            field_dict["exit_condition_enabled"] = exit_condition_enabled
+        if send_passed_rltz_immediately is not UNSET:
+            field_dict["send_passed_rltz_immediately"] = send_passed_rltz_immediately
+        if send_strategy is not UNSET:
+            field_dict["send_strategy"] = send_strategy
+        if send_timezone is not UNSET:
+            field_dict["send_timezone"] = send_timezone
+        if throttle_percentage is not UNSET:
+            field_dict["throttle_percentage"] = throttle_percentage
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+
+        _exit_condition_conversion_metric_id = d.get("exit_condition_conversion_metric_id", UNSET)
+        exit_condition_conversion_metric_id: None | str | Unset
+        if isinstance(_exit_condition_conversion_metric_id, Unset):
+            exit_condition_conversion_metric_id = UNSET
+        else:
+            exit_condition_conversion_metric_id = _exit_condition_conversion_metric_id
+
+        _exit_condition_enabled = d.get("exit_condition_enabled", UNSET)
+        exit_condition_enabled: bool | None | Unset
+        if isinstance(_exit_condition_enabled, Unset):
+            exit_condition_enabled = UNSET
+        else:
+            exit_condition_enabled = _exit_condition_enabled
+
+        _send_passed_rltz_immediately = d.get("send_passed_rltz_immediately", UNSET)
+        send_passed_rltz_immediately: bool | None | Unset
+        if isinstance(_send_passed_rltz_immediately, Unset):
+            send_passed_rltz_immediately = UNSET
+        else:
+            send_passed_rltz_immediately = _send_passed_rltz_immediately
+
+        send_strategy = _render_send_strategy(d)
+
+        _send_timezone = d.get("send_timezone", UNSET)
+        send_timezone: None | str | Unset
+        if isinstance(_send_timezone, Unset):
+            send_timezone = UNSET
+        else:
+            send_timezone = _send_timezone
+
+        throttle_percentage = _render_throttle_percentage(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if exit_condition_conversion_metric_id is not UNSET:
             field_dict["exit_condition_conversion_metric_id"] = exit_condition_conversion_metric_id
@@ -99,96 +164,17 @@ class SendSettings:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
-        def _parse_exit_condition_conversion_metric_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        exit_condition_conversion_metric_id = _parse_exit_condition_conversion_metric_id(
-            d.pop("exit_condition_conversion_metric_id", UNSET)
+        send_settings = cls.__new__(cls)
+        send_settings._lazy_src = d
+        send_settings._lazy_at = None
+        send_settings.exit_condition_conversion_metric_id = d.get(
+            "exit_condition_conversion_metric_id", UNSET
         )
-
-        def _parse_exit_condition_enabled(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        exit_condition_enabled = _parse_exit_condition_enabled(
-            d.pop("exit_condition_enabled", UNSET)
-        )
-
-        def _parse_send_passed_rltz_immediately(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        send_passed_rltz_immediately = _parse_send_passed_rltz_immediately(
-            d.pop("send_passed_rltz_immediately", UNSET)
-        )
-
-        def _parse_send_strategy(data: object) -> None | SendSettingsSendStrategy | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                send_strategy_type_0 = SendSettingsSendStrategy(data)
-
-                return send_strategy_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | SendSettingsSendStrategy | Unset, data)
-
-        send_strategy = _parse_send_strategy(d.pop("send_strategy", UNSET))
-
-        def _parse_send_timezone(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        send_timezone = _parse_send_timezone(d.pop("send_timezone", UNSET))
-
-        def _parse_throttle_percentage(
-            data: object,
-        ) -> None | SendSettingsThrottlePercentage | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, int):
-                    raise TypeError()
-                throttle_percentage_type_0 = SendSettingsThrottlePercentage(data)
-
-                return throttle_percentage_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | SendSettingsThrottlePercentage | Unset, data)
-
-        throttle_percentage = _parse_throttle_percentage(d.pop("throttle_percentage", UNSET))
-
-        send_settings = cls(
-            exit_condition_conversion_metric_id=exit_condition_conversion_metric_id,
-            exit_condition_enabled=exit_condition_enabled,
-            send_passed_rltz_immediately=send_passed_rltz_immediately,
-            send_strategy=send_strategy,
-            send_timezone=send_timezone,
-            throttle_percentage=throttle_percentage,
-        )
-
-        send_settings.additional_properties = d
+        send_settings.exit_condition_enabled = d.get("exit_condition_enabled", UNSET)
+        send_settings.send_passed_rltz_immediately = d.get("send_passed_rltz_immediately", UNSET)
+        send_settings.send_timezone = d.get("send_timezone", UNSET)
         return send_settings
 
     @property
@@ -206,3 +192,98 @@ class SendSettings:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+def _field_send_strategy(d: dict[str, Any]) -> None | SendSettingsSendStrategy | Unset:
+    data = d.get("send_strategy", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, str):
+        try:
+            send_strategy_type_0 = SendSettingsSendStrategy._of(data)
+
+            return send_strategy_type_0
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(None | SendSettingsSendStrategy | Unset, data)
+
+
+def _json_send_strategy(value: None | SendSettingsSendStrategy | Unset) -> None | str | Unset:
+    send_strategy: None | str | Unset
+    if isinstance(value, Unset):
+        send_strategy = UNSET
+    elif isinstance(value, SendSettingsSendStrategy):
+        send_strategy = value.value
+    else:
+        send_strategy = value
+    return send_strategy
+
+
+def _render_send_strategy(d: dict[str, Any]) -> None | str | Unset:
+    return _json_send_strategy(_field_send_strategy(d))
+
+
+def _field_throttle_percentage(d: dict[str, Any]) -> None | SendSettingsThrottlePercentage | Unset:
+    data = d.get("throttle_percentage", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, int):
+        try:
+            throttle_percentage_type_0 = SendSettingsThrottlePercentage(data)
+
+            return throttle_percentage_type_0
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(None | SendSettingsThrottlePercentage | Unset, data)
+
+
+def _json_throttle_percentage(
+    value: None | SendSettingsThrottlePercentage | Unset,
+) -> int | None | Unset:
+    throttle_percentage: int | None | Unset
+    if isinstance(value, Unset):
+        throttle_percentage = UNSET
+    elif isinstance(value, SendSettingsThrottlePercentage):
+        throttle_percentage = value.value
+    else:
+        throttle_percentage = value
+    return throttle_percentage
+
+
+def _render_throttle_percentage(d: dict[str, Any]) -> int | None | Unset:
+    return _json_throttle_percentage(_field_throttle_percentage(d))
+
+
+_KNOWN = frozenset(
+    {
+        "exit_condition_conversion_metric_id",
+        "exit_condition_enabled",
+        "send_passed_rltz_immediately",
+        "send_strategy",
+        "send_timezone",
+        "throttle_percentage",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    SendSettings,
+    {
+        "send_strategy": _field_send_strategy,
+        "throttle_percentage": _field_throttle_percentage,
+        "additional_properties": _field_additional_properties,
+    },
+    (
+        "send_strategy",
+        "throttle_percentage",
+        "additional_properties",
+    ),
+)

@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.sms_channel_details_text_message_type import SMSChannelDetailsTextMessageType
-from ..types import UNSET, Unset, document, missing
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 T = TypeVar("T", bound="SMSChannelDetails")
 
 
-@_attrs_define
-class SMSChannelDetails:
+@_attrs_define(slots=False)
+class SMSChannelDetails(Lazy):
     """
     Attributes:
         channel (Literal['sms']): The channel this content is for; it decides which details variant applies. Default:
@@ -115,12 +125,131 @@ class SMSChannelDetails:
         else:
             template_id = self.template_id
 
-        text_message_type: str | Unset = UNSET
-        if not isinstance(self.text_message_type, Unset):
-            text_message_type = self.text_message_type.value
+        _text_message_type = peek(self, "text_message_type")
+        text_message_type = (
+            rendered(self, "text_message_type", _render_text_message_type)
+            if _text_message_type is UNREAD
+            else _json_text_message_type(_text_message_type)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "channel": channel,
+            }
+        )
+        if add_info_link is not UNSET:
+            field_dict["add_info_link"] = add_info_link
+        if add_opt_out_language is not UNSET:
+            field_dict["add_opt_out_language"] = add_opt_out_language
+        if add_org_prefix is not UNSET:
+            field_dict["add_org_prefix"] = add_org_prefix
+        if body is not UNSET:
+            field_dict["body"] = body
+        if cost is not UNSET:
+            field_dict["cost"] = cost
+        if include_contact_card is not UNSET:
+            field_dict["include_contact_card"] = include_contact_card
+        if message_hierarchy is not UNSET:
+            field_dict["message_hierarchy"] = message_hierarchy
+        if mms_dynamic_image_template is not UNSET:
+            field_dict["mms_dynamic_image_template"] = mms_dynamic_image_template
+        if mms_static_image_asset_id is not UNSET:
+            field_dict["mms_static_image_asset_id"] = mms_static_image_asset_id
+        if shorten_links is not UNSET:
+            field_dict["shorten_links"] = shorten_links
+        if template_id is not UNSET:
+            field_dict["template_id"] = template_id
+        if text_message_type is not UNSET:
+            field_dict["text_message_type"] = text_message_type
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "channel" not in d:
+            missing(cls, "channel")
+        channel = d["channel"]
+        if channel != "sms":
+            raise ValueError(f"channel must match const 'sms', got '{channel}'")
+
+        _add_info_link = d.get("add_info_link", UNSET)
+        add_info_link: bool | None | Unset
+        if isinstance(_add_info_link, Unset):
+            add_info_link = UNSET
+        else:
+            add_info_link = _add_info_link
+
+        _add_opt_out_language = d.get("add_opt_out_language", UNSET)
+        add_opt_out_language: bool | None | Unset
+        if isinstance(_add_opt_out_language, Unset):
+            add_opt_out_language = UNSET
+        else:
+            add_opt_out_language = _add_opt_out_language
+
+        _add_org_prefix = d.get("add_org_prefix", UNSET)
+        add_org_prefix: bool | None | Unset
+        if isinstance(_add_org_prefix, Unset):
+            add_org_prefix = UNSET
+        else:
+            add_org_prefix = _add_org_prefix
+
+        body = d.get("body", UNSET)
+
+        _cost = d.get("cost", UNSET)
+        cost: float | None | Unset
+        if isinstance(_cost, Unset):
+            cost = UNSET
+        else:
+            cost = _cost
+
+        _include_contact_card = d.get("include_contact_card", UNSET)
+        include_contact_card: bool | None | Unset
+        if isinstance(_include_contact_card, Unset):
+            include_contact_card = UNSET
+        else:
+            include_contact_card = _include_contact_card
+
+        message_hierarchy = d.get("message_hierarchy", UNSET)
+
+        _mms_dynamic_image_template = d.get("mms_dynamic_image_template", UNSET)
+        mms_dynamic_image_template: None | str | Unset
+        if isinstance(_mms_dynamic_image_template, Unset):
+            mms_dynamic_image_template = UNSET
+        else:
+            mms_dynamic_image_template = _mms_dynamic_image_template
+
+        _mms_static_image_asset_id = d.get("mms_static_image_asset_id", UNSET)
+        mms_static_image_asset_id: int | None | Unset
+        if isinstance(_mms_static_image_asset_id, Unset):
+            mms_static_image_asset_id = UNSET
+        else:
+            mms_static_image_asset_id = _mms_static_image_asset_id
+
+        _shorten_links = d.get("shorten_links", UNSET)
+        shorten_links: bool | None | Unset
+        if isinstance(_shorten_links, Unset):
+            shorten_links = UNSET
+        else:
+            shorten_links = _shorten_links
+
+        _template_id = d.get("template_id", UNSET)
+        template_id: None | str | Unset
+        if isinstance(_template_id, Unset):
+            template_id = UNSET
+        else:
+            template_id = _template_id
+
+        text_message_type = _render_text_message_type(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "channel": channel,
@@ -155,126 +284,28 @@ class SMSChannelDetails:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        channel = cast(
-            Literal["sms"], (d.pop("channel") if "channel" in d else missing(cls, "channel"))
-        )
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "channel" not in d:
+            missing(cls, "channel")
+        channel = d["channel"]
         if channel != "sms":
             raise ValueError(f"channel must match const 'sms', got '{channel}'")
 
-        def _parse_add_info_link(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        add_info_link = _parse_add_info_link(d.pop("add_info_link", UNSET))
-
-        def _parse_add_opt_out_language(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        add_opt_out_language = _parse_add_opt_out_language(d.pop("add_opt_out_language", UNSET))
-
-        def _parse_add_org_prefix(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        add_org_prefix = _parse_add_org_prefix(d.pop("add_org_prefix", UNSET))
-
-        body = d.pop("body", UNSET)
-
-        def _parse_cost(data: object) -> float | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(float | None | Unset, data)
-
-        cost = _parse_cost(d.pop("cost", UNSET))
-
-        def _parse_include_contact_card(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        include_contact_card = _parse_include_contact_card(d.pop("include_contact_card", UNSET))
-
-        message_hierarchy = d.pop("message_hierarchy", UNSET)
-
-        def _parse_mms_dynamic_image_template(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        mms_dynamic_image_template = _parse_mms_dynamic_image_template(
-            d.pop("mms_dynamic_image_template", UNSET)
-        )
-
-        def _parse_mms_static_image_asset_id(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        mms_static_image_asset_id = _parse_mms_static_image_asset_id(
-            d.pop("mms_static_image_asset_id", UNSET)
-        )
-
-        def _parse_shorten_links(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        shorten_links = _parse_shorten_links(d.pop("shorten_links", UNSET))
-
-        def _parse_template_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        template_id = _parse_template_id(d.pop("template_id", UNSET))
-
-        _text_message_type = d.pop("text_message_type", UNSET)
-        text_message_type: SMSChannelDetailsTextMessageType | Unset
-        if isinstance(_text_message_type, Unset):
-            text_message_type = UNSET
-        else:
-            text_message_type = SMSChannelDetailsTextMessageType(_text_message_type)
-
-        sms_channel_details = cls(
-            channel=channel,
-            add_info_link=add_info_link,
-            add_opt_out_language=add_opt_out_language,
-            add_org_prefix=add_org_prefix,
-            body=body,
-            cost=cost,
-            include_contact_card=include_contact_card,
-            message_hierarchy=message_hierarchy,
-            mms_dynamic_image_template=mms_dynamic_image_template,
-            mms_static_image_asset_id=mms_static_image_asset_id,
-            shorten_links=shorten_links,
-            template_id=template_id,
-            text_message_type=text_message_type,
-        )
-
-        sms_channel_details.additional_properties = d
+        sms_channel_details = cls.__new__(cls)
+        sms_channel_details._lazy_src = d
+        sms_channel_details._lazy_at = None
+        sms_channel_details.channel = channel
+        sms_channel_details.add_info_link = d.get("add_info_link", UNSET)
+        sms_channel_details.add_opt_out_language = d.get("add_opt_out_language", UNSET)
+        sms_channel_details.add_org_prefix = d.get("add_org_prefix", UNSET)
+        sms_channel_details.body = d.get("body", UNSET)
+        sms_channel_details.cost = d.get("cost", UNSET)
+        sms_channel_details.include_contact_card = d.get("include_contact_card", UNSET)
+        sms_channel_details.message_hierarchy = d.get("message_hierarchy", UNSET)
+        sms_channel_details.mms_dynamic_image_template = d.get("mms_dynamic_image_template", UNSET)
+        sms_channel_details.mms_static_image_asset_id = d.get("mms_static_image_asset_id", UNSET)
+        sms_channel_details.shorten_links = d.get("shorten_links", UNSET)
+        sms_channel_details.template_id = d.get("template_id", UNSET)
         return sms_channel_details
 
     @property
@@ -292,3 +323,63 @@ class SMSChannelDetails:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+def _field_text_message_type(d: dict[str, Any]) -> SMSChannelDetailsTextMessageType | Unset:
+    _text_message_type = d.get("text_message_type", UNSET)
+    text_message_type: SMSChannelDetailsTextMessageType | Unset
+    if isinstance(_text_message_type, Unset):
+        text_message_type = UNSET
+    else:
+        text_message_type = SMSChannelDetailsTextMessageType._of(_text_message_type)
+
+    return text_message_type
+
+
+def _json_text_message_type(value: SMSChannelDetailsTextMessageType | Unset) -> str | Unset:
+    text_message_type: str | Unset = UNSET
+    if not isinstance(value, Unset):
+        text_message_type = value.value
+
+    return text_message_type
+
+
+def _render_text_message_type(d: dict[str, Any]) -> str | Unset:
+    return _json_text_message_type(_field_text_message_type(d))
+
+
+_KNOWN = frozenset(
+    {
+        "channel",
+        "add_info_link",
+        "add_opt_out_language",
+        "add_org_prefix",
+        "body",
+        "cost",
+        "include_contact_card",
+        "message_hierarchy",
+        "mms_dynamic_image_template",
+        "mms_static_image_asset_id",
+        "shorten_links",
+        "template_id",
+        "text_message_type",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+SMSChannelDetails._lazy_consts = (("channel", "sms"),)
+install(
+    SMSChannelDetails,
+    {
+        "text_message_type": _field_text_message_type,
+        "additional_properties": _field_additional_properties,
+    },
+    (
+        "text_message_type",
+        "additional_properties",
+    ),
+)

@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+)
 
 T = TypeVar("T", bound="SMSContentSubObject")
 
 
-@_attrs_define
-class SMSContentSubObject:
+@_attrs_define(slots=False)
+class SMSContentSubObject(Lazy):
     """
     Attributes:
         body (None | str | Unset): The message body Example: My preview sms.
@@ -39,7 +47,39 @@ class SMSContentSubObject:
             media_url = self.media_url
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if body is not UNSET:
+            field_dict["body"] = body
+        if media_url is not UNSET:
+            field_dict["media_url"] = media_url
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+
+        _body = d.get("body", UNSET)
+        body: None | str | Unset
+        if isinstance(_body, Unset):
+            body = UNSET
+        else:
+            body = _body
+
+        _media_url = d.get("media_url", UNSET)
+        media_url: None | str | Unset
+        if isinstance(_media_url, Unset):
+            media_url = UNSET
+        else:
+            media_url = _media_url
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if body is not UNSET:
             field_dict["body"] = body
@@ -50,32 +90,13 @@ class SMSContentSubObject:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
-        def _parse_body(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        body = _parse_body(d.pop("body", UNSET))
-
-        def _parse_media_url(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        media_url = _parse_media_url(d.pop("media_url", UNSET))
-
-        sms_content_sub_object = cls(
-            body=body,
-            media_url=media_url,
-        )
-
-        sms_content_sub_object.additional_properties = d
+        sms_content_sub_object = cls.__new__(cls)
+        sms_content_sub_object._lazy_src = d
+        sms_content_sub_object._lazy_at = None
+        sms_content_sub_object.body = d.get("body", UNSET)
+        sms_content_sub_object.media_url = d.get("media_url", UNSET)
         return sms_content_sub_object
 
     @property
@@ -93,3 +114,24 @@ class SMSContentSubObject:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN = frozenset(
+    {
+        "body",
+        "media_url",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    SMSContentSubObject,
+    {
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

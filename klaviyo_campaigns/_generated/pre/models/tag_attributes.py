@@ -8,13 +8,21 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+)
 
 T = TypeVar("T", bound="TagAttributes")
 
 
-@_attrs_define
-class TagAttributes:
+@_attrs_define(slots=False)
+class TagAttributes(Lazy):
     """
     Attributes:
         name (str | Unset): The Tag name Example: My Tag.
@@ -27,7 +35,25 @@ class TagAttributes:
         name = self.name
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if name is not UNSET:
+            field_dict["name"] = name
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+
+        name = d.get("name", UNSET)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if name is not UNSET:
             field_dict["name"] = name
@@ -36,14 +62,12 @@ class TagAttributes:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        name = d.pop("name", UNSET)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
-        tag_attributes = cls(
-            name=name,
-        )
-
-        tag_attributes.additional_properties = d
+        tag_attributes = cls.__new__(cls)
+        tag_attributes._lazy_src = d
+        tag_attributes._lazy_at = None
+        tag_attributes.name = d.get("name", UNSET)
         return tag_attributes
 
     @property
@@ -61,3 +85,23 @@ class TagAttributes:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN = frozenset(
+    {
+        "name",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    TagAttributes,
+    {
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.relationship_links import RelationshipLinks
@@ -18,8 +27,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="TagGroupRelationship")
 
 
-@_attrs_define
-class TagGroupRelationship:
+@_attrs_define(slots=False)
+class TagGroupRelationship(Lazy):
     """
     Attributes:
         data (TagGroupIdentifier | Unset):
@@ -31,16 +40,40 @@ class TagGroupRelationship:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.data, Unset):
-            data = self.data.to_dict()
+        if not _loaded:
+            _load()
+        _data = peek(self, "data")
+        data = rendered(self, "data", _render_data) if _data is UNREAD else _json_data(_data)
 
-        links: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.links, Unset):
-            links = self.links.to_dict()
+        _links = peek(self, "links")
+        links = rendered(self, "links", _render_links) if _links is UNREAD else _json_links(_links)
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if data is not UNSET:
+            field_dict["data"] = data
+        if links is not UNSET:
+            field_dict["links"] = links
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+
+        data = _render_data(d)
+
+        links = _render_links(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if data is not UNSET:
             field_dict["data"] = data
@@ -51,27 +84,11 @@ class TagGroupRelationship:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        _data = d.pop("data", UNSET)
-        data: TagGroupIdentifier | Unset
-        if isinstance(_data, Unset):
-            data = UNSET
-        else:
-            data = TagGroupIdentifier.from_dict(_data)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
-        _links = d.pop("links", UNSET)
-        links: RelationshipLinks | Unset
-        if isinstance(_links, Unset):
-            links = UNSET
-        else:
-            links = RelationshipLinks.from_dict(_links)
-
-        tag_group_relationship = cls(
-            data=data,
-            links=links,
-        )
-
-        tag_group_relationship.additional_properties = d
+        tag_group_relationship = cls.__new__(cls)
+        tag_group_relationship._lazy_src = d
+        tag_group_relationship._lazy_at = None
         return tag_group_relationship
 
     @property
@@ -91,7 +108,87 @@ class TagGroupRelationship:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.relationship_links import RelationshipLinks  # noqa: E402
-from ..models.tag_group_identifier import TagGroupIdentifier  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, RelationshipLinks, TagGroupIdentifier
+    from ..models.relationship_links import RelationshipLinks
+    from ..models.tag_group_identifier import TagGroupIdentifier
+
+    _loaded = True
+    TagGroupRelationship._lazy_ready = True
+
+
+TagGroupRelationship._lazy_ready = False
+TagGroupRelationship._lazy_load = _load
+
+
+def _field_data(d: dict[str, Any]) -> TagGroupIdentifier | Unset:
+    _data = d.get("data", UNSET)
+    data: TagGroupIdentifier | Unset
+    if isinstance(_data, Unset):
+        data = UNSET
+    else:
+        data = TagGroupIdentifier.from_dict(_data)
+
+    return data
+
+
+def _json_data(value: TagGroupIdentifier | Unset) -> dict[str, Any] | Unset:
+    data: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        data = value.to_dict()
+    return data
+
+
+def _render_data(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("data", UNSET)
+    return UNSET if isinstance(value, Unset) else TagGroupIdentifier._render(value)
+
+
+def _field_links(d: dict[str, Any]) -> RelationshipLinks | Unset:
+    _links = d.get("links", UNSET)
+    links: RelationshipLinks | Unset
+    if isinstance(_links, Unset):
+        links = UNSET
+    else:
+        links = RelationshipLinks.from_dict(_links)
+
+    return links
+
+
+def _json_links(value: RelationshipLinks | Unset) -> dict[str, Any] | Unset:
+    links: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        links = value.to_dict()
+    return links
+
+
+def _render_links(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("links", UNSET)
+    return UNSET if isinstance(value, Unset) else RelationshipLinks._render(value)
+
+
+_KNOWN = frozenset(
+    {
+        "data",
+        "links",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    TagGroupRelationship,
+    {
+        "data": _field_data,
+        "links": _field_links,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

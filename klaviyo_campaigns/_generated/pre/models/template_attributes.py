@@ -9,13 +9,22 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+    rendered,
+)
 
 T = TypeVar("T", bound="TemplateAttributes")
 
 
-@_attrs_define
-class TemplateAttributes:
+@_attrs_define(slots=False)
+class TemplateAttributes(Lazy):
     """
     Attributes:
         amp (None | str | Unset): The AMP version of the template. Requires AMP Email to be enabled to access in-app.
@@ -50,13 +59,12 @@ class TemplateAttributes:
         else:
             amp = self.amp
 
-        created: None | str | Unset
-        if isinstance(self.created, Unset):
-            created = UNSET
-        elif isinstance(self.created, datetime.datetime):
-            created = self.created.isoformat()
-        else:
-            created = self.created
+        _created = peek(self, "created")
+        created = (
+            rendered(self, "created", _render_created)
+            if _created is UNREAD
+            else _json_created(_created)
+        )
 
         editor_type = self.editor_type
 
@@ -70,16 +78,67 @@ class TemplateAttributes:
         else:
             text = self.text
 
-        updated: None | str | Unset
-        if isinstance(self.updated, Unset):
-            updated = UNSET
-        elif isinstance(self.updated, datetime.datetime):
-            updated = self.updated.isoformat()
-        else:
-            updated = self.updated
+        _updated = peek(self, "updated")
+        updated = (
+            rendered(self, "updated", _render_updated)
+            if _updated is UNREAD
+            else _json_updated(_updated)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if amp is not UNSET:
+            field_dict["amp"] = amp
+        if created is not UNSET:
+            field_dict["created"] = created
+        if editor_type is not UNSET:
+            field_dict["editor_type"] = editor_type
+        if html is not UNSET:
+            field_dict["html"] = html
+        if name is not UNSET:
+            field_dict["name"] = name
+        if text is not UNSET:
+            field_dict["text"] = text
+        if updated is not UNSET:
+            field_dict["updated"] = updated
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+
+        _amp = d.get("amp", UNSET)
+        amp: None | str | Unset
+        if isinstance(_amp, Unset):
+            amp = UNSET
+        else:
+            amp = _amp
+
+        created = _render_created(d)
+
+        editor_type = d.get("editor_type", UNSET)
+
+        html = d.get("html", UNSET)
+
+        name = d.get("name", UNSET)
+
+        _text = d.get("text", UNSET)
+        text: None | str | Unset
+        if isinstance(_text, Unset):
+            text = UNSET
+        else:
+            text = _text
+
+        updated = _render_updated(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if amp is not UNSET:
             field_dict["amp"] = amp
@@ -100,77 +159,16 @@ class TemplateAttributes:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
-        def _parse_amp(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        amp = _parse_amp(d.pop("amp", UNSET))
-
-        def _parse_created(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                created_type_0 = datetime.datetime.fromisoformat(data)
-
-                return created_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
-
-        created = _parse_created(d.pop("created", UNSET))
-
-        editor_type = d.pop("editor_type", UNSET)
-
-        html = d.pop("html", UNSET)
-
-        name = d.pop("name", UNSET)
-
-        def _parse_text(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        text = _parse_text(d.pop("text", UNSET))
-
-        def _parse_updated(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                updated_type_0 = datetime.datetime.fromisoformat(data)
-
-                return updated_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
-
-        updated = _parse_updated(d.pop("updated", UNSET))
-
-        template_attributes = cls(
-            amp=amp,
-            created=created,
-            editor_type=editor_type,
-            html=html,
-            name=name,
-            text=text,
-            updated=updated,
-        )
-
-        template_attributes.additional_properties = d
+        template_attributes = cls.__new__(cls)
+        template_attributes._lazy_src = d
+        template_attributes._lazy_at = None
+        template_attributes.amp = d.get("amp", UNSET)
+        template_attributes.editor_type = d.get("editor_type", UNSET)
+        template_attributes.html = d.get("html", UNSET)
+        template_attributes.name = d.get("name", UNSET)
+        template_attributes.text = d.get("text", UNSET)
         return template_attributes
 
     @property
@@ -188,3 +186,97 @@ class TemplateAttributes:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+def _field_created(d: dict[str, Any]) -> datetime.datetime | None | Unset:
+    data = d.get("created", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, str):
+        try:
+            created_type_0 = datetime.datetime.fromisoformat(data)
+
+            return created_type_0
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(datetime.datetime | None | Unset, data)
+
+
+def _json_created(value: datetime.datetime | None | Unset) -> None | str | Unset:
+    created: None | str | Unset
+    if isinstance(value, Unset):
+        created = UNSET
+    elif isinstance(value, datetime.datetime):
+        created = value.isoformat()
+    else:
+        created = value
+    return created
+
+
+def _render_created(d: dict[str, Any]) -> None | str | Unset:
+    return _json_created(_field_created(d))
+
+
+def _field_updated(d: dict[str, Any]) -> datetime.datetime | None | Unset:
+    data = d.get("updated", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, str):
+        try:
+            updated_type_0 = datetime.datetime.fromisoformat(data)
+
+            return updated_type_0
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(datetime.datetime | None | Unset, data)
+
+
+def _json_updated(value: datetime.datetime | None | Unset) -> None | str | Unset:
+    updated: None | str | Unset
+    if isinstance(value, Unset):
+        updated = UNSET
+    elif isinstance(value, datetime.datetime):
+        updated = value.isoformat()
+    else:
+        updated = value
+    return updated
+
+
+def _render_updated(d: dict[str, Any]) -> None | str | Unset:
+    return _json_updated(_field_updated(d))
+
+
+_KNOWN = frozenset(
+    {
+        "amp",
+        "created",
+        "editor_type",
+        "html",
+        "name",
+        "text",
+        "updated",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    TemplateAttributes,
+    {
+        "created": _field_created,
+        "updated": _field_updated,
+        "additional_properties": _field_additional_properties,
+    },
+    (
+        "created",
+        "updated",
+        "additional_properties",
+    ),
+)

@@ -8,13 +8,20 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import document, missing
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+)
 
 T = TypeVar("T", bound="ThrottledOptions")
 
 
-@_attrs_define
-class ThrottledOptions:
+@_attrs_define(slots=False)
+class ThrottledOptions(Lazy):
     """
     Attributes:
         throttling_percentage (int): Percentage of recipients to send to per hour (10, 11, 13, 14, 17, 20, 25, 33, or
@@ -28,7 +35,29 @@ class ThrottledOptions:
         throttling_percentage = self.throttling_percentage
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "throttling_percentage": throttling_percentage,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "throttling_percentage" not in d:
+            missing(cls, "throttling_percentage")
+
+        throttling_percentage = d["throttling_percentage"]
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "throttling_percentage": throttling_percentage,
@@ -39,18 +68,14 @@ class ThrottledOptions:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        throttling_percentage = (
-            d.pop("throttling_percentage")
-            if "throttling_percentage" in d
-            else missing(cls, "throttling_percentage")
-        )
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "throttling_percentage" not in d:
+            missing(cls, "throttling_percentage")
 
-        throttled_options = cls(
-            throttling_percentage=throttling_percentage,
-        )
-
-        throttled_options.additional_properties = d
+        throttled_options = cls.__new__(cls)
+        throttled_options._lazy_src = d
+        throttled_options._lazy_at = None
+        throttled_options.throttling_percentage = d["throttling_percentage"]
         return throttled_options
 
     @property
@@ -68,3 +93,23 @@ class ThrottledOptions:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN = frozenset(
+    {
+        "throttling_percentage",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    ThrottledOptions,
+    {
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+)
 
 T = TypeVar("T", bound="TimezoneOptions")
 
 
-@_attrs_define
-class TimezoneOptions:
+@_attrs_define(slots=False)
+class TimezoneOptions(Lazy):
     """
     Attributes:
         send_past_timezones_tomorrow (bool | None | Unset): If true, recipients in timezones where the send time has
@@ -34,7 +42,30 @@ class TimezoneOptions:
             send_past_timezones_tomorrow = self.send_past_timezones_tomorrow
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if send_past_timezones_tomorrow is not UNSET:
+            field_dict["send_past_timezones_tomorrow"] = send_past_timezones_tomorrow
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+
+        _send_past_timezones_tomorrow = d.get("send_past_timezones_tomorrow", UNSET)
+        send_past_timezones_tomorrow: bool | None | Unset
+        if isinstance(_send_past_timezones_tomorrow, Unset):
+            send_past_timezones_tomorrow = UNSET
+        else:
+            send_past_timezones_tomorrow = _send_past_timezones_tomorrow
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if send_past_timezones_tomorrow is not UNSET:
             field_dict["send_past_timezones_tomorrow"] = send_past_timezones_tomorrow
@@ -43,24 +74,12 @@ class TimezoneOptions:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
-        def _parse_send_past_timezones_tomorrow(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        send_past_timezones_tomorrow = _parse_send_past_timezones_tomorrow(
-            d.pop("send_past_timezones_tomorrow", UNSET)
-        )
-
-        timezone_options = cls(
-            send_past_timezones_tomorrow=send_past_timezones_tomorrow,
-        )
-
-        timezone_options.additional_properties = d
+        timezone_options = cls.__new__(cls)
+        timezone_options._lazy_src = d
+        timezone_options._lazy_at = None
+        timezone_options.send_past_timezones_tomorrow = d.get("send_past_timezones_tomorrow", UNSET)
         return timezone_options
 
     @property
@@ -78,3 +97,23 @@ class TimezoneOptions:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN = frozenset(
+    {
+        "send_past_timezones_tomorrow",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    TimezoneOptions,
+    {
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

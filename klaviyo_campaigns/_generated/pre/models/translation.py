@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document, missing
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.object_links import ObjectLinks
@@ -19,8 +29,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="Translation")
 
 
-@_attrs_define
-class Translation:
+@_attrs_define(slots=False)
+class Translation(Lazy):
     """
     Attributes:
         attributes (TranslationAttributes):
@@ -39,20 +49,75 @@ class Translation:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        attributes = self.attributes.to_dict()
+        if not _loaded:
+            _load()
+        _attributes = peek(self, "attributes")
+        attributes = (
+            rendered(self, "attributes", _render_attributes)
+            if _attributes is UNREAD
+            else _json_attributes(_attributes)
+        )
 
         id = self.id
 
-        links = self.links.to_dict()
+        _links = peek(self, "links")
+        links = rendered(self, "links", _render_links) if _links is UNREAD else _json_links(_links)
 
         type_ = self.type_
 
-        relationships: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.relationships, Unset):
-            relationships = self.relationships.to_dict()
+        _relationships = peek(self, "relationships")
+        relationships = (
+            rendered(self, "relationships", _render_relationships)
+            if _relationships is UNREAD
+            else _json_relationships(_relationships)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "attributes": attributes,
+                "id": id,
+                "links": links,
+                "type": type_,
+            }
+        )
+        if relationships is not UNSET:
+            field_dict["relationships"] = relationships
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "attributes" not in d:
+            missing(cls, "attributes")
+        if "id" not in d:
+            missing(cls, "id")
+        if "links" not in d:
+            missing(cls, "links")
+        if "type" not in d:
+            missing(cls, "type")
+        type_ = d["type"]
+        if type_ != "translation":
+            raise ValueError(f"type must match const 'translation', got '{type_}'")
+
+        attributes = _render_attributes(d)
+
+        id = d["id"]
+
+        links = _render_links(d)
+
+        relationships = _render_relationships(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "attributes": attributes,
@@ -68,37 +133,24 @@ class Translation:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        attributes = TranslationAttributes.from_dict(
-            d.pop("attributes") if "attributes" in d else missing(cls, "attributes")
-        )
-
-        id = d.pop("id") if "id" in d else missing(cls, "id")
-
-        links = ObjectLinks.from_dict(d.pop("links") if "links" in d else missing(cls, "links"))
-
-        type_ = cast(
-            Literal["translation"], (d.pop("type") if "type" in d else missing(cls, "type"))
-        )
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "attributes" not in d:
+            missing(cls, "attributes")
+        if "id" not in d:
+            missing(cls, "id")
+        if "links" not in d:
+            missing(cls, "links")
+        if "type" not in d:
+            missing(cls, "type")
+        type_ = d["type"]
         if type_ != "translation":
             raise ValueError(f"type must match const 'translation', got '{type_}'")
 
-        _relationships = d.pop("relationships", UNSET)
-        relationships: TranslationRelationships | Unset
-        if isinstance(_relationships, Unset):
-            relationships = UNSET
-        else:
-            relationships = TranslationRelationships.from_dict(_relationships)
-
-        translation = cls(
-            attributes=attributes,
-            id=id,
-            links=links,
-            type_=type_,
-            relationships=relationships,
-        )
-
-        translation.additional_properties = d
+        translation = cls.__new__(cls)
+        translation._lazy_src = d
+        translation._lazy_at = None
+        translation.id = d["id"]
+        translation.type_ = type_
         return translation
 
     @property
@@ -118,8 +170,100 @@ class Translation:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.object_links import ObjectLinks  # noqa: E402
-from ..models.translation_attributes import TranslationAttributes  # noqa: E402
-from ..models.translation_relationships import TranslationRelationships  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, ObjectLinks, TranslationAttributes, TranslationRelationships
+    from ..models.object_links import ObjectLinks
+    from ..models.translation_attributes import TranslationAttributes
+    from ..models.translation_relationships import TranslationRelationships
+
+    _loaded = True
+    Translation._lazy_ready = True
+
+
+Translation._lazy_ready = False
+Translation._lazy_load = _load
+
+
+def _field_attributes(d: dict[str, Any]) -> TranslationAttributes:
+    attributes = TranslationAttributes.from_dict(d["attributes"])
+
+    return attributes
+
+
+def _json_attributes(value: TranslationAttributes) -> dict[str, Any]:
+    attributes = value.to_dict()
+    return attributes
+
+
+def _render_attributes(d: dict[str, Any]) -> dict[str, Any]:
+    return TranslationAttributes._render(d["attributes"])
+
+
+def _field_links(d: dict[str, Any]) -> ObjectLinks:
+    links = ObjectLinks.from_dict(d["links"])
+
+    return links
+
+
+def _json_links(value: ObjectLinks) -> dict[str, Any]:
+    links = value.to_dict()
+    return links
+
+
+def _render_links(d: dict[str, Any]) -> dict[str, Any]:
+    return ObjectLinks._render(d["links"])
+
+
+def _field_relationships(d: dict[str, Any]) -> TranslationRelationships | Unset:
+    _relationships = d.get("relationships", UNSET)
+    relationships: TranslationRelationships | Unset
+    if isinstance(_relationships, Unset):
+        relationships = UNSET
+    else:
+        relationships = TranslationRelationships.from_dict(_relationships)
+
+    return relationships
+
+
+def _json_relationships(value: TranslationRelationships | Unset) -> dict[str, Any] | Unset:
+    relationships: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        relationships = value.to_dict()
+    return relationships
+
+
+def _render_relationships(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("relationships", UNSET)
+    return UNSET if isinstance(value, Unset) else TranslationRelationships._render(value)
+
+
+_KNOWN = frozenset(
+    {
+        "attributes",
+        "id",
+        "links",
+        "type",
+        "relationships",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+Translation._lazy_consts = (("type", "translation"),)
+install(
+    Translation,
+    {
+        "attributes": _field_attributes,
+        "links": _field_links,
+        "relationships": _field_relationships,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

@@ -10,7 +10,18 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.translation_attributes_channel import TranslationAttributesChannel
-from ..types import UNSET, Unset, document
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    matches,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.translation_attributes_metadata_type_0 import TranslationAttributesMetadataType0
@@ -19,8 +30,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="TranslationAttributes")
 
 
-@_attrs_define
-class TranslationAttributes:
+@_attrs_define(slots=False)
+class TranslationAttributes(Lazy):
     """
     Attributes:
         channel (TranslationAttributesChannel | Unset): The channel for this translation
@@ -44,17 +55,21 @@ class TranslationAttributes:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        channel: str | Unset = UNSET
-        if not isinstance(self.channel, Unset):
-            channel = self.channel.value
+        if not _loaded:
+            _load()
+        _channel = peek(self, "channel")
+        channel = (
+            rendered(self, "channel", _render_channel)
+            if _channel is UNREAD
+            else _json_channel(_channel)
+        )
 
-        created: None | str | Unset
-        if isinstance(self.created, Unset):
-            created = UNSET
-        elif isinstance(self.created, datetime.datetime):
-            created = self.created.isoformat()
-        else:
-            created = self.created
+        _created = peek(self, "created")
+        created = (
+            rendered(self, "created", _render_created)
+            if _created is UNREAD
+            else _json_created(_created)
+        )
 
         fallback_locale: None | str | Unset
         if isinstance(self.fallback_locale, Unset):
@@ -62,13 +77,12 @@ class TranslationAttributes:
         else:
             fallback_locale = self.fallback_locale
 
-        metadata: dict[str, Any] | None | Unset
-        if isinstance(self.metadata, Unset):
-            metadata = UNSET
-        elif isinstance(self.metadata, TranslationAttributesMetadataType0):
-            metadata = self.metadata.to_dict()
-        else:
-            metadata = self.metadata
+        _metadata = peek(self, "metadata")
+        metadata = (
+            rendered(self, "metadata", _render_metadata)
+            if _metadata is UNREAD
+            else _json_metadata(_metadata)
+        )
 
         source_locale = self.source_locale
 
@@ -76,16 +90,67 @@ class TranslationAttributes:
         if not isinstance(self.target_locales, Unset):
             target_locales = self.target_locales
 
-        updated: None | str | Unset
-        if isinstance(self.updated, Unset):
-            updated = UNSET
-        elif isinstance(self.updated, datetime.datetime):
-            updated = self.updated.isoformat()
-        else:
-            updated = self.updated
+        _updated = peek(self, "updated")
+        updated = (
+            rendered(self, "updated", _render_updated)
+            if _updated is UNREAD
+            else _json_updated(_updated)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if channel is not UNSET:
+            field_dict["channel"] = channel
+        if created is not UNSET:
+            field_dict["created"] = created
+        if fallback_locale is not UNSET:
+            field_dict["fallback_locale"] = fallback_locale
+        if metadata is not UNSET:
+            field_dict["metadata"] = metadata
+        if source_locale is not UNSET:
+            field_dict["source_locale"] = source_locale
+        if target_locales is not UNSET:
+            field_dict["target_locales"] = target_locales
+        if updated is not UNSET:
+            field_dict["updated"] = updated
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+
+        channel = _render_channel(d)
+
+        created = _render_created(d)
+
+        _fallback_locale = d.get("fallback_locale", UNSET)
+        fallback_locale: None | str | Unset
+        if isinstance(_fallback_locale, Unset):
+            fallback_locale = UNSET
+        else:
+            fallback_locale = _fallback_locale
+
+        metadata = _render_metadata(d)
+
+        source_locale = d.get("source_locale", UNSET)
+
+        _target_locales = d.get("target_locales", UNSET)
+        target_locales: list[str] | Unset = UNSET
+        if not isinstance(_target_locales, Unset):
+            target_locales = _target_locales
+
+        updated = _render_updated(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if channel is not UNSET:
             field_dict["channel"] = channel
@@ -106,89 +171,14 @@ class TranslationAttributes:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        _channel = d.pop("channel", UNSET)
-        channel: TranslationAttributesChannel | Unset
-        if isinstance(_channel, Unset):
-            channel = UNSET
-        else:
-            channel = TranslationAttributesChannel(_channel)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
-        def _parse_created(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                created_type_0 = datetime.datetime.fromisoformat(data)
-
-                return created_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
-
-        created = _parse_created(d.pop("created", UNSET))
-
-        def _parse_fallback_locale(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        fallback_locale = _parse_fallback_locale(d.pop("fallback_locale", UNSET))
-
-        def _parse_metadata(data: object) -> None | TranslationAttributesMetadataType0 | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                metadata_type_0 = TranslationAttributesMetadataType0.from_dict(data)
-
-                return metadata_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | TranslationAttributesMetadataType0 | Unset, data)
-
-        metadata = _parse_metadata(d.pop("metadata", UNSET))
-
-        source_locale = d.pop("source_locale", UNSET)
-
-        target_locales = cast(list[str], d.pop("target_locales", UNSET))
-
-        def _parse_updated(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                updated_type_0 = datetime.datetime.fromisoformat(data)
-
-                return updated_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
-
-        updated = _parse_updated(d.pop("updated", UNSET))
-
-        translation_attributes = cls(
-            channel=channel,
-            created=created,
-            fallback_locale=fallback_locale,
-            metadata=metadata,
-            source_locale=source_locale,
-            target_locales=target_locales,
-            updated=updated,
-        )
-
-        translation_attributes.additional_properties = d
+        translation_attributes = cls.__new__(cls)
+        translation_attributes._lazy_src = d
+        translation_attributes._lazy_at = None
+        translation_attributes.fallback_locale = d.get("fallback_locale", UNSET)
+        translation_attributes.source_locale = d.get("source_locale", UNSET)
+        translation_attributes.target_locales = d.get("target_locales", UNSET)
         return translation_attributes
 
     @property
@@ -208,6 +198,183 @@ class TranslationAttributes:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.translation_attributes_metadata_type_0 import TranslationAttributesMetadataType0  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, TranslationAttributesMetadataType0
+    from ..models.translation_attributes_metadata_type_0 import TranslationAttributesMetadataType0
+
+    _loaded = True
+    TranslationAttributes._lazy_ready = True
+
+
+TranslationAttributes._lazy_ready = False
+TranslationAttributes._lazy_load = _load
+
+
+def _field_channel(d: dict[str, Any]) -> TranslationAttributesChannel | Unset:
+    _channel = d.get("channel", UNSET)
+    channel: TranslationAttributesChannel | Unset
+    if isinstance(_channel, Unset):
+        channel = UNSET
+    else:
+        channel = TranslationAttributesChannel._of(_channel)
+
+    return channel
+
+
+def _json_channel(value: TranslationAttributesChannel | Unset) -> str | Unset:
+    channel: str | Unset = UNSET
+    if not isinstance(value, Unset):
+        channel = value.value
+
+    return channel
+
+
+def _render_channel(d: dict[str, Any]) -> str | Unset:
+    return _json_channel(_field_channel(d))
+
+
+def _field_created(d: dict[str, Any]) -> datetime.datetime | None | Unset:
+    data = d.get("created", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, str):
+        try:
+            created_type_0 = datetime.datetime.fromisoformat(data)
+
+            return created_type_0
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(datetime.datetime | None | Unset, data)
+
+
+def _json_created(value: datetime.datetime | None | Unset) -> None | str | Unset:
+    created: None | str | Unset
+    if isinstance(value, Unset):
+        created = UNSET
+    elif isinstance(value, datetime.datetime):
+        created = value.isoformat()
+    else:
+        created = value
+    return created
+
+
+def _render_created(d: dict[str, Any]) -> None | str | Unset:
+    return _json_created(_field_created(d))
+
+
+def _field_metadata(d: dict[str, Any]) -> None | TranslationAttributesMetadataType0 | Unset:
+    data = d.get("metadata", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(TranslationAttributesMetadataType0, data):
+        try:
+            metadata_type_0 = TranslationAttributesMetadataType0.from_dict(data)
+
+            return checked(metadata_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(None | TranslationAttributesMetadataType0 | Unset, data)
+
+
+def _json_metadata(
+    value: None | TranslationAttributesMetadataType0 | Unset,
+) -> dict[str, Any] | None | Unset:
+    metadata: dict[str, Any] | None | Unset
+    if isinstance(value, Unset):
+        metadata = UNSET
+    elif isinstance(value, TranslationAttributesMetadataType0):
+        metadata = value.to_dict()
+    else:
+        metadata = value
+    return metadata
+
+
+def _render_metadata(d: dict[str, Any]) -> dict[str, Any] | None | Unset:
+    return _render_metadata_value(d.get("metadata", UNSET))
+
+
+def _render_metadata_value(data: Any) -> dict[str, Any] | None | Unset:
+    if data is None:
+        return None
+    if isinstance(data, Unset):
+        return UNSET
+    if isinstance(data, dict) and matches(TranslationAttributesMetadataType0, data):
+        try:
+            return TranslationAttributesMetadataType0._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(dict[str, Any] | None | Unset, data)
+
+
+def _field_updated(d: dict[str, Any]) -> datetime.datetime | None | Unset:
+    data = d.get("updated", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, str):
+        try:
+            updated_type_0 = datetime.datetime.fromisoformat(data)
+
+            return updated_type_0
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(datetime.datetime | None | Unset, data)
+
+
+def _json_updated(value: datetime.datetime | None | Unset) -> None | str | Unset:
+    updated: None | str | Unset
+    if isinstance(value, Unset):
+        updated = UNSET
+    elif isinstance(value, datetime.datetime):
+        updated = value.isoformat()
+    else:
+        updated = value
+    return updated
+
+
+def _render_updated(d: dict[str, Any]) -> None | str | Unset:
+    return _json_updated(_field_updated(d))
+
+
+_KNOWN = frozenset(
+    {
+        "channel",
+        "created",
+        "fallback_locale",
+        "metadata",
+        "source_locale",
+        "target_locales",
+        "updated",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    TranslationAttributes,
+    {
+        "channel": _field_channel,
+        "created": _field_created,
+        "metadata": _field_metadata,
+        "updated": _field_updated,
+        "additional_properties": _field_additional_properties,
+    },
+    (
+        "channel",
+        "created",
+        "updated",
+        "additional_properties",
+    ),
+)

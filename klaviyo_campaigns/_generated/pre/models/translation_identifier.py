@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import document, missing
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+)
 
 T = TypeVar("T", bound="TranslationIdentifier")
 
 
-@_attrs_define
-class TranslationIdentifier:
+@_attrs_define(slots=False)
+class TranslationIdentifier(Lazy):
     """
     Attributes:
         id (str): The composite ID of the translation in format {resource_type}::{qualifier}::{collection_id} Example:
@@ -32,7 +39,35 @@ class TranslationIdentifier:
         type_ = self.type_
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "id": id,
+                "type": type_,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "id" not in d:
+            missing(cls, "id")
+        if "type" not in d:
+            missing(cls, "type")
+        type_ = d["type"]
+        if type_ != "translation":
+            raise ValueError(f"type must match const 'translation', got '{type_}'")
+
+        id = d["id"]
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "id": id,
@@ -44,21 +79,20 @@ class TranslationIdentifier:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        id = d.pop("id") if "id" in d else missing(cls, "id")
-
-        type_ = cast(
-            Literal["translation"], (d.pop("type") if "type" in d else missing(cls, "type"))
-        )
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "id" not in d:
+            missing(cls, "id")
+        if "type" not in d:
+            missing(cls, "type")
+        type_ = d["type"]
         if type_ != "translation":
             raise ValueError(f"type must match const 'translation', got '{type_}'")
 
-        translation_identifier = cls(
-            id=id,
-            type_=type_,
-        )
-
-        translation_identifier.additional_properties = d
+        translation_identifier = cls.__new__(cls)
+        translation_identifier._lazy_src = d
+        translation_identifier._lazy_at = None
+        translation_identifier.id = d["id"]
+        translation_identifier.type_ = type_
         return translation_identifier
 
     @property
@@ -76,3 +110,25 @@ class TranslationIdentifier:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN = frozenset(
+    {
+        "id",
+        "type",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+TranslationIdentifier._lazy_consts = (("type", "translation"),)
+install(
+    TranslationIdentifier,
+    {
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.campaign_variation_relationship import CampaignVariationRelationship
@@ -22,8 +31,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="TranslationRelationships")
 
 
-@_attrs_define
-class TranslationRelationships:
+@_attrs_define(slots=False)
+class TranslationRelationships(Lazy):
     """
     Attributes:
         campaign_variation (CampaignVariationRelationship | Unset):
@@ -39,24 +48,70 @@ class TranslationRelationships:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        campaign_variation: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.campaign_variation, Unset):
-            campaign_variation = self.campaign_variation.to_dict()
+        if not _loaded:
+            _load()
+        _campaign_variation = peek(self, "campaign_variation")
+        campaign_variation = (
+            rendered(self, "campaign_variation", _render_campaign_variation)
+            if _campaign_variation is UNREAD
+            else _json_campaign_variation(_campaign_variation)
+        )
 
-        flow_message: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.flow_message, Unset):
-            flow_message = self.flow_message.to_dict()
+        _flow_message = peek(self, "flow_message")
+        flow_message = (
+            rendered(self, "flow_message", _render_flow_message)
+            if _flow_message is UNREAD
+            else _json_flow_message(_flow_message)
+        )
 
-        template: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.template, Unset):
-            template = self.template.to_dict()
+        _template = peek(self, "template")
+        template = (
+            rendered(self, "template", _render_template)
+            if _template is UNREAD
+            else _json_template(_template)
+        )
 
-        template_universal_content: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.template_universal_content, Unset):
-            template_universal_content = self.template_universal_content.to_dict()
+        _template_universal_content = peek(self, "template_universal_content")
+        template_universal_content = (
+            rendered(self, "template_universal_content", _render_template_universal_content)
+            if _template_universal_content is UNREAD
+            else _json_template_universal_content(_template_universal_content)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if campaign_variation is not UNSET:
+            field_dict["campaign-variation"] = campaign_variation
+        if flow_message is not UNSET:
+            field_dict["flow-message"] = flow_message
+        if template is not UNSET:
+            field_dict["template"] = template
+        if template_universal_content is not UNSET:
+            field_dict["template-universal-content"] = template_universal_content
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+
+        campaign_variation = _render_campaign_variation(d)
+
+        flow_message = _render_flow_message(d)
+
+        template = _render_template(d)
+
+        template_universal_content = _render_template_universal_content(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if campaign_variation is not UNSET:
             field_dict["campaign-variation"] = campaign_variation
@@ -71,45 +126,11 @@ class TranslationRelationships:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        _campaign_variation = d.pop("campaign-variation", UNSET)
-        campaign_variation: CampaignVariationRelationship | Unset
-        if isinstance(_campaign_variation, Unset):
-            campaign_variation = UNSET
-        else:
-            campaign_variation = CampaignVariationRelationship.from_dict(_campaign_variation)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
-        _flow_message = d.pop("flow-message", UNSET)
-        flow_message: FlowMessageRelationship | Unset
-        if isinstance(_flow_message, Unset):
-            flow_message = UNSET
-        else:
-            flow_message = FlowMessageRelationship.from_dict(_flow_message)
-
-        _template = d.pop("template", UNSET)
-        template: TemplateRelationship | Unset
-        if isinstance(_template, Unset):
-            template = UNSET
-        else:
-            template = TemplateRelationship.from_dict(_template)
-
-        _template_universal_content = d.pop("template-universal-content", UNSET)
-        template_universal_content: TemplateUniversalContentRelationship | Unset
-        if isinstance(_template_universal_content, Unset):
-            template_universal_content = UNSET
-        else:
-            template_universal_content = TemplateUniversalContentRelationship.from_dict(
-                _template_universal_content
-            )
-
-        translation_relationships = cls(
-            campaign_variation=campaign_variation,
-            flow_message=flow_message,
-            template=template,
-            template_universal_content=template_universal_content,
-        )
-
-        translation_relationships.additional_properties = d
+        translation_relationships = cls.__new__(cls)
+        translation_relationships._lazy_src = d
+        translation_relationships._lazy_at = None
         return translation_relationships
 
     @property
@@ -129,9 +150,156 @@ class TranslationRelationships:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.campaign_variation_relationship import CampaignVariationRelationship  # noqa: E402
-from ..models.flow_message_relationship import FlowMessageRelationship  # noqa: E402
-from ..models.template_relationship import TemplateRelationship  # noqa: E402
-from ..models.template_universal_content_relationship import TemplateUniversalContentRelationship  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global \
+        _loaded, \
+        CampaignVariationRelationship, \
+        FlowMessageRelationship, \
+        TemplateRelationship, \
+        TemplateUniversalContentRelationship
+    from ..models.campaign_variation_relationship import CampaignVariationRelationship
+    from ..models.flow_message_relationship import FlowMessageRelationship
+    from ..models.template_relationship import TemplateRelationship
+    from ..models.template_universal_content_relationship import (
+        TemplateUniversalContentRelationship,
+    )
+
+    _loaded = True
+    TranslationRelationships._lazy_ready = True
+
+
+TranslationRelationships._lazy_ready = False
+TranslationRelationships._lazy_load = _load
+
+
+def _field_campaign_variation(d: dict[str, Any]) -> CampaignVariationRelationship | Unset:
+    _campaign_variation = d.get("campaign-variation", UNSET)
+    campaign_variation: CampaignVariationRelationship | Unset
+    if isinstance(_campaign_variation, Unset):
+        campaign_variation = UNSET
+    else:
+        campaign_variation = CampaignVariationRelationship.from_dict(_campaign_variation)
+
+    return campaign_variation
+
+
+def _json_campaign_variation(
+    value: CampaignVariationRelationship | Unset,
+) -> dict[str, Any] | Unset:
+    campaign_variation: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        campaign_variation = value.to_dict()
+    return campaign_variation
+
+
+def _render_campaign_variation(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("campaign-variation", UNSET)
+    return UNSET if isinstance(value, Unset) else CampaignVariationRelationship._render(value)
+
+
+def _field_flow_message(d: dict[str, Any]) -> FlowMessageRelationship | Unset:
+    _flow_message = d.get("flow-message", UNSET)
+    flow_message: FlowMessageRelationship | Unset
+    if isinstance(_flow_message, Unset):
+        flow_message = UNSET
+    else:
+        flow_message = FlowMessageRelationship.from_dict(_flow_message)
+
+    return flow_message
+
+
+def _json_flow_message(value: FlowMessageRelationship | Unset) -> dict[str, Any] | Unset:
+    flow_message: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        flow_message = value.to_dict()
+    return flow_message
+
+
+def _render_flow_message(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("flow-message", UNSET)
+    return UNSET if isinstance(value, Unset) else FlowMessageRelationship._render(value)
+
+
+def _field_template(d: dict[str, Any]) -> TemplateRelationship | Unset:
+    _template = d.get("template", UNSET)
+    template: TemplateRelationship | Unset
+    if isinstance(_template, Unset):
+        template = UNSET
+    else:
+        template = TemplateRelationship.from_dict(_template)
+
+    return template
+
+
+def _json_template(value: TemplateRelationship | Unset) -> dict[str, Any] | Unset:
+    template: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        template = value.to_dict()
+    return template
+
+
+def _render_template(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("template", UNSET)
+    return UNSET if isinstance(value, Unset) else TemplateRelationship._render(value)
+
+
+def _field_template_universal_content(
+    d: dict[str, Any],
+) -> TemplateUniversalContentRelationship | Unset:
+    _template_universal_content = d.get("template-universal-content", UNSET)
+    template_universal_content: TemplateUniversalContentRelationship | Unset
+    if isinstance(_template_universal_content, Unset):
+        template_universal_content = UNSET
+    else:
+        template_universal_content = TemplateUniversalContentRelationship.from_dict(
+            _template_universal_content
+        )
+
+    return template_universal_content
+
+
+def _json_template_universal_content(
+    value: TemplateUniversalContentRelationship | Unset,
+) -> dict[str, Any] | Unset:
+    template_universal_content: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        template_universal_content = value.to_dict()
+    return template_universal_content
+
+
+def _render_template_universal_content(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("template-universal-content", UNSET)
+    return (
+        UNSET if isinstance(value, Unset) else TemplateUniversalContentRelationship._render(value)
+    )
+
+
+_KNOWN = frozenset(
+    {
+        "campaign-variation",
+        "flow-message",
+        "template",
+        "template-universal-content",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    TranslationRelationships,
+    {
+        "campaign_variation": _field_campaign_variation,
+        "flow_message": _field_flow_message,
+        "template": _field_template,
+        "template_universal_content": _field_template_universal_content,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

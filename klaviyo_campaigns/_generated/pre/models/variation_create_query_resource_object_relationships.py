@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import document, missing
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.variation_create_query_resource_object_relationships_campaign_message import (
@@ -19,8 +27,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="VariationCreateQueryResourceObjectRelationships")
 
 
-@_attrs_define
-class VariationCreateQueryResourceObjectRelationships:
+@_attrs_define(slots=False)
+class VariationCreateQueryResourceObjectRelationships(Lazy):
     """
     Attributes:
         campaign_message (VariationCreateQueryResourceObjectRelationshipsCampaignMessage):
@@ -30,10 +38,41 @@ class VariationCreateQueryResourceObjectRelationships:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        campaign_message = self.campaign_message.to_dict()
+        if not _loaded:
+            _load()
+        _campaign_message = peek(self, "campaign_message")
+        campaign_message = (
+            rendered(self, "campaign_message", _render_campaign_message)
+            if _campaign_message is UNREAD
+            else _json_campaign_message(_campaign_message)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "campaign-message": campaign_message,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "campaign-message" not in d:
+            missing(cls, "campaign-message")
+
+        campaign_message = _render_campaign_message(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "campaign-message": campaign_message,
@@ -44,18 +83,13 @@ class VariationCreateQueryResourceObjectRelationships:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        campaign_message = VariationCreateQueryResourceObjectRelationshipsCampaignMessage.from_dict(
-            d.pop("campaign-message")
-            if "campaign-message" in d
-            else missing(cls, "campaign-message")
-        )
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "campaign-message" not in d:
+            missing(cls, "campaign-message")
 
-        variation_create_query_resource_object_relationships = cls(
-            campaign_message=campaign_message,
-        )
-
-        variation_create_query_resource_object_relationships.additional_properties = d
+        variation_create_query_resource_object_relationships = cls.__new__(cls)
+        variation_create_query_resource_object_relationships._lazy_src = d
+        variation_create_query_resource_object_relationships._lazy_at = None
         return variation_create_query_resource_object_relationships
 
     @property
@@ -75,8 +109,63 @@ class VariationCreateQueryResourceObjectRelationships:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.variation_create_query_resource_object_relationships_campaign_message import (
-    VariationCreateQueryResourceObjectRelationshipsCampaignMessage,  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, VariationCreateQueryResourceObjectRelationshipsCampaignMessage
+    from ..models.variation_create_query_resource_object_relationships_campaign_message import (
+        VariationCreateQueryResourceObjectRelationshipsCampaignMessage,
+    )
+
+    _loaded = True
+    VariationCreateQueryResourceObjectRelationships._lazy_ready = True
+
+
+VariationCreateQueryResourceObjectRelationships._lazy_ready = False
+VariationCreateQueryResourceObjectRelationships._lazy_load = _load
+
+
+def _field_campaign_message(
+    d: dict[str, Any],
+) -> VariationCreateQueryResourceObjectRelationshipsCampaignMessage:
+    campaign_message = VariationCreateQueryResourceObjectRelationshipsCampaignMessage.from_dict(
+        d["campaign-message"]
+    )
+
+    return campaign_message
+
+
+def _json_campaign_message(
+    value: VariationCreateQueryResourceObjectRelationshipsCampaignMessage,
+) -> dict[str, Any]:
+    campaign_message = value.to_dict()
+    return campaign_message
+
+
+def _render_campaign_message(d: dict[str, Any]) -> dict[str, Any]:
+    return VariationCreateQueryResourceObjectRelationshipsCampaignMessage._render(
+        d["campaign-message"]
+    )
+
+
+_KNOWN = frozenset(
+    {
+        "campaign-message",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    VariationCreateQueryResourceObjectRelationships,
+    {
+        "campaign_message": _field_campaign_message,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
 )

@@ -8,7 +8,18 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    matches,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.email_channel_details import EmailChannelDetails
@@ -20,8 +31,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="VariationDefinition")
 
 
-@_attrs_define
-class VariationDefinition:
+@_attrs_define(slots=False)
+class VariationDefinition(Lazy):
     """
     Attributes:
         details (EmailChannelDetails | None | PushChannelDetails | SMSChannelDetails | Unset | WhatsappChannelDetails):
@@ -41,19 +52,14 @@ class VariationDefinition:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        details: dict[str, Any] | None | Unset
-        if isinstance(self.details, Unset):
-            details = UNSET
-        elif isinstance(self.details, EmailChannelDetails):
-            details = self.details.to_dict()
-        elif isinstance(self.details, SMSChannelDetails):
-            details = self.details.to_dict()
-        elif isinstance(self.details, PushChannelDetails):
-            details = self.details.to_dict()
-        elif isinstance(self.details, WhatsappChannelDetails):
-            details = self.details.to_dict()
-        else:
-            details = self.details
+        if not _loaded:
+            _load()
+        _details = peek(self, "details")
+        details = (
+            rendered(self, "details", _render_details)
+            if _details is UNREAD
+            else _json_details(_details)
+        )
 
         name: None | str | Unset
         if isinstance(self.name, Unset):
@@ -62,7 +68,36 @@ class VariationDefinition:
             name = self.name
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if details is not UNSET:
+            field_dict["details"] = details
+        if name is not UNSET:
+            field_dict["name"] = name
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+
+        details = _render_details(d)
+
+        _name = d.get("name", UNSET)
+        name: None | str | Unset
+        if isinstance(_name, Unset):
+            name = UNSET
+        else:
+            name = _name
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if details is not UNSET:
             field_dict["details"] = details
@@ -73,81 +108,12 @@ class VariationDefinition:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
-        def _parse_details(
-            data: object,
-        ) -> (
-            EmailChannelDetails
-            | None
-            | PushChannelDetails
-            | SMSChannelDetails
-            | Unset
-            | WhatsappChannelDetails
-        ):
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                details_type_0 = EmailChannelDetails.from_dict(data)
-
-                return details_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                details_type_1 = SMSChannelDetails.from_dict(data)
-
-                return details_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                details_type_2 = PushChannelDetails.from_dict(data)
-
-                return details_type_2
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                details_type_3 = WhatsappChannelDetails.from_dict(data)
-
-                return details_type_3
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(
-                EmailChannelDetails
-                | None
-                | PushChannelDetails
-                | SMSChannelDetails
-                | Unset
-                | WhatsappChannelDetails,
-                data,
-            )
-
-        details = _parse_details(d.pop("details", UNSET))
-
-        def _parse_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        name = _parse_name(d.pop("name", UNSET))
-
-        variation_definition = cls(
-            details=details,
-            name=name,
-        )
-
-        variation_definition.additional_properties = d
+        variation_definition = cls.__new__(cls)
+        variation_definition._lazy_src = d
+        variation_definition._lazy_at = None
+        variation_definition.name = d.get("name", UNSET)
         return variation_definition
 
     @property
@@ -167,9 +133,157 @@ class VariationDefinition:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.email_channel_details import EmailChannelDetails  # noqa: E402
-from ..models.push_channel_details import PushChannelDetails  # noqa: E402
-from ..models.sms_channel_details import SMSChannelDetails  # noqa: E402
-from ..models.whatsapp_channel_details import WhatsappChannelDetails  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global \
+        _loaded, \
+        EmailChannelDetails, \
+        PushChannelDetails, \
+        SMSChannelDetails, \
+        WhatsappChannelDetails
+    from ..models.email_channel_details import EmailChannelDetails
+    from ..models.push_channel_details import PushChannelDetails
+    from ..models.sms_channel_details import SMSChannelDetails
+    from ..models.whatsapp_channel_details import WhatsappChannelDetails
+
+    _loaded = True
+    VariationDefinition._lazy_ready = True
+
+
+VariationDefinition._lazy_ready = False
+VariationDefinition._lazy_load = _load
+
+
+def _field_details(
+    d: dict[str, Any],
+) -> (
+    EmailChannelDetails
+    | None
+    | PushChannelDetails
+    | SMSChannelDetails
+    | Unset
+    | WhatsappChannelDetails
+):
+    data = d.get("details", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(EmailChannelDetails, data):
+        try:
+            details_type_0 = EmailChannelDetails.from_dict(data)
+
+            return checked(details_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(SMSChannelDetails, data):
+        try:
+            details_type_1 = SMSChannelDetails.from_dict(data)
+
+            return checked(details_type_1)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(PushChannelDetails, data):
+        try:
+            details_type_2 = PushChannelDetails.from_dict(data)
+
+            return checked(details_type_2)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(WhatsappChannelDetails, data):
+        try:
+            details_type_3 = WhatsappChannelDetails.from_dict(data)
+
+            return checked(details_type_3)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(
+        EmailChannelDetails
+        | None
+        | PushChannelDetails
+        | SMSChannelDetails
+        | Unset
+        | WhatsappChannelDetails,
+        data,
+    )
+
+
+def _json_details(
+    value: EmailChannelDetails
+    | None
+    | PushChannelDetails
+    | SMSChannelDetails
+    | Unset
+    | WhatsappChannelDetails,
+) -> dict[str, Any] | None | Unset:
+    details: dict[str, Any] | None | Unset
+    if isinstance(value, Unset):
+        details = UNSET
+    elif isinstance(value, EmailChannelDetails):
+        details = value.to_dict()
+    elif isinstance(value, SMSChannelDetails):
+        details = value.to_dict()
+    elif isinstance(value, PushChannelDetails):
+        details = value.to_dict()
+    elif isinstance(value, WhatsappChannelDetails):
+        details = value.to_dict()
+    else:
+        details = value
+    return details
+
+
+def _render_details(d: dict[str, Any]) -> dict[str, Any] | None | Unset:
+    return _render_details_value(d.get("details", UNSET))
+
+
+def _render_details_value(data: Any) -> dict[str, Any] | None | Unset:
+    if data is None:
+        return None
+    if isinstance(data, Unset):
+        return UNSET
+    if isinstance(data, dict) and matches(EmailChannelDetails, data):
+        try:
+            return EmailChannelDetails._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(SMSChannelDetails, data):
+        try:
+            return SMSChannelDetails._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(PushChannelDetails, data):
+        try:
+            return PushChannelDetails._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(WhatsappChannelDetails, data):
+        try:
+            return WhatsappChannelDetails._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(dict[str, Any] | None | Unset, data)
+
+
+_KNOWN = frozenset(
+    {
+        "details",
+        "name",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    VariationDefinition,
+    {
+        "details": _field_details,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import document, missing
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.variation_partial_update_query_resource_object_attributes import (
@@ -19,8 +27,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="VariationPartialUpdateQueryResourceObject")
 
 
-@_attrs_define
-class VariationPartialUpdateQueryResourceObject:
+@_attrs_define(slots=False)
+class VariationPartialUpdateQueryResourceObject(Lazy):
     """
     Attributes:
         attributes (VariationPartialUpdateQueryResourceObjectAttributes):
@@ -34,14 +42,56 @@ class VariationPartialUpdateQueryResourceObject:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        attributes = self.attributes.to_dict()
+        if not _loaded:
+            _load()
+        _attributes = peek(self, "attributes")
+        attributes = (
+            rendered(self, "attributes", _render_attributes)
+            if _attributes is UNREAD
+            else _json_attributes(_attributes)
+        )
 
         id = self.id
 
         type_ = self.type_
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "attributes": attributes,
+                "id": id,
+                "type": type_,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "attributes" not in d:
+            missing(cls, "attributes")
+        if "id" not in d:
+            missing(cls, "id")
+        if "type" not in d:
+            missing(cls, "type")
+        type_ = d["type"]
+        if type_ != "campaign-variation":
+            raise ValueError(f"type must match const 'campaign-variation', got '{type_}'")
+
+        attributes = _render_attributes(d)
+
+        id = d["id"]
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "attributes": attributes,
@@ -54,26 +104,22 @@ class VariationPartialUpdateQueryResourceObject:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        attributes = VariationPartialUpdateQueryResourceObjectAttributes.from_dict(
-            d.pop("attributes") if "attributes" in d else missing(cls, "attributes")
-        )
-
-        id = d.pop("id") if "id" in d else missing(cls, "id")
-
-        type_ = cast(
-            Literal["campaign-variation"], (d.pop("type") if "type" in d else missing(cls, "type"))
-        )
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "attributes" not in d:
+            missing(cls, "attributes")
+        if "id" not in d:
+            missing(cls, "id")
+        if "type" not in d:
+            missing(cls, "type")
+        type_ = d["type"]
         if type_ != "campaign-variation":
             raise ValueError(f"type must match const 'campaign-variation', got '{type_}'")
 
-        variation_partial_update_query_resource_object = cls(
-            attributes=attributes,
-            id=id,
-            type_=type_,
-        )
-
-        variation_partial_update_query_resource_object.additional_properties = d
+        variation_partial_update_query_resource_object = cls.__new__(cls)
+        variation_partial_update_query_resource_object._lazy_src = d
+        variation_partial_update_query_resource_object._lazy_at = None
+        variation_partial_update_query_resource_object.id = d["id"]
+        variation_partial_update_query_resource_object.type_ = type_
         return variation_partial_update_query_resource_object
 
     @property
@@ -93,8 +139,58 @@ class VariationPartialUpdateQueryResourceObject:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.variation_partial_update_query_resource_object_attributes import (
-    VariationPartialUpdateQueryResourceObjectAttributes,  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, VariationPartialUpdateQueryResourceObjectAttributes
+    from ..models.variation_partial_update_query_resource_object_attributes import (
+        VariationPartialUpdateQueryResourceObjectAttributes,
+    )
+
+    _loaded = True
+    VariationPartialUpdateQueryResourceObject._lazy_ready = True
+
+
+VariationPartialUpdateQueryResourceObject._lazy_ready = False
+VariationPartialUpdateQueryResourceObject._lazy_load = _load
+
+
+def _field_attributes(d: dict[str, Any]) -> VariationPartialUpdateQueryResourceObjectAttributes:
+    attributes = VariationPartialUpdateQueryResourceObjectAttributes.from_dict(d["attributes"])
+
+    return attributes
+
+
+def _json_attributes(value: VariationPartialUpdateQueryResourceObjectAttributes) -> dict[str, Any]:
+    attributes = value.to_dict()
+    return attributes
+
+
+def _render_attributes(d: dict[str, Any]) -> dict[str, Any]:
+    return VariationPartialUpdateQueryResourceObjectAttributes._render(d["attributes"])
+
+
+_KNOWN = frozenset(
+    {
+        "attributes",
+        "id",
+        "type",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+VariationPartialUpdateQueryResourceObject._lazy_consts = (("type", "campaign-variation"),)
+install(
+    VariationPartialUpdateQueryResourceObject,
+    {
+        "attributes": _field_attributes,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
 )

@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document, missing
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    missing,
+    peek,
+)
 
 T = TypeVar("T", bound="WhatsappChannelDetails")
 
 
-@_attrs_define
-class WhatsappChannelDetails:
+@_attrs_define(slots=False)
+class WhatsappChannelDetails(Lazy):
     """
     Attributes:
         channel (Literal['whatsapp']): The channel this content is for; it decides which details variant applies.
@@ -40,7 +49,43 @@ class WhatsappChannelDetails:
             template_id = self.template_id
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "channel": channel,
+            }
+        )
+        if shorten_links is not UNSET:
+            field_dict["shorten_links"] = shorten_links
+        if template_id is not UNSET:
+            field_dict["template_id"] = template_id
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "channel" not in d:
+            missing(cls, "channel")
+        channel = d["channel"]
+        if channel != "whatsapp":
+            raise ValueError(f"channel must match const 'whatsapp', got '{channel}'")
+
+        shorten_links = d.get("shorten_links", UNSET)
+
+        _template_id = d.get("template_id", UNSET)
+        template_id: None | str | Unset
+        if isinstance(_template_id, Unset):
+            template_id = UNSET
+        else:
+            template_id = _template_id
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "channel": channel,
@@ -55,31 +100,19 @@ class WhatsappChannelDetails:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        channel = cast(
-            Literal["whatsapp"], (d.pop("channel") if "channel" in d else missing(cls, "channel"))
-        )
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "channel" not in d:
+            missing(cls, "channel")
+        channel = d["channel"]
         if channel != "whatsapp":
             raise ValueError(f"channel must match const 'whatsapp', got '{channel}'")
 
-        shorten_links = d.pop("shorten_links", UNSET)
-
-        def _parse_template_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        template_id = _parse_template_id(d.pop("template_id", UNSET))
-
-        whatsapp_channel_details = cls(
-            channel=channel,
-            shorten_links=shorten_links,
-            template_id=template_id,
-        )
-
-        whatsapp_channel_details.additional_properties = d
+        whatsapp_channel_details = cls.__new__(cls)
+        whatsapp_channel_details._lazy_src = d
+        whatsapp_channel_details._lazy_at = None
+        whatsapp_channel_details.channel = channel
+        whatsapp_channel_details.shorten_links = d.get("shorten_links", UNSET)
+        whatsapp_channel_details.template_id = d.get("template_id", UNSET)
         return whatsapp_channel_details
 
     @property
@@ -97,3 +130,26 @@ class WhatsappChannelDetails:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN = frozenset(
+    {
+        "channel",
+        "shorten_links",
+        "template_id",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+WhatsappChannelDetails._lazy_consts = (("channel", "whatsapp"),)
+install(
+    WhatsappChannelDetails,
+    {
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

@@ -8,13 +8,24 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document, missing
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 T = TypeVar("T", bound="Audiences")
 
 
-@_attrs_define
-class Audiences:
+@_attrs_define(slots=False)
+class Audiences(Lazy):
     """
     Attributes:
         included (list[str]): A list of included audiences Example: ['Y6nRLr'].
@@ -28,17 +39,42 @@ class Audiences:
     def to_dict(self) -> dict[str, Any]:
         included = self.included
 
-        excluded: list[str] | None | Unset
-        if isinstance(self.excluded, Unset):
-            excluded = UNSET
-        elif isinstance(self.excluded, list):
-            excluded = self.excluded
-
-        else:
-            excluded = self.excluded
+        _excluded = peek(self, "excluded")
+        excluded = (
+            rendered(self, "excluded", _render_excluded)
+            if _excluded is UNREAD
+            else _json_excluded(_excluded)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "included": included,
+            }
+        )
+        if excluded is not UNSET:
+            field_dict["excluded"] = excluded
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "included" not in d:
+            missing(cls, "included")
+
+        _included = d["included"]
+        included = _included
+
+        excluded = _render_excluded(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "included": included,
@@ -51,34 +87,14 @@ class Audiences:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        included = cast(
-            list[str], (d.pop("included") if "included" in d else missing(cls, "included"))
-        )
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "included" not in d:
+            missing(cls, "included")
 
-        def _parse_excluded(data: object) -> list[str] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                excluded_type_0 = cast(list[str], data)
-
-                return excluded_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[str] | None | Unset, data)
-
-        excluded = _parse_excluded(d.pop("excluded", UNSET))
-
-        audiences = cls(
-            included=included,
-            excluded=excluded,
-        )
-
-        audiences.additional_properties = d
+        audiences = cls.__new__(cls)
+        audiences._lazy_src = d
+        audiences._lazy_at = None
+        audiences.included = d["included"]
         return audiences
 
     @property
@@ -96,3 +112,57 @@ class Audiences:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+def _field_excluded(d: dict[str, Any]) -> list[str] | None | Unset:
+    data = d.get("excluded", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, list):
+        try:
+            excluded_type_0 = cast(list[str], data)
+
+            return checked(excluded_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(list[str] | None | Unset, data)
+
+
+def _json_excluded(value: list[str] | None | Unset) -> list[str] | None | Unset:
+    excluded: list[str] | None | Unset
+    if isinstance(value, Unset):
+        excluded = UNSET
+    elif isinstance(value, list):
+        excluded = value
+
+    else:
+        excluded = value
+    return excluded
+
+
+def _render_excluded(d: dict[str, Any]) -> list[str] | None | Unset:
+    return _json_excluded(_field_excluded(d))
+
+
+_KNOWN = frozenset(
+    {
+        "included",
+        "excluded",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    Audiences,
+    {
+        "excluded": _field_excluded,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

@@ -8,13 +8,23 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    peek,
+    rendered,
+)
 
 T = TypeVar("T", bound="AudiencesUpdate")
 
 
-@_attrs_define
-class AudiencesUpdate:
+@_attrs_define(slots=False)
+class AudiencesUpdate(Lazy):
     """
     Attributes:
         excluded (list[str] | None | Unset): An optional list of excluded audiences, will override exising excluded
@@ -28,26 +38,44 @@ class AudiencesUpdate:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        excluded: list[str] | None | Unset
-        if isinstance(self.excluded, Unset):
-            excluded = UNSET
-        elif isinstance(self.excluded, list):
-            excluded = self.excluded
+        _excluded = peek(self, "excluded")
+        excluded = (
+            rendered(self, "excluded", _render_excluded)
+            if _excluded is UNREAD
+            else _json_excluded(_excluded)
+        )
 
-        else:
-            excluded = self.excluded
-
-        included: list[str] | None | Unset
-        if isinstance(self.included, Unset):
-            included = UNSET
-        elif isinstance(self.included, list):
-            included = self.included
-
-        else:
-            included = self.included
+        _included = peek(self, "included")
+        included = (
+            rendered(self, "included", _render_included)
+            if _included is UNREAD
+            else _json_included(_included)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if excluded is not UNSET:
+            field_dict["excluded"] = excluded
+        if included is not UNSET:
+            field_dict["included"] = included
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+
+        excluded = _render_excluded(d)
+
+        included = _render_included(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if excluded is not UNSET:
             field_dict["excluded"] = excluded
@@ -58,48 +86,11 @@ class AudiencesUpdate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
-        def _parse_excluded(data: object) -> list[str] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                excluded_type_0 = cast(list[str], data)
-
-                return excluded_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[str] | None | Unset, data)
-
-        excluded = _parse_excluded(d.pop("excluded", UNSET))
-
-        def _parse_included(data: object) -> list[str] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                included_type_0 = cast(list[str], data)
-
-                return included_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[str] | None | Unset, data)
-
-        included = _parse_included(d.pop("included", UNSET))
-
-        audiences_update = cls(
-            excluded=excluded,
-            included=included,
-        )
-
-        audiences_update.additional_properties = d
+        audiences_update = cls.__new__(cls)
+        audiences_update._lazy_src = d
+        audiences_update._lazy_at = None
         return audiences_update
 
     @property
@@ -117,3 +108,90 @@ class AudiencesUpdate:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+def _field_excluded(d: dict[str, Any]) -> list[str] | None | Unset:
+    data = d.get("excluded", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, list):
+        try:
+            excluded_type_0 = cast(list[str], data)
+
+            return checked(excluded_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(list[str] | None | Unset, data)
+
+
+def _json_excluded(value: list[str] | None | Unset) -> list[str] | None | Unset:
+    excluded: list[str] | None | Unset
+    if isinstance(value, Unset):
+        excluded = UNSET
+    elif isinstance(value, list):
+        excluded = value
+
+    else:
+        excluded = value
+    return excluded
+
+
+def _render_excluded(d: dict[str, Any]) -> list[str] | None | Unset:
+    return _json_excluded(_field_excluded(d))
+
+
+def _field_included(d: dict[str, Any]) -> list[str] | None | Unset:
+    data = d.get("included", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, list):
+        try:
+            included_type_0 = cast(list[str], data)
+
+            return checked(included_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(list[str] | None | Unset, data)
+
+
+def _json_included(value: list[str] | None | Unset) -> list[str] | None | Unset:
+    included: list[str] | None | Unset
+    if isinstance(value, Unset):
+        included = UNSET
+    elif isinstance(value, list):
+        included = value
+
+    else:
+        included = value
+    return included
+
+
+def _render_included(d: dict[str, Any]) -> list[str] | None | Unset:
+    return _json_included(_field_included(d))
+
+
+_KNOWN = frozenset(
+    {
+        "excluded",
+        "included",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    AudiencesUpdate,
+    {
+        "excluded": _field_excluded,
+        "included": _field_included,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

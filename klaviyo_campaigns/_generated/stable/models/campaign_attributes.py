@@ -10,7 +10,18 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.campaign_attributes_status import CampaignAttributesStatus
-from ..types import UNSET, Unset, document
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    matches,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.ab_test_send_strategy import ABTestSendStrategy
@@ -30,8 +41,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="CampaignAttributes")
 
 
-@_attrs_define
-class CampaignAttributes:
+@_attrs_define(slots=False)
+class CampaignAttributes(Lazy):
     """
     Attributes:
         archived (bool | Unset): Whether the campaign has been archived or not
@@ -78,80 +89,135 @@ class CampaignAttributes:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _loaded:
+            _load()
         archived = self.archived
 
-        audiences: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.audiences, Unset):
-            audiences = self.audiences.to_dict()
+        _audiences = peek(self, "audiences")
+        audiences = (
+            rendered(self, "audiences", _render_audiences)
+            if _audiences is UNREAD
+            else _json_audiences(_audiences)
+        )
 
-        created_at: str | Unset = UNSET
-        if not isinstance(self.created_at, Unset):
-            created_at = self.created_at.isoformat()
+        _created_at = peek(self, "created_at")
+        created_at = (
+            rendered(self, "created_at", _render_created_at)
+            if _created_at is UNREAD
+            else _json_created_at(_created_at)
+        )
 
         name = self.name
 
-        scheduled_at: None | str | Unset
-        if isinstance(self.scheduled_at, Unset):
-            scheduled_at = UNSET
-        elif isinstance(self.scheduled_at, datetime.datetime):
-            scheduled_at = self.scheduled_at.isoformat()
-        else:
-            scheduled_at = self.scheduled_at
+        _scheduled_at = peek(self, "scheduled_at")
+        scheduled_at = (
+            rendered(self, "scheduled_at", _render_scheduled_at)
+            if _scheduled_at is UNREAD
+            else _json_scheduled_at(_scheduled_at)
+        )
 
-        send_options: dict[str, Any] | Unset
-        if isinstance(self.send_options, Unset):
-            send_options = UNSET
-        elif isinstance(self.send_options, EmailSendOptions):
-            send_options = self.send_options.to_dict()
-        elif isinstance(self.send_options, SMSSendOptions):
-            send_options = self.send_options.to_dict()
-        else:
-            send_options = self.send_options.to_dict()
+        _send_options = peek(self, "send_options")
+        send_options = (
+            rendered(self, "send_options", _render_send_options)
+            if _send_options is UNREAD
+            else _json_send_options(_send_options)
+        )
 
-        send_strategy: dict[str, Any] | Unset
-        if isinstance(self.send_strategy, Unset):
-            send_strategy = UNSET
-        elif isinstance(self.send_strategy, StaticSendStrategy):
-            send_strategy = self.send_strategy.to_dict()
-        elif isinstance(self.send_strategy, SmartSendTimeStrategy):
-            send_strategy = self.send_strategy.to_dict()
-        elif isinstance(self.send_strategy, ThrottledSendStrategy):
-            send_strategy = self.send_strategy.to_dict()
-        elif isinstance(self.send_strategy, ImmediateSendStrategy):
-            send_strategy = self.send_strategy.to_dict()
-        elif isinstance(self.send_strategy, ABTestSendStrategy):
-            send_strategy = self.send_strategy.to_dict()
-        else:
-            send_strategy = self.send_strategy.to_dict()
+        _send_strategy = peek(self, "send_strategy")
+        send_strategy = (
+            rendered(self, "send_strategy", _render_send_strategy)
+            if _send_strategy is UNREAD
+            else _json_send_strategy(_send_strategy)
+        )
 
-        send_time: None | str | Unset
-        if isinstance(self.send_time, Unset):
-            send_time = UNSET
-        elif isinstance(self.send_time, datetime.datetime):
-            send_time = self.send_time.isoformat()
-        else:
-            send_time = self.send_time
+        _send_time = peek(self, "send_time")
+        send_time = (
+            rendered(self, "send_time", _render_send_time)
+            if _send_time is UNREAD
+            else _json_send_time(_send_time)
+        )
 
-        status: str | Unset = UNSET
-        if not isinstance(self.status, Unset):
-            status = self.status.value
+        _status = peek(self, "status")
+        status = (
+            rendered(self, "status", _render_status) if _status is UNREAD else _json_status(_status)
+        )
 
-        tracking_options: dict[str, Any] | None | Unset
-        if isinstance(self.tracking_options, Unset):
-            tracking_options = UNSET
-        elif isinstance(self.tracking_options, CampaignsEmailTrackingOptions):
-            tracking_options = self.tracking_options.to_dict()
-        elif isinstance(self.tracking_options, CampaignsSMSTrackingOptions):
-            tracking_options = self.tracking_options.to_dict()
-        else:
-            tracking_options = self.tracking_options
+        _tracking_options = peek(self, "tracking_options")
+        tracking_options = (
+            rendered(self, "tracking_options", _render_tracking_options)
+            if _tracking_options is UNREAD
+            else _json_tracking_options(_tracking_options)
+        )
 
-        updated_at: str | Unset = UNSET
-        if not isinstance(self.updated_at, Unset):
-            updated_at = self.updated_at.isoformat()
+        _updated_at = peek(self, "updated_at")
+        updated_at = (
+            rendered(self, "updated_at", _render_updated_at)
+            if _updated_at is UNREAD
+            else _json_updated_at(_updated_at)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if archived is not UNSET:
+            field_dict["archived"] = archived
+        if audiences is not UNSET:
+            field_dict["audiences"] = audiences
+        if created_at is not UNSET:
+            field_dict["created_at"] = created_at
+        if name is not UNSET:
+            field_dict["name"] = name
+        if scheduled_at is not UNSET:
+            field_dict["scheduled_at"] = scheduled_at
+        if send_options is not UNSET:
+            field_dict["send_options"] = send_options
+        if send_strategy is not UNSET:
+            field_dict["send_strategy"] = send_strategy
+        if send_time is not UNSET:
+            field_dict["send_time"] = send_time
+        if status is not UNSET:
+            field_dict["status"] = status
+        if tracking_options is not UNSET:
+            field_dict["tracking_options"] = tracking_options
+        if updated_at is not UNSET:
+            field_dict["updated_at"] = updated_at
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+
+        archived = d.get("archived", UNSET)
+
+        audiences = _render_audiences(d)
+
+        created_at = _render_created_at(d)
+
+        name = d.get("name", UNSET)
+
+        scheduled_at = _render_scheduled_at(d)
+
+        send_options = _render_send_options(d)
+
+        send_strategy = _render_send_strategy(d)
+
+        send_time = _render_send_time(d)
+
+        status = _render_status(d)
+
+        tracking_options = _render_tracking_options(d)
+
+        updated_at = _render_updated_at(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if archived is not UNSET:
             field_dict["archived"] = archived
@@ -180,207 +246,13 @@ class CampaignAttributes:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        archived = d.pop("archived", UNSET)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
-        _audiences = d.pop("audiences", UNSET)
-        audiences: Audiences | Unset
-        if isinstance(_audiences, Unset):
-            audiences = UNSET
-        else:
-            audiences = Audiences.from_dict(_audiences)
-
-        _created_at = d.pop("created_at", UNSET)
-        created_at: datetime.datetime | Unset
-        if isinstance(_created_at, Unset):
-            created_at = UNSET
-        else:
-            created_at = datetime.datetime.fromisoformat(_created_at)
-
-        name = d.pop("name", UNSET)
-
-        def _parse_scheduled_at(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                scheduled_at_type_0 = datetime.datetime.fromisoformat(data)
-
-                return scheduled_at_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
-
-        scheduled_at = _parse_scheduled_at(d.pop("scheduled_at", UNSET))
-
-        def _parse_send_options(
-            data: object,
-        ) -> EmailSendOptions | PushSendOptions | SMSSendOptions | Unset:
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                send_options_type_0 = EmailSendOptions.from_dict(data)
-
-                return send_options_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                send_options_type_1 = SMSSendOptions.from_dict(data)
-
-                return send_options_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            if not isinstance(data, dict):
-                raise TypeError()
-            send_options_type_2 = PushSendOptions.from_dict(data)
-
-            return send_options_type_2
-
-        send_options = _parse_send_options(d.pop("send_options", UNSET))
-
-        def _parse_send_strategy(
-            data: object,
-        ) -> (
-            ABTestSendStrategy
-            | ImmediateSendStrategy
-            | SmartSendTimeStrategy
-            | StaticSendStrategy
-            | ThrottledSendStrategy
-            | Unset
-            | UnsupportedSendStrategy
-        ):
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                send_strategy_type_0 = StaticSendStrategy.from_dict(data)
-
-                return send_strategy_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                send_strategy_type_1 = SmartSendTimeStrategy.from_dict(data)
-
-                return send_strategy_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                send_strategy_type_2 = ThrottledSendStrategy.from_dict(data)
-
-                return send_strategy_type_2
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                send_strategy_type_3 = ImmediateSendStrategy.from_dict(data)
-
-                return send_strategy_type_3
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                send_strategy_type_4 = ABTestSendStrategy.from_dict(data)
-
-                return send_strategy_type_4
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            if not isinstance(data, dict):
-                raise TypeError()
-            send_strategy_type_5 = UnsupportedSendStrategy.from_dict(data)
-
-            return send_strategy_type_5
-
-        send_strategy = _parse_send_strategy(d.pop("send_strategy", UNSET))
-
-        def _parse_send_time(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                send_time_type_0 = datetime.datetime.fromisoformat(data)
-
-                return send_time_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
-
-        send_time = _parse_send_time(d.pop("send_time", UNSET))
-
-        _status = d.pop("status", UNSET)
-        status: CampaignAttributesStatus | Unset
-        if isinstance(_status, Unset):
-            status = UNSET
-        else:
-            status = CampaignAttributesStatus(_status)
-
-        def _parse_tracking_options(
-            data: object,
-        ) -> CampaignsEmailTrackingOptions | CampaignsSMSTrackingOptions | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                tracking_options_type_0 = CampaignsEmailTrackingOptions.from_dict(data)
-
-                return tracking_options_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                tracking_options_type_1 = CampaignsSMSTrackingOptions.from_dict(data)
-
-                return tracking_options_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(
-                CampaignsEmailTrackingOptions | CampaignsSMSTrackingOptions | None | Unset, data
-            )
-
-        tracking_options = _parse_tracking_options(d.pop("tracking_options", UNSET))
-
-        _updated_at = d.pop("updated_at", UNSET)
-        updated_at: datetime.datetime | Unset
-        if isinstance(_updated_at, Unset):
-            updated_at = UNSET
-        else:
-            updated_at = datetime.datetime.fromisoformat(_updated_at)
-
-        campaign_attributes = cls(
-            archived=archived,
-            audiences=audiences,
-            created_at=created_at,
-            name=name,
-            scheduled_at=scheduled_at,
-            send_options=send_options,
-            send_strategy=send_strategy,
-            send_time=send_time,
-            status=status,
-            tracking_options=tracking_options,
-            updated_at=updated_at,
-        )
-
-        campaign_attributes.additional_properties = d
+        campaign_attributes = cls.__new__(cls)
+        campaign_attributes._lazy_src = d
+        campaign_attributes._lazy_at = None
+        campaign_attributes.archived = d.get("archived", UNSET)
+        campaign_attributes.name = d.get("name", UNSET)
         return campaign_attributes
 
     @property
@@ -400,17 +272,487 @@ class CampaignAttributes:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.ab_test_send_strategy import ABTestSendStrategy  # noqa: E402
-from ..models.audiences import Audiences  # noqa: E402
-from ..models.campaigns_email_tracking_options import CampaignsEmailTrackingOptions  # noqa: E402
-from ..models.campaigns_sms_tracking_options import CampaignsSMSTrackingOptions  # noqa: E402
-from ..models.email_send_options import EmailSendOptions  # noqa: E402
-from ..models.immediate_send_strategy import ImmediateSendStrategy  # noqa: E402
-from ..models.push_send_options import PushSendOptions  # noqa: E402
-from ..models.smart_send_time_strategy import SmartSendTimeStrategy  # noqa: E402
-from ..models.sms_send_options import SMSSendOptions  # noqa: E402
-from ..models.static_send_strategy import StaticSendStrategy  # noqa: E402
-from ..models.throttled_send_strategy import ThrottledSendStrategy  # noqa: E402
-from ..models.unsupported_send_strategy import UnsupportedSendStrategy  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global \
+        _loaded, \
+        ABTestSendStrategy, \
+        Audiences, \
+        CampaignsEmailTrackingOptions, \
+        CampaignsSMSTrackingOptions, \
+        EmailSendOptions, \
+        ImmediateSendStrategy, \
+        PushSendOptions, \
+        SmartSendTimeStrategy, \
+        SMSSendOptions, \
+        StaticSendStrategy, \
+        ThrottledSendStrategy, \
+        UnsupportedSendStrategy
+    from ..models.ab_test_send_strategy import ABTestSendStrategy
+    from ..models.audiences import Audiences
+    from ..models.campaigns_email_tracking_options import CampaignsEmailTrackingOptions
+    from ..models.campaigns_sms_tracking_options import CampaignsSMSTrackingOptions
+    from ..models.email_send_options import EmailSendOptions
+    from ..models.immediate_send_strategy import ImmediateSendStrategy
+    from ..models.push_send_options import PushSendOptions
+    from ..models.smart_send_time_strategy import SmartSendTimeStrategy
+    from ..models.sms_send_options import SMSSendOptions
+    from ..models.static_send_strategy import StaticSendStrategy
+    from ..models.throttled_send_strategy import ThrottledSendStrategy
+    from ..models.unsupported_send_strategy import UnsupportedSendStrategy
+
+    _loaded = True
+    CampaignAttributes._lazy_ready = True
+
+
+CampaignAttributes._lazy_ready = False
+CampaignAttributes._lazy_load = _load
+
+
+def _field_audiences(d: dict[str, Any]) -> Audiences | Unset:
+    _audiences = d.get("audiences", UNSET)
+    audiences: Audiences | Unset
+    if isinstance(_audiences, Unset):
+        audiences = UNSET
+    else:
+        audiences = Audiences.from_dict(_audiences)
+
+    return audiences
+
+
+def _json_audiences(value: Audiences | Unset) -> dict[str, Any] | Unset:
+    audiences: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        audiences = value.to_dict()
+    return audiences
+
+
+def _render_audiences(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("audiences", UNSET)
+    return UNSET if isinstance(value, Unset) else Audiences._render(value)
+
+
+def _field_created_at(d: dict[str, Any]) -> datetime.datetime | Unset:
+    _created_at = d.get("created_at", UNSET)
+    created_at: datetime.datetime | Unset
+    if isinstance(_created_at, Unset):
+        created_at = UNSET
+    else:
+        created_at = datetime.datetime.fromisoformat(_created_at)
+
+    return created_at
+
+
+def _json_created_at(value: datetime.datetime | Unset) -> str | Unset:
+    created_at: str | Unset = UNSET
+    if not isinstance(value, Unset):
+        created_at = value.isoformat()
+    return created_at
+
+
+def _render_created_at(d: dict[str, Any]) -> str | Unset:
+    return _json_created_at(_field_created_at(d))
+
+
+def _field_scheduled_at(d: dict[str, Any]) -> datetime.datetime | None | Unset:
+    data = d.get("scheduled_at", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, str):
+        try:
+            scheduled_at_type_0 = datetime.datetime.fromisoformat(data)
+
+            return scheduled_at_type_0
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(datetime.datetime | None | Unset, data)
+
+
+def _json_scheduled_at(value: datetime.datetime | None | Unset) -> None | str | Unset:
+    scheduled_at: None | str | Unset
+    if isinstance(value, Unset):
+        scheduled_at = UNSET
+    elif isinstance(value, datetime.datetime):
+        scheduled_at = value.isoformat()
+    else:
+        scheduled_at = value
+    return scheduled_at
+
+
+def _render_scheduled_at(d: dict[str, Any]) -> None | str | Unset:
+    return _json_scheduled_at(_field_scheduled_at(d))
+
+
+def _field_send_options(
+    d: dict[str, Any],
+) -> EmailSendOptions | PushSendOptions | SMSSendOptions | Unset:
+    data = d.get("send_options", UNSET)
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(EmailSendOptions, data):
+        try:
+            send_options_type_0 = EmailSendOptions.from_dict(data)
+
+            return checked(send_options_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(SMSSendOptions, data):
+        try:
+            send_options_type_1 = SMSSendOptions.from_dict(data)
+
+            return checked(send_options_type_1)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if not isinstance(data, dict):
+        raise TypeError()
+    send_options_type_2 = PushSendOptions.from_dict(data)
+
+    return send_options_type_2
+
+
+def _json_send_options(
+    value: EmailSendOptions | PushSendOptions | SMSSendOptions | Unset,
+) -> dict[str, Any] | Unset:
+    send_options: dict[str, Any] | Unset
+    if isinstance(value, Unset):
+        send_options = UNSET
+    elif isinstance(value, EmailSendOptions):
+        send_options = value.to_dict()
+    elif isinstance(value, SMSSendOptions):
+        send_options = value.to_dict()
+    else:
+        send_options = value.to_dict()
+
+    return send_options
+
+
+def _render_send_options(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    return _render_send_options_value(d.get("send_options", UNSET))
+
+
+def _render_send_options_value(data: Any) -> dict[str, Any] | Unset:
+    if isinstance(data, Unset):
+        return UNSET
+    if isinstance(data, dict) and matches(EmailSendOptions, data):
+        try:
+            return EmailSendOptions._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(SMSSendOptions, data):
+        try:
+            return SMSSendOptions._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if not isinstance(data, dict):
+        raise TypeError()
+    return PushSendOptions._render(data)
+
+
+def _field_send_strategy(
+    d: dict[str, Any],
+) -> (
+    ABTestSendStrategy
+    | ImmediateSendStrategy
+    | SmartSendTimeStrategy
+    | StaticSendStrategy
+    | ThrottledSendStrategy
+    | Unset
+    | UnsupportedSendStrategy
+):
+    data = d.get("send_strategy", UNSET)
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(StaticSendStrategy, data):
+        try:
+            send_strategy_type_0 = StaticSendStrategy.from_dict(data)
+
+            return checked(send_strategy_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(SmartSendTimeStrategy, data):
+        try:
+            send_strategy_type_1 = SmartSendTimeStrategy.from_dict(data)
+
+            return checked(send_strategy_type_1)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(ThrottledSendStrategy, data):
+        try:
+            send_strategy_type_2 = ThrottledSendStrategy.from_dict(data)
+
+            return checked(send_strategy_type_2)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(ImmediateSendStrategy, data):
+        try:
+            send_strategy_type_3 = ImmediateSendStrategy.from_dict(data)
+
+            return checked(send_strategy_type_3)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(ABTestSendStrategy, data):
+        try:
+            send_strategy_type_4 = ABTestSendStrategy.from_dict(data)
+
+            return checked(send_strategy_type_4)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if not isinstance(data, dict):
+        raise TypeError()
+    send_strategy_type_5 = UnsupportedSendStrategy.from_dict(data)
+
+    return send_strategy_type_5
+
+
+def _json_send_strategy(
+    value: ABTestSendStrategy
+    | ImmediateSendStrategy
+    | SmartSendTimeStrategy
+    | StaticSendStrategy
+    | ThrottledSendStrategy
+    | Unset
+    | UnsupportedSendStrategy,
+) -> dict[str, Any] | Unset:
+    send_strategy: dict[str, Any] | Unset
+    if isinstance(value, Unset):
+        send_strategy = UNSET
+    elif isinstance(value, StaticSendStrategy):
+        send_strategy = value.to_dict()
+    elif isinstance(value, SmartSendTimeStrategy):
+        send_strategy = value.to_dict()
+    elif isinstance(value, ThrottledSendStrategy):
+        send_strategy = value.to_dict()
+    elif isinstance(value, ImmediateSendStrategy):
+        send_strategy = value.to_dict()
+    elif isinstance(value, ABTestSendStrategy):
+        send_strategy = value.to_dict()
+    else:
+        send_strategy = value.to_dict()
+
+    return send_strategy
+
+
+def _render_send_strategy(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    return _render_send_strategy_value(d.get("send_strategy", UNSET))
+
+
+def _render_send_strategy_value(data: Any) -> dict[str, Any] | Unset:
+    if isinstance(data, Unset):
+        return UNSET
+    if isinstance(data, dict) and matches(StaticSendStrategy, data):
+        try:
+            return StaticSendStrategy._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(SmartSendTimeStrategy, data):
+        try:
+            return SmartSendTimeStrategy._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(ThrottledSendStrategy, data):
+        try:
+            return ThrottledSendStrategy._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(ImmediateSendStrategy, data):
+        try:
+            return ImmediateSendStrategy._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(ABTestSendStrategy, data):
+        try:
+            return ABTestSendStrategy._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if not isinstance(data, dict):
+        raise TypeError()
+    return UnsupportedSendStrategy._render(data)
+
+
+def _field_send_time(d: dict[str, Any]) -> datetime.datetime | None | Unset:
+    data = d.get("send_time", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, str):
+        try:
+            send_time_type_0 = datetime.datetime.fromisoformat(data)
+
+            return send_time_type_0
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(datetime.datetime | None | Unset, data)
+
+
+def _json_send_time(value: datetime.datetime | None | Unset) -> None | str | Unset:
+    send_time: None | str | Unset
+    if isinstance(value, Unset):
+        send_time = UNSET
+    elif isinstance(value, datetime.datetime):
+        send_time = value.isoformat()
+    else:
+        send_time = value
+    return send_time
+
+
+def _render_send_time(d: dict[str, Any]) -> None | str | Unset:
+    return _json_send_time(_field_send_time(d))
+
+
+def _field_status(d: dict[str, Any]) -> CampaignAttributesStatus | Unset:
+    _status = d.get("status", UNSET)
+    status: CampaignAttributesStatus | Unset
+    if isinstance(_status, Unset):
+        status = UNSET
+    else:
+        status = CampaignAttributesStatus._of(_status)
+
+    return status
+
+
+def _json_status(value: CampaignAttributesStatus | Unset) -> str | Unset:
+    status: str | Unset = UNSET
+    if not isinstance(value, Unset):
+        status = value.value
+
+    return status
+
+
+def _render_status(d: dict[str, Any]) -> str | Unset:
+    return _json_status(_field_status(d))
+
+
+def _field_tracking_options(
+    d: dict[str, Any],
+) -> CampaignsEmailTrackingOptions | CampaignsSMSTrackingOptions | None | Unset:
+    data = d.get("tracking_options", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(CampaignsEmailTrackingOptions, data):
+        try:
+            tracking_options_type_0 = CampaignsEmailTrackingOptions.from_dict(data)
+
+            return checked(tracking_options_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(CampaignsSMSTrackingOptions, data):
+        try:
+            tracking_options_type_1 = CampaignsSMSTrackingOptions.from_dict(data)
+
+            return checked(tracking_options_type_1)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(CampaignsEmailTrackingOptions | CampaignsSMSTrackingOptions | None | Unset, data)
+
+
+def _json_tracking_options(
+    value: CampaignsEmailTrackingOptions | CampaignsSMSTrackingOptions | None | Unset,
+) -> dict[str, Any] | None | Unset:
+    tracking_options: dict[str, Any] | None | Unset
+    if isinstance(value, Unset):
+        tracking_options = UNSET
+    elif isinstance(value, CampaignsEmailTrackingOptions):
+        tracking_options = value.to_dict()
+    elif isinstance(value, CampaignsSMSTrackingOptions):
+        tracking_options = value.to_dict()
+    else:
+        tracking_options = value
+    return tracking_options
+
+
+def _render_tracking_options(d: dict[str, Any]) -> dict[str, Any] | None | Unset:
+    return _render_tracking_options_value(d.get("tracking_options", UNSET))
+
+
+def _render_tracking_options_value(data: Any) -> dict[str, Any] | None | Unset:
+    if data is None:
+        return None
+    if isinstance(data, Unset):
+        return UNSET
+    if isinstance(data, dict) and matches(CampaignsEmailTrackingOptions, data):
+        try:
+            return CampaignsEmailTrackingOptions._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(CampaignsSMSTrackingOptions, data):
+        try:
+            return CampaignsSMSTrackingOptions._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(dict[str, Any] | None | Unset, data)
+
+
+def _field_updated_at(d: dict[str, Any]) -> datetime.datetime | Unset:
+    _updated_at = d.get("updated_at", UNSET)
+    updated_at: datetime.datetime | Unset
+    if isinstance(_updated_at, Unset):
+        updated_at = UNSET
+    else:
+        updated_at = datetime.datetime.fromisoformat(_updated_at)
+
+    return updated_at
+
+
+def _json_updated_at(value: datetime.datetime | Unset) -> str | Unset:
+    updated_at: str | Unset = UNSET
+    if not isinstance(value, Unset):
+        updated_at = value.isoformat()
+    return updated_at
+
+
+def _render_updated_at(d: dict[str, Any]) -> str | Unset:
+    return _json_updated_at(_field_updated_at(d))
+
+
+_KNOWN = frozenset(
+    {
+        "archived",
+        "audiences",
+        "created_at",
+        "name",
+        "scheduled_at",
+        "send_options",
+        "send_strategy",
+        "send_time",
+        "status",
+        "tracking_options",
+        "updated_at",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    CampaignAttributes,
+    {
+        "audiences": _field_audiences,
+        "created_at": _field_created_at,
+        "scheduled_at": _field_scheduled_at,
+        "send_options": _field_send_options,
+        "send_strategy": _field_send_strategy,
+        "send_time": _field_send_time,
+        "status": _field_status,
+        "tracking_options": _field_tracking_options,
+        "updated_at": _field_updated_at,
+        "additional_properties": _field_additional_properties,
+    },
+    (
+        "created_at",
+        "scheduled_at",
+        "send_time",
+        "status",
+        "updated_at",
+        "additional_properties",
+    ),
+)

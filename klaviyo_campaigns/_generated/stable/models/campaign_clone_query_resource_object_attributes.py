@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+)
 
 T = TypeVar("T", bound="CampaignCloneQueryResourceObjectAttributes")
 
 
-@_attrs_define
-class CampaignCloneQueryResourceObjectAttributes:
+@_attrs_define(slots=False)
+class CampaignCloneQueryResourceObjectAttributes(Lazy):
     """
     Attributes:
         new_name (None | str | Unset): The name for the new cloned campaign Example: My cloned campaign's new name.
@@ -31,7 +39,30 @@ class CampaignCloneQueryResourceObjectAttributes:
             new_name = self.new_name
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if new_name is not UNSET:
+            field_dict["new_name"] = new_name
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+
+        _new_name = d.get("new_name", UNSET)
+        new_name: None | str | Unset
+        if isinstance(_new_name, Unset):
+            new_name = UNSET
+        else:
+            new_name = _new_name
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if new_name is not UNSET:
             field_dict["new_name"] = new_name
@@ -40,22 +71,12 @@ class CampaignCloneQueryResourceObjectAttributes:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
-        def _parse_new_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        new_name = _parse_new_name(d.pop("new_name", UNSET))
-
-        campaign_clone_query_resource_object_attributes = cls(
-            new_name=new_name,
-        )
-
-        campaign_clone_query_resource_object_attributes.additional_properties = d
+        campaign_clone_query_resource_object_attributes = cls.__new__(cls)
+        campaign_clone_query_resource_object_attributes._lazy_src = d
+        campaign_clone_query_resource_object_attributes._lazy_at = None
+        campaign_clone_query_resource_object_attributes.new_name = d.get("new_name", UNSET)
         return campaign_clone_query_resource_object_attributes
 
     @property
@@ -73,3 +94,23 @@ class CampaignCloneQueryResourceObjectAttributes:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN = frozenset(
+    {
+        "new_name",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    CampaignCloneQueryResourceObjectAttributes,
+    {
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

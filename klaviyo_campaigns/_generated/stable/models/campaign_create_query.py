@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import document, missing
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.campaign_create_query_resource_object import CampaignCreateQueryResourceObject
@@ -17,8 +25,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="CampaignCreateQuery")
 
 
-@_attrs_define
-class CampaignCreateQuery:
+@_attrs_define(slots=False)
+class CampaignCreateQuery(Lazy):
     """
     Attributes:
         data (CampaignCreateQueryResourceObject):
@@ -28,10 +36,37 @@ class CampaignCreateQuery:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        data = self.data.to_dict()
+        if not _loaded:
+            _load()
+        _data = peek(self, "data")
+        data = rendered(self, "data", _render_data) if _data is UNREAD else _json_data(_data)
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "data": data,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "data" not in d:
+            missing(cls, "data")
+
+        data = _render_data(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "data": data,
@@ -42,16 +77,13 @@ class CampaignCreateQuery:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        data = CampaignCreateQueryResourceObject.from_dict(
-            d.pop("data") if "data" in d else missing(cls, "data")
-        )
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "data" not in d:
+            missing(cls, "data")
 
-        campaign_create_query = cls(
-            data=data,
-        )
-
-        campaign_create_query.additional_properties = d
+        campaign_create_query = cls.__new__(cls)
+        campaign_create_query._lazy_src = d
+        campaign_create_query._lazy_at = None
         return campaign_create_query
 
     @property
@@ -71,6 +103,53 @@ class CampaignCreateQuery:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.campaign_create_query_resource_object import CampaignCreateQueryResourceObject  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, CampaignCreateQueryResourceObject
+    from ..models.campaign_create_query_resource_object import CampaignCreateQueryResourceObject
+
+    _loaded = True
+    CampaignCreateQuery._lazy_ready = True
+
+
+CampaignCreateQuery._lazy_ready = False
+CampaignCreateQuery._lazy_load = _load
+
+
+def _field_data(d: dict[str, Any]) -> CampaignCreateQueryResourceObject:
+    data = CampaignCreateQueryResourceObject.from_dict(d["data"])
+
+    return data
+
+
+def _json_data(value: CampaignCreateQueryResourceObject) -> dict[str, Any]:
+    data = value.to_dict()
+    return data
+
+
+def _render_data(d: dict[str, Any]) -> dict[str, Any]:
+    return CampaignCreateQueryResourceObject._render(d["data"])
+
+
+_KNOWN = frozenset(
+    {
+        "data",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    CampaignCreateQuery,
+    {
+        "data": _field_data,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

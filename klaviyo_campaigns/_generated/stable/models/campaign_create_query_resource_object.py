@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import document, missing
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.campaign_create_query_resource_object_attributes import (
@@ -19,8 +27,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="CampaignCreateQueryResourceObject")
 
 
-@_attrs_define
-class CampaignCreateQueryResourceObject:
+@_attrs_define(slots=False)
+class CampaignCreateQueryResourceObject(Lazy):
     """
     Attributes:
         attributes (CampaignCreateQueryResourceObjectAttributes):
@@ -32,12 +40,49 @@ class CampaignCreateQueryResourceObject:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        attributes = self.attributes.to_dict()
+        if not _loaded:
+            _load()
+        _attributes = peek(self, "attributes")
+        attributes = (
+            rendered(self, "attributes", _render_attributes)
+            if _attributes is UNREAD
+            else _json_attributes(_attributes)
+        )
 
         type_ = self.type_
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "attributes": attributes,
+                "type": type_,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "attributes" not in d:
+            missing(cls, "attributes")
+        if "type" not in d:
+            missing(cls, "type")
+        type_ = d["type"]
+        if type_ != "campaign":
+            raise ValueError(f"type must match const 'campaign', got '{type_}'")
+
+        attributes = _render_attributes(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "attributes": attributes,
@@ -49,21 +94,19 @@ class CampaignCreateQueryResourceObject:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        attributes = CampaignCreateQueryResourceObjectAttributes.from_dict(
-            d.pop("attributes") if "attributes" in d else missing(cls, "attributes")
-        )
-
-        type_ = cast(Literal["campaign"], (d.pop("type") if "type" in d else missing(cls, "type")))
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "attributes" not in d:
+            missing(cls, "attributes")
+        if "type" not in d:
+            missing(cls, "type")
+        type_ = d["type"]
         if type_ != "campaign":
             raise ValueError(f"type must match const 'campaign', got '{type_}'")
 
-        campaign_create_query_resource_object = cls(
-            attributes=attributes,
-            type_=type_,
-        )
-
-        campaign_create_query_resource_object.additional_properties = d
+        campaign_create_query_resource_object = cls.__new__(cls)
+        campaign_create_query_resource_object._lazy_src = d
+        campaign_create_query_resource_object._lazy_at = None
+        campaign_create_query_resource_object.type_ = type_
         return campaign_create_query_resource_object
 
     @property
@@ -83,8 +126,57 @@ class CampaignCreateQueryResourceObject:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.campaign_create_query_resource_object_attributes import (
-    CampaignCreateQueryResourceObjectAttributes,  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, CampaignCreateQueryResourceObjectAttributes
+    from ..models.campaign_create_query_resource_object_attributes import (
+        CampaignCreateQueryResourceObjectAttributes,
+    )
+
+    _loaded = True
+    CampaignCreateQueryResourceObject._lazy_ready = True
+
+
+CampaignCreateQueryResourceObject._lazy_ready = False
+CampaignCreateQueryResourceObject._lazy_load = _load
+
+
+def _field_attributes(d: dict[str, Any]) -> CampaignCreateQueryResourceObjectAttributes:
+    attributes = CampaignCreateQueryResourceObjectAttributes.from_dict(d["attributes"])
+
+    return attributes
+
+
+def _json_attributes(value: CampaignCreateQueryResourceObjectAttributes) -> dict[str, Any]:
+    attributes = value.to_dict()
+    return attributes
+
+
+def _render_attributes(d: dict[str, Any]) -> dict[str, Any]:
+    return CampaignCreateQueryResourceObjectAttributes._render(d["attributes"])
+
+
+_KNOWN = frozenset(
+    {
+        "attributes",
+        "type",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+CampaignCreateQueryResourceObject._lazy_consts = (("type", "campaign"),)
+install(
+    CampaignCreateQueryResourceObject,
+    {
+        "attributes": _field_attributes,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
 )

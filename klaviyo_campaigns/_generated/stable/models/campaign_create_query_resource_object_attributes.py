@@ -8,7 +8,19 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document, missing
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    matches,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.audiences import Audiences
@@ -29,8 +41,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="CampaignCreateQueryResourceObjectAttributes")
 
 
-@_attrs_define
-class CampaignCreateQueryResourceObjectAttributes:
+@_attrs_define(slots=False)
+class CampaignCreateQueryResourceObjectAttributes(Lazy):
     """
     Attributes:
         audiences (Audiences):
@@ -63,50 +75,93 @@ class CampaignCreateQueryResourceObjectAttributes:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        audiences = self.audiences.to_dict()
+        if not _loaded:
+            _load()
+        _audiences = peek(self, "audiences")
+        audiences = (
+            rendered(self, "audiences", _render_audiences)
+            if _audiences is UNREAD
+            else _json_audiences(_audiences)
+        )
 
-        campaign_messages = self.campaign_messages.to_dict()
+        _campaign_messages = peek(self, "campaign_messages")
+        campaign_messages = (
+            rendered(self, "campaign_messages", _render_campaign_messages)
+            if _campaign_messages is UNREAD
+            else _json_campaign_messages(_campaign_messages)
+        )
 
         name = self.name
 
-        send_options: dict[str, Any] | None | Unset
-        if isinstance(self.send_options, Unset):
-            send_options = UNSET
-        elif isinstance(self.send_options, EmailSendOptions):
-            send_options = self.send_options.to_dict()
-        elif isinstance(self.send_options, SMSSendOptions):
-            send_options = self.send_options.to_dict()
-        elif isinstance(self.send_options, PushSendOptions):
-            send_options = self.send_options.to_dict()
-        else:
-            send_options = self.send_options
+        _send_options = peek(self, "send_options")
+        send_options = (
+            rendered(self, "send_options", _render_send_options)
+            if _send_options is UNREAD
+            else _json_send_options(_send_options)
+        )
 
-        send_strategy: dict[str, Any] | None | Unset
-        if isinstance(self.send_strategy, Unset):
-            send_strategy = UNSET
-        elif isinstance(self.send_strategy, StaticSendStrategy):
-            send_strategy = self.send_strategy.to_dict()
-        elif isinstance(self.send_strategy, ThrottledSendStrategy):
-            send_strategy = self.send_strategy.to_dict()
-        elif isinstance(self.send_strategy, ImmediateSendStrategy):
-            send_strategy = self.send_strategy.to_dict()
-        elif isinstance(self.send_strategy, SmartSendTimeStrategy):
-            send_strategy = self.send_strategy.to_dict()
-        else:
-            send_strategy = self.send_strategy
+        _send_strategy = peek(self, "send_strategy")
+        send_strategy = (
+            rendered(self, "send_strategy", _render_send_strategy)
+            if _send_strategy is UNREAD
+            else _json_send_strategy(_send_strategy)
+        )
 
-        tracking_options: dict[str, Any] | None | Unset
-        if isinstance(self.tracking_options, Unset):
-            tracking_options = UNSET
-        elif isinstance(self.tracking_options, CampaignsEmailTrackingOptions):
-            tracking_options = self.tracking_options.to_dict()
-        elif isinstance(self.tracking_options, CampaignsSMSTrackingOptions):
-            tracking_options = self.tracking_options.to_dict()
-        else:
-            tracking_options = self.tracking_options
+        _tracking_options = peek(self, "tracking_options")
+        tracking_options = (
+            rendered(self, "tracking_options", _render_tracking_options)
+            if _tracking_options is UNREAD
+            else _json_tracking_options(_tracking_options)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "audiences": audiences,
+                "campaign-messages": campaign_messages,
+                "name": name,
+            }
+        )
+        if send_options is not UNSET:
+            field_dict["send_options"] = send_options
+        if send_strategy is not UNSET:
+            field_dict["send_strategy"] = send_strategy
+        if tracking_options is not UNSET:
+            field_dict["tracking_options"] = tracking_options
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "audiences" not in d:
+            missing(cls, "audiences")
+        if "campaign-messages" not in d:
+            missing(cls, "campaign-messages")
+        if "name" not in d:
+            missing(cls, "name")
+
+        audiences = _render_audiences(d)
+
+        campaign_messages = _render_campaign_messages(d)
+
+        name = d["name"]
+
+        send_options = _render_send_options(d)
+
+        send_strategy = _render_send_strategy(d)
+
+        tracking_options = _render_tracking_options(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "audiences": audiences,
@@ -125,151 +180,18 @@ class CampaignCreateQueryResourceObjectAttributes:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        audiences = Audiences.from_dict(
-            d.pop("audiences") if "audiences" in d else missing(cls, "audiences")
-        )
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "audiences" not in d:
+            missing(cls, "audiences")
+        if "campaign-messages" not in d:
+            missing(cls, "campaign-messages")
+        if "name" not in d:
+            missing(cls, "name")
 
-        campaign_messages = CampaignCreateQueryResourceObjectAttributesCampaignMessages.from_dict(
-            d.pop("campaign-messages")
-            if "campaign-messages" in d
-            else missing(cls, "campaign-messages")
-        )
-
-        name = d.pop("name") if "name" in d else missing(cls, "name")
-
-        def _parse_send_options(
-            data: object,
-        ) -> EmailSendOptions | None | PushSendOptions | SMSSendOptions | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                send_options_type_0 = EmailSendOptions.from_dict(data)
-
-                return send_options_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                send_options_type_1 = SMSSendOptions.from_dict(data)
-
-                return send_options_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                send_options_type_2 = PushSendOptions.from_dict(data)
-
-                return send_options_type_2
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(EmailSendOptions | None | PushSendOptions | SMSSendOptions | Unset, data)
-
-        send_options = _parse_send_options(d.pop("send_options", UNSET))
-
-        def _parse_send_strategy(
-            data: object,
-        ) -> (
-            ImmediateSendStrategy
-            | None
-            | SmartSendTimeStrategy
-            | StaticSendStrategy
-            | ThrottledSendStrategy
-            | Unset
-        ):
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                send_strategy_type_0 = StaticSendStrategy.from_dict(data)
-
-                return send_strategy_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                send_strategy_type_1 = ThrottledSendStrategy.from_dict(data)
-
-                return send_strategy_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                send_strategy_type_2 = ImmediateSendStrategy.from_dict(data)
-
-                return send_strategy_type_2
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                send_strategy_type_3 = SmartSendTimeStrategy.from_dict(data)
-
-                return send_strategy_type_3
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(
-                ImmediateSendStrategy
-                | None
-                | SmartSendTimeStrategy
-                | StaticSendStrategy
-                | ThrottledSendStrategy
-                | Unset,
-                data,
-            )
-
-        send_strategy = _parse_send_strategy(d.pop("send_strategy", UNSET))
-
-        def _parse_tracking_options(
-            data: object,
-        ) -> CampaignsEmailTrackingOptions | CampaignsSMSTrackingOptions | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                tracking_options_type_0 = CampaignsEmailTrackingOptions.from_dict(data)
-
-                return tracking_options_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                tracking_options_type_1 = CampaignsSMSTrackingOptions.from_dict(data)
-
-                return tracking_options_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(
-                CampaignsEmailTrackingOptions | CampaignsSMSTrackingOptions | None | Unset, data
-            )
-
-        tracking_options = _parse_tracking_options(d.pop("tracking_options", UNSET))
-
-        campaign_create_query_resource_object_attributes = cls(
-            audiences=audiences,
-            campaign_messages=campaign_messages,
-            name=name,
-            send_options=send_options,
-            send_strategy=send_strategy,
-            tracking_options=tracking_options,
-        )
-
-        campaign_create_query_resource_object_attributes.additional_properties = d
+        campaign_create_query_resource_object_attributes = cls.__new__(cls)
+        campaign_create_query_resource_object_attributes._lazy_src = d
+        campaign_create_query_resource_object_attributes._lazy_at = None
+        campaign_create_query_resource_object_attributes.name = d["name"]
         return campaign_create_query_resource_object_attributes
 
     @property
@@ -289,18 +211,357 @@ class CampaignCreateQueryResourceObjectAttributes:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.audiences import Audiences  # noqa: E402
-from ..models.campaign_create_query_resource_object_attributes_campaign_messages import (
-    CampaignCreateQueryResourceObjectAttributesCampaignMessages,  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global \
+        _loaded, \
+        Audiences, \
+        CampaignCreateQueryResourceObjectAttributesCampaignMessages, \
+        CampaignsEmailTrackingOptions, \
+        CampaignsSMSTrackingOptions, \
+        EmailSendOptions, \
+        ImmediateSendStrategy, \
+        PushSendOptions, \
+        SmartSendTimeStrategy, \
+        SMSSendOptions, \
+        StaticSendStrategy, \
+        ThrottledSendStrategy
+    from ..models.audiences import Audiences
+    from ..models.campaign_create_query_resource_object_attributes_campaign_messages import (
+        CampaignCreateQueryResourceObjectAttributesCampaignMessages,
+    )
+    from ..models.campaigns_email_tracking_options import CampaignsEmailTrackingOptions
+    from ..models.campaigns_sms_tracking_options import CampaignsSMSTrackingOptions
+    from ..models.email_send_options import EmailSendOptions
+    from ..models.immediate_send_strategy import ImmediateSendStrategy
+    from ..models.push_send_options import PushSendOptions
+    from ..models.smart_send_time_strategy import SmartSendTimeStrategy
+    from ..models.sms_send_options import SMSSendOptions
+    from ..models.static_send_strategy import StaticSendStrategy
+    from ..models.throttled_send_strategy import ThrottledSendStrategy
+
+    _loaded = True
+    CampaignCreateQueryResourceObjectAttributes._lazy_ready = True
+
+
+CampaignCreateQueryResourceObjectAttributes._lazy_ready = False
+CampaignCreateQueryResourceObjectAttributes._lazy_load = _load
+
+
+def _field_audiences(d: dict[str, Any]) -> Audiences:
+    audiences = Audiences.from_dict(d["audiences"])
+
+    return audiences
+
+
+def _json_audiences(value: Audiences) -> dict[str, Any]:
+    audiences = value.to_dict()
+    return audiences
+
+
+def _render_audiences(d: dict[str, Any]) -> dict[str, Any]:
+    return Audiences._render(d["audiences"])
+
+
+def _field_campaign_messages(
+    d: dict[str, Any],
+) -> CampaignCreateQueryResourceObjectAttributesCampaignMessages:
+    campaign_messages = CampaignCreateQueryResourceObjectAttributesCampaignMessages.from_dict(
+        d["campaign-messages"]
+    )
+
+    return campaign_messages
+
+
+def _json_campaign_messages(
+    value: CampaignCreateQueryResourceObjectAttributesCampaignMessages,
+) -> dict[str, Any]:
+    campaign_messages = value.to_dict()
+    return campaign_messages
+
+
+def _render_campaign_messages(d: dict[str, Any]) -> dict[str, Any]:
+    return CampaignCreateQueryResourceObjectAttributesCampaignMessages._render(
+        d["campaign-messages"]
+    )
+
+
+def _field_send_options(
+    d: dict[str, Any],
+) -> EmailSendOptions | None | PushSendOptions | SMSSendOptions | Unset:
+    data = d.get("send_options", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(EmailSendOptions, data):
+        try:
+            send_options_type_0 = EmailSendOptions.from_dict(data)
+
+            return checked(send_options_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(SMSSendOptions, data):
+        try:
+            send_options_type_1 = SMSSendOptions.from_dict(data)
+
+            return checked(send_options_type_1)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(PushSendOptions, data):
+        try:
+            send_options_type_2 = PushSendOptions.from_dict(data)
+
+            return checked(send_options_type_2)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(EmailSendOptions | None | PushSendOptions | SMSSendOptions | Unset, data)
+
+
+def _json_send_options(
+    value: EmailSendOptions | None | PushSendOptions | SMSSendOptions | Unset,
+) -> dict[str, Any] | None | Unset:
+    send_options: dict[str, Any] | None | Unset
+    if isinstance(value, Unset):
+        send_options = UNSET
+    elif isinstance(value, EmailSendOptions):
+        send_options = value.to_dict()
+    elif isinstance(value, SMSSendOptions):
+        send_options = value.to_dict()
+    elif isinstance(value, PushSendOptions):
+        send_options = value.to_dict()
+    else:
+        send_options = value
+    return send_options
+
+
+def _render_send_options(d: dict[str, Any]) -> dict[str, Any] | None | Unset:
+    return _render_send_options_value(d.get("send_options", UNSET))
+
+
+def _render_send_options_value(data: Any) -> dict[str, Any] | None | Unset:
+    if data is None:
+        return None
+    if isinstance(data, Unset):
+        return UNSET
+    if isinstance(data, dict) and matches(EmailSendOptions, data):
+        try:
+            return EmailSendOptions._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(SMSSendOptions, data):
+        try:
+            return SMSSendOptions._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(PushSendOptions, data):
+        try:
+            return PushSendOptions._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(dict[str, Any] | None | Unset, data)
+
+
+def _field_send_strategy(
+    d: dict[str, Any],
+) -> (
+    ImmediateSendStrategy
+    | None
+    | SmartSendTimeStrategy
+    | StaticSendStrategy
+    | ThrottledSendStrategy
+    | Unset
+):
+    data = d.get("send_strategy", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(StaticSendStrategy, data):
+        try:
+            send_strategy_type_0 = StaticSendStrategy.from_dict(data)
+
+            return checked(send_strategy_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(ThrottledSendStrategy, data):
+        try:
+            send_strategy_type_1 = ThrottledSendStrategy.from_dict(data)
+
+            return checked(send_strategy_type_1)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(ImmediateSendStrategy, data):
+        try:
+            send_strategy_type_2 = ImmediateSendStrategy.from_dict(data)
+
+            return checked(send_strategy_type_2)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(SmartSendTimeStrategy, data):
+        try:
+            send_strategy_type_3 = SmartSendTimeStrategy.from_dict(data)
+
+            return checked(send_strategy_type_3)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(
+        ImmediateSendStrategy
+        | None
+        | SmartSendTimeStrategy
+        | StaticSendStrategy
+        | ThrottledSendStrategy
+        | Unset,
+        data,
+    )
+
+
+def _json_send_strategy(
+    value: ImmediateSendStrategy
+    | None
+    | SmartSendTimeStrategy
+    | StaticSendStrategy
+    | ThrottledSendStrategy
+    | Unset,
+) -> dict[str, Any] | None | Unset:
+    send_strategy: dict[str, Any] | None | Unset
+    if isinstance(value, Unset):
+        send_strategy = UNSET
+    elif isinstance(value, StaticSendStrategy):
+        send_strategy = value.to_dict()
+    elif isinstance(value, ThrottledSendStrategy):
+        send_strategy = value.to_dict()
+    elif isinstance(value, ImmediateSendStrategy):
+        send_strategy = value.to_dict()
+    elif isinstance(value, SmartSendTimeStrategy):
+        send_strategy = value.to_dict()
+    else:
+        send_strategy = value
+    return send_strategy
+
+
+def _render_send_strategy(d: dict[str, Any]) -> dict[str, Any] | None | Unset:
+    return _render_send_strategy_value(d.get("send_strategy", UNSET))
+
+
+def _render_send_strategy_value(data: Any) -> dict[str, Any] | None | Unset:
+    if data is None:
+        return None
+    if isinstance(data, Unset):
+        return UNSET
+    if isinstance(data, dict) and matches(StaticSendStrategy, data):
+        try:
+            return StaticSendStrategy._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(ThrottledSendStrategy, data):
+        try:
+            return ThrottledSendStrategy._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(ImmediateSendStrategy, data):
+        try:
+            return ImmediateSendStrategy._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(SmartSendTimeStrategy, data):
+        try:
+            return SmartSendTimeStrategy._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(dict[str, Any] | None | Unset, data)
+
+
+def _field_tracking_options(
+    d: dict[str, Any],
+) -> CampaignsEmailTrackingOptions | CampaignsSMSTrackingOptions | None | Unset:
+    data = d.get("tracking_options", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(CampaignsEmailTrackingOptions, data):
+        try:
+            tracking_options_type_0 = CampaignsEmailTrackingOptions.from_dict(data)
+
+            return checked(tracking_options_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(CampaignsSMSTrackingOptions, data):
+        try:
+            tracking_options_type_1 = CampaignsSMSTrackingOptions.from_dict(data)
+
+            return checked(tracking_options_type_1)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(CampaignsEmailTrackingOptions | CampaignsSMSTrackingOptions | None | Unset, data)
+
+
+def _json_tracking_options(
+    value: CampaignsEmailTrackingOptions | CampaignsSMSTrackingOptions | None | Unset,
+) -> dict[str, Any] | None | Unset:
+    tracking_options: dict[str, Any] | None | Unset
+    if isinstance(value, Unset):
+        tracking_options = UNSET
+    elif isinstance(value, CampaignsEmailTrackingOptions):
+        tracking_options = value.to_dict()
+    elif isinstance(value, CampaignsSMSTrackingOptions):
+        tracking_options = value.to_dict()
+    else:
+        tracking_options = value
+    return tracking_options
+
+
+def _render_tracking_options(d: dict[str, Any]) -> dict[str, Any] | None | Unset:
+    return _render_tracking_options_value(d.get("tracking_options", UNSET))
+
+
+def _render_tracking_options_value(data: Any) -> dict[str, Any] | None | Unset:
+    if data is None:
+        return None
+    if isinstance(data, Unset):
+        return UNSET
+    if isinstance(data, dict) and matches(CampaignsEmailTrackingOptions, data):
+        try:
+            return CampaignsEmailTrackingOptions._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(CampaignsSMSTrackingOptions, data):
+        try:
+            return CampaignsSMSTrackingOptions._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(dict[str, Any] | None | Unset, data)
+
+
+_KNOWN = frozenset(
+    {
+        "audiences",
+        "campaign-messages",
+        "name",
+        "send_options",
+        "send_strategy",
+        "tracking_options",
+    }
 )
-from ..models.campaigns_email_tracking_options import CampaignsEmailTrackingOptions  # noqa: E402
-from ..models.campaigns_sms_tracking_options import CampaignsSMSTrackingOptions  # noqa: E402
-from ..models.email_send_options import EmailSendOptions  # noqa: E402
-from ..models.immediate_send_strategy import ImmediateSendStrategy  # noqa: E402
-from ..models.push_send_options import PushSendOptions  # noqa: E402
-from ..models.smart_send_time_strategy import SmartSendTimeStrategy  # noqa: E402
-from ..models.sms_send_options import SMSSendOptions  # noqa: E402
-from ..models.static_send_strategy import StaticSendStrategy  # noqa: E402
-from ..models.throttled_send_strategy import ThrottledSendStrategy  # noqa: E402
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    CampaignCreateQueryResourceObjectAttributes,
+    {
+        "audiences": _field_audiences,
+        "campaign_messages": _field_campaign_messages,
+        "send_options": _field_send_options,
+        "send_strategy": _field_send_strategy,
+        "tracking_options": _field_tracking_options,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

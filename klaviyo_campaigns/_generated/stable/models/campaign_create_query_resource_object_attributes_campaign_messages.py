@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import document, missing
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.campaign_message_create_query_resource_object import (
@@ -19,8 +27,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="CampaignCreateQueryResourceObjectAttributesCampaignMessages")
 
 
-@_attrs_define
-class CampaignCreateQueryResourceObjectAttributesCampaignMessages:
+@_attrs_define(slots=False)
+class CampaignCreateQueryResourceObjectAttributesCampaignMessages(Lazy):
     """The message(s) associated with the campaign
 
     Attributes:
@@ -31,13 +39,37 @@ class CampaignCreateQueryResourceObjectAttributesCampaignMessages:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        data = []
-        for data_item_data in self.data:
-            data_item = data_item_data.to_dict()
-            data.append(data_item)
+        if not _loaded:
+            _load()
+        _data = peek(self, "data")
+        data = rendered(self, "data", _render_data) if _data is UNREAD else _json_data(_data)
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "data": data,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "data" not in d:
+            missing(cls, "data")
+
+        data = _render_data(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "data": data,
@@ -48,19 +80,13 @@ class CampaignCreateQueryResourceObjectAttributesCampaignMessages:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        data = []
-        _data = d.pop("data") if "data" in d else missing(cls, "data")
-        for data_item_data in _data:
-            data_item = CampaignMessageCreateQueryResourceObject.from_dict(data_item_data)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "data" not in d:
+            missing(cls, "data")
 
-            data.append(data_item)
-
-        campaign_create_query_resource_object_attributes_campaign_messages = cls(
-            data=data,
-        )
-
-        campaign_create_query_resource_object_attributes_campaign_messages.additional_properties = d
+        campaign_create_query_resource_object_attributes_campaign_messages = cls.__new__(cls)
+        campaign_create_query_resource_object_attributes_campaign_messages._lazy_src = d
+        campaign_create_query_resource_object_attributes_campaign_messages._lazy_at = None
         return campaign_create_query_resource_object_attributes_campaign_messages
 
     @property
@@ -80,8 +106,64 @@ class CampaignCreateQueryResourceObjectAttributesCampaignMessages:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.campaign_message_create_query_resource_object import (
-    CampaignMessageCreateQueryResourceObject,  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, CampaignMessageCreateQueryResourceObject
+    from ..models.campaign_message_create_query_resource_object import (
+        CampaignMessageCreateQueryResourceObject,
+    )
+
+    _loaded = True
+    CampaignCreateQueryResourceObjectAttributesCampaignMessages._lazy_ready = True
+
+
+CampaignCreateQueryResourceObjectAttributesCampaignMessages._lazy_ready = False
+CampaignCreateQueryResourceObjectAttributesCampaignMessages._lazy_load = _load
+
+
+def _field_data(d: dict[str, Any]) -> list[CampaignMessageCreateQueryResourceObject]:
+    data = []
+    _data = d["data"]
+    for data_item_data in _data:
+        data_item = CampaignMessageCreateQueryResourceObject.from_dict(data_item_data)
+
+        data.append(data_item)
+
+    return data
+
+
+def _json_data(value: list[CampaignMessageCreateQueryResourceObject]) -> list[dict[str, Any]]:
+    data = []
+    for data_item_data in value:
+        data_item = data_item_data.to_dict()
+        data.append(data_item)
+
+    return data
+
+
+def _render_data(d: dict[str, Any]) -> list[dict[str, Any]]:
+    return [CampaignMessageCreateQueryResourceObject._render(item) for item in d["data"]]
+
+
+_KNOWN = frozenset(
+    {
+        "data",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    CampaignCreateQueryResourceObjectAttributesCampaignMessages,
+    {
+        "data": _field_data,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
 )

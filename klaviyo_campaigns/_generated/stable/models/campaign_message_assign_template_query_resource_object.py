@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import document, missing
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.campaign_message_assign_template_query_resource_object_relationships import (
@@ -19,8 +27,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="CampaignMessageAssignTemplateQueryResourceObject")
 
 
-@_attrs_define
-class CampaignMessageAssignTemplateQueryResourceObject:
+@_attrs_define(slots=False)
+class CampaignMessageAssignTemplateQueryResourceObject(Lazy):
     """
     Attributes:
         id (str): The message ID to be assigned to
@@ -34,14 +42,56 @@ class CampaignMessageAssignTemplateQueryResourceObject:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _loaded:
+            _load()
         id = self.id
 
-        relationships = self.relationships.to_dict()
+        _relationships = peek(self, "relationships")
+        relationships = (
+            rendered(self, "relationships", _render_relationships)
+            if _relationships is UNREAD
+            else _json_relationships(_relationships)
+        )
 
         type_ = self.type_
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "id": id,
+                "relationships": relationships,
+                "type": type_,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "id" not in d:
+            missing(cls, "id")
+        if "relationships" not in d:
+            missing(cls, "relationships")
+        if "type" not in d:
+            missing(cls, "type")
+        type_ = d["type"]
+        if type_ != "campaign-message":
+            raise ValueError(f"type must match const 'campaign-message', got '{type_}'")
+
+        id = d["id"]
+
+        relationships = _render_relationships(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "id": id,
@@ -54,26 +104,22 @@ class CampaignMessageAssignTemplateQueryResourceObject:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        id = d.pop("id") if "id" in d else missing(cls, "id")
-
-        relationships = CampaignMessageAssignTemplateQueryResourceObjectRelationships.from_dict(
-            d.pop("relationships") if "relationships" in d else missing(cls, "relationships")
-        )
-
-        type_ = cast(
-            Literal["campaign-message"], (d.pop("type") if "type" in d else missing(cls, "type"))
-        )
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "id" not in d:
+            missing(cls, "id")
+        if "relationships" not in d:
+            missing(cls, "relationships")
+        if "type" not in d:
+            missing(cls, "type")
+        type_ = d["type"]
         if type_ != "campaign-message":
             raise ValueError(f"type must match const 'campaign-message', got '{type_}'")
 
-        campaign_message_assign_template_query_resource_object = cls(
-            id=id,
-            relationships=relationships,
-            type_=type_,
-        )
-
-        campaign_message_assign_template_query_resource_object.additional_properties = d
+        campaign_message_assign_template_query_resource_object = cls.__new__(cls)
+        campaign_message_assign_template_query_resource_object._lazy_src = d
+        campaign_message_assign_template_query_resource_object._lazy_at = None
+        campaign_message_assign_template_query_resource_object.id = d["id"]
+        campaign_message_assign_template_query_resource_object.type_ = type_
         return campaign_message_assign_template_query_resource_object
 
     @property
@@ -93,8 +139,64 @@ class CampaignMessageAssignTemplateQueryResourceObject:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.campaign_message_assign_template_query_resource_object_relationships import (
-    CampaignMessageAssignTemplateQueryResourceObjectRelationships,  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, CampaignMessageAssignTemplateQueryResourceObjectRelationships
+    from ..models.campaign_message_assign_template_query_resource_object_relationships import (
+        CampaignMessageAssignTemplateQueryResourceObjectRelationships,
+    )
+
+    _loaded = True
+    CampaignMessageAssignTemplateQueryResourceObject._lazy_ready = True
+
+
+CampaignMessageAssignTemplateQueryResourceObject._lazy_ready = False
+CampaignMessageAssignTemplateQueryResourceObject._lazy_load = _load
+
+
+def _field_relationships(
+    d: dict[str, Any],
+) -> CampaignMessageAssignTemplateQueryResourceObjectRelationships:
+    relationships = CampaignMessageAssignTemplateQueryResourceObjectRelationships.from_dict(
+        d["relationships"]
+    )
+
+    return relationships
+
+
+def _json_relationships(
+    value: CampaignMessageAssignTemplateQueryResourceObjectRelationships,
+) -> dict[str, Any]:
+    relationships = value.to_dict()
+    return relationships
+
+
+def _render_relationships(d: dict[str, Any]) -> dict[str, Any]:
+    return CampaignMessageAssignTemplateQueryResourceObjectRelationships._render(d["relationships"])
+
+
+_KNOWN = frozenset(
+    {
+        "id",
+        "relationships",
+        "type",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+CampaignMessageAssignTemplateQueryResourceObject._lazy_consts = (("type", "campaign-message"),)
+install(
+    CampaignMessageAssignTemplateQueryResourceObject,
+    {
+        "relationships": _field_relationships,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
 )

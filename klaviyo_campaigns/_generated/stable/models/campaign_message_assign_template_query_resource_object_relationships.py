@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import document, missing
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.campaign_message_assign_template_query_resource_object_relationships_template import (
@@ -19,8 +27,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="CampaignMessageAssignTemplateQueryResourceObjectRelationships")
 
 
-@_attrs_define
-class CampaignMessageAssignTemplateQueryResourceObjectRelationships:
+@_attrs_define(slots=False)
+class CampaignMessageAssignTemplateQueryResourceObjectRelationships(Lazy):
     """
     Attributes:
         template (CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplate):
@@ -30,10 +38,41 @@ class CampaignMessageAssignTemplateQueryResourceObjectRelationships:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        template = self.template.to_dict()
+        if not _loaded:
+            _load()
+        _template = peek(self, "template")
+        template = (
+            rendered(self, "template", _render_template)
+            if _template is UNREAD
+            else _json_template(_template)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "template": template,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "template" not in d:
+            missing(cls, "template")
+
+        template = _render_template(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "template": template,
@@ -44,16 +83,13 @@ class CampaignMessageAssignTemplateQueryResourceObjectRelationships:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        template = CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplate.from_dict(
-            d.pop("template") if "template" in d else missing(cls, "template")
-        )
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "template" not in d:
+            missing(cls, "template")
 
-        campaign_message_assign_template_query_resource_object_relationships = cls(
-            template=template,
-        )
-
-        campaign_message_assign_template_query_resource_object_relationships.additional_properties = d
+        campaign_message_assign_template_query_resource_object_relationships = cls.__new__(cls)
+        campaign_message_assign_template_query_resource_object_relationships._lazy_src = d
+        campaign_message_assign_template_query_resource_object_relationships._lazy_at = None
         return campaign_message_assign_template_query_resource_object_relationships
 
     @property
@@ -73,8 +109,63 @@ class CampaignMessageAssignTemplateQueryResourceObjectRelationships:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.campaign_message_assign_template_query_resource_object_relationships_template import (
-    CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplate,  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplate
+    from ..models.campaign_message_assign_template_query_resource_object_relationships_template import (
+        CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplate,
+    )
+
+    _loaded = True
+    CampaignMessageAssignTemplateQueryResourceObjectRelationships._lazy_ready = True
+
+
+CampaignMessageAssignTemplateQueryResourceObjectRelationships._lazy_ready = False
+CampaignMessageAssignTemplateQueryResourceObjectRelationships._lazy_load = _load
+
+
+def _field_template(
+    d: dict[str, Any],
+) -> CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplate:
+    template = CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplate.from_dict(
+        d["template"]
+    )
+
+    return template
+
+
+def _json_template(
+    value: CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplate,
+) -> dict[str, Any]:
+    template = value.to_dict()
+    return template
+
+
+def _render_template(d: dict[str, Any]) -> dict[str, Any]:
+    return CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplate._render(
+        d["template"]
+    )
+
+
+_KNOWN = frozenset(
+    {
+        "template",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    CampaignMessageAssignTemplateQueryResourceObjectRelationships,
+    {
+        "template": _field_template,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
 )

@@ -9,7 +9,18 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    matches,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.email_message_definition import EmailMessageDefinition
@@ -22,8 +33,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="CampaignMessageAttributes")
 
 
-@_attrs_define
-class CampaignMessageAttributes:
+@_attrs_define(slots=False)
+class CampaignMessageAttributes(Lazy):
     """
     Attributes:
         created_at (datetime.datetime | None | Unset): The datetime when the message was created Example:
@@ -50,50 +61,70 @@ class CampaignMessageAttributes:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        created_at: None | str | Unset
-        if isinstance(self.created_at, Unset):
-            created_at = UNSET
-        elif isinstance(self.created_at, datetime.datetime):
-            created_at = self.created_at.isoformat()
-        else:
-            created_at = self.created_at
+        if not _loaded:
+            _load()
+        _created_at = peek(self, "created_at")
+        created_at = (
+            rendered(self, "created_at", _render_created_at)
+            if _created_at is UNREAD
+            else _json_created_at(_created_at)
+        )
 
-        definition: dict[str, Any] | None | Unset
-        if isinstance(self.definition, Unset):
-            definition = UNSET
-        elif isinstance(self.definition, EmailMessageDefinition):
-            definition = self.definition.to_dict()
-        elif isinstance(self.definition, SMSMessageDefinition):
-            definition = self.definition.to_dict()
-        elif isinstance(self.definition, MobilePushMessageStandardDefinition):
-            definition = self.definition.to_dict()
-        elif isinstance(self.definition, MobilePushMessageSilentDefinition):
-            definition = self.definition.to_dict()
-        else:
-            definition = self.definition
+        _definition = peek(self, "definition")
+        definition = (
+            rendered(self, "definition", _render_definition)
+            if _definition is UNREAD
+            else _json_definition(_definition)
+        )
 
-        send_times: list[dict[str, Any]] | None | Unset
-        if isinstance(self.send_times, Unset):
-            send_times = UNSET
-        elif isinstance(self.send_times, list):
-            send_times = []
-            for send_times_type_0_item_data in self.send_times:
-                send_times_type_0_item = send_times_type_0_item_data.to_dict()
-                send_times.append(send_times_type_0_item)
+        _send_times = peek(self, "send_times")
+        send_times = (
+            rendered(self, "send_times", _render_send_times)
+            if _send_times is UNREAD
+            else _json_send_times(_send_times)
+        )
 
-        else:
-            send_times = self.send_times
-
-        updated_at: None | str | Unset
-        if isinstance(self.updated_at, Unset):
-            updated_at = UNSET
-        elif isinstance(self.updated_at, datetime.datetime):
-            updated_at = self.updated_at.isoformat()
-        else:
-            updated_at = self.updated_at
+        _updated_at = peek(self, "updated_at")
+        updated_at = (
+            rendered(self, "updated_at", _render_updated_at)
+            if _updated_at is UNREAD
+            else _json_updated_at(_updated_at)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if created_at is not UNSET:
+            field_dict["created_at"] = created_at
+        if definition is not UNSET:
+            field_dict["definition"] = definition
+        if send_times is not UNSET:
+            field_dict["send_times"] = send_times
+        if updated_at is not UNSET:
+            field_dict["updated_at"] = updated_at
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+
+        created_at = _render_created_at(d)
+
+        definition = _render_definition(d)
+
+        send_times = _render_send_times(d)
+
+        updated_at = _render_updated_at(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if created_at is not UNSET:
             field_dict["created_at"] = created_at
@@ -108,130 +139,11 @@ class CampaignMessageAttributes:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
-        def _parse_created_at(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                created_at_type_0 = datetime.datetime.fromisoformat(data)
-
-                return created_at_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
-
-        created_at = _parse_created_at(d.pop("created_at", UNSET))
-
-        def _parse_definition(
-            data: object,
-        ) -> (
-            EmailMessageDefinition
-            | MobilePushMessageSilentDefinition
-            | MobilePushMessageStandardDefinition
-            | None
-            | SMSMessageDefinition
-            | Unset
-        ):
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                definition_type_0 = EmailMessageDefinition.from_dict(data)
-
-                return definition_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                definition_type_1 = SMSMessageDefinition.from_dict(data)
-
-                return definition_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                definition_type_2 = MobilePushMessageStandardDefinition.from_dict(data)
-
-                return definition_type_2
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                definition_type_3 = MobilePushMessageSilentDefinition.from_dict(data)
-
-                return definition_type_3
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(
-                EmailMessageDefinition
-                | MobilePushMessageSilentDefinition
-                | MobilePushMessageStandardDefinition
-                | None
-                | SMSMessageDefinition
-                | Unset,
-                data,
-            )
-
-        definition = _parse_definition(d.pop("definition", UNSET))
-
-        def _parse_send_times(data: object) -> list[SendTime] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                send_times_type_0 = []
-                _send_times_type_0 = data
-                for send_times_type_0_item_data in _send_times_type_0:
-                    send_times_type_0_item = SendTime.from_dict(send_times_type_0_item_data)
-
-                    send_times_type_0.append(send_times_type_0_item)
-
-                return send_times_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[SendTime] | None | Unset, data)
-
-        send_times = _parse_send_times(d.pop("send_times", UNSET))
-
-        def _parse_updated_at(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                updated_at_type_0 = datetime.datetime.fromisoformat(data)
-
-                return updated_at_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
-
-        updated_at = _parse_updated_at(d.pop("updated_at", UNSET))
-
-        campaign_message_attributes = cls(
-            created_at=created_at,
-            definition=definition,
-            send_times=send_times,
-            updated_at=updated_at,
-        )
-
-        campaign_message_attributes.additional_properties = d
+        campaign_message_attributes = cls.__new__(cls)
+        campaign_message_attributes._lazy_src = d
+        campaign_message_attributes._lazy_at = None
         return campaign_message_attributes
 
     @property
@@ -251,10 +163,283 @@ class CampaignMessageAttributes:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.email_message_definition import EmailMessageDefinition  # noqa: E402
-from ..models.mobile_push_message_silent_definition import MobilePushMessageSilentDefinition  # noqa: E402
-from ..models.mobile_push_message_standard_definition import MobilePushMessageStandardDefinition  # noqa: E402
-from ..models.send_time import SendTime  # noqa: E402
-from ..models.sms_message_definition import SMSMessageDefinition  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global \
+        _loaded, \
+        EmailMessageDefinition, \
+        MobilePushMessageSilentDefinition, \
+        MobilePushMessageStandardDefinition, \
+        SendTime, \
+        SMSMessageDefinition
+    from ..models.email_message_definition import EmailMessageDefinition
+    from ..models.mobile_push_message_silent_definition import MobilePushMessageSilentDefinition
+    from ..models.mobile_push_message_standard_definition import MobilePushMessageStandardDefinition
+    from ..models.send_time import SendTime
+    from ..models.sms_message_definition import SMSMessageDefinition
+
+    _loaded = True
+    CampaignMessageAttributes._lazy_ready = True
+
+
+CampaignMessageAttributes._lazy_ready = False
+CampaignMessageAttributes._lazy_load = _load
+
+
+def _field_created_at(d: dict[str, Any]) -> datetime.datetime | None | Unset:
+    data = d.get("created_at", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, str):
+        try:
+            created_at_type_0 = datetime.datetime.fromisoformat(data)
+
+            return created_at_type_0
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(datetime.datetime | None | Unset, data)
+
+
+def _json_created_at(value: datetime.datetime | None | Unset) -> None | str | Unset:
+    created_at: None | str | Unset
+    if isinstance(value, Unset):
+        created_at = UNSET
+    elif isinstance(value, datetime.datetime):
+        created_at = value.isoformat()
+    else:
+        created_at = value
+    return created_at
+
+
+def _render_created_at(d: dict[str, Any]) -> None | str | Unset:
+    return _json_created_at(_field_created_at(d))
+
+
+def _field_definition(
+    d: dict[str, Any],
+) -> (
+    EmailMessageDefinition
+    | MobilePushMessageSilentDefinition
+    | MobilePushMessageStandardDefinition
+    | None
+    | SMSMessageDefinition
+    | Unset
+):
+    data = d.get("definition", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(EmailMessageDefinition, data):
+        try:
+            definition_type_0 = EmailMessageDefinition.from_dict(data)
+
+            return checked(definition_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(SMSMessageDefinition, data):
+        try:
+            definition_type_1 = SMSMessageDefinition.from_dict(data)
+
+            return checked(definition_type_1)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(MobilePushMessageStandardDefinition, data):
+        try:
+            definition_type_2 = MobilePushMessageStandardDefinition.from_dict(data)
+
+            return checked(definition_type_2)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(MobilePushMessageSilentDefinition, data):
+        try:
+            definition_type_3 = MobilePushMessageSilentDefinition.from_dict(data)
+
+            return checked(definition_type_3)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(
+        EmailMessageDefinition
+        | MobilePushMessageSilentDefinition
+        | MobilePushMessageStandardDefinition
+        | None
+        | SMSMessageDefinition
+        | Unset,
+        data,
+    )
+
+
+def _json_definition(
+    value: EmailMessageDefinition
+    | MobilePushMessageSilentDefinition
+    | MobilePushMessageStandardDefinition
+    | None
+    | SMSMessageDefinition
+    | Unset,
+) -> dict[str, Any] | None | Unset:
+    definition: dict[str, Any] | None | Unset
+    if isinstance(value, Unset):
+        definition = UNSET
+    elif isinstance(value, EmailMessageDefinition):
+        definition = value.to_dict()
+    elif isinstance(value, SMSMessageDefinition):
+        definition = value.to_dict()
+    elif isinstance(value, MobilePushMessageStandardDefinition):
+        definition = value.to_dict()
+    elif isinstance(value, MobilePushMessageSilentDefinition):
+        definition = value.to_dict()
+    else:
+        definition = value
+    return definition
+
+
+def _render_definition(d: dict[str, Any]) -> dict[str, Any] | None | Unset:
+    return _render_definition_value(d.get("definition", UNSET))
+
+
+def _render_definition_value(data: Any) -> dict[str, Any] | None | Unset:
+    if data is None:
+        return None
+    if isinstance(data, Unset):
+        return UNSET
+    if isinstance(data, dict) and matches(EmailMessageDefinition, data):
+        try:
+            return EmailMessageDefinition._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(SMSMessageDefinition, data):
+        try:
+            return SMSMessageDefinition._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(MobilePushMessageStandardDefinition, data):
+        try:
+            return MobilePushMessageStandardDefinition._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(MobilePushMessageSilentDefinition, data):
+        try:
+            return MobilePushMessageSilentDefinition._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(dict[str, Any] | None | Unset, data)
+
+
+def _field_send_times(d: dict[str, Any]) -> list[SendTime] | None | Unset:
+    data = d.get("send_times", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, list):
+        try:
+            send_times_type_0 = []
+            _send_times_type_0 = data
+            for send_times_type_0_item_data in _send_times_type_0:
+                send_times_type_0_item = SendTime.from_dict(send_times_type_0_item_data)
+
+                send_times_type_0.append(send_times_type_0_item)
+
+            return checked(send_times_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(list[SendTime] | None | Unset, data)
+
+
+def _json_send_times(value: list[SendTime] | None | Unset) -> list[dict[str, Any]] | None | Unset:
+    send_times: list[dict[str, Any]] | None | Unset
+    if isinstance(value, Unset):
+        send_times = UNSET
+    elif isinstance(value, list):
+        send_times = []
+        for send_times_type_0_item_data in value:
+            send_times_type_0_item = send_times_type_0_item_data.to_dict()
+            send_times.append(send_times_type_0_item)
+
+    else:
+        send_times = value
+    return send_times
+
+
+def _render_send_times(d: dict[str, Any]) -> list[dict[str, Any]] | None | Unset:
+    return _render_send_times_value(d.get("send_times", UNSET))
+
+
+def _render_send_times_value(data: Any) -> list[dict[str, Any]] | None | Unset:
+    if data is None:
+        return None
+    if isinstance(data, Unset):
+        return UNSET
+    if isinstance(data, list):
+        try:
+            return [SendTime._render(item) for item in data]
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(list[dict[str, Any]] | None | Unset, data)
+
+
+def _field_updated_at(d: dict[str, Any]) -> datetime.datetime | None | Unset:
+    data = d.get("updated_at", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, str):
+        try:
+            updated_at_type_0 = datetime.datetime.fromisoformat(data)
+
+            return updated_at_type_0
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(datetime.datetime | None | Unset, data)
+
+
+def _json_updated_at(value: datetime.datetime | None | Unset) -> None | str | Unset:
+    updated_at: None | str | Unset
+    if isinstance(value, Unset):
+        updated_at = UNSET
+    elif isinstance(value, datetime.datetime):
+        updated_at = value.isoformat()
+    else:
+        updated_at = value
+    return updated_at
+
+
+def _render_updated_at(d: dict[str, Any]) -> None | str | Unset:
+    return _json_updated_at(_field_updated_at(d))
+
+
+_KNOWN = frozenset(
+    {
+        "created_at",
+        "definition",
+        "send_times",
+        "updated_at",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    CampaignMessageAttributes,
+    {
+        "created_at": _field_created_at,
+        "definition": _field_definition,
+        "send_times": _field_send_times,
+        "updated_at": _field_updated_at,
+        "additional_properties": _field_additional_properties,
+    },
+    (
+        "created_at",
+        "updated_at",
+        "additional_properties",
+    ),
+)

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document, missing
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.campaign_message_create_query_resource_object_attributes import (
@@ -22,8 +32,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="CampaignMessageCreateQueryResourceObject")
 
 
-@_attrs_define
-class CampaignMessageCreateQueryResourceObject:
+@_attrs_define(slots=False)
+class CampaignMessageCreateQueryResourceObject(Lazy):
     """
     Attributes:
         attributes (CampaignMessageCreateQueryResourceObjectAttributes):
@@ -37,16 +47,60 @@ class CampaignMessageCreateQueryResourceObject:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        attributes = self.attributes.to_dict()
+        if not _loaded:
+            _load()
+        _attributes = peek(self, "attributes")
+        attributes = (
+            rendered(self, "attributes", _render_attributes)
+            if _attributes is UNREAD
+            else _json_attributes(_attributes)
+        )
 
         type_ = self.type_
 
-        relationships: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.relationships, Unset):
-            relationships = self.relationships.to_dict()
+        _relationships = peek(self, "relationships")
+        relationships = (
+            rendered(self, "relationships", _render_relationships)
+            if _relationships is UNREAD
+            else _json_relationships(_relationships)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "attributes": attributes,
+                "type": type_,
+            }
+        )
+        if relationships is not UNSET:
+            field_dict["relationships"] = relationships
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "attributes" not in d:
+            missing(cls, "attributes")
+        if "type" not in d:
+            missing(cls, "type")
+        type_ = d["type"]
+        if type_ != "campaign-message":
+            raise ValueError(f"type must match const 'campaign-message', got '{type_}'")
+
+        attributes = _render_attributes(d)
+
+        relationships = _render_relationships(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "attributes": attributes,
@@ -60,33 +114,19 @@ class CampaignMessageCreateQueryResourceObject:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        attributes = CampaignMessageCreateQueryResourceObjectAttributes.from_dict(
-            d.pop("attributes") if "attributes" in d else missing(cls, "attributes")
-        )
-
-        type_ = cast(
-            Literal["campaign-message"], (d.pop("type") if "type" in d else missing(cls, "type"))
-        )
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "attributes" not in d:
+            missing(cls, "attributes")
+        if "type" not in d:
+            missing(cls, "type")
+        type_ = d["type"]
         if type_ != "campaign-message":
             raise ValueError(f"type must match const 'campaign-message', got '{type_}'")
 
-        _relationships = d.pop("relationships", UNSET)
-        relationships: CampaignMessageCreateQueryResourceObjectRelationships | Unset
-        if isinstance(_relationships, Unset):
-            relationships = UNSET
-        else:
-            relationships = CampaignMessageCreateQueryResourceObjectRelationships.from_dict(
-                _relationships
-            )
-
-        campaign_message_create_query_resource_object = cls(
-            attributes=attributes,
-            type_=type_,
-            relationships=relationships,
-        )
-
-        campaign_message_create_query_resource_object.additional_properties = d
+        campaign_message_create_query_resource_object = cls.__new__(cls)
+        campaign_message_create_query_resource_object._lazy_src = d
+        campaign_message_create_query_resource_object._lazy_at = None
+        campaign_message_create_query_resource_object.type_ = type_
         return campaign_message_create_query_resource_object
 
     @property
@@ -106,11 +146,98 @@ class CampaignMessageCreateQueryResourceObject:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.campaign_message_create_query_resource_object_attributes import (
-    CampaignMessageCreateQueryResourceObjectAttributes,  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global \
+        _loaded, \
+        CampaignMessageCreateQueryResourceObjectAttributes, \
+        CampaignMessageCreateQueryResourceObjectRelationships
+    from ..models.campaign_message_create_query_resource_object_attributes import (
+        CampaignMessageCreateQueryResourceObjectAttributes,
+    )
+    from ..models.campaign_message_create_query_resource_object_relationships import (
+        CampaignMessageCreateQueryResourceObjectRelationships,
+    )
+
+    _loaded = True
+    CampaignMessageCreateQueryResourceObject._lazy_ready = True
+
+
+CampaignMessageCreateQueryResourceObject._lazy_ready = False
+CampaignMessageCreateQueryResourceObject._lazy_load = _load
+
+
+def _field_attributes(d: dict[str, Any]) -> CampaignMessageCreateQueryResourceObjectAttributes:
+    attributes = CampaignMessageCreateQueryResourceObjectAttributes.from_dict(d["attributes"])
+
+    return attributes
+
+
+def _json_attributes(value: CampaignMessageCreateQueryResourceObjectAttributes) -> dict[str, Any]:
+    attributes = value.to_dict()
+    return attributes
+
+
+def _render_attributes(d: dict[str, Any]) -> dict[str, Any]:
+    return CampaignMessageCreateQueryResourceObjectAttributes._render(d["attributes"])
+
+
+def _field_relationships(
+    d: dict[str, Any],
+) -> CampaignMessageCreateQueryResourceObjectRelationships | Unset:
+    _relationships = d.get("relationships", UNSET)
+    relationships: CampaignMessageCreateQueryResourceObjectRelationships | Unset
+    if isinstance(_relationships, Unset):
+        relationships = UNSET
+    else:
+        relationships = CampaignMessageCreateQueryResourceObjectRelationships.from_dict(
+            _relationships
+        )
+
+    return relationships
+
+
+def _json_relationships(
+    value: CampaignMessageCreateQueryResourceObjectRelationships | Unset,
+) -> dict[str, Any] | Unset:
+    relationships: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        relationships = value.to_dict()
+    return relationships
+
+
+def _render_relationships(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("relationships", UNSET)
+    return (
+        UNSET
+        if isinstance(value, Unset)
+        else CampaignMessageCreateQueryResourceObjectRelationships._render(value)
+    )
+
+
+_KNOWN = frozenset(
+    {
+        "attributes",
+        "type",
+        "relationships",
+    }
 )
-from ..models.campaign_message_create_query_resource_object_relationships import (
-    CampaignMessageCreateQueryResourceObjectRelationships,  # noqa: E402
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+CampaignMessageCreateQueryResourceObject._lazy_consts = (("type", "campaign-message"),)
+install(
+    CampaignMessageCreateQueryResourceObject,
+    {
+        "attributes": _field_attributes,
+        "relationships": _field_relationships,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
 )

@@ -8,7 +8,17 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import document, missing
+from ..types import (
+    UNREAD,
+    Lazy,
+    checked,
+    document,
+    install,
+    matches,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.email_message_definition import EmailMessageDefinition
@@ -24,8 +34,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="CampaignMessageCreateQueryResourceObjectAttributes")
 
 
-@_attrs_define
-class CampaignMessageCreateQueryResourceObjectAttributes:
+@_attrs_define(slots=False)
+class CampaignMessageCreateQueryResourceObjectAttributes(Lazy):
     """
     Attributes:
         definition (EmailMessageDefinition | MobilePushMessageSilentDefinitionCreate |
@@ -41,18 +51,41 @@ class CampaignMessageCreateQueryResourceObjectAttributes:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        definition: dict[str, Any]
-        if isinstance(self.definition, EmailMessageDefinition):
-            definition = self.definition.to_dict()
-        elif isinstance(self.definition, SMSMessageDefinitionCreate):
-            definition = self.definition.to_dict()
-        elif isinstance(self.definition, MobilePushMessageStandardDefinitionCreate):
-            definition = self.definition.to_dict()
-        else:
-            definition = self.definition.to_dict()
+        if not _loaded:
+            _load()
+        _definition = peek(self, "definition")
+        definition = (
+            rendered(self, "definition", _render_definition)
+            if _definition is UNREAD
+            else _json_definition(_definition)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "definition": definition,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "definition" not in d:
+            missing(cls, "definition")
+
+        definition = _render_definition(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "definition": definition,
@@ -63,55 +96,13 @@ class CampaignMessageCreateQueryResourceObjectAttributes:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "definition" not in d:
+            missing(cls, "definition")
 
-        def _parse_definition(
-            data: object,
-        ) -> (
-            EmailMessageDefinition
-            | MobilePushMessageSilentDefinitionCreate
-            | MobilePushMessageStandardDefinitionCreate
-            | SMSMessageDefinitionCreate
-        ):
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                definition_type_0 = EmailMessageDefinition.from_dict(data)
-
-                return definition_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                definition_type_1 = SMSMessageDefinitionCreate.from_dict(data)
-
-                return definition_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                definition_type_2 = MobilePushMessageStandardDefinitionCreate.from_dict(data)
-
-                return definition_type_2
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            if not isinstance(data, dict):
-                raise TypeError()
-            definition_type_3 = MobilePushMessageSilentDefinitionCreate.from_dict(data)
-
-            return definition_type_3
-
-        definition = _parse_definition(
-            d.pop("definition") if "definition" in d else missing(cls, "definition")
-        )
-
-        campaign_message_create_query_resource_object_attributes = cls(
-            definition=definition,
-        )
-
-        campaign_message_create_query_resource_object_attributes.additional_properties = d
+        campaign_message_create_query_resource_object_attributes = cls.__new__(cls)
+        campaign_message_create_query_resource_object_attributes._lazy_src = d
+        campaign_message_create_query_resource_object_attributes._lazy_at = None
         return campaign_message_create_query_resource_object_attributes
 
     @property
@@ -131,13 +122,131 @@ class CampaignMessageCreateQueryResourceObjectAttributes:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.email_message_definition import EmailMessageDefinition  # noqa: E402
-from ..models.mobile_push_message_silent_definition_create import (
-    MobilePushMessageSilentDefinitionCreate,  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global \
+        _loaded, \
+        EmailMessageDefinition, \
+        MobilePushMessageSilentDefinitionCreate, \
+        MobilePushMessageStandardDefinitionCreate, \
+        SMSMessageDefinitionCreate
+    from ..models.email_message_definition import EmailMessageDefinition
+    from ..models.mobile_push_message_silent_definition_create import (
+        MobilePushMessageSilentDefinitionCreate,
+    )
+    from ..models.mobile_push_message_standard_definition_create import (
+        MobilePushMessageStandardDefinitionCreate,
+    )
+    from ..models.sms_message_definition_create import SMSMessageDefinitionCreate
+
+    _loaded = True
+    CampaignMessageCreateQueryResourceObjectAttributes._lazy_ready = True
+
+
+CampaignMessageCreateQueryResourceObjectAttributes._lazy_ready = False
+CampaignMessageCreateQueryResourceObjectAttributes._lazy_load = _load
+
+
+def _field_definition(
+    d: dict[str, Any],
+) -> (
+    EmailMessageDefinition
+    | MobilePushMessageSilentDefinitionCreate
+    | MobilePushMessageStandardDefinitionCreate
+    | SMSMessageDefinitionCreate
+):
+    data = d["definition"]
+    if isinstance(data, dict) and matches(EmailMessageDefinition, data):
+        try:
+            definition_type_0 = EmailMessageDefinition.from_dict(data)
+
+            return checked(definition_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(SMSMessageDefinitionCreate, data):
+        try:
+            definition_type_1 = SMSMessageDefinitionCreate.from_dict(data)
+
+            return checked(definition_type_1)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(MobilePushMessageStandardDefinitionCreate, data):
+        try:
+            definition_type_2 = MobilePushMessageStandardDefinitionCreate.from_dict(data)
+
+            return checked(definition_type_2)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if not isinstance(data, dict):
+        raise TypeError()
+    definition_type_3 = MobilePushMessageSilentDefinitionCreate.from_dict(data)
+
+    return definition_type_3
+
+
+def _json_definition(
+    value: EmailMessageDefinition
+    | MobilePushMessageSilentDefinitionCreate
+    | MobilePushMessageStandardDefinitionCreate
+    | SMSMessageDefinitionCreate,
+) -> dict[str, Any]:
+    definition: dict[str, Any]
+    if isinstance(value, EmailMessageDefinition):
+        definition = value.to_dict()
+    elif isinstance(value, SMSMessageDefinitionCreate):
+        definition = value.to_dict()
+    elif isinstance(value, MobilePushMessageStandardDefinitionCreate):
+        definition = value.to_dict()
+    else:
+        definition = value.to_dict()
+
+    return definition
+
+
+def _render_definition(d: dict[str, Any]) -> dict[str, Any]:
+    return _render_definition_value(d["definition"])
+
+
+def _render_definition_value(data: Any) -> dict[str, Any]:
+    if isinstance(data, dict) and matches(EmailMessageDefinition, data):
+        try:
+            return EmailMessageDefinition._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(SMSMessageDefinitionCreate, data):
+        try:
+            return SMSMessageDefinitionCreate._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(MobilePushMessageStandardDefinitionCreate, data):
+        try:
+            return MobilePushMessageStandardDefinitionCreate._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if not isinstance(data, dict):
+        raise TypeError()
+    return MobilePushMessageSilentDefinitionCreate._render(data)
+
+
+_KNOWN = frozenset(
+    {
+        "definition",
+    }
 )
-from ..models.mobile_push_message_standard_definition_create import (
-    MobilePushMessageStandardDefinitionCreate,  # noqa: E402
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    CampaignMessageCreateQueryResourceObjectAttributes,
+    {
+        "definition": _field_definition,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
 )
-from ..models.sms_message_definition_create import SMSMessageDefinitionCreate  # noqa: E402

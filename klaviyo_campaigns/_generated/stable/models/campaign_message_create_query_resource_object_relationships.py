@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.campaign_message_create_query_resource_object_relationships_image import (
@@ -19,8 +28,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="CampaignMessageCreateQueryResourceObjectRelationships")
 
 
-@_attrs_define
-class CampaignMessageCreateQueryResourceObjectRelationships:
+@_attrs_define(slots=False)
+class CampaignMessageCreateQueryResourceObjectRelationships(Lazy):
     """
     Attributes:
         image (CampaignMessageCreateQueryResourceObjectRelationshipsImage | Unset):
@@ -30,12 +39,33 @@ class CampaignMessageCreateQueryResourceObjectRelationships:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        image: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.image, Unset):
-            image = self.image.to_dict()
+        if not _loaded:
+            _load()
+        _image = peek(self, "image")
+        image = rendered(self, "image", _render_image) if _image is UNREAD else _json_image(_image)
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if image is not UNSET:
+            field_dict["image"] = image
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+
+        image = _render_image(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if image is not UNSET:
             field_dict["image"] = image
@@ -44,19 +74,11 @@ class CampaignMessageCreateQueryResourceObjectRelationships:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        _image = d.pop("image", UNSET)
-        image: CampaignMessageCreateQueryResourceObjectRelationshipsImage | Unset
-        if isinstance(_image, Unset):
-            image = UNSET
-        else:
-            image = CampaignMessageCreateQueryResourceObjectRelationshipsImage.from_dict(_image)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
-        campaign_message_create_query_resource_object_relationships = cls(
-            image=image,
-        )
-
-        campaign_message_create_query_resource_object_relationships.additional_properties = d
+        campaign_message_create_query_resource_object_relationships = cls.__new__(cls)
+        campaign_message_create_query_resource_object_relationships._lazy_src = d
+        campaign_message_create_query_resource_object_relationships._lazy_at = None
         return campaign_message_create_query_resource_object_relationships
 
     @property
@@ -76,8 +98,71 @@ class CampaignMessageCreateQueryResourceObjectRelationships:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.campaign_message_create_query_resource_object_relationships_image import (
-    CampaignMessageCreateQueryResourceObjectRelationshipsImage,  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, CampaignMessageCreateQueryResourceObjectRelationshipsImage
+    from ..models.campaign_message_create_query_resource_object_relationships_image import (
+        CampaignMessageCreateQueryResourceObjectRelationshipsImage,
+    )
+
+    _loaded = True
+    CampaignMessageCreateQueryResourceObjectRelationships._lazy_ready = True
+
+
+CampaignMessageCreateQueryResourceObjectRelationships._lazy_ready = False
+CampaignMessageCreateQueryResourceObjectRelationships._lazy_load = _load
+
+
+def _field_image(
+    d: dict[str, Any],
+) -> CampaignMessageCreateQueryResourceObjectRelationshipsImage | Unset:
+    _image = d.get("image", UNSET)
+    image: CampaignMessageCreateQueryResourceObjectRelationshipsImage | Unset
+    if isinstance(_image, Unset):
+        image = UNSET
+    else:
+        image = CampaignMessageCreateQueryResourceObjectRelationshipsImage.from_dict(_image)
+
+    return image
+
+
+def _json_image(
+    value: CampaignMessageCreateQueryResourceObjectRelationshipsImage | Unset,
+) -> dict[str, Any] | Unset:
+    image: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        image = value.to_dict()
+    return image
+
+
+def _render_image(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("image", UNSET)
+    return (
+        UNSET
+        if isinstance(value, Unset)
+        else CampaignMessageCreateQueryResourceObjectRelationshipsImage._render(value)
+    )
+
+
+_KNOWN = frozenset(
+    {
+        "image",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    CampaignMessageCreateQueryResourceObjectRelationships,
+    {
+        "image": _field_image,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
 )

@@ -9,13 +9,21 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.campaign_message_increment_badge_config import CampaignMessageIncrementBadgeConfig
-from ..types import document, missing
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 T = TypeVar("T", bound="CampaignMessageIncrement")
 
 
-@_attrs_define
-class CampaignMessageIncrement:
+@_attrs_define(slots=False)
+class CampaignMessageIncrement(Lazy):
     """
     Attributes:
         badge_config (CampaignMessageIncrementBadgeConfig):
@@ -25,10 +33,37 @@ class CampaignMessageIncrement:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        badge_config = self.badge_config.value
+        _badge_config = peek(self, "badge_config")
+        badge_config = (
+            rendered(self, "badge_config", _render_badge_config)
+            if _badge_config is UNREAD
+            else _json_badge_config(_badge_config)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "badge_config": badge_config,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "badge_config" not in d:
+            missing(cls, "badge_config")
+
+        badge_config = _render_badge_config(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "badge_config": badge_config,
@@ -39,16 +74,13 @@ class CampaignMessageIncrement:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        badge_config = CampaignMessageIncrementBadgeConfig(
-            d.pop("badge_config") if "badge_config" in d else missing(cls, "badge_config")
-        )
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "badge_config" not in d:
+            missing(cls, "badge_config")
 
-        campaign_message_increment = cls(
-            badge_config=badge_config,
-        )
-
-        campaign_message_increment.additional_properties = d
+        campaign_message_increment = cls.__new__(cls)
+        campaign_message_increment._lazy_src = d
+        campaign_message_increment._lazy_at = None
         return campaign_message_increment
 
     @property
@@ -66,3 +98,42 @@ class CampaignMessageIncrement:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+def _field_badge_config(d: dict[str, Any]) -> CampaignMessageIncrementBadgeConfig:
+    badge_config = CampaignMessageIncrementBadgeConfig._of(d["badge_config"])
+
+    return badge_config
+
+
+def _json_badge_config(value: CampaignMessageIncrementBadgeConfig) -> str:
+    badge_config = value.value
+    return badge_config
+
+
+def _render_badge_config(d: dict[str, Any]) -> str:
+    return _json_badge_config(_field_badge_config(d))
+
+
+_KNOWN = frozenset(
+    {
+        "badge_config",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    CampaignMessageIncrement,
+    {
+        "badge_config": _field_badge_config,
+        "additional_properties": _field_additional_properties,
+    },
+    (
+        "badge_config",
+        "additional_properties",
+    ),
+)

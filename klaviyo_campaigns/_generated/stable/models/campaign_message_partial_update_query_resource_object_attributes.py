@@ -8,7 +8,18 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    matches,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.email_message_definition import EmailMessageDefinition
@@ -24,8 +35,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="CampaignMessagePartialUpdateQueryResourceObjectAttributes")
 
 
-@_attrs_define
-class CampaignMessagePartialUpdateQueryResourceObjectAttributes:
+@_attrs_define(slots=False)
+class CampaignMessagePartialUpdateQueryResourceObjectAttributes(Lazy):
     """
     Attributes:
         definition (EmailMessageDefinition | MobilePushMessageSilentDefinitionUpdate |
@@ -44,22 +55,37 @@ class CampaignMessagePartialUpdateQueryResourceObjectAttributes:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        definition: dict[str, Any] | None | Unset
-        if isinstance(self.definition, Unset):
-            definition = UNSET
-        elif isinstance(self.definition, EmailMessageDefinition):
-            definition = self.definition.to_dict()
-        elif isinstance(self.definition, SMSMessageDefinitionCreate):
-            definition = self.definition.to_dict()
-        elif isinstance(self.definition, MobilePushMessageStandardDefinitionUpdate):
-            definition = self.definition.to_dict()
-        elif isinstance(self.definition, MobilePushMessageSilentDefinitionUpdate):
-            definition = self.definition.to_dict()
-        else:
-            definition = self.definition
+        if not _loaded:
+            _load()
+        _definition = peek(self, "definition")
+        definition = (
+            rendered(self, "definition", _render_definition)
+            if _definition is UNREAD
+            else _json_definition(_definition)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if definition is not UNSET:
+            field_dict["definition"] = definition
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+
+        definition = _render_definition(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if definition is not UNSET:
             field_dict["definition"] = definition
@@ -68,71 +94,11 @@ class CampaignMessagePartialUpdateQueryResourceObjectAttributes:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
-        def _parse_definition(
-            data: object,
-        ) -> (
-            EmailMessageDefinition
-            | MobilePushMessageSilentDefinitionUpdate
-            | MobilePushMessageStandardDefinitionUpdate
-            | None
-            | SMSMessageDefinitionCreate
-            | Unset
-        ):
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                definition_type_0 = EmailMessageDefinition.from_dict(data)
-
-                return definition_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                definition_type_1 = SMSMessageDefinitionCreate.from_dict(data)
-
-                return definition_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                definition_type_2 = MobilePushMessageStandardDefinitionUpdate.from_dict(data)
-
-                return definition_type_2
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                definition_type_3 = MobilePushMessageSilentDefinitionUpdate.from_dict(data)
-
-                return definition_type_3
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(
-                EmailMessageDefinition
-                | MobilePushMessageSilentDefinitionUpdate
-                | MobilePushMessageStandardDefinitionUpdate
-                | None
-                | SMSMessageDefinitionCreate
-                | Unset,
-                data,
-            )
-
-        definition = _parse_definition(d.pop("definition", UNSET))
-
-        campaign_message_partial_update_query_resource_object_attributes = cls(
-            definition=definition,
-        )
-
-        campaign_message_partial_update_query_resource_object_attributes.additional_properties = d
+        campaign_message_partial_update_query_resource_object_attributes = cls.__new__(cls)
+        campaign_message_partial_update_query_resource_object_attributes._lazy_src = d
+        campaign_message_partial_update_query_resource_object_attributes._lazy_at = None
         return campaign_message_partial_update_query_resource_object_attributes
 
     @property
@@ -152,13 +118,160 @@ class CampaignMessagePartialUpdateQueryResourceObjectAttributes:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.email_message_definition import EmailMessageDefinition  # noqa: E402
-from ..models.mobile_push_message_silent_definition_update import (
-    MobilePushMessageSilentDefinitionUpdate,  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global \
+        _loaded, \
+        EmailMessageDefinition, \
+        MobilePushMessageSilentDefinitionUpdate, \
+        MobilePushMessageStandardDefinitionUpdate, \
+        SMSMessageDefinitionCreate
+    from ..models.email_message_definition import EmailMessageDefinition
+    from ..models.mobile_push_message_silent_definition_update import (
+        MobilePushMessageSilentDefinitionUpdate,
+    )
+    from ..models.mobile_push_message_standard_definition_update import (
+        MobilePushMessageStandardDefinitionUpdate,
+    )
+    from ..models.sms_message_definition_create import SMSMessageDefinitionCreate
+
+    _loaded = True
+    CampaignMessagePartialUpdateQueryResourceObjectAttributes._lazy_ready = True
+
+
+CampaignMessagePartialUpdateQueryResourceObjectAttributes._lazy_ready = False
+CampaignMessagePartialUpdateQueryResourceObjectAttributes._lazy_load = _load
+
+
+def _field_definition(
+    d: dict[str, Any],
+) -> (
+    EmailMessageDefinition
+    | MobilePushMessageSilentDefinitionUpdate
+    | MobilePushMessageStandardDefinitionUpdate
+    | None
+    | SMSMessageDefinitionCreate
+    | Unset
+):
+    data = d.get("definition", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(EmailMessageDefinition, data):
+        try:
+            definition_type_0 = EmailMessageDefinition.from_dict(data)
+
+            return checked(definition_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(SMSMessageDefinitionCreate, data):
+        try:
+            definition_type_1 = SMSMessageDefinitionCreate.from_dict(data)
+
+            return checked(definition_type_1)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(MobilePushMessageStandardDefinitionUpdate, data):
+        try:
+            definition_type_2 = MobilePushMessageStandardDefinitionUpdate.from_dict(data)
+
+            return checked(definition_type_2)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(MobilePushMessageSilentDefinitionUpdate, data):
+        try:
+            definition_type_3 = MobilePushMessageSilentDefinitionUpdate.from_dict(data)
+
+            return checked(definition_type_3)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(
+        EmailMessageDefinition
+        | MobilePushMessageSilentDefinitionUpdate
+        | MobilePushMessageStandardDefinitionUpdate
+        | None
+        | SMSMessageDefinitionCreate
+        | Unset,
+        data,
+    )
+
+
+def _json_definition(
+    value: EmailMessageDefinition
+    | MobilePushMessageSilentDefinitionUpdate
+    | MobilePushMessageStandardDefinitionUpdate
+    | None
+    | SMSMessageDefinitionCreate
+    | Unset,
+) -> dict[str, Any] | None | Unset:
+    definition: dict[str, Any] | None | Unset
+    if isinstance(value, Unset):
+        definition = UNSET
+    elif isinstance(value, EmailMessageDefinition):
+        definition = value.to_dict()
+    elif isinstance(value, SMSMessageDefinitionCreate):
+        definition = value.to_dict()
+    elif isinstance(value, MobilePushMessageStandardDefinitionUpdate):
+        definition = value.to_dict()
+    elif isinstance(value, MobilePushMessageSilentDefinitionUpdate):
+        definition = value.to_dict()
+    else:
+        definition = value
+    return definition
+
+
+def _render_definition(d: dict[str, Any]) -> dict[str, Any] | None | Unset:
+    return _render_definition_value(d.get("definition", UNSET))
+
+
+def _render_definition_value(data: Any) -> dict[str, Any] | None | Unset:
+    if data is None:
+        return None
+    if isinstance(data, Unset):
+        return UNSET
+    if isinstance(data, dict) and matches(EmailMessageDefinition, data):
+        try:
+            return EmailMessageDefinition._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(SMSMessageDefinitionCreate, data):
+        try:
+            return SMSMessageDefinitionCreate._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(MobilePushMessageStandardDefinitionUpdate, data):
+        try:
+            return MobilePushMessageStandardDefinitionUpdate._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(MobilePushMessageSilentDefinitionUpdate, data):
+        try:
+            return MobilePushMessageSilentDefinitionUpdate._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(dict[str, Any] | None | Unset, data)
+
+
+_KNOWN = frozenset(
+    {
+        "definition",
+    }
 )
-from ..models.mobile_push_message_standard_definition_update import (
-    MobilePushMessageStandardDefinitionUpdate,  # noqa: E402
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    CampaignMessagePartialUpdateQueryResourceObjectAttributes,
+    {
+        "definition": _field_definition,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
 )
-from ..models.sms_message_definition_create import SMSMessageDefinitionCreate  # noqa: E402

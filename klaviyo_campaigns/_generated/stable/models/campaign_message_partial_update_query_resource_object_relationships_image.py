@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.campaign_message_partial_update_query_resource_object_relationships_image_data import (
@@ -19,8 +28,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="CampaignMessagePartialUpdateQueryResourceObjectRelationshipsImage")
 
 
-@_attrs_define
-class CampaignMessagePartialUpdateQueryResourceObjectRelationshipsImage:
+@_attrs_define(slots=False)
+class CampaignMessagePartialUpdateQueryResourceObjectRelationshipsImage(Lazy):
     """
     Attributes:
         data (CampaignMessagePartialUpdateQueryResourceObjectRelationshipsImageData | Unset):
@@ -30,12 +39,33 @@ class CampaignMessagePartialUpdateQueryResourceObjectRelationshipsImage:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.data, Unset):
-            data = self.data.to_dict()
+        if not _loaded:
+            _load()
+        _data = peek(self, "data")
+        data = rendered(self, "data", _render_data) if _data is UNREAD else _json_data(_data)
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if data is not UNSET:
+            field_dict["data"] = data
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+
+        data = _render_data(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if data is not UNSET:
             field_dict["data"] = data
@@ -44,21 +74,11 @@ class CampaignMessagePartialUpdateQueryResourceObjectRelationshipsImage:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        _data = d.pop("data", UNSET)
-        data: CampaignMessagePartialUpdateQueryResourceObjectRelationshipsImageData | Unset
-        if isinstance(_data, Unset):
-            data = UNSET
-        else:
-            data = CampaignMessagePartialUpdateQueryResourceObjectRelationshipsImageData.from_dict(
-                _data
-            )
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
-        campaign_message_partial_update_query_resource_object_relationships_image = cls(
-            data=data,
-        )
-
-        campaign_message_partial_update_query_resource_object_relationships_image.additional_properties = d
+        campaign_message_partial_update_query_resource_object_relationships_image = cls.__new__(cls)
+        campaign_message_partial_update_query_resource_object_relationships_image._lazy_src = d
+        campaign_message_partial_update_query_resource_object_relationships_image._lazy_at = None
         return campaign_message_partial_update_query_resource_object_relationships_image
 
     @property
@@ -78,8 +98,73 @@ class CampaignMessagePartialUpdateQueryResourceObjectRelationshipsImage:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.campaign_message_partial_update_query_resource_object_relationships_image_data import (
-    CampaignMessagePartialUpdateQueryResourceObjectRelationshipsImageData,  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, CampaignMessagePartialUpdateQueryResourceObjectRelationshipsImageData
+    from ..models.campaign_message_partial_update_query_resource_object_relationships_image_data import (
+        CampaignMessagePartialUpdateQueryResourceObjectRelationshipsImageData,
+    )
+
+    _loaded = True
+    CampaignMessagePartialUpdateQueryResourceObjectRelationshipsImage._lazy_ready = True
+
+
+CampaignMessagePartialUpdateQueryResourceObjectRelationshipsImage._lazy_ready = False
+CampaignMessagePartialUpdateQueryResourceObjectRelationshipsImage._lazy_load = _load
+
+
+def _field_data(
+    d: dict[str, Any],
+) -> CampaignMessagePartialUpdateQueryResourceObjectRelationshipsImageData | Unset:
+    _data = d.get("data", UNSET)
+    data: CampaignMessagePartialUpdateQueryResourceObjectRelationshipsImageData | Unset
+    if isinstance(_data, Unset):
+        data = UNSET
+    else:
+        data = CampaignMessagePartialUpdateQueryResourceObjectRelationshipsImageData.from_dict(
+            _data
+        )
+
+    return data
+
+
+def _json_data(
+    value: CampaignMessagePartialUpdateQueryResourceObjectRelationshipsImageData | Unset,
+) -> dict[str, Any] | Unset:
+    data: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        data = value.to_dict()
+    return data
+
+
+def _render_data(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("data", UNSET)
+    return (
+        UNSET
+        if isinstance(value, Unset)
+        else CampaignMessagePartialUpdateQueryResourceObjectRelationshipsImageData._render(value)
+    )
+
+
+_KNOWN = frozenset(
+    {
+        "data",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    CampaignMessagePartialUpdateQueryResourceObjectRelationshipsImage,
+    {
+        "data": _field_data,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
 )

@@ -9,13 +9,21 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.campaign_message_property_badge_config import CampaignMessagePropertyBadgeConfig
-from ..types import document, missing
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 T = TypeVar("T", bound="CampaignMessageProperty")
 
 
-@_attrs_define
-class CampaignMessageProperty:
+@_attrs_define(slots=False)
+class CampaignMessageProperty(Lazy):
     """
     Attributes:
         badge_config (CampaignMessagePropertyBadgeConfig):
@@ -27,12 +35,44 @@ class CampaignMessageProperty:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        badge_config = self.badge_config.value
+        _badge_config = peek(self, "badge_config")
+        badge_config = (
+            rendered(self, "badge_config", _render_badge_config)
+            if _badge_config is UNREAD
+            else _json_badge_config(_badge_config)
+        )
 
         set_from_property = self.set_from_property
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "badge_config": badge_config,
+                "set_from_property": set_from_property,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "badge_config" not in d:
+            missing(cls, "badge_config")
+        if "set_from_property" not in d:
+            missing(cls, "set_from_property")
+
+        badge_config = _render_badge_config(d)
+
+        set_from_property = d["set_from_property"]
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "badge_config": badge_config,
@@ -44,23 +84,16 @@ class CampaignMessageProperty:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        badge_config = CampaignMessagePropertyBadgeConfig(
-            d.pop("badge_config") if "badge_config" in d else missing(cls, "badge_config")
-        )
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "badge_config" not in d:
+            missing(cls, "badge_config")
+        if "set_from_property" not in d:
+            missing(cls, "set_from_property")
 
-        set_from_property = (
-            d.pop("set_from_property")
-            if "set_from_property" in d
-            else missing(cls, "set_from_property")
-        )
-
-        campaign_message_property = cls(
-            badge_config=badge_config,
-            set_from_property=set_from_property,
-        )
-
-        campaign_message_property.additional_properties = d
+        campaign_message_property = cls.__new__(cls)
+        campaign_message_property._lazy_src = d
+        campaign_message_property._lazy_at = None
+        campaign_message_property.set_from_property = d["set_from_property"]
         return campaign_message_property
 
     @property
@@ -78,3 +111,43 @@ class CampaignMessageProperty:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+def _field_badge_config(d: dict[str, Any]) -> CampaignMessagePropertyBadgeConfig:
+    badge_config = CampaignMessagePropertyBadgeConfig._of(d["badge_config"])
+
+    return badge_config
+
+
+def _json_badge_config(value: CampaignMessagePropertyBadgeConfig) -> str:
+    badge_config = value.value
+    return badge_config
+
+
+def _render_badge_config(d: dict[str, Any]) -> str:
+    return _json_badge_config(_field_badge_config(d))
+
+
+_KNOWN = frozenset(
+    {
+        "badge_config",
+        "set_from_property",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    CampaignMessageProperty,
+    {
+        "badge_config": _field_badge_config,
+        "additional_properties": _field_additional_properties,
+    },
+    (
+        "badge_config",
+        "additional_properties",
+    ),
+)

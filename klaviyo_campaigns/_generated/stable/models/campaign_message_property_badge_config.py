@@ -11,6 +11,14 @@ class CampaignMessagePropertyBadgeConfig(StrEnum):
         return str(self.value)
 
     @classmethod
+    def _of(cls, value: object) -> Self:
+        """``cls(value)``: a listed value found at once, without the enum machinery's call."""
+        try:
+            return cls._value2member_map_[value]  # type: ignore[return-value]
+        except (KeyError, TypeError):  # not listed (or not hashable): as cls(value) does
+            return cls(value)
+
+    @classmethod
     def _missing_(cls, value: object) -> Self | None:
         # Klaviyo adds values over time: an unknown one parses to a member outside the listed
         # ones (``is_known`` is False) instead of failing the whole response.

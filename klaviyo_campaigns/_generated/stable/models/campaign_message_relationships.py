@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.campaign_relationship import CampaignRelationship
@@ -19,8 +28,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="CampaignMessageRelationships")
 
 
-@_attrs_define
-class CampaignMessageRelationships:
+@_attrs_define(slots=False)
+class CampaignMessageRelationships(Lazy):
     """
     Attributes:
         campaign (CampaignRelationship | Unset):
@@ -34,20 +43,55 @@ class CampaignMessageRelationships:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        campaign: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.campaign, Unset):
-            campaign = self.campaign.to_dict()
+        if not _loaded:
+            _load()
+        _campaign = peek(self, "campaign")
+        campaign = (
+            rendered(self, "campaign", _render_campaign)
+            if _campaign is UNREAD
+            else _json_campaign(_campaign)
+        )
 
-        image: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.image, Unset):
-            image = self.image.to_dict()
+        _image = peek(self, "image")
+        image = rendered(self, "image", _render_image) if _image is UNREAD else _json_image(_image)
 
-        template: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.template, Unset):
-            template = self.template.to_dict()
+        _template = peek(self, "template")
+        template = (
+            rendered(self, "template", _render_template)
+            if _template is UNREAD
+            else _json_template(_template)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if campaign is not UNSET:
+            field_dict["campaign"] = campaign
+        if image is not UNSET:
+            field_dict["image"] = image
+        if template is not UNSET:
+            field_dict["template"] = template
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+
+        campaign = _render_campaign(d)
+
+        image = _render_image(d)
+
+        template = _render_template(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if campaign is not UNSET:
             field_dict["campaign"] = campaign
@@ -60,35 +104,11 @@ class CampaignMessageRelationships:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        _campaign = d.pop("campaign", UNSET)
-        campaign: CampaignRelationship | Unset
-        if isinstance(_campaign, Unset):
-            campaign = UNSET
-        else:
-            campaign = CampaignRelationship.from_dict(_campaign)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
-        _image = d.pop("image", UNSET)
-        image: ImageRelationship | Unset
-        if isinstance(_image, Unset):
-            image = UNSET
-        else:
-            image = ImageRelationship.from_dict(_image)
-
-        _template = d.pop("template", UNSET)
-        template: TemplateRelationship | Unset
-        if isinstance(_template, Unset):
-            template = UNSET
-        else:
-            template = TemplateRelationship.from_dict(_template)
-
-        campaign_message_relationships = cls(
-            campaign=campaign,
-            image=image,
-            template=template,
-        )
-
-        campaign_message_relationships.additional_properties = d
+        campaign_message_relationships = cls.__new__(cls)
+        campaign_message_relationships._lazy_src = d
+        campaign_message_relationships._lazy_at = None
         return campaign_message_relationships
 
     @property
@@ -108,8 +128,113 @@ class CampaignMessageRelationships:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.campaign_relationship import CampaignRelationship  # noqa: E402
-from ..models.image_relationship import ImageRelationship  # noqa: E402
-from ..models.template_relationship import TemplateRelationship  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, CampaignRelationship, ImageRelationship, TemplateRelationship
+    from ..models.campaign_relationship import CampaignRelationship
+    from ..models.image_relationship import ImageRelationship
+    from ..models.template_relationship import TemplateRelationship
+
+    _loaded = True
+    CampaignMessageRelationships._lazy_ready = True
+
+
+CampaignMessageRelationships._lazy_ready = False
+CampaignMessageRelationships._lazy_load = _load
+
+
+def _field_campaign(d: dict[str, Any]) -> CampaignRelationship | Unset:
+    _campaign = d.get("campaign", UNSET)
+    campaign: CampaignRelationship | Unset
+    if isinstance(_campaign, Unset):
+        campaign = UNSET
+    else:
+        campaign = CampaignRelationship.from_dict(_campaign)
+
+    return campaign
+
+
+def _json_campaign(value: CampaignRelationship | Unset) -> dict[str, Any] | Unset:
+    campaign: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        campaign = value.to_dict()
+    return campaign
+
+
+def _render_campaign(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("campaign", UNSET)
+    return UNSET if isinstance(value, Unset) else CampaignRelationship._render(value)
+
+
+def _field_image(d: dict[str, Any]) -> ImageRelationship | Unset:
+    _image = d.get("image", UNSET)
+    image: ImageRelationship | Unset
+    if isinstance(_image, Unset):
+        image = UNSET
+    else:
+        image = ImageRelationship.from_dict(_image)
+
+    return image
+
+
+def _json_image(value: ImageRelationship | Unset) -> dict[str, Any] | Unset:
+    image: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        image = value.to_dict()
+    return image
+
+
+def _render_image(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("image", UNSET)
+    return UNSET if isinstance(value, Unset) else ImageRelationship._render(value)
+
+
+def _field_template(d: dict[str, Any]) -> TemplateRelationship | Unset:
+    _template = d.get("template", UNSET)
+    template: TemplateRelationship | Unset
+    if isinstance(_template, Unset):
+        template = UNSET
+    else:
+        template = TemplateRelationship.from_dict(_template)
+
+    return template
+
+
+def _json_template(value: TemplateRelationship | Unset) -> dict[str, Any] | Unset:
+    template: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        template = value.to_dict()
+    return template
+
+
+def _render_template(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("template", UNSET)
+    return UNSET if isinstance(value, Unset) else TemplateRelationship._render(value)
+
+
+_KNOWN = frozenset(
+    {
+        "campaign",
+        "image",
+        "template",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    CampaignMessageRelationships,
+    {
+        "campaign": _field_campaign,
+        "image": _field_image,
+        "template": _field_template,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

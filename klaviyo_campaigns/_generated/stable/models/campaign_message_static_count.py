@@ -11,13 +11,21 @@ from attrs import field as _attrs_field
 from ..models.campaign_message_static_count_badge_config import (
     CampaignMessageStaticCountBadgeConfig,
 )
-from ..types import document, missing
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 T = TypeVar("T", bound="CampaignMessageStaticCount")
 
 
-@_attrs_define
-class CampaignMessageStaticCount:
+@_attrs_define(slots=False)
+class CampaignMessageStaticCount(Lazy):
     """
     Attributes:
         badge_config (CampaignMessageStaticCountBadgeConfig):
@@ -29,12 +37,44 @@ class CampaignMessageStaticCount:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        badge_config = self.badge_config.value
+        _badge_config = peek(self, "badge_config")
+        badge_config = (
+            rendered(self, "badge_config", _render_badge_config)
+            if _badge_config is UNREAD
+            else _json_badge_config(_badge_config)
+        )
 
         value = self.value
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "badge_config": badge_config,
+                "value": value,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "badge_config" not in d:
+            missing(cls, "badge_config")
+        if "value" not in d:
+            missing(cls, "value")
+
+        badge_config = _render_badge_config(d)
+
+        value = d["value"]
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "badge_config": badge_config,
@@ -46,19 +86,16 @@ class CampaignMessageStaticCount:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        badge_config = CampaignMessageStaticCountBadgeConfig(
-            d.pop("badge_config") if "badge_config" in d else missing(cls, "badge_config")
-        )
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "badge_config" not in d:
+            missing(cls, "badge_config")
+        if "value" not in d:
+            missing(cls, "value")
 
-        value = d.pop("value") if "value" in d else missing(cls, "value")
-
-        campaign_message_static_count = cls(
-            badge_config=badge_config,
-            value=value,
-        )
-
-        campaign_message_static_count.additional_properties = d
+        campaign_message_static_count = cls.__new__(cls)
+        campaign_message_static_count._lazy_src = d
+        campaign_message_static_count._lazy_at = None
+        campaign_message_static_count.value = d["value"]
         return campaign_message_static_count
 
     @property
@@ -76,3 +113,43 @@ class CampaignMessageStaticCount:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+def _field_badge_config(d: dict[str, Any]) -> CampaignMessageStaticCountBadgeConfig:
+    badge_config = CampaignMessageStaticCountBadgeConfig._of(d["badge_config"])
+
+    return badge_config
+
+
+def _json_badge_config(value: CampaignMessageStaticCountBadgeConfig) -> str:
+    badge_config = value.value
+    return badge_config
+
+
+def _render_badge_config(d: dict[str, Any]) -> str:
+    return _json_badge_config(_field_badge_config(d))
+
+
+_KNOWN = frozenset(
+    {
+        "badge_config",
+        "value",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    CampaignMessageStaticCount,
+    {
+        "badge_config": _field_badge_config,
+        "additional_properties": _field_additional_properties,
+    },
+    (
+        "badge_config",
+        "additional_properties",
+    ),
+)

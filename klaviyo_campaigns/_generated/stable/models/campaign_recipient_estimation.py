@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import document, missing
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.campaign_recipient_estimation_attributes import (
@@ -20,8 +28,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="CampaignRecipientEstimation")
 
 
-@_attrs_define
-class CampaignRecipientEstimation:
+@_attrs_define(slots=False)
+class CampaignRecipientEstimation(Lazy):
     """
     Attributes:
         attributes (CampaignRecipientEstimationAttributes):
@@ -37,16 +45,66 @@ class CampaignRecipientEstimation:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        attributes = self.attributes.to_dict()
+        if not _loaded:
+            _load()
+        _attributes = peek(self, "attributes")
+        attributes = (
+            rendered(self, "attributes", _render_attributes)
+            if _attributes is UNREAD
+            else _json_attributes(_attributes)
+        )
 
         id = self.id
 
-        links = self.links.to_dict()
+        _links = peek(self, "links")
+        links = rendered(self, "links", _render_links) if _links is UNREAD else _json_links(_links)
 
         type_ = self.type_
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "attributes": attributes,
+                "id": id,
+                "links": links,
+                "type": type_,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "attributes" not in d:
+            missing(cls, "attributes")
+        if "id" not in d:
+            missing(cls, "id")
+        if "links" not in d:
+            missing(cls, "links")
+        if "type" not in d:
+            missing(cls, "type")
+        type_ = d["type"]
+        if type_ != "campaign-recipient-estimation":
+            raise ValueError(
+                f"type must match const 'campaign-recipient-estimation', got '{type_}'"
+            )
+
+        attributes = _render_attributes(d)
+
+        id = d["id"]
+
+        links = _render_links(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "attributes": attributes,
@@ -60,32 +118,26 @@ class CampaignRecipientEstimation:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        attributes = CampaignRecipientEstimationAttributes.from_dict(
-            d.pop("attributes") if "attributes" in d else missing(cls, "attributes")
-        )
-
-        id = d.pop("id") if "id" in d else missing(cls, "id")
-
-        links = ObjectLinks.from_dict(d.pop("links") if "links" in d else missing(cls, "links"))
-
-        type_ = cast(
-            Literal["campaign-recipient-estimation"],
-            (d.pop("type") if "type" in d else missing(cls, "type")),
-        )
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "attributes" not in d:
+            missing(cls, "attributes")
+        if "id" not in d:
+            missing(cls, "id")
+        if "links" not in d:
+            missing(cls, "links")
+        if "type" not in d:
+            missing(cls, "type")
+        type_ = d["type"]
         if type_ != "campaign-recipient-estimation":
             raise ValueError(
                 f"type must match const 'campaign-recipient-estimation', got '{type_}'"
             )
 
-        campaign_recipient_estimation = cls(
-            attributes=attributes,
-            id=id,
-            links=links,
-            type_=type_,
-        )
-
-        campaign_recipient_estimation.additional_properties = d
+        campaign_recipient_estimation = cls.__new__(cls)
+        campaign_recipient_estimation._lazy_src = d
+        campaign_recipient_estimation._lazy_at = None
+        campaign_recipient_estimation.id = d["id"]
+        campaign_recipient_estimation.type_ = type_
         return campaign_recipient_estimation
 
     @property
@@ -105,7 +157,76 @@ class CampaignRecipientEstimation:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.campaign_recipient_estimation_attributes import CampaignRecipientEstimationAttributes  # noqa: E402
-from ..models.object_links import ObjectLinks  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, CampaignRecipientEstimationAttributes, ObjectLinks
+    from ..models.campaign_recipient_estimation_attributes import (
+        CampaignRecipientEstimationAttributes,
+    )
+    from ..models.object_links import ObjectLinks
+
+    _loaded = True
+    CampaignRecipientEstimation._lazy_ready = True
+
+
+CampaignRecipientEstimation._lazy_ready = False
+CampaignRecipientEstimation._lazy_load = _load
+
+
+def _field_attributes(d: dict[str, Any]) -> CampaignRecipientEstimationAttributes:
+    attributes = CampaignRecipientEstimationAttributes.from_dict(d["attributes"])
+
+    return attributes
+
+
+def _json_attributes(value: CampaignRecipientEstimationAttributes) -> dict[str, Any]:
+    attributes = value.to_dict()
+    return attributes
+
+
+def _render_attributes(d: dict[str, Any]) -> dict[str, Any]:
+    return CampaignRecipientEstimationAttributes._render(d["attributes"])
+
+
+def _field_links(d: dict[str, Any]) -> ObjectLinks:
+    links = ObjectLinks.from_dict(d["links"])
+
+    return links
+
+
+def _json_links(value: ObjectLinks) -> dict[str, Any]:
+    links = value.to_dict()
+    return links
+
+
+def _render_links(d: dict[str, Any]) -> dict[str, Any]:
+    return ObjectLinks._render(d["links"])
+
+
+_KNOWN = frozenset(
+    {
+        "attributes",
+        "id",
+        "links",
+        "type",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+CampaignRecipientEstimation._lazy_consts = (("type", "campaign-recipient-estimation"),)
+install(
+    CampaignRecipientEstimation,
+    {
+        "attributes": _field_attributes,
+        "links": _field_links,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

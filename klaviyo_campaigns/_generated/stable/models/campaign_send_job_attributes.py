@@ -9,13 +9,22 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.campaign_send_job_attributes_status import CampaignSendJobAttributesStatus
-from ..types import UNSET, Unset, document
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+    rendered,
+)
 
 T = TypeVar("T", bound="CampaignSendJobAttributes")
 
 
-@_attrs_define
-class CampaignSendJobAttributes:
+@_attrs_define(slots=False)
+class CampaignSendJobAttributes(Lazy):
     """
     Attributes:
         status (CampaignSendJobAttributesStatus | Unset): The status of the send job
@@ -25,12 +34,31 @@ class CampaignSendJobAttributes:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        status: str | Unset = UNSET
-        if not isinstance(self.status, Unset):
-            status = self.status.value
+        _status = peek(self, "status")
+        status = (
+            rendered(self, "status", _render_status) if _status is UNREAD else _json_status(_status)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if status is not UNSET:
+            field_dict["status"] = status
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+
+        status = _render_status(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if status is not UNSET:
             field_dict["status"] = status
@@ -39,19 +67,11 @@ class CampaignSendJobAttributes:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        _status = d.pop("status", UNSET)
-        status: CampaignSendJobAttributesStatus | Unset
-        if isinstance(_status, Unset):
-            status = UNSET
-        else:
-            status = CampaignSendJobAttributesStatus(_status)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
-        campaign_send_job_attributes = cls(
-            status=status,
-        )
-
-        campaign_send_job_attributes.additional_properties = d
+        campaign_send_job_attributes = cls.__new__(cls)
+        campaign_send_job_attributes._lazy_src = d
+        campaign_send_job_attributes._lazy_at = None
         return campaign_send_job_attributes
 
     @property
@@ -69,3 +89,50 @@ class CampaignSendJobAttributes:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+def _field_status(d: dict[str, Any]) -> CampaignSendJobAttributesStatus | Unset:
+    _status = d.get("status", UNSET)
+    status: CampaignSendJobAttributesStatus | Unset
+    if isinstance(_status, Unset):
+        status = UNSET
+    else:
+        status = CampaignSendJobAttributesStatus._of(_status)
+
+    return status
+
+
+def _json_status(value: CampaignSendJobAttributesStatus | Unset) -> str | Unset:
+    status: str | Unset = UNSET
+    if not isinstance(value, Unset):
+        status = value.value
+
+    return status
+
+
+def _render_status(d: dict[str, Any]) -> str | Unset:
+    return _json_status(_field_status(d))
+
+
+_KNOWN = frozenset(
+    {
+        "status",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    CampaignSendJobAttributes,
+    {
+        "status": _field_status,
+        "additional_properties": _field_additional_properties,
+    },
+    (
+        "status",
+        "additional_properties",
+    ),
+)

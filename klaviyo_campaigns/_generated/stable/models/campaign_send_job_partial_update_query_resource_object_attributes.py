@@ -11,13 +11,21 @@ from attrs import field as _attrs_field
 from ..models.campaign_send_job_partial_update_query_resource_object_attributes_action import (
     CampaignSendJobPartialUpdateQueryResourceObjectAttributesAction,
 )
-from ..types import document, missing
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 T = TypeVar("T", bound="CampaignSendJobPartialUpdateQueryResourceObjectAttributes")
 
 
-@_attrs_define
-class CampaignSendJobPartialUpdateQueryResourceObjectAttributes:
+@_attrs_define(slots=False)
+class CampaignSendJobPartialUpdateQueryResourceObjectAttributes(Lazy):
     """
     Attributes:
         action (CampaignSendJobPartialUpdateQueryResourceObjectAttributesAction): The action you would like to take with
@@ -28,10 +36,35 @@ class CampaignSendJobPartialUpdateQueryResourceObjectAttributes:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        action = self.action.value
+        _action = peek(self, "action")
+        action = (
+            rendered(self, "action", _render_action) if _action is UNREAD else _json_action(_action)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "action": action,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "action" not in d:
+            missing(cls, "action")
+
+        action = _render_action(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "action": action,
@@ -42,16 +75,13 @@ class CampaignSendJobPartialUpdateQueryResourceObjectAttributes:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        action = CampaignSendJobPartialUpdateQueryResourceObjectAttributesAction(
-            d.pop("action") if "action" in d else missing(cls, "action")
-        )
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "action" not in d:
+            missing(cls, "action")
 
-        campaign_send_job_partial_update_query_resource_object_attributes = cls(
-            action=action,
-        )
-
-        campaign_send_job_partial_update_query_resource_object_attributes.additional_properties = d
+        campaign_send_job_partial_update_query_resource_object_attributes = cls.__new__(cls)
+        campaign_send_job_partial_update_query_resource_object_attributes._lazy_src = d
+        campaign_send_job_partial_update_query_resource_object_attributes._lazy_at = None
         return campaign_send_job_partial_update_query_resource_object_attributes
 
     @property
@@ -69,3 +99,44 @@ class CampaignSendJobPartialUpdateQueryResourceObjectAttributes:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+def _field_action(
+    d: dict[str, Any],
+) -> CampaignSendJobPartialUpdateQueryResourceObjectAttributesAction:
+    action = CampaignSendJobPartialUpdateQueryResourceObjectAttributesAction._of(d["action"])
+
+    return action
+
+
+def _json_action(value: CampaignSendJobPartialUpdateQueryResourceObjectAttributesAction) -> str:
+    action = value.value
+    return action
+
+
+def _render_action(d: dict[str, Any]) -> str:
+    return _json_action(_field_action(d))
+
+
+_KNOWN = frozenset(
+    {
+        "action",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    CampaignSendJobPartialUpdateQueryResourceObjectAttributes,
+    {
+        "action": _field_action,
+        "additional_properties": _field_additional_properties,
+    },
+    (
+        "action",
+        "additional_properties",
+    ),
+)

@@ -8,7 +8,18 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    matches,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.dynamic_tracking_param import DynamicTrackingParam
@@ -18,8 +29,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="CampaignsSMSTrackingOptions")
 
 
-@_attrs_define
-class CampaignsSMSTrackingOptions:
+@_attrs_define(slots=False)
+class CampaignsSMSTrackingOptions(Lazy):
     """
     Attributes:
         add_tracking_params (bool | None | Unset): Whether the campaign needs custom tracking parameters. If set to
@@ -33,35 +44,52 @@ class CampaignsSMSTrackingOptions:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _loaded:
+            _load()
         add_tracking_params: bool | None | Unset
         if isinstance(self.add_tracking_params, Unset):
             add_tracking_params = UNSET
         else:
             add_tracking_params = self.add_tracking_params
 
-        custom_tracking_params: list[dict[str, Any]] | None | Unset
-        if isinstance(self.custom_tracking_params, Unset):
-            custom_tracking_params = UNSET
-        elif isinstance(self.custom_tracking_params, list):
-            custom_tracking_params = []
-            for custom_tracking_params_type_0_item_data in self.custom_tracking_params:
-                custom_tracking_params_type_0_item: dict[str, Any]
-                if isinstance(custom_tracking_params_type_0_item_data, DynamicTrackingParam):
-                    custom_tracking_params_type_0_item = (
-                        custom_tracking_params_type_0_item_data.to_dict()
-                    )
-                else:
-                    custom_tracking_params_type_0_item = (
-                        custom_tracking_params_type_0_item_data.to_dict()
-                    )
-
-                custom_tracking_params.append(custom_tracking_params_type_0_item)
-
-        else:
-            custom_tracking_params = self.custom_tracking_params
+        _custom_tracking_params = peek(self, "custom_tracking_params")
+        custom_tracking_params = (
+            rendered(self, "custom_tracking_params", _render_custom_tracking_params)
+            if _custom_tracking_params is UNREAD
+            else _json_custom_tracking_params(_custom_tracking_params)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if add_tracking_params is not UNSET:
+            field_dict["add_tracking_params"] = add_tracking_params
+        if custom_tracking_params is not UNSET:
+            field_dict["custom_tracking_params"] = custom_tracking_params
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+
+        _add_tracking_params = d.get("add_tracking_params", UNSET)
+        add_tracking_params: bool | None | Unset
+        if isinstance(_add_tracking_params, Unset):
+            add_tracking_params = UNSET
+        else:
+            add_tracking_params = _add_tracking_params
+
+        custom_tracking_params = _render_custom_tracking_params(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if add_tracking_params is not UNSET:
             field_dict["add_tracking_params"] = add_tracking_params
@@ -72,73 +100,12 @@ class CampaignsSMSTrackingOptions:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
-        def _parse_add_tracking_params(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        add_tracking_params = _parse_add_tracking_params(d.pop("add_tracking_params", UNSET))
-
-        def _parse_custom_tracking_params(
-            data: object,
-        ) -> list[DynamicTrackingParam | StaticTrackingParam] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                custom_tracking_params_type_0 = []
-                _custom_tracking_params_type_0 = data
-                for custom_tracking_params_type_0_item_data in _custom_tracking_params_type_0:
-
-                    def _parse_custom_tracking_params_type_0_item(
-                        data: object,
-                    ) -> DynamicTrackingParam | StaticTrackingParam:
-                        try:
-                            if not isinstance(data, dict):
-                                raise TypeError()
-                            custom_tracking_params_type_0_item_type_0 = (
-                                DynamicTrackingParam.from_dict(data)
-                            )
-
-                            return custom_tracking_params_type_0_item_type_0
-                        except (TypeError, ValueError, AttributeError, KeyError):
-                            pass
-                        if not isinstance(data, dict):
-                            raise TypeError()
-                        custom_tracking_params_type_0_item_type_1 = StaticTrackingParam.from_dict(
-                            data
-                        )
-
-                        return custom_tracking_params_type_0_item_type_1
-
-                    custom_tracking_params_type_0_item = _parse_custom_tracking_params_type_0_item(
-                        custom_tracking_params_type_0_item_data
-                    )
-
-                    custom_tracking_params_type_0.append(custom_tracking_params_type_0_item)
-
-                return custom_tracking_params_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[DynamicTrackingParam | StaticTrackingParam] | None | Unset, data)
-
-        custom_tracking_params = _parse_custom_tracking_params(
-            d.pop("custom_tracking_params", UNSET)
-        )
-
-        campaigns_sms_tracking_options = cls(
-            add_tracking_params=add_tracking_params,
-            custom_tracking_params=custom_tracking_params,
-        )
-
-        campaigns_sms_tracking_options.additional_properties = d
+        campaigns_sms_tracking_options = cls.__new__(cls)
+        campaigns_sms_tracking_options._lazy_src = d
+        campaigns_sms_tracking_options._lazy_at = None
+        campaigns_sms_tracking_options.add_tracking_params = d.get("add_tracking_params", UNSET)
         return campaigns_sms_tracking_options
 
     @property
@@ -158,7 +125,138 @@ class CampaignsSMSTrackingOptions:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.dynamic_tracking_param import DynamicTrackingParam  # noqa: E402
-from ..models.static_tracking_param import StaticTrackingParam  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, DynamicTrackingParam, StaticTrackingParam
+    from ..models.dynamic_tracking_param import DynamicTrackingParam
+    from ..models.static_tracking_param import StaticTrackingParam
+
+    _loaded = True
+    CampaignsSMSTrackingOptions._lazy_ready = True
+
+
+CampaignsSMSTrackingOptions._lazy_ready = False
+CampaignsSMSTrackingOptions._lazy_load = _load
+
+
+def _field_custom_tracking_params(
+    d: dict[str, Any],
+) -> list[DynamicTrackingParam | StaticTrackingParam] | None | Unset:
+    data = d.get("custom_tracking_params", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, list):
+        try:
+            custom_tracking_params_type_0 = []
+            _custom_tracking_params_type_0 = data
+            for custom_tracking_params_type_0_item_data in _custom_tracking_params_type_0:
+
+                def _parse_custom_tracking_params_type_0_item(
+                    data: object,
+                ) -> DynamicTrackingParam | StaticTrackingParam:
+                    if isinstance(data, dict) and matches(DynamicTrackingParam, data):
+                        try:
+                            custom_tracking_params_type_0_item_type_0 = (
+                                DynamicTrackingParam.from_dict(data)
+                            )
+
+                            return checked(custom_tracking_params_type_0_item_type_0)
+                        except (TypeError, ValueError, AttributeError, KeyError):
+                            pass
+                    if not isinstance(data, dict):
+                        raise TypeError()
+                    custom_tracking_params_type_0_item_type_1 = StaticTrackingParam.from_dict(data)
+
+                    return custom_tracking_params_type_0_item_type_1
+
+                custom_tracking_params_type_0_item = _parse_custom_tracking_params_type_0_item(
+                    custom_tracking_params_type_0_item_data
+                )
+
+                custom_tracking_params_type_0.append(custom_tracking_params_type_0_item)
+
+            return checked(custom_tracking_params_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(list[DynamicTrackingParam | StaticTrackingParam] | None | Unset, data)
+
+
+def _json_custom_tracking_params(
+    value: list[DynamicTrackingParam | StaticTrackingParam] | None | Unset,
+) -> list[dict[str, Any]] | None | Unset:
+    custom_tracking_params: list[dict[str, Any]] | None | Unset
+    if isinstance(value, Unset):
+        custom_tracking_params = UNSET
+    elif isinstance(value, list):
+        custom_tracking_params = []
+        for custom_tracking_params_type_0_item_data in value:
+            custom_tracking_params_type_0_item: dict[str, Any]
+            if isinstance(custom_tracking_params_type_0_item_data, DynamicTrackingParam):
+                custom_tracking_params_type_0_item = (
+                    custom_tracking_params_type_0_item_data.to_dict()
+                )
+            else:
+                custom_tracking_params_type_0_item = (
+                    custom_tracking_params_type_0_item_data.to_dict()
+                )
+
+            custom_tracking_params.append(custom_tracking_params_type_0_item)
+
+    else:
+        custom_tracking_params = value
+    return custom_tracking_params
+
+
+def _render_custom_tracking_params(d: dict[str, Any]) -> list[dict[str, Any]] | None | Unset:
+    return _render_custom_tracking_params_value(d.get("custom_tracking_params", UNSET))
+
+
+def _render_custom_tracking_params_value(data: Any) -> list[dict[str, Any]] | None | Unset:
+    if data is None:
+        return None
+    if isinstance(data, Unset):
+        return UNSET
+
+    def _custom_tracking_params_type_0_item_render(data: Any) -> dict[str, Any]:
+        if isinstance(data, dict) and matches(DynamicTrackingParam, data):
+            try:
+                return DynamicTrackingParam._render(data)
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+        if not isinstance(data, dict):
+            raise TypeError()
+        return StaticTrackingParam._render(data)
+
+    if isinstance(data, list):
+        try:
+            return [_custom_tracking_params_type_0_item_render(item) for item in data]
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(list[dict[str, Any]] | None | Unset, data)
+
+
+_KNOWN = frozenset(
+    {
+        "add_tracking_params",
+        "custom_tracking_params",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    CampaignsSMSTrackingOptions,
+    {
+        "custom_tracking_params": _field_custom_tracking_params,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

@@ -8,13 +8,22 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document, missing
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    missing,
+    peek,
+)
 
 T = TypeVar("T", bound="CollectionLinks")
 
 
-@_attrs_define
-class CollectionLinks:
+@_attrs_define(slots=False)
+class CollectionLinks(Lazy):
     """
     Attributes:
         self_ (str):
@@ -35,7 +44,37 @@ class CollectionLinks:
         prev = self.prev
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "self": self_,
+            }
+        )
+        if next_ is not UNSET:
+            field_dict["next"] = next_
+        if prev is not UNSET:
+            field_dict["prev"] = prev
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "self" not in d:
+            missing(cls, "self")
+
+        self_ = d["self"]
+
+        next_ = d.get("next", UNSET)
+
+        prev = d.get("prev", UNSET)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "self": self_,
@@ -50,20 +89,16 @@ class CollectionLinks:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        self_ = d.pop("self") if "self" in d else missing(cls, "self")
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "self" not in d:
+            missing(cls, "self")
 
-        next_ = d.pop("next", UNSET)
-
-        prev = d.pop("prev", UNSET)
-
-        collection_links = cls(
-            self_=self_,
-            next_=next_,
-            prev=prev,
-        )
-
-        collection_links.additional_properties = d
+        collection_links = cls.__new__(cls)
+        collection_links._lazy_src = d
+        collection_links._lazy_at = None
+        collection_links.self_ = d["self"]
+        collection_links.next_ = d.get("next", UNSET)
+        collection_links.prev = d.get("prev", UNSET)
         return collection_links
 
     @property
@@ -81,3 +116,25 @@ class CollectionLinks:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN = frozenset(
+    {
+        "self",
+        "next",
+        "prev",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    CollectionLinks,
+    {
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.dynamic_tracking_param_value import DynamicTrackingParamValue
-from ..types import document, missing
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 T = TypeVar("T", bound="DynamicTrackingParam")
 
 
-@_attrs_define
-class DynamicTrackingParam:
+@_attrs_define(slots=False)
+class DynamicTrackingParam(Lazy):
     """
     Attributes:
         name (str): Name of the tracking param Example: utm_medium.
@@ -33,10 +41,44 @@ class DynamicTrackingParam:
 
         type_ = self.type_
 
-        value = self.value.value
+        _value = peek(self, "value")
+        value = rendered(self, "value", _render_value) if _value is UNREAD else _json_value(_value)
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "name": name,
+                "type": type_,
+                "value": value,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "name" not in d:
+            missing(cls, "name")
+        if "type" not in d:
+            missing(cls, "type")
+        if "value" not in d:
+            missing(cls, "value")
+        type_ = d["type"]
+        if type_ != "dynamic":
+            raise ValueError(f"type must match const 'dynamic', got '{type_}'")
+
+        name = d["name"]
+
+        value = _render_value(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "name": name,
@@ -49,22 +91,22 @@ class DynamicTrackingParam:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        name = d.pop("name") if "name" in d else missing(cls, "name")
-
-        type_ = cast(Literal["dynamic"], (d.pop("type") if "type" in d else missing(cls, "type")))
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "name" not in d:
+            missing(cls, "name")
+        if "type" not in d:
+            missing(cls, "type")
+        if "value" not in d:
+            missing(cls, "value")
+        type_ = d["type"]
         if type_ != "dynamic":
             raise ValueError(f"type must match const 'dynamic', got '{type_}'")
 
-        value = DynamicTrackingParamValue(d.pop("value") if "value" in d else missing(cls, "value"))
-
-        dynamic_tracking_param = cls(
-            name=name,
-            type_=type_,
-            value=value,
-        )
-
-        dynamic_tracking_param.additional_properties = d
+        dynamic_tracking_param = cls.__new__(cls)
+        dynamic_tracking_param._lazy_src = d
+        dynamic_tracking_param._lazy_at = None
+        dynamic_tracking_param.name = d["name"]
+        dynamic_tracking_param.type_ = type_
         return dynamic_tracking_param
 
     @property
@@ -82,3 +124,45 @@ class DynamicTrackingParam:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+def _field_value(d: dict[str, Any]) -> DynamicTrackingParamValue:
+    value = DynamicTrackingParamValue._of(d["value"])
+
+    return value
+
+
+def _json_value(value: DynamicTrackingParamValue) -> str:
+    value = value.value
+    return value
+
+
+def _render_value(d: dict[str, Any]) -> str:
+    return _json_value(_field_value(d))
+
+
+_KNOWN = frozenset(
+    {
+        "name",
+        "type",
+        "value",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+DynamicTrackingParam._lazy_consts = (("type", "dynamic"),)
+install(
+    DynamicTrackingParam,
+    {
+        "value": _field_value,
+        "additional_properties": _field_additional_properties,
+    },
+    (
+        "value",
+        "additional_properties",
+    ),
+)

@@ -9,7 +9,19 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.email_message_definition_channel import EmailMessageDefinitionChannel
-from ..types import UNSET, Unset, document, missing
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    matches,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.email_content import EmailContent
@@ -18,8 +30,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="EmailMessageDefinition")
 
 
-@_attrs_define
-class EmailMessageDefinition:
+@_attrs_define(slots=False)
+class EmailMessageDefinition(Lazy):
     """
     Attributes:
         channel (EmailMessageDefinitionChannel):
@@ -33,15 +45,21 @@ class EmailMessageDefinition:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        channel = self.channel.value
+        if not _loaded:
+            _load()
+        _channel = peek(self, "channel")
+        channel = (
+            rendered(self, "channel", _render_channel)
+            if _channel is UNREAD
+            else _json_channel(_channel)
+        )
 
-        content: dict[str, Any] | None | Unset
-        if isinstance(self.content, Unset):
-            content = UNSET
-        elif isinstance(self.content, EmailContent):
-            content = self.content.to_dict()
-        else:
-            content = self.content
+        _content = peek(self, "content")
+        content = (
+            rendered(self, "content", _render_content)
+            if _content is UNREAD
+            else _json_content(_content)
+        )
 
         label: None | str | Unset
         if isinstance(self.label, Unset):
@@ -50,7 +68,44 @@ class EmailMessageDefinition:
             label = self.label
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "channel": channel,
+            }
+        )
+        if content is not UNSET:
+            field_dict["content"] = content
+        if label is not UNSET:
+            field_dict["label"] = label
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "channel" not in d:
+            missing(cls, "channel")
+
+        channel = _render_channel(d)
+
+        content = _render_content(d)
+
+        _label = d.get("label", UNSET)
+        label: None | str | Unset
+        if isinstance(_label, Unset):
+            label = UNSET
+        else:
+            label = _label
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "channel": channel,
@@ -65,44 +120,14 @@ class EmailMessageDefinition:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        channel = EmailMessageDefinitionChannel(
-            d.pop("channel") if "channel" in d else missing(cls, "channel")
-        )
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "channel" not in d:
+            missing(cls, "channel")
 
-        def _parse_content(data: object) -> EmailContent | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                content_type_0 = EmailContent.from_dict(data)
-
-                return content_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(EmailContent | None | Unset, data)
-
-        content = _parse_content(d.pop("content", UNSET))
-
-        def _parse_label(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        label = _parse_label(d.pop("label", UNSET))
-
-        email_message_definition = cls(
-            channel=channel,
-            content=content,
-            label=label,
-        )
-
-        email_message_definition.additional_properties = d
+        email_message_definition = cls.__new__(cls)
+        email_message_definition._lazy_src = d
+        email_message_definition._lazy_at = None
+        email_message_definition.label = d.get("label", UNSET)
         return email_message_definition
 
     @property
@@ -122,6 +147,103 @@ class EmailMessageDefinition:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.email_content import EmailContent  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, EmailContent
+    from ..models.email_content import EmailContent
+
+    _loaded = True
+    EmailMessageDefinition._lazy_ready = True
+
+
+EmailMessageDefinition._lazy_ready = False
+EmailMessageDefinition._lazy_load = _load
+
+
+def _field_channel(d: dict[str, Any]) -> EmailMessageDefinitionChannel:
+    channel = EmailMessageDefinitionChannel._of(d["channel"])
+
+    return channel
+
+
+def _json_channel(value: EmailMessageDefinitionChannel) -> str:
+    channel = value.value
+    return channel
+
+
+def _render_channel(d: dict[str, Any]) -> str:
+    return _json_channel(_field_channel(d))
+
+
+def _field_content(d: dict[str, Any]) -> EmailContent | None | Unset:
+    data = d.get("content", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(EmailContent, data):
+        try:
+            content_type_0 = EmailContent.from_dict(data)
+
+            return checked(content_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(EmailContent | None | Unset, data)
+
+
+def _json_content(value: EmailContent | None | Unset) -> dict[str, Any] | None | Unset:
+    content: dict[str, Any] | None | Unset
+    if isinstance(value, Unset):
+        content = UNSET
+    elif isinstance(value, EmailContent):
+        content = value.to_dict()
+    else:
+        content = value
+    return content
+
+
+def _render_content(d: dict[str, Any]) -> dict[str, Any] | None | Unset:
+    return _render_content_value(d.get("content", UNSET))
+
+
+def _render_content_value(data: Any) -> dict[str, Any] | None | Unset:
+    if data is None:
+        return None
+    if isinstance(data, Unset):
+        return UNSET
+    if isinstance(data, dict) and matches(EmailContent, data):
+        try:
+            return EmailContent._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(dict[str, Any] | None | Unset, data)
+
+
+_KNOWN = frozenset(
+    {
+        "channel",
+        "content",
+        "label",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    EmailMessageDefinition,
+    {
+        "channel": _field_channel,
+        "content": _field_content,
+        "additional_properties": _field_additional_properties,
+    },
+    (
+        "channel",
+        "additional_properties",
+    ),
+)

@@ -8,13 +8,21 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+)
 
 T = TypeVar("T", bound="ErrorDocumentErrorsItemSource")
 
 
-@_attrs_define
-class ErrorDocumentErrorsItemSource:
+@_attrs_define(slots=False)
+class ErrorDocumentErrorsItemSource(Lazy):
     """
     Attributes:
         parameter (str | Unset):
@@ -31,7 +39,29 @@ class ErrorDocumentErrorsItemSource:
         pointer = self.pointer
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if parameter is not UNSET:
+            field_dict["parameter"] = parameter
+        if pointer is not UNSET:
+            field_dict["pointer"] = pointer
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+
+        parameter = d.get("parameter", UNSET)
+
+        pointer = d.get("pointer", UNSET)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if parameter is not UNSET:
             field_dict["parameter"] = parameter
@@ -42,17 +72,13 @@ class ErrorDocumentErrorsItemSource:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        parameter = d.pop("parameter", UNSET)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
-        pointer = d.pop("pointer", UNSET)
-
-        error_document_errors_item_source = cls(
-            parameter=parameter,
-            pointer=pointer,
-        )
-
-        error_document_errors_item_source.additional_properties = d
+        error_document_errors_item_source = cls.__new__(cls)
+        error_document_errors_item_source._lazy_src = d
+        error_document_errors_item_source._lazy_at = None
+        error_document_errors_item_source.parameter = d.get("parameter", UNSET)
+        error_document_errors_item_source.pointer = d.get("pointer", UNSET)
         return error_document_errors_item_source
 
     @property
@@ -70,3 +96,24 @@ class ErrorDocumentErrorsItemSource:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN = frozenset(
+    {
+        "parameter",
+        "pointer",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    ErrorDocumentErrorsItemSource,
+    {
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

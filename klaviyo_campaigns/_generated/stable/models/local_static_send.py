@@ -8,13 +8,22 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document, missing
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    missing,
+    peek,
+)
 
 T = TypeVar("T", bound="LocalStaticSend")
 
 
-@_attrs_define
-class LocalStaticSend:
+@_attrs_define(slots=False)
+class LocalStaticSend(Lazy):
     """
     Attributes:
         is_local (bool): Whether the campaign should be sent with local recipient timezone send (requires UTC time) or
@@ -35,7 +44,33 @@ class LocalStaticSend:
         send_past_recipients_immediately = self.send_past_recipients_immediately
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "is_local": is_local,
+            }
+        )
+        if send_past_recipients_immediately is not UNSET:
+            field_dict["send_past_recipients_immediately"] = send_past_recipients_immediately
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "is_local" not in d:
+            missing(cls, "is_local")
+
+        is_local = d["is_local"]
+
+        send_past_recipients_immediately = d.get("send_past_recipients_immediately", UNSET)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "is_local": is_local,
@@ -48,17 +83,17 @@ class LocalStaticSend:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        is_local = d.pop("is_local") if "is_local" in d else missing(cls, "is_local")
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "is_local" not in d:
+            missing(cls, "is_local")
 
-        send_past_recipients_immediately = d.pop("send_past_recipients_immediately", UNSET)
-
-        local_static_send = cls(
-            is_local=is_local,
-            send_past_recipients_immediately=send_past_recipients_immediately,
+        local_static_send = cls.__new__(cls)
+        local_static_send._lazy_src = d
+        local_static_send._lazy_at = None
+        local_static_send.is_local = d["is_local"]
+        local_static_send.send_past_recipients_immediately = d.get(
+            "send_past_recipients_immediately", UNSET
         )
-
-        local_static_send.additional_properties = d
         return local_static_send
 
     @property
@@ -76,3 +111,24 @@ class LocalStaticSend:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN = frozenset(
+    {
+        "is_local",
+        "send_past_recipients_immediately",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    LocalStaticSend,
+    {
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

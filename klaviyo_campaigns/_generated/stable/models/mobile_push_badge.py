@@ -8,7 +8,19 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document, missing
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    matches,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.campaign_message_increment import CampaignMessageIncrement
@@ -19,8 +31,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="MobilePushBadge")
 
 
-@_attrs_define
-class MobilePushBadge:
+@_attrs_define(slots=False)
+class MobilePushBadge(Lazy):
     """
     Attributes:
         display (bool): Whether to display a badge on the app icon
@@ -39,22 +51,47 @@ class MobilePushBadge:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _loaded:
+            _load()
         display = self.display
 
-        badge_options: dict[str, Any] | None | Unset
-        if isinstance(self.badge_options, Unset):
-            badge_options = UNSET
-        elif isinstance(self.badge_options, CampaignMessageIncrement):
-            badge_options = self.badge_options.to_dict()
-        elif isinstance(self.badge_options, CampaignMessageStaticCount):
-            badge_options = self.badge_options.to_dict()
-        elif isinstance(self.badge_options, CampaignMessageProperty):
-            badge_options = self.badge_options.to_dict()
-        else:
-            badge_options = self.badge_options
+        _badge_options = peek(self, "badge_options")
+        badge_options = (
+            rendered(self, "badge_options", _render_badge_options)
+            if _badge_options is UNREAD
+            else _json_badge_options(_badge_options)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "display": display,
+            }
+        )
+        if badge_options is not UNSET:
+            field_dict["badge_options"] = badge_options
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "display" not in d:
+            missing(cls, "display")
+
+        display = d["display"]
+
+        badge_options = _render_badge_options(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "display": display,
@@ -67,63 +104,14 @@ class MobilePushBadge:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        display = d.pop("display") if "display" in d else missing(cls, "display")
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "display" not in d:
+            missing(cls, "display")
 
-        def _parse_badge_options(
-            data: object,
-        ) -> (
-            CampaignMessageIncrement
-            | CampaignMessageProperty
-            | CampaignMessageStaticCount
-            | None
-            | Unset
-        ):
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                badge_options_type_0 = CampaignMessageIncrement.from_dict(data)
-
-                return badge_options_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                badge_options_type_1 = CampaignMessageStaticCount.from_dict(data)
-
-                return badge_options_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                badge_options_type_2 = CampaignMessageProperty.from_dict(data)
-
-                return badge_options_type_2
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(
-                CampaignMessageIncrement
-                | CampaignMessageProperty
-                | CampaignMessageStaticCount
-                | None
-                | Unset,
-                data,
-            )
-
-        badge_options = _parse_badge_options(d.pop("badge_options", UNSET))
-
-        mobile_push_badge = cls(
-            display=display,
-            badge_options=badge_options,
-        )
-
-        mobile_push_badge.additional_properties = d
+        mobile_push_badge = cls.__new__(cls)
+        mobile_push_badge._lazy_src = d
+        mobile_push_badge._lazy_at = None
+        mobile_push_badge.display = d["display"]
         return mobile_push_badge
 
     @property
@@ -143,8 +131,128 @@ class MobilePushBadge:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.campaign_message_increment import CampaignMessageIncrement  # noqa: E402
-from ..models.campaign_message_property import CampaignMessageProperty  # noqa: E402
-from ..models.campaign_message_static_count import CampaignMessageStaticCount  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, CampaignMessageIncrement, CampaignMessageProperty, CampaignMessageStaticCount
+    from ..models.campaign_message_increment import CampaignMessageIncrement
+    from ..models.campaign_message_property import CampaignMessageProperty
+    from ..models.campaign_message_static_count import CampaignMessageStaticCount
+
+    _loaded = True
+    MobilePushBadge._lazy_ready = True
+
+
+MobilePushBadge._lazy_ready = False
+MobilePushBadge._lazy_load = _load
+
+
+def _field_badge_options(
+    d: dict[str, Any],
+) -> CampaignMessageIncrement | CampaignMessageProperty | CampaignMessageStaticCount | None | Unset:
+    data = d.get("badge_options", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(CampaignMessageIncrement, data):
+        try:
+            badge_options_type_0 = CampaignMessageIncrement.from_dict(data)
+
+            return checked(badge_options_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(CampaignMessageStaticCount, data):
+        try:
+            badge_options_type_1 = CampaignMessageStaticCount.from_dict(data)
+
+            return checked(badge_options_type_1)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(CampaignMessageProperty, data):
+        try:
+            badge_options_type_2 = CampaignMessageProperty.from_dict(data)
+
+            return checked(badge_options_type_2)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(
+        CampaignMessageIncrement
+        | CampaignMessageProperty
+        | CampaignMessageStaticCount
+        | None
+        | Unset,
+        data,
+    )
+
+
+def _json_badge_options(
+    value: CampaignMessageIncrement
+    | CampaignMessageProperty
+    | CampaignMessageStaticCount
+    | None
+    | Unset,
+) -> dict[str, Any] | None | Unset:
+    badge_options: dict[str, Any] | None | Unset
+    if isinstance(value, Unset):
+        badge_options = UNSET
+    elif isinstance(value, CampaignMessageIncrement):
+        badge_options = value.to_dict()
+    elif isinstance(value, CampaignMessageStaticCount):
+        badge_options = value.to_dict()
+    elif isinstance(value, CampaignMessageProperty):
+        badge_options = value.to_dict()
+    else:
+        badge_options = value
+    return badge_options
+
+
+def _render_badge_options(d: dict[str, Any]) -> dict[str, Any] | None | Unset:
+    return _render_badge_options_value(d.get("badge_options", UNSET))
+
+
+def _render_badge_options_value(data: Any) -> dict[str, Any] | None | Unset:
+    if data is None:
+        return None
+    if isinstance(data, Unset):
+        return UNSET
+    if isinstance(data, dict) and matches(CampaignMessageIncrement, data):
+        try:
+            return CampaignMessageIncrement._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(CampaignMessageStaticCount, data):
+        try:
+            return CampaignMessageStaticCount._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(CampaignMessageProperty, data):
+        try:
+            return CampaignMessageProperty._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(dict[str, Any] | None | Unset, data)
+
+
+_KNOWN = frozenset(
+    {
+        "display",
+        "badge_options",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    MobilePushBadge,
+    {
+        "badge_options": _field_badge_options,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

@@ -8,7 +8,17 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.push_action_button_definition import PushActionButtonDefinition
@@ -17,8 +27,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="MobilePushContentUpdate")
 
 
-@_attrs_define
-class MobilePushContentUpdate:
+@_attrs_define(slots=False)
+class MobilePushContentUpdate(Lazy):
     """
     Attributes:
         action_buttons (list[PushActionButtonDefinition] | None | Unset): Action buttons for the push notification (max
@@ -35,17 +45,14 @@ class MobilePushContentUpdate:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        action_buttons: list[dict[str, Any]] | None | Unset
-        if isinstance(self.action_buttons, Unset):
-            action_buttons = UNSET
-        elif isinstance(self.action_buttons, list):
-            action_buttons = []
-            for action_buttons_type_0_item_data in self.action_buttons:
-                action_buttons_type_0_item = action_buttons_type_0_item_data.to_dict()
-                action_buttons.append(action_buttons_type_0_item)
-
-        else:
-            action_buttons = self.action_buttons
+        if not _loaded:
+            _load()
+        _action_buttons = peek(self, "action_buttons")
+        action_buttons = (
+            rendered(self, "action_buttons", _render_action_buttons)
+            if _action_buttons is UNREAD
+            else _json_action_buttons(_action_buttons)
+        )
 
         body: None | str | Unset
         if isinstance(self.body, Unset):
@@ -66,7 +73,54 @@ class MobilePushContentUpdate:
             title = self.title
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if action_buttons is not UNSET:
+            field_dict["action_buttons"] = action_buttons
+        if body is not UNSET:
+            field_dict["body"] = body
+        if dynamic_image is not UNSET:
+            field_dict["dynamic_image"] = dynamic_image
+        if title is not UNSET:
+            field_dict["title"] = title
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+
+        action_buttons = _render_action_buttons(d)
+
+        _body = d.get("body", UNSET)
+        body: None | str | Unset
+        if isinstance(_body, Unset):
+            body = UNSET
+        else:
+            body = _body
+
+        _dynamic_image = d.get("dynamic_image", UNSET)
+        dynamic_image: None | str | Unset
+        if isinstance(_dynamic_image, Unset):
+            dynamic_image = UNSET
+        else:
+            dynamic_image = _dynamic_image
+
+        _title = d.get("title", UNSET)
+        title: None | str | Unset
+        if isinstance(_title, Unset):
+            title = UNSET
+        else:
+            title = _title
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if action_buttons is not UNSET:
             field_dict["action_buttons"] = action_buttons
@@ -81,67 +135,14 @@ class MobilePushContentUpdate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
-        def _parse_action_buttons(data: object) -> list[PushActionButtonDefinition] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                action_buttons_type_0 = []
-                _action_buttons_type_0 = data
-                for action_buttons_type_0_item_data in _action_buttons_type_0:
-                    action_buttons_type_0_item = PushActionButtonDefinition.from_dict(
-                        action_buttons_type_0_item_data
-                    )
-
-                    action_buttons_type_0.append(action_buttons_type_0_item)
-
-                return action_buttons_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[PushActionButtonDefinition] | None | Unset, data)
-
-        action_buttons = _parse_action_buttons(d.pop("action_buttons", UNSET))
-
-        def _parse_body(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        body = _parse_body(d.pop("body", UNSET))
-
-        def _parse_dynamic_image(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        dynamic_image = _parse_dynamic_image(d.pop("dynamic_image", UNSET))
-
-        def _parse_title(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        title = _parse_title(d.pop("title", UNSET))
-
-        mobile_push_content_update = cls(
-            action_buttons=action_buttons,
-            body=body,
-            dynamic_image=dynamic_image,
-            title=title,
-        )
-
-        mobile_push_content_update.additional_properties = d
+        mobile_push_content_update = cls.__new__(cls)
+        mobile_push_content_update._lazy_src = d
+        mobile_push_content_update._lazy_at = None
+        mobile_push_content_update.body = d.get("body", UNSET)
+        mobile_push_content_update.dynamic_image = d.get("dynamic_image", UNSET)
+        mobile_push_content_update.title = d.get("title", UNSET)
         return mobile_push_content_update
 
     @property
@@ -161,6 +162,98 @@ class MobilePushContentUpdate:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.push_action_button_definition import PushActionButtonDefinition  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, PushActionButtonDefinition
+    from ..models.push_action_button_definition import PushActionButtonDefinition
+
+    _loaded = True
+    MobilePushContentUpdate._lazy_ready = True
+
+
+MobilePushContentUpdate._lazy_ready = False
+MobilePushContentUpdate._lazy_load = _load
+
+
+def _field_action_buttons(d: dict[str, Any]) -> list[PushActionButtonDefinition] | None | Unset:
+    data = d.get("action_buttons", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, list):
+        try:
+            action_buttons_type_0 = []
+            _action_buttons_type_0 = data
+            for action_buttons_type_0_item_data in _action_buttons_type_0:
+                action_buttons_type_0_item = PushActionButtonDefinition.from_dict(
+                    action_buttons_type_0_item_data
+                )
+
+                action_buttons_type_0.append(action_buttons_type_0_item)
+
+            return checked(action_buttons_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(list[PushActionButtonDefinition] | None | Unset, data)
+
+
+def _json_action_buttons(
+    value: list[PushActionButtonDefinition] | None | Unset,
+) -> list[dict[str, Any]] | None | Unset:
+    action_buttons: list[dict[str, Any]] | None | Unset
+    if isinstance(value, Unset):
+        action_buttons = UNSET
+    elif isinstance(value, list):
+        action_buttons = []
+        for action_buttons_type_0_item_data in value:
+            action_buttons_type_0_item = action_buttons_type_0_item_data.to_dict()
+            action_buttons.append(action_buttons_type_0_item)
+
+    else:
+        action_buttons = value
+    return action_buttons
+
+
+def _render_action_buttons(d: dict[str, Any]) -> list[dict[str, Any]] | None | Unset:
+    return _render_action_buttons_value(d.get("action_buttons", UNSET))
+
+
+def _render_action_buttons_value(data: Any) -> list[dict[str, Any]] | None | Unset:
+    if data is None:
+        return None
+    if isinstance(data, Unset):
+        return UNSET
+    if isinstance(data, list):
+        try:
+            return [PushActionButtonDefinition._render(item) for item in data]
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(list[dict[str, Any]] | None | Unset, data)
+
+
+_KNOWN = frozenset(
+    {
+        "action_buttons",
+        "body",
+        "dynamic_image",
+        "title",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    MobilePushContentUpdate,
+    {
+        "action_buttons": _field_action_buttons,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

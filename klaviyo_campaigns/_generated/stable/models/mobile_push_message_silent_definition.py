@@ -14,7 +14,19 @@ from ..models.mobile_push_message_silent_definition_channel import (
 from ..models.mobile_push_message_silent_definition_notification_type import (
     MobilePushMessageSilentDefinitionNotificationType,
 )
-from ..types import UNSET, Unset, document, missing
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    matches,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.mobile_push_message_silent_definition_kv_pairs_type_0 import (
@@ -25,8 +37,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="MobilePushMessageSilentDefinition")
 
 
-@_attrs_define
-class MobilePushMessageSilentDefinition:
+@_attrs_define(slots=False)
+class MobilePushMessageSilentDefinition(Lazy):
     """
     Attributes:
         channel (MobilePushMessageSilentDefinitionChannel):
@@ -41,20 +53,64 @@ class MobilePushMessageSilentDefinition:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        channel = self.channel.value
+        if not _loaded:
+            _load()
+        _channel = peek(self, "channel")
+        channel = (
+            rendered(self, "channel", _render_channel)
+            if _channel is UNREAD
+            else _json_channel(_channel)
+        )
 
-        notification_type = self.notification_type.value
+        _notification_type = peek(self, "notification_type")
+        notification_type = (
+            rendered(self, "notification_type", _render_notification_type)
+            if _notification_type is UNREAD
+            else _json_notification_type(_notification_type)
+        )
 
-        kv_pairs: dict[str, Any] | None | Unset
-        if isinstance(self.kv_pairs, Unset):
-            kv_pairs = UNSET
-        elif isinstance(self.kv_pairs, MobilePushMessageSilentDefinitionKvPairsType0):
-            kv_pairs = self.kv_pairs.to_dict()
-        else:
-            kv_pairs = self.kv_pairs
+        _kv_pairs = peek(self, "kv_pairs")
+        kv_pairs = (
+            rendered(self, "kv_pairs", _render_kv_pairs)
+            if _kv_pairs is UNREAD
+            else _json_kv_pairs(_kv_pairs)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "channel": channel,
+                "notification_type": notification_type,
+            }
+        )
+        if kv_pairs is not UNSET:
+            field_dict["kv_pairs"] = kv_pairs
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "channel" not in d:
+            missing(cls, "channel")
+        if "notification_type" not in d:
+            missing(cls, "notification_type")
+
+        channel = _render_channel(d)
+
+        notification_type = _render_notification_type(d)
+
+        kv_pairs = _render_kv_pairs(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "channel": channel,
@@ -68,43 +124,15 @@ class MobilePushMessageSilentDefinition:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        channel = MobilePushMessageSilentDefinitionChannel(
-            d.pop("channel") if "channel" in d else missing(cls, "channel")
-        )
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "channel" not in d:
+            missing(cls, "channel")
+        if "notification_type" not in d:
+            missing(cls, "notification_type")
 
-        notification_type = MobilePushMessageSilentDefinitionNotificationType(
-            d.pop("notification_type")
-            if "notification_type" in d
-            else missing(cls, "notification_type")
-        )
-
-        def _parse_kv_pairs(
-            data: object,
-        ) -> MobilePushMessageSilentDefinitionKvPairsType0 | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                kv_pairs_type_0 = MobilePushMessageSilentDefinitionKvPairsType0.from_dict(data)
-
-                return kv_pairs_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(MobilePushMessageSilentDefinitionKvPairsType0 | None | Unset, data)
-
-        kv_pairs = _parse_kv_pairs(d.pop("kv_pairs", UNSET))
-
-        mobile_push_message_silent_definition = cls(
-            channel=channel,
-            notification_type=notification_type,
-            kv_pairs=kv_pairs,
-        )
-
-        mobile_push_message_silent_definition.additional_properties = d
+        mobile_push_message_silent_definition = cls.__new__(cls)
+        mobile_push_message_silent_definition._lazy_src = d
+        mobile_push_message_silent_definition._lazy_at = None
         return mobile_push_message_silent_definition
 
     @property
@@ -124,8 +152,130 @@ class MobilePushMessageSilentDefinition:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.mobile_push_message_silent_definition_kv_pairs_type_0 import (
-    MobilePushMessageSilentDefinitionKvPairsType0,  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, MobilePushMessageSilentDefinitionKvPairsType0
+    from ..models.mobile_push_message_silent_definition_kv_pairs_type_0 import (
+        MobilePushMessageSilentDefinitionKvPairsType0,
+    )
+
+    _loaded = True
+    MobilePushMessageSilentDefinition._lazy_ready = True
+
+
+MobilePushMessageSilentDefinition._lazy_ready = False
+MobilePushMessageSilentDefinition._lazy_load = _load
+
+
+def _field_channel(d: dict[str, Any]) -> MobilePushMessageSilentDefinitionChannel:
+    channel = MobilePushMessageSilentDefinitionChannel._of(d["channel"])
+
+    return channel
+
+
+def _json_channel(value: MobilePushMessageSilentDefinitionChannel) -> str:
+    channel = value.value
+    return channel
+
+
+def _render_channel(d: dict[str, Any]) -> str:
+    return _json_channel(_field_channel(d))
+
+
+def _field_notification_type(
+    d: dict[str, Any],
+) -> MobilePushMessageSilentDefinitionNotificationType:
+    notification_type = MobilePushMessageSilentDefinitionNotificationType._of(
+        d["notification_type"]
+    )
+
+    return notification_type
+
+
+def _json_notification_type(value: MobilePushMessageSilentDefinitionNotificationType) -> str:
+    notification_type = value.value
+    return notification_type
+
+
+def _render_notification_type(d: dict[str, Any]) -> str:
+    return _json_notification_type(_field_notification_type(d))
+
+
+def _field_kv_pairs(
+    d: dict[str, Any],
+) -> MobilePushMessageSilentDefinitionKvPairsType0 | None | Unset:
+    data = d.get("kv_pairs", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(MobilePushMessageSilentDefinitionKvPairsType0, data):
+        try:
+            kv_pairs_type_0 = MobilePushMessageSilentDefinitionKvPairsType0.from_dict(data)
+
+            return checked(kv_pairs_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(MobilePushMessageSilentDefinitionKvPairsType0 | None | Unset, data)
+
+
+def _json_kv_pairs(
+    value: MobilePushMessageSilentDefinitionKvPairsType0 | None | Unset,
+) -> dict[str, Any] | None | Unset:
+    kv_pairs: dict[str, Any] | None | Unset
+    if isinstance(value, Unset):
+        kv_pairs = UNSET
+    elif isinstance(value, MobilePushMessageSilentDefinitionKvPairsType0):
+        kv_pairs = value.to_dict()
+    else:
+        kv_pairs = value
+    return kv_pairs
+
+
+def _render_kv_pairs(d: dict[str, Any]) -> dict[str, Any] | None | Unset:
+    return _render_kv_pairs_value(d.get("kv_pairs", UNSET))
+
+
+def _render_kv_pairs_value(data: Any) -> dict[str, Any] | None | Unset:
+    if data is None:
+        return None
+    if isinstance(data, Unset):
+        return UNSET
+    if isinstance(data, dict) and matches(MobilePushMessageSilentDefinitionKvPairsType0, data):
+        try:
+            return MobilePushMessageSilentDefinitionKvPairsType0._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(dict[str, Any] | None | Unset, data)
+
+
+_KNOWN = frozenset(
+    {
+        "channel",
+        "notification_type",
+        "kv_pairs",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    MobilePushMessageSilentDefinition,
+    {
+        "channel": _field_channel,
+        "notification_type": _field_notification_type,
+        "kv_pairs": _field_kv_pairs,
+        "additional_properties": _field_additional_properties,
+    },
+    (
+        "channel",
+        "notification_type",
+        "additional_properties",
+    ),
 )

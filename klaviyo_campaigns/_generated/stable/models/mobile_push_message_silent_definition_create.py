@@ -14,7 +14,19 @@ from ..models.mobile_push_message_silent_definition_create_channel import (
 from ..models.mobile_push_message_silent_definition_create_notification_type import (
     MobilePushMessageSilentDefinitionCreateNotificationType,
 )
-from ..types import UNSET, Unset, document, missing
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    matches,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.mobile_push_message_silent_definition_create_kv_pairs_type_0 import (
@@ -25,8 +37,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="MobilePushMessageSilentDefinitionCreate")
 
 
-@_attrs_define
-class MobilePushMessageSilentDefinitionCreate:
+@_attrs_define(slots=False)
+class MobilePushMessageSilentDefinitionCreate(Lazy):
     """
     Attributes:
         channel (MobilePushMessageSilentDefinitionCreateChannel):
@@ -44,22 +56,63 @@ class MobilePushMessageSilentDefinitionCreate:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        channel = self.channel.value
+        if not _loaded:
+            _load()
+        _channel = peek(self, "channel")
+        channel = (
+            rendered(self, "channel", _render_channel)
+            if _channel is UNREAD
+            else _json_channel(_channel)
+        )
 
-        kv_pairs: dict[str, Any] | None | Unset
-        if isinstance(self.kv_pairs, Unset):
-            kv_pairs = UNSET
-        elif isinstance(self.kv_pairs, MobilePushMessageSilentDefinitionCreateKvPairsType0):
-            kv_pairs = self.kv_pairs.to_dict()
-        else:
-            kv_pairs = self.kv_pairs
+        _kv_pairs = peek(self, "kv_pairs")
+        kv_pairs = (
+            rendered(self, "kv_pairs", _render_kv_pairs)
+            if _kv_pairs is UNREAD
+            else _json_kv_pairs(_kv_pairs)
+        )
 
-        notification_type: str | Unset = UNSET
-        if not isinstance(self.notification_type, Unset):
-            notification_type = self.notification_type.value
+        _notification_type = peek(self, "notification_type")
+        notification_type = (
+            rendered(self, "notification_type", _render_notification_type)
+            if _notification_type is UNREAD
+            else _json_notification_type(_notification_type)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "channel": channel,
+            }
+        )
+        if kv_pairs is not UNSET:
+            field_dict["kv_pairs"] = kv_pairs
+        if notification_type is not UNSET:
+            field_dict["notification_type"] = notification_type
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "channel" not in d:
+            missing(cls, "channel")
+
+        channel = _render_channel(d)
+
+        kv_pairs = _render_kv_pairs(d)
+
+        notification_type = _render_notification_type(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "channel": channel,
@@ -74,48 +127,13 @@ class MobilePushMessageSilentDefinitionCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        channel = MobilePushMessageSilentDefinitionCreateChannel(
-            d.pop("channel") if "channel" in d else missing(cls, "channel")
-        )
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "channel" not in d:
+            missing(cls, "channel")
 
-        def _parse_kv_pairs(
-            data: object,
-        ) -> MobilePushMessageSilentDefinitionCreateKvPairsType0 | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                kv_pairs_type_0 = MobilePushMessageSilentDefinitionCreateKvPairsType0.from_dict(
-                    data
-                )
-
-                return kv_pairs_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(MobilePushMessageSilentDefinitionCreateKvPairsType0 | None | Unset, data)
-
-        kv_pairs = _parse_kv_pairs(d.pop("kv_pairs", UNSET))
-
-        _notification_type = d.pop("notification_type", UNSET)
-        notification_type: MobilePushMessageSilentDefinitionCreateNotificationType | Unset
-        if isinstance(_notification_type, Unset):
-            notification_type = UNSET
-        else:
-            notification_type = MobilePushMessageSilentDefinitionCreateNotificationType(
-                _notification_type
-            )
-
-        mobile_push_message_silent_definition_create = cls(
-            channel=channel,
-            kv_pairs=kv_pairs,
-            notification_type=notification_type,
-        )
-
-        mobile_push_message_silent_definition_create.additional_properties = d
+        mobile_push_message_silent_definition_create = cls.__new__(cls)
+        mobile_push_message_silent_definition_create._lazy_src = d
+        mobile_push_message_silent_definition_create._lazy_at = None
         return mobile_push_message_silent_definition_create
 
     @property
@@ -135,8 +153,144 @@ class MobilePushMessageSilentDefinitionCreate:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.mobile_push_message_silent_definition_create_kv_pairs_type_0 import (
-    MobilePushMessageSilentDefinitionCreateKvPairsType0,  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, MobilePushMessageSilentDefinitionCreateKvPairsType0
+    from ..models.mobile_push_message_silent_definition_create_kv_pairs_type_0 import (
+        MobilePushMessageSilentDefinitionCreateKvPairsType0,
+    )
+
+    _loaded = True
+    MobilePushMessageSilentDefinitionCreate._lazy_ready = True
+
+
+MobilePushMessageSilentDefinitionCreate._lazy_ready = False
+MobilePushMessageSilentDefinitionCreate._lazy_load = _load
+
+
+def _field_channel(d: dict[str, Any]) -> MobilePushMessageSilentDefinitionCreateChannel:
+    channel = MobilePushMessageSilentDefinitionCreateChannel._of(d["channel"])
+
+    return channel
+
+
+def _json_channel(value: MobilePushMessageSilentDefinitionCreateChannel) -> str:
+    channel = value.value
+    return channel
+
+
+def _render_channel(d: dict[str, Any]) -> str:
+    return _json_channel(_field_channel(d))
+
+
+def _field_kv_pairs(
+    d: dict[str, Any],
+) -> MobilePushMessageSilentDefinitionCreateKvPairsType0 | None | Unset:
+    data = d.get("kv_pairs", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(
+        MobilePushMessageSilentDefinitionCreateKvPairsType0, data
+    ):
+        try:
+            kv_pairs_type_0 = MobilePushMessageSilentDefinitionCreateKvPairsType0.from_dict(data)
+
+            return checked(kv_pairs_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(MobilePushMessageSilentDefinitionCreateKvPairsType0 | None | Unset, data)
+
+
+def _json_kv_pairs(
+    value: MobilePushMessageSilentDefinitionCreateKvPairsType0 | None | Unset,
+) -> dict[str, Any] | None | Unset:
+    kv_pairs: dict[str, Any] | None | Unset
+    if isinstance(value, Unset):
+        kv_pairs = UNSET
+    elif isinstance(value, MobilePushMessageSilentDefinitionCreateKvPairsType0):
+        kv_pairs = value.to_dict()
+    else:
+        kv_pairs = value
+    return kv_pairs
+
+
+def _render_kv_pairs(d: dict[str, Any]) -> dict[str, Any] | None | Unset:
+    return _render_kv_pairs_value(d.get("kv_pairs", UNSET))
+
+
+def _render_kv_pairs_value(data: Any) -> dict[str, Any] | None | Unset:
+    if data is None:
+        return None
+    if isinstance(data, Unset):
+        return UNSET
+    if isinstance(data, dict) and matches(
+        MobilePushMessageSilentDefinitionCreateKvPairsType0, data
+    ):
+        try:
+            return MobilePushMessageSilentDefinitionCreateKvPairsType0._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(dict[str, Any] | None | Unset, data)
+
+
+def _field_notification_type(
+    d: dict[str, Any],
+) -> MobilePushMessageSilentDefinitionCreateNotificationType | Unset:
+    _notification_type = d.get("notification_type", UNSET)
+    notification_type: MobilePushMessageSilentDefinitionCreateNotificationType | Unset
+    if isinstance(_notification_type, Unset):
+        notification_type = UNSET
+    else:
+        notification_type = MobilePushMessageSilentDefinitionCreateNotificationType._of(
+            _notification_type
+        )
+
+    return notification_type
+
+
+def _json_notification_type(
+    value: MobilePushMessageSilentDefinitionCreateNotificationType | Unset,
+) -> str | Unset:
+    notification_type: str | Unset = UNSET
+    if not isinstance(value, Unset):
+        notification_type = value.value
+
+    return notification_type
+
+
+def _render_notification_type(d: dict[str, Any]) -> str | Unset:
+    return _json_notification_type(_field_notification_type(d))
+
+
+_KNOWN = frozenset(
+    {
+        "channel",
+        "kv_pairs",
+        "notification_type",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    MobilePushMessageSilentDefinitionCreate,
+    {
+        "channel": _field_channel,
+        "kv_pairs": _field_kv_pairs,
+        "notification_type": _field_notification_type,
+        "additional_properties": _field_additional_properties,
+    },
+    (
+        "channel",
+        "notification_type",
+        "additional_properties",
+    ),
 )

@@ -8,13 +8,19 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import document
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    peek,
+)
 
 T = TypeVar("T", bound="MobilePushMessageSilentDefinitionCreateKvPairsType0")
 
 
-@_attrs_define
-class MobilePushMessageSilentDefinitionCreateKvPairsType0:
+@_attrs_define(slots=False)
+class MobilePushMessageSilentDefinitionCreateKvPairsType0(Lazy):
     """The key-value pairs to be sent with the push notification"""
 
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -22,16 +28,30 @@ class MobilePushMessageSilentDefinitionCreateKvPairsType0:
     def to_dict(self) -> dict[str, Any]:
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        mobile_push_message_silent_definition_create_kv_pairs_type_0 = cls()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
-        mobile_push_message_silent_definition_create_kv_pairs_type_0.additional_properties = d
+        mobile_push_message_silent_definition_create_kv_pairs_type_0 = cls.__new__(cls)
+        mobile_push_message_silent_definition_create_kv_pairs_type_0._lazy_src = d
+        mobile_push_message_silent_definition_create_kv_pairs_type_0._lazy_at = None
         return mobile_push_message_silent_definition_create_kv_pairs_type_0
 
     @property
@@ -49,3 +69,16 @@ class MobilePushMessageSilentDefinitionCreateKvPairsType0:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return dict(d)
+
+
+install(
+    MobilePushMessageSilentDefinitionCreateKvPairsType0,
+    {
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

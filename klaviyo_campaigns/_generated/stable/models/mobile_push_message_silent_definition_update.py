@@ -14,7 +14,17 @@ from ..models.mobile_push_message_silent_definition_update_channel import (
 from ..models.mobile_push_message_silent_definition_update_notification_type import (
     MobilePushMessageSilentDefinitionUpdateNotificationType,
 )
-from ..types import UNSET, Unset, document, missing
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.mobile_push_message_silent_definition_update_kv_pairs import (
@@ -25,8 +35,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="MobilePushMessageSilentDefinitionUpdate")
 
 
-@_attrs_define
-class MobilePushMessageSilentDefinitionUpdate:
+@_attrs_define(slots=False)
+class MobilePushMessageSilentDefinitionUpdate(Lazy):
     """
     Attributes:
         channel (MobilePushMessageSilentDefinitionUpdateChannel):
@@ -44,18 +54,63 @@ class MobilePushMessageSilentDefinitionUpdate:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        channel = self.channel.value
+        if not _loaded:
+            _load()
+        _channel = peek(self, "channel")
+        channel = (
+            rendered(self, "channel", _render_channel)
+            if _channel is UNREAD
+            else _json_channel(_channel)
+        )
 
-        kv_pairs: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.kv_pairs, Unset):
-            kv_pairs = self.kv_pairs.to_dict()
+        _kv_pairs = peek(self, "kv_pairs")
+        kv_pairs = (
+            rendered(self, "kv_pairs", _render_kv_pairs)
+            if _kv_pairs is UNREAD
+            else _json_kv_pairs(_kv_pairs)
+        )
 
-        notification_type: str | Unset = UNSET
-        if not isinstance(self.notification_type, Unset):
-            notification_type = self.notification_type.value
+        _notification_type = peek(self, "notification_type")
+        notification_type = (
+            rendered(self, "notification_type", _render_notification_type)
+            if _notification_type is UNREAD
+            else _json_notification_type(_notification_type)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "channel": channel,
+            }
+        )
+        if kv_pairs is not UNSET:
+            field_dict["kv_pairs"] = kv_pairs
+        if notification_type is not UNSET:
+            field_dict["notification_type"] = notification_type
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "channel" not in d:
+            missing(cls, "channel")
+
+        channel = _render_channel(d)
+
+        kv_pairs = _render_kv_pairs(d)
+
+        notification_type = _render_notification_type(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "channel": channel,
@@ -70,34 +125,13 @@ class MobilePushMessageSilentDefinitionUpdate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        channel = MobilePushMessageSilentDefinitionUpdateChannel(
-            d.pop("channel") if "channel" in d else missing(cls, "channel")
-        )
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "channel" not in d:
+            missing(cls, "channel")
 
-        _kv_pairs = d.pop("kv_pairs", UNSET)
-        kv_pairs: MobilePushMessageSilentDefinitionUpdateKvPairs | Unset
-        if isinstance(_kv_pairs, Unset):
-            kv_pairs = UNSET
-        else:
-            kv_pairs = MobilePushMessageSilentDefinitionUpdateKvPairs.from_dict(_kv_pairs)
-
-        _notification_type = d.pop("notification_type", UNSET)
-        notification_type: MobilePushMessageSilentDefinitionUpdateNotificationType | Unset
-        if isinstance(_notification_type, Unset):
-            notification_type = UNSET
-        else:
-            notification_type = MobilePushMessageSilentDefinitionUpdateNotificationType(
-                _notification_type
-            )
-
-        mobile_push_message_silent_definition_update = cls(
-            channel=channel,
-            kv_pairs=kv_pairs,
-            notification_type=notification_type,
-        )
-
-        mobile_push_message_silent_definition_update.additional_properties = d
+        mobile_push_message_silent_definition_update = cls.__new__(cls)
+        mobile_push_message_silent_definition_update._lazy_src = d
+        mobile_push_message_silent_definition_update._lazy_at = None
         return mobile_push_message_silent_definition_update
 
     @property
@@ -117,8 +151,121 @@ class MobilePushMessageSilentDefinitionUpdate:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.mobile_push_message_silent_definition_update_kv_pairs import (
-    MobilePushMessageSilentDefinitionUpdateKvPairs,  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, MobilePushMessageSilentDefinitionUpdateKvPairs
+    from ..models.mobile_push_message_silent_definition_update_kv_pairs import (
+        MobilePushMessageSilentDefinitionUpdateKvPairs,
+    )
+
+    _loaded = True
+    MobilePushMessageSilentDefinitionUpdate._lazy_ready = True
+
+
+MobilePushMessageSilentDefinitionUpdate._lazy_ready = False
+MobilePushMessageSilentDefinitionUpdate._lazy_load = _load
+
+
+def _field_channel(d: dict[str, Any]) -> MobilePushMessageSilentDefinitionUpdateChannel:
+    channel = MobilePushMessageSilentDefinitionUpdateChannel._of(d["channel"])
+
+    return channel
+
+
+def _json_channel(value: MobilePushMessageSilentDefinitionUpdateChannel) -> str:
+    channel = value.value
+    return channel
+
+
+def _render_channel(d: dict[str, Any]) -> str:
+    return _json_channel(_field_channel(d))
+
+
+def _field_kv_pairs(d: dict[str, Any]) -> MobilePushMessageSilentDefinitionUpdateKvPairs | Unset:
+    _kv_pairs = d.get("kv_pairs", UNSET)
+    kv_pairs: MobilePushMessageSilentDefinitionUpdateKvPairs | Unset
+    if isinstance(_kv_pairs, Unset):
+        kv_pairs = UNSET
+    else:
+        kv_pairs = MobilePushMessageSilentDefinitionUpdateKvPairs.from_dict(_kv_pairs)
+
+    return kv_pairs
+
+
+def _json_kv_pairs(
+    value: MobilePushMessageSilentDefinitionUpdateKvPairs | Unset,
+) -> dict[str, Any] | Unset:
+    kv_pairs: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        kv_pairs = value.to_dict()
+    return kv_pairs
+
+
+def _render_kv_pairs(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("kv_pairs", UNSET)
+    return (
+        UNSET
+        if isinstance(value, Unset)
+        else MobilePushMessageSilentDefinitionUpdateKvPairs._render(value)
+    )
+
+
+def _field_notification_type(
+    d: dict[str, Any],
+) -> MobilePushMessageSilentDefinitionUpdateNotificationType | Unset:
+    _notification_type = d.get("notification_type", UNSET)
+    notification_type: MobilePushMessageSilentDefinitionUpdateNotificationType | Unset
+    if isinstance(_notification_type, Unset):
+        notification_type = UNSET
+    else:
+        notification_type = MobilePushMessageSilentDefinitionUpdateNotificationType._of(
+            _notification_type
+        )
+
+    return notification_type
+
+
+def _json_notification_type(
+    value: MobilePushMessageSilentDefinitionUpdateNotificationType | Unset,
+) -> str | Unset:
+    notification_type: str | Unset = UNSET
+    if not isinstance(value, Unset):
+        notification_type = value.value
+
+    return notification_type
+
+
+def _render_notification_type(d: dict[str, Any]) -> str | Unset:
+    return _json_notification_type(_field_notification_type(d))
+
+
+_KNOWN = frozenset(
+    {
+        "channel",
+        "kv_pairs",
+        "notification_type",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    MobilePushMessageSilentDefinitionUpdate,
+    {
+        "channel": _field_channel,
+        "kv_pairs": _field_kv_pairs,
+        "notification_type": _field_notification_type,
+        "additional_properties": _field_additional_properties,
+    },
+    (
+        "channel",
+        "notification_type",
+        "additional_properties",
+    ),
 )

@@ -14,7 +14,19 @@ from ..models.mobile_push_message_standard_definition_update_channel import (
 from ..models.mobile_push_message_standard_definition_update_notification_type import (
     MobilePushMessageStandardDefinitionUpdateNotificationType,
 )
-from ..types import UNSET, Unset, document, missing
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    matches,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.mobile_push_content_update import MobilePushContentUpdate
@@ -27,8 +39,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="MobilePushMessageStandardDefinitionUpdate")
 
 
-@_attrs_define
-class MobilePushMessageStandardDefinitionUpdate:
+@_attrs_define(slots=False)
+class MobilePushMessageStandardDefinitionUpdate(Lazy):
     """
     Attributes:
         channel (MobilePushMessageStandardDefinitionUpdateChannel):
@@ -50,38 +62,85 @@ class MobilePushMessageStandardDefinitionUpdate:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        channel = self.channel.value
+        if not _loaded:
+            _load()
+        _channel = peek(self, "channel")
+        channel = (
+            rendered(self, "channel", _render_channel)
+            if _channel is UNREAD
+            else _json_channel(_channel)
+        )
 
-        content: dict[str, Any] | None | Unset
-        if isinstance(self.content, Unset):
-            content = UNSET
-        elif isinstance(self.content, MobilePushContentUpdate):
-            content = self.content.to_dict()
-        else:
-            content = self.content
+        _content = peek(self, "content")
+        content = (
+            rendered(self, "content", _render_content)
+            if _content is UNREAD
+            else _json_content(_content)
+        )
 
-        kv_pairs: dict[str, Any] | None | Unset
-        if isinstance(self.kv_pairs, Unset):
-            kv_pairs = UNSET
-        elif isinstance(self.kv_pairs, MobilePushMessageStandardDefinitionUpdateKvPairsType0):
-            kv_pairs = self.kv_pairs.to_dict()
-        else:
-            kv_pairs = self.kv_pairs
+        _kv_pairs = peek(self, "kv_pairs")
+        kv_pairs = (
+            rendered(self, "kv_pairs", _render_kv_pairs)
+            if _kv_pairs is UNREAD
+            else _json_kv_pairs(_kv_pairs)
+        )
 
-        notification_type: str | Unset = UNSET
-        if not isinstance(self.notification_type, Unset):
-            notification_type = self.notification_type.value
+        _notification_type = peek(self, "notification_type")
+        notification_type = (
+            rendered(self, "notification_type", _render_notification_type)
+            if _notification_type is UNREAD
+            else _json_notification_type(_notification_type)
+        )
 
-        options: dict[str, Any] | None | Unset
-        if isinstance(self.options, Unset):
-            options = UNSET
-        elif isinstance(self.options, MobilePushOptions):
-            options = self.options.to_dict()
-        else:
-            options = self.options
+        _options = peek(self, "options")
+        options = (
+            rendered(self, "options", _render_options)
+            if _options is UNREAD
+            else _json_options(_options)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "channel": channel,
+            }
+        )
+        if content is not UNSET:
+            field_dict["content"] = content
+        if kv_pairs is not UNSET:
+            field_dict["kv_pairs"] = kv_pairs
+        if notification_type is not UNSET:
+            field_dict["notification_type"] = notification_type
+        if options is not UNSET:
+            field_dict["options"] = options
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "channel" not in d:
+            missing(cls, "channel")
+
+        channel = _render_channel(d)
+
+        content = _render_content(d)
+
+        kv_pairs = _render_kv_pairs(d)
+
+        notification_type = _render_notification_type(d)
+
+        options = _render_options(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "channel": channel,
@@ -100,84 +159,13 @@ class MobilePushMessageStandardDefinitionUpdate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        channel = MobilePushMessageStandardDefinitionUpdateChannel(
-            d.pop("channel") if "channel" in d else missing(cls, "channel")
-        )
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "channel" not in d:
+            missing(cls, "channel")
 
-        def _parse_content(data: object) -> MobilePushContentUpdate | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                content_type_0 = MobilePushContentUpdate.from_dict(data)
-
-                return content_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(MobilePushContentUpdate | None | Unset, data)
-
-        content = _parse_content(d.pop("content", UNSET))
-
-        def _parse_kv_pairs(
-            data: object,
-        ) -> MobilePushMessageStandardDefinitionUpdateKvPairsType0 | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                kv_pairs_type_0 = MobilePushMessageStandardDefinitionUpdateKvPairsType0.from_dict(
-                    data
-                )
-
-                return kv_pairs_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(MobilePushMessageStandardDefinitionUpdateKvPairsType0 | None | Unset, data)
-
-        kv_pairs = _parse_kv_pairs(d.pop("kv_pairs", UNSET))
-
-        _notification_type = d.pop("notification_type", UNSET)
-        notification_type: MobilePushMessageStandardDefinitionUpdateNotificationType | Unset
-        if isinstance(_notification_type, Unset):
-            notification_type = UNSET
-        else:
-            notification_type = MobilePushMessageStandardDefinitionUpdateNotificationType(
-                _notification_type
-            )
-
-        def _parse_options(data: object) -> MobilePushOptions | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                options_type_0 = MobilePushOptions.from_dict(data)
-
-                return options_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(MobilePushOptions | None | Unset, data)
-
-        options = _parse_options(d.pop("options", UNSET))
-
-        mobile_push_message_standard_definition_update = cls(
-            channel=channel,
-            content=content,
-            kv_pairs=kv_pairs,
-            notification_type=notification_type,
-            options=options,
-        )
-
-        mobile_push_message_standard_definition_update.additional_properties = d
+        mobile_push_message_standard_definition_update = cls.__new__(cls)
+        mobile_push_message_standard_definition_update._lazy_src = d
+        mobile_push_message_standard_definition_update._lazy_at = None
         return mobile_push_message_standard_definition_update
 
     @property
@@ -197,10 +185,242 @@ class MobilePushMessageStandardDefinitionUpdate:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.mobile_push_content_update import MobilePushContentUpdate  # noqa: E402
-from ..models.mobile_push_message_standard_definition_update_kv_pairs_type_0 import (
-    MobilePushMessageStandardDefinitionUpdateKvPairsType0,  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global \
+        _loaded, \
+        MobilePushContentUpdate, \
+        MobilePushMessageStandardDefinitionUpdateKvPairsType0, \
+        MobilePushOptions
+    from ..models.mobile_push_content_update import MobilePushContentUpdate
+    from ..models.mobile_push_message_standard_definition_update_kv_pairs_type_0 import (
+        MobilePushMessageStandardDefinitionUpdateKvPairsType0,
+    )
+    from ..models.mobile_push_options import MobilePushOptions
+
+    _loaded = True
+    MobilePushMessageStandardDefinitionUpdate._lazy_ready = True
+
+
+MobilePushMessageStandardDefinitionUpdate._lazy_ready = False
+MobilePushMessageStandardDefinitionUpdate._lazy_load = _load
+
+
+def _field_channel(d: dict[str, Any]) -> MobilePushMessageStandardDefinitionUpdateChannel:
+    channel = MobilePushMessageStandardDefinitionUpdateChannel._of(d["channel"])
+
+    return channel
+
+
+def _json_channel(value: MobilePushMessageStandardDefinitionUpdateChannel) -> str:
+    channel = value.value
+    return channel
+
+
+def _render_channel(d: dict[str, Any]) -> str:
+    return _json_channel(_field_channel(d))
+
+
+def _field_content(d: dict[str, Any]) -> MobilePushContentUpdate | None | Unset:
+    data = d.get("content", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(MobilePushContentUpdate, data):
+        try:
+            content_type_0 = MobilePushContentUpdate.from_dict(data)
+
+            return checked(content_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(MobilePushContentUpdate | None | Unset, data)
+
+
+def _json_content(value: MobilePushContentUpdate | None | Unset) -> dict[str, Any] | None | Unset:
+    content: dict[str, Any] | None | Unset
+    if isinstance(value, Unset):
+        content = UNSET
+    elif isinstance(value, MobilePushContentUpdate):
+        content = value.to_dict()
+    else:
+        content = value
+    return content
+
+
+def _render_content(d: dict[str, Any]) -> dict[str, Any] | None | Unset:
+    return _render_content_value(d.get("content", UNSET))
+
+
+def _render_content_value(data: Any) -> dict[str, Any] | None | Unset:
+    if data is None:
+        return None
+    if isinstance(data, Unset):
+        return UNSET
+    if isinstance(data, dict) and matches(MobilePushContentUpdate, data):
+        try:
+            return MobilePushContentUpdate._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(dict[str, Any] | None | Unset, data)
+
+
+def _field_kv_pairs(
+    d: dict[str, Any],
+) -> MobilePushMessageStandardDefinitionUpdateKvPairsType0 | None | Unset:
+    data = d.get("kv_pairs", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(
+        MobilePushMessageStandardDefinitionUpdateKvPairsType0, data
+    ):
+        try:
+            kv_pairs_type_0 = MobilePushMessageStandardDefinitionUpdateKvPairsType0.from_dict(data)
+
+            return checked(kv_pairs_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(MobilePushMessageStandardDefinitionUpdateKvPairsType0 | None | Unset, data)
+
+
+def _json_kv_pairs(
+    value: MobilePushMessageStandardDefinitionUpdateKvPairsType0 | None | Unset,
+) -> dict[str, Any] | None | Unset:
+    kv_pairs: dict[str, Any] | None | Unset
+    if isinstance(value, Unset):
+        kv_pairs = UNSET
+    elif isinstance(value, MobilePushMessageStandardDefinitionUpdateKvPairsType0):
+        kv_pairs = value.to_dict()
+    else:
+        kv_pairs = value
+    return kv_pairs
+
+
+def _render_kv_pairs(d: dict[str, Any]) -> dict[str, Any] | None | Unset:
+    return _render_kv_pairs_value(d.get("kv_pairs", UNSET))
+
+
+def _render_kv_pairs_value(data: Any) -> dict[str, Any] | None | Unset:
+    if data is None:
+        return None
+    if isinstance(data, Unset):
+        return UNSET
+    if isinstance(data, dict) and matches(
+        MobilePushMessageStandardDefinitionUpdateKvPairsType0, data
+    ):
+        try:
+            return MobilePushMessageStandardDefinitionUpdateKvPairsType0._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(dict[str, Any] | None | Unset, data)
+
+
+def _field_notification_type(
+    d: dict[str, Any],
+) -> MobilePushMessageStandardDefinitionUpdateNotificationType | Unset:
+    _notification_type = d.get("notification_type", UNSET)
+    notification_type: MobilePushMessageStandardDefinitionUpdateNotificationType | Unset
+    if isinstance(_notification_type, Unset):
+        notification_type = UNSET
+    else:
+        notification_type = MobilePushMessageStandardDefinitionUpdateNotificationType._of(
+            _notification_type
+        )
+
+    return notification_type
+
+
+def _json_notification_type(
+    value: MobilePushMessageStandardDefinitionUpdateNotificationType | Unset,
+) -> str | Unset:
+    notification_type: str | Unset = UNSET
+    if not isinstance(value, Unset):
+        notification_type = value.value
+
+    return notification_type
+
+
+def _render_notification_type(d: dict[str, Any]) -> str | Unset:
+    return _json_notification_type(_field_notification_type(d))
+
+
+def _field_options(d: dict[str, Any]) -> MobilePushOptions | None | Unset:
+    data = d.get("options", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(MobilePushOptions, data):
+        try:
+            options_type_0 = MobilePushOptions.from_dict(data)
+
+            return checked(options_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(MobilePushOptions | None | Unset, data)
+
+
+def _json_options(value: MobilePushOptions | None | Unset) -> dict[str, Any] | None | Unset:
+    options: dict[str, Any] | None | Unset
+    if isinstance(value, Unset):
+        options = UNSET
+    elif isinstance(value, MobilePushOptions):
+        options = value.to_dict()
+    else:
+        options = value
+    return options
+
+
+def _render_options(d: dict[str, Any]) -> dict[str, Any] | None | Unset:
+    return _render_options_value(d.get("options", UNSET))
+
+
+def _render_options_value(data: Any) -> dict[str, Any] | None | Unset:
+    if data is None:
+        return None
+    if isinstance(data, Unset):
+        return UNSET
+    if isinstance(data, dict) and matches(MobilePushOptions, data):
+        try:
+            return MobilePushOptions._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(dict[str, Any] | None | Unset, data)
+
+
+_KNOWN = frozenset(
+    {
+        "channel",
+        "content",
+        "kv_pairs",
+        "notification_type",
+        "options",
+    }
 )
-from ..models.mobile_push_options import MobilePushOptions  # noqa: E402
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    MobilePushMessageStandardDefinitionUpdate,
+    {
+        "channel": _field_channel,
+        "content": _field_content,
+        "kv_pairs": _field_kv_pairs,
+        "notification_type": _field_notification_type,
+        "options": _field_options,
+        "additional_properties": _field_additional_properties,
+    },
+    (
+        "channel",
+        "notification_type",
+        "additional_properties",
+    ),
+)

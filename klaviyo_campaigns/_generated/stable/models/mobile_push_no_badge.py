@@ -8,13 +8,20 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import document, missing
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+)
 
 T = TypeVar("T", bound="MobilePushNoBadge")
 
 
-@_attrs_define
-class MobilePushNoBadge:
+@_attrs_define(slots=False)
+class MobilePushNoBadge(Lazy):
     """
     Attributes:
         display (bool): Whether to display a badge on the app icon
@@ -27,7 +34,29 @@ class MobilePushNoBadge:
         display = self.display
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "display": display,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "display" not in d:
+            missing(cls, "display")
+
+        display = d["display"]
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "display": display,
@@ -38,14 +67,14 @@ class MobilePushNoBadge:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        display = d.pop("display") if "display" in d else missing(cls, "display")
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "display" not in d:
+            missing(cls, "display")
 
-        mobile_push_no_badge = cls(
-            display=display,
-        )
-
-        mobile_push_no_badge.additional_properties = d
+        mobile_push_no_badge = cls.__new__(cls)
+        mobile_push_no_badge._lazy_src = d
+        mobile_push_no_badge._lazy_at = None
+        mobile_push_no_badge.display = d["display"]
         return mobile_push_no_badge
 
     @property
@@ -63,3 +92,23 @@ class MobilePushNoBadge:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN = frozenset(
+    {
+        "display",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    MobilePushNoBadge,
+    {
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

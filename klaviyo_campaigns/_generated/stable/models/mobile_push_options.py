@@ -8,7 +8,18 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    matches,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.mobile_push_badge import MobilePushBadge
@@ -20,8 +31,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="MobilePushOptions")
 
 
-@_attrs_define
-class MobilePushOptions:
+@_attrs_define(slots=False)
+class MobilePushOptions(Lazy):
     """
     Attributes:
         badge (MobilePushBadge | MobilePushNoBadge | None | Unset): Only supported on iOS.
@@ -37,25 +48,17 @@ class MobilePushOptions:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        badge: dict[str, Any] | None | Unset
-        if isinstance(self.badge, Unset):
-            badge = UNSET
-        elif isinstance(self.badge, MobilePushBadge):
-            badge = self.badge.to_dict()
-        elif isinstance(self.badge, MobilePushNoBadge):
-            badge = self.badge.to_dict()
-        else:
-            badge = self.badge
+        if not _loaded:
+            _load()
+        _badge = peek(self, "badge")
+        badge = rendered(self, "badge", _render_badge) if _badge is UNREAD else _json_badge(_badge)
 
-        on_open: dict[str, Any] | None | Unset
-        if isinstance(self.on_open, Unset):
-            on_open = UNSET
-        elif isinstance(self.on_open, PushOnOpenApp):
-            on_open = self.on_open.to_dict()
-        elif isinstance(self.on_open, PushOnOpenDeepLink):
-            on_open = self.on_open.to_dict()
-        else:
-            on_open = self.on_open
+        _on_open = peek(self, "on_open")
+        on_open = (
+            rendered(self, "on_open", _render_on_open)
+            if _on_open is UNREAD
+            else _json_on_open(_on_open)
+        )
 
         play_sound: bool | None | Unset
         if isinstance(self.play_sound, Unset):
@@ -64,7 +67,40 @@ class MobilePushOptions:
             play_sound = self.play_sound
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if badge is not UNSET:
+            field_dict["badge"] = badge
+        if on_open is not UNSET:
+            field_dict["on_open"] = on_open
+        if play_sound is not UNSET:
+            field_dict["play_sound"] = play_sound
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+
+        badge = _render_badge(d)
+
+        on_open = _render_on_open(d)
+
+        _play_sound = d.get("play_sound", UNSET)
+        play_sound: bool | None | Unset
+        if isinstance(_play_sound, Unset):
+            play_sound = UNSET
+        else:
+            play_sound = _play_sound
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if badge is not UNSET:
             field_dict["badge"] = badge
@@ -77,74 +113,12 @@ class MobilePushOptions:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
-        def _parse_badge(data: object) -> MobilePushBadge | MobilePushNoBadge | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                badge_type_0 = MobilePushBadge.from_dict(data)
-
-                return badge_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                badge_type_1 = MobilePushNoBadge.from_dict(data)
-
-                return badge_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(MobilePushBadge | MobilePushNoBadge | None | Unset, data)
-
-        badge = _parse_badge(d.pop("badge", UNSET))
-
-        def _parse_on_open(data: object) -> None | PushOnOpenApp | PushOnOpenDeepLink | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                on_open_type_0 = PushOnOpenApp.from_dict(data)
-
-                return on_open_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                on_open_type_1 = PushOnOpenDeepLink.from_dict(data)
-
-                return on_open_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PushOnOpenApp | PushOnOpenDeepLink | Unset, data)
-
-        on_open = _parse_on_open(d.pop("on_open", UNSET))
-
-        def _parse_play_sound(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        play_sound = _parse_play_sound(d.pop("play_sound", UNSET))
-
-        mobile_push_options = cls(
-            badge=badge,
-            on_open=on_open,
-            play_sound=play_sound,
-        )
-
-        mobile_push_options.additional_properties = d
+        mobile_push_options = cls.__new__(cls)
+        mobile_push_options._lazy_src = d
+        mobile_push_options._lazy_at = None
+        mobile_push_options.play_sound = d.get("play_sound", UNSET)
         return mobile_push_options
 
     @property
@@ -164,9 +138,164 @@ class MobilePushOptions:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.mobile_push_badge import MobilePushBadge  # noqa: E402
-from ..models.mobile_push_no_badge import MobilePushNoBadge  # noqa: E402
-from ..models.push_on_open_app import PushOnOpenApp  # noqa: E402
-from ..models.push_on_open_deep_link import PushOnOpenDeepLink  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, MobilePushBadge, MobilePushNoBadge, PushOnOpenApp, PushOnOpenDeepLink
+    from ..models.mobile_push_badge import MobilePushBadge
+    from ..models.mobile_push_no_badge import MobilePushNoBadge
+    from ..models.push_on_open_app import PushOnOpenApp
+    from ..models.push_on_open_deep_link import PushOnOpenDeepLink
+
+    _loaded = True
+    MobilePushOptions._lazy_ready = True
+
+
+MobilePushOptions._lazy_ready = False
+MobilePushOptions._lazy_load = _load
+
+
+def _field_badge(d: dict[str, Any]) -> MobilePushBadge | MobilePushNoBadge | None | Unset:
+    data = d.get("badge", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(MobilePushBadge, data):
+        try:
+            badge_type_0 = MobilePushBadge.from_dict(data)
+
+            return checked(badge_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(MobilePushNoBadge, data):
+        try:
+            badge_type_1 = MobilePushNoBadge.from_dict(data)
+
+            return checked(badge_type_1)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(MobilePushBadge | MobilePushNoBadge | None | Unset, data)
+
+
+def _json_badge(
+    value: MobilePushBadge | MobilePushNoBadge | None | Unset,
+) -> dict[str, Any] | None | Unset:
+    badge: dict[str, Any] | None | Unset
+    if isinstance(value, Unset):
+        badge = UNSET
+    elif isinstance(value, MobilePushBadge):
+        badge = value.to_dict()
+    elif isinstance(value, MobilePushNoBadge):
+        badge = value.to_dict()
+    else:
+        badge = value
+    return badge
+
+
+def _render_badge(d: dict[str, Any]) -> dict[str, Any] | None | Unset:
+    return _render_badge_value(d.get("badge", UNSET))
+
+
+def _render_badge_value(data: Any) -> dict[str, Any] | None | Unset:
+    if data is None:
+        return None
+    if isinstance(data, Unset):
+        return UNSET
+    if isinstance(data, dict) and matches(MobilePushBadge, data):
+        try:
+            return MobilePushBadge._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(MobilePushNoBadge, data):
+        try:
+            return MobilePushNoBadge._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(dict[str, Any] | None | Unset, data)
+
+
+def _field_on_open(d: dict[str, Any]) -> None | PushOnOpenApp | PushOnOpenDeepLink | Unset:
+    data = d.get("on_open", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(PushOnOpenApp, data):
+        try:
+            on_open_type_0 = PushOnOpenApp.from_dict(data)
+
+            return checked(on_open_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(PushOnOpenDeepLink, data):
+        try:
+            on_open_type_1 = PushOnOpenDeepLink.from_dict(data)
+
+            return checked(on_open_type_1)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(None | PushOnOpenApp | PushOnOpenDeepLink | Unset, data)
+
+
+def _json_on_open(
+    value: None | PushOnOpenApp | PushOnOpenDeepLink | Unset,
+) -> dict[str, Any] | None | Unset:
+    on_open: dict[str, Any] | None | Unset
+    if isinstance(value, Unset):
+        on_open = UNSET
+    elif isinstance(value, PushOnOpenApp):
+        on_open = value.to_dict()
+    elif isinstance(value, PushOnOpenDeepLink):
+        on_open = value.to_dict()
+    else:
+        on_open = value
+    return on_open
+
+
+def _render_on_open(d: dict[str, Any]) -> dict[str, Any] | None | Unset:
+    return _render_on_open_value(d.get("on_open", UNSET))
+
+
+def _render_on_open_value(data: Any) -> dict[str, Any] | None | Unset:
+    if data is None:
+        return None
+    if isinstance(data, Unset):
+        return UNSET
+    if isinstance(data, dict) and matches(PushOnOpenApp, data):
+        try:
+            return PushOnOpenApp._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(PushOnOpenDeepLink, data):
+        try:
+            return PushOnOpenDeepLink._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(dict[str, Any] | None | Unset, data)
+
+
+_KNOWN = frozenset(
+    {
+        "badge",
+        "on_open",
+        "play_sound",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    MobilePushOptions,
+    {
+        "badge": _field_badge,
+        "on_open": _field_on_open,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

@@ -8,13 +8,20 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import document, missing
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+)
 
 T = TypeVar("T", bound="NonLocalStaticSend")
 
 
-@_attrs_define
-class NonLocalStaticSend:
+@_attrs_define(slots=False)
+class NonLocalStaticSend(Lazy):
     """
     Attributes:
         is_local (bool): Whether the campaign should be sent with local recipient timezone send (requires UTC time) or
@@ -28,7 +35,29 @@ class NonLocalStaticSend:
         is_local = self.is_local
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "is_local": is_local,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "is_local" not in d:
+            missing(cls, "is_local")
+
+        is_local = d["is_local"]
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "is_local": is_local,
@@ -39,14 +68,14 @@ class NonLocalStaticSend:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        is_local = d.pop("is_local") if "is_local" in d else missing(cls, "is_local")
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "is_local" not in d:
+            missing(cls, "is_local")
 
-        non_local_static_send = cls(
-            is_local=is_local,
-        )
-
-        non_local_static_send.additional_properties = d
+        non_local_static_send = cls.__new__(cls)
+        non_local_static_send._lazy_src = d
+        non_local_static_send._lazy_at = None
+        non_local_static_send.is_local = d["is_local"]
         return non_local_static_send
 
     @property
@@ -64,3 +93,23 @@ class NonLocalStaticSend:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN = frozenset(
+    {
+        "is_local",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    NonLocalStaticSend,
+    {
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

@@ -8,13 +8,20 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import document, missing
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+)
 
 T = TypeVar("T", bound="ObjectLinks")
 
 
-@_attrs_define
-class ObjectLinks:
+@_attrs_define(slots=False)
+class ObjectLinks(Lazy):
     """
     Attributes:
         self_ (str):
@@ -27,7 +34,29 @@ class ObjectLinks:
         self_ = self.self_
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "self": self_,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "self" not in d:
+            missing(cls, "self")
+
+        self_ = d["self"]
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "self": self_,
@@ -38,14 +67,14 @@ class ObjectLinks:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        self_ = d.pop("self") if "self" in d else missing(cls, "self")
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "self" not in d:
+            missing(cls, "self")
 
-        object_links = cls(
-            self_=self_,
-        )
-
-        object_links.additional_properties = d
+        object_links = cls.__new__(cls)
+        object_links._lazy_src = d
+        object_links._lazy_at = None
+        object_links.self_ = d["self"]
         return object_links
 
     @property
@@ -63,3 +92,23 @@ class ObjectLinks:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN = frozenset(
+    {
+        "self",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    ObjectLinks,
+    {
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document, missing
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    missing,
+    peek,
+)
 
 T = TypeVar("T", bound="PushActionButtonDefinition")
 
 
-@_attrs_define
-class PushActionButtonDefinition:
+@_attrs_define(slots=False)
+class PushActionButtonDefinition(Lazy):
     """
     Attributes:
         action_type (str): The action type: open_app, deep_link, open_url, or dismiss
@@ -48,7 +57,52 @@ class PushActionButtonDefinition:
             url = self.url
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "action_type": action_type,
+                "label": label,
+            }
+        )
+        if position is not UNSET:
+            field_dict["position"] = position
+        if url is not UNSET:
+            field_dict["url"] = url
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "action_type" not in d:
+            missing(cls, "action_type")
+        if "label" not in d:
+            missing(cls, "label")
+
+        action_type = d["action_type"]
+
+        label = d["label"]
+
+        _position = d.get("position", UNSET)
+        position: int | None | Unset
+        if isinstance(_position, Unset):
+            position = UNSET
+        else:
+            position = _position
+
+        _url = d.get("url", UNSET)
+        url: None | str | Unset
+        if isinstance(_url, Unset):
+            url = UNSET
+        else:
+            url = _url
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "action_type": action_type,
@@ -64,37 +118,19 @@ class PushActionButtonDefinition:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        action_type = d.pop("action_type") if "action_type" in d else missing(cls, "action_type")
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "action_type" not in d:
+            missing(cls, "action_type")
+        if "label" not in d:
+            missing(cls, "label")
 
-        label = d.pop("label") if "label" in d else missing(cls, "label")
-
-        def _parse_position(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        position = _parse_position(d.pop("position", UNSET))
-
-        def _parse_url(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        url = _parse_url(d.pop("url", UNSET))
-
-        push_action_button_definition = cls(
-            action_type=action_type,
-            label=label,
-            position=position,
-            url=url,
-        )
-
-        push_action_button_definition.additional_properties = d
+        push_action_button_definition = cls.__new__(cls)
+        push_action_button_definition._lazy_src = d
+        push_action_button_definition._lazy_at = None
+        push_action_button_definition.action_type = d["action_type"]
+        push_action_button_definition.label = d["label"]
+        push_action_button_definition.position = d.get("position", UNSET)
+        push_action_button_definition.url = d.get("url", UNSET)
         return push_action_button_definition
 
     @property
@@ -112,3 +148,26 @@ class PushActionButtonDefinition:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN = frozenset(
+    {
+        "action_type",
+        "label",
+        "position",
+        "url",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    PushActionButtonDefinition,
+    {
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import document, missing
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+)
 
 T = TypeVar("T", bound="PushOnOpenApp")
 
 
-@_attrs_define
-class PushOnOpenApp:
+@_attrs_define(slots=False)
+class PushOnOpenApp(Lazy):
     """
     Attributes:
         type_ (Literal['open_app']):
@@ -27,7 +34,30 @@ class PushOnOpenApp:
         type_ = self.type_
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "type": type_,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "type" not in d:
+            missing(cls, "type")
+        type_ = d["type"]
+        if type_ != "open_app":
+            raise ValueError(f"type must match const 'open_app', got '{type_}'")
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "type": type_,
@@ -38,16 +68,17 @@ class PushOnOpenApp:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        type_ = cast(Literal["open_app"], (d.pop("type") if "type" in d else missing(cls, "type")))
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "type" not in d:
+            missing(cls, "type")
+        type_ = d["type"]
         if type_ != "open_app":
             raise ValueError(f"type must match const 'open_app', got '{type_}'")
 
-        push_on_open_app = cls(
-            type_=type_,
-        )
-
-        push_on_open_app.additional_properties = d
+        push_on_open_app = cls.__new__(cls)
+        push_on_open_app._lazy_src = d
+        push_on_open_app._lazy_at = None
+        push_on_open_app.type_ = type_
         return push_on_open_app
 
     @property
@@ -65,3 +96,24 @@ class PushOnOpenApp:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN = frozenset(
+    {
+        "type",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+PushOnOpenApp._lazy_consts = (("type", "open_app"),)
+install(
+    PushOnOpenApp,
+    {
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

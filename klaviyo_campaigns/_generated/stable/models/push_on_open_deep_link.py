@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document, missing
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    missing,
+    peek,
+)
 
 T = TypeVar("T", bound="PushOnOpenDeepLink")
 
 
-@_attrs_define
-class PushOnOpenDeepLink:
+@_attrs_define(slots=False)
+class PushOnOpenDeepLink(Lazy):
     """
     Attributes:
         type_ (Literal['deep_link']):
@@ -43,7 +52,48 @@ class PushOnOpenDeepLink:
             ios_deep_link = self.ios_deep_link
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "type": type_,
+            }
+        )
+        if android_deep_link is not UNSET:
+            field_dict["android_deep_link"] = android_deep_link
+        if ios_deep_link is not UNSET:
+            field_dict["ios_deep_link"] = ios_deep_link
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "type" not in d:
+            missing(cls, "type")
+        type_ = d["type"]
+        if type_ != "deep_link":
+            raise ValueError(f"type must match const 'deep_link', got '{type_}'")
+
+        _android_deep_link = d.get("android_deep_link", UNSET)
+        android_deep_link: None | str | Unset
+        if isinstance(_android_deep_link, Unset):
+            android_deep_link = UNSET
+        else:
+            android_deep_link = _android_deep_link
+
+        _ios_deep_link = d.get("ios_deep_link", UNSET)
+        ios_deep_link: None | str | Unset
+        if isinstance(_ios_deep_link, Unset):
+            ios_deep_link = UNSET
+        else:
+            ios_deep_link = _ios_deep_link
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "type": type_,
@@ -58,36 +108,19 @@ class PushOnOpenDeepLink:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        type_ = cast(Literal["deep_link"], (d.pop("type") if "type" in d else missing(cls, "type")))
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "type" not in d:
+            missing(cls, "type")
+        type_ = d["type"]
         if type_ != "deep_link":
             raise ValueError(f"type must match const 'deep_link', got '{type_}'")
 
-        def _parse_android_deep_link(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        android_deep_link = _parse_android_deep_link(d.pop("android_deep_link", UNSET))
-
-        def _parse_ios_deep_link(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        ios_deep_link = _parse_ios_deep_link(d.pop("ios_deep_link", UNSET))
-
-        push_on_open_deep_link = cls(
-            type_=type_,
-            android_deep_link=android_deep_link,
-            ios_deep_link=ios_deep_link,
-        )
-
-        push_on_open_deep_link.additional_properties = d
+        push_on_open_deep_link = cls.__new__(cls)
+        push_on_open_deep_link._lazy_src = d
+        push_on_open_deep_link._lazy_at = None
+        push_on_open_deep_link.type_ = type_
+        push_on_open_deep_link.android_deep_link = d.get("android_deep_link", UNSET)
+        push_on_open_deep_link.ios_deep_link = d.get("ios_deep_link", UNSET)
         return push_on_open_deep_link
 
     @property
@@ -105,3 +138,26 @@ class PushOnOpenDeepLink:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN = frozenset(
+    {
+        "type",
+        "android_deep_link",
+        "ios_deep_link",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+PushOnOpenDeepLink._lazy_consts = (("type", "deep_link"),)
+install(
+    PushOnOpenDeepLink,
+    {
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

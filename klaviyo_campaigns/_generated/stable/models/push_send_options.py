@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+)
 
 T = TypeVar("T", bound="PushSendOptions")
 
 
-@_attrs_define
-class PushSendOptions:
+@_attrs_define(slots=False)
+class PushSendOptions(Lazy):
     """
     Attributes:
         use_smart_sending (bool | None | Unset): Use smart sending.
@@ -33,7 +41,30 @@ class PushSendOptions:
             use_smart_sending = self.use_smart_sending
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if use_smart_sending is not UNSET:
+            field_dict["use_smart_sending"] = use_smart_sending
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+
+        _use_smart_sending = d.get("use_smart_sending", UNSET)
+        use_smart_sending: bool | None | Unset
+        if isinstance(_use_smart_sending, Unset):
+            use_smart_sending = UNSET
+        else:
+            use_smart_sending = _use_smart_sending
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if use_smart_sending is not UNSET:
             field_dict["use_smart_sending"] = use_smart_sending
@@ -42,22 +73,12 @@ class PushSendOptions:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
-        def _parse_use_smart_sending(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        use_smart_sending = _parse_use_smart_sending(d.pop("use_smart_sending", UNSET))
-
-        push_send_options = cls(
-            use_smart_sending=use_smart_sending,
-        )
-
-        push_send_options.additional_properties = d
+        push_send_options = cls.__new__(cls)
+        push_send_options._lazy_src = d
+        push_send_options._lazy_at = None
+        push_send_options.use_smart_sending = d.get("use_smart_sending", UNSET)
         return push_send_options
 
     @property
@@ -75,3 +96,23 @@ class PushSendOptions:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN = frozenset(
+    {
+        "use_smart_sending",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    PushSendOptions,
+    {
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+)
 
 T = TypeVar("T", bound="RenderOptionsSubObject")
 
 
-@_attrs_define
-class RenderOptionsSubObject:
+@_attrs_define(slots=False)
+class RenderOptionsSubObject(Lazy):
     """
     Attributes:
         add_info_link (bool | None | Unset): Klaviyo's default when left out: `true`. Example: True.
@@ -55,7 +63,57 @@ class RenderOptionsSubObject:
             shorten_links = self.shorten_links
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if add_info_link is not UNSET:
+            field_dict["add_info_link"] = add_info_link
+        if add_opt_out_language is not UNSET:
+            field_dict["add_opt_out_language"] = add_opt_out_language
+        if add_org_prefix is not UNSET:
+            field_dict["add_org_prefix"] = add_org_prefix
+        if shorten_links is not UNSET:
+            field_dict["shorten_links"] = shorten_links
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+
+        _add_info_link = d.get("add_info_link", UNSET)
+        add_info_link: bool | None | Unset
+        if isinstance(_add_info_link, Unset):
+            add_info_link = UNSET
+        else:
+            add_info_link = _add_info_link
+
+        _add_opt_out_language = d.get("add_opt_out_language", UNSET)
+        add_opt_out_language: bool | None | Unset
+        if isinstance(_add_opt_out_language, Unset):
+            add_opt_out_language = UNSET
+        else:
+            add_opt_out_language = _add_opt_out_language
+
+        _add_org_prefix = d.get("add_org_prefix", UNSET)
+        add_org_prefix: bool | None | Unset
+        if isinstance(_add_org_prefix, Unset):
+            add_org_prefix = UNSET
+        else:
+            add_org_prefix = _add_org_prefix
+
+        _shorten_links = d.get("shorten_links", UNSET)
+        shorten_links: bool | None | Unset
+        if isinstance(_shorten_links, Unset):
+            shorten_links = UNSET
+        else:
+            shorten_links = _shorten_links
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if add_info_link is not UNSET:
             field_dict["add_info_link"] = add_info_link
@@ -70,52 +128,15 @@ class RenderOptionsSubObject:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
-        def _parse_add_info_link(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        add_info_link = _parse_add_info_link(d.pop("add_info_link", UNSET))
-
-        def _parse_add_opt_out_language(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        add_opt_out_language = _parse_add_opt_out_language(d.pop("add_opt_out_language", UNSET))
-
-        def _parse_add_org_prefix(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        add_org_prefix = _parse_add_org_prefix(d.pop("add_org_prefix", UNSET))
-
-        def _parse_shorten_links(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        shorten_links = _parse_shorten_links(d.pop("shorten_links", UNSET))
-
-        render_options_sub_object = cls(
-            add_info_link=add_info_link,
-            add_opt_out_language=add_opt_out_language,
-            add_org_prefix=add_org_prefix,
-            shorten_links=shorten_links,
-        )
-
-        render_options_sub_object.additional_properties = d
+        render_options_sub_object = cls.__new__(cls)
+        render_options_sub_object._lazy_src = d
+        render_options_sub_object._lazy_at = None
+        render_options_sub_object.add_info_link = d.get("add_info_link", UNSET)
+        render_options_sub_object.add_opt_out_language = d.get("add_opt_out_language", UNSET)
+        render_options_sub_object.add_org_prefix = d.get("add_org_prefix", UNSET)
+        render_options_sub_object.shorten_links = d.get("shorten_links", UNSET)
         return render_options_sub_object
 
     @property
@@ -133,3 +154,26 @@ class RenderOptionsSubObject:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN = frozenset(
+    {
+        "add_info_link",
+        "add_opt_out_language",
+        "add_org_prefix",
+        "shorten_links",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    RenderOptionsSubObject,
+    {
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

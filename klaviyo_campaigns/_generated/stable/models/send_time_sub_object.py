@@ -9,13 +9,21 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import document, missing
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 T = TypeVar("T", bound="SendTimeSubObject")
 
 
-@_attrs_define
-class SendTimeSubObject:
+@_attrs_define(slots=False)
+class SendTimeSubObject(Lazy):
     """
     Attributes:
         datetime_ (datetime.datetime): The datetime that the message is to be sent Example: 2022-11-08T00:00:00+00:00.
@@ -27,12 +35,44 @@ class SendTimeSubObject:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        datetime_ = self.datetime_.isoformat()
+        _datetime_ = peek(self, "datetime_")
+        datetime_ = (
+            rendered(self, "datetime_", _render_datetime_)
+            if _datetime_ is UNREAD
+            else _json_datetime_(_datetime_)
+        )
 
         is_local = self.is_local
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "datetime": datetime_,
+                "is_local": is_local,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "datetime" not in d:
+            missing(cls, "datetime")
+        if "is_local" not in d:
+            missing(cls, "is_local")
+
+        datetime_ = _render_datetime_(d)
+
+        is_local = d["is_local"]
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "datetime": datetime_,
@@ -44,19 +84,16 @@ class SendTimeSubObject:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        datetime_ = datetime.datetime.fromisoformat(
-            d.pop("datetime") if "datetime" in d else missing(cls, "datetime")
-        )
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "datetime" not in d:
+            missing(cls, "datetime")
+        if "is_local" not in d:
+            missing(cls, "is_local")
 
-        is_local = d.pop("is_local") if "is_local" in d else missing(cls, "is_local")
-
-        send_time_sub_object = cls(
-            datetime_=datetime_,
-            is_local=is_local,
-        )
-
-        send_time_sub_object.additional_properties = d
+        send_time_sub_object = cls.__new__(cls)
+        send_time_sub_object._lazy_src = d
+        send_time_sub_object._lazy_at = None
+        send_time_sub_object.is_local = d["is_local"]
         return send_time_sub_object
 
     @property
@@ -74,3 +111,43 @@ class SendTimeSubObject:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+def _field_datetime_(d: dict[str, Any]) -> datetime.datetime:
+    datetime_ = datetime.datetime.fromisoformat(d["datetime"])
+
+    return datetime_
+
+
+def _json_datetime_(value: datetime.datetime) -> str:
+    datetime_ = value.isoformat()
+    return datetime_
+
+
+def _render_datetime_(d: dict[str, Any]) -> str:
+    return _json_datetime_(_field_datetime_(d))
+
+
+_KNOWN = frozenset(
+    {
+        "datetime",
+        "is_local",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    SendTimeSubObject,
+    {
+        "datetime_": _field_datetime_,
+        "additional_properties": _field_additional_properties,
+    },
+    (
+        "datetime_",
+        "additional_properties",
+    ),
+)

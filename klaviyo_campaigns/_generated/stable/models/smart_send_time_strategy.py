@@ -10,13 +10,21 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.smart_send_time_strategy_method import SmartSendTimeStrategyMethod
-from ..types import document, missing
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 T = TypeVar("T", bound="SmartSendTimeStrategy")
 
 
-@_attrs_define
-class SmartSendTimeStrategy:
+@_attrs_define(slots=False)
+class SmartSendTimeStrategy(Lazy):
     """
     Attributes:
         date (datetime.date): The day to send on
@@ -28,12 +36,43 @@ class SmartSendTimeStrategy:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        date = self.date.isoformat()
+        _date = peek(self, "date")
+        date = rendered(self, "date", _render_date) if _date is UNREAD else _json_date(_date)
 
-        method = self.method.value
+        _method = peek(self, "method")
+        method = (
+            rendered(self, "method", _render_method) if _method is UNREAD else _json_method(_method)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "date": date,
+                "method": method,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "date" not in d:
+            missing(cls, "date")
+        if "method" not in d:
+            missing(cls, "method")
+
+        date = _render_date(d)
+
+        method = _render_method(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "date": date,
@@ -45,19 +84,15 @@ class SmartSendTimeStrategy:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        date = datetime.date.fromisoformat(d.pop("date") if "date" in d else missing(cls, "date"))
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "date" not in d:
+            missing(cls, "date")
+        if "method" not in d:
+            missing(cls, "method")
 
-        method = SmartSendTimeStrategyMethod(
-            d.pop("method") if "method" in d else missing(cls, "method")
-        )
-
-        smart_send_time_strategy = cls(
-            date=date,
-            method=method,
-        )
-
-        smart_send_time_strategy.additional_properties = d
+        smart_send_time_strategy = cls.__new__(cls)
+        smart_send_time_strategy._lazy_src = d
+        smart_send_time_strategy._lazy_at = None
         return smart_send_time_strategy
 
     @property
@@ -75,3 +110,60 @@ class SmartSendTimeStrategy:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+def _field_date(d: dict[str, Any]) -> datetime.date:
+    date = datetime.date.fromisoformat(d["date"])
+
+    return date
+
+
+def _json_date(value: datetime.date) -> str:
+    date = value.isoformat()
+    return date
+
+
+def _render_date(d: dict[str, Any]) -> str:
+    return _json_date(_field_date(d))
+
+
+def _field_method(d: dict[str, Any]) -> SmartSendTimeStrategyMethod:
+    method = SmartSendTimeStrategyMethod._of(d["method"])
+
+    return method
+
+
+def _json_method(value: SmartSendTimeStrategyMethod) -> str:
+    method = value.value
+    return method
+
+
+def _render_method(d: dict[str, Any]) -> str:
+    return _json_method(_field_method(d))
+
+
+_KNOWN = frozenset(
+    {
+        "date",
+        "method",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    SmartSendTimeStrategy,
+    {
+        "date": _field_date,
+        "method": _field_method,
+        "additional_properties": _field_additional_properties,
+    },
+    (
+        "date",
+        "method",
+        "additional_properties",
+    ),
+)

@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+)
 
 T = TypeVar("T", bound="SMSContentCreate")
 
 
-@_attrs_define
-class SMSContentCreate:
+@_attrs_define(slots=False)
+class SMSContentCreate(Lazy):
     """
     Attributes:
         body (None | str | Unset): The message body Example: My preview sms.
@@ -31,7 +39,30 @@ class SMSContentCreate:
             body = self.body
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if body is not UNSET:
+            field_dict["body"] = body
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+
+        _body = d.get("body", UNSET)
+        body: None | str | Unset
+        if isinstance(_body, Unset):
+            body = UNSET
+        else:
+            body = _body
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if body is not UNSET:
             field_dict["body"] = body
@@ -40,22 +71,12 @@ class SMSContentCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
-        def _parse_body(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        body = _parse_body(d.pop("body", UNSET))
-
-        sms_content_create = cls(
-            body=body,
-        )
-
-        sms_content_create.additional_properties = d
+        sms_content_create = cls.__new__(cls)
+        sms_content_create._lazy_src = d
+        sms_content_create._lazy_at = None
+        sms_content_create.body = d.get("body", UNSET)
         return sms_content_create
 
     @property
@@ -73,3 +94,23 @@ class SMSContentCreate:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN = frozenset(
+    {
+        "body",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    SMSContentCreate,
+    {
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

@@ -9,7 +9,19 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.sms_message_definition_create_channel import SMSMessageDefinitionCreateChannel
-from ..types import UNSET, Unset, document, missing
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    matches,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.render_options import RenderOptions
@@ -19,8 +31,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="SMSMessageDefinitionCreate")
 
 
-@_attrs_define
-class SMSMessageDefinitionCreate:
+@_attrs_define(slots=False)
+class SMSMessageDefinitionCreate(Lazy):
     """
     Attributes:
         channel (SMSMessageDefinitionCreateChannel):
@@ -34,26 +46,63 @@ class SMSMessageDefinitionCreate:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        channel = self.channel.value
+        if not _loaded:
+            _load()
+        _channel = peek(self, "channel")
+        channel = (
+            rendered(self, "channel", _render_channel)
+            if _channel is UNREAD
+            else _json_channel(_channel)
+        )
 
-        content: dict[str, Any] | None | Unset
-        if isinstance(self.content, Unset):
-            content = UNSET
-        elif isinstance(self.content, SMSContentCreate):
-            content = self.content.to_dict()
-        else:
-            content = self.content
+        _content = peek(self, "content")
+        content = (
+            rendered(self, "content", _render_content)
+            if _content is UNREAD
+            else _json_content(_content)
+        )
 
-        render_options: dict[str, Any] | None | Unset
-        if isinstance(self.render_options, Unset):
-            render_options = UNSET
-        elif isinstance(self.render_options, RenderOptions):
-            render_options = self.render_options.to_dict()
-        else:
-            render_options = self.render_options
+        _render_options = peek(self, "render_options")
+        render_options = (
+            rendered(self, "render_options", _render_render_options)
+            if _render_options is UNREAD
+            else _json_render_options(_render_options)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "channel": channel,
+            }
+        )
+        if content is not UNSET:
+            field_dict["content"] = content
+        if render_options is not UNSET:
+            field_dict["render_options"] = render_options
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "channel" not in d:
+            missing(cls, "channel")
+
+        channel = _render_channel(d)
+
+        content = _render_content(d)
+
+        render_options = _render_render_options(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "channel": channel,
@@ -68,52 +117,13 @@ class SMSMessageDefinitionCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        channel = SMSMessageDefinitionCreateChannel(
-            d.pop("channel") if "channel" in d else missing(cls, "channel")
-        )
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "channel" not in d:
+            missing(cls, "channel")
 
-        def _parse_content(data: object) -> None | SMSContentCreate | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                content_type_0 = SMSContentCreate.from_dict(data)
-
-                return content_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | SMSContentCreate | Unset, data)
-
-        content = _parse_content(d.pop("content", UNSET))
-
-        def _parse_render_options(data: object) -> None | RenderOptions | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                render_options_type_0 = RenderOptions.from_dict(data)
-
-                return render_options_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | RenderOptions | Unset, data)
-
-        render_options = _parse_render_options(d.pop("render_options", UNSET))
-
-        sms_message_definition_create = cls(
-            channel=channel,
-            content=content,
-            render_options=render_options,
-        )
-
-        sms_message_definition_create.additional_properties = d
+        sms_message_definition_create = cls.__new__(cls)
+        sms_message_definition_create._lazy_src = d
+        sms_message_definition_create._lazy_at = None
         return sms_message_definition_create
 
     @property
@@ -133,7 +143,149 @@ class SMSMessageDefinitionCreate:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.render_options import RenderOptions  # noqa: E402
-from ..models.sms_content_create import SMSContentCreate  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, RenderOptions, SMSContentCreate
+    from ..models.render_options import RenderOptions
+    from ..models.sms_content_create import SMSContentCreate
+
+    _loaded = True
+    SMSMessageDefinitionCreate._lazy_ready = True
+
+
+SMSMessageDefinitionCreate._lazy_ready = False
+SMSMessageDefinitionCreate._lazy_load = _load
+
+
+def _field_channel(d: dict[str, Any]) -> SMSMessageDefinitionCreateChannel:
+    channel = SMSMessageDefinitionCreateChannel._of(d["channel"])
+
+    return channel
+
+
+def _json_channel(value: SMSMessageDefinitionCreateChannel) -> str:
+    channel = value.value
+    return channel
+
+
+def _render_channel(d: dict[str, Any]) -> str:
+    return _json_channel(_field_channel(d))
+
+
+def _field_content(d: dict[str, Any]) -> None | SMSContentCreate | Unset:
+    data = d.get("content", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(SMSContentCreate, data):
+        try:
+            content_type_0 = SMSContentCreate.from_dict(data)
+
+            return checked(content_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(None | SMSContentCreate | Unset, data)
+
+
+def _json_content(value: None | SMSContentCreate | Unset) -> dict[str, Any] | None | Unset:
+    content: dict[str, Any] | None | Unset
+    if isinstance(value, Unset):
+        content = UNSET
+    elif isinstance(value, SMSContentCreate):
+        content = value.to_dict()
+    else:
+        content = value
+    return content
+
+
+def _render_content(d: dict[str, Any]) -> dict[str, Any] | None | Unset:
+    return _render_content_value(d.get("content", UNSET))
+
+
+def _render_content_value(data: Any) -> dict[str, Any] | None | Unset:
+    if data is None:
+        return None
+    if isinstance(data, Unset):
+        return UNSET
+    if isinstance(data, dict) and matches(SMSContentCreate, data):
+        try:
+            return SMSContentCreate._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(dict[str, Any] | None | Unset, data)
+
+
+def _field_render_options(d: dict[str, Any]) -> None | RenderOptions | Unset:
+    data = d.get("render_options", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(RenderOptions, data):
+        try:
+            render_options_type_0 = RenderOptions.from_dict(data)
+
+            return checked(render_options_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(None | RenderOptions | Unset, data)
+
+
+def _json_render_options(value: None | RenderOptions | Unset) -> dict[str, Any] | None | Unset:
+    render_options: dict[str, Any] | None | Unset
+    if isinstance(value, Unset):
+        render_options = UNSET
+    elif isinstance(value, RenderOptions):
+        render_options = value.to_dict()
+    else:
+        render_options = value
+    return render_options
+
+
+def _render_render_options(d: dict[str, Any]) -> dict[str, Any] | None | Unset:
+    return _render_render_options_value(d.get("render_options", UNSET))
+
+
+def _render_render_options_value(data: Any) -> dict[str, Any] | None | Unset:
+    if data is None:
+        return None
+    if isinstance(data, Unset):
+        return UNSET
+    if isinstance(data, dict) and matches(RenderOptions, data):
+        try:
+            return RenderOptions._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(dict[str, Any] | None | Unset, data)
+
+
+_KNOWN = frozenset(
+    {
+        "channel",
+        "content",
+        "render_options",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    SMSMessageDefinitionCreate,
+    {
+        "channel": _field_channel,
+        "content": _field_content,
+        "render_options": _field_render_options,
+        "additional_properties": _field_additional_properties,
+    },
+    (
+        "channel",
+        "additional_properties",
+    ),
+)

@@ -10,7 +10,19 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.static_send_strategy_method import StaticSendStrategyMethod
-from ..types import UNSET, Unset, document, missing
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    checked,
+    document,
+    install,
+    matches,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.local_static_send import LocalStaticSend
@@ -20,8 +32,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="StaticSendStrategy")
 
 
-@_attrs_define
-class StaticSendStrategy:
+@_attrs_define(slots=False)
+class StaticSendStrategy(Lazy):
     """
     Attributes:
         datetime_ (datetime.datetime): The time to send at Example: 2022-11-08T00:00:00+00:00.
@@ -36,22 +48,62 @@ class StaticSendStrategy:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        datetime_ = self.datetime_.isoformat()
+        if not _loaded:
+            _load()
+        _datetime_ = peek(self, "datetime_")
+        datetime_ = (
+            rendered(self, "datetime_", _render_datetime_)
+            if _datetime_ is UNREAD
+            else _json_datetime_(_datetime_)
+        )
 
-        method = self.method.value
+        _method = peek(self, "method")
+        method = (
+            rendered(self, "method", _render_method) if _method is UNREAD else _json_method(_method)
+        )
 
-        options: dict[str, Any] | None | Unset
-        if isinstance(self.options, Unset):
-            options = UNSET
-        elif isinstance(self.options, LocalStaticSend):
-            options = self.options.to_dict()
-        elif isinstance(self.options, NonLocalStaticSend):
-            options = self.options.to_dict()
-        else:
-            options = self.options
+        _options = peek(self, "options")
+        options = (
+            rendered(self, "options", _render_options)
+            if _options is UNREAD
+            else _json_options(_options)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "datetime": datetime_,
+                "method": method,
+            }
+        )
+        if options is not UNSET:
+            field_dict["options"] = options
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "datetime" not in d:
+            missing(cls, "datetime")
+        if "method" not in d:
+            missing(cls, "method")
+
+        datetime_ = _render_datetime_(d)
+
+        method = _render_method(d)
+
+        options = _render_options(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "datetime": datetime_,
@@ -65,47 +117,15 @@ class StaticSendStrategy:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        datetime_ = datetime.datetime.fromisoformat(
-            d.pop("datetime") if "datetime" in d else missing(cls, "datetime")
-        )
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "datetime" not in d:
+            missing(cls, "datetime")
+        if "method" not in d:
+            missing(cls, "method")
 
-        method = StaticSendStrategyMethod(
-            d.pop("method") if "method" in d else missing(cls, "method")
-        )
-
-        def _parse_options(data: object) -> LocalStaticSend | None | NonLocalStaticSend | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                options_type_0 = LocalStaticSend.from_dict(data)
-
-                return options_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                options_type_1 = NonLocalStaticSend.from_dict(data)
-
-                return options_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(LocalStaticSend | None | NonLocalStaticSend | Unset, data)
-
-        options = _parse_options(d.pop("options", UNSET))
-
-        static_send_strategy = cls(
-            datetime_=datetime_,
-            method=method,
-            options=options,
-        )
-
-        static_send_strategy.additional_properties = d
+        static_send_strategy = cls.__new__(cls)
+        static_send_strategy._lazy_src = d
+        static_send_strategy._lazy_at = None
         return static_send_strategy
 
     @property
@@ -125,7 +145,137 @@ class StaticSendStrategy:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.local_static_send import LocalStaticSend  # noqa: E402
-from ..models.non_local_static_send import NonLocalStaticSend  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, LocalStaticSend, NonLocalStaticSend
+    from ..models.local_static_send import LocalStaticSend
+    from ..models.non_local_static_send import NonLocalStaticSend
+
+    _loaded = True
+    StaticSendStrategy._lazy_ready = True
+
+
+StaticSendStrategy._lazy_ready = False
+StaticSendStrategy._lazy_load = _load
+
+
+def _field_datetime_(d: dict[str, Any]) -> datetime.datetime:
+    datetime_ = datetime.datetime.fromisoformat(d["datetime"])
+
+    return datetime_
+
+
+def _json_datetime_(value: datetime.datetime) -> str:
+    datetime_ = value.isoformat()
+    return datetime_
+
+
+def _render_datetime_(d: dict[str, Any]) -> str:
+    return _json_datetime_(_field_datetime_(d))
+
+
+def _field_method(d: dict[str, Any]) -> StaticSendStrategyMethod:
+    method = StaticSendStrategyMethod._of(d["method"])
+
+    return method
+
+
+def _json_method(value: StaticSendStrategyMethod) -> str:
+    method = value.value
+    return method
+
+
+def _render_method(d: dict[str, Any]) -> str:
+    return _json_method(_field_method(d))
+
+
+def _field_options(d: dict[str, Any]) -> LocalStaticSend | None | NonLocalStaticSend | Unset:
+    data = d.get("options", UNSET)
+    if data is None:
+        return data
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict) and matches(LocalStaticSend, data):
+        try:
+            options_type_0 = LocalStaticSend.from_dict(data)
+
+            return checked(options_type_0)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(NonLocalStaticSend, data):
+        try:
+            options_type_1 = NonLocalStaticSend.from_dict(data)
+
+            return checked(options_type_1)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(LocalStaticSend | None | NonLocalStaticSend | Unset, data)
+
+
+def _json_options(
+    value: LocalStaticSend | None | NonLocalStaticSend | Unset,
+) -> dict[str, Any] | None | Unset:
+    options: dict[str, Any] | None | Unset
+    if isinstance(value, Unset):
+        options = UNSET
+    elif isinstance(value, LocalStaticSend):
+        options = value.to_dict()
+    elif isinstance(value, NonLocalStaticSend):
+        options = value.to_dict()
+    else:
+        options = value
+    return options
+
+
+def _render_options(d: dict[str, Any]) -> dict[str, Any] | None | Unset:
+    return _render_options_value(d.get("options", UNSET))
+
+
+def _render_options_value(data: Any) -> dict[str, Any] | None | Unset:
+    if data is None:
+        return None
+    if isinstance(data, Unset):
+        return UNSET
+    if isinstance(data, dict) and matches(LocalStaticSend, data):
+        try:
+            return LocalStaticSend._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    if isinstance(data, dict) and matches(NonLocalStaticSend, data):
+        try:
+            return NonLocalStaticSend._render(data)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return cast(dict[str, Any] | None | Unset, data)
+
+
+_KNOWN = frozenset(
+    {
+        "datetime",
+        "method",
+        "options",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    StaticSendStrategy,
+    {
+        "datetime_": _field_datetime_,
+        "method": _field_method,
+        "options": _field_options,
+        "additional_properties": _field_additional_properties,
+    },
+    (
+        "datetime_",
+        "method",
+        "additional_properties",
+    ),
+)

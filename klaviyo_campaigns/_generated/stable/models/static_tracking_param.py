@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import document, missing
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+)
 
 T = TypeVar("T", bound="StaticTrackingParam")
 
 
-@_attrs_define
-class StaticTrackingParam:
+@_attrs_define(slots=False)
+class StaticTrackingParam(Lazy):
     """
     Attributes:
         name (str): Name of the tracking param Example: utm_medium.
@@ -35,7 +42,40 @@ class StaticTrackingParam:
         value = self.value
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "name": name,
+                "type": type_,
+                "value": value,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "name" not in d:
+            missing(cls, "name")
+        if "type" not in d:
+            missing(cls, "type")
+        if "value" not in d:
+            missing(cls, "value")
+        type_ = d["type"]
+        if type_ != "static":
+            raise ValueError(f"type must match const 'static', got '{type_}'")
+
+        name = d["name"]
+
+        value = d["value"]
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "name": name,
@@ -48,22 +88,23 @@ class StaticTrackingParam:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        name = d.pop("name") if "name" in d else missing(cls, "name")
-
-        type_ = cast(Literal["static"], (d.pop("type") if "type" in d else missing(cls, "type")))
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "name" not in d:
+            missing(cls, "name")
+        if "type" not in d:
+            missing(cls, "type")
+        if "value" not in d:
+            missing(cls, "value")
+        type_ = d["type"]
         if type_ != "static":
             raise ValueError(f"type must match const 'static', got '{type_}'")
 
-        value = d.pop("value") if "value" in d else missing(cls, "value")
-
-        static_tracking_param = cls(
-            name=name,
-            type_=type_,
-            value=value,
-        )
-
-        static_tracking_param.additional_properties = d
+        static_tracking_param = cls.__new__(cls)
+        static_tracking_param._lazy_src = d
+        static_tracking_param._lazy_at = None
+        static_tracking_param.name = d["name"]
+        static_tracking_param.type_ = type_
+        static_tracking_param.value = d["value"]
         return static_tracking_param
 
     @property
@@ -81,3 +122,26 @@ class StaticTrackingParam:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN = frozenset(
+    {
+        "name",
+        "type",
+        "value",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+StaticTrackingParam._lazy_consts = (("type", "static"),)
+install(
+    StaticTrackingParam,
+    {
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document, missing
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.object_links import ObjectLinks
@@ -19,8 +29,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="Tag")
 
 
-@_attrs_define
-class Tag:
+@_attrs_define(slots=False)
+class Tag(Lazy):
     """
     Attributes:
         attributes (TagAttributes):
@@ -38,20 +48,75 @@ class Tag:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        attributes = self.attributes.to_dict()
+        if not _loaded:
+            _load()
+        _attributes = peek(self, "attributes")
+        attributes = (
+            rendered(self, "attributes", _render_attributes)
+            if _attributes is UNREAD
+            else _json_attributes(_attributes)
+        )
 
         id = self.id
 
-        links = self.links.to_dict()
+        _links = peek(self, "links")
+        links = rendered(self, "links", _render_links) if _links is UNREAD else _json_links(_links)
 
         type_ = self.type_
 
-        relationships: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.relationships, Unset):
-            relationships = self.relationships.to_dict()
+        _relationships = peek(self, "relationships")
+        relationships = (
+            rendered(self, "relationships", _render_relationships)
+            if _relationships is UNREAD
+            else _json_relationships(_relationships)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "attributes": attributes,
+                "id": id,
+                "links": links,
+                "type": type_,
+            }
+        )
+        if relationships is not UNSET:
+            field_dict["relationships"] = relationships
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "attributes" not in d:
+            missing(cls, "attributes")
+        if "id" not in d:
+            missing(cls, "id")
+        if "links" not in d:
+            missing(cls, "links")
+        if "type" not in d:
+            missing(cls, "type")
+        type_ = d["type"]
+        if type_ != "tag":
+            raise ValueError(f"type must match const 'tag', got '{type_}'")
+
+        attributes = _render_attributes(d)
+
+        id = d["id"]
+
+        links = _render_links(d)
+
+        relationships = _render_relationships(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "attributes": attributes,
@@ -67,35 +132,24 @@ class Tag:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        attributes = TagAttributes.from_dict(
-            d.pop("attributes") if "attributes" in d else missing(cls, "attributes")
-        )
-
-        id = d.pop("id") if "id" in d else missing(cls, "id")
-
-        links = ObjectLinks.from_dict(d.pop("links") if "links" in d else missing(cls, "links"))
-
-        type_ = cast(Literal["tag"], (d.pop("type") if "type" in d else missing(cls, "type")))
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "attributes" not in d:
+            missing(cls, "attributes")
+        if "id" not in d:
+            missing(cls, "id")
+        if "links" not in d:
+            missing(cls, "links")
+        if "type" not in d:
+            missing(cls, "type")
+        type_ = d["type"]
         if type_ != "tag":
             raise ValueError(f"type must match const 'tag', got '{type_}'")
 
-        _relationships = d.pop("relationships", UNSET)
-        relationships: TagRelationships | Unset
-        if isinstance(_relationships, Unset):
-            relationships = UNSET
-        else:
-            relationships = TagRelationships.from_dict(_relationships)
-
-        tag = cls(
-            attributes=attributes,
-            id=id,
-            links=links,
-            type_=type_,
-            relationships=relationships,
-        )
-
-        tag.additional_properties = d
+        tag = cls.__new__(cls)
+        tag._lazy_src = d
+        tag._lazy_at = None
+        tag.id = d["id"]
+        tag.type_ = type_
         return tag
 
     @property
@@ -115,8 +169,100 @@ class Tag:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.object_links import ObjectLinks  # noqa: E402
-from ..models.tag_attributes import TagAttributes  # noqa: E402
-from ..models.tag_relationships import TagRelationships  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global _loaded, ObjectLinks, TagAttributes, TagRelationships
+    from ..models.object_links import ObjectLinks
+    from ..models.tag_attributes import TagAttributes
+    from ..models.tag_relationships import TagRelationships
+
+    _loaded = True
+    Tag._lazy_ready = True
+
+
+Tag._lazy_ready = False
+Tag._lazy_load = _load
+
+
+def _field_attributes(d: dict[str, Any]) -> TagAttributes:
+    attributes = TagAttributes.from_dict(d["attributes"])
+
+    return attributes
+
+
+def _json_attributes(value: TagAttributes) -> dict[str, Any]:
+    attributes = value.to_dict()
+    return attributes
+
+
+def _render_attributes(d: dict[str, Any]) -> dict[str, Any]:
+    return TagAttributes._render(d["attributes"])
+
+
+def _field_links(d: dict[str, Any]) -> ObjectLinks:
+    links = ObjectLinks.from_dict(d["links"])
+
+    return links
+
+
+def _json_links(value: ObjectLinks) -> dict[str, Any]:
+    links = value.to_dict()
+    return links
+
+
+def _render_links(d: dict[str, Any]) -> dict[str, Any]:
+    return ObjectLinks._render(d["links"])
+
+
+def _field_relationships(d: dict[str, Any]) -> TagRelationships | Unset:
+    _relationships = d.get("relationships", UNSET)
+    relationships: TagRelationships | Unset
+    if isinstance(_relationships, Unset):
+        relationships = UNSET
+    else:
+        relationships = TagRelationships.from_dict(_relationships)
+
+    return relationships
+
+
+def _json_relationships(value: TagRelationships | Unset) -> dict[str, Any] | Unset:
+    relationships: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        relationships = value.to_dict()
+    return relationships
+
+
+def _render_relationships(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("relationships", UNSET)
+    return UNSET if isinstance(value, Unset) else TagRelationships._render(value)
+
+
+_KNOWN = frozenset(
+    {
+        "attributes",
+        "id",
+        "links",
+        "type",
+        "relationships",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+Tag._lazy_consts = (("type", "tag"),)
+install(
+    Tag,
+    {
+        "attributes": _field_attributes,
+        "links": _field_links,
+        "relationships": _field_relationships,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import document, missing
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+)
 
 T = TypeVar("T", bound="TagIdentifier")
 
 
-@_attrs_define
-class TagIdentifier:
+@_attrs_define(slots=False)
+class TagIdentifier(Lazy):
     """
     Attributes:
         id (str):
@@ -31,7 +38,35 @@ class TagIdentifier:
         type_ = self.type_
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "id": id,
+                "type": type_,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "id" not in d:
+            missing(cls, "id")
+        if "type" not in d:
+            missing(cls, "type")
+        type_ = d["type"]
+        if type_ != "tag":
+            raise ValueError(f"type must match const 'tag', got '{type_}'")
+
+        id = d["id"]
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "id": id,
@@ -43,19 +78,20 @@ class TagIdentifier:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        id = d.pop("id") if "id" in d else missing(cls, "id")
-
-        type_ = cast(Literal["tag"], (d.pop("type") if "type" in d else missing(cls, "type")))
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "id" not in d:
+            missing(cls, "id")
+        if "type" not in d:
+            missing(cls, "type")
+        type_ = d["type"]
         if type_ != "tag":
             raise ValueError(f"type must match const 'tag', got '{type_}'")
 
-        tag_identifier = cls(
-            id=id,
-            type_=type_,
-        )
-
-        tag_identifier.additional_properties = d
+        tag_identifier = cls.__new__(cls)
+        tag_identifier._lazy_src = d
+        tag_identifier._lazy_at = None
+        tag_identifier.id = d["id"]
+        tag_identifier.type_ = type_
         return tag_identifier
 
     @property
@@ -73,3 +109,25 @@ class TagIdentifier:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+_KNOWN = frozenset(
+    {
+        "id",
+        "type",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+TagIdentifier._lazy_consts = (("type", "tag"),)
+install(
+    TagIdentifier,
+    {
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

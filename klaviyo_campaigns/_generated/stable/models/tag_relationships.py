@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, document
+from ..types import (
+    UNREAD,
+    UNSET,
+    Lazy,
+    Unset,
+    document,
+    install,
+    peek,
+    rendered,
+)
 
 if TYPE_CHECKING:
     from ..models.campaign_list_relationship import CampaignListRelationship
@@ -21,8 +30,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="TagRelationships")
 
 
-@_attrs_define
-class TagRelationships:
+@_attrs_define(slots=False)
+class TagRelationships(Lazy):
     """
     Attributes:
         campaigns (CampaignListRelationship | Unset):
@@ -40,28 +49,73 @@ class TagRelationships:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        campaigns: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.campaigns, Unset):
-            campaigns = self.campaigns.to_dict()
+        if not _loaded:
+            _load()
+        _campaigns = peek(self, "campaigns")
+        campaigns = (
+            rendered(self, "campaigns", _render_campaigns)
+            if _campaigns is UNREAD
+            else _json_campaigns(_campaigns)
+        )
 
-        flows: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.flows, Unset):
-            flows = self.flows.to_dict()
+        _flows = peek(self, "flows")
+        flows = rendered(self, "flows", _render_flows) if _flows is UNREAD else _json_flows(_flows)
 
-        lists: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.lists, Unset):
-            lists = self.lists.to_dict()
+        _lists = peek(self, "lists")
+        lists = rendered(self, "lists", _render_lists) if _lists is UNREAD else _json_lists(_lists)
 
-        segments: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.segments, Unset):
-            segments = self.segments.to_dict()
+        _segments = peek(self, "segments")
+        segments = (
+            rendered(self, "segments", _render_segments)
+            if _segments is UNREAD
+            else _json_segments(_segments)
+        )
 
-        tag_group: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.tag_group, Unset):
-            tag_group = self.tag_group.to_dict()
+        _tag_group = peek(self, "tag_group")
+        tag_group = (
+            rendered(self, "tag_group", _render_tag_group)
+            if _tag_group is UNREAD
+            else _json_tag_group(_tag_group)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update({})
+        if campaigns is not UNSET:
+            field_dict["campaigns"] = campaigns
+        if flows is not UNSET:
+            field_dict["flows"] = flows
+        if lists is not UNSET:
+            field_dict["lists"] = lists
+        if segments is not UNSET:
+            field_dict["segments"] = segments
+        if tag_group is not UNSET:
+            field_dict["tag-group"] = tag_group
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        if not _loaded:
+            _load()
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+
+        campaigns = _render_campaigns(d)
+
+        flows = _render_flows(d)
+
+        lists = _render_lists(d)
+
+        segments = _render_segments(d)
+
+        tag_group = _render_tag_group(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update({})
         if campaigns is not UNSET:
             field_dict["campaigns"] = campaigns
@@ -78,51 +132,11 @@ class TagRelationships:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        _campaigns = d.pop("campaigns", UNSET)
-        campaigns: CampaignListRelationship | Unset
-        if isinstance(_campaigns, Unset):
-            campaigns = UNSET
-        else:
-            campaigns = CampaignListRelationship.from_dict(_campaigns)
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
-        _flows = d.pop("flows", UNSET)
-        flows: FlowListRelationship | Unset
-        if isinstance(_flows, Unset):
-            flows = UNSET
-        else:
-            flows = FlowListRelationship.from_dict(_flows)
-
-        _lists = d.pop("lists", UNSET)
-        lists: ListListRelationship | Unset
-        if isinstance(_lists, Unset):
-            lists = UNSET
-        else:
-            lists = ListListRelationship.from_dict(_lists)
-
-        _segments = d.pop("segments", UNSET)
-        segments: SegmentListRelationship | Unset
-        if isinstance(_segments, Unset):
-            segments = UNSET
-        else:
-            segments = SegmentListRelationship.from_dict(_segments)
-
-        _tag_group = d.pop("tag-group", UNSET)
-        tag_group: TagGroupRelationship | Unset
-        if isinstance(_tag_group, Unset):
-            tag_group = UNSET
-        else:
-            tag_group = TagGroupRelationship.from_dict(_tag_group)
-
-        tag_relationships = cls(
-            campaigns=campaigns,
-            flows=flows,
-            lists=lists,
-            segments=segments,
-            tag_group=tag_group,
-        )
-
-        tag_relationships.additional_properties = d
+        tag_relationships = cls.__new__(cls)
+        tag_relationships._lazy_src = d
+        tag_relationships._lazy_at = None
         return tag_relationships
 
     @property
@@ -142,10 +156,171 @@ class TagRelationships:
         return key in self.additional_properties
 
 
-# Imported after the class: models that refer to each other load in any order, and from_dict
-# and to_dict do no import work per call.
-from ..models.campaign_list_relationship import CampaignListRelationship  # noqa: E402
-from ..models.flow_list_relationship import FlowListRelationship  # noqa: E402
-from ..models.list_list_relationship import ListListRelationship  # noqa: E402
-from ..models.segment_list_relationship import SegmentListRelationship  # noqa: E402
-from ..models.tag_group_relationship import TagGroupRelationship  # noqa: E402
+_loaded = False
+
+
+def _load() -> None:
+    """Import the models this one refers to (their names are this module's globals)."""
+    global \
+        _loaded, \
+        CampaignListRelationship, \
+        FlowListRelationship, \
+        ListListRelationship, \
+        SegmentListRelationship, \
+        TagGroupRelationship
+    from ..models.campaign_list_relationship import CampaignListRelationship
+    from ..models.flow_list_relationship import FlowListRelationship
+    from ..models.list_list_relationship import ListListRelationship
+    from ..models.segment_list_relationship import SegmentListRelationship
+    from ..models.tag_group_relationship import TagGroupRelationship
+
+    _loaded = True
+    TagRelationships._lazy_ready = True
+
+
+TagRelationships._lazy_ready = False
+TagRelationships._lazy_load = _load
+
+
+def _field_campaigns(d: dict[str, Any]) -> CampaignListRelationship | Unset:
+    _campaigns = d.get("campaigns", UNSET)
+    campaigns: CampaignListRelationship | Unset
+    if isinstance(_campaigns, Unset):
+        campaigns = UNSET
+    else:
+        campaigns = CampaignListRelationship.from_dict(_campaigns)
+
+    return campaigns
+
+
+def _json_campaigns(value: CampaignListRelationship | Unset) -> dict[str, Any] | Unset:
+    campaigns: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        campaigns = value.to_dict()
+    return campaigns
+
+
+def _render_campaigns(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("campaigns", UNSET)
+    return UNSET if isinstance(value, Unset) else CampaignListRelationship._render(value)
+
+
+def _field_flows(d: dict[str, Any]) -> FlowListRelationship | Unset:
+    _flows = d.get("flows", UNSET)
+    flows: FlowListRelationship | Unset
+    if isinstance(_flows, Unset):
+        flows = UNSET
+    else:
+        flows = FlowListRelationship.from_dict(_flows)
+
+    return flows
+
+
+def _json_flows(value: FlowListRelationship | Unset) -> dict[str, Any] | Unset:
+    flows: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        flows = value.to_dict()
+    return flows
+
+
+def _render_flows(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("flows", UNSET)
+    return UNSET if isinstance(value, Unset) else FlowListRelationship._render(value)
+
+
+def _field_lists(d: dict[str, Any]) -> ListListRelationship | Unset:
+    _lists = d.get("lists", UNSET)
+    lists: ListListRelationship | Unset
+    if isinstance(_lists, Unset):
+        lists = UNSET
+    else:
+        lists = ListListRelationship.from_dict(_lists)
+
+    return lists
+
+
+def _json_lists(value: ListListRelationship | Unset) -> dict[str, Any] | Unset:
+    lists: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        lists = value.to_dict()
+    return lists
+
+
+def _render_lists(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("lists", UNSET)
+    return UNSET if isinstance(value, Unset) else ListListRelationship._render(value)
+
+
+def _field_segments(d: dict[str, Any]) -> SegmentListRelationship | Unset:
+    _segments = d.get("segments", UNSET)
+    segments: SegmentListRelationship | Unset
+    if isinstance(_segments, Unset):
+        segments = UNSET
+    else:
+        segments = SegmentListRelationship.from_dict(_segments)
+
+    return segments
+
+
+def _json_segments(value: SegmentListRelationship | Unset) -> dict[str, Any] | Unset:
+    segments: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        segments = value.to_dict()
+    return segments
+
+
+def _render_segments(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("segments", UNSET)
+    return UNSET if isinstance(value, Unset) else SegmentListRelationship._render(value)
+
+
+def _field_tag_group(d: dict[str, Any]) -> TagGroupRelationship | Unset:
+    _tag_group = d.get("tag-group", UNSET)
+    tag_group: TagGroupRelationship | Unset
+    if isinstance(_tag_group, Unset):
+        tag_group = UNSET
+    else:
+        tag_group = TagGroupRelationship.from_dict(_tag_group)
+
+    return tag_group
+
+
+def _json_tag_group(value: TagGroupRelationship | Unset) -> dict[str, Any] | Unset:
+    tag_group: dict[str, Any] | Unset = UNSET
+    if not isinstance(value, Unset):
+        tag_group = value.to_dict()
+    return tag_group
+
+
+def _render_tag_group(d: dict[str, Any]) -> dict[str, Any] | Unset:
+    value = d.get("tag-group", UNSET)
+    return UNSET if isinstance(value, Unset) else TagGroupRelationship._render(value)
+
+
+_KNOWN = frozenset(
+    {
+        "campaigns",
+        "flows",
+        "lists",
+        "segments",
+        "tag-group",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    TagRelationships,
+    {
+        "campaigns": _field_campaigns,
+        "flows": _field_flows,
+        "lists": _field_lists,
+        "segments": _field_segments,
+        "tag_group": _field_tag_group,
+        "additional_properties": _field_additional_properties,
+    },
+    ("additional_properties",),
+)

@@ -13,13 +13,21 @@ from ..models.throttled_send_strategy_method import ThrottledSendStrategyMethod
 from ..models.throttled_send_strategy_throttle_percentage import (
     ThrottledSendStrategyThrottlePercentage,
 )
-from ..types import document, missing
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 T = TypeVar("T", bound="ThrottledSendStrategy")
 
 
-@_attrs_define
-class ThrottledSendStrategy:
+@_attrs_define(slots=False)
+class ThrottledSendStrategy(Lazy):
     """
     Attributes:
         datetime_ (datetime.datetime): The time to send at
@@ -33,14 +41,59 @@ class ThrottledSendStrategy:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        datetime_ = self.datetime_.isoformat()
+        _datetime_ = peek(self, "datetime_")
+        datetime_ = (
+            rendered(self, "datetime_", _render_datetime_)
+            if _datetime_ is UNREAD
+            else _json_datetime_(_datetime_)
+        )
 
-        method = self.method.value
+        _method = peek(self, "method")
+        method = (
+            rendered(self, "method", _render_method) if _method is UNREAD else _json_method(_method)
+        )
 
-        throttle_percentage = self.throttle_percentage.value
+        _throttle_percentage = peek(self, "throttle_percentage")
+        throttle_percentage = (
+            rendered(self, "throttle_percentage", _render_throttle_percentage)
+            if _throttle_percentage is UNREAD
+            else _json_throttle_percentage(_throttle_percentage)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "datetime": datetime_,
+                "method": method,
+                "throttle_percentage": throttle_percentage,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "datetime" not in d:
+            missing(cls, "datetime")
+        if "method" not in d:
+            missing(cls, "method")
+        if "throttle_percentage" not in d:
+            missing(cls, "throttle_percentage")
+
+        datetime_ = _render_datetime_(d)
+
+        method = _render_method(d)
+
+        throttle_percentage = _render_throttle_percentage(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "datetime": datetime_,
@@ -53,28 +106,17 @@ class ThrottledSendStrategy:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        datetime_ = datetime.datetime.fromisoformat(
-            d.pop("datetime") if "datetime" in d else missing(cls, "datetime")
-        )
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "datetime" not in d:
+            missing(cls, "datetime")
+        if "method" not in d:
+            missing(cls, "method")
+        if "throttle_percentage" not in d:
+            missing(cls, "throttle_percentage")
 
-        method = ThrottledSendStrategyMethod(
-            d.pop("method") if "method" in d else missing(cls, "method")
-        )
-
-        throttle_percentage = ThrottledSendStrategyThrottlePercentage(
-            d.pop("throttle_percentage")
-            if "throttle_percentage" in d
-            else missing(cls, "throttle_percentage")
-        )
-
-        throttled_send_strategy = cls(
-            datetime_=datetime_,
-            method=method,
-            throttle_percentage=throttle_percentage,
-        )
-
-        throttled_send_strategy.additional_properties = d
+        throttled_send_strategy = cls.__new__(cls)
+        throttled_send_strategy._lazy_src = d
+        throttled_send_strategy._lazy_at = None
         return throttled_send_strategy
 
     @property
@@ -92,3 +134,78 @@ class ThrottledSendStrategy:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+def _field_datetime_(d: dict[str, Any]) -> datetime.datetime:
+    datetime_ = datetime.datetime.fromisoformat(d["datetime"])
+
+    return datetime_
+
+
+def _json_datetime_(value: datetime.datetime) -> str:
+    datetime_ = value.isoformat()
+    return datetime_
+
+
+def _render_datetime_(d: dict[str, Any]) -> str:
+    return _json_datetime_(_field_datetime_(d))
+
+
+def _field_method(d: dict[str, Any]) -> ThrottledSendStrategyMethod:
+    method = ThrottledSendStrategyMethod._of(d["method"])
+
+    return method
+
+
+def _json_method(value: ThrottledSendStrategyMethod) -> str:
+    method = value.value
+    return method
+
+
+def _render_method(d: dict[str, Any]) -> str:
+    return _json_method(_field_method(d))
+
+
+def _field_throttle_percentage(d: dict[str, Any]) -> ThrottledSendStrategyThrottlePercentage:
+    throttle_percentage = ThrottledSendStrategyThrottlePercentage(d["throttle_percentage"])
+
+    return throttle_percentage
+
+
+def _json_throttle_percentage(value: ThrottledSendStrategyThrottlePercentage) -> int:
+    throttle_percentage = value.value
+    return throttle_percentage
+
+
+def _render_throttle_percentage(d: dict[str, Any]) -> int:
+    return _json_throttle_percentage(_field_throttle_percentage(d))
+
+
+_KNOWN = frozenset(
+    {
+        "datetime",
+        "method",
+        "throttle_percentage",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    ThrottledSendStrategy,
+    {
+        "datetime_": _field_datetime_,
+        "method": _field_method,
+        "throttle_percentage": _field_throttle_percentage,
+        "additional_properties": _field_additional_properties,
+    },
+    (
+        "datetime_",
+        "method",
+        "throttle_percentage",
+        "additional_properties",
+    ),
+)

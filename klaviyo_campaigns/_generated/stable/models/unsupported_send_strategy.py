@@ -9,13 +9,21 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.unsupported_send_strategy_method import UnsupportedSendStrategyMethod
-from ..types import document, missing
+from ..types import (
+    UNREAD,
+    Lazy,
+    document,
+    install,
+    missing,
+    peek,
+    rendered,
+)
 
 T = TypeVar("T", bound="UnsupportedSendStrategy")
 
 
-@_attrs_define
-class UnsupportedSendStrategy:
+@_attrs_define(slots=False)
+class UnsupportedSendStrategy(Lazy):
     """
     Attributes:
         method (UnsupportedSendStrategyMethod):
@@ -25,10 +33,35 @@ class UnsupportedSendStrategy:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        method = self.method.value
+        _method = peek(self, "method")
+        method = (
+            rendered(self, "method", _render_method) if _method is UNREAD else _json_method(_method)
+        )
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+        _additional_properties = peek(self, "additional_properties")
+        field_dict.update(
+            _field_additional_properties(self._lazy_src)
+            if _additional_properties is UNREAD
+            else _additional_properties
+        )
+        field_dict.update(
+            {
+                "method": method,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def _render(cls, src_dict: Any) -> dict[str, Any]:
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "method" not in d:
+            missing(cls, "method")
+
+        method = _render_method(d)
+
+        field_dict: dict[str, Any] = _field_additional_properties(d)
         field_dict.update(
             {
                 "method": method,
@@ -39,16 +72,13 @@ class UnsupportedSendStrategy:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = document(cls, src_dict)
-        method = UnsupportedSendStrategyMethod(
-            d.pop("method") if "method" in d else missing(cls, "method")
-        )
+        d = src_dict if type(src_dict) is dict else document(cls, src_dict)
+        if "method" not in d:
+            missing(cls, "method")
 
-        unsupported_send_strategy = cls(
-            method=method,
-        )
-
-        unsupported_send_strategy.additional_properties = d
+        unsupported_send_strategy = cls.__new__(cls)
+        unsupported_send_strategy._lazy_src = d
+        unsupported_send_strategy._lazy_at = None
         return unsupported_send_strategy
 
     @property
@@ -66,3 +96,42 @@ class UnsupportedSendStrategy:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+def _field_method(d: dict[str, Any]) -> UnsupportedSendStrategyMethod:
+    method = UnsupportedSendStrategyMethod._of(d["method"])
+
+    return method
+
+
+def _json_method(value: UnsupportedSendStrategyMethod) -> str:
+    method = value.value
+    return method
+
+
+def _render_method(d: dict[str, Any]) -> str:
+    return _json_method(_field_method(d))
+
+
+_KNOWN = frozenset(
+    {
+        "method",
+    }
+)
+
+
+def _field_additional_properties(d: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in d.items() if key not in _KNOWN}
+
+
+install(
+    UnsupportedSendStrategy,
+    {
+        "method": _field_method,
+        "additional_properties": _field_additional_properties,
+    },
+    (
+        "method",
+        "additional_properties",
+    ),
+)
