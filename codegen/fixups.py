@@ -44,7 +44,7 @@ import json
 import re
 from typing import Any
 
-from .spec import Spec, operations
+from .spec import Spec, operations, referenced_schemas
 
 ERROR_SCHEMA = "ErrorDocument"
 
@@ -124,25 +124,6 @@ def check_query_arrays(spec: Spec) -> None:
                 )
 
 
-def _referenced(spec: Spec, roots: list[Any]) -> set[str]:
-    """Names of the component schemas reachable from ``roots``."""
-    schemas = spec["components"]["schemas"]
-    seen: set[str] = set()
-    stack = list(roots)
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            ref = node.get("$ref", "")
-            if ref.startswith("#/components/schemas/") and ref.rsplit("/", 1)[1] not in seen:
-                name = ref.rsplit("/", 1)[1]
-                seen.add(name)
-                stack.append(schemas[name])
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    return seen
-
-
 def sparse_response_attributes(spec: Spec) -> None:
     """Drop ``required`` from the first level of every response resource's ``attributes``."""
     schemas = spec["components"]["schemas"]
@@ -150,8 +131,8 @@ def sparse_response_attributes(spec: Spec) -> None:
     for _, _, operation in operations(spec):
         requests.append(operation.get("requestBody", {}))
         responses += [r for status, r in operation["responses"].items() if status.startswith("2")]
-    in_requests = _referenced(spec, requests)
-    for name in sorted(_referenced(spec, responses) - in_requests):
+    in_requests = referenced_schemas(spec, requests)
+    for name in sorted(referenced_schemas(spec, responses) - in_requests):
         # The resource is the schema itself, or written inline as a document's ``data`` (a
         # create or update response): every such operation takes ``fields[<type>]`` too.
         data = schemas[name].get("properties", {}).get("data", {})

@@ -17,14 +17,11 @@ stable operation Klaviyo adds is kept by itself.
 from __future__ import annotations
 
 import copy
-from typing import Any
 
-from .spec import Spec, operations
+from .spec import Spec, operations, referenced
 
 #: The tag the generator names the operations' module after (``api/campaigns/``), as in stable.
 TAG = "Campaigns"
-
-_COMPONENT_REF = "#/components/"
 
 
 def normalize_published(published: Spec, stable: Spec) -> Spec:
@@ -64,21 +61,15 @@ def with_kept_stable(pre: Spec, stable: Spec) -> Spec:
         item[method.lower()] = copy.deepcopy(stable["paths"][path][method.lower()])
     components = result.setdefault("components", {})
     stable_components = stable.get("components", {})
-    stack: list[Any] = [[result["paths"][path][method.lower()] for method, path in kept]]
-    seen: set[tuple[str, str]] = set()
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            ref = node.get("$ref")
-            if isinstance(ref, str) and ref.startswith(_COMPONENT_REF):
-                section, _, name = ref[len(_COMPONENT_REF) :].partition("/")
-                if (section, name) not in seen:
-                    seen.add((section, name))
-                    entries = components.setdefault(section, {})
-                    if name not in entries and name in stable_components.get(section, {}):
-                        entries[name] = copy.deepcopy(stable_components[section][name])
-                        stack.append(entries[name])
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
+    # What the kept operations reach, resolving each name as it will be once copied: the
+    # published component where there is one, else the stable one.
+    view = {
+        section: {**stable_components.get(section, {}), **components.get(section, {})}
+        for section in {*stable_components, *components}
+    }
+    roots = [result["paths"][path][method.lower()] for method, path in kept]
+    for section, name in sorted(referenced(view, roots)):
+        entries = components.setdefault(section, {})
+        if name not in entries and name in stable_components.get(section, {}):
+            entries[name] = copy.deepcopy(stable_components[section][name])
     return result

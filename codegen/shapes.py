@@ -41,7 +41,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from .spec import Spec, operations
+from .spec import Spec, operations, referenced_schemas
 
 REF = "#/components/schemas/"
 _DOCS = ("description", "example", "title")
@@ -78,9 +78,8 @@ class _Unifier:
     def __init__(self, spec: Spec) -> None:
         self.spec = spec
         self.schemas: dict[str, Schema] = spec["components"]["schemas"]
-        self.response_only = sorted(
-            _reached(spec, _bodies(spec, "responses")) - _reached(spec, _bodies(spec, "requests"))
-        )
+        responses = referenced_schemas(spec, _bodies(spec, "responses"))
+        self.response_only = sorted(responses - referenced_schemas(spec, _bodies(spec, "requests")))
         self.names: dict[str, str] = {}  # canonical schema -> the short name it should get
         self.documents_of: dict[str, tuple[str, bool]] = {}  # document -> (its data, a list)
         self.identifiers_of: dict[str, str] = {}  # identifier schema -> its type
@@ -439,21 +438,3 @@ def _bodies(spec: Spec, side: str) -> list[Any]:
         else:
             found += [r for s, r in operation.get("responses", {}).items() if s.startswith("2")]
     return found
-
-
-def _reached(spec: Spec, roots: list[Any]) -> set[str]:
-    schemas = spec["components"]["schemas"]
-    seen: set[str] = set()
-    stack = list(roots)
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            ref = node.get("$ref", "")
-            name = ref.removeprefix(REF)
-            if ref.startswith(REF) and name not in seen and name in schemas:
-                seen.add(name)
-                stack.append(schemas[name])
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    return seen

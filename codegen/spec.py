@@ -55,21 +55,44 @@ def unused_schemas(spec: Spec) -> set[str]:
         for section, entries in spec.get("components", {}).items()
         if section != "schemas"
     }
-    reached: set[str] = set()
+    return set(schemas) - referenced_schemas(spec, [roots])
+
+
+def referenced(components: dict[str, Any], roots: Any) -> set[tuple[str, str]]:
+    """``(section, name)`` of every component ``roots`` reach through ``$ref``s, transitively.
+
+    ``components`` maps a section (``schemas``, ``parameters``, ...) to its entries. A ``$ref``
+    to an entry that does not exist is returned but not followed (:func:`dangling_refs` and the
+    callers report those).
+    """
+    seen: set[tuple[str, str]] = set()
     stack: list[Any] = [roots]
     while stack:
         node = stack.pop()
         if isinstance(node, dict):
             ref = node.get("$ref")
-            if isinstance(ref, str) and ref.startswith(_SCHEMA_REF):
-                name = ref[len(_SCHEMA_REF) :]
-                if name not in reached and name in schemas:
-                    reached.add(name)
-                    stack.append(schemas[name])
+            if isinstance(ref, str) and ref.startswith(_COMPONENT_REF):
+                section, _, name = ref[len(_COMPONENT_REF) :].partition("/")
+                if (section, name) not in seen:
+                    seen.add((section, name))
+                    target = components.get(section, {}).get(name)
+                    if target is not None:
+                        stack.append(target)
             stack.extend(node.values())
         elif isinstance(node, list):
             stack.extend(node)
-    return set(schemas) - reached
+    return seen
+
+
+def referenced_schemas(spec: Spec, roots: Any) -> set[str]:
+    """Names of the existing component schemas ``roots`` reach through ``$ref``s."""
+    components = spec.get("components", {})
+    schemas = components.get("schemas", {})
+    return {
+        name
+        for section, name in referenced(components, roots)
+        if section == "schemas" and name in schemas
+    }
 
 
 def without_unused_schemas(spec: Spec) -> Spec:
@@ -114,4 +137,4 @@ def _resolves(spec: Spec, ref: str) -> bool:
     return True
 
 
-_SCHEMA_REF = "#/components/schemas/"
+_COMPONENT_REF = "#/components/"

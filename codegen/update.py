@@ -37,7 +37,7 @@ from typing import Any
 from . import fixups, optable, report
 from .generate import derive_pre
 from .overlay import OverlayError
-from .spec import Spec, dangling_refs, dumps, operations
+from .spec import Spec, dangling_refs, dumps, operations, referenced
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -184,7 +184,10 @@ def _cut(spec: Spec, keep: Callable[[str, dict[str, Any]], bool]) -> Spec | None
         }
         cut["tags"] = [tag for tag in spec["tags"] if tag.get("name") in used_tags]
     components = spec.get("components", {})
-    used = _referenced_components(components, paths)
+    used = referenced(components, paths)
+    for section, name in sorted(used):
+        if name not in components.get(section, {}):
+            raise UpdateError(f"$ref '#/components/{section}/{name}' points at nothing")
     cut_components = {}
     for section, entries in components.items():
         if section == "securitySchemes":
@@ -194,27 +197,6 @@ def _cut(spec: Spec, keep: Callable[[str, dict[str, Any]], bool]) -> Spec | None
     cut["components"] = cut_components
     # Keep the published key order everywhere: the cut is the published text, less the rest.
     return {key: cut[key] for key in spec if key in cut}
-
-
-def _referenced_components(components: dict[str, Any], root: Any) -> set[tuple[str, str]]:
-    seen: set[tuple[str, str]] = set()
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            ref = node.get("$ref")
-            if isinstance(ref, str) and ref.startswith("#/components/"):
-                section, _, name = ref[len("#/components/") :].partition("/")
-                if (section, name) not in seen:
-                    target = components.get(section, {}).get(name)
-                    if target is None:
-                        raise UpdateError(f"$ref {ref!r} points at nothing")
-                    seen.add((section, name))
-                    stack.append(target)
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    return seen
 
 
 def _derive(stable: Spec, root: Path, source: str, published_pre: Spec, pre_source: str) -> Spec:
