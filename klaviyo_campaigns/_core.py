@@ -70,11 +70,28 @@ class Unset:
     both, so not-set has its own value. It is false, so ``if field:`` narrows out both.
     """
 
+    _instance: ClassVar[Unset | None] = None
+
+    def __new__(cls) -> Unset:
+        # One value, so ``is UNSET`` holds for every not-set field, copied or unpickled too.
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
     def __bool__(self) -> Literal[False]:
         return False
 
     def __repr__(self) -> str:
         return "UNSET"
+
+    def __copy__(self) -> Unset:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Unset:
+        return self
+
+    def __reduce__(self) -> str:
+        return "UNSET"  # pickled by name: the module's own UNSET
 
 
 UNSET: Unset = Unset()

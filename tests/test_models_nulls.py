@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import pickle
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from functools import cache
@@ -21,7 +22,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from klaviyo_campaigns import REVISIONS, Klaviyo
+from klaviyo_campaigns import REVISIONS, UNSET, Klaviyo, Unset
 from klaviyo_campaigns.models import pre as pre_models
 from klaviyo_campaigns.models import stable as stable_models
 from klaviyo_campaigns.testing import FakeClock, FakeKlaviyo
@@ -220,3 +221,34 @@ async def test_a_throttled_campaign_goes_back_to_static_by_clearing_its_percenta
     assert not settings.throttle_percentage  # the fake leaves the cleared field out
     (record,) = fake.records(REVISIONS.pre, "campaign")
     assert "throttle_percentage" not in record.attributes["definition"]["send_settings"]
+
+
+# --- UNSET is one value, whatever copies a model ---------------------------------------------
+
+
+def test_unset_survives_copy_deepcopy_and_pickle() -> None:
+    assert Unset() is UNSET
+    assert copy.copy(UNSET) is UNSET
+    assert copy.deepcopy(UNSET) is UNSET
+    assert pickle.loads(pickle.dumps(UNSET)) is UNSET
+
+
+def test_a_copied_model_equals_and_serializes_as_its_original() -> None:
+    document = {
+        "type": "campaign",
+        "id": "C1",
+        "attributes": {"definition": {"name": "Sale"}, "created_at": "2026-01-01T00:00:00+00:00"},
+        "links": {"self": "https://a.klaviyo.com/api/campaigns/C1"},
+    }
+    for read_first in (False, True):
+        campaign = pre_models.Campaign.from_dict(copy.deepcopy(document))
+        if read_first:  # fields already parsed (some UNSET) before the copy
+            assert campaign.attributes.definition
+            assert campaign.attributes.definition.name == "Sale"
+        for twin in (
+            copy.copy(campaign),
+            copy.deepcopy(campaign),
+            pickle.loads(pickle.dumps(campaign)),
+        ):
+            assert twin == campaign
+            assert twin.to_dict() == campaign.to_dict() == document
