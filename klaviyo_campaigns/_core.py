@@ -170,6 +170,21 @@ class Lazy:
     _lazy_src: dict[str, Any]
     _lazy_at: Any
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        # The models keep no __slots__ (a parsed field is cached in __dict__), so a misspelt
+        # attribute (``details.subjct = ...``) would otherwise be kept silently and never sent.
+        cls = type(self)
+        names = cls.__dict__.get("_lazy_names")
+        if names is None:
+            fields = getattr(cls, "__attrs_attrs__", ())
+            names = frozenset(field.name for field in fields) | {"_lazy_src", "_lazy_at"}
+            type.__setattr__(cls, "_lazy_names", names)
+        if name not in names:
+            raise AttributeError(
+                f"{cls.__name__!r} object has no attribute {name!r}", name=name, obj=self
+            )
+        object.__setattr__(self, name, value)
+
 
 class LazyField:
     """A model field parsed from the document on first read, then kept in the instance's
@@ -204,7 +219,7 @@ class LazyField:
             raise _invalid(model, self.name, exc) from exc
         if self.nested:
             if isinstance(value, Lazy):
-                value._lazy_at = (model._lazy_at, self.name)
+                value.__dict__["_lazy_at"] = (model._lazy_at, self.name)
             elif type(value) is list:
                 _adopt_items(value, (model._lazy_at, self.name))
         state[self.name] = value
@@ -237,7 +252,7 @@ def _adopt_items(items: list[Any], at: tuple[Any, str]) -> None:
     """Tell the models just parsed into a list field where they sit."""
     for index, item in enumerate(items):
         if isinstance(item, Lazy):
-            item._lazy_at = (at, index)
+            item.__dict__["_lazy_at"] = (at, index)
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,7 +267,7 @@ class Origin:
 def origin(model: object, operation: Operation) -> None:
     """Mark ``model`` (an SDK answer's parsed model, if one) as the answer to ``operation``."""
     if isinstance(model, Lazy):
-        model._lazy_at = Origin(operation.id, operation.method, operation.path)
+        model.__dict__["_lazy_at"] = Origin(operation.id, operation.method, operation.path)
 
 
 def _invalid(model: Lazy, name: str, exc: Exception) -> Exception:

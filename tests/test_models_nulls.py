@@ -252,3 +252,18 @@ def test_a_copied_model_equals_and_serializes_as_its_original() -> None:
         ):
             assert twin == campaign
             assert twin.to_dict() == campaign.to_dict() == document
+
+
+def test_a_misspelt_attribute_is_refused_on_parsed_and_built_models() -> None:
+    parsed = pre_models.Campaign.from_dict(
+        {"type": "campaign", "id": "C1", "attributes": {}, "links": {"self": "https://x"}}
+    )
+    built = pre_models.EmailChannelDetails(subject="Hi")
+    for model, typo in ((parsed, "idd"), (built, "subjct")):
+        with pytest.raises(AttributeError, match=repr(typo)):
+            setattr(model, typo, "x")
+        assert typo not in model.to_dict()
+    built.subject = "Hello"  # a real field is still assigned
+    parsed.id = "C2"
+    assert built.to_dict()["subject"] == "Hello"
+    assert parsed.to_dict()["id"] == "C2"

@@ -82,8 +82,9 @@ class AudienceCloneQuery(Lazy):
             missing(cls, "data")
 
         audience_clone_query = cls.__new__(cls)
-        audience_clone_query._lazy_src = d
-        audience_clone_query._lazy_at = None
+        state = audience_clone_query.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return audience_clone_query
 
     @property

@@ -136,10 +136,11 @@ class AudienceCloneQueryResourceObject(Lazy):
             raise ValueError(f"type must match const 'campaign-audience-clone', got '{type_}'")
 
         audience_clone_query_resource_object = cls.__new__(cls)
-        audience_clone_query_resource_object._lazy_src = d
-        audience_clone_query_resource_object._lazy_at = None
-        audience_clone_query_resource_object.id = d["id"]
-        audience_clone_query_resource_object.type_ = type_
+        state = audience_clone_query_resource_object.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["id"] = d["id"]
+        state["type_"] = type_
         return audience_clone_query_resource_object
 
     @property

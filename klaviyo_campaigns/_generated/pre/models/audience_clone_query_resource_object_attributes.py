@@ -93,10 +93,11 @@ class AudienceCloneQueryResourceObjectAttributes(Lazy):
             missing(cls, "id")
 
         audience_clone_query_resource_object_attributes = cls.__new__(cls)
-        audience_clone_query_resource_object_attributes._lazy_src = d
-        audience_clone_query_resource_object_attributes._lazy_at = None
-        audience_clone_query_resource_object_attributes.id = d["id"]
-        audience_clone_query_resource_object_attributes.name = d.get("name", UNSET)
+        state = audience_clone_query_resource_object_attributes.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["id"] = d["id"]
+        state["name"] = d.get("name", UNSET)
         return audience_clone_query_resource_object_attributes
 
     @property

@@ -81,8 +81,9 @@ class AudienceCloneQueryResourceObjectRelationships(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         audience_clone_query_resource_object_relationships = cls.__new__(cls)
-        audience_clone_query_resource_object_relationships._lazy_src = d
-        audience_clone_query_resource_object_relationships._lazy_at = None
+        state = audience_clone_query_resource_object_relationships.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return audience_clone_query_resource_object_relationships
 
     @property

@@ -77,8 +77,9 @@ class AudienceCloneQueryResourceObjectRelationshipsCampaign(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         audience_clone_query_resource_object_relationships_campaign = cls.__new__(cls)
-        audience_clone_query_resource_object_relationships_campaign._lazy_src = d
-        audience_clone_query_resource_object_relationships_campaign._lazy_at = None
+        state = audience_clone_query_resource_object_relationships_campaign.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return audience_clone_query_resource_object_relationships_campaign
 
     @property

@@ -88,10 +88,11 @@ class AudienceCloneQueryResourceObjectRelationshipsCampaignData(Lazy):
             raise ValueError(f"type must match const 'campaign', got '{type_}'")
 
         audience_clone_query_resource_object_relationships_campaign_data = cls.__new__(cls)
-        audience_clone_query_resource_object_relationships_campaign_data._lazy_src = d
-        audience_clone_query_resource_object_relationships_campaign_data._lazy_at = None
-        audience_clone_query_resource_object_relationships_campaign_data.id = d["id"]
-        audience_clone_query_resource_object_relationships_campaign_data.type_ = type_
+        state = audience_clone_query_resource_object_relationships_campaign_data.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["id"] = d["id"]
+        state["type_"] = type_
         return audience_clone_query_resource_object_relationships_campaign_data
 
     @property

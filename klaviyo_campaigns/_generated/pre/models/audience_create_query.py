@@ -82,8 +82,9 @@ class AudienceCreateQuery(Lazy):
             missing(cls, "data")
 
         audience_create_query = cls.__new__(cls)
-        audience_create_query._lazy_src = d
-        audience_create_query._lazy_at = None
+        state = audience_create_query.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return audience_create_query
 
     @property

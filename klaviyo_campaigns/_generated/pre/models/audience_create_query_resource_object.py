@@ -124,9 +124,10 @@ class AudienceCreateQueryResourceObject(Lazy):
             raise ValueError(f"type must match const 'campaign-audience', got '{type_}'")
 
         audience_create_query_resource_object = cls.__new__(cls)
-        audience_create_query_resource_object._lazy_src = d
-        audience_create_query_resource_object._lazy_at = None
-        audience_create_query_resource_object.type_ = type_
+        state = audience_create_query_resource_object.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["type_"] = type_
         return audience_create_query_resource_object
 
     @property

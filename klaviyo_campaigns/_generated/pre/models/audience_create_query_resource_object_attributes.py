@@ -86,8 +86,9 @@ class AudienceCreateQueryResourceObjectAttributes(Lazy):
             missing(cls, "definition")
 
         audience_create_query_resource_object_attributes = cls.__new__(cls)
-        audience_create_query_resource_object_attributes._lazy_src = d
-        audience_create_query_resource_object_attributes._lazy_at = None
+        state = audience_create_query_resource_object_attributes.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return audience_create_query_resource_object_attributes
 
     @property

@@ -110,8 +110,9 @@ class AudienceCreateQueryResourceObjectRelationships(Lazy):
             missing(cls, "campaign")
 
         audience_create_query_resource_object_relationships = cls.__new__(cls)
-        audience_create_query_resource_object_relationships._lazy_src = d
-        audience_create_query_resource_object_relationships._lazy_at = None
+        state = audience_create_query_resource_object_relationships.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return audience_create_query_resource_object_relationships
 
     @property

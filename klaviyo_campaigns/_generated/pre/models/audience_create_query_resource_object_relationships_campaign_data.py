@@ -88,10 +88,11 @@ class AudienceCreateQueryResourceObjectRelationshipsCampaignData(Lazy):
             raise ValueError(f"type must match const 'campaign', got '{type_}'")
 
         audience_create_query_resource_object_relationships_campaign_data = cls.__new__(cls)
-        audience_create_query_resource_object_relationships_campaign_data._lazy_src = d
-        audience_create_query_resource_object_relationships_campaign_data._lazy_at = None
-        audience_create_query_resource_object_relationships_campaign_data.id = d["id"]
-        audience_create_query_resource_object_relationships_campaign_data.type_ = type_
+        state = audience_create_query_resource_object_relationships_campaign_data.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["id"] = d["id"]
+        state["type_"] = type_
         return audience_create_query_resource_object_relationships_campaign_data
 
     @property

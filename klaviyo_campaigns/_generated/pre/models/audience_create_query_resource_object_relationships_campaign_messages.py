@@ -79,8 +79,9 @@ class AudienceCreateQueryResourceObjectRelationshipsCampaignMessages(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         audience_create_query_resource_object_relationships_campaign_messages = cls.__new__(cls)
-        audience_create_query_resource_object_relationships_campaign_messages._lazy_src = d
-        audience_create_query_resource_object_relationships_campaign_messages._lazy_at = None
+        state = audience_create_query_resource_object_relationships_campaign_messages.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return audience_create_query_resource_object_relationships_campaign_messages
 
     @property

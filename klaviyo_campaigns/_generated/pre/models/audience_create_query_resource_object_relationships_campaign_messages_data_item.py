@@ -90,14 +90,13 @@ class AudienceCreateQueryResourceObjectRelationshipsCampaignMessagesDataItem(Laz
         audience_create_query_resource_object_relationships_campaign_messages_data_item = (
             cls.__new__(cls)
         )
-        audience_create_query_resource_object_relationships_campaign_messages_data_item._lazy_src = d
-        audience_create_query_resource_object_relationships_campaign_messages_data_item._lazy_at = (
-            None
+        state = (
+            audience_create_query_resource_object_relationships_campaign_messages_data_item.__dict__
         )
-        audience_create_query_resource_object_relationships_campaign_messages_data_item.id = d["id"]
-        audience_create_query_resource_object_relationships_campaign_messages_data_item.type_ = (
-            type_
-        )
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["id"] = d["id"]
+        state["type_"] = type_
         return audience_create_query_resource_object_relationships_campaign_messages_data_item
 
     @property

@@ -125,10 +125,11 @@ class AudienceDefinition(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         audience_definition = cls.__new__(cls)
-        audience_definition._lazy_src = d
-        audience_definition._lazy_at = None
-        audience_definition.name = d.get("name", UNSET)
-        audience_definition.priority = d.get("priority", UNSET)
+        state = audience_definition.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["name"] = d.get("name", UNSET)
+        state["priority"] = d.get("priority", UNSET)
         return audience_definition
 
     @property

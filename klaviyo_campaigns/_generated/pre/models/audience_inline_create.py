@@ -126,10 +126,11 @@ class AudienceInlineCreate(Lazy):
             missing(cls, "temporary_id")
 
         audience_inline_create = cls.__new__(cls)
-        audience_inline_create._lazy_src = d
-        audience_inline_create._lazy_at = None
-        audience_inline_create.temporary_id = d["temporary_id"]
-        audience_inline_create.name = d.get("name", UNSET)
+        state = audience_inline_create.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["temporary_id"] = d["temporary_id"]
+        state["name"] = d.get("name", UNSET)
         return audience_inline_create
 
     @property

@@ -82,8 +82,9 @@ class AudienceUpdateQuery(Lazy):
             missing(cls, "data")
 
         audience_update_query = cls.__new__(cls)
-        audience_update_query._lazy_src = d
-        audience_update_query._lazy_at = None
+        state = audience_update_query.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return audience_update_query
 
     @property

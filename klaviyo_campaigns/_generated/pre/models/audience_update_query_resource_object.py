@@ -116,10 +116,11 @@ class AudienceUpdateQueryResourceObject(Lazy):
             raise ValueError(f"type must match const 'campaign-audience', got '{type_}'")
 
         audience_update_query_resource_object = cls.__new__(cls)
-        audience_update_query_resource_object._lazy_src = d
-        audience_update_query_resource_object._lazy_at = None
-        audience_update_query_resource_object.id = d["id"]
-        audience_update_query_resource_object.type_ = type_
+        state = audience_update_query_resource_object.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["id"] = d["id"]
+        state["type_"] = type_
         return audience_update_query_resource_object
 
     @property

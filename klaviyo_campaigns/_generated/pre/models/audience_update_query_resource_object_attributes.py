@@ -81,8 +81,9 @@ class AudienceUpdateQueryResourceObjectAttributes(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         audience_update_query_resource_object_attributes = cls.__new__(cls)
-        audience_update_query_resource_object_attributes._lazy_src = d
-        audience_update_query_resource_object_attributes._lazy_at = None
+        state = audience_update_query_resource_object_attributes.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return audience_update_query_resource_object_attributes
 
     @property

@@ -112,8 +112,9 @@ class CampaignAttributes(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         campaign_attributes = cls.__new__(cls)
-        campaign_attributes._lazy_src = d
-        campaign_attributes._lazy_at = None
+        state = campaign_attributes.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return campaign_attributes
 
     @property

@@ -146,10 +146,11 @@ class CampaignAudience(Lazy):
             raise ValueError(f"type must match const 'campaign-audience', got '{type_}'")
 
         campaign_audience = cls.__new__(cls)
-        campaign_audience._lazy_src = d
-        campaign_audience._lazy_at = None
-        campaign_audience.id = d["id"]
-        campaign_audience.type_ = type_
+        state = campaign_audience.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["id"] = d["id"]
+        state["type_"] = type_
         return campaign_audience
 
     @property

@@ -251,12 +251,13 @@ class CampaignAudienceAttributes(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         campaign_audience_attributes = cls.__new__(cls)
-        campaign_audience_attributes._lazy_src = d
-        campaign_audience_attributes._lazy_at = None
-        campaign_audience_attributes.archived = d.get("archived", UNSET)
-        campaign_audience_attributes.audience_name = d.get("audience_name", UNSET)
-        campaign_audience_attributes.has_non_draft_messages = d.get("has_non_draft_messages", UNSET)
-        campaign_audience_attributes.priority = d.get("priority", UNSET)
+        state = campaign_audience_attributes.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["archived"] = d.get("archived", UNSET)
+        state["audience_name"] = d.get("audience_name", UNSET)
+        state["has_non_draft_messages"] = d.get("has_non_draft_messages", UNSET)
+        state["priority"] = d.get("priority", UNSET)
         return campaign_audience_attributes
 
     @property

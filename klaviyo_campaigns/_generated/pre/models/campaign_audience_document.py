@@ -115,8 +115,9 @@ class CampaignAudienceDocument(Lazy):
             missing(cls, "data")
 
         campaign_audience_document = cls.__new__(cls)
-        campaign_audience_document._lazy_src = d
-        campaign_audience_document._lazy_at = None
+        state = campaign_audience_document.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return campaign_audience_document
 
     @property

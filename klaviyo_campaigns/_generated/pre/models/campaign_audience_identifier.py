@@ -88,10 +88,11 @@ class CampaignAudienceIdentifier(Lazy):
             raise ValueError(f"type must match const 'campaign-audience', got '{type_}'")
 
         campaign_audience_identifier = cls.__new__(cls)
-        campaign_audience_identifier._lazy_src = d
-        campaign_audience_identifier._lazy_at = None
-        campaign_audience_identifier.id = d["id"]
-        campaign_audience_identifier.type_ = type_
+        state = campaign_audience_identifier.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["id"] = d["id"]
+        state["type_"] = type_
         return campaign_audience_identifier
 
     @property

@@ -87,8 +87,9 @@ class CampaignAudienceRelationship(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         campaign_audience_relationship = cls.__new__(cls)
-        campaign_audience_relationship._lazy_src = d
-        campaign_audience_relationship._lazy_at = None
+        state = campaign_audience_relationship.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return campaign_audience_relationship
 
     @property

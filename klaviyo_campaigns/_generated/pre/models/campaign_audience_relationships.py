@@ -95,8 +95,9 @@ class CampaignAudienceRelationships(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         campaign_audience_relationships = cls.__new__(cls)
-        campaign_audience_relationships._lazy_src = d
-        campaign_audience_relationships._lazy_at = None
+        state = campaign_audience_relationships.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return campaign_audience_relationships
 
     @property

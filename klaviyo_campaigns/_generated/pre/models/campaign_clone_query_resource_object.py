@@ -116,10 +116,11 @@ class CampaignCloneQueryResourceObject(Lazy):
             raise ValueError(f"type must match const 'campaign', got '{type_}'")
 
         campaign_clone_query_resource_object = cls.__new__(cls)
-        campaign_clone_query_resource_object._lazy_src = d
-        campaign_clone_query_resource_object._lazy_at = None
-        campaign_clone_query_resource_object.id = d["id"]
-        campaign_clone_query_resource_object.type_ = type_
+        state = campaign_clone_query_resource_object.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["id"] = d["id"]
+        state["type_"] = type_
         return campaign_clone_query_resource_object
 
     @property

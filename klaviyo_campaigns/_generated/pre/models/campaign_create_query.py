@@ -82,8 +82,9 @@ class CampaignCreateQuery(Lazy):
             missing(cls, "data")
 
         campaign_create_query = cls.__new__(cls)
-        campaign_create_query._lazy_src = d
-        campaign_create_query._lazy_at = None
+        state = campaign_create_query.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return campaign_create_query
 
     @property

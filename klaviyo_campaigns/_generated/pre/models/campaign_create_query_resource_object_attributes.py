@@ -123,8 +123,9 @@ class CampaignCreateQueryResourceObjectAttributes(Lazy):
             missing(cls, "definition")
 
         campaign_create_query_resource_object_attributes = cls.__new__(cls)
-        campaign_create_query_resource_object_attributes._lazy_src = d
-        campaign_create_query_resource_object_attributes._lazy_at = None
+        state = campaign_create_query_resource_object_attributes.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return campaign_create_query_resource_object_attributes
 
     @property

@@ -79,8 +79,9 @@ class CampaignCreateQueryResourceObjectRelationshipsCampaignMessages(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         campaign_create_query_resource_object_relationships_campaign_messages = cls.__new__(cls)
-        campaign_create_query_resource_object_relationships_campaign_messages._lazy_src = d
-        campaign_create_query_resource_object_relationships_campaign_messages._lazy_at = None
+        state = campaign_create_query_resource_object_relationships_campaign_messages.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return campaign_create_query_resource_object_relationships_campaign_messages
 
     @property

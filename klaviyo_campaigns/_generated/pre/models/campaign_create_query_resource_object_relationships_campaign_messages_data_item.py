@@ -90,14 +90,13 @@ class CampaignCreateQueryResourceObjectRelationshipsCampaignMessagesDataItem(Laz
         campaign_create_query_resource_object_relationships_campaign_messages_data_item = (
             cls.__new__(cls)
         )
-        campaign_create_query_resource_object_relationships_campaign_messages_data_item._lazy_src = d
-        campaign_create_query_resource_object_relationships_campaign_messages_data_item._lazy_at = (
-            None
+        state = (
+            campaign_create_query_resource_object_relationships_campaign_messages_data_item.__dict__
         )
-        campaign_create_query_resource_object_relationships_campaign_messages_data_item.id = d["id"]
-        campaign_create_query_resource_object_relationships_campaign_messages_data_item.type_ = (
-            type_
-        )
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["id"] = d["id"]
+        state["type_"] = type_
         return campaign_create_query_resource_object_relationships_campaign_messages_data_item
 
     @property

@@ -77,8 +77,9 @@ class CampaignCreateQueryResourceObjectRelationshipsTags(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         campaign_create_query_resource_object_relationships_tags = cls.__new__(cls)
-        campaign_create_query_resource_object_relationships_tags._lazy_src = d
-        campaign_create_query_resource_object_relationships_tags._lazy_at = None
+        state = campaign_create_query_resource_object_relationships_tags.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return campaign_create_query_resource_object_relationships_tags
 
     @property

@@ -88,10 +88,11 @@ class CampaignCreateQueryResourceObjectRelationshipsTagsDataItem(Lazy):
             raise ValueError(f"type must match const 'tag', got '{type_}'")
 
         campaign_create_query_resource_object_relationships_tags_data_item = cls.__new__(cls)
-        campaign_create_query_resource_object_relationships_tags_data_item._lazy_src = d
-        campaign_create_query_resource_object_relationships_tags_data_item._lazy_at = None
-        campaign_create_query_resource_object_relationships_tags_data_item.id = d["id"]
-        campaign_create_query_resource_object_relationships_tags_data_item.type_ = type_
+        state = campaign_create_query_resource_object_relationships_tags_data_item.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["id"] = d["id"]
+        state["type_"] = type_
         return campaign_create_query_resource_object_relationships_tags_data_item
 
     @property

@@ -176,13 +176,14 @@ class CampaignDefinition(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         campaign_definition = cls.__new__(cls)
-        campaign_definition._lazy_src = d
-        campaign_definition._lazy_at = None
-        campaign_definition.archived = d.get("archived", UNSET)
-        campaign_definition.builder = d.get("builder", UNSET)
-        campaign_definition.color = d.get("color", UNSET)
-        campaign_definition.description = d.get("description", UNSET)
-        campaign_definition.name = d.get("name", UNSET)
+        state = campaign_definition.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["archived"] = d.get("archived", UNSET)
+        state["builder"] = d.get("builder", UNSET)
+        state["color"] = d.get("color", UNSET)
+        state["description"] = d.get("description", UNSET)
+        state["name"] = d.get("name", UNSET)
         return campaign_definition
 
     @property

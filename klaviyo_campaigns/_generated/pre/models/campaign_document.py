@@ -117,8 +117,9 @@ class CampaignDocument(Lazy):
             missing(cls, "data")
 
         campaign_document = cls.__new__(cls)
-        campaign_document._lazy_src = d
-        campaign_document._lazy_at = None
+        state = campaign_document.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return campaign_document
 
     @property

@@ -88,10 +88,11 @@ class CampaignIdentifier(Lazy):
             raise ValueError(f"type must match const 'campaign', got '{type_}'")
 
         campaign_identifier = cls.__new__(cls)
-        campaign_identifier._lazy_src = d
-        campaign_identifier._lazy_at = None
-        campaign_identifier.id = d["id"]
-        campaign_identifier.type_ = type_
+        state = campaign_identifier.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["id"] = d["id"]
+        state["type_"] = type_
         return campaign_identifier
 
     @property

@@ -90,14 +90,11 @@ class CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplateData(
         campaign_message_assign_template_query_resource_object_relationships_template_data = (
             cls.__new__(cls)
         )
-        campaign_message_assign_template_query_resource_object_relationships_template_data._lazy_src = d
-        campaign_message_assign_template_query_resource_object_relationships_template_data._lazy_at = None
-        campaign_message_assign_template_query_resource_object_relationships_template_data.id = d[
-            "id"
-        ]
-        campaign_message_assign_template_query_resource_object_relationships_template_data.type_ = (
-            type_
-        )
+        state = campaign_message_assign_template_query_resource_object_relationships_template_data.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["id"] = d["id"]
+        state["type_"] = type_
         return campaign_message_assign_template_query_resource_object_relationships_template_data
 
     @property

@@ -179,9 +179,10 @@ class CampaignMessageAttributes(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         campaign_message_attributes = cls.__new__(cls)
-        campaign_message_attributes._lazy_src = d
-        campaign_message_attributes._lazy_at = None
-        campaign_message_attributes.name = d.get("name", UNSET)
+        state = campaign_message_attributes.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["name"] = d.get("name", UNSET)
         return campaign_message_attributes
 
     @property

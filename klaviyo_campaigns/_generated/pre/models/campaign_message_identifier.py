@@ -88,10 +88,11 @@ class CampaignMessageIdentifier(Lazy):
             raise ValueError(f"type must match const 'campaign-message', got '{type_}'")
 
         campaign_message_identifier = cls.__new__(cls)
-        campaign_message_identifier._lazy_src = d
-        campaign_message_identifier._lazy_at = None
-        campaign_message_identifier.id = d["id"]
-        campaign_message_identifier.type_ = type_
+        state = campaign_message_identifier.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["id"] = d["id"]
+        state["type_"] = type_
         return campaign_message_identifier
 
     @property

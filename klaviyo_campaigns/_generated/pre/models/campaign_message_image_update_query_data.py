@@ -88,10 +88,11 @@ class CampaignMessageImageUpdateQueryData(Lazy):
             raise ValueError(f"type must match const 'image', got '{type_}'")
 
         campaign_message_image_update_query_data = cls.__new__(cls)
-        campaign_message_image_update_query_data._lazy_src = d
-        campaign_message_image_update_query_data._lazy_at = None
-        campaign_message_image_update_query_data.id = d["id"]
-        campaign_message_image_update_query_data.type_ = type_
+        state = campaign_message_image_update_query_data.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["id"] = d["id"]
+        state["type_"] = type_
         return campaign_message_image_update_query_data
 
     @property

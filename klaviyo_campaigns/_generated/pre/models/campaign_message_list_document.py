@@ -115,8 +115,9 @@ class CampaignMessageListDocument(Lazy):
             missing(cls, "data")
 
         campaign_message_list_document = cls.__new__(cls)
-        campaign_message_list_document._lazy_src = d
-        campaign_message_list_document._lazy_at = None
+        state = campaign_message_list_document.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return campaign_message_list_document
 
     @property

@@ -148,10 +148,11 @@ class CampaignMessageSchedule(Lazy):
             raise ValueError(f"type must match const 'campaign-message-schedule', got '{type_}'")
 
         campaign_message_schedule = cls.__new__(cls)
-        campaign_message_schedule._lazy_src = d
-        campaign_message_schedule._lazy_at = None
-        campaign_message_schedule.id = d["id"]
-        campaign_message_schedule.type_ = type_
+        state = campaign_message_schedule.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["id"] = d["id"]
+        state["type_"] = type_
         return campaign_message_schedule
 
     @property

@@ -107,8 +107,9 @@ class CampaignMessageScheduleAttributes(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         campaign_message_schedule_attributes = cls.__new__(cls)
-        campaign_message_schedule_attributes._lazy_src = d
-        campaign_message_schedule_attributes._lazy_at = None
+        state = campaign_message_schedule_attributes.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return campaign_message_schedule_attributes
 
     @property

@@ -160,8 +160,9 @@ class CampaignMessageScheduleQueryResourceObjectAttributes(Lazy):
             missing(cls, "strategy")
 
         campaign_message_schedule_query_resource_object_attributes = cls.__new__(cls)
-        campaign_message_schedule_query_resource_object_attributes._lazy_src = d
-        campaign_message_schedule_query_resource_object_attributes._lazy_at = None
+        state = campaign_message_schedule_query_resource_object_attributes.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return campaign_message_schedule_query_resource_object_attributes
 
     @property

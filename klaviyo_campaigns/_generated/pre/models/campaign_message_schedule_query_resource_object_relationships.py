@@ -88,8 +88,9 @@ class CampaignMessageScheduleQueryResourceObjectRelationships(Lazy):
             missing(cls, "campaign-message")
 
         campaign_message_schedule_query_resource_object_relationships = cls.__new__(cls)
-        campaign_message_schedule_query_resource_object_relationships._lazy_src = d
-        campaign_message_schedule_query_resource_object_relationships._lazy_at = None
+        state = campaign_message_schedule_query_resource_object_relationships.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return campaign_message_schedule_query_resource_object_relationships
 
     @property

@@ -79,10 +79,11 @@ class CampaignMessageScheduleQueryResourceObjectRelationshipsCampaignMessage(Laz
         campaign_message_schedule_query_resource_object_relationships_campaign_message = (
             cls.__new__(cls)
         )
-        campaign_message_schedule_query_resource_object_relationships_campaign_message._lazy_src = d
-        campaign_message_schedule_query_resource_object_relationships_campaign_message._lazy_at = (
-            None
+        state = (
+            campaign_message_schedule_query_resource_object_relationships_campaign_message.__dict__
         )
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return campaign_message_schedule_query_resource_object_relationships_campaign_message
 
     @property

@@ -90,12 +90,11 @@ class CampaignMessageScheduleQueryResourceObjectRelationshipsCampaignMessageData
         campaign_message_schedule_query_resource_object_relationships_campaign_message_data = (
             cls.__new__(cls)
         )
-        campaign_message_schedule_query_resource_object_relationships_campaign_message_data._lazy_src = d
-        campaign_message_schedule_query_resource_object_relationships_campaign_message_data._lazy_at = None
-        campaign_message_schedule_query_resource_object_relationships_campaign_message_data.id = d[
-            "id"
-        ]
-        campaign_message_schedule_query_resource_object_relationships_campaign_message_data.type_ = type_
+        state = campaign_message_schedule_query_resource_object_relationships_campaign_message_data.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["id"] = d["id"]
+        state["type_"] = type_
         return campaign_message_schedule_query_resource_object_relationships_campaign_message_data
 
     @property

@@ -79,8 +79,9 @@ class CampaignMessageScheduleRelationships(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         campaign_message_schedule_relationships = cls.__new__(cls)
-        campaign_message_schedule_relationships._lazy_src = d
-        campaign_message_schedule_relationships._lazy_at = None
+        state = campaign_message_schedule_relationships.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return campaign_message_schedule_relationships
 
     @property

@@ -80,8 +80,9 @@ class CampaignMessageScheduleUpdateQueryResourceObjectAttributes(Lazy):
             missing(cls, "action")
 
         campaign_message_schedule_update_query_resource_object_attributes = cls.__new__(cls)
-        campaign_message_schedule_update_query_resource_object_attributes._lazy_src = d
-        campaign_message_schedule_update_query_resource_object_attributes._lazy_at = None
+        state = campaign_message_schedule_update_query_resource_object_attributes.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return campaign_message_schedule_update_query_resource_object_attributes
 
     @property

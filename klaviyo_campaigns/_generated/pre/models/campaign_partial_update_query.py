@@ -84,8 +84,9 @@ class CampaignPartialUpdateQuery(Lazy):
             missing(cls, "data")
 
         campaign_partial_update_query = cls.__new__(cls)
-        campaign_partial_update_query._lazy_src = d
-        campaign_partial_update_query._lazy_at = None
+        state = campaign_partial_update_query.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return campaign_partial_update_query
 
     @property

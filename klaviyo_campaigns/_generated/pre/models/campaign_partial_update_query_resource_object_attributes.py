@@ -86,8 +86,9 @@ class CampaignPartialUpdateQueryResourceObjectAttributes(Lazy):
             missing(cls, "definition")
 
         campaign_partial_update_query_resource_object_attributes = cls.__new__(cls)
-        campaign_partial_update_query_resource_object_attributes._lazy_src = d
-        campaign_partial_update_query_resource_object_attributes._lazy_at = None
+        state = campaign_partial_update_query_resource_object_attributes.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return campaign_partial_update_query_resource_object_attributes
 
     @property

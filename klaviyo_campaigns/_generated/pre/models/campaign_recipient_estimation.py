@@ -134,10 +134,11 @@ class CampaignRecipientEstimation(Lazy):
             )
 
         campaign_recipient_estimation = cls.__new__(cls)
-        campaign_recipient_estimation._lazy_src = d
-        campaign_recipient_estimation._lazy_at = None
-        campaign_recipient_estimation.id = d["id"]
-        campaign_recipient_estimation.type_ = type_
+        state = campaign_recipient_estimation.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["id"] = d["id"]
+        state["type_"] = type_
         return campaign_recipient_estimation
 
     @property

@@ -96,8 +96,9 @@ class CampaignRecipientEstimationDocument(Lazy):
             missing(cls, "data")
 
         campaign_recipient_estimation_document = cls.__new__(cls)
-        campaign_recipient_estimation_document._lazy_src = d
-        campaign_recipient_estimation_document._lazy_at = None
+        state = campaign_recipient_estimation_document.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return campaign_recipient_estimation_document
 
     @property

@@ -84,8 +84,9 @@ class CampaignRecipientEstimationJobCreateQuery(Lazy):
             missing(cls, "data")
 
         campaign_recipient_estimation_job_create_query = cls.__new__(cls)
-        campaign_recipient_estimation_job_create_query._lazy_src = d
-        campaign_recipient_estimation_job_create_query._lazy_at = None
+        state = campaign_recipient_estimation_job_create_query.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return campaign_recipient_estimation_job_create_query
 
     @property

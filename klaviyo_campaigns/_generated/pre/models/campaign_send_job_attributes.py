@@ -70,8 +70,9 @@ class CampaignSendJobAttributes(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         campaign_send_job_attributes = cls.__new__(cls)
-        campaign_send_job_attributes._lazy_src = d
-        campaign_send_job_attributes._lazy_at = None
+        state = campaign_send_job_attributes.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return campaign_send_job_attributes
 
     @property

@@ -84,8 +84,9 @@ class CampaignSendJobCreateQuery(Lazy):
             missing(cls, "data")
 
         campaign_send_job_create_query = cls.__new__(cls)
-        campaign_send_job_create_query._lazy_src = d
-        campaign_send_job_create_query._lazy_at = None
+        state = campaign_send_job_create_query.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return campaign_send_job_create_query
 
     @property

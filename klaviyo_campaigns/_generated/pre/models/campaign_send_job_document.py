@@ -96,8 +96,9 @@ class CampaignSendJobDocument(Lazy):
             missing(cls, "data")
 
         campaign_send_job_document = cls.__new__(cls)
-        campaign_send_job_document._lazy_src = d
-        campaign_send_job_document._lazy_at = None
+        state = campaign_send_job_document.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return campaign_send_job_document
 
     @property

@@ -84,8 +84,9 @@ class CampaignSendJobPartialUpdateQuery(Lazy):
             missing(cls, "data")
 
         campaign_send_job_partial_update_query = cls.__new__(cls)
-        campaign_send_job_partial_update_query._lazy_src = d
-        campaign_send_job_partial_update_query._lazy_at = None
+        state = campaign_send_job_partial_update_query.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return campaign_send_job_partial_update_query
 
     @property

@@ -116,10 +116,11 @@ class CampaignSendJobPartialUpdateQueryResourceObject(Lazy):
             raise ValueError(f"type must match const 'campaign-send-job', got '{type_}'")
 
         campaign_send_job_partial_update_query_resource_object = cls.__new__(cls)
-        campaign_send_job_partial_update_query_resource_object._lazy_src = d
-        campaign_send_job_partial_update_query_resource_object._lazy_at = None
-        campaign_send_job_partial_update_query_resource_object.id = d["id"]
-        campaign_send_job_partial_update_query_resource_object.type_ = type_
+        state = campaign_send_job_partial_update_query_resource_object.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["id"] = d["id"]
+        state["type_"] = type_
         return campaign_send_job_partial_update_query_resource_object
 
     @property

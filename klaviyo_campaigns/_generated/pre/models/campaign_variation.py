@@ -146,10 +146,11 @@ class CampaignVariation(Lazy):
             raise ValueError(f"type must match const 'campaign-variation', got '{type_}'")
 
         campaign_variation = cls.__new__(cls)
-        campaign_variation._lazy_src = d
-        campaign_variation._lazy_at = None
-        campaign_variation.id = d["id"]
-        campaign_variation.type_ = type_
+        state = campaign_variation.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["id"] = d["id"]
+        state["type_"] = type_
         return campaign_variation
 
     @property

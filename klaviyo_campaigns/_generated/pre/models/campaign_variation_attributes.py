@@ -112,8 +112,9 @@ class CampaignVariationAttributes(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         campaign_variation_attributes = cls.__new__(cls)
-        campaign_variation_attributes._lazy_src = d
-        campaign_variation_attributes._lazy_at = None
+        state = campaign_variation_attributes.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return campaign_variation_attributes
 
     @property

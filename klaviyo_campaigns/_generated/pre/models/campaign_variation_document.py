@@ -116,8 +116,9 @@ class CampaignVariationDocument(Lazy):
             missing(cls, "data")
 
         campaign_variation_document = cls.__new__(cls)
-        campaign_variation_document._lazy_src = d
-        campaign_variation_document._lazy_at = None
+        state = campaign_variation_document.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return campaign_variation_document
 
     @property

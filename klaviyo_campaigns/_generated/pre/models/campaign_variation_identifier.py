@@ -88,10 +88,11 @@ class CampaignVariationIdentifier(Lazy):
             raise ValueError(f"type must match const 'campaign-variation', got '{type_}'")
 
         campaign_variation_identifier = cls.__new__(cls)
-        campaign_variation_identifier._lazy_src = d
-        campaign_variation_identifier._lazy_at = None
-        campaign_variation_identifier.id = d["id"]
-        campaign_variation_identifier.type_ = type_
+        state = campaign_variation_identifier.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["id"] = d["id"]
+        state["type_"] = type_
         return campaign_variation_identifier
 
     @property

@@ -96,8 +96,9 @@ class CampaignVariationListDocument(Lazy):
             missing(cls, "data")
 
         campaign_variation_list_document = cls.__new__(cls)
-        campaign_variation_list_document._lazy_src = d
-        campaign_variation_list_document._lazy_at = None
+        state = campaign_variation_list_document.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return campaign_variation_list_document
 
     @property

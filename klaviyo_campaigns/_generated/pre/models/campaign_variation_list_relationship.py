@@ -87,8 +87,9 @@ class CampaignVariationListRelationship(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         campaign_variation_list_relationship = cls.__new__(cls)
-        campaign_variation_list_relationship._lazy_src = d
-        campaign_variation_list_relationship._lazy_at = None
+        state = campaign_variation_list_relationship.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return campaign_variation_list_relationship
 
     @property

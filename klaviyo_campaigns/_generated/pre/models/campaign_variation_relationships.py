@@ -107,8 +107,9 @@ class CampaignVariationRelationships(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         campaign_variation_relationships = cls.__new__(cls)
-        campaign_variation_relationships._lazy_src = d
-        campaign_variation_relationships._lazy_at = None
+        state = campaign_variation_relationships.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return campaign_variation_relationships
 
     @property

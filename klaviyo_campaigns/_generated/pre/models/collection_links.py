@@ -112,11 +112,12 @@ class CollectionLinks(Lazy):
             missing(cls, "self")
 
         collection_links = cls.__new__(cls)
-        collection_links._lazy_src = d
-        collection_links._lazy_at = None
-        collection_links.self_ = d["self"]
-        collection_links.next_ = d.get("next", UNSET)
-        collection_links.prev = d.get("prev", UNSET)
+        state = collection_links.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["self_"] = d["self"]
+        state["next_"] = d.get("next", UNSET)
+        state["prev"] = d.get("prev", UNSET)
         return collection_links
 
     @property

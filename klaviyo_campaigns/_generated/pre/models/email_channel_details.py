@@ -168,17 +168,18 @@ class EmailChannelDetails(Lazy):
             raise ValueError(f"channel must match const 'email', got '{channel}'")
 
         email_channel_details = cls.__new__(cls)
-        email_channel_details._lazy_src = d
-        email_channel_details._lazy_at = None
-        email_channel_details.channel = channel
-        email_channel_details.bcc_email = d.get("bcc_email", UNSET)
-        email_channel_details.cc_email = d.get("cc_email", UNSET)
-        email_channel_details.from_email = d.get("from_email", UNSET)
-        email_channel_details.from_label = d.get("from_label", UNSET)
-        email_channel_details.preview_text = d.get("preview_text", UNSET)
-        email_channel_details.reply_to_email = d.get("reply_to_email", UNSET)
-        email_channel_details.subject = d.get("subject", UNSET)
-        email_channel_details.template_id = d.get("template_id", UNSET)
+        state = email_channel_details.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["channel"] = channel
+        state["bcc_email"] = d.get("bcc_email", UNSET)
+        state["cc_email"] = d.get("cc_email", UNSET)
+        state["from_email"] = d.get("from_email", UNSET)
+        state["from_label"] = d.get("from_label", UNSET)
+        state["preview_text"] = d.get("preview_text", UNSET)
+        state["reply_to_email"] = d.get("reply_to_email", UNSET)
+        state["subject"] = d.get("subject", UNSET)
+        state["template_id"] = d.get("template_id", UNSET)
         return email_channel_details
 
     @property

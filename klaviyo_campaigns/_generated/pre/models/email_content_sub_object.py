@@ -188,15 +188,16 @@ class EmailContentSubObject(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         email_content_sub_object = cls.__new__(cls)
-        email_content_sub_object._lazy_src = d
-        email_content_sub_object._lazy_at = None
-        email_content_sub_object.bcc_email = d.get("bcc_email", UNSET)
-        email_content_sub_object.cc_email = d.get("cc_email", UNSET)
-        email_content_sub_object.from_email = d.get("from_email", UNSET)
-        email_content_sub_object.from_label = d.get("from_label", UNSET)
-        email_content_sub_object.preview_text = d.get("preview_text", UNSET)
-        email_content_sub_object.reply_to_email = d.get("reply_to_email", UNSET)
-        email_content_sub_object.subject = d.get("subject", UNSET)
+        state = email_content_sub_object.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["bcc_email"] = d.get("bcc_email", UNSET)
+        state["cc_email"] = d.get("cc_email", UNSET)
+        state["from_email"] = d.get("from_email", UNSET)
+        state["from_label"] = d.get("from_label", UNSET)
+        state["preview_text"] = d.get("preview_text", UNSET)
+        state["reply_to_email"] = d.get("reply_to_email", UNSET)
+        state["subject"] = d.get("subject", UNSET)
         return email_content_sub_object
 
     @property

@@ -85,8 +85,9 @@ class ErrorDocument(Lazy):
             missing(cls, "errors")
 
         error_document = cls.__new__(cls)
-        error_document._lazy_src = d
-        error_document._lazy_at = None
+        state = error_document.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return error_document
 
     @property

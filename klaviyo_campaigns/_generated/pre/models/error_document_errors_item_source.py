@@ -75,10 +75,11 @@ class ErrorDocumentErrorsItemSource(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         error_document_errors_item_source = cls.__new__(cls)
-        error_document_errors_item_source._lazy_src = d
-        error_document_errors_item_source._lazy_at = None
-        error_document_errors_item_source.parameter = d.get("parameter", UNSET)
-        error_document_errors_item_source.pointer = d.get("pointer", UNSET)
+        state = error_document_errors_item_source.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["parameter"] = d.get("parameter", UNSET)
+        state["pointer"] = d.get("pointer", UNSET)
         return error_document_errors_item_source
 
     @property

@@ -88,10 +88,11 @@ class FlowIdentifier(Lazy):
             raise ValueError(f"type must match const 'flow', got '{type_}'")
 
         flow_identifier = cls.__new__(cls)
-        flow_identifier._lazy_src = d
-        flow_identifier._lazy_at = None
-        flow_identifier.id = d["id"]
-        flow_identifier.type_ = type_
+        state = flow_identifier.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["id"] = d["id"]
+        state["type_"] = type_
         return flow_identifier
 
     @property

@@ -88,10 +88,11 @@ class FlowMessageIdentifier(Lazy):
             raise ValueError(f"type must match const 'flow-message', got '{type_}'")
 
         flow_message_identifier = cls.__new__(cls)
-        flow_message_identifier._lazy_src = d
-        flow_message_identifier._lazy_at = None
-        flow_message_identifier.id = d["id"]
-        flow_message_identifier.type_ = type_
+        state = flow_message_identifier.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["id"] = d["id"]
+        state["type_"] = type_
         return flow_message_identifier
 
     @property

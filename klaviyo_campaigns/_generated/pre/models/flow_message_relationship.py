@@ -87,8 +87,9 @@ class FlowMessageRelationship(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         flow_message_relationship = cls.__new__(cls)
-        flow_message_relationship._lazy_src = d
-        flow_message_relationship._lazy_at = None
+        state = flow_message_relationship.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return flow_message_relationship
 
     @property

@@ -98,8 +98,9 @@ class GetAudienceResponse(Lazy):
             missing(cls, "data")
 
         get_audience_response = cls.__new__(cls)
-        get_audience_response._lazy_src = d
-        get_audience_response._lazy_at = None
+        state = get_audience_response.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return get_audience_response
 
     @property

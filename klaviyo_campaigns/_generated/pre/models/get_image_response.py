@@ -98,8 +98,9 @@ class GetImageResponse(Lazy):
             missing(cls, "data")
 
         get_image_response = cls.__new__(cls)
-        get_image_response._lazy_src = d
-        get_image_response._lazy_at = None
+        state = get_image_response.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return get_image_response
 
     @property

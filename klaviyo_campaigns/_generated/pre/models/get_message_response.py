@@ -98,8 +98,9 @@ class GetMessageResponse(Lazy):
             missing(cls, "data")
 
         get_message_response = cls.__new__(cls)
-        get_message_response._lazy_src = d
-        get_message_response._lazy_at = None
+        state = get_message_response.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return get_message_response
 
     @property

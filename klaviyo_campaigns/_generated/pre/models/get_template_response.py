@@ -98,8 +98,9 @@ class GetTemplateResponse(Lazy):
             missing(cls, "data")
 
         get_template_response = cls.__new__(cls)
-        get_template_response._lazy_src = d
-        get_template_response._lazy_at = None
+        state = get_template_response.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return get_template_response
 
     @property

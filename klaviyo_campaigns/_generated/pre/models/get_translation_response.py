@@ -98,8 +98,9 @@ class GetTranslationResponse(Lazy):
             missing(cls, "data")
 
         get_translation_response = cls.__new__(cls)
-        get_translation_response._lazy_src = d
-        get_translation_response._lazy_at = None
+        state = get_translation_response.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return get_translation_response
 
     @property

@@ -98,8 +98,9 @@ class GetVariationResponse(Lazy):
             missing(cls, "data")
 
         get_variation_response = cls.__new__(cls)
-        get_variation_response._lazy_src = d
-        get_variation_response._lazy_at = None
+        state = get_variation_response.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return get_variation_response
 
     @property

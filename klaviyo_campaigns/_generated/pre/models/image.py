@@ -128,10 +128,11 @@ class Image(Lazy):
             raise ValueError(f"type must match const 'image', got '{type_}'")
 
         image = cls.__new__(cls)
-        image._lazy_src = d
-        image._lazy_at = None
-        image.id = d["id"]
-        image.type_ = type_
+        state = image.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["id"] = d["id"]
+        state["type_"] = type_
         return image
 
     @property

@@ -98,8 +98,9 @@ class ImageIdentifierDocument(Lazy):
             missing(cls, "data")
 
         image_identifier_document = cls.__new__(cls)
-        image_identifier_document._lazy_src = d
-        image_identifier_document._lazy_at = None
+        state = image_identifier_document.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return image_identifier_document
 
     @property

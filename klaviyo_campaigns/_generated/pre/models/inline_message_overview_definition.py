@@ -100,9 +100,10 @@ class InlineMessageOverviewDefinition(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         inline_message_overview_definition = cls.__new__(cls)
-        inline_message_overview_definition._lazy_src = d
-        inline_message_overview_definition._lazy_at = None
-        inline_message_overview_definition.name = d.get("name", UNSET)
+        state = inline_message_overview_definition.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["name"] = d.get("name", UNSET)
         return inline_message_overview_definition
 
     @property

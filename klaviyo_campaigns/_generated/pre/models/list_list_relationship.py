@@ -87,8 +87,9 @@ class ListListRelationship(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         list_list_relationship = cls.__new__(cls)
-        list_list_relationship._lazy_src = d
-        list_list_relationship._lazy_at = None
+        state = list_list_relationship.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return list_list_relationship
 
     @property

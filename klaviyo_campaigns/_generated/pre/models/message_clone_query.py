@@ -82,8 +82,9 @@ class MessageCloneQuery(Lazy):
             missing(cls, "data")
 
         message_clone_query = cls.__new__(cls)
-        message_clone_query._lazy_src = d
-        message_clone_query._lazy_at = None
+        state = message_clone_query.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return message_clone_query
 
     @property

@@ -136,10 +136,11 @@ class MessageCloneQueryResourceObject(Lazy):
             raise ValueError(f"type must match const 'campaign-message', got '{type_}'")
 
         message_clone_query_resource_object = cls.__new__(cls)
-        message_clone_query_resource_object._lazy_src = d
-        message_clone_query_resource_object._lazy_at = None
-        message_clone_query_resource_object.id = d["id"]
-        message_clone_query_resource_object.type_ = type_
+        state = message_clone_query_resource_object.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["id"] = d["id"]
+        state["type_"] = type_
         return message_clone_query_resource_object
 
     @property

@@ -93,10 +93,11 @@ class MessageCloneQueryResourceObjectAttributes(Lazy):
             missing(cls, "id")
 
         message_clone_query_resource_object_attributes = cls.__new__(cls)
-        message_clone_query_resource_object_attributes._lazy_src = d
-        message_clone_query_resource_object_attributes._lazy_at = None
-        message_clone_query_resource_object_attributes.id = d["id"]
-        message_clone_query_resource_object_attributes.name = d.get("name", UNSET)
+        state = message_clone_query_resource_object_attributes.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["id"] = d["id"]
+        state["name"] = d.get("name", UNSET)
         return message_clone_query_resource_object_attributes
 
     @property

@@ -88,8 +88,9 @@ class MessageCloneQueryResourceObjectRelationships(Lazy):
             missing(cls, "campaign-audience")
 
         message_clone_query_resource_object_relationships = cls.__new__(cls)
-        message_clone_query_resource_object_relationships._lazy_src = d
-        message_clone_query_resource_object_relationships._lazy_at = None
+        state = message_clone_query_resource_object_relationships.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return message_clone_query_resource_object_relationships
 
     @property

@@ -77,8 +77,9 @@ class MessageCloneQueryResourceObjectRelationshipsCampaignAudience(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         message_clone_query_resource_object_relationships_campaign_audience = cls.__new__(cls)
-        message_clone_query_resource_object_relationships_campaign_audience._lazy_src = d
-        message_clone_query_resource_object_relationships_campaign_audience._lazy_at = None
+        state = message_clone_query_resource_object_relationships_campaign_audience.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return message_clone_query_resource_object_relationships_campaign_audience
 
     @property

@@ -82,8 +82,9 @@ class MessageCreateQuery(Lazy):
             missing(cls, "data")
 
         message_create_query = cls.__new__(cls)
-        message_create_query._lazy_src = d
-        message_create_query._lazy_at = None
+        state = message_create_query.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return message_create_query
 
     @property

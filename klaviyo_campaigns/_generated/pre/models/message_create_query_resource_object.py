@@ -124,9 +124,10 @@ class MessageCreateQueryResourceObject(Lazy):
             raise ValueError(f"type must match const 'campaign-message', got '{type_}'")
 
         message_create_query_resource_object = cls.__new__(cls)
-        message_create_query_resource_object._lazy_src = d
-        message_create_query_resource_object._lazy_at = None
-        message_create_query_resource_object.type_ = type_
+        state = message_create_query_resource_object.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["type_"] = type_
         return message_create_query_resource_object
 
     @property

@@ -105,8 +105,9 @@ class MessageCreateQueryResourceObjectAttributes(Lazy):
             missing(cls, "definition")
 
         message_create_query_resource_object_attributes = cls.__new__(cls)
-        message_create_query_resource_object_attributes._lazy_src = d
-        message_create_query_resource_object_attributes._lazy_at = None
+        state = message_create_query_resource_object_attributes.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return message_create_query_resource_object_attributes
 
     @property

@@ -108,8 +108,9 @@ class MessageCreateQueryResourceObjectRelationships(Lazy):
             missing(cls, "campaign-audience")
 
         message_create_query_resource_object_relationships = cls.__new__(cls)
-        message_create_query_resource_object_relationships._lazy_src = d
-        message_create_query_resource_object_relationships._lazy_at = None
+        state = message_create_query_resource_object_relationships.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return message_create_query_resource_object_relationships
 
     @property

@@ -77,8 +77,9 @@ class MessageCreateQueryResourceObjectRelationshipsCampaign(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         message_create_query_resource_object_relationships_campaign = cls.__new__(cls)
-        message_create_query_resource_object_relationships_campaign._lazy_src = d
-        message_create_query_resource_object_relationships_campaign._lazy_at = None
+        state = message_create_query_resource_object_relationships_campaign.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return message_create_query_resource_object_relationships_campaign
 
     @property

@@ -88,10 +88,11 @@ class MessageCreateQueryResourceObjectRelationshipsCampaignAudienceData(Lazy):
             raise ValueError(f"type must match const 'campaign-audience', got '{type_}'")
 
         message_create_query_resource_object_relationships_campaign_audience_data = cls.__new__(cls)
-        message_create_query_resource_object_relationships_campaign_audience_data._lazy_src = d
-        message_create_query_resource_object_relationships_campaign_audience_data._lazy_at = None
-        message_create_query_resource_object_relationships_campaign_audience_data.id = d["id"]
-        message_create_query_resource_object_relationships_campaign_audience_data.type_ = type_
+        state = message_create_query_resource_object_relationships_campaign_audience_data.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["id"] = d["id"]
+        state["type_"] = type_
         return message_create_query_resource_object_relationships_campaign_audience_data
 
     @property

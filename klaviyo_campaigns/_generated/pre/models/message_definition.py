@@ -130,9 +130,10 @@ class MessageDefinition(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         message_definition = cls.__new__(cls)
-        message_definition._lazy_src = d
-        message_definition._lazy_at = None
-        message_definition.name = d.get("name", UNSET)
+        state = message_definition.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["name"] = d.get("name", UNSET)
         return message_definition
 
     @property

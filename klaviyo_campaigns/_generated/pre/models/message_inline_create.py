@@ -173,11 +173,12 @@ class MessageInlineCreate(Lazy):
             missing(cls, "audience_temporary_id")
 
         message_inline_create = cls.__new__(cls)
-        message_inline_create._lazy_src = d
-        message_inline_create._lazy_at = None
-        message_inline_create.audience_temporary_id = d["audience_temporary_id"]
-        message_inline_create.is_add_utm = d.get("is_add_utm", UNSET)
-        message_inline_create.name = d.get("name", UNSET)
+        state = message_inline_create.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["audience_temporary_id"] = d["audience_temporary_id"]
+        state["is_add_utm"] = d.get("is_add_utm", UNSET)
+        state["name"] = d.get("name", UNSET)
         return message_inline_create
 
     @property

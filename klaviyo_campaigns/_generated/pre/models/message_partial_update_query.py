@@ -84,8 +84,9 @@ class MessagePartialUpdateQuery(Lazy):
             missing(cls, "data")
 
         message_partial_update_query = cls.__new__(cls)
-        message_partial_update_query._lazy_src = d
-        message_partial_update_query._lazy_at = None
+        state = message_partial_update_query.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return message_partial_update_query
 
     @property

@@ -81,8 +81,9 @@ class MessagePartialUpdateQueryResourceObjectAttributes(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         message_partial_update_query_resource_object_attributes = cls.__new__(cls)
-        message_partial_update_query_resource_object_attributes._lazy_src = d
-        message_partial_update_query_resource_object_attributes._lazy_at = None
+        state = message_partial_update_query_resource_object_attributes.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return message_partial_update_query_resource_object_attributes
 
     @property

@@ -50,8 +50,9 @@ class MessageSchedulingInfo(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         message_scheduling_info = cls.__new__(cls)
-        message_scheduling_info._lazy_src = d
-        message_scheduling_info._lazy_at = None
+        state = message_scheduling_info.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return message_scheduling_info
 
     @property

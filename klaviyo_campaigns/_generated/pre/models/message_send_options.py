@@ -169,10 +169,11 @@ class MessageSendOptions(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         message_send_options = cls.__new__(cls)
-        message_send_options._lazy_src = d
-        message_send_options._lazy_at = None
-        message_send_options.is_ignoring_unsubscribes = d.get("is_ignoring_unsubscribes", UNSET)
-        message_send_options.recipient_percentage = d.get("recipient_percentage", UNSET)
+        state = message_send_options.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["is_ignoring_unsubscribes"] = d.get("is_ignoring_unsubscribes", UNSET)
+        state["recipient_percentage"] = d.get("recipient_percentage", UNSET)
         return message_send_options
 
     @property

@@ -53,8 +53,9 @@ class MessageSendOptionsSendTimesType0(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         message_send_options_send_times_type_0 = cls.__new__(cls)
-        message_send_options_send_times_type_0._lazy_src = d
-        message_send_options_send_times_type_0._lazy_at = None
+        state = message_send_options_send_times_type_0.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return message_send_options_send_times_type_0
 
     @property

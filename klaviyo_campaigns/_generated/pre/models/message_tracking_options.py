@@ -112,11 +112,12 @@ class MessageTrackingOptions(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         message_tracking_options = cls.__new__(cls)
-        message_tracking_options._lazy_src = d
-        message_tracking_options._lazy_at = None
-        message_tracking_options.is_add_utm = d.get("is_add_utm", UNSET)
-        message_tracking_options.is_tracking_clicks = d.get("is_tracking_clicks", UNSET)
-        message_tracking_options.is_tracking_opens = d.get("is_tracking_opens", UNSET)
+        state = message_tracking_options.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["is_add_utm"] = d.get("is_add_utm", UNSET)
+        state["is_tracking_clicks"] = d.get("is_tracking_clicks", UNSET)
+        state["is_tracking_opens"] = d.get("is_tracking_opens", UNSET)
         return message_tracking_options
 
     @property

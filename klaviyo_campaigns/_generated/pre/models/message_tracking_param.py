@@ -107,11 +107,12 @@ class MessageTrackingParam(Lazy):
             missing(cls, "value")
 
         message_tracking_param = cls.__new__(cls)
-        message_tracking_param._lazy_src = d
-        message_tracking_param._lazy_at = None
-        message_tracking_param.name = d["name"]
-        message_tracking_param.value = d["value"]
-        message_tracking_param.type_ = d.get("type", UNSET)
+        state = message_tracking_param.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["name"] = d["name"]
+        state["value"] = d["value"]
+        state["type_"] = d.get("type", UNSET)
         return message_tracking_param
 
     @property

@@ -150,10 +150,11 @@ class PostCampaignMessageResponseData(Lazy):
             raise ValueError(f"type must match const 'campaign-message', got '{type_}'")
 
         post_campaign_message_response_data = cls.__new__(cls)
-        post_campaign_message_response_data._lazy_src = d
-        post_campaign_message_response_data._lazy_at = None
-        post_campaign_message_response_data.id = d["id"]
-        post_campaign_message_response_data.type_ = type_
+        state = post_campaign_message_response_data.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["id"] = d["id"]
+        state["type_"] = type_
         return post_campaign_message_response_data
 
     @property

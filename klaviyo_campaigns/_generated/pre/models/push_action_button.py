@@ -150,12 +150,13 @@ class PushActionButton(Lazy):
             missing(cls, "label")
 
         push_action_button = cls.__new__(cls)
-        push_action_button._lazy_src = d
-        push_action_button._lazy_at = None
-        push_action_button.label = d["label"]
-        push_action_button.custom_action_id = d.get("custom_action_id", UNSET)
-        push_action_button.icon = d.get("icon", UNSET)
-        push_action_button.url = d.get("url", UNSET)
+        state = push_action_button.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["label"] = d["label"]
+        state["custom_action_id"] = d.get("custom_action_id", UNSET)
+        state["icon"] = d.get("icon", UNSET)
+        state["url"] = d.get("url", UNSET)
         return push_action_button
 
     @property

@@ -370,24 +370,25 @@ class PushChannelDetails(Lazy):
             raise ValueError(f"channel must match const 'push', got '{channel}'")
 
         push_channel_details = cls.__new__(cls)
-        push_channel_details._lazy_src = d
-        push_channel_details._lazy_at = None
-        push_channel_details.channel = channel
-        push_channel_details.android_deep_link = d.get("android_deep_link", UNSET)
-        push_channel_details.badge = d.get("badge", UNSET)
-        push_channel_details.badge_value = d.get("badge_value", UNSET)
-        push_channel_details.body = d.get("body", UNSET)
-        push_channel_details.content_available = d.get("content_available", UNSET)
-        push_channel_details.dynamic_media_template = d.get("dynamic_media_template", UNSET)
-        push_channel_details.ios_deep_link = d.get("ios_deep_link", UNSET)
-        push_channel_details.mutable_content = d.get("mutable_content", UNSET)
-        push_channel_details.open_action = d.get("open_action", UNSET)
-        push_channel_details.sound = d.get("sound", UNSET)
-        push_channel_details.sound_file_name = d.get("sound_file_name", UNSET)
-        push_channel_details.static_asset_id = d.get("static_asset_id", UNSET)
-        push_channel_details.title = d.get("title", UNSET)
-        push_channel_details.video_asset_id = d.get("video_asset_id", UNSET)
-        push_channel_details.web_url = d.get("web_url", UNSET)
+        state = push_channel_details.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["channel"] = channel
+        state["android_deep_link"] = d.get("android_deep_link", UNSET)
+        state["badge"] = d.get("badge", UNSET)
+        state["badge_value"] = d.get("badge_value", UNSET)
+        state["body"] = d.get("body", UNSET)
+        state["content_available"] = d.get("content_available", UNSET)
+        state["dynamic_media_template"] = d.get("dynamic_media_template", UNSET)
+        state["ios_deep_link"] = d.get("ios_deep_link", UNSET)
+        state["mutable_content"] = d.get("mutable_content", UNSET)
+        state["open_action"] = d.get("open_action", UNSET)
+        state["sound"] = d.get("sound", UNSET)
+        state["sound_file_name"] = d.get("sound_file_name", UNSET)
+        state["static_asset_id"] = d.get("static_asset_id", UNSET)
+        state["title"] = d.get("title", UNSET)
+        state["video_asset_id"] = d.get("video_asset_id", UNSET)
+        state["web_url"] = d.get("web_url", UNSET)
         return push_channel_details
 
     @property

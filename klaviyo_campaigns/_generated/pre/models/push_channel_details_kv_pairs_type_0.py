@@ -48,8 +48,9 @@ class PushChannelDetailsKvPairsType0(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         push_channel_details_kv_pairs_type_0 = cls.__new__(cls)
-        push_channel_details_kv_pairs_type_0._lazy_src = d
-        push_channel_details_kv_pairs_type_0._lazy_at = None
+        state = push_channel_details_kv_pairs_type_0.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return push_channel_details_kv_pairs_type_0
 
     @property

@@ -131,12 +131,13 @@ class RenderOptionsSubObject(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         render_options_sub_object = cls.__new__(cls)
-        render_options_sub_object._lazy_src = d
-        render_options_sub_object._lazy_at = None
-        render_options_sub_object.add_info_link = d.get("add_info_link", UNSET)
-        render_options_sub_object.add_opt_out_language = d.get("add_opt_out_language", UNSET)
-        render_options_sub_object.add_org_prefix = d.get("add_org_prefix", UNSET)
-        render_options_sub_object.shorten_links = d.get("shorten_links", UNSET)
+        state = render_options_sub_object.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["add_info_link"] = d.get("add_info_link", UNSET)
+        state["add_opt_out_language"] = d.get("add_opt_out_language", UNSET)
+        state["add_org_prefix"] = d.get("add_org_prefix", UNSET)
+        state["shorten_links"] = d.get("shorten_links", UNSET)
         return render_options_sub_object
 
     @property

@@ -167,14 +167,15 @@ class SendSettings(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         send_settings = cls.__new__(cls)
-        send_settings._lazy_src = d
-        send_settings._lazy_at = None
-        send_settings.exit_condition_conversion_metric_id = d.get(
+        state = send_settings.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["exit_condition_conversion_metric_id"] = d.get(
             "exit_condition_conversion_metric_id", UNSET
         )
-        send_settings.exit_condition_enabled = d.get("exit_condition_enabled", UNSET)
-        send_settings.send_passed_rltz_immediately = d.get("send_passed_rltz_immediately", UNSET)
-        send_settings.send_timezone = d.get("send_timezone", UNSET)
+        state["exit_condition_enabled"] = d.get("exit_condition_enabled", UNSET)
+        state["send_passed_rltz_immediately"] = d.get("send_passed_rltz_immediately", UNSET)
+        state["send_timezone"] = d.get("send_timezone", UNSET)
         return send_settings
 
     @property

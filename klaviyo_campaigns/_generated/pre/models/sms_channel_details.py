@@ -292,20 +292,21 @@ class SMSChannelDetails(Lazy):
             raise ValueError(f"channel must match const 'sms', got '{channel}'")
 
         sms_channel_details = cls.__new__(cls)
-        sms_channel_details._lazy_src = d
-        sms_channel_details._lazy_at = None
-        sms_channel_details.channel = channel
-        sms_channel_details.add_info_link = d.get("add_info_link", UNSET)
-        sms_channel_details.add_opt_out_language = d.get("add_opt_out_language", UNSET)
-        sms_channel_details.add_org_prefix = d.get("add_org_prefix", UNSET)
-        sms_channel_details.body = d.get("body", UNSET)
-        sms_channel_details.cost = d.get("cost", UNSET)
-        sms_channel_details.include_contact_card = d.get("include_contact_card", UNSET)
-        sms_channel_details.message_hierarchy = d.get("message_hierarchy", UNSET)
-        sms_channel_details.mms_dynamic_image_template = d.get("mms_dynamic_image_template", UNSET)
-        sms_channel_details.mms_static_image_asset_id = d.get("mms_static_image_asset_id", UNSET)
-        sms_channel_details.shorten_links = d.get("shorten_links", UNSET)
-        sms_channel_details.template_id = d.get("template_id", UNSET)
+        state = sms_channel_details.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["channel"] = channel
+        state["add_info_link"] = d.get("add_info_link", UNSET)
+        state["add_opt_out_language"] = d.get("add_opt_out_language", UNSET)
+        state["add_org_prefix"] = d.get("add_org_prefix", UNSET)
+        state["body"] = d.get("body", UNSET)
+        state["cost"] = d.get("cost", UNSET)
+        state["include_contact_card"] = d.get("include_contact_card", UNSET)
+        state["message_hierarchy"] = d.get("message_hierarchy", UNSET)
+        state["mms_dynamic_image_template"] = d.get("mms_dynamic_image_template", UNSET)
+        state["mms_static_image_asset_id"] = d.get("mms_static_image_asset_id", UNSET)
+        state["shorten_links"] = d.get("shorten_links", UNSET)
+        state["template_id"] = d.get("template_id", UNSET)
         return sms_channel_details
 
     @property

@@ -146,10 +146,11 @@ class Tag(Lazy):
             raise ValueError(f"type must match const 'tag', got '{type_}'")
 
         tag = cls.__new__(cls)
-        tag._lazy_src = d
-        tag._lazy_at = None
-        tag.id = d["id"]
-        tag.type_ = type_
+        state = tag.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["id"] = d["id"]
+        state["type_"] = type_
         return tag
 
     @property

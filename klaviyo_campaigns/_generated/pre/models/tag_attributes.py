@@ -65,9 +65,10 @@ class TagAttributes(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         tag_attributes = cls.__new__(cls)
-        tag_attributes._lazy_src = d
-        tag_attributes._lazy_at = None
-        tag_attributes.name = d.get("name", UNSET)
+        state = tag_attributes.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["name"] = d.get("name", UNSET)
         return tag_attributes
 
     @property

@@ -87,8 +87,9 @@ class TagGroupRelationship(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         tag_group_relationship = cls.__new__(cls)
-        tag_group_relationship._lazy_src = d
-        tag_group_relationship._lazy_at = None
+        state = tag_group_relationship.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return tag_group_relationship
 
     @property

@@ -88,10 +88,11 @@ class TagIdentifier(Lazy):
             raise ValueError(f"type must match const 'tag', got '{type_}'")
 
         tag_identifier = cls.__new__(cls)
-        tag_identifier._lazy_src = d
-        tag_identifier._lazy_at = None
-        tag_identifier.id = d["id"]
-        tag_identifier.type_ = type_
+        state = tag_identifier.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["id"] = d["id"]
+        state["type_"] = type_
         return tag_identifier
 
     @property

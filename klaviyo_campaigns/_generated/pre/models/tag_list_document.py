@@ -96,8 +96,9 @@ class TagListDocument(Lazy):
             missing(cls, "data")
 
         tag_list_document = cls.__new__(cls)
-        tag_list_document._lazy_src = d
-        tag_list_document._lazy_at = None
+        state = tag_list_document.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return tag_list_document
 
     @property

@@ -87,8 +87,9 @@ class TagListRelationship(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         tag_list_relationship = cls.__new__(cls)
-        tag_list_relationship._lazy_src = d
-        tag_list_relationship._lazy_at = None
+        state = tag_list_relationship.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return tag_list_relationship
 
     @property

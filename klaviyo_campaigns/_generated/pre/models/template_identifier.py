@@ -88,10 +88,11 @@ class TemplateIdentifier(Lazy):
             raise ValueError(f"type must match const 'template', got '{type_}'")
 
         template_identifier = cls.__new__(cls)
-        template_identifier._lazy_src = d
-        template_identifier._lazy_at = None
-        template_identifier.id = d["id"]
-        template_identifier.type_ = type_
+        state = template_identifier.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["id"] = d["id"]
+        state["type_"] = type_
         return template_identifier
 
     @property

@@ -98,8 +98,9 @@ class TemplateIdentifierDocument(Lazy):
             missing(cls, "data")
 
         template_identifier_document = cls.__new__(cls)
-        template_identifier_document._lazy_src = d
-        template_identifier_document._lazy_at = None
+        state = template_identifier_document.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return template_identifier_document
 
     @property

@@ -87,8 +87,9 @@ class TemplateRelationship(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         template_relationship = cls.__new__(cls)
-        template_relationship._lazy_src = d
-        template_relationship._lazy_at = None
+        state = template_relationship.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return template_relationship
 
     @property

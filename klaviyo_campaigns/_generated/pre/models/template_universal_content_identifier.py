@@ -88,10 +88,11 @@ class TemplateUniversalContentIdentifier(Lazy):
             raise ValueError(f"type must match const 'template-universal-content', got '{type_}'")
 
         template_universal_content_identifier = cls.__new__(cls)
-        template_universal_content_identifier._lazy_src = d
-        template_universal_content_identifier._lazy_at = None
-        template_universal_content_identifier.id = d["id"]
-        template_universal_content_identifier.type_ = type_
+        state = template_universal_content_identifier.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["id"] = d["id"]
+        state["type_"] = type_
         return template_universal_content_identifier
 
     @property

@@ -87,8 +87,9 @@ class TemplateUniversalContentRelationship(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         template_universal_content_relationship = cls.__new__(cls)
-        template_universal_content_relationship._lazy_src = d
-        template_universal_content_relationship._lazy_at = None
+        state = template_universal_content_relationship.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return template_universal_content_relationship
 
     @property

@@ -73,9 +73,10 @@ class ThrottledOptions(Lazy):
             missing(cls, "throttling_percentage")
 
         throttled_options = cls.__new__(cls)
-        throttled_options._lazy_src = d
-        throttled_options._lazy_at = None
-        throttled_options.throttling_percentage = d["throttling_percentage"]
+        state = throttled_options.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["throttling_percentage"] = d["throttling_percentage"]
         return throttled_options
 
     @property

@@ -77,9 +77,10 @@ class TimezoneOptions(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         timezone_options = cls.__new__(cls)
-        timezone_options._lazy_src = d
-        timezone_options._lazy_at = None
-        timezone_options.send_past_timezones_tomorrow = d.get("send_past_timezones_tomorrow", UNSET)
+        state = timezone_options.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["send_past_timezones_tomorrow"] = d.get("send_past_timezones_tomorrow", UNSET)
         return timezone_options
 
     @property

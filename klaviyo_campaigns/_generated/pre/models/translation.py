@@ -147,10 +147,11 @@ class Translation(Lazy):
             raise ValueError(f"type must match const 'translation', got '{type_}'")
 
         translation = cls.__new__(cls)
-        translation._lazy_src = d
-        translation._lazy_at = None
-        translation.id = d["id"]
-        translation.type_ = type_
+        state = translation.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["id"] = d["id"]
+        state["type_"] = type_
         return translation
 
     @property

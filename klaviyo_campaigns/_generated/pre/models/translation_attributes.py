@@ -174,11 +174,12 @@ class TranslationAttributes(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         translation_attributes = cls.__new__(cls)
-        translation_attributes._lazy_src = d
-        translation_attributes._lazy_at = None
-        translation_attributes.fallback_locale = d.get("fallback_locale", UNSET)
-        translation_attributes.source_locale = d.get("source_locale", UNSET)
-        translation_attributes.target_locales = d.get("target_locales", UNSET)
+        state = translation_attributes.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["fallback_locale"] = d.get("fallback_locale", UNSET)
+        state["source_locale"] = d.get("source_locale", UNSET)
+        state["target_locales"] = d.get("target_locales", UNSET)
         return translation_attributes
 
     @property

@@ -50,8 +50,9 @@ class TranslationAttributesMetadataType0(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         translation_attributes_metadata_type_0 = cls.__new__(cls)
-        translation_attributes_metadata_type_0._lazy_src = d
-        translation_attributes_metadata_type_0._lazy_at = None
+        state = translation_attributes_metadata_type_0.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return translation_attributes_metadata_type_0
 
     @property

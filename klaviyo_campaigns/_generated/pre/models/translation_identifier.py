@@ -89,10 +89,11 @@ class TranslationIdentifier(Lazy):
             raise ValueError(f"type must match const 'translation', got '{type_}'")
 
         translation_identifier = cls.__new__(cls)
-        translation_identifier._lazy_src = d
-        translation_identifier._lazy_at = None
-        translation_identifier.id = d["id"]
-        translation_identifier.type_ = type_
+        state = translation_identifier.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["id"] = d["id"]
+        state["type_"] = type_
         return translation_identifier
 
     @property

@@ -98,8 +98,9 @@ class TranslationIdentifierDocument(Lazy):
             missing(cls, "data")
 
         translation_identifier_document = cls.__new__(cls)
-        translation_identifier_document._lazy_src = d
-        translation_identifier_document._lazy_at = None
+        state = translation_identifier_document.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return translation_identifier_document
 
     @property

@@ -87,8 +87,9 @@ class TranslationRelationship(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         translation_relationship = cls.__new__(cls)
-        translation_relationship._lazy_src = d
-        translation_relationship._lazy_at = None
+        state = translation_relationship.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return translation_relationship
 
     @property

@@ -129,8 +129,9 @@ class TranslationRelationships(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         translation_relationships = cls.__new__(cls)
-        translation_relationships._lazy_src = d
-        translation_relationships._lazy_at = None
+        state = translation_relationships.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return translation_relationships
 
     @property

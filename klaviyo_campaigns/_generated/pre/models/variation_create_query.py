@@ -82,8 +82,9 @@ class VariationCreateQuery(Lazy):
             missing(cls, "data")
 
         variation_create_query = cls.__new__(cls)
-        variation_create_query._lazy_src = d
-        variation_create_query._lazy_at = None
+        state = variation_create_query.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return variation_create_query
 
     @property

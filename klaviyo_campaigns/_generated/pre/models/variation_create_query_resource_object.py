@@ -124,9 +124,10 @@ class VariationCreateQueryResourceObject(Lazy):
             raise ValueError(f"type must match const 'campaign-variation', got '{type_}'")
 
         variation_create_query_resource_object = cls.__new__(cls)
-        variation_create_query_resource_object._lazy_src = d
-        variation_create_query_resource_object._lazy_at = None
-        variation_create_query_resource_object.type_ = type_
+        state = variation_create_query_resource_object.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["type_"] = type_
         return variation_create_query_resource_object
 
     @property

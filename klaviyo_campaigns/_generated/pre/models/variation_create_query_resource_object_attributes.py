@@ -86,8 +86,9 @@ class VariationCreateQueryResourceObjectAttributes(Lazy):
             missing(cls, "definition")
 
         variation_create_query_resource_object_attributes = cls.__new__(cls)
-        variation_create_query_resource_object_attributes._lazy_src = d
-        variation_create_query_resource_object_attributes._lazy_at = None
+        state = variation_create_query_resource_object_attributes.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return variation_create_query_resource_object_attributes
 
     @property

@@ -88,8 +88,9 @@ class VariationCreateQueryResourceObjectRelationships(Lazy):
             missing(cls, "campaign-message")
 
         variation_create_query_resource_object_relationships = cls.__new__(cls)
-        variation_create_query_resource_object_relationships._lazy_src = d
-        variation_create_query_resource_object_relationships._lazy_at = None
+        state = variation_create_query_resource_object_relationships.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return variation_create_query_resource_object_relationships
 
     @property

@@ -77,8 +77,9 @@ class VariationCreateQueryResourceObjectRelationshipsCampaignMessage(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         variation_create_query_resource_object_relationships_campaign_message = cls.__new__(cls)
-        variation_create_query_resource_object_relationships_campaign_message._lazy_src = d
-        variation_create_query_resource_object_relationships_campaign_message._lazy_at = None
+        state = variation_create_query_resource_object_relationships_campaign_message.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return variation_create_query_resource_object_relationships_campaign_message
 
     @property

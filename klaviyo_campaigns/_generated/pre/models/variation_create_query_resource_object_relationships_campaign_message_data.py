@@ -90,10 +90,11 @@ class VariationCreateQueryResourceObjectRelationshipsCampaignMessageData(Lazy):
         variation_create_query_resource_object_relationships_campaign_message_data = cls.__new__(
             cls
         )
-        variation_create_query_resource_object_relationships_campaign_message_data._lazy_src = d
-        variation_create_query_resource_object_relationships_campaign_message_data._lazy_at = None
-        variation_create_query_resource_object_relationships_campaign_message_data.id = d["id"]
-        variation_create_query_resource_object_relationships_campaign_message_data.type_ = type_
+        state = variation_create_query_resource_object_relationships_campaign_message_data.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["id"] = d["id"]
+        state["type_"] = type_
         return variation_create_query_resource_object_relationships_campaign_message_data
 
     @property

@@ -111,9 +111,10 @@ class VariationDefinition(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         variation_definition = cls.__new__(cls)
-        variation_definition._lazy_src = d
-        variation_definition._lazy_at = None
-        variation_definition.name = d.get("name", UNSET)
+        state = variation_definition.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["name"] = d.get("name", UNSET)
         return variation_definition
 
     @property

@@ -86,8 +86,9 @@ class VariationInlineCreate(Lazy):
             missing(cls, "definition")
 
         variation_inline_create = cls.__new__(cls)
-        variation_inline_create._lazy_src = d
-        variation_inline_create._lazy_at = None
+        state = variation_inline_create.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return variation_inline_create
 
     @property

@@ -84,8 +84,9 @@ class VariationPartialUpdateQuery(Lazy):
             missing(cls, "data")
 
         variation_partial_update_query = cls.__new__(cls)
-        variation_partial_update_query._lazy_src = d
-        variation_partial_update_query._lazy_at = None
+        state = variation_partial_update_query.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return variation_partial_update_query
 
     @property

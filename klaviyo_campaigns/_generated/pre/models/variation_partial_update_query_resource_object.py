@@ -116,10 +116,11 @@ class VariationPartialUpdateQueryResourceObject(Lazy):
             raise ValueError(f"type must match const 'campaign-variation', got '{type_}'")
 
         variation_partial_update_query_resource_object = cls.__new__(cls)
-        variation_partial_update_query_resource_object._lazy_src = d
-        variation_partial_update_query_resource_object._lazy_at = None
-        variation_partial_update_query_resource_object.id = d["id"]
-        variation_partial_update_query_resource_object.type_ = type_
+        state = variation_partial_update_query_resource_object.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["id"] = d["id"]
+        state["type_"] = type_
         return variation_partial_update_query_resource_object
 
     @property

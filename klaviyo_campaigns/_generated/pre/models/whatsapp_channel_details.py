@@ -108,11 +108,12 @@ class WhatsappChannelDetails(Lazy):
             raise ValueError(f"channel must match const 'whatsapp', got '{channel}'")
 
         whatsapp_channel_details = cls.__new__(cls)
-        whatsapp_channel_details._lazy_src = d
-        whatsapp_channel_details._lazy_at = None
-        whatsapp_channel_details.channel = channel
-        whatsapp_channel_details.shorten_links = d.get("shorten_links", UNSET)
-        whatsapp_channel_details.template_id = d.get("template_id", UNSET)
+        state = whatsapp_channel_details.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["channel"] = channel
+        state["shorten_links"] = d.get("shorten_links", UNSET)
+        state["template_id"] = d.get("template_id", UNSET)
         return whatsapp_channel_details
 
     @property

@@ -77,8 +77,9 @@ class ABTestSendStrategy(Lazy):
             missing(cls, "method")
 
         ab_test_send_strategy = cls.__new__(cls)
-        ab_test_send_strategy._lazy_src = d
-        ab_test_send_strategy._lazy_at = None
+        state = ab_test_send_strategy.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return ab_test_send_strategy
 
     @property

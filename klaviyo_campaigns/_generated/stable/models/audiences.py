@@ -92,9 +92,10 @@ class Audiences(Lazy):
             missing(cls, "included")
 
         audiences = cls.__new__(cls)
-        audiences._lazy_src = d
-        audiences._lazy_at = None
-        audiences.included = d["included"]
+        state = audiences.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["included"] = d["included"]
         return audiences
 
     @property

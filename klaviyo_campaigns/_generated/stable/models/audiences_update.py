@@ -89,8 +89,9 @@ class AudiencesUpdate(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         audiences_update = cls.__new__(cls)
-        audiences_update._lazy_src = d
-        audiences_update._lazy_at = None
+        state = audiences_update.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return audiences_update
 
     @property

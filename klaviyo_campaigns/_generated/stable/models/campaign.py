@@ -146,10 +146,11 @@ class Campaign(Lazy):
             raise ValueError(f"type must match const 'campaign', got '{type_}'")
 
         campaign = cls.__new__(cls)
-        campaign._lazy_src = d
-        campaign._lazy_at = None
-        campaign.id = d["id"]
-        campaign.type_ = type_
+        state = campaign.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["id"] = d["id"]
+        state["type_"] = type_
         return campaign
 
     @property

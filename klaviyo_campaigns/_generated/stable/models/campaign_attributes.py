@@ -249,10 +249,11 @@ class CampaignAttributes(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         campaign_attributes = cls.__new__(cls)
-        campaign_attributes._lazy_src = d
-        campaign_attributes._lazy_at = None
-        campaign_attributes.archived = d.get("archived", UNSET)
-        campaign_attributes.name = d.get("name", UNSET)
+        state = campaign_attributes.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["archived"] = d.get("archived", UNSET)
+        state["name"] = d.get("name", UNSET)
         return campaign_attributes
 
     @property

@@ -82,8 +82,9 @@ class CampaignCloneQuery(Lazy):
             missing(cls, "data")
 
         campaign_clone_query = cls.__new__(cls)
-        campaign_clone_query._lazy_src = d
-        campaign_clone_query._lazy_at = None
+        state = campaign_clone_query.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return campaign_clone_query
 
     @property

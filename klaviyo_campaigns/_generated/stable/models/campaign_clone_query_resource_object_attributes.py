@@ -74,9 +74,10 @@ class CampaignCloneQueryResourceObjectAttributes(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         campaign_clone_query_resource_object_attributes = cls.__new__(cls)
-        campaign_clone_query_resource_object_attributes._lazy_src = d
-        campaign_clone_query_resource_object_attributes._lazy_at = None
-        campaign_clone_query_resource_object_attributes.new_name = d.get("new_name", UNSET)
+        state = campaign_clone_query_resource_object_attributes.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["new_name"] = d.get("new_name", UNSET)
         return campaign_clone_query_resource_object_attributes
 
     @property

@@ -104,9 +104,10 @@ class CampaignCreateQueryResourceObject(Lazy):
             raise ValueError(f"type must match const 'campaign', got '{type_}'")
 
         campaign_create_query_resource_object = cls.__new__(cls)
-        campaign_create_query_resource_object._lazy_src = d
-        campaign_create_query_resource_object._lazy_at = None
-        campaign_create_query_resource_object.type_ = type_
+        state = campaign_create_query_resource_object.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["type_"] = type_
         return campaign_create_query_resource_object
 
     @property

@@ -189,9 +189,10 @@ class CampaignCreateQueryResourceObjectAttributes(Lazy):
             missing(cls, "name")
 
         campaign_create_query_resource_object_attributes = cls.__new__(cls)
-        campaign_create_query_resource_object_attributes._lazy_src = d
-        campaign_create_query_resource_object_attributes._lazy_at = None
-        campaign_create_query_resource_object_attributes.name = d["name"]
+        state = campaign_create_query_resource_object_attributes.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["name"] = d["name"]
         return campaign_create_query_resource_object_attributes
 
     @property

@@ -85,8 +85,9 @@ class CampaignCreateQueryResourceObjectAttributesCampaignMessages(Lazy):
             missing(cls, "data")
 
         campaign_create_query_resource_object_attributes_campaign_messages = cls.__new__(cls)
-        campaign_create_query_resource_object_attributes_campaign_messages._lazy_src = d
-        campaign_create_query_resource_object_attributes_campaign_messages._lazy_at = None
+        state = campaign_create_query_resource_object_attributes_campaign_messages.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return campaign_create_query_resource_object_attributes_campaign_messages
 
     @property

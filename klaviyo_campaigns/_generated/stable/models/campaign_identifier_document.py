@@ -98,8 +98,9 @@ class CampaignIdentifierDocument(Lazy):
             missing(cls, "data")
 
         campaign_identifier_document = cls.__new__(cls)
-        campaign_identifier_document._lazy_src = d
-        campaign_identifier_document._lazy_at = None
+        state = campaign_identifier_document.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return campaign_identifier_document
 
     @property

@@ -146,10 +146,11 @@ class CampaignMessage(Lazy):
             raise ValueError(f"type must match const 'campaign-message', got '{type_}'")
 
         campaign_message = cls.__new__(cls)
-        campaign_message._lazy_src = d
-        campaign_message._lazy_at = None
-        campaign_message.id = d["id"]
-        campaign_message.type_ = type_
+        state = campaign_message.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["id"] = d["id"]
+        state["type_"] = type_
         return campaign_message
 
     @property

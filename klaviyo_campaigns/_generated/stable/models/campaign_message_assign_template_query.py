@@ -84,8 +84,9 @@ class CampaignMessageAssignTemplateQuery(Lazy):
             missing(cls, "data")
 
         campaign_message_assign_template_query = cls.__new__(cls)
-        campaign_message_assign_template_query._lazy_src = d
-        campaign_message_assign_template_query._lazy_at = None
+        state = campaign_message_assign_template_query.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return campaign_message_assign_template_query
 
     @property

@@ -116,10 +116,11 @@ class CampaignMessageAssignTemplateQueryResourceObject(Lazy):
             raise ValueError(f"type must match const 'campaign-message', got '{type_}'")
 
         campaign_message_assign_template_query_resource_object = cls.__new__(cls)
-        campaign_message_assign_template_query_resource_object._lazy_src = d
-        campaign_message_assign_template_query_resource_object._lazy_at = None
-        campaign_message_assign_template_query_resource_object.id = d["id"]
-        campaign_message_assign_template_query_resource_object.type_ = type_
+        state = campaign_message_assign_template_query_resource_object.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["id"] = d["id"]
+        state["type_"] = type_
         return campaign_message_assign_template_query_resource_object
 
     @property

@@ -79,10 +79,11 @@ class CampaignMessageAssignTemplateQueryResourceObjectRelationshipsTemplate(Lazy
         campaign_message_assign_template_query_resource_object_relationships_template = cls.__new__(
             cls
         )
-        campaign_message_assign_template_query_resource_object_relationships_template._lazy_src = d
-        campaign_message_assign_template_query_resource_object_relationships_template._lazy_at = (
-            None
+        state = (
+            campaign_message_assign_template_query_resource_object_relationships_template.__dict__
         )
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return campaign_message_assign_template_query_resource_object_relationships_template
 
     @property

@@ -88,10 +88,11 @@ class CampaignMessageCreateQueryResourceObjectRelationshipsImageData(Lazy):
             raise ValueError(f"type must match const 'image', got '{type_}'")
 
         campaign_message_create_query_resource_object_relationships_image_data = cls.__new__(cls)
-        campaign_message_create_query_resource_object_relationships_image_data._lazy_src = d
-        campaign_message_create_query_resource_object_relationships_image_data._lazy_at = None
-        campaign_message_create_query_resource_object_relationships_image_data.id = d["id"]
-        campaign_message_create_query_resource_object_relationships_image_data.type_ = type_
+        state = campaign_message_create_query_resource_object_relationships_image_data.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["id"] = d["id"]
+        state["type_"] = type_
         return campaign_message_create_query_resource_object_relationships_image_data
 
     @property

@@ -79,8 +79,9 @@ class CampaignMessageIncrement(Lazy):
             missing(cls, "badge_config")
 
         campaign_message_increment = cls.__new__(cls)
-        campaign_message_increment._lazy_src = d
-        campaign_message_increment._lazy_at = None
+        state = campaign_message_increment.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return campaign_message_increment
 
     @property

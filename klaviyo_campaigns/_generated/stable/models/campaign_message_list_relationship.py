@@ -87,8 +87,9 @@ class CampaignMessageListRelationship(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         campaign_message_list_relationship = cls.__new__(cls)
-        campaign_message_list_relationship._lazy_src = d
-        campaign_message_list_relationship._lazy_at = None
+        state = campaign_message_list_relationship.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return campaign_message_list_relationship
 
     @property

@@ -97,8 +97,9 @@ class CampaignMessagePartialUpdateQueryResourceObjectAttributes(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         campaign_message_partial_update_query_resource_object_attributes = cls.__new__(cls)
-        campaign_message_partial_update_query_resource_object_attributes._lazy_src = d
-        campaign_message_partial_update_query_resource_object_attributes._lazy_at = None
+        state = campaign_message_partial_update_query_resource_object_attributes.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return campaign_message_partial_update_query_resource_object_attributes
 
     @property

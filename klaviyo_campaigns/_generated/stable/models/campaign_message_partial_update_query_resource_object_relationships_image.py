@@ -77,8 +77,9 @@ class CampaignMessagePartialUpdateQueryResourceObjectRelationshipsImage(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         campaign_message_partial_update_query_resource_object_relationships_image = cls.__new__(cls)
-        campaign_message_partial_update_query_resource_object_relationships_image._lazy_src = d
-        campaign_message_partial_update_query_resource_object_relationships_image._lazy_at = None
+        state = campaign_message_partial_update_query_resource_object_relationships_image.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return campaign_message_partial_update_query_resource_object_relationships_image
 
     @property

@@ -90,12 +90,13 @@ class CampaignMessagePartialUpdateQueryResourceObjectRelationshipsImageData(Lazy
         campaign_message_partial_update_query_resource_object_relationships_image_data = (
             cls.__new__(cls)
         )
-        campaign_message_partial_update_query_resource_object_relationships_image_data._lazy_src = d
-        campaign_message_partial_update_query_resource_object_relationships_image_data._lazy_at = (
-            None
+        state = (
+            campaign_message_partial_update_query_resource_object_relationships_image_data.__dict__
         )
-        campaign_message_partial_update_query_resource_object_relationships_image_data.id = d["id"]
-        campaign_message_partial_update_query_resource_object_relationships_image_data.type_ = type_
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["id"] = d["id"]
+        state["type_"] = type_
         return campaign_message_partial_update_query_resource_object_relationships_image_data
 
     @property

@@ -91,9 +91,10 @@ class CampaignMessageProperty(Lazy):
             missing(cls, "set_from_property")
 
         campaign_message_property = cls.__new__(cls)
-        campaign_message_property._lazy_src = d
-        campaign_message_property._lazy_at = None
-        campaign_message_property.set_from_property = d["set_from_property"]
+        state = campaign_message_property.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["set_from_property"] = d["set_from_property"]
         return campaign_message_property
 
     @property

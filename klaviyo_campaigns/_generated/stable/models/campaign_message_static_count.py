@@ -93,9 +93,10 @@ class CampaignMessageStaticCount(Lazy):
             missing(cls, "value")
 
         campaign_message_static_count = cls.__new__(cls)
-        campaign_message_static_count._lazy_src = d
-        campaign_message_static_count._lazy_at = None
-        campaign_message_static_count.value = d["value"]
+        state = campaign_message_static_count.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["value"] = d["value"]
         return campaign_message_static_count
 
     @property

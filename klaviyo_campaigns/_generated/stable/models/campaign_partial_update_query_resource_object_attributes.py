@@ -166,9 +166,10 @@ class CampaignPartialUpdateQueryResourceObjectAttributes(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         campaign_partial_update_query_resource_object_attributes = cls.__new__(cls)
-        campaign_partial_update_query_resource_object_attributes._lazy_src = d
-        campaign_partial_update_query_resource_object_attributes._lazy_at = None
-        campaign_partial_update_query_resource_object_attributes.name = d.get("name", UNSET)
+        state = campaign_partial_update_query_resource_object_attributes.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["name"] = d.get("name", UNSET)
         return campaign_partial_update_query_resource_object_attributes
 
     @property

@@ -65,11 +65,10 @@ class CampaignRecipientEstimationAttributes(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         campaign_recipient_estimation_attributes = cls.__new__(cls)
-        campaign_recipient_estimation_attributes._lazy_src = d
-        campaign_recipient_estimation_attributes._lazy_at = None
-        campaign_recipient_estimation_attributes.estimated_recipient_count = d.get(
-            "estimated_recipient_count", UNSET
-        )
+        state = campaign_recipient_estimation_attributes.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["estimated_recipient_count"] = d.get("estimated_recipient_count", UNSET)
         return campaign_recipient_estimation_attributes
 
     @property

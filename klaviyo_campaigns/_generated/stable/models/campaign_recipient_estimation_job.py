@@ -134,10 +134,11 @@ class CampaignRecipientEstimationJob(Lazy):
             )
 
         campaign_recipient_estimation_job = cls.__new__(cls)
-        campaign_recipient_estimation_job._lazy_src = d
-        campaign_recipient_estimation_job._lazy_at = None
-        campaign_recipient_estimation_job.id = d["id"]
-        campaign_recipient_estimation_job.type_ = type_
+        state = campaign_recipient_estimation_job.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["id"] = d["id"]
+        state["type_"] = type_
         return campaign_recipient_estimation_job
 
     @property

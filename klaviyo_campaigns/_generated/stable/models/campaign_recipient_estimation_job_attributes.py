@@ -72,8 +72,9 @@ class CampaignRecipientEstimationJobAttributes(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         campaign_recipient_estimation_job_attributes = cls.__new__(cls)
-        campaign_recipient_estimation_job_attributes._lazy_src = d
-        campaign_recipient_estimation_job_attributes._lazy_at = None
+        state = campaign_recipient_estimation_job_attributes.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return campaign_recipient_estimation_job_attributes
 
     @property

@@ -92,10 +92,11 @@ class CampaignRecipientEstimationJobCreateQueryResourceObject(Lazy):
             )
 
         campaign_recipient_estimation_job_create_query_resource_object = cls.__new__(cls)
-        campaign_recipient_estimation_job_create_query_resource_object._lazy_src = d
-        campaign_recipient_estimation_job_create_query_resource_object._lazy_at = None
-        campaign_recipient_estimation_job_create_query_resource_object.id = d["id"]
-        campaign_recipient_estimation_job_create_query_resource_object.type_ = type_
+        state = campaign_recipient_estimation_job_create_query_resource_object.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["id"] = d["id"]
+        state["type_"] = type_
         return campaign_recipient_estimation_job_create_query_resource_object
 
     @property

@@ -91,8 +91,9 @@ class CampaignRelationships(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         campaign_relationships = cls.__new__(cls)
-        campaign_relationships._lazy_src = d
-        campaign_relationships._lazy_at = None
+        state = campaign_relationships.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return campaign_relationships
 
     @property

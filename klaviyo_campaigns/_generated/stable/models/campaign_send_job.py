@@ -128,10 +128,11 @@ class CampaignSendJob(Lazy):
             raise ValueError(f"type must match const 'campaign-send-job', got '{type_}'")
 
         campaign_send_job = cls.__new__(cls)
-        campaign_send_job._lazy_src = d
-        campaign_send_job._lazy_at = None
-        campaign_send_job.id = d["id"]
-        campaign_send_job.type_ = type_
+        state = campaign_send_job.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["id"] = d["id"]
+        state["type_"] = type_
         return campaign_send_job
 
     @property

@@ -143,11 +143,12 @@ class CampaignsEmailTrackingOptions(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         campaigns_email_tracking_options = cls.__new__(cls)
-        campaigns_email_tracking_options._lazy_src = d
-        campaigns_email_tracking_options._lazy_at = None
-        campaigns_email_tracking_options.add_tracking_params = d.get("add_tracking_params", UNSET)
-        campaigns_email_tracking_options.is_tracking_clicks = d.get("is_tracking_clicks", UNSET)
-        campaigns_email_tracking_options.is_tracking_opens = d.get("is_tracking_opens", UNSET)
+        state = campaigns_email_tracking_options.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["add_tracking_params"] = d.get("add_tracking_params", UNSET)
+        state["is_tracking_clicks"] = d.get("is_tracking_clicks", UNSET)
+        state["is_tracking_opens"] = d.get("is_tracking_opens", UNSET)
         return campaigns_email_tracking_options
 
     @property

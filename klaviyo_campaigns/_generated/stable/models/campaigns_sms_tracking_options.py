@@ -103,9 +103,10 @@ class CampaignsSMSTrackingOptions(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         campaigns_sms_tracking_options = cls.__new__(cls)
-        campaigns_sms_tracking_options._lazy_src = d
-        campaigns_sms_tracking_options._lazy_at = None
-        campaigns_sms_tracking_options.add_tracking_params = d.get("add_tracking_params", UNSET)
+        state = campaigns_sms_tracking_options.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["add_tracking_params"] = d.get("add_tracking_params", UNSET)
         return campaigns_sms_tracking_options
 
     @property

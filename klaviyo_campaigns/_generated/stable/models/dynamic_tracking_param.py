@@ -103,10 +103,11 @@ class DynamicTrackingParam(Lazy):
             raise ValueError(f"type must match const 'dynamic', got '{type_}'")
 
         dynamic_tracking_param = cls.__new__(cls)
-        dynamic_tracking_param._lazy_src = d
-        dynamic_tracking_param._lazy_at = None
-        dynamic_tracking_param.name = d["name"]
-        dynamic_tracking_param.type_ = type_
+        state = dynamic_tracking_param.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["name"] = d["name"]
+        state["type_"] = type_
         return dynamic_tracking_param
 
     @property

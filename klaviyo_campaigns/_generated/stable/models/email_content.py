@@ -188,15 +188,16 @@ class EmailContent(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         email_content = cls.__new__(cls)
-        email_content._lazy_src = d
-        email_content._lazy_at = None
-        email_content.bcc_email = d.get("bcc_email", UNSET)
-        email_content.cc_email = d.get("cc_email", UNSET)
-        email_content.from_email = d.get("from_email", UNSET)
-        email_content.from_label = d.get("from_label", UNSET)
-        email_content.preview_text = d.get("preview_text", UNSET)
-        email_content.reply_to_email = d.get("reply_to_email", UNSET)
-        email_content.subject = d.get("subject", UNSET)
+        state = email_content.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["bcc_email"] = d.get("bcc_email", UNSET)
+        state["cc_email"] = d.get("cc_email", UNSET)
+        state["from_email"] = d.get("from_email", UNSET)
+        state["from_label"] = d.get("from_label", UNSET)
+        state["preview_text"] = d.get("preview_text", UNSET)
+        state["reply_to_email"] = d.get("reply_to_email", UNSET)
+        state["subject"] = d.get("subject", UNSET)
         return email_content
 
     @property

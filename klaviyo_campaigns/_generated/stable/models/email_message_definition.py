@@ -125,9 +125,10 @@ class EmailMessageDefinition(Lazy):
             missing(cls, "channel")
 
         email_message_definition = cls.__new__(cls)
-        email_message_definition._lazy_src = d
-        email_message_definition._lazy_at = None
-        email_message_definition.label = d.get("label", UNSET)
+        state = email_message_definition.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["label"] = d.get("label", UNSET)
         return email_message_definition
 
     @property

@@ -76,9 +76,10 @@ class EmailSendOptions(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         email_send_options = cls.__new__(cls)
-        email_send_options._lazy_src = d
-        email_send_options._lazy_at = None
-        email_send_options.use_smart_sending = d.get("use_smart_sending", UNSET)
+        state = email_send_options.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["use_smart_sending"] = d.get("use_smart_sending", UNSET)
         return email_send_options
 
     @property

@@ -132,12 +132,13 @@ class ErrorDocumentErrorsItem(Lazy):
             missing(cls, "title")
 
         error_document_errors_item = cls.__new__(cls)
-        error_document_errors_item._lazy_src = d
-        error_document_errors_item._lazy_at = None
-        error_document_errors_item.code = d["code"]
-        error_document_errors_item.detail = d["detail"]
-        error_document_errors_item.id = d["id"]
-        error_document_errors_item.title = d["title"]
+        state = error_document_errors_item.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["code"] = d["code"]
+        state["detail"] = d["detail"]
+        state["id"] = d["id"]
+        state["title"] = d["title"]
         return error_document_errors_item
 
     @property

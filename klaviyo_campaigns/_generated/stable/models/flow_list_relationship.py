@@ -87,8 +87,9 @@ class FlowListRelationship(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         flow_list_relationship = cls.__new__(cls)
-        flow_list_relationship._lazy_src = d
-        flow_list_relationship._lazy_at = None
+        state = flow_list_relationship.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return flow_list_relationship
 
     @property

@@ -98,8 +98,9 @@ class GetCampaignResponse(Lazy):
             missing(cls, "data")
 
         get_campaign_response = cls.__new__(cls)
-        get_campaign_response._lazy_src = d
-        get_campaign_response._lazy_at = None
+        state = get_campaign_response.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return get_campaign_response
 
     @property

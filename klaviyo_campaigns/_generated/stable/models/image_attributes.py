@@ -122,13 +122,14 @@ class ImageAttributes(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         image_attributes = cls.__new__(cls)
-        image_attributes._lazy_src = d
-        image_attributes._lazy_at = None
-        image_attributes.format_ = d.get("format", UNSET)
-        image_attributes.hidden = d.get("hidden", UNSET)
-        image_attributes.image_url = d.get("image_url", UNSET)
-        image_attributes.name = d.get("name", UNSET)
-        image_attributes.size = d.get("size", UNSET)
+        state = image_attributes.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["format_"] = d.get("format", UNSET)
+        state["hidden"] = d.get("hidden", UNSET)
+        state["image_url"] = d.get("image_url", UNSET)
+        state["name"] = d.get("name", UNSET)
+        state["size"] = d.get("size", UNSET)
         return image_attributes
 
     @property

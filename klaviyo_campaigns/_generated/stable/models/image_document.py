@@ -96,8 +96,9 @@ class ImageDocument(Lazy):
             missing(cls, "data")
 
         image_document = cls.__new__(cls)
-        image_document._lazy_src = d
-        image_document._lazy_at = None
+        state = image_document.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return image_document
 
     @property

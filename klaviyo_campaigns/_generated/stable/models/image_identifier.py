@@ -88,10 +88,11 @@ class ImageIdentifier(Lazy):
             raise ValueError(f"type must match const 'image', got '{type_}'")
 
         image_identifier = cls.__new__(cls)
-        image_identifier._lazy_src = d
-        image_identifier._lazy_at = None
-        image_identifier.id = d["id"]
-        image_identifier.type_ = type_
+        state = image_identifier.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["id"] = d["id"]
+        state["type_"] = type_
         return image_identifier
 
     @property

@@ -87,8 +87,9 @@ class ImageRelationship(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         image_relationship = cls.__new__(cls)
-        image_relationship._lazy_src = d
-        image_relationship._lazy_at = None
+        state = image_relationship.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return image_relationship
 
     @property

@@ -77,8 +77,9 @@ class ImmediateSendStrategy(Lazy):
             missing(cls, "method")
 
         immediate_send_strategy = cls.__new__(cls)
-        immediate_send_strategy._lazy_src = d
-        immediate_send_strategy._lazy_at = None
+        state = immediate_send_strategy.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return immediate_send_strategy
 
     @property

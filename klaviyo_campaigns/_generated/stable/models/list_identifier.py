@@ -88,10 +88,11 @@ class ListIdentifier(Lazy):
             raise ValueError(f"type must match const 'list', got '{type_}'")
 
         list_identifier = cls.__new__(cls)
-        list_identifier._lazy_src = d
-        list_identifier._lazy_at = None
-        list_identifier.id = d["id"]
-        list_identifier.type_ = type_
+        state = list_identifier.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["id"] = d["id"]
+        state["type_"] = type_
         return list_identifier
 
     @property

@@ -88,12 +88,11 @@ class LocalStaticSend(Lazy):
             missing(cls, "is_local")
 
         local_static_send = cls.__new__(cls)
-        local_static_send._lazy_src = d
-        local_static_send._lazy_at = None
-        local_static_send.is_local = d["is_local"]
-        local_static_send.send_past_recipients_immediately = d.get(
-            "send_past_recipients_immediately", UNSET
-        )
+        state = local_static_send.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["is_local"] = d["is_local"]
+        state["send_past_recipients_immediately"] = d.get("send_past_recipients_immediately", UNSET)
         return local_static_send
 
     @property

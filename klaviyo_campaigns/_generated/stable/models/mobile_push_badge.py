@@ -109,9 +109,10 @@ class MobilePushBadge(Lazy):
             missing(cls, "display")
 
         mobile_push_badge = cls.__new__(cls)
-        mobile_push_badge._lazy_src = d
-        mobile_push_badge._lazy_at = None
-        mobile_push_badge.display = d["display"]
+        state = mobile_push_badge.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["display"] = d["display"]
         return mobile_push_badge
 
     @property

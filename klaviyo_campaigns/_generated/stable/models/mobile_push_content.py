@@ -137,11 +137,12 @@ class MobilePushContent(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         mobile_push_content = cls.__new__(cls)
-        mobile_push_content._lazy_src = d
-        mobile_push_content._lazy_at = None
-        mobile_push_content.body = d.get("body", UNSET)
-        mobile_push_content.dynamic_image = d.get("dynamic_image", UNSET)
-        mobile_push_content.title = d.get("title", UNSET)
+        state = mobile_push_content.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["body"] = d.get("body", UNSET)
+        state["dynamic_image"] = d.get("dynamic_image", UNSET)
+        state["title"] = d.get("title", UNSET)
         return mobile_push_content
 
     @property

@@ -138,11 +138,12 @@ class MobilePushContentCreate(Lazy):
             missing(cls, "body")
 
         mobile_push_content_create = cls.__new__(cls)
-        mobile_push_content_create._lazy_src = d
-        mobile_push_content_create._lazy_at = None
-        mobile_push_content_create.body = d["body"]
-        mobile_push_content_create.dynamic_image = d.get("dynamic_image", UNSET)
-        mobile_push_content_create.title = d.get("title", UNSET)
+        state = mobile_push_content_create.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["body"] = d["body"]
+        state["dynamic_image"] = d.get("dynamic_image", UNSET)
+        state["title"] = d.get("title", UNSET)
         return mobile_push_content_create
 
     @property

@@ -138,11 +138,12 @@ class MobilePushContentUpdate(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         mobile_push_content_update = cls.__new__(cls)
-        mobile_push_content_update._lazy_src = d
-        mobile_push_content_update._lazy_at = None
-        mobile_push_content_update.body = d.get("body", UNSET)
-        mobile_push_content_update.dynamic_image = d.get("dynamic_image", UNSET)
-        mobile_push_content_update.title = d.get("title", UNSET)
+        state = mobile_push_content_update.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["body"] = d.get("body", UNSET)
+        state["dynamic_image"] = d.get("dynamic_image", UNSET)
+        state["title"] = d.get("title", UNSET)
         return mobile_push_content_update
 
     @property

@@ -131,8 +131,9 @@ class MobilePushMessageSilentDefinition(Lazy):
             missing(cls, "notification_type")
 
         mobile_push_message_silent_definition = cls.__new__(cls)
-        mobile_push_message_silent_definition._lazy_src = d
-        mobile_push_message_silent_definition._lazy_at = None
+        state = mobile_push_message_silent_definition.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return mobile_push_message_silent_definition
 
     @property

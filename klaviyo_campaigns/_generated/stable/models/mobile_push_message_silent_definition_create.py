@@ -132,8 +132,9 @@ class MobilePushMessageSilentDefinitionCreate(Lazy):
             missing(cls, "channel")
 
         mobile_push_message_silent_definition_create = cls.__new__(cls)
-        mobile_push_message_silent_definition_create._lazy_src = d
-        mobile_push_message_silent_definition_create._lazy_at = None
+        state = mobile_push_message_silent_definition_create.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return mobile_push_message_silent_definition_create
 
     @property

@@ -50,8 +50,9 @@ class MobilePushMessageSilentDefinitionKvPairsType0(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         mobile_push_message_silent_definition_kv_pairs_type_0 = cls.__new__(cls)
-        mobile_push_message_silent_definition_kv_pairs_type_0._lazy_src = d
-        mobile_push_message_silent_definition_kv_pairs_type_0._lazy_at = None
+        state = mobile_push_message_silent_definition_kv_pairs_type_0.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return mobile_push_message_silent_definition_kv_pairs_type_0
 
     @property

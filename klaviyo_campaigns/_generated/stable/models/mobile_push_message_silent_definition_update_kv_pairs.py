@@ -50,8 +50,9 @@ class MobilePushMessageSilentDefinitionUpdateKvPairs(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         mobile_push_message_silent_definition_update_kv_pairs = cls.__new__(cls)
-        mobile_push_message_silent_definition_update_kv_pairs._lazy_src = d
-        mobile_push_message_silent_definition_update_kv_pairs._lazy_at = None
+        state = mobile_push_message_silent_definition_update_kv_pairs.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return mobile_push_message_silent_definition_update_kv_pairs
 
     @property

@@ -165,8 +165,9 @@ class MobilePushMessageStandardDefinition(Lazy):
             missing(cls, "notification_type")
 
         mobile_push_message_standard_definition = cls.__new__(cls)
-        mobile_push_message_standard_definition._lazy_src = d
-        mobile_push_message_standard_definition._lazy_at = None
+        state = mobile_push_message_standard_definition.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return mobile_push_message_standard_definition
 
     @property

@@ -166,8 +166,9 @@ class MobilePushMessageStandardDefinitionCreate(Lazy):
             missing(cls, "content")
 
         mobile_push_message_standard_definition_create = cls.__new__(cls)
-        mobile_push_message_standard_definition_create._lazy_src = d
-        mobile_push_message_standard_definition_create._lazy_at = None
+        state = mobile_push_message_standard_definition_create.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return mobile_push_message_standard_definition_create
 
     @property

@@ -164,8 +164,9 @@ class MobilePushMessageStandardDefinitionUpdate(Lazy):
             missing(cls, "channel")
 
         mobile_push_message_standard_definition_update = cls.__new__(cls)
-        mobile_push_message_standard_definition_update._lazy_src = d
-        mobile_push_message_standard_definition_update._lazy_at = None
+        state = mobile_push_message_standard_definition_update.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return mobile_push_message_standard_definition_update
 
     @property

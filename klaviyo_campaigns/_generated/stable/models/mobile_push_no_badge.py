@@ -72,9 +72,10 @@ class MobilePushNoBadge(Lazy):
             missing(cls, "display")
 
         mobile_push_no_badge = cls.__new__(cls)
-        mobile_push_no_badge._lazy_src = d
-        mobile_push_no_badge._lazy_at = None
-        mobile_push_no_badge.display = d["display"]
+        state = mobile_push_no_badge.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["display"] = d["display"]
         return mobile_push_no_badge
 
     @property

@@ -116,9 +116,10 @@ class MobilePushOptions(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         mobile_push_options = cls.__new__(cls)
-        mobile_push_options._lazy_src = d
-        mobile_push_options._lazy_at = None
-        mobile_push_options.play_sound = d.get("play_sound", UNSET)
+        state = mobile_push_options.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["play_sound"] = d.get("play_sound", UNSET)
         return mobile_push_options
 
     @property

@@ -73,9 +73,10 @@ class NonLocalStaticSend(Lazy):
             missing(cls, "is_local")
 
         non_local_static_send = cls.__new__(cls)
-        non_local_static_send._lazy_src = d
-        non_local_static_send._lazy_at = None
-        non_local_static_send.is_local = d["is_local"]
+        state = non_local_static_send.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["is_local"] = d["is_local"]
         return non_local_static_send
 
     @property

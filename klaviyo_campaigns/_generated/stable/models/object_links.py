@@ -72,9 +72,10 @@ class ObjectLinks(Lazy):
             missing(cls, "self")
 
         object_links = cls.__new__(cls)
-        object_links._lazy_src = d
-        object_links._lazy_at = None
-        object_links.self_ = d["self"]
+        state = object_links.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["self_"] = d["self"]
         return object_links
 
     @property

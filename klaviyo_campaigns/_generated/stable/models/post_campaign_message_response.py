@@ -96,8 +96,9 @@ class PostCampaignMessageResponse(Lazy):
             missing(cls, "data")
 
         post_campaign_message_response = cls.__new__(cls)
-        post_campaign_message_response._lazy_src = d
-        post_campaign_message_response._lazy_at = None
+        state = post_campaign_message_response.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return post_campaign_message_response
 
     @property

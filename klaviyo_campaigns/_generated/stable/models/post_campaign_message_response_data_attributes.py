@@ -169,10 +169,11 @@ class PostCampaignMessageResponseDataAttributes(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         post_campaign_message_response_data_attributes = cls.__new__(cls)
-        post_campaign_message_response_data_attributes._lazy_src = d
-        post_campaign_message_response_data_attributes._lazy_at = None
-        post_campaign_message_response_data_attributes.channel = d.get("channel", UNSET)
-        post_campaign_message_response_data_attributes.label = d.get("label", UNSET)
+        state = post_campaign_message_response_data_attributes.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["channel"] = d.get("channel", UNSET)
+        state["label"] = d.get("label", UNSET)
         return post_campaign_message_response_data_attributes
 
     @property

@@ -95,8 +95,9 @@ class PostCampaignMessageResponseDataRelationships(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         post_campaign_message_response_data_relationships = cls.__new__(cls)
-        post_campaign_message_response_data_relationships._lazy_src = d
-        post_campaign_message_response_data_relationships._lazy_at = None
+        state = post_campaign_message_response_data_relationships.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return post_campaign_message_response_data_relationships
 
     @property

@@ -125,12 +125,13 @@ class PushActionButtonDefinition(Lazy):
             missing(cls, "label")
 
         push_action_button_definition = cls.__new__(cls)
-        push_action_button_definition._lazy_src = d
-        push_action_button_definition._lazy_at = None
-        push_action_button_definition.action_type = d["action_type"]
-        push_action_button_definition.label = d["label"]
-        push_action_button_definition.position = d.get("position", UNSET)
-        push_action_button_definition.url = d.get("url", UNSET)
+        state = push_action_button_definition.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["action_type"] = d["action_type"]
+        state["label"] = d["label"]
+        state["position"] = d.get("position", UNSET)
+        state["url"] = d.get("url", UNSET)
         return push_action_button_definition
 
     @property

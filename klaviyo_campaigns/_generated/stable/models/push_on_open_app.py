@@ -76,9 +76,10 @@ class PushOnOpenApp(Lazy):
             raise ValueError(f"type must match const 'open_app', got '{type_}'")
 
         push_on_open_app = cls.__new__(cls)
-        push_on_open_app._lazy_src = d
-        push_on_open_app._lazy_at = None
-        push_on_open_app.type_ = type_
+        state = push_on_open_app.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["type_"] = type_
         return push_on_open_app
 
     @property

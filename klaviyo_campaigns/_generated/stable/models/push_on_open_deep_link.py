@@ -116,11 +116,12 @@ class PushOnOpenDeepLink(Lazy):
             raise ValueError(f"type must match const 'deep_link', got '{type_}'")
 
         push_on_open_deep_link = cls.__new__(cls)
-        push_on_open_deep_link._lazy_src = d
-        push_on_open_deep_link._lazy_at = None
-        push_on_open_deep_link.type_ = type_
-        push_on_open_deep_link.android_deep_link = d.get("android_deep_link", UNSET)
-        push_on_open_deep_link.ios_deep_link = d.get("ios_deep_link", UNSET)
+        state = push_on_open_deep_link.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["type_"] = type_
+        state["android_deep_link"] = d.get("android_deep_link", UNSET)
+        state["ios_deep_link"] = d.get("ios_deep_link", UNSET)
         return push_on_open_deep_link
 
     @property

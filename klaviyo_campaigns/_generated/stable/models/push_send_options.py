@@ -76,9 +76,10 @@ class PushSendOptions(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         push_send_options = cls.__new__(cls)
-        push_send_options._lazy_src = d
-        push_send_options._lazy_at = None
-        push_send_options.use_smart_sending = d.get("use_smart_sending", UNSET)
+        state = push_send_options.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["use_smart_sending"] = d.get("use_smart_sending", UNSET)
         return push_send_options
 
     @property

@@ -84,10 +84,11 @@ class RelationshipLinks(Lazy):
             missing(cls, "self")
 
         relationship_links = cls.__new__(cls)
-        relationship_links._lazy_src = d
-        relationship_links._lazy_at = None
-        relationship_links.related = d["related"]
-        relationship_links.self_ = d["self"]
+        state = relationship_links.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["related"] = d["related"]
+        state["self_"] = d["self"]
         return relationship_links
 
     @property

@@ -131,12 +131,13 @@ class RenderOptions(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         render_options = cls.__new__(cls)
-        render_options._lazy_src = d
-        render_options._lazy_at = None
-        render_options.add_info_link = d.get("add_info_link", UNSET)
-        render_options.add_opt_out_language = d.get("add_opt_out_language", UNSET)
-        render_options.add_org_prefix = d.get("add_org_prefix", UNSET)
-        render_options.shorten_links = d.get("shorten_links", UNSET)
+        state = render_options.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["add_info_link"] = d.get("add_info_link", UNSET)
+        state["add_opt_out_language"] = d.get("add_opt_out_language", UNSET)
+        state["add_org_prefix"] = d.get("add_org_prefix", UNSET)
+        state["shorten_links"] = d.get("shorten_links", UNSET)
         return render_options
 
     @property

@@ -88,10 +88,11 @@ class SegmentIdentifier(Lazy):
             raise ValueError(f"type must match const 'segment', got '{type_}'")
 
         segment_identifier = cls.__new__(cls)
-        segment_identifier._lazy_src = d
-        segment_identifier._lazy_at = None
-        segment_identifier.id = d["id"]
-        segment_identifier.type_ = type_
+        state = segment_identifier.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["id"] = d["id"]
+        state["type_"] = type_
         return segment_identifier
 
     @property

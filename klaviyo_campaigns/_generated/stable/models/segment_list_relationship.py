@@ -87,8 +87,9 @@ class SegmentListRelationship(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         segment_list_relationship = cls.__new__(cls)
-        segment_list_relationship._lazy_src = d
-        segment_list_relationship._lazy_at = None
+        state = segment_list_relationship.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return segment_list_relationship
 
     @property

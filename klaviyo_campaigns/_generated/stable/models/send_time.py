@@ -91,9 +91,10 @@ class SendTime(Lazy):
             missing(cls, "is_local")
 
         send_time = cls.__new__(cls)
-        send_time._lazy_src = d
-        send_time._lazy_at = None
-        send_time.is_local = d["is_local"]
+        state = send_time.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["is_local"] = d["is_local"]
         return send_time
 
     @property

@@ -91,9 +91,10 @@ class SendTimeSubObject(Lazy):
             missing(cls, "is_local")
 
         send_time_sub_object = cls.__new__(cls)
-        send_time_sub_object._lazy_src = d
-        send_time_sub_object._lazy_at = None
-        send_time_sub_object.is_local = d["is_local"]
+        state = send_time_sub_object.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["is_local"] = d["is_local"]
         return send_time_sub_object
 
     @property

@@ -91,8 +91,9 @@ class SmartSendTimeStrategy(Lazy):
             missing(cls, "method")
 
         smart_send_time_strategy = cls.__new__(cls)
-        smart_send_time_strategy._lazy_src = d
-        smart_send_time_strategy._lazy_at = None
+        state = smart_send_time_strategy.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return smart_send_time_strategy
 
     @property

@@ -93,10 +93,11 @@ class SMSContent(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         sms_content = cls.__new__(cls)
-        sms_content._lazy_src = d
-        sms_content._lazy_at = None
-        sms_content.body = d.get("body", UNSET)
-        sms_content.media_url = d.get("media_url", UNSET)
+        state = sms_content.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["body"] = d.get("body", UNSET)
+        state["media_url"] = d.get("media_url", UNSET)
         return sms_content
 
     @property

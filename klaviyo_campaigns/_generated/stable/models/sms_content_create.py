@@ -74,9 +74,10 @@ class SMSContentCreate(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         sms_content_create = cls.__new__(cls)
-        sms_content_create._lazy_src = d
-        sms_content_create._lazy_at = None
-        sms_content_create.body = d.get("body", UNSET)
+        state = sms_content_create.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["body"] = d.get("body", UNSET)
         return sms_content_create
 
     @property

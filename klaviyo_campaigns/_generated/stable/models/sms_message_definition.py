@@ -122,8 +122,9 @@ class SMSMessageDefinition(Lazy):
             missing(cls, "channel")
 
         sms_message_definition = cls.__new__(cls)
-        sms_message_definition._lazy_src = d
-        sms_message_definition._lazy_at = None
+        state = sms_message_definition.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return sms_message_definition
 
     @property

@@ -122,8 +122,9 @@ class SMSMessageDefinitionCreate(Lazy):
             missing(cls, "channel")
 
         sms_message_definition_create = cls.__new__(cls)
-        sms_message_definition_create._lazy_src = d
-        sms_message_definition_create._lazy_at = None
+        state = sms_message_definition_create.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return sms_message_definition_create
 
     @property

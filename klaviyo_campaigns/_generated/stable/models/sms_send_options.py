@@ -76,9 +76,10 @@ class SMSSendOptions(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         sms_send_options = cls.__new__(cls)
-        sms_send_options._lazy_src = d
-        sms_send_options._lazy_at = None
-        sms_send_options.use_smart_sending = d.get("use_smart_sending", UNSET)
+        state = sms_send_options.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["use_smart_sending"] = d.get("use_smart_sending", UNSET)
         return sms_send_options
 
     @property

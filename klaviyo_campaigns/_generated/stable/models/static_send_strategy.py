@@ -124,8 +124,9 @@ class StaticSendStrategy(Lazy):
             missing(cls, "method")
 
         static_send_strategy = cls.__new__(cls)
-        static_send_strategy._lazy_src = d
-        static_send_strategy._lazy_at = None
+        state = static_send_strategy.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return static_send_strategy
 
     @property

@@ -100,11 +100,12 @@ class StaticTrackingParam(Lazy):
             raise ValueError(f"type must match const 'static', got '{type_}'")
 
         static_tracking_param = cls.__new__(cls)
-        static_tracking_param._lazy_src = d
-        static_tracking_param._lazy_at = None
-        static_tracking_param.name = d["name"]
-        static_tracking_param.type_ = type_
-        static_tracking_param.value = d["value"]
+        state = static_tracking_param.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["name"] = d["name"]
+        state["type_"] = type_
+        state["value"] = d["value"]
         return static_tracking_param
 
     @property

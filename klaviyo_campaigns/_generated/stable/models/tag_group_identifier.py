@@ -88,10 +88,11 @@ class TagGroupIdentifier(Lazy):
             raise ValueError(f"type must match const 'tag-group', got '{type_}'")
 
         tag_group_identifier = cls.__new__(cls)
-        tag_group_identifier._lazy_src = d
-        tag_group_identifier._lazy_at = None
-        tag_group_identifier.id = d["id"]
-        tag_group_identifier.type_ = type_
+        state = tag_group_identifier.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["id"] = d["id"]
+        state["type_"] = type_
         return tag_group_identifier
 
     @property

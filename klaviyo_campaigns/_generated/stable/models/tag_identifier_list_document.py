@@ -96,8 +96,9 @@ class TagIdentifierListDocument(Lazy):
             missing(cls, "data")
 
         tag_identifier_list_document = cls.__new__(cls)
-        tag_identifier_list_document._lazy_src = d
-        tag_identifier_list_document._lazy_at = None
+        state = tag_identifier_list_document.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return tag_identifier_list_document
 
     @property

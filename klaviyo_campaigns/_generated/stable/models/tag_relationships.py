@@ -135,8 +135,9 @@ class TagRelationships(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         tag_relationships = cls.__new__(cls)
-        tag_relationships._lazy_src = d
-        tag_relationships._lazy_at = None
+        state = tag_relationships.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return tag_relationships
 
     @property

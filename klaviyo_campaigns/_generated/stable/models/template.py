@@ -128,10 +128,11 @@ class Template(Lazy):
             raise ValueError(f"type must match const 'template', got '{type_}'")
 
         template = cls.__new__(cls)
-        template._lazy_src = d
-        template._lazy_at = None
-        template.id = d["id"]
-        template.type_ = type_
+        state = template.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["id"] = d["id"]
+        state["type_"] = type_
         return template
 
     @property

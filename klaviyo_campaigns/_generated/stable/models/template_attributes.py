@@ -162,13 +162,14 @@ class TemplateAttributes(Lazy):
         d = src_dict if type(src_dict) is dict else document(cls, src_dict)
 
         template_attributes = cls.__new__(cls)
-        template_attributes._lazy_src = d
-        template_attributes._lazy_at = None
-        template_attributes.amp = d.get("amp", UNSET)
-        template_attributes.editor_type = d.get("editor_type", UNSET)
-        template_attributes.html = d.get("html", UNSET)
-        template_attributes.name = d.get("name", UNSET)
-        template_attributes.text = d.get("text", UNSET)
+        state = template_attributes.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
+        state["amp"] = d.get("amp", UNSET)
+        state["editor_type"] = d.get("editor_type", UNSET)
+        state["html"] = d.get("html", UNSET)
+        state["name"] = d.get("name", UNSET)
+        state["text"] = d.get("text", UNSET)
         return template_attributes
 
     @property

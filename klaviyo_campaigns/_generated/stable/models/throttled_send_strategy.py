@@ -115,8 +115,9 @@ class ThrottledSendStrategy(Lazy):
             missing(cls, "throttle_percentage")
 
         throttled_send_strategy = cls.__new__(cls)
-        throttled_send_strategy._lazy_src = d
-        throttled_send_strategy._lazy_at = None
+        state = throttled_send_strategy.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return throttled_send_strategy
 
     @property

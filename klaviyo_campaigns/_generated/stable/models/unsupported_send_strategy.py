@@ -77,8 +77,9 @@ class UnsupportedSendStrategy(Lazy):
             missing(cls, "method")
 
         unsupported_send_strategy = cls.__new__(cls)
-        unsupported_send_strategy._lazy_src = d
-        unsupported_send_strategy._lazy_at = None
+        state = unsupported_send_strategy.__dict__
+        state["_lazy_src"] = d
+        state["_lazy_at"] = None
         return unsupported_send_strategy
 
     @property
