@@ -281,16 +281,22 @@ def _invalid(model: Lazy, name: str, exc: Exception) -> Exception:
     if not isinstance(at, Origin):
         exc.add_note(f"while parsing {type(model).__name__} field {path!r}")
         return exc
-    where = {"operation": at.operation, "method": at.method, "path": at.path}
+    return mismatch(exc, {"operation": at.operation, "method": at.method, "path": at.path}, path)
+
+
+def mismatch(
+    exc: Exception, where: Mapping[str, str], path: str | None = None
+) -> ResponseValidationError:
+    """The error for an answer that does not parse as its model (at the field ``path``, when
+    known): a missing required field, or a value of the wrong kind."""
+    at = f" at {path}" if path else ""
     if isinstance(exc, KeyError):  # the generated MissingFieldError also names the model
         of = getattr(exc, "model", None)
         return ResponseValidationError(
-            f"response lacks required field {exc.args[0]!r}"
-            + (f" of {of}" if of else "")
-            + f" at {path}",
+            f"response lacks required field {exc.args[0]!r}" + (f" of {of}" if of else "") + at,
             **where,
         )
-    return ResponseValidationError(f"response does not match the spec at {path}: {exc}", **where)
+    return ResponseValidationError(f"response does not match the spec{at}: {exc}", **where)
 
 
 class _Unread:

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import httpx
 
 from . import _retry
-from ._core import Operation, Response, origin
+from ._core import Operation, Response, mismatch, origin
 from ._generated.operations import OPERATIONS
 from ._headroom import RateLimitSnapshot, parse_rate_limit_headers
 from ._limits import Bucket, Limiter
@@ -462,14 +462,8 @@ def _parse(operation: Operation, response: httpx.Response, parse: Callable[[Any]
         ) from exc
     try:
         parsed = parse(body)
-    except KeyError as exc:  # the generated MissingFieldError also names the model
-        model = getattr(exc, "model", None)
-        raise ResponseValidationError(
-            f"response lacks required field {exc.args[0]!r}" + (f" of {model}" if model else ""),
-            **where,
-        ) from exc
-    except (TypeError, ValueError, AttributeError) as exc:
-        raise ResponseValidationError(f"response does not match the spec: {exc}", **where) from exc
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise mismatch(exc, where) from exc
     # Models parse a field when it is first read: one that does not parse raises then, as a
     # ResponseValidationError naming this operation and the field's path.
     origin(parsed, operation)
