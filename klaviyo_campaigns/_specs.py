@@ -11,7 +11,7 @@ import json
 from importlib import resources
 from typing import Any
 
-from ._version import REVISIONS
+from ._version import REVISIONS, package_of
 
 
 def revisions() -> list[str]:
@@ -24,14 +24,14 @@ def read(revision: str) -> dict[str, Any]:
 
     Raises ``LookupError`` for a revision this package was not generated for.
     """
-    packages = {name: package for package, name in REVISIONS._asdict().items()}
-    if revision not in packages:
+    package = package_of(revision)
+    if package is None:
         raise LookupError(
             f"no generated package for revision {revision!r} (have: {', '.join(REVISIONS)})"
         )
     text = (
         resources.files(__package__ or __name__.rpartition(".")[0])
-        .joinpath("_generated", packages[revision], "openapi.json")
+        .joinpath("_generated", package, "openapi.json")
         .read_text(encoding="utf-8")
     )
     document: dict[str, Any] = json.loads(text, strict=False)

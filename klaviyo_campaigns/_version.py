@@ -20,4 +20,14 @@ class Revisions(NamedTuple):
 #: The revisions the generated code speaks, stable first (``REVISIONS.stable``, ``.pre``).
 REVISIONS = Revisions(STABLE_REVISION, PRE_REVISION)
 
-__all__ = ["GENERATOR", "REVISIONS", "SPEC_SHA256", "Revisions", "__version__"]
+
+def package_of(revision: str) -> str | None:
+    """The generated package (``stable``, ``pre``: a field name of ``REVISIONS``) that speaks
+    ``revision``, or None for a revision this package was not generated for."""
+    for package, name in REVISIONS._asdict().items():
+        if name == revision:
+            return package
+    return None
+
+
+__all__ = ["GENERATOR", "REVISIONS", "SPEC_SHA256", "Revisions", "__version__", "package_of"]

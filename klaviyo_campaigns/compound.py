@@ -42,6 +42,7 @@ from ._generated.pre.models.tag import Tag as PreTag
 from ._generated.stable.models.campaign import Campaign as StableCampaign
 from ._generated.stable.models.campaign_message import CampaignMessage as StableMessage
 from ._generated.stable.models.tag import Tag as StableTag
+from ._version import package_of
 from .errors import ValidationError
 
 __all__ = [
@@ -101,9 +102,6 @@ class _CompoundModel(_DocumentModel, Protocol):
 Document: TypeAlias = Mapping[str, Any] | _DocumentModel
 """A JSON:API document: a generated response model, or its JSON."""
 
-#: The package of each revision's generated code.
-_PACKAGES = {STABLE_REVISION: "stable", PRE_REVISION: "pre"}
-
 
 def model_class(revision: str, kind: str) -> type[Any] | None:
     """The generated class of the JSON:API resource type ``kind`` in a revision, or ``None``.
@@ -112,7 +110,7 @@ def model_class(revision: str, kind: str) -> type[Any] | None:
     (``campaign-message`` -> ``CampaignMessage``, ``codegen/shapes.py``), so the class is found
     by that rule: a type Klaviyo adds needs no entry here.
     """
-    package = _PACKAGES.get(revision)
+    package = package_of(revision)
     if package is None:
         return None
     models = import_module(f".._generated.{package}.models", __name__)
