@@ -58,7 +58,8 @@ def collection(
     if text:
         node = filters.parse(text)
         filters.check(node, ctx.op.filters)
-        records = [r for r in records if filters.evaluate(node, _getter(kind.fields, r))]
+        matches = filters.matcher(node, kind.fields)
+        records = [r for r in records if matches(r)]
     sort = str(ctx.query.get("sort") or behaviour.default_sorts.get(ctx.op.id, ""))
     field_name = sort.lstrip("-")
     if field_name and field_name != "id" and field_name not in kind.fields:
@@ -71,11 +72,14 @@ def collection(
             return [sortable(record.id), record.id]
         return [sortable(_plain(kind.fields[field_name](record))), record.id]
 
-    records = sorted(records, key=key, reverse=sort.startswith("-"))
+    # Each key once per request (ids make every key unique, so the order is total).
+    keyed = sorted(((key(r), r) for r in records), key=_first, reverse=sort.startswith("-"))
+    records = [record for _, record in keyed]
     size = int(ctx.query.get("page[size]") or ctx.op.page_size_default)
     cursor = ctx.query.get("page[cursor]")
     if ctx.op.paginated:
-        page = paginate(records, key, size, cursor, sort, ctx.cursors)
+        keys = [k for k, _ in keyed]
+        page = paginate(records, keys, size, cursor, sort, ctx.cursors)
         chosen, next_cursor, prev_cursor = page.items, page.next_cursor, page.prev_cursor
     else:
         chosen, next_cursor, prev_cursor = records, None, None
@@ -95,16 +99,12 @@ def collection(
     return Answer(200, document)
 
 
+def _first(pair: tuple[list[Any], Record]) -> list[Any]:
+    return pair[0]
+
+
 def _plain(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else value
-
-
-def _getter(fields: dict[str, Any], record: Record) -> Any:
-    def get(name: str) -> Any:
-        func = fields.get(name)
-        return func(record) if func is not None else None
-
-    return get
 
 
 def _path_parts(ctx: Context) -> list[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, Union
+from typing import Any, TypeVar, Union
 
 from .jsonapi import ApiError, invalid
 from .specs import FilterSpec
@@ -32,6 +32,7 @@ COMPARISONS = (
     "less-or-equal",
 )
 
+R = TypeVar("R")
 Scalar = str | bool | int | float | datetime | None
 Value = Scalar | list[Scalar]
 
@@ -243,18 +244,31 @@ def _check_value(spec: FilterSpec, value: Scalar) -> None:
         raise _error(f"{value!r} is not a valid value for '{name}'")
 
 
-def evaluate(node: Node, get: Callable[[str], Any]) -> bool:
-    """Whether a resource matches; ``get(field)`` returns the resource's value of a field."""
+def matcher(node: Node, fields: Mapping[str, Callable[[R], Any]]) -> Callable[[R], bool]:
+    """Whether a resource matches ``node``, as a function built once per request; ``fields``
+    reads a resource's value of each field (one the type lacks reads as None)."""
     if isinstance(node, Logical):
-        results = (evaluate(child, get) for child in node.children)
+        children = [matcher(child, fields) for child in node.children]
         if node.op == "and":
-            return all(results)
+            return lambda item: all(child(item) for child in children)
         if node.op == "or":
-            return any(results)
-        return not next(results)
-    actual = get(node.field)
-    candidates = actual if isinstance(actual, list | tuple | set) else [actual]
-    return any(_compare(node.op, item, node.value) for item in candidates)
+            return lambda item: any(child(item) for child in children)
+        first = children[0]
+        return lambda item: not first(item)
+    read = fields.get(node.field, _absent)
+    op, wanted = node.op, node.value
+
+    def matches(item: R) -> bool:
+        actual = read(item)
+        if isinstance(actual, list | tuple | set):
+            return any(_compare(op, one, wanted) for one in actual)
+        return _compare(op, actual, wanted)
+
+    return matches
+
+
+def _absent(item: object) -> None:
+    return None
 
 
 def _compare(op: str, actual: Any, wanted: Value) -> bool:

@@ -65,14 +65,14 @@ class Cursors:
 
 def paginate(
     items: Sequence[T],
-    key: Callable[[T], SortKey],
+    keys: Sequence[SortKey],
     size: int,
     cursor: str | None,
     sort: str,
     cursors: Cursors,
 ) -> Page[T]:
-    """Cut one page out of ``items``, already sorted by ``key`` (ascending or descending)."""
-    keys = [key(item) for item in items]
+    """Cut one page out of ``items``, already sorted (ascending or descending) by their
+    ``keys``; the cursor's position is found by bisection."""
     descending = sort.startswith("-")
 
     def before(a: SortKey, b: SortKey) -> bool:  # a comes before b in this order
@@ -82,9 +82,9 @@ def paginate(
     if cursor is not None:
         direction, position = cursors.decode(cursor, sort)
         if direction == "after":
-            start = next((i for i, k in enumerate(keys) if before(position, k)), len(keys))
+            start = _first_index(len(keys), lambda i: before(position, keys[i]))
         else:
-            end = next((i for i, k in enumerate(keys) if not before(k, position)), len(keys))
+            end = _first_index(len(keys), lambda i: not before(keys[i], position))
             start = max(0, end - size)
             if end - start < size:  # near the front: show a full first page
                 start = 0
@@ -95,6 +95,19 @@ def paginate(
     if start > 0:
         prev_cursor = cursors.encode("before", keys[start], sort)
     return Page(chosen, next_cursor, prev_cursor)
+
+
+def _first_index(n: int, holds: Callable[[int], bool]) -> int:
+    """The first index in ``range(n)`` where ``holds`` is true (``n`` if none), for a
+    ``holds`` that is false up to some index and true from there on."""
+    low, high = 0, n
+    while low < high:
+        middle = (low + high) // 2
+        if holds(middle):
+            high = middle
+        else:
+            low = middle + 1
+    return low
 
 
 def sortable(value: Any) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from operator import itemgetter
 
 import pytest
 
@@ -111,7 +112,7 @@ def test_check_accepts_allowed_filters() -> None:
     )
 
 
-def test_evaluate() -> None:
+def test_matcher() -> None:
     record = {
         "name": "Summer Sale",
         "status": "Draft",
@@ -120,8 +121,10 @@ def test_evaluate() -> None:
         "channels": ["email", "sms"],
     }
 
+    fields = {name: itemgetter(name) for name in record}
+
     def matches(text: str) -> bool:
-        return filters.evaluate(filters.parse(text), record.get)
+        return filters.matcher(filters.parse(text), fields)(record)
 
     assert matches("contains(name,'sale')")  # case-insensitive, as Klaviyo's overview shows
     assert matches("and(equals(archived,false),any(status,['Draft','Sent']))")
@@ -130,3 +133,5 @@ def test_evaluate() -> None:
     assert not matches("less-than(created_at,2024-01-01T00:00:00+00:00)")
     assert matches("equals(channels,'sms')")  # a many-valued field matches any of its values
     assert matches("or(equals(status,'Sent'),starts-with(name,'summer'))")
+    assert matches("not(equals(subject,'x'))")  # a field the type lacks reads as null
+    assert not matches("equals(subject,'x')")
