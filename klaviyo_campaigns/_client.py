@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, Self, TypeVar
 
 import httpx
 
-from . import _coerce, _config, polling
+from . import _coerce, _config, _tls, polling
 from ._generated.stable import facade as stable_facade
 from ._headroom import RateLimitSnapshot
 from ._limits import Limiter, WindowLimiter, check_share, key_fingerprint
@@ -147,6 +147,7 @@ class Klaviyo:
         self.base_url = url
         self._owns_http = http_client is None
         if http_client is None:
+            _tls.prepare()  # loads the CA bundle in a thread while aiohttp is imported
             from ._transport import build_client  # imports aiohttp: only when it is used
 
             http_client = build_client(

@@ -23,23 +23,20 @@ needs on top of it:
   decide every re-send.
 - The ``aiohttp.ClientSession`` is created on the first request, inside the running event
   loop, and closed by ``httpx.AsyncClient.aclose()``.
-- Every client the SDK builds shares one verifying ``ssl.SSLContext``, made when the first is
-  built (never at import): loading the CA bundle took ~20 ms of CPU per ``Klaviyo(...)``, four
-  seconds for a process holding a client per account for 200 accounts. ``SSL_CERT_FILE`` /
-  ``SSL_CERT_DIR`` are read then, once.
+- Every client the SDK builds shares one verifying ``ssl.SSLContext`` (``_tls.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
-import ssl
 from collections.abc import AsyncIterator
 from typing import NoReturn
 
 import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
+
+from . import _tls
 
 __all__ = ["Transport", "build_client"]
 
@@ -62,7 +59,7 @@ class Transport(AiohttpTransport):
     def __init__(self, *, limits: httpx.Limits) -> None:
         # The session factory runs on the first request: an aiohttp session belongs to the
         # event loop it was created in, and none may be created at import time or outside one.
-        super().__init__(verify=_ssl_context(), limits=limits, client=self._new_session)
+        super().__init__(verify=_tls.context(), limits=limits, client=self._new_session)
 
     def _new_session(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(
@@ -99,12 +96,6 @@ class Transport(AiohttpTransport):
         assert isinstance(response.stream, httpx.AsyncByteStream)
         response.stream = _Body(response.stream, request)
         return response
-
-
-@functools.cache
-def _ssl_context() -> ssl.SSLContext:
-    """httpx's default verifying context (certifi's CA bundle), made once, on first use."""
-    return httpx.create_ssl_context()
 
 
 class _Body(httpx.AsyncByteStream):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -27,6 +28,7 @@ from klaviyo_campaigns import (
     TimeoutError,
     TransportError,
     WriteMayHaveBeenApplied,
+    _tls,
 )
 from klaviyo_campaigns._transport import Transport
 from klaviyo_campaigns.testing import FakeKlaviyo
@@ -291,6 +293,27 @@ async def test_the_clients_it_builds_share_one_tls_context() -> None:
 
 def test_importing_the_transport_makes_no_tls_context() -> None:
     code = (
-        "import klaviyo_campaigns._transport as t; assert t._ssl_context.cache_info().currsize == 0"
+        "import klaviyo_campaigns, klaviyo_campaigns._transport, threading;"
+        "from klaviyo_campaigns import _tls; assert _tls._made is None;"
+        "assert threading.active_count() == 1"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_tls_context_that_fails_is_raised_and_tried_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_tls, "_made", None)
+    failures = iter([ssl.SSLError("no CA bundle here")])
+
+    def create_ssl_context() -> ssl.SSLContext:
+        for failure in failures:
+            raise failure
+        return ssl.create_default_context()
+
+    monkeypatch.setattr(httpx, "create_ssl_context", create_ssl_context)
+    with pytest.raises(ssl.SSLError, match="no CA bundle"):
+        _tls.context()
+    made = _tls.context()
+    assert made.verify_mode is ssl.CERT_REQUIRED
+    assert _tls.context() is made
