@@ -86,6 +86,7 @@ async def _network_rows(
         listing_fake.url,
         repeats=1 if quick else 2,
         pages=listing.QUICK_PAGES if quick else listing.PAGES,
+        steady_pages=listing.QUICK_STEADY_PAGES if quick else listing.STEADY_PAGES,
     )
     progress.section("4. limiter")
     if quick:
