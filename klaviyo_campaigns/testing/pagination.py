@@ -7,6 +7,7 @@ so a cursor that was edited, truncated or made up is answered with a 400 rather 
 from __future__ import annotations
 
 import base64
+import bisect
 import hashlib
 import hmac
 import json
@@ -100,14 +101,7 @@ def paginate(
 def _first_index(n: int, holds: Callable[[int], bool]) -> int:
     """The first index in ``range(n)`` where ``holds`` is true (``n`` if none), for a
     ``holds`` that is false up to some index and true from there on."""
-    low, high = 0, n
-    while low < high:
-        middle = (low + high) // 2
-        if holds(middle):
-            high = middle
-        else:
-            low = middle + 1
-    return low
+    return bisect.bisect_left(range(n), True, key=holds)
 
 
 def sortable(value: Any) -> Any:
